@@ -1,0 +1,1 @@
+"""Guanjia shared infrastructure: nothing here knows about residents, tickets, bills or SMS."""

@@ -1,0 +1,118 @@
+"""CloudEvents 1.0 envelope (structured JSON): build, validate, and convert to/from AMQP messages."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from datetime import UTC, datetime
+
+from cloudevents.core.bindings import rabbitmq
+from cloudevents.core.formats.json import JSONFormat
+from cloudevents.core.v1.event import CloudEvent
+
+CONTENT_TYPE = "application/cloudevents+json"
+SCHEMA_BASE = "https://guanjia.dev/schemas/events"
+EXTENSIONS = ("city", "community", "correlationid", "traceparent")
+_TYPE_RE = re.compile(r"^[a-z_]+\.[a-z_]+$")
+
+
+class InvalidEvent(ValueError):
+    """A message that is not a Guanjia CloudEvent: it goes to the dead-letter queue."""
+
+
+def dataschema(event_type: str, version: int = 1) -> str:
+    return f"{SCHEMA_BASE}/{event_type}/v{version}.json"
+
+
+def build(
+    *,
+    type: str,
+    source: str,
+    subject: str,
+    data: dict,
+    city: str,
+    community: str | None = None,
+    correlationid: str | None = None,
+    traceparent: str | None = None,
+    version: int = 1,
+    id: str | None = None,
+    time: datetime | None = None,
+) -> dict:
+    """A CloudEvent as a plain dict (what the outbox stores and the bus carries)."""
+    if not _TYPE_RE.match(type):
+        raise ValueError(f"event type {type!r} is not <aggregate>.<what_happened>")
+    event = {
+        "specversion": "1.0",
+        "id": id or str(uuid.uuid4()),
+        "source": source,
+        "type": type,
+        "subject": subject,
+        "time": (time or datetime.now(UTC)).isoformat().replace("+00:00", "Z"),
+        "datacontenttype": "application/json",
+        "dataschema": dataschema(type, version),
+        "city": city,
+        "data": data,
+    }
+    for key, value in (("community", community), ("correlationid", correlationid), ("traceparent", traceparent)):
+        if value:
+            event[key] = value
+    validate(event)
+    return event
+
+
+def validate(event: dict) -> CloudEvent:
+    """Check the envelope with the cloudevents package; raise InvalidEvent on anything off."""
+    if not isinstance(event, dict):
+        raise InvalidEvent("event is not a JSON object")
+    try:
+        parsed = JSONFormat().read(CloudEvent, json.dumps(event).encode())
+    except Exception as exc:  # the cloudevents package raises several exception types
+        raise InvalidEvent(f"not a CloudEvent: {exc}") from exc
+    if parsed.get_specversion() != "1.0":
+        raise InvalidEvent("specversion must be 1.0")
+    if not _TYPE_RE.match(parsed.get_type()):
+        raise InvalidEvent(f"bad event type {parsed.get_type()!r}")
+    if not isinstance(parsed.get_data(), dict):
+        raise InvalidEvent("data must be a JSON object")
+    if not parsed.get_subject():
+        raise InvalidEvent("subject is required")
+    return parsed
+
+
+def to_message(event: dict) -> tuple[bytes, dict]:
+    """Body and AMQP properties for publishing: structured mode, message_id = id, type = type."""
+    ce = validate(event)
+    message = rabbitmq.to_structured(ce, JSONFormat())
+    properties = {
+        "content_type": message.content_type,
+        "content_encoding": "utf-8",
+        "message_id": event["id"],
+        "type": event["type"],
+        "delivery_mode": 2,
+        "timestamp": int(datetime.now(UTC).timestamp()),
+    }
+    return message.body, properties
+
+
+def from_message(body: bytes | str, content_type: str | None, headers: dict | None = None) -> dict:
+    """Parse a received message (structured or binary mode) into the event dict; InvalidEvent if not one."""
+    if isinstance(body, str):
+        body = body.encode()
+    try:
+        ce = rabbitmq.from_rabbitmq(
+            rabbitmq.RabbitMQMessage(
+                headers={k: str(v) for k, v in (headers or {}).items() if str(k).lower().startswith("ce-")},
+                content_type=content_type,
+                body=body,
+            ),
+            JSONFormat(),
+        )
+    except Exception as exc:
+        raise InvalidEvent(f"cannot parse message as a CloudEvent: {exc}") from exc
+    attrs = dict(ce.get_attributes())
+    if isinstance(attrs.get("time"), datetime):
+        attrs["time"] = attrs["time"].isoformat().replace("+00:00", "Z")
+    attrs["data"] = ce.get_data()
+    validate(attrs)
+    return attrs

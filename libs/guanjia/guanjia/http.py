@@ -1,0 +1,94 @@
+"""Calling another service: in-process WSGI when embedded, pooled keep-alive HTTP when distributed."""
+
+from __future__ import annotations
+
+import json as jsonlib
+from dataclasses import dataclass
+
+import requests
+from requests.adapters import HTTPAdapter
+from werkzeug.test import EnvironBuilder, run_wsgi_app
+
+from . import auth
+from .config import Settings
+from .errors import UpstreamUnavailable
+
+
+@dataclass
+class UpstreamResponse:
+    status: int
+    headers: dict
+    body: bytes
+
+    def json(self):
+        return jsonlib.loads(self.body or b"null")
+
+
+class WsgiUpstream:
+    """Another service's Flask app in the same process (embedded mode)."""
+
+    def __init__(self, name: str, app):
+        self.name = name
+        self.wsgi_app = app
+
+    def request(self, method: str, path: str, *, headers=None, json=None, data=None, query_string=None,
+                timeout: float = 5.0) -> UpstreamResponse:
+        builder = EnvironBuilder(path=path, method=method, headers=headers or {}, json=json, data=data,
+                                 query_string=query_string)
+        try:
+            app_iter, status, resp_headers = run_wsgi_app(self.wsgi_app, builder.get_environ())
+            body = b"".join(app_iter)
+            if hasattr(app_iter, "close"):
+                app_iter.close()
+        finally:
+            builder.close()
+        return UpstreamResponse(int(status.split()[0]), dict(resp_headers), body)
+
+
+class HttpUpstream:
+    """Another service over HTTP with a keep-alive connection pool (distributed mode)."""
+
+    def __init__(self, name: str, base_url: str, pool_size: int = 64):
+        self.name = name
+        self.base_url = base_url.rstrip("/")
+        self.session = requests.Session()
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+
+    def request(self, method: str, path: str, *, headers=None, json=None, data=None, query_string=None,
+                timeout: float = 5.0) -> UpstreamResponse:
+        try:
+            resp = self.session.request(method, self.base_url + path, headers=headers, json=json, data=data,
+                                        params=query_string, timeout=timeout, allow_redirects=False)
+        except requests.Timeout:
+            raise UpstreamUnavailable(f"{self.name} did not answer in time", status=504,
+                                      title="Gateway Timeout") from None
+        except requests.ConnectionError:
+            raise UpstreamUnavailable(f"{self.name} is unreachable", status=502, title="Bad Gateway") from None
+        return UpstreamResponse(resp.status_code, dict(resp.headers), resp.content)
+
+
+def upstreams_for(settings: Settings, apps: dict | None = None) -> dict:
+    """{service: upstream}: the given in-process apps, else HTTP to the configured service URLs."""
+    if apps:
+        return {name: WsgiUpstream(name, app) for name, app in apps.items()}
+    return {name: HttpUpstream(name, url) for name, url in settings.service_urls.items() if name != "gateway"}
+
+
+class ServiceClient:
+    """Calls another service with this service's own credential (never a user's token)."""
+
+    def __init__(self, settings: Settings, upstreams: dict, target: str):
+        # Looked up at call time: in embedded mode the target app joins `upstreams` after this client exists.
+        self.settings = settings
+        self.upstreams = upstreams
+        self.target = target
+
+    def get(self, path: str, *, timeout: float = 5.0) -> UpstreamResponse:
+        headers = {"Authorization": f"Bearer {auth.service_token(self.settings)}", "Accept": "application/json"}
+        from .logging import current_request_id
+
+        if current_request_id():
+            headers["X-Request-ID"] = current_request_id()
+        return self.upstreams[self.target].request("GET", path, headers=headers, timeout=timeout)

@@ -1,0 +1,33 @@
+"""Inbox: the ids of events a consumer has applied, written in the same transaction as the effect."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import Column, DateTime, MetaData, String, Table, select
+from sqlalchemy.orm import Session
+
+
+def define_inbox(metadata: MetaData) -> Table:
+    return Table(
+        "inbox",
+        metadata,
+        Column("consumer", String(100), primary_key=True),
+        Column("event_id", String(64), primary_key=True),
+        Column("event_type", String(100), nullable=False),
+        Column("processed_at", DateTime(timezone=True), nullable=False),
+    )
+
+
+def seen(session: Session, table: Table, consumer: str, event_id: str) -> bool:
+    query = select(table.c.event_id).where(table.c.consumer == consumer, table.c.event_id == event_id)
+    return session.execute(query).first() is not None
+
+
+def record(session: Session, table: Table, consumer: str, event: dict) -> None:
+    """Insert the processed-event row; a concurrent duplicate fails the commit on the primary key."""
+    session.execute(
+        table.insert().values(
+            consumer=consumer, event_id=event["id"], event_type=event["type"], processed_at=datetime.now(UTC)
+        )
+    )

@@ -1,0 +1,35 @@
+"""What a service tells the `guanjia` CLI about itself (registered under the `guanjia.services` entry points)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any, Callable
+
+from sqlalchemy import MetaData, Table
+
+SERVICE_ORDER = ["residents", "tickets", "billing", "notifications", "gateway"]
+
+
+@dataclass
+class ServiceSpec:
+    name: str
+    create_app: Callable[..., Any]  # create_app(settings=None, upstreams=None) -> Flask
+    metadata: MetaData
+    migrations_dir: Path
+    outbox: Table | None = None
+    inbox: Table | None = None
+    handlers: dict = field(default_factory=dict)
+    # make_context(settings, upstreams) -> whatever the handlers receive as their first argument.
+    make_context: Callable[..., Any] | None = None
+    # bootstrap(settings) -> lines to print at start (the gateway creates the first admin here).
+    bootstrap: Callable[..., list[str]] | None = None
+    # seed(base_url, admin_password) -> lines to print: loads the demo community through the API.
+    seed: Callable[..., list[str]] | None = None
+
+
+def load_specs() -> dict[str, ServiceSpec]:
+    """Every installed service, in start-up order."""
+    found = {ep.name: ep.load() for ep in entry_points(group="guanjia.services")}
+    return {name: found[name] for name in sorted(found, key=lambda n: (SERVICE_ORDER + [n]).index(n))}

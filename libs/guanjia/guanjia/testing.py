@@ -1,0 +1,258 @@
+"""pytest plugin: real PostgreSQL/RabbitMQ (env → local port → testcontainers), per-session isolation, helpers.
+
+Loaded by the repository's root conftest.py (`pytest_plugins = ["guanjia.testing"]`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import threading
+import time
+import uuid
+from contextlib import contextmanager
+from urllib.parse import urlparse
+
+import pytest
+
+from .auth import Principal, issue_token
+from .config import Settings
+
+TEST_JWT_SECRET = "test-secret-not-for-production-0123456789"
+
+
+def _port_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def _docker_available() -> bool:
+    return shutil.which("docker") is not None and os.path.exists("/var/run/docker.sock")
+
+
+def _unavailable(what: str) -> None:
+    reason = f"{what} not available: set GUANJIA_TEST_{what.upper()}_URL, run it locally, or install Docker"
+    if os.environ.get("GUANJIA_REQUIRE_INFRA") == "1":
+        pytest.fail(f"GUANJIA_REQUIRE_INFRA=1 and {reason}", pytrace=False)
+    pytest.skip(f"!!! SKIPPED: {reason}")
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url():
+    """Base URL of a PostgreSQL server (no database name) the tests may create databases on."""
+    url = os.environ.get("GUANJIA_TEST_DATABASE_URL")
+    if url:
+        yield url
+        return
+    if _port_open("127.0.0.1", 5432):
+        user = os.environ.get("PGUSER", "postgres")
+        yield f"postgresql+psycopg://{user}@127.0.0.1:5432/postgres"
+        return
+    if _docker_available():
+        from testcontainers.postgres import PostgresContainer
+
+        with PostgresContainer("postgres:16-alpine", driver="psycopg") as pg:
+            yield pg.get_connection_url()
+        return
+    _unavailable("database")
+
+
+@pytest.fixture(scope="session")
+def amqp_server_url():
+    url = os.environ.get("GUANJIA_TEST_AMQP_URL")
+    if url:
+        yield url
+        return
+    if _port_open("127.0.0.1", 5672):
+        yield "amqp://guest:guest@127.0.0.1:5672/%2F"
+        return
+    if _docker_available():
+        from testcontainers.rabbitmq import RabbitMqContainer
+
+        with RabbitMqContainer("rabbitmq:3.13-management-alpine") as rabbit:
+            params = rabbit.get_connection_params()
+            yield f"amqp://guest:guest@{params.host}:{params.port}//"
+        return
+    _unavailable("amqp")
+
+
+class Infra:
+    """One test session's slice of the real servers: its own databases and exchange/queue prefix."""
+
+    def __init__(self, pg_url: str, amqp_url: str):
+        self.pg_url = pg_url
+        self.amqp_url = amqp_url
+        self.prefix = f"t{uuid.uuid4().hex[:8]}"
+        self._databases: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def database_url(self, name: str) -> str:
+        from sqlalchemy.engine import make_url
+
+        return make_url(self.pg_url).set(database=f"guanjia_{self.prefix}_{name}").render_as_string(
+            hide_password=False)
+
+    def settings(self, service: str, *, database: str | None = None, **overrides) -> Settings:
+        """Settings for `service` on this session's database and exchange; migrations run once."""
+        from .db import ensure_postgres_database, upgrade
+        from .service import load_specs
+
+        db_name = database or service
+        url = self.database_url(db_name)
+        with self._lock:
+            if db_name not in self._databases:
+                ensure_postgres_database(url)
+                spec = load_specs().get(service)
+                if spec is not None:
+                    upgrade(url, spec.migrations_dir)
+                self._databases[db_name] = url
+        values = dict(
+            service=service, database_url=url, amqp_url=self.amqp_url, city="testcity",
+            exchange=f"{self.prefix}.guanjia.events", queue_prefix=f"{self.prefix}.",
+            jwt_secret=TEST_JWT_SECRET, retry_delays_ms=(200, 400), relay_poll_seconds=1.0,
+        )
+        values.update(overrides)
+        return Settings(**values)
+
+    def cleanup(self) -> None:
+        from .db import drop_postgres_database
+
+        for url in self._databases.values():
+            try:
+                drop_postgres_database(url)
+            except Exception:
+                pass
+        _delete_broker_objects(self.amqp_url, self.prefix)
+
+
+def _delete_broker_objects(amqp_url: str, prefix: str) -> None:
+    """Delete this session's exchanges and queues (names start with the prefix)."""
+    import subprocess
+
+    try:
+        out = subprocess.run(["rabbitmqctl", "-q", "list_queues", "name"], capture_output=True, text=True,
+                             timeout=30).stdout
+        queues = [q.strip() for q in out.splitlines() if q.strip().startswith(prefix)]
+        out = subprocess.run(["rabbitmqctl", "-q", "list_exchanges", "name"], capture_output=True, text=True,
+                             timeout=30).stdout
+        exchanges = [e.strip() for e in out.splitlines() if e.strip().startswith(prefix)]
+    except Exception:
+        return
+    import pika
+
+    try:
+        conn = pika.BlockingConnection(pika.URLParameters(amqp_url))
+        channel = conn.channel()
+        for q in queues:
+            channel.queue_delete(q)
+        for e in exchanges:
+            channel.exchange_delete(e)
+        conn.close()
+    except Exception:
+        pass
+
+
+@pytest.fixture(scope="session")
+def infra(postgres_server_url, amqp_server_url):
+    session_infra = Infra(postgres_server_url, amqp_server_url)
+    yield session_infra
+    session_infra.cleanup()
+
+
+def token_for(settings: Settings, role: str, **scopes) -> str:
+    """A signed access token, as the gateway would issue it."""
+    subject = scopes.pop("subject", f"test-{role}-{uuid.uuid4().hex[:6]}")
+    for key in ("communities", "zones", "units"):
+        if key in scopes:
+            scopes[key] = tuple(scopes[key])
+    return issue_token(settings, Principal(subject=subject, role=role, **scopes))
+
+
+def auth_header(settings: Settings, role: str, **scopes) -> dict:
+    return {"Authorization": f"Bearer {token_for(settings, role, **scopes)}"}
+
+
+class EventRecorder:
+    """A real queue bound to the session's exchange that records every event published (`#`)."""
+
+    def __init__(self, settings: Settings, pattern: str = "#"):
+        import pika
+
+        self.settings = settings
+        params = pika.URLParameters(settings.amqp_url)
+        self.conn = pika.BlockingConnection(params)
+        self.channel = self.conn.channel()
+        from . import bus as busmod
+
+        with busmod.connect(settings) as kconn:
+            busmod.declare_topology(kconn.channel(), settings)
+        self.queue = f"{settings.queue_prefix}recorder.{uuid.uuid4().hex[:6]}"
+        self.channel.queue_declare(self.queue, auto_delete=True, exclusive=True)
+        self.channel.queue_bind(self.queue, settings.exchange, routing_key=pattern)
+        self.events: list[dict] = []
+
+    def _drain(self) -> None:
+        while True:
+            method, props, body = self.channel.basic_get(self.queue, auto_ack=True)
+            if method is None:
+                return
+            self.events.append(json.loads(body))
+
+    def wait_for(self, event_type: str, predicate=lambda e: True, timeout: float = 10.0) -> dict:
+        deadline = time.monotonic() + timeout
+        while True:
+            self._drain()
+            for event in self.events:
+                if event["type"] == event_type and predicate(event):
+                    return event
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no {event_type} within {timeout}s; saw {[e['type'] for e in self.events]}")
+            self.conn.sleep(0.05)
+
+    def of_type(self, event_type: str) -> list[dict]:
+        self._drain()
+        return [e for e in self.events if e["type"] == event_type]
+
+    def close(self) -> None:
+        try:
+            self.conn.close()
+        except Exception:
+            pass
+
+
+@contextmanager
+def running_worker(service: str, settings: Settings, upstreams: dict | None = None, *, relays: int = 1):
+    """Run a service's relay and consumer threads for the duration of the block."""
+    from .runtime import Worker, declare_queues
+    from .service import load_specs
+
+    spec = load_specs()[service]
+    if spec.handlers:
+        declare_queues(spec, settings)
+    worker = Worker(spec, settings, upstreams, relays=relays).start()
+    try:
+        yield worker
+    finally:
+        worker.stop()
+
+
+def wait_until(predicate, timeout: float = 10.0, interval: float = 0.05, message: str = "condition"):
+    """Poll `predicate` until it returns a truthy value (for asynchronous effects, never for timing)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{message} not reached within {timeout}s")
+        time.sleep(interval)
+
+
+def amqp_host_port(amqp_url: str) -> tuple[str, int]:
+    parsed = urlparse(amqp_url)
+    return parsed.hostname or "127.0.0.1", parsed.port or 5672

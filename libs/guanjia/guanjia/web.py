@@ -1,0 +1,244 @@
+"""App-factory helpers: flask-smorest Api with problem+json errors, request ids, auth, health, metrics."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+
+import marshmallow as ma
+from flask import Flask, Response, current_app, g, jsonify, request
+from flask_smorest import Api
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from werkzeug.exceptions import HTTPException
+
+from . import auth
+from .config import Settings
+from .errors import ProblemError
+from .logging import request_id_var
+
+log = logging.getLogger("guanjia.web")
+PROBLEM_JSON = "application/problem+json"
+API_PREFIX = "/api/v1"
+_ALWAYS_PUBLIC = {"/healthz", "/readyz", "/metrics", f"{API_PREFIX}/openapi.json", f"{API_PREFIX}/docs"}
+
+_metrics: dict = {}
+
+
+def _http_metrics():
+    # Created once per process: several apps share one process in embedded mode.
+    if not _metrics:
+        _metrics["requests"] = Counter("guanjia_http_requests_total", "HTTP requests",
+                                       ["service", "method", "route", "status"])
+        _metrics["latency"] = Histogram("guanjia_http_request_seconds", "HTTP request latency",
+                                        ["service", "method", "route"])
+    return _metrics
+
+
+def problem(status: int, title: str, detail: str | None = None, errors: dict | None = None, **extra) -> Response:
+    body = {"type": "about:blank", "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    if errors:
+        body["errors"] = errors
+    body["instance"] = request.path if request else None
+    body["request_id"] = g.get("request_id")
+    body.update(extra)
+    response = jsonify(body)
+    response.status_code = status
+    response.mimetype = PROBLEM_JSON
+    return response
+
+
+def _flatten(messages, prefix: str = "") -> dict:
+    """webargs' {"json": {"unit_id": [...]}} → {"unit_id": [...]}; nested fields become dotted paths."""
+    flat = {}
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            name = f"{prefix}.{key}" if prefix else str(key)
+            if isinstance(value, dict):
+                flat.update(_flatten(value, name))
+            else:
+                flat[name] = value if isinstance(value, list) else [value]
+    elif isinstance(messages, list):
+        flat[prefix or "body"] = messages
+    return flat
+
+
+class ProblemApi(Api):
+    """flask-smorest Api whose errors are RFC 9457 problem+json with an `errors` map naming the fields."""
+
+    def handle_http_exception(self, error: HTTPException):
+        data = getattr(error, "data", None) or {}
+        errors = None
+        if "messages" in data:
+            messages = data["messages"]
+            # Drop the location level ("json", "query") unless several locations failed at once.
+            if isinstance(messages, dict) and len(messages) == 1:
+                messages = next(iter(messages.values()))
+            errors = _flatten(messages)
+        if error.code == 413:
+            errors = {"body": [f"larger than {current_app.config.get('MAX_CONTENT_LENGTH')} bytes"]}
+        detail = data.get("message") or error.description
+        if errors:
+            detail = "invalid " + ", ".join(sorted(errors))
+        response = problem(error.code or 500, error.name, detail, errors)
+        for key, value in (data.get("headers") or {}).items():
+            response.headers[key] = value
+        return response
+
+
+def settings() -> Settings:
+    return current_app.extensions["guanjia.settings"]
+
+
+def database():
+    return current_app.extensions["guanjia.db"]
+
+
+def principal() -> auth.Principal:
+    return g.principal
+
+
+def create_flask_app(settings_: Settings, *, title: str, database_=None, public_paths=(), ready_checks=None,
+                     description: str = "") -> tuple[Flask, ProblemApi]:
+    """The common base of every service app; the caller registers its blueprints on the returned Api."""
+    app = Flask(settings_.service)
+    app.config.update(
+        API_TITLE=title,
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.1.0",
+        OPENAPI_URL_PREFIX=API_PREFIX,
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        MAX_CONTENT_LENGTH=settings_.max_body_bytes,
+        JSON_SORT_KEYS=False,
+    )
+    app.json.ensure_ascii = False
+    app.extensions["guanjia.settings"] = settings_
+    if database_ is not None:
+        app.extensions["guanjia.db"] = database_
+    api = ProblemApi(app, spec_kwargs={
+        "info": {"description": description},
+        "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
+        "security": [{"bearerAuth": []}],
+    })
+    public = _ALWAYS_PUBLIC | set(public_paths)
+    _install_request_context(app, settings_, public)
+    _install_errors(app, api)
+    _install_ops(app, settings_, database_, ready_checks or [])
+    return app, api
+
+
+def _install_request_context(app: Flask, settings_: Settings, public: set[str]) -> None:
+    metrics = _http_metrics()
+
+    @app.before_request
+    def _begin():
+        incoming = request.headers.get("X-Request-ID", "")
+        g.request_id = incoming if 0 < len(incoming) <= 128 else str(uuid.uuid4())
+        g.request_id_token = request_id_var.set(g.request_id)
+        g.started = time.perf_counter()
+        if request.path in public or not request.path.startswith(API_PREFIX):
+            return None
+        # Every service checks the token itself, even behind the gateway.
+        g.principal = auth.principal_from_header(settings_, request.headers.get("Authorization"))
+        return None
+
+    @app.after_request
+    def _finish(response: Response):
+        response.headers["X-Request-ID"] = g.get("request_id", "")
+        route = request.url_rule.rule if request.url_rule else "unmatched"
+        metrics["requests"].labels(settings_.service, request.method, route, response.status_code).inc()
+        if "started" in g:
+            metrics["latency"].labels(settings_.service, request.method, route).observe(
+                time.perf_counter() - g.started)
+        return response
+
+    @app.teardown_request
+    def _reset(_exc):
+        token = g.pop("request_id_token", None)
+        if token is not None:
+            request_id_var.reset(token)
+
+
+def _install_errors(app: Flask, api: ProblemApi) -> None:
+    @app.errorhandler(ProblemError)
+    def _problem(error: ProblemError):
+        response = problem(error.status, error.title, error.detail, error.errors or None, **error.extra)
+        if error.status == 401:
+            response.headers["WWW-Authenticate"] = 'Bearer realm="guanjia"'
+        return response
+
+    @app.errorhandler(ma.ValidationError)
+    def _validation(error: ma.ValidationError):
+        errors = _flatten(error.messages)
+        return problem(422, "Invalid input", "invalid " + ", ".join(sorted(errors)), errors)
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception):
+        if isinstance(error, HTTPException):
+            return api.handle_http_exception(error)
+        log.exception("unhandled error")
+        return problem(500, "Internal Server Error", "an unexpected error; see the logs with this request_id")
+
+
+def _install_ops(app: Flask, settings_: Settings, database_, ready_checks) -> None:
+    @app.get("/healthz")
+    def healthz():
+        return {"status": "ok", "service": settings_.service}
+
+    @app.get("/readyz")
+    def readyz():
+        checks = {}
+        if database_ is not None:
+            checks["database"] = _check(database_.ping)
+        checks["broker"] = _check(lambda: broker_ping(settings_))
+        for name, fn in ready_checks:
+            checks[name] = _check(fn)
+        ok = all(v == "ok" for v in checks.values())
+        return jsonify({"status": "ok" if ok else "unavailable", "checks": checks}), 200 if ok else 503
+
+    @app.get("/metrics")
+    def metrics():
+        return Response(generate_latest(), mimetype=CONTENT_TYPE_LATEST)
+
+
+def _check(fn) -> str:
+    try:
+        fn()
+        return "ok"
+    except Exception as exc:
+        return f"failed: {exc.__class__.__name__}"
+
+
+def broker_ping(settings_: Settings) -> None:
+    from . import bus
+
+    with bus.connect(settings_) as conn:
+        conn.ensure_connection(max_retries=1, timeout=2)
+
+
+class PageArgs(ma.Schema):
+    page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1))
+    page_size = ma.fields.Integer(load_default=20, validate=ma.validate.Range(min=1, max=100))
+
+
+def page_schema(item_schema, name: str):
+    """A paginated envelope schema: {items, page, page_size, total}."""
+    return type(name, (ma.Schema,), {
+        "items": ma.fields.List(ma.fields.Nested(item_schema)),
+        "page": ma.fields.Integer(),
+        "page_size": ma.fields.Integer(),
+        "total": ma.fields.Integer(),
+    })
+
+
+def paginate(session, query, page: int, page_size: int) -> dict:
+    """Run a select() with LIMIT/OFFSET and a count of the whole filtered set."""
+    from sqlalchemy import func, select
+
+    total = session.execute(select(func.count()).select_from(query.order_by(None).subquery())).scalar_one()
+    items = session.execute(query.limit(page_size).offset((page - 1) * page_size)).scalars().all()
+    return {"items": items, "page": page, "page_size": page_size, "total": total}

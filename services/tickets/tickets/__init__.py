@@ -1,0 +1,1 @@
+"""Guanjia tickets service: the closed loop of residents' requests."""
