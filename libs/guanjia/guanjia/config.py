@@ -53,7 +53,7 @@ def _database_url(service: str, env) -> str:
     if specific:
         return specific
     # One template for every service: "postgresql+psycopg://u@h/guanjia_{service}".
-    template = env.get("GUANJIA_DATABASE_URL", "sqlite:///var/{service}.db")
+    template = env.get("GUANJIA_DATABASE_URL", f"sqlite:///{var_dir(env)}/{{service}}.db")
     return template.format(service=service)
 
 
@@ -82,7 +82,7 @@ def from_env(service: str, env=None) -> Settings:
     if not jwt_secret:
         if amqp_url != EMBEDDED_AMQP_URL:
             raise RuntimeError("GUANJIA_JWT_SECRET must be set outside embedded mode")
-        jwt_secret = local_jwt_secret(Path(env.get("GUANJIA_VAR_DIR", "var")))
+        jwt_secret = local_jwt_secret(var_dir(env))
     delays = env.get("GUANJIA_RETRY_DELAYS_MS")
     return Settings(
         service=service,
@@ -105,3 +105,8 @@ def from_env(service: str, env=None) -> Settings:
         log_level=env.get("GUANJIA_LOG_LEVEL", "INFO"),
         embedded=amqp_url == EMBEDDED_AMQP_URL,
     )
+
+
+def var_dir(env=None) -> Path:
+    env = os.environ if env is None else env
+    return Path(env.get("GUANJIA_VAR_DIR", "var"))

@@ -159,6 +159,8 @@ class OutboxRelay:
     def run(self, stop: threading.Event) -> None:
         """Loop until `stop`: publish, then wait for a commit signal (or the slow safety poll)."""
         waiter = _PostgresWaiter(self.database.url) if self.postgres else _EmbeddedWaiter(self.database.url)
+        # Listen before the first pass: a commit between the pass and LISTEN would otherwise wait for the poll.
+        waiter.prepare()
         backoff = 0.5
         try:
             while not stop.is_set():
@@ -180,6 +182,9 @@ class OutboxRelay:
 class _EmbeddedWaiter:
     def __init__(self, url: str):
         self.event = wakeup_for(url)
+
+    def prepare(self) -> None:
+        self.event.clear()
 
     def wait(self, timeout: float, stop: threading.Event) -> None:
         deadline = timeout
@@ -206,10 +211,18 @@ class _PostgresWaiter:
         self.conn = psycopg.connect(self.dsn, autocommit=True)
         self.conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
 
+    def prepare(self) -> None:
+        try:
+            self._connect()
+        except Exception as exc:
+            log.warning("outbox LISTEN connection failed", extra={"error": str(exc)})
+            self.conn = None
+
     def wait(self, timeout: float, stop: threading.Event) -> None:
         try:
             if self.conn is None or self.conn.closed:
                 self._connect()
+                return  # notifications may have been missed while disconnected: do a pass now
             remaining = timeout
             # Wake in short slices so `stop` is honoured promptly.
             while remaining > 0 and not stop.is_set():

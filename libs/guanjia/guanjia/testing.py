@@ -23,6 +23,17 @@ from .config import Settings
 TEST_JWT_SECRET = "test-secret-not-for-production-0123456789"
 
 
+def free_port_block(count: int = 5) -> int:
+    """The first of `count` consecutive free local ports (a distributed stack needs five)."""
+    for _ in range(50):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            base = sock.getsockname()[1]
+        if base + count < 65000 and all(not _port_open("127.0.0.1", base + i) for i in range(count)):
+            return base
+    raise RuntimeError("no free block of ports")
+
+
 def _port_open(host: str, port: int) -> bool:
     try:
         with socket.create_connection((host, port), timeout=0.5):
@@ -118,6 +129,23 @@ class Infra:
         )
         values.update(overrides)
         return Settings(**values)
+
+    def stack_env(self, name: str, **extra) -> dict:
+        """Environment for a whole distributed stack on this session's servers (databases dropped at the end)."""
+        from .service import load_specs
+
+        for service in load_specs():
+            self._databases[f"{name}_{service}"] = self.database_url(f"{name}_{service}")
+        template = self.database_url(f"{name}_SERVICE").replace("_SERVICE", "_{service}")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("GUANJIA_")}
+        env.update({
+            "GUANJIA_DATABASE_URL": template, "GUANJIA_AMQP_URL": self.amqp_url, "GUANJIA_CITY": "testcity",
+            "GUANJIA_EXCHANGE": f"{self.prefix}.{name}.guanjia.events", "GUANJIA_QUEUE_PREFIX": f"{self.prefix}.{name}.",
+            "GUANJIA_JWT_SECRET": TEST_JWT_SECRET, "GUANJIA_RETRY_DELAYS_MS": "200,400,800",
+            "GUANJIA_RELAY_POLL_SECONDS": "1",
+        })
+        env.update(extra)
+        return env
 
     def cleanup(self) -> None:
         from .db import drop_postgres_database

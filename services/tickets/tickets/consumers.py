@@ -43,6 +43,9 @@ def on_unit_changed(context, session: Session, event: dict) -> None:
     upsert_unit(session, data, parse_time(event["time"]))
 
 
+# The payload schema of every consumed type (checked against the producers' documents in tests/contract).
+SCHEMAS = {"unit.created": UnitChanged, "unit.updated": UnitChanged}
+
 HANDLERS = {
     "unit.created": on_unit_changed,
     "unit.updated": on_unit_changed,

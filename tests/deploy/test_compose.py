@@ -1,0 +1,390 @@
+"""The deployment files agree with the code: docker-compose.yml, the Dockerfiles, gunicorn, PostgreSQL, RabbitMQ.
+
+No Docker engine is needed: the compose file is checked against the Compose Specification schema
+(vendored in check-jsonschema, so it works offline) and by reading it; the healthcheck commands are
+run for real against the local servers and against a stub HTTP server.
+"""
+
+from __future__ import annotations
+
+import http.server
+import json
+import re
+import runpy
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from urllib.parse import urlparse
+
+import gunicorn.config
+import pytest
+import yaml
+
+from guanjia import bus
+from guanjia.config import SERVICE_PORTS, Settings, from_env
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE_FILE = ROOT / "docker-compose.yml"
+DEFINITIONS_FILE = ROOT / "deploy" / "rabbitmq" / "definitions.json"
+GUNICORN_CONF = ROOT / "deploy" / "gunicorn.conf.py"
+
+SERVICES = ["residents", "tickets", "billing", "notifications", "gateway"]
+WITH_WORKER = ["residents", "tickets", "billing", "notifications"]
+INFRA = ["postgres", "rabbitmq"]
+
+
+def _compose() -> dict:
+    return yaml.safe_load(COMPOSE_FILE.read_text(encoding="utf-8"))
+
+
+def _services() -> dict:
+    return _compose()["services"]
+
+
+def _interpolate(value: str, given: dict) -> str:
+    """Compose-style ${VAR}, ${VAR:-default}, ${VAR:?error}; `given` plays the operator's environment."""
+
+    def sub(match: re.Match) -> str:
+        name, op, arg = match.group(1), match.group(2) or "", match.group(3) or ""
+        if given.get(name):
+            return given[name]
+        if op.endswith("?"):
+            raise KeyError(f"{name} is required: {arg}")
+        return arg if op.endswith("-") else ""
+
+    return re.sub(r"\$\{(\w+)(:?[-?])?([^}]*)\}", sub, str(value))
+
+
+def _env(service: dict, given: dict | None = None) -> dict[str, str]:
+    given = {"GUANJIA_JWT_SECRET": "compose-test-secret"} if given is None else given
+    env = service.get("environment") or {}
+    assert isinstance(env, dict), "environment must be a mapping (merged from x-guanjia-env)"
+    return {key: _interpolate(value, given) for key, value in env.items()}
+
+
+def _own_service(compose_name: str) -> str:
+    return compose_name.removesuffix("-migrate").removesuffix("-worker")
+
+
+# --- docker-compose.yml ----------------------------------------------------------------------------
+
+
+def test_compose_file_is_valid_against_the_compose_specification():
+    check = Path(sys.executable).parent / "check-jsonschema"
+    assert check.exists(), f"check-jsonschema is not installed next to {sys.executable} (requirements/dev.in)"
+    result = subprocess.run(
+        [str(check), "--builtin-schema", "vendor.compose-spec", str(COMPOSE_FILE)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_compose_runs_a_migration_a_web_process_and_a_worker_per_service():
+    expected = set(INFRA)
+    expected |= {f"{name}-migrate" for name in SERVICES} | set(SERVICES) | {f"{name}-worker" for name in WITH_WORKER}
+    assert set(_services()) == expected
+
+    for name, service in _services().items():
+        if name in INFRA:
+            continue
+        own = _own_service(name)
+        assert service["build"] == {"context": ".", "dockerfile": f"services/{own}/Dockerfile"}, name
+        assert service["image"].startswith(f"guanjia/{own}:"), name
+        if name.endswith("-migrate"):
+            assert service["command"] == ["guanjia", "migrate", own]
+        elif name.endswith("-worker"):
+            assert service["command"] == ["guanjia", "worker", own]
+        else:
+            assert "command" not in service, "web processes run the image's gunicorn CMD"
+
+
+def test_every_long_running_service_has_a_healthcheck_and_migrations_are_one_shot():
+    for name, service in _services().items():
+        if name.endswith("-migrate"):
+            assert service.get("restart") == "no", f"{name} must run once"
+            assert "healthcheck" not in service, f"{name} is a one-shot job; others wait for it to complete"
+            continue
+        check = service.get("healthcheck")
+        assert check and check.get("test") and not check.get("disable"), f"{name} has no healthcheck"
+        assert service.get("restart") == "unless-stopped", name
+
+
+def test_web_healthchecks_probe_readiness_on_the_service_port():
+    services = _services()
+    for name in SERVICES:
+        test = services[name]["healthcheck"]["test"]
+        assert f"http://127.0.0.1:{SERVICE_PORTS[name]}/readyz" in " ".join(test), name
+
+
+def test_dependencies_wait_for_health_or_for_the_migration_to_complete():
+    services = _services()
+    for name, service in services.items():
+        depends = service.get("depends_on") or {}
+        assert isinstance(depends, dict), f"{name}: depends_on needs conditions"
+        for target, spec in depends.items():
+            assert target in services, f"{name} depends on unknown {target}"
+            condition = spec.get("condition")
+            if condition == "service_healthy":
+                assert "healthcheck" in services[target], f"{name} waits for {target}'s health, which is never checked"
+            else:
+                assert condition == "service_completed_successfully", f"{name} -> {target}: {condition}"
+                assert target.endswith("-migrate"), f"{name} waits for {target} to exit"
+        if name in INFRA:
+            continue
+        for infra in INFRA:
+            assert depends.get(infra) == {"condition": "service_healthy"}, f"{name} must wait for {infra}"
+        if not name.endswith("-migrate"):
+            own = _own_service(name)
+            assert depends.get(f"{own}-migrate") == {"condition": "service_completed_successfully"}, name
+    for name in WITH_WORKER:
+        assert services["gateway"]["depends_on"][name] == {"condition": "service_healthy"}
+
+
+def test_only_the_gateway_is_published_besides_the_broker_on_localhost():
+    services = _services()
+    assert services["gateway"]["ports"] == ["8000:8000"]
+    for port in services["rabbitmq"].get("ports", []):
+        assert port.startswith("127.0.0.1:"), "the broker is reachable from this host only"
+    for name, service in services.items():
+        if name not in ("gateway", "rabbitmq"):
+            assert "ports" not in service, f"{name} is reached through the gateway"
+
+
+def test_every_guanjia_container_gets_a_complete_distributed_configuration():
+    services = _services()
+    for name, service in services.items():
+        if name in INFRA:
+            continue
+        own = _own_service(name)
+        env = _env(service)
+        settings = from_env(own, env)
+
+        assert not settings.embedded, f"{name} must run on RabbitMQ, not memory://"
+        amqp = urlparse(settings.amqp_url)
+        assert (amqp.scheme, amqp.hostname, amqp.port) == ("amqp", "rabbitmq", 5672), name
+        db = urlparse(settings.database_url)
+        assert (db.hostname, db.port, db.path) == ("postgres", 5432, f"/guanjia_{own}"), name
+        assert settings.jwt_secret == "compose-test-secret"
+        for other, port in SERVICE_PORTS.items():
+            url = urlparse(settings.service_urls[other])
+            assert (url.hostname, url.port) == (other, port), f"{name}: GUANJIA_{other.upper()}_URL"
+            assert other in services
+        if name in SERVICES:
+            assert env["PORT"] == str(SERVICE_PORTS[name]), f"{name} listens on its own port"
+
+
+def test_the_jwt_secret_is_never_defaulted_in_compose():
+    for name, service in _services().items():
+        if name in INFRA:
+            continue
+        with pytest.raises(KeyError, match="GUANJIA_JWT_SECRET"):
+            _env(service, given={})
+
+
+def test_web_healthcheck_fails_on_503_and_passes_on_200():
+    status = {"code": 503}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            self.send_response(status["code"] if self.path == "/readyz" else 404)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        test = _services()["residents"]["healthcheck"]["test"]
+        assert test[:3] == ["CMD", "python", "-c"]
+        code = test[3].replace("127.0.0.1:8001", f"127.0.0.1:{server.server_port}")
+        assert subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=30).returncode != 0
+        status["code"] = 200
+        assert subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=30).returncode == 0
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_worker_healthcheck_reaches_the_database_and_the_broker(postgres_server_url, amqp_server_url):
+    test = _services()["tickets-worker"]["healthcheck"]["test"]
+    assert test[:3] == ["CMD", "python", "-c"]
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "GUANJIA_TICKETS_DATABASE_URL": postgres_server_url,
+        "GUANJIA_AMQP_URL": amqp_server_url,
+        "GUANJIA_JWT_SECRET": "compose-test-secret",
+    }
+    ok = subprocess.run([sys.executable, "-c", test[3]], env=env, capture_output=True, text=True, timeout=60)
+    assert ok.returncode == 0, ok.stderr
+
+    dead_broker = {**env, "GUANJIA_AMQP_URL": "amqp://guest:guest@127.0.0.1:1//"}
+    failed = subprocess.run([sys.executable, "-c", test[3]], env=dead_broker, capture_output=True, timeout=60)
+    assert failed.returncode != 0
+
+
+# --- Dockerfiles ----------------------------------------------------------------------------------
+
+
+def _instructions(dockerfile: Path) -> list[tuple[str, str]]:
+    text = re.sub(r"\\\n", " ", dockerfile.read_text(encoding="utf-8"))
+    lines = [line.strip() for line in text.splitlines()]
+    return [
+        (line.split(None, 1)[0].upper(), line.split(None, 1)[1] if " " in line else "")
+        for line in lines
+        if line and not line.startswith("#")
+    ]
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_dockerfile_references_files_that_exist(name):
+    dockerfile = ROOT / "services" / name / "Dockerfile"
+    instructions = _instructions(dockerfile)
+    ignored = {
+        line.strip()
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+
+    copied = {}
+    for keyword, args in instructions:
+        if keyword in ("COPY", "ADD"):
+            parts = args.split()
+            assert not any(p.startswith("--from") for p in parts), "single-stage build from the repo root"
+            *sources, dest = parts
+            for source in sources:
+                assert (ROOT / source).exists(), f"{dockerfile}: {source} does not exist"
+                assert source.rstrip("/").split("/")[0] not in ignored, f"{source} is excluded by .dockerignore"
+                copied[("/app/" + dest).replace("/app//", "/")] = source
+
+    workdir = [args for keyword, args in instructions if keyword == "WORKDIR"]
+    assert workdir == ["/app"]
+
+    runs = " ; ".join(args for keyword, args in instructions if keyword == "RUN")
+    for match in re.finditer(r"pip install ([^&;]+)", runs):
+        assert "-c requirements/constraints.txt" in match.group(1), f"unpinned install: {match.group(0)}"
+    for path in re.findall(r"-e (\S+)", runs):
+        assert (ROOT / path / "pyproject.toml").exists(), f"{path} is not a package"
+        assert path in copied.values() or path + "/" in copied.values(), f"{path} is installed but not copied"
+    assert f"-e services/{name}" in runs
+    assert (ROOT / "services" / name / "migrations").is_dir(), "guanjia migrate needs the migrations in the image"
+
+    users = [args for keyword, args in instructions if keyword == "USER"]
+    assert users and users[-1].split(":")[0] not in ("root", "0"), "the image runs as a non-root user"
+
+    env = " ".join(args for keyword, args in instructions if keyword == "ENV")
+    assert f"PORT={SERVICE_PORTS[name]}" in env
+    assert [args for keyword, args in instructions if keyword == "EXPOSE"] == [str(SERVICE_PORTS[name])]
+
+    cmd = json.loads(next(args for keyword, args in instructions if keyword == "CMD"))
+    assert cmd == ["gunicorn", "-c", "/app/deploy/gunicorn.conf.py", f"{name}.wsgi:app"]
+    assert copied.get("/app/deploy/gunicorn.conf.py") == "deploy/gunicorn.conf.py"
+    wsgi = ROOT / "services" / name / name / "wsgi.py"
+    assert wsgi.exists(), f"{wsgi} (gunicorn {name}.wsgi:app)"
+    assert re.search(r"^app\s*=", wsgi.read_text(encoding="utf-8"), re.M), f"{wsgi} defines no `app`"
+
+
+# --- gunicorn -------------------------------------------------------------------------------------
+
+
+def _gunicorn_settings(monkeypatch, **env) -> dict:
+    for key in ("GUANJIA_BIND", "PORT", "GUANJIA_PORT", "GUANJIA_WEB_WORKERS", "GUANJIA_LOG_LEVEL"):
+        monkeypatch.delenv(key, raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    namespace = runpy.run_path(str(GUNICORN_CONF))
+    return {k: v for k, v in namespace.items() if not k.startswith("_") and k != "os"}
+
+
+def test_gunicorn_config_uses_only_known_settings(monkeypatch):
+    known = {setting.name for setting in gunicorn.config.KNOWN_SETTINGS}
+    settings = _gunicorn_settings(monkeypatch)
+    assert set(settings) <= known, f"unknown gunicorn settings: {set(settings) - known}"
+
+
+def test_gunicorn_binds_port_and_workers_from_the_environment(monkeypatch):
+    settings = _gunicorn_settings(monkeypatch, PORT="8003")
+    assert settings["bind"] == "0.0.0.0:8003"
+    assert settings["workers"] == 2
+    assert (settings["worker_class"], settings["threads"]) == ("gthread", 4)
+    assert settings["preload_app"] is False, "connections must not be opened before the fork"
+    assert settings["accesslog"] is None
+
+    settings = _gunicorn_settings(monkeypatch, GUANJIA_BIND="127.0.0.1:9000", PORT="8003", GUANJIA_WEB_WORKERS="5")
+    assert (settings["bind"], settings["workers"]) == ("127.0.0.1:9000", 5)
+
+
+# --- PostgreSQL and RabbitMQ ----------------------------------------------------------------------
+
+
+def test_postgres_init_creates_one_database_per_service():
+    sql = (ROOT / "deploy" / "postgres" / "init.sql").read_text(encoding="utf-8")
+    assert set(re.findall(r"CREATE DATABASE (\w+)", sql)) == {f"guanjia_{name}" for name in SERVICES}
+    volumes = _services()["postgres"]["volumes"]
+    assert any(v.startswith("./deploy/postgres/init.sql:/docker-entrypoint-initdb.d/") for v in volumes)
+
+
+def _definitions() -> dict:
+    return json.loads(DEFINITIONS_FILE.read_text(encoding="utf-8"))
+
+
+def _one(items: list[dict], **match) -> dict:
+    found = [item for item in items if all(item.get(k) == v for k, v in match.items())]
+    assert len(found) == 1, f"expected one of {match}, found {len(found)}"
+    return found[0]
+
+
+def test_rabbitmq_definitions_declare_the_same_topology_as_the_code():
+    definitions = _definitions()
+    settings = Settings(service="residents", database_url="sqlite://")
+    expected_exchange = bus.events_exchange(settings)
+    ae_name = expected_exchange.arguments["alternate-exchange"]
+
+    exchange = _one(definitions["exchanges"], name=settings.exchange, vhost="/")
+    assert (exchange["type"], exchange["durable"], exchange["auto_delete"]) == ("topic", True, False)
+    # RabbitMQ refuses a redeclaration with another alternate-exchange: the code and the file must agree.
+    assert exchange["arguments"] == expected_exchange.arguments
+
+    ae = _one(definitions["exchanges"], name=ae_name, vhost="/")
+    assert (ae["type"], ae["durable"], ae["auto_delete"]) == ("fanout", True, False)
+
+    queue = _one(definitions["queues"], name=bus.UNROUTED_QUEUE, vhost="/")
+    assert queue["durable"] is True and queue["auto_delete"] is False
+    assert queue["arguments"] == {"x-max-length": bus.UNROUTED_MAX_LENGTH, "x-overflow": "drop-head"}
+    _one(definitions["bindings"], source=ae_name, destination=bus.UNROUTED_QUEUE, destination_type="queue")
+
+
+def test_rabbitmq_users_have_hashes_and_the_integrator_can_only_read_guanjia_events():
+    definitions = _definitions()
+    for user in definitions["users"]:
+        assert user["password_hash"] and "password" not in user
+        assert user["hashing_algorithm"] == "rabbit_password_hashing_sha256"
+
+    compose_user = urlparse(_env(_services()["residents"])["GUANJIA_AMQP_URL"]).username
+    services = _one(definitions["permissions"], user=compose_user, vhost="/")
+    assert services["configure"] == services["write"] == services["read"] == ".*"
+
+    integrator = _one(definitions["permissions"], user="integrator", vhost="/")
+    ours = ["guanjia.events", "guanjia.events.unrouted-ae", "guanjia.unrouted", "residents.events", "amq.default"]
+    for resource in ours:
+        # RabbitMQ matches permission patterns unanchored, like re.search.
+        assert not re.search(integrator["write"], resource), f"integrator may write to {resource}"
+        assert not re.search(integrator["configure"], resource), f"integrator may configure {resource}"
+    assert re.search(integrator["read"], "guanjia.events"), "integrator must be able to bind to guanjia.events"
+    assert re.search(integrator["write"], "integrator.tickets") and re.search(integrator["configure"], "integrator.x")
+
+
+def test_rabbitmq_conf_loads_the_mounted_definitions():
+    conf = dict(
+        line.split("=", 1)
+        for line in (ROOT / "deploy" / "rabbitmq" / "rabbitmq.conf").read_text().splitlines()
+        if "=" in line and not line.lstrip().startswith("#")
+    )
+    conf = {k.strip(): v.strip() for k, v in conf.items()}
+    assert conf["definitions.import_backend"] == "local_filesystem"
+    volumes = _services()["rabbitmq"]["volumes"]
+    assert f"./deploy/rabbitmq/definitions.json:{conf['definitions.local.path']}:ro" in volumes
+    assert any(v.startswith("./deploy/rabbitmq/rabbitmq.conf:/etc/rabbitmq/conf.d/") for v in volumes)
