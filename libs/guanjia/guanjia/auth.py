@@ -44,8 +44,12 @@ class Principal:
 
     def claims(self) -> dict:
         return {
-            "sub": self.subject, "role": self.role, "communities": list(self.communities),
-            "zones": list(self.zones), "units": list(self.units), "resident_id": self.resident_id,
+            "sub": self.subject,
+            "role": self.role,
+            "communities": list(self.communities),
+            "zones": list(self.zones),
+            "units": list(self.units),
+            "resident_id": self.resident_id,
             "username": self.username,
         }
 
@@ -71,8 +75,12 @@ def service_token(settings: Settings) -> str:
 def verify_token(settings: Settings, token: str) -> Principal:
     try:
         claims = jwt.decode(
-            token, settings.jwt_secret, algorithms=ALGORITHMS, audience=settings.jwt_audience,
-            issuer=settings.jwt_issuer, options={"require": ["exp", "iat", "sub", "iss", "aud"]},
+            token,
+            settings.jwt_secret,
+            algorithms=ALGORITHMS,
+            audience=settings.jwt_audience,
+            issuer=settings.jwt_issuer,
+            options={"require": ["exp", "iat", "sub", "iss", "aud"]},
         )
     except jwt.ExpiredSignatureError:
         raise Unauthorized("token expired") from None
@@ -82,9 +90,12 @@ def verify_token(settings: Settings, token: str) -> Principal:
     if role not in ALL_ROLES:
         raise Unauthorized("token carries no known role")
     return Principal(
-        subject=str(claims["sub"]), role=role,
-        communities=tuple(claims.get("communities") or ()), zones=tuple(claims.get("zones") or ()),
-        units=tuple(claims.get("units") or ()), resident_id=claims.get("resident_id"),
+        subject=str(claims["sub"]),
+        role=role,
+        communities=tuple(claims.get("communities") or ()),
+        zones=tuple(claims.get("zones") or ()),
+        units=tuple(claims.get("units") or ()),
+        resident_id=claims.get("resident_id"),
         username=claims.get("username"),
     )
 
@@ -92,7 +103,7 @@ def verify_token(settings: Settings, token: str) -> Principal:
 def principal_from_header(settings: Settings, authorization: str | None) -> Principal:
     if not authorization or not authorization.startswith("Bearer "):
         raise Unauthorized("a bearer token is required")
-    return verify_token(settings, authorization[len("Bearer "):].strip())
+    return verify_token(settings, authorization[len("Bearer ") :].strip())
 
 
 def require_role(principal: Principal, *roles: str) -> None:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
-import socket
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import kombu
 from kombu import Exchange, Queue
@@ -62,8 +62,13 @@ def declare_topology(channel, settings: Settings) -> Exchange:
     exchange_name, ae_name, unrouted_name = _names(settings)
     ae = Exchange(ae_name, type="fanout", durable=True, channel=channel)
     ae.declare()
-    Queue(unrouted_name, exchange=ae, durable=True, channel=channel,
-          queue_arguments={"x-max-length": UNROUTED_MAX_LENGTH, "x-overflow": "drop-head"}).declare()
+    Queue(
+        unrouted_name,
+        exchange=ae,
+        durable=True,
+        channel=channel,
+        queue_arguments={"x-max-length": UNROUTED_MAX_LENGTH, "x-overflow": "drop-head"},
+    ).declare()
     exchange = events_exchange(settings)(channel)
     exchange.declare()
     return exchange
@@ -80,13 +85,24 @@ def service_queues(settings: Settings, event_types) -> ServiceQueues:
     """`<service>.events` bound to exactly `event_types`, its retry queues and `<service>.events.dead`."""
     exchange = events_exchange(settings)
     main_name = settings.queue_name("events")
-    main = Queue(main_name, exchange=exchange, durable=True,
-                 bindings=[kombu.binding(exchange, routing_key=t) for t in sorted(event_types)])
+    main = Queue(
+        main_name,
+        exchange=exchange,
+        durable=True,
+        bindings=[kombu.binding(exchange, routing_key=t) for t in sorted(event_types)],
+    )
     dead = Queue(settings.queue_name("events.dead"), durable=True)
     retries = [
         # A message waits out the TTL here, then RabbitMQ dead-letters it back onto the main queue.
-        Queue(f"{main_name}.retry.{delay}", durable=True, queue_arguments={
-            "x-message-ttl": delay, "x-dead-letter-exchange": "", "x-dead-letter-routing-key": main_name})
+        Queue(
+            f"{main_name}.retry.{delay}",
+            durable=True,
+            queue_arguments={
+                "x-message-ttl": delay,
+                "x-dead-letter-exchange": "",
+                "x-dead-letter-routing-key": main_name,
+            },
+        )
         for delay in settings.retry_delays_ms
     ]
     return ServiceQueues(main=main, dead=dead, retries=retries)
@@ -123,8 +139,9 @@ class Publisher:
         body, properties = events.to_message(event)
         self.publish_raw(body, properties, routing_key=event["type"])
 
-    def publish_raw(self, body: bytes, properties: dict, *, routing_key: str, direct: bool = False,
-                    headers: dict | None = None) -> None:
+    def publish_raw(
+        self, body: bytes, properties: dict, *, routing_key: str, direct: bool = False, headers: dict | None = None
+    ) -> None:
         """Publish with confirm; any failure (nack, timeout, lost connection) raises PublishError.
 
         direct=True publishes through the default exchange straight to the queue named `routing_key`.
@@ -165,8 +182,16 @@ Handler = Callable[[Any, Any, dict], None]
 class EventConsumer:
     """Consumes `<service>.events`: parse, apply once (inbox), commit, then ack; retry, then dead-letter."""
 
-    def __init__(self, settings: Settings, database, inbox_table, handlers: dict[str, Handler], context: Any = None,
-                 *, prefetch: int = 16):
+    def __init__(
+        self,
+        settings: Settings,
+        database,
+        inbox_table,
+        handlers: dict[str, Handler],
+        context: Any = None,
+        *,
+        prefetch: int = 16,
+    ):
         self.settings = settings
         self.database = database
         self.inbox_table = inbox_table
@@ -188,8 +213,7 @@ class EventConsumer:
                 backoff = 0.5
             except Exception as exc:  # lost connection, broker stopped: reconnect with back-off
                 self.ready.clear()
-                log.warning("consumer connection lost, reconnecting",
-                            extra={"consumer": self.name, "error": repr(exc)})
+                log.warning("consumer connection lost, reconnecting", extra={"consumer": self.name, "error": repr(exc)})
                 if self._publisher:
                     self._publisher.reset()
                 stop.wait(backoff)
@@ -209,7 +233,7 @@ class EventConsumer:
                 while not stop.is_set():
                     try:
                         conn.drain_events(timeout=1)
-                    except socket.timeout:
+                    except TimeoutError:
                         conn.heartbeat_check()
 
     def declare(self) -> None:
@@ -225,8 +249,10 @@ class EventConsumer:
             if event["type"] not in self.handlers:
                 raise Poison(f"no handler for {event['type']}")
             outcome = self.handle(event)
-            log.info("event handled", extra={"event_id": event["id"], "event_type": event["type"],
-                                             "consumer": self.name, "outcome": outcome})
+            log.info(
+                "event handled",
+                extra={"event_id": event["id"], "event_type": event["type"], "consumer": self.name, "outcome": outcome},
+            )
         except (events.InvalidEvent, Poison) as exc:
             self._dead_letter(message, headers, exc)
         except Exception as exc:
@@ -262,20 +288,24 @@ class EventConsumer:
             self._dead_letter(message, headers, exc)
             return
         headers = {**headers, ATTEMPT_HEADER: attempt + 1, ERROR_HEADER: repr(exc)[:500]}
-        log.warning("event failed, will retry", extra={"consumer": self.name, "attempt": attempt + 1,
-                                                        "error": repr(exc)[:200]})
+        log.warning(
+            "event failed, will retry", extra={"consumer": self.name, "attempt": attempt + 1, "error": repr(exc)[:200]}
+        )
         if self.embedded:
             # memory:// has no TTL dead-lettering: re-queue onto the main queue after the delay.
-            timer = threading.Timer(delays[attempt] / 1000, self._republish, args=(message, headers,
-                                                                                  self.queues.main.name))
+            timer = threading.Timer(
+                delays[attempt] / 1000, self._republish, args=(message, headers, self.queues.main.name)
+            )
             timer.daemon = True
             timer.start()
             return
         self._republish(message, headers, self.queues.retries[attempt].name)
 
     def _dead_letter(self, message, headers: dict, exc: Exception) -> None:
-        log.error("event dead-lettered", extra={"consumer": self.name, "error": repr(exc)[:200],
-                                                "message_id": message.properties.get("message_id")})
+        log.error(
+            "event dead-lettered",
+            extra={"consumer": self.name, "error": repr(exc)[:200], "message_id": message.properties.get("message_id")},
+        )
         self._republish(message, {**headers, ERROR_HEADER: repr(exc)[:500]}, self.queues.dead.name)
 
     def _republish(self, message, headers: dict, queue_name: str) -> None:

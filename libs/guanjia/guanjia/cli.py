@@ -28,7 +28,7 @@ def _banner(url: str, lines: list[str], mode: str) -> str:
         f"  API gateway    {url}/api/v1/",
         f"  API docs       {url}/api/v1/docs",
         f"  Log in         curl -s -X POST {url}/api/v1/auth/token -H 'Content-Type: application/json' \\",
-        "                   -d '{\"username\": \"resident\", \"password\": \"resident-demo-123\"}'",
+        '                   -d \'{"username": "resident", "password": "resident-demo-123"}\'',
         *[f"  {line}" for line in lines],
         "  Stop with Ctrl-C.",
         rule,

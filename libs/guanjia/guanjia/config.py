@@ -44,7 +44,7 @@ class Settings:
     def queue_name(self, suffix: str = "events") -> str:
         return f"{self.queue_prefix}{self.service}.{suffix}"
 
-    def with_service(self, service: str, **changes) -> "Settings":
+    def with_service(self, service: str, **changes) -> Settings:
         return dataclasses.replace(self, service=service, **changes)
 
 

@@ -9,8 +9,15 @@ class ProblemError(Exception):
     status = 400
     title = "Bad request"
 
-    def __init__(self, detail: str | None = None, *, errors: dict | None = None, title: str | None = None,
-                 status: int | None = None, extra: dict | None = None):
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        errors: dict | None = None,
+        title: str | None = None,
+        status: int | None = None,
+        extra: dict | None = None,
+    ):
         super().__init__(detail or title or self.title)
         self.detail = detail
         self.errors = errors or {}

@@ -31,10 +31,12 @@ class WsgiUpstream:
         self.name = name
         self.wsgi_app = app
 
-    def request(self, method: str, path: str, *, headers=None, json=None, data=None, query_string=None,
-                timeout: float = 5.0) -> UpstreamResponse:
-        builder = EnvironBuilder(path=path, method=method, headers=headers or {}, json=json, data=data,
-                                 query_string=query_string)
+    def request(
+        self, method: str, path: str, *, headers=None, json=None, data=None, query_string=None, timeout: float = 5.0
+    ) -> UpstreamResponse:
+        builder = EnvironBuilder(
+            path=path, method=method, headers=headers or {}, json=json, data=data, query_string=query_string
+        )
         try:
             app_iter, status, resp_headers = run_wsgi_app(self.wsgi_app, builder.get_environ())
             body = b"".join(app_iter)
@@ -56,14 +58,24 @@ class HttpUpstream:
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
 
-    def request(self, method: str, path: str, *, headers=None, json=None, data=None, query_string=None,
-                timeout: float = 5.0) -> UpstreamResponse:
+    def request(
+        self, method: str, path: str, *, headers=None, json=None, data=None, query_string=None, timeout: float = 5.0
+    ) -> UpstreamResponse:
         try:
-            resp = self.session.request(method, self.base_url + path, headers=headers, json=json, data=data,
-                                        params=query_string, timeout=timeout, allow_redirects=False)
+            resp = self.session.request(
+                method,
+                self.base_url + path,
+                headers=headers,
+                json=json,
+                data=data,
+                params=query_string,
+                timeout=timeout,
+                allow_redirects=False,
+            )
         except requests.Timeout:
-            raise UpstreamUnavailable(f"{self.name} did not answer in time", status=504,
-                                      title="Gateway Timeout") from None
+            raise UpstreamUnavailable(
+                f"{self.name} did not answer in time", status=504, title="Gateway Timeout"
+            ) from None
         except requests.ConnectionError:
             raise UpstreamUnavailable(f"{self.name} is unreachable", status=502, title="Bad Gateway") from None
         return UpstreamResponse(resp.status_code, dict(resp.headers), resp.content)

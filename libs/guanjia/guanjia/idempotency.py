@@ -39,9 +39,17 @@ def lookup(session: Session, table: Table, subject: str, key: str, payload_hash:
     return row.status, json.loads(row.body)
 
 
-def remember(session: Session, table: Table, subject: str, key: str, payload_hash: str, status: int,
-             body: dict) -> None:
+def remember(
+    session: Session, table: Table, subject: str, key: str, payload_hash: str, status: int, body: dict
+) -> None:
     """Store the response in the same transaction as the effect it describes."""
-    session.execute(table.insert().values(subject=subject, key=key, request_hash=payload_hash, status=status,
-                                          body=json.dumps(body, ensure_ascii=False, default=str),
-                                          created_at=datetime.now(UTC)))
+    session.execute(
+        table.insert().values(
+            subject=subject,
+            key=key,
+            request_hash=payload_hash,
+            status=status,
+            body=json.dumps(body, ensure_ascii=False, default=str),
+            created_at=datetime.now(UTC),
+        )
+    )

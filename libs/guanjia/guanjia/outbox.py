@@ -40,8 +40,12 @@ def define_outbox(metadata: MetaData) -> Table:
         Column("published_at", DateTime(timezone=True), nullable=True),
         Column("attempts", Integer, nullable=False, default=0),
         Column("last_error", Text, nullable=True),
-        Index("ix_outbox_unpublished", "created_at", postgresql_where=text("published_at IS NULL"),
-              sqlite_where=text("published_at IS NULL")),
+        Index(
+            "ix_outbox_unpublished",
+            "created_at",
+            postgresql_where=text("published_at IS NULL"),
+            sqlite_where=text("published_at IS NULL"),
+        ),
     )
 
 
@@ -63,12 +67,27 @@ def add(session: Session, table: Table, event_dict: dict) -> None:
         session.info["guanjia_outbox_url"] = str(session.get_bind().url)
 
 
-def emit(session: Session, table: Table, settings, *, type: str, subject: str, data: dict,
-         community: str | None = None, version: int = 1) -> dict:
+def emit(
+    session: Session,
+    table: Table,
+    settings,
+    *,
+    type: str,
+    subject: str,
+    data: dict,
+    community: str | None = None,
+    version: int = 1,
+) -> dict:
     """Build a CloudEvent from this service's settings and the current request, and add it to the outbox."""
     event_dict = events.build(
-        type=type, source=settings.source, subject=subject, data=data, city=settings.city,
-        community=community, correlationid=current_request_id(), version=version,
+        type=type,
+        source=settings.source,
+        subject=subject,
+        data=data,
+        city=settings.city,
+        community=community,
+        correlationid=current_request_id(),
+        version=version,
     )
     add(session, table, event_dict)
     return event_dict
@@ -104,8 +123,9 @@ def backlog(session: Session, table: Table) -> tuple[int, float | None]:
 class OutboxRelay:
     """Publishes unpublished outbox rows with publisher confirms; marks a row sent only after its confirm."""
 
-    def __init__(self, database: "dbmod.Database", table: Table, publisher, *, batch_size: int = 200,
-                 poll_seconds: float = 5.0):
+    def __init__(
+        self, database: dbmod.Database, table: Table, publisher, *, batch_size: int = 200, poll_seconds: float = 5.0
+    ):
         self.database = database
         self.table = table
         self.publisher = publisher
@@ -137,7 +157,8 @@ class OutboxRelay:
                     except Exception as exc:
                         error = exc
                         session.execute(
-                            update(self.table).where(self.table.c.id == row.id)
+                            update(self.table)
+                            .where(self.table.c.id == row.id)
                             .values(attempts=self.table.c.attempts + 1, last_error=str(exc)[:500])
                         )
                         break
@@ -152,9 +173,7 @@ class OutboxRelay:
 
     def _mark_sent(self, session: Session, ids: list[str]) -> None:
         if ids:
-            session.execute(
-                update(self.table).where(self.table.c.id.in_(ids)).values(published_at=datetime.now(UTC))
-            )
+            session.execute(update(self.table).where(self.table.c.id.in_(ids)).values(published_at=datetime.now(UTC)))
 
     def run(self, stop: threading.Event) -> None:
         """Loop until `stop`: publish, then wait for a commit signal (or the slow safety poll)."""

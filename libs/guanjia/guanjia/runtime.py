@@ -47,12 +47,13 @@ class Worker:
             for _ in range(relays if spec.outbox is not None else 0)
         ]
 
-    def start(self, wait_ready: float = 10.0) -> "Worker":
+    def start(self, wait_ready: float = 10.0) -> Worker:
         if self.consumer:
             self._spawn(f"{self.spec.name}-consumer", self.consumer.run)
             if not self.consumer.ready.wait(wait_ready):
-                log.warning("consumer not ready yet (broker down?); it keeps retrying",
-                            extra={"consumer": self.spec.name})
+                log.warning(
+                    "consumer not ready yet (broker down?); it keeps retrying", extra={"consumer": self.spec.name}
+                )
         for i, relay in enumerate(self.relays):
             self._spawn(f"{self.spec.name}-relay-{i}", relay.run)
         return self

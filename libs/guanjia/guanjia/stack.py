@@ -48,7 +48,7 @@ class EmbeddedStack:
     def url(self) -> str:
         return f"http://{self.host}:{self.server.server_port if self.server else self.port}"
 
-    def start(self) -> "EmbeddedStack":
+    def start(self) -> EmbeddedStack:
         for name, spec in self.specs.items():
             migrate(spec, self.settings[name])
         for name, spec in self.specs.items():
@@ -90,8 +90,10 @@ class DistributedStack:
             base.setdefault(key, value)
         if not base.get("GUANJIA_JWT_SECRET"):
             base["GUANJIA_JWT_SECRET"] = config.local_jwt_secret(config.var_dir(base))
-        self.ports = {name: port + offset for offset, name in
-                      enumerate(["gateway", "residents", "tickets", "billing", "notifications"])}
+        self.ports = {
+            name: port + offset
+            for offset, name in enumerate(["gateway", "residents", "tickets", "billing", "notifications"])
+        }
         for name, service_port in self.ports.items():
             base.setdefault(f"GUANJIA_{name.upper()}_URL", f"http://127.0.0.1:{service_port}")
         self.env = base
@@ -114,19 +116,36 @@ class DistributedStack:
         if self.log_dir:
             self.log_dir.mkdir(parents=True, exist_ok=True)
             out = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
-        self.processes.append(subprocess.Popen(argv, env=self.env, stdout=out, stderr=subprocess.STDOUT,
-                                               start_new_session=True))
+        self.processes.append(
+            subprocess.Popen(argv, env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        )
 
-    def start(self, timeout: float = 60.0) -> "DistributedStack":
+    def start(self, timeout: float = 60.0) -> DistributedStack:
         for name, spec in self.specs.items():
             migrate(spec, self.settings[name])
         bindir = Path(sys.executable).parent
         for name, spec in self.specs.items():
-            self._spawn(f"{name}-web", [
-                str(bindir / "gunicorn"), f"{name}.wsgi:app", "--bind", f"127.0.0.1:{self.ports[name]}",
-                "--workers", str(self.web_workers), "--worker-class", "gthread", "--threads", "8",
-                "--keep-alive", "30", "--graceful-timeout", "5", "--log-level", "warning",
-            ])
+            self._spawn(
+                f"{name}-web",
+                [
+                    str(bindir / "gunicorn"),
+                    f"{name}.wsgi:app",
+                    "--bind",
+                    f"127.0.0.1:{self.ports[name]}",
+                    "--workers",
+                    str(self.web_workers),
+                    "--worker-class",
+                    "gthread",
+                    "--threads",
+                    "8",
+                    "--keep-alive",
+                    "30",
+                    "--graceful-timeout",
+                    "5",
+                    "--log-level",
+                    "warning",
+                ],
+            )
             if spec.handlers or spec.outbox is not None:
                 self._spawn(f"{name}-worker", [str(bindir / "guanjia"), "worker", name])
         self.wait_ready(timeout)

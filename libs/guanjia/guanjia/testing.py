@@ -105,8 +105,7 @@ class Infra:
     def database_url(self, name: str) -> str:
         from sqlalchemy.engine import make_url
 
-        return make_url(self.pg_url).set(database=f"guanjia_{self.prefix}_{name}").render_as_string(
-            hide_password=False)
+        return make_url(self.pg_url).set(database=f"guanjia_{self.prefix}_{name}").render_as_string(hide_password=False)
 
     def settings(self, service: str, *, database: str | None = None, **overrides) -> Settings:
         """Settings for `service` on this session's database and exchange; migrations run once."""
@@ -123,9 +122,15 @@ class Infra:
                     upgrade(url, spec.migrations_dir)
                 self._databases[db_name] = url
         values = dict(
-            service=service, database_url=url, amqp_url=self.amqp_url, city="testcity",
-            exchange=f"{self.prefix}.guanjia.events", queue_prefix=f"{self.prefix}.",
-            jwt_secret=TEST_JWT_SECRET, retry_delays_ms=(200, 400), relay_poll_seconds=1.0,
+            service=service,
+            database_url=url,
+            amqp_url=self.amqp_url,
+            city="testcity",
+            exchange=f"{self.prefix}.guanjia.events",
+            queue_prefix=f"{self.prefix}.",
+            jwt_secret=TEST_JWT_SECRET,
+            retry_delays_ms=(200, 400),
+            relay_poll_seconds=1.0,
         )
         values.update(overrides)
         return Settings(**values)
@@ -138,12 +143,18 @@ class Infra:
             self._databases[f"{name}_{service}"] = self.database_url(f"{name}_{service}")
         template = self.database_url(f"{name}_SERVICE").replace("_SERVICE", "_{service}")
         env = {k: v for k, v in os.environ.items() if not k.startswith("GUANJIA_")}
-        env.update({
-            "GUANJIA_DATABASE_URL": template, "GUANJIA_AMQP_URL": self.amqp_url, "GUANJIA_CITY": "testcity",
-            "GUANJIA_EXCHANGE": f"{self.prefix}.{name}.guanjia.events", "GUANJIA_QUEUE_PREFIX": f"{self.prefix}.{name}.",
-            "GUANJIA_JWT_SECRET": TEST_JWT_SECRET, "GUANJIA_RETRY_DELAYS_MS": "200,400,800",
-            "GUANJIA_RELAY_POLL_SECONDS": "1",
-        })
+        env.update(
+            {
+                "GUANJIA_DATABASE_URL": template,
+                "GUANJIA_AMQP_URL": self.amqp_url,
+                "GUANJIA_CITY": "testcity",
+                "GUANJIA_EXCHANGE": f"{self.prefix}.{name}.guanjia.events",
+                "GUANJIA_QUEUE_PREFIX": f"{self.prefix}.{name}.",
+                "GUANJIA_JWT_SECRET": TEST_JWT_SECRET,
+                "GUANJIA_RETRY_DELAYS_MS": "200,400,800",
+                "GUANJIA_RELAY_POLL_SECONDS": "1",
+            }
+        )
         env.update(extra)
         return env
 
@@ -163,11 +174,13 @@ def _delete_broker_objects(amqp_url: str, prefix: str) -> None:
     import subprocess
 
     try:
-        out = subprocess.run(["rabbitmqctl", "-q", "list_queues", "name"], capture_output=True, text=True,
-                             timeout=30).stdout
+        out = subprocess.run(
+            ["rabbitmqctl", "-q", "list_queues", "name"], capture_output=True, text=True, timeout=30
+        ).stdout
         queues = [q.strip() for q in out.splitlines() if q.strip().startswith(prefix)]
-        out = subprocess.run(["rabbitmqctl", "-q", "list_exchanges", "name"], capture_output=True, text=True,
-                             timeout=30).stdout
+        out = subprocess.run(
+            ["rabbitmqctl", "-q", "list_exchanges", "name"], capture_output=True, text=True, timeout=30
+        ).stdout
         exchanges = [e.strip() for e in out.splitlines() if e.strip().startswith(prefix)]
     except Exception:
         return

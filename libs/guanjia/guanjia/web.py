@@ -18,6 +18,7 @@ from .errors import ProblemError
 from .logging import request_id_var
 
 log = logging.getLogger("guanjia.web")
+access_log = logging.getLogger("guanjia.access")
 PROBLEM_JSON = "application/problem+json"
 API_PREFIX = "/api/v1"
 _ALWAYS_PUBLIC = {"/healthz", "/readyz", "/metrics", f"{API_PREFIX}/openapi.json", f"{API_PREFIX}/docs"}
@@ -28,10 +29,12 @@ _metrics: dict = {}
 def _http_metrics():
     # Created once per process: several apps share one process in embedded mode.
     if not _metrics:
-        _metrics["requests"] = Counter("guanjia_http_requests_total", "HTTP requests",
-                                       ["service", "method", "route", "status"])
-        _metrics["latency"] = Histogram("guanjia_http_request_seconds", "HTTP request latency",
-                                        ["service", "method", "route"])
+        _metrics["requests"] = Counter(
+            "guanjia_http_requests_total", "HTTP requests", ["service", "method", "route", "status"]
+        )
+        _metrics["latency"] = Histogram(
+            "guanjia_http_request_seconds", "HTTP request latency", ["service", "method", "route"]
+        )
     return _metrics
 
 
@@ -100,8 +103,9 @@ def principal() -> auth.Principal:
     return g.principal
 
 
-def create_flask_app(settings_: Settings, *, title: str, database_=None, public_paths=(), ready_checks=None,
-                     description: str = "") -> tuple[Flask, ProblemApi]:
+def create_flask_app(
+    settings_: Settings, *, title: str, database_=None, public_paths=(), ready_checks=None, description: str = ""
+) -> tuple[Flask, ProblemApi]:
     """The common base of every service app; the caller registers its blueprints on the returned Api."""
     app = Flask(settings_.service)
     app.config.update(
@@ -119,11 +123,16 @@ def create_flask_app(settings_: Settings, *, title: str, database_=None, public_
     app.extensions["guanjia.settings"] = settings_
     if database_ is not None:
         app.extensions["guanjia.db"] = database_
-    api = ProblemApi(app, spec_kwargs={
-        "info": {"description": description},
-        "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
-        "security": [{"bearerAuth": []}],
-    })
+    api = ProblemApi(
+        app,
+        spec_kwargs={
+            "info": {"description": description},
+            "components": {
+                "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}
+            },
+            "security": [{"bearerAuth": []}],
+        },
+    )
     public = _ALWAYS_PUBLIC | set(public_paths)
     _install_request_context(app, settings_, public)
     _install_errors(app, api)
@@ -152,8 +161,18 @@ def _install_request_context(app: Flask, settings_: Settings, public: set[str]) 
         route = request.url_rule.rule if request.url_rule else "unmatched"
         metrics["requests"].labels(settings_.service, request.method, route, response.status_code).inc()
         if "started" in g:
-            metrics["latency"].labels(settings_.service, request.method, route).observe(
-                time.perf_counter() - g.started)
+            elapsed = time.perf_counter() - g.started
+            metrics["latency"].labels(settings_.service, request.method, route).observe(elapsed)
+            # The route template, never the raw path or query string (a search may carry a phone number).
+            access_log.info(
+                "request",
+                extra={
+                    "method": request.method,
+                    "route": route,
+                    "status": response.status_code,
+                    "duration_ms": round(elapsed * 1000, 2),
+                },
+            )
         return response
 
     @app.teardown_request
@@ -220,6 +239,15 @@ def broker_ping(settings_: Settings) -> None:
         conn.ensure_connection(max_retries=1, timeout=2)
 
 
+class UtcDateTime(ma.fields.DateTime):
+    """ISO 8601 with +00:00 always: SQLite (embedded mode) hands datetimes back naive, though they are UTC."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        from .db import as_utc
+
+        return None if value is None else super()._serialize(as_utc(value), attr, obj, **kwargs)
+
+
 class PageArgs(ma.Schema):
     page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1))
     page_size = ma.fields.Integer(load_default=20, validate=ma.validate.Range(min=1, max=100))
@@ -227,12 +255,16 @@ class PageArgs(ma.Schema):
 
 def page_schema(item_schema, name: str):
     """A paginated envelope schema: {items, page, page_size, total}."""
-    return type(name, (ma.Schema,), {
-        "items": ma.fields.List(ma.fields.Nested(item_schema)),
-        "page": ma.fields.Integer(),
-        "page_size": ma.fields.Integer(),
-        "total": ma.fields.Integer(),
-    })
+    return type(
+        name,
+        (ma.Schema,),
+        {
+            "items": ma.fields.List(ma.fields.Nested(item_schema)),
+            "page": ma.fields.Integer(),
+            "page_size": ma.fields.Integer(),
+            "total": ma.fields.Integer(),
+        },
+    )
 
 
 def paginate(session, query, page: int, page_size: int) -> dict:

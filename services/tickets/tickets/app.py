@@ -10,12 +10,15 @@ def create_app(settings=None, upstreams=None):
     settings = settings or config.from_env("tickets")
     upstreams = upstreams if upstreams is not None else http.upstreams_for(settings)
     database = Database(settings.database_url)
-    app, api = web.create_flask_app(settings, title="Guanjia tickets", database_=database,
-                                    description="Repair, complaint, enquiry and suggestion tickets.")
+    app, api = web.create_flask_app(
+        settings,
+        title="Guanjia tickets",
+        database_=database,
+        description="Repair, complaint, enquiry and suggestion tickets.",
+    )
     app.extensions["tickets.residents"] = http.ServiceClient(settings, upstreams, "residents")
 
     from .api import blp
 
     api.register_blueprint(blp)
     return app
-

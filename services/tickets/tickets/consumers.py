@@ -27,8 +27,15 @@ class UnitChanged(ma.Schema):
 def upsert_unit(session: Session, data: dict, source_time: datetime) -> None:
     unit = session.get(Unit, data["unit_id"])
     if unit is None:
-        session.add(Unit(id=data["unit_id"], community_id=data["community_id"], building_id=data["building_id"],
-                         number=data["number"], source_time=source_time))
+        session.add(
+            Unit(
+                id=data["unit_id"],
+                community_id=data["community_id"],
+                building_id=data["building_id"],
+                number=data["number"],
+                source_time=source_time,
+            )
+        )
         return
     if as_utc(unit.source_time) > source_time:
         return  # an older event arriving late

@@ -26,9 +26,16 @@ def find_unit(session: Session, unit_id: str, fetch_unit) -> Unit | None:
     fetched = fetch_unit(unit_id)
     if fetched is None:
         return None
-    upsert_unit(session, {"unit_id": fetched["id"], "community_id": fetched["community_id"],
-                          "building_id": fetched.get("building_id"), "number": fetched.get("number")},
-                parse_time(fetched.get("updated_at") or "2000-01-01T00:00:00Z"))
+    upsert_unit(
+        session,
+        {
+            "unit_id": fetched["id"],
+            "community_id": fetched["community_id"],
+            "building_id": fetched.get("building_id"),
+            "number": fetched.get("number"),
+        },
+        parse_time(fetched.get("updated_at") or "2000-01-01T00:00:00Z"),
+    )
     return session.get(Unit, unit_id)
 
 
@@ -53,20 +60,39 @@ def create_ticket(session: Session, settings, principal: Principal, data: dict, 
     now = utcnow()
     ticket_id = new_id()
     ticket = Ticket(
-        id=ticket_id, number=f"{now:%y%m%d}-{ticket_id[:6].upper()}", community_id=unit.community_id,
-        unit_id=unit.id, category=data["category"], description=data["description"], reporter_id=reporter_id,
-        first_responder=principal.subject, status="new", created_at=now, updated_at=now,
+        id=ticket_id,
+        number=f"{now:%y%m%d}-{ticket_id[:6].upper()}",
+        community_id=unit.community_id,
+        unit_id=unit.id,
+        category=data["category"],
+        description=data["description"],
+        reporter_id=reporter_id,
+        first_responder=principal.subject,
+        status="new",
+        created_at=now,
+        updated_at=now,
     )
     session.add(ticket)
     session.flush()
     outboxmod.emit(
-        session, outbox, settings, type=events.TICKET_CREATED, subject=f"ticket/{ticket.id}",
+        session,
+        outbox,
+        settings,
+        type=events.TICKET_CREATED,
+        subject=f"ticket/{ticket.id}",
         community=ticket.community_id,
-        data=events.TicketCreatedV1().dump({
-            "ticket_id": ticket.id, "number": ticket.number, "community_id": ticket.community_id,
-            "unit_id": ticket.unit_id, "reporter_id": ticket.reporter_id, "category": ticket.category,
-            "status": ticket.status, "created_at": now.isoformat(),
-        }),
+        data=events.TicketCreatedV1().dump(
+            {
+                "ticket_id": ticket.id,
+                "number": ticket.number,
+                "community_id": ticket.community_id,
+                "unit_id": ticket.unit_id,
+                "reporter_id": ticket.reporter_id,
+                "category": ticket.category,
+                "status": ticket.status,
+                "created_at": now.isoformat(),
+            }
+        ),
     )
     return ticket
 

@@ -1,10 +1,8 @@
 """Request and response schemas of the tickets API."""
 
-from datetime import UTC
-
 import marshmallow as ma
 
-from guanjia.web import PageArgs, page_schema
+from guanjia.web import PageArgs, UtcDateTime, page_schema
 
 from .domain import CATEGORIES
 
@@ -28,8 +26,8 @@ class TicketOut(ma.Schema):
     reporter_id = ma.fields.String()
     first_responder = ma.fields.String()
     status = ma.fields.String()
-    created_at = ma.fields.AwareDateTime(default_timezone=UTC)
-    updated_at = ma.fields.AwareDateTime(default_timezone=UTC)
+    created_at = UtcDateTime()
+    updated_at = UtcDateTime()
 
 
 class TicketListArgs(PageArgs):

@@ -1,5 +1,10 @@
-"""gunicorn entry point: `gunicorn tickets.wsgi:app`."""
+"""gunicorn entry point: `gunicorn tickets.wsgi:app` (logging set up here, in the worker, after the fork)."""
+
+from guanjia import config
+from guanjia import logging as glog
 
 from .app import create_app
 
-app = create_app()
+settings = config.from_env("tickets")
+glog.configure("tickets", settings.city, settings.log_level)
+app = create_app(settings)

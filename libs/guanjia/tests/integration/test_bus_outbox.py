@@ -25,8 +25,9 @@ def world(infra):
 
 
 def _event(n, **data):
-    return events.build(type="thing.happened", source="/testcity/libtest", subject=f"thing/{n}",
-                        data={"n": n, **data}, city="testcity")
+    return events.build(
+        type="thing.happened", source="/testcity/libtest", subject=f"thing/{n}", data={"n": n, **data}, city="testcity"
+    )
 
 
 def test_relay_publishes_each_row_once_with_two_relays_racing(world):
@@ -38,8 +39,7 @@ def test_relay_publishes_each_row_once_with_two_relays_racing(world):
             event = _event(n)
             ids.append(event["id"])
             outbox.add(session, tables["outbox"], event)
-    relays = [outbox.OutboxRelay(database, tables["outbox"], bus.Publisher(settings), batch_size=20)
-              for _ in range(2)]
+    relays = [outbox.OutboxRelay(database, tables["outbox"], bus.Publisher(settings), batch_size=20) for _ in range(2)]
     threads = [threading.Thread(target=r.publish_pending) for r in relays]
     for t in threads:
         t.start()
@@ -50,8 +50,9 @@ def test_relay_publishes_each_row_once_with_two_relays_racing(world):
     recorder.close()
     assert sorted(seen) == sorted(ids)  # every row once, none twice
     with database.transaction() as session:
-        unpublished = session.execute(select(func.count()).select_from(tables["outbox"])
-                                      .where(tables["outbox"].c.published_at.is_(None))).scalar_one()
+        unpublished = session.execute(
+            select(func.count()).select_from(tables["outbox"]).where(tables["outbox"].c.published_at.is_(None))
+        ).scalar_one()
     assert unpublished == 0
 
 
@@ -82,7 +83,9 @@ def test_rolled_back_transaction_publishes_nothing(world):
         raise RuntimeError("business rule failed")
     with database.transaction() as session:
         assert session.get_bind() is not None
-        assert session.execute(select(tables["outbox"].c.id).where(tables["outbox"].c.id == event["id"])).first() is None
+        assert (
+            session.execute(select(tables["outbox"].c.id).where(tables["outbox"].c.id == event["id"])).first() is None
+        )
 
 
 def test_publisher_reports_an_unreachable_broker_as_not_published(world):
@@ -116,8 +119,9 @@ def test_consumer_applies_once_retries_then_dead_letters_and_keeps_going(world):
         duplicate = _event(1)
         publisher.publish(duplicate)
         publisher.publish(duplicate)  # redelivery of the same event id
-        publisher.publish_raw(b"{not a cloudevent", {"content_type": "application/cloudevents+json"},
-                              routing_key="thing.happened")
+        publisher.publish_raw(
+            b"{not a cloudevent", {"content_type": "application/cloudevents+json"}, routing_key="thing.happened"
+        )
         publisher.publish(_event(2, fail_once=True))
         publisher.publish(_event(3, always_fail=True))
         publisher.publish(_event(4))

@@ -17,8 +17,15 @@ SETTINGS = Settings(service="tickets", database_url="sqlite://", jwt_secret="k" 
 
 
 def test_built_event_is_a_structured_cloudevent_with_guanjia_extensions():
-    event = events.build(type="ticket.created", source="/sh/tickets", subject="ticket/1", data={"a": 1},
-                         city="sh", community="c1", correlationid="r1")
+    event = events.build(
+        type="ticket.created",
+        source="/sh/tickets",
+        subject="ticket/1",
+        data={"a": 1},
+        city="sh",
+        community="c1",
+        correlationid="r1",
+    )
     body, props = events.to_message(event)
     assert props["content_type"] == "application/cloudevents+json"
     assert props["message_id"] == event["id"] and props["type"] == "ticket.created" and props["delivery_mode"] == 2
@@ -27,9 +34,17 @@ def test_built_event_is_a_structured_cloudevent_with_guanjia_extensions():
     assert parsed["dataschema"].endswith("/ticket.created/v1.json")
 
 
-@pytest.mark.parametrize("body", [b"not json", b"[]", b'{"specversion": "1.0"}',
-                                  json.dumps({"specversion": "1.0", "id": "1", "source": "/x", "type": "Bad Type",
-                                              "subject": "s", "data": {}}).encode()])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"not json",
+        b"[]",
+        b'{"specversion": "1.0"}',
+        json.dumps(
+            {"specversion": "1.0", "id": "1", "source": "/x", "type": "Bad Type", "subject": "s", "data": {}}
+        ).encode(),
+    ],
+)
 def test_malformed_messages_are_invalid_events(body):
     with pytest.raises(events.InvalidEvent):
         events.from_message(body, "application/cloudevents+json")
@@ -42,23 +57,38 @@ def test_token_round_trip_and_scope():
     assert parsed.sees_community("c1") and not parsed.sees_community("c2")
 
 
-@pytest.mark.parametrize("mutate", [
-    lambda c: {**c, "aud": "someone-else"},
-    lambda c: {**c, "iss": "someone-else"},
-    lambda c: {**c, "exp": int(time.time()) - 10},
-    lambda c: {k: v for k, v in c.items() if k != "exp"},
-    lambda c: {**c, "role": "superuser"},
-])
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda c: {**c, "aud": "someone-else"},
+        lambda c: {**c, "iss": "someone-else"},
+        lambda c: {**c, "exp": int(time.time()) - 10},
+        lambda c: {k: v for k, v in c.items() if k != "exp"},
+        lambda c: {**c, "role": "superuser"},
+    ],
+)
 def test_tokens_with_wrong_claims_are_refused(mutate):
-    claims = {"sub": "u1", "role": "admin", "iss": "guanjia", "aud": "guanjia", "iat": int(time.time()),
-              "exp": int(time.time()) + 60}
+    claims = {
+        "sub": "u1",
+        "role": "admin",
+        "iss": "guanjia",
+        "aud": "guanjia",
+        "iat": int(time.time()),
+        "exp": int(time.time()) + 60,
+    }
     with pytest.raises(Unauthorized):
         auth.verify_token(SETTINGS, jwt.encode(mutate(claims), SETTINGS.jwt_secret, algorithm="HS256"))
 
 
 def test_unsigned_and_foreign_key_tokens_are_refused():
-    claims = {"sub": "u1", "role": "admin", "iss": "guanjia", "aud": "guanjia", "iat": int(time.time()),
-              "exp": int(time.time()) + 60}
+    claims = {
+        "sub": "u1",
+        "role": "admin",
+        "iss": "guanjia",
+        "aud": "guanjia",
+        "iat": int(time.time()),
+        "exp": int(time.time()) + 60,
+    }
     with pytest.raises(Unauthorized):
         auth.verify_token(SETTINGS, jwt.encode(claims, None, algorithm="none"))
     with pytest.raises(Unauthorized):

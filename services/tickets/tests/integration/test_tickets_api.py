@@ -9,8 +9,6 @@ from guanjia.db import Database
 from guanjia.testing import EventRecorder, auth_header, running_worker, wait_until
 from tickets.models import Ticket, Unit, outbox
 
-from ..conftest import publish_unit_created, staff
-
 
 @pytest.fixture(scope="module")
 def worker(tickets_settings):
@@ -26,7 +24,7 @@ def db(tickets_settings):
 
 
 @pytest.fixture
-def unit(worker, tickets_settings, db):
+def unit(worker, tickets_settings, db, publish_unit_created):
     unit_id, community_id = str(uuid.uuid4()), str(uuid.uuid4())
     publish_unit_created(tickets_settings, unit_id, community_id)
 
@@ -43,13 +41,19 @@ def _count(db, model):
         return s.execute(select(func.count()).select_from(model)).scalar_one()
 
 
-def test_staff_files_a_ticket_and_ticket_created_is_published(client, tickets_settings, unit, worker):
+def test_staff_files_a_ticket_and_ticket_created_is_published(client, tickets_settings, unit, worker, staff):
     recorder = EventRecorder(tickets_settings, "ticket.*")
     try:
-        response = client.post("/api/v1/tickets", headers={**staff(tickets_settings, unit["community_id"]),
-                                                           "X-Request-ID": "req-abc"},
-                               json={"unit_id": unit["unit_id"], "category": "repair",
-                                     "description": "厨房水管漏水 138 0013 8000", "reporter_id": "r-1"})
+        response = client.post(
+            "/api/v1/tickets",
+            headers={**staff(tickets_settings, unit["community_id"]), "X-Request-ID": "req-abc"},
+            json={
+                "unit_id": unit["unit_id"],
+                "category": "repair",
+                "description": "厨房水管漏水 138 0013 8000",
+                "reporter_id": "r-1",
+            },
+        )
         assert response.status_code == 201, response.json
         ticket = response.json
         assert ticket["status"] == "new" and ticket["id"]
@@ -66,8 +70,11 @@ def test_staff_files_a_ticket_and_ticket_created_is_published(client, tickets_se
 def test_resident_sees_only_own_tickets(client, tickets_settings, unit):
     mine = auth_header(tickets_settings, "resident", units=[unit["unit_id"]], resident_id="res-mine")
     other = auth_header(tickets_settings, "resident", units=[unit["unit_id"]], resident_id="res-other")
-    created = client.post("/api/v1/tickets", headers=mine,
-                          json={"unit_id": unit["unit_id"], "category": "complaint", "description": "噪音"})
+    created = client.post(
+        "/api/v1/tickets",
+        headers=mine,
+        json={"unit_id": unit["unit_id"], "category": "complaint", "description": "噪音"},
+    )
     assert created.status_code == 201, created.json
     assert created.json["reporter_id"] == "res-mine"
     assert client.get(f"/api/v1/tickets/{created.json['id']}", headers=mine).status_code == 200
@@ -76,10 +83,12 @@ def test_resident_sees_only_own_tickets(client, tickets_settings, unit):
     assert all(t["reporter_id"] == "res-other" for t in listed["items"])
 
 
-def test_another_communitys_ticket_is_404(client, tickets_settings, unit):
-    created = client.post("/api/v1/tickets", headers=staff(tickets_settings, unit["community_id"]),
-                          json={"unit_id": unit["unit_id"], "category": "inquiry", "description": "?",
-                                "reporter_id": "r-2"})
+def test_another_communitys_ticket_is_404(client, tickets_settings, unit, staff):
+    created = client.post(
+        "/api/v1/tickets",
+        headers=staff(tickets_settings, unit["community_id"]),
+        json={"unit_id": unit["unit_id"], "category": "inquiry", "description": "?", "reporter_id": "r-2"},
+    )
     foreign = staff(tickets_settings, str(uuid.uuid4()))
     assert client.get(f"/api/v1/tickets/{created.json['id']}", headers=foreign).status_code == 404
     assert created.json["id"] not in [t["id"] for t in client.get("/api/v1/tickets", headers=foreign).json["items"]]
@@ -97,13 +106,13 @@ def test_without_a_token_is_401_problem_json(client):
     [
         ({"category": "repair", "description": "x", "reporter_id": "r"}, "unit_id"),
         ({"unit_id": "UNIT", "category": "plumbing", "description": "x", "reporter_id": "r"}, "category"),
-        ({"unit_id": "UNIT", "category": "repair", "description": "x", "reporter_id": "r", "colour": "red"},
-         "colour"),
+        ({"unit_id": "UNIT", "category": "repair", "description": "x", "reporter_id": "r", "colour": "red"}, "colour"),
         ({"unit_id": "UNIT", "category": "repair", "description": 42, "reporter_id": "r"}, "description"),
     ],
 )
-def test_bad_input_is_problem_json_naming_the_field_and_writes_nothing(client, tickets_settings, unit, db, body,
-                                                                       field):
+def test_bad_input_is_problem_json_naming_the_field_and_writes_nothing(
+    client, tickets_settings, unit, db, body, field, staff
+):
     body = {k: (unit["unit_id"] if v == "UNIT" else v) for k, v in body.items()}
     before = (_count(db, Ticket), _count(db, outbox))
     response = client.post("/api/v1/tickets", headers=staff(tickets_settings, unit["community_id"]), json=body)
@@ -113,14 +122,18 @@ def test_bad_input_is_problem_json_naming_the_field_and_writes_nothing(client, t
     assert (_count(db, Ticket), _count(db, outbox)) == before
 
 
-def test_oversized_body_is_413_problem(client, tickets_settings, unit):
-    response = client.post("/api/v1/tickets", headers=staff(tickets_settings, unit["community_id"]),
-                           data="x" * (tickets_settings.max_body_bytes + 1), content_type="application/json")
+def test_oversized_body_is_413_problem(client, tickets_settings, unit, staff):
+    response = client.post(
+        "/api/v1/tickets",
+        headers=staff(tickets_settings, unit["community_id"]),
+        data="x" * (tickets_settings.max_body_bytes + 1),
+        content_type="application/json",
+    )
     assert response.status_code == 413
     assert response.mimetype == "application/problem+json"
 
 
-def test_idempotency_key_replays_the_first_response(client, tickets_settings, unit, db):
+def test_idempotency_key_replays_the_first_response(client, tickets_settings, unit, db, staff):
     headers = {**staff(tickets_settings, unit["community_id"]), "Idempotency-Key": str(uuid.uuid4())}
     body = {"unit_id": unit["unit_id"], "category": "repair", "description": "灯坏了", "reporter_id": "r-3"}
     first = client.post("/api/v1/tickets", headers=headers, json=body)

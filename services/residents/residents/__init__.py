@@ -1,0 +1,1 @@
+"""Guanjia residents service: communities, buildings, units, residents and their move-in."""

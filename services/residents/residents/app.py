@@ -1,0 +1,24 @@
+"""create_app(): the residents service's Flask app; nothing is built at import time."""
+
+from __future__ import annotations
+
+from guanjia import config, web
+from guanjia.db import Database
+
+
+def create_app(settings=None, upstreams=None):
+    """`upstreams` is accepted for the common factory signature; residents calls no other service."""
+    settings = settings or config.from_env("residents")
+    database = Database(settings.database_url)
+    app, api = web.create_flask_app(
+        settings,
+        title="Guanjia residents",
+        database_=database,
+        description="Communities, buildings, units, residents and move-in.",
+    )
+
+    from .api import BLUEPRINTS
+
+    for blueprint in BLUEPRINTS:
+        api.register_blueprint(blueprint)
+    return app
