@@ -58,8 +58,12 @@ def wrk(url: str, concurrency: int, duration: int, script: str) -> dict:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
         handle.write(script)
     threads = min(concurrency, 2)
-    out = subprocess.run(["wrk", f"-t{threads}", f"-c{concurrency}", f"-d{duration}s", "--latency", "-s",
-                          handle.name, url], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        ["wrk", f"-t{threads}", f"-c{concurrency}", f"-d{duration}s", "--latency", "-s", handle.name, url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     os.unlink(handle.name)
 
     def ms(label: str) -> float:
@@ -68,8 +72,12 @@ def wrk(url: str, concurrency: int, duration: int, script: str) -> dict:
         return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
 
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)), "p50_ms": ms("50"),
-            "p99_ms": ms("99"), "non_2xx": int(errors.group(1)) if errors else 0}
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "p50_ms": ms("50"),
+        "p99_ms": ms("99"),
+        "non_2xx": int(errors.group(1)) if errors else 0,
+    }
 
 
 def setup_household(stack) -> dict:
@@ -84,24 +92,30 @@ def setup_household(stack) -> dict:
     community = post("/api/v1/communities", {"name": "压测小区"})
     building = post("/api/v1/buildings", {"community_id": community["id"], "name": "1栋"})
     unit = post("/api/v1/units", {"building_id": building["id"], "number": "1-101", "floor": 1, "area_m2": "90.00"})
-    resident = post("/api/v1/residents", {"unit_id": unit["id"], "name": "李四", "phone": "13900139000",
-                                          "role": "owner"})
+    resident = post(
+        "/api/v1/residents", {"unit_id": unit["id"], "name": "李四", "phone": "13900139000", "role": "owner"}
+    )
     return {"token": token, "unit_id": unit["id"], "resident_id": resident["id"]}
 
 
 def event_latency(stack, household: dict, rate: int, seconds: int) -> dict:
     """Open loop at `rate` tickets/s; latency = SMS delivery row sent_at − ticket row created_at."""
     session = requests.Session()
-    body = {"unit_id": household["unit_id"], "category": "repair", "description": "latency probe",
-            "reporter_id": household["resident_id"]}
+    body = {
+        "unit_id": household["unit_id"],
+        "category": "repair",
+        "description": "latency probe",
+        "reporter_id": household["resident_id"],
+    }
     headers = {"Authorization": f"Bearer {household['token']}"}
     ids, failures = [], 0
     lock = threading.Lock()
 
     def one():
         nonlocal failures
-        response = session.post(stack.service_url("tickets") + "/api/v1/tickets", json=body, headers=headers,
-                                timeout=10)
+        response = session.post(
+            stack.service_url("tickets") + "/api/v1/tickets", json=body, headers=headers, timeout=10
+        )
         with lock:
             if response.status_code == 201:
                 ids.append(response.json()["id"])
@@ -124,9 +138,12 @@ def event_latency(stack, household: dict, rate: int, seconds: int) -> dict:
     deadline = time.monotonic() + 60
     while True:
         with notes_db.connect() as conn:
-            sent = dict(conn.execute(text(
-                "SELECT subject, sent_at FROM deliveries WHERE subject = ANY(:s) AND status = 'sent'"),
-                {"s": [f"ticket/{i}" for i in ids]}).all())
+            sent = dict(
+                conn.execute(
+                    text("SELECT subject, sent_at FROM deliveries WHERE subject = ANY(:s) AND status = 'sent'"),
+                    {"s": [f"ticket/{i}" for i in ids]},
+                ).all()
+            )
         if len(sent) == len(ids) or time.monotonic() > deadline:
             break
         time.sleep(0.5)
@@ -136,8 +153,14 @@ def event_latency(stack, household: dict, rate: int, seconds: int) -> dict:
     tickets_db.dispose()
     notes_db.dispose()
     q = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [float("nan")] * 99
-    return {"rate": rate, "tickets": len(ids), "failed_requests": failures, "sms": len(latencies),
-            "p50_ms": q[49], "p99_ms": q[98]}
+    return {
+        "rate": rate,
+        "tickets": len(ids),
+        "failed_requests": failures,
+        "sms": len(latencies),
+        "p50_ms": q[49],
+        "p99_ms": q[98],
+    }
 
 
 def main() -> int:
@@ -151,20 +174,39 @@ def main() -> int:
         return 2
     prefix = f"bench{uuid.uuid4().hex[:6]}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("GUANJIA_")}
-    env.update({
-        "GUANJIA_DATABASE_URL": f"{PG}/guanjia_{prefix}_{{service}}", "GUANJIA_AMQP_URL": AMQP,
-        "GUANJIA_EXCHANGE": f"{prefix}.guanjia.events", "GUANJIA_QUEUE_PREFIX": f"{prefix}.",
-        "GUANJIA_JWT_SECRET": uuid.uuid4().hex, "GUANJIA_CITY": "bench", "GUANJIA_LOG_LEVEL": "WARNING",
-        "GUANJIA_VAR_DIR": tempfile.mkdtemp(prefix="guanjia-bench-"),
-    })
-    stack = DistributedStack(env=env, port=free_port_block(5), web_workers=args.web_workers,
-                             log_dir=Path(env["GUANJIA_VAR_DIR"]) / "logs").start()
-    results = {"machine": machine(), "when": datetime.now(UTC).isoformat(), "web_workers": args.web_workers,
-               "duration_s": args.duration, "throughput": [], "latency": None}
+    env.update(
+        {
+            "GUANJIA_DATABASE_URL": f"{PG}/guanjia_{prefix}_{{service}}",
+            "GUANJIA_AMQP_URL": AMQP,
+            "GUANJIA_EXCHANGE": f"{prefix}.guanjia.events",
+            "GUANJIA_QUEUE_PREFIX": f"{prefix}.",
+            "GUANJIA_JWT_SECRET": uuid.uuid4().hex,
+            "GUANJIA_CITY": "bench",
+            "GUANJIA_LOG_LEVEL": "WARNING",
+            "GUANJIA_VAR_DIR": tempfile.mkdtemp(prefix="guanjia-bench-"),
+        }
+    )
+    stack = DistributedStack(
+        env=env, port=free_port_block(5), web_workers=args.web_workers, log_dir=Path(env["GUANJIA_VAR_DIR"]) / "logs"
+    ).start()
+    results = {
+        "machine": machine(),
+        "when": datetime.now(UTC).isoformat(),
+        "web_workers": args.web_workers,
+        "duration_s": args.duration,
+        "throughput": [],
+        "latency": None,
+    }
     try:
         household = setup_household(stack)
-        body = json.dumps({"unit_id": household["unit_id"], "category": "repair", "description": "bench",
-                           "reporter_id": household["resident_id"]})
+        body = json.dumps(
+            {
+                "unit_id": household["unit_id"],
+                "category": "repair",
+                "description": "bench",
+                "reporter_id": household["resident_id"],
+            }
+        )
         post = LUA.format(method="POST", body=json.dumps(body), token=household["token"])
         get = LUA.format(method="GET", body="nil", token=household["token"])
         targets = [
@@ -177,8 +219,11 @@ def main() -> int:
                 figures = wrk(url, concurrency, args.duration, script)
                 figures.update(target=label, concurrency=concurrency)
                 results["throughput"].append(figures)
-                print(f"{label:45s} c={concurrency:<3d} {figures['rps']:8.0f} req/s  p50 {figures['p50_ms']:6.2f} ms"
-                      f"  p99 {figures['p99_ms']:6.2f} ms  non-2xx {figures['non_2xx']}", flush=True)
+                print(
+                    f"{label:45s} c={concurrency:<3d} {figures['rps']:8.0f} req/s  p50 {figures['p50_ms']:6.2f} ms"
+                    f"  p99 {figures['p99_ms']:6.2f} ms  non-2xx {figures['non_2xx']}",
+                    flush=True,
+                )
                 time.sleep(3)  # let the relay and consumer drain before the next run
         results["latency"] = event_latency(stack, household, rate=50, seconds=20)
         print("commit → SMS logged:", results["latency"], flush=True)

@@ -60,12 +60,20 @@ def test_producer_schema_matches_the_documented_payload(event_type):
 def test_envelope_round_trips_through_the_cloudevents_package(event_type):
     producer, schema = PUBLISHED[event_type]
     data = schema().dump(schema().load(messages()[event_type]["examples"][0]["payload"]))
-    event = events.build(type=event_type, source=f"/shanghai/{producer}", subject="x/1", data=data,
-                         city="shanghai", community="c-1", correlationid="req-1")
+    event = events.build(
+        type=event_type,
+        source=f"/shanghai/{producer}",
+        subject="x/1",
+        data=data,
+        city="shanghai",
+        community="c-1",
+        correlationid="req-1",
+    )
     validate_event(event)
     body, properties = events.to_message(event)
-    parsed = from_rabbitmq(RabbitMQMessage(headers={}, content_type=properties["content_type"], body=body),
-                           JSONFormat())
+    parsed = from_rabbitmq(
+        RabbitMQMessage(headers={}, content_type=properties["content_type"], body=body), JSONFormat()
+    )
     assert parsed.get_id() == event["id"] == properties["message_id"]
     assert parsed.get_type() == event_type == properties["type"]
     assert parsed.get_data() == data
@@ -73,8 +81,9 @@ def test_envelope_round_trips_through_the_cloudevents_package(event_type):
     assert events.from_message(body, properties["content_type"]) == event
 
 
-@pytest.mark.parametrize(("consumer", "event_type", "schema"), _consumed(),
-                         ids=lambda v: v if isinstance(v, str) else "")
+@pytest.mark.parametrize(
+    ("consumer", "event_type", "schema"), _consumed(), ids=lambda v: v if isinstance(v, str) else ""
+)
 def test_each_consumer_accepts_what_the_producer_documents(consumer, event_type, schema):
     assert event_type in PUBLISHED, f"{consumer} consumes {event_type}, which nobody publishes"
     for example in messages()[event_type]["examples"]:

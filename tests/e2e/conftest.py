@@ -22,8 +22,9 @@ class Client:
         self.token = token
 
     def login(self, username: str, password: str) -> Client:
-        response = self.http.post(f"{self.base_url}/api/v1/auth/token",
-                                  json={"username": username, "password": password}, timeout=10)
+        response = self.http.post(
+            f"{self.base_url}/api/v1/auth/token", json={"username": username, "password": password}, timeout=10
+        )
         assert response.status_code == 200, response.text
         return Client(self.base_url, response.json()["access_token"])
 
@@ -50,18 +51,33 @@ def make_household(admin: Client, label: str | None = None) -> dict:
     label = label or uuid.uuid4().hex[:6]
     community = admin.created("/api/v1/communities", {"name": f"测试小区 {label}"})
     building = admin.created("/api/v1/buildings", {"community_id": community["id"], "name": "1栋"})
-    unit = admin.created("/api/v1/units", {"building_id": building["id"], "number": "1-101", "floor": 1,
-                                           "area_m2": "89.50"})
-    resident = admin.created("/api/v1/residents", {"unit_id": unit["id"], "name": "张三", "phone": "13800138000",
-                                                   "role": "owner"})
+    unit = admin.created(
+        "/api/v1/units", {"building_id": building["id"], "number": "1-101", "floor": 1, "area_m2": "89.50"}
+    )
+    resident = admin.created(
+        "/api/v1/residents", {"unit_id": unit["id"], "name": "张三", "phone": "13800138000", "role": "owner"}
+    )
     moved = admin.post(f"/api/v1/units/{unit['id']}/move-in", json={"resident_id": resident["id"]})
     assert moved.status_code in (200, 201), moved.text
     username, password = f"res-{label}", "resident-password-1"
-    admin.created("/api/v1/users", {"username": username, "password": password, "role": "resident",
-                                    "resident_id": resident["id"], "units": [unit["id"]],
-                                    "communities": [community["id"]]})
-    return {"community": community, "building": building, "unit": unit, "resident": resident,
-            "login": (username, password)}
+    admin.created(
+        "/api/v1/users",
+        {
+            "username": username,
+            "password": password,
+            "role": "resident",
+            "resident_id": resident["id"],
+            "units": [unit["id"]],
+            "communities": [community["id"]],
+        },
+    )
+    return {
+        "community": community,
+        "building": building,
+        "unit": unit,
+        "resident": resident,
+        "login": (username, password),
+    }
 
 
 def wait_for_notifications(client: Client, subject: str, expected: int = 1, timeout: float = 30.0) -> list[dict]:
@@ -83,8 +99,13 @@ def embedded_stack(tmp_path_factory):
     from guanjia.stack import EmbeddedStack
 
     var = tmp_path_factory.mktemp("embedded-var")
-    env = {"GUANJIA_VAR_DIR": str(var), "GUANJIA_ADMIN_PASSWORD": ADMIN_PASSWORD, "GUANJIA_CITY": "testcity",
-           "GUANJIA_QUEUE_PREFIX": f"e2e{uuid.uuid4().hex[:6]}.", "GUANJIA_RETRY_DELAYS_MS": "200,400,800"}
+    env = {
+        "GUANJIA_VAR_DIR": str(var),
+        "GUANJIA_ADMIN_PASSWORD": ADMIN_PASSWORD,
+        "GUANJIA_CITY": "testcity",
+        "GUANJIA_QUEUE_PREFIX": f"e2e{uuid.uuid4().hex[:6]}.",
+        "GUANJIA_RETRY_DELAYS_MS": "200,400,800",
+    }
     stack = EmbeddedStack(env=env, port=0).start()
     yield stack
     stack.stop()
@@ -94,10 +115,12 @@ def embedded_stack(tmp_path_factory):
 def distributed_stack(infra, tmp_path_factory):
     from guanjia.stack import DistributedStack
 
-    env = infra.stack_env("e2e", GUANJIA_ADMIN_PASSWORD=ADMIN_PASSWORD,
-                          GUANJIA_VAR_DIR=str(tmp_path_factory.mktemp("distributed-var")))
-    stack = DistributedStack(env=env, port=free_port_block(5), web_workers=1,
-                             log_dir=tmp_path_factory.mktemp("distributed-logs")).start()
+    env = infra.stack_env(
+        "e2e", GUANJIA_ADMIN_PASSWORD=ADMIN_PASSWORD, GUANJIA_VAR_DIR=str(tmp_path_factory.mktemp("distributed-var"))
+    )
+    stack = DistributedStack(
+        env=env, port=free_port_block(5), web_workers=1, log_dir=tmp_path_factory.mktemp("distributed-logs")
+    ).start()
     yield stack
     stack.stop()
 

@@ -9,8 +9,9 @@ def test_resident_files_a_repair_and_gets_exactly_one_sms(stack, admin):
     household = make_household(admin)
     resident = Client(stack.url).login(*household["login"])
 
-    response = resident.post("/api/v1/tickets", json={"unit_id": household["unit"]["id"], "category": "repair",
-                                                      "description": "卫生间漏水"})
+    response = resident.post(
+        "/api/v1/tickets", json={"unit_id": household["unit"]["id"], "category": "repair", "description": "卫生间漏水"}
+    )
     assert response.status_code == 201, response.text
     ticket = response.json()
     assert ticket["status"] == "new"
@@ -36,11 +37,13 @@ def test_another_household_cannot_see_the_ticket(stack, admin):
     first, second = make_household(admin), make_household(admin)
     alice = Client(stack.url).login(*first["login"])
     bob = Client(stack.url).login(*second["login"])
-    ticket = alice.created("/api/v1/tickets", {"unit_id": first["unit"]["id"], "category": "complaint",
-                                               "description": "楼上噪音"})
+    ticket = alice.created(
+        "/api/v1/tickets", {"unit_id": first["unit"]["id"], "category": "complaint", "description": "楼上噪音"}
+    )
     assert bob.get(f"/api/v1/tickets/{ticket['id']}").status_code == 404
-    refused = bob.post("/api/v1/tickets", json={"unit_id": first["unit"]["id"], "category": "repair",
-                                                "description": "x"})
+    refused = bob.post(
+        "/api/v1/tickets", json={"unit_id": first["unit"]["id"], "category": "repair", "description": "x"}
+    )
     assert refused.status_code == 422
     assert refused.headers["Content-Type"].startswith("application/problem+json")
     assert "unit_id" in refused.json()["errors"]

@@ -22,8 +22,10 @@ def world(distributed_stack):
 
 
 def _file_ticket(world, description="门锁坏了"):
-    return world["resident"].created("/api/v1/tickets", {"unit_id": world["household"]["unit"]["id"],
-                                                         "category": "repair", "description": description})
+    return world["resident"].created(
+        "/api/v1/tickets",
+        {"unit_id": world["household"]["unit"]["id"], "category": "repair", "description": description},
+    )
 
 
 class Integrator:
@@ -34,8 +36,9 @@ class Integrator:
         self.connection = pika.BlockingConnection(pika.URLParameters(env["GUANJIA_AMQP_URL"]))
         self.channel = self.connection.channel()
         self.exchange = env["GUANJIA_EXCHANGE"]
-        self.queue = self.channel.queue_declare(f"{env['GUANJIA_QUEUE_PREFIX']}integrator.{uuid.uuid4().hex[:6]}",
-                                                exclusive=True).method.queue
+        self.queue = self.channel.queue_declare(
+            f"{env['GUANJIA_QUEUE_PREFIX']}integrator.{uuid.uuid4().hex[:6]}", exclusive=True
+        ).method.queue
         self.channel.queue_bind(self.queue, self.exchange, routing_key=pattern)
 
     def next_message(self, timeout: float = 15.0):
@@ -57,8 +60,9 @@ def test_integrator_receives_ticket_created_with_its_own_pika_client(world):
         ticket = _file_ticket(world)
         while True:
             properties, body = integrator.next_message()
-            event = from_rabbitmq(RabbitMQMessage(headers={}, content_type=properties.content_type, body=body),
-                                  JSONFormat())
+            event = from_rabbitmq(
+                RabbitMQMessage(headers={}, content_type=properties.content_type, body=body), JSONFormat()
+            )
             if event.get_data()["ticket_id"] == ticket["id"]:
                 break
     finally:
@@ -95,8 +99,12 @@ def test_poison_message_is_dead_lettered_and_later_events_still_flow(world):
     connection = pika.BlockingConnection(pika.URLParameters(env["GUANJIA_AMQP_URL"]))
     channel = connection.channel()
     marker = f"poison-{uuid.uuid4().hex}"
-    channel.basic_publish(env["GUANJIA_EXCHANGE"], "ticket.created", marker.encode(),
-                          pika.BasicProperties(content_type="application/cloudevents+json"))
+    channel.basic_publish(
+        env["GUANJIA_EXCHANGE"],
+        "ticket.created",
+        marker.encode(),
+        pika.BasicProperties(content_type="application/cloudevents+json"),
+    )
     ticket = _file_ticket(world)
     assert len(wait_for_notifications(world["resident"], f"ticket/{ticket['id']}")) == 1
     dead_queue = f"{env['GUANJIA_QUEUE_PREFIX']}notifications.events.dead"

@@ -10,10 +10,12 @@ from typing import Any
 
 import kombu
 from kombu import Exchange, Queue
+from marshmallow import ValidationError
 from sqlalchemy.exc import IntegrityError
 
 from . import events, inbox
 from .config import Settings
+from .logging import request_id_var
 
 log = logging.getLogger("guanjia.bus")
 
@@ -261,9 +263,15 @@ class EventConsumer:
 
     def handle(self, event: dict) -> str:
         """Apply `event` once: the handler's effect and the inbox row commit together."""
-        from marshmallow import ValidationError
-
         handler = self.handlers[event["type"]]
+        # Log lines and outgoing calls made while handling carry the request id that caused the event.
+        token = request_id_var.set(event.get("correlationid"))
+        try:
+            return self._apply(handler, event)
+        finally:
+            request_id_var.reset(token)
+
+    def _apply(self, handler, event: dict) -> str:
         try:
             with self.database.transaction() as session:
                 if inbox.seen(session, self.inbox_table, self.name, event["id"]):

@@ -29,6 +29,7 @@ class Settings:
     service_urls: dict = dataclasses.field(default_factory=dict)
     max_body_bytes: int = 1024 * 1024
     sms_signature: str = "管家物业"
+    sms_provider: str = "console"
     admin_password: str | None = None
     relay_poll_seconds: float = 5.0
     retry_delays_ms: tuple = (1000, 5000, 30000)
@@ -99,6 +100,7 @@ def from_env(service: str, env=None) -> Settings:
         service_urls=_service_urls(env),
         max_body_bytes=int(env.get("GUANJIA_MAX_BODY_BYTES", str(1024 * 1024))),
         sms_signature=env.get("GUANJIA_SMS_SIGNATURE", "管家物业"),
+        sms_provider=env.get("GUANJIA_SMS_PROVIDER", "console"),
         admin_password=env.get("GUANJIA_ADMIN_PASSWORD") or None,
         relay_poll_seconds=float(env.get("GUANJIA_RELAY_POLL_SECONDS", "5")),
         retry_delays_ms=tuple(int(d) for d in delays.split(",")) if delays else (1000, 5000, 30000),

@@ -1,0 +1,1 @@
+"""Guanjia billing service: property fees by unit area, bills and payments."""

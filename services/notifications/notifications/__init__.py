@@ -1,0 +1,1 @@
+"""Guanjia notifications service: tells residents what happened to their requests, and keeps the delivery log."""
