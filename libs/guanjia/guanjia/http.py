@@ -54,6 +54,7 @@ class HttpUpstream:
         self.name = name
         self.base_url = base_url.rstrip("/")
         self.session = requests.Session()
+        self.session.trust_env = False  # no proxy/netrc look-ups per call: services talk to each other directly
         adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)

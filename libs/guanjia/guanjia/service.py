@@ -26,7 +26,8 @@ class ServiceSpec:
     make_context: Callable[..., Any] | None = None
     # bootstrap(settings) -> lines to print at start (the gateway creates the first admin here).
     bootstrap: Callable[..., list[str]] | None = None
-    # seed(base_url, admin_password) -> lines to print: loads the demo community through the API.
+    # seed(base_url, admin_credential) -> lines to print: loads the demo community through the API
+    # (admin_credential is an admin bearer token or the admin password).
     seed: Callable[..., list[str]] | None = None
 
 

@@ -1,0 +1,1 @@
+"""Guanjia gateway: users, tokens, routing to the services and the merged API documentation."""

@@ -1,0 +1,30 @@
+"""Start-up work of the gateway: the first admin user (runs after the migrations, safe to repeat)."""
+
+from __future__ import annotations
+
+from sqlalchemy.exc import IntegrityError
+
+from guanjia.db import Database
+
+from . import domain
+
+
+def bootstrap(settings) -> list[str]:
+    """Create the `admin` user if there is none; returns the lines to print."""
+    database = Database(settings.database_url, pool_size=1)
+    try:
+        with database.transaction() as session:
+            password = domain.ensure_admin(session, settings.admin_password)
+    except IntegrityError:
+        # Another replica created it at the same moment.
+        return []
+    finally:
+        database.dispose()
+    if password is None:
+        return []
+    if settings.admin_password:
+        return ["admin user created with the password from GUANJIA_ADMIN_PASSWORD"]
+    return [
+        "admin user created with a generated password (set GUANJIA_ADMIN_PASSWORD to choose one)",
+        f"admin password: {password}",
+    ]

@@ -1,0 +1,66 @@
+"""The merged OpenAPI document, the Swagger UI page, and readiness that reports each service."""
+
+from gateway.app import create_app
+from guanjia.http import HttpUpstream
+
+
+def test_the_merged_document_holds_the_gateway_and_the_services(routed_client):
+    response = routed_client.get("/api/v1/openapi.json")
+    assert response.status_code == 200
+    document = response.json
+    paths = document["paths"]
+    assert "/api/v1/auth/token" in paths and "/api/v1/users" in paths
+    assert "/api/v1/tickets" in paths and "/api/v1/tickets/{ticket_id}" in paths
+    assert paths["/api/v1/auth/token"]["post"]["security"] == []  # logging in needs no token
+    schemas = document["components"]["schemas"]
+    assert {"TicketOut", "UserOut", "TokenRequest"} <= set(schemas)
+    # Every reference resolves inside the merged document.
+    refs = _refs(document)
+    assert refs and all(ref.rsplit("/", 1)[1] in schemas for ref in refs if ref.startswith("#/components/schemas/"))
+    assert not any(path.startswith("/api/v1/internal") for path in paths)
+
+
+def _refs(node):
+    if isinstance(node, dict):
+        return [v for k, v in node.items() if k == "$ref"] + [r for v in node.values() for r in _refs(v)]
+    if isinstance(node, list):
+        return [r for v in node for r in _refs(v)]
+    return []
+
+
+def test_a_service_that_is_down_is_left_out_of_the_document_and_named(gateway_settings, closed_port):
+    app = create_app(
+        gateway_settings, upstreams={"tickets": HttpUpstream("tickets", f"http://127.0.0.1:{closed_port}")}
+    )
+    document = app.test_client().get("/api/v1/openapi.json").json
+    assert "/api/v1/auth/token" in document["paths"]
+    assert "/api/v1/tickets" not in document["paths"]
+    assert document["info"]["x-unavailable-services"] == ["tickets"]
+
+
+def test_the_docs_page_shows_the_merged_document(client):
+    response = client.get("/api/v1/docs")
+    assert response.status_code == 200
+    assert response.mimetype == "text/html"
+    assert "/api/v1/openapi.json" in response.get_data(as_text=True)
+
+
+def test_readiness_reports_each_service(routed_client, gateway_settings, closed_port):
+    response = routed_client.get("/readyz")
+    assert response.status_code == 200, response.json
+    assert response.json["checks"]["upstream:tickets"] == "ok"
+    assert response.json["checks"]["database"] == "ok"
+
+    down = create_app(
+        gateway_settings, upstreams={"tickets": HttpUpstream("tickets", f"http://127.0.0.1:{closed_port}")}
+    )
+    response = down.test_client().get("/readyz")
+    assert response.status_code == 503
+    assert response.json["checks"]["upstream:tickets"].startswith("failed")
+
+
+def test_health_and_metrics_stay_local(client, gateway_settings):
+    assert client.get("/healthz").json == {"status": "ok", "service": "gateway"}
+    client.get("/api/v1/tickets", headers={"Authorization": "Bearer nope"})
+    metrics = client.get("/metrics").get_data(as_text=True)
+    assert "guanjia_http_requests_total" in metrics
