@@ -45,7 +45,7 @@ PROVIDERS = {"console": ConsoleSms}
 
 
 def provider_from_settings(settings) -> SmsProvider:
-    """The provider named by settings.sms_provider (GUANJIA_SMS_PROVIDER); console when unset."""
+    """The provider named by settings.sms_provider (GUANJIA_SMS_PROVIDER, default console)."""
     name = settings.sms_provider
     try:
         return PROVIDERS[name]()

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from guanjia import outbox as outboxmod
 from guanjia.auth import Principal, scoped
-from guanjia.db import new_id, parse_time, utcnow
+from guanjia.db import is_postgres, new_id, parse_time, utcnow
 from guanjia.errors import Forbidden, Invalid, NotFound
 
 from . import events
@@ -39,6 +39,14 @@ def find_unit(session: Session, unit_id: str, fetch_unit) -> Unit | None:
     return session.get(Unit, unit_id)
 
 
+def next_ticket_seq(session: Session) -> int:
+    if is_postgres(session):
+        # A sequence hands out numbers without locking a row, so concurrent requests never wait on each other.
+        return session.execute(text("SELECT nextval('ticket_number_seq')")).scalar_one()
+    # Embedded SQLite: writers are serialised (BEGIN IMMEDIATE), so max + 1 is safe.
+    return (session.execute(select(func.max(Ticket.seq))).scalar() or 0) + 1
+
+
 def create_ticket(session: Session, settings, principal: Principal, data: dict, fetch_unit) -> Ticket:
     if principal.role == "resident":
         if data["unit_id"] not in principal.units:
@@ -58,10 +66,11 @@ def create_ticket(session: Session, settings, principal: Principal, data: dict, 
         raise Invalid("unit_id", "no such unit")
 
     now = utcnow()
-    ticket_id = new_id()
+    seq = next_ticket_seq(session)
     ticket = Ticket(
-        id=ticket_id,
-        number=f"{now:%y%m%d}-{ticket_id[:6].upper()}",
+        id=new_id(),
+        seq=seq,
+        number=f"T{seq:08d}",
         community_id=unit.community_id,
         unit_id=unit.id,
         category=data["category"],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, Index, String, Text
+from sqlalchemy import BigInteger, DateTime, Index, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from guanjia.idempotency import define_idempotency
@@ -36,6 +36,8 @@ class Unit(Base):
 class Ticket(Base):
     __tablename__ = "tickets"
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    # Per-instance counter behind the number quoted to residents (T00000123): no collisions, no gaps to speak of.
+    seq: Mapped[int] = mapped_column(BigInteger, unique=True)
     number: Mapped[str] = mapped_column(String(32), unique=True)
     community_id: Mapped[str] = mapped_column(String(36))
     unit_id: Mapped[str] = mapped_column(String(36))

@@ -6,6 +6,7 @@ from types import SimpleNamespace
 import marshmallow as ma
 import pytest
 
+from guanjia.config import Settings
 from notifications.consumers import TicketCreated
 from notifications.domain import render_ticket_created
 from notifications.sms import ConsoleSms, provider_from_settings
@@ -43,7 +44,7 @@ def test_console_provider_logs_the_masked_phone_never_the_raw_one(caplog):
 
 
 def test_provider_comes_from_settings():
-    assert provider_from_settings(SimpleNamespace()).name == "console"
+    assert provider_from_settings(Settings(service="notifications", database_url="sqlite://")).name == "console"
     assert provider_from_settings(SimpleNamespace(sms_provider="console")).name == "console"
     with pytest.raises(RuntimeError, match="unknown SMS provider"):
         provider_from_settings(SimpleNamespace(sms_provider="carrier-pigeon"))
