@@ -1,10 +1,8 @@
 """Request and response schemas of the billing API."""
 
-from datetime import UTC
-
 import marshmallow as ma
 
-from guanjia.web import PageArgs, page_schema
+from guanjia.web import PageArgs, UtcDateTime, page_schema
 
 
 class BillingUnitOut(ma.Schema):
@@ -15,7 +13,7 @@ class BillingUnitOut(ma.Schema):
     floor = ma.fields.Integer(allow_none=True)
     area_m2 = ma.fields.Decimal(as_string=True, places=2, allow_none=True, metadata={"example": "88.50"})
     status = ma.fields.String(allow_none=True)
-    updated_at = ma.fields.AwareDateTime(attribute="source_time", default_timezone=UTC)
+    updated_at = UtcDateTime(attribute="source_time")
 
 
 class BillingUnitListArgs(PageArgs):

@@ -1,10 +1,8 @@
 """Request and response schemas of the notifications API."""
 
-from datetime import UTC
-
 import marshmallow as ma
 
-from guanjia.web import PageArgs, page_schema
+from guanjia.web import PageArgs, UtcDateTime, page_schema
 
 from .domain import STATUSES
 
@@ -24,8 +22,8 @@ class NotificationOut(ma.Schema):
     text = ma.fields.String(allow_none=True)
     status = ma.fields.String()
     reason = ma.fields.String(allow_none=True)
-    created_at = ma.fields.AwareDateTime(default_timezone=UTC)
-    sent_at = ma.fields.AwareDateTime(default_timezone=UTC, allow_none=True)
+    created_at = UtcDateTime()
+    sent_at = UtcDateTime(allow_none=True)
 
 
 class NotificationListArgs(PageArgs):

@@ -2,10 +2,9 @@
 
 import marshmallow as ma
 
-from guanjia.db import as_utc
 from guanjia.errors import Invalid
 from guanjia.pii import normalize_phone
-from guanjia.web import PageArgs, page_schema
+from guanjia.web import PageArgs, UtcDateTime, page_schema
 
 from .domain import RESIDENT_ROLES, UNIT_STATUSES
 from .values import format_area, parse_area
@@ -39,13 +38,6 @@ class Phone(ma.fields.String):
             return normalize_phone(raw)
         except Invalid as exc:
             raise ma.ValidationError(next(iter(exc.errors.values()))) from None
-
-
-class UtcDateTime(ma.fields.DateTime):
-    """ISO 8601 with +00:00 always: SQLite (embedded mode) hands datetimes back naive, though they are UTC."""
-
-    def _serialize(self, value, attr, obj, **kwargs):
-        return None if value is None else super()._serialize(as_utc(value), attr, obj, **kwargs)
 
 
 def _text(max_length: int):
