@@ -37,6 +37,14 @@ class Principal:
     def sees_community(self, community_id: str | None) -> bool:
         return self.instance_wide or (community_id is not None and community_id in self.communities)
 
+    def sees_zone(self, community_id: str | None, zone_id: str | None) -> bool:
+        """Butlers work in their zones; community-scoped roles see every zone of their communities."""
+        if self.role == "resident":
+            return False
+        if self.role == "butler":
+            return self.sees_community(community_id) and zone_id is not None and zone_id in self.zones
+        return self.sees_community(community_id)
+
     def sees_unit(self, community_id: str | None, unit_id: str | None) -> bool:
         if self.role == "resident":
             return unit_id is not None and unit_id in self.units
@@ -111,8 +119,9 @@ def require_role(principal: Principal, *roles: str) -> None:
         raise Forbidden(f"role {principal.role} may not do this")
 
 
-def scoped(query, principal: Principal, *, community_column, unit_column=None, resident_column=None):
-    """Apply the caller's object-level scope to a select(): residents see their own units or records."""
+def scoped(query, principal: Principal, *, community_column, zone_column=None, unit_column=None, resident_column=None):
+    """Apply the caller's object-level scope to a select(): residents see their own units or records,
+    butlers their zones (when the object has a zone column), other staff their communities."""
     if principal.instance_wide:
         return query
     if principal.role == "resident":
@@ -124,4 +133,7 @@ def scoped(query, principal: Principal, *, community_column, unit_column=None, r
         return query.where(or_(*conditions) if conditions else false())
     if not principal.communities:
         return query.where(false())
-    return query.where(community_column.in_(principal.communities))
+    query = query.where(community_column.in_(principal.communities))
+    if principal.role == "butler" and zone_column is not None:
+        query = query.where(zone_column.in_(principal.zones) if principal.zones else false())
+    return query
