@@ -57,7 +57,11 @@ def _interpolate(value: str, given: dict) -> str:
 
 
 def _env(service: dict, given: dict | None = None) -> dict[str, str]:
-    given = {"GUANJIA_JWT_SECRET": "compose-test-secret"} if given is None else given
+    given = (
+        {"GUANJIA_JWT_SECRET": "compose-test-secret", "GUANJIA_PII_KEY": "compose-test-pii-key"}
+        if given is None
+        else given
+    )
     env = service.get("environment") or {}
     assert isinstance(env, dict), "environment must be a mapping (merged from x-guanjia-env)"
     return {key: _interpolate(value, given) for key, value in env.items()}
@@ -176,12 +180,15 @@ def test_every_guanjia_container_gets_a_complete_distributed_configuration():
             assert env["PORT"] == str(SERVICE_PORTS[name]), f"{name} listens on its own port"
 
 
-def test_the_jwt_secret_is_never_defaulted_in_compose():
+@pytest.mark.parametrize("secret", ["GUANJIA_JWT_SECRET", "GUANJIA_PII_KEY"])
+def test_secrets_are_never_defaulted_in_compose(secret):
+    others = {"GUANJIA_JWT_SECRET": "x", "GUANJIA_PII_KEY": "y"}
+    del others[secret]
     for name, service in _services().items():
         if name in INFRA:
             continue
-        with pytest.raises(KeyError, match="GUANJIA_JWT_SECRET"):
-            _env(service, given={})
+        with pytest.raises(KeyError, match=secret):
+            _env(service, given=others)
 
 
 def test_web_healthcheck_fails_on_503_and_passes_on_200():
@@ -217,6 +224,7 @@ def test_worker_healthcheck_reaches_the_database_and_the_broker(postgres_server_
         "GUANJIA_TICKETS_DATABASE_URL": postgres_server_url,
         "GUANJIA_AMQP_URL": amqp_server_url,
         "GUANJIA_JWT_SECRET": "compose-test-secret",
+        "GUANJIA_PII_KEY": "compose-test-pii-key",
     }
     ok = subprocess.run([sys.executable, "-c", test[3]], env=env, capture_output=True, text=True, timeout=60)
     assert ok.returncode == 0, ok.stderr

@@ -30,6 +30,8 @@ class Settings:
     max_body_bytes: int = 1024 * 1024
     sms_signature: str = "管家物业"
     sms_provider: str = "console"
+    # Key for personal data encrypted at rest (ID-card numbers); generated into var/ when embedded.
+    pii_key: str = ""
     admin_password: str | None = None
     relay_poll_seconds: float = 5.0
     retry_delays_ms: tuple = (1000, 5000, 30000)
@@ -65,10 +67,10 @@ def _service_urls(env) -> dict:
     return urls
 
 
-def local_jwt_secret(var_dir: Path) -> str:
+def local_jwt_secret(var_dir: Path, name: str = "jwt.key") -> str:
     """The embedded default: a random key generated on first run and kept under var/."""
     var_dir.mkdir(parents=True, exist_ok=True)
-    path = var_dir / "jwt.key"
+    path = var_dir / name
     if not path.exists():
         path.write_text(secrets.token_urlsafe(48))
         path.chmod(0o600)
@@ -84,6 +86,11 @@ def from_env(service: str, env=None) -> Settings:
         if amqp_url != EMBEDDED_AMQP_URL:
             raise RuntimeError("GUANJIA_JWT_SECRET must be set outside embedded mode")
         jwt_secret = local_jwt_secret(var_dir(env))
+    pii_key = env.get("GUANJIA_PII_KEY", "")
+    if not pii_key:
+        if amqp_url != EMBEDDED_AMQP_URL:
+            raise RuntimeError("GUANJIA_PII_KEY must be set outside embedded mode")
+        pii_key = local_jwt_secret(var_dir(env), "pii.key")
     delays = env.get("GUANJIA_RETRY_DELAYS_MS")
     return Settings(
         service=service,
@@ -101,6 +108,7 @@ def from_env(service: str, env=None) -> Settings:
         max_body_bytes=int(env.get("GUANJIA_MAX_BODY_BYTES", str(1024 * 1024))),
         sms_signature=env.get("GUANJIA_SMS_SIGNATURE", "管家物业"),
         sms_provider=env.get("GUANJIA_SMS_PROVIDER", "console"),
+        pii_key=pii_key,
         admin_password=env.get("GUANJIA_ADMIN_PASSWORD") or None,
         relay_poll_seconds=float(env.get("GUANJIA_RELAY_POLL_SECONDS", "5")),
         retry_delays_ms=tuple(int(d) for d in delays.split(",")) if delays else (1000, 5000, 30000),

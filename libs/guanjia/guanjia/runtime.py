@@ -39,8 +39,9 @@ class Worker:
         self.stop_event = threading.Event()
         self.threads: list[threading.Thread] = []
         self.consumer = None
+        context = spec.make_context(settings, upstreams or {}) if spec.make_context else None
+        self.context = context
         if spec.handlers:
-            context = spec.make_context(settings, upstreams or {}) if spec.make_context else None
             self.consumer = bus.EventConsumer(settings, self.database, spec.inbox, spec.handlers, context)
         self.relays = [
             OutboxRelay(self.database, spec.outbox, bus.Publisher(settings), poll_seconds=settings.relay_poll_seconds)
@@ -56,7 +57,19 @@ class Worker:
                 )
         for i, relay in enumerate(self.relays):
             self._spawn(f"{self.spec.name}-relay-{i}", relay.run)
+        for name, every_seconds, job in self.spec.periodic:
+            self._spawn(f"{self.spec.name}-{name}", self._periodic(name, every_seconds, job))
         return self
+
+    def _periodic(self, name: str, every_seconds: float, job):
+        def loop(stop: threading.Event) -> None:
+            while not stop.wait(every_seconds):
+                try:
+                    job(self.context, self.database)
+                except Exception:
+                    log.exception("scheduled job failed; it runs again next time", extra={"job": name})
+
+        return loop
 
     def _spawn(self, name: str, target) -> None:
         thread = threading.Thread(target=target, args=(self.stop_event,), name=name, daemon=True)

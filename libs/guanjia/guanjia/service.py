@@ -24,6 +24,9 @@ class ServiceSpec:
     handlers: dict = field(default_factory=dict)
     # make_context(settings, upstreams) -> whatever the handlers receive as their first argument.
     make_context: Callable[..., Any] | None = None
+    # Scheduled jobs run by the worker: [(name, every_seconds, fn(context, database))]. Several worker replicas
+    # may run the same job at once, so each job must be idempotent (unique rows, SKIP LOCKED, ...).
+    periodic: list = field(default_factory=list)
     # bootstrap(settings) -> lines to print at start (the gateway creates the first admin here).
     bootstrap: Callable[..., list[str]] | None = None
     # seed(base_url, admin_credential) -> lines to print: loads the demo community through the API

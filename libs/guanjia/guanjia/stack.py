@@ -90,6 +90,8 @@ class DistributedStack:
             base.setdefault(key, value)
         if not base.get("GUANJIA_JWT_SECRET"):
             base["GUANJIA_JWT_SECRET"] = config.local_jwt_secret(config.var_dir(base))
+        if not base.get("GUANJIA_PII_KEY"):
+            base["GUANJIA_PII_KEY"] = config.local_jwt_secret(config.var_dir(base), "pii.key")
         self.ports = {
             name: port + offset
             for offset, name in enumerate(["gateway", "residents", "tickets", "billing", "notifications"])

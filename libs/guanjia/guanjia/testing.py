@@ -21,6 +21,7 @@ from .auth import Principal, issue_token
 from .config import Settings
 
 TEST_JWT_SECRET = "test-secret-not-for-production-0123456789"
+TEST_PII_KEY = "test-pii-key-not-for-production-0123456789"
 
 
 def free_port_block(count: int = 5) -> int:
@@ -129,6 +130,7 @@ class Infra:
             exchange=f"{self.prefix}.guanjia.events",
             queue_prefix=f"{self.prefix}.",
             jwt_secret=TEST_JWT_SECRET,
+            pii_key=TEST_PII_KEY,
             retry_delays_ms=(200, 400),
             relay_poll_seconds=1.0,
         )
@@ -151,6 +153,7 @@ class Infra:
                 "GUANJIA_EXCHANGE": f"{self.prefix}.{name}.guanjia.events",
                 "GUANJIA_QUEUE_PREFIX": f"{self.prefix}.{name}.",
                 "GUANJIA_JWT_SECRET": TEST_JWT_SECRET,
+                "GUANJIA_PII_KEY": TEST_PII_KEY,
                 "GUANJIA_RETRY_DELAYS_MS": "200,400,800",
                 "GUANJIA_RELAY_POLL_SECONDS": "1",
             }
