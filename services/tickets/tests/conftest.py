@@ -1,9 +1,32 @@
 """Fixtures of the tickets service tests."""
 
+import dataclasses
+import json
+import uuid
+from datetime import UTC, datetime
+
 import pytest
+from sqlalchemy import select
 
 from guanjia import bus, events
-from guanjia.testing import auth_header
+from guanjia.db import Database, utcnow
+from guanjia.testing import auth_header, wait_until
+
+
+class Clock:
+    """The app's clock: real time unless a test sets it (and the fixture puts it back)."""
+
+    def __init__(self):
+        self.fixed = None
+
+    def __call__(self) -> datetime:
+        return self.fixed or utcnow()
+
+    def set(self, value: datetime) -> None:
+        self.fixed = value.astimezone(UTC)
+
+
+_CLOCK = Clock()
 
 
 @pytest.fixture(scope="session")
@@ -12,15 +35,47 @@ def tickets_settings(infra):
 
 
 @pytest.fixture(scope="session")
-def tickets_app(tickets_settings):
+def tickets_app(tickets_settings, tmp_path_factory):
     from tickets.app import create_app
 
-    return create_app(tickets_settings, upstreams={})
+    return create_app(tickets_settings, upstreams={}, clock=_CLOCK, files_dir=tmp_path_factory.mktemp("files"))
+
+
+@pytest.fixture
+def clock():
+    yield _CLOCK
+    _CLOCK.fixed = None
 
 
 @pytest.fixture
 def client(tickets_app):
     return tickets_app.test_client()
+
+
+@pytest.fixture(scope="session")
+def db(tickets_settings):
+    database = Database(tickets_settings.database_url)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture(scope="session")
+def tickets_worker(tickets_settings):
+    """The relay and the consumer, without the scheduled jobs: tests run those themselves at a chosen `now`
+    (a job firing at the real time mid-test would escalate tickets the test created in the past)."""
+    from guanjia.runtime import Worker, declare_queues
+    from tickets.service import SPEC
+
+    spec = dataclasses.replace(SPEC, periodic=[])
+    declare_queues(spec, tickets_settings)
+    worker = Worker(spec, tickets_settings).start()
+    yield worker
+    worker.stop()
+
+
+@pytest.fixture
+def publish():
+    return _publish
 
 
 @pytest.fixture
@@ -33,30 +88,90 @@ def staff():
     return _staff
 
 
-def _publish_unit_created(settings, unit_id, community_id, number="1-101"):
-    """Publish unit.created as the residents service would (a real message on the session's exchange)."""
-    publisher = bus.Publisher(settings.with_service("residents"))
+def _publish(settings, event_type, data, *, community=None, source="residents", time=None):
+    """Publish an event as another service would (a real message on the session's exchange)."""
+    publisher = bus.Publisher(settings.with_service(source))
     try:
-        publisher.publish(
-            events.build(
-                type="unit.created",
-                source="/testcity/residents",
-                subject=f"unit/{unit_id}",
-                city="testcity",
-                community=community_id,
-                data={
-                    "unit_id": unit_id,
-                    "community_id": community_id,
-                    "building_id": "b1",
-                    "number": number,
-                    "floor": 1,
-                    "area_m2": "88.50",
-                },
-            )
+        event = events.build(
+            type=event_type,
+            source=f"/testcity/{source}",
+            subject=f"{event_type.split('.')[0]}/{uuid.uuid4()}",
+            city="testcity",
+            community=community or data.get("community_id"),
+            data=data,
         )
+        if time is not None:
+            event["time"] = time.isoformat()
+        publisher.publish(event)
+        return event
     finally:
         publisher.close()
 
 
-def _staff(settings, community_id):
-    return auth_header(settings, "butler", communities=[community_id])
+def _publish_unit_created(settings, unit_id, community_id, number="1-101", zone_id=None):
+    data = {
+        "unit_id": unit_id,
+        "community_id": community_id,
+        "building_id": "b1",
+        "number": number,
+        "floor": 1,
+        "area_m2": "88.50",
+    }
+    if zone_id:
+        data["zone_id"] = zone_id
+    _publish(settings, "unit.created", data)
+
+
+def _staff(settings, community_id, role="butler", **scopes):
+    return auth_header(settings, role, communities=[community_id], **scopes)
+
+
+@pytest.fixture
+def world(tickets_worker, tickets_settings, db):
+    """A community with one zone (its butler announced by zone.updated) and one unit in it, projected."""
+    from tickets.models import Unit, Zone
+
+    community_id, zone_id, unit_id = (str(uuid.uuid4()) for _ in range(3))
+    butler = f"butler-{uuid.uuid4().hex[:6]}"
+    _publish(
+        tickets_settings,
+        "zone.updated",
+        {"zone_id": zone_id, "community_id": community_id, "name": "一区", "butler_ids": [butler]},
+    )
+    _publish_unit_created(tickets_settings, unit_id, community_id, zone_id=zone_id)
+
+    def projected():
+        with db.transaction() as s:
+            unit = s.get(Unit, unit_id)
+            return s.get(Zone, zone_id) is not None and unit is not None and unit.zone_id == zone_id
+
+    wait_until(projected, message="zone and unit projected")
+    s = tickets_settings
+    resident_id = str(uuid.uuid4())
+    return {
+        "community_id": community_id,
+        "zone_id": zone_id,
+        "unit_id": unit_id,
+        "butler_id": butler,
+        "resident_id": resident_id,
+        "resident": auth_header(s, "resident", units=[unit_id], resident_id=resident_id, communities=[community_id]),
+        "butler": auth_header(s, "butler", communities=[community_id], zones=[zone_id], subject=butler),
+        "manager": auth_header(s, "cs_manager", communities=[community_id], subject=f"mgr-{uuid.uuid4().hex[:6]}"),
+        "senior": auth_header(s, "senior_butler", communities=[community_id]),
+    }
+
+
+@pytest.fixture
+def outbox_events(db):
+    """The events a ticket (or any subject) wrote to the outbox, oldest first — what the relay will publish."""
+    from tickets.models import outbox
+
+    def read(subject: str, event_type: str | None = None) -> list[dict]:
+        with db.transaction() as s:
+            query = select(outbox.c.payload).order_by(outbox.c.created_at)
+            if event_type:
+                query = query.where(outbox.c.event_type == event_type)
+            rows = [json.loads(p) for (p,) in s.execute(query)]
+        return [e for e in rows if e["subject"] == subject]
+
+    return read

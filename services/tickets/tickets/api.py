@@ -2,17 +2,70 @@
 
 from __future__ import annotations
 
-from flask import current_app, jsonify, request
+from flask import Response, current_app, jsonify, request, send_file
 from flask_smorest import Blueprint
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from guanjia import idempotency, web
+from guanjia.db import as_utc, new_id
+from guanjia.errors import Invalid, NotFound, UpstreamUnavailable
 
-from . import domain
-from .models import idempotency_keys
-from .schemas import TicketCreate, TicketListArgs, TicketOut, TicketPage
+from . import domain, patrols, reports
+from .models import Attachment, idempotency_keys
+from .schemas import (
+    AcceptQuoteIn,
+    AssignIn,
+    AttachmentList,
+    AttachmentOut,
+    CommunityArgs,
+    CommunityConfigIn,
+    CommunityConfigOut,
+    CoverageArgs,
+    CoverageOut,
+    FindingIn,
+    FindingOut,
+    FollowUpArgs,
+    MonthlyReportArgs,
+    NoteIn,
+    PlanIn,
+    PlanList,
+    PlanListArgs,
+    PlanOut,
+    QuoteIn,
+    ReasonIn,
+    ReopenIn,
+    ResolveIn,
+    RoundIn,
+    RoundOut,
+    RoutingRuleIn,
+    RoutingRuleList,
+    RoutingRuleOut,
+    ScanIn,
+    SlaPolicyIn,
+    SlaPolicyList,
+    SlaPolicyOut,
+    TicketCreate,
+    TicketListArgs,
+    TicketOut,
+    TicketPage,
+    TimelineList,
+    VisitIn,
+    VisitOut,
+    WeeklyReportArgs,
+)
 
 blp = Blueprint("tickets", __name__, url_prefix="/api/v1/tickets", description="Repair, complaint and enquiry tickets")
+patrol_blp = Blueprint(
+    "patrols", __name__, url_prefix="/api/v1/tickets/patrols", description="Patrol plans, rounds, coverage"
+)
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def now():
+    """The app's clock (a plain UTC clock; tests may hand create_app another)."""
+    return current_app.extensions["tickets.clock"]()
 
 
 def _fetch_unit_from_residents(unit_id: str):
@@ -21,10 +74,11 @@ def _fetch_unit_from_residents(unit_id: str):
     if response.status == 404:
         return None
     if response.status != 200:
-        from guanjia.errors import UpstreamUnavailable
-
         raise UpstreamUnavailable(f"residents answered {response.status} when checking the unit")
     return response.json()
+
+
+# ---------------------------------------------------------------- tickets
 
 
 @blp.route("", methods=["POST"])
@@ -32,7 +86,8 @@ def _fetch_unit_from_residents(unit_id: str):
 @blp.response(201, TicketOut)
 @blp.doc(parameters=[{"in": "header", "name": "Idempotency-Key", "schema": {"type": "string"}, "required": False}])
 def create_ticket(data):
-    """File a ticket. With Idempotency-Key a retried request returns the first response."""
+    """File a ticket (in a unit, or in a zone's public area). Routed at once by the community's rules, else to the
+    zone's butler. With Idempotency-Key a retried request returns the first response."""
     principal = web.principal()
     key = request.headers.get("Idempotency-Key")
     payload_hash = idempotency.request_hash(data)
@@ -42,7 +97,7 @@ def create_ticket(data):
                 prior = idempotency.lookup(session, idempotency_keys, principal.subject, key, payload_hash)
                 if prior:
                     return _replay(prior)
-            ticket = domain.create_ticket(session, web.settings(), principal, data, _fetch_unit_from_residents)
+            ticket = domain.create_ticket(session, web.settings(), principal, data, _fetch_unit_from_residents, now())
             body = TicketOut().dump(ticket)
             if key:
                 idempotency.remember(session, idempotency_keys, principal.subject, key, payload_hash, 201, body)
@@ -67,10 +122,20 @@ def _replay(prior):
 @blp.arguments(TicketListArgs, location="query")
 @blp.response(200, TicketPage)
 def list_tickets(args):
-    """Tickets the caller may see, newest first; residents see only their own."""
+    """Tickets the caller may see, newest first: residents their own, engineers those dispatched to them,
+    butlers their zones (and what they took or hold), managers their communities."""
     query = domain.list_tickets(web.principal(), args)
     with web.database().transaction() as session:
         return web.paginate(session, query, args["page"], args["page_size"])
+
+
+@blp.route("/follow-ups", methods=["GET"])
+@blp.arguments(FollowUpArgs, location="query")
+@blp.response(200, TicketPage)
+def follow_ups(args):
+    """首问责任制 — my follow-ups: every ticket I first took that is not closed yet, wherever it went."""
+    with web.database().transaction() as session:
+        return web.paginate(session, domain.follow_ups(web.principal()), args["page"], args["page_size"])
 
 
 @blp.route("/<ticket_id>", methods=["GET"])
@@ -78,3 +143,310 @@ def list_tickets(args):
 def get_ticket(ticket_id):
     with web.database().transaction() as session:
         return domain.get_ticket(session, web.principal(), ticket_id)
+
+
+@blp.route("/<ticket_id>/timeline", methods=["GET"])
+@blp.response(200, TimelineList)
+def get_timeline(ticket_id):
+    """Every step of the ticket, oldest first: who, when, from which status to which, and why."""
+    with web.database().transaction() as session:
+        return {"items": domain.timeline(session, web.principal(), ticket_id)}
+
+
+def _action(name, schema, fn, doc):
+    def action(data, ticket_id):
+        with web.database().transaction() as session:
+            return fn(session, web.settings(), web.principal(), ticket_id, data, now())
+
+    action.__doc__ = doc  # set before the decorators read it into the OpenAPI summary
+    action = blp.alt_response(409, description="not allowed in the ticket's status; `allowed_actions` names what is")(
+        action
+    )
+    action = blp.response(200, TicketOut)(action)
+    action = blp.arguments(schema)(action)
+    return blp.route(f"/<ticket_id>/{name}", methods=["POST"], endpoint=f"action_{name.replace('-', '_')}")(action)
+
+
+_action(
+    "assign", AssignIn, domain.assign, "Dispatch to a department and person; a reassignment or transfer needs a reason."
+)
+_action("start", NoteIn, domain.start, "The assignee starts work (stops the response clock).")
+_action("hold", ReasonIn, domain.hold, "Put on hold, with the reason (waiting for parts, for the resident, ...).")
+_action("resume", NoteIn, domain.resume, "Resume work on a ticket on hold.")
+_action("quote", QuoteIn, domain.quote, "Quote a charge for a paid repair (decimal yuan).")
+_action("accept-quote", AcceptQuoteIn, domain.accept_quote, "The resident accepts the quoted charge.")
+_action("resolve", ResolveIn, domain.resolve, "Work done; an accepted charge goes to billing via ticket.resolved.")
+_action("reopen", ReopenIn, domain.reopen, "Reopen a resolved or closed ticket.")
+_action("cancel", ReasonIn, domain.cancel, "Cancel an open ticket, with the reason.")
+
+
+@blp.route("/<ticket_id>/visits", methods=["POST"])
+@blp.arguments(VisitIn)
+@blp.response(201, VisitOut)
+@blp.alt_response(409, description="the ticket is not resolved")
+def record_visit(data, ticket_id):
+    """回访: reached with satisfaction 3–5 closes, 1–2 reopens; unreachable closes after the allowed attempts."""
+    with web.database().transaction() as session:
+        _, visit = domain.record_visit(session, web.settings(), web.principal(), ticket_id, data, now())
+        return visit
+
+
+@blp.route("/<ticket_id>/visits", methods=["GET"])
+@blp.response(200, VisitOut(many=True))
+def list_visits(ticket_id):
+    with web.database().transaction() as session:
+        domain.get_ticket(session, web.principal(), ticket_id)
+        return domain.list_visits(session, ticket_id)
+
+
+# ---------------------------------------------------------------- attachments
+
+
+@blp.route("/<ticket_id>/attachments", methods=["POST"])
+@blp.response(201, AttachmentOut)
+@blp.doc(
+    requestBody={
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {"file": {"type": "string", "format": "binary"}, "visit_id": {"type": "string"}},
+                    "required": ["file"],
+                }
+            }
+        }
+    }
+)
+def upload_attachment(ticket_id):
+    """Attach a photo or file (multipart field `file`; optional `visit_id` of one of the ticket's visits)."""
+    principal = web.principal()
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise Invalid("file", "a multipart file field named file is required")
+    visit_id = request.form.get("visit_id") or None
+    with web.database().transaction() as session:
+        ticket = domain.get_ticket(session, principal, ticket_id)  # 404 before anything is stored
+        if visit_id and visit_id not in {v.id for v in domain.list_visits(session, ticket.id)}:
+            raise Invalid("visit_id", "not a visit of this ticket")
+    store = current_app.extensions["tickets.files"]
+    key, size = store.put(upload.stream, web.settings().max_body_bytes)
+    try:
+        with web.database().transaction() as session:
+            attachment = Attachment(
+                id=new_id(),
+                ticket_id=ticket_id,
+                visit_id=visit_id,
+                storage_key=key,
+                filename=upload.filename[:200],
+                content_type=(upload.mimetype or "application/octet-stream")[:100],
+                size=size,
+                uploaded_by=principal.subject,
+                created_at=now(),
+            )
+            session.add(attachment)
+    except Exception:
+        store.delete(key)  # nothing half-written: no orphan file without its row
+        raise
+    return attachment
+
+
+@blp.route("/<ticket_id>/attachments", methods=["GET"])
+@blp.response(200, AttachmentList)
+def list_attachments(ticket_id):
+    with web.database().transaction() as session:
+        domain.get_ticket(session, web.principal(), ticket_id)
+        query = select(Attachment).where(Attachment.ticket_id == ticket_id).order_by(Attachment.created_at)
+        return {"items": list(session.execute(query).scalars())}
+
+
+@blp.route("/<ticket_id>/attachments/<attachment_id>/content", methods=["GET"])
+@blp.response(200, description="the file")
+def download_attachment(ticket_id, attachment_id):
+    with web.database().transaction() as session:
+        domain.get_ticket(session, web.principal(), ticket_id)
+        attachment = session.get(Attachment, attachment_id)
+        if attachment is None or attachment.ticket_id != ticket_id:
+            raise NotFound(f"attachment {attachment_id} not found")
+    path = current_app.extensions["tickets.files"].path(attachment.storage_key)
+    return send_file(path, mimetype=attachment.content_type, download_name=attachment.filename)
+
+
+# ---------------------------------------------------------------- community rules and reports
+
+
+@blp.route("/settings/<community_id>", methods=["GET"])
+@blp.response(200, CommunityConfigOut)
+def get_config(community_id):
+    """A community's business hours, return-visit window, escalation delay and patrol coverage rule."""
+    principal = web.principal()
+    if principal.role == "resident" or not principal.sees_community(community_id):
+        raise NotFound(f"community {community_id} not found")
+    with web.database().transaction() as session:
+        return domain.community_config(session, community_id)
+
+
+@blp.route("/settings/<community_id>", methods=["PUT"])
+@blp.arguments(CommunityConfigIn)
+@blp.response(200, CommunityConfigOut)
+def put_config(data, community_id):
+    with web.database().transaction() as session:
+        return domain.put_community_config(session, web.principal(), community_id, data, now())
+
+
+@blp.route("/sla-policies", methods=["GET"])
+@blp.arguments(CommunityArgs, location="query")
+@blp.response(200, SlaPolicyList)
+def get_sla_policies(args):
+    """The effective response and resolution times of every kind and priority for a community."""
+    with web.database().transaction() as session:
+        return {"items": domain.sla_policies(session, web.principal(), args["community_id"])}
+
+
+@blp.route("/sla-policies", methods=["PUT"])
+@blp.arguments(SlaPolicyIn)
+@blp.response(200, SlaPolicyOut)
+def put_sla_policy(data):
+    """Set a community's SLA for one kind and priority (applies to tickets filed from now on)."""
+    with web.database().transaction() as session:
+        policy = domain.put_sla_policy(session, web.principal(), data, now())
+        return {**SlaPolicyIn().dump(policy), "custom": True}
+
+
+@blp.route("/routing-rules", methods=["GET"])
+@blp.arguments(CommunityArgs, location="query")
+@blp.response(200, RoutingRuleList)
+def get_routing_rules(args):
+    with web.database().transaction() as session:
+        return {"items": domain.list_routing_rules(session, web.principal(), args["community_id"])}
+
+
+@blp.route("/routing-rules", methods=["POST"])
+@blp.arguments(RoutingRuleIn)
+@blp.response(201, RoutingRuleOut)
+def post_routing_rule(data):
+    """A routing rule: kind, category and zone are optional matchers; the most specific match wins."""
+    with web.database().transaction() as session:
+        return domain.create_routing_rule(session, web.principal(), data, now())
+
+
+@blp.route("/routing-rules/<rule_id>", methods=["DELETE"])
+@blp.response(204)
+def delete_routing_rule(rule_id):
+    with web.database().transaction() as session:
+        domain.delete_routing_rule(session, web.principal(), rule_id)
+
+
+def _report(kind: str, args: dict, value: str):
+    with web.database().transaction() as session:
+        report = reports.build(
+            session, web.principal(), args["community_id"], kind, value, web.settings().timezone, now()
+        )
+    if args["format"] == "xlsx":
+        name = f"tickets-{kind}-{report['period'].replace('/', '_')}.xlsx"
+        return Response(
+            reports.to_xlsx(report),
+            mimetype=XLSX,
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+    return jsonify(_jsonable(report))
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "isoformat"):
+        return as_utc(value).isoformat()
+    return value
+
+
+@blp.route("/reports/monthly", methods=["GET"])
+@blp.arguments(MonthlyReportArgs, location="query")
+@blp.response(200, description="JSON, or an XLSX workbook with format=xlsx")
+def monthly_report(args):
+    """客户投诉月报: volume by kind, category, zone, department; response/resolution p50/p90; SLA compliance;
+    satisfaction; repeat complainants; top recurring issues."""
+    return _report("monthly", args, args["month"])
+
+
+@blp.route("/reports/weekly", methods=["GET"])
+@blp.arguments(WeeklyReportArgs, location="query")
+@blp.response(200, description="JSON, or an XLSX workbook with format=xlsx")
+def weekly_report(args):
+    """Weekly statistics (same sections as the monthly report) for the week holding `week`."""
+    return _report("weekly", args, args["week"].isoformat())
+
+
+# ---------------------------------------------------------------- patrols
+
+
+@patrol_blp.route("/plans", methods=["POST"])
+@patrol_blp.arguments(PlanIn)
+@patrol_blp.response(201, PlanOut)
+def create_plan(data):
+    """A patrol plan for a zone: frequency, checkpoints (codes printed on the tags scanned on site), staff."""
+    with web.database().transaction() as session:
+        plan = patrols.create_plan(session, web.principal(), data, now())
+        return patrols.plan_out(session, plan)
+
+
+@patrol_blp.route("/plans", methods=["GET"])
+@patrol_blp.arguments(PlanListArgs, location="query")
+@patrol_blp.response(200, PlanList)
+def list_plans(args):
+    with web.database().transaction() as session:
+        plans = patrols.visible_plans(session, web.principal(), args.get("community_id"), args.get("zone_id"))
+        return {"items": [patrols.plan_out(session, p) for p in plans]}
+
+
+@patrol_blp.route("/rounds", methods=["POST"])
+@patrol_blp.arguments(RoundIn)
+@patrol_blp.response(201, RoundOut)
+def start_round(data):
+    with web.database().transaction() as session:
+        round_ = patrols.start_round(session, web.principal(), data["plan_id"], now())
+        return patrols.round_out(session, round_)
+
+
+@patrol_blp.route("/rounds/<round_id>", methods=["GET"])
+@patrol_blp.response(200, RoundOut)
+def get_round(round_id):
+    with web.database().transaction() as session:
+        return patrols.get_round(session, web.principal(), round_id)
+
+
+@patrol_blp.route("/rounds/<round_id>/scans", methods=["POST"])
+@patrol_blp.arguments(ScanIn)
+@patrol_blp.response(200, RoundOut)
+def scan(data, round_id):
+    """Scan a checkpoint's code (scanning twice is harmless)."""
+    with web.database().transaction() as session:
+        patrols.scan(session, web.principal(), round_id, data["code"], now())
+        return patrols.get_round(session, web.principal(), round_id)
+
+
+@patrol_blp.route("/rounds/<round_id>/findings", methods=["POST"])
+@patrol_blp.arguments(FindingIn)
+@patrol_blp.response(201, FindingOut)
+def record_finding(data, round_id):
+    """Record a finding; needs_work opens a ticket in the zone (channel patrol), linked to the round."""
+    with web.database().transaction() as session:
+        return patrols.record_finding(session, web.settings(), web.principal(), round_id, data, now())
+
+
+@patrol_blp.route("/rounds/<round_id>/complete", methods=["POST"])
+@patrol_blp.response(200, RoundOut)
+def complete_round(round_id):
+    """Finish the round (publishes patrol.completed); unscanned checkpoints are listed as missed."""
+    with web.database().transaction() as session:
+        return patrols.complete_round(session, web.settings(), web.principal(), round_id, now())
+
+
+@patrol_blp.route("/coverage", methods=["GET"])
+@patrol_blp.arguments(CoverageArgs, location="query")
+@patrol_blp.response(200, CoverageOut)
+def coverage(args):
+    """Per zone: the last round, days since, overdue or not, and the gaps longer than N days in the window."""
+    with web.database().transaction() as session:
+        return patrols.coverage_report(session, web.principal(), args["community_id"], now(), args["days"])

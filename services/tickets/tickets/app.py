@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from guanjia import config, http, web
-from guanjia.db import Database
+from guanjia.db import Database, utcnow
+
+from .files import LocalFileStore
 
 
-def create_app(settings=None, upstreams=None):
+def create_app(settings=None, upstreams=None, *, clock=utcnow, files_dir: str | Path | None = None):
+    """`clock` gives the current UTC time (tests pass a controllable one); attachments are kept under
+    `files_dir` (default GUANJIA_TICKETS_FILES_DIR, else <var>/files/tickets)."""
     settings = settings or config.from_env("tickets")
     upstreams = upstreams if upstreams is not None else http.upstreams_for(settings)
     database = Database(settings.database_url)
@@ -14,11 +21,15 @@ def create_app(settings=None, upstreams=None):
         settings,
         title="Guanjia tickets",
         database_=database,
-        description="Repair, complaint, enquiry and suggestion tickets.",
+        description="Service requests with a closed loop (dispatch, SLA, return visits), patrols and zone coverage.",
     )
     app.extensions["tickets.residents"] = http.ServiceClient(settings, upstreams, "residents")
+    app.extensions["tickets.clock"] = clock
+    files_dir = files_dir or os.environ.get("GUANJIA_TICKETS_FILES_DIR") or config.var_dir() / "files" / "tickets"
+    app.extensions["tickets.files"] = LocalFileStore(Path(files_dir))
 
-    from .api import blp
+    from .api import blp, patrol_blp
 
     api.register_blueprint(blp)
+    api.register_blueprint(patrol_blp)
     return app

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from types import SimpleNamespace
 
 import marshmallow as ma
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from guanjia.db import as_utc, parse_time
+from guanjia.db import parse_time, utcnow
 
-from .models import Unit
+from . import domain
+from .models import Ticket, Unit
 
 
 class UnitChanged(ma.Schema):
@@ -20,40 +22,101 @@ class UnitChanged(ma.Schema):
 
     unit_id = ma.fields.String(required=True)
     community_id = ma.fields.String(required=True)
-    building_id = ma.fields.String(load_default=None)
-    number = ma.fields.String(load_default=None)
+    building_id = ma.fields.String(load_default=None, allow_none=True)
+    number = ma.fields.String(load_default=None, allow_none=True)
+    zone_id = ma.fields.String(load_default=None, allow_none=True)
 
 
-def upsert_unit(session: Session, data: dict, source_time: datetime) -> None:
-    unit = session.get(Unit, data["unit_id"])
-    if unit is None:
-        session.add(
-            Unit(
-                id=data["unit_id"],
-                community_id=data["community_id"],
-                building_id=data["building_id"],
-                number=data["number"],
-                source_time=source_time,
-            )
-        )
-        return
-    if as_utc(unit.source_time) > source_time:
-        return  # an older event arriving late
-    unit.community_id = data["community_id"]
-    unit.building_id = data["building_id"]
-    unit.number = data["number"]
-    unit.source_time = source_time
+class ZoneUpdated(ma.Schema):
+    class Meta:
+        unknown = ma.EXCLUDE
+
+    zone_id = ma.fields.String(required=True)
+    community_id = ma.fields.String(required=True)
+    name = ma.fields.String(load_default=None, allow_none=True)
+    butler_ids = ma.fields.List(ma.fields.String(), load_default=list)
+
+
+class RenovationViolation(ma.Schema):
+    class Meta:
+        unknown = ma.EXCLUDE
+
+    violation_id = ma.fields.String(required=True)
+    renovation_id = ma.fields.String(load_default=None, allow_none=True)
+    unit_id = ma.fields.String(required=True)
+    community_id = ma.fields.String(required=True)
+    category = ma.fields.String(required=True)
+    severity = ma.fields.String(load_default="minor")
+    rectify_by = ma.fields.String(load_default=None, allow_none=True)
+    referred_to_authorities = ma.fields.Boolean(load_default=False)
+    occurred_at = ma.fields.String(load_default=None, allow_none=True)
+
+
+def make_context(settings, upstreams):
+    """What handlers and scheduled jobs receive: this service's settings (needed to write events)."""
+    return SimpleNamespace(settings=settings, upstreams=upstreams)
 
 
 def on_unit_changed(context, session: Session, event: dict) -> None:
     data = UnitChanged().load(event["data"])
-    upsert_unit(session, data, parse_time(event["time"]))
+    domain.upsert_unit(session, data, parse_time(event["time"]))
+
+
+def on_zone_updated(context, session: Session, event: dict) -> None:
+    data = ZoneUpdated().load(event["data"])
+    domain.upsert_zone(session, data, parse_time(event["time"]))
+
+
+VIOLATION_LABELS = {
+    "unapproved_structural_change": "擅自改动结构",
+    "outside_permitted_hours": "非许可时间施工",
+    "debris": "装修垃圾未清运",
+    "fire_safety": "消防安全隐患",
+    "noise": "装修噪音",
+    "other": "其他违规",
+}
+
+
+def on_renovation_violation(context, session: Session, event: dict) -> None:
+    """A renovation violation becomes a rectification ticket for the zone's butler (exactly one per violation)."""
+    data = RenovationViolation().load(event["data"])
+    if session.execute(select(Ticket.id).where(Ticket.violation_id == data["violation_id"])).first():
+        return
+    unit = session.get(Unit, data["unit_id"])
+    now = utcnow()
+    ticket = domain.open_ticket(
+        session,
+        context.settings,
+        actor="system:renovation",
+        now=now,
+        community_id=data["community_id"],
+        zone_id=unit.zone_id if unit is not None else None,
+        unit_id=data["unit_id"],
+        location="in_unit",
+        category="service_request",
+        subcategory="renovation_rectification",
+        priority="high" if data["severity"] == "serious" else "normal",
+        channel="patrol",
+        # Facts only; the inspection record with its photos stays in residents.
+        description=f"装修违规整改：{VIOLATION_LABELS.get(data['category'], data['category'])}（违规记录 {data['violation_id']}）",
+        reporter_id=None,
+        violation_id=data["violation_id"],
+    )
+    if data.get("rectify_by"):
+        ticket.resolution_due_at = parse_time(data["rectify_by"])
 
 
 # The payload schema of every consumed type (checked against the producers' documents in tests/contract).
-SCHEMAS = {"unit.created": UnitChanged, "unit.updated": UnitChanged}
+SCHEMAS = {
+    "unit.created": UnitChanged,
+    "unit.updated": UnitChanged,
+    "zone.updated": ZoneUpdated,
+    "renovation.violation": RenovationViolation,
+}
 
 HANDLERS = {
     "unit.created": on_unit_changed,
     "unit.updated": on_unit_changed,
+    "zone.updated": on_zone_updated,
+    "renovation.violation": on_renovation_violation,
 }

@@ -3,19 +3,118 @@
 import marshmallow as ma
 
 TICKET_CREATED = "ticket.created"
+TICKET_ASSIGNED = "ticket.assigned"
+TICKET_RESOLVED = "ticket.resolved"
+TICKET_CLOSED = "ticket.closed"
+TICKET_REOPENED = "ticket.reopened"
+TICKET_SLA_BREACHED = "ticket.sla_breached"
+PATROL_COMPLETED = "patrol.completed"
+PATROL_ZONE_OVERDUE = "patrol.zone_overdue"
+
+_str = ma.fields.String
 
 
 class TicketCreatedV1(ma.Schema):
     """ticket.created v1 — ids and facts only: no description text, no names, no phone numbers."""
 
-    ticket_id = ma.fields.String(required=True)
-    number = ma.fields.String(required=True)
-    community_id = ma.fields.String(required=True)
-    unit_id = ma.fields.String(required=True)
-    reporter_id = ma.fields.String(required=True)
-    category = ma.fields.String(required=True)
-    status = ma.fields.String(required=True)
-    created_at = ma.fields.String(required=True)
+    ticket_id = _str(required=True)
+    number = _str(required=True)
+    community_id = _str(required=True)
+    # Present but null for public-area and patrol tickets (no unit, no resident reporter).
+    unit_id = _str(required=True, allow_none=True)
+    reporter_id = _str(required=True, allow_none=True)
+    category = _str(required=True)
+    status = _str(required=True)
+    created_at = _str(required=True)
+    # Added in v1 without breaking consumers.
+    priority = _str()
+    channel = _str()
+    zone_id = _str(allow_none=True)
+    location = _str()
 
 
-PUBLISHED = {TICKET_CREATED: TicketCreatedV1}
+class TicketAssignedV1(ma.Schema):
+    ticket_id = _str(required=True)
+    number = _str(required=True)
+    community_id = _str(required=True)
+    unit_id = _str(required=True, allow_none=True)
+    zone_id = _str(required=True, allow_none=True)
+    department = _str(required=True)
+    assignee_id = _str(required=True)
+    assigned_by = _str(required=True)
+    assigned_at = _str(required=True)
+    reason = _str(required=True, allow_none=True)
+
+
+class TicketResolvedV1(ma.Schema):
+    ticket_id = _str(required=True)
+    number = _str(required=True)
+    community_id = _str(required=True)
+    unit_id = _str(required=True, allow_none=True)
+    reporter_id = _str(required=True, allow_none=True)
+    resolved_at = _str(required=True)
+    paid = ma.fields.Boolean(required=True)
+    charge = _str(required=True, allow_none=True)
+    charge_accepted = ma.fields.Boolean(required=True)
+
+
+class TicketClosedV1(ma.Schema):
+    ticket_id = _str(required=True)
+    number = _str(required=True)
+    community_id = _str(required=True)
+    closed_at = _str(required=True)
+    satisfaction = ma.fields.Integer(required=True, allow_none=True)
+    visit_outcome = _str(required=True)
+
+
+class TicketReopenedV1(ma.Schema):
+    ticket_id = _str(required=True)
+    number = _str(required=True)
+    community_id = _str(required=True)
+    reopened_at = _str(required=True)
+    reason_code = _str(required=True)
+
+
+class TicketSlaBreachedV1(ma.Schema):
+    ticket_id = _str(required=True)
+    number = _str(required=True)
+    community_id = _str(required=True)
+    zone_id = _str(required=True, allow_none=True)
+    priority = _str(required=True)
+    clock = _str(required=True)
+    deadline = _str(required=True)
+    breached_at = _str(required=True)
+    escalation_level = ma.fields.Integer(required=True)
+    escalate_to_role = _str(required=True)
+    emergency = ma.fields.Boolean(required=True)
+
+
+class PatrolCompletedV1(ma.Schema):
+    round_id = _str(required=True)
+    plan_id = _str(required=True)
+    zone_id = _str(required=True)
+    community_id = _str(required=True)
+    completed_at = _str(required=True)
+    findings = ma.fields.Integer(required=True)
+    tickets_opened = ma.fields.Integer(required=True)
+
+
+class PatrolZoneOverdueV1(ma.Schema):
+    zone_id = _str(required=True)
+    community_id = _str(required=True)
+    last_round_at = _str(required=True, allow_none=True)
+    overdue_days = ma.fields.Integer(required=True)
+    required_every_days = ma.fields.Integer(required=True)
+    detected_at = _str(required=True)
+
+
+PUBLISHED = {
+    TICKET_CREATED: TicketCreatedV1,
+    TICKET_ASSIGNED: TicketAssignedV1,
+    TICKET_RESOLVED: TicketResolvedV1,
+    TICKET_CLOSED: TicketClosedV1,
+    TICKET_REOPENED: TicketReopenedV1,
+    TICKET_SLA_BREACHED: TicketSlaBreachedV1,
+    PATROL_COMPLETED: PatrolCompletedV1,
+    PATROL_ZONE_OVERDUE: PatrolZoneOverdueV1,
+}

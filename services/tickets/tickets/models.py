@@ -1,10 +1,10 @@
-"""Tables of the tickets database: tickets, the projection of units, outbox and inbox."""
+"""Tables of the tickets database: tickets and their timeline, SLA, visits, patrols, projections, outbox and inbox."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, Index, String, Text
+from sqlalchemy import BigInteger, Boolean, DateTime, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from guanjia.idempotency import define_idempotency
@@ -14,6 +14,10 @@ from guanjia.outbox import define_outbox
 
 class Base(DeclarativeBase):
     pass
+
+
+# The statuses of a ticket still being worked on (domain.OPEN_STATUSES), for the partial index of open lists.
+OPEN_PREDICATE = "status IN ('new', 'assigned', 'in_progress', 'on_hold', 'reopened')"
 
 
 outbox = define_outbox(Base.metadata)
@@ -29,7 +33,20 @@ class Unit(Base):
     community_id: Mapped[str] = mapped_column(String(36), index=True)
     building_id: Mapped[str | None] = mapped_column(String(36))
     number: Mapped[str | None] = mapped_column(String(50))
+    zone_id: Mapped[str | None] = mapped_column(String(36))
     # Time of the newest event applied: an older event never overwrites a newer one.
+    source_time: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Zone(Base):
+    """What tickets knows of a zone (片区) and its butlers, built from zone.updated: default routing and coverage."""
+
+    __tablename__ = "zones"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    community_id: Mapped[str] = mapped_column(String(36), index=True)
+    name: Mapped[str | None] = mapped_column(String(100))
+    butler_ids: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of gateway user ids
+    first_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     source_time: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
@@ -40,18 +57,244 @@ class Ticket(Base):
     seq: Mapped[int] = mapped_column(BigInteger, unique=True)
     number: Mapped[str] = mapped_column(String(32), unique=True)
     community_id: Mapped[str] = mapped_column(String(36))
-    unit_id: Mapped[str] = mapped_column(String(36))
+    zone_id: Mapped[str | None] = mapped_column(String(36))
+    unit_id: Mapped[str | None] = mapped_column(String(36))
+    location: Mapped[str] = mapped_column(String(20), default="in_unit")
     category: Mapped[str] = mapped_column(String(20))
+    subcategory: Mapped[str | None] = mapped_column(String(50))
+    priority: Mapped[str] = mapped_column(String(20), default="normal")
+    channel: Mapped[str] = mapped_column(String(20), default="app")
     description: Mapped[str] = mapped_column(Text)
-    reporter_id: Mapped[str] = mapped_column(String(36))
+    reporter_id: Mapped[str | None] = mapped_column(String(36))
     # 首问责任制: whoever took the ticket stays accountable until it is closed.
     first_responder: Mapped[str] = mapped_column(String(100))
+    department: Mapped[str | None] = mapped_column(String(30))
+    assignee_id: Mapped[str | None] = mapped_column(String(100))
     status: Mapped[str] = mapped_column(String(20))
+    hold_reason: Mapped[str | None] = mapped_column(Text)
+    response_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolution_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    responded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    visit_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    visit_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    visit_outcome: Mapped[str | None] = mapped_column(String(20))
+    satisfaction: Mapped[int | None] = mapped_column(Integer)
+    quote_fen: Mapped[int | None] = mapped_column(BigInteger)
+    charge_accepted: Mapped[bool] = mapped_column(Boolean, default=False)
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0)
+    reopen_count: Mapped[int] = mapped_column(Integer, default=0)
+    round_id: Mapped[str | None] = mapped_column(String(36))
+    # A renovation violation opens exactly one rectification ticket, however often the event arrives.
+    violation_id: Mapped[str | None] = mapped_column(String(36))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (
-        Index("ix_tickets_community_created", "community_id", "created_at"),
+        # Lists filter a community and sort by time; the included columns let the total count of a filtered
+        # list (butler zones, assignee, status, kind) run as an index-only scan.
+        Index(
+            "ix_tickets_community_created_cover",
+            "community_id",
+            "created_at",
+            postgresql_include=["status", "category", "zone_id", "assignee_id", "first_responder", "priority"],
+        ),
+        Index(
+            "ix_tickets_open_community_created",
+            "community_id",
+            "created_at",
+            postgresql_where=text(OPEN_PREDICATE),
+            sqlite_where=text(OPEN_PREDICATE),
+        ),
+        Index("ix_tickets_community_status_created", "community_id", "status", "created_at"),
+        Index("ix_tickets_zone_status_created", "zone_id", "status", "created_at"),
+        Index("ix_tickets_assignee_status", "assignee_id", "status"),
+        Index("ix_tickets_first_responder_status", "first_responder", "status"),
         Index("ix_tickets_reporter", "reporter_id"),
         Index("ix_tickets_unit", "unit_id"),
+        UniqueConstraint("violation_id", name="uq_tickets_violation_id"),
     )
+
+
+class TimelineEntry(Base):
+    """One immutable step in a ticket's life: who did what, when, from which status to which, and why."""
+
+    __tablename__ = "ticket_timeline"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    ticket_id: Mapped[str] = mapped_column(String(36))
+    position: Mapped[int] = mapped_column(Integer)  # 1, 2, 3 … per ticket: steps in one instant keep their order
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(30))
+    from_status: Mapped[str | None] = mapped_column(String(20))
+    to_status: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str | None] = mapped_column(Text)
+    details: Mapped[str] = mapped_column(Text, default="{}")  # JSON
+
+    __table_args__ = (UniqueConstraint("ticket_id", "position", name="uq_ticket_timeline_position"),)
+
+
+class CommunityConfig(Base):
+    """Per-community rules: business hours, return-visit window, escalation and patrol coverage."""
+
+    __tablename__ = "community_configs"
+    community_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    business_day_start: Mapped[str] = mapped_column(String(5))  # "09:00" local time
+    business_day_end: Mapped[str] = mapped_column(String(5))
+    business_days: Mapped[str] = mapped_column(String(7))  # ISO weekdays, "12345" = Monday..Friday
+    visit_due_hours: Mapped[int] = mapped_column(Integer)
+    max_unreachable_attempts: Mapped[int] = mapped_column(Integer)
+    escalate_after_minutes: Mapped[int] = mapped_column(Integer)
+    patrol_every_days: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SlaPolicy(Base):
+    """A community's response and resolution times for one kind and priority (overrides the built-in default)."""
+
+    __tablename__ = "sla_policies"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    community_id: Mapped[str] = mapped_column(String(36))
+    category: Mapped[str] = mapped_column(String(20))
+    priority: Mapped[str] = mapped_column(String(20))
+    response_minutes: Mapped[int] = mapped_column(Integer)
+    resolution_minutes: Mapped[int] = mapped_column(Integer)
+    business_hours: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (UniqueConstraint("community_id", "category", "priority", name="uq_sla_policy"),)
+
+
+class RoutingRule(Base):
+    """Where a new ticket goes: the most specific matching rule wins; no match → the zone's butler."""
+
+    __tablename__ = "routing_rules"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    community_id: Mapped[str] = mapped_column(String(36), index=True)
+    category: Mapped[str | None] = mapped_column(String(20))
+    subcategory: Mapped[str | None] = mapped_column(String(50))
+    zone_id: Mapped[str | None] = mapped_column(String(36))
+    department: Mapped[str] = mapped_column(String(30))
+    assignee_id: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SlaBreach(Base):
+    """One escalation step of one clock of one ticket: the unique key makes the check safe with many workers."""
+
+    __tablename__ = "sla_breaches"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    ticket_id: Mapped[str] = mapped_column(String(36))
+    clock: Mapped[str] = mapped_column(String(20))
+    cycle: Mapped[int] = mapped_column(Integer)  # the ticket's reopen count: a reopened ticket runs its clocks anew
+    level: Mapped[int] = mapped_column(Integer)
+    deadline: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    breached_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (UniqueConstraint("ticket_id", "clock", "cycle", "level", name="uq_sla_breach"),)
+
+
+class ReturnVisit(Base):
+    """A return visit (回访) or an attempt at one."""
+
+    __tablename__ = "return_visits"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    ticket_id: Mapped[str] = mapped_column(String(36), index=True)
+    outcome: Mapped[str] = mapped_column(String(20))  # reached | unreachable
+    satisfaction: Mapped[int | None] = mapped_column(Integer)
+    comment: Mapped[str | None] = mapped_column(Text)
+    visited_by: Mapped[str] = mapped_column(String(100))
+    visited_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Attachment(Base):
+    """A photo or file on a ticket or a visit: metadata and the key under which the file store keeps it."""
+
+    __tablename__ = "attachments"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    ticket_id: Mapped[str] = mapped_column(String(36), index=True)
+    visit_id: Mapped[str | None] = mapped_column(String(36))
+    storage_key: Mapped[str] = mapped_column(String(200))
+    filename: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(BigInteger)
+    uploaded_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class PatrolPlan(Base):
+    __tablename__ = "patrol_plans"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    community_id: Mapped[str] = mapped_column(String(36), index=True)
+    zone_id: Mapped[str] = mapped_column(String(36), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    frequency: Mapped[str] = mapped_column(String(20))  # daily | weekly | every_n_days
+    every_days: Mapped[int] = mapped_column(Integer)
+    staff_ids: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of gateway user ids
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Checkpoint(Base):
+    __tablename__ = "patrol_checkpoints"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    plan_id: Mapped[str] = mapped_column(String(36))
+    code: Mapped[str] = mapped_column(String(64))  # printed on the QR/NFC tag scanned on site
+    name: Mapped[str] = mapped_column(String(100))
+    position: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (UniqueConstraint("plan_id", "code", name="uq_checkpoint_code"),)
+
+
+class PatrolRound(Base):
+    __tablename__ = "patrol_rounds"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    plan_id: Mapped[str] = mapped_column(String(36), index=True)
+    community_id: Mapped[str] = mapped_column(String(36))
+    zone_id: Mapped[str] = mapped_column(String(36))
+    started_by: Mapped[str] = mapped_column(String(100))
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(String(20))  # in_progress | completed
+
+    __table_args__ = (Index("ix_patrol_rounds_zone_completed", "zone_id", "completed_at"),)
+
+
+class CheckpointScan(Base):
+    __tablename__ = "patrol_scans"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    round_id: Mapped[str] = mapped_column(String(36))
+    checkpoint_id: Mapped[str] = mapped_column(String(36))
+    scanned_by: Mapped[str] = mapped_column(String(100))
+    scanned_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (UniqueConstraint("round_id", "checkpoint_id", name="uq_scan_once"),)
+
+
+class Finding(Base):
+    __tablename__ = "patrol_findings"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    round_id: Mapped[str] = mapped_column(String(36), index=True)
+    checkpoint_id: Mapped[str | None] = mapped_column(String(36))
+    kind: Mapped[str] = mapped_column(String(20))  # safety | engineering | environment
+    severity: Mapped[str] = mapped_column(String(20))  # minor | major | critical
+    description: Mapped[str] = mapped_column(Text)
+    needs_work: Mapped[bool] = mapped_column(Boolean)
+    ticket_id: Mapped[str | None] = mapped_column(String(36))
+    recorded_by: Mapped[str] = mapped_column(String(100))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ZoneOverdue(Base):
+    """One coverage gap reported: (zone, gap) is unique, so patrol.zone_overdue goes out once per gap."""
+
+    __tablename__ = "zone_overdue"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    zone_id: Mapped[str] = mapped_column(String(36))
+    community_id: Mapped[str] = mapped_column(String(36))
+    gap_key: Mapped[str] = mapped_column(String(40))  # the last round's time, or "never"
+    last_round_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    detected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (UniqueConstraint("zone_id", "gap_key", name="uq_zone_overdue_gap"),)

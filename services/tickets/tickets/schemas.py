@@ -1,41 +1,369 @@
 """Request and response schemas of the tickets API."""
 
+import json
+
 import marshmallow as ma
 
 from guanjia.web import PageArgs, UtcDateTime, page_schema
 
-from .domain import CATEGORIES
+from .domain import (
+    CATEGORIES,
+    CHANNELS,
+    DEPARTMENTS,
+    LOCATIONS,
+    PRIORITIES,
+    REOPEN_REASONS,
+    STATUSES,
+    allowed_actions,
+    fen_to_str,
+)
+from .patrols import FINDING_KINDS, SEVERITIES
 
-STATUSES = ("new",)
+_id = ma.fields.String
+_one_of = ma.validate.OneOf
+
+
+def _ids(**kwargs):
+    return ma.fields.String(validate=ma.validate.Length(min=1, max=36), **kwargs)
 
 
 class TicketCreate(ma.Schema):
-    unit_id = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=36))
-    category = ma.fields.String(required=True, validate=ma.validate.OneOf(CATEGORIES))
+    unit_id = _ids()
+    zone_id = _ids()
+    location = ma.fields.String(validate=_one_of(LOCATIONS), load_default="in_unit")
+    category = ma.fields.String(required=True, validate=_one_of(CATEGORIES))
+    subcategory = ma.fields.String(validate=ma.validate.Length(min=1, max=50))
+    priority = ma.fields.String(validate=_one_of(PRIORITIES))
+    channel = ma.fields.String(validate=_one_of(CHANNELS))
     description = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=2000))
-    reporter_id = ma.fields.String(validate=ma.validate.Length(min=1, max=36))
+    reporter_id = _ids()
+    department = ma.fields.String(validate=_one_of(DEPARTMENTS))
+    assignee_id = ma.fields.String(validate=ma.validate.Length(min=1, max=100))
 
 
 class TicketOut(ma.Schema):
     id = ma.fields.String()
     number = ma.fields.String()
     community_id = ma.fields.String()
-    unit_id = ma.fields.String()
+    zone_id = ma.fields.String(allow_none=True)
+    unit_id = ma.fields.String(allow_none=True)
+    location = ma.fields.String()
     category = ma.fields.String()
+    subcategory = ma.fields.String(allow_none=True)
+    priority = ma.fields.String()
+    channel = ma.fields.String()
     description = ma.fields.String()
-    reporter_id = ma.fields.String()
+    reporter_id = ma.fields.String(allow_none=True)
     first_responder = ma.fields.String()
+    department = ma.fields.String(allow_none=True)
+    assignee_id = ma.fields.String(allow_none=True)
     status = ma.fields.String()
+    allowed_actions = ma.fields.Function(lambda t: allowed_actions(t.status))
+    hold_reason = ma.fields.String(allow_none=True)
+    response_due_at = UtcDateTime(allow_none=True)
+    resolution_due_at = UtcDateTime(allow_none=True)
+    responded_at = UtcDateTime(allow_none=True)
+    resolved_at = UtcDateTime(allow_none=True)
+    closed_at = UtcDateTime(allow_none=True)
+    visit_due_at = UtcDateTime(allow_none=True)
+    visit_attempts = ma.fields.Integer()
+    visit_outcome = ma.fields.String(allow_none=True)
+    satisfaction = ma.fields.Integer(allow_none=True)
+    charge = ma.fields.Function(lambda t: fen_to_str(t.quote_fen))
+    charge_accepted = ma.fields.Boolean()
+    escalation_level = ma.fields.Integer()
+    reopen_count = ma.fields.Integer()
+    round_id = ma.fields.String(allow_none=True)
+    violation_id = ma.fields.String(allow_none=True)
     created_at = UtcDateTime()
     updated_at = UtcDateTime()
 
 
 class TicketListArgs(PageArgs):
-    status = ma.fields.String(validate=ma.validate.OneOf(STATUSES))
-    category = ma.fields.String(validate=ma.validate.OneOf(CATEGORIES))
+    status = ma.fields.String(validate=_one_of(STATUSES))
+    category = ma.fields.String(validate=_one_of(CATEGORIES))
+    subcategory = ma.fields.String()
+    priority = ma.fields.String(validate=_one_of(PRIORITIES))
+    channel = ma.fields.String(validate=_one_of(CHANNELS))
+    department = ma.fields.String(validate=_one_of(DEPARTMENTS))
     unit_id = ma.fields.String()
+    zone_id = ma.fields.String()
     community_id = ma.fields.String()
     reporter_id = ma.fields.String()
+    assignee_id = ma.fields.String()
+    first_responder = ma.fields.String()
+    open = ma.fields.Boolean(metadata={"description": "only tickets not yet resolved, closed or cancelled"})
+    created_from = ma.fields.AwareDateTime()
+    created_to = ma.fields.AwareDateTime()
+    visit_due_before = ma.fields.AwareDateTime(metadata={"description": "resolved tickets whose visit is due by then"})
 
 
 TicketPage = page_schema(TicketOut, "TicketPage")
+
+
+class FollowUpArgs(PageArgs):
+    pass
+
+
+class AssignIn(ma.Schema):
+    department = ma.fields.String(required=True, validate=_one_of(DEPARTMENTS))
+    assignee_id = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=100))
+    reason = ma.fields.String(validate=ma.validate.Length(min=1, max=500))
+
+
+class NoteIn(ma.Schema):
+    note = ma.fields.String(validate=ma.validate.Length(max=2000))
+
+
+class ReasonIn(ma.Schema):
+    reason = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=500))
+
+
+class QuoteIn(ma.Schema):
+    charge = ma.fields.String(required=True, metadata={"description": "decimal yuan, e.g. 120.50"})
+
+
+class AcceptQuoteIn(ma.Schema):
+    via = ma.fields.String(validate=_one_of(("app", "phone", "walk_in", "wechat")))
+
+
+class ResolveIn(ma.Schema):
+    note = ma.fields.String(validate=ma.validate.Length(max=2000))
+
+
+class ReopenIn(ma.Schema):
+    reason_code = ma.fields.String(required=True, validate=_one_of(REOPEN_REASONS))
+    comment = ma.fields.String(validate=ma.validate.Length(max=2000))
+
+
+class VisitIn(ma.Schema):
+    outcome = ma.fields.String(required=True, validate=_one_of(("reached", "unreachable")))
+    satisfaction = ma.fields.Integer(validate=ma.validate.Range(min=1, max=5))
+    comment = ma.fields.String(validate=ma.validate.Length(max=2000))
+
+
+class VisitOut(ma.Schema):
+    id = ma.fields.String()
+    ticket_id = ma.fields.String()
+    outcome = ma.fields.String()
+    satisfaction = ma.fields.Integer(allow_none=True)
+    comment = ma.fields.String(allow_none=True)
+    visited_by = ma.fields.String()
+    visited_at = UtcDateTime()
+
+
+class TimelineOut(ma.Schema):
+    at = UtcDateTime()
+    actor = ma.fields.String()
+    action = ma.fields.String()
+    from_status = ma.fields.String(allow_none=True)
+    to_status = ma.fields.String()
+    reason = ma.fields.String(allow_none=True)
+    details = ma.fields.Function(lambda e: json.loads(e.details or "{}"))
+
+
+class TimelineList(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(TimelineOut))
+
+
+class AttachmentOut(ma.Schema):
+    id = ma.fields.String()
+    ticket_id = ma.fields.String()
+    visit_id = ma.fields.String(allow_none=True)
+    storage_key = ma.fields.String()
+    filename = ma.fields.String()
+    content_type = ma.fields.String()
+    size = ma.fields.Integer()
+    uploaded_by = ma.fields.String()
+    created_at = UtcDateTime()
+
+
+class AttachmentList(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(AttachmentOut))
+
+
+class CommunityConfigIn(ma.Schema):
+    business_day_start = ma.fields.String(validate=ma.validate.Regexp(r"^([01]\d|2[0-3]):[0-5]\d$"))
+    business_day_end = ma.fields.String(validate=ma.validate.Regexp(r"^([01]\d|2[0-3]):[0-5]\d$"))
+    business_days = ma.fields.String(validate=ma.validate.Regexp(r"^(?!.*(.).*\1)[1-7]{1,7}$"))
+    visit_due_hours = ma.fields.Integer(validate=ma.validate.Range(min=1, max=24 * 30))
+    max_unreachable_attempts = ma.fields.Integer(validate=ma.validate.Range(min=1, max=10))
+    escalate_after_minutes = ma.fields.Integer(validate=ma.validate.Range(min=1, max=60 * 24 * 30))
+    patrol_every_days = ma.fields.Integer(validate=ma.validate.Range(min=1, max=90))
+
+
+class CommunityConfigOut(CommunityConfigIn):
+    community_id = ma.fields.String()
+    updated_at = UtcDateTime(allow_none=True)
+
+
+class SlaPolicyIn(ma.Schema):
+    community_id = _ids(required=True)
+    category = ma.fields.String(required=True, validate=_one_of(CATEGORIES))
+    priority = ma.fields.String(required=True, validate=_one_of(PRIORITIES))
+    response_minutes = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1, max=60 * 24 * 30))
+    resolution_minutes = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1, max=60 * 24 * 90))
+    business_hours = ma.fields.Boolean(load_default=False)
+
+
+class SlaPolicyOut(SlaPolicyIn):
+    custom = ma.fields.Boolean()
+
+
+class SlaPolicyList(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(SlaPolicyOut))
+
+
+class CommunityArgs(ma.Schema):
+    community_id = _ids(required=True)
+
+
+class RoutingRuleIn(ma.Schema):
+    community_id = _ids(required=True)
+    category = ma.fields.String(validate=_one_of(CATEGORIES))
+    subcategory = ma.fields.String(validate=ma.validate.Length(min=1, max=50))
+    zone_id = _ids()
+    department = ma.fields.String(required=True, validate=_one_of(DEPARTMENTS))
+    assignee_id = ma.fields.String(validate=ma.validate.Length(min=1, max=100))
+
+
+class RoutingRuleOut(RoutingRuleIn):
+    id = ma.fields.String()
+    created_at = UtcDateTime()
+
+
+class RoutingRuleList(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(RoutingRuleOut))
+
+
+class ReportArgs(ma.Schema):
+    community_id = _ids(required=True)
+    format = ma.fields.String(load_default="json", validate=_one_of(("json", "xlsx")))
+
+
+class MonthlyReportArgs(ReportArgs):
+    month = ma.fields.String(required=True, validate=ma.validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$"))
+
+
+class WeeklyReportArgs(ReportArgs):
+    week = ma.fields.Date(required=True, metadata={"description": "any day of the week (weeks start on Monday)"})
+
+
+# ---------------------------------------------------------------- patrols
+
+
+class CheckpointIn(ma.Schema):
+    code = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=64))
+    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=100))
+
+
+class PlanIn(ma.Schema):
+    zone_id = _ids(required=True)
+    community_id = _ids()
+    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=100))
+    frequency = ma.fields.String(required=True, validate=_one_of(("daily", "weekly", "every_n_days")))
+    every_days = ma.fields.Integer(validate=ma.validate.Range(min=1, max=90))
+    staff_ids = ma.fields.List(ma.fields.String(validate=ma.validate.Length(min=1, max=100)), load_default=list)
+    checkpoints = ma.fields.List(
+        ma.fields.Nested(CheckpointIn), required=True, validate=ma.validate.Length(min=1, max=200)
+    )
+
+
+class CheckpointOut(CheckpointIn):
+    id = ma.fields.String()
+
+
+class PlanOut(ma.Schema):
+    id = ma.fields.String()
+    community_id = ma.fields.String()
+    zone_id = ma.fields.String()
+    name = ma.fields.String()
+    frequency = ma.fields.String()
+    every_days = ma.fields.Integer()
+    staff_ids = ma.fields.List(ma.fields.String())
+    checkpoints = ma.fields.List(ma.fields.Nested(CheckpointOut))
+    created_at = UtcDateTime()
+
+
+class PlanList(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(PlanOut))
+
+
+class PlanListArgs(ma.Schema):
+    community_id = ma.fields.String()
+    zone_id = ma.fields.String()
+
+
+class RoundIn(ma.Schema):
+    plan_id = _ids(required=True)
+
+
+class ScanIn(ma.Schema):
+    code = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=64))
+
+
+class FindingIn(ma.Schema):
+    kind = ma.fields.String(required=True, validate=_one_of(FINDING_KINDS))
+    severity = ma.fields.String(required=True, validate=_one_of(SEVERITIES))
+    description = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=2000))
+    needs_work = ma.fields.Boolean(required=True)
+    checkpoint_code = ma.fields.String(validate=ma.validate.Length(min=1, max=64))
+
+
+class FindingOut(ma.Schema):
+    id = ma.fields.String()
+    kind = ma.fields.String()
+    severity = ma.fields.String()
+    description = ma.fields.String()
+    needs_work = ma.fields.Boolean()
+    ticket_id = ma.fields.String(allow_none=True)
+    recorded_at = UtcDateTime()
+
+
+class RoundCheckpointOut(ma.Schema):
+    code = ma.fields.String()
+    name = ma.fields.String()
+    scanned_at = UtcDateTime(allow_none=True)
+
+
+class RoundOut(ma.Schema):
+    id = ma.fields.String()
+    plan_id = ma.fields.String()
+    community_id = ma.fields.String()
+    zone_id = ma.fields.String()
+    status = ma.fields.String()
+    started_by = ma.fields.String()
+    started_at = UtcDateTime()
+    completed_at = UtcDateTime(allow_none=True)
+    checkpoints = ma.fields.List(ma.fields.Nested(RoundCheckpointOut))
+    missed_checkpoints = ma.fields.List(ma.fields.String())
+    findings = ma.fields.List(ma.fields.Nested(FindingOut))
+
+
+class CoverageArgs(ma.Schema):
+    community_id = _ids(required=True)
+    days = ma.fields.Integer(load_default=30, validate=ma.validate.Range(min=1, max=366))
+
+
+class GapOut(ma.Schema):
+    from_ = UtcDateTime(data_key="from", attribute="from")
+    to = UtcDateTime()
+    days = ma.fields.Float()
+
+
+class ZoneCoverageOut(ma.Schema):
+    zone_id = ma.fields.String()
+    name = ma.fields.String(allow_none=True)
+    last_round_at = UtcDateTime(allow_none=True)
+    days_since_last_round = ma.fields.Float(allow_none=True)
+    rounds_in_window = ma.fields.Integer()
+    overdue = ma.fields.Boolean()
+    gaps = ma.fields.List(ma.fields.Nested(GapOut))
+
+
+class CoverageOut(ma.Schema):
+    community_id = ma.fields.String()
+    required_every_days = ma.fields.Integer()
+    window_days = ma.fields.Integer()
+    generated_at = UtcDateTime()
+    zones = ma.fields.List(ma.fields.Nested(ZoneCoverageOut))

@@ -5,7 +5,8 @@ from pathlib import Path
 from guanjia.service import ServiceSpec
 
 from .app import create_app
-from .consumers import HANDLERS
+from .consumers import HANDLERS, make_context
+from .jobs import PERIODIC
 from .models import Base, inbox, outbox
 
 SPEC = ServiceSpec(
@@ -16,4 +17,6 @@ SPEC = ServiceSpec(
     outbox=outbox,
     inbox=inbox,
     handlers=HANDLERS,
+    make_context=make_context,
+    periodic=PERIODIC,
 )

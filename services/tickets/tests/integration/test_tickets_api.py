@@ -5,22 +5,13 @@ import uuid
 import pytest
 from sqlalchemy import func, select
 
-from guanjia.db import Database
-from guanjia.testing import EventRecorder, auth_header, running_worker, wait_until
+from guanjia.testing import EventRecorder, auth_header, wait_until
 from tickets.models import Ticket, Unit, outbox
 
 
 @pytest.fixture(scope="module")
-def worker(tickets_settings):
-    with running_worker("tickets", tickets_settings) as w:
-        yield w
-
-
-@pytest.fixture(scope="module")
-def db(tickets_settings):
-    database = Database(tickets_settings.database_url)
-    yield database
-    database.dispose()
+def worker(tickets_worker):
+    return tickets_worker
 
 
 @pytest.fixture

@@ -1,0 +1,238 @@
+"""Patrol plans, rounds and findings; zone coverage with a controllable clock; the monthly report in JSON and XLSX."""
+
+import io
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from openpyxl import load_workbook
+
+from guanjia.testing import auth_header
+from tickets import patrols, reports
+from tickets.models import Ticket
+
+START = datetime(2026, 10, 1, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
+
+
+def _plan(client, world, staff_id, **extra):
+    body = {
+        "zone_id": world["zone_id"],
+        "name": "一区夜间巡查",
+        "frequency": "daily",
+        "staff_ids": [staff_id],
+        "checkpoints": [{"code": "CP-A", "name": "1号楼大堂"}, {"code": "CP-B", "name": "地下车库"}],
+        **extra,
+    }
+    response = client.post("/api/v1/tickets/patrols/plans", headers=world["butler"], json=body)
+    assert response.status_code == 201, response.json
+    return response.json
+
+
+def _patrol(client, headers, plan, findings=(), scan=("CP-A", "CP-B")):
+    round_ = client.post("/api/v1/tickets/patrols/rounds", headers=headers, json={"plan_id": plan["id"]})
+    assert round_.status_code == 201, round_.json
+    round_id = round_.json["id"]
+    for code in scan:
+        assert (
+            client.post(
+                f"/api/v1/tickets/patrols/rounds/{round_id}/scans", headers=headers, json={"code": code}
+            ).status_code
+            == 200
+        )
+    for finding in findings:
+        response = client.post(f"/api/v1/tickets/patrols/rounds/{round_id}/findings", headers=headers, json=finding)
+        assert response.status_code == 201, response.json
+    done = client.post(f"/api/v1/tickets/patrols/rounds/{round_id}/complete", headers=headers)
+    assert done.status_code == 200, done.json
+    return done.json
+
+
+def test_a_round_scans_checkpoints_and_turns_findings_into_tickets(client, tickets_settings, world, outbox_events):
+    guard_id = f"guard-{uuid.uuid4().hex[:6]}"
+    guard = auth_header(tickets_settings, "engineer", communities=[world["community_id"]], subject=guard_id)
+    plan = _plan(client, world, guard_id)
+    assert plan["every_days"] == 1 and [c["code"] for c in plan["checkpoints"]] == ["CP-A", "CP-B"]
+    round_ = client.post("/api/v1/tickets/patrols/rounds", headers=guard, json={"plan_id": plan["id"]}).json
+    bad = client.post(f"/api/v1/tickets/patrols/rounds/{round_['id']}/scans", headers=guard, json={"code": "CP-Z"})
+    assert bad.status_code == 422 and "code" in bad.json["errors"]
+    client.post(f"/api/v1/tickets/patrols/rounds/{round_['id']}/scans", headers=guard, json={"code": "CP-A"})
+    leak = {"kind": "engineering", "severity": "major", "description": "车库消防管滴水", "needs_work": True}
+    finding = client.post(f"/api/v1/tickets/patrols/rounds/{round_['id']}/findings", headers=guard, json=leak).json
+    note = {"kind": "environment", "severity": "minor", "description": "落叶较多", "needs_work": False}
+    client.post(f"/api/v1/tickets/patrols/rounds/{round_['id']}/findings", headers=guard, json=note)
+    done = client.post(f"/api/v1/tickets/patrols/rounds/{round_['id']}/complete", headers=guard).json
+    assert done["status"] == "completed" and done["missed_checkpoints"] == ["CP-B"]
+    assert [f["needs_work"] for f in done["findings"]] == [True, False]
+
+    ticket = client.get(f"/api/v1/tickets/{finding['ticket_id']}", headers=world["butler"]).json
+    assert (ticket["channel"], ticket["location"], ticket["round_id"]) == ("patrol", "public_area", round_["id"])
+    assert (ticket["department"], ticket["priority"]) == ("engineering", "high")
+    assert ticket["assignee_id"] == world["butler_id"] and ticket["zone_id"] == world["zone_id"]
+    (event,) = outbox_events(f"patrol_round/{round_['id']}", "patrol.completed")
+    assert (event["data"]["findings"], event["data"]["tickets_opened"]) == (2, 1)
+    late = client.post(f"/api/v1/tickets/patrols/rounds/{round_['id']}/findings", headers=guard, json=note)
+    assert late.status_code == 409
+    stranger = auth_header(tickets_settings, "engineer", communities=[world["community_id"]])
+    assert client.get(f"/api/v1/tickets/patrols/rounds/{round_['id']}", headers=stranger).status_code == 404
+
+
+def test_bad_plans_name_the_field(client, world):
+    body = {
+        "zone_id": world["zone_id"],
+        "name": "x",
+        "frequency": "every_n_days",
+        "checkpoints": [{"code": "A", "name": "a"}],
+    }
+    response = client.post("/api/v1/tickets/patrols/plans", headers=world["butler"], json=body)
+    assert response.status_code == 422 and "every_days" in response.json["errors"]
+    dup = {**body, "every_days": 3, "checkpoints": [{"code": "A", "name": "a"}, {"code": "A", "name": "b"}]}
+    response = client.post("/api/v1/tickets/patrols/plans", headers=world["butler"], json=dup)
+    assert response.status_code == 422 and "checkpoints" in response.json["errors"]
+    response = client.post("/api/v1/tickets/patrols/plans", headers=world["resident"], json={**body, "every_days": 3})
+    assert response.status_code == 403
+
+
+def test_an_unpatrolled_zone_is_reported_overdue_once_per_gap(
+    client, tickets_settings, world, db, clock, outbox_events
+):
+    guard_id = f"guard-{uuid.uuid4().hex[:6]}"
+    plan = _plan(client, world, guard_id)
+
+    def check(now):
+        with db.transaction() as session:
+            patrols.check_coverage(session, tickets_settings, now)
+
+    seen = datetime.now(UTC)
+    check(seen + timedelta(days=4))
+    assert outbox_events(f"zone/{world['zone_id']}", "patrol.zone_overdue") == []
+    check(seen + timedelta(days=6))
+    check(seen + timedelta(days=7))  # still the same gap: nothing new
+    (never,) = outbox_events(f"zone/{world['zone_id']}", "patrol.zone_overdue")
+    assert never["data"]["last_round_at"] is None and never["data"]["required_every_days"] == 5
+    assert never["data"]["overdue_days"] == 1
+
+    clock.set(seen + timedelta(days=8))
+    _patrol(client, world["butler"], plan)
+    check(seen + timedelta(days=12))
+    assert len(outbox_events(f"zone/{world['zone_id']}", "patrol.zone_overdue")) == 1
+    check(seen + timedelta(days=16))
+    gaps = outbox_events(f"zone/{world['zone_id']}", "patrol.zone_overdue")
+    assert len(gaps) == 2 and gaps[1]["data"]["overdue_days"] == 3
+    assert datetime.fromisoformat(gaps[1]["data"]["last_round_at"]) == seen + timedelta(days=8)
+
+    clock.set(seen + timedelta(days=16))
+    report = client.get(
+        f"/api/v1/tickets/patrols/coverage?community_id={world['community_id']}&days=30", headers=world["manager"]
+    )
+    assert report.status_code == 200, report.json
+    (zone,) = [z for z in report.json["zones"] if z["zone_id"] == world["zone_id"]]
+    assert zone["overdue"] is True and zone["rounds_in_window"] == 1 and zone["days_since_last_round"] == 8.0
+    assert [g["days"] for g in zone["gaps"]] == [8.0, 8.0]
+    assert (
+        client.get(
+            f"/api/v1/tickets/patrols/coverage?community_id={world['community_id']}", headers=world["resident"]
+        ).status_code
+        == 404
+    )
+
+
+def _seed_month(client, world, clock):
+    """Six tickets in October 2026 with known clocks, visits and kinds."""
+    tickets = []
+    for i, (category, subcategory, reporter_minutes) in enumerate(
+        [
+            ("repair", "plumbing", (30, 600)),
+            ("repair", "plumbing", (60, 1200)),
+            ("complaint", "noise", (90, 300)),
+            ("complaint", "noise", (200, 5000)),  # responded late: a response breach
+            ("inquiry", None, (10, 20)),
+            ("praise", None, None),  # never handled
+        ]
+    ):
+        created = START + timedelta(days=i)
+        clock.set(created)
+        body = {"unit_id": world["unit_id"], "category": category, "description": f"第{i}件"}
+        if subcategory:
+            body["subcategory"] = subcategory
+        ticket = client.post("/api/v1/tickets", headers=world["resident"], json=body).json
+        tickets.append(ticket)
+        if reporter_minutes is None:
+            continue
+        clock.set(created + timedelta(minutes=reporter_minutes[0]))
+        client.post(f"/api/v1/tickets/{ticket['id']}/start", headers=world["butler"], json={})
+        clock.set(created + timedelta(minutes=reporter_minutes[1]))
+        client.post(f"/api/v1/tickets/{ticket['id']}/resolve", headers=world["butler"], json={})
+        visit = {"outcome": "reached", "satisfaction": [5, 4, 3, 1, 5][i]}
+        client.post(f"/api/v1/tickets/{ticket['id']}/visits", headers=world["butler"], json=visit)
+    return tickets
+
+
+def test_the_monthly_report_in_json_and_xlsx(client, world, clock, db):
+    _seed_month(client, world, clock)
+    clock.set(datetime(2026, 11, 15, tzinfo=UTC))
+    url = f"/api/v1/tickets/reports/monthly?community_id={world['community_id']}&month=2026-10"
+    report = client.get(url, headers=world["manager"])
+    assert report.status_code == 200, report.json
+    r = report.json
+    assert r["period"] == "2026-10" and r["totals"]["tickets"] == 6
+    assert {row["key"]: row["count"] for row in r["by_category"]} == {
+        "repair": 2,
+        "complaint": 2,
+        "inquiry": 1,
+        "praise": 1,
+    }
+    assert r["by_zone"] == [{"key": world["zone_id"], "count": 6}]
+    assert r["response_time"] == {"count": 5, "p50_minutes": 60.0, "p90_minutes": 156.0}
+    # The reopened complaint is not resolved any more: four resolution times.
+    assert r["resolution_time"] == {"count": 4, "p50_minutes": 450.0, "p90_minutes": 1020.0}
+    # Response: 5 handled (1 late) + the praise never started, its 2 h clock long gone → 4 met, 2 breached.
+    assert r["sla"]["response"] == {"met": 4, "breached": 2, "compliance": 0.6667}
+    assert r["satisfaction"]["distribution"] == {"1": 1, "2": 0, "3": 1, "4": 1, "5": 2}
+    assert r["satisfaction"]["average"] == 3.6 and r["satisfaction"]["satisfied_rate"] == 0.6
+    assert r["complaints"] == {
+        "count": 2,
+        "repeat_complainants": [{"reporter_id": world["resident_id"], "complaints": 2}],
+    }
+    top = {(i["category"], i["subcategory"]): i["count"] for i in r["top_recurring_issues"]}
+    assert top[("repair", "plumbing")] == 2 and top[("complaint", "noise")] == 2
+    # The dissatisfied visit reopened one complaint: it shows as reopened in the totals.
+    assert r["totals"]["by_status"]["reopened"] == 1
+
+    # The embedded (SQLite) path computes the same clock figures in Python.
+    with db.transaction() as session:
+        start, end, _ = reports.period_bounds("monthly", "2026-10", "Asia/Shanghai")
+        in_period = (Ticket.community_id == world["community_id"], Ticket.created_at >= start, Ticket.created_at < end)
+        now = datetime(2026, 11, 15, tzinfo=UTC)
+        assert reports.clock_figures_python(session, in_period, now) == reports.clock_figures_sql(
+            session, in_period, now
+        )
+
+    xlsx = client.get(url + "&format=xlsx", headers=world["manager"])
+    assert xlsx.status_code == 200
+    assert xlsx.mimetype == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    book = load_workbook(io.BytesIO(xlsx.data))
+    assert {"Summary", "By category", "By zone", "Repeat complainants", "Recurring issues"} <= set(book.sheetnames)
+    summary = {row[0]: row[1] for row in book["Summary"].iter_rows(values_only=True)}
+    assert summary["Tickets"] == 6 and summary["Complaints"] == 2
+
+    weekly = client.get(
+        f"/api/v1/tickets/reports/weekly?community_id={world['community_id']}&week=2026-10-01", headers=world["senior"]
+    )
+    # The week of Thursday 1 October runs Monday 28 September – Sunday 4 October: four of the tickets.
+    assert weekly.status_code == 200 and weekly.json["totals"]["tickets"] == 4
+    assert weekly.json["period"] == "2026-09-28/2026-10-04"
+
+
+def test_reports_refuse_bad_periods_and_butlers(client, world):
+    bad = client.get(
+        f"/api/v1/tickets/reports/monthly?community_id={world['community_id']}&month=2026-13", headers=world["manager"]
+    )
+    assert bad.status_code == 422 and "month" in bad.json["errors"]
+    fmt = client.get(
+        f"/api/v1/tickets/reports/monthly?community_id={world['community_id']}&month=2026-10&format=pdf",
+        headers=world["manager"],
+    )
+    assert fmt.status_code == 422 and "format" in fmt.json["errors"]
+    denied = client.get(
+        f"/api/v1/tickets/reports/monthly?community_id={world['community_id']}&month=2026-10", headers=world["butler"]
+    )
+    assert denied.status_code == 403

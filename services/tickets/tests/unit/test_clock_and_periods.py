@@ -1,0 +1,69 @@
+"""SLA deadline arithmetic and report periods (pure functions, no infrastructure)."""
+
+from datetime import UTC, datetime
+
+import pytest
+
+from guanjia.errors import Invalid
+from tickets.clock import BusinessHours, add_minutes
+from tickets.domain import allowed_actions, fen_to_str, to_fen
+from tickets.reports import period_bounds
+
+SHANGHAI_9_TO_6 = BusinessHours.parse("Asia/Shanghai", "09:00", "18:00", "12345")
+
+
+@pytest.mark.parametrize(
+    ("start", "minutes", "due"),
+    [
+        # Wall clock without business hours.
+        (datetime(2026, 11, 27, 9, 30, tzinfo=UTC), 120, datetime(2026, 11, 27, 11, 30, tzinfo=UTC)),
+    ],
+)
+def test_wall_clock(start, minutes, due):
+    assert add_minutes(start, minutes, None) == due
+
+
+@pytest.mark.parametrize(
+    ("start_local", "minutes", "due_local"),
+    [
+        ("2026-11-26T10:00", 60, "2026-11-26T11:00"),  # Thursday, inside hours
+        ("2026-11-26T07:00", 60, "2026-11-26T10:00"),  # before opening: counts from 09:00
+        ("2026-11-26T17:30", 60, "2026-11-27T09:30"),  # over the night
+        ("2026-11-27T17:30", 120, "2026-11-30T10:30"),  # Friday evening → Monday
+        ("2026-11-28T12:00", 30, "2026-11-30T09:30"),  # filed on Saturday
+        ("2026-11-26T09:00", 540, "2026-11-26T18:00"),  # exactly one business day
+        ("2026-11-26T09:00", 541, "2026-11-27T09:01"),
+    ],
+)
+def test_business_hours(start_local, minutes, due_local):
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo("Asia/Shanghai")
+    start = datetime.fromisoformat(start_local).replace(tzinfo=zone)
+    due = datetime.fromisoformat(due_local).replace(tzinfo=zone)
+    assert add_minutes(start, minutes, SHANGHAI_9_TO_6) == due.astimezone(UTC)
+
+
+def test_periods_are_local_months_and_monday_weeks():
+    start, end, label = period_bounds("monthly", "2026-12", "Asia/Shanghai")
+    assert (start.isoformat(), end.isoformat(), label) == (
+        "2026-12-01T00:00:00+08:00",
+        "2027-01-01T00:00:00+08:00",
+        "2026-12",
+    )
+    start, end, label = period_bounds("weekly", "2026-11-29", "Asia/Shanghai")
+    assert label == "2026-11-23/2026-11-29" and start.isoformat() == "2026-11-23T00:00:00+08:00"
+
+
+def test_money_is_decimal_strings_and_integer_fen():
+    assert to_fen("120.50", "charge") == 12050 and fen_to_str(12050) == "120.50"
+    for bad in ("abc", "-1", "0", "1.234"):
+        with pytest.raises(Invalid):
+            to_fen(bad, "charge")
+
+
+def test_allowed_actions_follow_the_life_cycle():
+    assert allowed_actions("new") == ["assign", "cancel"]
+    assert allowed_actions("resolved") == ["visit", "reopen"]
+    assert allowed_actions("closed") == ["reopen"]
+    assert allowed_actions("cancelled") == []
