@@ -12,6 +12,8 @@ PYTHON = python3.11
 VENV = .venv
 BIN = $(VENV)/bin
 STAMP = $(VENV)/.guanjia-installed
+# The reference AsyncAPI parser (node) that tests/contract runs against docs/asyncapi.yaml.
+NODE_STAMP = tests/asyncapi/node_modules/.guanjia-installed
 
 SERVICE_PYPROJECTS = services/residents/pyproject.toml services/tickets/pyproject.toml \
 	services/billing/pyproject.toml services/notifications/pyproject.toml services/gateway/pyproject.toml
@@ -29,13 +31,17 @@ DIST_AMQP_URL = amqp://guest:guest@127.0.0.1:5672/%2F
 
 .PHONY: venv run run-distributed test lint bench clean distclean
 
-venv: $(STAMP)
+venv: $(STAMP) $(NODE_STAMP)
 
 # Reinstalls only when a requirements file, the constraints or a pyproject.toml changed.
 $(STAMP): $(REQUIREMENTS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install $(PIP_INSTALL_ARGS)
 	touch $(STAMP)
+
+$(NODE_STAMP): tests/asyncapi/package.json tests/asyncapi/package-lock.json
+	npm ci --prefix tests/asyncapi --no-audit --no-fund --ignore-scripts
+	touch $(NODE_STAMP)
 
 run: venv
 	$(BIN)/guanjia run --demo

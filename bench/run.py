@@ -202,7 +202,6 @@ def main() -> int:
             "GUANJIA_AMQP_URL": AMQP,
             "GUANJIA_EXCHANGE": f"{prefix}.guanjia.events",
             "GUANJIA_QUEUE_PREFIX": f"{prefix}.",
-            "GUANJIA_JWT_SECRET": uuid.uuid4().hex,
             "GUANJIA_CITY": "bench",
             "GUANJIA_LOG_LEVEL": "WARNING",
             "GUANJIA_VAR_DIR": tempfile.mkdtemp(prefix="guanjia-bench-"),

@@ -28,10 +28,12 @@ ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 DEFINITIONS_FILE = ROOT / "deploy" / "rabbitmq" / "definitions.json"
 GUNICORN_CONF = ROOT / "deploy" / "gunicorn.conf.py"
+COMPOSE_JWT_KEY = "JNBTdRhaTMsOk0J4rn21Ae6go1rldDYzE2a7FPyLmrg"
+COMPOSE_SERVICE_KEY = "BGbuwWpylEDi1vL3zC-TaMddydvdYydTIlBkW_Dbno0"
 
 SERVICES = ["residents", "tickets", "billing", "notifications", "gateway"]
 WITH_WORKER = ["residents", "tickets", "billing", "notifications"]
-INFRA = ["postgres", "rabbitmq"]
+INFRA = ["postgres", "rabbitmq", "redis"]
 
 
 def _compose() -> dict:
@@ -58,7 +60,11 @@ def _interpolate(value: str, given: dict) -> str:
 
 def _env(service: dict, given: dict | None = None) -> dict[str, str]:
     given = (
-        {"GUANJIA_JWT_SECRET": "compose-test-secret", "GUANJIA_PII_KEY": "compose-test-pii-key"}
+        {
+            "GUANJIA_JWT_PRIVATE_KEY": COMPOSE_JWT_KEY,
+            "GUANJIA_SERVICE_KEY": COMPOSE_SERVICE_KEY,
+            "GUANJIA_PII_KEY": "compose-test-pii-key",
+        }
         if given is None
         else given
     )
@@ -138,8 +144,10 @@ def test_dependencies_wait_for_health_or_for_the_migration_to_complete():
                 assert target.endswith("-migrate"), f"{name} waits for {target} to exit"
         if name in INFRA:
             continue
-        for infra in INFRA:
+        for infra in ("postgres", "rabbitmq"):
             assert depends.get(infra) == {"condition": "service_healthy"}, f"{name} must wait for {infra}"
+        if name == "gateway":
+            assert depends.get("redis") == {"condition": "service_healthy"}, "the gateway counts rate limits in redis"
         if not name.endswith("-migrate"):
             own = _own_service(name)
             assert depends.get(f"{own}-migrate") == {"condition": "service_completed_successfully"}, name
@@ -171,7 +179,9 @@ def test_every_guanjia_container_gets_a_complete_distributed_configuration():
         assert (amqp.scheme, amqp.hostname, amqp.port) == ("amqp", "rabbitmq", 5672), name
         db = urlparse(settings.database_url)
         assert (db.hostname, db.port, db.path) == ("postgres", 5432, f"/guanjia_{own}"), name
-        assert settings.jwt_secret == "compose-test-secret"
+        assert settings.service_key == COMPOSE_SERVICE_KEY
+        # Only the gateway holds the key that signs people's tokens.
+        assert settings.jwt_private_key == (COMPOSE_JWT_KEY if own == "gateway" else "")
         for other, port in SERVICE_PORTS.items():
             url = urlparse(settings.service_urls[other])
             assert (url.hostname, url.port) == (other, port), f"{name}: GUANJIA_{other.upper()}_URL"
@@ -180,9 +190,9 @@ def test_every_guanjia_container_gets_a_complete_distributed_configuration():
             assert env["PORT"] == str(SERVICE_PORTS[name]), f"{name} listens on its own port"
 
 
-@pytest.mark.parametrize("secret", ["GUANJIA_JWT_SECRET", "GUANJIA_PII_KEY"])
+@pytest.mark.parametrize("secret", ["GUANJIA_SERVICE_KEY", "GUANJIA_PII_KEY"])
 def test_secrets_are_never_defaulted_in_compose(secret):
-    others = {"GUANJIA_JWT_SECRET": "x", "GUANJIA_PII_KEY": "y"}
+    others = {"GUANJIA_SERVICE_KEY": "x", "GUANJIA_PII_KEY": "y", "GUANJIA_JWT_PRIVATE_KEY": "z"}
     del others[secret]
     for name, service in _services().items():
         if name in INFRA:
@@ -223,7 +233,7 @@ def test_worker_healthcheck_reaches_the_database_and_the_broker(postgres_server_
         "PATH": "/usr/bin:/bin",
         "GUANJIA_TICKETS_DATABASE_URL": postgres_server_url,
         "GUANJIA_AMQP_URL": amqp_server_url,
-        "GUANJIA_JWT_SECRET": "compose-test-secret",
+        "GUANJIA_SERVICE_KEY": COMPOSE_SERVICE_KEY,
         "GUANJIA_PII_KEY": "compose-test-pii-key",
     }
     ok = subprocess.run([sys.executable, "-c", test[3]], env=env, capture_output=True, text=True, timeout=60)
@@ -371,9 +381,21 @@ def test_rabbitmq_users_have_hashes_and_the_integrator_can_only_read_guanjia_eve
         assert user["password_hash"] and "password" not in user
         assert user["hashing_algorithm"] == "rabbit_password_hashing_sha256"
 
-    compose_user = urlparse(_env(_services()["residents"])["GUANJIA_AMQP_URL"]).username
-    services = _one(definitions["permissions"], user=compose_user, vhost="/")
-    assert services["configure"] == services["write"] == services["read"] == ".*"
+    users = {user["name"] for user in definitions["users"]}
+    for name, service in _services().items():
+        if name in INFRA:
+            continue
+        own = _own_service(name)
+        amqp = urlparse(from_env(own, _env(service)).amqp_url)
+        assert amqp.username == own, f"{name} must use its own broker user"
+        assert own in users
+        # Each service may use guanjia.events and its own queues, nobody else's.
+        perms = _one(definitions["permissions"], user=own, vhost="/")
+        for kind in ("configure", "write", "read"):
+            assert re.search(perms[kind], f"{own}.events") and re.search(perms[kind], f"{own}.events.dead")
+            other = "tickets" if own != "tickets" else "billing"
+            assert not re.search(perms[kind], f"{other}.events"), f"{own} may {kind} {other}.events"
+        assert re.search(perms["write"], "guanjia.events")
 
     integrator = _one(definitions["permissions"], user="integrator", vhost="/")
     ours = ["guanjia.events", "guanjia.events.unrouted-ae", "guanjia.unrouted", "residents.events", "amq.default"]
@@ -382,6 +404,7 @@ def test_rabbitmq_users_have_hashes_and_the_integrator_can_only_read_guanjia_eve
         assert not re.search(integrator["write"], resource), f"integrator may write to {resource}"
         assert not re.search(integrator["configure"], resource), f"integrator may configure {resource}"
     assert re.search(integrator["read"], "guanjia.events"), "integrator must be able to bind to guanjia.events"
+    assert not re.search(integrator["read"], "tickets.events"), "integrator must not consume a service's queue"
     assert re.search(integrator["write"], "integrator.tickets") and re.search(integrator["configure"], "integrator.x")
 
 

@@ -8,7 +8,7 @@ import uuid
 import pytest
 import requests
 
-from guanjia.testing import free_port_block
+from guanjia.testing import TEST_RATE_LIMITS_ENV, TEST_SMS_LIMITS_ENV, free_port_block
 
 ADMIN_PASSWORD = "e2e-admin-password-1"
 
@@ -81,13 +81,15 @@ def make_household(admin: Client, label: str | None = None) -> dict:
 
 
 def wait_for_notifications(client: Client, subject: str, expected: int = 1, timeout: float = 30.0) -> list[dict]:
-    """Poll the delivery log until `expected` deliveries for `subject` exist; return them."""
+    """Poll the delivery log until `expected` deliveries for `subject` exist and are settled; return them.
+
+    A delivery row is written first (pending) and the SMS goes out right after: wait for its final status."""
     deadline = time.monotonic() + timeout
     while True:
         response = client.get("/api/v1/notifications", params={"subject": subject, "page_size": 100})
         assert response.status_code == 200, response.text
         items = response.json()["items"]
-        if len(items) >= expected:
+        if len(items) >= expected and all(item["status"] not in ("pending", "sending") for item in items):
             return items
         if time.monotonic() > deadline:
             raise AssertionError(f"{len(items)} notifications for {subject} after {timeout}s, expected {expected}")
@@ -105,6 +107,8 @@ def embedded_stack(tmp_path_factory):
         "GUANJIA_CITY": "testcity",
         "GUANJIA_QUEUE_PREFIX": f"e2e{uuid.uuid4().hex[:6]}.",
         "GUANJIA_RETRY_DELAYS_MS": "200,400,800",
+        "GUANJIA_RATE_LIMITS": TEST_RATE_LIMITS_ENV,  # many sign-ins a minute from 127.0.0.1
+        **TEST_SMS_LIMITS_ENV,  # many receipts a minute to one resident
     }
     stack = EmbeddedStack(env=env, port=0).start()
     yield stack
@@ -133,3 +137,104 @@ def stack(request):
 @pytest.fixture
 def admin(stack) -> Client:
     return Client(stack.url).login("admin", ADMIN_PASSWORD)
+
+
+# --- a city as deployed: its own broker vhost, one broker user per service, replicas ---------------------
+
+
+class BrokerCity:
+    """A RabbitMQ vhost with the users and permissions of deploy/rabbitmq/definitions.json (names prefixed)."""
+
+    def __init__(self, amqp_server_url: str):
+        import json
+        import shutil
+        from pathlib import Path
+        from urllib.parse import urlparse
+
+        self.rabbitmqctl = shutil.which("rabbitmqctl")
+        if not self.rabbitmqctl:
+            pytest.fail("rabbitmqctl is needed to create the city's broker users (it ships with rabbitmq-server)")
+        definitions = json.loads((Path(__file__).resolve().parents[2] / "deploy/rabbitmq/definitions.json").read_text())
+        tag = uuid.uuid4().hex[:8]
+        self.vhost = f"guanjia-e2e-{tag}"
+        self.users = {p["user"]: f"e2e{tag}-{p['user']}" for p in definitions["permissions"] if p["user"] != "guanjia"}
+        self.passwords = {name: f"pw-{uuid.uuid4().hex[:12]}" for name in self.users}
+        server = urlparse(amqp_server_url)
+        self.host = f"{server.hostname}:{server.port or 5672}"
+        self.admin_url = f"amqp://{server.username}:{server.password}@{self.host}/{self.vhost}"
+        imported = {
+            "vhosts": [{"name": self.vhost}],
+            "users": [{"name": self.users[name], "password": self.passwords[name], "tags": ""} for name in self.users],
+            "permissions": [
+                {**p, "user": self.users[p["user"]], "vhost": self.vhost}
+                for p in definitions["permissions"]
+                if p["user"] in self.users
+            ]
+            # The tests' own observer (EventRecorder) uses the server's admin account on this vhost.
+            + [{"user": server.username, "vhost": self.vhost, "configure": ".*", "write": ".*", "read": ".*"}],
+        }
+        path = Path(f"/tmp/guanjia-e2e-{tag}.json")
+        path.write_text(json.dumps(imported))
+        try:
+            self._ctl("import_definitions", str(path))
+        finally:
+            path.unlink()
+
+    def _ctl(self, *args: str) -> None:
+        import subprocess
+
+        result = subprocess.run([self.rabbitmqctl, "-q", *args], capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, f"rabbitmqctl {' '.join(args)}: {result.stdout}{result.stderr}"
+
+    def url(self, role: str) -> str:
+        """AMQP URL of `role` ("tickets", "integrator", ...) on the city's vhost."""
+        return f"amqp://{self.users[role]}:{self.passwords[role]}@{self.host}/{self.vhost}"
+
+    def service_env(self) -> dict:
+        return {f"GUANJIA_{name.upper()}_AMQP_URL": self.url(name) for name in self.users if name != "integrator"}
+
+    def close(self) -> None:
+        self._ctl("delete_vhost", self.vhost)
+        for user in self.users.values():
+            self._ctl("delete_user", user)
+
+
+@pytest.fixture(scope="session")
+def broker_city(amqp_server_url):
+    city = BrokerCity(amqp_server_url)
+    yield city
+    city.close()
+
+
+@pytest.fixture(scope="session")
+def scaled_stack(infra, broker_city, tmp_path_factory):
+    """Two gunicorn replicas and two worker processes per service, each service with its own broker user."""
+    from guanjia.stack import DistributedStack
+
+    env = infra.stack_env(
+        "scaled",
+        GUANJIA_ADMIN_PASSWORD=ADMIN_PASSWORD,
+        GUANJIA_VAR_DIR=str(tmp_path_factory.mktemp("scaled-var")),
+        GUANJIA_EXCHANGE="guanjia.events",
+        GUANJIA_QUEUE_PREFIX="",
+        **broker_city.service_env(),
+    )
+    for attempt in range(3):
+        # Another test session may take a port between the check and the bind: a start that lost its port
+        # fails fast; take another block.
+        stack = DistributedStack(
+            env=env,
+            port=free_port_block(10),
+            web_workers=1,
+            web_replicas=2,
+            worker_replicas=2,
+            log_dir=tmp_path_factory.mktemp("scaled-logs"),
+        )
+        try:
+            stack.start()
+            break
+        except RuntimeError:
+            if attempt == 2:
+                raise
+    yield stack
+    stack.stop()

@@ -13,9 +13,10 @@ from kombu import Exchange, Queue
 from marshmallow import ValidationError
 from sqlalchemy.exc import IntegrityError
 
-from . import events, inbox
+from . import events, inbox, tracing
 from .config import Settings
-from .logging import request_id_var
+from .logging import event_id_var, request_id_var
+from .metrics import EVENTS_HANDLED
 
 log = logging.getLogger("guanjia.bus")
 
@@ -108,6 +109,17 @@ def service_queues(settings: Settings, event_types) -> ServiceQueues:
         for delay in settings.retry_delays_ms
     ]
     return ServiceQueues(main=main, dead=dead, retries=retries)
+
+
+def queue_depth(settings: Settings, queue_name: str) -> int | None:
+    """Messages ready in `queue_name` (a passive declare: never creates it); None if absent or unreachable."""
+    try:
+        with connect(settings) as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+            _, count, _ = conn.channel().queue_declare(queue=queue_name, passive=True)
+            return count
+    except Exception:
+        return None
 
 
 def declare_service_queues(channel, settings: Settings, queues: ServiceQueues) -> None:
@@ -256,19 +268,27 @@ class EventConsumer:
                 extra={"event_id": event["id"], "event_type": event["type"], "consumer": self.name, "outcome": outcome},
             )
         except (events.InvalidEvent, Poison) as exc:
+            outcome = "dead_lettered"
             self._dead_letter(message, headers, exc)
         except Exception as exc:
-            self._retry_or_dead_letter(message, headers, exc)
+            outcome = self._retry_or_dead_letter(message, headers, exc)
         message.ack()
+        EVENTS_HANDLED.labels(self.name, message.properties.get("type") or "unknown", outcome).inc()
 
     def handle(self, event: dict) -> str:
         """Apply `event` once: the handler's effect and the inbox row commit together."""
         handler = self.handlers[event["type"]]
         # Log lines and outgoing calls made while handling carry the request id that caused the event.
         token = request_id_var.set(event.get("correlationid"))
+        event_token = event_id_var.set(event["id"])
         try:
-            return self._apply(handler, event)
+            # Continue the trace of the request that caused the event (see guanjia.tracing).
+            with tracing.span(
+                f"handle {event['type']}", event.get("traceparent"), "consumer", {"event_id": event["id"]}
+            ):
+                return self._apply(handler, event)
         finally:
+            event_id_var.reset(event_token)
             request_id_var.reset(token)
 
     def _apply(self, handler, event: dict) -> str:
@@ -289,12 +309,12 @@ class EventConsumer:
             raise
         return "applied"
 
-    def _retry_or_dead_letter(self, message, headers: dict, exc: Exception) -> None:
+    def _retry_or_dead_letter(self, message, headers: dict, exc: Exception) -> str:
         attempt = int(headers.get(ATTEMPT_HEADER, 0))
         delays = self.settings.retry_delays_ms
         if attempt >= len(delays):
             self._dead_letter(message, headers, exc)
-            return
+            return "dead_lettered"
         headers = {**headers, ATTEMPT_HEADER: attempt + 1, ERROR_HEADER: repr(exc)[:500]}
         log.warning(
             "event failed, will retry", extra={"consumer": self.name, "attempt": attempt + 1, "error": repr(exc)[:200]}
@@ -306,8 +326,9 @@ class EventConsumer:
             )
             timer.daemon = True
             timer.start()
-            return
+            return "retried"
         self._republish(message, headers, self.queues.retries[attempt].name)
+        return "retried"
 
     def _dead_letter(self, message, headers: dict, exc: Exception) -> None:
         log.error(

@@ -22,16 +22,27 @@ class Settings:
     timezone: str = "Asia/Shanghai"
     exchange: str = "guanjia.events"
     queue_prefix: str = ""
-    jwt_secret: str = ""
+    # Ed25519 keys (PEM or base64url seed). The user key signs people's tokens (gateway only; other services verify
+    # with its public half); extra public keys are accepted too (rotation); the service key signs service tokens.
+    jwt_private_key: str = ""
+    jwt_public_keys: tuple = ()
+    service_key: str = ""
     jwt_issuer: str = "guanjia"
     jwt_audience: str = "guanjia"
-    token_ttl_seconds: int = 3600
+    token_ttl_seconds: int = 600
+    refresh_ttl_seconds: int = 30 * 24 * 3600
+    # Shared rate-limit store of the gateway workers (distributed mode); embedded mode counts in-process.
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    rate_limits: dict = dataclasses.field(default_factory=dict)
+    cors_origins: tuple = ()
     service_urls: dict = dataclasses.field(default_factory=dict)
     max_body_bytes: int = 1024 * 1024
     sms_signature: str = "管家物业"
     sms_provider: str = "console"
     # Key for personal data encrypted at rest (ID-card numbers); generated into var/ when embedded.
     pii_key: str = ""
+    # The GUANJIA_SMS_* variables this instance was configured with (read by the notifications service).
+    sms_env: dict = dataclasses.field(default_factory=dict)
     admin_password: str | None = None
     relay_poll_seconds: float = 5.0
     retry_delays_ms: tuple = (1000, 5000, 30000)
@@ -67,25 +78,57 @@ def _service_urls(env) -> dict:
     return urls
 
 
-def local_jwt_secret(var_dir: Path, name: str = "jwt.key") -> str:
+def local_jwt_secret(var_dir: Path, name: str = "jwt.key", nbytes: int = 48) -> str:
     """The embedded default: a random key generated on first run and kept under var/."""
     var_dir.mkdir(parents=True, exist_ok=True)
     path = var_dir / name
     if not path.exists():
-        path.write_text(secrets.token_urlsafe(48))
+        path.write_text(secrets.token_urlsafe(nbytes))
         path.chmod(0o600)
     return path.read_text().strip()
+
+
+def local_signing_key(var_dir: Path, name: str) -> str:
+    """An Ed25519 seed (base64url of 32 random bytes) generated on first run and kept under var/."""
+    return local_jwt_secret(var_dir, name, nbytes=32)
+
+
+def _secret(env, name: str) -> str:
+    """GUANJIA_X, or the contents of the file named by GUANJIA_X_FILE (Kubernetes secrets mount as files)."""
+    value = env.get(name, "")
+    if not value and env.get(f"{name}_FILE"):
+        value = Path(env[f"{name}_FILE"]).read_text()
+    return value.strip()
+
+
+def _rate_limits(env) -> dict:
+    """GUANJIA_RATE_LIMITS="login=20/60,api=600/60": overrides of the gateway's limits (count/seconds)."""
+    limits = {}
+    for item in (env.get("GUANJIA_RATE_LIMITS") or "").split(","):
+        if "=" in item:
+            name, _, spec = item.partition("=")
+            count, _, seconds = spec.partition("/")
+            limits[name.strip()] = (int(count), int(seconds or 60))
+    return limits
 
 
 def from_env(service: str, env=None) -> Settings:
     """Settings of `service` from GUANJIA_* environment variables (documented in the README)."""
     env = os.environ if env is None else env
-    amqp_url = env.get("GUANJIA_AMQP_URL", EMBEDDED_AMQP_URL)
-    jwt_secret = env.get("GUANJIA_JWT_SECRET", "")
-    if not jwt_secret:
-        if amqp_url != EMBEDDED_AMQP_URL:
-            raise RuntimeError("GUANJIA_JWT_SECRET must be set outside embedded mode")
-        jwt_secret = local_jwt_secret(var_dir(env))
+    # One broker user per service: GUANJIA_<SERVICE>_AMQP_URL, or "{service}" in the shared template.
+    amqp_template = env.get("GUANJIA_AMQP_URL", EMBEDDED_AMQP_URL)
+    amqp_url = env.get(f"GUANJIA_{service.upper()}_AMQP_URL") or amqp_template.replace("{service}", service)
+    embedded = amqp_url == EMBEDDED_AMQP_URL
+    jwt_private_key = _secret(env, "GUANJIA_JWT_PRIVATE_KEY")
+    service_key = _secret(env, "GUANJIA_SERVICE_KEY")
+    if embedded:
+        jwt_private_key = jwt_private_key or local_signing_key(var_dir(env), "jwt-signing.key")
+        service_key = service_key or local_signing_key(var_dir(env), "service-signing.key")
+    else:
+        if not service_key:
+            raise RuntimeError("GUANJIA_SERVICE_KEY must be set outside embedded mode")
+        if service == "gateway" and not jwt_private_key:
+            raise RuntimeError("GUANJIA_JWT_PRIVATE_KEY must be set for the gateway outside embedded mode")
     pii_key = env.get("GUANJIA_PII_KEY", "")
     if not pii_key:
         if amqp_url != EMBEDDED_AMQP_URL:
@@ -100,21 +143,34 @@ def from_env(service: str, env=None) -> Settings:
         timezone=env.get("GUANJIA_TIMEZONE", "Asia/Shanghai"),
         exchange=env.get("GUANJIA_EXCHANGE", "guanjia.events"),
         queue_prefix=env.get("GUANJIA_QUEUE_PREFIX", ""),
-        jwt_secret=jwt_secret,
+        jwt_private_key=jwt_private_key,
+        jwt_public_keys=_split_public_keys(_secret(env, "GUANJIA_JWT_PUBLIC_KEYS")),
+        service_key=service_key,
         jwt_issuer=env.get("GUANJIA_JWT_ISSUER", "guanjia"),
         jwt_audience=env.get("GUANJIA_JWT_AUDIENCE", "guanjia"),
-        token_ttl_seconds=int(env.get("GUANJIA_TOKEN_TTL_SECONDS", "3600")),
+        token_ttl_seconds=int(env.get("GUANJIA_TOKEN_TTL_SECONDS", "600")),
+        refresh_ttl_seconds=int(env.get("GUANJIA_REFRESH_TTL_SECONDS", str(30 * 24 * 3600))),
+        redis_url=env.get("GUANJIA_REDIS_URL", "redis://127.0.0.1:6379/0"),
+        rate_limits=_rate_limits(env),
+        cors_origins=tuple(o.strip() for o in env.get("GUANJIA_CORS_ORIGINS", "").split(",") if o.strip()),
         service_urls=_service_urls(env),
         max_body_bytes=int(env.get("GUANJIA_MAX_BODY_BYTES", str(1024 * 1024))),
         sms_signature=env.get("GUANJIA_SMS_SIGNATURE", "管家物业"),
         sms_provider=env.get("GUANJIA_SMS_PROVIDER", "console"),
         pii_key=pii_key,
+        sms_env={key: value for key, value in env.items() if key.startswith("GUANJIA_SMS_")},
         admin_password=env.get("GUANJIA_ADMIN_PASSWORD") or None,
         relay_poll_seconds=float(env.get("GUANJIA_RELAY_POLL_SECONDS", "5")),
         retry_delays_ms=tuple(int(d) for d in delays.split(",")) if delays else (1000, 5000, 30000),
         log_level=env.get("GUANJIA_LOG_LEVEL", "INFO"),
-        embedded=amqp_url == EMBEDDED_AMQP_URL,
+        embedded=embedded,
     )
+
+
+def _split_public_keys(text: str) -> tuple:
+    from .auth import split_public_keys
+
+    return split_public_keys(text)
 
 
 def var_dir(env=None) -> Path:

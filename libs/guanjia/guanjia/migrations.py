@@ -20,5 +20,9 @@ def run_migrations(target_metadata: MetaData) -> None:
             connection=connection, target_metadata=target_metadata, render_as_batch=connection.dialect.name == "sqlite"
         )
         with context.begin_transaction():
+            if connection.dialect.name == "postgresql":
+                # Several pods may migrate at once (an init container per replica, the migration Job): one
+                # runs, the others wait for it and then find the schema at head. Released at commit.
+                connection.exec_driver_sql("SELECT pg_advisory_xact_lock(hashtext('guanjia-migrations'))")
             context.run_migrations()
     engine.dispose()

@@ -12,7 +12,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from . import db as dbmod
-from . import events
+from . import events, tracing
 from .logging import current_request_id
 
 log = logging.getLogger("guanjia.outbox")
@@ -67,6 +67,29 @@ def add(session: Session, table: Table, event_dict: dict) -> None:
         session.info["guanjia_outbox_url"] = str(session.get_bind().url)
 
 
+def add_many(session: Session, table: Table, event_dicts: list[dict], chunk: int = 5000) -> None:
+    """`add` for a bulk operation (an import of thousands of rows): multi-row inserts and one wake-up."""
+    if not event_dicts:
+        return
+    now = datetime.now(UTC)
+    rows = [
+        {
+            "id": e["id"],
+            "event_type": e["type"],
+            "payload": json.dumps(e, ensure_ascii=False),
+            "created_at": now,
+            "attempts": 0,
+        }
+        for e in event_dicts
+    ]
+    for start in range(0, len(rows), chunk):
+        session.execute(table.insert(), rows[start : start + chunk])
+    if dbmod.is_postgres(session):
+        session.execute(text("SELECT pg_notify(:ch, '')"), {"ch": NOTIFY_CHANNEL})
+    else:
+        session.info["guanjia_outbox_url"] = str(session.get_bind().url)
+
+
 def emit(
     session: Session,
     table: Table,
@@ -87,6 +110,7 @@ def emit(
         city=settings.city,
         community=community,
         correlationid=current_request_id(),
+        traceparent=tracing.current(),
         version=version,
     )
     add(session, table, event_dict)
@@ -139,7 +163,7 @@ class OutboxRelay:
         while True:
             with self.database.transaction() as session:
                 query = (
-                    select(self.table.c.id, self.table.c.payload)
+                    select(self.table.c.id, self.table.c.event_type, self.table.c.payload)
                     .where(self.table.c.published_at.is_(None))
                     .order_by(self.table.c.created_at)
                     .limit(self.batch_size)
@@ -166,10 +190,20 @@ class OutboxRelay:
                 # Commit what was confirmed even when a later row failed, so it is not published twice.
                 self._mark_sent(session, sent_ids)
                 published += len(sent_ids)
+            self._count([row.event_type for row in rows[: len(sent_ids)]])
             if error is not None:
                 raise error
             if len(rows) < self.batch_size:
                 return published
+
+    def _count(self, event_types: list[str]) -> None:
+        settings = getattr(self.publisher, "settings", None)
+        if settings is None:
+            return
+        from .metrics import EVENTS_PUBLISHED
+
+        for event_type in event_types:
+            EVENTS_PUBLISHED.labels(settings.service, event_type).inc()
 
     def _mark_sent(self, session: Session, ids: list[str]) -> None:
         if ids:

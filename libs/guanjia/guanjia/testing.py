@@ -20,18 +20,44 @@ import pytest
 from .auth import Principal, issue_token
 from .config import Settings
 
-TEST_JWT_SECRET = "test-secret-not-for-production-0123456789"
+# Ed25519 seeds (base64url), fixed so that every process of a test session signs and verifies alike. Test-only.
+TEST_JWT_PRIVATE_KEY = "JNBTdRhaTMsOk0J4rn21Ae6go1rldDYzE2a7FPyLmrg"
+TEST_SERVICE_KEY = "BGbuwWpylEDi1vL3zC-TaMddydvdYydTIlBkW_Dbno0"
+# Tests sign in many times a minute from 127.0.0.1: generous limits unless a test sets its own.
+TEST_RATE_LIMITS = {
+    "login": (100_000, 60),
+    "code_ip": (100_000, 3600),
+    "code_phone": (100_000, 3600),
+    "code_verify": (100_000, 600),
+    "api": (1_000_000, 60),
+    "api_key": (1_000_000, 60),
+}
+# Whole-system tests send one resident many receipts a minute; the per-recipient caps have their own tests.
+TEST_SMS_LIMITS_ENV = {"GUANJIA_SMS_RECIPIENT_PER_MINUTE": "1000", "GUANJIA_SMS_RECIPIENT_PER_DAY": "100000"}
+# The same, as GUANJIA_RATE_LIMITS for whole stacks started by the tests (embedded and distributed).
+TEST_RATE_LIMITS_ENV = ",".join(f"{name}={count}/{seconds}" for name, (count, seconds) in TEST_RATE_LIMITS.items())
 TEST_PII_KEY = "test-pii-key-not-for-production-0123456789"
 
 
 def free_port_block(count: int = 5) -> int:
-    """The first of `count` consecutive free local ports (a distributed stack needs five)."""
-    for _ in range(50):
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            base = sock.getsockname()[1]
-        if base + count < 65000 and all(not _port_open("127.0.0.1", base + i) for i in range(count)):
-            return base
+    """The first of `count` consecutive free local ports for servers the tests start (a stack needs five).
+
+    Taken below the kernel's ephemeral range: outgoing connections (hundreds while the suites run) take ports
+    inside it at any moment, so a port found free there may be gone by the time a server binds it."""
+    import random
+    from pathlib import Path
+
+    range_file = Path("/proc/sys/net/ipv4/ip_local_port_range")
+    low = int(range_file.read_text().split()[0]) if range_file.exists() else 32768
+    for _ in range(100):
+        base = random.randrange(20000, max(20001, low - count))
+        try:
+            for port in range(base, base + count):
+                with socket.socket() as sock:
+                    sock.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return base
     raise RuntimeError("no free block of ports")
 
 
@@ -129,7 +155,9 @@ class Infra:
             city="testcity",
             exchange=f"{self.prefix}.guanjia.events",
             queue_prefix=f"{self.prefix}.",
-            jwt_secret=TEST_JWT_SECRET,
+            jwt_private_key=TEST_JWT_PRIVATE_KEY,
+            service_key=TEST_SERVICE_KEY,
+            rate_limits=TEST_RATE_LIMITS,
             pii_key=TEST_PII_KEY,
             retry_delays_ms=(200, 400),
             relay_poll_seconds=1.0,
@@ -152,10 +180,15 @@ class Infra:
                 "GUANJIA_CITY": "testcity",
                 "GUANJIA_EXCHANGE": f"{self.prefix}.{name}.guanjia.events",
                 "GUANJIA_QUEUE_PREFIX": f"{self.prefix}.{name}.",
-                "GUANJIA_JWT_SECRET": TEST_JWT_SECRET,
+                "GUANJIA_JWT_PRIVATE_KEY": TEST_JWT_PRIVATE_KEY,
+                "GUANJIA_SERVICE_KEY": TEST_SERVICE_KEY,
+                # The e2e suites sign in many times a minute from one address; the limits get their own tests.
+                "GUANJIA_RATE_LIMITS": TEST_RATE_LIMITS_ENV,
+                "GUANJIA_REDIS_URL": "redis://127.0.0.1:6379/0",
                 "GUANJIA_PII_KEY": TEST_PII_KEY,
                 "GUANJIA_RETRY_DELAYS_MS": "200,400,800",
                 "GUANJIA_RELAY_POLL_SECONDS": "1",
+                **TEST_SMS_LIMITS_ENV,
             }
         )
         env.update(extra)
@@ -209,7 +242,7 @@ def infra(postgres_server_url, amqp_server_url):
 
 
 def token_for(settings: Settings, role: str, **scopes) -> str:
-    """A signed access token, as the gateway would issue it."""
+    """A signed access token, as the gateway would issue it (signed with the session's test keys)."""
     subject = scopes.pop("subject", f"test-{role}-{uuid.uuid4().hex[:6]}")
     for key in ("communities", "zones", "units"):
         if key in scopes:

@@ -9,10 +9,10 @@ import uuid
 import marshmallow as ma
 from flask import Flask, Response, current_app, g, jsonify, request
 from flask_smorest import Api
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from werkzeug.exceptions import HTTPException
 
-from . import auth
+from . import auth, tracing
+from . import metrics as gmetrics
 from .config import Settings
 from .errors import ProblemError
 from .logging import request_id_var
@@ -23,19 +23,10 @@ PROBLEM_JSON = "application/problem+json"
 API_PREFIX = "/api/v1"
 _ALWAYS_PUBLIC = {"/healthz", "/readyz", "/metrics", f"{API_PREFIX}/openapi.json", f"{API_PREFIX}/docs"}
 
-_metrics: dict = {}
-
 
 def _http_metrics():
-    # Created once per process: several apps share one process in embedded mode.
-    if not _metrics:
-        _metrics["requests"] = Counter(
-            "guanjia_http_requests_total", "HTTP requests", ["service", "method", "route", "status"]
-        )
-        _metrics["latency"] = Histogram(
-            "guanjia_http_request_seconds", "HTTP request latency", ["service", "method", "route"]
-        )
-    return _metrics
+    # Created once per process (guanjia.metrics): several apps share one process in embedded mode.
+    return {"requests": gmetrics.HTTP_REQUESTS, "latency": gmetrics.HTTP_LATENCY}
 
 
 def problem(status: int, title: str, detail: str | None = None, errors: dict | None = None, **extra) -> Response:
@@ -149,6 +140,13 @@ def _install_request_context(app: Flask, settings_: Settings, public: set[str]) 
         g.request_id = incoming if 0 < len(incoming) <= 128 else str(uuid.uuid4())
         g.request_id_token = request_id_var.set(g.request_id)
         g.started = time.perf_counter()
+        # The caller's W3C trace context (or a new trace): events written by this request carry it on.
+        g.trace = tracing.begin(
+            request.headers.get("traceparent"),
+            f"{request.method} {request.url_rule.rule if request.url_rule else 'unmatched'}",
+            "server",
+            {"service": settings_.service},
+        )
         if request.path in public or not request.path.startswith(API_PREFIX):
             return None
         # Every service checks the token itself, even behind the gateway.
@@ -177,6 +175,9 @@ def _install_request_context(app: Flask, settings_: Settings, public: set[str]) 
 
     @app.teardown_request
     def _reset(_exc):
+        trace = g.pop("trace", None)
+        if trace is not None:
+            trace.__exit__(None, None, None)
         token = g.pop("request_id_token", None)
         if token is not None:
             request_id_var.reset(token)
@@ -219,9 +220,12 @@ def _install_ops(app: Flask, settings_: Settings, database_, ready_checks) -> No
         ok = all(v == "ok" for v in checks.values())
         return jsonify({"status": "ok" if ok else "unavailable", "checks": checks}), 200 if ok else 503
 
+    state = gmetrics.ServiceStateCollector(settings_, database_)
+
     @app.get("/metrics")
     def metrics():
-        return Response(generate_latest(), mimetype=CONTENT_TYPE_LATEST)
+        body, content_type = gmetrics.exposition(state)
+        return Response(body, content_type=content_type)
 
 
 def _check(fn) -> str:

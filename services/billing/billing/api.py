@@ -2,23 +2,97 @@
 
 from __future__ import annotations
 
+import html
+import json
+from datetime import date, datetime
+from decimal import Decimal
 from urllib.parse import quote
 
-from flask import current_app
+from flask import Response, current_app, jsonify, request
 from flask_smorest import Blueprint
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
-from guanjia import web
-from guanjia.errors import UpstreamUnavailable
+from guanjia import idempotency, web
+from guanjia.errors import Invalid, Unauthorized, UpstreamUnavailable
 
-from . import domain
-from .schemas import BillingUnitListArgs, BillingUnitOut, BillingUnitPage
+from .domain import bills, common, fees, overdue, payments, reports, units
+from .models import BillingUnit, LedgerEntry, idempotency_keys
+from .schemas import (
+    AccountOut,
+    ArrearsArgs,
+    BillDetailOut,
+    BillingUnitListArgs,
+    BillingUnitOut,
+    BillingUnitPage,
+    BillListArgs,
+    BillOut,
+    BillPage,
+    ChargeIn,
+    CollectionListArgs,
+    CollectionListOut,
+    CreditIn,
+    FeeItemIn,
+    FeeItemListArgs,
+    FeeItemOut,
+    FeeItemPage,
+    FeeItemPatch,
+    FeeRateIn,
+    FeeRateOut,
+    LedgerPage,
+    MeterReadingIn,
+    MeterReadingOut,
+    MonthlyArgs,
+    NoteIn,
+    NoteOut,
+    PaymentIn,
+    PaymentListArgs,
+    PaymentOut,
+    PaymentPage,
+    PolicyIn,
+    PolicyOut,
+    PrepaidRefundIn,
+    PrepaidRefundOut,
+    ProviderPaymentIn,
+    RateArgs,
+    ReceiptOut,
+    ReversalIn,
+    RunIn,
+    RunListArgs,
+    RunOut,
+    RunPage,
+    ScanIn,
+    WeeklyArgs,
+)
+
+CALLBACK_PATH = "/api/v1/payments/callback"
+_IDEMPOTENCY_DOC = [{"in": "header", "name": "Idempotency-Key", "schema": {"type": "string"}, "required": False}]
 
 blp = Blueprint(
     "billing_units",
     __name__,
     url_prefix="/api/v1/billing/units",
-    description="Units as billing knows them: the area fees are charged on",
+    description="Units as billing knows them: the area fees are charged on, and each unit's account",
 )
+fees_blp = Blueprint("billing_fees", __name__, url_prefix="/api/v1/billing", description="Fee rules and meter readings")
+bills_blp = Blueprint("billing_bills", __name__, url_prefix="/api/v1/billing", description="Bills")
+# The issue names these resources at the top level: /api/v1/billing-runs and /api/v1/payments.
+runs_blp = Blueprint("billing_runs", __name__, url_prefix="/api/v1/billing-runs", description="Billing runs")
+payments_blp = Blueprint(
+    "billing_payments", __name__, url_prefix="/api/v1", description="Payments, receipts and reversals"
+)
+reports_blp = Blueprint(
+    "billing_reports", __name__, url_prefix="/api/v1/billing", description="Arrears, collection list, KPIs, reports"
+)
+BLUEPRINTS = (blp, fees_blp, runs_blp, bills_blp, payments_blp, reports_blp)
+
+
+def _now() -> datetime:
+    return current_app.extensions["billing.clock"]()
+
+
+def _today() -> date:
+    return common.today_in(web.settings(), _now())
 
 
 def _fetch_unit_from_residents(unit_id: str):
@@ -31,12 +105,65 @@ def _fetch_unit_from_residents(unit_id: str):
     return response.json()
 
 
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {key: _jsonable(inner) for key, inner in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(inner) for inner in value]
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def _replay(prior):
+    status, body = prior
+    response = jsonify(body)
+    response.status_code = status
+    return response
+
+
+def _idempotent(schema, status: int, action):
+    """Run `action(session)` once per Idempotency-Key: a replay answers with the first response; another body 422."""
+    principal = web.principal()
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not 0 < len(key) <= 200:
+        raise Invalid("Idempotency-Key", "must be 1 to 200 characters")
+    payload_hash = idempotency.request_hash(request.get_json(silent=True))
+    try:
+        with web.database().transaction() as session:
+            if key:
+                prior = idempotency.lookup(session, idempotency_keys, principal.subject, key, payload_hash)
+                if prior:
+                    return _replay(prior)
+            result = action(session)
+            body = schema().dump(result)
+            if key:
+                idempotency.remember(session, idempotency_keys, principal.subject, key, payload_hash, status, body)
+    except IntegrityError:
+        if not key:
+            raise
+        # The same key raced in from a concurrent retry: answer with what the winner stored.
+        with web.database().transaction() as session:
+            prior = idempotency.lookup(session, idempotency_keys, principal.subject, key, payload_hash)
+        if prior is None:
+            raise
+        return _replay(prior)
+    response = jsonify(body)
+    response.status_code = status
+    return response
+
+
+# --- units ---------------------------------------------------------------------------------------------------------
+
+
 @blp.route("", methods=["GET"])
 @blp.arguments(BillingUnitListArgs, location="query")
 @blp.response(200, BillingUnitPage)
 def list_units(args):
-    """Units the caller may see: finance and managers their communities, residents their own units."""
-    query = domain.list_units(web.principal(), args)
+    """Units the caller may see: finance and managers their communities, butlers their zones, residents their own."""
+    query = units.list_units(web.principal(), args)
     with web.database().transaction() as session:
         return web.paginate(session, query, args["page"], args["page_size"])
 
@@ -46,4 +173,413 @@ def list_units(args):
 def get_unit(unit_id):
     """One unit; a unit not projected yet is checked with residents before the answer is 404."""
     with web.database().transaction() as session:
-        return domain.get_unit(session, web.principal(), unit_id, _fetch_unit_from_residents)
+        return units.get_unit(session, web.principal(), unit_id, _fetch_unit_from_residents)
+
+
+@blp.route("/<unit_id>/account", methods=["GET"])
+@blp.response(200, AccountOut)
+def get_account(unit_id):
+    """The unit's balance: outstanding bills less prepaid money (the sum of its ledger entries)."""
+    with web.database().transaction() as session:
+        units.get_unit(session, web.principal(), unit_id, None)
+        balance = bills.unit_balance(session, unit_id)
+    return {
+        "unit_id": unit_id,
+        "balance": balance["ledger_fen"],
+        "outstanding": balance["outstanding_fen"],
+        "prepaid": balance["prepaid_fen"],
+    }
+
+
+@blp.route("/<unit_id>/ledger", methods=["GET"])
+@blp.arguments(web.PageArgs, location="query")
+@blp.response(200, LedgerPage)
+def get_ledger(args, unit_id):
+    """The unit's ledger entries, newest first: charges, payments, credits, reversals, refunds."""
+    with web.database().transaction() as session:
+        units.get_unit(session, web.principal(), unit_id, None)
+        query = (
+            select(LedgerEntry)
+            .where(LedgerEntry.unit_id == unit_id)
+            .order_by(LedgerEntry.created_at.desc(), LedgerEntry.id)
+        )
+        return web.paginate(session, query, args["page"], args["page_size"])
+
+
+@blp.route("/<unit_id>/prepaid-refunds", methods=["POST"])
+@blp.arguments(PrepaidRefundIn)
+@blp.response(201, PrepaidRefundOut)
+def refund_prepaid(data, unit_id):
+    """Pay prepaid money back (finance): refund entries on the payments it came from, oldest first."""
+    with web.database().transaction() as session:
+        return payments.refund_prepaid(session, web.principal(), unit_id, data, _now())
+
+
+# --- policy, fee items, readings -----------------------------------------------------------------------------------
+
+
+@fees_blp.route("/policies/<community_id>", methods=["GET"])
+@fees_blp.response(200, PolicyOut)
+def get_policy(community_id):
+    """The community's billing policy (defaults until changed): area basis, due days, reminders, late fee, target."""
+    with web.database().transaction() as session:
+        return fees.get_policy(session, web.principal(), community_id)
+
+
+@fees_blp.route("/policies/<community_id>", methods=["PATCH"])
+@fees_blp.arguments(PolicyIn)
+@fees_blp.response(200, PolicyOut)
+def update_policy(data, community_id):
+    """Change the policy (finance, admin). Issued bills keep their amounts and due dates."""
+    with web.database().transaction() as session:
+        return fees.update_policy(session, web.principal(), community_id, data)
+
+
+class _Obj(dict):
+    """A dict the response schemas read like an object (a model's columns plus computed fields)."""
+
+    __getattr__ = dict.get
+
+
+def _item_out(session, item):
+    columns = {c.name: getattr(item, c.name) for c in item.__table__.columns}
+    return _Obj(columns, rates=fees.rates_of(session, item.id))
+
+
+@fees_blp.route("/fee-items", methods=["POST"])
+@fees_blp.arguments(FeeItemIn)
+@fees_blp.response(201, FeeItemOut)
+def create_fee_item(data):
+    """A fee item with its first rate (yuan per m²/unit/space per month, or per metered unit)."""
+    with web.database().transaction() as session:
+        return _item_out(session, fees.create_fee_item(session, web.principal(), data))
+
+
+@fees_blp.route("/fee-items", methods=["GET"])
+@fees_blp.arguments(FeeItemListArgs, location="query")
+@fees_blp.response(200, FeeItemPage)
+def list_fee_items(args):
+    with web.database().transaction() as session:
+        page = web.paginate(
+            session, fees.list_fee_items(web.principal(), args["community_id"]), args["page"], args["page_size"]
+        )
+        page["items"] = [_item_out(session, item) for item in page["items"]]
+        return page
+
+
+@fees_blp.route("/fee-items/<fee_item_id>", methods=["GET"])
+@fees_blp.response(200, FeeItemOut)
+def get_fee_item(fee_item_id):
+    with web.database().transaction() as session:
+        return _item_out(session, fees.get_fee_item(session, web.principal(), fee_item_id))
+
+
+@fees_blp.route("/fee-items/<fee_item_id>", methods=["PATCH"])
+@fees_blp.arguments(FeeItemPatch)
+@fees_blp.response(200, FeeItemOut)
+def update_fee_item(data, fee_item_id):
+    """Rename an item, change whom it applies to, or stop charging it (`active: false`) from the next run on."""
+    with web.database().transaction() as session:
+        return _item_out(session, fees.update_fee_item(session, web.principal(), fee_item_id, data))
+
+
+@fees_blp.route("/fee-items/<fee_item_id>/rates", methods=["POST"])
+@fees_blp.arguments(FeeRateIn)
+@fees_blp.response(201, FeeRateOut)
+def add_rate(data, fee_item_id):
+    """A new rate from a date on; bills issued before keep their amounts."""
+    with web.database().transaction() as session:
+        return fees.add_rate(session, web.principal(), fee_item_id, data)
+
+
+@fees_blp.route("/meter-readings", methods=["POST"])
+@fees_blp.arguments(MeterReadingIn)
+@fees_blp.response(201, MeterReadingOut)
+def record_reading(data):
+    """A utility meter reading; the run of its period bills (current − previous) × the item's rate."""
+    with web.database().transaction() as session:
+        return fees.record_reading(session, web.principal(), data)
+
+
+# --- runs and bills ------------------------------------------------------------------------------------------------
+
+
+@runs_blp.route("", methods=["POST"])
+@runs_blp.arguments(RunIn)
+@runs_blp.response(201, RunOut)
+def run_billing(data):
+    """Bill a community for a period. Re-running the same period creates nothing for units already billed."""
+    with web.database().transaction() as session:
+        return bills.run_billing(session, web.settings(), web.principal(), data["community_id"], data["period"], _now())
+
+
+@runs_blp.route("", methods=["GET"])
+@runs_blp.arguments(RunListArgs, location="query")
+@runs_blp.response(200, RunPage)
+def list_runs(args):
+    with web.database().transaction() as session:
+        return web.paginate(
+            session, bills.list_runs(web.principal(), args["community_id"]), args["page"], args["page_size"]
+        )
+
+
+@bills_blp.route("/bills", methods=["GET"])
+@bills_blp.arguments(BillListArgs, location="query")
+@bills_blp.response(200, BillPage)
+def list_bills(args):
+    """Bills the caller may see, latest due first; residents see their own units' bills."""
+    with web.database().transaction() as session:
+        return web.paginate(session, bills.list_bills(web.principal(), args), args["page"], args["page_size"])
+
+
+@bills_blp.route("/bills", methods=["POST"])
+@bills_blp.arguments(ChargeIn)
+@bills_blp.response(201, BillOut)
+@bills_blp.doc(parameters=_IDEMPOTENCY_DOC)
+def create_charge(data):
+    """A one-off charge on a unit (finance). Idempotency-Key supported."""
+    return _idempotent(
+        BillOut,
+        201,
+        lambda session: bills.create_one_off(
+            session, web.settings(), web.principal(), data, _today(), _fetch_unit_from_residents
+        ),
+    )
+
+
+def _bill_detail(session, bill):
+    policy = common.policy_for(session, bill.community_id)
+    return {
+        **{c.name: getattr(bill, c.name) for c in bill.__table__.columns},
+        "outstanding_fen": bill.outstanding_fen,
+        "lines": bills.lines_of(session, bill.id),
+        "late_fee": bills.late_fee_fen(policy, bill, _today()),
+    }
+
+
+@bills_blp.route("/bills/<bill_id>", methods=["GET"])
+@bills_blp.response(200, BillDetailOut)
+def get_bill(bill_id):
+    """A bill with its lines and any accrued late fee."""
+    with web.database().transaction() as session:
+        return _Obj(_bill_detail(session, bills.get_bill(session, web.principal(), bill_id)))
+
+
+@bills_blp.route("/bills/<bill_id>/credits", methods=["POST"])
+@bills_blp.arguments(CreditIn)
+@bills_blp.response(201, BillOut)
+def credit_bill(data, bill_id):
+    """A correction with a reason: a credit entry lowers what the bill asks for; nothing is deleted."""
+    with web.database().transaction() as session:
+        return bills.credit_bill(session, web.principal(), bill_id, data["amount"], data["reason"])
+
+
+# --- payments ------------------------------------------------------------------------------------------------------
+
+
+@payments_blp.route("/payments", methods=["POST"])
+@payments_blp.arguments(PaymentIn)
+@payments_blp.response(201, PaymentOut)
+@payments_blp.doc(parameters=_IDEMPOTENCY_DOC)
+def record_payment(data):
+    """Record a payment (finance): to the named bills, else oldest bill first; more than is owed only with
+    `prepaid: true`. Idempotency-Key: a retry returns the first response; the same key with another body is 422."""
+    return _idempotent(
+        PaymentOut,
+        201,
+        lambda session: payments.record_payment(
+            session, web.settings(), web.principal(), data, _fetch_unit_from_residents, _now()
+        ),
+    )
+
+
+@payments_blp.route("/payments", methods=["GET"])
+@payments_blp.arguments(PaymentListArgs, location="query")
+@payments_blp.response(200, PaymentPage)
+def list_payments(args):
+    with web.database().transaction() as session:
+        return web.paginate(session, payments.list_payments(web.principal(), args), args["page"], args["page_size"])
+
+
+@payments_blp.route("/payments/<payment_id>", methods=["GET"])
+@payments_blp.response(200, PaymentOut)
+def get_payment(payment_id):
+    with web.database().transaction() as session:
+        return payments.get_payment(session, web.principal(), payment_id)
+
+
+def _receipt(payment_id):
+    with web.database().transaction() as session:
+        return payments.receipt(session, web.principal(), payment_id, lambda unit_id: session.get(BillingUnit, unit_id))
+
+
+@payments_blp.route("/payments/<payment_id>/receipt", methods=["GET"])
+@payments_blp.response(200, ReceiptOut)
+def get_receipt(payment_id):
+    """The receipt as JSON (the same content as the printable receipt)."""
+    return _receipt(payment_id)
+
+
+@payments_blp.route("/payments/<payment_id>/receipt.html", methods=["GET"])
+@payments_blp.response(200, content_type="text/html")
+def get_receipt_html(payment_id):
+    """A printable HTML receipt (print to paper or PDF from the browser)."""
+    receipt = ReceiptOut().dump(_receipt(payment_id))
+    rows = "".join(
+        f"<tr><td>{html.escape(item['description'])}</td><td>{html.escape(item['period'] or '')}</td>"
+        f"<td class=amount>{html.escape(item['amount'])}</td></tr>"
+        for item in receipt["items"]
+    )
+    void = "<p class=void>已冲正 REVERSED</p>" if receipt["status"] == "reversed" else ""
+    body = f"""<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8"><title>收据 {html.escape(receipt["receipt_number"])}</title>
+<style>body{{font-family:sans-serif;max-width:40em;margin:2em auto}}td,th{{padding:.3em .8em;border-bottom:1px solid #ccc}}
+.amount{{text-align:right}}.void{{color:#b00;font-weight:bold}}@media print{{button{{display:none}}}}</style></head>
+<body><h1>收据 Receipt</h1>
+<p>No. <strong>{html.escape(receipt["receipt_number"])}</strong></p>
+<p>单元 Unit: {html.escape(receipt["unit_number"] or receipt["unit_id"])}</p>
+<p>收款时间 Received: {html.escape(receipt["received_at"])} · 方式 Method: {html.escape(receipt["method"])}</p>{void}
+<table><tr><th>项目 Item</th><th>期间 Period</th><th class=amount>金额 Amount (元)</th></tr>{rows}
+<tr><th colspan=2>合计 Total</th><th class=amount>{html.escape(receipt["amount"])}</th></tr></table>
+<button onclick="window.print()">打印 Print</button></body></html>"""
+    return Response(body, mimetype="text/html")
+
+
+@payments_blp.route("/payments/<payment_id>/reversal", methods=["POST"])
+@payments_blp.arguments(ReversalIn)
+@payments_blp.response(201, PaymentOut)
+def reverse_payment(data, payment_id):
+    """Reverse a payment with a reason (entry error, refund, bounced): its bills are owed again; nothing is deleted."""
+    with web.database().transaction() as session:
+        return payments.reverse_payment(session, web.settings(), web.principal(), payment_id, data, _now())
+
+
+@payments_blp.route("/payments/callback", methods=["POST"])
+@payments_blp.response(200, PaymentOut)
+@payments_blp.doc(
+    security=[],
+    parameters=[{"in": "header", "name": "X-Guanjia-Signature", "required": True, "schema": {"type": "string"}}],
+)
+def provider_callback():
+    """A payment provider posts a confirmed online payment. No bearer token: the body is signed (by default
+    HMAC-SHA256 of the raw body with the configured secret, hex, in X-Guanjia-Signature). Posting the same
+    provider reference again answers with the payment recorded the first time."""
+    verifier = current_app.extensions["billing.callback_verifier"]
+    raw = request.get_data(cache=True)
+    if verifier is None or not verifier(request.headers, raw):
+        raise Unauthorized("the signature does not verify")
+    try:
+        payload = json.loads(raw)
+    except ValueError:
+        raise Invalid("body", "not JSON") from None
+    data = ProviderPaymentIn().load(payload if isinstance(payload, dict) else {})
+    with web.database().transaction() as session:
+        payment, _ = payments.provider_payment(session, web.settings(), data, _now())
+        return payment
+
+
+# --- arrears, reminders, reports -----------------------------------------------------------------------------------
+
+
+@reports_blp.route("/arrears", methods=["GET"])
+@reports_blp.arguments(ArrearsArgs, location="query")
+@reports_blp.response(200)
+def get_arrears(args):
+    """Overdue money by unit, building, zone or butler, with ageing buckets (0–30, 31–90, 91–180, 181–365, >365
+    days past due)."""
+    with web.database().transaction() as session:
+        body = reports.arrears(
+            session,
+            web.settings(),
+            web.principal(),
+            args["community_id"],
+            args["group_by"],
+            args.get("as_of") or _today(),
+        )
+    return jsonify(_jsonable(body))
+
+
+@reports_blp.route("/collection-list", methods=["GET"])
+@reports_blp.arguments(CollectionListArgs, location="query")
+@reports_blp.response(200, CollectionListOut)
+def get_collection_list(args):
+    """The collection list (催缴清单): units in arrears, most owed first, with their latest contact notes."""
+    with web.database().transaction() as session:
+        return reports.collection_list(
+            session,
+            web.settings(),
+            web.principal(),
+            args["community_id"],
+            args.get("zone_id"),
+            args.get("as_of") or _today(),
+        )
+
+
+@reports_blp.route("/collection-notes", methods=["POST"])
+@reports_blp.arguments(NoteIn)
+@reports_blp.response(201, NoteOut)
+def add_note(data):
+    """A contact note on a unit in arrears (who was reached, what was promised)."""
+    with web.database().transaction() as session:
+        return reports.add_note(session, web.principal(), data)
+
+
+@reports_blp.route("/reports/collection-rate", methods=["GET"])
+@reports_blp.arguments(RateArgs, location="query")
+@reports_blp.response(200)
+def get_collection_rate(args):
+    """收缴率 and 清欠率 for a period by community, zone or butler, with the target, gap and projected rate."""
+    with web.database().transaction() as session:
+        body = reports.collection_rate(
+            session,
+            web.settings(),
+            web.principal(),
+            args["community_id"],
+            args["period"],
+            args["group_by"],
+            args.get("as_of") or _today(),
+        )
+    return jsonify(_jsonable(body))
+
+
+def _report(body: dict, name: str, fmt: str):
+    if fmt == "xlsx":
+        return Response(
+            reports.to_xlsx(name, _jsonable(body)),
+            mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
+        )
+    return jsonify(_jsonable(body))
+
+
+@reports_blp.route("/reports/monthly", methods=["GET"])
+@reports_blp.arguments(MonthlyArgs, location="query")
+@reports_blp.response(200)
+def get_monthly(args):
+    """Monthly fee analysis (月度物业费分析), JSON or XLSX (`format=xlsx`)."""
+    with web.database().transaction() as session:
+        body = reports.monthly_report(session, web.settings(), web.principal(), args["community_id"], args["month"])
+    return _report(body, f"monthly-{args['month']}", args["format"])
+
+
+@reports_blp.route("/reports/weekly", methods=["GET"])
+@reports_blp.arguments(WeeklyArgs, location="query")
+@reports_blp.response(200)
+def get_weekly(args):
+    """Weekly fee report (Monday to Sunday of `week_of`), JSON or XLSX (`format=xlsx`)."""
+    with web.database().transaction() as session:
+        body = reports.weekly_report(
+            session, web.settings(), web.principal(), args["community_id"], args.get("week_of") or _today()
+        )
+    return _report(body, f"weekly-{body['week_start'].isoformat()}", args["format"])
+
+
+@reports_blp.route("/overdue-scans", methods=["POST"])
+@reports_blp.arguments(ScanIn)
+@reports_blp.response(200)
+def run_overdue_scan(data):
+    """Run the overdue scan now (admin). The worker runs it on its own every hour; both are safe together."""
+    common.require(web.principal(), "admin")
+    with web.database().transaction() as session:
+        sent = overdue.scan(session, web.settings(), data.get("as_of") or _today(), _now())
+    return jsonify({"reminders": sent})

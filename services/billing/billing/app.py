@@ -2,23 +2,38 @@
 
 from __future__ import annotations
 
-from guanjia import config, http, web
+import os
+
+from guanjia import config, http, metrics, web
 from guanjia.db import Database
 
+from .callbacks import hmac_verifier
+from .context import system_clock
+from .gauges import collection_rate_reader
 
-def create_app(settings=None, upstreams=None):
+
+def create_app(settings=None, upstreams=None, *, clock=None, callback_verifier=None):
+    """`clock` (a function returning an aware datetime) and `callback_verifier` (headers, raw body → bool) are
+    replaceable; the default verifier checks HMAC-SHA256 with GUANJIA_BILLING_CALLBACK_SECRET."""
     settings = settings or config.from_env("billing")
     upstreams = upstreams if upstreams is not None else http.upstreams_for(settings)
     database = Database(settings.database_url)
+    from .api import BLUEPRINTS, CALLBACK_PATH
+
     app, api = web.create_flask_app(
         settings,
         title="Guanjia billing",
         database_=database,
-        description="Fees, bills and payments; the units they are charged on.",
+        public_paths=(CALLBACK_PATH,),
+        description="Fee rules, billing runs, bills, payments and receipts, arrears, reminders and fee reports.",
     )
     app.extensions["billing.residents"] = http.ServiceClient(settings, upstreams, "residents")
-
-    from .api import blp
-
-    api.register_blueprint(blp)
+    app.extensions["billing.clock"] = clock or system_clock
+    if callback_verifier is None:
+        secret = os.environ.get("GUANJIA_BILLING_CALLBACK_SECRET", "")
+        callback_verifier = hmac_verifier(secret) if secret else None  # no secret: callbacks are refused (401)
+    app.extensions["billing.callback_verifier"] = callback_verifier
+    for blueprint in BLUEPRINTS:
+        api.register_blueprint(blueprint)
+    metrics.register_state("billing", collection_rate_reader(settings, clock))
     return app

@@ -1,17 +1,42 @@
-"""Request and response schemas of the billing API."""
+"""Request and response schemas of the billing API. Money is a decimal string ("1234.50"), never a number."""
+
+import json
 
 import marshmallow as ma
 
 from guanjia.web import PageArgs, UtcDateTime, page_schema
+
+from .events import METHODS, REVERSAL_REASONS
+from .money import Money, Rate, parse_period
+
+_ID = {"validate": ma.validate.Length(min=1, max=36)}
+UNIT_TYPES = ("residential", "shop", "parking", "storage")
+FEE_KINDS = ("property_service", "elevator", "parking", "water", "electricity", "heating", "gas")
+BASES = ("per_m2", "per_unit", "per_space", "metered")
+ROUNDINGS = ("half_even", "half_up", "down", "up")
+
+
+def _period(value):
+    try:
+        parse_period(value)
+    except ValueError as exc:
+        raise ma.ValidationError(str(exc)) from None
+
+
+# --- units ---------------------------------------------------------------------------------------------------------
 
 
 class BillingUnitOut(ma.Schema):
     unit_id = ma.fields.String()
     community_id = ma.fields.String()
     building_id = ma.fields.String(allow_none=True)
+    zone_id = ma.fields.String(allow_none=True)
     number = ma.fields.String(allow_none=True)
     floor = ma.fields.Integer(allow_none=True)
+    unit_type = ma.fields.String(allow_none=True)
     area_m2 = ma.fields.Decimal(as_string=True, places=2, allow_none=True, metadata={"example": "88.50"})
+    gross_area_m2 = ma.fields.Decimal(as_string=True, places=2, allow_none=True)
+    inner_area_m2 = ma.fields.Decimal(as_string=True, places=2, allow_none=True)
     status = ma.fields.String(allow_none=True)
     updated_at = UtcDateTime(attribute="source_time")
 
@@ -19,6 +44,381 @@ class BillingUnitOut(ma.Schema):
 class BillingUnitListArgs(PageArgs):
     community_id = ma.fields.String(validate=ma.validate.Length(max=36))
     building_id = ma.fields.String(validate=ma.validate.Length(max=36))
+    zone_id = ma.fields.String(validate=ma.validate.Length(max=36))
 
 
 BillingUnitPage = page_schema(BillingUnitOut, "BillingUnitPage")
+
+
+class AccountOut(ma.Schema):
+    unit_id = ma.fields.String()
+    balance = Money(metadata={"description": "what the unit owes (negative: in credit)"})
+    outstanding = Money()
+    prepaid = Money()
+
+
+class LedgerEntryOut(ma.Schema):
+    id = ma.fields.String()
+    kind = ma.fields.String()
+    amount = Money(attribute="amount_fen")
+    bill_id = ma.fields.String(allow_none=True)
+    payment_id = ma.fields.String(allow_none=True)
+    reason = ma.fields.String(allow_none=True)
+    created_at = UtcDateTime()
+
+
+LedgerPage = page_schema(LedgerEntryOut, "LedgerPage")
+
+
+# --- policy and fee items ------------------------------------------------------------------------------------------
+
+
+class PolicyIn(ma.Schema):
+    area_basis = ma.fields.String(validate=ma.validate.OneOf(("gross", "inner")))
+    due_days = ma.fields.Integer(validate=ma.validate.Range(min=0, max=365))
+    vacant_discount = Rate(allow_none=True, validate=ma.validate.Range(min=0, max=1))
+    reminder_first_days = ma.fields.Integer(validate=ma.validate.Range(min=1, max=3650))
+    reminder_second_days = ma.fields.Integer(validate=ma.validate.Range(min=1, max=3650))
+    reminder_final_days = ma.fields.Integer(validate=ma.validate.Range(min=1, max=3650))
+    late_fee_enabled = ma.fields.Boolean()
+    late_fee_daily_rate = Rate(places=6, validate=ma.validate.Range(min=0, max=0.01))
+    late_fee_grace_days = ma.fields.Integer(validate=ma.validate.Range(min=0, max=3650))
+    late_fee_cap = Rate(validate=ma.validate.Range(min=0, max=1))
+    collection_target = Rate(validate=ma.validate.Range(min=0, max=1))
+    renovation_deposit = Money(allow_none=True, attribute="renovation_deposit_fen", data_key="renovation_deposit")
+    fine_minor = Money(allow_none=True, attribute="fine_minor_fen", data_key="fine_minor")
+    fine_serious = Money(allow_none=True, attribute="fine_serious_fen", data_key="fine_serious")
+
+
+class PolicyOut(PolicyIn):
+    community_id = ma.fields.String()
+    updated_at = UtcDateTime()
+
+
+class FeeRateIn(ma.Schema):
+    rate = Rate(required=True, validate=ma.validate.Range(min=0, max=100_000_000))
+    effective_from = ma.fields.Date(required=True)
+
+
+class FeeRateOut(ma.Schema):
+    rate = Rate()
+    effective_from = ma.fields.Date()
+
+
+class FeeItemIn(ma.Schema):
+    community_id = ma.fields.String(required=True, **_ID)
+    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=100))
+    kind = ma.fields.String(required=True, validate=ma.validate.OneOf(FEE_KINDS))
+    basis = ma.fields.String(required=True, validate=ma.validate.OneOf(BASES))
+    rate = Rate(required=True, validate=ma.validate.Range(min=0, max=100_000_000))
+    effective_from = ma.fields.Date(required=True)
+    unit_types = ma.fields.List(
+        ma.fields.String(validate=ma.validate.OneOf(UNIT_TYPES)), validate=ma.validate.Length(min=1)
+    )
+    exempt_floors_max = ma.fields.Integer(allow_none=True, validate=ma.validate.Range(min=-10, max=200))
+    rounding = ma.fields.String(validate=ma.validate.OneOf(ROUNDINGS))
+
+
+class FeeItemPatch(ma.Schema):
+    name = ma.fields.String(validate=ma.validate.Length(min=1, max=100))
+    active = ma.fields.Boolean()
+    unit_types = ma.fields.List(
+        ma.fields.String(validate=ma.validate.OneOf(UNIT_TYPES)), validate=ma.validate.Length(min=1)
+    )
+    exempt_floors_max = ma.fields.Integer(allow_none=True, validate=ma.validate.Range(min=-10, max=200))
+
+
+class FeeItemOut(ma.Schema):
+    id = ma.fields.String()
+    community_id = ma.fields.String()
+    name = ma.fields.String()
+    kind = ma.fields.String()
+    basis = ma.fields.String()
+    unit_types = ma.fields.Method("_unit_types")
+    exempt_floors_max = ma.fields.Integer(allow_none=True)
+    rounding = ma.fields.String()
+    active = ma.fields.Boolean()
+    rates = ma.fields.List(ma.fields.Nested(FeeRateOut))
+    created_at = UtcDateTime()
+
+    def _unit_types(self, item):
+        return json.loads(item.unit_types)
+
+
+class FeeItemListArgs(PageArgs):
+    community_id = ma.fields.String(required=True, **_ID)
+
+
+FeeItemPage = page_schema(FeeItemOut, "FeeItemPage")
+
+
+class MeterReadingIn(ma.Schema):
+    unit_id = ma.fields.String(required=True, **_ID)
+    fee_item_id = ma.fields.String(required=True, **_ID)
+    period = ma.fields.String(required=True, validate=_period)
+    previous = Rate(places=3, required=True, validate=ma.validate.Range(min=0))
+    current = Rate(places=3, required=True, validate=ma.validate.Range(min=0))
+
+
+class MeterReadingOut(MeterReadingIn):
+    id = ma.fields.String()
+    community_id = ma.fields.String()
+    created_at = UtcDateTime()
+
+
+# --- runs and bills ------------------------------------------------------------------------------------------------
+
+
+class RunIn(ma.Schema):
+    community_id = ma.fields.String(required=True, **_ID)
+    period = ma.fields.String(required=True, validate=_period, metadata={"example": "2026-11"})
+
+
+class RunOut(ma.Schema):
+    id = ma.fields.String()
+    community_id = ma.fields.String()
+    period = ma.fields.String()
+    bills_created = ma.fields.Integer()
+    amount = Money(attribute="amount_fen")
+    requested_by = ma.fields.String()
+    started_at = UtcDateTime()
+
+
+class RunListArgs(PageArgs):
+    community_id = ma.fields.String(required=True, **_ID)
+
+
+RunPage = page_schema(RunOut, "RunPage")
+
+
+class BillLineOut(ma.Schema):
+    fee_item_id = ma.fields.String(allow_none=True)
+    description = ma.fields.String()
+    quantity = ma.fields.Decimal(as_string=True, allow_none=True)
+    rate = ma.fields.Decimal(as_string=True, allow_none=True)
+    days = ma.fields.Integer(allow_none=True)
+    amount = Money(attribute="amount_fen")
+
+
+class BillOut(ma.Schema):
+    id = ma.fields.String()
+    community_id = ma.fields.String()
+    unit_id = ma.fields.String()
+    building_id = ma.fields.String(allow_none=True)
+    zone_id = ma.fields.String(allow_none=True)
+    kind = ma.fields.String()
+    period = ma.fields.String()
+    period_start = ma.fields.Date()
+    period_end = ma.fields.Date()
+    due_date = ma.fields.Date()
+    description = ma.fields.String(allow_none=True)
+    amount = Money(attribute="amount_fen")
+    credited = Money(attribute="credited_fen")
+    paid = Money(attribute="paid_fen")
+    outstanding = Money(attribute="outstanding_fen")
+    status = ma.fields.Method("_status")
+    payer_id = ma.fields.String(allow_none=True)
+    issued_at = UtcDateTime()
+
+    def _status(self, bill):
+        return "open" if bill.outstanding_fen > 0 else "settled"
+
+
+class BillDetailOut(BillOut):
+    lines = ma.fields.List(ma.fields.Nested(BillLineOut))
+    late_fee = Money(
+        metadata={"description": "accrued late fee (shown, not billed); 0.00 unless the policy enables it"}
+    )
+
+
+class BillListArgs(PageArgs):
+    community_id = ma.fields.String(**_ID)
+    unit_id = ma.fields.String(**_ID)
+    building_id = ma.fields.String(**_ID)
+    zone_id = ma.fields.String(**_ID)
+    period = ma.fields.String(validate=_period)
+    kind = ma.fields.String(validate=ma.validate.OneOf(("periodic", "deposit", "fine", "repair", "one_off")))
+    status = ma.fields.String(validate=ma.validate.OneOf(("open", "settled")))
+
+
+BillPage = page_schema(BillOut, "BillPage")
+
+
+class ChargeIn(ma.Schema):
+    unit_id = ma.fields.String(required=True, **_ID)
+    description = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
+    amount = Money(required=True, positive=True)
+    due_date = ma.fields.Date()
+    payer_id = ma.fields.String(allow_none=True, **_ID)
+
+
+class CreditIn(ma.Schema):
+    amount = Money(required=True, positive=True)
+    reason = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
+
+
+# --- payments ------------------------------------------------------------------------------------------------------
+
+
+class PaymentIn(ma.Schema):
+    unit_id = ma.fields.String(required=True, **_ID)
+    amount = Money(required=True, positive=True)
+    method = ma.fields.String(required=True, validate=ma.validate.OneOf(METHODS))
+    bill_ids = ma.fields.List(ma.fields.String(**_ID), validate=ma.validate.Length(min=1, max=100))
+    prepaid = ma.fields.Boolean(
+        load_default=False, metadata={"description": "keep what exceeds the bills as prepaid balance (预存)"}
+    )
+    received_at = ma.fields.AwareDateTime()
+    payer_id = ma.fields.String(allow_none=True, **_ID)
+    note = ma.fields.String(validate=ma.validate.Length(max=500))
+
+
+class PaymentOut(ma.Schema):
+    id = ma.fields.String()
+    community_id = ma.fields.String()
+    unit_id = ma.fields.String()
+    amount = Money(attribute="amount_fen")
+    method = ma.fields.String()
+    status = ma.fields.String()
+    receipt_number = ma.fields.String()
+    received_at = UtcDateTime()
+    payer_id = ma.fields.String(allow_none=True)
+    provider = ma.fields.String(allow_none=True)
+    provider_reference = ma.fields.String(allow_none=True)
+    reversed_at = UtcDateTime(allow_none=True)
+    reversal_reason = ma.fields.String(allow_none=True)
+
+
+class PaymentListArgs(PageArgs):
+    community_id = ma.fields.String(**_ID)
+    unit_id = ma.fields.String(**_ID)
+    method = ma.fields.String(validate=ma.validate.OneOf(METHODS))
+    status = ma.fields.String(validate=ma.validate.OneOf(("received", "reversed")))
+
+
+PaymentPage = page_schema(PaymentOut, "PaymentPage")
+
+
+class PrepaidRefundIn(ma.Schema):
+    amount = Money(required=True, positive=True)
+    reason = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
+
+
+class PrepaidRefundOut(ma.Schema):
+    unit_id = ma.fields.String()
+    refunded = Money()
+    prepaid = Money(metadata={"description": "the prepaid balance left"})
+
+
+class ReversalIn(ma.Schema):
+    reason_code = ma.fields.String(required=True, validate=ma.validate.OneOf(REVERSAL_REASONS))
+    note = ma.fields.String(validate=ma.validate.Length(max=500))
+
+
+class ReceiptItemOut(ma.Schema):
+    bill_id = ma.fields.String(allow_none=True)
+    description = ma.fields.String()
+    period = ma.fields.String(allow_none=True)
+    amount = Money()
+
+
+class ReceiptOut(ma.Schema):
+    receipt_number = ma.fields.String()
+    payment_id = ma.fields.String()
+    community_id = ma.fields.String()
+    unit_id = ma.fields.String()
+    unit_number = ma.fields.String(allow_none=True)
+    amount = Money()
+    method = ma.fields.String()
+    received_at = UtcDateTime()
+    status = ma.fields.String()
+    items = ma.fields.List(ma.fields.Nested(ReceiptItemOut))
+
+
+class ProviderPaymentIn(ma.Schema):
+    provider = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=40))
+    reference = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=100))
+    community_id = ma.fields.String(required=True, **_ID)
+    unit_id = ma.fields.String(required=True, **_ID)
+    amount = Money(required=True, positive=True)
+    method = ma.fields.String(required=True, validate=ma.validate.OneOf(("wechat", "alipay", "card", "bank_transfer")))
+    paid_at = ma.fields.AwareDateTime(required=True)
+    bill_ids = ma.fields.List(ma.fields.String(**_ID), validate=ma.validate.Length(min=1, max=100))
+    payer_id = ma.fields.String(allow_none=True, **_ID)
+
+
+# --- arrears and reports -------------------------------------------------------------------------------------------
+
+
+class ArrearsArgs(ma.Schema):
+    community_id = ma.fields.String(required=True, **_ID)
+    group_by = ma.fields.String(
+        load_default="unit", validate=ma.validate.OneOf(("unit", "building", "zone", "butler", "community"))
+    )
+    as_of = ma.fields.Date()
+
+
+class CollectionListArgs(ma.Schema):
+    community_id = ma.fields.String(required=True, **_ID)
+    zone_id = ma.fields.String(**_ID)
+    as_of = ma.fields.Date()
+
+
+class NoteIn(ma.Schema):
+    unit_id = ma.fields.String(required=True, **_ID)
+    outcome = ma.fields.String(
+        required=True, validate=ma.validate.OneOf(("reached", "unreachable", "promised", "refused"))
+    )
+    promised_on = ma.fields.Date()
+    note = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=2000))
+
+
+class NoteOut(ma.Schema):
+    id = ma.fields.String()
+    unit_id = ma.fields.String()
+    author = ma.fields.String()
+    outcome = ma.fields.String()
+    promised_on = ma.fields.Date(allow_none=True)
+    note = ma.fields.String()
+    created_at = UtcDateTime()
+
+
+class CollectionItemOut(ma.Schema):
+    unit_id = ma.fields.String()
+    unit_number = ma.fields.String(allow_none=True)
+    zone_id = ma.fields.String(allow_none=True)
+    amount_due = ma.fields.String()
+    oldest_due_date = ma.fields.Date()
+    days_overdue = ma.fields.Integer()
+    bills = ma.fields.Integer()
+    payer_id = ma.fields.String(allow_none=True)
+    notes = ma.fields.List(ma.fields.Nested(NoteOut))
+
+
+class CollectionListOut(ma.Schema):
+    community_id = ma.fields.String()
+    as_of = ma.fields.Date()
+    items = ma.fields.List(ma.fields.Nested(CollectionItemOut))
+
+
+class RateArgs(ma.Schema):
+    community_id = ma.fields.String(required=True, **_ID)
+    period = ma.fields.String(required=True, validate=_period)
+    group_by = ma.fields.String(load_default="community", validate=ma.validate.OneOf(("community", "zone", "butler")))
+    as_of = ma.fields.Date()
+
+
+class MonthlyArgs(ma.Schema):
+    community_id = ma.fields.String(required=True, **_ID)
+    month = ma.fields.String(required=True, validate=_period)
+    format = ma.fields.String(load_default="json", validate=ma.validate.OneOf(("json", "xlsx")))
+
+
+class WeeklyArgs(ma.Schema):
+    community_id = ma.fields.String(required=True, **_ID)
+    week_of = ma.fields.Date()
+    format = ma.fields.String(load_default="json", validate=ma.validate.OneOf(("json", "xlsx")))
+
+
+class ScanIn(ma.Schema):
+    as_of = ma.fields.Date(metadata={"description": "the day to scan as (default: today in the instance timezone)"})

@@ -6,7 +6,12 @@ from guanjia.service import ServiceSpec
 
 from .app import create_app
 from .consumers import HANDLERS
+from .context import make_context
+from .domain.overdue import scheduled_scan
 from .models import Base, inbox, outbox
+
+# The overdue scan runs hourly in every worker replica; the (bill, stage) key makes each reminder go out once.
+OVERDUE_SCAN_SECONDS = 3600
 
 SPEC = ServiceSpec(
     name="billing",
@@ -16,4 +21,6 @@ SPEC = ServiceSpec(
     outbox=outbox,
     inbox=inbox,
     handlers=HANDLERS,
+    make_context=make_context,
+    periodic=[("overdue-scan", OVERDUE_SCAN_SECONDS, scheduled_scan)],
 )

@@ -1,47 +1,266 @@
-"""HTTP API of the gateway itself: tokens and users (everything else is routed, see routing.py)."""
+"""HTTP API of the gateway itself: sign-in and tokens, users, API keys, audit, staff contacts for the services.
+
+Everything else is routed (routing.py).
+"""
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
+from flask import current_app, jsonify, request
 from flask_smorest import Blueprint
 from sqlalchemy.exc import IntegrityError
 
 from guanjia import auth, web
-from guanjia.errors import Conflict
+from guanjia.errors import Conflict, ProblemError, Unauthorized, UpstreamUnavailable
+from guanjia.web import PageArgs
 
 from . import domain
-from .schemas import TokenOut, TokenRequest, UserCreate, UserListArgs, UserOut, UserPage
+from .schemas import (
+    ApiKeyCreate,
+    ApiKeyIssued,
+    ApiKeyOut,
+    ApiKeyPage,
+    AuditArgs,
+    AuditPage,
+    CodeRequest,
+    CodeSent,
+    CodeSignIn,
+    ContactArgs,
+    ContactList,
+    ContactOut,
+    PasswordChange,
+    PasswordIssued,
+    RefreshRequest,
+    TokenOut,
+    TokenRequest,
+    UserCreate,
+    UserCreated,
+    UserListArgs,
+    UserOut,
+    UserPage,
+    UserUpdate,
+)
 
 TOKEN_PATH = "/api/v1/auth/token"
+PUBLIC_PATHS = {
+    TOKEN_PATH,
+    "/api/v1/auth/password",
+    "/api/v1/auth/refresh",
+    "/api/v1/auth/logout",
+    "/api/v1/auth/sms-code",
+    "/api/v1/auth/sms-token",
+}
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}  # RFC 6749 §5.1: token responses are never cached
 
-auth_blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Access tokens")
-users_blp = Blueprint("users", __name__, url_prefix="/api/v1/users", description="Users, their roles and scopes")
+auth_blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Sign-in and tokens")
+users_blp = Blueprint("users", __name__, url_prefix="/api/v1/users", description="Accounts, their roles and scopes")
+keys_blp = Blueprint("api-keys", __name__, url_prefix="/api/v1/api-keys", description="Integrator API keys")
+audit_blp = Blueprint("audit", __name__, url_prefix="/api/v1/audit", description="Who did what (admins)")
+internal_blp = Blueprint(
+    "internal-users", __name__, url_prefix="/api/v1/internal/users", description="Staff contacts (services only)"
+)
+
+
+def _now():
+    return current_app.extensions["gateway.clock"]()
+
+
+def _limit(name: str, key: str) -> None:
+    retry_after = current_app.extensions["gateway.limiter"].hit(name, key)
+    if retry_after is not None:
+        raise ProblemError(
+            "too many attempts; try again later",
+            status=429,
+            title="Too Many Requests",
+            extra={"retry_after": retry_after},
+        )
+
+
+def _client_ip() -> str:
+    return request.remote_addr or "unknown"
+
+
+def _signed_in(user):
+    """One answer for every failure (unknown, wrong password, locked, inactive): no probing for accounts."""
+    if user is None:
+        raise Unauthorized(domain.BAD_CREDENTIALS)
+    return user
+
+
+# --- sign-in -----------------------------------------------------------------------------------------------------
 
 
 @auth_blp.route("/token", methods=["POST"])
 @auth_blp.arguments(TokenRequest)
-@auth_blp.response(200, TokenOut, headers={"Cache-Control": {"schema": {"type": "string"}}})
-@auth_blp.alt_response(401, description="Unknown user, wrong password or inactive user (one answer for all)")
+@auth_blp.response(200, TokenOut)
+@auth_blp.alt_response(401, description="Unknown user, wrong password, locked or inactive user (one answer for all)")
+@auth_blp.alt_response(403, description="Right password, but it must be changed first (POST /auth/password)")
+@auth_blp.alt_response(429, description="Too many sign-ins from this address (Retry-After)")
 @auth_blp.doc(security=[])
 def issue_token(data):
-    """Exchange a username and password for a bearer token carrying the user's role and scopes."""
+    """Exchange a username and password for an access token and a refresh token."""
+    _limit("login", _client_ip())
     settings = web.settings()
     with web.database().transaction() as session:
-        user = domain.authenticate(session, data["username"], data["password"])
-        principal = domain.principal_of(user)
-    token = auth.issue_token(settings, principal)
-    # RFC 6749 §5.1: a token response is never cached.
-    body = {"access_token": token, "token_type": "Bearer", "expires_in": settings.token_ttl_seconds}
-    return body, 200, {"Cache-Control": "no-store", "Pragma": "no-cache"}
+        user, _why = domain.authenticate(session, data["username"], data["password"], _now())
+        body = None
+        if user is not None and not user.must_change_password:
+            body = domain.issue_tokens(session, settings, user, _now())
+    # The failure count is committed above; only now is the answer given.
+    _signed_in(user)
+    if body is None:
+        raise domain.PasswordChangeRequired(
+            "this password must be changed before the first sign-in", extra={"password_change_required": True}
+        )
+    return body, 200, NO_STORE
+
+
+@auth_blp.route("/password", methods=["POST"])
+@auth_blp.arguments(PasswordChange)
+@auth_blp.response(200, TokenOut)
+@auth_blp.alt_response(401, description="Wrong username or password")
+@auth_blp.doc(security=[])
+def change_password(data):
+    """Change one's password (required after an admin created or reset it); answers with fresh tokens."""
+    _limit("login", _client_ip())
+    settings = web.settings()
+    with web.database().transaction() as session:
+        user, _why = domain.change_password(session, data["username"], data["password"], data["new_password"], _now())
+        body = domain.issue_tokens(session, settings, user, _now()) if user is not None else None
+    _signed_in(user)
+    return body, 200, NO_STORE
+
+
+@auth_blp.route("/refresh", methods=["POST"])
+@auth_blp.arguments(RefreshRequest)
+@auth_blp.response(200, TokenOut)
+@auth_blp.alt_response(401, description="Unknown, expired, revoked or already used refresh token")
+@auth_blp.doc(security=[])
+def refresh_token(data):
+    """A new access token and a new refresh token for a refresh token (which is used up).
+
+    Presenting a used refresh token again revokes every token of its sign-in: sign in again.
+    """
+    _limit("login", _client_ip())
+    with web.database().transaction() as session:
+        body, why = domain.refresh(session, web.settings(), data["refresh_token"], _now())
+    if body is None:
+        raise Unauthorized(
+            "refresh token reused: every token of this sign-in is revoked"
+            if why == "reused"
+            else "invalid refresh token"
+        )
+    return body, 200, NO_STORE
+
+
+@auth_blp.route("/logout", methods=["POST"])
+@auth_blp.arguments(RefreshRequest)
+@auth_blp.response(204)
+@auth_blp.doc(security=[])
+def logout(data):
+    """Revoke the refresh token and every token refreshed from the same sign-in."""
+    with web.database().transaction() as session:
+        domain.logout(session, data["refresh_token"], _now())
+
+
+@auth_blp.route("/sms-code", methods=["POST"])
+@auth_blp.arguments(CodeRequest)
+@auth_blp.response(202, CodeSent)
+@auth_blp.alt_response(429, description="Too many codes for this phone or from this address (Retry-After)")
+@auth_blp.doc(security=[])
+def request_code(data):
+    """Send a six-digit sign-in code by SMS to a resident's phone (手机号 + 验证码).
+
+    The answer is the same whether or not the phone belongs to a resident (no probing for who lives here).
+    """
+    _limit("code_ip", _client_ip())
+    settings = web.settings()
+    phone = data["phone"]
+    _limit("code_phone", domain.security.keyed_hash(settings.pii_key, phone))
+    records = _resident_records(phone)
+    if [r for r in records if r.get("status") != "moved_out"]:
+        with web.database().transaction() as session:
+            code = domain.new_login_code(session, settings, phone, _now())
+            # Sent inside the transaction: a code that could not be sent is never left valid.
+            _send_code(phone, code)
+    return {"expires_in": int(domain.CODE_TTL.total_seconds())}, 202
+
+
+@auth_blp.route("/sms-token", methods=["POST"])
+@auth_blp.arguments(CodeSignIn)
+@auth_blp.response(200, TokenOut)
+@auth_blp.alt_response(401, description="Wrong, expired or used code")
+@auth_blp.doc(security=[])
+def sign_in_with_code(data):
+    """Exchange a phone number and its SMS code for a resident's tokens (scoped to their current units)."""
+    _limit("code_verify", _client_ip())
+    settings = web.settings()
+    phone = data["phone"]
+    with web.database().transaction() as session:
+        why = domain.check_login_code(session, settings, phone, data["code"], _now())
+    if why is not None:
+        raise Unauthorized("wrong, expired or used code")
+    records = _resident_records(phone)
+    try:
+        with web.database().transaction() as session:
+            user = domain.resident_account(session, settings, phone, records, _now())
+            body = domain.issue_tokens(session, settings, user, _now()) if user is not None else None
+    except IntegrityError:
+        # The same resident signed in twice at once; the other request created the account.
+        with web.database().transaction() as session:
+            user = domain.resident_account(session, settings, phone, records, _now())
+            body = domain.issue_tokens(session, settings, user, _now()) if user is not None else None
+    if body is None:
+        raise Unauthorized("no current resident record for this phone")
+    return body, 200, NO_STORE
+
+
+def _upstream(name: str):
+    upstream = current_app.extensions["gateway.upstreams"].get(name)
+    if upstream is None:
+        raise UpstreamUnavailable(f"the {name} service is not part of this instance")
+    return upstream
+
+
+def _service_headers() -> dict:
+    return {"Authorization": f"Bearer {auth.service_token(web.settings())}", "Accept": "application/json"}
+
+
+def _resident_records(phone: str) -> list[dict]:
+    response = _upstream("residents").request(
+        "GET", f"/api/v1/internal/residents?phone={quote(phone)}", headers=_service_headers(), timeout=5.0
+    )
+    if response.status != 200:
+        raise UpstreamUnavailable("the residents service could not look the phone up", status=503)
+    return response.json().get("items") or []
+
+
+def _send_code(phone: str, code: str) -> None:
+    response = _upstream("notifications").request(
+        "POST",
+        "/api/v1/internal/messages",
+        headers=_service_headers(),
+        json={"phone": phone, "template": "login_code", "variables": {"code": code}, "urgent": True},
+        timeout=5.0,
+    )
+    if response.status not in (200, 201, 202):
+        raise UpstreamUnavailable("the code could not be sent; try again", status=503)
+
+
+# --- accounts ----------------------------------------------------------------------------------------------------
 
 
 @users_blp.route("", methods=["POST"])
 @users_blp.arguments(UserCreate)
-@users_blp.response(201, UserOut)
+@users_blp.response(201, UserCreated)
 def create_user(data):
-    """Create a user (admin only). The password is stored as a salted hash and never returned."""
+    """Create an account (admin only). Without a password, a one-time password is generated and returned once."""
     try:
         with web.database().transaction() as session:
-            return domain.create_user(session, web.principal(), data)
+            user, generated = domain.create_user(session, web.principal(), data, _now())
+            user.initial_password = generated  # not a column: the one answer that carries it
+            return user
     except IntegrityError:
         # Two admins created the same username at once: the loser hears what a later attempt would.
         raise Conflict(f"username {data['username']} is taken", errors={"username": ["already taken"]}) from None
@@ -51,7 +270,7 @@ def create_user(data):
 @users_blp.arguments(UserListArgs, location="query")
 @users_blp.response(200, UserPage)
 def list_users(args):
-    """Users of this instance (admin only), oldest first."""
+    """Accounts of this instance (admin only), oldest first."""
     query = domain.list_users(web.principal(), args)
     with web.database().transaction() as session:
         return web.paginate(session, query, args["page"], args["page_size"])
@@ -63,3 +282,115 @@ def me():
     """The caller's own profile."""
     with web.database().transaction() as session:
         return domain.own_profile(session, web.principal())
+
+
+@users_blp.route("/<user_id>", methods=["GET"])
+@users_blp.response(200, UserOut)
+def get_user(user_id):
+    """One account (admin only)."""
+    with web.database().transaction() as session:
+        return domain.get_user(session, web.principal(), user_id)
+
+
+@users_blp.route("/<user_id>", methods=["PATCH"])
+@users_blp.arguments(UserUpdate)
+@users_blp.response(200, UserOut)
+def update_user(data, user_id):
+    """Change an account's profile, role, scope or active flag (admin only; audited).
+
+    Role and scope changes apply from the next token. Disabling revokes the refresh tokens at once and stops the
+    account's access tokens at the gateway within a minute.
+    """
+    revocations = current_app.extensions["gateway.revocations"]
+    with web.database().transaction() as session:
+        return domain.update_user(session, web.principal(), user_id, data, _now(), revocations)
+
+
+@users_blp.route("/<user_id>/reset-password", methods=["POST"])
+@users_blp.response(200, PasswordIssued)
+def reset_password(user_id):
+    """Give the account a temporary password (returned once) that must be changed at the next sign-in."""
+    with web.database().transaction() as session:
+        _user, password = domain.reset_password(session, web.principal(), user_id, _now())
+    return {"temporary_password": password}, 200, NO_STORE
+
+
+# --- integrator API keys -----------------------------------------------------------------------------------------
+
+
+@keys_blp.route("", methods=["POST"])
+@keys_blp.arguments(ApiKeyCreate)
+@keys_blp.response(201, ApiKeyIssued)
+def create_api_key(data):
+    """Issue a read-only API key for an integrator (admin only). The key is in this answer and nowhere else."""
+    with web.database().transaction() as session:
+        key, raw = domain.create_api_key(session, web.principal(), data, _now())
+        key.key = raw  # not a column: the one answer that carries it
+    return key, 201, NO_STORE
+
+
+@keys_blp.route("", methods=["GET"])
+@keys_blp.arguments(PageArgs, location="query")
+@keys_blp.response(200, ApiKeyPage)
+def list_api_keys(args):
+    """Every API key of this instance (admin only), newest first; secrets are never shown again."""
+    with web.database().transaction() as session:
+        return web.paginate(session, domain.list_api_keys(web.principal()), args["page"], args["page_size"])
+
+
+@keys_blp.route("/<key_id>", methods=["GET"])
+@keys_blp.response(200, ApiKeyOut)
+def get_api_key(key_id):
+    """One API key (admin only)."""
+    with web.database().transaction() as session:
+        return domain.get_api_key(session, web.principal(), key_id)
+
+
+@keys_blp.route("/<key_id>/revoke", methods=["POST"])
+@keys_blp.response(200, ApiKeyOut)
+def revoke_api_key(key_id):
+    """Revoke an API key (admin only; audited). Every gateway worker refuses it within seconds."""
+    with web.database().transaction() as session:
+        key = domain.revoke_api_key(session, web.principal(), key_id, _now())
+    current_app.extensions["gateway.api_keys"].forget()
+    return key
+
+
+# --- audit -------------------------------------------------------------------------------------------------------
+
+
+@audit_blp.route("", methods=["GET"])
+@audit_blp.arguments(AuditArgs, location="query")
+@audit_blp.response(200, AuditPage)
+def list_audit(args):
+    """The audit log, newest first (admin only): role and scope changes, API keys, sensitive actions."""
+    query = domain.list_audit(web.principal(), args)
+    with web.database().transaction() as session:
+        return web.paginate(session, query, args["page"], args["page_size"])
+
+
+# --- for the services --------------------------------------------------------------------------------------------
+
+
+@internal_blp.route("/<user_id>/contact", methods=["GET"])
+@internal_blp.response(200, ContactOut)
+def user_contact(user_id):
+    """A staff member's name and phone, for the notifications service (service role only)."""
+    with web.database().transaction() as session:
+        return domain.user_contact(session, web.principal(), user_id)
+
+
+@internal_blp.route("", methods=["GET"])
+@internal_blp.arguments(ContactArgs, location="query")
+@internal_blp.response(200, ContactList)
+def users_for(args):
+    """Active staff of a community and role, for the notifications service (service role only)."""
+    with web.database().transaction() as session:
+        return domain.users_for(session, web.principal(), args.get("community_id"), args.get("role"))
+
+
+def jwks_view():
+    """The public keys that verify access tokens (RFC 7517); services fetch it when they meet a new kid."""
+    response = jsonify(auth.jwks(web.settings()))
+    response.headers["Cache-Control"] = "public, max-age=60"
+    return response

@@ -2,33 +2,85 @@
 
 from __future__ import annotations
 
-from guanjia import config, http, web
-from guanjia.db import Database
+import json
 
+from flask import g
+
+from guanjia import auth, config, http, web
+from guanjia.db import Database, utcnow
+from guanjia.errors import ProblemError, Unauthorized
+
+from . import edge
 from .openapi import MergedOpenApi
+from .ratelimit import RateLimiter
 from .routing import Router
 
 HEALTH_TIMEOUT = 2.0
 
 
-def create_app(settings=None, upstreams=None):
-    """The gateway app. `upstreams` is {service: WsgiUpstream | HttpUpstream}; HTTP to the configured URLs if None."""
+def create_app(settings=None, upstreams=None, *, clock=None, limiter=None):
+    """The gateway app. `upstreams` is {service: WsgiUpstream | HttpUpstream}; HTTP to the configured URLs if None.
+
+    `clock` (a function returning an aware UTC datetime) and `limiter` are injectable for tests.
+    """
     settings = settings or config.from_env("gateway")
     upstreams = upstreams if upstreams is not None else http.upstreams_for(settings)
     database = Database(settings.database_url)
+    limiter = limiter or RateLimiter(settings)
 
-    from .api import TOKEN_PATH, auth_blp, users_blp
+    from .api import PUBLIC_PATHS, audit_blp, auth_blp, internal_blp, jwks_view, keys_blp, users_blp
 
+    # Redis is not a readiness check: the limits fail open, and a Redis outage must not empty the load balancer.
+    checks = [(f"upstream:{name}", _alive_check(upstreams, name)) for name in upstreams if name != "gateway"]
     app, api = web.create_flask_app(
         settings,
         title="Guanjia gateway",
         database_=database,
-        public_paths={TOKEN_PATH},
-        ready_checks=[(f"upstream:{name}", _alive_check(upstreams, name)) for name in upstreams],
-        description="Users, access tokens, and the single entry point to every service of the instance.",
+        public_paths=PUBLIC_PATHS,
+        ready_checks=checks,
+        description="Accounts, sign-in and tokens, integrator keys, the audit log, and the single entry point "
+        "to every service of the instance.",
     )
-    api.register_blueprint(auth_blp)
-    api.register_blueprint(users_blp)
+    for blueprint in (auth_blp, users_blp, keys_blp, audit_blp, internal_blp):
+        api.register_blueprint(blueprint)
+    app.add_url_rule(auth.JWKS_PATH, "jwks", jwks_view)
+
+    revocations = edge.Revocations(database, settings)
+    api_keys = edge.ApiKeys(database, settings)
+    app.extensions.update(
+        {
+            "gateway.clock": clock or utcnow,
+            "gateway.limiter": limiter,
+            "gateway.revocations": revocations,
+            "gateway.api_keys": api_keys,
+            "gateway.upstreams": upstreams,
+        }
+    )
+
+    @app.before_request
+    def _edge_checks():
+        # The gateway's own endpoints get the same treatment as routed ones: disabled accounts stop here.
+        principal = g.get("principal")
+        if principal is not None:
+            if revocations.is_revoked(principal.subject):
+                raise Unauthorized("this account has been disabled")
+            retry_after = None if principal.role == "service" else limiter.hit("api", principal.subject)
+            if retry_after is not None:
+                raise ProblemError(
+                    "too many requests; slow down",
+                    status=429,
+                    title="Too Many Requests",
+                    extra={"retry_after": retry_after},
+                )
+
+    @app.after_request
+    def _retry_after(response):
+        if response.status_code == 429 and "Retry-After" not in response.headers:
+            try:
+                response.headers["Retry-After"] = str(json.loads(response.get_data())["retry_after"])
+            except (ValueError, KeyError):
+                pass
+        return response
 
     # /api/v1/openapi.json serves the merged document, so flask-smorest's Swagger UI at /api/v1/docs shows it.
     merged = MergedOpenApi(api.spec.to_dict, upstreams)
@@ -36,9 +88,18 @@ def create_app(settings=None, upstreams=None):
     app.view_functions["api-docs.openapi_json"] = merged.view  # flask-smorest's endpoint name
 
     # Routed paths are answered here, before Flask: the forwarding path stays lean.
-    router = Router(app.wsgi_app, settings, upstreams)
+    router = Router(
+        app.wsgi_app,
+        settings,
+        upstreams,
+        limiter=limiter,
+        revocations=revocations,
+        api_keys=api_keys,
+        database=database,
+        discover=merged.owner_of,
+    )
     app.extensions["gateway.router"] = router
-    app.wsgi_app = router
+    app.wsgi_app = edge.EdgeMiddleware(router, settings)
     return app
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.exc import IntegrityError
 
-from guanjia.db import Database
+from guanjia.db import Database, utcnow
 
 from . import domain
 
@@ -14,7 +14,7 @@ def bootstrap(settings) -> list[str]:
     database = Database(settings.database_url, pool_size=1)
     try:
         with database.transaction() as session:
-            password = domain.ensure_admin(session, settings.admin_password)
+            password = domain.ensure_admin(session, settings.admin_password, utcnow())
     except IntegrityError:
         # Another replica created it at the same moment.
         return []
@@ -25,6 +25,7 @@ def bootstrap(settings) -> list[str]:
     if settings.admin_password:
         return ["admin user created with the password from GUANJIA_ADMIN_PASSWORD"]
     return [
-        "admin user created with a generated password (set GUANJIA_ADMIN_PASSWORD to choose one)",
+        "admin user created with a generated one-time password, to be changed at the first sign-in "
+        "(POST /api/v1/auth/password; or set GUANJIA_ADMIN_PASSWORD to choose one)",
         f"admin password: {password}",
     ]

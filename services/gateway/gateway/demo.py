@@ -5,11 +5,12 @@ from __future__ import annotations
 import requests
 
 COMMUNITY = "阳光花园 Sunshine Garden"
+ZONE = "一区"
 BUILDING = "1栋"
 UNIT = {"number": "1-101", "floor": 1, "area_m2": "89.50"}
 RESIDENT = {"name": "张三", "phone": "13800138000", "role": "owner"}
-BUTLER = ("butler", "butler-demo-123")
-RESIDENT_USER = ("resident", "resident-demo-123")
+BUTLER = ("butler", "garden-walk-2026")
+RESIDENT_USER = ("resident", "home-1-101-sunny")
 TIMEOUT = 10.0
 
 
@@ -41,16 +42,18 @@ class _Client:
 
 def _login_lines(base_url: str) -> list[str]:
     return [
-        f"demo community {COMMUNITY}: building {BUILDING}, unit {UNIT['number']} with its owner moved in",
+        f"demo community {COMMUNITY}: zone {ZONE}, building {BUILDING}, unit {UNIT['number']} with its owner moved in",
         f"log in with POST {base_url.rstrip('/')}/api/v1/auth/token as "
         f"{BUTLER[0]} / {BUTLER[1]} (butler) or {RESIDENT_USER[0]} / {RESIDENT_USER[1]} (resident)",
     ]
 
 
-def _ensure_user(client: _Client, token: str, body: dict) -> None:
-    # A run interrupted between the two users left one of them behind: keep it.
-    if not client.call("GET", "/api/v1/users", token, params={"username": body["username"]})["total"]:
-        client.call("POST", "/api/v1/users", token, json=body)
+def _ensure_user(client: _Client, token: str, body: dict) -> str:
+    """The user's id; created unless a run interrupted between the users left it behind."""
+    found = client.call("GET", "/api/v1/users", token, params={"username": body["username"]})
+    if found["total"]:
+        return found["items"][0]["id"]
+    return client.call("POST", "/api/v1/users", token, json=body)["id"]
 
 
 def _looks_like_jwt(credential: str) -> bool:
@@ -70,8 +73,12 @@ def seed(base_url: str, admin_credential: str) -> list[str]:
             return _login_lines(base_url)
 
         community = client.call("POST", "/api/v1/communities", token, json={"name": COMMUNITY})
+        zone = client.call("POST", "/api/v1/zones", token, json={"community_id": community["id"], "name": ZONE})
         building = client.call(
-            "POST", "/api/v1/buildings", token, json={"community_id": community["id"], "name": BUILDING}
+            "POST",
+            "/api/v1/buildings",
+            token,
+            json={"community_id": community["id"], "name": BUILDING, "zone_id": zone["id"]},
         )
         unit = client.call("POST", "/api/v1/units", token, json={"building_id": building["id"], **UNIT})
         resident = client.call("POST", "/api/v1/residents", token, json={"unit_id": unit["id"], **RESIDENT})
@@ -89,11 +96,19 @@ def seed(base_url: str, admin_credential: str) -> list[str]:
                 "units": [unit["id"]],
             },
         )
-        _ensure_user(
+        butler_id = _ensure_user(
             client,
             token,
-            {"username": BUTLER[0], "password": BUTLER[1], "role": "butler", "communities": [community["id"]]},
+            {
+                "username": BUTLER[0],
+                "password": BUTLER[1],
+                "role": "butler",
+                "communities": [community["id"]],
+                "zones": [zone["id"]],
+            },
         )
+        # The zone's butler: tickets of the zone are routed to them, the zone's SMS reach them.
+        client.call("PATCH", f"/api/v1/zones/{zone['id']}", token, json={"butler_ids": [butler_id]})
     finally:
         client.http.close()
     return _login_lines(base_url)

@@ -10,7 +10,7 @@ import time
 
 from flask import jsonify
 
-from .routing import route_for
+from .routing import INTERNAL_PREFIX, LOCAL_SEGMENTS, route_for, segment_of
 
 log = logging.getLogger("gateway.openapi")
 
@@ -29,6 +29,7 @@ def merge_documents(documents: dict[str, dict], *, title: str = "Guanjia API", m
     """
     renames = _conflicting_components(documents)
     own_name = next(iter(documents))
+    owners = discovered_owners(documents)
     own = documents[own_name]
     merged = {
         "openapi": own.get("openapi", "3.1.0"),
@@ -50,7 +51,9 @@ def merge_documents(documents: dict[str, dict], *, title: str = "Guanjia API", m
         if renames.get(service):
             document = _rewrite_refs(document, renames[service])
         for path, item in (document.get("paths") or {}).items():
-            if (route_for(path) or own_name) == service:
+            if path.startswith(INTERNAL_PREFIX):
+                continue  # service-to-service routes are not part of the public API
+            if (route_for(path) or owners.get(segment_of(path)) or own_name) == service:
                 merged["paths"].setdefault(path, item)
         for section, items in (document.get("components") or {}).items():
             target = merged["components"].setdefault(section, {})
@@ -61,6 +64,18 @@ def merge_documents(documents: dict[str, dict], *, title: str = "Guanjia API", m
             tags.setdefault(tag.get("name"), tag)
     _drop_unused(merged, tags)
     return merged
+
+
+def discovered_owners(documents: dict[str, dict]) -> dict[str, str]:
+    """{segment: service} for path prefixes a service documents that the static routing table does not list
+    (a service that grows a new resource is reachable through the gateway without a gateway release)."""
+    owners: dict[str, str] = {}
+    for service, document in list(documents.items())[1:]:
+        for path in document.get("paths") or {}:
+            segment = segment_of(path)
+            if segment and segment not in LOCAL_SEGMENTS and route_for(path) is None:
+                owners.setdefault(segment, service)
+    return owners
 
 
 def _drop_unused(merged: dict, tags: dict) -> None:
@@ -137,6 +152,7 @@ class MergedOpenApi:
         self._lock = threading.Lock()
         self._cached: dict | None = None
         self._expires = 0.0
+        self._owners: dict[str, str] = {}
 
     def document(self) -> dict:
         with self._lock:
@@ -149,6 +165,8 @@ class MergedOpenApi:
         documents = {"gateway": copy.deepcopy(self.own_document())}
         missing = []
         for name, upstream in list(self.upstreams.items()):
+            if name == "gateway":
+                continue  # in embedded mode the services may reach the gateway through the same table
             try:
                 response = upstream.request(
                     "GET", OPENAPI_PATH, headers={"Accept": "application/json"}, timeout=self.timeout
@@ -159,7 +177,13 @@ class MergedOpenApi:
             except Exception as exc:
                 log.warning("no OpenAPI document from a service", extra={"upstream": name, "error": str(exc)})
                 missing.append(name)
+        self._owners = discovered_owners(documents)
         return merge_documents(documents, missing=missing), not missing
+
+    def owner_of(self, segment: str) -> str | None:
+        """The service documenting paths under /api/v1/<segment>, if any (from the cached documents)."""
+        self.document()
+        return self._owners.get(segment)
 
     def view(self):
         return jsonify(self.document())

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 import time
 import uuid
@@ -19,7 +20,8 @@ import urllib3
 from prometheus_client import Counter, Histogram
 
 from guanjia import auth
-from guanjia.errors import ProblemError, UpstreamUnavailable
+from guanjia.db import utcnow
+from guanjia.errors import Forbidden, ProblemError, Unauthorized, UpstreamUnavailable
 from guanjia.http import HttpUpstream, WsgiUpstream
 from guanjia.logging import request_id_var
 
@@ -38,9 +40,12 @@ ROUTES = {
     "/api/v1/notifications": "notifications",
 }
 # Served by the gateway's own Flask app (api.py); listed for readers, everything unrouted goes there anyway.
-LOCAL_PREFIXES = ("/api/v1/auth", "/api/v1/users")
+LOCAL_PREFIXES = ("/api/v1/auth", "/api/v1/users", "/api/v1/api-keys", "/api/v1/audit")
+LOCAL_SEGMENTS = frozenset(["auth", "users", "api-keys", "audit", "internal", "openapi.json", "docs"])
 # Service-to-service routes: reachable with a service credential inside the instance, never from outside.
 INTERNAL_PREFIX = "/api/v1/internal"
+# ...except the gateway's own (staff contacts for notifications): served here, to the service role only.
+OWN_INTERNAL_PREFIX = "/api/v1/internal/users"
 # What a routed request carries upstream (request header → WSGI environ key).
 FORWARDED_HEADERS = {
     "Authorization": "HTTP_AUTHORIZATION",
@@ -48,7 +53,20 @@ FORWARDED_HEADERS = {
     "Idempotency-Key": "HTTP_IDEMPOTENCY_KEY",
     "X-Request-ID": "HTTP_X_REQUEST_ID",
     "Accept": "HTTP_ACCEPT",
+    "Accept-Language": "HTTP_ACCEPT_LANGUAGE",
+    # W3C trace context: a client's trace continues into the service, its outbox and the consumers.
+    "traceparent": "HTTP_TRACEPARENT",
+    "tracestate": "HTTP_TRACESTATE",
 }
+# Audited when the service answers 2xx: (method, path pattern) → action. A service can also name an action in
+# an `X-Guanjia-Audit: <action>` response header (an unmasked personal-data view); the gateway records and drops it.
+AUDITED_ROUTES = [
+    ("POST", re.compile(r"^/api/v1/billing/payments/([^/]+)/revers(e|al)$"), "payment.reversed", "payment"),
+    ("POST", re.compile(r"^/api/v1/renovations/([^/]+)/approv(e|al)$"), "renovation.approved", "renovation"),
+    ("GET", re.compile(r"^/api/v1/residents/([^/]+)/(unmasked|id-card|contact)$"), "personal_data.viewed", "resident"),
+]
+AUDIT_HEADER = "x-guanjia-audit"
+API_KEY_METHODS = frozenset(["GET", "HEAD"])
 # Below gunicorn's 30 s worker timeout, so a hung service is a 504 rather than a killed gateway worker.
 CONNECT_TIMEOUT = 2.0
 READ_TIMEOUT = 10.0
@@ -82,18 +100,23 @@ _requests = Counter("guanjia_gateway_routed_requests_total", "Requests routed to
 _latency = Histogram("guanjia_gateway_routed_seconds", "Time until the service answered a routed request", ["upstream"])
 
 
-def route_for(path: str) -> str | None:
-    """The service owning `path`, or None when the gateway serves it itself."""
+def segment_of(path: str) -> str | None:
     if not path.startswith(API_PREFIX + "/"):
         return None
-    segment = path[len(API_PREFIX) + 1 :].split("/", 1)[0]
-    return _BY_SEGMENT.get(segment)
+    return path[len(API_PREFIX) + 1 :].split("/", 1)[0]
+
+
+def route_for(path: str) -> str | None:
+    """The service owning `path` by the static table, or None (the gateway's own, or found in the services' docs)."""
+    return _BY_SEGMENT.get(segment_of(path))
 
 
 def is_blocked(path: str) -> bool:
     """True for internal routes and for any non-canonical spelling that could lead to them (//, /./, /../)."""
     if "//" in path or "/./" in path or "/../" in path or path.endswith(("/.", "/..")):
         return True
+    if path == OWN_INTERNAL_PREFIX or path.startswith(OWN_INTERNAL_PREFIX + "/"):
+        return False  # the gateway's own; its views refuse every role but `service`
     return path == INTERNAL_PREFIX or path.startswith(INTERNAL_PREFIX + "/")
 
 
@@ -137,8 +160,19 @@ class Router:
         *,
         connect_timeout: float = CONNECT_TIMEOUT,
         read_timeout: float = READ_TIMEOUT,
+        limiter=None,
+        revocations=None,
+        api_keys=None,
+        database=None,
+        discover=None,
     ):
         self.app = app
+        self.limiter = limiter
+        self.revocations = revocations
+        self.api_keys = api_keys
+        self.database = database
+        # discover(segment) → service: a path prefix a service documents that the static table does not list.
+        self.discover = discover
         self.settings = settings
         # Looked up per request: in embedded mode the dict may be completed after the gateway is built.
         self.upstreams = upstreams
@@ -156,24 +190,61 @@ class Router:
             return problem_response(start_response, 404, "Not Found", "no such route", path, _request_id(environ))
         service = route_for(path)
         if service is None:
-            return self.app(environ, start_response)
+            segment = segment_of(path)
+            if self.discover is not None and segment and segment not in LOCAL_SEGMENTS:
+                service = self.discover(segment)
+            if service is None:
+                return self.app(environ, start_response)
         return self.forward(service, environ, start_response, path)
+
+    def admit(self, environ, path: str):
+        """Who is calling (and what to forward as Authorization); ProblemError when they may not pass."""
+        header = environ.get("HTTP_AUTHORIZATION") or ""
+        raw_key = environ.get("HTTP_X_API_KEY") or (header[7:].strip() if header.startswith("Bearer gjk_") else "")
+        if raw_key and self.api_keys is not None:
+            resolved = self.api_keys.resolve(raw_key)
+            if resolved is None:
+                raise Unauthorized("unknown, expired or revoked API key")
+            key_id, principal, resources, bearer = resolved
+            if environ["REQUEST_METHOD"] not in API_KEY_METHODS:
+                raise Forbidden("API keys are read-only")
+            if segment_of(path) not in resources:
+                raise Forbidden(f"this API key does not cover /{segment_of(path)}")
+            self._limit("api_key", key_id)
+            return principal, "Bearer " + bearer
+        # Checked here so an anonymous or forged request costs the services nothing; they check again.
+        principal = auth.principal_from_header(self.settings, header)
+        if self.revocations is not None and self.revocations.is_revoked(principal.subject):
+            raise Unauthorized("this account has been disabled")
+        if principal.role != "service":  # the services' own calls are not a client to slow down
+            self._limit("api", principal.subject)
+        return principal, None
+
+    def _limit(self, name: str, key: str) -> None:
+        if self.limiter is None:
+            return
+        retry_after = self.limiter.hit(name, key)
+        if retry_after is not None:
+            raise ProblemError(
+                "too many requests; slow down",
+                status=429,
+                title="Too Many Requests",
+                extra={"retry_after": retry_after},
+            )
 
     def forward(self, service: str, environ, start_response, path: str):
         request_id = _request_id(environ)
         try:
-            # Checked here so an anonymous or forged request costs the services nothing; they check again.
-            auth.principal_from_header(self.settings, environ.get("HTTP_AUTHORIZATION"))
+            principal, authorization = self.admit(environ, path)
         except ProblemError as exc:
-            return problem_response(
-                start_response,
-                exc.status,
-                exc.title,
-                exc.detail,
-                path,
-                request_id,
-                [("WWW-Authenticate", 'Bearer realm="guanjia"')],
-            )
+            headers = [("WWW-Authenticate", 'Bearer realm="guanjia"')] if exc.status == 401 else []
+            if exc.status == 429:
+                headers = [("Retry-After", str(exc.extra["retry_after"]))]
+            return problem_response(start_response, exc.status, exc.title, exc.detail, path, request_id, headers)
+        if authorization is not None:
+            environ = {**environ, "HTTP_AUTHORIZATION": authorization}
+        audited = self._audited(environ["REQUEST_METHOD"], path)
+        start_response = self._auditing(start_response, principal, audited, path, request_id)
         upstream = self.upstreams.get(service)
         if upstream is None:
             return problem_response(
@@ -235,6 +306,44 @@ class Router:
         out.append(("Content-Length", str(len(payload))))
         start_response(f"{status} {_reason(status)}", out)
         return [payload]
+
+    def _audited(self, method: str, path: str):
+        for audited_method, pattern, action, target_type in AUDITED_ROUTES:
+            if method == audited_method:
+                match = pattern.match(path)
+                if match:
+                    return action, target_type, match.group(1)
+        return None
+
+    def _auditing(self, start_response, principal, audited, path, request_id):
+        """start_response that records the audit entry of a 2xx answer (and drops the service's audit header)."""
+        if self.database is None:
+            return start_response
+
+        def _start(status, headers, exc_info=None):
+            action = audited
+            kept = []
+            for name, value in headers:
+                if name.lower() == AUDIT_HEADER:
+                    action = (value.split(";")[0].strip(), "resource", path)
+                else:
+                    kept.append((name, value))
+            if action is not None and status.startswith("2"):
+                self._record(principal, action, path, request_id)
+            return start_response(status, kept, exc_info)
+
+        return _start
+
+    def _record(self, principal, action, path, request_id) -> None:
+        from . import domain
+
+        name, target_type, target_id = action
+        try:
+            with self.database.transaction() as session:
+                domain.audit(session, principal, name, target_type, target_id, utcnow(), {"path": path}, request_id)
+        except Exception:
+            # The request has been served; a lost audit entry is logged loudly rather than failing it.
+            log.exception("could not write an audit entry", extra={"action": name})
 
     def _send(self, upstream: HttpUpstream, method, target, query, headers, body):
         """One request on the upstream's keep-alive pool: urllib3 directly, the lean path for the hot loop.

@@ -18,9 +18,63 @@ def gateway_settings(infra):
     return infra.settings("gateway")
 
 
+@pytest.fixture
+def create_user(client, admin_headers, unique):
+    """create_user(**fields) → (request body, created user), through the API as an admin."""
+
+    def create(**fields):
+        body = {"username": unique("user"), "password": "correct-horse-1", "role": "butler", **fields}
+        response = client.post("/api/v1/users", headers=admin_headers, json=body)
+        assert response.status_code == 201, response.json
+        return body, response.json
+
+    return create
+
+
+@pytest.fixture
+def login(client):
+    """login(username, password) → the token response."""
+    return lambda username, password: client.post(
+        "/api/v1/auth/token", json={"username": username, "password": password}
+    )
+
+
+class Clock:
+    """An injectable UTC clock the tests move forward (code expiry, lockout windows) instead of sleeping."""
+
+    def __init__(self):
+        from guanjia.db import utcnow
+
+        self.now = utcnow()
+
+    def __call__(self):
+        return self.now
+
+    def advance(self, **delta):
+        from datetime import timedelta
+
+        self.now += timedelta(**delta)
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
 @pytest.fixture(scope="session")
 def tickets_settings(infra):
     return infra.settings("tickets")
+
+
+@pytest.fixture(scope="session")
+def residents_settings(infra):
+    return infra.settings("residents")
+
+
+@pytest.fixture(scope="session")
+def residents_app(residents_settings):
+    """The real residents service, called in-process (sign-in by phone, API-key scope)."""
+    return load_specs()["residents"].create_app(residents_settings, {})
 
 
 @pytest.fixture(scope="session")
@@ -99,3 +153,23 @@ def closed_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@pytest.fixture(autouse=True)
+def _release_connections(monkeypatch):
+    """Gateway apps built inside a test give their PostgreSQL connections back when it ends (the server is shared
+    by several test sessions; idle pools of finished tests would exhaust it)."""
+    import gateway.app
+    from guanjia.db import Database
+
+    created = []
+
+    class TrackedDatabase(Database):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            created.append(self)
+
+    monkeypatch.setattr(gateway.app, "Database", TrackedDatabase)
+    yield
+    for database in created:
+        database.dispose()

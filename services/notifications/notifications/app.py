@@ -6,19 +6,22 @@ from guanjia import config, web
 from guanjia.db import Database
 
 
-def create_app(settings=None, upstreams=None):
-    # The web app only reads the delivery log; `upstreams` is accepted for the common factory signature
-    # (the residents client lives in the worker's context, see consumers.make_context).
+def create_app(settings=None, upstreams=None, *, sms=None, now=None):
+    """`sms` (SmsSettings) defaults to the GUANJIA_SMS_* environment; `now` is the clock (tests inject one)."""
+    from .api import RECEIPT_PATHS, blp, internal, notices, receipts, templates
+    from .consumers import make_context
+
     settings = settings or config.from_env("notifications")
     database = Database(settings.database_url)
     app, api = web.create_flask_app(
         settings,
         title="Guanjia notifications",
         database_=database,
-        description="The delivery log of SMS sent to residents.",
+        public_paths=RECEIPT_PATHS,
+        description="SMS to residents and staff: delivery log, notices, templates, receipts, statistics.",
     )
-
-    from .api import blp
-
-    api.register_blueprint(blp)
+    # Directory (residents, gateway) for notices, the SMS settings (receipt tokens) and the clock.
+    app.extensions["notifications.context"] = make_context(settings, upstreams or {}, sms=sms, now=now)
+    for blueprint in (blp, notices, templates, internal, receipts):
+        api.register_blueprint(blueprint)
     return app

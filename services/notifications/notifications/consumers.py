@@ -1,88 +1,317 @@
-"""Events the notifications service handles: tolerant payload schemas, the handlers' context and HANDLERS."""
+"""Events the notifications service handles: tolerant payload schemas, the rules (who hears what), HANDLERS."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import partial
-from urllib.parse import quote
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import marshmallow as ma
 from sqlalchemy.orm import Session
 
 from guanjia.bus import RetryLater
-from guanjia.errors import UpstreamUnavailable
-from guanjia.http import ServiceClient
+from guanjia.db import Database, parse_time, utcnow
 
+from . import config as smsconfig
 from . import domain
-from .sms import SmsProvider, provider_from_settings
+from .config import SmsSettings
+from .directory import Directory, DirectoryUnavailable
+from .domain import Plan, Recipient
+from .sms import ProviderChain, provider_chain
 
 
 @dataclass
 class Context:
-    """What every handler receives: settings, the residents client (contacts) and the SMS provider."""
+    """What handlers and the dispatcher receive: settings, SMS settings, the directory, providers, the clock."""
 
     settings: object
-    residents: ServiceClient
-    sms: SmsProvider
+    sms: SmsSettings
+    directory: Directory
+    chain: ProviderChain
+    now: Callable[[], datetime] = utcnow
+    _pool: ThreadPoolExecutor | None = field(default=None, repr=False)
+    _db: Database | None = field(default=None, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def pool(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.sms.dispatch_concurrency, thread_name_prefix="sms-send")
+            return self._pool
+
+    def opted_out(self, recipient_id: str) -> bool:
+        with self._lock:
+            if self._db is None:
+                self._db = Database(self.settings.database_url, pool_size=2)
+        with self._db.transaction() as session:
+            return domain.is_opted_out(session, recipient_id)
 
 
-def make_context(settings, upstreams: dict) -> Context:
+def make_context(settings, upstreams: dict, *, sms: SmsSettings | None = None, now=None) -> Context:
+    sms = sms or smsconfig.from_env(settings)
     return Context(
         settings=settings,
-        residents=ServiceClient(settings, upstreams, "residents"),
-        sms=provider_from_settings(settings),
+        sms=sms,
+        directory=Directory(settings, upstreams),
+        chain=provider_chain(sms),
+        now=now or utcnow,
     )
 
 
-def fetch_contact(client: ServiceClient, resident_id: str) -> dict | None:
-    """The resident's contact from residents; None when it has none (404); RetryLater when residents is down."""
-    try:
-        response = client.get(f"/api/v1/internal/residents/{quote(resident_id, safe='')}/contact")
-    except UpstreamUnavailable as exc:
-        raise RetryLater(f"residents unavailable: {exc}") from None
-    if response.status == 404:
-        return None
-    if response.status != 200:
-        # 5xx, or 401/403 from a credential mismatch: retry, then keep it in the dead-letter queue for replay.
-        raise RetryLater(f"residents answered {response.status} for a contact")
-    return response.json()
-
-
-class TicketCreated(ma.Schema):
-    """ticket.created as notifications needs it; unknown fields are ignored (additive changes)."""
-
+# -- payloads (only what we use; unknown fields ignored so additive changes never break us) -------------------------
+class _Tolerant(ma.Schema):
     class Meta:
         unknown = ma.EXCLUDE
 
-    ticket_id = ma.fields.String(required=True, validate=ma.validate.Length(min=1))
+
+def _id(**kwargs):
+    return ma.fields.String(validate=ma.validate.Length(min=1, max=64), **kwargs)
+
+
+class TicketCreated(_Tolerant):
+    ticket_id = _id(required=True)
     number = ma.fields.String(required=True, validate=ma.validate.Length(min=1))
-    reporter_id = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=36))
+    # Null for public-area and patrol tickets (nobody to tell), but always present.
+    reporter_id = _id(required=True, allow_none=True)
     category = ma.fields.String(required=True)
     community_id = ma.fields.String(load_default=None)
+    priority = ma.fields.String(load_default="normal")
+
+
+class TicketAssigned(_Tolerant):
+    ticket_id = _id(required=True)
+    number = ma.fields.String(required=True)
+    community_id = _id(required=True)
+    department = ma.fields.String(required=True)
+    assignee_id = _id(required=True)
+
+
+class TicketResolved(_Tolerant):
+    ticket_id = _id(required=True)
+    number = ma.fields.String(required=True)
+    community_id = _id(required=True)
+    reporter_id = _id(load_default=None, allow_none=True)
+
+
+class TicketSlaBreached(_Tolerant):
+    ticket_id = _id(required=True)
+    number = ma.fields.String(required=True)
+    community_id = _id(required=True)
+    clock = ma.fields.String(required=True)
+    escalate_to_role = ma.fields.String(required=True)
+
+
+class FeeOverdue(_Tolerant):
+    bill_id = _id(required=True)
+    unit_id = _id(required=True)
+    community_id = _id(required=True)
+    period = ma.fields.String(required=True)
+    amount_due = ma.fields.String(required=True)
+    due_date = ma.fields.String(required=True)
+    stage = ma.fields.String(required=True, validate=ma.validate.OneOf(["first", "second", "final"]))
+    payer_id = _id(load_default=None, allow_none=True)
+
+
+class PaymentReceived(_Tolerant):
+    payment_id = _id(required=True)
+    community_id = _id(required=True)
+    unit_id = _id(required=True)
+    amount = ma.fields.String(required=True)
+    receipt_number = ma.fields.String(required=True)
+    payer_id = _id(load_default=None, allow_none=True)
+
+
+class RenovationViolation(_Tolerant):
+    violation_id = _id(required=True)
+    unit_id = _id(required=True)
+    community_id = _id(required=True)
+    category = ma.fields.String(required=True)
+    severity = ma.fields.String(required=True)
+    rectify_by = ma.fields.String(required=True)
+
+
+class ResidentMovedIn(_Tolerant):
+    resident_id = _id(required=True)
+    unit_id = _id(required=True)
+    community_id = _id(required=True)
+
+
+class PatrolZoneOverdue(_Tolerant):
+    zone_id = _id(required=True)
+    community_id = _id(required=True)
+    overdue_days = ma.fields.Integer(required=True)
+
+
+# -- rules -----------------------------------------------------------------------------------------------------------
+def _lookup(fn, *args):
+    """A directory call from a handler: an unreachable residents/gateway retries the event (nothing sent yet)."""
+    try:
+        return fn(*args)
+    except DirectoryUnavailable as exc:
+        raise RetryLater(str(exc)) from None
+
+
+def _owners(context: Context, unit_id: str) -> list[Recipient]:
+    contacts = _lookup(context.directory.unit_contacts, unit_id, "owner")
+    if contacts is None:
+        # The unit is not known to residents (yet): retried, then kept in the dead-letter queue for replay.
+        raise RetryLater(f"unit {unit_id} unknown to residents")
+    return [Recipient(c["resident_id"], "resident", bool(c.get("opted_out"))) for c in contacts]
+
+
+def _payer_or_owners(context: Context, payer_id: str | None, unit_id: str) -> list[Recipient]:
+    return [Recipient(payer_id)] if payer_id else _owners(context, unit_id)
+
+
+def _local(context: Context, value: str) -> str:
+    try:
+        return parse_time(value).astimezone(ZoneInfo(context.settings.timezone)).strftime("%Y-%m-%d %H:%M")
+    except (ValueError, TypeError):
+        return value
+
+
+def _apply(context: Context, session: Session, event: dict, plan: Plan) -> None:
+    domain.plan_for_event(session, event, plan, context.now())
 
 
 def on_ticket_created(context: Context, session: Session, event: dict) -> None:
-    """SMS the reporter that their ticket was received (a missing field is a poison message)."""
+    """Receipt to the reporter (a public-area or patrol ticket has none). Sent at once even in quiet hours:
+    it answers something the resident did a moment ago, so they are awake and waiting for it."""
     data = TicketCreated().load(event["data"])
-    domain.send_sms(
-        session,
-        context.settings,
-        context.sms,
-        partial(fetch_contact, context.residents),
-        event=event,
-        recipient_id=data["reporter_id"],
-        community_id=data["community_id"] or event.get("community"),
-        render=partial(_render_ticket_created, context.settings.sms_signature, data),
+    if not data["reporter_id"]:
+        return
+    plan = Plan(
+        "ticket.created",
+        {"category": data["category"], "number": data["number"]},
+        [Recipient(data["reporter_id"])],
+        data["community_id"] or event.get("community"),
+        urgent=True,
     )
+    _apply(context, session, event, plan)
 
 
-def _render_ticket_created(signature: str, data: dict, locale: str) -> str:
-    return domain.render_ticket_created(signature, data["category"], data["number"], locale)
+def on_ticket_assigned(context: Context, session: Session, event: dict) -> None:
+    data = TicketAssigned().load(event["data"])
+    plan = Plan(
+        "ticket.assigned",
+        {"number": data["number"], "department": data["department"]},
+        [Recipient(data["assignee_id"], "user")],
+        data["community_id"],
+    )
+    _apply(context, session, event, plan)
+
+
+def on_ticket_resolved(context: Context, session: Session, event: dict) -> None:
+    """Ask the reporter for feedback: not essential (opted-out residents are not asked)."""
+    data = TicketResolved().load(event["data"])
+    if not data["reporter_id"]:
+        return
+    plan = Plan(
+        "ticket.resolved",
+        {"number": data["number"]},
+        [Recipient(data["reporter_id"])],
+        data["community_id"],
+        essential=False,
+    )
+    _apply(context, session, event, plan)
+
+
+def on_ticket_sla_breached(context: Context, session: Session, event: dict) -> None:
+    """To everyone holding the escalation role in the community; urgent (goes out in quiet hours)."""
+    data = TicketSlaBreached().load(event["data"])
+    users = _lookup(context.directory.users, data["community_id"], data["escalate_to_role"])
+    plan = Plan(
+        "ticket.sla_breached",
+        {"number": data["number"], "clock": data["clock"]},
+        [Recipient(u["user_id"], "user") for u in users],
+        data["community_id"],
+        urgent=True,
+    )
+    _apply(context, session, event, plan)
+
+
+def on_fee_overdue(context: Context, session: Session, event: dict) -> None:
+    """缴费提醒 per stage to the payer, or else to the unit's owners."""
+    data = FeeOverdue().load(event["data"])
+    plan = Plan(
+        f"fee.overdue.{data['stage']}",
+        {"period": data["period"], "amount": data["amount_due"], "due_date": data["due_date"]},
+        _payer_or_owners(context, data["payer_id"], data["unit_id"]),
+        data["community_id"],
+    )
+    _apply(context, session, event, plan)
+
+
+def on_payment_received(context: Context, session: Session, event: dict) -> None:
+    data = PaymentReceived().load(event["data"])
+    plan = Plan(
+        "payment.received",
+        {"amount": data["amount"], "receipt_number": data["receipt_number"]},
+        _payer_or_owners(context, data["payer_id"], data["unit_id"]),
+        data["community_id"],
+    )
+    _apply(context, session, event, plan)
+
+
+def on_renovation_violation(context: Context, session: Session, event: dict) -> None:
+    """To the unit's owners; a serious violation is urgent."""
+    data = RenovationViolation().load(event["data"])
+    plan = Plan(
+        "renovation.violation",
+        {"violation": data["category"], "rectify_by": _local(context, data["rectify_by"])},
+        _owners(context, data["unit_id"]),
+        data["community_id"],
+        urgent=data["severity"] == "serious",
+    )
+    _apply(context, session, event, plan)
+
+
+def on_resident_moved_in(context: Context, session: Session, event: dict) -> None:
+    """A welcome: not essential."""
+    data = ResidentMovedIn().load(event["data"])
+    plan = Plan("resident.moved_in", {}, [Recipient(data["resident_id"])], data["community_id"], essential=False)
+    _apply(context, session, event, plan)
+
+
+def on_patrol_zone_overdue(context: Context, session: Session, event: dict) -> None:
+    """To the zone's butlers (the zone and its butlers from residents)."""
+    data = PatrolZoneOverdue().load(event["data"])
+    zone = _lookup(context.directory.zone, data["zone_id"])
+    if zone is None:
+        raise RetryLater(f"zone {data['zone_id']} unknown to residents")
+    plan = Plan(
+        "patrol.zone_overdue",
+        {"zone": zone.get("name") or data["zone_id"], "overdue_days": str(data["overdue_days"])},
+        [Recipient(uid, "user") for uid in zone.get("butler_ids") or []],
+        data["community_id"],
+    )
+    _apply(context, session, event, plan)
 
 
 # The payload schema of every consumed type (checked against the producers' documents in tests/contract).
-SCHEMAS = {"ticket.created": TicketCreated}
+SCHEMAS = {
+    "ticket.created": TicketCreated,
+    "ticket.assigned": TicketAssigned,
+    "ticket.resolved": TicketResolved,
+    "ticket.sla_breached": TicketSlaBreached,
+    "fee.overdue": FeeOverdue,
+    "payment.received": PaymentReceived,
+    "renovation.violation": RenovationViolation,
+    "resident.moved_in": ResidentMovedIn,
+    "patrol.zone_overdue": PatrolZoneOverdue,
+}
 
 HANDLERS = {
     "ticket.created": on_ticket_created,
+    "ticket.assigned": on_ticket_assigned,
+    "ticket.resolved": on_ticket_resolved,
+    "ticket.sla_breached": on_ticket_sla_breached,
+    "fee.overdue": on_fee_overdue,
+    "payment.received": on_payment_received,
+    "renovation.violation": on_renovation_violation,
+    "resident.moved_in": on_resident_moved_in,
+    "patrol.zone_overdue": on_patrol_zone_overdue,
 }

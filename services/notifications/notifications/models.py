@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, Index, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, DateTime, Index, Integer, String, Text, UniqueConstraint, false, true
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from guanjia.inbox import define_inbox
@@ -20,15 +20,23 @@ inbox = define_inbox(Base.metadata)
 
 
 class Delivery(Base):
-    """One message to one person on one channel because of one event (pending → sent | failed, or skipped)."""
+    """One message to one person on one channel because of one event, notice or direct message.
+
+    pending → sending → sent → delivered | failed, or skipped (no contact, opted out). The row is written (and
+    committed) before anything is sent; the dispatcher claims due rows, sends, and records the outcome.
+    """
 
     __tablename__ = "deliveries"
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    # For a notice the notice id, for a direct message the delivery id (the unique key needs a value).
     event_id: Mapped[str] = mapped_column(String(64))
     event_type: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(20), default="event", server_default="event")  # event|notice|message
     subject: Mapped[str] = mapped_column(String(200))  # of the triggering event, e.g. "ticket/<id>"
     community_id: Mapped[str | None] = mapped_column(String(36))
-    recipient_id: Mapped[str] = mapped_column(String(36))  # the resident id
+    # A resident id, a gateway user id, or for a direct message a keyed hash of the number (for the caps).
+    recipient_id: Mapped[str] = mapped_column(String(36))
+    recipient_kind: Mapped[str] = mapped_column(String(20), default="resident", server_default="resident")
     # Only the masked number is kept: the raw one is asked from residents at send time and then forgotten.
     recipient_masked: Mapped[str | None] = mapped_column(String(32))
     channel: Mapped[str] = mapped_column(String(20))
@@ -38,8 +46,25 @@ class Delivery(Base):
     reason: Mapped[str | None] = mapped_column(String(200))  # why skipped or failed
     provider: Mapped[str | None] = mapped_column(String(50))
     provider_message_id: Mapped[str | None] = mapped_column(String(100))
+    template: Mapped[str | None] = mapped_column(String(50))
+    variables: Mapped[str | None] = mapped_column(Text)  # JSON of the template's variables (no personal data)
+    # A direct message's number and variables (a sign-in code), encrypted; erased once the outcome is known.
+    secret: Mapped[str | None] = mapped_column(Text)
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    essential: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Set when a worker died between the provider's answer and our commit: the resend may be a duplicate.
+    duplicate_risk: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    error_code: Mapped[str | None] = mapped_column(String(100))
+    segments: Mapped[int | None] = mapped_column(Integer)
+    resent_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    notice_id: Mapped[str | None] = mapped_column(String(36))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    failed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (
         # Exactly once per (event, person, channel): a second replica inserting the same row waits on this
@@ -49,4 +74,45 @@ class Delivery(Base):
         Index("ix_deliveries_community_created", "community_id", "created_at"),
         Index("ix_deliveries_recipient_created", "recipient_id", "created_at"),
         Index("ix_deliveries_subject", "subject"),
+        Index("ix_deliveries_due", "status", "next_attempt_at"),
+        Index("ix_deliveries_recipient_sent", "recipient_id", "sent_at"),
+        Index("ix_deliveries_community_sent", "community_id", "sent_at"),
+        Index("ix_deliveries_provider_message", "provider", "provider_message_id"),
+        Index("ix_deliveries_notice", "notice_id"),
     )
+
+
+class Notice(Base):
+    """A community notice (社区公告) fanned out to the residents of a community, building or zone."""
+
+    __tablename__ = "notices"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    community_id: Mapped[str] = mapped_column(String(36), index=True)
+    scope: Mapped[str] = mapped_column(String(20))  # community|building|zone
+    target_id: Mapped[str | None] = mapped_column(String(36))
+    title: Mapped[str] = mapped_column(String(40))
+    body: Mapped[str] = mapped_column(String(300))
+    urgent: Mapped[bool] = mapped_column(Boolean)
+    essential: Mapped[bool] = mapped_column(Boolean)
+    recipients: Mapped[int] = mapped_column(Integer)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class TemplateOverride(Base):
+    """An operator's own wording of a template in one locale (checked against the template's variables)."""
+
+    __tablename__ = "template_overrides"
+    key: Mapped[str] = mapped_column(String(50), primary_key=True)
+    locale: Mapped[str] = mapped_column(String(10), primary_key=True)
+    text: Mapped[str] = mapped_column(String(500))
+    updated_by: Mapped[str] = mapped_column(String(100))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class OptOut(Base):
+    """A resident who asked for no non-essential messages (besides the flag residents may hold)."""
+
+    __tablename__ = "opt_outs"
+    recipient_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

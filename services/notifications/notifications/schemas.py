@@ -5,25 +5,43 @@ import marshmallow as ma
 from guanjia.web import PageArgs, UtcDateTime, page_schema
 
 from .domain import STATUSES
+from .templates import LOCALES
 
 
 class NotificationOut(ma.Schema):
-    """One delivery; the recipient only as a masked number plus the resident id."""
+    """One delivery; the recipient only as a masked number plus the resident or user id."""
 
     id = ma.fields.String()
+    kind = ma.fields.String(metadata={"description": "event, notice or message (a sign-in code)"})
     event_type = ma.fields.String()
     event_id = ma.fields.String()
     subject = ma.fields.String()
     community_id = ma.fields.String(allow_none=True)
+    notice_id = ma.fields.String(allow_none=True)
     recipient = ma.fields.String(attribute="recipient_masked", allow_none=True)
     recipient_id = ma.fields.String()
+    recipient_kind = ma.fields.String(metadata={"description": "resident, user (staff) or phone"})
     channel = ma.fields.String()
+    template = ma.fields.String(allow_none=True)
     locale = ma.fields.String()
     text = ma.fields.String(allow_none=True)
     status = ma.fields.String()
     reason = ma.fields.String(allow_none=True)
+    error_code = ma.fields.String(allow_none=True)
+    urgent = ma.fields.Boolean()
+    essential = ma.fields.Boolean()
+    provider = ma.fields.String(allow_none=True)
+    attempts = ma.fields.Integer()
+    duplicate_risk = ma.fields.Boolean(
+        metadata={"description": "a worker stopped between sending and recording; this one may have arrived twice"}
+    )
+    segments = ma.fields.Integer(allow_none=True)
+    resent_count = ma.fields.Integer()
+    next_attempt_at = UtcDateTime(allow_none=True)
     created_at = UtcDateTime()
     sent_at = UtcDateTime(allow_none=True)
+    delivered_at = UtcDateTime(allow_none=True)
+    failed_at = UtcDateTime(allow_none=True)
 
 
 class NotificationListArgs(PageArgs):
@@ -32,6 +50,126 @@ class NotificationListArgs(PageArgs):
     subject = ma.fields.String(validate=ma.validate.Length(max=200))
     status = ma.fields.String(validate=ma.validate.OneOf(STATUSES))
     recipient_id = ma.fields.String(validate=ma.validate.Length(max=36))
+    community_id = ma.fields.String(validate=ma.validate.Length(max=36))
+    notice_id = ma.fields.String(validate=ma.validate.Length(max=36))
+    phone = ma.fields.String(
+        validate=ma.validate.Length(max=20), metadata={"description": "matches the masked number (138****8000)"}
+    )
+    created_from = ma.fields.AwareDateTime()
+    created_to = ma.fields.AwareDateTime()
 
 
 NotificationPage = page_schema(NotificationOut, "NotificationPage")
+
+
+class StatsArgs(ma.Schema):
+    date_from = ma.fields.Date(metadata={"description": "first local day (default today)"})
+    date_to = ma.fields.Date(metadata={"description": "last local day (default date_from)"})
+    community_id = ma.fields.String(validate=ma.validate.Length(max=36))
+
+
+class DayStats(ma.Schema):
+    date = ma.fields.String()
+    sent = ma.fields.Integer(metadata={"description": "accepted by a provider (delivered included)"})
+    delivered = ma.fields.Integer()
+    failed = ma.fields.Integer()
+    skipped = ma.fields.Integer()
+    pending = ma.fields.Integer()
+    segments = ma.fields.Integer(metadata={"description": "billed parts: 70 characters for one, else 67 per part"})
+    estimated_cost = ma.fields.String(metadata={"description": "yuan, decimal string"})
+
+
+class StatsOut(ma.Schema):
+    timezone = ma.fields.String()
+    items = ma.fields.List(ma.fields.Nested(DayStats))
+
+
+class MessageIn(ma.Schema):
+    phone = ma.fields.String(required=True, validate=ma.validate.Length(min=5, max=20))
+    template = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=50))
+    variables = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Raw(), load_default=dict)
+    urgent = ma.fields.Boolean(load_default=True)
+
+
+class MessageOut(ma.Schema):
+    delivery_id = ma.fields.String()
+
+
+class NoticeIn(ma.Schema):
+    community_id = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=36))
+    scope = ma.fields.String(required=True, validate=ma.validate.OneOf(["community", "building", "zone"]))
+    target_id = ma.fields.String(load_default=None, allow_none=True, validate=ma.validate.Length(min=1, max=36))
+    title = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=20))
+    body = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
+    urgent = ma.fields.Boolean(load_default=False)
+    essential = ma.fields.Boolean(
+        load_default=True, metadata={"description": "false: residents who opted out of non-essential messages skip it"}
+    )
+
+
+class NoticeOut(ma.Schema):
+    id = ma.fields.String()
+    community_id = ma.fields.String()
+    scope = ma.fields.String()
+    target_id = ma.fields.String(allow_none=True)
+    title = ma.fields.String()
+    body = ma.fields.String()
+    urgent = ma.fields.Boolean()
+    essential = ma.fields.Boolean()
+    recipients = ma.fields.Integer()
+    deliveries = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer(), dump_default=dict)
+    created_by = ma.fields.String()
+    created_at = UtcDateTime()
+
+
+class NoticeListArgs(PageArgs):
+    community_id = ma.fields.String(validate=ma.validate.Length(max=36))
+
+
+NoticePage = page_schema(NoticeOut, "NoticePage")
+
+
+class TemplateOut(ma.Schema):
+    key = ma.fields.String()
+    variables = ma.fields.List(ma.fields.String())
+    texts = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String())
+    overridden = ma.fields.List(ma.fields.String())
+
+
+class TemplateIn(ma.Schema):
+    text = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=500))
+
+
+class TemplateLocaleArgs(ma.Schema):
+    locale = ma.fields.String(validate=ma.validate.OneOf(LOCALES))
+
+
+class PreferenceIn(ma.Schema):
+    opted_out = ma.fields.Boolean(required=True)
+
+
+class PreferenceOut(ma.Schema):
+    resident_id = ma.fields.String()
+    opted_out = ma.fields.Boolean()
+
+
+class AliyunReceipt(ma.Schema):
+    """One entry of Aliyun's SmsReport push (unknown keys ignored)."""
+
+    class Meta:
+        unknown = ma.EXCLUDE
+
+    biz_id = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=100))
+    success = ma.fields.Boolean(required=True)
+    err_code = ma.fields.String(load_default=None, allow_none=True)
+
+
+class TencentReceipt(ma.Schema):
+    """One entry of Tencent's delivery-report callback (unknown keys ignored)."""
+
+    class Meta:
+        unknown = ma.EXCLUDE
+
+    sid = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=100))
+    report_status = ma.fields.String(required=True, validate=ma.validate.OneOf(["SUCCESS", "FAIL"]))
+    errmsg = ma.fields.String(load_default=None, allow_none=True)

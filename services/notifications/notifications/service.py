@@ -6,6 +6,7 @@ from guanjia.service import ServiceSpec
 
 from .app import create_app
 from .consumers import HANDLERS, make_context
+from .domain import dispatch_job
 from .models import Base, inbox, outbox
 
 SPEC = ServiceSpec(
@@ -17,4 +18,6 @@ SPEC = ServiceSpec(
     inbox=inbox,
     handlers=HANDLERS,
     make_context=make_context,
+    # The dispatcher: waits for a wake-up (a commit that planned deliveries) or its interval, then sends what is due.
+    periodic=[("dispatch", 0.01, dispatch_job)],
 )

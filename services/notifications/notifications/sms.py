@@ -1,53 +1,403 @@
-"""SMS providers behind one interface: send(phone, text) -> provider message id (console now; Aliyun, Tencent, Twilio later)."""
+"""SMS providers behind one interface (console, Aliyun, Tencent Cloud, Twilio): their documented signed HTTP APIs,
+error classification, and the failover chain. Phone numbers never reach a log line unmasked."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
 import logging
+import time
 import uuid
-from typing import Protocol
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from urllib.parse import quote, urlparse
 
+import requests
+
+from guanjia.logging import mask_text
 from guanjia.pii import mask_phone
+
+from .config import SmsSettings
+from .templates import TEMPLATES
 
 log = logging.getLogger("notifications.sms")
 
+# What a provider's refusal means for the message.
+REJECTED = "rejected"  # this message/number can never go (bad number, blocked): fail, no failover
+PROVIDER = "provider"  # this provider cannot send it (credentials, template, balance): try the next, else fail
+TRANSIENT = "transient"  # try the next provider, else retry later with back-off
+THROTTLED = "throttled"  # the provider's rate limit: try the next provider, else wait out the window
 
-class SmsRejected(Exception):
-    """The provider refused this message for good (bad number, template rejected): do not retry it."""
+
+class SmsError(Exception):
+    def __init__(self, code: str, message: str, kind: str, retry_after: float | None = None, provider: str = ""):
+        super().__init__(mask_text(f"{code}: {message}"))
+        self.code = code
+        self.kind = kind
+        self.retry_after = retry_after
+        self.provider = provider
 
 
-class SmsProvider(Protocol):
-    name: str
+class SmsRejected(SmsError):
+    """Kept for callers that only know 'refused for good'."""
 
-    def send(self, phone: str, text: str) -> str:
-        """Send `text` to `phone` (E.164); return the provider's message id.
+    def __init__(self, message: str, code: str = "rejected"):
+        super().__init__(code, message, REJECTED)
 
-        Raise SmsRejected for a permanent refusal; any other exception is treated as transient and retried.
-        """
+
+@dataclass
+class Message:
+    phone: str  # E.164
+    text: str  # the whole text, signature included (console, Twilio, the delivery log)
+    template: str  # template key, e.g. "fee.overdue.first"
+    params: dict = field(default_factory=dict)  # the template's variables, already in the recipient's locale
+    reference: str = ""  # our delivery id (Aliyun OutId, Tencent SessionContext)
 
 
 class ConsoleSms:
-    """Development provider: one log line per message with the phone masked; nothing is sent or kept."""
+    """Development provider: one log line per message with the phone masked; nothing is sent."""
 
     name = "console"
 
-    def send(self, phone: str, text: str) -> str:
+    def __init__(self, settings: SmsSettings | None = None):
+        self.settings = settings
+
+    def send(self, message: Message | str, text: str | None = None) -> str:
+        phone, body = (message.phone, message.text) if isinstance(message, Message) else (message, text)
         message_id = f"console-{uuid.uuid4()}"
         log.info(
             "sms (console) to %s: %s",
             mask_phone(phone),
-            text,
+            body,
             extra={"provider": self.name, "provider_message_id": message_id},
         )
         return message_id
 
 
-PROVIDERS = {"console": ConsoleSms}
+def _http() -> requests.Session:
+    session = requests.Session()
+    session.trust_env = False  # no proxy or netrc look-ups: the endpoint is configured explicitly
+    adapter = requests.adapters.HTTPAdapter(pool_connections=2, pool_maxsize=32, max_retries=0)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
 
 
-def provider_from_settings(settings) -> SmsProvider:
-    """The provider named by settings.sms_provider (GUANJIA_SMS_PROVIDER, default console)."""
+def _post(provider: str, session: requests.Session, url: str, timeout: float, **kwargs) -> requests.Response:
+    try:
+        return session.post(url, timeout=timeout, allow_redirects=False, **kwargs)
+    except requests.RequestException as exc:
+        raise SmsError("network", f"{exc.__class__.__name__}", TRANSIENT, provider=provider) from None
+
+
+def _json_body(provider: str, response: requests.Response) -> dict:
+    try:
+        return response.json()
+    except ValueError:
+        kind = TRANSIENT if response.status_code >= 500 else PROVIDER
+        raise SmsError(f"http_{response.status_code}", "answer is not JSON", kind, provider=provider) from None
+
+
+# -- Aliyun SMS (dysmsapi, RPC style, signature v1 HMAC-SHA1) ---------------------------------------------------------
+def aliyun_percent(value: str) -> str:
+    """Aliyun's percent-encoding: RFC 3986 unreserved kept, space → %20, * → %2A, ~ kept."""
+    return quote(str(value), safe="~")
+
+
+def aliyun_signature(params: dict, secret: str, method: str = "POST") -> str:
+    canonical = "&".join(f"{aliyun_percent(k)}={aliyun_percent(v)}" for k, v in sorted(params.items()))
+    string_to_sign = f"{method}&{aliyun_percent('/')}&{aliyun_percent(canonical)}"
+    digest = hmac.new(f"{secret}&".encode(), string_to_sign.encode(), hashlib.sha1).digest()
+    return base64.b64encode(digest).decode()
+
+
+def aliyun_phone(phone: str) -> str:
+    """Mainland numbers as 11 digits; others as country code + number without '+'."""
+    return phone[3:] if phone.startswith("+86") else phone.lstrip("+")
+
+
+ALIYUN_THROTTLED = {"isv.BUSINESS_LIMIT_CONTROL": 60.0, "Throttling.User": 1.0, "Throttling": 1.0}
+ALIYUN_REJECTED = {
+    "isv.MOBILE_NUMBER_ILLEGAL",
+    "isv.MOBILE_COUNT_OVER_LIMIT",
+    "isv.BLACK_KEY_CONTROL_LIMIT",
+    "isv.PARAM_LENGTH_LIMIT",
+    "isv.TEMPLATE_PARAMS_ILLEGAL",
+    "isv.INVALID_PARAMETERS",
+    "isv.DAY_LIMIT_CONTROL",
+}
+
+
+class AliyunSms:
+    name = "aliyun"
+
+    def __init__(self, settings: SmsSettings):
+        self.settings = settings
+        self.config = settings.aliyun
+        self.session = _http()
+
+    def request_params(self, message: Message) -> dict:
+        code = self.config.templates.get(message.template)
+        if not code:
+            raise SmsError("template_not_configured", f"no Aliyun template code for {message.template}", PROVIDER)
+        params = {
+            "AccessKeyId": self.config.access_key_id,
+            "Action": "SendSms",
+            "Format": "JSON",
+            "OutId": message.reference,
+            "PhoneNumbers": aliyun_phone(message.phone),
+            "RegionId": self.config.region,
+            "SignName": self.settings.signature,
+            "SignatureMethod": "HMAC-SHA1",
+            "SignatureNonce": str(uuid.uuid4()),
+            "SignatureVersion": "1.0",
+            "TemplateCode": code,
+            "TemplateParam": json.dumps(message.params, ensure_ascii=False, separators=(",", ":")),
+            "Timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "Version": "2017-05-25",
+        }
+        params["Signature"] = aliyun_signature(params, self.config.access_key_secret)
+        return params
+
+    def send(self, message: Message) -> str:
+        response = _post(
+            self.name,
+            self.session,
+            self.config.endpoint,
+            self.settings.timeout_seconds,
+            data=self.request_params(message),
+        )
+        body = _json_body(self.name, response)
+        code = str(body.get("Code", f"http_{response.status_code}"))
+        if code == "OK":
+            return str(body["BizId"])
+        text = str(body.get("Message", ""))
+        if code in ALIYUN_THROTTLED:
+            raise SmsError(code, text, THROTTLED, ALIYUN_THROTTLED[code], provider=self.name)
+        if code in ALIYUN_REJECTED:
+            raise SmsError(code, text, REJECTED, provider=self.name)
+        if code.startswith("isp.") or response.status_code >= 500:
+            raise SmsError(code, text, TRANSIENT, provider=self.name)
+        raise SmsError(code, text, PROVIDER, provider=self.name)
+
+
+# -- Tencent Cloud SMS (API 3.0, TC3-HMAC-SHA256) --------------------------------------------------------------------
+def tc3_signature(secret_key: str, host: str, timestamp: int, payload: str, service: str = "sms") -> tuple[str, str]:
+    """(credential scope, hex signature) of a POST / with content-type and host signed, as the API 3.0 guide says."""
+    date = datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d")
+    canonical_request = "\n".join(
+        [
+            "POST",
+            "/",
+            "",
+            f"content-type:application/json; charset=utf-8\nhost:{host}\n",
+            "content-type;host",
+            hashlib.sha256(payload.encode()).hexdigest(),
+        ]
+    )
+    scope = f"{date}/{service}/tc3_request"
+    string_to_sign = "\n".join(
+        ["TC3-HMAC-SHA256", str(timestamp), scope, hashlib.sha256(canonical_request.encode()).hexdigest()]
+    )
+
+    def sign(key: bytes, msg: str) -> bytes:
+        return hmac.new(key, msg.encode(), hashlib.sha256).digest()
+
+    secret_date = sign(f"TC3{secret_key}".encode(), date)
+    secret_signing = sign(sign(secret_date, service), "tc3_request")
+    return scope, hmac.new(secret_signing, string_to_sign.encode(), hashlib.sha256).hexdigest()
+
+
+TENCENT_THROTTLED = {
+    "RequestLimitExceeded": 1.0,
+    "LimitExceeded.PhoneNumberThirtySecondLimit": 30.0,
+    "LimitExceeded.PhoneNumberOneHourLimit": 3600.0,
+    "LimitExceeded.PhoneNumberDailyLimit": 6 * 3600.0,
+    "LimitExceeded.DailyLimit": 6 * 3600.0,
+}
+TENCENT_REJECTED_PREFIXES = (
+    "InvalidParameterValue.IncorrectPhoneNumber",
+    "InvalidParameterValue.ContentLengthLimit",
+    "FailedOperation.ContainSensitiveWord",
+    "FailedOperation.PhoneNumberInBlacklist",
+    "InvalidParameterValue.ProhibitedUseUrlInTemplateParameter",
+    "UnsupportedOperation.ContainDomesticAndInternationalPhoneNumber",
+)
+
+
+class TencentSms:
+    name = "tencent"
+
+    def __init__(self, settings: SmsSettings):
+        self.settings = settings
+        self.config = settings.tencent
+        self.session = _http()
+
+    def request(self, message: Message) -> tuple[dict, str]:
+        template_id = self.config.templates.get(message.template)
+        if not template_id:
+            raise SmsError("template_not_configured", f"no Tencent template id for {message.template}", PROVIDER)
+        variables = TEMPLATES[message.template].variables
+        body = json.dumps(
+            {
+                "PhoneNumberSet": [message.phone],
+                "SmsSdkAppId": self.config.sdk_app_id,
+                "SignName": self.settings.signature,
+                "TemplateId": template_id,
+                # Tencent templates take positional parameters: the template's variables in declared order.
+                "TemplateParamSet": [str(message.params.get(name, "")) for name in variables],
+                "SessionContext": message.reference,
+            },
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
+        host = urlparse(self.config.endpoint).netloc
+        timestamp = int(time.time())
+        scope, signature = tc3_signature(self.config.secret_key, host, timestamp, body)
+        headers = {
+            "Authorization": (
+                f"TC3-HMAC-SHA256 Credential={self.config.secret_id}/{scope}, "
+                f"SignedHeaders=content-type;host, Signature={signature}"
+            ),
+            "Content-Type": "application/json; charset=utf-8",
+            "Host": host,
+            "X-TC-Action": "SendSms",
+            "X-TC-Timestamp": str(timestamp),
+            "X-TC-Version": "2021-01-11",
+            "X-TC-Region": self.config.region,
+        }
+        return headers, body
+
+    def _raise(self, code: str, text: str) -> None:
+        if code in TENCENT_THROTTLED:
+            raise SmsError(code, text, THROTTLED, TENCENT_THROTTLED[code], provider=self.name)
+        if code.startswith(TENCENT_REJECTED_PREFIXES):
+            raise SmsError(code, text, REJECTED, provider=self.name)
+        if code.startswith(("InternalError", "RequestTimeout")):
+            raise SmsError(code, text, TRANSIENT, provider=self.name)
+        raise SmsError(code, text, PROVIDER, provider=self.name)
+
+    def send(self, message: Message) -> str:
+        headers, body = self.request(message)
+        response = _post(
+            self.name,
+            self.session,
+            self.config.endpoint,
+            self.settings.timeout_seconds,
+            data=body.encode(),
+            headers=headers,
+        )
+        answer = _json_body(self.name, response).get("Response", {})
+        if "Error" in answer:
+            self._raise(str(answer["Error"].get("Code")), str(answer["Error"].get("Message", "")))
+        statuses = answer.get("SendStatusSet") or []
+        if not statuses:
+            raise SmsError("no_status", "no SendStatusSet in the answer", TRANSIENT, provider=self.name)
+        status = statuses[0]
+        if status.get("Code") != "Ok":
+            self._raise(str(status.get("Code")), str(status.get("Message", "")))
+        return str(status["SerialNo"])
+
+
+# -- Twilio (REST Messages, basic auth; status callbacks signed with X-Twilio-Signature) ----------------------------
+def twilio_signature(auth_token: str, url: str, params: dict) -> str:
+    """Twilio's request signature: HMAC-SHA1 over the URL followed by every POST parameter name+value, sorted."""
+    data = url + "".join(f"{key}{params[key]}" for key in sorted(params))
+    return base64.b64encode(hmac.new(auth_token.encode(), data.encode(), hashlib.sha1).digest()).decode()
+
+
+TWILIO_REJECTED = {21211, 21214, 21408, 21610, 21612, 21614, 30003, 30004, 30005, 30006}
+
+
+class TwilioSms:
+    name = "twilio"
+
+    def __init__(self, settings: SmsSettings):
+        self.settings = settings
+        self.config = settings.twilio
+        self.session = _http()
+
+    def send(self, message: Message) -> str:
+        url = f"{self.config.endpoint.rstrip('/')}/2010-04-01/Accounts/{self.config.account_sid}/Messages.json"
+        data = {"To": message.phone, "Body": message.text}
+        if self.config.messaging_service_sid:
+            data["MessagingServiceSid"] = self.config.messaging_service_sid
+        else:
+            data["From"] = self.config.from_number
+        if self.config.status_callback_url:
+            data["StatusCallback"] = self.config.status_callback_url
+        response = _post(
+            self.name,
+            self.session,
+            url,
+            self.settings.timeout_seconds,
+            data=data,
+            auth=(self.config.account_sid, self.config.auth_token),
+        )
+        if response.status_code in (200, 201):
+            return str(_json_body(self.name, response)["sid"])
+        body = _json_body(self.name, response) if response.content else {}
+        code, text = body.get("code"), str(body.get("message", ""))
+        label = f"twilio_{code or response.status_code}"
+        if response.status_code == 429 or code == 20429:
+            retry_after = float(response.headers.get("Retry-After") or 1)
+            raise SmsError(label, text, THROTTLED, retry_after, provider=self.name)
+        if response.status_code >= 500:
+            raise SmsError(label, text, TRANSIENT, provider=self.name)
+        if code in TWILIO_REJECTED:
+            raise SmsError(label, text, REJECTED, provider=self.name)
+        raise SmsError(label, text, PROVIDER, provider=self.name)
+
+
+PROVIDERS = {"console": ConsoleSms, "aliyun": AliyunSms, "tencent": TencentSms, "twilio": TwilioSms}
+
+
+class ProviderChain:
+    """The instance's providers in failover order; send() returns (provider name, provider message id)."""
+
+    def __init__(self, providers: list):
+        self.providers = providers
+        self.name = providers[0].name
+
+    def send(self, message: Message) -> tuple[str, str]:
+        retryable: list[SmsError] = []
+        last: SmsError | None = None
+        for provider in self.providers:
+            try:
+                return provider.name, provider.send(message)
+            except SmsError as exc:
+                exc.provider = provider.name
+                if exc.kind == REJECTED:
+                    raise
+                last = exc
+                if exc.kind in (TRANSIENT, THROTTLED):
+                    retryable.append(exc)
+                log.warning(
+                    "sms provider refused, trying the next one",
+                    extra={"provider": provider.name, "code": exc.code, "kind": exc.kind},
+                )
+            except Exception as exc:  # a bug or an unexpected answer: treat as an outage of this provider
+                last = SmsError("error", mask_text(repr(exc))[:200], TRANSIENT, provider=provider.name)
+                retryable.append(last)
+        if retryable:
+            throttled = [e for e in retryable if e.kind == THROTTLED]
+            if throttled and len(throttled) == len(retryable):
+                raise min(throttled, key=lambda e: e.retry_after or 0)
+            raise next(e for e in reversed(retryable) if e.kind == TRANSIENT)
+        raise last
+
+
+def provider_chain(settings: SmsSettings) -> ProviderChain:
+    return ProviderChain([PROVIDERS[name](settings) for name in settings.chain])
+
+
+def provider_from_settings(settings):
+    """The primary provider named by settings.sms_provider (GUANJIA_SMS_PROVIDER, default console)."""
     name = settings.sms_provider
     try:
-        return PROVIDERS[name]()
+        cls = PROVIDERS[name]
     except KeyError:
         raise RuntimeError(f"unknown SMS provider {name!r}; known: {', '.join(sorted(PROVIDERS))}") from None
+    return cls(SmsSettings(provider=name))

@@ -114,3 +114,315 @@ def _ticket_created(reporter_id: str, community_id: str, /, *, category: str = "
         community=community_id,
         data=data,
     )
+
+
+# -- the outside world (fake SMS providers) and the directory, for the delivery pipeline -------------------------
+def _load_fakes():
+    """tests/fake_providers.py (shared with bench/notifications_*.py), loaded by path: tests are not a package."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    if "notifications_fake_providers" not in sys.modules:
+        path = Path(__file__).resolve().parent / "fake_providers.py"
+        spec = importlib.util.spec_from_file_location("notifications_fake_providers", path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module
+        spec.loader.exec_module(module)
+    return sys.modules["notifications_fake_providers"]
+
+
+@pytest.fixture(scope="session")
+def fakes():
+    return _load_fakes()
+
+
+def provider_templates():
+    """Template codes/ids as an operator would configure them after the providers approved the templates."""
+    from notifications.templates import TEMPLATES
+
+    aliyun = {key: f"SMS_{460000000 + i}" for i, key in enumerate(sorted(TEMPLATES))}
+    tencent = {key: str(1900000 + i) for i, key in enumerate(sorted(TEMPLATES))}
+    return aliyun, tencent
+
+
+@pytest.fixture(scope="session")
+def sms_server(fakes):
+    from notifications.templates import TEMPLATES
+
+    with fakes.FakeSmsServer() as server:
+        aliyun, tencent = provider_templates()
+        server.fake.templates["aliyun"] = {code: TEMPLATES[key].variables for key, code in aliyun.items()}
+        server.fake.templates["tencent"] = {tid: TEMPLATES[key].variables for key, tid in tencent.items()}
+        yield server
+
+
+@pytest.fixture
+def fake_sms(sms_server):
+    """The fake providers with a clean slate for this test."""
+    fake = sms_server.fake
+    with fake.lock:
+        fake.sent.clear()
+        fake.script.clear()
+        fake.requests.clear()
+    fake.hold.set()
+    return fake
+
+
+@pytest.fixture(scope="session")
+def sms_config(sms_server, fakes):
+    """make(provider, **changes) → SmsSettings pointing every provider at the fake servers."""
+    import dataclasses
+    from datetime import time
+
+    from notifications.config import AliyunSettings, SmsSettings, TencentSettings, TwilioSettings
+
+    aliyun, tencent = provider_templates()
+
+    def make(provider="aliyun", **changes):
+        base = SmsSettings(
+            provider=provider,
+            signature="幸福物业",
+            aliyun=AliyunSettings(
+                access_key_id=fakes.ALIYUN_KEY_ID,
+                access_key_secret=fakes.ALIYUN_SECRET,
+                endpoint=f"{sms_server.url}/aliyun/",
+                templates=aliyun,
+                callback_token="aliyun-receipts-token",
+            ),
+            tencent=TencentSettings(
+                secret_id=fakes.TENCENT_ID,
+                secret_key=fakes.TENCENT_KEY,
+                sdk_app_id=fakes.TENCENT_APP,
+                endpoint=f"{sms_server.url}/tencent/",
+                templates=tencent,
+                callback_token="tencent-receipts-token",
+            ),
+            twilio=TwilioSettings(
+                account_sid=fakes.TWILIO_SID,
+                auth_token=fakes.TWILIO_TOKEN,
+                from_number=fakes.TWILIO_FROM,
+                endpoint=f"{sms_server.url}/twilio",
+                status_callback_url="https://sms.example.org/api/v1/notifications/receipts/twilio",
+            ),
+            quiet_start=time(21, 0),
+            quiet_end=time(8, 0),
+            retry_base_seconds=10,
+            retry_max_seconds=600,
+            timeout_seconds=3,
+        )
+        return dataclasses.replace(base, **changes)
+
+    return make
+
+
+class Clock:
+    """An injectable clock (UTC); starts at 10:00 in Shanghai on a weekday."""
+
+    def __init__(self):
+        from datetime import UTC, datetime
+
+        self.value = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
+
+    def __call__(self):
+        return self.value
+
+    def set_local(self, hour, minute=0, day=26):
+        from datetime import UTC, datetime
+        from zoneinfo import ZoneInfo
+
+        local = datetime(2026, 11, day, hour, minute, tzinfo=ZoneInfo("Asia/Shanghai"))
+        self.value = local.astimezone(UTC)
+
+    def advance(self, **delta):
+        from datetime import timedelta
+
+        self.value += timedelta(**delta)
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+class Directory:
+    """A stand-in for the residents and gateway internal endpoints (contract2), checking the service credential."""
+
+    def __init__(self, settings):
+        from flask import Flask, abort, jsonify, request
+
+        from guanjia.auth import principal_from_header
+
+        self.residents, self.units, self.zones, self.users, self.areas = {}, {}, {}, {}, {}
+        self.calls = []
+        app = Flask("directory")
+
+        @app.before_request
+        def _service_only():
+            self.calls.append(request.path)
+            try:
+                principal = principal_from_header(settings, request.headers.get("Authorization"))
+            except Exception:
+                abort(401)
+            if principal.role != "service":
+                abort(403)
+
+        def found(value):
+            return jsonify(value) if value is not None else abort(404)
+
+        @app.get("/api/v1/internal/residents/<rid>/contact")
+        def resident(rid):
+            c = self.residents.get(rid)
+            return found(c and {k: c[k] for k in ("resident_id", "unit_id", "community_id", "name", "phone", "locale")})
+
+        @app.get("/api/v1/internal/units/<uid>/contacts")
+        def unit(uid):
+            if uid not in self.units:
+                abort(404)
+            roles = request.args.get("roles", "owner").split(",")
+            contacts = [self.residents[r] for r in self.units[uid] if self.residents[r]["role"] in roles]
+            return jsonify({"unit_id": uid, "community_id": "c", "contacts": contacts})
+
+        @app.get("/api/v1/internal/zones/<zid>")
+        def zone(zid):
+            return found(self.zones.get(zid))
+
+        @app.get("/api/v1/internal/communities/<cid>/recipients")
+        def recipients(cid):
+            key = (cid, request.args.get("scope"), request.args.get("target_id"))
+            if key not in self.areas:
+                abort(404)
+            return jsonify({"contacts": [self.residents[r] for r in self.areas[key]]})
+
+        @app.get("/api/v1/internal/users/<uid>/contact")
+        def user(uid):
+            return found(self.users.get(uid))
+
+        @app.get("/api/v1/internal/users")
+        def users():
+            cid, role = request.args.get("community_id"), request.args.get("role")
+            items = [u for u in self.users.values() if u["role"] == role and cid in u["communities"]]
+            return jsonify({"items": items})
+
+        self.app = app
+
+    def resident(self, *, unit_id=None, community_id=None, role="owner", locale="zh-CN", phone=None, opted_out=False):
+        rid = str(uuid.uuid4())
+        self.residents[rid] = {
+            "resident_id": rid,
+            "unit_id": unit_id or str(uuid.uuid4()),
+            "community_id": community_id or str(uuid.uuid4()),
+            "name": "李四",
+            "phone": phone or _random_mobile(),
+            "role": role,
+            "locale": locale,
+            "opted_out": opted_out,
+        }
+        if unit_id:
+            self.units.setdefault(unit_id, []).append(rid)
+        return self.residents[rid]
+
+    def user(self, role, community_id, phone=None):
+        uid = str(uuid.uuid4())
+        self.users[uid] = {
+            "user_id": uid,
+            "role": role,
+            "name": "王五",
+            "phone": phone or _random_mobile(),
+            "communities": [community_id],
+        }
+        return self.users[uid]
+
+
+@pytest.fixture(scope="session")
+def pipeline_settings(infra):
+    """Settings on a database of its own: the pipeline tests' pending rows never meet other tests' dispatchers."""
+    return infra.settings("notifications", database="notifications_pipeline", queue_prefix=f"{infra.prefix}.pipe.")
+
+
+@pytest.fixture
+def directory(pipeline_settings):
+    return Directory(pipeline_settings)
+
+
+@pytest.fixture
+def pipeline(pipeline_settings, directory, sms_config, clock):
+    """build(provider, **sms_changes) → a Pipeline: handle(event) as the consumer does, dispatch() as the worker."""
+    from guanjia.bus import EventConsumer
+    from guanjia.db import Database
+    from guanjia.http import WsgiUpstream
+    from notifications import domain
+    from notifications.consumers import HANDLERS, make_context
+    from notifications.models import inbox
+
+    database = Database(pipeline_settings.database_url)
+    upstreams = {
+        "residents": WsgiUpstream("residents", directory.app),
+        "gateway": WsgiUpstream("gateway", directory.app),
+    }
+    built, apps = [], []
+
+    class Pipeline:
+        def __init__(self, provider, **changes):
+            self.sms = sms_config(provider, **changes)
+            self.context = make_context(pipeline_settings, upstreams, sms=self.sms, now=clock)
+            self.consumer = EventConsumer(pipeline_settings, database, inbox, HANDLERS, self.context)
+            self.database = database
+            self.upstreams = upstreams
+            built.append(self)
+
+        def handle(self, event):
+            return self.consumer.handle(event)
+
+        def dispatch(self):
+            """Dispatch until nothing is due now; returns how many sends were attempted."""
+            total = 0
+            while (n := domain.dispatch(self.context, database)) > 0:
+                total += n
+            return total
+
+        def app(self):
+            from notifications.app import create_app
+
+            app = create_app(pipeline_settings, upstreams, sms=self.sms, now=clock)
+            apps.append(app)
+            return app
+
+    yield Pipeline
+    # Leave nothing due behind for the next test's dispatcher.
+    with database.transaction() as session:
+        from sqlalchemy import update
+
+        from notifications.models import Delivery
+
+        session.execute(
+            update(Delivery)
+            .where(Delivery.status.in_(["pending", "sending"]))
+            .values(status="skipped", reason="test end")
+        )
+    for p in built:
+        if p.context._pool:
+            p.context._pool.shutdown()
+        if p.context._db:
+            p.context._db.dispose()
+    for app in apps:  # every app holds its own connection pool
+        app.extensions["guanjia.db"].dispose()
+    database.dispose()
+    _ = domain
+
+
+def event_of(type_, data, community=None):
+    """An event exactly as a producer's outbox builds it."""
+    return events.build(
+        type=type_,
+        source=f"/testcity/{type_.split('.')[0]}",
+        subject=f"{type_.split('.')[0]}/{uuid.uuid4()}",
+        city="testcity",
+        community=community or data.get("community_id"),
+        data=data,
+    )
+
+
+@pytest.fixture
+def make_event():
+    return event_of

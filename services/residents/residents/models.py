@@ -1,11 +1,23 @@
-"""Tables of the residents database: communities, buildings, units, residents, outbox, inbox, idempotency keys."""
+"""Tables of the residents database: property structure, residents, occupancy, everyday affairs, renovations."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, Numeric, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from guanjia.idempotency import define_idempotency
@@ -27,6 +39,20 @@ class Community(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Permitted renovation working hours, printed on every permit: "08:00-12:00,14:00-18:00".
+    renovation_hours: Mapped[str | None] = mapped_column(String(100))
+
+
+class Zone(Base):
+    """片区: a part of a community looked after by one or more butlers (gateway user ids)."""
+
+    __tablename__ = "zones"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    community_id: Mapped[str] = mapped_column(ForeignKey("communities.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    butler_ids: Mapped[list] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class Building(Base):
@@ -35,22 +61,40 @@ class Building(Base):
     community_id: Mapped[str] = mapped_column(ForeignKey("communities.id"), index=True)
     name: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    zone_id: Mapped[str | None] = mapped_column(String(36))  # new units take their building's zone
 
 
 class Unit(Base):
     __tablename__ = "units"
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    # Denormalised from the building: every scope check and list filter is by community.
+    # Denormalised from the building: every scope check and list filter is by community (and zone).
     community_id: Mapped[str] = mapped_column(ForeignKey("communities.id"), index=True)
     building_id: Mapped[str] = mapped_column(ForeignKey("buildings.id"))
     number: Mapped[str] = mapped_column(String(20))
     floor: Mapped[int] = mapped_column(Integer)
-    area_m2: Mapped[Decimal] = mapped_column(Numeric(10, 2))
-    status: Mapped[str] = mapped_column(String(20))  # vacant | occupied
+    area_m2: Mapped[Decimal] = mapped_column(Numeric(10, 2))  # gross area (建筑面积)
+    status: Mapped[str] = mapped_column(String(20))  # vacant | delivered | occupied | renovating
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    zone_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    unit_type: Mapped[str] = mapped_column(String(20), server_default="residential")
+    inner_area_m2: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))  # 套内面积
+    handed_over_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (UniqueConstraint("building_id", "number", name="uq_units_building_number"),)
+
+
+class UnitStatusChange(Base):
+    """Every change of a unit's status, with the flow that made it (the status changes only through flows)."""
+
+    __tablename__ = "unit_status_changes"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    unit_id: Mapped[str] = mapped_column(ForeignKey("units.id"), index=True)
+    from_status: Mapped[str] = mapped_column(String(20))
+    to_status: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(String(40))
+    actor_id: Mapped[str] = mapped_column(String(100))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class Resident(Base):
@@ -60,12 +104,201 @@ class Resident(Base):
     unit_id: Mapped[str] = mapped_column(ForeignKey("units.id"))
     name: Mapped[str] = mapped_column(String(100))
     phone: Mapped[str] = mapped_column(String(20))  # E.164, validated by guanjia.pii.normalize_phone
-    role: Mapped[str] = mapped_column(String(20))  # owner | tenant
-    status: Mapped[str] = mapped_column(String(20))  # registered | moved_in
+    role: Mapped[str] = mapped_column(String(20))  # owner | tenant | family
+    status: Mapped[str] = mapped_column(String(20))  # registered | moved_in | moved_out
     moved_in_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    moved_out_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # AES-GCM ciphertext (guanjia.pii.encrypt_pii) and a keyed lookup hash for search; never the number itself.
+    id_number_enc: Mapped[str | None] = mapped_column(Text)
+    id_number_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    emergency_name: Mapped[str | None] = mapped_column(String(100))
+    emergency_phone: Mapped[str | None] = mapped_column(String(20))
+    tags: Mapped[list | None] = mapped_column(JSON)
+    notes: Mapped[str | None] = mapped_column(Text)
+    sms_opt_out: Mapped[bool] = mapped_column(Boolean, server_default="0")
 
     __table_args__ = (
         Index("ix_residents_community_created", "community_id", "created_at"),
         Index("ix_residents_unit", "unit_id"),
+        Index("ix_residents_phone", "phone"),
+        Index("ix_residents_community_name", "community_id", "name"),
     )
+
+
+class Handover(Base):
+    """交付/入伙: the keys of a unit handed to its owner."""
+
+    __tablename__ = "handovers"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    unit_id: Mapped[str] = mapped_column(ForeignKey("units.id"), index=True)
+    owner_id: Mapped[str] = mapped_column(ForeignKey("residents.id"))
+    handed_over_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    notes: Mapped[str | None] = mapped_column(Text)
+    recorded_by: Mapped[str] = mapped_column(String(100))
+
+
+class MovingAppointment(Base):
+    __tablename__ = "moving_appointments"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    unit_id: Mapped[str] = mapped_column(ForeignKey("units.id"), index=True)
+    resident_id: Mapped[str] = mapped_column(ForeignKey("residents.id"))
+    kind: Mapped[str] = mapped_column(String(20))  # move_in | move_out
+    scheduled_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    notes: Mapped[str | None] = mapped_column(Text)
+    recorded_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ReleasePass(Base):
+    """放行条: goods leaving the community, authorised by a member of the household."""
+
+    __tablename__ = "release_passes"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    unit_id: Mapped[str] = mapped_column(ForeignKey("units.id"), index=True)
+    resident_id: Mapped[str] = mapped_column(ForeignKey("residents.id"))
+    carrier_name: Mapped[str] = mapped_column(String(100))
+    items: Mapped[str] = mapped_column(Text)
+    valid_on: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20))  # issued | used | cancelled
+    issued_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ResidentCard(Base):
+    """住户卡: issued, reported lost, revoked."""
+
+    __tablename__ = "resident_cards"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    resident_id: Mapped[str] = mapped_column(ForeignKey("residents.id"), index=True)
+    card_number: Mapped[str] = mapped_column(String(40), index=True)
+    status: Mapped[str] = mapped_column(String(20))  # active | lost | revoked
+    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    status_changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Key(Base):
+    """钥匙托管: a unit's key in the property office's custody, with who may collect it."""
+
+    __tablename__ = "keys"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    unit_id: Mapped[str] = mapped_column(ForeignKey("units.id"), index=True)
+    label: Mapped[str] = mapped_column(String(100))
+    authorized: Mapped[list] = mapped_column(JSON)  # [{name, phone, resident_id?}]
+    status: Mapped[str] = mapped_column(String(20))  # in_custody | lent
+    deposited_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_by: Mapped[str] = mapped_column(String(100))
+
+
+class KeyLoan(Base):
+    __tablename__ = "key_loans"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    key_id: Mapped[str] = mapped_column(ForeignKey("keys.id"), index=True)
+    borrower_name: Mapped[str] = mapped_column(String(100))
+    borrower_phone: Mapped[str | None] = mapped_column(String(20))
+    borrower_resident_id: Mapped[str | None] = mapped_column(String(36))
+    reason: Mapped[str] = mapped_column(Text)
+    lent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    due_back_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    returned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    lent_by: Mapped[str] = mapped_column(String(100))
+
+
+class VacancyCheck(Base):
+    """空置房巡查: a periodic look inside a vacant unit."""
+
+    __tablename__ = "vacancy_checks"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    unit_id: Mapped[str] = mapped_column(ForeignKey("units.id"), index=True)
+    checked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    checked_by: Mapped[str] = mapped_column(String(100))
+    issues_found: Mapped[bool] = mapped_column(Boolean)
+    findings: Mapped[str] = mapped_column(Text)
+
+
+class ContactLog(Base):
+    """入户走访 and calls: the butler's contact with a household."""
+
+    __tablename__ = "contact_logs"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    resident_id: Mapped[str] = mapped_column(ForeignKey("residents.id"), index=True)
+    unit_id: Mapped[str] = mapped_column(ForeignKey("units.id"))
+    kind: Mapped[str] = mapped_column(String(20))  # visit | call | message
+    effective: Mapped[bool] = mapped_column(Boolean)
+    contacted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    staff_id: Mapped[str] = mapped_column(String(100))
+    notes: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_contact_logs_unit_time", "unit_id", "contacted_at"),)
+
+
+class Renovation(Base):
+    """装修申请 → review → approval (permit) → inspections → acceptance."""
+
+    __tablename__ = "renovations"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    unit_id: Mapped[str] = mapped_column(ForeignKey("units.id"), index=True)
+    community_id: Mapped[str] = mapped_column(ForeignKey("communities.id"), index=True)
+    applicant_id: Mapped[str] = mapped_column(ForeignKey("residents.id"))
+    contractor: Mapped[dict] = mapped_column(JSON)
+    workers: Mapped[list] = mapped_column(JSON)
+    items: Mapped[list] = mapped_column(JSON)
+    structural: Mapped[bool] = mapped_column(Boolean)
+    planned_start: Mapped[date] = mapped_column(Date)
+    planned_end: Mapped[date] = mapped_column(Date)
+    # submitted | reviewed | approved | rejected | completed | failed
+    status: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    review_passed: Mapped[bool | None] = mapped_column(Boolean)
+    review_notes: Mapped[str | None] = mapped_column(Text)
+    reviewed_by: Mapped[str | None] = mapped_column(String(100))
+    reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    decided_by: Mapped[str | None] = mapped_column(String(100))
+    rejection_reason: Mapped[str | None] = mapped_column(Text)
+    approved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    permit_number: Mapped[str | None] = mapped_column(String(40))
+    permit_hours: Mapped[str | None] = mapped_column(String(100))
+    unit_status_before: Mapped[str | None] = mapped_column(String(20))
+    acceptance_notes: Mapped[str | None] = mapped_column(Text)
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Inspection(Base):
+    __tablename__ = "renovation_inspections"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    renovation_id: Mapped[str] = mapped_column(ForeignKey("renovations.id"), index=True)
+    inspected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    inspector_id: Mapped[str] = mapped_column(String(100))
+    findings: Mapped[str] = mapped_column(Text)
+
+
+class Violation(Base):
+    __tablename__ = "renovation_violations"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    renovation_id: Mapped[str] = mapped_column(ForeignKey("renovations.id"), index=True)
+    inspection_id: Mapped[str] = mapped_column(ForeignKey("renovation_inspections.id"))
+    category: Mapped[str] = mapped_column(String(40))
+    severity: Mapped[str] = mapped_column(String(20))  # minor | serious
+    evidence: Mapped[str] = mapped_column(Text)
+    rectify_by: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    referred_to_authorities: Mapped[bool] = mapped_column(Boolean)
+    status: Mapped[str] = mapped_column(String(20))  # open | rectified
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    reinspected_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reinspection_notes: Mapped[str | None] = mapped_column(Text)
+
+
+class PiiDisclosure(Base):
+    """Every time staff asked to see a resident's personal data in clear: who, whose, what, when."""
+
+    __tablename__ = "pii_disclosures"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    resident_id: Mapped[str] = mapped_column(ForeignKey("residents.id"), index=True)
+    actor_id: Mapped[str] = mapped_column(String(100))
+    actor_role: Mapped[str] = mapped_column(String(20))
+    fields: Mapped[str] = mapped_column(String(100))
+    request_id: Mapped[str | None] = mapped_column(String(100))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -46,7 +46,13 @@ def place(client, as_role):
     assert community.status_code == 201, community.json
     community_id = community.json["id"]
     manager = as_role("senior_butler", communities=[community_id])
-    building = client.post("/api/v1/buildings", headers=manager, json={"community_id": community_id, "name": "1栋"})
+    zone = client.post("/api/v1/zones", headers=manager, json={"community_id": community_id, "name": "A区"})
+    assert zone.status_code == 201, zone.json
+    building = client.post(
+        "/api/v1/buildings",
+        headers=manager,
+        json={"community_id": community_id, "name": "1栋", "zone_id": zone.json["id"]},
+    )
     assert building.status_code == 201, building.json
     unit = client.post(
         "/api/v1/units",
@@ -58,7 +64,8 @@ def place(client, as_role):
         "community_id": community_id,
         "building_id": building.json["id"],
         "unit_id": unit.json["id"],
-        "staff": as_role("butler", communities=[community_id]),
+        "zone_id": zone.json["id"],
+        "staff": as_role("butler", communities=[community_id], zones=[zone.json["id"]]),
         "manager": manager,
     }
 
@@ -67,13 +74,80 @@ def place(client, as_role):
 def register(client):
     """register(place, name=..., phone=..., role=...) → the created resident as staff see it."""
 
-    def _register(place, *, name="张三丰", phone="13800138000", role="owner", unit_id=None):
+    def _register(place, *, name="张三丰", phone="13800138000", role="owner", unit_id=None, headers=None):
         response = client.post(
             "/api/v1/residents",
-            headers=place["staff"],
+            headers=headers or (place["manager"] if unit_id else place["staff"]),
             json={"unit_id": unit_id or place["unit_id"], "name": name, "phone": phone, "role": role},
         )
         assert response.status_code == 201, response.json
         return response.json
 
     return _register
+
+
+@pytest.fixture
+def count(db):
+    """count(table) → rows in that table of the session's database (to prove nothing was written)."""
+    from sqlalchemy import func, select
+
+    def _count(table):
+        with db.transaction() as s:
+            return s.execute(select(func.count()).select_from(table)).scalar_one()
+
+    return _count
+
+
+@pytest.fixture
+def outbox_types(db):
+    """outbox_types(subject) → the event types written to the outbox for that subject, oldest first."""
+    from sqlalchemy import select
+
+    from residents.models import outbox
+
+    def _types(subject):
+        import json
+
+        with db.transaction() as s:
+            rows = s.execute(select(outbox.c.payload).order_by(outbox.c.created_at)).scalars().all()
+        return [e["type"] for e in map(json.loads, rows) if e["subject"] == subject]
+
+    return _types
+
+
+@pytest.fixture
+def second_zone(client, place):
+    """Zone B of the same community with its own building, unit and butler."""
+    manager = place["manager"]
+    zone = client.post("/api/v1/zones", headers=manager, json={"community_id": place["community_id"], "name": "B区"})
+    assert zone.status_code == 201, zone.json
+    building = client.post(
+        "/api/v1/buildings",
+        headers=manager,
+        json={"community_id": place["community_id"], "name": "9栋", "zone_id": zone.json["id"]},
+    )
+    unit = client.post(
+        "/api/v1/units",
+        headers=manager,
+        json={"building_id": building.json["id"], "number": "9-901", "floor": 9, "area_m2": "120.00"},
+    )
+    assert unit.status_code == 201, unit.json
+    return {"zone_id": zone.json["id"], "building_id": building.json["id"], "unit_id": unit.json["id"]}
+
+
+@pytest.fixture
+def clock(residents_app):
+    """clock.set(datetime) fixes the service's notion of now (time-driven rules); reset after the test."""
+    import types
+
+    from guanjia.db import utcnow
+
+    state = types.SimpleNamespace(now=None)
+
+    def _now():
+        return state.now or utcnow()
+
+    residents_app.config["RESIDENTS_CLOCK"] = _now
+    state.set = lambda value: setattr(state, "now", value)
+    yield state
+    residents_app.config.pop("RESIDENTS_CLOCK", None)

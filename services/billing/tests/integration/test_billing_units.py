@@ -57,9 +57,13 @@ def test_published_unit_created_is_served_with_its_area_as_a_decimal_string(clie
         "unit_id": unit["unit_id"],
         "community_id": unit["community_id"],
         "building_id": "b-1",
+        "zone_id": "zone-1",
         "number": "3-201",
         "floor": 2,
+        "unit_type": "residential",
         "area_m2": "88.50",
+        "gross_area_m2": "88.50",
+        "inner_area_m2": "70.20",
         "status": "delivered",
         "updated_at": body["updated_at"],
     }
@@ -93,7 +97,7 @@ def test_an_update_older_than_the_held_one_is_ignored(worker, client, db, publis
 
 @pytest.mark.parametrize("role", ["admin", "service", "finance", "senior_butler", "cs_manager", "butler"])
 def test_who_may_see_a_unit(client, billing_settings, unit, role):
-    headers = auth_header(billing_settings, role, communities=[unit["community_id"]])
+    headers = auth_header(billing_settings, role, communities=[unit["community_id"]], zones=["zone-1"])
     assert client.get(f"/api/v1/billing/units/{unit['unit_id']}", headers=headers).status_code == 200
 
 
@@ -102,6 +106,7 @@ def test_who_may_see_a_unit(client, billing_settings, unit, role):
     [
         ("finance", {"communities": ["OTHER"]}),
         ("butler", {}),
+        ("butler", {"communities": ["OWN"], "zones": ["OTHER"]}),
         ("engineer", {"communities": ["OWN"]}),
         ("integrator", {"communities": ["OWN"]}),
         ("resident", {"units": ["OTHER"]}),

@@ -9,19 +9,6 @@ from guanjia.db import Database
 from guanjia.testing import auth_header
 
 
-@pytest.fixture
-def create_user(client, admin_headers, unique):
-    """create_user(**fields) → (request body, created user), through the API as an admin."""
-
-    def create(**fields):
-        body = {"username": unique("user"), "password": "correct-horse-1", "role": "butler", **fields}
-        response = client.post("/api/v1/users", headers=admin_headers, json=body)
-        assert response.status_code == 201, response.json
-        return body, response.json
-
-    return create
-
-
 def login(client, username, password):
     return client.post("/api/v1/auth/token", json={"username": username, "password": password})
 

@@ -22,12 +22,21 @@ def test_bootstrap_generates_and_prints_the_admin_password_once(infra):
     [password_line] = [line for line in lines if line.startswith("admin password: ")]
     password = password_line.removeprefix("admin password: ")
     assert len(password) >= 12
+    # A password that went through a console must be replaced before it opens anything.
     response = login(settings, password)
-    assert response.status_code == 200
-    assert response.json["access_token"]
+    assert response.status_code == 403
+    assert response.json["password_change_required"] is True
+    assert "access_token" not in response.json
 
     assert bootstrap(settings) == []  # idempotent: nothing new, nothing printed
-    assert login(settings, password).status_code == 200  # and the password did not change
+    client = create_app(settings, upstreams={}).test_client()
+    changed = client.post(
+        "/api/v1/auth/password",
+        json={"username": "admin", "password": password, "new_password": "a-new-root-passphrase-7"},
+    )
+    assert changed.status_code == 200 and changed.json["access_token"]
+    assert login(settings, password).status_code == 401
+    assert login(settings, "a-new-root-passphrase-7").status_code == 200
 
 
 def test_bootstrap_takes_the_password_from_the_environment_and_never_prints_it(infra):

@@ -36,18 +36,23 @@ def test_the_demo_loads_through_the_api_and_a_second_run_changes_nothing(stack):
     url = stack["url"]
     # The CLI passes an admin token it mints itself; an operator may pass the admin password instead.
     lines = seed(stack["url"], admin_token(stack["settings"]))
-    assert any("butler-demo-123" in line for line in lines)
+    assert any("garden-walk-2026" in line for line in lines)
 
-    resident = login(url, "resident", "resident-demo-123")
+    resident = login(url, "resident", "home-1-101-sunny")
     me = requests.get(f"{url}/api/v1/users/me", headers=resident, timeout=10).json()
     assert me["role"] == "resident" and me["resident_id"] and len(me["units"]) == 1
     unit = requests.get(f"{url}/api/v1/units/{me['units'][0]}", headers=resident, timeout=10)
     assert unit.status_code == 200, unit.text
     assert unit.json()["number"] == "1-101" and unit.json()["area_m2"] == "89.50"
 
-    butler = login(url, "butler", "butler-demo-123")
+    butler = login(url, "butler", "garden-walk-2026")
     butler_me = requests.get(f"{url}/api/v1/users/me", headers=butler, timeout=10).json()
-    assert butler_me["communities"] == [unit.json()["community_id"]]
+    assert butler_me["communities"] == [unit.json()["community_id"]] and len(butler_me["zones"]) == 1
+    # The demo butler works in the demo unit's zone, so they see it (butlers are zone-scoped).
+    seen = requests.get(f"{url}/api/v1/units/{me['units'][0]}", headers=butler, timeout=10)
+    assert seen.status_code == 200, seen.text
+    zone = requests.get(f"{url}/api/v1/zones/{butler_me['zones'][0]}", headers=butler, timeout=10).json()
+    assert zone["butler_ids"] == [butler_me["id"]]
 
     assert seed(stack["url"], "demo-admin-1") == lines
     admin = login(url, "admin", "demo-admin-1")

@@ -37,7 +37,7 @@ def test_a_routed_request_without_a_valid_token_is_401_and_never_reaches_the_ser
     forged = {
         "Authorization": "Bearer "
         + auth_header(
-            gateway_settings.with_service("x", jwt_secret="another-secret-that-is-long-enough-0123"), "admin"
+            gateway_settings.with_service("x", jwt_private_key="AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE"), "admin"
         )["Authorization"].split()[1]
     }
     for headers in ({}, {"Authorization": "Basic YWRtaW46YWRtaW4="}, forged):

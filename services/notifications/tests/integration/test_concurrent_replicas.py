@@ -1,85 +1,73 @@
-"""Two consumer replicas handling the same event at once send one SMS (the unique delivery row serialises them)."""
+"""Two worker replicas on one database: the same event applied by both plans one delivery (the unique row
+serialises them), and two dispatchers running at once send each message once (SKIP LOCKED)."""
 
 import threading
+import uuid
 
-import pytest
-from sqlalchemy import text
+from sqlalchemy import func, select
 
-from guanjia.bus import EventConsumer
-from guanjia.db import Database
-from guanjia.http import ServiceClient
-from notifications.consumers import HANDLERS, Context
-from notifications.models import inbox
+from notifications.models import Delivery
 
 
-class GatedSms:
-    """A fake SMS gateway (the outside world) whose first send waits until another transaction is blocked."""
-
-    name = "gated"
-
-    def __init__(self, database: Database):
-        self.database = database
-        self.sent = []
-        self.saw_waiter = False
-
-    def _someone_waits_on_a_lock(self) -> bool:
-        with self.database.engine.connect() as conn:
-            return (
-                conn.execute(
-                    text(
-                        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                        "AND datname = current_database()"
-                    )
-                ).scalar()
-                > 0
-            )
-
-    def send(self, phone, text_):
-        if not self.sent:
-            for _ in range(200):  # up to 10 s: the other replica must be stuck behind our uncommitted row
-                if self._someone_waits_on_a_lock():
-                    self.saw_waiter = True
-                    break
-                threading.Event().wait(0.05)
-        self.sent.append(phone)
-        return f"gated-{len(self.sent)}"
-
-
-@pytest.fixture
-def database(notifications_settings):
-    db = Database(notifications_settings.database_url)
-    yield db
-    db.dispose()
-
-
-def test_two_replicas_same_event_one_sms(
-    notifications_settings, residents_upstream, database, resident, ticket_created
-):
-    sms = GatedSms(database)
-    context = Context(
-        settings=notifications_settings,
-        sms=sms,
-        residents=ServiceClient(notifications_settings, {"residents": residents_upstream}, "residents"),
+def test_two_replicas_same_event_one_delivery_row(pipeline, directory, make_event):
+    first, second = pipeline("aliyun"), pipeline("aliyun")
+    resident = directory.resident()
+    event = make_event(
+        "resident.moved_in",
+        {
+            "resident_id": resident["resident_id"],
+            "unit_id": resident["unit_id"],
+            "community_id": resident["community_id"],
+            "moved_in_at": "2026-11-26T01:00:00+00:00",
+        },
     )
-    replicas = [EventConsumer(notifications_settings, database, inbox, HANDLERS, context) for _ in range(2)]
-    event = ticket_created(resident["resident_id"], resident["community_id"])
-    outcomes = []
+    outcomes, barrier = [], threading.Barrier(2)
 
-    def run(consumer):
-        outcomes.append(consumer.handle(event))
+    def run(replica):
+        barrier.wait()
+        outcomes.append(replica.handle(event))
 
-    first = threading.Thread(target=run, args=(replicas[0],))
-    first.start()
-    # The second replica starts once the first holds its transaction open and its send is waiting.
-    for _ in range(1000):
-        if database.engine.pool.checkedout() >= 2:
-            break
-        threading.Event().wait(0.01)
-    second = threading.Thread(target=run, args=(replicas[1],))
-    second.start()
-    first.join(20)
-    second.join(20)
-
-    assert sms.saw_waiter, "the second replica never waited on the first one's delivery row"
-    assert len(sms.sent) == 1
+    threads = [threading.Thread(target=run, args=(r,)) for r in (first, second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(20)
     assert sorted(outcomes) == ["applied", "duplicate"]
+    with first.database.transaction() as s:
+        count = s.execute(select(func.count()).where(Delivery.event_id == event["id"])).scalar_one()
+    assert count == 1
+
+
+def test_two_dispatchers_at_once_send_each_message_once(pipeline, directory, fake_sms, make_event):
+    first, second = pipeline("aliyun"), pipeline("aliyun")
+    residents = [directory.resident() for _ in range(40)]
+    for resident in residents:
+        first.handle(
+            make_event(
+                "fee.overdue",
+                {
+                    "bill_id": str(uuid.uuid4()),
+                    "unit_id": resident["unit_id"],
+                    "community_id": resident["community_id"],
+                    "period": "2026-11",
+                    "amount_due": "10.00",
+                    "due_date": "2026-11-15",
+                    "stage": "first",
+                    "days_overdue": 5,
+                    "payer_id": resident["resident_id"],
+                },
+            )
+        )
+    barrier = threading.Barrier(2)
+
+    def run(replica):
+        barrier.wait()
+        replica.dispatch()
+
+    threads = [threading.Thread(target=run, args=(r,)) for r in (first, second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    phones = [m["phone"] for m in fake_sms.of("aliyun")]
+    assert sorted(phones) == sorted(r["phone"] for r in residents)  # all sent, none twice

@@ -24,6 +24,21 @@ FIELDS = {
     "reason",
     "created_at",
     "sent_at",
+    "kind",
+    "notice_id",
+    "recipient_kind",
+    "template",
+    "error_code",
+    "urgent",
+    "essential",
+    "provider",
+    "attempts",
+    "duplicate_risk",
+    "segments",
+    "resent_count",
+    "next_attempt_at",
+    "delivered_at",
+    "failed_at",
 }
 
 

@@ -20,10 +20,15 @@ def test_the_hierarchy_is_created_and_read_back(client, as_role, place):
         "id": place["unit_id"],
         "community_id": place["community_id"],
         "building_id": place["building_id"],
+        "zone_id": place["zone_id"],
         "number": "1-101",
         "floor": 1,
+        "unit_type": "residential",
         "area_m2": "88.50",
+        "gross_area_m2": "88.50",
+        "inner_area_m2": None,
         "status": "vacant",
+        "handed_over_at": None,
         "created_at": unit.json["created_at"],
         "updated_at": unit.json["updated_at"],
     }
@@ -185,3 +190,65 @@ def test_unit_idempotency_key_replays_the_first_response(client, db, place):
     assert (_count(db, Unit), _count(db, outbox)) == before
     other = client.post("/api/v1/units", headers=headers, json={**body, "number": "3-302"})
     assert other.status_code == 422 and "Idempotency-Key" in other.json["errors"]
+
+
+def test_unit_facts_are_corrected_but_the_status_only_changes_through_the_flows(client, place, outbox_types):
+    created = client.post(
+        "/api/v1/units",
+        headers=place["manager"],
+        json={
+            "building_id": place["building_id"],
+            "number": "S-01",
+            "floor": 1,
+            "unit_type": "shop",
+            "gross_area_m2": "120.00",
+            "inner_area_m2": "98.40",
+        },
+    )
+    assert created.status_code == 201, created.json
+    assert (created.json["area_m2"], created.json["gross_area_m2"], created.json["inner_area_m2"]) == (
+        "120.00",
+        "120.00",
+        "98.40",
+    )
+    assert created.json["unit_type"] == "shop" and created.json["zone_id"] == place["zone_id"]
+    path = f"/api/v1/units/{created.json['id']}"
+    changed = client.patch(path, headers=place["manager"], json={"gross_area_m2": "121.50", "floor": 2})
+    assert changed.status_code == 200 and changed.json["area_m2"] == "121.50" and changed.json["floor"] == 2
+    assert client.patch(path, headers=place["manager"], json={"floor": 2}).status_code == 200  # no change
+    assert outbox_types(f"unit/{created.json['id']}") == ["unit.created", "unit.updated"]
+    too_big = client.patch(path, headers=place["manager"], json={"inner_area_m2": "200.00"})
+    assert too_big.status_code == 422 and "inner_area_m2" in too_big.json["errors"]
+    status = client.patch(path, headers=place["manager"], json={"status": "occupied"})
+    assert status.status_code == 422 and "status" in status.json["errors"]
+    assert client.patch(path, headers=place["staff"], json={"floor": 3}).status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"gross_area_m2": "90.00", "inner_area_m2": "95.00"}, "inner_area_m2"),
+        ({"area_m2": "90.00", "gross_area_m2": "91.00"}, "gross_area_m2"),
+        ({}, "area_m2"),
+        ({"area_m2": "90.00", "unit_type": "villa"}, "unit_type"),
+        ({"area_m2": "90.00", "zone_id": "no-such-zone"}, "zone_id"),
+    ],
+)
+def test_bad_areas_types_and_zones_are_422(client, place, body, field):
+    response = client.post(
+        "/api/v1/units",
+        headers=place["manager"],
+        json={"building_id": place["building_id"], "number": f"X-{uuid.uuid4().hex[:4]}", "floor": 1, **body},
+    )
+    assert response.status_code == 422, response.json
+    assert field in response.json["errors"]
+
+
+def test_renovation_hours_are_set_per_community(client, as_role, place):
+    path = f"/api/v1/communities/{place['community_id']}"
+    assert client.get(path, headers=place["staff"]).json["renovation_hours"] == "08:00-12:00,14:00-18:00"
+    changed = client.patch(path, headers=place["manager"], json={"renovation_hours": "09:00-12:00, 14:30-17:30"})
+    assert changed.status_code == 200 and changed.json["renovation_hours"] == "09:00-12:00,14:30-17:30"
+    bad = client.patch(path, headers=place["manager"], json={"renovation_hours": "18:00-08:00"})
+    assert bad.status_code == 422 and "renovation_hours" in bad.json["errors"]
+    assert client.patch(path, headers=place["staff"], json={"name": "x"}).status_code == 403

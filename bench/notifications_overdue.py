@@ -1,0 +1,279 @@
+"""Benchmark: 10,000 fee.overdue events on RabbitMQ → SMS through a fake Aliyun API (signed requests checked).
+
+Usage: .venv/bin/python bench/notifications_overdue.py [--events 10000] [--duplicates 100] [--concurrency 8] [--rate 0]
+Runs the notifications worker (consumer + dispatcher + relay) on PostgreSQL and RabbitMQ. The outside world runs
+in a separate process: the fake Aliyun API and a residents stand-in serving the contact endpoint over HTTP (it
+checks the service credential). Each event names its own payer, so each must give exactly one SMS;
+`--duplicates` events are published twice (a redelivery) and must not. `--rate` paces publishing (events/s;
+0 = as fast as possible, so latency includes the backlog). Prints throughput, latency (publish → the provider
+accepted it), duplicates and lost. Not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import importlib.util
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from functools import partial
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from guanjia import bus, events
+from guanjia.auth import principal_from_header
+from guanjia.db import Database
+from guanjia.http import HttpUpstream
+from guanjia.runtime import Worker, declare_queues
+from guanjia.testing import Infra
+
+ROOT = Path(__file__).resolve().parent.parent
+PG = os.environ.get("GUANJIA_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+AMQP = os.environ.get("GUANJIA_BENCH_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
+
+
+def load_fakes():
+    path = ROOT / "services" / "notifications" / "tests" / "fake_providers.py"
+    spec = importlib.util.spec_from_file_location("notifications_fake_providers", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def make_contacts(count: int) -> tuple[dict, set]:
+    contacts, phones = {}, set()
+    communities = [str(uuid.uuid4()) for _ in range(50)]
+    while len(contacts) < count:
+        phone = f"+86139{random.randint(0, 99_999_999):08d}"
+        if phone in phones:
+            continue
+        phones.add(phone)
+        rid = str(uuid.uuid4())
+        contacts[rid] = {
+            "resident_id": rid,
+            "unit_id": str(uuid.uuid4()),
+            "community_id": random.choice(communities),
+            "name": "业主",
+            "phone": phone,
+            "locale": "zh-CN",
+        }
+    return contacts, phones
+
+
+def fetch_sent(sms_url: str) -> list[dict]:
+    import requests
+
+    return requests.get(f"{sms_url}/_sent", timeout=30).json()
+
+
+def residents_app(settings, contacts: dict):
+    """The residents contact endpoint (contract2), service role only."""
+    from flask import Flask, abort, jsonify, request
+
+    app = Flask("residents-stand-in")
+
+    @app.get("/api/v1/internal/residents/<rid>/contact")
+    def contact(rid):
+        if principal_from_header(settings, request.headers.get("Authorization")).role != "service":
+            abort(403)
+        return jsonify(contacts[rid]) if rid in contacts else abort(404)
+
+    return app
+
+
+def serve_fakes(contacts_file: str, prefix: str) -> int:
+    """Child process: the fake Aliyun API and the residents stand-in; prints their URLs, serves until killed."""
+    import json
+
+    from werkzeug.serving import make_server
+
+    from notifications.templates import TEMPLATES
+
+    fakes = load_fakes()
+    infra = Infra(PG, AMQP)
+    infra.prefix = prefix  # the parent's: the same (already migrated) database and the same token keys
+    settings = infra.settings("notifications", database="bench_notifications")
+    contacts = json.loads(Path(contacts_file).read_text())
+    server = fakes.FakeSmsServer().__enter__()
+    server.fake.templates["aliyun"] = {code: TEMPLATES[key].variables for key, code in template_codes().items()}
+    residents = make_server("127.0.0.1", 0, residents_app(settings, contacts), threaded=True)
+    print(f"READY {server.url} http://127.0.0.1:{residents.server_port}", flush=True)
+    residents.serve_forever()
+    return 0
+
+
+def template_codes() -> dict:
+    from notifications.templates import TEMPLATES
+
+    return {key: f"SMS_{460000000 + i}" for i, key in enumerate(sorted(TEMPLATES))}
+
+
+def percentile(values, q):
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
+
+
+def main() -> int:
+    from guanjia import logging as glog
+
+    glog.configure("bench", "bench", os.environ.get("BENCH_LOG_LEVEL", "WARNING"))
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--events", type=int, default=10_000)
+    parser.add_argument("--duplicates", type=int, default=100)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--timeout", type=float, default=900)
+    parser.add_argument("--rate", type=float, default=0)
+    parser.add_argument("--serve-fakes", nargs=2, metavar=("CONTACTS_JSON", "PREFIX"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve_fakes:
+        return serve_fakes(*args.serve_fakes)
+
+    from notifications.config import AliyunSettings, SmsSettings
+    from notifications.consumers import make_context
+    from notifications.models import Delivery, outbox
+    from notifications.service import SPEC
+
+    fakes = load_fakes()
+    infra = Infra(PG, AMQP)
+    settings = infra.settings("notifications", database="bench_notifications", retry_delays_ms=(1000, 5000))
+    codes = template_codes()
+    contacts, phones = make_contacts(args.events)
+    contacts_file = Path(tempfile.mkstemp(suffix=".json")[1])
+    contacts_file.write_text(json.dumps(contacts))
+    child = subprocess.Popen(
+        [sys.executable, __file__, "--serve-fakes", str(contacts_file), infra.prefix], stdout=subprocess.PIPE, text=True
+    )
+    ready = child.stdout.readline().split()
+    if not ready or ready[0] != "READY":
+        raise SystemExit("the fake providers did not start")
+    sms_url, residents_url = ready[1], ready[2]
+    sms = SmsSettings(
+        provider="aliyun",
+        signature="幸福物业",
+        aliyun=AliyunSettings(
+            access_key_id=fakes.ALIYUN_KEY_ID,
+            access_key_secret=fakes.ALIYUN_SECRET,
+            endpoint=f"{sms_url}/aliyun/",
+            templates=codes,
+        ),
+        quiet_start=None,  # the bench runs at any hour: quiet hours would (rightly) hold reminders
+        quiet_end=None,
+        community_daily_budget=1_000_000,
+        dispatch_concurrency=args.concurrency,
+    )
+    upstreams = {"residents": HttpUpstream("residents", residents_url)}
+    spec = dataclasses.replace(SPEC, make_context=partial(make_context, sms=sms))
+    declare_queues(spec, settings)
+    worker = Worker(spec, settings, upstreams).start()
+
+    evts = []
+    for rid, contact in contacts.items():
+        evts.append(
+            events.build(
+                type="fee.overdue",
+                source="/bench/billing",
+                subject=f"bill/{uuid.uuid4()}",
+                city="bench",
+                community=contact["community_id"],
+                data={
+                    "bill_id": str(uuid.uuid4()),
+                    "unit_id": contact["unit_id"],
+                    "community_id": contact["community_id"],
+                    "period": "2026-11",
+                    "amount_due": "1234.50",
+                    "due_date": "2026-11-15",
+                    "stage": "first",
+                    "days_overdue": 12,
+                    "payer_id": rid,
+                },
+            )
+        )
+    repeats = random.sample(evts, min(args.duplicates, len(evts)))
+    published_at = {}
+    publisher = bus.Publisher(settings.with_service("billing"))
+    start = time.time()
+    for i, event in enumerate(evts):
+        if args.rate:
+            time.sleep(max(0.0, start + i / args.rate - time.time()))
+        published_at.setdefault(contacts[event["data"]["payer_id"]]["phone"], time.time())
+        publisher.publish(event)
+    for event in repeats:
+        publisher.publish(event)
+    publish_done = time.time()
+    publisher.close()
+
+    deadline = time.time() + args.timeout
+    while len(fetch_sent(sms_url)) < args.events and time.time() < deadline:
+        time.sleep(1)
+    time.sleep(3)  # let any duplicate show itself
+    sent = fetch_sent(sms_url)
+    last = max(m["at"] for m in sent) if sent else time.time()
+    worker_relay_deadline = time.time() + 60
+    database = Database(settings.database_url)
+    while time.time() < worker_relay_deadline:
+        with database.transaction() as session:
+            unpublished = session.execute(
+                select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))
+            ).scalar_one()
+        if not unpublished:
+            break
+        time.sleep(0.5)
+    with database.transaction() as session:
+        rows = dict(session.execute(select(Delivery.status, func.count()).group_by(Delivery.status)).all())
+        planned = session.execute(select(func.min(Delivery.created_at), func.max(Delivery.created_at))).one()
+        recorded = session.execute(select(func.min(Delivery.sent_at), func.max(Delivery.sent_at))).one()
+        notified = session.execute(
+            select(func.count()).select_from(outbox).where(outbox.c.event_type == "notification.sent")
+        ).scalar_one()
+    worker.stop()
+    database.dispose()
+    child.kill()
+    child.wait()
+    contacts_file.unlink()
+
+    per_phone = {}
+    for message in sent:
+        per_phone.setdefault(message["phone"], []).append(message["at"])
+    duplicates = sum(len(v) - 1 for v in per_phone.values())
+    lost = len(phones - set(per_phone))
+    latencies = [(min(v) - published_at[p]) * 1000 for p, v in per_phone.items() if p in published_at]
+    elapsed = last - start
+    print(f"events published: {args.events} (+{len(repeats)} published twice) in {publish_done - start:.1f} s")
+    print(f"SMS accepted by the fake Aliyun API: {len(sent)}; duplicates: {duplicates}; lost: {lost}")
+    print(f"deliveries by status: {rows}; notification.sent events: {notified}")
+    if planned[0] and recorded[0]:
+        consumed = (planned[1] - planned[0]).total_seconds()
+        dispatched = (recorded[1] - recorded[0]).total_seconds()
+        print(
+            f"stages: consumer planned {args.events} deliveries in {consumed:.1f} s "
+            f"({args.events / max(consumed, 0.001):.0f}/s); dispatcher recorded them sent over {dispatched:.1f} s"
+        )
+    print(f"throughput (first publish → last SMS): {len(per_phone) / elapsed:.0f} SMS/s over {elapsed:.1f} s")
+    if latencies:
+        print(
+            "latency publish → provider (ms): "
+            f"p50 {percentile(latencies, 0.5):.0f}, p95 {percentile(latencies, 0.95):.0f}, "
+            f"p99 {percentile(latencies, 0.99):.0f}, max {max(latencies):.0f}, mean {statistics.mean(latencies):.0f}"
+        )
+    print(
+        f"| {args.events} fee.overdue → SMS (aliyun fake, {args.concurrency} senders, "
+        f"{'as fast as possible' if not args.rate else f'{args.rate:.0f}/s'}) | "
+        f"{len(per_phone) / elapsed:.0f} SMS/s | p50 {percentile(latencies, 0.5):.0f} ms, "
+        f"p95 {percentile(latencies, 0.95):.0f} ms, p99 {percentile(latencies, 0.99):.0f} ms | "
+        f"{duplicates} | {lost} |"
+    )
+    infra.cleanup()
+    return 0 if duplicates == 0 and lost == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

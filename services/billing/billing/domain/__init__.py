@@ -1,0 +1,1 @@
+"""Billing use cases: fee rules, billing runs, payments and the ledger, arrears, reminders and reports."""

@@ -1,0 +1,498 @@
+"""Bills: the billing run of a community and period, single charges, credit notes, and reading bills."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections import defaultdict
+from datetime import date, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, false, func, select
+from sqlalchemy.orm import Session
+
+from guanjia import db as dbmod
+from guanjia.auth import Principal
+from guanjia.errors import Invalid, NotFound
+
+from ..events import BILL_ISSUED
+from ..models import Allocation, Bill, BillingRun, BillingUnit, BillLine, FeeItem, LedgerEntry, MeterReading, Occupancy
+from ..money import Period, add_days, fen_to_str, month_of, parse_period, to_fen
+from .common import MONEY_ROLES, READERS, EventWriter, bulk_insert, new_ids, policy_for, require, require_community
+from .fees import rate_on, rates_of
+from .units import find_unit
+
+KINDS = ("periodic", "deposit", "fine", "repair", "one_off")
+
+
+# --- the billing run -----------------------------------------------------------------------------------------------
+
+
+def run_billing(
+    session: Session, settings, principal: Principal, community_id: str, period_name: str, now: datetime | None = None
+) -> BillingRun:
+    """Bill every unit of the community for the period: one bill per unit, one line per fee item (split where an
+    occupancy change makes the period part vacant). Units already billed for the period get nothing new."""
+    require(principal, *MONEY_ROLES)
+    require_community(principal, community_id)
+    try:
+        period = parse_period(period_name)
+    except ValueError as exc:
+        raise Invalid("period", str(exc)) from None
+    now = now or dbmod.utcnow()
+    policy = policy_for(session, community_id, lock=True)  # one run of a community at a time
+    source_key = f"period:{period.name}"
+
+    items = []
+    for item in session.execute(
+        select(FeeItem)
+        .where(FeeItem.community_id == community_id, FeeItem.active.is_(True))
+        .order_by(FeeItem.created_at)
+    ).scalars():
+        rate = rate_on(rates_of(session, item.id), period.start)
+        if rate is not None:
+            items.append((_Item(item), rate, set(json.loads(item.unit_types))))
+
+    # Units without a bill for the period (the unique (unit, source) index answers each NOT EXISTS).
+    already = select(Bill.id).where(Bill.unit_id == BillingUnit.unit_id, Bill.source_key == source_key).exists()
+    units = session.execute(
+        select(
+            BillingUnit.unit_id,
+            BillingUnit.building_id,
+            BillingUnit.zone_id,
+            BillingUnit.floor,
+            BillingUnit.unit_type,
+            BillingUnit.gross_area_m2,
+            BillingUnit.inner_area_m2,
+            BillingUnit.area_m2,
+            BillingUnit.status,
+        ).where(BillingUnit.community_id == community_id, ~already)
+    ).all()
+    run = BillingRun(
+        id=dbmod.new_id(),
+        community_id=community_id,
+        period=period.name,
+        started_at=now,
+        bills_created=0,
+        amount_fen=0,
+        requested_by=principal.subject,
+    )
+    session.add(run)
+    if not units or not items:
+        session.flush()
+        return run
+
+    tz = ZoneInfo(settings.timezone)
+    occupancies = _occupancies(session, community_id, period, tz)
+    readings = _readings(session, community_id, period.name)
+    due_date = add_days(period.start, policy.due_days)
+    writer = EventWriter(settings, BILL_ISSUED)
+    bills, lines, ledger = [], [], []
+    rules = _Rules(policy)
+    for unit in units:
+        unit_lines = _lines_for(unit, items, rules, period, occupancies.get(unit.unit_id), readings)
+        total = sum(line["amount_fen"] for line in unit_lines)
+        if not unit_lines or total <= 0:
+            continue
+        ids = new_ids(3 + len(unit_lines))
+        bill_id = ids[0]
+        payer_id = _payer(occupancies.get(unit.unit_id), period)
+        bills.append(
+            {
+                "id": bill_id,
+                "community_id": community_id,
+                "unit_id": unit.unit_id,
+                "building_id": unit.building_id,
+                "zone_id": unit.zone_id,
+                "kind": "periodic",
+                "source_key": source_key,
+                "period": period.name,
+                "period_start": period.start,
+                "period_end": period.end,
+                "due_date": due_date,
+                "description": None,
+                "amount_fen": total,
+                "credited_fen": 0,
+                "paid_fen": 0,
+                "payer_id": payer_id,
+                "run_id": run.id,
+                "renovation_id": None,
+                "issued_at": now,
+            }
+        )
+        for line_id, line in zip(ids[3:], unit_lines, strict=True):
+            lines.append({"id": line_id, "bill_id": bill_id, **line})
+        ledger.append(_charge_entry(community_id, unit.unit_id, bill_id, total, now, ids[1]))
+        writer.add(
+            id=ids[2],
+            subject=f"bill/{bill_id}",
+            community=community_id,
+            now=now,
+            data=_issued_data(bill_id, unit.unit_id, community_id, period.name, total, due_date, payer_id),
+        )
+    session.flush()
+    bulk_insert(session, Bill, bills)
+    bulk_insert(session, BillLine, lines)
+    bulk_insert(session, LedgerEntry, ledger)
+    writer.flush(session)
+    run.bills_created = len(bills)
+    run.amount_fen = sum(bill["amount_fen"] for bill in bills)
+    from .payments import apply_prepaid  # payments builds on bills; the run only needs this one step of it
+
+    apply_prepaid(session, {bill["unit_id"] for bill in bills}, now)
+    return run
+
+
+def _issued_data(bill_id, unit_id, community_id, period, amount_fen, due_date, payer_id) -> dict:
+    return {
+        "bill_id": bill_id,
+        "unit_id": unit_id,
+        "community_id": community_id,
+        "period": period,
+        "amount": fen_to_str(amount_fen),
+        "due_date": due_date.isoformat(),
+        "payer_id": payer_id,
+    }
+
+
+def _charge_entry(community_id: str, unit_id: str, bill_id: str, amount_fen: int, now: datetime, id=None) -> dict:
+    return {
+        "id": id or str(uuid.uuid4()),
+        "community_id": community_id,
+        "unit_id": unit_id,
+        "kind": "charge",
+        "amount_fen": amount_fen,
+        "bill_id": bill_id,
+        "payment_id": None,
+        "reason": None,
+        "created_at": now,
+    }
+
+
+class _Item:
+    """A fee item's columns as plain attributes: the run reads them once per unit and item."""
+
+    __slots__ = ("id", "name", "kind", "basis", "exempt_floors_max", "rounding")
+
+    def __init__(self, item: FeeItem):
+        for name in self.__slots__:
+            setattr(self, name, getattr(item, name))
+
+
+class _Rules:
+    __slots__ = ("area_basis", "vacant_discount")
+
+    def __init__(self, policy):
+        self.area_basis = policy.area_basis
+        self.vacant_discount = policy.vacant_discount
+
+
+def _occupancies(session: Session, community_id: str, period: Period, tz) -> dict[str, list[tuple]]:
+    """unit → [(resident_id, first day, last day)] of occupancies overlapping the period (local dates)."""
+    found = defaultdict(list)
+    rows = session.execute(select(Occupancy).where(Occupancy.community_id == community_id)).scalars()
+    for row in rows:
+        if row.moved_in_at is None:
+            continue
+        first = dbmod.as_utc(row.moved_in_at).astimezone(tz).date()
+        # The move-out day is the last day charged to the leaving resident.
+        last = dbmod.as_utc(row.moved_out_at).astimezone(tz).date() if row.moved_out_at else date.max
+        if first <= period.end and last >= period.start and first <= last:
+            found[row.unit_id].append((row.resident_id, first, last))
+    for spans in found.values():
+        spans.sort(key=lambda span: (span[1], span[0]))
+    return found
+
+
+def _readings(session: Session, community_id: str, period_name: str) -> dict[tuple[str, str], Decimal]:
+    rows = session.execute(
+        select(MeterReading).where(MeterReading.community_id == community_id, MeterReading.period == period_name)
+    ).scalars()
+    return {(row.unit_id, row.fee_item_id): row.current - row.previous for row in rows}
+
+
+def _occupied_days(spans, period: Period) -> int:
+    days = set()
+    for _, first, last in spans or ():
+        start, end = max(first, period.start), min(last, period.end)
+        days.update(range(start.toordinal(), end.toordinal() + 1))
+    return len(days)
+
+
+def _payer(spans, period: Period) -> str | None:
+    """Who lives there at the end of the period; else the last to live there during it."""
+    if not spans:
+        return None
+    at_end = [span for span in spans if span[1] <= period.end <= span[2]]
+    if at_end:
+        return at_end[0][0]  # the first to move in of those living there (owner before family)
+    return max(spans, key=lambda span: span[2])[0]
+
+
+def _area(unit, policy) -> Decimal | None:
+    if policy.area_basis == "inner" and unit.inner_area_m2 is not None:
+        return unit.inner_area_m2
+    return unit.gross_area_m2 if unit.gross_area_m2 is not None else unit.area_m2
+
+
+def _lines_for(unit, items, policy, period: Period, spans, readings) -> list[dict]:
+    lines = []
+    unit_type = unit.unit_type or "residential"  # unit.* v1 events carried no type: they were homes
+    for item, rate, unit_types in items:
+        if unit_type not in unit_types:
+            continue
+        if item.exempt_floors_max is not None and unit.floor is not None and unit.floor <= item.exempt_floors_max:
+            continue
+        if item.basis == "metered":
+            quantity = readings.get((unit.unit_id, item.id))
+            if quantity is None or quantity == 0:
+                continue
+            lines.append(_line(item, f"{item.name} {quantity}", quantity, rate, rate * quantity, None))
+            continue
+        if item.basis == "per_m2":
+            quantity = _area(unit, policy)
+            if quantity is None:
+                continue
+        else:
+            quantity = Decimal(1)
+        full = rate * quantity * period.months
+        discount = policy.vacant_discount
+        if item.kind != "property_service" or discount is None:
+            lines.append(_line(item, item.name, quantity, rate, full, None))
+            continue
+        if spans is None:
+            occupied = period.days if unit.status in ("occupied", "renovating") else 0
+        else:
+            occupied = _occupied_days(spans, period)
+        vacant = period.days - occupied
+        if occupied:
+            part = full if not vacant else full * occupied / period.days
+            lines.append(_line(item, f"{item.name} ({occupied} days occupied)", quantity, rate, part, occupied))
+        if vacant:
+            part = full * vacant / period.days * (1 - discount)
+            label = f"{item.name} ({vacant} days vacant, {(discount * 100).normalize()}% off)"
+            lines.append(_line(item, label, quantity, rate, part, vacant))
+    return lines
+
+
+def _line(item: _Item, description: str, quantity, rate, amount: Decimal, days: int | None) -> dict:
+    return {
+        "fee_item_id": item.id,
+        "description": description[:200],
+        "quantity": quantity,
+        "rate": rate,
+        "days": days,
+        "amount_fen": to_fen(amount, item.rounding),
+    }
+
+
+# --- single charges (events and one-off charges) -------------------------------------------------------------------
+
+
+def issue_charge(
+    session: Session,
+    settings,
+    *,
+    community_id: str,
+    unit_id: str,
+    kind: str,
+    source_key: str,
+    amount_fen: int,
+    description: str,
+    payer_id: str | None,
+    day: date,
+    due_days: int | None = None,
+    renovation_id: str | None = None,
+    now: datetime | None = None,
+) -> Bill | None:
+    """One bill with one line; None when a bill for this source exists already (a replayed event)."""
+    exists = session.execute(
+        select(Bill).where(Bill.unit_id == unit_id, Bill.source_key == source_key)
+    ).scalar_one_or_none()
+    if exists is not None:
+        return None
+    now = now or dbmod.utcnow()
+    policy = policy_for(session, community_id)
+    unit = session.get(BillingUnit, unit_id)
+    period = month_of(day)
+    bill = Bill(
+        id=dbmod.new_id(),
+        community_id=community_id,
+        unit_id=unit_id,
+        building_id=unit.building_id if unit else None,
+        zone_id=unit.zone_id if unit else None,
+        kind=kind,
+        source_key=source_key,
+        period=period.name,
+        period_start=day,
+        period_end=day,
+        due_date=add_days(day, policy.due_days if due_days is None else due_days),
+        description=description,
+        amount_fen=amount_fen,
+        credited_fen=0,
+        paid_fen=0,
+        payer_id=payer_id,
+        renovation_id=renovation_id,
+        issued_at=now,
+    )
+    session.add(bill)
+    session.add(
+        BillLine(
+            id=dbmod.new_id(), bill_id=bill.id, description=description, quantity=Decimal(1), amount_fen=amount_fen
+        )
+    )
+    session.add(LedgerEntry(**_charge_entry(community_id, unit_id, bill.id, amount_fen, now)))
+    session.flush()
+    writer = EventWriter(settings, BILL_ISSUED)
+    writer.add(
+        subject=f"bill/{bill.id}",
+        community=community_id,
+        now=now,
+        data=_issued_data(bill.id, unit_id, community_id, bill.period, amount_fen, bill.due_date, payer_id),
+    )
+    writer.flush(session)
+    from .payments import apply_prepaid
+
+    apply_prepaid(session, {unit_id}, now)
+    return bill
+
+
+def create_one_off(session: Session, settings, principal: Principal, data: dict, today: date, fetch_unit=None) -> Bill:
+    require(principal, *MONEY_ROLES)
+    if data.get("due_date") and data["due_date"] < today:
+        raise Invalid("due_date", "must not be in the past")
+    unit = find_unit(session, data["unit_id"], fetch_unit)
+    if unit is None or not principal.sees_community(unit.community_id):
+        raise Invalid("unit_id", "no such unit in your communities")
+    bill = issue_charge(
+        session,
+        settings,
+        community_id=unit.community_id,
+        unit_id=unit.unit_id,
+        kind="one_off",
+        source_key=f"one_off:{dbmod.new_id()}",
+        amount_fen=data["amount"],
+        description=data["description"],
+        payer_id=data.get("payer_id"),
+        day=today,
+        due_days=(data["due_date"] - today).days if data.get("due_date") else None,
+    )
+    return bill
+
+
+def credit_bill(session: Session, principal: Principal, bill_id: str, amount_fen: int, reason: str) -> Bill:
+    """A correction: a credit entry lowers what the bill asks for; the bill and its lines stay as issued."""
+    require(principal, *MONEY_ROLES)
+    bill = _locked_bill(session, principal, bill_id)
+    if amount_fen > bill.outstanding_fen:
+        raise Invalid("amount", f"more than the {fen_to_str(bill.outstanding_fen)} outstanding on the bill")
+    bill.credited_fen += amount_fen
+    session.add(
+        LedgerEntry(
+            id=dbmod.new_id(),
+            community_id=bill.community_id,
+            unit_id=bill.unit_id,
+            kind="credit",
+            amount_fen=-amount_fen,
+            bill_id=bill.id,
+            reason=reason,
+            created_at=dbmod.utcnow(),
+        )
+    )
+    session.flush()
+    return bill
+
+
+def _locked_bill(session: Session, principal: Principal, bill_id: str) -> Bill:
+    query = select(Bill).where(Bill.id == bill_id).execution_options(populate_existing=True)
+    if dbmod.is_postgres(session):
+        query = query.with_for_update()
+    bill = session.execute(query).scalar_one_or_none()
+    if bill is None or not principal.sees_community(bill.community_id):
+        raise NotFound(f"bill {bill_id} not found")
+    return bill
+
+
+# --- reading -------------------------------------------------------------------------------------------------------
+
+
+def scope_bills(query, principal: Principal):
+    """Residents their own units' bills; butlers their zones; other staff their communities."""
+    if principal.instance_wide:
+        return query
+    if principal.role == "resident":
+        return query.where(Bill.unit_id.in_(principal.units) if principal.units else false())
+    if principal.role not in READERS or not principal.communities:
+        return query.where(false())
+    query = query.where(Bill.community_id.in_(principal.communities))
+    if principal.role == "butler":
+        query = query.where(Bill.zone_id.in_(principal.zones) if principal.zones else false())
+    return query
+
+
+def list_bills(principal: Principal, filters: dict):
+    query = scope_bills(select(Bill), principal).order_by(Bill.due_date.desc(), Bill.issued_at.desc(), Bill.id)
+    for name in ("community_id", "unit_id", "period", "kind", "zone_id", "building_id"):
+        if filters.get(name):
+            query = query.where(getattr(Bill, name) == filters[name])
+    status = filters.get("status")
+    if status == "open":
+        query = query.where(Bill.amount_fen > Bill.credited_fen + Bill.paid_fen)
+    elif status == "settled":
+        query = query.where(Bill.amount_fen <= Bill.credited_fen + Bill.paid_fen)
+    return query
+
+
+def get_bill(session: Session, principal: Principal, bill_id: str) -> Bill:
+    bill = session.execute(scope_bills(select(Bill).where(Bill.id == bill_id), principal)).scalar_one_or_none()
+    if bill is None:
+        raise NotFound(f"bill {bill_id} not found")
+    return bill
+
+
+def lines_of(session: Session, bill_id: str) -> list[BillLine]:
+    return list(session.execute(select(BillLine).where(BillLine.bill_id == bill_id).order_by(BillLine.id)).scalars())
+
+
+def late_fee_fen(policy, bill: Bill, today: date) -> int:
+    """Accrued late fee (违约金): off unless the community enables it; simple interest on the unpaid principal
+    after the grace days, capped, never compounding (it is never charged on itself). It is shown, not billed:
+    the law requires notice before a late fee is demanded."""
+    outstanding = bill.outstanding_fen
+    if not policy.late_fee_enabled or outstanding <= 0 or bill.kind == "deposit":
+        return 0
+    days = (today - bill.due_date).days - policy.late_fee_grace_days
+    if days <= 0:
+        return 0
+    fee = Decimal(outstanding) * policy.late_fee_daily_rate * days
+    cap = Decimal(bill.amount_fen - bill.credited_fen) * policy.late_fee_cap
+    return int(min(fee, cap).to_integral_value())
+
+
+def list_runs(principal: Principal, community_id: str):
+    require(principal, *READERS, *MONEY_ROLES)
+    require_community(principal, community_id)
+    return (
+        select(BillingRun)
+        .where(BillingRun.community_id == community_id)
+        .order_by(BillingRun.started_at.desc(), BillingRun.id)
+    )
+
+
+def unit_balance(session: Session, unit_id: str) -> dict:
+    """The unit's account: ledger sum, outstanding bills, prepaid money (the ledger sum = outstanding − prepaid)."""
+    ledger = session.execute(
+        select(func.coalesce(func.sum(LedgerEntry.amount_fen), 0)).where(LedgerEntry.unit_id == unit_id)
+    ).scalar_one()
+    outstanding = session.execute(
+        select(func.coalesce(func.sum(Bill.amount_fen - Bill.credited_fen - Bill.paid_fen), 0)).where(
+            Bill.unit_id == unit_id
+        )
+    ).scalar_one()
+    prepaid = session.execute(
+        select(func.coalesce(func.sum(Allocation.amount_fen), 0)).where(
+            and_(Allocation.unit_id == unit_id, Allocation.bill_id.is_(None))
+        )
+    ).scalar_one()
+    return {"ledger_fen": int(ledger), "outstanding_fen": int(outstanding), "prepaid_fen": int(prepaid)}

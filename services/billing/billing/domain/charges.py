@@ -1,0 +1,201 @@
+"""Charges that other services' events cause: renovation deposits and fines, deposit refunds, paid repairs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from guanjia import db as dbmod
+
+from ..events import DEPOSIT_REFUNDED
+from ..models import Allocation, Bill, Deposit, LedgerEntry
+from ..money import fen_to_str, to_fen
+from .bills import issue_charge
+from .common import EventWriter, policy_for
+from .payments import _allocation
+
+
+def _local_day(settings, when: datetime):
+    return dbmod.as_utc(when).astimezone(ZoneInfo(settings.timezone)).date()
+
+
+def renovation_approved(session: Session, settings, data: dict) -> Bill | None:
+    """The deposit falls due when the community's policy sets one."""
+    policy = policy_for(session, data["community_id"])
+    if not policy.renovation_deposit_fen:
+        return None
+    bill = issue_charge(
+        session,
+        settings,
+        community_id=data["community_id"],
+        unit_id=data["unit_id"],
+        kind="deposit",
+        source_key=f"renovation:{data['renovation_id']}:deposit",
+        amount_fen=policy.renovation_deposit_fen,
+        description="Renovation deposit",
+        payer_id=data.get("applicant_id"),
+        day=_local_day(settings, data["approved_at"]),
+        due_days=0,
+        renovation_id=data["renovation_id"],
+    )
+    if bill is not None:
+        session.add(
+            Deposit(
+                id=dbmod.new_id(),
+                renovation_id=data["renovation_id"],
+                community_id=data["community_id"],
+                unit_id=data["unit_id"],
+                bill_id=bill.id,
+                applicant_id=data.get("applicant_id"),
+                status="due",
+                refunded_fen=0,
+                fines_deducted_fen=0,
+            )
+        )
+    return bill
+
+
+def renovation_violation(session: Session, settings, data: dict) -> Bill | None:
+    """A fine where the community's policy sets one for the severity (none by default)."""
+    policy = policy_for(session, data["community_id"])
+    amount = policy.fine_serious_fen if data["severity"] == "serious" else policy.fine_minor_fen
+    if not amount:
+        return None
+    return issue_charge(
+        session,
+        settings,
+        community_id=data["community_id"],
+        unit_id=data["unit_id"],
+        kind="fine",
+        source_key=f"violation:{data['violation_id']}",
+        amount_fen=amount,
+        description=f"Renovation fine ({data['severity']})",
+        payer_id=data.get("applicant_id"),
+        day=_local_day(settings, data["occurred_at"]),
+        renovation_id=data["renovation_id"],
+    )
+
+
+def renovation_completed(session: Session, settings, data: dict) -> Deposit | None:
+    """A passed completion refunds the paid deposit less the renovation's unpaid fines (which the deducted money
+    pays); the deposit charge is credited. Entries: credit −D, transfer of F to the fines, refund +(P−F)."""
+    if not data["passed"]:
+        return None  # the deposit stays held until a completion that passes
+    query = select(Deposit).where(Deposit.renovation_id == data["renovation_id"])
+    if dbmod.is_postgres(session):
+        query = query.with_for_update()
+    deposit = session.execute(query).scalar_one_or_none()
+    if deposit is None or deposit.status != "due":
+        return None
+    now = dbmod.utcnow()
+    bill = session.execute(
+        select(Bill).where(Bill.id == deposit.bill_id).execution_options(populate_existing=True)
+    ).scalar_one()
+    # Credit the deposit charge: it was never a fee.
+    credit = bill.amount_fen - bill.credited_fen
+    bill.credited_fen += credit
+    _entry(session, bill, "credit", -credit, "renovation completed: deposit released", now)
+    # The deposit's money by payment (what each payment has on the deposit bill).
+    held = [
+        [payment_id, int(amount)]
+        for payment_id, amount in session.execute(
+            select(Allocation.payment_id, func.sum(Allocation.amount_fen))
+            .where(Allocation.bill_id == bill.id)
+            .group_by(Allocation.payment_id)
+            .order_by(Allocation.payment_id)
+        ).all()
+        if amount > 0
+    ]
+    fines = session.execute(
+        select(Bill)
+        .where(
+            Bill.renovation_id == deposit.renovation_id,
+            Bill.kind == "fine",
+            Bill.amount_fen > Bill.credited_fen + Bill.paid_fen,
+        )
+        .order_by(Bill.due_date, Bill.id)
+        .execution_options(populate_existing=True)
+    ).scalars()
+    deducted = 0
+    for fine in fines:
+        for entry in held:
+            part = min(entry[1], fine.outstanding_fen)
+            if part <= 0:
+                continue
+            entry[1] -= part
+            bill.paid_fen -= part
+            fine.paid_fen += part
+            session.add(_allocation(entry[0], bill.unit_id, bill.id, -part, "transfer", now))
+            session.add(_allocation(entry[0], bill.unit_id, fine.id, part, "transfer", now))
+            deducted += part
+    refunded = 0
+    for payment_id, amount in held:
+        if amount > 0:
+            bill.paid_fen -= amount
+            session.add(_allocation(payment_id, bill.unit_id, bill.id, -amount, "refund", now))
+            refunded += amount
+    if refunded:
+        _entry(session, bill, "refund", refunded, "renovation deposit refunded", now)
+    deposit.status = "refunded" if refunded or deducted else "closed"
+    deposit.refunded_fen = refunded
+    deposit.fines_deducted_fen = deducted
+    deposit.refunded_at = now
+    session.flush()
+    if refunded or deducted:
+        writer = EventWriter(settings, DEPOSIT_REFUNDED)
+        writer.add(
+            subject=f"deposit/{deposit.id}",
+            community=deposit.community_id,
+            now=now,
+            data={
+                "deposit_id": deposit.id,
+                "renovation_id": deposit.renovation_id,
+                "unit_id": deposit.unit_id,
+                "community_id": deposit.community_id,
+                "amount": fen_to_str(refunded),
+                "fines_deducted": fen_to_str(deducted),
+                "refunded_at": now.isoformat(),
+            },
+        )
+        writer.flush(session)
+    return deposit
+
+
+def _entry(session: Session, bill: Bill, kind: str, amount: int, reason: str, now: datetime) -> None:
+    session.add(
+        LedgerEntry(
+            id=dbmod.new_id(),
+            community_id=bill.community_id,
+            unit_id=bill.unit_id,
+            kind=kind,
+            amount_fen=amount,
+            bill_id=bill.id,
+            reason=reason,
+            created_at=now,
+        )
+    )
+
+
+def ticket_resolved(session: Session, settings, data: dict) -> Bill | None:
+    """A paid repair whose charge the resident accepted becomes a bill; free or refused repairs bill nothing."""
+    if not (data["paid"] and data["charge_accepted"] and data.get("charge") and data.get("unit_id")):
+        return None
+    amount = to_fen(data["charge"])
+    if amount <= 0:
+        return None
+    label = f"Paid repair {data['number']}" if data.get("number") else "Paid repair"
+    return issue_charge(
+        session,
+        settings,
+        community_id=data["community_id"],
+        unit_id=data["unit_id"],
+        kind="repair",
+        source_key=f"ticket:{data['ticket_id']}",
+        amount_fen=amount,
+        description=label,
+        payer_id=data.get("reporter_id"),
+        day=_local_day(settings, data["resolved_at"]),
+    )

@@ -1,0 +1,425 @@
+"""Arrears with ageing, the collection list (催缴清单), collection-rate KPIs, monthly and weekly fee reports."""
+
+from __future__ import annotations
+
+import io
+from collections import defaultdict
+from datetime import date, datetime, time, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session
+
+from guanjia import db as dbmod
+from guanjia.auth import Principal
+from guanjia.errors import Invalid
+
+from ..models import Allocation, Bill, BillingUnit, BillLine, CollectionNote, FeeItem, Payment
+from ..money import fen_to_str, parse_period
+from .common import COLLECTORS, MONEY_ROLES, READERS, policy_for, require, require_community
+from .units import butlers_by_zone
+
+BUCKETS = (("0-30", 0, 30), ("31-90", 31, 90), ("91-180", 91, 180), ("181-365", 181, 365), ("over_365", 366, None))
+GROUPS = ("unit", "building", "zone", "butler", "community")
+
+
+def _bucket(days: int) -> str:
+    for name, low, high in BUCKETS:
+        if days >= low and (high is None or days <= high):
+            return name
+    return BUCKETS[0][0]
+
+
+def _zone_filter(principal: Principal):
+    """A butler's reports cover their zones; everyone else's the whole community."""
+    if principal.role == "butler":
+        return Bill.zone_id.in_(principal.zones or ("",))
+    return None
+
+
+def _check_reader(principal: Principal, community_id: str) -> None:
+    require(principal, *READERS, *MONEY_ROLES)
+    require_community(principal, community_id)
+
+
+def _end_of_day(settings, day: date) -> datetime:
+    return datetime.combine(day + timedelta(days=1), time(), ZoneInfo(settings.timezone))
+
+
+def arrears(session: Session, settings, principal: Principal, community_id: str, group_by: str, as_of: date) -> dict:
+    """Overdue money (due before `as_of`, still unpaid) grouped with ageing buckets by days past due."""
+    _check_reader(principal, community_id)
+    query = select(
+        Bill.unit_id, Bill.building_id, Bill.zone_id, Bill.due_date, Bill.amount_fen - Bill.credited_fen - Bill.paid_fen
+    ).where(
+        Bill.community_id == community_id,
+        Bill.kind != "deposit",
+        Bill.amount_fen > Bill.credited_fen + Bill.paid_fen,
+        Bill.due_date < as_of,
+    )
+    if (zone := _zone_filter(principal)) is not None:
+        query = query.where(zone)
+    butlers = butlers_by_zone(session, community_id) if group_by == "butler" else {}
+    groups: dict = defaultdict(lambda: {"total": 0, "bills": 0, "units": set(), **{b[0]: 0 for b in BUCKETS}})
+    for unit_id, building_id, zone_id, due_date, outstanding in session.execute(query).all():
+        keys = {
+            "unit": [unit_id],
+            "building": [building_id],
+            "zone": [zone_id],
+            "butler": butlers.get(zone_id) or [None],
+            "community": [community_id],
+        }[group_by]
+        for key in keys:
+            group = groups[key]
+            group["total"] += int(outstanding)
+            group["bills"] += 1
+            group["units"].add(unit_id)
+            group[_bucket((as_of - due_date).days)] += int(outstanding)
+    numbers = _unit_numbers(session, [k for k in groups]) if group_by == "unit" else {}
+    items = []
+    for key, group in sorted(groups.items(), key=lambda kv: (-kv[1]["total"], str(kv[0]))):
+        item = {
+            "key": key,
+            "total": fen_to_str(group["total"]),
+            "bills": group["bills"],
+            "units": len(group["units"]),
+            "buckets": {name: fen_to_str(group[name]) for name, _, _ in BUCKETS},
+        }
+        if group_by == "unit":
+            item["unit_number"] = numbers.get(key)
+        items.append(item)
+    total = sum(group["total"] for group in groups.values())
+    return {
+        "community_id": community_id,
+        "group_by": group_by,
+        "as_of": as_of,
+        "total": fen_to_str(total),
+        "items": items,
+    }
+
+
+def _unit_numbers(session: Session, unit_ids: list[str]) -> dict:
+    if not unit_ids:
+        return {}
+    rows = session.execute(select(BillingUnit.unit_id, BillingUnit.number).where(BillingUnit.unit_id.in_(unit_ids)))
+    return dict(rows.all())
+
+
+def collection_list(
+    session: Session, settings, principal: Principal, community_id: str, zone_id: str | None, as_of: date
+) -> dict:
+    """Units in arrears, most owed first, with their latest contact notes: the butler's 催缴清单."""
+    require(principal, *COLLECTORS)
+    require_community(principal, community_id)
+    if principal.role == "butler" and zone_id and zone_id not in principal.zones:
+        return {"community_id": community_id, "as_of": as_of, "items": []}
+    query = select(
+        Bill.unit_id,
+        Bill.zone_id,
+        func.sum(Bill.amount_fen - Bill.credited_fen - Bill.paid_fen),
+        func.min(Bill.due_date),
+        func.count(),
+        func.max(Bill.payer_id),
+    ).where(
+        Bill.community_id == community_id,
+        Bill.kind != "deposit",
+        Bill.amount_fen > Bill.credited_fen + Bill.paid_fen,
+        Bill.due_date < as_of,
+    )
+    if zone_id:
+        query = query.where(Bill.zone_id == zone_id)
+    if (zone := _zone_filter(principal)) is not None:
+        query = query.where(zone)
+    rows = session.execute(query.group_by(Bill.unit_id, Bill.zone_id)).all()
+    notes = defaultdict(list)
+    unit_ids = [row[0] for row in rows]
+    if unit_ids:
+        for note in session.execute(
+            select(CollectionNote)
+            .where(CollectionNote.unit_id.in_(unit_ids))
+            .order_by(CollectionNote.created_at.desc())
+        ).scalars():
+            if len(notes[note.unit_id]) < 3:
+                notes[note.unit_id].append(note)
+    numbers = _unit_numbers(session, unit_ids)
+    items = [
+        {
+            "unit_id": unit_id,
+            "unit_number": numbers.get(unit_id),
+            "zone_id": zone,
+            "amount_due": fen_to_str(int(total)),
+            "oldest_due_date": oldest,
+            "days_overdue": (as_of - oldest).days,
+            "bills": count,
+            "payer_id": payer,
+            "notes": notes.get(unit_id, []),
+        }
+        for unit_id, zone, total, oldest, count, payer in sorted(rows, key=lambda r: (-int(r[2]), r[0]))
+    ]
+    return {"community_id": community_id, "as_of": as_of, "items": items}
+
+
+def add_note(session: Session, principal: Principal, data: dict) -> CollectionNote:
+    require(principal, *COLLECTORS)
+    unit = session.get(BillingUnit, data["unit_id"])
+    if unit is None or not principal.sees_community(unit.community_id):
+        raise Invalid("unit_id", "no such unit in your communities")
+    if principal.role == "butler" and not principal.sees_zone(unit.community_id, unit.zone_id):
+        raise Invalid("unit_id", "no such unit in your zones")
+    note = CollectionNote(
+        id=dbmod.new_id(),
+        community_id=unit.community_id,
+        unit_id=unit.unit_id,
+        author=principal.subject,
+        outcome=data["outcome"],
+        promised_on=data.get("promised_on"),
+        note=data["note"],
+        created_at=dbmod.utcnow(),
+    )
+    session.add(note)
+    session.flush()
+    return note
+
+
+# --- KPIs ----------------------------------------------------------------------------------------------------------
+
+
+def _ratio(part: int, whole: int) -> str | None:
+    if whole <= 0:
+        return None
+    return str((Decimal(part) / Decimal(whole)).quantize(Decimal("0.0001"), rounding=ROUND_HALF_EVEN))
+
+
+def collection_rate(
+    session: Session, settings, principal: Principal, community_id: str, period_name: str, group_by: str, as_of: date
+) -> dict:
+    """收缴率 = collected on the period's bills ÷ their receivable; 清欠率 = collected during the period on older
+    bills ÷ what they owed at its start; target, gap and a linear projection to the period's end."""
+    _check_reader(principal, community_id)
+    try:
+        period = parse_period(period_name)
+    except ValueError as exc:
+        raise Invalid("period", str(exc)) from None
+    tz = ZoneInfo(settings.timezone)
+    start = datetime.combine(period.start, time(), tz)
+    cutoff = _end_of_day(settings, min(as_of, period.end))
+    butlers = butlers_by_zone(session, community_id) if group_by == "butler" else {}
+
+    def keys(zone_id):
+        return {"community": [community_id], "zone": [zone_id], "butler": butlers.get(zone_id) or [None]}[group_by]
+
+    groups: dict = defaultdict(lambda: defaultdict(int))
+    base = [Bill.community_id == community_id, Bill.kind != "deposit"]
+    if (zone := _zone_filter(principal)) is not None:
+        base.append(zone)
+    # This period's bills: receivable and what was collected on them by the cut-off.
+    collected = (
+        select(Allocation.bill_id, func.sum(Allocation.amount_fen).label("paid"))
+        .where(Allocation.bill_id.is_not(None), Allocation.created_at < cutoff)
+        .group_by(Allocation.bill_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(Bill.zone_id, Bill.amount_fen - Bill.credited_fen, func.coalesce(collected.c.paid, 0))
+        .outerjoin(collected, collected.c.bill_id == Bill.id)
+        .where(*base, Bill.period == period.name)
+    ).all()
+    for zone_id, receivable, paid in rows:
+        for key in keys(zone_id):
+            groups[key]["receivable"] += int(receivable)
+            groups[key]["collected"] += int(paid)
+    # Older bills: owed at the period's start, recovered between its start and the cut-off.
+    before = (
+        select(Allocation.bill_id, func.sum(Allocation.amount_fen).label("paid"))
+        .where(Allocation.bill_id.is_not(None), Allocation.created_at < start)
+        .group_by(Allocation.bill_id)
+        .subquery()
+    )
+    during = (
+        select(Allocation.bill_id, func.sum(Allocation.amount_fen).label("paid"))
+        .where(Allocation.bill_id.is_not(None), and_(Allocation.created_at >= start, Allocation.created_at < cutoff))
+        .group_by(Allocation.bill_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(
+            Bill.zone_id,
+            Bill.amount_fen - Bill.credited_fen - func.coalesce(before.c.paid, 0),
+            func.coalesce(during.c.paid, 0),
+        )
+        .outerjoin(before, before.c.bill_id == Bill.id)
+        .outerjoin(during, during.c.bill_id == Bill.id)
+        .where(*base, Bill.period_end < period.start)
+    ).all()
+    for zone_id, owed, recovered in rows:
+        if owed <= 0:
+            continue
+        for key in keys(zone_id):
+            groups[key]["arrears_at_start"] += int(owed)
+            groups[key]["recovered"] += int(recovered)
+
+    policy = policy_for(session, community_id)
+    target = policy.collection_target
+    elapsed = max(0, min((as_of - period.start).days + 1, period.days))
+    items = []
+    for key, group in sorted(groups.items(), key=lambda kv: str(kv[0])):
+        rate = _ratio(group["collected"], group["receivable"])
+        projected = None
+        if rate is not None and elapsed:
+            share = Decimal(group["collected"]) * period.days / (Decimal(group["receivable"]) * elapsed)
+            projected = str(min(share, Decimal(1)).quantize(Decimal("0.0001"), rounding=ROUND_HALF_EVEN))
+        items.append(
+            {
+                "key": key,
+                "receivable": fen_to_str(group["receivable"]),
+                "collected": fen_to_str(group["collected"]),
+                "collection_rate": rate,
+                "target": str(target.quantize(Decimal("0.0001"))),
+                "gap": str((target - Decimal(rate)).quantize(Decimal("0.0001"))) if rate is not None else None,
+                "projected_rate": projected,
+                "arrears_at_start": fen_to_str(group["arrears_at_start"]),
+                "recovered": fen_to_str(group["recovered"]),
+                "arrears_recovery_rate": _ratio(group["recovered"], group["arrears_at_start"]),
+            }
+        )
+    return {"community_id": community_id, "period": period.name, "as_of": as_of, "group_by": group_by, "items": items}
+
+
+# --- monthly and weekly reports ------------------------------------------------------------------------------------
+
+
+def _payments_between(session: Session, principal, community_id: str, start: datetime, end: datetime) -> list:
+    return session.execute(
+        select(Payment.method, Payment.amount_fen, Payment.status, Payment.received_at).where(
+            Payment.community_id == community_id, Payment.received_at >= start, Payment.received_at < end
+        )
+    ).all()
+
+
+def monthly_report(session: Session, settings, principal: Principal, community_id: str, month: str) -> dict:
+    """月度物业费分析: the month's receivable and collection by fee item and zone, payments by method, arrears."""
+    _check_reader(principal, community_id)
+    try:
+        period = parse_period(month)
+    except ValueError as exc:
+        raise Invalid("month", str(exc)) from None
+    if period.months != 1:
+        raise Invalid("month", 'must be a month, like "2026-11"')
+    rate = collection_rate(session, settings, principal, community_id, month, "community", period.end)
+    by_zone = collection_rate(session, settings, principal, community_id, month, "zone", period.end)["items"]
+    lines = session.execute(
+        select(FeeItem.name, func.sum(BillLine.amount_fen), func.count(func.distinct(Bill.id)))
+        .select_from(BillLine)
+        .join(Bill, Bill.id == BillLine.bill_id)
+        .outerjoin(FeeItem, FeeItem.id == BillLine.fee_item_id)
+        .where(Bill.community_id == community_id, Bill.period == month, Bill.kind != "deposit")
+        .group_by(FeeItem.name)
+    ).all()
+    tz = ZoneInfo(settings.timezone)
+    start = datetime.combine(period.start, time(), tz)
+    end = _end_of_day(settings, period.end)
+    methods = _by_method(_payments_between(session, principal, community_id, start, end))
+    total = rate["items"][0] if rate["items"] else None
+    return {
+        "community_id": community_id,
+        "month": month,
+        "summary": total,
+        "by_fee_item": [
+            {"fee_item": name or "other charges", "receivable": fen_to_str(int(amount)), "bills": count}
+            for name, amount, count in sorted(lines, key=lambda r: str(r[0]))
+        ],
+        "by_zone": by_zone,
+        "payments_by_method": methods,
+        "arrears": arrears(session, settings, principal, community_id, "community", period.end + timedelta(days=1))[
+            "items"
+        ],
+    }
+
+
+def _by_method(payments) -> list[dict]:
+    totals = defaultdict(lambda: [0, 0])
+    for method, amount, status, _ in payments:
+        if status == "reversed":
+            continue
+        totals[method][0] += 1
+        totals[method][1] += int(amount)
+    return [{"method": m, "payments": c, "amount": fen_to_str(a)} for m, (c, a) in sorted(totals.items())]
+
+
+def weekly_report(session: Session, settings, principal: Principal, community_id: str, week_of: date) -> dict:
+    """Weekly fee report: the week's (Mon–Sun) payments by day and method and the month's collection rate at the
+    week's end compared with its start."""
+    _check_reader(principal, community_id)
+    monday = week_of - timedelta(days=week_of.weekday())
+    sunday = monday + timedelta(days=6)
+    tz = ZoneInfo(settings.timezone)
+    start = datetime.combine(monday, time(), tz)
+    end = _end_of_day(settings, sunday)
+    payments = _payments_between(session, principal, community_id, start, end)
+    by_day = defaultdict(int)
+    for _, amount, status, received_at in payments:
+        if status != "reversed":
+            by_day[dbmod.as_utc(received_at).astimezone(tz).date()] += int(amount)
+    month = f"{sunday.year}-{sunday.month:02d}"
+    before = collection_rate(session, settings, principal, community_id, month, "community", monday - timedelta(days=1))
+    after = collection_rate(session, settings, principal, community_id, month, "community", sunday)
+    return {
+        "community_id": community_id,
+        "week_start": monday,
+        "week_end": sunday,
+        "payments_by_day": [
+            {"date": monday + timedelta(days=i), "amount": fen_to_str(by_day.get(monday + timedelta(days=i), 0))}
+            for i in range(7)
+        ],
+        "payments_by_method": _by_method(payments),
+        "collection_rate_at_start": before["items"][0]["collection_rate"] if before["items"] else None,
+        "collection_rate_at_end": after["items"][0]["collection_rate"] if after["items"] else None,
+        "month": month,
+    }
+
+
+def to_xlsx(title: str, report: dict) -> bytes:
+    """The report as a workbook: one sheet per table (lists of flat dicts), a summary sheet for the rest."""
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    summary = workbook.active
+    summary.title = "summary"
+    summary.append([title])
+    for key, value in report.items():
+        if isinstance(value, list):
+            sheet = workbook.create_sheet(key[:31])
+            rows = [_flat(row) for row in value]
+            headers = list(dict.fromkeys(name for row in rows for name in row))
+            sheet.append(headers)
+            for row in rows:
+                sheet.append([_cell(row.get(name)) for name in headers])
+        elif isinstance(value, dict):
+            for name, inner in _flat(value).items():
+                summary.append([f"{key}.{name}", _cell(inner)])
+        else:
+            summary.append([key, _cell(value)])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def _flat(row: dict, prefix: str = "") -> dict:
+    flat = {}
+    for key, value in row.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(_flat(value, f"{name}."))
+        else:
+            flat[name] = value
+    return flat
+
+
+def _cell(value):
+    # Money stays the exact decimal string the API returns; Excel shows it as text rather than a rounded float.
+    if value is None or isinstance(value, (int, str)):
+        return value
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    return str(value)

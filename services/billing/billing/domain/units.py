@@ -1,0 +1,134 @@
+"""Billing's projections of other services' objects: units, zones, occupancies; reading units with scope."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime
+
+import marshmallow as ma
+from sqlalchemy import false, select
+from sqlalchemy.orm import Session
+
+from guanjia.auth import Principal
+from guanjia.db import parse_time
+from guanjia.errors import NotFound, UpstreamUnavailable
+
+from ..models import BillingUnit, BillingZone, Occupancy
+from ..payloads import UnitChanged
+from .common import READERS, upsert_insert
+
+# When residents answers without an update time, any event we receive later wins over its answer.
+OLDEST = "2000-01-01T00:00:00Z"
+
+
+def upsert_unit(session: Session, data: dict, source_time: datetime) -> None:
+    """Insert or update the unit unless what we hold is newer (one statement, safe against a concurrent writer)."""
+    values = {name: data.get(name) for name in UnitChanged().fields} | {"source_time": source_time}
+    if values["gross_area_m2"] is None:
+        values["gross_area_m2"] = values["area_m2"]  # a v1 event: area_m2 is the gross area
+    if values["area_m2"] is None:
+        values["area_m2"] = values["gross_area_m2"]
+    statement = upsert_insert(session)(BillingUnit).values(**values)
+    statement = statement.on_conflict_do_update(
+        index_elements=[BillingUnit.unit_id],
+        set_={name: statement.excluded[name] for name in values if name != "unit_id"},
+        where=BillingUnit.source_time <= statement.excluded.source_time,  # an older event arriving late changes nothing
+    )
+    session.execute(statement)
+
+
+def upsert_zone(session: Session, data: dict, source_time: datetime) -> None:
+    values = {
+        "zone_id": data["zone_id"],
+        "community_id": data["community_id"],
+        "name": data.get("name"),
+        "butler_ids": json.dumps(sorted(set(data.get("butler_ids") or []))),
+        "source_time": source_time,
+    }
+    statement = upsert_insert(session)(BillingZone).values(**values)
+    statement = statement.on_conflict_do_update(
+        index_elements=[BillingZone.zone_id],
+        set_={name: statement.excluded[name] for name in values if name != "zone_id"},
+        where=BillingZone.source_time <= statement.excluded.source_time,
+    )
+    session.execute(statement)
+
+
+def record_move(session: Session, data: dict, *, moved_in_at=None, moved_out_at=None) -> None:
+    """A move-in or move-out; either may arrive first, each sets only its own time."""
+    values = {"resident_id": data["resident_id"], "unit_id": data["unit_id"], "community_id": data["community_id"]}
+    changes = {}
+    if moved_in_at is not None:
+        changes["moved_in_at"] = moved_in_at
+    if moved_out_at is not None:
+        changes["moved_out_at"] = moved_out_at
+    statement = upsert_insert(session)(Occupancy).values(**values, **changes)
+    statement = statement.on_conflict_do_update(
+        index_elements=[Occupancy.resident_id, Occupancy.unit_id],
+        set_={name: statement.excluded[name] for name in changes},
+    )
+    session.execute(statement)
+
+
+def butlers_by_zone(session: Session, community_id: str) -> dict[str, list[str]]:
+    rows = session.execute(select(BillingZone).where(BillingZone.community_id == community_id)).scalars()
+    return {zone.zone_id: json.loads(zone.butler_ids or "[]") for zone in rows}
+
+
+def sees_unit(principal: Principal, unit: BillingUnit) -> bool:
+    if principal.instance_wide:
+        return True
+    if principal.role == "resident":
+        return unit.unit_id in principal.units
+    if principal.role == "butler":
+        return principal.sees_zone(unit.community_id, unit.zone_id)
+    if principal.role in READERS:
+        return principal.sees_community(unit.community_id)
+    return False
+
+
+def _may_see_some_unit(principal: Principal, unit_id: str) -> bool:
+    """Whether asking residents about `unit_id` could ever end in an answer for this caller."""
+    if principal.role == "resident":
+        return unit_id in principal.units
+    return principal.instance_wide or (principal.role in READERS and bool(principal.communities))
+
+
+def find_unit(session: Session, unit_id: str, fetch_unit: Callable[[str], dict | None] | None) -> BillingUnit | None:
+    """The unit from the projection; on a miss ask residents (it may have been created a moment ago)."""
+    unit = session.get(BillingUnit, unit_id)
+    if unit is not None or fetch_unit is None:
+        return unit
+    fetched = fetch_unit(unit_id)
+    if fetched is None:
+        return None
+    try:
+        data = UnitChanged().load({**fetched, "unit_id": fetched["id"]})
+    except (KeyError, ma.ValidationError) as exc:
+        raise UpstreamUnavailable(f"residents answered an unexpected unit: {exc}") from None
+    upsert_unit(session, data, parse_time(fetched.get("updated_at") or OLDEST))
+    return session.get(BillingUnit, unit_id)
+
+
+def get_unit(session: Session, principal: Principal, unit_id: str, fetch_unit) -> BillingUnit:
+    unit = find_unit(session, unit_id, fetch_unit) if _may_see_some_unit(principal, unit_id) else None
+    if unit is None or not sees_unit(principal, unit):
+        raise NotFound(f"unit {unit_id} not found")
+    return unit
+
+
+def list_units(principal: Principal, filters: dict):
+    query = select(BillingUnit).order_by(BillingUnit.community_id, BillingUnit.number, BillingUnit.unit_id)
+    if principal.role == "resident":
+        query = query.where(BillingUnit.unit_id.in_(principal.units))
+    elif principal.role in READERS:
+        query = query.where(BillingUnit.community_id.in_(principal.communities))
+        if principal.role == "butler":
+            query = query.where(BillingUnit.zone_id.in_(principal.zones) if principal.zones else false())
+    elif not principal.instance_wide:
+        query = query.where(false())
+    for name in ("community_id", "building_id", "zone_id"):
+        if filters.get(name):
+            query = query.where(getattr(BillingUnit, name) == filters[name])
+    return query

@@ -1,0 +1,47 @@
+"""Scrape-time gauges of billing (collection rate against target per community) for /metrics and the alerts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+
+from .models import Bill, Policy
+from .money import month_of
+
+DEFAULT_TARGET = 0.85
+
+
+def collection_rate_reader(settings, clock):
+    """A reader for guanjia.metrics.register_state: this month's 收缴率 and its target for every community."""
+
+    def read(database):
+        if database is None:
+            return
+        period = month_of(datetime.now(ZoneInfo(settings.timezone)).date() if clock is None else clock().date())
+        receivable = func.sum(Bill.amount_fen - Bill.credited_fen)
+        with database.transaction() as session:
+            rows = session.execute(
+                select(Bill.community_id, receivable, func.sum(Bill.paid_fen), Policy.collection_target)
+                .outerjoin(Policy, Policy.community_id == Bill.community_id)
+                .where(Bill.period == period.name, Bill.kind != "deposit")
+                .group_by(Bill.community_id, Policy.collection_target)
+            ).all()
+        for community_id, owed, paid, target in rows:
+            labels = {"community_id": community_id, "period": period.name}
+            if owed and owed > 0:
+                yield (
+                    "guanjia_billing_collection_rate",
+                    "Collected ÷ receivable on this month's bills",
+                    labels,
+                    float(paid or 0) / float(owed),
+                )
+            yield (
+                "guanjia_billing_collection_target",
+                "Collection-rate target of the community",
+                labels,
+                float(target) if target is not None else DEFAULT_TARGET,
+            )
+
+    return read

@@ -1,0 +1,134 @@
+"""Money and periods: integer fen ↔ decimal strings, rounding rules, billing periods. Never a float."""
+
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, InvalidOperation
+
+import marshmallow as ma
+
+ROUNDING = {"half_even": ROUND_HALF_EVEN, "half_up": ROUND_HALF_UP, "down": ROUND_DOWN, "up": ROUND_CEILING}
+FEN = Decimal("0.01")
+_AMOUNT_RE = re.compile(r"^\d{1,12}(\.\d{1,2})?$")
+
+
+def to_fen(yuan: Decimal, rounding: str = "half_even") -> int:
+    """Yuan (any precision) to integer fen with the item's rounding rule."""
+    return int((yuan.quantize(FEN, rounding=ROUNDING[rounding]) * 100).to_integral_value())
+
+
+def fen_to_str(fen: int) -> str:
+    """12345 → "123.45"; -5 → "-0.05"."""
+    sign = "-" if fen < 0 else ""
+    fen = abs(fen)
+    return f"{sign}{fen // 100}.{fen % 100:02d}"
+
+
+def parse_amount(value) -> int:
+    """A decimal string with at most two places ("123.4", "123.45") to fen; anything else is refused."""
+    if not isinstance(value, str) or not _AMOUNT_RE.match(value):
+        raise ValueError('must be a decimal string with at most two decimal places, like "1234.50"')
+    return int(Decimal(value) * 100)
+
+
+class Money(ma.fields.Field):
+    """A money amount: a decimal string in JSON ("1234.50"), integer fen in Python. A JSON number is refused."""
+
+    default_error_messages = {
+        "invalid": 'must be a decimal string with at most two decimal places, like "1234.50"',
+        "negative": "must not be negative",
+        "zero": "must be greater than zero",
+    }
+
+    def __init__(self, *, positive: bool = False, **kwargs):
+        self.positive = positive
+        kwargs.setdefault("metadata", {}).update(
+            {"type": "string", "pattern": r"^\d+(\.\d{1,2})?$", "example": "1234.50"}
+        )
+        super().__init__(**kwargs)
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else fen_to_str(int(value))
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str) and value.startswith("-"):
+            raise self.make_error("negative")
+        try:
+            fen = parse_amount(value)
+        except ValueError:
+            raise self.make_error("invalid") from None
+        if self.positive and fen == 0:
+            raise self.make_error("zero")
+        return fen
+
+
+class Rate(ma.fields.Decimal):
+    """A rate or fraction as an exact decimal string ("2.3500"); a JSON number is refused (it may be a float)."""
+
+    def __init__(self, places: int = 4, **kwargs):
+        self.max_places = places
+        super().__init__(places=places, as_string=True, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str):
+            raise self.make_error("invalid")
+        try:
+            parsed = Decimal(value)
+        except InvalidOperation:
+            raise self.make_error("invalid") from None
+        exponent = parsed.as_tuple().exponent
+        if not isinstance(exponent, int):  # NaN, Infinity
+            raise self.make_error("invalid")
+        if exponent < -self.max_places:
+            raise ma.ValidationError(f"at most {self.max_places} decimal places")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+# --- periods -------------------------------------------------------------------------------------------------------
+
+_PERIOD_RE = re.compile(r"^(?P<year>\d{4})(?:-(?:(?P<month>0[1-9]|1[0-2])|Q(?P<quarter>[1-4])|H(?P<half>[12])))?$")
+
+
+@dataclass(frozen=True)
+class Period:
+    """A billing period: "2026-11" (month), "2026-Q4", "2026-H2", "2026" (year)."""
+
+    name: str
+    start: date
+    end: date  # inclusive
+    months: int
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def contains(self, day: date) -> bool:
+        return self.start <= day <= self.end
+
+
+def parse_period(name: str) -> Period:
+    match = _PERIOD_RE.match(name or "")
+    if not match:
+        raise ValueError('must be a month "2026-11", a quarter "2026-Q4", a half-year "2026-H2" or a year "2026"')
+    year = int(match["year"])
+    if match["month"]:
+        first, months = int(match["month"]), 1
+    elif match["quarter"]:
+        first, months = (int(match["quarter"]) - 1) * 3 + 1, 3
+    elif match["half"]:
+        first, months = (int(match["half"]) - 1) * 6 + 1, 6
+    else:
+        first, months = 1, 12
+    last = first + months - 1
+    return Period(name, date(year, first, 1), date(year, last, calendar.monthrange(year, last)[1]), months)
+
+
+def month_of(day: date) -> Period:
+    return parse_period(f"{day.year}-{day.month:02d}")
+
+
+def add_days(day: date, days: int) -> date:
+    return day + timedelta(days=days)

@@ -1,0 +1,199 @@
+"""Arrears with ageing, the collection list, collection-rate KPIs and the monthly/weekly reports (JSON and XLSX)."""
+
+import io
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from openpyxl import load_workbook
+
+from billing.domain.units import upsert_zone
+from guanjia.testing import auth_header
+
+
+@pytest.fixture
+def ledger(community, run, client, db, add_units):
+    """Units in two zones billed for Aug and Nov 2026; zone-1 has butler b-ann, zone-2 butler b-bob."""
+    community["units"] += add_units(community["id"], zone_id="zone-2", building_id="b-2")
+    with db.transaction() as session:
+        now = datetime.now(UTC)
+        upsert_zone(session, {"zone_id": "zone-1", "community_id": community["id"], "butler_ids": ["b-ann"]}, now)
+        upsert_zone(session, {"zone_id": "zone-2", "community_id": community["id"], "butler_ids": ["b-bob"]}, now)
+    run(community, "2026-08")  # due 2026-08-16
+    run(community, "2026-11")  # due 2026-11-16
+    return community
+
+
+def get(client, community, path, **query):
+    response = client.get(
+        f"/api/v1/billing/{path}", headers=community["headers"], query_string={"community_id": community["id"], **query}
+    )
+    assert response.status_code == 200, response.json
+    return response
+
+
+def test_arrears_by_unit_building_zone_and_butler_with_ageing(client, ledger):
+    a, b, c = ledger["units"]
+    client.post(
+        "/api/v1/payments",
+        headers=ledger["headers"],
+        json={"unit_id": a, "amount": "250.00", "method": "cash"},  # pays August
+    )
+    body = get(client, ledger, "arrears", group_by="unit", as_of="2026-12-01").json
+    assert body["total"] == "1250.00"
+    by_unit = {item["key"]: item for item in body["items"]}
+    assert by_unit[a]["buckets"] == {
+        "0-30": "250.00",
+        "31-90": "0.00",
+        "91-180": "0.00",
+        "181-365": "0.00",
+        "over_365": "0.00",
+    }
+    assert by_unit[b]["buckets"]["91-180"] == "250.00" and by_unit[b]["total"] == "500.00"
+    assert by_unit[b]["unit_number"] == "1-102"
+    zones = {
+        i["key"]: i["total"] for i in get(client, ledger, "arrears", group_by="zone", as_of="2026-12-01").json["items"]
+    }
+    assert zones == {"zone-1": "750.00", "zone-2": "500.00"}
+    butlers = {
+        i["key"]: i["total"]
+        for i in get(client, ledger, "arrears", group_by="butler", as_of="2026-12-01").json["items"]
+    }
+    assert butlers == {"b-ann": "750.00", "b-bob": "500.00"}
+    buildings = {
+        i["key"]: i["units"]
+        for i in get(client, ledger, "arrears", group_by="building", as_of="2026-12-01").json["items"]
+    }
+    assert buildings == {"b-1": 2, "b-2": 1}
+    # Before the November due date only August is in arrears.
+    assert get(client, ledger, "arrears", group_by="community", as_of="2026-11-16").json["total"] == "500.00"
+
+
+def test_a_butler_sees_the_arrears_and_collection_list_of_their_zone_only(client, ledger, billing_settings):
+    butler = auth_header(billing_settings, "butler", communities=[ledger["id"]], zones=["zone-2"])
+    body = client.get(
+        "/api/v1/billing/arrears",
+        headers=butler,
+        query_string={"community_id": ledger["id"], "group_by": "unit", "as_of": "2026-12-01"},
+    ).json
+    assert [i["key"] for i in body["items"]] == [ledger["units"][2]]
+    note = client.post(
+        "/api/v1/billing/collection-notes",
+        headers=butler,
+        json={
+            "unit_id": ledger["units"][2],
+            "outcome": "promised",
+            "promised_on": "2026-12-10",
+            "note": "业主说月底交",
+        },
+    )
+    assert note.status_code == 201, note.json
+    outside = client.post(
+        "/api/v1/billing/collection-notes",
+        headers=butler,
+        json={"unit_id": ledger["units"][0], "outcome": "reached", "note": "x"},
+    )
+    assert outside.status_code == 422 and "unit_id" in outside.json["errors"]
+    listed = client.get(
+        "/api/v1/billing/collection-list",
+        headers=butler,
+        query_string={"community_id": ledger["id"], "as_of": "2026-12-01"},
+    ).json
+    [item] = listed["items"]
+    assert (item["unit_id"], item["amount_due"], item["bills"], item["oldest_due_date"]) == (
+        ledger["units"][2],
+        "500.00",
+        2,
+        "2026-08-16",
+    )
+    assert [(n["outcome"], n["note"]) for n in item["notes"]] == [("promised", "业主说月底交")]
+    stranger = auth_header(billing_settings, "finance", communities=[str(uuid.uuid4())])
+    assert (
+        client.get("/api/v1/billing/arrears", headers=stranger, query_string={"community_id": ledger["id"]}).status_code
+        == 404
+    )
+
+
+def test_collection_rate_recovery_rate_target_gap_and_projection(client, ledger, at):
+    a, b, c = ledger["units"]
+    cashier = at("2026-11-10")
+    for unit, amount in ((a, "500.00"), (b, "250.00")):
+        # a pays August and November; b pays August only (oldest first) — both on 10 November.
+        cashier.post(
+            "/api/v1/payments",
+            headers=ledger["headers"],
+            json={"unit_id": unit, "amount": amount, "method": "cash"},
+        )
+    body = get(client, ledger, "reports/collection-rate", period="2026-11", as_of="2026-11-30").json
+    [total] = body["items"]
+    assert (total["receivable"], total["collected"], total["collection_rate"]) == ("750.00", "250.00", "0.3333")
+    assert (total["target"], total["gap"]) == ("0.8500", "0.5167")
+    # August's 750.00 was owed at the start of November; 500.00 of it came in: 清欠率 66.67 %.
+    assert (total["arrears_at_start"], total["recovered"], total["arrears_recovery_rate"]) == (
+        "750.00",
+        "500.00",
+        "0.6667",
+    )
+    by_butler = {
+        i["key"]: i["collection_rate"]
+        for i in get(client, ledger, "reports/collection-rate", period="2026-11", group_by="butler").json["items"]
+    }
+    assert by_butler == {"b-ann": "0.5000", "b-bob": "0.0000"}
+    # Half-way through the month a 33 % rate projects to the month end linearly.
+    mid = get(client, ledger, "reports/collection-rate", period="2026-11", as_of="2026-11-15").json["items"][0]
+    assert mid["projected_rate"] == "0.6667" and mid["collection_rate"] == "0.3333"
+
+
+def test_monthly_and_weekly_reports_as_json_and_xlsx(client, ledger, at):
+    at("2026-11-10").post(
+        "/api/v1/payments",
+        headers=ledger["headers"],
+        json={"unit_id": ledger["units"][0], "amount": "250.00", "method": "wechat"},
+    )
+    body = get(client, ledger, "reports/monthly", month="2026-11").json
+    assert body["by_fee_item"] == [{"fee_item": "物业服务费", "receivable": "750.00", "bills": 3}]
+    assert body["summary"]["receivable"] == "750.00"
+    workbook = load_workbook(io.BytesIO(get(client, ledger, "reports/monthly", month="2026-11", format="xlsx").data))
+    assert {"summary", "by_fee_item", "by_zone"} <= set(workbook.sheetnames)
+    rows = list(workbook["by_fee_item"].values)
+    assert rows[0] == ("fee_item", "receivable", "bills") and rows[1] == ("物业服务费", "750.00", 3)
+
+    weekly = get(client, ledger, "reports/weekly", week_of="2026-11-12").json
+    assert (weekly["week_start"], weekly["week_end"]) == ("2026-11-09", "2026-11-15")
+    assert [d["amount"] for d in weekly["payments_by_day"]] == ["0.00", "250.00"] + ["0.00"] * 5
+    assert weekly["payments_by_method"] == [{"method": "wechat", "payments": 1, "amount": "250.00"}]
+    response = get(client, ledger, "reports/weekly", week_of="2026-11-12", format="xlsx")
+    assert response.mimetype == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    assert "payments_by_day" in load_workbook(io.BytesIO(response.data)).sheetnames
+
+    bad = client.get(
+        "/api/v1/billing/reports/monthly",
+        headers=ledger["headers"],
+        query_string={"community_id": ledger["id"], "month": "2026-Q4"},
+    )
+    assert bad.status_code == 422 and "month" in bad.json["errors"]
+
+
+def test_the_late_fee_is_off_by_default_and_never_compounds_when_on(client, ledger, at):
+    bill = client.get(
+        "/api/v1/billing/bills",
+        headers=ledger["headers"],
+        query_string={"unit_id": ledger["units"][0], "period": "2026-08"},
+    ).json["items"][0]
+    assert client.get(f"/api/v1/billing/bills/{bill['id']}", headers=ledger["headers"]).json["late_fee"] == "0.00"
+    client.patch(
+        f"/api/v1/billing/policies/{ledger['id']}",
+        headers=ledger["headers"],
+        json={
+            "late_fee_enabled": True,
+            "late_fee_daily_rate": "0.001000",
+            "late_fee_grace_days": 0,
+            "late_fee_cap": "0.2000",
+        },
+    )
+    url = f"/api/v1/billing/bills/{bill['id']}"
+    # 30 days past the 16 Aug due date: simple interest on the unpaid principal, 250.00 × 0.001 × 30.
+    assert at("2026-09-15").get(url, headers=ledger["headers"]).json["late_fee"] == "7.50"
+    # 500 days past due the interest would be 125.00: capped at 20 % of the principal; never charged on itself.
+    detail = at("2027-12-29").get(url, headers=ledger["headers"]).json
+    assert detail["late_fee"] == "50.00" and detail["outstanding"] == "250.00"

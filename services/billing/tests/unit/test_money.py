@@ -1,0 +1,96 @@
+"""Money, periods and callback signatures without infrastructure: exact decimals, never a float."""
+
+from datetime import date
+from decimal import Decimal
+
+import marshmallow as ma
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from billing.callbacks import hmac_verifier, sign
+from billing.money import Money, Rate, fen_to_str, parse_amount, parse_period, to_fen
+
+
+@settings(database=None)
+@given(st.integers(min_value=-(10**12), max_value=10**12))
+def test_fen_round_trips_through_the_decimal_string(fen):
+    text = fen_to_str(fen)
+    assert Decimal(text) * 100 == fen
+    if fen >= 0:
+        assert parse_amount(text) == fen
+
+
+@pytest.mark.parametrize("value", [100.5, 100, "100.505", "-1.00", "1e3", " 1.00", "1,000.00", "", None, "NaN"])
+def test_an_amount_that_is_not_a_plain_decimal_string_is_refused(value):
+    class Schema(ma.Schema):
+        amount = Money(required=True, positive=True)
+
+    with pytest.raises(ma.ValidationError) as error:
+        Schema().load({"amount": value})
+    assert "amount" in error.value.messages
+
+
+def test_amounts_load_as_integer_fen_and_dump_as_strings():
+    class Schema(ma.Schema):
+        amount = Money()
+
+    assert Schema().load({"amount": "1234.5"}) == {"amount": 123450}
+    assert Schema().dump({"amount": 5}) == {"amount": "0.05"}
+
+
+@pytest.mark.parametrize(
+    ("yuan", "rounding", "fen"),
+    [
+        ("5.025", "half_even", 502),
+        ("5.035", "half_even", 504),
+        ("5.025", "half_up", 503),
+        ("5.029", "down", 502),
+        ("5.021", "up", 503),
+    ],
+)
+def test_rounding_rules_to_the_fen(yuan, rounding, fen):
+    assert to_fen(Decimal(yuan), rounding) == fen
+
+
+def test_a_rate_is_an_exact_decimal_string():
+    class Schema(ma.Schema):
+        rate = Rate()
+
+    assert Schema().load({"rate": "2.35"}) == {"rate": Decimal("2.3500")}
+    for bad in (2.35, "2.35001", "abc", "Infinity"):
+        with pytest.raises(ma.ValidationError):
+            Schema().load({"rate": bad})
+
+
+@pytest.mark.parametrize(
+    ("name", "start", "end", "months"),
+    [
+        ("2026-11", date(2026, 11, 1), date(2026, 11, 30), 1),
+        ("2028-02", date(2028, 2, 1), date(2028, 2, 29), 1),
+        ("2026-Q4", date(2026, 10, 1), date(2026, 12, 31), 3),
+        ("2026-H1", date(2026, 1, 1), date(2026, 6, 30), 6),
+        ("2026", date(2026, 1, 1), date(2026, 12, 31), 12),
+    ],
+)
+def test_periods(name, start, end, months):
+    period = parse_period(name)
+    assert (period.start, period.end, period.months) == (start, end, months)
+
+
+@pytest.mark.parametrize("name", ["2026-13", "2026-Q5", "2026-H3", "26-11", "2026-1", ""])
+def test_a_bad_period_is_refused(name):
+    with pytest.raises(ValueError):
+        parse_period(name)
+
+
+def test_the_default_callback_verifier_checks_hmac_sha256_of_the_raw_body():
+    verify = hmac_verifier("s3cret")
+    body = b'{"amount": "10.00"}'
+    assert verify({"X-Guanjia-Signature": sign("s3cret", body)}, body)
+    assert verify({"X-Guanjia-Signature": "sha256=" + sign("s3cret", body)}, body)
+    assert not verify({"X-Guanjia-Signature": sign("other", body)}, body)
+    assert not verify({"X-Guanjia-Signature": sign("s3cret", body)}, body + b" ")
+    assert not verify({}, body)
+    with pytest.raises(ValueError):
+        hmac_verifier("")

@@ -1,0 +1,163 @@
+"""Notifications-owned settings: SMS providers, templates ids, failover, caps, quiet hours (GUANJIA_SMS_* env vars)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from datetime import time
+from decimal import Decimal
+
+PROVIDER_NAMES = ("console", "aliyun", "tencent", "twilio")
+
+
+@dataclasses.dataclass(frozen=True)
+class AliyunSettings:
+    access_key_id: str = ""
+    access_key_secret: str = ""
+    endpoint: str = "https://dysmsapi.aliyuncs.com/"
+    region: str = "cn-hangzhou"
+    templates: dict = dataclasses.field(default_factory=dict)  # template key → TemplateCode ("SMS_123456789")
+    callback_token: str = ""  # receipts are accepted only at .../receipts/aliyun?token=<this>
+
+
+@dataclasses.dataclass(frozen=True)
+class TencentSettings:
+    secret_id: str = ""
+    secret_key: str = ""
+    sdk_app_id: str = ""
+    endpoint: str = "https://sms.tencentcloudapi.com/"
+    region: str = "ap-guangzhou"
+    templates: dict = dataclasses.field(default_factory=dict)  # template key → TemplateId ("1234567")
+    callback_token: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class TwilioSettings:
+    account_sid: str = ""
+    auth_token: str = ""
+    from_number: str = ""
+    messaging_service_sid: str = ""
+    endpoint: str = "https://api.twilio.com"
+    # The public URL Twilio posts status callbacks to; the signature is computed over exactly this URL.
+    status_callback_url: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class SmsSettings:
+    """Everything about sending SMS for one instance; build with from_env() or directly in tests."""
+
+    provider: str = "console"
+    failover: tuple = ()  # further providers tried, in order, when one is down, throttled or misconfigured
+    signature: str = "管家物业"
+    aliyun: AliyunSettings = AliyunSettings()
+    tencent: TencentSettings = TencentSettings()
+    twilio: TwilioSettings = TwilioSettings()
+    # Quiet hours in the instance timezone: non-urgent messages wait until they end. None = no quiet hours.
+    quiet_start: time | None = time(21, 0)
+    quiet_end: time | None = time(8, 0)
+    recipient_per_minute: int = 3
+    recipient_per_day: int = 20
+    community_daily_budget: int = 5000
+    max_attempts: int = 6
+    retry_base_seconds: float = 30.0
+    retry_max_seconds: float = 3600.0
+    price_fen_per_segment: Decimal = Decimal("4.5")
+    timeout_seconds: float = 5.0
+    send_lease_seconds: float = 120.0  # a send without an outcome for this long is presumed lost with its worker
+    dispatch_interval_seconds: float = 0.5
+    dispatch_linger_seconds: float = 0.05  # after a wake-up, so a burst is claimed as one batch
+    dispatch_batch: int = 200
+    dispatch_concurrency: int = 8
+
+    @property
+    def chain(self) -> tuple:
+        return (self.provider, *[p for p in self.failover if p != self.provider])
+
+
+def _json(env, name: str) -> dict:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return {}
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise RuntimeError(f"{name} is not valid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise RuntimeError(f"{name} must be a JSON object of template key → provider template id")
+    return {str(k): str(v) for k, v in value.items()}
+
+
+def parse_quiet_hours(raw: str) -> tuple[time | None, time | None]:
+    """'21:00-08:00' → (21:00, 08:00); '' or 'off' → no quiet hours."""
+    raw = raw.strip()
+    if raw in ("", "off", "none"):
+        return None, None
+    try:
+        start, end = (time.fromisoformat(part.strip()) for part in raw.split("-"))
+    except ValueError:
+        raise RuntimeError(f"GUANJIA_SMS_QUIET_HOURS must look like 21:00-08:00, not {raw!r}") from None
+    return start, end
+
+
+def from_env(settings=None, env=None) -> SmsSettings:
+    """SmsSettings from GUANJIA_SMS_* (documented in docs/notifications.md); provider and signature default to
+    the shared settings' GUANJIA_SMS_PROVIDER / GUANJIA_SMS_SIGNATURE."""
+    if env is None:
+        # The instance's own configuration (an embedded stack is configured without touching os.environ).
+        env = getattr(settings, "sms_env", None) or os.environ
+    provider = env.get("GUANJIA_SMS_PROVIDER") or getattr(settings, "sms_provider", None) or "console"
+    failover = tuple(p.strip() for p in env.get("GUANJIA_SMS_FAILOVER", "").split(",") if p.strip())
+    for name in (provider, *failover):
+        if name not in PROVIDER_NAMES:
+            raise RuntimeError(f"unknown SMS provider {name!r}; known: {', '.join(PROVIDER_NAMES)}")
+    quiet_start, quiet_end = parse_quiet_hours(env.get("GUANJIA_SMS_QUIET_HOURS", "21:00-08:00"))
+
+    def num(name, default, kind=int):
+        return kind(env.get(name, default))
+
+    return SmsSettings(
+        provider=provider,
+        failover=failover,
+        signature=env.get("GUANJIA_SMS_SIGNATURE") or getattr(settings, "sms_signature", None) or "管家物业",
+        aliyun=AliyunSettings(
+            access_key_id=env.get("GUANJIA_SMS_ALIYUN_ACCESS_KEY_ID", ""),
+            access_key_secret=env.get("GUANJIA_SMS_ALIYUN_ACCESS_KEY_SECRET", ""),
+            endpoint=env.get("GUANJIA_SMS_ALIYUN_ENDPOINT", AliyunSettings.endpoint),
+            region=env.get("GUANJIA_SMS_ALIYUN_REGION", AliyunSettings.region),
+            templates=_json(env, "GUANJIA_SMS_ALIYUN_TEMPLATES"),
+            callback_token=env.get("GUANJIA_SMS_ALIYUN_CALLBACK_TOKEN", ""),
+        ),
+        tencent=TencentSettings(
+            secret_id=env.get("GUANJIA_SMS_TENCENT_SECRET_ID", ""),
+            secret_key=env.get("GUANJIA_SMS_TENCENT_SECRET_KEY", ""),
+            sdk_app_id=env.get("GUANJIA_SMS_TENCENT_SDK_APP_ID", ""),
+            endpoint=env.get("GUANJIA_SMS_TENCENT_ENDPOINT", TencentSettings.endpoint),
+            region=env.get("GUANJIA_SMS_TENCENT_REGION", TencentSettings.region),
+            templates=_json(env, "GUANJIA_SMS_TENCENT_TEMPLATES"),
+            callback_token=env.get("GUANJIA_SMS_TENCENT_CALLBACK_TOKEN", ""),
+        ),
+        twilio=TwilioSettings(
+            account_sid=env.get("GUANJIA_SMS_TWILIO_ACCOUNT_SID", ""),
+            auth_token=env.get("GUANJIA_SMS_TWILIO_AUTH_TOKEN", ""),
+            from_number=env.get("GUANJIA_SMS_TWILIO_FROM", ""),
+            messaging_service_sid=env.get("GUANJIA_SMS_TWILIO_MESSAGING_SERVICE_SID", ""),
+            endpoint=env.get("GUANJIA_SMS_TWILIO_ENDPOINT", TwilioSettings.endpoint),
+            status_callback_url=env.get("GUANJIA_SMS_TWILIO_STATUS_CALLBACK_URL", ""),
+        ),
+        quiet_start=quiet_start,
+        quiet_end=quiet_end,
+        recipient_per_minute=num("GUANJIA_SMS_RECIPIENT_PER_MINUTE", "3"),
+        recipient_per_day=num("GUANJIA_SMS_RECIPIENT_PER_DAY", "20"),
+        community_daily_budget=num("GUANJIA_SMS_COMMUNITY_DAILY_BUDGET", "5000"),
+        max_attempts=num("GUANJIA_SMS_MAX_ATTEMPTS", "6"),
+        retry_base_seconds=num("GUANJIA_SMS_RETRY_BASE_SECONDS", "30", float),
+        retry_max_seconds=num("GUANJIA_SMS_RETRY_MAX_SECONDS", "3600", float),
+        price_fen_per_segment=Decimal(env.get("GUANJIA_SMS_PRICE_FEN_PER_SEGMENT", "4.5")),
+        timeout_seconds=num("GUANJIA_SMS_TIMEOUT_SECONDS", "5", float),
+        send_lease_seconds=num("GUANJIA_SMS_SEND_LEASE_SECONDS", "120", float),
+        dispatch_interval_seconds=num("GUANJIA_SMS_DISPATCH_INTERVAL_SECONDS", "0.5", float),
+        dispatch_linger_seconds=num("GUANJIA_SMS_DISPATCH_LINGER_SECONDS", "0.05", float),
+        dispatch_batch=num("GUANJIA_SMS_DISPATCH_BATCH", "200"),
+        dispatch_concurrency=num("GUANJIA_SMS_DISPATCH_CONCURRENCY", "8"),
+    )

@@ -1,0 +1,78 @@
+"""Who to tell and how to reach them, asked at send time with the service credential: residents and gateway."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from guanjia.errors import UpstreamUnavailable
+from guanjia.http import HttpUpstream, ServiceClient
+
+
+class DirectoryUnavailable(Exception):
+    """Residents or gateway could not answer now (down, 5xx, credential refused): try again later."""
+
+
+class _Upstreams(dict):
+    """The given upstreams, falling back to HTTP at the configured URL (the gateway is not among the worker's)."""
+
+    def __init__(self, settings, upstreams: dict):
+        super().__init__()
+        self.settings = settings
+        self.given = upstreams
+
+    def __getitem__(self, name):
+        if name in self.given:  # looked up at call time: embedded apps join the dict after we are built
+            return self.given[name]
+        if name not in self:
+            self[name] = HttpUpstream(name, self.settings.service_urls[name])
+        return dict.__getitem__(self, name)
+
+
+def _q(value: str) -> str:
+    return quote(str(value), safe="")
+
+
+class Directory:
+    def __init__(self, settings, upstreams: dict):
+        routed = _Upstreams(settings, upstreams)
+        self.residents = ServiceClient(settings, routed, "residents")
+        self.gateway = ServiceClient(settings, routed, "gateway")
+
+    @staticmethod
+    def _get(client: ServiceClient, path: str):
+        try:
+            response = client.get(path)
+        except UpstreamUnavailable as exc:
+            raise DirectoryUnavailable(f"{client.target} unavailable: {exc}") from None
+        except KeyError:
+            raise DirectoryUnavailable(f"{client.target} is not configured") from None
+        if response.status == 404:
+            return None
+        if response.status != 200:
+            # 5xx, or 401/403 from a credential mismatch: retry later rather than drop the message.
+            raise DirectoryUnavailable(f"{client.target} answered {response.status} for {path.split('?')[0]}")
+        return response.json()
+
+    def resident_contact(self, resident_id: str) -> dict | None:
+        return self._get(self.residents, f"/api/v1/internal/residents/{_q(resident_id)}/contact")
+
+    def unit_contacts(self, unit_id: str, roles: str = "owner") -> list[dict] | None:
+        found = self._get(self.residents, f"/api/v1/internal/units/{_q(unit_id)}/contacts?roles={_q(roles)}")
+        return None if found is None else list(found.get("contacts") or [])
+
+    def zone(self, zone_id: str) -> dict | None:
+        return self._get(self.residents, f"/api/v1/internal/zones/{_q(zone_id)}")
+
+    def community_recipients(self, community_id: str, scope: str, target_id: str | None) -> list[dict] | None:
+        path = f"/api/v1/internal/communities/{_q(community_id)}/recipients?scope={_q(scope)}"
+        if target_id:
+            path += f"&target_id={_q(target_id)}"
+        found = self._get(self.residents, path)
+        return None if found is None else list(found.get("contacts") or [])
+
+    def user_contact(self, user_id: str) -> dict | None:
+        return self._get(self.gateway, f"/api/v1/internal/users/{_q(user_id)}/contact")
+
+    def users(self, community_id: str, role: str) -> list[dict]:
+        found = self._get(self.gateway, f"/api/v1/internal/users?community_id={_q(community_id)}&role={_q(role)}")
+        return [] if found is None else list(found.get("items") or [])

@@ -1,0 +1,298 @@
+"""Fake Aliyun, Tencent Cloud and Twilio SMS APIs as one real local HTTP server (the outside world, for tests and
+the bench). Each checks the request as the real API does (signature, parameters) and answers like it, errors
+included; a script of error codes per provider lets a test make the next answers fail or throttle."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import threading
+import time
+import uuid
+from collections import defaultdict
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl, quote, urlparse
+
+ALIYUN_KEY_ID, ALIYUN_SECRET = "LTAI5tFakeKeyId", "fake-aliyun-secret"
+TENCENT_ID, TENCENT_KEY, TENCENT_APP = "AKIDfakeSecretId", "fake-tencent-key", "1400000001"
+TWILIO_SID, TWILIO_TOKEN, TWILIO_FROM = "AC" + "0" * 32, "fake-twilio-token", "+15005550006"
+
+
+def _aliyun_percent(value: str) -> str:
+    return quote(str(value), safe="~")
+
+
+def aliyun_expected_signature(params: dict, secret: str) -> str:
+    canonical = "&".join(
+        f"{_aliyun_percent(k)}={_aliyun_percent(v)}" for k, v in sorted(params.items()) if k != "Signature"
+    )
+    to_sign = f"POST&{_aliyun_percent('/')}&{_aliyun_percent(canonical)}"
+    return base64.b64encode(hmac.new(f"{secret}&".encode(), to_sign.encode(), hashlib.sha1).digest()).decode()
+
+
+def tc3_expected(secret_key: str, headers: dict, body: bytes, host: str) -> str:
+    timestamp = int(headers["x-tc-timestamp"])
+    date = datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d")
+    canonical = (
+        f"POST\n/\n\ncontent-type:{headers['content-type']}\nhost:{host}\n\ncontent-type;host\n"
+        + hashlib.sha256(body).hexdigest()
+    )
+    scope = f"{date}/sms/tc3_request"
+    to_sign = f"TC3-HMAC-SHA256\n{timestamp}\n{scope}\n{hashlib.sha256(canonical.encode()).hexdigest()}"
+
+    def h(key, msg):
+        return hmac.new(key, msg.encode(), hashlib.sha256).digest()
+
+    signing = h(h(h(f"TC3{secret_key}".encode(), date), "sms"), "tc3_request")
+    return hmac.new(signing, to_sign.encode(), hashlib.sha256).hexdigest()
+
+
+class FakeSms:
+    """State shared by the handler threads: what was accepted, scripted failures, an optional hold."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.sent: list[dict] = []  # accepted messages, in order
+        self.requests: dict[str, int] = defaultdict(int)
+        self.script: dict[str, list] = defaultdict(list)  # provider → codes to answer next (one per request)
+        self.templates = {"aliyun": {}, "tencent": {}}  # provider template id → variable names it expects
+        self.nonces: set[str] = set()
+        self.hold = threading.Event()
+        self.hold.set()  # cleared: accepted requests wait before answering (a worker can be killed meanwhile)
+        self.received = threading.Event()
+
+    def next_code(self, provider: str):
+        with self.lock:
+            self.requests[provider] += 1
+            return self.script[provider].pop(0) if self.script[provider] else None
+
+    def accept(self, provider: str, phone: str, **details) -> str:
+        message_id = {
+            "aliyun": f"{int(time.time() * 1000)}^{uuid.uuid4().int % 10**10}",
+            "tencent": f"2433:{uuid.uuid4().int % 10**20}",
+            "twilio": "SM" + uuid.uuid4().hex,
+        }[provider]
+        with self.lock:
+            self.sent.append({"provider": provider, "phone": phone, "id": message_id, "at": time.time(), **details})
+        self.received.set()
+        return message_id
+
+    def of(self, provider: str | None = None, phone: str | None = None) -> list[dict]:
+        with self.lock:
+            return [m for m in self.sent if (provider in (None, m["provider"])) and (phone in (None, m["phone"]))]
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server_version = "FakeSms/1.0"
+    fake: FakeSms
+
+    def log_message(self, *args):  # quiet
+        pass
+
+    def _reply(self, status: int, body, headers: dict | None = None) -> None:
+        data = json.dumps(body, ensure_ascii=False).encode() if not isinstance(body, bytes) else body
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self):  # noqa: N802 (http.server's naming)
+        """GET /_sent: what was accepted (for a bench running this server in another process)."""
+        if urlparse(self.path).path != "/_sent":
+            return self._reply(404, {"message": "not found"})
+        return self._reply(200, self.fake.of())
+
+    def do_POST(self):  # noqa: N802 (http.server's naming)
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        path = urlparse(self.path).path
+        if path.startswith("/aliyun"):
+            return self._aliyun(body)
+        if path.startswith("/tencent"):
+            return self._tencent(body)
+        if path.startswith("/twilio/2010-04-01/Accounts/"):
+            return self._twilio(path, body)
+        return self._reply(404, {"message": "not found"})
+
+    # Aliyun dysmsapi SendSms (RPC, signature v1)
+    def _aliyun(self, body: bytes):
+        params = dict(parse_qsl(body.decode(), keep_blank_values=True))
+        request_id = str(uuid.uuid4()).upper()
+
+        def error(status, code, message):
+            return self._reply(status, {"RequestId": request_id, "Code": code, "Message": message})
+
+        if params.get("AccessKeyId") != ALIYUN_KEY_ID:
+            return error(404, "InvalidAccessKeyId.NotFound", "Specified access key is not found.")
+        if params.get("Signature") != aliyun_expected_signature(params, ALIYUN_SECRET):
+            return error(400, "SignatureDoesNotMatch", "Specified signature is not matched with our calculation.")
+        for name, value in [
+            ("Action", "SendSms"),
+            ("Version", "2017-05-25"),
+            ("SignatureMethod", "HMAC-SHA1"),
+            ("SignatureVersion", "1.0"),
+            ("Format", "JSON"),
+        ]:
+            if params.get(name) != value:
+                return error(400, "MissingParameter" if name not in params else "InvalidParameter", f"{name}")
+        stamp = datetime.strptime(params.get("Timestamp", ""), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        if abs((datetime.now(UTC) - stamp).total_seconds()) > 900:
+            return error(400, "InvalidTimeStamp.Expired", "Specified time stamp or date value is expired.")
+        with self.fake.lock:
+            if params["SignatureNonce"] in self.fake.nonces:
+                return error(400, "SignatureNonceUsed", "Specified signature nonce was used already.")
+            self.fake.nonces.add(params["SignatureNonce"])
+        code = self.fake.next_code("aliyun")
+        if code:
+            return error(200, code, f"scripted {code}")
+        if not params.get("SignName"):
+            return error(200, "isv.SMS_SIGNATURE_ILLEGAL", "签名不合法")
+        expected = self.fake.templates["aliyun"].get(params.get("TemplateCode"))
+        if expected is None:
+            return error(200, "isv.SMS_TEMPLATE_ILLEGAL", "模板不合法(不存在或被拉黑)")
+        variables = json.loads(params.get("TemplateParam") or "{}")
+        if set(variables) != set(expected):
+            return error(200, "isv.TEMPLATE_MISSING_PARAMETERS", "模板缺少变量")
+        phone = params.get("PhoneNumbers", "")
+        if not (phone.isdigit() and len(phone) == 11 and phone.startswith("1")):
+            return error(200, "isv.MOBILE_NUMBER_ILLEGAL", "非法手机号")
+        biz_id = self.fake.accept(
+            "aliyun",
+            "+86" + phone,
+            template=params["TemplateCode"],
+            params=variables,
+            sign=params["SignName"],
+            reference=params.get("OutId"),
+        )
+        self._hold()  # accepted; the answer may be held back (a worker can be killed meanwhile)
+        return self._reply(200, {"RequestId": request_id, "Code": "OK", "Message": "OK", "BizId": biz_id})
+
+    # Tencent Cloud SMS SendSms (API 3.0, TC3-HMAC-SHA256)
+    def _tencent(self, body: bytes):
+        request_id = str(uuid.uuid4())
+        headers = {k.lower(): v for k, v in self.headers.items()}
+
+        def error(code, message):
+            return self._reply(
+                200, {"Response": {"Error": {"Code": code, "Message": message}, "RequestId": request_id}}
+            )
+
+        auth = headers.get("authorization", "")
+        if not auth.startswith("TC3-HMAC-SHA256 ") or f"Credential={TENCENT_ID}/" not in auth:
+            return error("AuthFailure.SecretIdNotFound", "The SecretId is not found")
+        if headers.get("x-tc-action") != "SendSms" or headers.get("x-tc-version") != "2021-01-11":
+            return error("InvalidAction", "action or version")
+        if abs(time.time() - int(headers.get("x-tc-timestamp", "0"))) > 300:
+            return error("AuthFailure.SignatureExpire", "Signature expired")
+        signature = auth.rsplit("Signature=", 1)[-1]
+        if signature != tc3_expected(TENCENT_KEY, headers, body, headers.get("host", "")):
+            return error("AuthFailure.SignatureFailure", "The provided credentials could not be validated.")
+        code = self.fake.next_code("tencent")
+        if code in ("RequestLimitExceeded", "InternalError.Timeout"):
+            return error(code, f"scripted {code}")
+        payload = json.loads(body)
+        if payload.get("SmsSdkAppId") != TENCENT_APP:
+            return error("FailedOperation.SmsSdkAppIdVerifyFail", "SdkAppId verify fail")
+        expected = self.fake.templates["tencent"].get(payload.get("TemplateId"))
+        if expected is None:
+            return error("FailedOperation.TemplateIncorrectOrUnapproved", "template unapproved or not exist")
+        params = payload.get("TemplateParamSet") or []
+        if len(params) != len(expected):
+            return error("InvalidParameterValue.TemplateParameterFormatError", "template parameter count")
+        if any("http" in p or "www." in p for p in params):
+            return error("InvalidParameterValue.ProhibitedUseUrlInTemplateParameter", "url in parameter")
+        [phone] = payload.get("PhoneNumberSet") or [""]
+        status = {"SerialNo": "", "PhoneNumber": phone, "Fee": 0, "SessionContext": payload.get("SessionContext", "")}
+        if code:
+            status.update(Code=code, Message=f"scripted {code}")
+        elif not (phone.startswith("+861") and len(phone) == 14):
+            status.update(Code="InvalidParameterValue.IncorrectPhoneNumber", Message="incorrect number")
+        else:
+            serial = self.fake.accept(
+                "tencent",
+                phone,
+                template=payload["TemplateId"],
+                params=params,
+                sign=payload.get("SignName"),
+                reference=payload.get("SessionContext"),
+            )
+            status.update(SerialNo=serial, Fee=1, Code="Ok", Message="send success", IsoCode="CN")
+        if status["Code"] == "Ok":
+            self._hold()
+        return self._reply(200, {"Response": {"SendStatusSet": [status], "RequestId": request_id}})
+
+    # Twilio REST Messages
+    def _twilio(self, path: str, body: bytes):
+        sid = path.split("/")[4]
+        auth = self.headers.get("Authorization", "")
+        expected = "Basic " + base64.b64encode(f"{TWILIO_SID}:{TWILIO_TOKEN}".encode()).decode()
+        if sid != TWILIO_SID or auth != expected:
+            return self._reply(
+                401,
+                {
+                    "code": 20003,
+                    "message": "Authenticate",
+                    "more_info": "https://www.twilio.com/docs/errors/20003",
+                    "status": 401,
+                },
+            )
+        form = dict(parse_qsl(body.decode(), keep_blank_values=True))
+        code = self.fake.next_code("twilio")
+        if code == 20429:
+            return self._reply(
+                429, {"code": 20429, "message": "Too Many Requests", "status": 429}, {"Retry-After": "2"}
+            )
+        if code == 500:
+            return self._reply(500, {"code": 20500, "message": "Internal Server Error", "status": 500})
+        if not form.get("Body") or not (form.get("From") or form.get("MessagingServiceSid")):
+            return self._reply(
+                400, {"code": 21604 if not form.get("From") else 21602, "message": "missing", "status": 400}
+            )
+        to = form.get("To", "")
+        if code or not (to.startswith("+") and to[1:].isdigit() and 8 <= len(to) <= 16):
+            err = code or 21211
+            return self._reply(400, {"code": err, "message": f"The 'To' number {to} is not valid.", "status": 400})
+        message_sid = self.fake.accept("twilio", to, body=form["Body"], callback=form.get("StatusCallback"))
+        self._hold()
+        return self._reply(
+            201,
+            {
+                "sid": message_sid,
+                "status": "queued",
+                "to": to,
+                "from": form.get("From"),
+                "body": form["Body"],
+                "num_segments": "1",
+                "account_sid": TWILIO_SID,
+            },
+        )
+
+    def _hold(self):
+        self.fake.received.set()
+        self.fake.hold.wait(60)
+
+
+class FakeSmsServer:
+    """`with FakeSmsServer() as server:` → server.url, server.fake (a fresh FakeSms)."""
+
+    def __init__(self):
+        self.fake = FakeSms()
+        handler = type("Handler", (_Handler,), {"fake": self.fake})
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, name="fake-sms", daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.fake.hold.set()
+        self.httpd.shutdown()
+        self.httpd.server_close()

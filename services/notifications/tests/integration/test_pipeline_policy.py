@@ -1,0 +1,281 @@
+"""Who hears what (rules → residents and staff looked up at send time), quiet hours in the instance timezone,
+per-recipient caps, the community budget, opt-outs, and a send whose worker was lost."""
+
+import uuid
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from notifications.models import Delivery
+
+
+def rows(pipeline, event_id):
+    with pipeline.database.transaction() as s:
+        return list(s.execute(select(Delivery).where(Delivery.event_id == event_id)).scalars())
+
+
+def overdue(make_event, resident, stage="first"):
+    return make_event(
+        "fee.overdue",
+        {
+            "bill_id": str(uuid.uuid4()),
+            "unit_id": resident["unit_id"],
+            "community_id": resident["community_id"],
+            "period": "2026-Q4",
+            "amount_due": "88.00",
+            "due_date": "2026-11-15",
+            "stage": stage,
+            "days_overdue": 30,
+            "payer_id": resident["resident_id"],
+        },
+    )
+
+
+def sla_breach(make_event, community_id, role="senior_butler"):
+    return make_event(
+        "ticket.sla_breached",
+        {
+            "ticket_id": str(uuid.uuid4()),
+            "number": "T00000042",
+            "community_id": community_id,
+            "zone_id": None,
+            "priority": "high",
+            "clock": "resolution",
+            "deadline": "2026-11-26T12:00:00+00:00",
+            "breached_at": "2026-11-26T12:00:01+00:00",
+            "escalation_level": 1,
+            "escalate_to_role": role,
+            "emergency": False,
+        },
+    )
+
+
+def test_quiet_hours_hold_reminders_until_eight_but_let_escalations_through(
+    pipeline, directory, fake_sms, make_event, clock
+):
+    p = pipeline("twilio")
+    clock.set_local(22, 30)
+    resident = directory.resident()
+    senior = directory.user("senior_butler", resident["community_id"])
+    directory.user("engineer", resident["community_id"])  # another role: not told
+    reminder, breach = overdue(make_event, resident), sla_breach(make_event, resident["community_id"])
+    p.handle(reminder)
+    p.handle(breach)
+    p.dispatch()
+
+    assert [m["phone"] for m in fake_sms.of("twilio")] == [senior["phone"]]
+    assert "T00000042" in fake_sms.of("twilio")[0]["body"] and "处理时限" in fake_sms.of("twilio")[0]["body"]
+    [held] = rows(p, reminder["id"])
+    assert held.status == "pending" and held.reason == "waiting for the end of quiet hours"
+    clock.set_local(8, 0, day=27)
+    assert held.next_attempt_at == clock()  # 08:00 Asia/Shanghai the next morning
+    clock.set_local(7, 59, day=27)
+    assert p.dispatch() == 0
+    clock.set_local(8, 0, day=27)
+    assert p.dispatch() == 1
+    assert [d.status for d in rows(p, reminder["id"])] == ["sent"]
+
+
+def test_per_minute_and_per_day_caps_per_recipient(pipeline, directory, fake_sms, make_event, clock):
+    p = pipeline("aliyun", recipient_per_minute=2, recipient_per_day=3)
+    resident = directory.resident()
+    events = [overdue(make_event, resident) for _ in range(4)]
+    for event in events:
+        p.handle(event)
+    p.dispatch()
+    assert len(fake_sms.of("aliyun")) == 2  # two this minute
+    waiting = [d for e in events for d in rows(p, e["id"]) if d.status == "pending"]
+    assert len(waiting) == 2 and all(d.next_attempt_at == clock() + timedelta(minutes=1) for d in waiting)
+
+    clock.advance(minutes=1)
+    p.dispatch()
+    statuses = sorted(d.status for e in events for d in rows(p, e["id"]))
+    assert statuses == ["failed", "sent", "sent", "sent"]  # the fourth today is over the daily cap
+    [capped] = [d for e in events for d in rows(p, e["id"]) if d.status == "failed"]
+    assert capped.error_code == "recipient_daily_cap"
+    assert len(fake_sms.of("aliyun")) == 3
+
+
+def test_the_community_budget_defers_the_rest_to_the_next_day(pipeline, directory, fake_sms, make_event, clock):
+    p = pipeline("aliyun", community_daily_budget=2)
+    community = str(uuid.uuid4())
+    residents = [directory.resident(community_id=community) for _ in range(3)]
+    events = [overdue(make_event, r) for r in residents]
+    for event in events:
+        p.handle(event)
+    p.dispatch()
+    assert len(fake_sms.of("aliyun")) == 2
+    [deferred] = [d for e in events for d in rows(p, e["id"]) if d.status == "pending"]
+    clock.set_local(0, 0, day=27)
+    assert deferred.next_attempt_at == clock()
+    clock.set_local(9, 0, day=27)
+    p.dispatch()
+    assert len(fake_sms.of("aliyun")) == 3
+
+
+def test_opted_out_residents_get_no_welcome_but_still_their_reminders(pipeline, directory, fake_sms, make_event):
+    p = pipeline("aliyun")
+    resident = directory.resident(opted_out=True)
+    # The contact endpoint carries no opt-out flag; this resident opted out with us.
+    app = p.app()
+    from guanjia.testing import auth_header
+
+    headers = auth_header(app.extensions["guanjia.settings"], "resident", resident_id=resident["resident_id"])
+    response = app.test_client().put("/api/v1/notifications/preferences/me", json={"opted_out": True}, headers=headers)
+    assert response.status_code == 200 and response.json["opted_out"] is True
+    welcome = make_event(
+        "resident.moved_in",
+        {
+            "resident_id": resident["resident_id"],
+            "unit_id": resident["unit_id"],
+            "community_id": resident["community_id"],
+            "moved_in_at": "2026-11-26T01:00:00+00:00",
+        },
+    )
+    reminder = overdue(make_event, resident)
+    p.handle(welcome)
+    p.handle(reminder)
+    p.dispatch()
+    [skipped] = rows(p, welcome["id"])
+    assert skipped.status == "skipped" and skipped.reason == "opted out"
+    assert [d.status for d in rows(p, reminder["id"])] == ["sent"]
+    assert len(fake_sms.of("aliyun")) == 1
+
+
+def test_staff_rules_reach_the_assignee_and_the_zone_butlers(pipeline, directory, fake_sms, make_event):
+    p = pipeline("twilio")
+    community, zone = str(uuid.uuid4()), str(uuid.uuid4())
+    engineer = directory.user("engineer", community)
+    butlers = [directory.user("butler", community) for _ in range(2)]
+    directory.zones[zone] = {
+        "zone_id": zone,
+        "community_id": community,
+        "name": "东区",
+        "butler_ids": [b["user_id"] for b in butlers],
+    }
+    assigned = make_event(
+        "ticket.assigned",
+        {
+            "ticket_id": str(uuid.uuid4()),
+            "number": "T00000077",
+            "community_id": community,
+            "unit_id": None,
+            "zone_id": zone,
+            "department": "engineering",
+            "assignee_id": engineer["user_id"],
+            "assigned_by": "u",
+            "assigned_at": "2026-11-26T02:00:00+00:00",
+            "reason": None,
+        },
+    )
+    overdue_zone = make_event(
+        "patrol.zone_overdue",
+        {
+            "zone_id": zone,
+            "community_id": community,
+            "last_round_at": None,
+            "overdue_days": 3,
+            "required_every_days": 1,
+            "detected_at": "2026-11-26T02:00:00+00:00",
+        },
+    )
+    p.handle(assigned)
+    p.handle(overdue_zone)
+    p.dispatch()
+    bodies = {m["phone"]: m["body"] for m in fake_sms.of("twilio")}
+    assert "T00000077" in bodies[engineer["phone"]] and "工程部" in bodies[engineer["phone"]]
+    assert all("片区东区已3天未巡查" in bodies[b["phone"]] for b in butlers)
+    assert {d.recipient_kind for d in rows(p, assigned["id"])} == {"user"}
+
+
+def test_someone_without_a_contact_is_skipped_and_a_directory_outage_retries(
+    pipeline, directory, fake_sms, make_event, clock
+):
+    p = pipeline("aliyun")
+    ghost = {"resident_id": str(uuid.uuid4()), "unit_id": str(uuid.uuid4()), "community_id": str(uuid.uuid4())}
+    event = overdue(make_event, ghost)
+    p.handle(event)
+    p.dispatch()
+    [delivery] = rows(p, event["id"])
+    assert delivery.status == "skipped" and delivery.reason == "no contact"
+
+    resident = directory.resident()
+    real = p.upstreams["residents"]
+
+    class Down:
+        def request(self, *a, **k):
+            from guanjia.errors import UpstreamUnavailable
+
+            raise UpstreamUnavailable("residents is unreachable", status=502)
+
+    p.upstreams["residents"] = Down()
+    try:
+        event = overdue(make_event, resident)
+        p.handle(event)
+        p.dispatch()
+        [delivery] = rows(p, event["id"])
+        assert delivery.status == "pending" and delivery.error_code == "directory_unavailable"
+    finally:
+        p.upstreams["residents"] = real
+    clock.advance(minutes=1)
+    p.dispatch()
+    assert [d.status for d in rows(p, event["id"])] == ["sent"]
+
+
+def test_an_unknown_unit_is_retried_not_dropped(pipeline, make_event):
+    from guanjia.bus import RetryLater
+
+    p = pipeline("aliyun")
+    event = make_event(
+        "renovation.violation",
+        {
+            "violation_id": str(uuid.uuid4()),
+            "renovation_id": str(uuid.uuid4()),
+            "unit_id": str(uuid.uuid4()),
+            "community_id": str(uuid.uuid4()),
+            "applicant_id": str(uuid.uuid4()),
+            "category": "noise",
+            "severity": "minor",
+            "rectify_by": "2026-11-28T10:00:00+00:00",
+            "referred_to_authorities": False,
+            "occurred_at": "2026-11-26T01:00:00+00:00",
+        },
+    )
+    with pytest.raises(RetryLater):
+        p.handle(event)
+    assert rows(p, event["id"]) == []
+
+
+def test_a_send_lost_with_its_worker_is_resent_once_and_marked(pipeline, directory, fake_sms, make_event, clock):
+    """The documented outcome of a worker killed between the provider's answer and our commit: after the lease
+    the message is sent again (at most one duplicate), and the delivery says so."""
+    p = pipeline("aliyun", send_lease_seconds=120)
+    resident = directory.resident()
+    event = overdue(make_event, resident)
+    p.handle(event)
+    # What a killed worker leaves behind: claimed ('sending'), the provider already has it, nothing recorded.
+    with p.database.transaction() as s:
+        s.execute(
+            update(Delivery)
+            .where(Delivery.event_id == event["id"])
+            .values(status="sending", claimed_at=clock(), attempts=1)
+        )
+    fake_sms.accept("aliyun", resident["phone"], template="(first attempt)")
+
+    assert p.dispatch() == 0  # within the lease nobody touches it
+    clock.advance(seconds=121)
+    assert p.dispatch() == 1
+    [delivery] = rows(p, event["id"])
+    assert delivery.status == "sent" and delivery.duplicate_risk and delivery.attempts == 2
+    assert "may arrive twice" in delivery.reason
+    assert len(fake_sms.of("aliyun", resident["phone"])) == 2  # one duplicate, recorded
+
+    # Lost a second time: failed, never a third message.
+    with p.database.transaction() as s:
+        s.execute(update(Delivery).where(Delivery.id == delivery.id).values(status="sending", claimed_at=clock()))
+    clock.advance(seconds=121)
+    p.dispatch()
+    [delivery] = rows(p, event["id"])
+    assert delivery.status == "failed" and delivery.error_code == "outcome_unknown"
+    assert len(fake_sms.of("aliyun", resident["phone"])) == 2

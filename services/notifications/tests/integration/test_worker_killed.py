@@ -1,0 +1,118 @@
+"""Kill the worker process between the provider's acceptance and our commit: the documented outcome is at most one
+duplicate, recorded on the delivery (duplicate_risk) — never a lost message and never a third copy."""
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from werkzeug.serving import make_server
+
+from guanjia import bus
+from guanjia.db import Database
+from guanjia.runtime import declare_queues
+from guanjia.testing import wait_until
+from notifications.models import Delivery
+from notifications.service import SPEC
+
+GUANJIA = str(Path(sys.executable).with_name("guanjia"))
+
+
+@pytest.fixture
+def served_directory(directory):
+    server = make_server("127.0.0.1", 0, directory.app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+def start_worker(env):
+    return subprocess.Popen(
+        [GUANJIA, "worker", "notifications"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+
+
+def test_a_worker_killed_while_sending_gives_at_most_one_recorded_duplicate(
+    infra, served_directory, directory, sms_server, fake_sms, fakes, make_event
+):
+    env = infra.stack_env("kill")
+    settings = infra.settings(
+        "notifications",
+        database="notifications_kill",
+        exchange=env["GUANJIA_EXCHANGE"],
+        queue_prefix=env["GUANJIA_QUEUE_PREFIX"],
+    )
+    env.update(
+        {
+            "GUANJIA_NOTIFICATIONS_DATABASE_URL": settings.database_url,
+            "GUANJIA_RESIDENTS_URL": served_directory,
+            "GUANJIA_SMS_PROVIDER": "twilio",
+            "GUANJIA_SMS_TWILIO_ACCOUNT_SID": fakes.TWILIO_SID,
+            "GUANJIA_SMS_TWILIO_AUTH_TOKEN": fakes.TWILIO_TOKEN,
+            "GUANJIA_SMS_TWILIO_FROM": fakes.TWILIO_FROM,
+            "GUANJIA_SMS_TWILIO_ENDPOINT": f"{sms_server.url}/twilio",
+            "GUANJIA_SMS_QUIET_HOURS": "off",
+            "GUANJIA_SMS_SEND_LEASE_SECONDS": "2",
+            "GUANJIA_SMS_TIMEOUT_SECONDS": "30",
+        }
+    )
+    declare_queues(SPEC, settings)
+    resident = directory.resident()
+    event = make_event(
+        "fee.overdue",
+        {
+            "bill_id": str(uuid.uuid4()),
+            "unit_id": resident["unit_id"],
+            "community_id": resident["community_id"],
+            "period": "2026-11",
+            "amount_due": "99.00",
+            "due_date": "2026-11-15",
+            "stage": "final",
+            "days_overdue": 60,
+            "payer_id": resident["resident_id"],
+        },
+    )
+    database = Database(settings.database_url)
+    fake_sms.hold.clear()  # the provider takes the message and keeps its answer back
+    fake_sms.received.clear()
+    first = start_worker(env)
+    try:
+        publisher = bus.Publisher(settings.with_service("billing"))
+        publisher.publish(event)
+        publisher.close()
+        assert fake_sms.received.wait(60), first.stderr.read1().decode(errors="replace") if first.poll() else "no send"
+        wait_until(lambda: fake_sms.of("twilio", resident["phone"]), message="the provider accepted it")
+        first.send_signal(signal.SIGKILL)  # between the provider's acceptance and our commit
+        first.wait(10)
+    finally:
+        fake_sms.hold.set()
+        if first.poll() is None:
+            first.kill()
+
+    def delivery():
+        with database.transaction() as s:
+            return s.execute(select(Delivery).where(Delivery.event_id == event["id"])).scalar_one_or_none()
+
+    assert delivery().status == "sending"  # what the dead worker left
+
+    second = start_worker(env)
+    try:
+        row = wait_until(lambda: (d := delivery()) is not None and d.status == "sent" and d, timeout=60)
+    finally:
+        second.send_signal(signal.SIGTERM)
+        try:
+            second.wait(15)
+        except subprocess.TimeoutExpired:
+            second.kill()
+        database.dispose()
+    assert row.duplicate_risk and row.attempts == 2 and "may arrive twice" in row.reason
+    time.sleep(0.5)
+    assert len(fake_sms.of("twilio", resident["phone"])) == 2  # exactly one duplicate, and it is on record
+    _ = os

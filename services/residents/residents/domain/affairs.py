@@ -1,0 +1,325 @@
+"""Everyday affairs: resident cards, keys in custody, vacant-unit checks, home visits and contact coverage."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from guanjia.auth import Principal, require_role
+from guanjia.db import as_utc, new_id
+from guanjia.errors import Conflict, Invalid, NotFound
+
+from ..models import Building, ContactLog, Key, KeyLoan, Resident, ResidentCard, Unit, VacancyCheck
+from .common import FRONT_DESK, load_resident, load_unit, unit_scope
+from .structure import get_community, get_zone
+
+# The seeds' targets for a zone: households contacted at all (familiarity), and reached in a real conversation.
+FAMILIARITY_TARGET = 0.95
+EFFECTIVE_TARGET = 0.60
+VACANT = ("vacant", "delivered")
+
+
+# --- resident cards --------------------------------------------------------------------------------------------
+
+
+def issue_card(session: Session, principal: Principal, resident_id: str, data: dict, now: datetime) -> ResidentCard:
+    require_role(principal, *FRONT_DESK)
+    resident = load_resident(session, principal, resident_id)
+    if resident.status == "moved_out":
+        raise Invalid("resident_id", "has moved out")
+    number = data["card_number"].strip()
+    taken = select(ResidentCard.id).where(ResidentCard.card_number == number, ResidentCard.status == "active")
+    if session.execute(taken).first():
+        raise Conflict(f"card {number} is already active", errors={"card_number": ["already active"]})
+    card = ResidentCard(id=new_id(), resident_id=resident.id, card_number=number, status="active", issued_at=now)
+    session.add(card)
+    session.flush()
+    return card
+
+
+def list_cards(session: Session, principal: Principal, resident_id: str) -> list[ResidentCard]:
+    load_resident(session, principal, resident_id)
+    query = select(ResidentCard).where(ResidentCard.resident_id == resident_id)
+    return list(session.execute(query.order_by(ResidentCard.issued_at)).scalars())
+
+
+def change_card(
+    session: Session, principal: Principal, resident_id: str, card_id: str, to_status: str, now: datetime
+) -> ResidentCard:
+    """active → lost (the resident may report their own) or → revoked; a lost card can still be revoked."""
+    resident = load_resident(session, principal, resident_id)
+    if not (to_status == "lost" and principal.role == "resident" and principal.resident_id == resident.id):
+        require_role(principal, *FRONT_DESK)
+    card = session.get(ResidentCard, card_id)
+    if card is None or card.resident_id != resident.id:
+        raise NotFound(f"card {card_id} not found")
+    allowed = {"lost": ("active",), "revoked": ("active", "lost")}[to_status]
+    if card.status not in allowed:
+        raise Conflict(f"a {card.status} card cannot be marked {to_status}")
+    card.status, card.status_changed_at = to_status, now
+    session.flush()
+    return card
+
+
+# --- keys in custody -------------------------------------------------------------------------------------------
+
+
+def deposit_key(session: Session, principal: Principal, unit_id: str, data: dict, now: datetime) -> Key:
+    """The household leaves a key with the office, naming who may collect it (residents of the unit or others)."""
+    require_role(principal, *FRONT_DESK)
+    unit = load_unit(session, principal, unit_id)
+    authorized = []
+    for index, person in enumerate(data["authorized"]):
+        if person.get("resident_id"):
+            resident = session.get(Resident, person["resident_id"])
+            if resident is None or resident.unit_id != unit.id:
+                raise Invalid(f"authorized.{index}.resident_id", "not a resident of this unit")
+            authorized.append({"resident_id": resident.id, "name": resident.name, "phone": resident.phone})
+        elif person.get("name") and person.get("phone"):
+            authorized.append({"resident_id": None, "name": person["name"].strip(), "phone": person["phone"]})
+        else:
+            raise Invalid(f"authorized.{index}", "a resident_id, or a name and a phone")
+    key = Key(
+        id=new_id(),
+        unit_id=unit.id,
+        label=data["label"].strip(),
+        authorized=authorized,
+        status="in_custody",
+        deposited_at=now,
+        recorded_by=principal.subject,
+    )
+    session.add(key)
+    session.flush()
+    return key
+
+
+def _load_key(session: Session, principal: Principal, unit_id: str, key_id: str, lock=False) -> Key:
+    query = unit_scope(select(Key).join(Unit, Unit.id == Key.unit_id).where(Key.id == key_id), principal)
+    if lock:
+        query = query.with_for_update(of=Key)
+    key = session.execute(query).scalar_one_or_none()
+    if key is None or key.unit_id != unit_id:
+        raise NotFound(f"key {key_id} not found")
+    return key
+
+
+def open_loan(session: Session, key: Key) -> KeyLoan | None:
+    query = select(KeyLoan).where(KeyLoan.key_id == key.id, KeyLoan.returned_at.is_(None))
+    return session.execute(query).scalar_one_or_none()
+
+
+def list_keys(session: Session, principal: Principal, unit_id: str) -> list[tuple[Key, KeyLoan | None]]:
+    load_unit(session, principal, unit_id)
+    keys = session.execute(select(Key).where(Key.unit_id == unit_id).order_by(Key.deposited_at)).scalars()
+    return [(key, open_loan(session, key)) for key in keys]
+
+
+def lend_key(
+    session: Session, principal: Principal, unit_id: str, key_id: str, data: dict, now: datetime
+) -> tuple[Key, KeyLoan]:
+    """Lend a key to someone on its list, with why and until when."""
+    require_role(principal, *FRONT_DESK)
+    key = _load_key(session, principal, unit_id, key_id, lock=True)
+    if key.status != "in_custody":
+        raise Conflict("this key is out on loan; it must be returned first")
+    borrower = data["borrower"]
+    match = next(
+        (
+            p
+            for p in key.authorized
+            if (borrower.get("resident_id") and p.get("resident_id") == borrower["resident_id"])
+            or (borrower.get("phone") and p.get("phone") == borrower["phone"])
+        ),
+        None,
+    )
+    if match is None:
+        raise Invalid("borrower", "not on the list of people allowed to collect this key")
+    if as_utc(data["due_back_at"]) <= now:
+        raise Invalid("due_back_at", "must be in the future")
+    loan = KeyLoan(
+        id=new_id(),
+        key_id=key.id,
+        borrower_name=match["name"],
+        borrower_phone=match.get("phone"),
+        borrower_resident_id=match.get("resident_id"),
+        reason=data["reason"].strip(),
+        lent_at=now,
+        due_back_at=data["due_back_at"],
+        lent_by=principal.subject,
+    )
+    key.status = "lent"
+    session.add(loan)
+    session.flush()
+    return key, loan
+
+
+def return_key(session: Session, principal: Principal, unit_id: str, key_id: str, now: datetime) -> tuple[Key, KeyLoan]:
+    require_role(principal, *FRONT_DESK)
+    key = _load_key(session, principal, unit_id, key_id, lock=True)
+    loan = open_loan(session, key)
+    if loan is None:
+        raise Conflict("this key is in custody, not out on loan")
+    loan.returned_at = now
+    key.status = "in_custody"
+    session.flush()
+    return key, loan
+
+
+def overdue_keys(session: Session, principal: Principal, community_id: str, zone_id: str | None, now: datetime):
+    """Keys lent out and not back by their due time (a butler sees those of their zones)."""
+    get_community(session, principal, community_id)
+    query = unit_scope(
+        select(Key, KeyLoan, Unit)
+        .join(KeyLoan, KeyLoan.key_id == Key.id)
+        .join(Unit, Unit.id == Key.unit_id)
+        .where(Unit.community_id == community_id, KeyLoan.returned_at.is_(None), KeyLoan.due_back_at < now),
+        principal,
+    )
+    if zone_id:
+        query = query.where(Unit.zone_id == zone_id)
+    return list(session.execute(query.order_by(KeyLoan.due_back_at)).all())
+
+
+# --- vacant units ----------------------------------------------------------------------------------------------
+
+
+def record_vacancy_check(session: Session, principal: Principal, unit_id: str, data: dict, now: datetime):
+    require_role(principal, *FRONT_DESK)
+    unit = load_unit(session, principal, unit_id)
+    if unit.status not in VACANT:
+        raise Conflict(f"unit {unit.number} is {unit.status}, not vacant")
+    check = VacancyCheck(
+        id=new_id(),
+        unit_id=unit.id,
+        checked_at=as_utc(data.get("checked_at") or now),
+        checked_by=principal.subject,
+        issues_found=data["issues_found"],
+        findings=data["findings"].strip(),
+    )
+    session.add(check)
+    session.flush()
+    return check
+
+
+def list_vacancy_checks(session: Session, principal: Principal, unit_id: str) -> list[VacancyCheck]:
+    load_unit(session, principal, unit_id)
+    query = select(VacancyCheck).where(VacancyCheck.unit_id == unit_id)
+    return list(session.execute(query.order_by(VacancyCheck.checked_at.desc())).scalars())
+
+
+def vacant_units(session: Session, principal: Principal, zone_id: str, every_days: int, now: datetime) -> list[dict]:
+    """The zone's vacant units with their last check, and whether a check is due (none in `every_days`)."""
+    zone = get_zone(session, principal, zone_id)
+    last = (
+        select(VacancyCheck.unit_id, func.max(VacancyCheck.checked_at).label("last"))
+        .group_by(VacancyCheck.unit_id)
+        .subquery()
+    )
+    query = unit_scope(
+        select(Unit, last.c.last)
+        .outerjoin(last, last.c.unit_id == Unit.id)
+        .where(Unit.zone_id == zone.id, Unit.status.in_(VACANT)),
+        principal,
+    ).order_by(Unit.building_id, Unit.floor, Unit.number)
+    due_before = now - timedelta(days=every_days)
+    return [
+        {
+            "unit": unit,
+            "last_checked_at": last_at,
+            "check_due": last_at is None or as_utc(last_at) < due_before,
+        }
+        for unit, last_at in session.execute(query).all()
+    ]
+
+
+# --- home visits and contacts ----------------------------------------------------------------------------------
+
+
+def log_contact(session: Session, principal: Principal, resident_id: str, data: dict, now: datetime) -> ContactLog:
+    require_role(principal, *FRONT_DESK)
+    resident = load_resident(session, principal, resident_id)
+    at = as_utc(data.get("contacted_at") or now)
+    if at > now + timedelta(minutes=5):
+        raise Invalid("contacted_at", "must not be in the future")
+    entry = ContactLog(
+        id=new_id(),
+        resident_id=resident.id,
+        unit_id=resident.unit_id,
+        kind=data["kind"],
+        effective=data["effective"],
+        contacted_at=at,
+        staff_id=principal.subject,
+        notes=data.get("notes"),
+    )
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+def list_contacts(session: Session, principal: Principal, resident_id: str) -> list[ContactLog]:
+    load_resident(session, principal, resident_id)
+    query = select(ContactLog).where(ContactLog.resident_id == resident_id)
+    return list(session.execute(query.order_by(ContactLog.contacted_at.desc())).scalars())
+
+
+def _households(session: Session, zone_id: str, since: datetime):
+    """Each household of the zone (a unit with current residents): last contact and last effective contact."""
+    current = select(Resident.unit_id).where(Resident.status != "moved_out").distinct().subquery()
+    contacted = (
+        select(
+            ContactLog.unit_id,
+            func.count().label("contacts"),
+            func.count().filter(ContactLog.effective.is_(True)).label("effective"),
+            func.max(ContactLog.contacted_at).label("last"),
+        )
+        .where(ContactLog.contacted_at >= since)
+        .group_by(ContactLog.unit_id)
+        .subquery()
+    )
+    query = (
+        select(Unit, Building.name, contacted.c.contacts, contacted.c.effective, contacted.c.last)
+        .join(current, current.c.unit_id == Unit.id)
+        .join(Building, Building.id == Unit.building_id)
+        .outerjoin(contacted, contacted.c.unit_id == Unit.id)
+        .where(Unit.zone_id == zone_id)
+        .order_by(Building.name, Unit.floor, Unit.number)
+    )
+    return session.execute(query).all()
+
+
+def familiarity(session: Session, principal: Principal, zone_id: str, days: int, now: datetime) -> dict:
+    zone = get_zone(session, principal, zone_id)
+    rows = _households(session, zone.id, now - timedelta(days=days))
+    households = len(rows)
+    contacted = sum(1 for r in rows if r.contacts)
+    effective = sum(1 for r in rows if r.effective)
+
+    def share(n: int) -> float:
+        return round(n / households, 4) if households else 0.0
+
+    return {
+        "zone_id": zone.id,
+        "community_id": zone.community_id,
+        "days": days,
+        "households": households,
+        "contacted": contacted,
+        "effective": effective,
+        "contacted_share": share(contacted),
+        "effective_share": share(effective),
+        "familiarity_target": FAMILIARITY_TARGET,
+        "effective_target": EFFECTIVE_TARGET,
+        "meets_targets": households > 0
+        and share(contacted) >= FAMILIARITY_TARGET
+        and share(effective) >= EFFECTIVE_TARGET,
+    }
+
+
+def unreached(session: Session, principal: Principal, zone_id: str, days: int, now: datetime) -> list[dict]:
+    zone = get_zone(session, principal, zone_id)
+    return [
+        {"unit_id": r.Unit.id, "building": r.name, "number": r.Unit.number}
+        for r in _households(session, zone.id, now - timedelta(days=days))
+        if not r.contacts
+    ]

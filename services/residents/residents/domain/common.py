@@ -1,0 +1,147 @@
+"""What every use case shares: roles, scoped loading of units and residents, status changes, event writing."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from guanjia import outbox as outboxmod
+from guanjia.auth import Principal, scoped
+from guanjia.db import as_utc, new_id
+from guanjia.errors import Invalid, NotFound
+
+from .. import events
+from ..models import Resident, Unit, UnitStatusChange, outbox
+from ..values import format_area
+
+# Who shapes a community's structure (zones, buildings, units) and decides renovations.
+MANAGERS = ("admin", "senior_butler", "cs_manager")
+# Who registers residents and records the everyday affairs of a household: front-line staff too.
+FRONT_DESK = ("admin", "butler", "senior_butler", "cs_manager")
+# Engineering reviews renovation plans and inspects sites alongside the butlers.
+REVIEWERS = ("admin", "engineer", "senior_butler", "cs_manager")
+INSPECTORS = ("admin", "engineer", "butler", "senior_butler", "cs_manager")
+
+UNIT_STATUSES = ("delivered", "vacant", "occupied", "renovating")
+UNIT_TYPES = ("residential", "shop", "parking", "storage")
+RESIDENT_ROLES = ("owner", "tenant", "family")
+RESIDENT_STATUSES = ("registered", "moved_in", "moved_out")
+RESIDENT_TAGS = ("living_alone", "hardship", "key_customer", "disabled", "elderly")
+LOCALE = "zh-CN"
+
+
+def iso(value: datetime) -> str:
+    return as_utc(value).isoformat()
+
+
+def unit_scope(query, principal: Principal):
+    """A select() over Unit (or joined to it) limited to what the caller may see: butlers their zones."""
+    return scoped(query, principal, community_column=Unit.community_id, zone_column=Unit.zone_id, unit_column=Unit.id)
+
+
+def load_unit(session: Session, principal: Principal, unit_id: str, *, field: str | None = None, lock=False) -> Unit:
+    """The unit if the caller may see it; otherwise 404 (or 422 naming `field` when the id came in a body)."""
+    query = unit_scope(select(Unit).where(Unit.id == unit_id), principal)
+    if lock:
+        # Row lock: two flows changing one unit's status are decided one after the other.
+        query = query.with_for_update(of=Unit)
+    unit = session.execute(query).scalar_one_or_none()
+    if unit is None:
+        if field:
+            raise Invalid(field, "no such unit")
+        raise NotFound(f"unit {unit_id} not found")
+    return unit
+
+
+def resident_scope(query, principal: Principal):
+    """A select() joined to Unit on Resident.unit_id: a resident sees their household and themself."""
+    return scoped(
+        query,
+        principal,
+        community_column=Resident.community_id,
+        zone_column=Unit.zone_id,
+        unit_column=Resident.unit_id,
+        resident_column=Resident.id,
+    )
+
+
+def residents_query():
+    return select(Resident).join(Unit, Unit.id == Resident.unit_id)
+
+
+def load_resident(
+    session: Session, principal: Principal, resident_id: str, *, field: str | None = None, lock=False
+) -> Resident:
+    query = resident_scope(residents_query().where(Resident.id == resident_id), principal)
+    if lock:
+        query = query.with_for_update(of=Resident)
+    resident = session.execute(query).scalar_one_or_none()
+    if resident is None:
+        if field:
+            raise Invalid(field, "no such resident")
+        raise NotFound(f"resident {resident_id} not found")
+    return resident
+
+
+def emit(session: Session, settings, event_type: str, subject: str, community: str, data: dict) -> dict:
+    """Write one event in the caller's transaction, its payload passed through the published schema."""
+    schema = events.PUBLISHED[event_type]()
+    return outboxmod.emit(
+        session, outbox, settings, type=event_type, subject=subject, community=community, data=schema.dump(data)
+    )
+
+
+def unit_event_data(unit: Unit) -> dict:
+    gross = format_area(unit.area_m2)
+    return {
+        "unit_id": unit.id,
+        "community_id": unit.community_id,
+        "building_id": unit.building_id,
+        "zone_id": unit.zone_id,
+        "number": unit.number,
+        "floor": unit.floor,
+        "unit_type": unit.unit_type or "residential",
+        "area_m2": gross,
+        "gross_area_m2": gross,
+        "inner_area_m2": None if unit.inner_area_m2 is None else format_area(unit.inner_area_m2),
+        "status": unit.status,
+    }
+
+
+def emit_unit(session: Session, settings, unit: Unit, event_type: str = events.UNIT_UPDATED) -> None:
+    emit(session, settings, event_type, f"unit/{unit.id}", unit.community_id, unit_event_data(unit))
+
+
+def resident_event_data(resident: Resident) -> dict:
+    return {
+        "resident_id": resident.id,
+        "unit_id": resident.unit_id,
+        "community_id": resident.community_id,
+        "role": resident.role,
+        "status": resident.status,
+    }
+
+
+def change_unit_status(
+    session: Session, settings, unit: Unit, to_status: str, reason: str, actor: Principal, now: datetime
+) -> None:
+    """The only way a unit's status changes: recorded with its reason and actor, published as unit.updated."""
+    if unit.status == to_status:
+        return
+    session.add(
+        UnitStatusChange(
+            id=new_id(),
+            unit_id=unit.id,
+            from_status=unit.status,
+            to_status=to_status,
+            reason=reason,
+            actor_id=actor.subject,
+            at=now,
+        )
+    )
+    unit.status = to_status
+    unit.updated_at = now
+    session.flush()
+    emit_unit(session, settings, unit)

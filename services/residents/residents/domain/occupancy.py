@@ -1,0 +1,214 @@
+"""Occupancy: handover (交付) → move-in (入住) → move-out (迁出), moving appointments, goods release passes (放行条)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from guanjia.auth import Principal, require_role
+from guanjia.db import as_utc, new_id
+from guanjia.errors import Conflict, Invalid, NotFound
+
+from .. import events
+from ..models import Handover, MovingAppointment, ReleasePass, Resident, Unit
+from .common import FRONT_DESK, change_unit_status, emit, iso, load_unit, unit_scope
+
+
+def _household_member(session: Session, unit: Unit, resident_id: str, field: str = "resident_id") -> Resident:
+    resident = session.get(Resident, resident_id)
+    if resident is None or resident.unit_id != unit.id:
+        raise Invalid(field, "not a resident of this unit")
+    return resident
+
+
+def handover(session: Session, settings, principal: Principal, unit_id: str, data: dict, now: datetime) -> Unit:
+    """交付: the keys go to a registered owner; the unit turns from vacant to delivered."""
+    require_role(principal, *FRONT_DESK)
+    unit = load_unit(session, principal, unit_id, lock=True)
+    owner = _household_member(session, unit, data["owner_id"], "owner_id")
+    if owner.role != "owner" or owner.status == "moved_out":
+        raise Invalid("owner_id", "must be a current owner of this unit")
+    if unit.status != "vacant":
+        raise Conflict(f"unit {unit.number} is {unit.status}; only a vacant unit is handed over")
+    at = as_utc(data.get("handed_over_at") or now)
+    session.add(
+        Handover(
+            id=new_id(),
+            unit_id=unit.id,
+            owner_id=owner.id,
+            handed_over_at=at,
+            notes=data.get("notes"),
+            recorded_by=principal.subject,
+        )
+    )
+    unit.handed_over_at = at
+    change_unit_status(session, settings, unit, "delivered", "handover", principal, now)
+    return unit
+
+
+def move_in(
+    session: Session, settings, principal: Principal, unit_id: str, resident_ids: list[str], now: datetime
+) -> tuple[Unit, list[Resident]]:
+    """Move a household in (one or several registered residents of the unit); a repeat changes nothing.
+
+    A unit occupied by another household must be moved out first; a unit under renovation waits for acceptance.
+    """
+    require_role(principal, *FRONT_DESK)
+    unit = load_unit(session, principal, unit_id, lock=True)
+    people = [_household_member(session, unit, rid) for rid in dict.fromkeys(resident_ids)]
+    arriving = [r for r in people if r.status != "moved_in"]
+    if not arriving:
+        return unit, people
+    if unit.status == "occupied":
+        raise Conflict(
+            f"unit {unit.number} is already occupied; the current household must move out first",
+            errors={"resident_id": ["the unit is occupied"]},
+        )
+    if unit.status == "renovating":
+        raise Conflict(
+            f"unit {unit.number} is under renovation; move in after its acceptance",
+            errors={"resident_id": ["the unit is under renovation"]},
+        )
+    for resident in arriving:
+        resident.status = "moved_in"
+        resident.moved_in_at = now
+        resident.moved_out_at = None
+        resident.updated_at = now
+        session.flush()
+        emit(
+            session,
+            settings,
+            events.RESIDENT_MOVED_IN,
+            f"resident/{resident.id}",
+            resident.community_id,
+            {
+                "resident_id": resident.id,
+                "unit_id": unit.id,
+                "community_id": unit.community_id,
+                "moved_in_at": iso(now),
+            },
+        )
+    change_unit_status(session, settings, unit, "occupied", "move_in", principal, now)
+    return unit, people
+
+
+def move_out(
+    session: Session, settings, principal: Principal, unit_id: str, resident_ids: list[str] | None, now: datetime
+) -> tuple[Unit, list[Resident]]:
+    """Move residents out (default: the whole household); the unit is vacant again when nobody is left."""
+    require_role(principal, *FRONT_DESK)
+    unit = load_unit(session, principal, unit_id, lock=True)
+    living = list(
+        session.execute(select(Resident).where(Resident.unit_id == unit.id, Resident.status == "moved_in")).scalars()
+    )
+    if resident_ids:
+        leaving = [_household_member(session, unit, rid, "resident_ids") for rid in dict.fromkeys(resident_ids)]
+        if any(r.status != "moved_in" for r in leaving):
+            raise Invalid("resident_ids", "only residents who moved in can move out")
+    else:
+        leaving = living
+    if not leaving:
+        raise Conflict(f"nobody lives in unit {unit.number}", errors={"resident_ids": ["nobody has moved in"]})
+    for resident in leaving:
+        resident.status = "moved_out"
+        resident.moved_out_at = now
+        resident.updated_at = now
+        session.flush()
+        emit(
+            session,
+            settings,
+            events.RESIDENT_MOVED_OUT,
+            f"resident/{resident.id}",
+            resident.community_id,
+            {
+                "resident_id": resident.id,
+                "unit_id": unit.id,
+                "community_id": unit.community_id,
+                "moved_out_at": iso(now),
+            },
+        )
+    if len(leaving) == len(living) and unit.status == "occupied":
+        change_unit_status(session, settings, unit, "vacant", "move_out", principal, now)
+    return unit, leaving
+
+
+# --- moving appointments and release passes --------------------------------------------------------------------
+
+
+def book_moving(session: Session, principal: Principal, unit_id: str, data: dict, now: datetime) -> MovingAppointment:
+    require_role(principal, *FRONT_DESK)
+    unit = load_unit(session, principal, unit_id)
+    resident = _household_member(session, unit, data["resident_id"])
+    if as_utc(data["scheduled_at"]) < now:
+        raise Invalid("scheduled_at", "must be in the future")
+    appointment = MovingAppointment(
+        id=new_id(),
+        unit_id=unit.id,
+        resident_id=resident.id,
+        kind=data["kind"],
+        scheduled_at=data["scheduled_at"],
+        notes=data.get("notes"),
+        recorded_by=principal.subject,
+        created_at=now,
+    )
+    session.add(appointment)
+    session.flush()
+    return appointment
+
+
+def list_moving(session: Session, principal: Principal, unit_id: str) -> list[MovingAppointment]:
+    load_unit(session, principal, unit_id)
+    query = select(MovingAppointment).where(MovingAppointment.unit_id == unit_id)
+    return list(session.execute(query.order_by(MovingAppointment.scheduled_at)).scalars())
+
+
+def issue_pass(session: Session, principal: Principal, unit_id: str, data: dict, now: datetime) -> ReleasePass:
+    """A release pass needs a current member of the household to authorise it (the resident themself may ask)."""
+    if principal.role != "resident":
+        require_role(principal, *FRONT_DESK)
+    unit = load_unit(session, principal, unit_id)
+    resident = _household_member(session, unit, data["resident_id"])
+    if resident.status == "moved_out":
+        raise Invalid("resident_id", "has moved out")
+    if principal.role == "resident" and principal.resident_id != resident.id:
+        raise Invalid("resident_id", "residents authorise passes in their own name")
+    release = ReleasePass(
+        id=new_id(),
+        unit_id=unit.id,
+        resident_id=resident.id,
+        carrier_name=data["carrier_name"].strip(),
+        items=data["items"].strip(),
+        valid_on=data["valid_on"],
+        status="issued",
+        issued_by=principal.subject,
+        created_at=now,
+    )
+    session.add(release)
+    session.flush()
+    return release
+
+
+def list_passes(session: Session, principal: Principal, unit_id: str) -> list[ReleasePass]:
+    load_unit(session, principal, unit_id)
+    query = select(ReleasePass).where(ReleasePass.unit_id == unit_id)
+    return list(session.execute(query.order_by(ReleasePass.created_at)).scalars())
+
+
+def use_pass(session: Session, principal: Principal, unit_id: str, pass_id: str, today, now: datetime) -> ReleasePass:
+    """The gate lets the goods out: once, on the day the pass is valid for."""
+    require_role(principal, *FRONT_DESK)
+    query = unit_scope(
+        select(ReleasePass).join(Unit, Unit.id == ReleasePass.unit_id).where(ReleasePass.id == pass_id), principal
+    )
+    release = session.execute(query.with_for_update(of=ReleasePass)).scalar_one_or_none()
+    if release is None or release.unit_id != unit_id:
+        raise NotFound(f"pass {pass_id} not found")
+    if release.status != "issued":
+        raise Conflict(f"this pass is {release.status}")
+    if release.valid_on != today:
+        raise Conflict(f"this pass is valid on {release.valid_on.isoformat()} only")
+    release.status, release.used_at = "used", now
+    session.flush()
+    return release

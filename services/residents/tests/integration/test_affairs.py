@@ -1,0 +1,138 @@
+"""Everyday affairs: resident cards, keys in custody, vacant-unit checks, home visits and zone familiarity."""
+
+from datetime import UTC, datetime, timedelta
+
+from residents.models import KeyLoan
+
+
+def test_resident_card_issued_reported_lost_and_revoked(client, as_role, place, register):
+    resident = register(place, phone="13800138300")
+    base = f"/api/v1/residents/{resident['id']}/cards"
+    card = client.post(base, headers=place["staff"], json={"card_number": "C-0001"})
+    assert card.status_code == 201 and card.json["status"] == "active"
+    other = register(place, phone="13800138301")
+    twin = client.post(f"/api/v1/residents/{other['id']}/cards", headers=place["staff"], json={"card_number": "C-0001"})
+    assert twin.status_code == 409 and "card_number" in twin.json["errors"]
+    me = as_role("resident", units=[place["unit_id"]], resident_id=resident["id"])
+    lost = client.post(f"{base}/{card.json['id']}/report-lost", headers=me)
+    assert lost.status_code == 200 and lost.json["status"] == "lost"
+    assert client.post(f"{base}/{card.json['id']}/revoke", headers=me).status_code == 403
+    revoked = client.post(f"{base}/{card.json['id']}/revoke", headers=place["staff"])
+    assert revoked.status_code == 200 and revoked.json["status"] == "revoked"
+    assert client.post(f"{base}/{card.json['id']}/report-lost", headers=place["staff"]).status_code == 409
+    # The number is free again once the old card is no longer active.
+    assert client.post(base, headers=place["staff"], json={"card_number": "C-0001"}).status_code == 201
+    assert [c["status"] for c in client.get(base, headers=me).json] == ["revoked", "active"]
+
+
+def test_keys_lent_only_to_listed_people_and_overdue_returns_listed(client, clock, count, place, register):
+    clock.set(datetime(2026, 11, 27, 1, 0, tzinfo=UTC))
+    owner = register(place, phone="13800138310")
+    base = f"/api/v1/units/{place['unit_id']}/keys"
+    key = client.post(
+        base,
+        headers=place["staff"],
+        json={
+            "label": "入户门",
+            "authorized": [{"resident_id": owner["id"]}, {"name": "保洁阿姨", "phone": "13700137310"}],
+        },
+    )
+    assert key.status_code == 201, key.json
+    assert [p["phone"] for p in key.json["authorized"]] == ["138****8310", "137****7310"]
+    lend = f"{base}/{key.json['id']}/lend"
+    due = (clock.now + timedelta(hours=4)).isoformat()
+    before = count(KeyLoan)
+    stranger = client.post(
+        lend, headers=place["staff"], json={"borrower": {"phone": "13600136310"}, "reason": "装修", "due_back_at": due}
+    )
+    assert stranger.status_code == 422 and "borrower" in stranger.json["errors"]
+    assert count(KeyLoan) == before
+    lent = client.post(
+        lend,
+        headers=place["staff"],
+        json={"borrower": {"phone": "137 0013 7310"}, "reason": "保洁", "due_back_at": due},
+    )
+    assert lent.status_code == 200, lent.json
+    assert lent.json["status"] == "lent" and lent.json["loan"]["borrower_name"] == "保洁阿姨"
+    again = client.post(
+        lend, headers=place["staff"], json={"borrower": {"resident_id": owner["id"]}, "reason": "x", "due_back_at": due}
+    )
+    assert again.status_code == 409
+
+    overdue = f"/api/v1/communities/{place['community_id']}/overdue-keys"
+    assert client.get(overdue, headers=place["staff"]).json == []
+    clock.set(clock.now + timedelta(hours=5))
+    listed = client.get(overdue, headers=place["staff"]).json
+    assert [(k["key_id"], k["unit_number"], k["loan"]["reason"]) for k in listed] == [(key.json["id"], "1-101", "保洁")]
+    returned = client.post(f"{base}/{key.json['id']}/return", headers=place["staff"])
+    assert returned.status_code == 200 and returned.json["status"] == "in_custody"
+    assert client.get(overdue, headers=place["staff"]).json == []
+    assert client.post(f"{base}/{key.json['id']}/return", headers=place["staff"]).status_code == 409
+
+
+def test_vacant_units_and_their_checks(client, clock, place, register):
+    clock.set(datetime(2026, 11, 27, 1, 0, tzinfo=UTC))
+    vacant = f"/api/v1/zones/{place['zone_id']}/vacant-units"
+    listed = client.get(vacant, headers=place["staff"]).json
+    assert [(v["unit"]["id"], v["check_due"], v["last_checked_at"]) for v in listed] == [(place["unit_id"], True, None)]
+    check = client.post(
+        f"/api/v1/units/{place['unit_id']}/vacancy-checks",
+        headers=place["staff"],
+        json={"issues_found": True, "findings": "卫生间漏水"},
+    )
+    assert check.status_code == 201, check.json
+    assert client.get(vacant, headers=place["staff"]).json[0]["check_due"] is False
+    clock.set(clock.now + timedelta(days=31))
+    assert client.get(vacant, headers=place["staff"]).json[0]["check_due"] is True
+    checks = client.get(f"/api/v1/units/{place['unit_id']}/vacancy-checks", headers=place["staff"]).json
+    assert [c["findings"] for c in checks] == ["卫生间漏水"]
+    owner = register(place, phone="13800138320")
+    client.post(f"/api/v1/units/{place['unit_id']}/move-in", headers=place["staff"], json={"resident_id": owner["id"]})
+    assert client.get(vacant, headers=place["staff"]).json == []
+    occupied = client.post(
+        f"/api/v1/units/{place['unit_id']}/vacancy-checks",
+        headers=place["staff"],
+        json={"issues_found": False, "findings": "x"},
+    )
+    assert occupied.status_code == 409
+
+
+def test_zone_familiarity_and_the_households_nobody_reached(client, clock, place, register):
+    clock.set(datetime(2026, 11, 27, 1, 0, tzinfo=UTC))
+    second = client.post(
+        "/api/v1/units",
+        headers=place["manager"],
+        json={"building_id": place["building_id"], "number": "1-102", "floor": 1, "area_m2": "70.00"},
+    ).json
+    a = register(place, phone="13800138330")
+    b = register(place, phone="13800138331", unit_id=second["id"])
+    empty = client.get(f"/api/v1/zones/{place['zone_id']}/familiarity", headers=place["staff"]).json
+    assert (empty["households"], empty["contacted"], empty["contacted_share"]) == (2, 0, 0.0)
+
+    visit = client.post(
+        f"/api/v1/residents/{a['id']}/contacts",
+        headers=place["staff"],
+        json={"kind": "visit", "effective": True, "notes": "老人身体好"},
+    )
+    assert visit.status_code == 201, visit.json
+    old_call = client.post(
+        f"/api/v1/residents/{b['id']}/contacts",
+        headers=place["staff"],
+        json={"kind": "call", "effective": False, "contacted_at": "2026-01-01T02:00:00+00:00"},
+    )
+    assert old_call.status_code == 201
+    report = client.get(f"/api/v1/zones/{place['zone_id']}/familiarity?days=30", headers=place["staff"]).json
+    assert (report["households"], report["contacted"], report["effective"]) == (2, 1, 1)
+    assert report["contacted_share"] == 0.5 and report["familiarity_target"] == 0.95 and not report["meets_targets"]
+    unreached = client.get(f"/api/v1/zones/{place['zone_id']}/unreached?days=30", headers=place["staff"]).json
+    assert unreached == [{"unit_id": second["id"], "building": "1栋", "number": "1-102"}]
+    whole_year = client.get(f"/api/v1/zones/{place['zone_id']}/familiarity?days=365", headers=place["staff"]).json
+    assert whole_year["contacted"] == 2 and whole_year["effective"] == 1
+    log = client.get(f"/api/v1/residents/{a['id']}/contacts", headers=place["staff"]).json
+    assert [(c["kind"], c["effective"]) for c in log] == [("visit", True)]
+    future = client.post(
+        f"/api/v1/residents/{a['id']}/contacts",
+        headers=place["staff"],
+        json={"kind": "call", "effective": True, "contacted_at": "2027-01-01T00:00:00+00:00"},
+    )
+    assert future.status_code == 422 and "contacted_at" in future.json["errors"]

@@ -1,0 +1,279 @@
+"""deploy/k8s renders and validates offline: kustomize (the kubectl wheel from requirements/dev.in) renders
+every city overlay, core objects validate against the Kubernetes OpenAPI schemas (kubernetes-validate), the
+operators' custom resources against the schemas in crd_schemas.py, yamllint passes, and the manifests agree
+with the code: ports, probes, per-service credentials, the broker definitions, the billing policy schema.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from functools import cache
+from pathlib import Path
+
+import jsonschema
+import kubernetes_validate
+import pytest
+import yaml
+
+from guanjia.config import SERVICE_PORTS
+
+ROOT = Path(__file__).resolve().parents[2]
+K8S = ROOT / "deploy" / "k8s"
+CITIES = sorted(p.name for p in (K8S / "overlays").iterdir() if p.is_dir())
+SERVICES = ["residents", "tickets", "billing", "notifications", "gateway"]
+WITH_WORKER = ["residents", "tickets", "billing", "notifications"]
+KUBERNETES_VERSION = "1.32"
+
+sys.path.insert(0, str(Path(__file__).parent))
+from crd_schemas import CUSTOM_RESOURCE_SCHEMAS  # noqa: E402
+
+
+def _tool(name: str) -> str:
+    path = Path(sys.executable).parent / name
+    found = str(path) if path.exists() else shutil.which(name)
+    assert found, f"{name} is not installed: `make venv` installs it from requirements/dev.in"
+    return found
+
+
+@cache
+def render(city: str) -> tuple[dict, ...]:
+    result = subprocess.run(
+        [_tool("kubectl"), "kustomize", str(K8S / "overlays" / city)], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    return tuple(doc for doc in yaml.safe_load_all(result.stdout) if doc)
+
+
+def _of(objects, kind: str, name: str | None = None) -> list[dict]:
+    return [o for o in objects if o["kind"] == kind and (name is None or o["metadata"]["name"] == name)]
+
+
+def _one(objects, kind: str, name: str) -> dict:
+    found = _of(objects, kind, name)
+    assert len(found) == 1, f"expected one {kind}/{name}, found {len(found)}"
+    return found[0]
+
+
+def test_there_are_at_least_two_example_cities():
+    assert len(CITIES) >= 2, CITIES
+
+
+@pytest.mark.parametrize("city", CITIES)
+def test_overlay_renders_into_its_own_namespace_with_the_city_settings(city):
+    objects = render(city)
+    namespace = f"guanjia-{city}"
+    assert _one(objects, "Namespace", namespace)
+    for obj in objects:
+        if obj["kind"] != "Namespace":
+            assert obj["metadata"].get("namespace") == namespace, f"{obj['kind']}/{obj['metadata']['name']}"
+    config = _of(objects, "ConfigMap")
+    config = next(c for c in config if c["metadata"]["name"].startswith("guanjia-config"))
+    assert config["data"]["GUANJIA_CITY"] == city
+    for key in ("GUANJIA_TIMEZONE", "GUANJIA_SMS_PROVIDER", "GUANJIA_SMS_SIGNATURE"):
+        assert config["data"][key], key
+    for name, port in SERVICE_PORTS.items():
+        assert config["data"][f"GUANJIA_{name.upper()}_URL"] == f"http://{name}:{port}"
+
+
+@pytest.mark.parametrize("city", CITIES)
+def test_core_objects_validate_against_the_kubernetes_schemas(city):
+    checked = 0
+    for obj in render(city):
+        if obj["kind"] in CUSTOM_RESOURCE_SCHEMAS:
+            continue
+        try:
+            kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
+        except kubernetes_validate.ValidationError as exc:
+            pytest.fail(f"{obj['kind']}/{obj['metadata']['name']}: {exc.message} at {list(exc.path)}")
+        checked += 1
+    assert checked >= 20
+
+
+@pytest.mark.parametrize("city", CITIES)
+def test_custom_resources_validate_against_their_crd_schemas(city):
+    kinds = set()
+    for obj in render(city):
+        key = obj["kind"]
+        if key not in CUSTOM_RESOURCE_SCHEMAS and "." in obj["apiVersion"].split("/")[0]:
+            pytest.fail(f"custom resource {obj['apiVersion']} {key} has no schema in crd_schemas.py")
+        if key not in CUSTOM_RESOURCE_SCHEMAS:
+            continue
+        api_version, schema = CUSTOM_RESOURCE_SCHEMAS[key]
+        assert obj["apiVersion"] == api_version, key
+        errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(obj["spec"]), key=str)
+        assert not errors, f"{key}/{obj['metadata']['name']}: " + "; ".join(
+            f"{list(e.path)}: {e.message}" for e in errors
+        )
+        kinds.add(key)
+    expected = {"RabbitmqCluster", "Exchange", "Queue", "Binding", "Policy", "User", "Permission"}
+    assert kinds >= expected | {"Cluster", "Database", "ScheduledBackup"}
+
+
+def test_the_crd_schemas_catch_mistakes():
+    _, queue = CUSTOM_RESOURCE_SCHEMAS["Queue"]
+    assert list(jsonschema.Draft202012Validator(queue).iter_errors({"name": "q", "durabel": True}))
+    _, policy = CUSTOM_RESOURCE_SCHEMAS["Policy"]
+    bad = {"name": "p", "pattern": ".", "applyTo": "everything", "definition": {}, "rabbitmqClusterReference": {}}
+    assert list(jsonschema.Draft202012Validator(policy).iter_errors(bad))
+
+
+def _containers(deployment: dict) -> list[dict]:
+    spec = deployment["spec"]["template"]["spec"]
+    return spec.get("initContainers", []) + spec["containers"]
+
+
+@pytest.mark.parametrize("city", CITIES)
+def test_every_service_has_a_web_deployment_a_worker_and_a_migration_job(city):
+    objects = render(city)
+    for name in SERVICES:
+        web = _one(objects, "Deployment", name)
+        container = web["spec"]["template"]["spec"]["containers"][0]
+        port = SERVICE_PORTS[name]
+        assert container["ports"] == [{"name": "http", "containerPort": port}]
+        assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+        assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+        env = {e["name"]: e for e in container["env"]}
+        assert env["PORT"]["value"] == str(port)
+        assert env["PROMETHEUS_MULTIPROC_DIR"]["value"] in [m["mountPath"] for m in container["volumeMounts"]]
+        service = _one(objects, "Service", name)
+        assert service["spec"]["ports"][0]["port"] == port
+        assert service["spec"]["selector"] == web["spec"]["selector"]["matchLabels"]
+        job = _one(objects, "Job", f"{name}-migrate")
+        assert job["spec"]["template"]["spec"]["containers"][0]["command"] == ["guanjia", "migrate", name]
+        init = web["spec"]["template"]["spec"]["initContainers"]
+        assert [c["command"] for c in init] == [["guanjia", "migrate", name]], "migrations run before a pod serves"
+        if name in WITH_WORKER:
+            worker = _one(objects, "Deployment", f"{name}-worker")
+            assert worker["spec"]["template"]["spec"]["containers"][0]["command"] == ["guanjia", "worker", name]
+        else:
+            assert not _of(objects, "Deployment", f"{name}-worker")
+
+
+@pytest.mark.parametrize("city", CITIES)
+def test_every_container_is_non_root_read_only_and_bounded(city):
+    for deployment in _of(render(city), "Deployment") + _of(render(city), "Job"):
+        pod = deployment["spec"]["template"]["spec"]
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        assert pod["securityContext"]["seccompProfile"]["type"] == "RuntimeDefault"
+        for container in _containers(deployment):
+            where = f"{deployment['metadata']['name']}/{container['name']}"
+            security = container["securityContext"]
+            assert security["readOnlyRootFilesystem"] is True, where
+            assert security["allowPrivilegeEscalation"] is False, where
+            assert security["capabilities"]["drop"] == ["ALL"], where
+            for kind in ("requests", "limits"):
+                assert {"cpu", "memory"} <= set(container["resources"][kind]), where
+
+
+@pytest.mark.parametrize("city", CITIES)
+def test_each_service_uses_its_own_broker_user_and_database_role(city):
+    objects = render(city)
+    for name in SERVICES:
+        for deployment in [_one(objects, "Deployment", name), _one(objects, "Job", f"{name}-migrate")]:
+            for container in _containers(deployment):
+                env = {e["name"]: e for e in container.get("env", [])}
+                refs = {e["valueFrom"]["secretKeyRef"]["name"] for e in env.values() if "valueFrom" in e}
+                assert {f"{name}-amqp", f"{name}-db"} <= refs
+                assert not any(r.endswith(("-amqp", "-db")) and not r.startswith(name) for r in refs), refs
+                amqp = env[f"GUANJIA_{name.upper()}_AMQP_URL"]["value"]
+                assert amqp == "amqp://$(AMQP_USER):$(AMQP_PASSWORD)@rabbitmq:5672/%2F"
+                db = env[f"GUANJIA_{name.upper()}_DATABASE_URL"]["value"]
+                assert db.endswith(f"@postgres-rw:5432/guanjia_{name}")
+                # $(VAR) expands only from variables defined earlier in the list.
+                names = list(env)
+                for var in re.findall(r"\$\((\w+)\)", amqp + db):
+                    assert names.index(var) < names.index(f"GUANJIA_{name.upper()}_AMQP_URL")
+
+
+def test_every_secret_the_manifests_need_is_made_by_create_secrets_or_listed_as_external():
+    script = (K8S / "create-secrets.sh").read_text()
+    made = set(re.findall(r"^create ([\w-]+)", script, re.M))
+    for service in SERVICES:
+        made |= {f"{service}-amqp", f"{service}-db"} if '"$service-amqp"' in script else set()
+    external = set(re.findall(r"^  ([\w-]+)\s{2,}", script, re.M))
+    needed = set()
+    for obj in render(CITIES[0]):
+        text = json.dumps(obj)
+        needed |= set(re.findall(r'"secretKeyRef": \{"name": "([\w-]+)"', text))
+        needed |= set(re.findall(r'"secretRef": \{"name": "([\w-]+)"', text))
+        needed |= set(re.findall(r'"(?:passwordSecret|secret|importCredentialsSecret)": \{"name": "([\w-]+)"', text))
+        needed |= set(re.findall(r'"accessKeyId": \{"name": "([\w-]+)"', text))
+    assert needed, "no secret references found"
+    assert needed <= made | external, f"not created or documented: {needed - made - external}"
+
+
+@pytest.mark.parametrize("city", CITIES)
+def test_broker_topology_and_users_match_the_compose_definitions(city):
+    objects = render(city)
+    definitions = json.loads((ROOT / "deploy" / "rabbitmq" / "definitions.json").read_text())
+    exchanges = {e["spec"]["name"]: e["spec"] for e in _of(objects, "Exchange")}
+    for exchange in definitions["exchanges"]:
+        spec = exchanges[exchange["name"]]
+        assert spec["type"] == exchange["type"] and spec.get("arguments", {}) == exchange["arguments"]
+    queues = {q["spec"]["name"]: q["spec"] for q in _of(objects, "Queue")}
+    for queue in definitions["queues"]:
+        assert queues[queue["name"]].get("arguments", {}) == queue["arguments"]
+    for service in WITH_WORKER:
+        assert {f"{service}.events", f"{service}.events.dead"} <= set(queues)
+        # The code declares these two without arguments: the operator must not declare them differently.
+        assert "arguments" not in queues[f"{service}.events"]
+    permissions = {p["spec"]["userReference"]["name"]: p["spec"]["permissions"] for p in _of(objects, "Permission")}
+    users = {u["metadata"]["name"]: u["spec"] for u in _of(objects, "User")}
+    for permission in definitions["permissions"]:
+        if permission["user"] == "guanjia":
+            continue
+        assert permissions[permission["user"]] == {k: permission[k] for k in ("configure", "write", "read")}
+        assert users[permission["user"]]["importCredentialsSecret"] == {"name": f"{permission['user']}-amqp"}
+    assert set(users) == set(SERVICES) | {"integrator"}
+
+
+@pytest.mark.parametrize("city", CITIES)
+def test_postgres_has_one_database_and_role_per_service_and_backups(city):
+    objects = render(city)
+    cluster = _one(objects, "Cluster", "postgres")
+    roles = {r["name"] for r in cluster["spec"]["managed"]["roles"]} | {cluster["spec"]["bootstrap"]["initdb"]["owner"]}
+    assert roles == set(SERVICES)
+    databases = {d["spec"]["name"]: d["spec"]["owner"] for d in _of(objects, "Database")}
+    databases[cluster["spec"]["bootstrap"]["initdb"]["database"]] = cluster["spec"]["bootstrap"]["initdb"]["owner"]
+    assert databases == {f"guanjia_{s}": s for s in SERVICES}
+    assert city in cluster["spec"]["backup"]["barmanObjectStore"]["destinationPath"]
+    assert _one(objects, "ScheduledBackup", "postgres-nightly")["spec"]["cluster"] == {"name": "postgres"}
+
+
+@pytest.mark.parametrize("city", CITIES)
+def test_overlays_pin_image_tags_and_fee_defaults_fit_the_billing_policy(city):
+    objects = render(city)
+    for deployment in _of(objects, "Deployment"):
+        for container in _containers(deployment):
+            image = container["image"]
+            assert ":" in image.rsplit("/", 1)[-1] and not image.endswith((":latest", ":dev")), image
+    from billing.schemas import PolicyIn
+
+    defaults = json.loads((K8S / "overlays" / city / "fee-defaults.json").read_text())
+    PolicyIn().load(defaults)  # raises on an unknown field or a value out of range
+    fee = next(c for c in _of(objects, "ConfigMap") if c["metadata"]["name"].startswith("fee-defaults"))
+    assert json.loads(fee["data"]["fee-defaults.json"]) == defaults
+
+
+def test_cities_differ_in_what_a_city_sets():
+    configs = {
+        city: next(c for c in _of(render(city), "ConfigMap") if c["metadata"]["name"].startswith("guanjia-config"))
+        for city in CITIES
+    }
+    signatures = {configs[city]["data"]["GUANJIA_SMS_SIGNATURE"] for city in CITIES}
+    assert len(signatures) == len(CITIES), "each city sends SMS under its own signature"
+
+
+def test_yamllint_passes_on_the_deployment_files():
+    result = subprocess.run(
+        [_tool("yamllint"), "-f", "parsable", "-c", str(ROOT / ".yamllint.yaml"), "deploy", "docker-compose.yml"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
