@@ -47,10 +47,13 @@ class Client:
 
 
 def make_household(admin: Client, label: str | None = None) -> dict:
-    """Community → building → unit → resident (moved in) → a gateway login for that resident."""
+    """Community → zone → building → unit → resident (moved in) → a gateway login for that resident."""
     label = label or uuid.uuid4().hex[:6]
     community = admin.created("/api/v1/communities", {"name": f"测试小区 {label}"})
-    building = admin.created("/api/v1/buildings", {"community_id": community["id"], "name": "1栋"})
+    zone = admin.created("/api/v1/zones", {"community_id": community["id"], "name": "一区"})
+    building = admin.created(
+        "/api/v1/buildings", {"community_id": community["id"], "name": "1栋", "zone_id": zone["id"]}
+    )
     unit = admin.created(
         "/api/v1/units", {"building_id": building["id"], "number": "1-101", "floor": 1, "area_m2": "89.50"}
     )

@@ -613,7 +613,11 @@ def visible_notices(principal: Principal):
     query = select(Notice).order_by(Notice.created_at.desc(), Notice.id)
     if principal.role not in (*NOTICE_ROLES, "service"):
         return query.where(Notice.id.is_(None))
-    return scoped(query, principal, community_column=Notice.community_id)
+    query = scoped(query, principal, community_column=Notice.community_id)
+    if principal.role == "butler":
+        # Butlers work in their zones: they see the notices of those zones, not the whole community's.
+        query = query.where(Notice.scope == "zone", Notice.target_id.in_(principal.zones or ("",)))
+    return query
 
 
 def get_notice(session: Session, principal: Principal, notice_id: str) -> Notice:
@@ -625,8 +629,13 @@ def get_notice(session: Session, principal: Principal, notice_id: str) -> Notice
 
 # -- the delivery log ------------------------------------------------------------------------------------------------
 def visible_deliveries(principal: Principal):
-    """Admin/service see all, staff their communities, a resident only what was sent to them."""
+    """Admin/service see all, community staff their communities, a resident only what was sent to them.
+
+    A delivery row does not record the recipient's zone, so a zone-scoped butler sees only what was sent to
+    themself; the community's senior butler and manager see the whole log."""
     query = select(Delivery).order_by(Delivery.created_at.desc(), Delivery.id)
+    if principal.role == "butler":
+        return query.where(Delivery.recipient_id == principal.subject)
     return scoped(query, principal, community_column=Delivery.community_id, resident_column=Delivery.recipient_id)
 
 

@@ -97,11 +97,19 @@ def test_admin_sees_every_community_with_the_documented_fields(client, notificat
 def test_staff_see_only_their_communities(client, notifications_settings, seed):
     mine, theirs = str(uuid.uuid4()), str(uuid.uuid4())
     own, foreign = seed(mine, "res-1"), seed(theirs, "res-2")
-    butler = auth_header(notifications_settings, "butler", communities=[mine])
-    assert ids(client.get("/api/v1/notifications", headers=butler)) == [own]
-    assert client.get(f"/api/v1/notifications/{own}", headers=butler).status_code == 200
-    response = client.get(f"/api/v1/notifications/{foreign}", headers=butler)
+    manager = auth_header(notifications_settings, "cs_manager", communities=[mine])
+    assert ids(client.get("/api/v1/notifications", headers=manager)) == [own]
+    assert client.get(f"/api/v1/notifications/{own}", headers=manager).status_code == 200
+    response = client.get(f"/api/v1/notifications/{foreign}", headers=manager)
     assert response.status_code == 404 and response.mimetype == "application/problem+json"
+
+
+def test_a_zone_scoped_butler_sees_only_what_was_sent_to_them(client, notifications_settings, seed):
+    community, butler_id = str(uuid.uuid4()), f"butler-{uuid.uuid4().hex[:6]}"
+    residents, to_butler = seed(community, "res-9"), seed(community, butler_id)
+    butler = auth_header(notifications_settings, "butler", communities=[community], zones=["z1"], subject=butler_id)
+    assert ids(client.get("/api/v1/notifications", headers=butler)) == [to_butler]
+    assert client.get(f"/api/v1/notifications/{residents}", headers=butler).status_code == 404
 
 
 def test_a_resident_sees_only_what_was_sent_to_them(client, notifications_settings, seed):
