@@ -47,3 +47,18 @@ def test_another_household_cannot_see_the_ticket(stack, admin):
     assert refused.status_code == 422
     assert refused.headers["Content-Type"].startswith("application/problem+json")
     assert "unit_id" in refused.json()["errors"]
+
+
+def test_provider_callbacks_pass_the_gateway_without_a_token_and_meet_the_services_signature_check(stack):
+    anonymous = Client(stack.url)
+    # Billing checks the payment provider's HMAC itself: a forged callback is refused by billing, not the gateway.
+    payment = anonymous.post(
+        "/api/v1/payments/callback",
+        json={"provider_reference": "x", "amount": "1.00"},
+        headers={"X-Guanjia-Signature": "forged"},
+    )
+    assert payment.status_code == 401 and "bearer" not in payment.json()["detail"]
+    receipt = anonymous.post("/api/v1/notifications/receipts/aliyun?token=forged", json=[])
+    assert receipt.status_code == 403 and "receipt" in receipt.json()["detail"]
+    # Everything else still needs a token.
+    assert anonymous.post("/api/v1/payments", json={}).status_code == 401

@@ -47,6 +47,11 @@ INTERNAL_PREFIX = "/api/v1/internal"
 # ...except the gateway's own (staff contacts for notifications): served here, to the service role only.
 OWN_INTERNAL_PREFIX = "/api/v1/internal/users"
 # What a routed request carries upstream (request header → WSGI environ key).
+# Provider callbacks: forwarded without a bearer token, authenticated by the provider's signature in the service.
+SIGNED_CALLBACKS = frozenset(
+    ["/api/v1/payments/callback"]
+    + [f"/api/v1/notifications/receipts/{provider}" for provider in ("aliyun", "tencent", "twilio")]
+)
 FORWARDED_HEADERS = {
     "Authorization": "HTTP_AUTHORIZATION",
     "Content-Type": "CONTENT_TYPE",
@@ -57,6 +62,9 @@ FORWARDED_HEADERS = {
     # W3C trace context: a client's trace continues into the service, its outbox and the consumers.
     "traceparent": "HTTP_TRACEPARENT",
     "tracestate": "HTTP_TRACESTATE",
+    # Signatures of the provider callbacks (SIGNED_CALLBACKS), checked by the service.
+    "X-Guanjia-Signature": "HTTP_X_GUANJIA_SIGNATURE",
+    "X-Twilio-Signature": "HTTP_X_TWILIO_SIGNATURE",
 }
 # Audited when the service answers 2xx: (method, path pattern) → action. A service can also name an action in
 # an `X-Guanjia-Audit: <action>` response header (an unmasked personal-data view); the gateway records and drops it.
@@ -234,6 +242,9 @@ class Router:
 
     def forward(self, service: str, environ, start_response, path: str):
         request_id = _request_id(environ)
+        if environ["REQUEST_METHOD"] == "POST" and path in SIGNED_CALLBACKS:
+            # Payment and SMS providers cannot hold a token: the service checks their signature itself.
+            return self._pass(service, environ, start_response, path, request_id)
         try:
             principal, authorization = self.admit(environ, path)
         except ProblemError as exc:
@@ -245,6 +256,9 @@ class Router:
             environ = {**environ, "HTTP_AUTHORIZATION": authorization}
         audited = self._audited(environ["REQUEST_METHOD"], path)
         start_response = self._auditing(start_response, principal, audited, path, request_id)
+        return self._pass(service, environ, start_response, path, request_id)
+
+    def _pass(self, service: str, environ, start_response, path: str, request_id: str):
         upstream = self.upstreams.get(service)
         if upstream is None:
             return problem_response(
