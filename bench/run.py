@@ -27,7 +27,7 @@ import requests
 from sqlalchemy import create_engine, text
 
 from guanjia.stack import DistributedStack, admin_token
-from guanjia.testing import free_port_block
+from guanjia.testing import TEST_RATE_LIMITS_ENV, free_port_block
 
 HERE = Path(__file__).resolve().parent
 PG = os.environ.get("GUANJIA_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432")
@@ -204,6 +204,12 @@ def main() -> int:
             "GUANJIA_QUEUE_PREFIX": f"{prefix}.",
             "GUANJIA_CITY": "bench",
             "GUANJIA_LOG_LEVEL": "WARNING",
+            # One bench user files thousands of tickets a minute for one resident: lift the per-principal API
+            # rate limit and the per-recipient SMS caps (both exist to stop abuse, not to shape a benchmark).
+            "GUANJIA_RATE_LIMITS": TEST_RATE_LIMITS_ENV,
+            "GUANJIA_SMS_RECIPIENT_PER_MINUTE": "10000000",
+            "GUANJIA_SMS_RECIPIENT_PER_DAY": "10000000",
+            "GUANJIA_SMS_COMMUNITY_DAILY_BUDGET": "10000000",
             "GUANJIA_VAR_DIR": tempfile.mkdtemp(prefix="guanjia-bench-"),
         }
     )
