@@ -278,3 +278,43 @@ def paginate(session, query, page: int, page_size: int) -> dict:
     total = session.execute(select(func.count()).select_from(query.order_by(None).subquery())).scalar_one()
     items = session.execute(query.limit(page_size).offset((page - 1) * page_size)).scalars().all()
     return {"items": items, "page": page, "page_size": page_size, "total": total}
+
+
+def json_response(status: int, body) -> Response:
+    response = jsonify(body)
+    response.status_code = status
+    return response
+
+
+def idempotent(table, payload, status: int, produce) -> Response:
+    """Run `produce(session) -> body` (a dumped dict) once per caller and Idempotency-Key, in one transaction with
+    the stored response: a retry gets the first response, the same key with another body is 422 (DESIGN.md §4)."""
+    from sqlalchemy.exc import IntegrityError
+
+    from . import idempotency
+    from .errors import Invalid
+
+    subject = principal().subject
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not 0 < len(key) <= 200:
+        raise Invalid("Idempotency-Key", "must be 1 to 200 characters")
+    payload_hash = idempotency.request_hash(payload)
+    try:
+        with database().transaction() as session:
+            if key:
+                prior = idempotency.lookup(session, table, subject, key, payload_hash)
+                if prior:
+                    return json_response(*prior)
+            body = produce(session)
+            if key:
+                idempotency.remember(session, table, subject, key, payload_hash, status, body)
+    except IntegrityError:
+        if not key:
+            raise
+        # The same key raced in from a concurrent retry: answer with what the winner stored.
+        with database().transaction() as session:
+            prior = idempotency.lookup(session, table, subject, key, payload_hash)
+        if prior is None:
+            raise
+        return json_response(*prior)
+    return json_response(status, body)

@@ -11,9 +11,8 @@ from urllib.parse import quote
 from flask import Response, current_app, jsonify, request
 from flask_smorest import Blueprint
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
-from guanjia import idempotency, web
+from guanjia import web
 from guanjia.errors import Invalid, Unauthorized, UpstreamUnavailable
 
 from .domain import bills, common, fees, overdue, payments, reports, units
@@ -117,42 +116,11 @@ def _jsonable(value):
     return value
 
 
-def _replay(prior):
-    status, body = prior
-    response = jsonify(body)
-    response.status_code = status
-    return response
-
-
 def _idempotent(schema, status: int, action):
     """Run `action(session)` once per Idempotency-Key: a replay answers with the first response; another body 422."""
-    principal = web.principal()
-    key = request.headers.get("Idempotency-Key")
-    if key is not None and not 0 < len(key) <= 200:
-        raise Invalid("Idempotency-Key", "must be 1 to 200 characters")
-    payload_hash = idempotency.request_hash(request.get_json(silent=True))
-    try:
-        with web.database().transaction() as session:
-            if key:
-                prior = idempotency.lookup(session, idempotency_keys, principal.subject, key, payload_hash)
-                if prior:
-                    return _replay(prior)
-            result = action(session)
-            body = schema().dump(result)
-            if key:
-                idempotency.remember(session, idempotency_keys, principal.subject, key, payload_hash, status, body)
-    except IntegrityError:
-        if not key:
-            raise
-        # The same key raced in from a concurrent retry: answer with what the winner stored.
-        with web.database().transaction() as session:
-            prior = idempotency.lookup(session, idempotency_keys, principal.subject, key, payload_hash)
-        if prior is None:
-            raise
-        return _replay(prior)
-    response = jsonify(body)
-    response.status_code = status
-    return response
+    return web.idempotent(
+        idempotency_keys, request.get_json(silent=True), status, lambda session: schema().dump(action(session))
+    )
 
 
 # --- units ---------------------------------------------------------------------------------------------------------

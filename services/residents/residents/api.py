@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from flask import current_app, jsonify, request, send_file
+from flask import current_app, request, send_file
 from flask_smorest import Blueprint
-from sqlalchemy.exc import IntegrityError
 
-from guanjia import idempotency, web
+from guanjia import web
 from guanjia.db import utcnow
 from guanjia.errors import Invalid
 from guanjia.pii import mask_phone
@@ -137,34 +136,7 @@ def _today(now):
 
 def _create_idempotently(data: dict, create) -> object:
     """Run `create(session, principal) -> body` once per Idempotency-Key; a retry gets the first response."""
-    principal = web.principal()
-    key = request.headers.get("Idempotency-Key")
-    payload_hash = idempotency.request_hash(data)
-    try:
-        with web.database().transaction() as session:
-            if key:
-                prior = idempotency.lookup(session, idempotency_keys, principal.subject, key, payload_hash)
-                if prior:
-                    return _respond(*prior)
-            body = create(session, principal)
-            if key:
-                idempotency.remember(session, idempotency_keys, principal.subject, key, payload_hash, 201, body)
-    except IntegrityError:
-        if not key:
-            raise
-        # The same key raced in from a concurrent retry: answer with what the winner stored.
-        with web.database().transaction() as session:
-            prior = idempotency.lookup(session, idempotency_keys, principal.subject, key, payload_hash)
-        if prior is None:
-            raise
-        return _respond(*prior)
-    return _respond(201, body)
-
-
-def _respond(status: int, body: dict):
-    response = jsonify(body)
-    response.status_code = status
-    return response
+    return web.idempotent(idempotency_keys, data, 201, lambda session: create(session, web.principal()))
 
 
 def _view(resident):

@@ -5,9 +5,8 @@ from __future__ import annotations
 from flask import Response, current_app, jsonify, request, send_file
 from flask_smorest import Blueprint
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
-from guanjia import idempotency, web
+from guanjia import web
 from guanjia.db import as_utc, new_id
 from guanjia.errors import Invalid, NotFound, UpstreamUnavailable
 
@@ -88,34 +87,13 @@ def _fetch_unit_from_residents(unit_id: str):
 def create_ticket(data):
     """File a ticket (in a unit, or in a zone's public area). Routed at once by the community's rules, else to the
     zone's butler. With Idempotency-Key a retried request returns the first response."""
-    principal = web.principal()
-    key = request.headers.get("Idempotency-Key")
-    payload_hash = idempotency.request_hash(data)
-    try:
-        with web.database().transaction() as session:
-            if key:
-                prior = idempotency.lookup(session, idempotency_keys, principal.subject, key, payload_hash)
-                if prior:
-                    return _replay(prior)
-            ticket = domain.create_ticket(session, web.settings(), principal, data, _fetch_unit_from_residents, now())
-            body = TicketOut().dump(ticket)
-            if key:
-                idempotency.remember(session, idempotency_keys, principal.subject, key, payload_hash, 201, body)
-    except IntegrityError:
-        if not key:
-            raise
-        # The same key raced in from a concurrent retry: answer with what the winner stored.
-        with web.database().transaction() as session:
-            prior = idempotency.lookup(session, idempotency_keys, principal.subject, key, payload_hash)
-        return _replay(prior)
-    return ticket
+    settings, principal = web.settings(), web.principal()
 
+    def create(session):
+        ticket = domain.create_ticket(session, settings, principal, data, _fetch_unit_from_residents, now())
+        return TicketOut().dump(ticket)
 
-def _replay(prior):
-    status, body = prior
-    response = jsonify(body)
-    response.status_code = status
-    return response
+    return web.idempotent(idempotency_keys, data, 201, create)
 
 
 @blp.route("", methods=["GET"])
