@@ -105,3 +105,12 @@ class ServiceClient:
         if current_request_id():
             headers["X-Request-ID"] = current_request_id()
         return self.upstreams[self.target].request("GET", path, headers=headers, timeout=timeout)
+
+    def get_found(self, path: str, *, timeout: float = 5.0):
+        """The JSON of a GET, None when the owner answers 404; any other answer is UpstreamUnavailable (retry later)."""
+        response = self.get(path, timeout=timeout)
+        if response.status == 404:
+            return None
+        if response.status != 200:
+            raise UpstreamUnavailable(f"{self.target} answered {response.status} for {path.split('?')[0]}")
+        return response.json()

@@ -280,6 +280,26 @@ def paginate(session, query, page: int, page_size: int) -> dict:
     return {"items": items, "page": page, "page_size": page_size, "total": total}
 
 
+def jsonable(value):
+    """A report (dicts and lists of dates, times and Decimals) as JSON values: times in UTC, amounts as strings."""
+    from datetime import date, datetime
+    from decimal import Decimal
+
+    from .db import as_utc
+
+    if isinstance(value, dict):
+        return {key: jsonable(inner) for key, inner in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(inner) for inner in value]
+    if isinstance(value, datetime):
+        return as_utc(value).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
 def json_response(status: int, body) -> Response:
     response = jsonify(body)
     response.status_code = status

@@ -5,7 +5,6 @@ from __future__ import annotations
 import html
 import json
 from datetime import date, datetime
-from decimal import Decimal
 from urllib.parse import quote
 
 from flask import Response, current_app, jsonify, request
@@ -13,7 +12,7 @@ from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from guanjia import web
-from guanjia.errors import Invalid, Unauthorized, UpstreamUnavailable
+from guanjia.errors import Invalid, Unauthorized
 
 from .domain import bills, common, fees, overdue, payments, reports, units
 from .models import BillingUnit, LedgerEntry, idempotency_keys
@@ -95,25 +94,7 @@ def _today() -> date:
 
 
 def _fetch_unit_from_residents(unit_id: str):
-    client = current_app.extensions["billing.residents"]
-    response = client.get(f"/api/v1/units/{quote(unit_id, safe='')}")
-    if response.status == 404:
-        return None
-    if response.status != 200:
-        raise UpstreamUnavailable(f"residents answered {response.status} when checking the unit")
-    return response.json()
-
-
-def _jsonable(value):
-    if isinstance(value, dict):
-        return {key: _jsonable(inner) for key, inner in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(inner) for inner in value]
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    return value
+    return current_app.extensions["billing.residents"].get_found(f"/api/v1/units/{quote(unit_id, safe='')}")
 
 
 def _idempotent(schema, status: int, action):
@@ -464,7 +445,7 @@ def get_arrears(args):
             args["group_by"],
             args.get("as_of") or _today(),
         )
-    return jsonify(_jsonable(body))
+    return jsonify(web.jsonable(body))
 
 
 @reports_blp.route("/collection-list", methods=["GET"])
@@ -507,17 +488,17 @@ def get_collection_rate(args):
             args["group_by"],
             args.get("as_of") or _today(),
         )
-    return jsonify(_jsonable(body))
+    return jsonify(web.jsonable(body))
 
 
 def _report(body: dict, name: str, fmt: str):
     if fmt == "xlsx":
         return Response(
-            reports.to_xlsx(name, _jsonable(body)),
+            reports.to_xlsx(name, web.jsonable(body)),
             mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
         )
-    return jsonify(_jsonable(body))
+    return jsonify(web.jsonable(body))
 
 
 @reports_blp.route("/reports/monthly", methods=["GET"])

@@ -40,18 +40,13 @@ class Directory:
 
     @staticmethod
     def _get(client: ServiceClient, path: str):
+        # 5xx, or 401/403 from a credential mismatch: retry later rather than drop the message.
         try:
-            response = client.get(path)
+            return client.get_found(path)
         except UpstreamUnavailable as exc:
             raise DirectoryUnavailable(f"{client.target} unavailable: {exc}") from None
         except KeyError:
             raise DirectoryUnavailable(f"{client.target} is not configured") from None
-        if response.status == 404:
-            return None
-        if response.status != 200:
-            # 5xx, or 401/403 from a credential mismatch: retry later rather than drop the message.
-            raise DirectoryUnavailable(f"{client.target} answered {response.status} for {path.split('?')[0]}")
-        return response.json()
 
     def resident_contact(self, resident_id: str) -> dict | None:
         return self._get(self.residents, f"/api/v1/internal/residents/{_q(resident_id)}/contact")

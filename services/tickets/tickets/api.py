@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from flask import Response, current_app, jsonify, request, send_file
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from guanjia import web
-from guanjia.db import as_utc, new_id
-from guanjia.errors import Invalid, NotFound, UpstreamUnavailable
+from guanjia.db import new_id
+from guanjia.errors import Invalid, NotFound
 
 from . import domain, patrols, reports
 from .models import Attachment, idempotency_keys
@@ -68,13 +70,7 @@ def now():
 
 
 def _fetch_unit_from_residents(unit_id: str):
-    client = current_app.extensions["tickets.residents"]
-    response = client.get(f"/api/v1/units/{unit_id}")
-    if response.status == 404:
-        return None
-    if response.status != 200:
-        raise UpstreamUnavailable(f"residents answered {response.status} when checking the unit")
-    return response.json()
+    return current_app.extensions["tickets.residents"].get_found(f"/api/v1/units/{quote(unit_id, safe='')}")
 
 
 # ---------------------------------------------------------------- tickets
@@ -326,17 +322,7 @@ def _report(kind: str, args: dict, value: str):
             mimetype=XLSX,
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )
-    return jsonify(_jsonable(report))
-
-
-def _jsonable(value):
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_jsonable(v) for v in value]
-    if hasattr(value, "isoformat"):
-        return as_utc(value).isoformat()
-    return value
+    return jsonify(web.jsonable(report))
 
 
 @blp.route("/reports/monthly", methods=["GET"])
