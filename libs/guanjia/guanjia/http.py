@@ -98,13 +98,20 @@ class ServiceClient:
         self.upstreams = upstreams
         self.target = target
 
-    def get(self, path: str, *, timeout: float = 5.0) -> UpstreamResponse:
-        headers = {"Authorization": f"Bearer {auth.service_token(self.settings)}", "Accept": "application/json"}
+    def request(self, method: str, path: str, *, json=None, timeout: float = 5.0) -> UpstreamResponse:
         from .logging import current_request_id
 
+        try:
+            upstream = self.upstreams[self.target]  # [] not .get(): a mapping may resolve a name on demand
+        except KeyError:
+            raise UpstreamUnavailable(f"the {self.target} service is not part of this instance") from None
+        headers = {"Authorization": f"Bearer {auth.service_token(self.settings)}", "Accept": "application/json"}
         if current_request_id():
             headers["X-Request-ID"] = current_request_id()
-        return self.upstreams[self.target].request("GET", path, headers=headers, timeout=timeout)
+        return upstream.request(method, path, headers=headers, json=json, timeout=timeout)
+
+    def get(self, path: str, *, timeout: float = 5.0) -> UpstreamResponse:
+        return self.request("GET", path, timeout=timeout)
 
     def get_found(self, path: str, *, timeout: float = 5.0):
         """The JSON of a GET, None when the owner answers 404; any other answer is UpstreamUnavailable (retry later)."""

@@ -11,7 +11,7 @@ from flask import current_app, jsonify, request
 from flask_smorest import Blueprint
 from sqlalchemy.exc import IntegrityError
 
-from guanjia import auth, web
+from guanjia import auth, http, web
 from guanjia.errors import Conflict, ProblemError, Unauthorized, UpstreamUnavailable
 from guanjia.web import PageArgs
 
@@ -216,33 +216,23 @@ def sign_in_with_code(data):
     return body, 200, NO_STORE
 
 
-def _upstream(name: str):
-    upstream = current_app.extensions["gateway.upstreams"].get(name)
-    if upstream is None:
-        raise UpstreamUnavailable(f"the {name} service is not part of this instance")
-    return upstream
-
-
-def _service_headers() -> dict:
-    return {"Authorization": f"Bearer {auth.service_token(web.settings())}", "Accept": "application/json"}
+def _service(name: str) -> http.ServiceClient:
+    """Another service, called with the gateway's own service credential."""
+    return http.ServiceClient(web.settings(), current_app.extensions["gateway.upstreams"], name)
 
 
 def _resident_records(phone: str) -> list[dict]:
-    response = _upstream("residents").request(
-        "GET", f"/api/v1/internal/residents?phone={quote(phone)}", headers=_service_headers(), timeout=5.0
-    )
+    response = _service("residents").get(f"/api/v1/internal/residents?phone={quote(phone)}")
     if response.status != 200:
         raise UpstreamUnavailable("the residents service could not look the phone up", status=503)
     return response.json().get("items") or []
 
 
 def _send_code(phone: str, code: str) -> None:
-    response = _upstream("notifications").request(
+    response = _service("notifications").request(
         "POST",
         "/api/v1/internal/messages",
-        headers=_service_headers(),
         json={"phone": phone, "template": "login_code", "variables": {"code": code}, "urgent": True},
-        timeout=5.0,
     )
     if response.status not in (200, 201, 202):
         raise UpstreamUnavailable("the code could not be sent; try again", status=503)

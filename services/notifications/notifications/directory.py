@@ -43,10 +43,8 @@ class Directory:
         # 5xx, or 401/403 from a credential mismatch: retry later rather than drop the message.
         try:
             return client.get_found(path)
-        except UpstreamUnavailable as exc:
+        except UpstreamUnavailable as exc:  # also a service that is not part of this instance
             raise DirectoryUnavailable(f"{client.target} unavailable: {exc}") from None
-        except KeyError:
-            raise DirectoryUnavailable(f"{client.target} is not configured") from None
 
     def resident_contact(self, resident_id: str) -> dict | None:
         return self._get(self.residents, f"/api/v1/internal/residents/{_q(resident_id)}/contact")
