@@ -1,52 +1,61 @@
 # Guanjia developer entry points. Every target that runs code creates the virtualenv it needs.
 # POSIX make: no GNU extensions (no $(wildcard), $(shell), pattern rules or ifeq).
 #
-#   make run              embedded: one process, SQLite under var/, in-memory bus, demo data
-#   make run-distributed  gunicorn + worker per service on local PostgreSQL and RabbitMQ
-#   make test             the whole test suite (the README's test command; .ci/run runs it)
-#   make lint             ruff check, ruff format --check, import-linter contracts
+#   make run              embedded: one process, SQLite under var/, in-memory bus, demo data (needs only Python)
+#   make run-distributed  gunicorn + worker per service on local PostgreSQL and RabbitMQ (needs only Python)
+#   make test             the whole test suite (the README's test command; .ci/run runs it; needs Node's npm too)
+#   make lint             ruff check, ruff format --check, import-linter contracts (no Node)
 #   make bench            benchmarks (bench/run.py); figures go to bench/README.md by hand
 #   make clean            remove var/ and build/cache debris (keeps .venv); distclean also removes .venv
 
 PYTHON = python3.11
 VENV = .venv
 BIN = $(VENV)/bin
+# Two layers: what running needs (make run, run-distributed) and, on top, the test and lint tools (make test, lint).
+RUN_STAMP = $(VENV)/.guanjia-run-installed
 STAMP = $(VENV)/.guanjia-installed
 # The reference AsyncAPI parser (node) that tests/contract runs against docs/asyncapi.yaml.
 NODE_STAMP = tests/asyncapi/node_modules/.guanjia-installed
 
 SERVICE_PYPROJECTS = services/residents/pyproject.toml services/tickets/pyproject.toml \
 	services/billing/pyproject.toml services/notifications/pyproject.toml services/gateway/pyproject.toml
-REQUIREMENTS = requirements/constraints.txt requirements/base.in requirements/dev.in \
-	libs/guanjia/pyproject.toml $(SERVICE_PYPROJECTS)
+RUN_REQUIREMENTS = requirements/constraints.txt requirements/base.in libs/guanjia/pyproject.toml $(SERVICE_PYPROJECTS)
 
-PIP_INSTALL_ARGS = -c requirements/constraints.txt -r requirements/base.in -r requirements/dev.in \
+RUN_INSTALL_ARGS = -c requirements/constraints.txt -r requirements/base.in \
 	-e libs/guanjia -e services/residents -e services/tickets -e services/billing \
 	-e services/notifications -e services/gateway
+DEV_INSTALL_ARGS = -c requirements/constraints.txt -r requirements/dev.in
 
 # Defaults for run-distributed: the local servers (PostgreSQL trust auth, RabbitMQ guest/guest).
 # Each can be overridden from the environment or the command line (make run-distributed GUANJIA_AMQP_URL=...).
 DIST_DATABASE_URL = postgresql+psycopg://postgres@127.0.0.1:5432/guanjia_{service}
 DIST_AMQP_URL = amqp://guest:guest@127.0.0.1:5672/%2F
 
-.PHONY: venv run run-distributed test lint bench clean distclean
+.PHONY: venv run-venv run run-distributed test lint bench clean distclean
 
+# Everything (running, tests, lint, the Node AsyncAPI parser): what a contributor and CI need.
 venv: $(STAMP) $(NODE_STAMP)
+# Only what running needs: no test or lint tools, no kubectl, no Node.
+run-venv: $(RUN_STAMP)
 
-# Reinstalls only when a requirements file, the constraints or a pyproject.toml changed.
-$(STAMP): $(REQUIREMENTS)
+# Each layer reinstalls only when its requirements file, the constraints or a pyproject.toml changed.
+$(RUN_STAMP): $(RUN_REQUIREMENTS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install $(PIP_INSTALL_ARGS)
+	$(BIN)/python -m pip install $(RUN_INSTALL_ARGS)
+	touch $(RUN_STAMP)
+
+$(STAMP): $(RUN_STAMP) requirements/dev.in
+	$(BIN)/python -m pip install $(DEV_INSTALL_ARGS)
 	touch $(STAMP)
 
 $(NODE_STAMP): tests/asyncapi/package.json tests/asyncapi/package-lock.json
 	npm ci --prefix tests/asyncapi --no-audit --no-fund --ignore-scripts
 	touch $(NODE_STAMP)
 
-run: venv
+run: $(RUN_STAMP)
 	$(BIN)/guanjia run --demo
 
-run-distributed: venv
+run-distributed: $(RUN_STAMP)
 	db='$(DIST_DATABASE_URL)'; amqp='$(DIST_AMQP_URL)'; \
 	GUANJIA_DATABASE_URL="$${GUANJIA_DATABASE_URL:-$$db}" \
 	GUANJIA_AMQP_URL="$${GUANJIA_AMQP_URL:-$$amqp}" \
@@ -55,7 +64,7 @@ run-distributed: venv
 test: venv
 	$(BIN)/python -m pytest -q
 
-lint: venv
+lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-cache

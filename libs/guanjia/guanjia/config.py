@@ -49,6 +49,8 @@ class Settings:
     log_level: str = "INFO"
     # In embedded mode the gateway and the service clients call other services in-process.
     embedded: bool = False
+    # `guanjia run --demo`: the gateway is ready (/readyz) only once the demo logins exist.
+    demo: bool = False
 
     @property
     def source(self) -> str:
@@ -93,78 +95,219 @@ def local_signing_key(var_dir: Path, name: str) -> str:
     return local_jwt_secret(var_dir, name, nbytes=32)
 
 
-def _secret(env, name: str) -> str:
-    """GUANJIA_X, or the contents of the file named by GUANJIA_X_FILE (Kubernetes secrets mount as files)."""
+# Every variable that may hold a secret; each also has a GUANJIA_X_FILE variant naming a file that holds the value
+# (Kubernetes secrets and Compose secrets are mounted as files). GUANJIA_SMS_* provider keys are read the same way.
+SECRET_VARIABLES = (
+    "GUANJIA_JWT_PRIVATE_KEY",
+    "GUANJIA_JWT_PUBLIC_KEYS",
+    "GUANJIA_SERVICE_KEY",
+    "GUANJIA_PII_KEY",
+    "GUANJIA_ADMIN_PASSWORD",
+    "GUANJIA_BILLING_CALLBACK_SECRET",
+    "GUANJIA_DATABASE_URL",
+    "GUANJIA_AMQP_URL",
+    "GUANJIA_REDIS_URL",
+)
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+class ConfigError(RuntimeError):
+    """One or more settings are missing or bad; each problem names its variable and what it accepts."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("; ".join(problems))
+        self.problems = list(problems)
+
+
+def secret(name: str, env=None, default: str = "") -> str:
+    """GUANJIA_X, or the contents of the file named by GUANJIA_X_FILE (secrets mounted as files); else `default`."""
+    env = os.environ if env is None else env
     value = env.get(name, "")
-    if not value and env.get(f"{name}_FILE"):
-        value = Path(env[f"{name}_FILE"]).read_text()
-    return value.strip()
+    path = env.get(f"{name}_FILE")
+    if not value and path:
+        try:
+            value = Path(path).read_text()
+        except OSError as exc:
+            raise ConfigError([f"{name}_FILE: cannot read {path} ({exc.strerror or exc.__class__.__name__})"]) from None
+    return value.strip() or default
 
 
-def _rate_limits(env) -> dict:
+class _Reader:
+    """Reads typed values, collecting every problem instead of stopping at the first (guanjia config check)."""
+
+    def __init__(self, env):
+        self.env = env
+        self.problems: list[str] = []
+
+    def text(self, name: str, default: str = "") -> str:
+        return self.env.get(name, default)
+
+    def integer(self, name: str, default: int, what: str = "a whole number", minimum: int | None = 0) -> int:
+        raw = self.env.get(name)
+        if raw is None or raw.strip() == "":
+            return default
+        try:
+            value = int(raw.strip())
+        except ValueError:
+            self.problems.append(f"{name}: {what} (got {raw!r})")
+            return default
+        if minimum is not None and value < minimum:
+            self.problems.append(f"{name}: {what}, at least {minimum} (got {raw!r})")
+            return default
+        return value
+
+    def number(self, name: str, default: float, what: str) -> float:
+        raw = self.env.get(name)
+        if raw is None or raw.strip() == "":
+            return default
+        try:
+            value = float(raw)
+        except ValueError:
+            self.problems.append(f"{name}: {what} (got {raw!r})")
+            return default
+        if value <= 0:
+            self.problems.append(f"{name}: {what}, more than 0 (got {raw!r})")
+            return default
+        return value
+
+    def choice(self, name: str, default: str, allowed, transform=str) -> str:
+        raw = self.env.get(name)
+        if raw is None or raw.strip() == "":
+            return default
+        value = transform(raw.strip())
+        if value not in allowed:
+            self.problems.append(f"{name}: one of {', '.join(allowed)} (got {raw!r})")
+            return default
+        return value
+
+    def timezone(self, name: str, default: str) -> str:
+        from zoneinfo import ZoneInfo
+
+        value = self.env.get(name) or default
+        try:
+            ZoneInfo(value)
+        except (ValueError, KeyError, OSError):
+            self.problems.append(f"{name}: an IANA time zone such as Asia/Shanghai (got {value!r})")
+            return default
+        return value
+
+    def secret(self, name: str) -> str:
+        try:
+            return secret(name, self.env)
+        except ConfigError as exc:
+            self.problems.extend(exc.problems)
+            return ""
+
+
+def _rate_limits(env, problems: list | None = None) -> dict:
     """GUANJIA_RATE_LIMITS="login=20/60,api=600/60": overrides of the gateway's limits (count/seconds)."""
     limits = {}
     for item in (env.get("GUANJIA_RATE_LIMITS") or "").split(","):
         if "=" in item:
             name, _, spec = item.partition("=")
             count, _, seconds = spec.partition("/")
-            limits[name.strip()] = (int(count), int(seconds or 60))
+            try:
+                limits[name.strip()] = (int(count), int(seconds or 60))
+            except ValueError:
+                if problems is None:
+                    raise
+                problems.append(f"GUANJIA_RATE_LIMITS: name=count/seconds items such as login=20/60 (got {item!r})")
     return limits
 
 
+def _retry_delays(reader: _Reader) -> tuple:
+    raw = reader.env.get("GUANJIA_RETRY_DELAYS_MS")
+    if not raw:
+        return (1000, 5000, 30000)
+    try:
+        delays = tuple(int(d) for d in raw.split(","))
+    except ValueError:
+        reader.problems.append(
+            f"GUANJIA_RETRY_DELAYS_MS: comma-separated whole milliseconds such as 1000,5000 (got {raw!r})"
+        )
+        return (1000, 5000, 30000)
+    return delays
+
+
 def from_env(service: str, env=None) -> Settings:
-    """Settings of `service` from GUANJIA_* environment variables (documented in the README)."""
+    """Settings of `service` from GUANJIA_* environment variables (documented in the README).
+
+    Raises ConfigError naming every missing or bad variable at once (what `guanjia config check` prints)."""
     env = os.environ if env is None else env
+    read = _Reader(env)
     # One broker user per service: GUANJIA_<SERVICE>_AMQP_URL, or "{service}" in the shared template.
-    amqp_template = env.get("GUANJIA_AMQP_URL", EMBEDDED_AMQP_URL)
-    amqp_url = env.get(f"GUANJIA_{service.upper()}_AMQP_URL") or amqp_template.replace("{service}", service)
+    amqp_template = read.secret("GUANJIA_AMQP_URL") or EMBEDDED_AMQP_URL
+    amqp_url = read.secret(f"GUANJIA_{service.upper()}_AMQP_URL") or amqp_template.replace("{service}", service)
     embedded = amqp_url == EMBEDDED_AMQP_URL
-    jwt_private_key = _secret(env, "GUANJIA_JWT_PRIVATE_KEY")
-    service_key = _secret(env, "GUANJIA_SERVICE_KEY")
+    jwt_private_key = read.secret("GUANJIA_JWT_PRIVATE_KEY")
+    service_key = read.secret("GUANJIA_SERVICE_KEY")
+    pii_key = read.secret("GUANJIA_PII_KEY")
     if embedded:
         jwt_private_key = jwt_private_key or local_signing_key(var_dir(env), "jwt-signing.key")
         service_key = service_key or local_signing_key(var_dir(env), "service-signing.key")
+        pii_key = pii_key or local_jwt_secret(var_dir(env), "pii.key")
     else:
         if not service_key:
-            raise RuntimeError("GUANJIA_SERVICE_KEY must be set outside embedded mode")
+            read.problems.append("GUANJIA_SERVICE_KEY must be set outside embedded mode (or GUANJIA_SERVICE_KEY_FILE)")
         if service == "gateway" and not jwt_private_key:
-            raise RuntimeError("GUANJIA_JWT_PRIVATE_KEY must be set for the gateway outside embedded mode")
-    pii_key = env.get("GUANJIA_PII_KEY", "")
-    if not pii_key:
-        if amqp_url != EMBEDDED_AMQP_URL:
-            raise RuntimeError("GUANJIA_PII_KEY must be set outside embedded mode")
-        pii_key = local_jwt_secret(var_dir(env), "pii.key")
-    delays = env.get("GUANJIA_RETRY_DELAYS_MS")
-    return Settings(
+            read.problems.append(
+                "GUANJIA_JWT_PRIVATE_KEY must be set for the gateway outside embedded mode (or GUANJIA_JWT_PRIVATE_KEY_FILE)"
+            )
+        if not pii_key:
+            read.problems.append("GUANJIA_PII_KEY must be set outside embedded mode (or GUANJIA_PII_KEY_FILE)")
+    database_template = read.secret("GUANJIA_DATABASE_URL")
+    database_env = {**env, "GUANJIA_DATABASE_URL": database_template} if database_template else env
+    specific_db = read.secret(f"GUANJIA_{service.upper()}_DATABASE_URL")
+    if specific_db:
+        database_env = {**database_env, f"GUANJIA_{service.upper()}_DATABASE_URL": specific_db}
+    seconds = "a whole number of seconds"
+    settings = Settings(
         service=service,
-        database_url=_database_url(service, env),
+        database_url=_database_url(service, database_env),
         amqp_url=amqp_url,
         city=env.get("GUANJIA_CITY", "demo"),
-        timezone=env.get("GUANJIA_TIMEZONE", "Asia/Shanghai"),
+        timezone=read.timezone("GUANJIA_TIMEZONE", "Asia/Shanghai"),
         exchange=env.get("GUANJIA_EXCHANGE", "guanjia.events"),
         queue_prefix=env.get("GUANJIA_QUEUE_PREFIX", ""),
         jwt_private_key=jwt_private_key,
-        jwt_public_keys=_split_public_keys(_secret(env, "GUANJIA_JWT_PUBLIC_KEYS")),
+        jwt_public_keys=_split_public_keys(read.secret("GUANJIA_JWT_PUBLIC_KEYS")),
         service_key=service_key,
         jwt_issuer=env.get("GUANJIA_JWT_ISSUER", "guanjia"),
         jwt_audience=env.get("GUANJIA_JWT_AUDIENCE", "guanjia"),
-        token_ttl_seconds=int(env.get("GUANJIA_TOKEN_TTL_SECONDS", "600")),
-        refresh_ttl_seconds=int(env.get("GUANJIA_REFRESH_TTL_SECONDS", str(30 * 24 * 3600))),
-        redis_url=env.get("GUANJIA_REDIS_URL", "redis://127.0.0.1:6379/0"),
-        rate_limits=_rate_limits(env),
+        token_ttl_seconds=read.integer("GUANJIA_TOKEN_TTL_SECONDS", 600, seconds, minimum=1),
+        refresh_ttl_seconds=read.integer("GUANJIA_REFRESH_TTL_SECONDS", 30 * 24 * 3600, seconds, minimum=1),
+        redis_url=read.secret("GUANJIA_REDIS_URL") or "redis://127.0.0.1:6379/0",
+        rate_limits=_rate_limits(env, read.problems),
         cors_origins=tuple(o.strip() for o in env.get("GUANJIA_CORS_ORIGINS", "").split(",") if o.strip()),
         service_urls=_service_urls(env),
-        max_body_bytes=int(env.get("GUANJIA_MAX_BODY_BYTES", str(1024 * 1024))),
+        max_body_bytes=read.integer("GUANJIA_MAX_BODY_BYTES", 1024 * 1024, "a whole number of bytes", minimum=1),
         sms_signature=env.get("GUANJIA_SMS_SIGNATURE", "管家物业"),
         sms_provider=env.get("GUANJIA_SMS_PROVIDER", "console"),
         pii_key=pii_key,
-        sms_env={key: value for key, value in env.items() if key.startswith("GUANJIA_SMS_")},
-        admin_password=env.get("GUANJIA_ADMIN_PASSWORD") or None,
-        relay_poll_seconds=float(env.get("GUANJIA_RELAY_POLL_SECONDS", "5")),
-        retry_delays_ms=tuple(int(d) for d in delays.split(",")) if delays else (1000, 5000, 30000),
-        log_level=env.get("GUANJIA_LOG_LEVEL", "INFO"),
+        # Provider keys may come from files too (GUANJIA_SMS_ALIYUN_ACCESS_KEY_SECRET_FILE, ...).
+        sms_env={key: value for key, value in _sms_env(read).items() if key.startswith("GUANJIA_SMS_")},
+        admin_password=read.secret("GUANJIA_ADMIN_PASSWORD") or None,
+        relay_poll_seconds=read.number("GUANJIA_RELAY_POLL_SECONDS", 5.0, "a number of seconds"),
+        retry_delays_ms=_retry_delays(read),
+        log_level=read.choice("GUANJIA_LOG_LEVEL", "INFO", LOG_LEVELS, str.upper),
         embedded=embedded,
+        demo=env.get("GUANJIA_DEMO", "").strip().lower() in ("1", "true", "yes"),
     )
+    if read.problems:
+        raise ConfigError(read.problems)
+    return settings
+
+
+def _sms_env(read: _Reader) -> dict:
+    sms = {
+        key: value for key, value in read.env.items() if key.startswith("GUANJIA_SMS_") and not key.endswith("_FILE")
+    }
+    for key in read.env:
+        if key.startswith("GUANJIA_SMS_") and key.endswith("_FILE"):
+            name = key.removesuffix("_FILE")
+            if not sms.get(name):
+                sms[name] = read.secret(name)
+    return sms
 
 
 def _split_public_keys(text: str) -> tuple:

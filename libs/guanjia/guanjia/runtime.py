@@ -7,6 +7,7 @@ import threading
 
 from . import bus
 from .db import Database, ensure_postgres_database, upgrade
+from .jobs import JobRecorder
 from .outbox import OutboxRelay
 from .service import ServiceSpec
 
@@ -41,6 +42,7 @@ class Worker:
         self.consumer = None
         context = spec.make_context(settings, upstreams or {}) if spec.make_context else None
         self.context = context
+        self.jobs = JobRecorder(spec.name, self.database)
         if spec.handlers:
             self.consumer = bus.EventConsumer(settings, self.database, spec.inbox, spec.handlers, context)
         self.relays = [
@@ -64,12 +66,17 @@ class Worker:
     def _periodic(self, name: str, every_seconds: float, job):
         def loop(stop: threading.Event) -> None:
             while not stop.wait(every_seconds):
-                try:
-                    job(self.context, self.database)
-                except Exception:
-                    log.exception("scheduled job failed; it runs again next time", extra={"job": name})
+                # Outcome and time on /metrics and in `guanjia jobs list`; a failure is logged and retried next time.
+                self.jobs.run(name, job, self.context)
 
         return loop
+
+    def run_job(self, name: str):
+        """Run one periodic job now, recorded like a scheduled run (`guanjia jobs run`)."""
+        for job_name, _every, job in self.spec.periodic:
+            if job_name == name:
+                return self.jobs.run(name, job, self.context)
+        raise KeyError(name)
 
     def _spawn(self, name: str, target) -> None:
         thread = threading.Thread(target=target, args=(self.stop_event,), name=name, daemon=True)

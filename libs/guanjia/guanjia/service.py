@@ -32,6 +32,12 @@ class ServiceSpec:
     # seed(base_url, admin_credential) -> lines to print: loads the demo community through the API
     # (admin_credential is an admin bearer token or the admin password).
     seed: Callable[..., list[str]] | None = None
+    # Operator commands through the API (the gateway's): users(base_url, token, action, username, **options) and
+    # load(base_url, token, path) -> lines to print (`guanjia users ...`, `guanjia load FILE`).
+    users: Callable[..., list[str]] | None = None
+    load: Callable[..., list[str]] | None = None
+    # check_config(settings) -> problems with this service's own settings (`guanjia config check`).
+    check_config: Callable[..., list[str]] | None = None
 
 
 def load_specs() -> dict[str, ServiceSpec]:

@@ -11,6 +11,7 @@ import sys
 import tempfile
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import requests
@@ -27,10 +28,80 @@ DISTRIBUTED_DEFAULTS = {
 }
 
 
+class Stopped(BaseException):
+    """SIGTERM or SIGINT arrived: unwind start-up or the wait and stop every child (not an Exception on purpose:
+    no `except Exception` in start-up code may swallow it)."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+class SignalGuard:
+    """Turns SIGTERM/SIGINT into Stopped in the main thread, at any moment of start-up or afterwards.
+
+    A signal that arrives while a child is being spawned is held until the child is on the list of processes to
+    stop (otherwise a process started a moment before the signal would be left running). Further signals during
+    the clean-up are ignored: the clean-up finishes."""
+
+    def __init__(self):
+        self.depth = 0
+        self.deferred: int | None = None
+        self.stopping = False
+
+    def install(self) -> SignalGuard:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum, _frame) -> None:
+        if self.stopping:
+            return
+        if self.depth:
+            self.deferred = signum
+            return
+        self.stopping = True
+        raise Stopped(signum)
+
+    @contextmanager
+    def critical(self):
+        self.depth += 1
+        try:
+            yield
+        finally:
+            self.depth -= 1
+            if not self.depth and self.deferred is not None and not self.stopping:
+                self.stopping = True
+                raise Stopped(self.deferred)
+
+
+# The guard of this process: `guanjia run` installs it; the stacks spawn children inside its critical sections.
+GUARD = SignalGuard()
+
+
 def admin_token(gateway_settings) -> str:
     """A short-lived admin token for loading demo data through the API (the CLI holds the signing key)."""
     principal = auth.Principal(subject="cli:seed", role="admin", username="seed")
     return auth.issue_token(gateway_settings, principal, ttl_seconds=600)
+
+
+def serving(response) -> bool:
+    """A web process is up for start-up's purposes: ready, or waiting only for the demo that start-up loads next."""
+    if response.status_code == 200:
+        return True
+    try:
+        checks = response.json().get("checks") or {}
+    except ValueError:
+        return False
+    pending = {name for name, state in checks.items() if state != "ok"}
+    return response.status_code == 503 and pending == {"demo"}
+
+
+def _signal_group(proc: subprocess.Popen, sig: int) -> None:
+    try:
+        os.killpg(proc.pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
 
 
 class EmbeddedStack:
@@ -51,6 +122,14 @@ class EmbeddedStack:
         return f"http://{self.host}:{self.server.server_port if self.server else self.port}"
 
     def start(self) -> EmbeddedStack:
+        """A failure or a signal (Stopped) during start-up stops the threads and the server started before it."""
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> EmbeddedStack:
         for name, spec in self.specs.items():
             migrate(spec, self.settings[name])
         for name, spec in self.specs.items():
@@ -81,8 +160,11 @@ class EmbeddedStack:
     def stop(self) -> None:
         if self.server:
             self.server.shutdown()
+            self.server.server_close()  # the port is free when stop() returns
+            self.server = None
         for worker in self.workers:
             worker.stop()
+        self.workers.clear()
 
 
 class DistributedStack:
@@ -141,19 +223,35 @@ class DistributedStack:
         if self.log_dir:
             self.log_dir.mkdir(parents=True, exist_ok=True)
             out = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
-        self.processes.append(
-            subprocess.Popen(
-                argv,
-                env={**self.env, **(extra_env or {})},
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
+        # Each child runs in a session of its own (a terminal's Ctrl-C reaches only us; we stop them in order), so
+        # it must be on self.processes before a signal may interrupt us: stop() kills exactly that list.
+        with GUARD.critical():
+            self.processes.append(
+                subprocess.Popen(
+                    argv,
+                    env={**self.env, **(extra_env or {})},
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
             )
-        )
 
     def start(self, timeout: float = 60.0) -> DistributedStack:
+        """Migrate, create the first admin, start every process and wait until each is ready. A failure or a
+        signal (Stopped) at any point stops what was started before it propagates."""
+        try:
+            return self._start(timeout)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self, timeout: float) -> DistributedStack:
         for name, spec in self.specs.items():
             migrate(spec, self.settings[name])
+        gateway = self.specs["gateway"]
+        # Before the gateway serves: its /readyz answers 200 only once the admin the banner names exists.
+        if gateway.bootstrap:
+            self.lines += gateway.bootstrap(self.settings["gateway"])
         bindir = Path(sys.executable).parent
         metrics_root = Path(tempfile.mkdtemp(prefix="guanjia-metrics-"))
         self._metrics_root = metrics_root
@@ -164,9 +262,6 @@ class DistributedStack:
                 for replica in range(self.worker_replicas):
                     self._spawn(f"{name}-worker-{replica}", [str(bindir / "guanjia"), "worker", name])
         self.wait_ready(timeout)
-        gateway = self.specs["gateway"]
-        if gateway.bootstrap:
-            self.lines += gateway.bootstrap(self.settings["gateway"])
         return self
 
     def _spawn_web(self, name: str, replica: int, url: str, metrics_root: Path, bindir: Path) -> None:
@@ -202,7 +297,7 @@ class DistributedStack:
         for url in [u for name in self.ports for u in self.replica_urls(name)]:
             while True:
                 try:
-                    if requests.get(url + "/readyz", timeout=2).status_code == 200:
+                    if serving(requests.get(url + "/readyz", timeout=2)):
                         break
                 except requests.RequestException:
                     pass
@@ -221,16 +316,20 @@ class DistributedStack:
             self.lines += gateway.seed(self.url, admin_token(self.settings["gateway"]))
 
     def stop(self) -> None:
+        """Stop every child's whole process group (gunicorn's workers too), even a group whose leader already died."""
+        GUARD.stopping = True  # a second Ctrl-C must not interrupt the clean-up half-way
         for proc in self.processes:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
+            _signal_group(proc, signal.SIGTERM)
         deadline = time.monotonic() + 15
         for proc in self.processes:
             try:
                 proc.wait(max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
+                _signal_group(proc, signal.SIGKILL)
                 proc.wait()
+        # Orphans of a leader that exited early (a gunicorn worker whose master crashed) go with their group.
+        for proc in self.processes:
+            _signal_group(proc, signal.SIGKILL)
         self.processes.clear()
         metrics_root = getattr(self, "_metrics_root", None)
         if metrics_root is not None:

@@ -3,12 +3,16 @@
 The trace context is always propagated: a request's `traceparent` header (or a new one) becomes the
 `traceparent` extension of every event it causes, and a consumer continues that trace while handling the
 event (its log lines carry `trace_id`; events it emits in turn carry the same trace). OpenTelemetry spans
-are recorded only when configured: GUANJIA_OTEL_EXPORTER=console prints finished spans (a real deployment
-points an OpenTelemetry SDK exporter at its collector the same way); unset or "none" records nothing.
+are recorded only when configured, with the standard variables: OTEL_TRACES_EXPORTER=otlp or an
+OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT exports OTLP over HTTP/protobuf through a batch span processor (endpoint,
+headers, timeout, compression, OTEL_BSP_* and OTEL_TRACES_SAMPLER as the OpenTelemetry SDK reads them;
+OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES for the resource); OTEL_SDK_DISABLED=true turns it off.
+GUANJIA_OTEL_EXPORTER=console|otlp|none is the older switch and wins when set.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import contextvars
 import logging
@@ -23,7 +27,9 @@ _TRACEPARENT_RE = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$"
 _ZERO_TRACE, _ZERO_SPAN = "0" * 32, "0" * 16
 
 _tracer = None
+_provider = None
 _configured = False
+_service = None
 _lock = threading.Lock()
 
 
@@ -51,37 +57,84 @@ def current_trace_id() -> str | None:
     return parsed[0] if parsed else None
 
 
+def configure(service: str | None = None) -> None:
+    """Set up this process's exporter now (gunicorn: in the worker, after the fork; `guanjia worker`: at start).
+
+    `service` names the resource (`guanjia-<service>`) unless OTEL_SERVICE_NAME says otherwise. Safe to repeat:
+    a process set up once keeps its exporter."""
+    global _service
+    if service:
+        _service = service
+    tracer()
+
+
 def tracer():
-    """The OpenTelemetry tracer when GUANJIA_OTEL_EXPORTER is set, else None (tracing stays off)."""
+    """The OpenTelemetry tracer when an exporter is configured (see the module docstring), else None."""
     global _tracer, _configured
     if _configured:
         return _tracer
     with _lock:
         if not _configured:
-            _tracer = _make_tracer(os.environ.get("GUANJIA_OTEL_EXPORTER", "").strip().lower())
+            _tracer = _make_tracer(exporter_choice(os.environ))
             _configured = True
     return _tracer
 
 
+def exporter_choice(env) -> str:
+    """ "console", "otlp" or "" (off) from GUANJIA_OTEL_EXPORTER, else the standard OTEL_* variables."""
+    explicit = env.get("GUANJIA_OTEL_EXPORTER", "").strip().lower()
+    if explicit:
+        return "" if explicit in ("none", "off") else explicit
+    if env.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
+        return ""
+    chosen = [e.strip().lower() for e in env.get("OTEL_TRACES_EXPORTER", "").split(",") if e.strip()]
+    if chosen:
+        return next((e for e in chosen if e in ("otlp", "console")), "")
+    if env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or env.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
+        return "otlp"
+    return ""
+
+
 def _make_tracer(exporter: str):
-    if exporter in ("", "none", "off"):
+    global _provider
+    if not exporter:
         return None
     try:
         from opentelemetry.sdk.resources import Resource
         from opentelemetry.sdk.trace import TracerProvider
-        from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SimpleSpanProcessor
+        from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SimpleSpanProcessor
     except ImportError:
-        log.warning("GUANJIA_OTEL_EXPORTER is set but opentelemetry-sdk is not installed; tracing stays off")
+        log.warning("tracing is configured but opentelemetry-sdk is not installed; tracing stays off")
         return None
-    if exporter != "console":
-        log.warning("unknown GUANJIA_OTEL_EXPORTER; tracing stays off", extra={"exporter": exporter})
+    if exporter == "console":
+        processor = SimpleSpanProcessor(ConsoleSpanExporter())
+    elif exporter == "otlp":
+        try:
+            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+        except ImportError:
+            log.warning("OTLP export needs opentelemetry-exporter-otlp-proto-http; tracing stays off")
+            return None
+        # The exporter reads OTEL_EXPORTER_OTLP_* itself; the batch processor's thread starts here, in this process.
+        processor = BatchSpanProcessor(OTLPSpanExporter())
+    else:
+        log.warning("unknown trace exporter; tracing stays off", extra={"exporter": exporter})
         return None
-    resource = Resource.create(
-        {"service.name": os.environ.get("GUANJIA_SERVICE_NAME", "guanjia"), "city": os.environ.get("GUANJIA_CITY", "")}
-    )
-    provider = TracerProvider(resource=resource)
-    provider.add_span_processor(SimpleSpanProcessor(ConsoleSpanExporter()))
-    return provider.get_tracer("guanjia")
+    name = os.environ.get("GUANJIA_SERVICE_NAME") or (f"guanjia-{_service}" if _service else "guanjia")
+    # Resource.create merges OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME over these defaults.
+    resource = Resource.create({"service.name": name, "guanjia.city": os.environ.get("GUANJIA_CITY", "demo")})
+    if os.environ.get("OTEL_SERVICE_NAME"):
+        resource = resource.merge(Resource({"service.name": os.environ["OTEL_SERVICE_NAME"]}))
+    _provider = TracerProvider(resource=resource)
+    _provider.add_span_processor(processor)
+    # Flush what the batch holds when the process exits (gunicorn worker restart, SIGTERM).
+    atexit.register(_provider.shutdown)
+    return _provider.get_tracer("guanjia")
+
+
+def shutdown() -> None:
+    """Flush and stop the exporter (also done at exit)."""
+    if _provider is not None:
+        _provider.shutdown()
 
 
 @contextlib.contextmanager

@@ -11,7 +11,7 @@ from flask import Flask, Response, current_app, g, jsonify, request
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
 
-from . import auth, tracing
+from . import auth, problems, tracing
 from . import metrics as gmetrics
 from .config import Settings
 from .errors import ProblemError
@@ -38,6 +38,8 @@ def problem(status: int, title: str, detail: str | None = None, errors: dict | N
     body["instance"] = request.path if request else None
     body["request_id"] = g.get("request_id")
     body.update(extra)
+    # A stable `type` per kind of error, and zh-CN texts for a caller who asks for them (docs/errors.md).
+    problems.localize(body, bool(request) and problems.wants_chinese(request.headers.get("Accept-Language")))
     response = jsonify(body)
     response.status_code = status
     response.mimetype = PROBLEM_JSON

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 from guanjia import config, http, metrics, web
 from guanjia.db import Database
 
@@ -30,7 +28,7 @@ def create_app(settings=None, upstreams=None, *, clock=None, callback_verifier=N
     app.extensions["billing.residents"] = http.ServiceClient(settings, upstreams, "residents")
     app.extensions["billing.clock"] = clock or system_clock
     if callback_verifier is None:
-        secret = os.environ.get("GUANJIA_BILLING_CALLBACK_SECRET", "")
+        secret = config.secret("GUANJIA_BILLING_CALLBACK_SECRET")
         callback_verifier = hmac_verifier(secret) if secret else None  # no secret: callbacks are refused (401)
     app.extensions["billing.callback_verifier"] = callback_verifier
     for blueprint in BLUEPRINTS:

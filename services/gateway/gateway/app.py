@@ -32,6 +32,8 @@ def create_app(settings=None, upstreams=None, *, clock=None, limiter=None):
 
     # Redis is not a readiness check: the limits fail open, and a Redis outage must not empty the load balancer.
     checks = [(f"upstream:{name}", _alive_check(upstreams, name)) for name in upstreams if name != "gateway"]
+    # Ready means ready for what the start-up banner promises: the admin exists (and the demo logins, with --demo).
+    checks += startup_checks(settings, database)
     app, api = web.create_flask_app(
         settings,
         title="Guanjia gateway",
@@ -110,3 +112,21 @@ def _alive_check(upstreams: dict, name: str):
             raise RuntimeError(f"{name} answered {response.status}")
 
     return check
+
+
+def startup_checks(settings, database) -> list:
+    """/readyz checks "admin" (the first admin exists) and, for `guanjia run --demo`, "demo" (the demo logins)."""
+    from . import demo, domain
+
+    def user_exists(username: str):
+        def check():
+            with database.transaction() as session:
+                if domain.user_by_username(session, username) is None:
+                    raise LookupError(f"no user {username} yet")
+
+        return check
+
+    checks = [("admin", user_exists(domain.ADMIN_USERNAME))]
+    if settings.demo:
+        checks.append(("demo", user_exists(demo.BUTLER[0])))
+    return checks

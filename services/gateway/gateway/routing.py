@@ -19,7 +19,7 @@ from urllib.parse import quote, urlsplit
 import urllib3
 from prometheus_client import Counter, Histogram
 
-from guanjia import auth
+from guanjia import auth, problems
 from guanjia.db import utcnow
 from guanjia.errors import Forbidden, ProblemError, Unauthorized, UpstreamUnavailable
 from guanjia.http import HttpUpstream, WsgiUpstream
@@ -139,11 +139,12 @@ def problem_response(
     start_response, status: int, title: str, detail: str | None, path: str, request_id: str, headers=()
 ):
     """An RFC 9457 problem+json answer written without Flask (the same shape as guanjia.web.problem)."""
-    body = {"type": "about:blank", "title": title, "status": status}
+    body = {"type": problems.problem_type(status), "title": title, "status": status}
     if detail:
         body["detail"] = detail
     body["instance"] = path
     body["request_id"] = request_id
+    problems.localize(body, problems.wants_chinese(problems.accept_language_var.get()))
     payload = json.dumps(body, ensure_ascii=False).encode()
     start_response(
         f"{status} {_reason(status)}",
@@ -191,6 +192,14 @@ class Router:
         self._pools_lock = threading.Lock()
 
     def __call__(self, environ, start_response):
+        # The gateway's own problem answers speak the caller's language too (the services read the forwarded header).
+        token = problems.accept_language_var.set(environ.get("HTTP_ACCEPT_LANGUAGE"))
+        try:
+            return self._route(environ, start_response)
+        finally:
+            problems.accept_language_var.reset(token)
+
+    def _route(self, environ, start_response):
         path = environ.get("PATH_INFO") or "/"
         if not path.startswith("/api/"):
             return self.app(environ, start_response)

@@ -8,6 +8,7 @@ from .app import create_app
 from .bootstrap import bootstrap
 from .demo import seed
 from .models import Base
+from .provision import load, users
 
 # The gateway publishes and consumes no events: no outbox, no inbox, no handlers.
 SPEC = ServiceSpec(
@@ -20,4 +21,6 @@ SPEC = ServiceSpec(
     handlers={},
     bootstrap=bootstrap,
     seed=seed,
+    users=users,
+    load=load,
 )

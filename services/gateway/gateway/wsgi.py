@@ -1,10 +1,7 @@
-"""gunicorn entry point: `gunicorn gateway.wsgi:app` (logging set up here, in the worker, after the fork)."""
+"""gunicorn entry point: `gunicorn gateway.wsgi:app` (settings, JSON logs and tracing set up in the worker)."""
 
-from guanjia import config
-from guanjia import logging as glog
+from guanjia.wsgi import application
 
 from .app import create_app
 
-settings = config.from_env("gateway")
-glog.configure("gateway", settings.city, settings.log_level)
-app = create_app(settings)
+app = application("gateway", create_app)

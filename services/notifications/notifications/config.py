@@ -114,7 +114,12 @@ def from_env(settings=None, env=None) -> SmsSettings:
     quiet_start, quiet_end = parse_quiet_hours(env.get("GUANJIA_SMS_QUIET_HOURS", "21:00-08:00"))
 
     def num(name, default, kind=int):
-        return kind(env.get(name, default))
+        raw = env.get(name, default)
+        try:
+            return kind(raw)
+        except (ValueError, ArithmeticError):
+            what = "a whole number" if kind is int else "a number"
+            raise RuntimeError(f"{name}: {what} (got {raw!r})") from None
 
     return SmsSettings(
         provider=provider,
@@ -153,7 +158,7 @@ def from_env(settings=None, env=None) -> SmsSettings:
         max_attempts=num("GUANJIA_SMS_MAX_ATTEMPTS", "6"),
         retry_base_seconds=num("GUANJIA_SMS_RETRY_BASE_SECONDS", "30", float),
         retry_max_seconds=num("GUANJIA_SMS_RETRY_MAX_SECONDS", "3600", float),
-        price_fen_per_segment=Decimal(env.get("GUANJIA_SMS_PRICE_FEN_PER_SEGMENT", "4.5")),
+        price_fen_per_segment=num("GUANJIA_SMS_PRICE_FEN_PER_SEGMENT", "4.5", Decimal),
         timeout_seconds=num("GUANJIA_SMS_TIMEOUT_SECONDS", "5", float),
         send_lease_seconds=num("GUANJIA_SMS_SEND_LEASE_SECONDS", "120", float),
         dispatch_interval_seconds=num("GUANJIA_SMS_DISPATCH_INTERVAL_SECONDS", "0.5", float),
@@ -161,3 +166,12 @@ def from_env(settings=None, env=None) -> SmsSettings:
         dispatch_batch=num("GUANJIA_SMS_DISPATCH_BATCH", "200"),
         dispatch_concurrency=num("GUANJIA_SMS_DISPATCH_CONCURRENCY", "8"),
     )
+
+
+def check(settings) -> list[str]:
+    """Problems with the GUANJIA_SMS_* settings, for `guanjia config check` (ServiceSpec.check_config)."""
+    try:
+        from_env(settings)
+    except RuntimeError as exc:
+        return [str(exc)]
+    return []

@@ -5,6 +5,7 @@ from pathlib import Path
 from guanjia.service import ServiceSpec
 
 from .app import create_app
+from .config import check
 from .consumers import HANDLERS, make_context
 from .domain import dispatch_job
 from .models import Base, inbox, outbox
@@ -20,4 +21,5 @@ SPEC = ServiceSpec(
     make_context=make_context,
     # The dispatcher: waits for a wake-up (a commit that planned deliveries) or its interval, then sends what is due.
     periodic=[("dispatch", 0.01, dispatch_job)],
+    check_config=check,
 )
