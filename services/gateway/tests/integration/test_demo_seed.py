@@ -58,3 +58,27 @@ def test_the_demo_loads_through_the_api_and_a_second_run_changes_nothing(stack):
     admin = login(url, "admin", "demo-admin-1")
     users = requests.get(f"{url}/api/v1/users", headers=admin, params={"page_size": 100}, timeout=10).json()
     assert sorted(u["username"] for u in users["items"]) == ["admin", "butler", "resident"]
+
+
+def test_readiness_waits_for_the_admin_and_with_demo_for_the_demo_logins(infra, tickets_app, serve):
+    """/readyz is what a script waits for before it signs in: 503 until the admin, then the demo logins, exist."""
+    residents = load_specs()["residents"]
+    apps = {"residents": residents.create_app(infra.settings("residents"), {}), "tickets": tickets_app}
+    settings = infra.settings(
+        "gateway", database=f"gateway_ready_{uuid.uuid4().hex[:6]}", admin_password="ready-admin-1", demo=True
+    )
+    with serve(create_app(settings, upstreams_for(settings, apps))) as url:
+        answer = requests.get(f"{url}/readyz", timeout=10)
+        assert answer.status_code == 503
+        assert answer.json()["checks"]["admin"].startswith("failed")
+        assert answer.json()["checks"]["demo"].startswith("failed")
+
+        bootstrap(settings)
+        answer = requests.get(f"{url}/readyz", timeout=10)
+        assert answer.status_code == 503 and answer.json()["checks"]["admin"] == "ok", answer.text
+        assert answer.json()["checks"]["demo"].startswith("failed")
+
+        seed(url, admin_token(settings))
+        answer = requests.get(f"{url}/readyz", timeout=10)
+        assert answer.status_code == 200, answer.text
+        login(url, "butler", "garden-walk-2026")

@@ -1,6 +1,7 @@
 """The merged OpenAPI document, the Swagger UI page, and readiness that reports each service."""
 
 from gateway.app import create_app
+from gateway.bootstrap import bootstrap
 from guanjia.http import HttpUpstream
 
 
@@ -46,6 +47,7 @@ def test_the_docs_page_shows_the_merged_document(client):
 
 
 def test_readiness_reports_each_service(routed_client, gateway_settings, closed_port):
+    bootstrap(gateway_settings)  # ready also means the first admin exists
     response = routed_client.get("/readyz")
     assert response.status_code == 200, response.json
     assert response.json["checks"]["upstream:tickets"] == "ok"
