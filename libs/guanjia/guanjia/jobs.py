@@ -42,7 +42,7 @@ JOB_LAST_SUCCESS = Gauge(
 )
 JOB_LAST_OK = Gauge("guanjia_job_last_run_ok", "1 if the job's last run succeeded, 0 if it failed", ["service", "job"])
 JOB_DURATION = Gauge("guanjia_job_last_duration_seconds", "How long the job's last run took", ["service", "job"])
-JOB_RUNS = Counter("guanjia_job_runs_total", "Runs of a periodic job by outcome", ["service", "job", "outcome"])
+JOB_RUN_COUNT = Counter("guanjia_job_runs_total", "Runs of a periodic job by outcome", ["service", "job", "outcome"])
 
 # A job that runs every few milliseconds (notifications' dispatch) writes its row at most this often, or when its
 # outcome changes: the table answers "is it running and how did it go", it is not a run log.
@@ -85,7 +85,7 @@ class JobRecorder:
         JOB_LAST_RUN.labels(*labels).set(now)
         JOB_LAST_OK.labels(*labels).set(1 if run.outcome == "ok" else 0)
         JOB_DURATION.labels(*labels).set(run.duration_seconds)
-        JOB_RUNS.labels(*labels, run.outcome).inc()
+        JOB_RUN_COUNT.labels(*labels, run.outcome).inc()
         if run.outcome == "ok":
             JOB_LAST_SUCCESS.labels(*labels).set(now)
         last = self._persisted.get(run.job)
