@@ -79,7 +79,9 @@ def test_load_creates_communities_with_fee_defaults_and_users_once(operator_env,
     assert f"community {community}: created" in out and f"user {clerk}: created (finance)" in out
 
     admin = Client(operator_env.url).login("admin", ADMIN_PASSWORD)
-    found = [c for c in admin.get("/api/v1/communities", params={"page_size": 100}).json()["items"] if c["name"] == community]
+    found = [
+        c for c in admin.get("/api/v1/communities", params={"page_size": 100}).json()["items"] if c["name"] == community
+    ]
     assert len(found) == 1
     policy = admin.get(f"/api/v1/billing/policies/{found[0]['id']}").json()
     assert policy["due_days"] == 20 and policy["late_fee_daily_rate"] == "0.000300" and policy["area_basis"] == "inner"
@@ -88,7 +90,16 @@ def test_load_creates_communities_with_fee_defaults_and_users_once(operator_env,
 
     code, out, _ = _run(capsys, "load", str(tmp_path / "city.json"))
     assert code == 0 and f"community {community}: exists" in out and f"user {clerk}: exists" in out
-    assert len([c for c in admin.get("/api/v1/communities", params={"page_size": 100}).json()["items"] if c["name"] == community]) == 1
+    assert (
+        len(
+            [
+                c
+                for c in admin.get("/api/v1/communities", params={"page_size": 100}).json()["items"]
+                if c["name"] == community
+            ]
+        )
+        == 1
+    )
 
     (tmp_path / "bad.json").write_text('{"communities": [', encoding="utf-8")
     code, _, err = _run(capsys, "load", str(tmp_path / "bad.json"))

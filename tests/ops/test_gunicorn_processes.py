@@ -91,7 +91,14 @@ def web_processes(tmp_path_factory, collector):
     for offset, name in enumerate(SERVICES):
         log = open(root / f"{name}.log", "w+b")  # noqa: SIM115 - closed below
         proc = subprocess.Popen(
-            [GUNICORN, f"{name}.wsgi:app", "-c", "python:guanjia.gunicorn_hooks", "--bind", f"127.0.0.1:{base + offset}"]
+            [
+                GUNICORN,
+                f"{name}.wsgi:app",
+                "-c",
+                "python:guanjia.gunicorn_hooks",
+                "--bind",
+                f"127.0.0.1:{base + offset}",
+            ]
             + ["--workers", "1", "--log-level", "warning"],
             env=env,
             stdout=log,

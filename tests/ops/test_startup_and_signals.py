@@ -106,8 +106,9 @@ DISTRIBUTED_MOMENTS = {
     # The stack has begun (its keys are under var/) and is migrating the databases.
     "while migrating": lambda run: run.var_dir.exists() and any(run.var_dir.iterdir()),
     "once a web process listens": lambda run: any(_listening(run.port + i) for i in range(5)),
-    "once the gateway answers, before the banner": lambda run: _answers(f"http://127.0.0.1:{run.port}/healthz")
-    and not run.banner_printed(),
+    "once the gateway answers, before the banner": lambda run: (
+        _answers(f"http://127.0.0.1:{run.port}/healthz") and not run.banner_printed()
+    ),
 }
 
 
@@ -159,9 +160,7 @@ def test_ready_means_the_banners_logins_work_and_the_log_shows_the_console_sms(t
             answer = requests.post(base + "/api/v1/auth/token", json={"username": username, "password": password})
             assert answer.status_code == 200, (username, answer.text)
             tokens[username] = answer.json()["access_token"]
-        assert requests.post(
-            base + "/api/v1/auth/token", json={"username": "admin", "password": "ready-admin-pw"}
-        ).ok
+        assert requests.post(base + "/api/v1/auth/token", json={"username": "admin", "password": "ready-admin-pw"}).ok
         headers = {"Authorization": f"Bearer {tokens['resident']}"}
         unit = requests.get(base + "/api/v1/units", headers=headers).json()["items"][0]["id"]
         created = requests.post(

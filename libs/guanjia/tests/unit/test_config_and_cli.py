@@ -47,7 +47,9 @@ def test_settings_read_the_keys_passwords_and_provider_secrets_from_files(tmp_pa
 
 def test_an_unreadable_secret_file_is_named():
     with pytest.raises(config.ConfigError) as caught:
-        config.from_env("tickets", {**DISTRIBUTED, "GUANJIA_SERVICE_KEY": "k", "GUANJIA_PII_KEY_FILE": "/nonexistent/pii"})
+        config.from_env(
+            "tickets", {**DISTRIBUTED, "GUANJIA_SERVICE_KEY": "k", "GUANJIA_PII_KEY_FILE": "/nonexistent/pii"}
+        )
     assert caught.value.problems[0] == "GUANJIA_PII_KEY_FILE: cannot read /nonexistent/pii (No such file or directory)"
 
 
@@ -76,7 +78,10 @@ def test_every_bad_value_is_named_with_what_it_accepts_at_once(tmp_path):
 
 def test_the_log_level_is_info_by_default(tmp_path):
     assert config.from_env("tickets", {"GUANJIA_VAR_DIR": str(tmp_path)}).log_level == "INFO"
-    assert config.from_env("tickets", {"GUANJIA_VAR_DIR": str(tmp_path), "GUANJIA_LOG_LEVEL": "debug"}).log_level == "DEBUG"
+    assert (
+        config.from_env("tickets", {"GUANJIA_VAR_DIR": str(tmp_path), "GUANJIA_LOG_LEVEL": "debug"}).log_level
+        == "DEBUG"
+    )
 
 
 def test_config_check_names_every_missing_setting_of_a_distributed_instance(monkeypatch, capsys, tmp_path):
@@ -99,7 +104,9 @@ def test_config_check_names_every_missing_setting_of_a_distributed_instance(monk
     monkeypatch.setenv("GUANJIA_JWT_PRIVATE_KEY", "c2VydmljZS1rZXktZnJvbS1hLWZpbGUtMzItYnl0ZXM")
     monkeypatch.setenv("GUANJIA_PII_KEY", "pii")
     assert main(["config", "check"]) == 1
-    assert capsys.readouterr().out.splitlines() == ["unknown SMS provider 'pigeon'; known: console, aliyun, tencent, twilio"]
+    assert capsys.readouterr().out.splitlines() == [
+        "unknown SMS provider 'pigeon'; known: console, aliyun, tencent, twilio"
+    ]
     monkeypatch.delenv("GUANJIA_SMS_PROVIDER")
     assert main(["config", "check"]) == 0
     assert capsys.readouterr().out.startswith("configuration ok (distributed")
@@ -109,7 +116,10 @@ def test_a_bad_value_or_service_name_is_one_line_not_a_traceback(monkeypatch, ca
     monkeypatch.setenv("GUANJIA_VAR_DIR", str(tmp_path))
     monkeypatch.setenv("GUANJIA_TOKEN_TTL_SECONDS", "10m")
     assert main(["migrate", "tickets"]) == 2
-    assert capsys.readouterr().err == "configuration error:\n  GUANJIA_TOKEN_TTL_SECONDS: a whole number of seconds (got '10m')\n"
+    assert (
+        capsys.readouterr().err
+        == "configuration error:\n  GUANJIA_TOKEN_TTL_SECONDS: a whole number of seconds (got '10m')\n"
+    )
     monkeypatch.delenv("GUANJIA_TOKEN_TTL_SECONDS")
     assert main(["worker", "ticket"]) == 2
     assert capsys.readouterr().err == (

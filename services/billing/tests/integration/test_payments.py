@@ -357,3 +357,15 @@ def test_prepaid_money_is_refunded_as_an_entry_and_never_beyond_the_balance(clie
         "outstanding": "500.00",
         "prepaid": "0.00",
     }
+
+
+def test_the_callback_secret_may_come_from_a_mounted_file(make_app, monkeypatch, tmp_path, billed):
+    """GUANJIA_BILLING_CALLBACK_SECRET_FILE (a Kubernetes or Compose secret mounted as a file)."""
+    (tmp_path / "callback-secret").write_text(SECRET + "\n")
+    monkeypatch.delenv("GUANJIA_BILLING_CALLBACK_SECRET", raising=False)
+    monkeypatch.setenv("GUANJIA_BILLING_CALLBACK_SECRET_FILE", str(tmp_path / "callback-secret"))
+    client = make_app().test_client()
+    body = {"provider": "wechatpay", "reference": "r", "community_id": billed["id"], "unit_id": billed["units"][0]}
+    # Signed with the file's secret: the signature is accepted and the fields are checked (422, not 401).
+    assert post_callback(client, {**body, "amount": 1.5, "method": "wechat", "paid_at": "x"}).status_code == 422
+    assert post_callback(client, body, secret="wrong").status_code == 401

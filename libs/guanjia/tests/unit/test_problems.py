@@ -1,0 +1,62 @@
+"""Problem types and the zh-CN catalogue (guanjia.problems)."""
+
+import pytest
+
+from guanjia import problems
+
+
+@pytest.mark.parametrize(
+    ("header", "chinese"),
+    [
+        ("zh-CN", True),
+        ("zh-CN,zh;q=0.9,en;q=0.8", True),
+        ("zh", True),
+        ("en-US,zh-CN;q=0.5", False),
+        ("en;q=0.4,zh-TW;q=0.6", True),
+        ("zh-CN;q=0", False),
+        ("", False),
+        (None, False),
+        ("*", False),
+    ],
+)
+def test_the_callers_first_language_decides(header, chinese):
+    assert problems.wants_chinese(header) is chinese
+
+
+def test_every_kind_has_a_stable_type_and_both_titles():
+    assert problems.problem_type(422) == "urn:guanjia:problem:invalid-input"
+    assert problems.problem_type(503) == "urn:guanjia:problem:service-unavailable"
+    assert problems.problem_type(418) == "urn:guanjia:problem:error"
+    kinds = [kind for kind, _en, _zh in problems.KINDS.values()]
+    assert len(kinds) == len(set(kinds))
+
+
+def test_messages_translate_by_catalogue_and_pattern_and_unknown_ones_stay_english():
+    assert problems.translate("Missing data for required field.") == "必填字段。"
+    assert problems.translate("Length must be between 1 and 100.") == "长度必须在 1 到 100 之间。"
+    assert problems.translate("community c-1 not found") == "小区 c-1 不存在"
+    assert problems.translate("no such unit") == "没有该房屋"
+    assert problems.translate("unit_id: no such unit in your zones") == "unit_id：您负责的片区中没有该房屋"
+    assert problems.translate("invalid amount, unit_id") == "以下字段有误：amount, unit_id"
+    assert problems.translate("the moon is not a unit") == "the moon is not a unit"
+
+
+def test_localize_sets_the_type_and_translates_title_detail_and_field_messages():
+    body = {"type": "about:blank", "title": "Not Found", "status": 404, "detail": "ticket t-9 not found"}
+    assert problems.localize(dict(body), False) == {**body, "type": "urn:guanjia:problem:not-found"}
+    chinese = problems.localize(
+        {
+            "title": "Invalid input",
+            "status": 422,
+            "detail": "invalid name",
+            "errors": {"name": ["Not a valid string."]},
+        },
+        True,
+    )
+    assert chinese == {
+        "title": "输入有误",
+        "status": 422,
+        "detail": "以下字段有误：name",
+        "errors": {"name": ["不是有效的文本。"]},
+        "type": "urn:guanjia:problem:invalid-input",
+    }
