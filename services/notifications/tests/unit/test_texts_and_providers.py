@@ -86,8 +86,17 @@ def test_provider_signatures_match_the_documented_examples():
         "Version": "2017-05-25",
     }
     assert aliyun_signature(params, "testSecret", "GET") == "zJDF+Lrzhj/ThnlvIToysFRq6t4="
-    scope, signature = tc3_signature("key", "sms.tencentcloudapi.com", 1551113065, "{}")
-    assert scope == "2019-02-25/sms/tc3_request" and len(signature) == 64
+    # Tencent Cloud's documented TC3-HMAC-SHA256 example (API 3.0 signature v3, CVM DescribeInstances): the secret
+    # key is printed masked in the guide and signed as written, asterisks included.
+    payload = r'{"Limit": 1, "Filters": [{"Values": ["\u672a\u547d\u540d"], "Name": "instance-name"}]}'
+    scope, signature = tc3_signature(
+        "Gu5t9xGARNpq86cd98joQYCN3*******", "cvm.tencentcloudapi.com", 1551113065, payload, service="cvm"
+    )
+    assert scope == "2019-02-25/cvm/tc3_request"
+    assert signature == "2230eefd229f582d8b1b891af7107b91597240707d778ab3738f756258d7652c"
+    # The SMS API signs the same way with service "sms": only the scope (and so the key) differs.
+    sms_scope, sms_signature = tc3_signature("Gu5t9xGARNpq86cd98joQYCN3*******", "sms.tencentcloudapi.com", 1551113065, "{}")
+    assert sms_scope == "2019-02-25/sms/tc3_request" and sms_signature != signature
     # Twilio: the same URL and parameters always give the same signature; a changed parameter does not.
     url = "https://example.org/cb"
     assert twilio_signature("t", url, {"a": "1", "b": "2"}) == twilio_signature("t", url, {"b": "2", "a": "1"})
