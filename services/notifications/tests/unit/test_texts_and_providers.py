@@ -95,7 +95,9 @@ def test_provider_signatures_match_the_documented_examples():
     assert scope == "2019-02-25/cvm/tc3_request"
     assert signature == "2230eefd229f582d8b1b891af7107b91597240707d778ab3738f756258d7652c"
     # The SMS API signs the same way with service "sms": only the scope (and so the key) differs.
-    sms_scope, sms_signature = tc3_signature("Gu5t9xGARNpq86cd98joQYCN3*******", "sms.tencentcloudapi.com", 1551113065, "{}")
+    sms_scope, sms_signature = tc3_signature(
+        "Gu5t9xGARNpq86cd98joQYCN3*******", "sms.tencentcloudapi.com", 1551113065, "{}"
+    )
     assert sms_scope == "2019-02-25/sms/tc3_request" and sms_signature != signature
     # Twilio: the same URL and parameters always give the same signature; a changed parameter does not.
     url = "https://example.org/cb"
