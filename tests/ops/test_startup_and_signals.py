@@ -115,6 +115,9 @@ DISTRIBUTED_MOMENTS = {
 @pytest.mark.parametrize("moment", list(DISTRIBUTED_MOMENTS))
 def test_sigterm_at_any_moment_of_a_distributed_start_leaves_no_process_and_no_port(infra, tmp_path, moment):
     env = infra.stack_env("signals", GUANJIA_ADMIN_PASSWORD="signals-admin-pw")
+    # As `make run-distributed` starts it: no keys given, the stack generates them under var/.
+    for key in ("GUANJIA_SERVICE_KEY", "GUANJIA_JWT_PRIVATE_KEY", "GUANJIA_PII_KEY"):
+        env.pop(key)
     port = free_port_block(5)
     run = Run(["--distributed", "--web-workers", "1"], env, tmp_path / "var", port)
     reached = DISTRIBUTED_MOMENTS[moment]

@@ -70,8 +70,8 @@ def cmd_run(args) -> int:
     stack = None
     try:
         port = _port(args)
-        level = config.from_env("gateway").log_level
-        glog.configure("guanjia", os.environ.get("GUANJIA_CITY", "demo"), level)
+        # INFO unless GUANJIA_LOG_LEVEL says otherwise: the console SMS and the requests show after the banner.
+        glog.configure("guanjia", os.environ.get("GUANJIA_CITY", "demo"), config.log_level())
         if args.demo:
             os.environ["GUANJIA_DEMO"] = "1"  # the gateway's /readyz then waits for the demo logins too
         if args.distributed:
@@ -253,7 +253,7 @@ def cmd_seed(args) -> int:
 def cmd_dead_letters(args) -> int:
     from . import ops
 
-    _spec(args.service)
+    # Any queue owner, not only an installed service: the dead-letter queue is found by its name.
     settings = config.from_env(args.service)
     if args.action == "list":
         letters = ops.list_dead_letters(settings, limit=args.limit)

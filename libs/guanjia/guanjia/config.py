@@ -298,6 +298,15 @@ def from_env(service: str, env=None) -> Settings:
     return settings
 
 
+def log_level(env=None) -> str:
+    """GUANJIA_LOG_LEVEL alone (INFO by default), checked like from_env() checks it."""
+    read = _Reader(os.environ if env is None else env)
+    level = read.choice("GUANJIA_LOG_LEVEL", "INFO", LOG_LEVELS, str.upper)
+    if read.problems:
+        raise ConfigError(read.problems)
+    return level
+
+
 def _sms_env(read: _Reader) -> dict:
     sms = {
         key: value for key, value in read.env.items() if key.startswith("GUANJIA_SMS_") and not key.endswith("_FILE")

@@ -190,7 +190,7 @@ class DistributedStack:
             base["GUANJIA_JWT_PRIVATE_KEY"] = config.local_signing_key(config.var_dir(base), "jwt-signing.key")
         if not base.get("GUANJIA_SERVICE_KEY") and not base.get("GUANJIA_SERVICE_KEY_FILE"):
             base["GUANJIA_SERVICE_KEY"] = config.local_signing_key(config.var_dir(base), "service-signing.key")
-        if not base.get("GUANJIA_PII_KEY"):
+        if not base.get("GUANJIA_PII_KEY") and not base.get("GUANJIA_PII_KEY_FILE"):
             base["GUANJIA_PII_KEY"] = config.local_jwt_secret(config.var_dir(base), "pii.key")
         self.ports = {
             name: port + offset
