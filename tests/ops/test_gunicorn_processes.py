@@ -20,6 +20,8 @@ from guanjia.service import load_specs
 from guanjia.testing import free_port_block
 
 SERVICES = list(load_specs())
+# Whole process trees on a shared 2-core machine: minutes, not the default two, when it is busy.
+pytestmark = pytest.mark.timeout(600)
 GUNICORN = str(Path(sys.executable).parent / "gunicorn")
 PHONE = "13800138000"
 # A path of each service that answers 401 to an anonymous caller before touching its database.

@@ -18,6 +18,8 @@ import requests
 
 from guanjia.testing import free_port_block
 
+# Whole process trees on a shared 2-core machine: minutes, not the default two, when it is busy.
+pytestmark = pytest.mark.timeout(600)
 GUANJIA = str(Path(sys.executable).parent / "guanjia")
 
 
