@@ -72,6 +72,13 @@ MESSAGES_ZH = {
     "too many requests; slow down": "请求过于频繁，请稍后再试",
     "this account has been disabled": "该账号已停用",
     "missing or malformed Authorization header": "缺少或格式错误的 Authorization 请求头",
+    "a bearer token is required": "需要登录（Bearer 令牌）",
+    "token expired": "登录已过期，请重新登录",
+    "wrong, expired or used code": "验证码错误、已过期或已使用",
+    "unknown, expired or revoked API key": "API 密钥无效、已过期或已吊销",
+    "no current resident record for this phone": "该手机号没有在住的住户记录",
+    "residents only": "仅限住户",
+    "API keys are read-only": "API 密钥只能读取",
     "invalid username or password": "用户名或密码错误",
     "The requested URL was not found on the server. If you entered the URL manually please check your spelling "
     "and try again.": "服务器上没有该地址，请检查拼写。",
@@ -105,7 +112,8 @@ NOUNS_ZH = {
 
 # (English pattern, Chinese template): templated marshmallow messages and the common domain phrasings.
 PATTERNS_ZH = [
-    (re.compile(r"^invalid (?P<fields>.+)$"), "以下字段有误：{fields}"),
+    (re.compile(r"^invalid token: (?P<why>.+)$"), "令牌无效（{why}）"),
+    (re.compile(r"^invalid (?P<fields>[\w.]+(?:, [\w.]+)*)$"), "以下字段有误：{fields}"),
     (re.compile(r"^Must be one of: (?P<choices>.+)\.$"), "必须是以下之一：{choices}。"),
     (re.compile(r"^Length must be between (?P<a>\d+) and (?P<b>\d+)\.$"), "长度必须在 {a} 到 {b} 之间。"),
     (re.compile(r"^Shorter than minimum length (?P<a>\d+)\.$"), "长度不能少于 {a}。"),

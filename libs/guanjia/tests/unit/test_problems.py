@@ -38,6 +38,8 @@ def test_messages_translate_by_catalogue_and_pattern_and_unknown_ones_stay_engli
     assert problems.translate("no such unit") == "没有该房屋"
     assert problems.translate("unit_id: no such unit in your zones") == "unit_id：您负责的片区中没有该房屋"
     assert problems.translate("invalid amount, unit_id") == "以下字段有误：amount, unit_id"
+    assert problems.translate("invalid token: bad signature") == "令牌无效（bad signature）"
+    assert problems.translate("token expired") == "登录已过期，请重新登录"
     assert problems.translate("the moon is not a unit") == "the moon is not a unit"
 
 
