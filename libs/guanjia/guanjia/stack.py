@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import requests
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from . import auth, config, http
 from .runtime import Worker, migrate
@@ -25,6 +25,13 @@ DISTRIBUTED_DEFAULTS = {
     "GUANJIA_DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1:5432/guanjia_{service}",
     "GUANJIA_AMQP_URL": "amqp://guest:guest@127.0.0.1:5672/%2F",
 }
+
+
+class NoBannerHandler(WSGIRequestHandler):
+    """Werkzeug's handler without its `Server: Werkzeug/x Python/y` banner (no versions for a scanner to match)."""
+
+    def version_string(self) -> str:
+        return "guanjia"
 
 
 def admin_token(gateway_settings) -> str:
@@ -69,7 +76,7 @@ class EmbeddedStack:
                 self.workers.append(Worker(spec, self.settings[name], self.upstreams).start())
         if gateway.bootstrap:
             self.lines += gateway.bootstrap(self.settings["gateway"])
-        self.server = make_server(self.host, self.port, gateway_app, threaded=True)
+        self.server = make_server(self.host, self.port, gateway_app, threaded=True, request_handler=NoBannerHandler)
         threading.Thread(target=self.server.serve_forever, name="http", daemon=True).start()
         return self
 
