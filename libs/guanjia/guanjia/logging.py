@@ -8,6 +8,7 @@ import json
 import logging
 import re
 import sys
+import threading
 import traceback
 from datetime import UTC, datetime
 
@@ -59,7 +60,8 @@ class JsonFormatter(logging.Formatter):
             entry["trace_id"] = trace_id
         for key, value in record.__dict__.items():
             if key not in _RESERVED and not key.startswith("_"):
-                entry[key] = value
+                # An exception passed as a field (extra={"error": exc}) is its type, never its message.
+                entry[key] = _exception_field(value) if isinstance(value, BaseException) else value
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         if record.stack_info:
@@ -82,6 +84,11 @@ def withheld(message: str) -> str:
     if not message:
         return ""
     return WITHHELD + hashlib.sha256(message.encode("utf-8", "replace")).hexdigest()[:12]
+
+
+def _exception_field(exc: BaseException) -> str:
+    message = withheld(str(exc)) if str(exc) else ""
+    return f"{type(exc).__qualname__}: {message}" if message else type(exc).__qualname__
 
 
 def safe_traceback(exc_info) -> str:
@@ -122,6 +129,19 @@ def configure(service: str, city: str, level: str = "INFO", stream=None) -> None
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # Uncaught exceptions (the main thread, consumer and relay threads) go through the same handler, so their
+    # messages are withheld too instead of being printed raw to stderr by Python's default hooks.
+    sys.excepthook = _log_uncaught
+    threading.excepthook = lambda args: _log_uncaught(args.exc_type, args.exc_value, args.exc_traceback, args.thread)
     logging.getLogger("werkzeug").setLevel("WARNING")
     logging.getLogger("amqp").setLevel("WARNING")
     logging.getLogger("kombu").setLevel("WARNING")
+
+
+def _log_uncaught(exc_type, exc_value, exc_traceback, thread=None) -> None:
+    if exc_type is not None and issubclass(exc_type, SystemExit | KeyboardInterrupt):
+        return
+    where = f" in thread {thread.name}" if thread is not None else ""
+    logging.getLogger("guanjia.uncaught").error(
+        "uncaught exception" + where, exc_info=(exc_type, exc_value, exc_traceback)
+    )

@@ -17,10 +17,15 @@ def _lines(stream) -> list[dict]:
 
 @pytest.fixture
 def stream():
+    import sys
+    import threading
+
+    hooks = sys.excepthook, threading.excepthook
     out = io.StringIO()
     glog.configure("residents", "sh", stream=out)
     yield out
     logging.getLogger().handlers[:] = []
+    sys.excepthook, threading.excepthook = hooks
 
 
 def test_an_exception_message_with_a_name_phone_and_id_number_is_withheld(stream):
@@ -76,3 +81,22 @@ def test_a_database_error_does_not_log_its_sql_parameters(stream):
             logging.getLogger("residents").exception("insert failed")
     assert NAME not in stream.getvalue()
     assert "sqlalchemy.exc.IntegrityError" in _lines(stream)[-1]["exception"]
+
+
+def test_an_exception_in_a_field_and_an_uncaught_one_in_a_thread_are_withheld(stream):
+    import threading
+
+    logging.getLogger("guanjia.outbox").warning("publish failed", extra={"error": ValueError(f"to {NAME} {PHONE}")})
+
+    def crash():
+        raise RuntimeError(f"consumer died on {NAME} {ID_NUMBER}")
+
+    thread = threading.Thread(target=crash, name="consumer-1")
+    thread.start()
+    thread.join()
+    text = stream.getvalue()
+    assert NAME not in text and PHONE not in text and ID_NUMBER not in text
+    first, second = _lines(stream)
+    assert first["error"].startswith("ValueError: " + glog.WITHHELD)
+    assert second["message"] == "uncaught exception in thread consumer-1"
+    assert "RuntimeError: " + glog.WITHHELD in second["exception"]
