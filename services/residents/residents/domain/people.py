@@ -204,6 +204,8 @@ def record_lookup(session: Session, principal: Principal, found, kind: str, now)
         return []
     ids = []
     for resident in found:
+        if principal.role == "resident" and resident.id == principal.resident_id:
+            continue  # finding oneself discloses nothing
         session.add(
             PiiDisclosure(
                 id=new_id(),
