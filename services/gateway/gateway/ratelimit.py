@@ -1,9 +1,8 @@
 """Rate limits of the gateway: in Redis shared by every gateway worker (distributed), in-process when embedded.
 
-Sign-in, SMS-code and other small limits are exact *moving windows* (the `limits` library): no window boundary lets
-twice the limit through. Large limits (the per-principal API limit in distributed mode) are *sliding-window
-counters* when exact, or counted in batches per worker (a fixed window, see BATCH_DIVISOR) to spare Redis a round
-trip per request.
+Sign-in and SMS-code limits are *moving windows* (the `limits` library; sliding-window counters above
+MOVING_WINDOW_MAX): no window boundary lets twice the limit through. The per-principal API limits in distributed
+mode are counted in batches per worker (a fixed window, see BATCH_DIVISOR) to spare Redis a round trip per request.
 """
 
 from __future__ import annotations
@@ -71,6 +70,8 @@ class RedisStore:
 # instead of every one); each worker may then admit up to one batch more than the limit. Small limits (sign-in,
 # codes) are exact.
 BATCH_DIVISOR = 50
+# Only the per-principal API limits are batched; sign-in and SMS limits are always exact moving windows.
+BATCHED = frozenset(["api", "api_key"])
 
 
 class RateLimiter:
@@ -88,7 +89,7 @@ class RateLimiter:
 
     def hit(self, name: str, key: str) -> int | None:
         limit, window = self.limits[name]
-        batch = max(1, limit // BATCH_DIVISOR) if self.store.batched else 1
+        batch = max(1, limit // BATCH_DIVISOR) if self.store.batched and name in BATCHED else 1
         if batch == 1:
             return self._hit_window(name, key, limit, window)
         now = time.time()
