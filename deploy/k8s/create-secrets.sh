@@ -33,7 +33,8 @@ create guanjia-keys \
     --from-literal=service-key="$(ed25519)" \
     --from-literal=jwt-private-key="$(ed25519)" \
     --from-literal=pii-key="$(random)" \
-    --from-literal=admin-password="$(random)"
+    --from-literal=admin-password="$(random)" \
+    --from-literal=metrics-token="$(random)"
 
 for service in $services; do
     # Broker user (imported by the Messaging Topology Operator) and database role (CloudNativePG).
@@ -48,6 +49,7 @@ Secrets are in $ns. Still to create yourself (they come from outside):
   backup-s3          ACCESS_KEY_ID, ACCESS_SECRET_KEY for the backup bucket (CloudNativePG)
   notifications-sms  GUANJIA_SMS_ALIYUN_* / GUANJIA_SMS_TENCENT_* provider credentials (optional for console)
   billing-payments   GUANJIA_BILLING_CALLBACK_SECRET (optional)
+The metrics token (Prometheus → gateway /metrics):  kubectl -n $ns get secret guanjia-keys -o jsonpath='{.data.metrics-token}' | base64 -d
 The first admin password:   kubectl -n $ns get secret guanjia-keys -o jsonpath='{.data.admin-password}' | base64 -d
 The integrator's password:  kubectl -n $ns get secret integrator-amqp -o jsonpath='{.data.password}' | base64 -d
 DONE

@@ -37,6 +37,10 @@ class Settings:
     cors_origins: tuple = ()
     service_urls: dict = dataclasses.field(default_factory=dict)
     max_body_bytes: int = 1024 * 1024
+    # Uploaded files (ticket photos) have their own limit: a phone photo is larger than any JSON body.
+    max_upload_bytes: int = 10 * 1024 * 1024
+    # Bearer token that /metrics asks for (GUANJIA_METRICS_TOKEN); the gateway never serves /metrics without one.
+    metrics_token: str = ""
     sms_signature: str = "管家物业"
     sms_provider: str = "console"
     # Key for personal data encrypted at rest (ID-card numbers); generated into var/ when embedded.
@@ -281,6 +285,8 @@ def from_env(service: str, env=None) -> Settings:
         cors_origins=tuple(o.strip() for o in env.get("GUANJIA_CORS_ORIGINS", "").split(",") if o.strip()),
         service_urls=_service_urls(env),
         max_body_bytes=read.integer("GUANJIA_MAX_BODY_BYTES", 1024 * 1024, "a whole number of bytes", minimum=1),
+        max_upload_bytes=read.integer("GUANJIA_MAX_UPLOAD_BYTES", 10 * 1024 * 1024, "a whole number of bytes", minimum=1),
+        metrics_token=read.secret("GUANJIA_METRICS_TOKEN"),
         sms_signature=env.get("GUANJIA_SMS_SIGNATURE", "管家物业"),
         sms_provider=env.get("GUANJIA_SMS_PROVIDER", "console"),
         pii_key=pii_key,

@@ -220,4 +220,8 @@ def serve(port: int, settings, database=None, addr: str = "0.0.0.0"):
     else:
         registry.register(_Forward(REGISTRY))
     registry.register(ServiceStateCollector(settings, database))
+    # wsgiref would announce `WSGIServer/0.2 CPython/3.11.x`; this process serves nothing else over wsgiref.
+    import wsgiref.simple_server
+
+    wsgiref.simple_server.ServerHandler.server_software = "guanjia"
     return start_http_server(port, addr=addr, registry=registry)

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import requests
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from . import auth, config, http
 from .runtime import Worker, migrate
@@ -77,6 +77,17 @@ class SignalGuard:
 
 # The guard of this process: `guanjia run` installs it; the stacks spawn children inside its critical sections.
 GUARD = SignalGuard()
+
+
+class NoBannerHandler(WSGIRequestHandler):
+    """Werkzeug's handler without its `Server: Werkzeug/x Python/y` banner (no versions for a scanner to match)."""
+
+    def version_string(self) -> str:
+        return "guanjia"
+
+    def log_request(self, code="-", size="-") -> None:
+        """Werkzeug's request line carries the query string (a searched phone or name): the services' own access
+        log (route templates only) is the request log."""
 
 
 def admin_token(gateway_settings) -> str:
@@ -148,7 +159,7 @@ class EmbeddedStack:
                 self.workers.append(Worker(spec, self.settings[name], self.upstreams).start())
         if gateway.bootstrap:
             self.lines += gateway.bootstrap(self.settings["gateway"])
-        self.server = make_server(self.host, self.port, gateway_app, threaded=True)
+        self.server = make_server(self.host, self.port, gateway_app, threaded=True, request_handler=NoBannerHandler)
         threading.Thread(target=self.server.serve_forever, name="http", daemon=True).start()
         return self
 

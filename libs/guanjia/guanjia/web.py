@@ -158,6 +158,10 @@ def _install_request_context(app: Flask, settings_: Settings, public: set[str]) 
     @app.after_request
     def _finish(response: Response):
         response.headers["X-Request-ID"] = g.get("request_id", "")
+        if "principal" in g and "Cache-Control" not in response.headers:
+            # Everything answered to a signed-in caller is theirs (personal data, a household's bills): no shared
+            # or browser cache keeps it.
+            response.headers["Cache-Control"] = "no-store"
         route = request.url_rule.rule if request.url_rule else "unmatched"
         metrics["requests"].labels(settings_.service, request.method, route, response.status_code).inc()
         if "started" in g:
@@ -226,8 +230,27 @@ def _install_ops(app: Flask, settings_: Settings, database_, ready_checks) -> No
 
     @app.get("/metrics")
     def metrics():
+        check_metrics_token(settings_, request.headers.get("Authorization"))
         body, content_type = gmetrics.exposition(state)
         return Response(body, content_type=content_type)
+
+
+def check_metrics_token(settings_: Settings, authorization: str | None) -> None:
+    """/metrics asks for `Bearer $GUANJIA_METRICS_TOKEN` when one is set. The gateway (the public port) never serves
+    it without one: 404 there, as if it did not exist. The services, inside the instance, serve it open when no
+    token is set."""
+    import hmac
+
+    from .errors import NotFound, Unauthorized
+
+    token = settings_.metrics_token
+    if not token:
+        if settings_.service == "gateway":
+            raise NotFound("no such route")
+        return
+    given = (authorization or "")[len("Bearer ") :] if (authorization or "").startswith("Bearer ") else ""
+    if not hmac.compare_digest(given.strip().encode(), token.encode()):
+        raise Unauthorized("/metrics needs the metrics token")
 
 
 def _check(fn) -> str:

@@ -103,7 +103,9 @@ def issue_token(data):
     _limit("login", _client_ip())
     settings = web.settings()
     with web.database().transaction() as session:
-        user, _why = domain.authenticate(session, data["username"], data["password"], _now())
+        user, _why = domain.authenticate(
+            session, data["username"], data["password"], _now(), _client_ip(), settings.pii_key
+        )
         body = None
         if user is not None and not user.must_change_password:
             body = domain.issue_tokens(session, settings, user, _now())
@@ -126,7 +128,9 @@ def change_password(data):
     _limit("login", _client_ip())
     settings = web.settings()
     with web.database().transaction() as session:
-        user, _why = domain.change_password(session, data["username"], data["password"], data["new_password"], _now())
+        user, _why = domain.change_password(
+            session, data["username"], data["password"], data["new_password"], _now(), _client_ip(), settings.pii_key
+        )
         body = domain.issue_tokens(session, settings, user, _now()) if user is not None else None
     _signed_in(user)
     return body, 200, NO_STORE

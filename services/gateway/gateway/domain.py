@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from guanjia import auth
@@ -14,7 +14,7 @@ from guanjia.db import as_utc, new_id
 from guanjia.errors import Conflict, Forbidden, Invalid, NotFound, ProblemError
 
 from . import security
-from .models import ApiKey, AuditEntry, LoginCode, RefreshToken, User
+from .models import ApiKey, AuditEntry, LoginCode, LoginLockout, RefreshToken, User
 
 # Every role a person or an integration may hold; `service` tokens are minted by the services themselves.
 USER_ROLES = tuple(sorted(auth.ALL_ROLES - {"service"}))
@@ -96,35 +96,78 @@ def list_audit(principal: Principal, filters: dict):
 # --- sign-in ------------------------------------------------------------------------------------------------------
 
 
-def authenticate(session: Session, username: str, password: str, now: datetime) -> tuple[User | None, str | None]:
+def authenticate(
+    session: Session, username: str, password: str, now: datetime, source: str = "unknown", pii_key: str = ""
+) -> tuple[User | None, str | None]:
     """(user, None) on success, else (None, why). Failures are counted here and must be committed by the caller
-    before it answers 401: raising would roll the count back and make the lockout useless."""
+    before it answers 401: raising would roll the count back and make the lockout useless.
+
+    Lockout is per account and source (the client's address): MAX_FAILED_LOGINS wrong passwords from one address
+    lock that address out of that account for LOCKOUT. Nobody can lock the bootstrap admin (or anyone) out by
+    guessing from elsewhere; the per-address sign-in rate limit bounds guessing across accounts.
+    """
     user = user_by_username(session, username)
     if user is None:
         security.burn_time(password)
         return None, "unknown"
-    if user.locked_until is not None and as_utc(user.locked_until) > now:
+    source_hash = security.keyed_hash(pii_key, f"login-source:{source}")
+    lockout = session.execute(
+        select(LoginLockout)
+        .where(LoginLockout.user_id == user.id, LoginLockout.source_hash == source_hash)
+        .with_for_update()
+    ).scalar_one_or_none()
+    if lockout is not None and lockout.locked_until is not None and as_utc(lockout.locked_until) > now:
         security.burn_time(password)
         return None, "locked"
     ok, rehash = security.verify_password(user.password_hash, password)
     if not ok:
-        user.failed_logins = (user.failed_logins or 0) + 1
-        if user.failed_logins >= MAX_FAILED_LOGINS:
-            user.locked_until = now + LOCKOUT
-            user.failed_logins = 0
-            audit(session, None, "user.locked", "user", user.id, now, {"minutes": int(LOCKOUT.total_seconds() // 60)})
+        _count_failure(session, user, lockout, source_hash, now)
         return None, "password"
     if not user.active:
         return None, "inactive"
+    if lockout is not None:
+        session.delete(lockout)
     user.failed_logins = 0
-    user.locked_until = None
     if rehash:
         user.password_hash = security.hash_password(password)
     return user, None
 
 
-def change_password(session: Session, username: str, password: str, new_password: str, now: datetime):
-    user, why = authenticate(session, username, password, now)
+def _count_failure(session: Session, user: User, lockout, source_hash: str, now: datetime) -> None:
+    if lockout is None or as_utc(lockout.first_failed_at) <= now - LOCKOUT:
+        # A fresh window: failures older than LOCKOUT are forgotten.
+        if lockout is None:
+            lockout = LoginLockout(user_id=user.id, source_hash=source_hash)
+            session.add(lockout)
+        lockout.failures, lockout.first_failed_at, lockout.locked_until = 0, now, None
+    lockout.failures += 1
+    user.failed_logins = (user.failed_logins or 0) + 1  # across all sources: shown to admins, never enforced
+    if lockout.failures >= MAX_FAILED_LOGINS:
+        lockout.locked_until = now + LOCKOUT
+        lockout.failures, lockout.first_failed_at = 0, now
+        # users.locked_until only tells an admin that some address is locked out of this account.
+        user.locked_until = lockout.locked_until
+        audit(
+            session,
+            None,
+            "user.locked",
+            "user",
+            user.id,
+            now,
+            {"minutes": int(LOCKOUT.total_seconds() // 60), "scope": "source", "source": source_hash[:12]},
+        )
+
+
+def change_password(
+    session: Session,
+    username: str,
+    password: str,
+    new_password: str,
+    now: datetime,
+    source: str = "unknown",
+    pii_key: str = "",
+):
+    user, why = authenticate(session, username, password, now, source, pii_key)
     if user is None:
         return None, why
     security.check_policy(new_password, user.username, "new_password")
@@ -388,6 +431,7 @@ def reset_password(session: Session, principal: Principal, user_id: str, now: da
     user.must_change_password = True
     user.failed_logins = 0
     user.locked_until = None
+    session.execute(delete(LoginLockout).where(LoginLockout.user_id == user.id))
     user.updated_at = now
     _revoke_user(session, user.id, now)
     audit(session, principal, "user.password_reset", "user", user.id, now)

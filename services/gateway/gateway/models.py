@@ -98,3 +98,18 @@ class AuditEntry(Base):
     target_id: Mapped[str | None] = mapped_column(String(64), index=True)
     details: Mapped[dict] = mapped_column(JSON, default=dict)
     request_id: Mapped[str | None] = mapped_column(String(128))
+
+
+class LoginLockout(Base):
+    """Failed sign-ins of one account from one source (a keyed hash of the address, never the address itself).
+
+    Lockout is per account *and* source: five wrong passwords from one address stop that address for that account,
+    while the account's owner, signing in from elsewhere, is not locked out by them.
+    """
+
+    __tablename__ = "login_lockouts"
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    source_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    first_failed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)

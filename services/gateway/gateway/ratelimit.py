@@ -1,4 +1,9 @@
-"""Fixed-window rate limits: in Redis shared by every gateway worker (distributed), in-process when embedded."""
+"""Rate limits of the gateway: in Redis shared by every gateway worker (distributed), in-process when embedded.
+
+Sign-in and SMS-code limits are *moving windows* (the `limits` library; sliding-window counters above
+MOVING_WINDOW_MAX): no window boundary lets twice the limit through. The per-principal API limits in distributed
+mode are counted in batches per worker (a fixed window, see BATCH_DIVISOR) to spare Redis a round trip per request.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,9 @@ import time
 
 log = logging.getLogger("gateway.ratelimit")
 
+# Up to this many requests a window is counted exactly, one entry per request (moving window); above it a
+# sliding-window counter (two counters per key, weighted) keeps memory and Redis work constant.
+MOVING_WINDOW_MAX = 1000
 # name → (requests, window seconds). Overridden with GUANJIA_RATE_LIMITS="login=20/60,api=600/60".
 DEFAULT_LIMITS = {
     "login": (20, 60),  # password sign-ins per IP
@@ -62,10 +70,12 @@ class RedisStore:
 # instead of every one); each worker may then admit up to one batch more than the limit. Small limits (sign-in,
 # codes) are exact.
 BATCH_DIVISOR = 50
+# Only the per-principal API limits are batched; sign-in and SMS limits are always exact moving windows.
+BATCHED = frozenset(["api", "api_key"])
 
 
 class RateLimiter:
-    """hit(name, key) → None when allowed, else the seconds until the window resets (for Retry-After)."""
+    """hit(name, key) → None when allowed, else the seconds until a request would be allowed (for Retry-After)."""
 
     def __init__(self, settings, store=None):
         self.limits = {**DEFAULT_LIMITS, **(settings.rate_limits or {})}
@@ -74,13 +84,17 @@ class RateLimiter:
         self.store = store or (MemoryStore() if settings.embedded else RedisStore(settings.redis_url))
         self._local: dict[str, list] = {}  # key → [slot, pending, last known shared count]
         self._lock = threading.Lock()
+        self._windows = _window_strategies(self.store, settings.redis_url)
+        self._items: dict[tuple[int, int], object] = {}
 
     def hit(self, name: str, key: str) -> int | None:
         limit, window = self.limits[name]
+        batch = max(1, limit // BATCH_DIVISOR) if self.store.batched and name in BATCHED else 1
+        if batch == 1:
+            return self._hit_window(name, key, limit, window)
         now = time.time()
         slot = int(now // window)
         full_key = f"{self.prefix}{name}:{key}:{slot}"
-        batch = max(1, limit // BATCH_DIVISOR) if self.store.batched else 1
         try:
             count = self._count(full_key, slot, batch, window + 1)
         except Exception as exc:
@@ -90,6 +104,22 @@ class RateLimiter:
         if count <= limit:
             return None
         return max(1, math.ceil((slot + 1) * window - now))
+
+    def _hit_window(self, name: str, key: str, limit: int, window: int) -> int | None:
+        from limits import RateLimitItemPerSecond
+
+        item = self._items.get((limit, window))
+        if item is None:
+            item = self._items[(limit, window)] = RateLimitItemPerSecond(limit, window)
+        strategy = self._windows[0] if limit <= MOVING_WINDOW_MAX else self._windows[1]
+        try:
+            if strategy.hit(item, self.prefix, name, key):
+                return None
+            reset_at = strategy.get_window_stats(item, self.prefix, name, key).reset_time
+        except Exception as exc:
+            log.warning("rate-limit store unavailable; request allowed", extra={"error": exc.__class__.__name__})
+            return None
+        return max(1, math.ceil(reset_at - time.time()))
 
     def _count(self, key: str, slot: int, batch: int, ttl: int) -> int:
         if batch == 1:
@@ -116,3 +146,16 @@ class RateLimiter:
     def ping(self) -> None:
         if hasattr(self.store, "ping"):
             self.store.ping()
+
+
+def _window_strategies(store, redis_url: str):
+    """(moving window, sliding-window counter) over the same storage as `store`: in-process or Redis."""
+    from limits.storage import MemoryStorage, RedisStorage
+    from limits.strategies import MovingWindowRateLimiter, SlidingWindowCounterRateLimiter
+
+    if isinstance(store, RedisStore):
+        # The same connection pool (and its short timeouts) as the batched counters.
+        storage = RedisStorage(redis_url, connection_pool=store.client.connection_pool, key_prefix="guanjia")
+    else:
+        storage = MemoryStorage()
+    return MovingWindowRateLimiter(storage), SlidingWindowCounterRateLimiter(storage)

@@ -301,15 +301,11 @@ class Router:
     def _call_http(self, service, upstream, environ, start_response, path, request_id):
         headers = {name: environ[key] for name, key in FORWARDED_HEADERS.items() if environ.get(key)}
         headers["X-Request-ID"] = request_id
-        body = _read_body(environ, self.settings.max_body_bytes)
+        limit = body_limit(self.settings, environ.get("CONTENT_TYPE"))
+        body = _read_body(environ, limit)
         if body is None:
             return problem_response(
-                start_response,
-                413,
-                "Request Entity Too Large",
-                f"larger than {self.settings.max_body_bytes} bytes",
-                path,
-                request_id,
+                start_response, 413, "Request Entity Too Large", f"larger than {limit} bytes", path, request_id
             )
         target = quote(path.encode("latin-1"), safe=_PATH_SAFE)
         query = environ.get("QUERY_STRING")
@@ -344,15 +340,16 @@ class Router:
             return start_response
 
         def _start(status, headers, exc_info=None):
-            action = audited
+            actions = [audited] if audited is not None else []
             kept = []
             for name, value in headers:
                 if name.lower() == AUDIT_HEADER:
-                    action = (value.split(";")[0].strip(), "resource", path)
+                    actions = parse_audit_header(value, path)
                 else:
                     kept.append((name, value))
-            if action is not None and status.startswith("2"):
-                self._record(principal, action, path, request_id)
+            if status.startswith("2"):
+                for action in actions:
+                    self._record(principal, action, path, request_id)
             return start_response(status, kept, exc_info)
 
         return _start
@@ -460,9 +457,31 @@ class Router:
         children[1].observe(elapsed)
 
 
+def parse_audit_header(value: str, path: str) -> list[tuple[str, str, str]]:
+    """`action; target=resident/<id>; target=resident/<id>` → one (action, type, id) per target; without a target,
+    the action on the path itself (a service names who was disclosed, so each person's views can be found)."""
+    action, *params = [part.strip() for part in value.split(";")]
+    targets = []
+    for param in params:
+        name, _, target = param.partition("=")
+        kind, _, target_id = target.partition("/")
+        if name.strip() == "target" and kind and target_id:
+            targets.append((action, kind[:30], target_id[:64]))
+    return targets or [(action, "resource", path[:64])]
+
+
 def _request_id(environ) -> str:
     incoming = environ.get("HTTP_X_REQUEST_ID", "")
     return incoming if 0 < len(incoming) <= 128 else str(uuid.uuid4())
+
+
+def body_limit(settings, content_type: str | None) -> int:
+    """A file upload (multipart) may be as large as GUANJIA_MAX_UPLOAD_BYTES; every other body has the JSON limit."""
+    if (content_type or "").lower().startswith("multipart/form-data"):
+        from guanjia.uploads import MULTIPART_OVERHEAD
+
+        return max(settings.max_body_bytes, settings.max_upload_bytes + MULTIPART_OVERHEAD)
+    return settings.max_body_bytes
 
 
 def _read_body(environ, limit: int) -> bytes | None:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
+import re
 import secrets
+from importlib import resources
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -16,8 +19,12 @@ from guanjia.errors import Invalid
 _hasher = PasswordHasher()
 MIN_PASSWORD = 10
 MAX_PASSWORD = 256
-# Refused whatever their length: the passwords every brute-force list tries first.
-_COMMON = {"1234567890", "12345678910", "password123", "qwertyuiop", "1q2w3e4r5t", "a123456789", "admin12345"}
+# Digits and symbols people put around a common word ("password1234", "woaini1314520", "!admin2026").
+_AFFIXES = re.compile(r"^[\d\W_]*(.*?)[\d\W_]*$", re.DOTALL)
+# Leetspeak undone before the list is consulted: p@ssw0rd → password.
+_LEET = str.maketrans({"@": "a", "4": "a", "0": "o", "1": "i", "!": "i", "3": "e", "$": "s", "5": "s", "7": "t"})
+# A stem shorter than this around digits ("abc123456", "qq123456") is a number with a label, not a password.
+MIN_STEM = 4
 # Checked against when the username is unknown, so both failures cost the same hashing time.
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
@@ -54,10 +61,29 @@ def check_policy(password: str, username: str | None = None, field: str = "passw
         raise Invalid(field, f"at least {MIN_PASSWORD} characters")
     if len(password) > MAX_PASSWORD:
         raise Invalid(field, f"at most {MAX_PASSWORD} characters")
-    if password.lower() in _COMMON or len(set(password)) < 4:
-        raise Invalid(field, "too easy to guess")
+    if is_common(password) or len(set(password)) < 4:
+        raise Invalid(field, "too easy to guess: a common password, or a common word with digits around it")
     if username and username.lower() in password.lower():
         raise Invalid(field, "must not contain the username")
+
+
+@functools.cache
+def common_passwords() -> frozenset[str]:
+    """The shipped list (common_passwords.txt: worldwide and Chinese leaks, pinyin words and names)."""
+    text = resources.files("gateway").joinpath("common_passwords.txt").read_text(encoding="utf-8")
+    return frozenset(line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#"))
+
+
+def is_common(password: str) -> bool:
+    """True for a listed password, or a listed word (also in leetspeak) with only digits or symbols around it."""
+    common = common_passwords()
+    lowered = password.lower()
+    if lowered in common or lowered.translate(_LEET) in common:
+        return True
+    stem = _AFFIXES.match(lowered).group(1)
+    if len(stem) < MIN_STEM:
+        return True  # digits and symbols with at most a short label: 1314520520, qq123456789
+    return stem in common or stem.translate(_LEET) in common or _AFFIXES.match(stem.translate(_LEET)).group(1) in common
 
 
 def generated_password() -> str:

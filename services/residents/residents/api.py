@@ -205,7 +205,7 @@ def overdue_keys(args, community_id):
                 "unit_number": u.number,
                 "zone_id": u.zone_id,
                 "label": k.label,
-                "loan": loan,
+                "loan": affairs.loan_view(web.principal(), loan),
             }
             for k, loan, u in rows
         ]
@@ -469,15 +469,7 @@ def return_key(unit_id, key_id):
 
 
 def _key_view(key, loan) -> dict:
-    return {
-        "id": key.id,
-        "unit_id": key.unit_id,
-        "label": key.label,
-        "status": key.status,
-        "authorized": [{**p, "phone": mask_phone(p.get("phone"))} for p in key.authorized],
-        "deposited_at": key.deposited_at,
-        "loan": loan,
-    }
+    return affairs.key_view(web.principal(), key, loan)
 
 
 @units.route("/<unit_id>/vacancy-checks", methods=["POST"])
@@ -517,11 +509,18 @@ def register_resident(data):
 @residents.arguments(ResidentListArgs, location="query")
 @residents.response(200, ResidentPage)
 def list_residents(args):
-    """Residents the caller may see; `q` searches by phone, ID number, name fragment or unit number."""
-    query = people.list_residents(web.settings(), web.principal(), args)
+    """Residents the caller may see. `q` searches by an exact phone or ID number (recorded as a disclosure of whom
+    it found, for roles that see personal data masked), a unit number, or — only for roles that see names in
+    clear — a name fragment (422 naming `q` otherwise)."""
+    settings, principal = web.settings(), web.principal()
+    query = people.list_residents(settings, principal, args)
+    kind = people.search_kind(settings, args["q"])[0] if args.get("q") else None
     with web.database().transaction() as session:
         page = web.paginate(session, query, args["page"], args["page_size"])
+        disclosed = people.record_lookup(session, principal, page["items"], kind, _now())
         page["items"] = [_view(r) for r in page["items"]]
+    if disclosed:
+        return page, 200, people.audit_header(people.AUDIT_SEARCH, disclosed)
     return page
 
 
@@ -547,7 +546,9 @@ def reveal_personal_data(resident_id):
     """Name, phone and emergency contact in clear for the staff who must reach the person (ID number for
     managers only). Every call is recorded: see /disclosures."""
     with web.database().transaction() as session:
-        return people.reveal(session, web.settings(), web.principal(), resident_id, _now())
+        revealed = people.reveal(session, web.settings(), web.principal(), resident_id, _now())
+    # Recorded here (/disclosures) and, through this header, in the gateway's audit log.
+    return revealed, 200, people.audit_header("personal_data.viewed", [revealed["resident_id"]])
 
 
 @residents.route("/<resident_id>/disclosures", methods=["GET"])

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from flask import Response, current_app, jsonify, request, send_file
+from flask import Response, current_app, jsonify, request
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
-from guanjia import web
+from guanjia import uploads, web
 from guanjia.db import new_id
 from guanjia.errors import Invalid, NotFound
 
@@ -192,18 +192,18 @@ def list_visits(ticket_id):
     }
 )
 def upload_attachment(ticket_id):
-    """Attach a photo or file (multipart field `file`; optional `visit_id` of one of the ticket's visits)."""
+    """Attach a photo (JPEG, PNG, WebP) or a PDF (multipart field `file`; optional `visit_id` of one of the
+    ticket's visits), up to GUANJIA_MAX_UPLOAD_BYTES (10 MB). The type is proven by the file's content."""
     principal = web.principal()
-    upload = request.files.get("file")
-    if upload is None or not upload.filename:
-        raise Invalid("file", "a multipart file field named file is required")
+    settings = web.settings()
+    upload = uploads.receive("file", max_bytes=settings.max_upload_bytes)
     visit_id = request.form.get("visit_id") or None
     with web.database().transaction() as session:
         ticket = domain.get_ticket(session, principal, ticket_id)  # 404 before anything is stored
         if visit_id and visit_id not in {v.id for v in domain.list_visits(session, ticket.id)}:
             raise Invalid("visit_id", "not a visit of this ticket")
     store = current_app.extensions["tickets.files"]
-    key, size = store.put(upload.stream, web.settings().max_body_bytes)
+    key, size = store.put(upload.stream, settings.max_upload_bytes)
     try:
         with web.database().transaction() as session:
             attachment = Attachment(
@@ -212,7 +212,7 @@ def upload_attachment(ticket_id):
                 visit_id=visit_id,
                 storage_key=key,
                 filename=upload.filename[:200],
-                content_type=(upload.mimetype or "application/octet-stream")[:100],
+                content_type=upload.content_type,  # what the bytes are, never what the client said
                 size=size,
                 uploaded_by=principal.subject,
                 created_at=now(),
@@ -242,7 +242,8 @@ def download_attachment(ticket_id, attachment_id):
         if attachment is None or attachment.ticket_id != ticket_id:
             raise NotFound(f"attachment {attachment_id} not found")
     path = current_app.extensions["tickets.files"].path(attachment.storage_key)
-    return send_file(path, mimetype=attachment.content_type, download_name=attachment.filename)
+    # Always a download with nosniff and a sandboxing CSP, also for files stored before their type was checked.
+    return uploads.download(path, attachment.content_type, attachment.filename)
 
 
 # ---------------------------------------------------------------- community rules and reports

@@ -74,7 +74,7 @@ def test_token_round_trip_and_scope():
     [
         lambda c: {**c, "aud": "someone-else"},
         lambda c: {**c, "iss": "someone-else"},
-        lambda c: {**c, "exp": int(time.time()) - 10},
+        lambda c: {**c, "exp": int(time.time()) - 10 - auth.LEEWAY_SECONDS},
         lambda c: {k: v for k, v in c.items() if k != "exp"},
         lambda c: {**c, "role": "superuser"},
     ],

@@ -61,8 +61,19 @@ def test_readiness_reports_each_service(routed_client, gateway_settings, closed_
     assert response.json["checks"]["upstream:tickets"].startswith("failed")
 
 
-def test_health_and_metrics_stay_local(client, gateway_settings):
+def test_health_is_public_and_metrics_need_the_metrics_token(client, gateway_settings, tickets_app):
+    import dataclasses
+
+    from gateway.app import create_app
+    from guanjia.http import WsgiUpstream
+
     assert client.get("/healthz").json == {"status": "ok", "service": "gateway"}
-    client.get("/api/v1/tickets", headers={"Authorization": "Bearer nope"})
-    metrics = client.get("/metrics").get_data(as_text=True)
-    assert "guanjia_http_requests_total" in metrics
+    # The gateway's port is the public one: without a configured token it does not serve /metrics at all.
+    assert client.get("/metrics").status_code == 404
+    settings = dataclasses.replace(gateway_settings, metrics_token="scrape-secret-123")
+    gateway = create_app(settings, upstreams={"tickets": WsgiUpstream("tickets", tickets_app)}).test_client()
+    gateway.get("/api/v1/tickets", headers={"Authorization": "Bearer nope"})
+    assert gateway.get("/metrics").status_code == 401
+    assert gateway.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    metrics = gateway.get("/metrics", headers={"Authorization": "Bearer scrape-secret-123"})
+    assert metrics.status_code == 200 and "guanjia_http_requests_total" in metrics.get_data(as_text=True)

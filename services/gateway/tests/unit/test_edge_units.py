@@ -41,7 +41,7 @@ def test_a_segment_a_service_documents_is_routed_to_it_and_internal_paths_never_
     assert set(merged["paths"]) == {"/api/v1/users", "/api/v1/zones/{zone_id}", "/api/v1/units", "/api/v1/tickets"}
 
 
-def test_memory_limits_count_a_fixed_window_and_say_when_it_resets():
+def test_memory_limits_count_a_moving_window_and_say_when_it_frees():
     limiter = RateLimiter(
         Settings(service="gateway", database_url="sqlite://", embedded=True, rate_limits={"login": (2, 60)}),
         MemoryStore(),

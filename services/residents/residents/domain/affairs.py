@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from guanjia.auth import Principal, require_role
 from guanjia.db import as_utc, new_id
 from guanjia.errors import Conflict, Invalid, NotFound
+from guanjia.pii import mask_name, mask_phone
 
 from ..models import Building, ContactLog, Key, KeyLoan, Resident, ResidentCard, Unit, VacancyCheck
 from .common import FRONT_DESK, load_resident, load_unit, unit_scope
@@ -108,6 +109,48 @@ def _load_key(session: Session, principal: Principal, unit_id: str, key_id: str,
 def open_loan(session: Session, key: Key) -> KeyLoan | None:
     query = select(KeyLoan).where(KeyLoan.key_id == key.id, KeyLoan.returned_at.is_(None))
     return session.execute(query).scalar_one_or_none()
+
+
+# Who hands keys out: they check the collector against the list, so they read the names (phones stay masked).
+KEY_DESK = FRONT_DESK
+
+
+def _collector(principal: Principal, person: dict) -> dict:
+    """One person allowed to collect a key, masked like a resident for everyone but the key desk and the person."""
+    own = principal.role == "resident" and person.get("resident_id") and person["resident_id"] == principal.resident_id
+    return {
+        "resident_id": person.get("resident_id"),
+        "name": person.get("name") if own or principal.role in KEY_DESK else mask_name(person.get("name")),
+        "phone": person.get("phone") if own else mask_phone(person.get("phone")),
+    }
+
+
+def loan_view(principal: Principal, loan: KeyLoan | None) -> dict | None:
+    if loan is None:
+        return None
+    borrower = _collector(principal, {"resident_id": loan.borrower_resident_id, "name": loan.borrower_name})
+    return {
+        "id": loan.id,
+        "borrower_name": borrower["name"],
+        "borrower_resident_id": loan.borrower_resident_id,
+        "reason": loan.reason,
+        "lent_at": loan.lent_at,
+        "due_back_at": loan.due_back_at,
+        "returned_at": loan.returned_at,
+    }
+
+
+def key_view(principal: Principal, key: Key, loan: KeyLoan | None) -> dict:
+    """A key in custody as this caller may see it: family members and integrators see `张**` / `138****8000`."""
+    return {
+        "id": key.id,
+        "unit_id": key.unit_id,
+        "label": key.label,
+        "status": key.status,
+        "authorized": [_collector(principal, p) for p in key.authorized],
+        "deposited_at": key.deposited_at,
+        "loan": loan_view(principal, loan),
+    }
 
 
 def list_keys(session: Session, principal: Principal, unit_id: str) -> list[tuple[Key, KeyLoan | None]]:

@@ -142,26 +142,88 @@ def update_resident(session: Session, settings, principal: Principal, resident_i
     return resident
 
 
-def search_condition(settings, q: str):
-    """What `q` means: a phone number, an ID number (by its lookup hash), else a name fragment or a unit number.
+# Roles that see residents' names, phones and ID numbers in clear in lists (resident_view). Nobody does today: staff
+# see them masked and reveal one person at a time through /personal-data (recorded). A role added here keeps the
+# full search; every other caller may look a person up only by an exact phone or ID number (recorded).
+CLEAR_LIST_ROLES: frozenset[str] = frozenset()
+# Searches that name one person exactly: allowed to every role, and recorded as a disclosure of whom they found.
+LOOKUPS = ("phone", "id_number")
+AUDIT_SEARCH = "personal_data.searched"
 
-    A phone or ID number matches by equality only, so the search stays an index lookup over any number of rows.
+
+def sees_clear_lists(principal: Principal) -> bool:
+    return principal.role in CLEAR_LIST_ROLES
+
+
+def search_kind(settings, q: str) -> tuple[str, object]:
+    """What `q` means, and the condition it becomes: ("phone" | "id_number" | "text", condition).
+
+    A phone or ID number matches by equality only (the ID number by its lookup hash), so the search stays an index
+    lookup over any number of rows. Anything else is text: a unit number, or a name fragment.
     """
     q = q.strip()
     digits = q.replace(" ", "").replace("-", "")
     if digits.lstrip("+").isdigit() and len(digits) >= 11:
         try:
-            return Resident.phone == normalize_phone(digits)
+            return "phone", Resident.phone == normalize_phone(digits)
         except Invalid:
             pass
     if len(digits) == 18:
         try:
-            return Resident.id_number_hash == pii_lookup_hash(settings.pii_key, normalize_id_card(digits))
+            return "id_number", Resident.id_number_hash == pii_lookup_hash(settings.pii_key, normalize_id_card(digits))
         except Invalid:
             pass
     escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     units = select(Unit.id).where(Unit.number == q)
-    return or_(Resident.name.like(f"%{escaped}%", escape="\\"), Resident.unit_id.in_(units))
+    return "text", or_(Resident.name.like(f"%{escaped}%", escape="\\"), Resident.unit_id.in_(units))
+
+
+def search_condition(settings, q: str, principal: Principal | None = None):
+    """The condition `q` becomes for this caller. A caller who sees names masked may search by an exact phone or ID
+    number, or a unit number, never by a name fragment: a prefix search would recover `张伟A` from `张**`."""
+    kind, condition = search_kind(settings, q)
+    if kind != "text" or principal is None or sees_clear_lists(principal):
+        return condition
+    q = q.strip()
+    if not looks_like_unit_number(q):
+        raise Invalid(
+            "q",
+            "names are masked for your role: search by the full phone number, ID number or unit number",
+        )
+    return Resident.unit_id.in_(select(Unit.id).where(Unit.number == q))
+
+
+def looks_like_unit_number(q: str) -> bool:
+    """Does `q` look like a unit number (1-101, 3-2-1203, B101), never like a name? Decided without the database."""
+    return bool(q) and any(c.isdigit() for c in q) and all(c.isascii() and (c.isalnum() or c in "-#") for c in q)
+
+
+def record_lookup(session: Session, principal: Principal, found, kind: str, now) -> list[str]:
+    """A search by exact phone or ID number tells the caller who that person is: each match is a disclosure."""
+    if kind not in LOOKUPS or sees_clear_lists(principal):
+        return []
+    ids = []
+    for resident in found:
+        if principal.role == "resident" and resident.id == principal.resident_id:
+            continue  # finding oneself discloses nothing
+        session.add(
+            PiiDisclosure(
+                id=new_id(),
+                resident_id=resident.id,
+                actor_id=principal.subject,
+                actor_role=principal.role,
+                fields=f"search:{kind}",
+                request_id=current_request_id(),
+                at=now,
+            )
+        )
+        ids.append(resident.id)
+    return ids
+
+
+def audit_header(action: str, resident_ids) -> dict:
+    """The header by which the gateway records, in its audit log, whose personal data this answer disclosed."""
+    return {"X-Guanjia-Audit": "; ".join([action, *(f"target=resident/{rid}" for rid in resident_ids)])}
 
 
 def list_residents(settings, principal: Principal, filters: dict):
@@ -175,7 +237,7 @@ def list_residents(settings, principal: Principal, filters: dict):
         # JSON list stored as text on both databases: the quoted tag is an exact element match.
         query = query.where(cast(Resident.tags, String).like(f'%"{filters["tag"]}"%'))
     if filters.get("q"):
-        query = query.where(search_condition(settings, filters["q"]))
+        query = query.where(search_condition(settings, filters["q"], principal))
     return query
 
 
