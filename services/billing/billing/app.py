@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from guanjia import config, http, metrics, web
+from guanjia import access, config, http, metrics, web
 from guanjia.db import Database
 
 from .callbacks import hmac_verifier
@@ -33,6 +33,9 @@ def create_app(settings=None, upstreams=None, *, clock=None, callback_verifier=N
         secret = os.environ.get("GUANJIA_BILLING_CALLBACK_SECRET", "")
         callback_verifier = hmac_verifier(secret) if secret else None  # no secret: callbacks are refused (401)
     app.extensions["billing.callback_verifier"] = callback_verifier
+    from .policy import policy
+
+    access.install(app, policy())
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint)
     metrics.register_state("billing", collection_rate_reader(settings, clock))

@@ -743,6 +743,15 @@ class PhoneMatches(ma.Schema):
     items = ma.fields.List(ma.fields.Nested(PhoneMatch))
 
 
+class OccupancyOut(ma.Schema):
+    """What a resident's token may carry now: the units of their current stays (none after the move-out)."""
+
+    resident_id = ma.fields.String()
+    status = ma.fields.String()
+    units = ma.fields.List(ma.fields.String())
+    communities = ma.fields.List(ma.fields.String())
+
+
 class RecipientsArgs(ma.Schema):
     scope = ma.fields.String(load_default="community", validate=ma.validate.OneOf(["community", "building", "zone"]))
     target_id = ma.fields.String(validate=_ID)
