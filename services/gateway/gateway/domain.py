@@ -42,12 +42,16 @@ def user_by_username(session: Session, username: str) -> User | None:
 
 def principal_of(user: User, occupancy: dict | None = None) -> Principal:
     """The token's claims. A resident's units and communities are those of their current stays (`occupancy`,
-    asked of residents at each sign-in and refresh): after a move-out a new token carries no unit."""
+    asked of residents at each sign-in and refresh) in the units the account was given: after a move-out a new
+    token carries no unit."""
     communities, units, resident_id = user.communities or (), user.units or (), user.resident_id
     if user.role == "resident":
-        occupancy = occupancy or {}
-        communities, units = occupancy.get("communities") or (), occupancy.get("units") or ()
-        resident_id = occupancy.get("resident_id") or user.resident_id
+        granted = set(user.units or ())
+        stays = [s for s in (occupancy or {}).get("stays") or () if s.get("unit_id") in granted]
+        stays.sort(key=lambda s: (s.get("resident_id") != user.resident_id, s.get("status") != "moved_in"))
+        units = list(dict.fromkeys(s["unit_id"] for s in stays))
+        communities = list(dict.fromkeys(s["community_id"] for s in stays if s.get("community_id")))
+        resident_id = stays[0]["resident_id"] if stays else user.resident_id
     return Principal(
         subject=user.id,
         role=user.role,

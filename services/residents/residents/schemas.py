@@ -744,12 +744,11 @@ class PhoneMatches(ma.Schema):
 
 
 class OccupancyOut(ma.Schema):
-    """What a resident's token may carry now: the units of their current stays (none after the move-out)."""
+    """What a resident's token may carry now: the person's current stays (none after the move-out)."""
 
     resident_id = ma.fields.String()
     status = ma.fields.String()
-    units = ma.fields.List(ma.fields.String())
-    communities = ma.fields.List(ma.fields.String())
+    stays = ma.fields.List(ma.fields.Nested(PhoneMatch))
 
 
 class RecipientsArgs(ma.Schema):

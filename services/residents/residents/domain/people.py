@@ -244,8 +244,8 @@ def resident_contact(session: Session, principal: Principal, resident_id: str) -
 def occupancy(session: Session, principal: Principal, resident_id: str) -> dict:
     """The current stays of the person behind this record (the same phone, not moved out): what a token carries.
 
-    A moved-out record gives no unit and no community, so a token issued or refreshed after the move-out opens
-    nothing of the household; the record itself stays the resident's `resident_id`."""
+    A moved-out record gives no stay, so a token issued or refreshed after the move-out opens nothing of the
+    household. The gateway keeps only the stays in units the account was given (same phone is not enough)."""
     require_role(principal, "service")
     own = session.get(Resident, resident_id)
     if own is None:
@@ -255,10 +255,12 @@ def occupancy(session: Session, principal: Principal, resident_id: str) -> dict:
     # Their own record first when it is current; else the person's other current record (moved-in first).
     current.sort(key=lambda r: (r.id != own.id, r.status != "moved_in"))
     return {
-        "resident_id": current[0].id if current else own.id,
+        "resident_id": own.id,
         "status": own.status,
-        "units": list(dict.fromkeys(r.unit_id for r in current)),
-        "communities": list(dict.fromkeys(r.community_id for r in current)),
+        "stays": [
+            {"resident_id": r.id, "unit_id": r.unit_id, "community_id": r.community_id, "status": r.status}
+            for r in current
+        ],
     }
 
 
