@@ -151,3 +151,70 @@ def test_a_resident_does_not_read_the_staffs_contact_log_about_them(world):
     own = auth_header(settings, "resident", **world["scopes"])
     response = Client(world["stack"].url).get(f"/api/v1/residents/{known['resident_id']}/contacts", headers=own)
     assert response.status_code == 403 and "态度强硬" not in response.text
+
+
+# --- ids of another community in request bodies, generated from the documented write bodies ----------------------
+
+ID_FIELDS = ("community_id", "zone_id", "building_id", "unit_id", "resident_id", "reporter_id", "payer_id", "owner_id")
+# Body fields naming a resident under another name.
+AS_RESIDENT = {"reporter_id": "resident_id", "payer_id": "resident_id", "owner_id": "resident_id"}
+
+
+def _write_bodies(document: dict):
+    """(method, template, op, id fields the body documents) for every write with an id field in its body."""
+    for template, item in sorted(document["paths"].items()):
+        if template.startswith(GATEWAY_OWN) or template.startswith("/api/v1/internal"):
+            continue
+        for method in ("post", "put", "patch"):
+            op = item.get(method)
+            content = ((op or {}).get("requestBody") or {}).get("content") or {}
+            schema = (content.get("application/json") or {}).get("schema")
+            if schema is None:
+                continue
+            if "$ref" in schema:
+                schema = document["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+            fields = [f for f in ID_FIELDS if f in (schema.get("properties") or {})]
+            if fields:
+                yield method.upper(), template, op, fields
+
+
+def test_a_body_naming_another_communitys_objects_writes_nothing(world, embedded_stack):
+    """As an admin (instance-wide: only the object's community can refuse it), every write on household B's
+    objects whose body names one of household A's objects is refused — 4xx naming nothing of A, nothing written."""
+    from .test_access_matrix import body_for, resolve
+
+    settings = world["settings"]
+    admin = Client(embedded_stack.url, auth_header(settings, "admin")["Authorization"].split()[1])
+    b = make_household(admin, f"X{uuid.uuid4().hex[:4]}")
+    b_unit = admin.get(f"/api/v1/units/{b['unit']['id']}").json()
+    known_b = {
+        "community_id": b["community"]["id"],
+        "zone_id": b_unit["zone_id"],
+        "building_id": b["building"]["id"],
+        "unit_id": b["unit"]["id"],
+        "resident_id": b["resident"]["id"],
+    }
+    known_a = dict(world["known"])
+    for alias, kind in AS_RESIDENT.items():
+        known_a[alias], known_b[alias] = known_a[kind], known_b[kind]
+    document, cache, violations, checked = world["document"], {}, [], 0
+    for method, template, op, fields in _write_bodies(document):
+        values = resolve(admin, template, known_b, cache)
+        if values is None:
+            continue
+        path = template.format(**values)
+        base = body_for(op, document, known_b) or {}
+        for field in fields:
+            if field in values or field == "community_id" and "{" in template:
+                continue  # the path names the object itself
+            # The rest of the body on B (every other id field it documents): only `field` names A.
+            body = {**base, **{other: known_b[other] for other in fields if other != field}, field: known_a[field]}
+            if not values and len(fields) < 2:
+                continue  # nothing of B to conflict with: this merely creates in A (an admin may)
+            response = admin.request(method, path, json=body)
+            checked += 1
+            if response.status_code < 400:
+                violations.append(f"{method} {template} with {field} of another community → {response.status_code}")
+    print(f"{checked} writes with another community's id checked")
+    assert checked >= 10
+    assert not violations, "\n".join(violations)

@@ -259,8 +259,14 @@ def create_routing_rule(
     session: Session, principal: Principal, data: dict, now: datetime, directory=None
 ) -> RoutingRule:
     _require_supervisor_of(principal, data["community_id"])
+    directory = directory or people.People()
+    if data.get("zone_id"):
+        zone = session.get(Zone, data["zone_id"])
+        zone_community = zone.community_id if zone is not None else people.zone_community(directory, data["zone_id"])
+        if zone_community != data["community_id"]:
+            raise Invalid("zone_id", "no such zone in this community")
     if data.get("assignee_id"):
-        people.check_assignee(directory or people.People(), data["assignee_id"], data["community_id"])
+        people.check_assignee(directory, data["assignee_id"], data["community_id"])
     rule = RoutingRule(id=new_id(), created_at=now, **data)
     session.add(rule)
     session.flush()

@@ -26,6 +26,9 @@ class People:
     def resident(self, resident_id: str) -> dict | None:
         return current_app.extensions["tickets.residents"].get_found(f"/api/v1/residents/{_q(resident_id)}")
 
+    def zone(self, zone_id: str) -> dict | None:
+        return current_app.extensions["tickets.residents"].get_found(f"/api/v1/internal/zones/{_q(zone_id)}")
+
     def staff(self, user_id: str) -> dict | None:
         return current_app.extensions["tickets.gateway"].get_found(f"/api/v1/internal/users/{_q(user_id)}/contact")
 
@@ -40,6 +43,12 @@ def check_reporter(people: People, reporter_id: str, community_id: str, unit_id:
         or resident.get("status") == "moved_out"
     ):
         raise Invalid("reporter_id", "not a current resident of this ticket's unit")
+
+
+def zone_community(people: People, zone_id: str) -> str | None:
+    """The community of a zone tickets has not heard of yet (zone.updated may still be on its way)."""
+    zone = people.zone(zone_id)
+    return zone.get("community_id") if zone else None
 
 
 def check_assignee(people: People, assignee_id: str, community_id: str, field: str = "assignee_id") -> None:
