@@ -89,6 +89,24 @@ def upstreams_for(settings: Settings, apps: dict | None = None) -> dict:
     return {name: HttpUpstream(name, url) for name, url in settings.service_urls.items() if name != "gateway"}
 
 
+class RoutedUpstreams(dict):
+    """The given upstreams, falling back to HTTP at the configured URL (the gateway is not among a worker's)."""
+
+    def __init__(self, settings: Settings, upstreams: dict):
+        super().__init__()
+        self.settings = settings
+        self.given = upstreams
+
+    def __getitem__(self, name):
+        if name in self.given:  # looked up at call time: embedded apps join the dict after we are built
+            return self.given[name]
+        if name not in self:
+            if name not in (self.settings.service_urls or {}):
+                raise KeyError(name)
+            self[name] = HttpUpstream(name, self.settings.service_urls[name])
+        return dict.__getitem__(self, name)
+
+
 class ServiceClient:
     """Calls another service with this service's own credential (never a user's token)."""
 

@@ -9,13 +9,12 @@ from urllib.parse import quote
 
 from flask import Response, current_app, jsonify, request
 from flask_smorest import Blueprint
-from sqlalchemy import select
 
 from guanjia import web
 from guanjia.errors import Invalid, Unauthorized
 
 from .domain import bills, common, fees, overdue, payments, reports, units
-from .models import BillingUnit, LedgerEntry, idempotency_keys
+from .models import BillingUnit, idempotency_keys
 from .schemas import (
     AccountOut,
     ArrearsArgs,
@@ -97,6 +96,10 @@ def _fetch_unit_from_residents(unit_id: str):
     return current_app.extensions["billing.residents"].get_found(f"/api/v1/units/{quote(unit_id, safe='')}")
 
 
+def _fetch_resident(resident_id: str):
+    return current_app.extensions["billing.residents"].get_found(f"/api/v1/residents/{quote(resident_id, safe='')}")
+
+
 def _idempotent(schema, status: int, action):
     """Run `action(session)` once per Idempotency-Key: a replay answers with the first response; another body 422."""
     return web.idempotent(
@@ -147,12 +150,7 @@ def get_ledger(args, unit_id):
     """The unit's ledger entries, newest first: charges, payments, credits, reversals, refunds."""
     with web.database().transaction() as session:
         units.get_unit(session, web.principal(), unit_id, None)
-        query = (
-            select(LedgerEntry)
-            .where(LedgerEntry.unit_id == unit_id)
-            .order_by(LedgerEntry.created_at.desc(), LedgerEntry.id)
-        )
-        return web.paginate(session, query, args["page"], args["page_size"])
+        return web.paginate(session, units.ledger_query(web.principal(), unit_id), args["page"], args["page_size"])
 
 
 @blp.route("/<unit_id>/prepaid-refunds", methods=["POST"])
@@ -291,7 +289,7 @@ def create_charge(data):
         BillOut,
         201,
         lambda session: bills.create_one_off(
-            session, web.settings(), web.principal(), data, _today(), _fetch_unit_from_residents
+            session, web.settings(), web.principal(), data, _today(), _fetch_unit_from_residents, _fetch_resident
         ),
     )
 
@@ -337,7 +335,7 @@ def record_payment(data):
         PaymentOut,
         201,
         lambda session: payments.record_payment(
-            session, web.settings(), web.principal(), data, _fetch_unit_from_residents, _now()
+            session, web.settings(), web.principal(), data, _fetch_unit_from_residents, _now(), _fetch_resident
         ),
     )
 

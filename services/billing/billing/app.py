@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from guanjia import config, http, metrics, web
+from guanjia import access, config, http, metrics, web
 from guanjia.db import Database
 
 from .callbacks import hmac_verifier
@@ -31,6 +31,9 @@ def create_app(settings=None, upstreams=None, *, clock=None, callback_verifier=N
         secret = config.secret("GUANJIA_BILLING_CALLBACK_SECRET")
         callback_verifier = hmac_verifier(secret) if secret else None  # no secret: callbacks are refused (401)
     app.extensions["billing.callback_verifier"] = callback_verifier
+    from .policy import policy
+
+    access.install(app, policy())
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint)
     metrics.register_state("billing", collection_rate_reader(settings, clock))

@@ -120,6 +120,26 @@ def admin(billing_settings):
 
 
 @pytest.fixture
+def resident_of(db, billing_settings):
+    """resident_of(unit_id, community_id) → the header of a resident who moved in (as billing's projection has it)
+    long before anything was billed: residents see their unit's records from their move-in on."""
+    from datetime import UTC, datetime
+
+    from billing.domain.units import record_move
+
+    def make(unit_id: str, community_id: str, moved_in_at=datetime(2020, 1, 1, tzinfo=UTC)) -> dict:
+        resident_id = str(uuid.uuid4())
+        with db.transaction() as session:
+            data = {"resident_id": resident_id, "unit_id": unit_id, "community_id": community_id}
+            record_move(session, data, moved_in_at=moved_in_at)
+        return auth_header(
+            billing_settings, "resident", units=[unit_id], resident_id=resident_id, communities=[community_id]
+        )
+
+    return make
+
+
+@pytest.fixture
 def add_units(db):
     """Put units into billing's projection as unit.* events would (setup only; the consumer is tested apart)."""
     from billing.domain.units import upsert_unit

@@ -108,7 +108,7 @@ def issue_token(data):
         )
         body = None
         if user is not None and not user.must_change_password:
-            body = domain.issue_tokens(session, settings, user, _now())
+            body = domain.issue_tokens(session, settings, user, _now(), occupancy_of=_occupancy)
     # The failure count is committed above; only now is the answer given.
     _signed_in(user)
     if body is None:
@@ -131,7 +131,7 @@ def change_password(data):
         user, _why = domain.change_password(
             session, data["username"], data["password"], data["new_password"], _now(), _client_ip(), settings.pii_key
         )
-        body = domain.issue_tokens(session, settings, user, _now()) if user is not None else None
+        body = domain.issue_tokens(session, settings, user, _now(), occupancy_of=_occupancy) if user is not None else None
     _signed_in(user)
     return body, 200, NO_STORE
 
@@ -148,7 +148,7 @@ def refresh_token(data):
     """
     _limit("login", _client_ip())
     with web.database().transaction() as session:
-        body, why = domain.refresh(session, web.settings(), data["refresh_token"], _now())
+        body, why = domain.refresh(session, web.settings(), data["refresh_token"], _now(), occupancy_of=_occupancy)
     if body is None:
         raise Unauthorized(
             "refresh token reused: every token of this sign-in is revoked"
@@ -209,12 +209,12 @@ def sign_in_with_code(data):
     try:
         with web.database().transaction() as session:
             user = domain.resident_account(session, settings, phone, records, _now())
-            body = domain.issue_tokens(session, settings, user, _now()) if user is not None else None
+            body = domain.issue_tokens(session, settings, user, _now(), occupancy_of=_occupancy) if user else None
     except IntegrityError:
         # The same resident signed in twice at once; the other request created the account.
         with web.database().transaction() as session:
             user = domain.resident_account(session, settings, phone, records, _now())
-            body = domain.issue_tokens(session, settings, user, _now()) if user is not None else None
+            body = domain.issue_tokens(session, settings, user, _now(), occupancy_of=_occupancy) if user else None
     if body is None:
         raise Unauthorized("no current resident record for this phone")
     return body, 200, NO_STORE
@@ -223,6 +223,19 @@ def sign_in_with_code(data):
 def _service(name: str) -> http.ServiceClient:
     """Another service, called with the gateway's own service credential."""
     return http.ServiceClient(web.settings(), current_app.extensions["gateway.upstreams"], name)
+
+
+def _occupancy(user) -> dict:
+    """A resident account's current stays, asked of residents at every sign-in and refresh (503 if it cannot
+    answer: a token is never issued on stale units). A record residents does not know gives nothing."""
+    if not user.resident_id:
+        return {}
+    path = f"/api/v1/internal/residents/{quote(user.resident_id, safe='')}/occupancy"
+    try:
+        found = _service("residents").get_found(path)
+    except UpstreamUnavailable:
+        raise UpstreamUnavailable("the residents service could not confirm the household; try again") from None
+    return found or {}
 
 
 def _resident_records(phone: str) -> list[dict]:

@@ -40,14 +40,25 @@ def user_by_username(session: Session, username: str) -> User | None:
     return session.execute(select(User).where(User.username == username)).scalar_one_or_none()
 
 
-def principal_of(user: User) -> Principal:
+def principal_of(user: User, occupancy: dict | None = None) -> Principal:
+    """The token's claims. A resident's units and communities are those of their current stays (`occupancy`,
+    asked of residents at each sign-in and refresh) in the units the account was given: after a move-out a new
+    token carries no unit."""
+    communities, units, resident_id = user.communities or (), user.units or (), user.resident_id
+    if user.role == "resident":
+        granted = set(user.units or ())
+        stays = [s for s in (occupancy or {}).get("stays") or () if s.get("unit_id") in granted]
+        stays.sort(key=lambda s: (s.get("resident_id") != user.resident_id, s.get("status") != "moved_in"))
+        units = list(dict.fromkeys(s["unit_id"] for s in stays))
+        communities = list(dict.fromkeys(s["community_id"] for s in stays if s.get("community_id")))
+        resident_id = stays[0]["resident_id"] if stays else user.resident_id
     return Principal(
         subject=user.id,
         role=user.role,
-        communities=tuple(user.communities or ()),
+        communities=tuple(communities),
         zones=tuple(user.zones or ()),
-        units=tuple(user.units or ()),
-        resident_id=user.resident_id,
+        units=tuple(units),
+        resident_id=resident_id,
         username=user.username,
     )
 
@@ -183,8 +194,13 @@ def change_password(
 # --- refresh tokens -----------------------------------------------------------------------------------------------
 
 
-def issue_tokens(session: Session, settings, user: User, now: datetime, family_id: str | None = None) -> dict:
-    """An access token plus a refresh token (a new family at sign-in, the same family on refresh)."""
+def issue_tokens(
+    session: Session, settings, user: User, now: datetime, family_id: str | None = None, occupancy_of=None
+) -> dict:
+    """An access token plus a refresh token (a new family at sign-in, the same family on refresh).
+
+    `occupancy_of(user)` gives a resident's current stays (the residents service); without it a resident's token
+    carries no unit at all, never the units stored on the account."""
     raw = secrets.token_urlsafe(32)
     session.add(
         RefreshToken(
@@ -197,7 +213,9 @@ def issue_tokens(session: Session, settings, user: User, now: datetime, family_i
         )
     )
     return {
-        "access_token": auth.issue_token(settings, principal_of(user)),
+        "access_token": auth.issue_token(
+            settings, principal_of(user, occupancy_of(user) if occupancy_of and user.role == "resident" else None)
+        ),
         "token_type": "Bearer",
         "expires_in": settings.token_ttl_seconds,
         "refresh_token": raw,
@@ -205,7 +223,7 @@ def issue_tokens(session: Session, settings, user: User, now: datetime, family_i
     }
 
 
-def refresh(session: Session, settings, raw: str, now: datetime) -> tuple[dict | None, str | None]:
+def refresh(session: Session, settings, raw: str, now: datetime, occupancy_of=None) -> tuple[dict | None, str | None]:
     """(new token pair, None) or (None, why). A refresh token used twice burns its whole family (it was stolen,
     or the client is broken): the caller commits that before answering 401."""
     row = session.execute(
@@ -223,7 +241,7 @@ def refresh(session: Session, settings, raw: str, now: datetime) -> tuple[dict |
     if user is None or not user.active:
         return None, "inactive"
     row.used_at = now
-    return issue_tokens(session, settings, user, now, family_id=row.family_id), None
+    return issue_tokens(session, settings, user, now, family_id=row.family_id, occupancy_of=occupancy_of), None
 
 
 def logout(session: Session, raw: str, now: datetime) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from guanjia import config, web
+from guanjia import access, config, web
 from guanjia.db import Database
 
 
@@ -22,6 +22,9 @@ def create_app(settings=None, upstreams=None, *, sms=None, now=None):
     )
     # Directory (residents, gateway) for notices, the SMS settings (receipt tokens) and the clock.
     app.extensions["notifications.context"] = make_context(settings, upstreams or {}, sms=sms, now=now)
+    from .policy import policy
+
+    access.install(app, policy())
     for blueprint in (blp, notices, templates, internal, receipts):
         api.register_blueprint(blueprint)
     return app

@@ -265,6 +265,7 @@ def claim_due(session: Session, context, now: datetime) -> list[dict]:
                 "secret": row.secret,
                 "essential": row.essential,
                 "attempts": row.attempts,
+                "community_id": row.community_id,
                 "claimed_at": now,
             }
         )
@@ -328,6 +329,14 @@ def _contact(context, item: dict) -> dict | None:
     return context.directory.resident_contact(item["recipient_id"])
 
 
+def _outside_community(item: dict, contact: dict | None) -> bool:
+    """A resident recipient who does not live in the community the delivery is sent on behalf of."""
+    community = item.get("community_id")
+    if not contact or not community or item["recipient_kind"] != "resident":
+        return False
+    return contact.get("community_id") not in (None, community)
+
+
 def _valid_phone(contact: dict | None) -> str | None:
     if not contact or not contact.get("phone"):
         return None
@@ -349,6 +358,10 @@ def _send_one(context, item: dict, overrides: dict) -> Outcome:
             reason=str(exc)[:200],
             retry_at=now + backoff(item["attempts"], context.sms),
         )
+    if _outside_community(item, contact):
+        # An event of community B naming a resident of A (a bill's payer, a ticket's reporter): A's resident
+        # never hears from B. The reason names no one.
+        return Outcome("skipped", reason="recipient outside the community")
     phone = _valid_phone(contact)
     if phone is None:
         return Outcome("skipped", reason="no contact" if contact is None else "no valid phone")

@@ -49,6 +49,7 @@ from .schemas import (
     MoveOutOut,
     MovingCreate,
     MovingOut,
+    OccupancyOut,
     OverdueArgs,
     OverdueKeyOut,
     PassCreate,
@@ -764,6 +765,14 @@ def resident_contact(resident_id):
     """Name and phone in clear for a service about to contact the person (role `service` only)."""
     with web.database().transaction() as session:
         return people.resident_contact(session, web.principal(), resident_id)
+
+
+@internal.route("/<resident_id>/occupancy", methods=["GET"])
+@internal.response(200, OccupancyOut)
+def resident_occupancy(resident_id):
+    """The units a resident's token may carry now (gateway: at every sign-in and refresh). Role `service` only."""
+    with web.database().transaction() as session:
+        return people.occupancy(session, web.principal(), resident_id)
 
 
 @internal.route("", methods=["GET"])

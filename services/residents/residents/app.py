@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from guanjia import config, web
+from flask import g
+
+from guanjia import access, config, web
 from guanjia.db import Database
 
 
@@ -18,6 +20,19 @@ def create_app(settings=None, upstreams=None):
     )
 
     from .api import BLUEPRINTS
+    from .domain.common import household
+    from .policy import policy
+
+    access.install(app, policy())
+
+    @app.before_request
+    def _own_household():
+        # A resident is narrowed to what their records say now (from move-in to move-out), whatever the token
+        # still says: a move-out takes effect at once here, not only at the token's next refresh.
+        principal = g.get("principal")
+        if principal is not None and principal.role == "resident":
+            with database.transaction() as session:
+                g.principal = household(session, principal)
 
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint)

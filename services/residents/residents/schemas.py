@@ -743,6 +743,14 @@ class PhoneMatches(ma.Schema):
     items = ma.fields.List(ma.fields.Nested(PhoneMatch))
 
 
+class OccupancyOut(ma.Schema):
+    """What a resident's token may carry now: the person's current stays (none after the move-out)."""
+
+    resident_id = ma.fields.String()
+    status = ma.fields.String()
+    stays = ma.fields.List(ma.fields.Nested(PhoneMatch))
+
+
 class RecipientsArgs(ma.Schema):
     scope = ma.fields.String(load_default="community", validate=ma.validate.OneOf(["community", "building", "zone"]))
     target_id = ma.fields.String(validate=_ID)

@@ -35,10 +35,40 @@ def tickets_settings(infra):
 
 
 @pytest.fixture(scope="session")
-def tickets_app(tickets_settings, tmp_path_factory):
+def gateway_app(infra):
+    """The real gateway, in-process: tickets asks it who an assignee is (staff of which community)."""
+    from gateway.app import create_app
+
+    return create_app(infra.settings("gateway"), upstreams={})
+
+
+@pytest.fixture(scope="session")
+def tickets_app(tickets_settings, gateway_app, tmp_path_factory):
+    from guanjia.http import WsgiUpstream
     from tickets.app import create_app
 
-    return create_app(tickets_settings, upstreams={}, clock=_CLOCK, files_dir=tmp_path_factory.mktemp("files"))
+    upstreams = {"gateway": WsgiUpstream("gateway", gateway_app)}
+    return create_app(tickets_settings, upstreams=upstreams, clock=_CLOCK, files_dir=tmp_path_factory.mktemp("files"))
+
+
+@pytest.fixture(scope="session")
+def staff_user(infra, gateway_app):
+    """staff_user(community_id, role="engineer") → the id of a real gateway account of that community."""
+    admin = auth_header(infra.settings("gateway"), "admin")
+    client = gateway_app.test_client()
+
+    def create(community_id: str, role: str = "engineer") -> str:
+        body = {
+            "username": f"{role}-{uuid.uuid4().hex[:8]}",
+            "password": "staff-password-42",
+            "role": role,
+            "communities": [community_id],
+        }
+        response = client.post("/api/v1/users", headers=admin, json=body)
+        assert response.status_code == 201, response.json
+        return response.json["id"]
+
+    return create
 
 
 @pytest.fixture
@@ -122,7 +152,7 @@ def _publish_unit_created(settings, unit_id, community_id, number="1-101", zone_
     _publish(settings, "unit.created", data)
 
 
-def _staff(settings, community_id, role="butler", **scopes):
+def _staff(settings, community_id, role="cs_manager", **scopes):
     return auth_header(settings, role, communities=[community_id], **scopes)
 
 

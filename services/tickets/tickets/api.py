@@ -51,6 +51,7 @@ from .schemas import (
     TicketOut,
     TicketPage,
     TimelineList,
+    TriageIn,
     VisitIn,
     VisitOut,
     WeeklyReportArgs,
@@ -152,6 +153,12 @@ _action("accept-quote", AcceptQuoteIn, domain.accept_quote, "The resident accept
 _action("resolve", ResolveIn, domain.resolve, "Work done; an accepted charge goes to billing via ticket.resolved.")
 _action("reopen", ReopenIn, domain.reopen, "Reopen a resolved or closed ticket.")
 _action("cancel", ReasonIn, domain.cancel, "Cancel an open ticket, with the reason.")
+_action(
+    "triage",
+    TriageIn,
+    domain.triage,
+    "The service desk sets the priority (a resident's urgent request is triaged here); the SLA clocks follow.",
+)
 
 
 @blp.route("/<ticket_id>/visits", methods=["POST"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from guanjia import config, http, web
+from guanjia import access, config, http, web
 from guanjia.db import Database, utcnow
 
 from .files import LocalFileStore
@@ -24,11 +24,18 @@ def create_app(settings=None, upstreams=None, *, clock=utcnow, files_dir: str | 
         description="Service requests with a closed loop (dispatch, SLA, return visits), patrols and zone coverage.",
     )
     app.extensions["tickets.residents"] = http.ServiceClient(settings, upstreams, "residents")
+    # Staff accounts (who a ticket may be dispatched to) are the gateway's; a worker reaches it over HTTP.
+    app.extensions["tickets.gateway"] = http.ServiceClient(
+        settings, http.RoutedUpstreams(settings, upstreams), "gateway"
+    )
     app.extensions["tickets.clock"] = clock
     files_dir = files_dir or os.environ.get("GUANJIA_TICKETS_FILES_DIR") or config.var_dir() / "files" / "tickets"
     app.extensions["tickets.files"] = LocalFileStore(Path(files_dir))
 
     from .api import blp, patrol_blp
+    from .policy import policy
+
+    access.install(app, policy())
 
     api.register_blueprint(blp)
     api.register_blueprint(patrol_blp)

@@ -14,7 +14,7 @@ from guanjia.auth import Principal, scoped
 from guanjia.db import as_utc, is_postgres, new_id, parse_time
 from guanjia.errors import Conflict, Forbidden, Invalid, NotFound
 
-from . import events
+from . import events, people
 from .clock import DEFAULT_RESOLUTION_BY_CATEGORY, DEFAULT_SLA, BusinessHours, add_minutes
 from .models import (
     CommunityConfig,
@@ -54,7 +54,11 @@ TRANSITIONS = {
     "visit": (("resolved",), None),
     "reopen": (("resolved", "closed"), "reopened"),
     "cancel": (OPEN_STATUSES, "cancelled"),
+    "triage": (OPEN_STATUSES, None),
 }
+
+# What a resident filing a ticket may say about it: the rest (priority, department, assignee) the staff decide.
+RESIDENT_CHANNELS = ("app", "wechat")
 
 DEFAULT_CONFIG = {
     "business_day_start": "09:00",
@@ -251,8 +255,18 @@ def _deadlines(session: Session, settings, ticket: Ticket, start: datetime) -> t
 # ---------------------------------------------------------------- routing
 
 
-def create_routing_rule(session: Session, principal: Principal, data: dict, now: datetime) -> RoutingRule:
+def create_routing_rule(
+    session: Session, principal: Principal, data: dict, now: datetime, directory=None
+) -> RoutingRule:
     _require_supervisor_of(principal, data["community_id"])
+    directory = directory or people.People()
+    if data.get("zone_id"):
+        zone = session.get(Zone, data["zone_id"])
+        zone_community = zone.community_id if zone is not None else people.zone_community(directory, data["zone_id"])
+        if zone_community != data["community_id"]:
+            raise Invalid("zone_id", "no such zone in this community")
+    if data.get("assignee_id"):
+        people.check_assignee(directory, data["assignee_id"], data["community_id"])
     rule = RoutingRule(id=new_id(), created_at=now, **data)
     session.add(rule)
     session.flush()
@@ -313,8 +327,15 @@ def next_ticket_seq(session: Session) -> int:
     return (session.execute(select(func.max(Ticket.seq))).scalar() or 0) + 1
 
 
-def create_ticket(session: Session, settings, principal: Principal, data: dict, fetch_unit, now: datetime) -> Ticket:
-    """A ticket filed through the API by a resident or by the staff member who takes it (the first responder)."""
+def create_ticket(
+    session: Session, settings, principal: Principal, data: dict, fetch_unit, now: datetime, directory=None
+) -> Ticket:
+    """A ticket filed through the API by a resident or by the staff member who takes it (the first responder).
+
+    Every id in the body is checked: the unit (in the caller's units, or a butler's zones), the reporter (a current
+    resident of that unit, asked of residents), the assignee (staff of the ticket's community, asked of the gateway).
+    """
+    directory = directory or people.People()
     location = data.get("location", "in_unit")
     unit = zone = None
     if principal.role == "resident":
@@ -328,7 +349,12 @@ def create_ticket(session: Session, settings, principal: Principal, data: dict, 
         for staff_only in ("department", "assignee_id"):
             if data.get(staff_only):
                 raise Invalid(staff_only, "set by the property staff")
+        if data.get("priority") not in (None, "normal"):
+            # A resident's "urgent" is a request the service desk triages, never an emergency page at 04:40.
+            raise Invalid("priority", "set by the service desk; send urgent: true to ask for a quick response")
         channel = data.get("channel") or "app"
+        if channel not in RESIDENT_CHANNELS:
+            raise Invalid("channel", f"residents file through {' or '.join(RESIDENT_CHANNELS)}")
     elif principal.role in STAFF_WHO_TAKE_TICKETS:
         reporter_id = data.get("reporter_id")
         channel = data.get("channel") or "phone"
@@ -339,6 +365,8 @@ def create_ticket(session: Session, settings, principal: Principal, data: dict, 
         unit = find_unit(session, data["unit_id"], fetch_unit)
         if unit is None or not principal.sees_unit(unit.community_id, unit.id):
             raise Invalid("unit_id", "no such unit")
+        if principal.role == "butler" and not principal.sees_zone(unit.community_id, unit.zone_id):
+            raise Invalid("unit_id", "not in one of your zones")
         community_id, zone_id = unit.community_id, unit.zone_id
     elif location == "in_unit":
         raise Invalid("unit_id", "required for a ticket in a unit")
@@ -351,6 +379,10 @@ def create_ticket(session: Session, settings, principal: Principal, data: dict, 
         community_id, zone_id = zone.community_id, zone.id
     if data.get("zone_id") and unit is not None and data["zone_id"] != zone_id:
         raise Invalid("zone_id", "does not match the unit's zone")
+    if principal.role != "resident" and reporter_id:
+        people.check_reporter(directory, reporter_id, community_id, unit.id if unit else None)
+    if data.get("assignee_id"):
+        people.check_assignee(directory, data["assignee_id"], community_id)
 
     ticket = open_ticket(
         session,
@@ -369,6 +401,7 @@ def create_ticket(session: Session, settings, principal: Principal, data: dict, 
         reporter_id=reporter_id,
         department=data.get("department"),
         assignee_id=data.get("assignee_id"),
+        urgent_requested=bool(data.get("urgent")),
     )
     return ticket
 
@@ -541,10 +574,11 @@ def _dispatch(session, settings, ticket, department, assignee_id, actor, reason,
     )
 
 
-def assign(session, settings, principal, ticket_id, data, now) -> Ticket:
+def assign(session, settings, principal, ticket_id, data, now, directory=None) -> Ticket:
     ticket = _lock(session, principal, ticket_id)
     _require(principal, ticket, dispatcher=True)
     _check_transition(ticket, "assign")
+    people.check_assignee(directory or people.People(), data["assignee_id"], ticket.community_id)
     if ticket.assignee_id is not None and not data.get("reason"):
         raise Invalid("reason", "required when a ticket is reassigned or transferred")
     if ticket.assignee_id == data["assignee_id"] and ticket.department == data["department"]:
@@ -759,6 +793,24 @@ def cancel(session, settings, principal, ticket_id, data, now) -> Ticket:
     return ticket
 
 
+def triage(session, settings, principal, ticket_id, data, now) -> Ticket:
+    """The service desk decides the priority (a resident's urgent request among others); SLA clocks follow it."""
+    ticket = _lock(session, principal, ticket_id)
+    _require(principal, ticket, dispatcher=True)
+    _check_transition(ticket, "triage")
+    previous = ticket.priority
+    ticket.priority = data["priority"]
+    ticket.urgent_requested = False
+    ticket.updated_at = now
+    # The clocks run from the filing: a later triage does not buy the desk extra time.
+    ticket.response_due_at, ticket.resolution_due_at = _deadlines(session, settings, ticket, as_utc(ticket.created_at))
+    details = {"from_priority": previous, "to_priority": ticket.priority}
+    _timeline(session, ticket, principal.subject, "triaged", ticket.status, now, data.get("note"), details)
+    if ticket.priority == "emergency" and previous != "emergency":
+        _escalate_emergency(session, settings, ticket, now)
+    return ticket
+
+
 def list_visits(session: Session, ticket_id: str):
     query = select(ReturnVisit).where(ReturnVisit.ticket_id == ticket_id).order_by(ReturnVisit.visited_at)
     return list(session.execute(query).scalars())
@@ -783,6 +835,12 @@ def visible_tickets(principal: Principal):
         return query.where(Ticket.community_id.in_(principal.communities), or_(in_zones, mine))
     if principal.role == "finance":
         return query.where(false())
+    if principal.role == "resident":
+        # What they reported, in a unit they hold now: the token carries the units of the current occupancy only.
+        if not principal.resident_id or not principal.units:
+            return query.where(false())
+        query = query.where(Ticket.reporter_id == principal.resident_id, Ticket.unit_id.in_(principal.units))
+        return query.where(Ticket.community_id.in_(principal.communities)) if principal.communities else query
     return scoped(query, principal, community_column=Ticket.community_id, resident_column=Ticket.reporter_id)
 
 

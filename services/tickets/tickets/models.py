@@ -66,6 +66,8 @@ class Ticket(Base):
     channel: Mapped[str] = mapped_column(String(20), default="app")
     description: Mapped[str] = mapped_column(Text)
     reporter_id: Mapped[str | None] = mapped_column(String(36))
+    # A resident asked for a quick response: the service desk triages it (POST /tickets/{id}/triage).
+    urgent_requested: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     # 首问责任制: whoever took the ticket stays accountable until it is closed.
     first_responder: Mapped[str] = mapped_column(String(100))
     department: Mapped[str | None] = mapped_column(String(30))

@@ -34,6 +34,8 @@ def create_plan(session: Session, principal: Principal, data: dict, now: datetim
     if principal.role not in PLANNERS:
         raise Forbidden(f"role {principal.role} may not plan patrols")
     zone = session.get(Zone, data["zone_id"])
+    if zone is not None and data.get("community_id") and data["community_id"] != zone.community_id:
+        raise Invalid("community_id", "not the zone's community")
     community_id = zone.community_id if zone is not None else data.get("community_id")
     if not community_id:
         raise Invalid("zone_id", "no such zone (give community_id for a zone not announced yet)")

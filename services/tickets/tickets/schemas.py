@@ -39,6 +39,9 @@ class TicketCreate(ma.Schema):
     reporter_id = _ids()
     department = ma.fields.String(validate=_one_of(DEPARTMENTS))
     assignee_id = ma.fields.String(validate=ma.validate.Length(min=1, max=100))
+    urgent = ma.fields.Boolean(
+        metadata={"description": "ask for a quick response; the service desk triages it (residents' only say)"}
+    )
 
 
 class TicketOut(ma.Schema):
@@ -54,6 +57,7 @@ class TicketOut(ma.Schema):
     channel = ma.fields.String()
     description = ma.fields.String()
     reporter_id = ma.fields.String(allow_none=True)
+    urgent_requested = ma.fields.Boolean()
     first_responder = ma.fields.String()
     department = ma.fields.String(allow_none=True)
     assignee_id = ma.fields.String(allow_none=True)
@@ -109,6 +113,11 @@ class AssignIn(ma.Schema):
     department = ma.fields.String(required=True, validate=_one_of(DEPARTMENTS))
     assignee_id = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=100))
     reason = ma.fields.String(validate=ma.validate.Length(min=1, max=500))
+
+
+class TriageIn(ma.Schema):
+    priority = ma.fields.String(required=True, validate=_one_of(PRIORITIES))
+    note = ma.fields.String(validate=ma.validate.Length(max=2000))
 
 
 class NoteIn(ma.Schema):

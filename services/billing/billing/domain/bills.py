@@ -21,7 +21,7 @@ from ..models import Allocation, Bill, BillingRun, BillingUnit, BillLine, FeeIte
 from ..money import Period, add_days, fen_to_str, month_of, parse_period, to_fen
 from .common import MONEY_ROLES, READERS, EventWriter, bulk_insert, new_ids, policy_for, require, require_community
 from .fees import rate_on, rates_of
-from .units import find_unit
+from .units import check_payer, find_unit, lives_in
 
 KINDS = ("periodic", "deposit", "fine", "repair", "one_off")
 
@@ -358,13 +358,16 @@ def issue_charge(
     return bill
 
 
-def create_one_off(session: Session, settings, principal: Principal, data: dict, today: date, fetch_unit=None) -> Bill:
+def create_one_off(
+    session: Session, settings, principal: Principal, data: dict, today: date, fetch_unit=None, fetch_resident=None
+) -> Bill:
     require(principal, *MONEY_ROLES)
     if data.get("due_date") and data["due_date"] < today:
         raise Invalid("due_date", "must not be in the past")
     unit = find_unit(session, data["unit_id"], fetch_unit)
     if unit is None or not principal.sees_community(unit.community_id):
         raise Invalid("unit_id", "no such unit in your communities")
+    check_payer(session, data.get("payer_id"), unit, fetch_resident)
     bill = issue_charge(
         session,
         settings,
@@ -422,7 +425,7 @@ def scope_bills(query, principal: Principal):
     if principal.instance_wide:
         return query
     if principal.role == "resident":
-        return query.where(Bill.unit_id.in_(principal.units) if principal.units else false())
+        return query.where(lives_in(principal, Bill.unit_id, Bill.issued_at))
     if principal.role not in READERS or not principal.communities:
         return query.where(false())
     query = query.where(Bill.community_id.in_(principal.communities))

@@ -18,18 +18,25 @@ from ..events import PAYMENT_RECEIVED, PAYMENT_REVERSED
 from ..models import Allocation, Bill, LedgerEntry, Payment, ReceiptCounter
 from ..money import fen_to_str
 from .common import MONEY_ROLES, EventWriter, require, upsert_insert
-from .units import find_unit
+from .units import check_payer, find_unit, lives_in
 
 CASH_BOOK_READERS = ("finance", "senior_butler", "cs_manager")
 
 
 def record_payment(
-    session: Session, settings, principal: Principal, data: dict, fetch_unit=None, now: datetime | None = None
+    session: Session,
+    settings,
+    principal: Principal,
+    data: dict,
+    fetch_unit=None,
+    now: datetime | None = None,
+    fetch_resident=None,
 ) -> Payment:
     require(principal, *MONEY_ROLES)
     unit = find_unit(session, data["unit_id"], fetch_unit)
     if unit is None or not principal.sees_community(unit.community_id):
         raise Invalid("unit_id", "no such unit in your communities")
+    check_payer(session, data.get("payer_id"), unit, fetch_resident)
     return _receive(session, settings, unit, data, recorded_by=principal.subject, now=now)
 
 
@@ -354,7 +361,7 @@ def scope_payments(query, principal: Principal):
     if principal.instance_wide:
         return query
     if principal.role == "resident":
-        return query.where(Payment.unit_id.in_(principal.units) if principal.units else false())
+        return query.where(lives_in(principal, Payment.unit_id, Payment.received_at))
     if principal.role not in CASH_BOOK_READERS or not principal.communities:
         return query.where(false())
     return query.where(Payment.community_id.in_(principal.communities))

@@ -7,14 +7,14 @@ from collections.abc import Callable
 from datetime import datetime
 
 import marshmallow as ma
-from sqlalchemy import false, select
+from sqlalchemy import and_, exists, false, or_, select
 from sqlalchemy.orm import Session
 
 from guanjia.auth import Principal
 from guanjia.db import parse_time
-from guanjia.errors import NotFound, UpstreamUnavailable
+from guanjia.errors import Invalid, NotFound, UpstreamUnavailable
 
-from ..models import BillingUnit, BillingZone, Occupancy
+from ..models import BillingUnit, BillingZone, LedgerEntry, Occupancy
 from ..payloads import UnitChanged
 from .common import READERS, upsert_insert
 
@@ -76,6 +76,45 @@ def butlers_by_zone(session: Session, community_id: str) -> dict[str, list[str]]
     return {zone.zone_id: json.loads(zone.butler_ids or "[]") for zone in rows}
 
 
+def lives_in(principal: Principal, unit_column, time_column=None):
+    """SQL condition for a resident caller: the row's unit is one they live in now (billing's projection of
+    resident.moved_in / moved_out), and the row is dated from their move-in on (`time_column`). The previous
+    household's bills, payments and ledger are not theirs; after their move-out nothing of the unit is."""
+    if not principal.resident_id or not principal.units:
+        return false()
+    stay = [
+        Occupancy.resident_id == principal.resident_id,
+        Occupancy.unit_id == unit_column,
+        Occupancy.unit_id.in_(principal.units),
+        Occupancy.moved_in_at.is_not(None),
+        # A move-out older than the (re-)move-in is a stay that ended before this one began.
+        or_(Occupancy.moved_out_at.is_(None), Occupancy.moved_out_at < Occupancy.moved_in_at),
+    ]
+    if time_column is not None:
+        stay.append(time_column >= Occupancy.moved_in_at)
+    return exists().where(and_(*stay))
+
+
+def ledger_query(principal: Principal, unit_id: str):
+    query = select(LedgerEntry).where(LedgerEntry.unit_id == unit_id)
+    if principal.role == "resident":
+        query = query.where(lives_in(principal, LedgerEntry.unit_id, LedgerEntry.created_at))
+    return query.order_by(LedgerEntry.created_at.desc(), LedgerEntry.id)
+
+
+def check_payer(session: Session, payer_id: str | None, unit: BillingUnit, fetch_resident) -> None:
+    """A payer named in a bill or payment is a resident of that unit (never someone of another community, who
+    would then get this community's SMS receipt). Billing's own projection first, else residents is asked."""
+    if not payer_id:
+        return
+    known = session.get(Occupancy, {"resident_id": payer_id, "unit_id": unit.unit_id})
+    if known is not None:
+        return
+    found = fetch_resident(payer_id) if fetch_resident is not None else None
+    if found is None or found.get("unit_id") != unit.unit_id or found.get("community_id") != unit.community_id:
+        raise Invalid("payer_id", "not a resident of this unit")
+
+
 def sees_unit(principal: Principal, unit: BillingUnit) -> bool:
     if principal.instance_wide:
         return True
@@ -115,13 +154,22 @@ def get_unit(session: Session, principal: Principal, unit_id: str, fetch_unit) -
     unit = find_unit(session, unit_id, fetch_unit) if _may_see_some_unit(principal, unit_id) else None
     if unit is None or not sees_unit(principal, unit):
         raise NotFound(f"unit {unit_id} not found")
+    if (
+        principal.role == "resident"
+        and not session.execute(
+            select(lives_in(principal, BillingUnit.unit_id))
+            .select_from(BillingUnit)
+            .where(BillingUnit.unit_id == unit_id)
+        ).scalar()
+    ):
+        raise NotFound(f"unit {unit_id} not found")
     return unit
 
 
 def list_units(principal: Principal, filters: dict):
     query = select(BillingUnit).order_by(BillingUnit.community_id, BillingUnit.number, BillingUnit.unit_id)
     if principal.role == "resident":
-        query = query.where(BillingUnit.unit_id.in_(principal.units))
+        query = query.where(BillingUnit.unit_id.in_(principal.units), lives_in(principal, BillingUnit.unit_id))
     elif principal.role in READERS:
         query = query.where(BillingUnit.community_id.in_(principal.communities))
         if principal.role == "butler":

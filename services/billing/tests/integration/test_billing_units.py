@@ -107,8 +107,6 @@ def test_who_may_see_a_unit(client, billing_settings, unit, role):
         ("finance", {"communities": ["OTHER"]}),
         ("butler", {}),
         ("butler", {"communities": ["OWN"], "zones": ["OTHER"]}),
-        ("engineer", {"communities": ["OWN"]}),
-        ("integrator", {"communities": ["OWN"]}),
         ("resident", {"units": ["OTHER"]}),
     ],
 )
@@ -123,8 +121,17 @@ def test_everyone_else_gets_404_problem_json(client, billing_settings, unit, rol
     assert response.json["status"] == 404 and response.json["request_id"]
 
 
-def test_a_resident_sees_their_own_unit(client, billing_settings, unit):
-    resident = auth_header(billing_settings, "resident", units=[unit["unit_id"]], resident_id=str(uuid.uuid4()))
+@pytest.mark.parametrize("role", ["engineer", "integrator"])
+def test_roles_without_the_need_get_403_problem_json(client, billing_settings, unit, role):
+    headers = auth_header(billing_settings, role, communities=[unit["community_id"]])
+    response = client.get(f"/api/v1/billing/units/{unit['unit_id']}", headers=headers)
+    assert response.status_code == 403 and response.mimetype == "application/problem+json"
+
+
+def test_a_resident_sees_their_own_unit(client, billing_settings, unit, resident_of):
+    stranger = auth_header(billing_settings, "resident", units=[unit["unit_id"]], resident_id=str(uuid.uuid4()))
+    assert client.get(f"/api/v1/billing/units/{unit['unit_id']}", headers=stranger).status_code == 404
+    resident = resident_of(unit["unit_id"], unit["community_id"])
     assert client.get(f"/api/v1/billing/units/{unit['unit_id']}", headers=resident).json["area_m2"] == "88.50"
     listed = client.get("/api/v1/billing/units", headers=resident).json
     assert [u["unit_id"] for u in listed["items"]] == [unit["unit_id"]]

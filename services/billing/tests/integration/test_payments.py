@@ -224,7 +224,7 @@ def test_a_credit_note_corrects_a_bill_with_a_reason(client, billed):
     )
 
 
-def test_the_receipt_as_json_and_printable_html(client, billed, billing_settings):
+def test_the_receipt_as_json_and_printable_html(client, billed, billing_settings, resident_of):
     payment = pay(client, billed, amount="260.00", prepaid=True).json
     receipt = client.get(f"/api/v1/payments/{payment['id']}/receipt", headers=billed["headers"]).json
     assert receipt["receipt_number"] == payment["receipt_number"] and receipt["unit_number"] == "1-101"
@@ -232,9 +232,9 @@ def test_the_receipt_as_json_and_printable_html(client, billed, billing_settings
     page = client.get(f"/api/v1/payments/{payment['id']}/receipt.html", headers=billed["headers"])
     assert page.status_code == 200 and page.mimetype == "text/html"
     assert payment["receipt_number"] in page.text and "260.00" in page.text
-    resident = auth_header(billing_settings, "resident", units=[billed["units"][0]])
+    resident = resident_of(billed["units"][0], billed["id"])
     assert client.get(f"/api/v1/payments/{payment['id']}/receipt", headers=resident).status_code == 200
-    neighbour = auth_header(billing_settings, "resident", units=[billed["units"][1]])
+    neighbour = resident_of(billed["units"][1], billed["id"])
     assert client.get(f"/api/v1/payments/{payment['id']}/receipt", headers=neighbour).status_code == 404
 
 

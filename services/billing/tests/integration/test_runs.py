@@ -195,7 +195,7 @@ def test_a_bad_fee_item_is_refused_and_nothing_is_written(client, community, bod
     assert listed["total"] == 1
 
 
-def test_who_may_run_and_read_bills(client, community, run, billing_settings, bills_of):
+def test_who_may_run_and_read_bills(client, community, run, billing_settings, bills_of, resident_of):
     run(community, "2026-11")
     bill = bills_of(community)[0]
     cid = community["id"]
@@ -210,13 +210,15 @@ def test_who_may_run_and_read_bills(client, community, run, billing_settings, bi
         ("cs_manager", {"communities": [cid]}, 200),
         ("butler", {"communities": [cid], "zones": ["zone-1"]}, 200),
         ("butler", {"communities": [cid], "zones": ["zone-2"]}, 404),
-        ("resident", {"units": [bill["unit_id"]]}, 200),
         ("resident", {"units": [str(uuid.uuid4())]}, 404),
-        ("engineer", {"communities": [cid]}, 404),
+        # A token naming the unit, without a move-in of its holder there, opens nothing.
+        ("resident", {"units": [bill["unit_id"]], "resident_id": str(uuid.uuid4())}, 404),
+        ("engineer", {"communities": [cid]}, 403),  # engineers have no need to read bills
     ]:
         headers = auth_header(billing_settings, role, **scopes)
         assert client.get(f"/api/v1/billing/bills/{bill['id']}", headers=headers).status_code == status, role
-    resident = auth_header(billing_settings, "resident", units=[bill["unit_id"]])
+    resident = resident_of(bill["unit_id"], cid)
+    assert client.get(f"/api/v1/billing/bills/{bill['id']}", headers=resident).status_code == 200
     assert [b["id"] for b in client.get("/api/v1/billing/bills", headers=resident).json["items"]] == [bill["id"]]
 
 

@@ -29,12 +29,13 @@ def test_a_user_logs_in_and_the_token_carries_role_and_scopes(client, gateway_se
     assert me.json["username"] == body["username"] and me.json["communities"] == ["c-1", "c-2"]
 
 
-def test_a_resident_token_carries_their_resident_record_and_units(client, gateway_settings, create_user):
+def test_a_resident_account_gets_no_token_while_residents_cannot_confirm_the_household(
+    client, gateway_settings, create_user
+):
+    """This gateway has no residents service: a resident's units cannot be confirmed, so no token (503)."""
     body, _ = create_user(role="resident", resident_id="res-1", units=["u-1"])
-    principal = auth.verify_token(
-        gateway_settings, login(client, body["username"], body["password"]).json["access_token"]
-    )
-    assert principal.role == "resident" and principal.resident_id == "res-1" and principal.units == ("u-1",)
+    response = login(client, body["username"], body["password"])
+    assert response.status_code == 503 and response.mimetype == "application/problem+json"
 
 
 def test_wrong_password_unknown_user_and_inactive_user_get_the_same_401(client, gateway_settings, create_user, unique):

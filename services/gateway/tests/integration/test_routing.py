@@ -28,7 +28,7 @@ class CountingApp:
 
 
 def staff(settings, community_id):
-    return auth_header(settings, "butler", communities=[community_id])
+    return auth_header(settings, "cs_manager", communities=[community_id])
 
 
 def test_a_routed_request_without_a_valid_token_is_401_and_never_reaches_the_service(gateway_settings, tickets_app):
@@ -133,7 +133,6 @@ def test_a_ticket_filed_through_the_gateway_keeps_its_idempotency_key(routed_cli
         "unit_id": projected_unit["unit_id"],
         "category": "repair",
         "description": "楼道灯不亮",
-        "reporter_id": "r-1",
     }
     first = routed_client.post("/api/v1/tickets", headers=headers, json=body)
     assert first.status_code == 201, first.json

@@ -176,3 +176,42 @@ def test_codes_are_rate_limited_per_phone_and_per_address(
         "/api/v1/auth/sms-code", json={"phone": random_phone()}, environ_base={"REMOTE_ADDR": "10.1.2.3"}
     )
     assert other.status_code == 202
+
+
+def test_a_resident_token_follows_occupancy_at_sign_in_and_refresh(
+    sms_gateway, household, residents_app, gateway_settings
+):
+    """A password account of a resident: the token carries the unit while they live there; after the move-out a new
+    sign-in and a refresh carry no unit and no community."""
+    admin = auth_header(gateway_settings, "admin")
+    username, password = f"res-{random.randint(10**6, 10**7)}", "resident-password-9"
+    unit_id, community_id = household["unit"]["id"], household["community"]["id"]
+    # A second, unrelated unit on the account: only stays in it would count, and there are none.
+    created = sms_gateway.post(
+        "/api/v1/users",
+        headers=admin,
+        json={
+            "username": username,
+            "password": password,
+            "role": "resident",
+            "resident_id": household["resident"]["id"],
+            "units": [unit_id, "some-other-unit"],
+            "communities": [community_id],
+        },
+    )
+    assert created.status_code == 201, created.json
+    signed_in = sms_gateway.post("/api/v1/auth/token", json={"username": username, "password": password})
+    assert signed_in.status_code == 200, signed_in.json
+    principal = auth.verify_token(gateway_settings, signed_in.json["access_token"])
+    assert (principal.units, principal.communities) == ((unit_id,), (community_id,))
+    assert principal.resident_id == household["resident"]["id"]
+
+    residents = residents_app.test_client()
+    moved = residents.post(f"/api/v1/units/{unit_id}/move-out", headers=auth_header(gateway_settings, "admin"), json={})
+    assert moved.status_code == 200, moved.json
+    refreshed = sms_gateway.post("/api/v1/auth/refresh", json={"refresh_token": signed_in.json["refresh_token"]})
+    assert refreshed.status_code == 200, refreshed.json
+    again = sms_gateway.post("/api/v1/auth/token", json={"username": username, "password": password})
+    for body in (refreshed.json, again.json):
+        principal = auth.verify_token(gateway_settings, body["access_token"])
+        assert (principal.units, principal.communities) == ((), ())

@@ -47,3 +47,34 @@ def test_fee_overdue_and_a_notice_reach_the_owner_through_the_real_residents_ser
     p.dispatch()
     assert [m["phone"] for m in fake_sms.of("twilio")] == [resident["phone"]] * 2
     assert fake_sms.of("twilio")[1]["body"] == "【幸福物业】电梯维保：周六上午暂停使用"
+
+
+def test_a_resident_of_another_community_never_hears_on_its_behalf(
+    pipeline, residents_upstream, resident, fake_sms, make_event
+):
+    """A fee.overdue of community B naming a resident of A as the payer: A's resident gets no SMS of B."""
+    p = pipeline("twilio")
+    p.upstreams["residents"] = residents_upstream
+    other_community = str(uuid.uuid4())
+    event = make_event(
+        "fee.overdue",
+        {
+            "bill_id": str(uuid.uuid4()),
+            "unit_id": str(uuid.uuid4()),
+            "community_id": other_community,
+            "period": "2026-11",
+            "amount_due": "99.00",
+            "due_date": "2026-11-15",
+            "stage": "first",
+            "days_overdue": 10,
+            "payer_id": resident["resident_id"],
+        },
+    )
+    assert p.handle(event) == "applied"
+    p.dispatch()
+    assert fake_sms.of("twilio") == []
+    app = p.app()
+    admin = auth_header(app.extensions["guanjia.settings"], "admin")
+    log = app.test_client().get("/api/v1/notifications", headers=admin, query_string={"page_size": 100}).json
+    mine = [d for d in log["items"] if d.get("community_id") == other_community]
+    assert [(d["status"], d["reason"]) for d in mine] == [("skipped", "recipient outside the community")]

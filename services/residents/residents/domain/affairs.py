@@ -13,7 +13,7 @@ from guanjia.errors import Conflict, Invalid, NotFound
 from guanjia.pii import mask_name, mask_phone
 
 from ..models import Building, ContactLog, Key, KeyLoan, Resident, ResidentCard, Unit, VacancyCheck
-from .common import FRONT_DESK, load_resident, load_unit, unit_scope
+from .common import FRONT_DESK, load_resident, load_unit, since_move_in, unit_scope
 from .structure import get_community, get_zone
 
 # The seeds' targets for a zone: households contacted at all (familiarity), and reached in a real conversation.
@@ -155,7 +155,8 @@ def key_view(principal: Principal, key: Key, loan: KeyLoan | None) -> dict:
 
 def list_keys(session: Session, principal: Principal, unit_id: str) -> list[tuple[Key, KeyLoan | None]]:
     load_unit(session, principal, unit_id)
-    keys = session.execute(select(Key).where(Key.unit_id == unit_id).order_by(Key.deposited_at)).scalars()
+    query = since_move_in(select(Key).where(Key.unit_id == unit_id), principal, unit_id, Key.deposited_at)
+    keys = session.execute(query.order_by(Key.deposited_at)).scalars()
     return [(key, open_loan(session, key)) for key in keys]
 
 
@@ -248,7 +249,9 @@ def record_vacancy_check(session: Session, principal: Principal, unit_id: str, d
 
 def list_vacancy_checks(session: Session, principal: Principal, unit_id: str) -> list[VacancyCheck]:
     load_unit(session, principal, unit_id)
-    query = select(VacancyCheck).where(VacancyCheck.unit_id == unit_id)
+    query = since_move_in(
+        select(VacancyCheck).where(VacancyCheck.unit_id == unit_id), principal, unit_id, VacancyCheck.checked_at
+    )
     return list(session.execute(query.order_by(VacancyCheck.checked_at.desc())).scalars())
 
 

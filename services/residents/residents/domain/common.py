@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import and_, false, or_, select
 from sqlalchemy.orm import Session
 
 from guanjia import outbox as outboxmod
@@ -36,6 +37,51 @@ def iso(value: datetime) -> str:
     return as_utc(value).isoformat()
 
 
+# --- a resident's household, from their move-in to their move-out ------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Household(Principal):
+    """A resident caller narrowed to what their own records say now: the units they live in (or are registered
+    in, not moved out), each with the time their stay began. The token's units are only an upper bound."""
+
+    since: tuple[tuple[str, datetime], ...] = ()
+
+    def since_of(self, unit_id: str) -> datetime | None:
+        return dict(self.since).get(unit_id)
+
+
+def household(session: Session, principal: Principal) -> Principal:
+    """The resident's current households: every record of the same person (same phone) that has not moved out,
+    in a unit the token names. A moved-out resident keeps their own record and nothing else."""
+    if principal.role != "resident":
+        return principal
+    own = session.get(Resident, principal.resident_id) if principal.resident_id else None
+    stays: dict[str, datetime] = {}
+    if own is not None:
+        records = session.execute(
+            select(Resident).where(
+                Resident.phone == own.phone,
+                Resident.status != "moved_out",
+                Resident.unit_id.in_(principal.units or ("",)),
+            )
+        ).scalars()
+        for record in records:
+            start = as_utc(record.moved_in_at or record.created_at)
+            stays[record.unit_id] = min(start, stays.get(record.unit_id, start))
+    fields = {f.name: getattr(principal, f.name) for f in dataclasses.fields(Principal)}
+    fields["units"] = tuple(stays)
+    return Household(**fields, since=tuple(stays.items()))
+
+
+def since_move_in(query, principal: Principal, unit_id: str, column):
+    """Limit a unit's records (passes, keys, appointments, checks) to those of the resident's own stay."""
+    if principal.role != "resident":
+        return query
+    since = principal.since_of(unit_id) if isinstance(principal, Household) else None
+    return query.where(column >= since) if since is not None else query.where(false())
+
+
 def unit_scope(query, principal: Principal):
     """A select() over Unit (or joined to it) limited to what the caller may see: butlers their zones."""
     return scoped(query, principal, community_column=Unit.community_id, zone_column=Unit.zone_id, unit_column=Unit.id)
@@ -56,7 +102,18 @@ def load_unit(session: Session, principal: Principal, unit_id: str, *, field: st
 
 
 def resident_scope(query, principal: Principal):
-    """A select() joined to Unit on Resident.unit_id: a resident sees their household and themself."""
+    """A select() joined to Unit on Resident.unit_id: a resident sees their household and themself.
+
+    The household is the people who lived in the unit during the resident's own stay: a previous household
+    (moved out before this resident's move-in) is not theirs to see."""
+    if principal.role == "resident":
+        stays = principal.since if isinstance(principal, Household) else ()
+        members = [
+            and_(Resident.unit_id == unit_id, or_(Resident.moved_out_at.is_(None), Resident.moved_out_at > since))
+            for unit_id, since in stays
+        ]
+        own = Resident.id == principal.resident_id if principal.resident_id else false()
+        return query.where(or_(own, *members))
     return scoped(
         query,
         principal,

@@ -13,7 +13,7 @@ from guanjia.errors import Conflict, Invalid, NotFound
 
 from .. import events
 from ..models import Handover, MovingAppointment, ReleasePass, Resident, Unit
-from .common import FRONT_DESK, change_unit_status, emit, iso, load_unit, unit_scope
+from .common import FRONT_DESK, change_unit_status, emit, iso, load_unit, since_move_in, unit_scope
 
 
 def _household_member(session: Session, unit: Unit, resident_id: str, field: str = "resident_id") -> Resident:
@@ -160,7 +160,12 @@ def book_moving(session: Session, principal: Principal, unit_id: str, data: dict
 
 def list_moving(session: Session, principal: Principal, unit_id: str) -> list[MovingAppointment]:
     load_unit(session, principal, unit_id)
-    query = select(MovingAppointment).where(MovingAppointment.unit_id == unit_id)
+    query = since_move_in(
+        select(MovingAppointment).where(MovingAppointment.unit_id == unit_id),
+        principal,
+        unit_id,
+        MovingAppointment.created_at,
+    )
     return list(session.execute(query.order_by(MovingAppointment.scheduled_at)).scalars())
 
 
@@ -192,7 +197,9 @@ def issue_pass(session: Session, principal: Principal, unit_id: str, data: dict,
 
 def list_passes(session: Session, principal: Principal, unit_id: str) -> list[ReleasePass]:
     load_unit(session, principal, unit_id)
-    query = select(ReleasePass).where(ReleasePass.unit_id == unit_id)
+    query = since_move_in(
+        select(ReleasePass).where(ReleasePass.unit_id == unit_id), principal, unit_id, ReleasePass.created_at
+    )
     return list(session.execute(query.order_by(ReleasePass.created_at)).scalars())
 
 

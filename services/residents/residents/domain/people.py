@@ -303,6 +303,29 @@ def resident_contact(session: Session, principal: Principal, resident_id: str) -
     }
 
 
+def occupancy(session: Session, principal: Principal, resident_id: str) -> dict:
+    """The current stays of the person behind this record (the same phone, not moved out): what a token carries.
+
+    A moved-out record gives no stay, so a token issued or refreshed after the move-out opens nothing of the
+    household. The gateway keeps only the stays in units the account was given (same phone is not enough)."""
+    require_role(principal, "service")
+    own = session.get(Resident, resident_id)
+    if own is None:
+        raise NotFound(f"resident {resident_id} not found")
+    query = select(Resident).where(Resident.phone == own.phone, Resident.status != "moved_out")
+    current = list(session.execute(query.order_by(Resident.created_at, Resident.id)).scalars())
+    # Their own record first when it is current; else the person's other current record (moved-in first).
+    current.sort(key=lambda r: (r.id != own.id, r.status != "moved_in"))
+    return {
+        "resident_id": own.id,
+        "status": own.status,
+        "stays": [
+            {"resident_id": r.id, "unit_id": r.unit_id, "community_id": r.community_id, "status": r.status}
+            for r in current
+        ],
+    }
+
+
 def _contact(resident: Resident) -> dict:
     return {
         "resident_id": resident.id,

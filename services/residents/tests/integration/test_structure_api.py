@@ -93,8 +93,17 @@ def test_staff_see_only_their_communities(client, as_role, place):
 def test_unit_read_by_service_and_by_its_resident_only(client, as_role, place):
     service = as_role("service")
     assert client.get(f"/api/v1/units/{place['unit_id']}", headers=service).status_code == 200
-    own = as_role("resident", units=[place["unit_id"]], resident_id=str(uuid.uuid4()))
+    registered = client.post(
+        "/api/v1/residents",
+        headers=place["staff"],
+        json={"unit_id": place["unit_id"], "name": "王五", "phone": "13700137000", "role": "owner"},
+    )
+    assert registered.status_code == 201, registered.json
+    own = as_role("resident", units=[place["unit_id"]], resident_id=registered.json["id"])
     assert client.get(f"/api/v1/units/{place['unit_id']}", headers=own).status_code == 200
+    # A token naming a unit without a record of its holder in it opens nothing.
+    stranger = as_role("resident", units=[place["unit_id"]], resident_id=str(uuid.uuid4()))
+    assert client.get(f"/api/v1/units/{place['unit_id']}", headers=stranger).status_code == 404
     assert [u["id"] for u in client.get("/api/v1/units", headers=own).json["items"]] == [place["unit_id"]]
     other = as_role("resident", units=[str(uuid.uuid4())], resident_id=str(uuid.uuid4()))
     assert client.get(f"/api/v1/units/{place['unit_id']}", headers=other).status_code == 404

@@ -1,7 +1,5 @@
 """The closed loop on real PostgreSQL and RabbitMQ: routing, dispatch, life cycle, paid repairs, return visits."""
 
-import uuid
-
 import pytest
 from sqlalchemy import func, select
 
@@ -46,19 +44,20 @@ def test_a_residents_repair_goes_to_the_zones_butler(client, tickets_settings, w
     assert [(s["action"], s["to_status"]) for s in steps] == [("created", "new"), ("assigned", "assigned")]
 
 
-def test_the_most_specific_routing_rule_wins(client, world):
+def test_the_most_specific_routing_rule_wins(client, world, staff_user):
     manager = world["manager"]
+    general, zone, lift = (staff_user(world["community_id"]) for _ in range(3))
     for rule in (
-        {"category": "repair", "department": "engineering", "assignee_id": "eng-general"},
-        {"category": "repair", "zone_id": world["zone_id"], "department": "engineering", "assignee_id": "eng-zone"},
-        {"subcategory": "lift", "department": "engineering", "assignee_id": "eng-lift"},
+        {"category": "repair", "department": "engineering", "assignee_id": general},
+        {"category": "repair", "zone_id": world["zone_id"], "department": "engineering", "assignee_id": zone},
+        {"subcategory": "lift", "department": "engineering", "assignee_id": lift},
     ):
         response = client.post(
             "/api/v1/tickets/routing-rules", headers=manager, json={"community_id": world["community_id"], **rule}
         )
         assert response.status_code == 201, response.json
-    assert _file(client, world["resident"], world)["assignee_id"] == "eng-zone"
-    assert _file(client, world["resident"], world, subcategory="lift")["assignee_id"] == "eng-zone"
+    assert _file(client, world["resident"], world)["assignee_id"] == zone
+    assert _file(client, world["resident"], world, subcategory="lift")["assignee_id"] == zone
     complaint = _file(client, world["resident"], world, category="complaint")
     assert (complaint["assignee_id"], complaint["department"]) == (world["butler_id"], "customer_service")
     rules = client.get(f"/api/v1/tickets/routing-rules?community_id={world['community_id']}", headers=manager)
@@ -71,8 +70,8 @@ def test_the_most_specific_routing_rule_wins(client, world):
     assert denied.status_code == 403
 
 
-def test_a_paid_repair_runs_the_whole_loop(client, tickets_settings, world):
-    engineer_id = f"eng-{uuid.uuid4().hex[:6]}"
+def test_a_paid_repair_runs_the_whole_loop(client, tickets_settings, world, staff_user):
+    engineer_id = staff_user(world["community_id"])
     engineer = auth_header(tickets_settings, "engineer", communities=[world["community_id"]], subject=engineer_id)
     ticket = _file(client, world["resident"], world)
     recorder = EventRecorder(tickets_settings, "ticket.*")
@@ -162,6 +161,7 @@ def test_an_illegal_transition_is_409_naming_what_is_allowed_and_changes_nothing
         "quote",
         "accept_quote",
         "cancel",
+        "triage",
     ]
     assert "start" in response.json["detail"]
     with db.transaction() as s:

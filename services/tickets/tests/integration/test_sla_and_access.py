@@ -127,8 +127,8 @@ def test_business_hours_clocks_skip_nights_and_weekends(client, world, clock):
 # ---------------------------------------------------------------- who sees what
 
 
-def test_engineers_see_only_what_is_dispatched_to_them(client, tickets_settings, world):
-    mine, other = f"eng-{uuid.uuid4().hex[:6]}", f"eng-{uuid.uuid4().hex[:6]}"
+def test_engineers_see_only_what_is_dispatched_to_them(client, tickets_settings, world, staff_user):
+    mine, other = staff_user(world["community_id"]), staff_user(world["community_id"])
     engineer = auth_header(tickets_settings, "engineer", communities=[world["community_id"]], subject=mine)
     stranger = auth_header(tickets_settings, "engineer", communities=[world["community_id"]], subject=other)
     ticket = _file(client, world)
@@ -163,13 +163,21 @@ def test_butlers_see_their_zones_and_follow_up_what_they_took(client, tickets_se
     ticket = _file(client, world)
     assert client.get(f"/api/v1/tickets/{ticket['id']}", headers=other_butler).status_code == 404
     assert ticket["id"] not in [t["id"] for t in client.get("/api/v1/tickets", headers=other_butler).json["items"]]
-    # 首问责任制: a butler takes a call about a unit outside their zone; it goes to that zone's butler,
-    # and stays on the taker's follow-up list until it is closed.
-    taken = _file(client, world, headers=other_butler, reporter_id=world["resident_id"], channel="phone")
-    assert taken["first_responder"] == other_butler_id and taken["assignee_id"] == world["butler_id"]
-    follow = client.get("/api/v1/tickets/follow-ups", headers=other_butler).json
+    # A butler files tickets in their own zones only (a unit elsewhere is 422, nothing written)...
+    refused = client.post(
+        "/api/v1/tickets",
+        headers=other_butler,
+        json={"unit_id": world["unit_id"], "category": "repair", "description": "x", "channel": "phone"},
+    )
+    assert refused.status_code == 422 and "unit_id" in refused.json["errors"]
+    # ...首问责任制 at the service desk: a senior butler takes the call; it goes to the zone's butler and stays
+    # on the taker's follow-up list until it is closed.
+    desk_id = f"desk-{uuid.uuid4().hex[:6]}"
+    desk = auth_header(tickets_settings, "senior_butler", communities=[world["community_id"]], subject=desk_id)
+    taken = _file(client, world, headers=desk, channel="phone")
+    assert taken["first_responder"] == desk_id and taken["assignee_id"] == world["butler_id"]
+    follow = client.get("/api/v1/tickets/follow-ups", headers=desk).json
     assert [t["id"] for t in follow["items"]] == [taken["id"]]
-    assert client.get(f"/api/v1/tickets/{taken['id']}", headers=other_butler).status_code == 200
     assert client.get("/api/v1/tickets/follow-ups", headers=world["butler"]).json["total"] == 0
 
 

@@ -42,7 +42,6 @@ def test_staff_files_a_ticket_and_ticket_created_is_published(client, tickets_se
                 "unit_id": unit["unit_id"],
                 "category": "repair",
                 "description": "厨房水管漏水 138 0013 8000",
-                "reporter_id": "r-1",
             },
         )
         assert response.status_code == 201, response.json
@@ -78,7 +77,7 @@ def test_another_communitys_ticket_is_404(client, tickets_settings, unit, staff)
     created = client.post(
         "/api/v1/tickets",
         headers=staff(tickets_settings, unit["community_id"]),
-        json={"unit_id": unit["unit_id"], "category": "inquiry", "description": "?", "reporter_id": "r-2"},
+        json={"unit_id": unit["unit_id"], "category": "inquiry", "description": "?"},
     )
     foreign = staff(tickets_settings, str(uuid.uuid4()))
     assert client.get(f"/api/v1/tickets/{created.json['id']}", headers=foreign).status_code == 404
@@ -126,7 +125,7 @@ def test_oversized_body_is_413_problem(client, tickets_settings, unit, staff):
 
 def test_idempotency_key_replays_the_first_response(client, tickets_settings, unit, db, staff):
     headers = {**staff(tickets_settings, unit["community_id"]), "Idempotency-Key": str(uuid.uuid4())}
-    body = {"unit_id": unit["unit_id"], "category": "repair", "description": "灯坏了", "reporter_id": "r-3"}
+    body = {"unit_id": unit["unit_id"], "category": "repair", "description": "灯坏了"}
     first = client.post("/api/v1/tickets", headers=headers, json=body)
     before = _count(db, Ticket)
     again = client.post("/api/v1/tickets", headers=headers, json=body)

@@ -63,7 +63,7 @@ def test_money_is_decimal_strings_and_integer_fen():
 
 
 def test_allowed_actions_follow_the_life_cycle():
-    assert allowed_actions("new") == ["assign", "cancel"]
+    assert allowed_actions("new") == ["assign", "cancel", "triage"]
     assert allowed_actions("resolved") == ["visit", "reopen"]
     assert allowed_actions("closed") == ["reopen"]
     assert allowed_actions("cancelled") == []

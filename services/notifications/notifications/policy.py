@@ -1,0 +1,60 @@
+"""Need-to-know table of the notifications service: who may read and change which resource, and why.
+
+Enforced for every request by guanjia.access; which deliveries (own, community) is the domain's. docs/security.md
+embeds this table; the access matrix tests are generated from it.
+"""
+
+from __future__ import annotations
+
+from guanjia.access import Policy, Resource
+
+R, B, SB, CM, E, F, IG = "resident", "butler", "senior_butler", "cs_manager", "engineer", "finance", "integrator"
+N = "/api/v1/notifications"
+
+RESOURCES = [
+    Resource(
+        "delivery log",
+        (N, f"{N}/<delivery_id>", f"{N}/<delivery_id>/resend"),
+        read=(R, B, SB, CM, IG),
+        write=(B, SB, CM),
+        why="a resident sees what was sent to them; the service desk follows and resends; engineers and finance "
+        "are told, they do not read the log",
+    ),
+    Resource(
+        "delivery statistics",
+        (f"{N}/stats",),
+        read=(B, SB, CM, IG),
+        write=(),
+        why="the service desk and the operator's reporting watch delivery and cost",
+    ),
+    Resource(
+        "own SMS preferences",
+        (f"{N}/preferences/me",),
+        read=(R,),
+        write=(R,),
+        why="a resident chooses what they hear",
+    ),
+    Resource(
+        "community notices",
+        (f"{N}/notices", f"{N}/notices/<notice_id>"),
+        read=(B, SB, CM),
+        write=(B, SB, CM),
+        why="the service desk writes notices to a community, a building or a zone",
+    ),
+    Resource(
+        "SMS templates",
+        (f"{N}/templates", f"{N}/templates/<key>/<locale>"),
+        read=(B, SB, CM, E, F),
+        write=(),
+        why="staff may read the wording; the operator (admin) sets it",
+    ),
+]
+
+
+def policy() -> Policy:
+    return Policy(
+        "notifications",
+        RESOURCES,
+        service_only=("/api/v1/internal",),
+        public=(f"{N}/receipts/aliyun", f"{N}/receipts/tencent", f"{N}/receipts/twilio"),
+    )

@@ -1,0 +1,76 @@
+"""Need-to-know table of the tickets service: who may read and change which resource, and why.
+
+Enforced for every request by guanjia.access; which tickets (own, dispatched, zones, communities) is the
+domain's. docs/security.md embeds this table; the access matrix tests are generated from it.
+"""
+
+from __future__ import annotations
+
+from guanjia.access import Policy, Resource
+
+R, B, SB, CM, E, F, IG = "resident", "butler", "senior_butler", "cs_manager", "engineer", "finance", "integrator"
+T, P = "/api/v1/tickets", "/api/v1/tickets/patrols"
+ACTIONS = ("assign", "start", "hold", "resume", "quote", "accept-quote", "resolve", "reopen", "cancel", "triage")
+NOTES = ("reason", "comment", "note", "hold_reason")
+
+RESOURCES = [
+    Resource(
+        "tickets",
+        (T, f"{T}/follow-ups", f"{T}/<ticket_id>", f"{T}/<ticket_id>/timeline")
+        + tuple(f"{T}/<ticket_id>/{action}" for action in ACTIONS),
+        read=(R, B, SB, CM, E, IG),
+        write=(R, B, SB, CM, E),
+        why="residents file and follow their own, staff take and work them, engineers those dispatched to them; "
+        "finance learns of paid repairs from ticket.resolved",
+        notes=NOTES,
+    ),
+    Resource(
+        "return visits",
+        (f"{T}/<ticket_id>/visits",),
+        read=(R, B, SB, CM, E, IG),
+        write=(B, SB, CM),
+        why="the service desk calls back; the reporter and the worker see the outcome",
+        notes=NOTES,
+    ),
+    Resource(
+        "attachments",
+        (f"{T}/<ticket_id>/attachments", f"{T}/<ticket_id>/attachments/<attachment_id>/content"),
+        read=(R, B, SB, CM, E, IG),
+        write=(R, B, SB, CM, E),
+        why="photos of the problem and of the work, by those on the ticket",
+    ),
+    Resource(
+        "community ticket rules",
+        (f"{T}/settings/<community_id>", f"{T}/sla-policies", f"{T}/routing-rules", f"{T}/routing-rules/<rule_id>"),
+        read=(B, SB, CM, E, IG),
+        write=(SB, CM),
+        why="staff work to the community's hours, SLA and routing; supervisors set them",
+    ),
+    Resource(
+        "ticket reports",
+        (f"{T}/reports/monthly", f"{T}/reports/weekly"),
+        read=(SB, CM),
+        write=(),
+        why="supervisors' monthly and weekly complaint statistics",
+    ),
+    Resource(
+        "patrols",
+        (
+            f"{P}/plans",
+            f"{P}/rounds",
+            f"{P}/rounds/<round_id>",
+            f"{P}/rounds/<round_id>/scans",
+            f"{P}/rounds/<round_id>/findings",
+            f"{P}/rounds/<round_id>/complete",
+            f"{P}/coverage",
+        ),
+        read=(B, SB, CM, E, IG),
+        write=(B, SB, CM, E),
+        why="butlers plan, guards (engineering staff) walk the rounds; residents and finance have no part",
+        notes=NOTES,
+    ),
+]
+
+
+def policy() -> Policy:
+    return Policy("tickets", RESOURCES)
