@@ -11,7 +11,7 @@ from flask import Response, current_app, jsonify, request
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
-from guanjia import web
+from guanjia import http, web
 from guanjia.errors import Invalid, Unauthorized
 
 from .domain import bills, common, fees, overdue, payments, reports, units
@@ -435,7 +435,8 @@ def provider_callback():
 @reports_blp.response(200)
 def get_arrears(args):
     """Overdue money by unit, building, zone or butler, with ageing buckets (0–30, 31–90, 91–180, 181–365, >365
-    days past due)."""
+    days past due); each group with its `name` (zone name, butler's display name)."""
+    staff = _staff_names(args["community_id"], args["group_by"])
     with web.database().transaction() as session:
         body = reports.arrears(
             session,
@@ -444,6 +445,7 @@ def get_arrears(args):
             args["community_id"],
             args["group_by"],
             args.get("as_of") or _today(),
+            staff,
         )
     return jsonify(web.jsonable(body))
 
@@ -477,7 +479,9 @@ def add_note(data):
 @reports_blp.arguments(RateArgs, location="query")
 @reports_blp.response(200)
 def get_collection_rate(args):
-    """收缴率 and 清欠率 for a period by community, zone or butler, with the target, gap and projected rate."""
+    """收缴率 and 清欠率 for a period by community, zone or butler, with the target, gap and projected rate; each
+    group with its `name` (zone name, butler's display name)."""
+    staff = _staff_names(args["community_id"], args["group_by"])
     with web.database().transaction() as session:
         body = reports.collection_rate(
             session,
@@ -487,14 +491,23 @@ def get_collection_rate(args):
             args["period"],
             args["group_by"],
             args.get("as_of") or _today(),
+            staff,
         )
     return jsonify(web.jsonable(body))
+
+
+def _staff_names(community_id: str, group_by: str) -> dict | None:
+    """Butlers' display names from the gateway, asked once (outside the database transaction) when grouping by
+    butler for a caller who may read the community."""
+    if group_by != "butler" or not web.principal().sees_community(community_id):
+        return None
+    return http.staff_names(current_app.extensions["billing.gateway"], community_id)
 
 
 def _report(body: dict, name: str, fmt: str):
     if fmt == "xlsx":
         return Response(
-            reports.to_xlsx(name, web.jsonable(body)),
+            reports.to_xlsx(name, body, web.settings().timezone),
             mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
         )

@@ -126,6 +126,24 @@ def parse_period(name: str) -> Period:
     return Period(name, date(year, first, 1), date(year, last, calendar.monthrange(year, last)[1]), months)
 
 
+def sub_periods(period: Period) -> list[str]:
+    """The names of every period lying within `period`, itself included: a half-year's months, quarters and the
+    half-year — its bills may have been issued monthly, quarterly or for the half-year at once."""
+    names = []
+    year = period.start.year
+    for month in range(period.start.month, period.end.month + 1):
+        names.append(f"{year}-{month:02d}")
+    for quarter in range(1, 5):
+        if period.start.month <= (quarter - 1) * 3 + 1 and quarter * 3 <= period.end.month:
+            names.append(f"{year}-Q{quarter}")
+    for half in (1, 2):
+        if period.start.month <= (half - 1) * 6 + 1 and half * 6 <= period.end.month:
+            names.append(f"{year}-H{half}")
+    if period.months == 12:
+        names.append(str(year))
+    return names
+
+
 def month_of(day: date) -> Period:
     return parse_period(f"{day.year}-{day.month:02d}")
 

@@ -183,7 +183,7 @@ def update_community(data, community_id):
 @communities.route("/<community_id>/roster.xlsx", methods=["GET"])
 @communities.response(200, {"type": "string", "format": "binary"}, content_type=roster.XLSX_TYPE)
 def export_roster(community_id):
-    """The roster in the import's shape: sheets buildings, units, residents (managers; ID numbers masked)."""
+    """The roster in the import's shape: sheets 楼栋, 房屋, 住户 with Chinese headers (managers; ID numbers masked)."""
     with web.database().transaction() as session:
         content = roster.export_xlsx(session, web.settings(), web.principal(), community_id)
     return send_file(
@@ -724,6 +724,19 @@ def accept_renovation(data, renovation_id):
 
 
 # --- imports ---------------------------------------------------------------------------------------------------
+
+
+@imports.route("/template.xlsx", methods=["GET"])
+@imports.response(200, {"type": "string", "format": "binary"}, content_type=roster.XLSX_TYPE)
+def import_template():
+    """An empty roster to fill in: sheets 楼栋, 房屋, 住户 with the headers the import reads, and 说明 (managers)."""
+    roster.require_importer(web.principal())
+    return send_file(
+        roster.as_file(roster.template_xlsx(web.settings())),
+        mimetype=roster.XLSX_TYPE,
+        as_attachment=True,
+        download_name="roster-template.xlsx",
+    )
 
 
 @imports.route("", methods=["POST"])
