@@ -257,9 +257,26 @@ def record_reading(data):
 @runs_blp.arguments(RunIn)
 @runs_blp.response(201, RunOut)
 def run_billing(data):
-    """Bill a community for a period. Re-running the same period creates nothing for units already billed."""
+    """Bill a community for a period. Re-running the same period creates nothing for units already billed.
+
+    The community's units are first checked with residents (read-your-writes: units created a moment ago whose
+    events have not reached billing yet are fetched now); the run reports `units_total`, the units it fetched and
+    those it left without a bill, by reason. Residents unreachable → 503 and nothing billed."""
+    cid = data["community_id"]
+    bills.check_run(web.principal(), cid, data["period"])
+    path = f"/api/v1/internal/communities/{quote(cid, safe='')}/units"
+    residents = current_app.extensions["billing.residents"]
+    listing = residents.get_found(path)
+    listed = None if listing is None else listing["unit_ids"]  # a community residents does not know: no check
+
+    def fetch_units() -> list[dict]:
+        found = residents.get_found(f"{path}?detail=true", timeout=30.0)
+        return [] if found is None else found["units"]
+
     with web.database().transaction() as session:
-        return bills.run_billing(session, web.settings(), web.principal(), data["community_id"], data["period"], _now())
+        return bills.run_billing(
+            session, web.settings(), web.principal(), cid, data["period"], _now(), listed, fetch_units
+        )
 
 
 @runs_blp.route("", methods=["GET"])

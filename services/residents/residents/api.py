@@ -39,6 +39,8 @@ from .schemas import (
     ImportOut,
     InspectionCreate,
     InspectionOut,
+    InternalUnitsArgs,
+    InternalUnitsOut,
     InternalZoneOut,
     KeyCreate,
     KeyLend,
@@ -794,6 +796,15 @@ def unit_contacts(args, unit_id):
     """The current residents of a unit (optionally only some roles), phones in clear, with their SMS opt-out."""
     with web.database().transaction() as session:
         return people.unit_contacts(session, web.principal(), unit_id, args.get("roles"))
+
+
+@internal_more.route("/communities/<community_id>/units", methods=["GET"])
+@internal_more.arguments(InternalUnitsArgs, location="query")
+@internal_more.response(200, InternalUnitsOut)
+def internal_units(args, community_id):
+    """Every unit of a community (ids, or with `detail=true` their data): billing checks its projection before a run."""
+    with web.database().transaction() as session:
+        return structure.internal_units(session, web.principal(), community_id, args["detail"])
 
 
 @internal_more.route("/zones/<zone_id>", methods=["GET"])

@@ -133,6 +133,32 @@ class InternalZoneOut(ma.Schema):
     butler_ids = ma.fields.List(ma.fields.String())
 
 
+class InternalUnitsArgs(ma.Schema):
+    detail = ma.fields.Boolean(load_default=False, metadata={"description": "with each unit's data, not only ids"})
+
+
+class InternalUnit(ma.Schema):
+    unit_id = ma.fields.String()
+    community_id = ma.fields.String()
+    building_id = ma.fields.String(allow_none=True)
+    zone_id = ma.fields.String(allow_none=True)
+    number = ma.fields.String()
+    floor = ma.fields.Integer(allow_none=True)
+    unit_type = ma.fields.String()
+    area_m2 = ma.fields.String(allow_none=True)
+    gross_area_m2 = ma.fields.String(allow_none=True)
+    inner_area_m2 = ma.fields.String(allow_none=True)
+    status = ma.fields.String()
+    updated_at = UtcDateTime()
+
+
+class InternalUnitsOut(ma.Schema):
+    community_id = ma.fields.String()
+    count = ma.fields.Integer()
+    unit_ids = ma.fields.List(ma.fields.String())
+    units = ma.fields.List(ma.fields.Nested(InternalUnit))
+
+
 class BuildingCreate(ma.Schema):
     community_id = ma.fields.String(required=True, validate=_ID)
     name = _text(100)
