@@ -3,6 +3,7 @@
 import marshmallow as ma
 from webargs.fields import DelimitedList
 
+from guanjia import fields
 from guanjia.errors import Invalid
 from guanjia.pii import normalize_id_card, normalize_phone
 from guanjia.web import PageArgs, UtcDateTime, page_schema
@@ -14,14 +15,16 @@ from .values import format_area, parse_area
 
 
 class Area(ma.fields.String):
-    """m² as a decimal string ("88.50") both ways; a JSON number is refused so no float ever carries an area."""
+    """m²: a decimal string ("88.50") or a JSON number (88.5) in requests, the decimal string in responses."""
 
     def __init__(self, **kwargs):
-        kwargs.setdefault("metadata", {"example": "88.50", "pattern": r"^\d{1,8}(\.\d{1,2})?$"})
+        kwargs.setdefault("metadata", fields.decimal_metadata("88.50", r"^\d{1,8}(\.\d{1,2})?$"))
         super().__init__(**kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
         try:
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                value = format(fields.to_decimal(value), "f")  # the digits the client wrote, never float noise
             return parse_area(value)
         except ValueError as exc:
             raise ma.ValidationError(str(exc)) from None

@@ -143,7 +143,9 @@ def test_a_run_right_after_an_import_bills_units_billing_has_not_heard_of_yet(cl
     """Units created in residents whose unit.created events have not reached billing: the run fetches them."""
     manager = auth_header(infra.settings("residents"), "admin")
     residents = residents_app.test_client()
-    community = residents.post("/api/v1/communities", headers=manager, json={"name": f"读写小区 {uuid.uuid4().hex[:4]}"})
+    community = residents.post(
+        "/api/v1/communities", headers=manager, json={"name": f"读写小区 {uuid.uuid4().hex[:4]}"}
+    )
     assert community.status_code == 201, community.json
     cid = community.json["id"]
     rows = "".join(f"9栋,9-{i:03d},1,100.00\n" for i in range(40))

@@ -172,7 +172,12 @@ def internal_units(session: Session, principal: Principal, community_id: str, de
         return {"community_id": community_id, "count": len(ids), "unit_ids": ids, "units": []}
     query = select(Unit).where(Unit.community_id == community_id)
     units = [{**unit_event_data(u), "updated_at": u.updated_at} for u in session.execute(query).scalars()]
-    return {"community_id": community_id, "count": len(units), "unit_ids": [u["unit_id"] for u in units], "units": units}
+    return {
+        "community_id": community_id,
+        "count": len(units),
+        "unit_ids": [u["unit_id"] for u in units],
+        "units": units,
+    }
 
 
 def _zone_in(session: Session, community_id: str, zone_id: str | None, field: str = "zone_id") -> str | None:

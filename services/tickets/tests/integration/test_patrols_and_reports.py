@@ -1,8 +1,8 @@
 """Patrol plans, rounds and findings; zone coverage with a controllable clock; the monthly report in JSON and XLSX."""
 
 import io
-import zipfile
 import uuid
+import zipfile
 from datetime import UTC, datetime, timedelta
 
 from openpyxl import load_workbook
