@@ -12,7 +12,7 @@ from guanjia.db import utcnow
 from guanjia.errors import Invalid
 from guanjia.pii import mask_phone
 
-from .domain import affairs, occupancy, people, renovations, roster, structure
+from .domain import affairs, corrections, occupancy, people, renovations, roster, structure
 from .models import idempotency_keys
 from .schemas import (
     Acceptance,
@@ -31,6 +31,7 @@ from .schemas import (
     ContactCreate,
     ContactLogOut,
     ContactOut,
+    CorrectionOut,
     DaysArgs,
     DisclosureOut,
     FamiliarityOut,
@@ -45,12 +46,14 @@ from .schemas import (
     KeyCreate,
     KeyLend,
     KeyOut,
+    MergeIn,
     MoveIn,
     MoveInOut,
     MoveOut,
     MoveOutOut,
     MovingCreate,
     MovingOut,
+    NoteIn,
     OverdueArgs,
     OverdueKeyOut,
     PassCreate,
@@ -61,6 +64,7 @@ from .schemas import (
     RecipientsOut,
     Reinspection,
     Reject,
+    RemovalIn,
     RenovationCreate,
     RenovationListArgs,
     RenovationOut,
@@ -417,7 +421,7 @@ def list_moving(unit_id):
 def issue_pass(data, unit_id):
     """放行条: goods leaving with a carrier on a given day, authorised by a member of the household."""
     with web.database().transaction() as session:
-        return occupancy.issue_pass(session, web.principal(), unit_id, data, _now())
+        return occupancy.issue_pass(session, web.principal(), unit_id, data, _now(), _today(_now()))
 
 
 @units.route("/<unit_id>/passes", methods=["GET"])
@@ -541,6 +545,45 @@ def update_resident(data, resident_id):
     """Change a resident's record (front desk); residents may change their emergency contact and SMS opt-out."""
     with web.database().transaction() as session:
         return _view(people.update_resident(session, web.settings(), web.principal(), resident_id, data))
+
+
+@residents.route("/<resident_id>/removal", methods=["POST"])
+@residents.arguments(RemovalIn)
+@residents.response(200, CorrectionOut)
+def remove_resident(data, resident_id):
+    """Remove a record registered by mistake (managers): only one that never moved in and that nothing refers to
+    (409 otherwise: merge it). The removal is kept as a correction; resident.updated says status `removed`."""
+    with web.database().transaction() as session:
+        return corrections.remove(session, web.settings(), web.principal(), resident_id, data["reason"], _now())
+
+
+@residents.route("/<resident_id>/merge", methods=["POST"])
+@residents.arguments(MergeIn)
+@residents.response(200, CorrectionOut)
+def merge_resident(data, resident_id):
+    """Merge this duplicate into `into` (same unit; managers): its cards, contacts, passes, appointments,
+    renovations, key loans and disclosures move over, missing details are taken over, the duplicate is removed."""
+    with web.database().transaction() as session:
+        return corrections.merge(
+            session, web.settings(), web.principal(), resident_id, data["into"], data["reason"], _now()
+        )
+
+
+@residents.route("/<resident_id>/notes", methods=["POST"])
+@residents.arguments(NoteIn)
+@residents.response(200, ResidentOut)
+def add_resident_note(data, resident_id):
+    """Add a dated note to a record — a moved-out one too, whose other fields stay as they were (front desk)."""
+    with web.database().transaction() as session:
+        return _view(corrections.note(session, web.settings(), web.principal(), resident_id, data["note"], _now()))
+
+
+@residents.route("/<resident_id>/corrections", methods=["GET"])
+@residents.response(200, CorrectionOut(many=True))
+def list_corrections(resident_id):
+    """Removals, merges and notes of this record and of the duplicates merged into it (managers)."""
+    with web.database().transaction() as session:
+        return corrections.corrections(session, web.principal(), resident_id)
 
 
 @residents.route("/<resident_id>/personal-data", methods=["GET"])

@@ -3,7 +3,6 @@
 import marshmallow as ma
 from webargs.fields import DelimitedList
 
-from guanjia import fields
 from guanjia.errors import Invalid
 from guanjia.pii import normalize_id_card, normalize_phone
 from guanjia.web import PageArgs, UtcDateTime, page_schema
@@ -15,16 +14,14 @@ from .values import format_area, parse_area
 
 
 class Area(ma.fields.String):
-    """m²: a decimal string ("88.50") or a JSON number (88.5) in requests, the decimal string in responses."""
+    """m² as a decimal string ("88.50") both ways; a JSON number is refused so no float ever carries an area."""
 
     def __init__(self, **kwargs):
-        kwargs.setdefault("metadata", fields.decimal_metadata("88.50", r"^\d{1,8}(\.\d{1,2})?$"))
+        kwargs.setdefault("metadata", {"example": "88.50", "pattern": r"^\d{1,8}(\.\d{1,2})?$"})
         super().__init__(**kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
         try:
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                value = format(fields.to_decimal(value), "f")  # the digits the client wrote, never float noise
             return parse_area(value)
         except ValueError as exc:
             raise ma.ValidationError(str(exc)) from None
@@ -789,3 +786,28 @@ BuildingPage = page_schema(BuildingOut, "BuildingPage")
 UnitPage = page_schema(UnitOut, "UnitPage")
 ResidentPage = page_schema(ResidentOut, "ResidentPage")
 RenovationPage = page_schema(RenovationOut, "RenovationPage")
+
+
+class RemovalIn(ma.Schema):
+    reason = _text(500)
+
+
+class MergeIn(ma.Schema):
+    into = ma.fields.String(required=True, validate=_ID, metadata={"description": "the record to keep"})
+    reason = _text(500)
+
+
+class NoteIn(ma.Schema):
+    note = _text(2000)
+
+
+class CorrectionOut(ma.Schema):
+    id = ma.fields.String()
+    resident_id = ma.fields.String()
+    unit_id = ma.fields.String()
+    action = ma.fields.String(metadata={"enum": ["removed", "merged", "noted"]})
+    into_resident_id = ma.fields.String(allow_none=True)
+    reason = ma.fields.String()
+    actor_id = ma.fields.String()
+    actor_role = ma.fields.String()
+    at = UtcDateTime()
