@@ -89,24 +89,6 @@ def upstreams_for(settings: Settings, apps: dict | None = None) -> dict:
     return {name: HttpUpstream(name, url) for name, url in settings.service_urls.items() if name != "gateway"}
 
 
-class RoutedUpstreams(dict):
-    """The given upstreams, falling back to HTTP at the configured URL (the gateway is not among a worker's)."""
-
-    def __init__(self, settings: Settings, upstreams: dict):
-        super().__init__()
-        self.settings = settings
-        self.given = upstreams
-
-    def __getitem__(self, name):
-        if name in self.given:  # looked up at call time: embedded apps join the dict after we are built
-            return self.given[name]
-        if name not in self:
-            if name not in (self.settings.service_urls or {}):
-                raise KeyError(name)
-            self[name] = HttpUpstream(name, self.settings.service_urls[name])
-        return dict.__getitem__(self, name)
-
-
 class ServiceClient:
     """Calls another service with this service's own credential (never a user's token)."""
 
@@ -139,3 +121,34 @@ class ServiceClient:
         if response.status != 200:
             raise UpstreamUnavailable(f"{self.target} answered {response.status} for {path.split('?')[0]}")
         return response.json()
+
+
+class RoutedUpstreams(dict):
+    """The given upstreams, falling back to HTTP at the configured URL for a service that is not among them (the
+    gateway is not among a distributed worker's or web process's upstreams)."""
+
+    def __init__(self, settings: Settings, upstreams: dict):
+        super().__init__()
+        self.settings = settings
+        self.given = upstreams
+
+    def __getitem__(self, name):
+        if name in self.given:  # looked up at call time: embedded apps join the dict after we are built
+            return self.given[name]
+        if name not in self:
+            if name not in (self.settings.service_urls or {}):
+                raise KeyError(name)
+            self[name] = HttpUpstream(name, self.settings.service_urls[name])
+        return dict.__getitem__(self, name)
+
+
+def staff_names(client: ServiceClient, community_id: str) -> dict:
+    """{user id: display name} of a community's staff, from the gateway's internal users route — one call per
+    report, never one per row. Names are for display: an unreachable gateway gives {} (the report shows ids)."""
+    from urllib.parse import quote
+
+    try:
+        found = client.get_found(f"/api/v1/internal/users?community_id={quote(str(community_id), safe='')}")
+    except UpstreamUnavailable:
+        return {}
+    return {u["user_id"]: u.get("name") for u in (found or {}).get("items") or []}

@@ -10,7 +10,7 @@ from urllib.parse import quote
 from flask import Response, current_app, jsonify, request
 from flask_smorest import Blueprint
 
-from guanjia import web
+from guanjia import http, web
 from guanjia.errors import Invalid, Unauthorized
 
 from .domain import bills, common, fees, overdue, payments, reports, units
@@ -255,9 +255,26 @@ def record_reading(data):
 @runs_blp.arguments(RunIn)
 @runs_blp.response(201, RunOut)
 def run_billing(data):
-    """Bill a community for a period. Re-running the same period creates nothing for units already billed."""
+    """Bill a community for a period. Re-running the same period creates nothing for units already billed.
+
+    The community's units are first checked with residents (read-your-writes: units created a moment ago whose
+    events have not reached billing yet are fetched now); the run reports `units_total`, the units it fetched and
+    those it left without a bill, by reason. Residents unreachable → 503 and nothing billed."""
+    cid = data["community_id"]
+    bills.check_run(web.principal(), cid, data["period"])
+    path = f"/api/v1/internal/communities/{quote(cid, safe='')}/units"
+    residents = current_app.extensions["billing.residents"]
+    listing = residents.get_found(path)
+    listed = None if listing is None else listing["unit_ids"]  # a community residents does not know: no check
+
+    def fetch_units() -> list[dict]:
+        found = residents.get_found(f"{path}?detail=true", timeout=30.0)
+        return [] if found is None else found["units"]
+
     with web.database().transaction() as session:
-        return bills.run_billing(session, web.settings(), web.principal(), data["community_id"], data["period"], _now())
+        return bills.run_billing(
+            session, web.settings(), web.principal(), cid, data["period"], _now(), listed, fetch_units
+        )
 
 
 @runs_blp.route("", methods=["GET"])
@@ -433,7 +450,8 @@ def provider_callback():
 @reports_blp.response(200)
 def get_arrears(args):
     """Overdue money by unit, building, zone or butler, with ageing buckets (0–30, 31–90, 91–180, 181–365, >365
-    days past due)."""
+    days past due); each group with its `name` (zone name, butler's display name)."""
+    staff = _staff_names(args["community_id"], args["group_by"])
     with web.database().transaction() as session:
         body = reports.arrears(
             session,
@@ -442,6 +460,7 @@ def get_arrears(args):
             args["community_id"],
             args["group_by"],
             args.get("as_of") or _today(),
+            staff,
         )
     return jsonify(web.jsonable(body))
 
@@ -475,7 +494,9 @@ def add_note(data):
 @reports_blp.arguments(RateArgs, location="query")
 @reports_blp.response(200)
 def get_collection_rate(args):
-    """收缴率 and 清欠率 for a period by community, zone or butler, with the target, gap and projected rate."""
+    """收缴率 and 清欠率 for a period by community, zone or butler, with the target, gap and projected rate; each
+    group with its `name` (zone name, butler's display name)."""
+    staff = _staff_names(args["community_id"], args["group_by"])
     with web.database().transaction() as session:
         body = reports.collection_rate(
             session,
@@ -485,14 +506,23 @@ def get_collection_rate(args):
             args["period"],
             args["group_by"],
             args.get("as_of") or _today(),
+            staff,
         )
     return jsonify(web.jsonable(body))
+
+
+def _staff_names(community_id: str, group_by: str) -> dict | None:
+    """Butlers' display names from the gateway, asked once (outside the database transaction) when grouping by
+    butler for a caller who may read the community."""
+    if group_by != "butler" or not web.principal().sees_community(community_id):
+        return None
+    return http.staff_names(current_app.extensions["billing.gateway"], community_id)
 
 
 def _report(body: dict, name: str, fmt: str):
     if fmt == "xlsx":
         return Response(
-            reports.to_xlsx(name, web.jsonable(body)),
+            reports.to_xlsx(name, body, web.settings().timezone),
             mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
         )

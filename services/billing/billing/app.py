@@ -26,6 +26,10 @@ def create_app(settings=None, upstreams=None, *, clock=None, callback_verifier=N
         description="Fee rules, billing runs, bills, payments and receipts, arrears, reminders and fee reports.",
     )
     app.extensions["billing.residents"] = http.ServiceClient(settings, upstreams, "residents")
+    # Staff display names for reports grouped by butler (the gateway owns the accounts).
+    app.extensions["billing.gateway"] = http.ServiceClient(
+        settings, http.RoutedUpstreams(settings, upstreams), "gateway"
+    )
     app.extensions["billing.clock"] = clock or system_clock
     if callback_verifier is None:
         secret = config.secret("GUANJIA_BILLING_CALLBACK_SECRET")

@@ -160,6 +160,11 @@ class BillingRun(Base):
     bills_created: Mapped[int] = mapped_column(Integer)
     amount_fen: Mapped[int] = mapped_column(BigInteger)
     requested_by: Mapped[str] = mapped_column(String(100))
+    # What the run covered: the community's units as residents listed them, how many of those billing's projection
+    # had not seen yet (fetched from residents before billing), and the units left without a bill, by reason.
+    units_total: Mapped[int | None] = mapped_column(Integer)
+    units_fetched: Mapped[int | None] = mapped_column(Integer)
+    units_skipped: Mapped[str | None] = mapped_column(Text)  # JSON {reason: count}
 
     __table_args__ = (Index("ix_billing_runs_community_period", "community_id", "period"),)
 

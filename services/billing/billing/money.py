@@ -6,13 +6,16 @@ import calendar
 import re
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 
 import marshmallow as ma
+
+from guanjia import fields
 
 ROUNDING = {"half_even": ROUND_HALF_EVEN, "half_up": ROUND_HALF_UP, "down": ROUND_DOWN, "up": ROUND_CEILING}
 FEN = Decimal("0.01")
 _AMOUNT_RE = re.compile(r"^\d{1,12}(\.\d{1,2})?$")
+MAX_AMOUNT = Decimal(10) ** 12  # twelve digits of yuan, as the decimal strings always allowed
 
 
 def to_fen(yuan: Decimal, rounding: str = "half_even") -> int:
@@ -35,56 +38,40 @@ def parse_amount(value) -> int:
 
 
 class Money(ma.fields.Field):
-    """A money amount: a decimal string in JSON ("1234.50"), integer fen in Python. A JSON number is refused."""
+    """A money amount: a decimal string ("1234.50") or a JSON number (1234.5) in requests — at most two decimal
+    places, never negative — integer fen in Python, always the decimal string in responses."""
 
     default_error_messages = {
-        "invalid": 'must be a decimal string with at most two decimal places, like "1234.50"',
+        "invalid": 'must be an amount with at most two decimal places, like "1234.50" or 1234.5',
         "negative": "must not be negative",
         "zero": "must be greater than zero",
     }
 
     def __init__(self, *, positive: bool = False, **kwargs):
         self.positive = positive
-        kwargs.setdefault("metadata", {}).update(
-            {"type": "string", "pattern": r"^\d+(\.\d{1,2})?$", "example": "1234.50"}
-        )
+        kwargs.setdefault("metadata", {}).update(fields.decimal_metadata("1234.50", r"^\d+(\.\d{1,2})?$"))
         super().__init__(**kwargs)
 
     def _serialize(self, value, attr, obj, **kwargs):
         return None if value is None else fen_to_str(int(value))
 
     def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, str) and value.startswith("-"):
-            raise self.make_error("negative")
         try:
-            fen = parse_amount(value)
+            amount = fields.to_decimal(value)
         except ValueError:
             raise self.make_error("invalid") from None
+        if amount < 0:
+            raise self.make_error("negative")
+        if amount != amount.quantize(FEN) or amount >= MAX_AMOUNT:
+            raise self.make_error("invalid")
+        fen = int(amount * 100)
         if self.positive and fen == 0:
             raise self.make_error("zero")
         return fen
 
 
-class Rate(ma.fields.Decimal):
-    """A rate or fraction as an exact decimal string ("2.3500"); a JSON number is refused (it may be a float)."""
-
-    def __init__(self, places: int = 4, **kwargs):
-        self.max_places = places
-        super().__init__(places=places, as_string=True, **kwargs)
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if not isinstance(value, str):
-            raise self.make_error("invalid")
-        try:
-            parsed = Decimal(value)
-        except InvalidOperation:
-            raise self.make_error("invalid") from None
-        exponent = parsed.as_tuple().exponent
-        if not isinstance(exponent, int):  # NaN, Infinity
-            raise self.make_error("invalid")
-        if exponent < -self.max_places:
-            raise ma.ValidationError(f"at most {self.max_places} decimal places")
-        return super()._deserialize(value, attr, data, **kwargs)
+class Rate(fields.Decimal):
+    """A rate or fraction: an exact decimal string ("2.3500") or a JSON number, answered as a string."""
 
 
 # --- periods -------------------------------------------------------------------------------------------------------
@@ -124,6 +111,24 @@ def parse_period(name: str) -> Period:
         first, months = 1, 12
     last = first + months - 1
     return Period(name, date(year, first, 1), date(year, last, calendar.monthrange(year, last)[1]), months)
+
+
+def sub_periods(period: Period) -> list[str]:
+    """The names of every period lying within `period`, itself included: a half-year's months, quarters and the
+    half-year — its bills may have been issued monthly, quarterly or for the half-year at once."""
+    names = []
+    year = period.start.year
+    for month in range(period.start.month, period.end.month + 1):
+        names.append(f"{year}-{month:02d}")
+    for quarter in range(1, 5):
+        if period.start.month <= (quarter - 1) * 3 + 1 and quarter * 3 <= period.end.month:
+            names.append(f"{year}-Q{quarter}")
+    for half in (1, 2):
+        if period.start.month <= (half - 1) * 6 + 1 and half * 6 <= period.end.month:
+            names.append(f"{year}-H{half}")
+    if period.months == 12:
+        names.append(str(year))
+    return names
 
 
 def month_of(day: date) -> Period:

@@ -182,6 +182,23 @@ class RunOut(ma.Schema):
     amount = Money(attribute="amount_fen")
     requested_by = ma.fields.String()
     started_at = UtcDateTime()
+    units_total = ma.fields.Integer(
+        allow_none=True, metadata={"description": "the community's units (as residents listed them at the run)"}
+    )
+    units_fetched = ma.fields.Integer(
+        allow_none=True, metadata={"description": "units billing had not heard of yet, fetched from residents first"}
+    )
+    units_skipped = ma.fields.Method(
+        "_skipped",
+        metadata={
+            "type": "object",
+            "additionalProperties": {"type": "integer"},
+            "description": "units left without a bill, by reason: already_billed, no_fee_applies, not_in_billing",
+        },
+    )
+
+    def _skipped(self, run):
+        return json.loads(run.units_skipped) if getattr(run, "units_skipped", None) else {}
 
 
 class RunListArgs(PageArgs):

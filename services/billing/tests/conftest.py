@@ -24,7 +24,8 @@ def billing_upstreams():
 
 
 @pytest.fixture(scope="session")
-def billing_app(billing_settings, billing_upstreams):
+def billing_app(billing_settings, billing_upstreams, residents_app):
+    # With the real residents app always present: a billing run checks the community's units with it first.
     from billing.app import create_app
 
     return create_app(billing_settings, upstreams=billing_upstreams)

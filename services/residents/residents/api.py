@@ -12,7 +12,7 @@ from guanjia.db import utcnow
 from guanjia.errors import Invalid
 from guanjia.pii import mask_phone
 
-from .domain import affairs, occupancy, people, renovations, roster, structure
+from .domain import affairs, corrections, occupancy, people, renovations, roster, structure
 from .models import idempotency_keys
 from .schemas import (
     Acceptance,
@@ -31,6 +31,7 @@ from .schemas import (
     ContactCreate,
     ContactLogOut,
     ContactOut,
+    CorrectionOut,
     DaysArgs,
     DisclosureOut,
     FamiliarityOut,
@@ -39,16 +40,20 @@ from .schemas import (
     ImportOut,
     InspectionCreate,
     InspectionOut,
+    InternalUnitsArgs,
+    InternalUnitsOut,
     InternalZoneOut,
     KeyCreate,
     KeyLend,
     KeyOut,
+    MergeIn,
     MoveIn,
     MoveInOut,
     MoveOut,
     MoveOutOut,
     MovingCreate,
     MovingOut,
+    NoteIn,
     OccupancyOut,
     OverdueArgs,
     OverdueKeyOut,
@@ -60,6 +65,7 @@ from .schemas import (
     RecipientsOut,
     Reinspection,
     Reject,
+    RemovalIn,
     RenovationCreate,
     RenovationListArgs,
     RenovationOut,
@@ -184,7 +190,7 @@ def update_community(data, community_id):
 @communities.route("/<community_id>/roster.xlsx", methods=["GET"])
 @communities.response(200, {"type": "string", "format": "binary"}, content_type=roster.XLSX_TYPE)
 def export_roster(community_id):
-    """The roster in the import's shape: sheets buildings, units, residents (managers; ID numbers masked)."""
+    """The roster in the import's shape: sheets 楼栋, 房屋, 住户 with Chinese headers (managers; ID numbers masked)."""
     with web.database().transaction() as session:
         content = roster.export_xlsx(session, web.settings(), web.principal(), community_id)
     return send_file(
@@ -416,7 +422,7 @@ def list_moving(unit_id):
 def issue_pass(data, unit_id):
     """放行条: goods leaving with a carrier on a given day, authorised by a member of the household."""
     with web.database().transaction() as session:
-        return occupancy.issue_pass(session, web.principal(), unit_id, data, _now())
+        return occupancy.issue_pass(session, web.principal(), unit_id, data, _now(), _today(_now()))
 
 
 @units.route("/<unit_id>/passes", methods=["GET"])
@@ -539,6 +545,45 @@ def update_resident(data, resident_id):
     """Change a resident's record (front desk); residents may change their emergency contact and SMS opt-out."""
     with web.database().transaction() as session:
         return _view(people.update_resident(session, web.settings(), web.principal(), resident_id, data))
+
+
+@residents.route("/<resident_id>/removal", methods=["POST"])
+@residents.arguments(RemovalIn)
+@residents.response(200, CorrectionOut)
+def remove_resident(data, resident_id):
+    """Remove a record registered by mistake (managers): only one that never moved in and that nothing refers to
+    (409 otherwise: merge it). The removal is kept as a correction; resident.updated says status `removed`."""
+    with web.database().transaction() as session:
+        return corrections.remove(session, web.settings(), web.principal(), resident_id, data["reason"], _now())
+
+
+@residents.route("/<resident_id>/merge", methods=["POST"])
+@residents.arguments(MergeIn)
+@residents.response(200, CorrectionOut)
+def merge_resident(data, resident_id):
+    """Merge this duplicate into `into` (same unit; managers): its cards, contacts, passes, appointments,
+    renovations, key loans and disclosures move over, missing details are taken over, the duplicate is removed."""
+    with web.database().transaction() as session:
+        return corrections.merge(
+            session, web.settings(), web.principal(), resident_id, data["into"], data["reason"], _now()
+        )
+
+
+@residents.route("/<resident_id>/notes", methods=["POST"])
+@residents.arguments(NoteIn)
+@residents.response(200, ResidentOut)
+def add_resident_note(data, resident_id):
+    """Add a dated note to a record — a moved-out one too, whose other fields stay as they were (front desk)."""
+    with web.database().transaction() as session:
+        return _view(corrections.note(session, web.settings(), web.principal(), resident_id, data["note"], _now()))
+
+
+@residents.route("/<resident_id>/corrections", methods=["GET"])
+@residents.response(200, CorrectionOut(many=True))
+def list_corrections(resident_id):
+    """Removals, merges and notes of this record and of the duplicates merged into it (managers)."""
+    with web.database().transaction() as session:
+        return corrections.corrections(session, web.principal(), resident_id)
 
 
 @residents.route("/<resident_id>/personal-data", methods=["GET"])
@@ -728,6 +773,19 @@ def accept_renovation(data, renovation_id):
 # --- imports ---------------------------------------------------------------------------------------------------
 
 
+@imports.route("/template.xlsx", methods=["GET"])
+@imports.response(200, {"type": "string", "format": "binary"}, content_type=roster.XLSX_TYPE)
+def import_template():
+    """An empty roster to fill in: sheets 楼栋, 房屋, 住户 with the headers the import reads, and 说明 (managers)."""
+    roster.require_importer(web.principal())
+    return send_file(
+        roster.as_file(roster.template_xlsx(web.settings())),
+        mimetype=roster.XLSX_TYPE,
+        as_attachment=True,
+        download_name="roster-template.xlsx",
+    )
+
+
 @imports.route("", methods=["POST"])
 @imports.arguments(ImportArgs, location="query")
 @imports.response(200, ImportOut)
@@ -791,6 +849,15 @@ def unit_contacts(args, unit_id):
     """The current residents of a unit (optionally only some roles), phones in clear, with their SMS opt-out."""
     with web.database().transaction() as session:
         return people.unit_contacts(session, web.principal(), unit_id, args.get("roles"))
+
+
+@internal_more.route("/communities/<community_id>/units", methods=["GET"])
+@internal_more.arguments(InternalUnitsArgs, location="query")
+@internal_more.response(200, InternalUnitsOut)
+def internal_units(args, community_id):
+    """Every unit of a community (ids, or with `detail=true` their data): billing checks its projection before a run."""
+    with web.database().transaction() as session:
+        return structure.internal_units(session, web.principal(), community_id, args["detail"])
 
 
 @internal_more.route("/zones/<zone_id>", methods=["GET"])

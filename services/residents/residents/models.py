@@ -291,6 +291,24 @@ class Violation(Base):
     reinspection_notes: Mapped[str | None] = mapped_column(Text)
 
 
+class RecordCorrection(Base):
+    """An audited correction of a resident record: a removal, a merge of a duplicate, a note on a moved-out record.
+
+    Kept after the record itself is gone; holds ids, the reason and who did it — no name, no phone number."""
+
+    __tablename__ = "record_corrections"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    community_id: Mapped[str] = mapped_column(String(36), index=True)
+    unit_id: Mapped[str] = mapped_column(String(36))
+    resident_id: Mapped[str] = mapped_column(String(36), index=True)
+    action: Mapped[str] = mapped_column(String(20))  # removed | merged | noted
+    into_resident_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    actor_id: Mapped[str] = mapped_column(String(100))
+    actor_role: Mapped[str] = mapped_column(String(20))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class PiiDisclosure(Base):
     """Every time staff asked to see a resident's personal data in clear: who, whose, what, when."""
 

@@ -133,6 +133,32 @@ class InternalZoneOut(ma.Schema):
     butler_ids = ma.fields.List(ma.fields.String())
 
 
+class InternalUnitsArgs(ma.Schema):
+    detail = ma.fields.Boolean(load_default=False, metadata={"description": "with each unit's data, not only ids"})
+
+
+class InternalUnit(ma.Schema):
+    unit_id = ma.fields.String()
+    community_id = ma.fields.String()
+    building_id = ma.fields.String(allow_none=True)
+    zone_id = ma.fields.String(allow_none=True)
+    number = ma.fields.String()
+    floor = ma.fields.Integer(allow_none=True)
+    unit_type = ma.fields.String()
+    area_m2 = ma.fields.String(allow_none=True)
+    gross_area_m2 = ma.fields.String(allow_none=True)
+    inner_area_m2 = ma.fields.String(allow_none=True)
+    status = ma.fields.String()
+    updated_at = UtcDateTime()
+
+
+class InternalUnitsOut(ma.Schema):
+    community_id = ma.fields.String()
+    count = ma.fields.Integer()
+    unit_ids = ma.fields.List(ma.fields.String())
+    units = ma.fields.List(ma.fields.Nested(InternalUnit))
+
+
 class BuildingCreate(ma.Schema):
     community_id = ma.fields.String(required=True, validate=_ID)
     name = _text(100)
@@ -768,3 +794,28 @@ BuildingPage = page_schema(BuildingOut, "BuildingPage")
 UnitPage = page_schema(UnitOut, "UnitPage")
 ResidentPage = page_schema(ResidentOut, "ResidentPage")
 RenovationPage = page_schema(RenovationOut, "RenovationPage")
+
+
+class RemovalIn(ma.Schema):
+    reason = _text(500)
+
+
+class MergeIn(ma.Schema):
+    into = ma.fields.String(required=True, validate=_ID, metadata={"description": "the record to keep"})
+    reason = _text(500)
+
+
+class NoteIn(ma.Schema):
+    note = _text(2000)
+
+
+class CorrectionOut(ma.Schema):
+    id = ma.fields.String()
+    resident_id = ma.fields.String()
+    unit_id = ma.fields.String()
+    action = ma.fields.String(metadata={"enum": ["removed", "merged", "noted"]})
+    into_resident_id = ma.fields.String(allow_none=True)
+    reason = ma.fields.String()
+    actor_id = ma.fields.String()
+    actor_role = ma.fields.String()
+    at = UtcDateTime()

@@ -326,7 +326,7 @@ def _report(kind: str, args: dict, value: str):
     if args["format"] == "xlsx":
         name = f"tickets-{kind}-{report['period'].replace('/', '_')}.xlsx"
         return Response(
-            reports.to_xlsx(report),
+            reports.to_xlsx(report, web.settings().timezone),
             mimetype=XLSX,
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -13,7 +12,7 @@ from guanjia.auth import Principal
 from guanjia.db import as_utc, is_postgres
 from guanjia.errors import Forbidden, Invalid, NotFound
 
-from .models import ReturnVisit, Ticket
+from .models import ReturnVisit, Ticket, Unit, Zone
 
 REPORT_ROLES = ("admin", "senior_butler", "cs_manager")
 
@@ -166,6 +165,9 @@ def build(session: Session, principal: Principal, community_id: str, kind: str, 
         .order_by(func.count().desc(), Ticket.category, Ticket.subcategory, Ticket.zone_id)
         .limit(10)
     ).all()
+    zone_ids = {r["key"] for r in counts(Ticket.zone_id)} | {z for _, _, z, _ in recurring}
+    zones = _zone_names(session, zone_ids)
+    units = _complainant_units(session, complaint, [r for r, _ in repeat])
     return {
         "kind": kind,
         "period": label,
@@ -176,7 +178,7 @@ def build(session: Session, principal: Principal, community_id: str, kind: str, 
         "totals": {"tickets": sum(totals.values()), "by_status": totals},
         "by_category": counts(Ticket.category),
         "by_subcategory": counts(Ticket.subcategory),
-        "by_zone": counts(Ticket.zone_id),
+        "by_zone": [{**row, "name": zones.get(row["key"])} for row in counts(Ticket.zone_id)],
         "by_department": counts(Ticket.department),
         "by_channel": counts(Ticket.channel),
         "by_priority": counts(Ticket.priority),
@@ -191,57 +193,144 @@ def build(session: Session, principal: Principal, community_id: str, kind: str, 
         },
         "complaints": {
             "count": next((row["count"] for row in counts(Ticket.category) if row["key"] == "complaint"), 0),
-            "repeat_complainants": [{"reporter_id": r, "complaints": n} for r, n in repeat],
+            "repeat_complainants": [
+                {"reporter_id": r, "complaints": n, "unit_numbers": units.get(r, [])} for r, n in repeat
+            ],
         },
         "top_recurring_issues": [
-            {"category": c, "subcategory": s, "zone_id": z, "count": n} for c, s, z, n in recurring
+            {"category": c, "subcategory": s, "zone_id": z, "zone_name": zones.get(z), "count": n}
+            for c, s, z, n in recurring
         ],
     }
 
 
-def to_xlsx(report: dict) -> bytes:
-    """The same report as a workbook: a summary sheet and one sheet per breakdown."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
+def _zone_names(session: Session, zone_ids: set) -> dict:
+    ids = [z for z in zone_ids if z]
+    if not ids:
+        return {}
+    return dict(session.execute(select(Zone.id, Zone.name).where(Zone.id.in_(ids))).all())
 
-    book = Workbook()
-    summary = book.active
-    summary.title = "Summary"
-    bold = Font(bold=True)
-    rows = [
-        ("Report", f"{report['kind']} {report['period']}"),
-        ("Community", report["community_id"]),
-        ("Tickets", report["totals"]["tickets"]),
-        *((f"Status: {k}", v) for k, v in sorted(report["totals"]["by_status"].items())),
-        ("Response p50 (min)", report["response_time"]["p50_minutes"]),
-        ("Response p90 (min)", report["response_time"]["p90_minutes"]),
-        ("Resolution p50 (min)", report["resolution_time"]["p50_minutes"]),
-        ("Resolution p90 (min)", report["resolution_time"]["p90_minutes"]),
-        ("Response SLA compliance", report["sla"]["response"]["compliance"]),
-        ("Resolution SLA compliance", report["sla"]["resolution"]["compliance"]),
-        ("Return visits reached", report["satisfaction"]["visits_reached"]),
-        ("Average satisfaction", report["satisfaction"]["average"]),
-        ("Satisfied rate (4-5)", report["satisfaction"]["satisfied_rate"]),
-        ("Complaints", report["complaints"]["count"]),
-    ]
-    for label, value in rows:
-        summary.append([label, value])
-        summary.cell(row=summary.max_row, column=1).font = bold
-    summary.column_dimensions["A"].width = 28
-    summary.column_dimensions["B"].width = 40
-    for name in ("category", "subcategory", "zone", "department", "channel", "priority"):
-        sheet = book.create_sheet(f"By {name}")
-        sheet.append([name, "tickets"])
-        for row in report[f"by_{name}"]:
-            sheet.append([row["key"] or "—", row["count"]])
-    sheet = book.create_sheet("Repeat complainants")
-    sheet.append(["reporter_id", "complaints"])
-    for row in report["complaints"]["repeat_complainants"]:
-        sheet.append([row["reporter_id"], row["complaints"]])
-    sheet = book.create_sheet("Recurring issues")
-    sheet.append(["category", "subcategory", "zone_id", "tickets"])
-    for row in report["top_recurring_issues"]:
-        sheet.append([row["category"], row["subcategory"] or "—", row["zone_id"] or "—", row["count"]])
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+
+def _complainant_units(session: Session, complaint, reporter_ids: list) -> dict:
+    """{reporter: [unit numbers of their complaints]} — a complainant is named by their unit, not by a name."""
+    if not reporter_ids:
+        return {}
+    rows = session.execute(
+        select(Ticket.reporter_id, Unit.number)
+        .join(Unit, Unit.id == Ticket.unit_id)
+        .where(*complaint, Ticket.reporter_id.in_(reporter_ids))
+        .distinct()
+        .order_by(Ticket.reporter_id, Unit.number)
+    ).all()
+    out: dict = {}
+    for reporter, number in rows:
+        if number:
+            out.setdefault(reporter, []).append(number)
+    return out
+
+
+# Chinese labels of the values a report shows, as a service desk names them.
+LABELS = {
+    "category": {
+        "repair": "报修",
+        "complaint": "投诉",
+        "inquiry": "咨询",
+        "suggestion": "建议",
+        "praise": "表扬",
+        "service_request": "服务需求",
+        "dispute": "纠纷",
+    },
+    "status": {
+        "new": "待处理",
+        "assigned": "已派单",
+        "in_progress": "处理中",
+        "on_hold": "挂起",
+        "resolved": "已解决",
+        "closed": "已关闭",
+        "reopened": "重新打开",
+        "cancelled": "已取消",
+    },
+    "department": {
+        "engineering": "工程部",
+        "security": "秩序部",
+        "cleaning": "保洁部",
+        "landscaping": "绿化部",
+        "customer_service": "客服中心",
+    },
+    "channel": {"phone": "电话", "walk_in": "到访", "app": "线上", "wechat": "微信", "patrol": "巡查"},
+    "priority": {"low": "低", "normal": "普通", "high": "高", "emergency": "紧急"},
+}
+BREAKDOWNS = (
+    ("category", "按类别", "类别"),
+    ("subcategory", "按子类", "子类"),
+    ("zone", "按片区", "片区"),
+    ("department", "按部门", "部门"),
+    ("channel", "按渠道", "渠道"),
+    ("priority", "按优先级", "优先级"),
+)
+
+
+def label(kind: str, value) -> str:
+    if value is None or value == "":
+        return "—"
+    return LABELS.get(kind, {}).get(value, value)
+
+
+def to_xlsx(report: dict, timezone: str = "Asia/Shanghai") -> bytes:
+    """The same report as a workbook (guanjia.workbook's house style): 汇总 and one sheet per breakdown."""
+    from guanjia.workbook import Column, Workbook
+
+    book = Workbook(timezone)
+    title = {"monthly": "客户服务月报", "weekly": "客户服务周报"}[report["kind"]]
+    sla, satisfaction = report["sla"], report["satisfaction"]
+    book.pairs(
+        "汇总",
+        [
+            ("报表", f"{title} {report['period']}"),
+            ("统计开始", report["from"], "datetime"),
+            ("统计截止", report["to"], "datetime"),
+            ("生成时间", report["generated_at"], "datetime"),
+            ("工单总数", report["totals"]["tickets"], "int"),
+            *((f"状态：{label('status', k)}", v, "int") for k, v in sorted(report["totals"]["by_status"].items())),
+            ("响应时长中位数（分钟）", report["response_time"]["p50_minutes"], "decimal"),
+            ("响应时长 P90（分钟）", report["response_time"]["p90_minutes"], "decimal"),
+            ("解决时长中位数（分钟）", report["resolution_time"]["p50_minutes"], "decimal"),
+            ("解决时长 P90（分钟）", report["resolution_time"]["p90_minutes"], "decimal"),
+            ("响应及时率", sla["response"]["compliance"], "percent"),
+            ("解决及时率", sla["resolution"]["compliance"], "percent"),
+            ("回访接通数", satisfaction["visits_reached"], "int"),
+            ("平均满意度（1-5）", satisfaction["average"], "decimal"),
+            ("满意率（4-5 分）", satisfaction["satisfied_rate"], "percent"),
+            ("投诉数", report["complaints"]["count"], "int"),
+        ],
+    )
+    for name, sheet, header in BREAKDOWNS:
+        rows = [
+            [row.get("name") or label(name, row["key"]), row["count"]]
+            if name == "zone"
+            else [label(name, row["key"]), row["count"]]
+            for row in report[f"by_{name}"]
+        ]
+        book.sheet(sheet, [Column(header), Column("工单数", "int")], rows)
+    book.sheet(
+        "重复投诉",
+        [Column("房号"), Column("投诉次数", "int"), Column("投诉人编号")],
+        [
+            ["、".join(row.get("unit_numbers") or []) or "—", row["complaints"], row["reporter_id"]]
+            for row in report["complaints"]["repeat_complainants"]
+        ],
+    )
+    book.sheet(
+        "高频问题",
+        [Column("类别"), Column("子类"), Column("片区"), Column("工单数", "int")],
+        [
+            [
+                label("category", r["category"]),
+                label("subcategory", r["subcategory"]),
+                r.get("zone_name") or label("zone", r["zone_id"]),
+                r["count"],
+            ]
+            for r in report["top_recurring_issues"]
+        ],
+    )
+    return book.to_bytes()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -21,7 +22,7 @@ from ..models import Allocation, Bill, BillingRun, BillingUnit, BillLine, FeeIte
 from ..money import Period, add_days, fen_to_str, month_of, parse_period, to_fen
 from .common import MONEY_ROLES, READERS, EventWriter, bulk_insert, new_ids, policy_for, require, require_community
 from .fees import rate_on, rates_of
-from .units import check_payer, find_unit, lives_in
+from .units import catch_up, check_payer, find_unit, lives_in
 
 KINDS = ("periodic", "deposit", "fine", "repair", "one_off")
 
@@ -29,19 +30,38 @@ KINDS = ("periodic", "deposit", "fine", "repair", "one_off")
 # --- the billing run -----------------------------------------------------------------------------------------------
 
 
-def run_billing(
-    session: Session, settings, principal: Principal, community_id: str, period_name: str, now: datetime | None = None
-) -> BillingRun:
-    """Bill every unit of the community for the period: one bill per unit, one line per fee item (split where an
-    occupancy change makes the period part vacant). Units already billed for the period get nothing new."""
+def check_run(principal: Principal, community_id: str, period_name: str) -> Period:
+    """Who may run billing, and the period — checked before residents is asked anything."""
     require(principal, *MONEY_ROLES)
     require_community(principal, community_id)
     try:
-        period = parse_period(period_name)
+        return parse_period(period_name)
     except ValueError as exc:
         raise Invalid("period", str(exc)) from None
+
+
+def run_billing(
+    session: Session,
+    settings,
+    principal: Principal,
+    community_id: str,
+    period_name: str,
+    now: datetime | None = None,
+    residents_units: list[str] | None = None,
+    fetch_units: Callable[[], list[dict]] | None = None,
+) -> BillingRun:
+    """Bill every unit of the community for the period: one bill per unit, one line per fee item (split where an
+    occupancy change makes the period part vacant). Units already billed for the period get nothing new.
+
+    `residents_units` (the unit ids residents lists for the community, asked just before) makes the run complete:
+    units the projection has not seen yet are fetched with `fetch_units` first, and the run records how many units
+    it covered, how many it fetched, and how many it left without a bill and why."""
+    period = check_run(principal, community_id, period_name)
     now = now or dbmod.utcnow()
     policy = policy_for(session, community_id, lock=True)  # one run of a community at a time
+    fetched = None
+    if residents_units is not None and fetch_units is not None:
+        fetched = catch_up(session, community_id, residents_units, fetch_units)
     source_key = f"period:{period.name}"
 
     items = []
@@ -69,6 +89,11 @@ def run_billing(
             BillingUnit.status,
         ).where(BillingUnit.community_id == community_id, ~already)
     ).all()
+    known = session.execute(select(func.count()).where(BillingUnit.community_id == community_id)).scalar_one()
+    skipped = {"already_billed": known - len(units), "no_fee_applies": 0}
+    if residents_units is not None:
+        # Listed by residents yet still unknown here (fetch failed for them): say so rather than miss them silently.
+        skipped["not_in_billing"] = max(0, len(set(residents_units)) - known)
     run = BillingRun(
         id=dbmod.new_id(),
         community_id=community_id,
@@ -77,9 +102,13 @@ def run_billing(
         bills_created=0,
         amount_fen=0,
         requested_by=principal.subject,
+        units_total=len(set(residents_units)) if residents_units is not None else known,
+        units_fetched=fetched,
     )
     session.add(run)
     if not units or not items:
+        skipped["no_fee_applies"] = len(units)
+        run.units_skipped = json.dumps({k: v for k, v in skipped.items() if v})
         session.flush()
         return run
 
@@ -94,6 +123,7 @@ def run_billing(
         unit_lines = _lines_for(unit, items, rules, period, occupancies.get(unit.unit_id), readings)
         total = sum(line["amount_fen"] for line in unit_lines)
         if not unit_lines or total <= 0:
+            skipped["no_fee_applies"] += 1
             continue
         ids = new_ids(3 + len(unit_lines))
         bill_id = ids[0]
@@ -138,6 +168,7 @@ def run_billing(
     writer.flush(session)
     run.bills_created = len(bills)
     run.amount_fen = sum(bill["amount_fen"] for bill in bills)
+    run.units_skipped = json.dumps({k: v for k, v in skipped.items() if v})
     from .payments import apply_prepaid  # payments builds on bills; the run only needs this one step of it
 
     apply_prepaid(session, {bill["unit_id"] for bill in bills}, now)

@@ -22,7 +22,17 @@ DEFAULT_UNIT_TYPES = {
     "parking": ["parking"],
 }
 ALL_UNIT_TYPES = ["residential", "shop", "parking", "storage"]
-METERED = ("water", "electricity", "heating", "gas")
+# The bases that make sense for each kind of fee. Heating (采暖费) is metered where flats have heat meters and
+# charged by area where they have not (most northern communities); the elevator fee by area or per unit.
+ALLOWED_BASES = {
+    "property_service": ("per_m2",),
+    "elevator": ("per_m2", "per_unit"),
+    "parking": ("per_space",),
+    "water": ("metered",),
+    "electricity": ("metered",),
+    "gas": ("metered",),
+    "heating": ("metered", "per_m2"),
+}
 
 
 def get_policy(session: Session, principal: Principal, community_id: str) -> Policy:
@@ -51,12 +61,9 @@ def create_fee_item(session: Session, principal: Principal, data: dict) -> FeeIt
     require(principal, *MONEY_ROLES)
     require_community(principal, data["community_id"])
     kind, basis = data["kind"], data["basis"]
-    if (kind in METERED) != (basis == "metered"):
-        raise Invalid("basis", "utilities (water, electricity, heating, gas) and only they are metered")
-    if kind == "parking" and basis != "per_space":
-        raise Invalid("basis", "parking is charged per space")
-    if kind == "property_service" and basis != "per_m2":
-        raise Invalid("basis", "the property service fee is charged per m²")
+    allowed = ALLOWED_BASES.get(kind, ())
+    if basis not in allowed:
+        raise Invalid("basis", f"a {kind} fee is charged {' or '.join(allowed)}")
     item = FeeItem(
         id=dbmod.new_id(),
         community_id=data["community_id"],

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -15,8 +14,8 @@ from guanjia import db as dbmod
 from guanjia.auth import Principal
 from guanjia.errors import Invalid
 
-from ..models import Allocation, Bill, BillingUnit, BillLine, CollectionNote, FeeItem, Payment
-from ..money import fen_to_str, parse_period
+from ..models import Allocation, Bill, BillingUnit, BillingZone, BillLine, CollectionNote, FeeItem, Payment
+from ..money import fen_to_str, parse_period, sub_periods
 from .common import COLLECTORS, MONEY_ROLES, READERS, policy_for, require, require_community
 from .units import butlers_by_zone
 
@@ -47,7 +46,15 @@ def _end_of_day(settings, day: date) -> datetime:
     return datetime.combine(day + timedelta(days=1), time(), ZoneInfo(settings.timezone))
 
 
-def arrears(session: Session, settings, principal: Principal, community_id: str, group_by: str, as_of: date) -> dict:
+def arrears(
+    session: Session,
+    settings,
+    principal: Principal,
+    community_id: str,
+    group_by: str,
+    as_of: date,
+    staff: dict | None = None,
+) -> dict:
     """Overdue money (due before `as_of`, still unpaid) grouped with ageing buckets by days past due."""
     _check_reader(principal, community_id)
     query = select(
@@ -77,6 +84,7 @@ def arrears(session: Session, settings, principal: Principal, community_id: str,
             group["units"].add(unit_id)
             group[_bucket((as_of - due_date).days)] += int(outstanding)
     numbers = _unit_numbers(session, [k for k in groups]) if group_by == "unit" else {}
+    names = group_names(session, community_id, group_by, staff)
     items = []
     for key, group in sorted(groups.items(), key=lambda kv: (-kv[1]["total"], str(kv[0]))):
         item = {
@@ -88,6 +96,8 @@ def arrears(session: Session, settings, principal: Principal, community_id: str,
         }
         if group_by == "unit":
             item["unit_number"] = numbers.get(key)
+        else:
+            item["name"] = names.get(key)
         items.append(item)
     total = sum(group["total"] for group in groups.values())
     return {
@@ -97,6 +107,19 @@ def arrears(session: Session, settings, principal: Principal, community_id: str,
         "total": fen_to_str(total),
         "items": items,
     }
+
+
+def group_names(session: Session, community_id: str, group_by: str, staff: dict | None) -> dict:
+    """Display names of the groups: zones from billing's zone projection, butlers from the gateway's staff names
+    (`staff`, fetched once by the caller); other groupings have none (units carry their number)."""
+    if group_by == "zone":
+        rows = session.execute(
+            select(BillingZone.zone_id, BillingZone.name).where(BillingZone.community_id == community_id)
+        )
+        return dict(rows.all())
+    if group_by == "butler":
+        return dict(staff or {})
+    return {}
 
 
 def _unit_numbers(session: Session, unit_ids: list[str]) -> dict:
@@ -192,7 +215,14 @@ def _ratio(part: int, whole: int) -> str | None:
 
 
 def collection_rate(
-    session: Session, settings, principal: Principal, community_id: str, period_name: str, group_by: str, as_of: date
+    session: Session,
+    settings,
+    principal: Principal,
+    community_id: str,
+    period_name: str,
+    group_by: str,
+    as_of: date,
+    staff: dict | None = None,
 ) -> dict:
     """收缴率 = collected on the period's bills ÷ their receivable; 清欠率 = collected during the period on older
     bills ÷ what they owed at its start; target, gap and a linear projection to the period's end."""
@@ -203,7 +233,10 @@ def collection_rate(
         raise Invalid("period", str(exc)) from None
     tz = ZoneInfo(settings.timezone)
     start = datetime.combine(period.start, time(), tz)
-    cutoff = _end_of_day(settings, min(as_of, period.end))
+    # Collected by `as_of`, as the docs say: a payment made after the period ends still counts for a later as_of.
+    cutoff = _end_of_day(settings, as_of)
+    # 清欠率 counts what was recovered *during* the period.
+    recovery_cutoff = _end_of_day(settings, min(as_of, period.end))
     butlers = butlers_by_zone(session, community_id) if group_by == "butler" else {}
 
     def keys(zone_id):
@@ -223,7 +256,7 @@ def collection_rate(
     rows = session.execute(
         select(Bill.zone_id, Bill.amount_fen - Bill.credited_fen, func.coalesce(collected.c.paid, 0))
         .outerjoin(collected, collected.c.bill_id == Bill.id)
-        .where(*base, Bill.period == period.name)
+        .where(*base, Bill.period.in_(sub_periods(period)))
     ).all()
     for zone_id, receivable, paid in rows:
         for key in keys(zone_id):
@@ -238,7 +271,10 @@ def collection_rate(
     )
     during = (
         select(Allocation.bill_id, func.sum(Allocation.amount_fen).label("paid"))
-        .where(Allocation.bill_id.is_not(None), and_(Allocation.created_at >= start, Allocation.created_at < cutoff))
+        .where(
+            Allocation.bill_id.is_not(None),
+            and_(Allocation.created_at >= start, Allocation.created_at < recovery_cutoff),
+        )
         .group_by(Allocation.bill_id)
         .subquery()
     )
@@ -262,6 +298,7 @@ def collection_rate(
     policy = policy_for(session, community_id)
     target = policy.collection_target
     elapsed = max(0, min((as_of - period.start).days + 1, period.days))
+    names = group_names(session, community_id, group_by, staff)
     items = []
     for key, group in sorted(groups.items(), key=lambda kv: str(kv[0])):
         rate = _ratio(group["collected"], group["receivable"])
@@ -272,6 +309,7 @@ def collection_rate(
         items.append(
             {
                 "key": key,
+                "name": names.get(key),
                 "receivable": fen_to_str(group["receivable"]),
                 "collected": fen_to_str(group["collected"]),
                 "collection_rate": rate,
@@ -379,47 +417,90 @@ def weekly_report(session: Session, settings, principal: Principal, community_id
     }
 
 
-def to_xlsx(title: str, report: dict) -> bytes:
-    """The report as a workbook: one sheet per table (lists of flat dicts), a summary sheet for the rest."""
-    from openpyxl import Workbook
-
-    workbook = Workbook()
-    summary = workbook.active
-    summary.title = "summary"
-    summary.append([title])
-    for key, value in report.items():
-        if isinstance(value, list):
-            sheet = workbook.create_sheet(key[:31])
-            rows = [_flat(row) for row in value]
-            headers = list(dict.fromkeys(name for row in rows for name in row))
-            sheet.append(headers)
-            for row in rows:
-                sheet.append([_cell(row.get(name)) for name in headers])
-        elif isinstance(value, dict):
-            for name, inner in _flat(value).items():
-                summary.append([f"{key}.{name}", _cell(inner)])
-        else:
-            summary.append([key, _cell(value)])
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+METHOD_LABELS = {"cash": "现金", "wechat": "微信支付", "alipay": "支付宝", "bank_transfer": "银行转账", "card": "刷卡"}
+BUCKET_LABELS = {"0-30": "0–30 天", "31-90": "31–90 天", "91-180": "91–180 天", "181-365": "181–365 天"}
+BUCKET_LABELS["over_365"] = "365 天以上"
+RATE_COLUMNS = (
+    ("receivable", "应收", "money"),
+    ("collected", "实收", "money"),
+    ("collection_rate", "收缴率", "percent"),
+    ("target", "目标", "percent"),
+    ("gap", "差距", "percent"),
+    ("projected_rate", "预计收缴率", "percent"),
+    ("arrears_at_start", "期初欠费", "money"),
+    ("recovered", "清欠金额", "money"),
+    ("arrears_recovery_rate", "清欠率", "percent"),
+)
 
 
-def _flat(row: dict, prefix: str = "") -> dict:
-    flat = {}
-    for key, value in row.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            flat.update(_flat(value, f"{name}."))
-        else:
-            flat[name] = value
-    return flat
+def to_xlsx(title: str, report: dict, timezone: str = "Asia/Shanghai") -> bytes:
+    """A monthly or weekly fee report as a workbook in guanjia.workbook's house style: Chinese headers and labels,
+    money as ¥ numbers, rates as percentages, names instead of ids."""
+    from guanjia.workbook import Column, Workbook
 
+    book = Workbook(timezone)
 
-def _cell(value):
-    # Money stays the exact decimal string the API returns; Excel shows it as text rather than a rounded float.
-    if value is None or isinstance(value, (int, str)):
-        return value
-    if isinstance(value, (date, datetime)):
-        return value.isoformat()
-    return str(value)
+    def method_sheet():
+        book.sheet(
+            "按支付方式",
+            [Column("支付方式"), Column("笔数", "int"), Column("金额", "money")],
+            [
+                [METHOD_LABELS.get(r["method"], r["method"]), r["payments"], r["amount"]]
+                for r in report["payments_by_method"]
+            ],
+        )
+
+    if "month" in report and "summary" in report:
+        summary = report["summary"] or {}
+        book.pairs(
+            "汇总",
+            [
+                ("报表", f"月度物业费分析 {report['month']}"),
+                *((h, summary.get(k), kind) for k, h, kind in RATE_COLUMNS),
+            ],
+        )
+        book.sheet(
+            "按收费项目",
+            [Column("收费项目"), Column("应收", "money"), Column("账单数", "int")],
+            [
+                [r["fee_item"] if r["fee_item"] != "other charges" else "其他费用", r["receivable"], r["bills"]]
+                for r in report["by_fee_item"]
+            ],
+        )
+        book.sheet(
+            "按片区",
+            [Column("片区"), *(Column(h, kind) for _, h, kind in RATE_COLUMNS)],
+            [
+                [r.get("name") or r["key"] or "未分片区", *(r.get(k) for k, _, _ in RATE_COLUMNS)]
+                for r in report["by_zone"]
+            ],
+        )
+        method_sheet()
+        arrears_rows = [
+            [r["total"], r["bills"], r["units"], *(r["buckets"][b] for b, _, _ in BUCKETS)] for r in report["arrears"]
+        ]
+        book.sheet(
+            "欠费账龄",
+            [Column("欠费合计", "money"), Column("账单数", "int"), Column("户数", "int")]
+            + [Column(BUCKET_LABELS[b], "money") for b, _, _ in BUCKETS],
+            arrears_rows,
+        )
+    else:
+        book.pairs(
+            "汇总",
+            [
+                ("报表", f"物业费周报 {report['week_start']} 至 {report['week_end']}"),
+                ("周一", report["week_start"], "date"),
+                ("周日", report["week_end"], "date"),
+                ("统计月份", report["month"]),
+                ("周初收缴率", report["collection_rate_at_start"], "percent"),
+                ("周末收缴率", report["collection_rate_at_end"], "percent"),
+            ],
+        )
+        book.sheet(
+            "按日收款",
+            [Column("日期", "date"), Column("金额", "money")],
+            [[r["date"], r["amount"]] for r in report["payments_by_day"]],
+        )
+        method_sheet()
+    return book.to_bytes()

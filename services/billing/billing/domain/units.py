@@ -150,6 +150,28 @@ def find_unit(session: Session, unit_id: str, fetch_unit: Callable[[str], dict |
     return session.get(BillingUnit, unit_id)
 
 
+def catch_up(session: Session, community_id: str, listed_ids: list[str], fetch_all: Callable[[], list[dict]]) -> int:
+    """Read-your-writes before a run: the units residents lists for the community that the projection has not seen
+    yet (events still on their way after a large import) are fetched and stored now. Returns how many."""
+    known = set(session.execute(select(BillingUnit.unit_id).where(BillingUnit.community_id == community_id)).scalars())
+    missing = set(listed_ids) - known
+    if not missing:
+        return 0
+    schema = UnitChanged()
+    fetched = 0
+    for unit in fetch_all():
+        if unit.get("unit_id") not in missing:
+            continue
+        try:
+            data = schema.load({k: v for k, v in unit.items() if k != "updated_at"})
+        except ma.ValidationError as exc:
+            raise UpstreamUnavailable(f"residents answered an unexpected unit: {exc}") from None
+        # An event applied later with a newer time still wins; one older than residents' answer changes nothing.
+        upsert_unit(session, data, parse_time(unit.get("updated_at") or OLDEST))
+        fetched += 1
+    return fetched
+
+
 def get_unit(session: Session, principal: Principal, unit_id: str, fetch_unit) -> BillingUnit:
     unit = find_unit(session, unit_id, fetch_unit) if _may_see_some_unit(principal, unit_id) else None
     if unit is None or not sees_unit(principal, unit):

@@ -10,16 +10,18 @@ from billing.domain import overdue
 from billing.domain.units import upsert_unit
 from billing.service import SPEC
 from guanjia.db import Database, upgrade
+from guanjia.http import WsgiUpstream
 from guanjia.testing import auth_header
 
 
 @pytest.fixture
-def embedded(tmp_path, billing_settings):
+def embedded(tmp_path, billing_settings, residents_app):
     url = f"sqlite:///{tmp_path}/billing.db"
     upgrade(url, SPEC.migrations_dir)
     # The session's keys and names; only the database is the embedded mode's SQLite file.
     settings = billing_settings.with_service("billing", database_url=url)
-    app = SPEC.create_app(settings, {})
+    # A run checks the community's units with residents first (this community is not one it knows: no check).
+    app = SPEC.create_app(settings, {"residents": WsgiUpstream("residents", residents_app)})
     db = Database(url)
     yield settings, app.test_client(), db
     db.dispose()

@@ -93,7 +93,9 @@ def test_an_over_payment_needs_prepaid_intent_and_the_prepaid_pays_later_bills(c
 @pytest.mark.parametrize(
     ("body", "field"),
     [
-        ({"amount": 100.5}, "amount"),  # a JSON number (float-looking) is refused
+        ({"amount": 100.505}, "amount"),  # a JSON number with three places
+        ({"amount": float("inf")}, "amount"),
+        ({"amount": 1e300}, "amount"),
         ({"amount": "100.505"}, "amount"),
         ({"amount": "-10.00"}, "amount"),
         ({"amount": "0.00"}, "amount"),
@@ -320,7 +322,7 @@ def test_a_callback_with_a_bad_or_missing_signature_is_401_and_writes_nothing(
 
 def test_a_signed_callback_with_bad_fields_is_422(callback_client, billed):
     body = {"provider": "wechatpay", "reference": "r", "community_id": billed["id"], "unit_id": billed["units"][0]}
-    response = post_callback(callback_client, {**body, "amount": 1.5, "method": "wechat", "paid_at": "x"})
+    response = post_callback(callback_client, {**body, "amount": 1.555, "method": "wechat", "paid_at": "x"})
     assert response.status_code == 422
     assert {"amount", "paid_at"} <= set(response.json["errors"])
 
@@ -369,3 +371,31 @@ def test_the_callback_secret_may_come_from_a_mounted_file(make_app, monkeypatch,
     # Signed with the file's secret: the signature is accepted and the fields are checked (422, not 401).
     assert post_callback(client, {**body, "amount": 1.5, "method": "wechat", "paid_at": "x"}).status_code == 422
     assert post_callback(client, body, secret="wrong").status_code == 401
+
+
+def test_money_and_rates_are_read_from_json_numbers_as_well_as_strings(client, billed, community):
+    """The OpenAPI says number or string: both are read exactly (1234.5 is 1234.50, 2.35 is 2.3500)."""
+    paid = pay(client, billed, amount=10.5)
+    assert paid.status_code == 201, paid.json
+    assert paid.json["amount"] == "10.50"
+    item = client.post(
+        "/api/v1/billing/fee-items",
+        headers=community["headers"],
+        json={
+            "community_id": community["id"],
+            "name": "电梯费",
+            "kind": "elevator",
+            "basis": "per_unit",
+            "rate": 2.35,
+            "effective_from": "2026-01-01",
+        },
+    )
+    assert item.status_code == 201, item.json
+    assert item.json["rates"][0]["rate"] == "2.3500"
+    policy = client.patch(
+        f"/api/v1/billing/policies/{community['id']}",
+        headers=community["headers"],
+        json={"collection_target": 0.9, "renovation_deposit": 2000},
+    )
+    assert policy.status_code == 200, policy.json
+    assert (policy.json["collection_target"], policy.json["renovation_deposit"]) == ("0.9000", "2000.00")

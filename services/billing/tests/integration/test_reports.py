@@ -154,9 +154,13 @@ def test_monthly_and_weekly_reports_as_json_and_xlsx(client, ledger, at):
     assert body["by_fee_item"] == [{"fee_item": "物业服务费", "receivable": "750.00", "bills": 3}]
     assert body["summary"]["receivable"] == "750.00"
     workbook = load_workbook(io.BytesIO(get(client, ledger, "reports/monthly", month="2026-11", format="xlsx").data))
-    assert {"summary", "by_fee_item", "by_zone"} <= set(workbook.sheetnames)
-    rows = list(workbook["by_fee_item"].values)
-    assert rows[0] == ("fee_item", "receivable", "bills") and rows[1] == ("物业服务费", "750.00", 3)
+    assert {"汇总", "按收费项目", "按片区", "按支付方式", "欠费账龄"} <= set(workbook.sheetnames)
+    rows = list(workbook["按收费项目"].values)
+    assert rows[0] == ("收费项目", "应收", "账单数") and rows[1] == ("物业服务费", 750, 3)
+    assert workbook["按收费项目"]["B2"].number_format == '"¥"#,##0.00' and workbook["按收费项目"].freeze_panes == "A2"
+    rate = workbook["按片区"]
+    assert [c.value for c in rate[1]][:4] == ["片区", "应收", "实收", "收缴率"]
+    assert rate["D2"].number_format == "0.00%" and isinstance(rate["D2"].value, int | float)
 
     weekly = get(client, ledger, "reports/weekly", week_of="2026-11-12").json
     assert (weekly["week_start"], weekly["week_end"]) == ("2026-11-09", "2026-11-15")
@@ -164,7 +168,9 @@ def test_monthly_and_weekly_reports_as_json_and_xlsx(client, ledger, at):
     assert weekly["payments_by_method"] == [{"method": "wechat", "payments": 1, "amount": "250.00"}]
     response = get(client, ledger, "reports/weekly", week_of="2026-11-12", format="xlsx")
     assert response.mimetype == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    assert "payments_by_day" in load_workbook(io.BytesIO(response.data)).sheetnames
+    week = load_workbook(io.BytesIO(response.data))
+    assert "按日收款" in week.sheetnames
+    assert [c.value for c in week["按支付方式"][2]] == ["微信支付", 1, 250]
 
     bad = client.get(
         "/api/v1/billing/reports/monthly",

@@ -168,7 +168,9 @@ def test_a_bad_run_request_is_problem_json_naming_the_field(client, community, b
 @pytest.mark.parametrize(
     ("body", "field"),
     [
-        ({"rate": 2.5}, "rate"),  # a JSON number may be a float: refused
+        ({"rate": 2.50001}, "rate"),  # a JSON number with more than four places
+        ({"rate": "NaN"}, "rate"),
+        ({"rate": True}, "rate"),
         ({"rate": "2.50001"}, "rate"),
         ({"rate": "-1"}, "rate"),
         ({"kind": "water", "basis": "per_m2"}, "basis"),

@@ -21,8 +21,10 @@ def test_fen_round_trips_through_the_decimal_string(fen):
         assert parse_amount(text) == fen
 
 
-@pytest.mark.parametrize("value", [100.5, 100, "100.505", "-1.00", "1e3", " 1.00", "1,000.00", "", None, "NaN"])
-def test_an_amount_that_is_not_a_plain_decimal_string_is_refused(value):
+@pytest.mark.parametrize(
+    "value", [100.505, True, float("nan"), 1e300, "100.505", "-1.00", "1e3", " 1.00", "1,000.00", "", None, "NaN"]
+)
+def test_an_amount_that_is_not_a_plain_decimal_is_refused(value):
     class Schema(ma.Schema):
         amount = Money(required=True, positive=True)
 
@@ -36,6 +38,9 @@ def test_amounts_load_as_integer_fen_and_dump_as_strings():
         amount = Money()
 
     assert Schema().load({"amount": "1234.5"}) == {"amount": 123450}
+    # A JSON number is read as the digits written: 0.1 + 0.2 style noise never reaches the fen.
+    assert Schema().load({"amount": 1234.5}) == {"amount": 123450}
+    assert Schema().load({"amount": 19.99}) == {"amount": 1999} and Schema().load({"amount": 7}) == {"amount": 700}
     assert Schema().dump({"amount": 5}) == {"amount": "0.05"}
 
 
@@ -53,12 +58,13 @@ def test_rounding_rules_to_the_fen(yuan, rounding, fen):
     assert to_fen(Decimal(yuan), rounding) == fen
 
 
-def test_a_rate_is_an_exact_decimal_string():
+def test_a_rate_is_an_exact_decimal_string_or_number():
     class Schema(ma.Schema):
         rate = Rate()
 
     assert Schema().load({"rate": "2.35"}) == {"rate": Decimal("2.3500")}
-    for bad in (2.35, "2.35001", "abc", "Infinity"):
+    assert Schema().load({"rate": 2.35}) == {"rate": Decimal("2.3500")} and Schema().load({"rate": 3})["rate"] == 3
+    for bad in (2.35001, "2.35001", "abc", "Infinity", "1e2", True, float("inf")):
         with pytest.raises(ma.ValidationError):
             Schema().load({"rate": bad})
 

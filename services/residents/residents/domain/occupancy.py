@@ -169,8 +169,13 @@ def list_moving(session: Session, principal: Principal, unit_id: str) -> list[Mo
     return list(session.execute(query.order_by(MovingAppointment.scheduled_at)).scalars())
 
 
-def issue_pass(session: Session, principal: Principal, unit_id: str, data: dict, now: datetime) -> ReleasePass:
-    """A release pass needs a current member of the household to authorise it (the resident themself may ask)."""
+def issue_pass(
+    session: Session, principal: Principal, unit_id: str, data: dict, now: datetime, today=None
+) -> ReleasePass:
+    """A release pass needs a current member of the household to authorise it (the resident themself may ask), and
+    is for today or a later day (`today` is the instance's local date): the guard checks it on that day only."""
+    if today is not None and data["valid_on"] < today:
+        raise Invalid("valid_on", f"must not be in the past (today is {today.isoformat()})")
     if principal.role != "resident":
         require_role(principal, *FRONT_DESK)
     unit = load_unit(session, principal, unit_id)

@@ -4,6 +4,7 @@ site inspections and violations → final acceptance (验收). Publishes renovat
 from __future__ import annotations
 
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -289,6 +290,14 @@ def accept(
     renovation = get(session, principal, renovation_id, lock=True)
     if renovation.status != "approved":
         raise _conflict(f"a {renovation.status} renovation is not up for acceptance")
+    today = now.astimezone(ZoneInfo(settings.timezone)).date()
+    if data["passed"] and today < renovation.planned_start:
+        # Nothing has been built yet: passing it now would close the permit before the work (and its inspections)
+        # begin. Ending one that will not go ahead is `passed: false, close: true`, allowed at any time.
+        raise Conflict(
+            f"the work starts on {renovation.planned_start.isoformat()}; acceptance is possible from that day",
+            errors={"planned_start": ["acceptance not before the planned start"]},
+        )
     renovation.acceptance_notes = data["notes"].strip()
     renovation.updated_at = now
     if not data["passed"] and not data.get("close"):

@@ -7,7 +7,6 @@ nothing — importing the same file twice publishes nothing the second time.
 
 from __future__ import annotations
 
-import csv
 import functools
 import io
 import re
@@ -21,7 +20,7 @@ from sqlalchemy.orm import Session
 from guanjia import db as dbmod
 from guanjia import events as eventsmod
 from guanjia import outbox as outboxmod
-from guanjia import tracing
+from guanjia import tracing, workbook
 from guanjia.auth import Principal, require_role
 from guanjia.db import new_id, utcnow
 from guanjia.errors import Invalid, ProblemError
@@ -34,10 +33,11 @@ from guanjia.pii import (
     normalize_phone,
     pii_lookup_hash,
 )
+from guanjia.workbook import safe_text
 
 from .. import events
 from ..models import Building, Community, Resident, Unit, Zone, outbox
-from ..values import format_area, parse_area
+from ..values import parse_area
 from .common import MANAGERS, RESIDENT_ROLES, RESIDENT_TAGS, UNIT_TYPES, resident_event_data, unit_event_data
 from .structure import zone_event_data
 
@@ -51,33 +51,49 @@ REQUIRED = {
     "units": {"building", "number", "floor", "gross_area_m2"},
     "residents": {"building", "unit", "name", "phone", "role"},
 }
-# Rosters arrive with Chinese headers as often as with ours.
+# The Chinese names of the sheets and columns, per sheet (房号 is a unit's number on 房屋 and the unit a resident
+# lives in on 住户). The first header of each column is the one exports and the template write; docs/residents.md
+# lists exactly these (a test reads its table).
+SHEETS = {"buildings": "楼栋", "units": "房屋", "residents": "住户"}
+HEADERS = {
+    "buildings": {"name": ("楼栋", "楼栋名称", "名称"), "zone": ("片区",)},
+    "units": {
+        "building": ("楼栋",),
+        "number": ("房号",),
+        "floor": ("楼层",),
+        "unit_type": ("类型", "房屋类型"),
+        "gross_area_m2": ("建筑面积", "area_m2"),
+        "inner_area_m2": ("套内面积",),
+    },
+    "residents": {
+        "building": ("楼栋",),
+        "unit": ("房号", "房屋"),
+        "name": ("姓名",),
+        "phone": ("手机", "手机号", "电话"),
+        "role": ("身份",),
+        "id_number": ("身份证号",),
+        "tags": ("标签",),
+        "notes": ("备注",),
+    },
+}
 ALIASES = {
-    "楼栋": "building",
-    "楼栋名称": "name",
-    "片区": "zone",
-    "房号": "number",
-    "房屋": "unit",
-    "楼层": "floor",
-    "类型": "unit_type",
-    "房屋类型": "unit_type",
-    "建筑面积": "gross_area_m2",
-    "套内面积": "inner_area_m2",
-    "area_m2": "gross_area_m2",
-    "姓名": "name",
-    "手机": "phone",
-    "手机号": "phone",
-    "电话": "phone",
-    "身份": "role",
-    "身份证号": "id_number",
-    "标签": "tags",
-    "备注": "notes",
+    sheet: {alias: column for column, names in columns.items() for alias in names} for sheet, columns in HEADERS.items()
 }
-VALUE_ALIASES = {
-    "unit_type": {"住宅": "residential", "商铺": "shop", "车位": "parking", "储藏室": "storage"},
-    "role": {"业主": "owner", "租户": "tenant", "家属": "family"},
+LABELS = {
+    "unit_type": {"residential": "住宅", "shop": "商铺", "parking": "车位", "storage": "储藏室"},
+    "role": {"owner": "业主", "tenant": "租户", "family": "家属"},
+    "tags": {
+        "living_alone": "独居",
+        "hardship": "困难户",
+        "key_customer": "重点客户",
+        "disabled": "残障",
+        "elderly": "老人",
+    },
 }
+VALUE_ALIASES = {name: {label: value for value, label in labels.items()} for name, labels in LABELS.items()}
 MAX_ROWS = 200_000
+# No roster column holds more than a note (2,000 characters): a longer cell is refused before planning.
+READ_LIMITS = workbook.Limits(max_cell=4000)
 ANALYZE_AFTER = 1000  # rows written by an import before the planner statistics are refreshed
 MAX_REPORTED = 1000  # row errors carried by a rejected real import
 
@@ -139,13 +155,15 @@ def _cell(value) -> str:
 
 
 def _rows(sheet: str, header: list, records) -> list[tuple[int, dict]]:
-    names = [ALIASES.get(_cell(h), _cell(h).lower()) for h in header]
+    names = [ALIASES[sheet].get(_cell(h), _cell(h).lower()) for h in header]
     unknown = [n for n in names if n and n not in COLUMNS[sheet]]
+    label = f"{SHEETS[sheet]} ({sheet})"
     if unknown:
-        raise Invalid("file", f"sheet {sheet}: unknown column(s) {', '.join(unknown)}")
+        raise Invalid("file", f"sheet {label}: unknown column(s) {', '.join(safe_text(n)[:50] for n in unknown)}")
     missing = REQUIRED[sheet] - set(names)
     if missing:
-        raise Invalid("file", f"sheet {sheet}: missing column(s) {', '.join(sorted(missing))}")
+        wanted = ", ".join(f"{HEADERS[sheet][m][0]} ({m})" for m in sorted(missing))
+        raise Invalid("file", f"sheet {label}: missing column(s) {wanted}")
     out = []
     for number, record in records:
         values = {name: _cell(v) for name, v in zip(names, record, strict=False) if name}
@@ -156,28 +174,22 @@ def _rows(sheet: str, header: list, records) -> list[tuple[int, dict]]:
     return out
 
 
-def read_xlsx(content: bytes) -> dict[str, list[tuple[int, dict]]]:
-    import openpyxl
+# A sheet is known by our name or its Chinese one (楼栋, 房屋, 住户).
+SHEET_NAMES = {**{name: name for name in SHEETS}, **{label: name for name, label in SHEETS.items()}}
 
-    try:
-        book = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except Exception:  # openpyxl raises many kinds for a file that is not a workbook
-        raise Invalid("file", "not an XLSX workbook") from None
+
+def read_xlsx(content: bytes) -> dict[str, list[tuple[int, dict]]]:
     sheets = {}
-    try:
-        for ws in book.worksheets:
-            name = ws.title.strip().lower()
-            if name not in COLUMNS:
-                continue
-            rows = ws.iter_rows(values_only=True)
-            header = next(rows, None)
-            if header is None:
-                continue
-            sheets[name] = _rows(name, list(header), ((i, list(r)) for i, r in enumerate(rows, start=2)))
-    finally:
-        book.close()
+    for title, rows in workbook.read_xlsx(content, READ_LIMITS):
+        name = SHEET_NAMES.get(title.strip().lower())
+        if name is None:
+            continue
+        header = next(rows, None)
+        if header is None:
+            continue
+        sheets[name] = _rows(name, header[1], rows)
     if not sheets:
-        raise Invalid("file", "no sheet named buildings, units or residents")
+        raise Invalid("file", "no sheet named 楼栋/buildings, 房屋/units or 住户/residents")
     return sheets
 
 
@@ -190,11 +202,11 @@ def read_csv(content: bytes, kind: str) -> dict[str, list[tuple[int, dict]]]:
             continue
     else:
         raise Invalid("file", "neither UTF-8 nor GB18030 text")
-    reader = csv.reader(io.StringIO(decoded))
-    header = next(reader, None)
+    rows = workbook.read_csv_rows(decoded)
+    header = next(rows, None)
     if header is None:
         raise Invalid("file", "empty file")
-    return {kind: _rows(kind, header, enumerate(reader, start=2))}
+    return {kind: _rows(kind, header[1], rows)}
 
 
 # --- planning (validation against the file and the stored state) -----------------------------------------------
@@ -349,10 +361,16 @@ def _plan(session: Session, settings, community: Community, sheets: dict) -> Pla
             except Invalid:
                 plan.error("residents", row, "id_number", "not a valid Chinese resident ID number")
                 ok = False
-        tags = sorted({t.strip() for t in values.get("tags", "").replace("，", ",").split(",") if t.strip()})
+        tags = sorted(
+            {
+                VALUE_ALIASES["tags"].get(t.strip(), t.strip())
+                for t in re.split(r"[,，、]", values.get("tags", ""))
+                if t.strip()
+            }
+        )
         bad = [t for t in tags if t not in RESIDENT_TAGS]
         if bad:
-            plan.error("residents", row, "tags", f"unknown tag(s) {', '.join(bad)}")
+            plan.error("residents", row, "tags", f"unknown tag(s) {', '.join(safe_text(t)[:50] for t in bad)}")
             ok = False
         parsed["tags"] = tags
         parsed["notes"] = values.get("notes") or None
@@ -530,51 +548,91 @@ def refresh_statistics(session: Session, result: dict) -> None:
 # --- export ----------------------------------------------------------------------------------------------------
 
 
-def export_xlsx(session: Session, settings, principal: Principal, community_id: str) -> bytes:
-    """The community's roster in the import's own shape (phones in clear for managers, ID numbers masked)."""
-    import openpyxl
+KINDS = {"floor": "int", "gross_area_m2": "decimal", "inner_area_m2": "decimal"}
 
+
+def _columns(sheet: str) -> list:
+    return [workbook.Column(HEADERS[sheet][name][0], KINDS.get(name, "text")) for name in COLUMNS[sheet]]
+
+
+def export_xlsx(session: Session, settings, principal: Principal, community_id: str) -> bytes:
+    """The community's roster in the import's own shape — sheets 楼栋, 房屋, 住户 with the Chinese headers and values
+    the import reads (phones in clear for managers, ID numbers masked)."""
     require_role(principal, *MANAGERS)
     community = session.get(Community, community_id)
     if community is None or not principal.sees_community(community.id):
         from guanjia.errors import NotFound
 
         raise NotFound(f"community {community_id} not found")
-    book = openpyxl.Workbook(write_only=True)
+    book = workbook.Workbook(settings.timezone)
     zones = dict(session.execute(select(Zone.id, Zone.name).where(Zone.community_id == community.id)).all())
-    sheet = book.create_sheet("buildings")
-    sheet.append(COLUMNS["buildings"])
-    names = {}
+    names, rows = {}, []
     for b in session.execute(
         select(Building).where(Building.community_id == community.id).order_by(Building.name)
     ).scalars():
         names[b.id] = b.name
-        sheet.append([b.name, zones.get(b.zone_id, "")])
-    sheet = book.create_sheet("units")
-    sheet.append(COLUMNS["units"])
-    numbers = {}
+        rows.append([b.name, zones.get(b.zone_id)])
+    book.sheet(SHEETS["buildings"], _columns("buildings"), rows)
+    numbers, rows = {}, []
     for u in session.execute(
         select(Unit).where(Unit.community_id == community.id).order_by(Unit.building_id, Unit.floor, Unit.number)
     ).scalars():
         numbers[u.id] = (names[u.building_id], u.number)
-        inner = "" if u.inner_area_m2 is None else format_area(u.inner_area_m2)
-        sheet.append([names[u.building_id], u.number, u.floor, u.unit_type, format_area(u.area_m2), inner])
-    sheet = book.create_sheet("residents")
-    sheet.append(COLUMNS["residents"])
+        unit_type = LABELS["unit_type"].get(u.unit_type, u.unit_type)
+        rows.append([names[u.building_id], u.number, u.floor, unit_type, u.area_m2, u.inner_area_m2])
+    book.sheet(SHEETS["units"], _columns("units"), rows)
+    rows = []
     for r in session.execute(
         select(Resident)
         .where(Resident.community_id == community.id, Resident.status != "moved_out")
         .order_by(Resident.unit_id, Resident.created_at)
     ).scalars():
         building, number = numbers[r.unit_id]
-        masked = mask_id_card(decrypt_pii(settings.pii_key, r.id_number_enc)) if r.id_number_enc else ""
-        sheet.append([building, number, r.name, r.phone, r.role, masked, ",".join(r.tags or []), r.notes or ""])
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+        masked = mask_id_card(decrypt_pii(settings.pii_key, r.id_number_enc)) if r.id_number_enc else None
+        role = LABELS["role"].get(r.role, r.role)
+        tags = "、".join(LABELS["tags"].get(t, t) for t in r.tags or [])
+        rows.append([building, number, r.name, r.phone, role, masked, tags, r.notes])
+    book.sheet(SHEETS["residents"], _columns("residents"), rows)
+    return book.to_bytes()
 
 
-XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+def require_importer(principal: Principal) -> None:
+    require_role(principal, *MANAGERS)
+
+
+def template_xlsx(settings) -> bytes:
+    """An empty roster to fill in: the three sheets with the import's headers, and a sheet 说明 explaining them."""
+    book = workbook.Workbook(settings.timezone)
+    for sheet in COLUMNS:
+        book.sheet(SHEETS[sheet], _columns(sheet), [])
+    allowed = {
+        "unit_type": "、".join(LABELS["unit_type"].values()),
+        "role": "、".join(LABELS["role"].values()),
+        "tags": "、".join(LABELS["tags"].values()) + "（多个用顿号或逗号分隔）",
+        "floor": "整数，-20 至 300",
+        "gross_area_m2": "平方米，最多两位小数",
+        "inner_area_m2": "平方米，不大于建筑面积",
+        "id_number": "18 位居民身份证号",
+        "phone": "手机号",
+    }
+    rows = []
+    for sheet in COLUMNS:
+        for name in COLUMNS[sheet]:
+            rows.append(
+                [
+                    SHEETS[sheet],
+                    HEADERS[sheet][name][0],
+                    "是" if name in REQUIRED[sheet] else "否",
+                    "、".join(HEADERS[sheet][name][1:] + (name,)),
+                    allowed.get(name),
+                ]
+            )
+    columns = [workbook.Column(h) for h in ("工作表", "列", "必填", "也可写作", "填写说明")]
+    book.sheet("说明", columns, rows)
+    return book.to_bytes()
+
+
+XLSX_TYPE = workbook.XLSX_TYPE
 
 
 def as_file(content: bytes) -> io.BytesIO:

@@ -14,7 +14,7 @@ from guanjia.errors import Conflict, Invalid, NotFound
 
 from .. import events
 from ..models import Building, Community, Unit, UnitStatusChange, Zone
-from .common import MANAGERS, emit, emit_unit, load_unit, unit_scope
+from .common import MANAGERS, emit, emit_unit, load_unit, unit_event_data, unit_scope
 
 DEFAULT_RENOVATION_HOURS = "08:00-12:00,14:00-18:00"
 _HOURS_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")
@@ -159,6 +159,25 @@ def internal_zone(session: Session, principal: Principal, zone_id: str) -> dict:
     if zone is None:
         raise NotFound(f"zone {zone_id} not found")
     return zone_event_data(zone)
+
+
+def internal_units(session: Session, principal: Principal, community_id: str, detail: bool) -> dict:
+    """Every unit of a community, for a service checking its projection (billing before a run): ids only, or
+    with the unit.* event data and the time of the last change."""
+    require_role(principal, "service")
+    if session.get(Community, community_id) is None:
+        raise NotFound(f"community {community_id} not found")
+    if not detail:
+        ids = list(session.execute(select(Unit.id).where(Unit.community_id == community_id)).scalars())
+        return {"community_id": community_id, "count": len(ids), "unit_ids": ids, "units": []}
+    query = select(Unit).where(Unit.community_id == community_id)
+    units = [{**unit_event_data(u), "updated_at": u.updated_at} for u in session.execute(query).scalars()]
+    return {
+        "community_id": community_id,
+        "count": len(units),
+        "unit_ids": [u["unit_id"] for u in units],
+        "units": units,
+    }
 
 
 def _zone_in(session: Session, community_id: str, zone_id: str | None, field: str = "zone_id") -> str | None:

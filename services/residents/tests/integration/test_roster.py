@@ -176,10 +176,10 @@ def test_export_has_the_import_shape_and_round_trips(client, count, place, regis
     assert response.status_code == 200
     assert response.mimetype == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     book = openpyxl.load_workbook(io.BytesIO(response.data))
-    assert book.sheetnames == ["buildings", "units", "residents"]
-    rows = list(book["residents"].values)
-    assert rows[0] == ("building", "unit", "name", "phone", "role", "id_number", "tags", "notes")
-    assert rows[1][:6] == ("1栋", "1-101", "张三丰", "+8613800138630", "owner", "1101**********002X")
+    assert book.sheetnames == ["楼栋", "房屋", "住户"]
+    rows = list(book["住户"].values)
+    assert rows[0] == ("楼栋", "房号", "姓名", "手机", "身份", "身份证号", "标签", "备注")
+    assert rows[1][:6] == ("1栋", "1-101", "张三丰", "+8613800138630", "业主", "1101**********002X")
     before = _state(count)
     again = upload(response.data)
     assert again.status_code == 200 and again.json["residents"] == {"created": 0, "updated": 0, "unchanged": 1}

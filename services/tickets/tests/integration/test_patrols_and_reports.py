@@ -2,6 +2,7 @@
 
 import io
 import uuid
+import zipfile
 from datetime import UTC, datetime, timedelta
 
 from openpyxl import load_workbook
@@ -180,7 +181,7 @@ def test_the_monthly_report_in_json_and_xlsx(client, world, clock, db):
         "inquiry": 1,
         "praise": 1,
     }
-    assert r["by_zone"] == [{"key": world["zone_id"], "count": 6}]
+    assert r["by_zone"] == [{"key": world["zone_id"], "count": 6, "name": "一区"}]
     assert r["response_time"] == {"count": 5, "p50_minutes": 60.0, "p90_minutes": 156.0}
     # The reopened complaint is not resolved any more: four resolution times.
     assert r["resolution_time"] == {"count": 4, "p50_minutes": 450.0, "p90_minutes": 1020.0}
@@ -190,7 +191,7 @@ def test_the_monthly_report_in_json_and_xlsx(client, world, clock, db):
     assert r["satisfaction"]["average"] == 3.6 and r["satisfaction"]["satisfied_rate"] == 0.6
     assert r["complaints"] == {
         "count": 2,
-        "repeat_complainants": [{"reporter_id": world["resident_id"], "complaints": 2}],
+        "repeat_complainants": [{"reporter_id": world["resident_id"], "complaints": 2, "unit_numbers": ["1-101"]}],
     }
     top = {(i["category"], i["subcategory"]): i["count"] for i in r["top_recurring_issues"]}
     assert top[("repair", "plumbing")] == 2 and top[("complaint", "noise")] == 2
@@ -210,9 +211,13 @@ def test_the_monthly_report_in_json_and_xlsx(client, world, clock, db):
     assert xlsx.status_code == 200
     assert xlsx.mimetype == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     book = load_workbook(io.BytesIO(xlsx.data))
-    assert {"Summary", "By category", "By zone", "Repeat complainants", "Recurring issues"} <= set(book.sheetnames)
-    summary = {row[0]: row[1] for row in book["Summary"].iter_rows(values_only=True)}
-    assert summary["Tickets"] == 6 and summary["Complaints"] == 2
+    assert {"汇总", "按类别", "按片区", "重复投诉", "高频问题"} <= set(book.sheetnames)
+    summary = {row[0]: row[1] for row in book["汇总"].iter_rows(values_only=True)}
+    assert summary["工单总数"] == 6 and summary["投诉数"] == 2 and summary["响应及时率"] == 0.6667
+    assert book["汇总"].freeze_panes == "A2"
+    assert {row[0]: row[1] for row in book["按类别"].iter_rows(min_row=2, values_only=True)}["报修"] == 2
+    assert list(book["按片区"].iter_rows(min_row=2, values_only=True)) == [("一区", 6)]
+    assert list(book["重复投诉"].iter_rows(min_row=2, values_only=True)) == [("1-101", 2, world["resident_id"])]
 
     weekly = client.get(
         f"/api/v1/tickets/reports/weekly?community_id={world['community_id']}&week=2026-10-01", headers=world["senior"]
@@ -236,3 +241,22 @@ def test_reports_refuse_bad_periods_and_butlers(client, world):
         f"/api/v1/tickets/reports/monthly?community_id={world['community_id']}&month=2026-10", headers=world["butler"]
     )
     assert denied.status_code == 403
+
+
+def test_a_residents_hostile_subcategory_is_text_in_the_monthly_workbook(client, world, clock):
+    """A subcategory with a control character, or that starts like a formula, neither breaks the report nor runs."""
+    clock.set(START)
+    for subcategory in ("噪音\x07\x1b", '=HYPERLINK("http://evil.example","点我")', "@cmd", "+1-1"):
+        body = {"unit_id": world["unit_id"], "category": "complaint", "subcategory": subcategory, "description": "吵"}
+        created = client.post("/api/v1/tickets", headers=world["resident"], json=body)
+        assert created.status_code == 201, created.json
+    url = f"/api/v1/tickets/reports/monthly?community_id={world['community_id']}&month=2026-10&format=xlsx"
+    xlsx = client.get(url, headers=world["manager"])
+    assert xlsx.status_code == 200
+    book = load_workbook(io.BytesIO(xlsx.data))
+    cells = {c.value: c for row in book["按子类"].iter_rows(min_row=2) for c in row[:1]}
+    assert "噪音" in cells
+    for text in ('=HYPERLINK("http://evil.example","点我")', "@cmd", "+1-1"):
+        assert cells[text].data_type == "s"
+    with zipfile.ZipFile(io.BytesIO(xlsx.data)) as archive:
+        assert all(b"<f>" not in archive.read(n) for n in archive.namelist() if n.startswith("xl/worksheets/"))

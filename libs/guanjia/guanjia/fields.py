@@ -1,0 +1,75 @@
+"""Request fields shared by every service: a decimal (money, a rate, an area) given as a string or a JSON number."""
+
+from __future__ import annotations
+
+import decimal
+import re
+
+import marshmallow as ma
+
+_PLAIN = re.compile(r"^[+-]?\d+(\.\d+)?$")  # a decimal string is written out: no exponent, no "NaN"
+MAX_DIGITS = 30  # more is no amount, rate or area anyone means (and keeps 1e1000000 from becoming arithmetic)
+
+
+def to_decimal(value) -> decimal.Decimal:
+    """A decimal string ("2.35") or a JSON number (2.35, 3) as an exact Decimal; ValueError for anything else.
+
+    A JSON number arrives as a float: its shortest repr is the digits the client wrote, so 2.35 stays 2.35
+    (never 2.35000000000000008882). NaN, Infinity, booleans and absurdly long numbers are refused."""
+    if isinstance(value, bool):
+        raise ValueError("not a number")
+    if isinstance(value, int):
+        text = str(value)
+    elif isinstance(value, float):
+        text = repr(value)
+    elif isinstance(value, str):
+        text = value
+        if len(text) > MAX_DIGITS + 2 or not _PLAIN.match(text):
+            raise ValueError("not a plain decimal")
+    else:
+        raise ValueError("not a number")
+    try:
+        number = decimal.Decimal(text)
+    except decimal.InvalidOperation:
+        raise ValueError("not a number") from None
+    if not number.is_finite():
+        raise ValueError("not a finite number")
+    digits, exponent = len(number.as_tuple().digits), number.as_tuple().exponent
+    if digits - min(exponent, 0) > MAX_DIGITS or exponent > MAX_DIGITS:
+        raise ValueError("too many digits")
+    return number
+
+
+def decimal_metadata(example: str, pattern: str | None = None, description: str | None = None) -> dict:
+    """OpenAPI 3.1 for a field that accepts both forms; responses always carry the string."""
+    meta = {
+        "type": ["string", "number"],
+        "example": example,
+        "description": (description + " — " if description else "")
+        + "a decimal string (preferred, exact) or a JSON number; answered as a string",
+    }
+    if pattern:
+        meta["pattern"] = pattern
+    return meta
+
+
+class Decimal(ma.fields.Decimal):
+    """An exact decimal with at most `places` decimal places, read from a string or a JSON number, written as a
+    string. The one decimal input field of every service (money is billing's Money, built on `to_decimal`)."""
+
+    default_error_messages = {"invalid": 'must be a decimal string or a number, like "2.35"'}
+
+    def __init__(self, places: int = 4, **kwargs):
+        self.max_places = places
+        metadata = kwargs.pop("metadata", {})
+        metadata = {**decimal_metadata(f"{1:.{min(places, 2)}f}"), **metadata}
+        super().__init__(places=places, as_string=True, metadata=metadata, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        try:
+            number = to_decimal(value)
+        except ValueError:
+            raise self.make_error("invalid") from None
+        if number.as_tuple().exponent < -self.max_places:
+            raise ma.ValidationError(f"at most {self.max_places} decimal places")
+        return number.quantize(decimal.Decimal(1).scaleb(-self.max_places))
