@@ -46,6 +46,8 @@ class Settings:
     admin_password: str | None = None
     relay_poll_seconds: float = 5.0
     retry_delays_ms: tuple = (1000, 5000, 30000)
+    # Failed publishes (broker nacks) after which the relay sets an outbox row aside (`guanjia outbox dead`).
+    outbox_max_attempts: int = 5
     log_level: str = "INFO"
     # In embedded mode the gateway and the service clients call other services in-process.
     embedded: bool = False
@@ -162,6 +164,7 @@ def from_env(service: str, env=None) -> Settings:
         admin_password=env.get("GUANJIA_ADMIN_PASSWORD") or None,
         relay_poll_seconds=float(env.get("GUANJIA_RELAY_POLL_SECONDS", "5")),
         retry_delays_ms=tuple(int(d) for d in delays.split(",")) if delays else (1000, 5000, 30000),
+        outbox_max_attempts=int(env.get("GUANJIA_OUTBOX_MAX_ATTEMPTS", "5")),
         log_level=env.get("GUANJIA_LOG_LEVEL", "INFO"),
         embedded=embedded,
     )

@@ -7,6 +7,7 @@ from guanjia.service import ServiceSpec
 from .app import create_app
 from .consumers import HANDLERS, make_context
 from .domain import dispatch_job
+from .events import NOTIFICATION_DELIVERED, NOTIFICATION_FAILED, NOTIFICATION_SENT
 from .models import Base, inbox, outbox
 
 SPEC = ServiceSpec(
@@ -20,4 +21,6 @@ SPEC = ServiceSpec(
     make_context=make_context,
     # The dispatcher: waits for a wake-up (a commit that planned deliveries) or its interval, then sends what is due.
     periodic=[("dispatch", 0.01, dispatch_job)],
+    # Published for integrators; no service of ours consumes them (kept out of guanjia.unrouted).
+    routine_events=(NOTIFICATION_SENT, NOTIFICATION_DELIVERED, NOTIFICATION_FAILED),
 )
