@@ -476,7 +476,9 @@ class EventConsumer:
                 backoff = min(backoff * 2, 10.0)
             except Exception as exc:  # lost connection, broker stopped: reconnect with back-off
                 self.ready.clear()
-                log.warning("consumer connection lost, reconnecting", extra={"consumer": self.name, "error": repr(exc)})
+                log.warning(
+                    "consumer connection lost, reconnecting: %s", repr(exc)[:300], extra={"consumer": self.name}
+                )
                 if self._publisher:
                     self._publisher.reset()
                 stop.wait(jittered(backoff))
@@ -610,15 +612,16 @@ class EventConsumer:
             if value is not None:
                 properties[key] = value if key == "timestamp" else _short(value)
         headers = _safe_headers(headers)
+        body = _raw_body(message)
         # Via the default exchange straight to the queue; confirmed before the original is acked.
         if isinstance(threading.current_thread(), threading.Timer):
             publisher = Publisher(self.settings)  # a retry timer thread: connections are per thread
             try:
-                publisher.publish_raw(message.body, properties, routing_key=queue_name, direct=True, headers=headers)
+                publisher.publish_raw(body, properties, routing_key=queue_name, direct=True, headers=headers)
             finally:
                 publisher.close()
             return
-        self._publisher.publish_raw(message.body, properties, routing_key=queue_name, direct=True, headers=headers)
+        self._publisher.publish_raw(body, properties, routing_key=queue_name, direct=True, headers=headers)
 
 
 def _short(value) -> str | None:
@@ -627,3 +630,14 @@ def _short(value) -> str | None:
         return None
     text = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
     return text.encode("utf-8")[:255].decode("utf-8", "ignore")
+
+
+def _raw_body(message) -> bytes:
+    """The body as the bytes that arrived: py-amqp decodes a body to text when its content encoding is a codec."""
+    body = message.body
+    if isinstance(body, bytes):
+        return body
+    try:
+        return body.encode(message.content_encoding or "utf-8")
+    except Exception:
+        return body.encode("utf-8", "surrogatepass")
