@@ -53,6 +53,16 @@ class _Server:
             self.process.wait(30)
         self.process = None
 
+    def _reap(self, grace: float) -> None:
+        """Wait for the stopping server to exit; kill it (process group) if it takes longer than `grace`."""
+        if self.process is not None:
+            try:
+                self.process.wait(grace)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        self.process = None
+
     def _wait_port(self, port: int, timeout: float, what: str) -> None:
         deadline = time.monotonic() + timeout
         while not _port_open(port):
@@ -144,12 +154,7 @@ class PrivatePostgres(_Server):
         """Fast shutdown (SIGINT): clients are disconnected, as when an operator stops the database."""
         if self.process is not None and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGINT)
-            try:
-                self.process.wait(60)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-        self.process = None
+        self._reap(60)
 
     def close(self) -> None:
         self.stop()
@@ -260,12 +265,7 @@ class PrivateRabbit(_Server):
                 self.ctl("stop", timeout=60)
             except Exception:
                 pass
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-        self.process = None
+        self._reap(30)
 
     def close(self) -> None:
         self.stop()
