@@ -473,7 +473,7 @@ class EventConsumer:
                     "dependency unavailable, consumer paused", extra={"consumer": self.name, "error": str(exc)[:200]}
                 )
                 stop.wait(jittered(backoff))
-                backoff = min(backoff * 2, 10.0)
+                backoff = min(backoff * 2, 5.0)  # a short cap: resume soon after the dependency is back
             except Exception as exc:  # lost connection, broker stopped: reconnect with back-off
                 self.ready.clear()
                 log.warning(

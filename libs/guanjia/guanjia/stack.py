@@ -188,7 +188,7 @@ class DistributedStack:
                     if time.monotonic() < next_try.get(index, 0):
                         continue
                     count = self.restarts.get(name, 0) + 1
-                    log.warning("process exited, restarting", extra={"process": name, "returncode": proc.returncode})
+                    log.warning("process exited, restarting", extra={"child": name, "returncode": proc.returncode})
                     self._spawn(name, argv, extra_env)
                     self.processes[index] = self.processes.pop()
                     self.launches.pop()

@@ -203,7 +203,7 @@ class PrivateRabbit(_Server):
     def url(self) -> str:
         return f"amqp://guest:guest@127.0.0.1:{self.port}/%2F"
 
-    def start(self, timeout: float = 90.0) -> PrivateRabbit:
+    def start(self, timeout: float = 240.0) -> PrivateRabbit:
         out = open(self.root / "startup.log", "ab")  # noqa: SIM115 - kept open for the server's lifetime
         self.process = subprocess.Popen(
             [*_as("rabbitmq"), str(RABBITMQ_BIN / "rabbitmq-server")],
