@@ -50,6 +50,8 @@ class Settings:
     admin_password: str | None = None
     relay_poll_seconds: float = 5.0
     retry_delays_ms: tuple = (1000, 5000, 30000)
+    # Failed publishes (broker nacks) after which the relay sets an outbox row aside (`guanjia outbox dead`).
+    outbox_max_attempts: int = 5
     log_level: str = "INFO"
     # In embedded mode the gateway and the service clients call other services in-process.
     embedded: bool = False
@@ -295,6 +297,7 @@ def from_env(service: str, env=None) -> Settings:
         admin_password=read.secret("GUANJIA_ADMIN_PASSWORD") or None,
         relay_poll_seconds=read.number("GUANJIA_RELAY_POLL_SECONDS", 5.0, "a number of seconds"),
         retry_delays_ms=_retry_delays(read),
+        outbox_max_attempts=read.integer("GUANJIA_OUTBOX_MAX_ATTEMPTS", 5, "a whole number of attempts", minimum=1),
         log_level=read.choice("GUANJIA_LOG_LEVEL", "INFO", LOG_LEVELS, str.upper),
         embedded=embedded,
         demo=env.get("GUANJIA_DEMO", "").strip().lower() in ("1", "true", "yes"),

@@ -23,6 +23,9 @@ def migrate(spec: ServiceSpec, settings) -> None:
     else:
         with bus.connect(settings) as conn:
             bus.declare_topology(conn.channel(), settings)
+    if spec.routine_events and not settings.embedded:
+        with bus.connect(settings) as conn:
+            bus.bind_routine(conn.channel(), settings, spec.routine_events)
 
 
 def declare_queues(spec: ServiceSpec, settings) -> None:
@@ -46,7 +49,13 @@ class Worker:
         if spec.handlers:
             self.consumer = bus.EventConsumer(settings, self.database, spec.inbox, spec.handlers, context)
         self.relays = [
-            OutboxRelay(self.database, spec.outbox, bus.Publisher(settings), poll_seconds=settings.relay_poll_seconds)
+            OutboxRelay(
+                self.database,
+                spec.outbox,
+                bus.Publisher(settings),
+                poll_seconds=settings.relay_poll_seconds,
+                max_attempts=settings.outbox_max_attempts,
+            )
             for _ in range(relays if spec.outbox is not None else 0)
         ]
 

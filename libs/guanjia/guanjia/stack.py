@@ -215,6 +215,7 @@ class DistributedStack:
         self.specs = load_specs()
         self.settings = {name: config.from_env(name, self.env) for name in self.specs}
         self.processes: list[subprocess.Popen] = []
+        self.launches: list[tuple] = []  # (name, argv, extra env) of each process, to restart it
         self.log_dir = log_dir
         self.lines: list[str] = []
 
@@ -246,6 +247,8 @@ class DistributedStack:
                     start_new_session=True,
                 )
             )
+        # How to start it again if it dies (see supervise).
+        self.launches.append((name, argv, extra_env))
 
     def start(self, timeout: float = 60.0) -> DistributedStack:
         """Migrate, create the first admin, start every process and wait until each is ready. A failure or a
@@ -273,7 +276,33 @@ class DistributedStack:
                 for replica in range(self.worker_replicas):
                     self._spawn(f"{name}-worker-{replica}", [str(bindir / "guanjia"), "worker", name])
         self.wait_ready(timeout)
+        self.supervise()
         return self
+
+    def supervise(self, interval: float = 1.0) -> None:
+        """Restart any process of the stack that exits while it runs (a crash, an OOM kill), with back-off."""
+        self._stopping = threading.Event()
+        self.restarts: dict[str, int] = {}
+
+        def loop() -> None:
+            next_try: dict[int, float] = {}
+            while not self._stopping.wait(interval):
+                for index, proc in enumerate(list(self.processes)):
+                    if proc.poll() is None or self._stopping.is_set():
+                        continue
+                    name, argv, extra_env = self.launches[index]
+                    if time.monotonic() < next_try.get(index, 0):
+                        continue
+                    count = self.restarts.get(name, 0) + 1
+                    log.warning("process exited, restarting", extra={"child": name, "returncode": proc.returncode})
+                    self._spawn(name, argv, extra_env)
+                    self.processes[index] = self.processes.pop()
+                    self.launches.pop()
+                    self.restarts[name] = count
+                    # A process that keeps dying is restarted less and less often (at most every 30 s).
+                    next_try[index] = time.monotonic() + min(30.0, 2.0 ** min(count, 5))
+
+        threading.Thread(target=loop, name="supervisor", daemon=True).start()
 
     def _spawn_web(self, name: str, replica: int, url: str, metrics_root: Path, bindir: Path) -> None:
         # Each gunicorn gets its own multiprocess metrics directory (as each pod has its own emptyDir).
@@ -329,6 +358,8 @@ class DistributedStack:
     def stop(self) -> None:
         """Stop every child's whole process group (gunicorn's workers too), even a group whose leader already died."""
         GUARD.stopping = True  # a second Ctrl-C must not interrupt the clean-up half-way
+        if getattr(self, "_stopping", None) is not None:
+            self._stopping.set()  # no restarts while stopping
         for proc in self.processes:
             _signal_group(proc, signal.SIGTERM)
         deadline = time.monotonic() + 15
@@ -342,6 +373,7 @@ class DistributedStack:
         for proc in self.processes:
             _signal_group(proc, signal.SIGKILL)
         self.processes.clear()
+        self.launches.clear()
         metrics_root = getattr(self, "_metrics_root", None)
         if metrics_root is not None:
             shutil.rmtree(metrics_root, ignore_errors=True)

@@ -193,6 +193,8 @@ def _install_errors(app: Flask, api: ProblemApi) -> None:
     @app.errorhandler(ProblemError)
     def _problem(error: ProblemError):
         response = problem(error.status, error.title, error.detail, error.errors or None, **error.extra)
+        if error.status == 503:
+            response.headers.setdefault("Retry-After", str(RETRY_AFTER_SECONDS))
         if error.status == 401:
             response.headers["WWW-Authenticate"] = 'Bearer realm="guanjia"'
         return response
@@ -206,6 +208,8 @@ def _install_errors(app: Flask, api: ProblemApi) -> None:
     def _unexpected(error: Exception):
         if isinstance(error, HTTPException):
             return api.handle_http_exception(error)
+        if _dependency_down(error):
+            return dependency_unavailable(error)
         log.exception("unhandled error")
         return problem(500, "Internal Server Error", "an unexpected error; see the logs with this request_id")
 
@@ -224,7 +228,10 @@ def _install_ops(app: Flask, settings_: Settings, database_, ready_checks) -> No
         for name, fn in ready_checks:
             checks[name] = _check(fn)
         ok = all(v == "ok" for v in checks.values())
-        return jsonify({"status": "ok" if ok else "unavailable", "checks": checks}), 200 if ok else 503
+        body = {"status": "ok" if ok else "unavailable", "checks": checks}
+        if not ok:  # which dependency is missing, by name, for the operator and the probe's log
+            body["missing"] = sorted(name for name, value in checks.items() if value != "ok")
+        return jsonify(body), 200 if ok else 503
 
     state = gmetrics.ServiceStateCollector(settings_, database_)
 
@@ -251,6 +258,26 @@ def check_metrics_token(settings_: Settings, authorization: str | None) -> None:
     given = (authorization or "")[len("Bearer ") :] if (authorization or "").startswith("Bearer ") else ""
     if not hmac.compare_digest(given.strip().encode(), token.encode()):
         raise Unauthorized("/metrics needs the metrics token")
+
+
+RETRY_AFTER_SECONDS = 5
+
+
+def _dependency_down(error: Exception) -> bool:
+    from .bus import is_outage
+
+    return is_outage(error)
+
+
+def dependency_unavailable(error: Exception) -> Response:
+    """503 problem+json with Retry-After: the database or the broker cannot be reached (nothing was written)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    dependency = "database" if isinstance(error, SQLAlchemyError) else "a dependency"
+    log.warning("dependency unavailable", extra={"dependency": dependency, "error": error.__class__.__name__})
+    response = problem(503, "Service unavailable", f"{dependency} cannot be reached now; try again shortly")
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
 
 
 def _check(fn) -> str:
