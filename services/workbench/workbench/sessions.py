@@ -9,7 +9,7 @@ from sqlalchemy import delete, select
 
 from guanjia.db import as_utc
 
-from . import client
+from . import gateway as client
 from .models import WebSession
 from .security import sha256
 

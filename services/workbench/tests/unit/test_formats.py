@@ -62,7 +62,12 @@ def test_tickets_with_the_least_sla_time_left_come_first_and_overdue_ones_are_fl
     tickets = [
         {"id": "later", "status": "assigned", "responded_at": "x", "resolution_due_at": "2026-12-03T00:00:00+00:00"},
         {"id": "none", "status": "new"},
-        {"id": "overdue", "status": "in_progress", "responded_at": "x", "resolution_due_at": "2026-12-01T00:00:00+00:00"},
+        {
+            "id": "overdue",
+            "status": "in_progress",
+            "responded_at": "x",
+            "resolution_due_at": "2026-12-01T00:00:00+00:00",
+        },
         {"id": "soon", "status": "new", "response_due_at": "2026-12-02T02:00:00+00:00"},
     ]
     ordered = sort_by_sla(tickets, now)
