@@ -16,13 +16,14 @@ STAMP = $(VENV)/.guanjia-installed
 NODE_STAMP = tests/asyncapi/node_modules/.guanjia-installed
 
 SERVICE_PYPROJECTS = services/residents/pyproject.toml services/tickets/pyproject.toml \
-	services/billing/pyproject.toml services/notifications/pyproject.toml services/gateway/pyproject.toml
+	services/billing/pyproject.toml services/notifications/pyproject.toml services/gateway/pyproject.toml \
+	services/workbench/pyproject.toml
 REQUIREMENTS = requirements/constraints.txt requirements/base.in requirements/dev.in \
 	libs/guanjia/pyproject.toml $(SERVICE_PYPROJECTS)
 
 PIP_INSTALL_ARGS = -c requirements/constraints.txt -r requirements/base.in -r requirements/dev.in \
 	-e libs/guanjia -e services/residents -e services/tickets -e services/billing \
-	-e services/notifications -e services/gateway
+	-e services/notifications -e services/gateway -e services/workbench
 
 # Defaults for run-distributed: the local servers (PostgreSQL trust auth, RabbitMQ guest/guest).
 # Each can be overridden from the environment or the command line (make run-distributed GUANJIA_AMQP_URL=...).

@@ -7,8 +7,18 @@ import os
 import secrets
 from pathlib import Path
 
-SERVICE_PORTS = {"gateway": 8000, "residents": 8001, "tickets": 8002, "billing": 8003, "notifications": 8004}
+SERVICE_PORTS = {
+    "gateway": 8000,
+    "residents": 8001,
+    "tickets": 8002,
+    "billing": 8003,
+    "notifications": 8004,
+    "workbench": 8005,
+}
 EMBEDDED_AMQP_URL = "memory://"
+# Services that sign and verify no token and hold no personal data (the workbench only forwards people's
+# tokens to the gateway): they need neither the signing keys nor the PII key.
+KEYLESS_SERVICES = frozenset(["workbench"])
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,6 +59,10 @@ class Settings:
     log_level: str = "INFO"
     # In embedded mode the gateway and the service clients call other services in-process.
     embedded: bool = False
+    # The staff workbench: minutes without a request before a session ends, and the key that signs the
+    # sign-in form's CSRF token (generated into var/ when embedded).
+    session_idle_minutes: int = 30
+    workbench_secret: str = ""
 
     @property
     def source(self) -> str:
@@ -121,7 +135,9 @@ def from_env(service: str, env=None) -> Settings:
     embedded = amqp_url == EMBEDDED_AMQP_URL
     jwt_private_key = _secret(env, "GUANJIA_JWT_PRIVATE_KEY")
     service_key = _secret(env, "GUANJIA_SERVICE_KEY")
-    if embedded:
+    if service in KEYLESS_SERVICES:
+        pass
+    elif embedded:
         jwt_private_key = jwt_private_key or local_signing_key(var_dir(env), "jwt-signing.key")
         service_key = service_key or local_signing_key(var_dir(env), "service-signing.key")
     else:
@@ -130,7 +146,7 @@ def from_env(service: str, env=None) -> Settings:
         if service == "gateway" and not jwt_private_key:
             raise RuntimeError("GUANJIA_JWT_PRIVATE_KEY must be set for the gateway outside embedded mode")
     pii_key = env.get("GUANJIA_PII_KEY", "")
-    if not pii_key:
+    if not pii_key and service not in KEYLESS_SERVICES:
         if amqp_url != EMBEDDED_AMQP_URL:
             raise RuntimeError("GUANJIA_PII_KEY must be set outside embedded mode")
         pii_key = local_jwt_secret(var_dir(env), "pii.key")
@@ -164,6 +180,9 @@ def from_env(service: str, env=None) -> Settings:
         retry_delays_ms=tuple(int(d) for d in delays.split(",")) if delays else (1000, 5000, 30000),
         log_level=env.get("GUANJIA_LOG_LEVEL", "INFO"),
         embedded=embedded,
+        session_idle_minutes=int(env.get("GUANJIA_SESSION_IDLE_MINUTES", "30")),
+        workbench_secret=_secret(env, "GUANJIA_WORKBENCH_SECRET")
+        or (local_jwt_secret(var_dir(env), "workbench.key") if embedded and service == "workbench" else ""),
     )
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import MetaData, Table
 
-SERVICE_ORDER = ["residents", "tickets", "billing", "notifications", "gateway"]
+SERVICE_ORDER = ["residents", "tickets", "billing", "notifications", "gateway", "workbench"]
 
 
 @dataclass
@@ -32,6 +32,8 @@ class ServiceSpec:
     # seed(base_url, admin_credential) -> lines to print: loads the demo community through the API
     # (admin_credential is an admin bearer token or the admin password).
     seed: Callable[..., list[str]] | None = None
+    # False for a service that never touches the broker (the workbench): `migrate` declares nothing for it.
+    uses_bus: bool = True
 
 
 def load_specs() -> dict[str, ServiceSpec]:

@@ -32,6 +32,8 @@ from .schemas import (
     PasswordChange,
     PasswordIssued,
     RefreshRequest,
+    StaffArgs,
+    StaffList,
     StaffNamesArgs,
     StaffNamesOut,
     TokenOut,
@@ -274,6 +276,15 @@ def me():
     """The caller's own profile."""
     with web.database().transaction() as session:
         return domain.own_profile(session, web.principal())
+
+
+@users_blp.route("/staff", methods=["GET"])
+@users_blp.arguments(StaffArgs, location="query")
+@users_blp.response(200, StaffList)
+def staff(args):
+    """Staff a ticket can be dispatched to (names and roles, no contacts), for staff of the same community."""
+    with web.database().transaction() as session:
+        return {"items": domain.staff_directory(session, web.principal(), args.get("community_id"))}
 
 
 @users_blp.route("/<user_id>", methods=["GET"])

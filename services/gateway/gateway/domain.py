@@ -563,3 +563,31 @@ def api_key_principal(key: ApiKey) -> Principal:
     return Principal(
         subject=f"apikey:{key.id}", role="integrator", communities=tuple(key.communities), username=key.name
     )
+
+
+# Who can be handed a ticket, and who may look them up (the workbench's dispatch list: names, no contacts).
+DISPATCHABLE_ROLES = ("butler", "senior_butler", "cs_manager", "engineer")
+DIRECTORY_READERS = ("admin", "butler", "senior_butler", "cs_manager", "engineer")
+
+
+def staff_directory(session: Session, principal: Principal, community_id: str | None) -> list[User]:
+    """Active staff of a community the caller works in (engineers without a community serve every one)."""
+    if principal.role not in DIRECTORY_READERS:
+        raise Forbidden("only staff see the staff directory")
+    if community_id and principal.role != "admin" and community_id not in (principal.communities or ()):
+        return []
+    query = (
+        select(User).where(User.active.is_(True), User.role.in_(DISPATCHABLE_ROLES)).order_by(User.role, User.username)
+    )
+    wanted = community_id or None
+    mine = set(principal.communities or ())
+    found = []
+    for user in session.execute(query).scalars():
+        communities = set(user.communities or ())
+        if user.role == "engineer" and not communities:
+            found.append(user)
+        elif wanted and wanted in communities:
+            found.append(user)
+        elif not wanted and (principal.role == "admin" or communities & mine):
+            found.append(user)
+    return found

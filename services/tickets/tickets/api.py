@@ -101,7 +101,7 @@ def create_ticket(data):
 def list_tickets(args):
     """Tickets the caller may see, newest first: residents their own, engineers those dispatched to them,
     butlers their zones (and what they took or hold), managers their communities."""
-    query = domain.list_tickets(web.principal(), args)
+    query = domain.list_tickets(web.principal(), args, now())
     with web.database().transaction() as session:
         return display.tickets(session, web.paginate(session, query, args["page"], args["page_size"]))
 

@@ -13,6 +13,7 @@ from .domain import (
     LOCATIONS,
     PRIORITIES,
     REOPEN_REASONS,
+    SLA_STATES,
     STATUSES,
     allowed_actions,
     fen_to_str,
@@ -100,6 +101,12 @@ class TicketListArgs(PageArgs):
     created_from = ma.fields.AwareDateTime()
     created_to = ma.fields.AwareDateTime()
     visit_due_before = ma.fields.AwareDateTime(metadata={"description": "resolved tickets whose visit is due by then"})
+    number = ma.fields.String(validate=ma.validate.Length(min=1, max=40), metadata={"description": "ticket number"})
+    sla = ma.fields.String(
+        validate=_one_of(SLA_STATES),
+        metadata={"description": "open tickets past their resolution deadline, due within 2 hours, or on track"},
+    )
+    escalated = ma.fields.Boolean(metadata={"description": "only tickets escalated at least once"})
 
 
 TicketPage = page_schema(TicketOut, "TicketPage")
