@@ -27,6 +27,7 @@ def create_app(settings=None, upstreams=None, *, clock=None, callback_verifier=N
         public_paths=(CALLBACK_PATH,),
         description="Fee rules, billing runs, bills, payments and receipts, arrears, reminders and fee reports.",
     )
+    app.extensions["guanjia.upstreams"] = upstreams  # the gateway answers staff display names
     app.extensions["billing.residents"] = http.ServiceClient(settings, upstreams, "residents")
     app.extensions["billing.clock"] = clock or system_clock
     if callback_verifier is None:

@@ -34,6 +34,8 @@ from .schemas import (
     RefreshRequest,
     StaffArgs,
     StaffList,
+    StaffNamesArgs,
+    StaffNamesOut,
     TokenOut,
     TokenRequest,
     UserCreate,
@@ -379,6 +381,15 @@ def user_contact(user_id):
     """A staff member's name and phone, for the notifications service (service role only)."""
     with web.database().transaction() as session:
         return domain.user_contact(session, web.principal(), user_id)
+
+
+@internal_blp.route("/names", methods=["GET"])
+@internal_blp.arguments(StaffNamesArgs, location="query")
+@internal_blp.response(200, StaffNamesOut)
+def staff_names(args):
+    """Staff display names by user id, one batch per page of a service's list (service role only)."""
+    with web.database().transaction() as session:
+        return domain.staff_names(session, web.principal(), args["ids"])
 
 
 @internal_blp.route("", methods=["GET"])

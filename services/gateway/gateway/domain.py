@@ -459,6 +459,13 @@ def user_contact(session: Session, principal: Principal, user_id: str) -> dict:
     return _contact(user) | {"communities": list(user.communities or [])}
 
 
+def staff_names(session: Session, principal: Principal, ids: list[str]) -> dict:
+    """Display names of staff accounts, for the services' display fields (a staff name is not resident data)."""
+    _require_service(principal)
+    users = session.execute(select(User).where(User.id.in_(set(ids)), User.role != "resident")).scalars()
+    return {"names": {user.id: user.display_name or user.username for user in users}}
+
+
 def users_for(session: Session, principal: Principal, community_id: str | None, role: str | None) -> dict:
     _require_service(principal)
     query = select(User).where(User.active.is_(True), User.role != "resident").order_by(User.created_at, User.id)

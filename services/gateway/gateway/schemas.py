@@ -207,6 +207,18 @@ class ContactList(ma.Schema):
     items = ma.fields.List(ma.fields.Nested(ContactItem))
 
 
+class StaffNamesArgs(ma.Schema):
+    ids = ma.fields.List(ma.fields.String(validate=ID), required=True, validate=ma.validate.Length(min=1, max=500))
+
+
+class StaffNamesOut(ma.Schema):
+    names = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.String(),
+        metadata={"description": "user id → display name (else username); residents and unknown ids are left out"},
+    )
+
+
 class StaffArgs(ma.Schema):
     community_id = ma.fields.String(validate=ID)
 

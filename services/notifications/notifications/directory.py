@@ -5,27 +5,12 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from guanjia.errors import UpstreamUnavailable
-from guanjia.http import HttpUpstream, ServiceClient
+from guanjia.http import ServiceClient
+from guanjia.names import Routed
 
 
 class DirectoryUnavailable(Exception):
     """Residents or gateway could not answer now (down, 5xx, credential refused): try again later."""
-
-
-class _Upstreams(dict):
-    """The given upstreams, falling back to HTTP at the configured URL (the gateway is not among the worker's)."""
-
-    def __init__(self, settings, upstreams: dict):
-        super().__init__()
-        self.settings = settings
-        self.given = upstreams
-
-    def __getitem__(self, name):
-        if name in self.given:  # looked up at call time: embedded apps join the dict after we are built
-            return self.given[name]
-        if name not in self:
-            self[name] = HttpUpstream(name, self.settings.service_urls[name])
-        return dict.__getitem__(self, name)
 
 
 def _q(value: str) -> str:
@@ -34,7 +19,7 @@ def _q(value: str) -> str:
 
 class Directory:
     def __init__(self, settings, upstreams: dict):
-        routed = _Upstreams(settings, upstreams)
+        routed = Routed(settings, upstreams)
         self.residents = ServiceClient(settings, routed, "residents")
         self.gateway = ServiceClient(settings, routed, "gateway")
 

@@ -80,6 +80,7 @@ def upsert_unit(session: Session, data: dict, source_time: datetime) -> None:
                 building_id=data.get("building_id"),
                 number=data.get("number"),
                 zone_id=data.get("zone_id"),
+                label=data.get("label"),
                 source_time=source_time,
             )
         )
@@ -90,6 +91,7 @@ def upsert_unit(session: Session, data: dict, source_time: datetime) -> None:
     unit.building_id = data.get("building_id")
     unit.number = data.get("number")
     unit.zone_id = data.get("zone_id")
+    unit.label = data.get("label")
     unit.source_time = source_time
 
 
@@ -131,6 +133,7 @@ def find_unit(session: Session, unit_id: str, fetch_unit) -> Unit | None:
             "building_id": fetched.get("building_id"),
             "number": fetched.get("number"),
             "zone_id": fetched.get("zone_id"),
+            "label": fetched.get("unit_label"),
         },
         parse_time(fetched.get("updated_at") or "2000-01-01T00:00:00Z"),
     )
