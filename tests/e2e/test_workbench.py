@@ -32,6 +32,26 @@ def staff(admin: Client, household: dict, role: str, **extra) -> tuple[str, str,
     return username, STAFF_PASSWORD, user["id"]
 
 
+_PLACES: dict = {}
+
+
+def shared_place(stack, admin: Client, key: str = "a") -> dict:
+    """A zone with its butler, an engineer and a service-centre manager, made once per stack (accounts cost a
+    password hash each): tests that count what they wrote compare before and after."""
+    found = _PLACES.get((stack.url, key))
+    if found is None:
+        found = zone_with_butler(admin)
+        found["engineer"] = staff(admin, found, "engineer", department="engineering")
+        found["centre"] = staff(admin, found, "cs_manager")
+        _PLACES[(stack.url, key)] = found
+    return found
+
+
+def unit_ticket_count(stack, place: dict) -> int:
+    butler = Client(stack.url).login(*place["butler"][:2])
+    return butler.get("/api/v1/tickets", params={"unit_id": place["unit"]["id"]}).json()["total"]
+
+
 def zone_with_butler(admin: Client) -> dict:
     """A household whose zone has its own butler (tickets of the zone are routed to them)."""
     household = make_household(admin)
@@ -43,7 +63,7 @@ def zone_with_butler(admin: Client) -> dict:
 
 
 def test_sign_in_refuses_a_wrong_password_then_signs_in_and_out(stack, admin, browser):
-    place = zone_with_butler(admin)
+    place = shared_place(stack, admin)
     username, password, _ = place["butler"]
     fresh(browser)
     sign_in(browser, stack.url, username, "not-the-password")
@@ -65,7 +85,7 @@ def test_sign_in_refuses_a_wrong_password_then_signs_in_and_out(stack, admin, br
 
 
 def test_butler_home_shows_the_repair_a_resident_just_filed(stack, admin, browser):
-    place = zone_with_butler(admin)
+    place = shared_place(stack, admin)
     resident = Client(stack.url).login(*place["login"])
     ticket = resident.created(
         "/api/v1/tickets", {"unit_id": place["unit"]["id"], "category": "repair", "description": "厨房水管漏水"}
@@ -78,9 +98,8 @@ def test_butler_home_shows_the_repair_a_resident_just_filed(stack, admin, browse
 
 
 def test_a_call_is_logged_assigned_resolved_and_visited(stack, admin, browser):
-    place = zone_with_butler(admin)
-    engineer = staff(admin, place, "engineer", department="engineering")
-    centre = staff(admin, place, "cs_manager")
+    place = shared_place(stack, admin)
+    engineer, centre = place["engineer"], place["centre"]
     fresh(browser)
     sign_in(browser, stack.url, *centre[:2])
     wait_for(browser, "#queue-new")
@@ -131,7 +150,7 @@ def test_a_call_is_logged_assigned_resolved_and_visited(stack, admin, browser):
 
 
 def test_pages_do_not_scroll_sideways_on_a_phone(stack, admin, browser):
-    place = zone_with_butler(admin)
+    place = shared_place(stack, admin)
     resident = Client(stack.url).login(*place["login"])
     ticket = resident.created(
         "/api/v1/tickets",
@@ -159,7 +178,7 @@ def test_pages_do_not_scroll_sideways_on_a_phone(stack, admin, browser):
 
 
 def test_a_butler_of_another_zone_sees_nothing_of_zone_a(stack, admin, browser):
-    zone_a = zone_with_butler(admin)
+    zone_a = shared_place(stack, admin)
     resident = Client(stack.url).login(*zone_a["login"])
     ticket = resident.created(
         "/api/v1/tickets", {"unit_id": zone_a["unit"]["id"], "category": "repair", "description": "A区的工单"}
@@ -194,15 +213,15 @@ def test_without_a_session_every_page_leads_to_sign_in(stack):
 
 
 def test_a_post_without_the_csrf_token_is_refused_and_changes_nothing(stack, admin):
-    place = zone_with_butler(admin)
+    place = shared_place(stack, admin)
+    before = unit_ticket_count(stack, place)
     session = web_session(stack.url, *place["butler"][:2])
     body = {"unit_id": place["unit"]["id"], "category": "repair", "description": "CSRF 测试", "channel": "phone"}
     refused = session.post(stack.url + "/tickets", data=body, allow_redirects=False, timeout=10)
     assert refused.status_code == 403
     forged = session.post(stack.url + "/tickets", data={**body, "csrf_token": "x" * 43}, allow_redirects=False)
     assert forged.status_code == 403
-    butler = Client(stack.url).login(*place["butler"][:2])
-    assert butler.get("/api/v1/tickets", params={"unit_id": place["unit"]["id"]}).json()["total"] == 0
+    assert unit_ticket_count(stack, place) == before
     # Sign-in itself is protected too (no login CSRF).
     fresh_session = requests.Session()
     anonymous = fresh_session.post(
@@ -212,7 +231,8 @@ def test_a_post_without_the_csrf_token_is_refused_and_changes_nothing(stack, adm
 
 
 def test_bad_input_shows_the_apis_message_next_to_the_field_and_writes_nothing(stack, admin, browser):
-    place = zone_with_butler(admin)
+    place = shared_place(stack, admin)
+    before = unit_ticket_count(stack, place)
     fresh(browser)
     sign_in(browser, stack.url, *place["butler"][:2])
     wait_for(browser, "#my-tickets")
@@ -225,6 +245,5 @@ def test_bad_input_shows_the_apis_message_next_to_the_field_and_writes_nothing(s
     assert "2000" in error.text or "Length" in error.text or "length" in error.text
     field = browser.find_element(By.ID, "f-description")
     assert field.get_attribute("aria-invalid") == "true"
-    butler = Client(stack.url).login(*place["butler"][:2])
-    assert butler.get("/api/v1/tickets", params={"unit_id": place["unit"]["id"]}).json()["total"] == 0
+    assert unit_ticket_count(stack, place) == before
     assert csrf_of(browser.page_source)
