@@ -247,3 +247,83 @@ def test_bad_input_shows_the_apis_message_next_to_the_field_and_writes_nothing(s
     assert field.get_attribute("aria-invalid") == "true"
     assert unit_ticket_count(stack, place) == before
     assert csrf_of(browser.page_source)
+
+
+def _session_row(stack, username: str):
+    from sqlalchemy import select
+
+    from guanjia.db import Database
+    from workbench.models import WebSession
+
+    database = Database(stack.settings["workbench"].database_url, pool_size=1)
+    return database, select(WebSession).where(WebSession.username == username)
+
+
+def test_tokens_are_refreshed_unseen_and_an_idle_session_ends_with_its_refresh_token(stack, admin):
+    from datetime import timedelta
+
+    from guanjia.db import utcnow
+
+    place = shared_place(stack, admin)
+    username = place["centre"][0]
+    session = web_session(stack.url, *place["centre"][:2])
+    database, query = _session_row(stack, username)
+    try:
+        with database.transaction() as s:
+            row = s.execute(query).scalars().all()[-1]
+            row_id, first_refresh = row.id, row.refresh_token
+            row.access_expires_at = utcnow() - timedelta(minutes=1)  # the access token has run out
+        assert session.get(stack.url + "/tickets", timeout=10).status_code == 200
+        with database.transaction() as s:
+            row = s.get(type(row), row_id)
+            second_refresh = row.refresh_token
+            assert second_refresh != first_refresh and row.access_expires_at.replace(tzinfo=None) > utcnow().replace(
+                tzinfo=None
+            )
+            row.last_seen_at = utcnow() - timedelta(minutes=31)  # past the 30-minute idle timeout
+        idle = session.get(stack.url + "/tickets", allow_redirects=False, timeout=10)
+        assert idle.status_code == 303 and idle.headers["Location"].startswith("/signin")
+        with database.transaction() as s:
+            assert s.get(type(row), row_id) is None
+    finally:
+        database.dispose()
+    # The session's refresh token was revoked at the gateway, not only forgotten here.
+    refused = requests.post(stack.url + "/api/v1/auth/refresh", json={"refresh_token": second_refresh}, timeout=10)
+    assert refused.status_code == 401
+
+
+def test_the_first_sign_in_asks_for_a_new_password_first(stack, admin):
+    place = shared_place(stack, admin)
+    username = f"new-{uuid.uuid4().hex[:6]}"
+    admin.created(
+        "/api/v1/users",
+        {
+            "username": username,
+            "password": "given-by-admin-1",
+            "must_change_password": True,
+            "role": "butler",
+            "communities": [place["community"]["id"]],
+        },
+    )
+    browser_like = requests.Session()
+    page = browser_like.get(stack.url + "/signin", timeout=10)
+    form = {"username": username, "password": "given-by-admin-1", "csrf_token": csrf_of(page.text)}
+    asked = browser_like.post(stack.url + "/signin", data=form, allow_redirects=False, timeout=10)
+    assert asked.status_code == 200 and 'id="password-form"' in asked.text
+    differ = {
+        **form,
+        "new_password": "chosen-password-2",
+        "new_password_confirm": "typo",
+        "csrf_token": csrf_of(asked.text),
+    }
+    refused = browser_like.post(stack.url + "/password", data=differ, allow_redirects=False, timeout=10)
+    assert refused.status_code == 422 and 'id="new_password_confirm-error"' in refused.text
+    changed = browser_like.post(
+        stack.url + "/password",
+        data={**differ, "new_password_confirm": "chosen-password-2"},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert changed.status_code == 303 and changed.headers["Location"] == "/"
+    assert browser_like.get(stack.url + "/", timeout=10).status_code == 200
+    assert Client(stack.url).login(username, "chosen-password-2").token
