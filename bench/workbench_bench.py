@@ -127,21 +127,34 @@ def run(gateway, args, settings) -> dict:
     api = gateway.test_client()
     admin = api.post("/api/v1/auth/token", json={"username": "admin", "password": "bench-admin-password"}).json
     admin_h = {"Authorization": f"Bearer {admin['access_token']}"}
-    butler = api.post(
+
+    def created(path: str, body: dict) -> dict:
+        answer = api.post(path, headers=admin_h, json=body)
+        assert answer.status_code == 201, (path, answer.status_code, answer.get_data(as_text=True)[:300])
+        return answer.json
+
+    # The generated tickets name a community and zone that residents does not know: make them, and rename.
+    real_community = created("/api/v1/communities", {"name": "压测小区"})["id"]
+    real_zone = created("/api/v1/zones", {"community_id": real_community, "name": "压测一区"})["id"]
+    butler = created(
         "/api/v1/users",
-        headers=admin_h,
-        json={
+        {
             "username": "bench-butler",
             "password": "bench-butler-pw",
             "role": "butler",
             "display_name": "压测管家",
-            "communities": [community],
-            "zones": [zone],
+            "communities": [real_community],
+            "zones": [real_zone],
         },
-    ).json
+    )
     # The generated tickets name their butler by a made-up id: give this zone's to the real account.
     engine = create_engine(TICKETS_URL)
     with engine.begin() as conn:
+        conn.execute(
+            text("UPDATE tickets SET community_id = :new WHERE community_id = :old"),
+            {"new": real_community, "old": community},
+        )
+        conn.execute(text("UPDATE tickets SET zone_id = :new WHERE zone_id = :old"), {"new": real_zone, "old": zone})
         conn.execute(
             text("UPDATE tickets SET first_responder = :me, assignee_id = :me WHERE first_responder = :old"),
             {"me": butler["id"], "old": responder},

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
 import requests
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
@@ -13,6 +14,8 @@ from .browser import PHONE, csp_violations, csrf_of, fresh, sign_in, wait_for, w
 from .conftest import Client, make_household
 
 STAFF_PASSWORD = "staff-password-1"
+# A browser test signs in several people in turn: more than the suite's default 120 s on a loaded machine.
+pytestmark = pytest.mark.timeout(300)
 
 
 def staff(admin: Client, household: dict, role: str, **extra) -> tuple[str, str, str]:
@@ -205,6 +208,9 @@ def test_without_a_session_every_page_leads_to_sign_in(stack):
         answer = requests.get(stack.url + path, allow_redirects=False, timeout=10)
         assert answer.status_code == 303, path
         assert answer.headers["Location"].startswith("/signin"), path
+    # The gateway keeps its own operational paths; everything else outside /api/ is the workbench's.
+    assert requests.get(stack.url + "/healthz", timeout=10).json()["service"] == "gateway"
+    assert requests.get(stack.url + "/static/workbench.css", timeout=10).headers["Content-Type"].startswith("text/css")
     page = requests.get(stack.url + "/signin", timeout=10)
     assert page.status_code == 200
     policy = page.headers["Content-Security-Policy"]
