@@ -11,6 +11,8 @@ set -euo pipefail
 city=${1:?usage: create-secrets.sh <city>}
 ns="guanjia-$city"
 services="residents tickets billing notifications gateway"
+# The workbench has a database (its sessions) but no broker user: it publishes and consumes no events.
+web_services="workbench"
 
 random() { openssl rand -base64 48 | tr -d '/+=\n' | cut -c1-40; }
 # An Ed25519 signing key as Guanjia reads it: the 32-byte seed, base64url without padding.
@@ -34,11 +36,16 @@ create guanjia-keys \
     --from-literal=jwt-private-key="$(ed25519)" \
     --from-literal=pii-key="$(random)" \
     --from-literal=admin-password="$(random)" \
-    --from-literal=metrics-token="$(random)"
+    --from-literal=metrics-token="$(random)" \
+    --from-literal=workbench-secret="$(random)"
 
 for service in $services; do
     # Broker user (imported by the Messaging Topology Operator) and database role (CloudNativePG).
     create "$service-amqp" --from-literal=username="$service" --from-literal=password="$(random)"
+    create "$service-db" --type=kubernetes.io/basic-auth \
+        --from-literal=username="$service" --from-literal=password="$(random)"
+done
+for service in $web_services; do
     create "$service-db" --type=kubernetes.io/basic-auth \
         --from-literal=username="$service" --from-literal=password="$(random)"
 done

@@ -33,6 +33,8 @@ COMPOSE_SERVICE_KEY = "BGbuwWpylEDi1vL3zC-TaMddydvdYydTIlBkW_Dbno0"
 
 SERVICES = ["residents", "tickets", "billing", "notifications", "gateway"]
 WITH_WORKER = ["residents", "tickets", "billing", "notifications"]
+# Web only: the workbench (people's screens) has a database but no worker, no broker user and no keys.
+WEB_ONLY = ["workbench"]
 INFRA = ["postgres", "rabbitmq", "redis"]
 
 
@@ -64,6 +66,7 @@ def _env(service: dict, given: dict | None = None) -> dict[str, str]:
             "GUANJIA_JWT_PRIVATE_KEY": COMPOSE_JWT_KEY,
             "GUANJIA_SERVICE_KEY": COMPOSE_SERVICE_KEY,
             "GUANJIA_PII_KEY": "compose-test-pii-key",
+            "GUANJIA_WORKBENCH_SECRET": "compose-test-workbench-secret",
         }
         if given is None
         else given
@@ -95,6 +98,7 @@ def test_compose_file_is_valid_against_the_compose_specification():
 def test_compose_runs_a_migration_a_web_process_and_a_worker_per_service():
     expected = set(INFRA)
     expected |= {f"{name}-migrate" for name in SERVICES} | set(SERVICES) | {f"{name}-worker" for name in WITH_WORKER}
+    expected |= {f"{name}-migrate" for name in WEB_ONLY} | set(WEB_ONLY)
     assert set(_services()) == expected
 
     for name, service in _services().items():
@@ -124,7 +128,7 @@ def test_every_long_running_service_has_a_healthcheck_and_migrations_are_one_sho
 
 def test_web_healthchecks_probe_readiness_on_the_service_port():
     services = _services()
-    for name in SERVICES:
+    for name in SERVICES + WEB_ONLY:
         test = services[name]["healthcheck"]["test"]
         assert f"http://127.0.0.1:{SERVICE_PORTS[name]}/readyz" in " ".join(test), name
 
@@ -144,7 +148,8 @@ def test_dependencies_wait_for_health_or_for_the_migration_to_complete():
                 assert target.endswith("-migrate"), f"{name} waits for {target} to exit"
         if name in INFRA:
             continue
-        for infra in ("postgres", "rabbitmq"):
+        needed = ("postgres",) if _own_service(name) in WEB_ONLY else ("postgres", "rabbitmq")
+        for infra in needed:
             assert depends.get(infra) == {"condition": "service_healthy"}, f"{name} must wait for {infra}"
         if name == "gateway":
             assert depends.get("redis") == {"condition": "service_healthy"}, "the gateway counts rate limits in redis"
@@ -173,6 +178,15 @@ def test_every_guanjia_container_gets_a_complete_distributed_configuration():
         own = _own_service(name)
         env = _env(service)
         settings = from_env(own, env)
+        if own in WEB_ONLY:
+            db = urlparse(settings.database_url)
+            assert (db.hostname, db.port, db.path) == ("postgres", 5432, f"/guanjia_{own}"), name
+            assert settings.workbench_secret and urlparse(settings.service_urls["gateway"]).hostname == "gateway"
+            held = {"GUANJIA_AMQP_URL", "GUANJIA_SERVICE_KEY", "GUANJIA_PII_KEY", "GUANJIA_JWT_PRIVATE_KEY"} & set(env)
+            assert not held, f"{name} needs none of {held}"
+            if name in WEB_ONLY:
+                assert env["PORT"] == str(SERVICE_PORTS[name]), f"{name} listens on its own port"
+            continue
 
         assert not settings.embedded, f"{name} must run on RabbitMQ, not memory://"
         amqp = urlparse(settings.amqp_url)
@@ -195,10 +209,17 @@ def test_secrets_are_never_defaulted_in_compose(secret):
     others = {"GUANJIA_SERVICE_KEY": "x", "GUANJIA_PII_KEY": "y", "GUANJIA_JWT_PRIVATE_KEY": "z"}
     del others[secret]
     for name, service in _services().items():
-        if name in INFRA:
+        if name in INFRA or _own_service(name) in WEB_ONLY:
             continue
         with pytest.raises(KeyError, match=secret):
             _env(service, given=others)
+
+
+def test_the_workbench_secret_is_never_defaulted_in_compose():
+    for name in WEB_ONLY:
+        for service_name in (name, f"{name}-migrate"):
+            with pytest.raises(KeyError, match="GUANJIA_WORKBENCH_SECRET"):
+                _env(_services()[service_name], given={})
 
 
 def test_web_healthcheck_fails_on_503_and_passes_on_200():
@@ -257,7 +278,7 @@ def _instructions(dockerfile: Path) -> list[tuple[str, str]]:
     ]
 
 
-@pytest.mark.parametrize("name", SERVICES)
+@pytest.mark.parametrize("name", SERVICES + WEB_ONLY)
 def test_dockerfile_references_files_that_exist(name):
     dockerfile = ROOT / "services" / name / "Dockerfile"
     instructions = _instructions(dockerfile)
@@ -340,7 +361,7 @@ def test_gunicorn_binds_port_and_workers_from_the_environment(monkeypatch):
 
 def test_postgres_init_creates_one_database_per_service():
     sql = (ROOT / "deploy" / "postgres" / "init.sql").read_text(encoding="utf-8")
-    assert set(re.findall(r"CREATE DATABASE (\w+)", sql)) == {f"guanjia_{name}" for name in SERVICES}
+    assert set(re.findall(r"CREATE DATABASE (\w+)", sql)) == {f"guanjia_{name}" for name in SERVICES + WEB_ONLY}
     volumes = _services()["postgres"]["volumes"]
     assert any(v.startswith("./deploy/postgres/init.sql:/docker-entrypoint-initdb.d/") for v in volumes)
 
@@ -386,6 +407,9 @@ def test_rabbitmq_users_have_hashes_and_the_integrator_can_only_read_guanjia_eve
         if name in INFRA:
             continue
         own = _own_service(name)
+        if own in WEB_ONLY:
+            assert own not in users, f"{own} talks to no broker: it needs no broker user"
+            continue
         amqp = urlparse(from_env(own, _env(service)).amqp_url)
         assert amqp.username == own, f"{name} must use its own broker user"
         assert own in users

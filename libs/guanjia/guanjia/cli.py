@@ -24,14 +24,19 @@ def _wait_for_signal() -> None:
 
 def _banner(url: str, lines: list[str], mode: str) -> str:
     rule = "=" * 72
+    from .service import load_specs
+
+    # People first: the workbench's address and the demo logins, then what programs use.
+    web = [f"Workbench      {url}/", *[f"  {line}" for line in lines]] if "workbench" in load_specs() else []
     body = [
         rule,
+        *web,
         f"Guanjia 管家 is running ({mode})",
         f"  API gateway    {url}/api/v1/",
         f"  API docs       {url}/api/v1/docs",
         f"  Log in         curl -s -X POST {url}/api/v1/auth/token -H 'Content-Type: application/json' \\",
         '                   -d \'{"username": "resident", "password": "home-1-101-sunny"}\'',
-        *[f"  {line}" for line in lines],
+        *([] if web else [f"  {line}" for line in lines]),
         "  Stop with Ctrl-C.",
         rule,
     ]

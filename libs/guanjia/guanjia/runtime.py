@@ -18,6 +18,8 @@ def migrate(spec: ServiceSpec, settings) -> None:
     """Create the database if needed, run its migrations, declare its exchange and queues."""
     ensure_postgres_database(settings.database_url)
     upgrade(settings.database_url, spec.migrations_dir)
+    if not spec.uses_bus:
+        return
     if spec.handlers:
         declare_queues(spec, settings)
     else:

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import MetaData, Table
 
-SERVICE_ORDER = ["residents", "tickets", "billing", "notifications", "gateway"]
+SERVICE_ORDER = ["residents", "tickets", "billing", "notifications", "gateway", "workbench"]
 
 
 @dataclass
@@ -41,6 +41,8 @@ class ServiceSpec:
     load: Callable[..., list[str]] | None = None
     # check_config(settings) -> problems with this service's own settings (`guanjia config check`).
     check_config: Callable[..., list[str]] | None = None
+    # False for a service that never touches the broker (the workbench): `migrate` declares nothing for it.
+    uses_bus: bool = True
 
 
 def load_specs() -> dict[str, ServiceSpec]:

@@ -22,6 +22,8 @@ from .runtime import Worker, migrate
 from .service import load_specs
 
 log = logging.getLogger("guanjia.stack")
+# One port each, from the gateway's up (replica i of a service listens len(STACK_SERVICES) * i further on).
+STACK_SERVICES = ["gateway", "residents", "tickets", "billing", "notifications", "workbench"]
 DISTRIBUTED_DEFAULTS = {
     "GUANJIA_DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1:5432/guanjia_{service}",
     "GUANJIA_AMQP_URL": "amqp://guest:guest@127.0.0.1:5672/%2F",
@@ -191,7 +193,7 @@ class DistributedStack:
         web_replicas: int = 1,
         worker_replicas: int = 1,
     ):
-        """web_replicas gunicorn instances per service (replica i listens on its port + 5*i, like pods behind a
+        """web_replicas gunicorn instances per service (replica i listens on its port + 6*i, like pods behind a
         Service) and worker_replicas `guanjia worker` processes per service: the scale-out shape of deploy/k8s."""
         base = dict(os.environ if env is None else env)
         for key, value in DISTRIBUTED_DEFAULTS.items():
@@ -203,10 +205,9 @@ class DistributedStack:
             base["GUANJIA_SERVICE_KEY"] = config.local_signing_key(config.var_dir(base), "service-signing.key")
         if not base.get("GUANJIA_PII_KEY") and not base.get("GUANJIA_PII_KEY_FILE"):
             base["GUANJIA_PII_KEY"] = config.local_jwt_secret(config.var_dir(base), "pii.key")
-        self.ports = {
-            name: port + offset
-            for offset, name in enumerate(["gateway", "residents", "tickets", "billing", "notifications"])
-        }
+        if not base.get("GUANJIA_WORKBENCH_SECRET") and not base.get("GUANJIA_WORKBENCH_SECRET_FILE"):
+            base["GUANJIA_WORKBENCH_SECRET"] = config.local_jwt_secret(config.var_dir(base), "workbench.key")
+        self.ports = {name: port + offset for offset, name in enumerate(STACK_SERVICES)}
         for name, service_port in self.ports.items():
             base.setdefault(f"GUANJIA_{name.upper()}_URL", f"http://127.0.0.1:{service_port}")
         self.env = base
@@ -228,7 +229,7 @@ class DistributedStack:
 
     def replica_urls(self, name: str) -> list[str]:
         """Every web replica of `name` (the first is the one GUANJIA_<NAME>_URL names)."""
-        return [f"http://127.0.0.1:{self.ports[name] + 5 * i}" for i in range(self.web_replicas)]
+        return [f"http://127.0.0.1:{self.ports[name] + len(STACK_SERVICES) * i}" for i in range(self.web_replicas)]
 
     def _spawn(self, name: str, argv: list[str], extra_env: dict | None = None) -> None:
         out = subprocess.DEVNULL

@@ -22,6 +22,8 @@ access_log = logging.getLogger("guanjia.access")
 PROBLEM_JSON = "application/problem+json"
 API_PREFIX = "/api/v1"
 _ALWAYS_PUBLIC = {"/healthz", "/readyz", "/metrics", f"{API_PREFIX}/openapi.json", f"{API_PREFIX}/docs"}
+# Swagger UI's files, served by every service itself: city intranets have no internet, so no CDN.
+DOCS_ASSETS_PREFIX = f"{API_PREFIX}/docs/assets/"
 
 
 def _http_metrics():
@@ -108,7 +110,9 @@ def create_flask_app(
         OPENAPI_URL_PREFIX=API_PREFIX,
         OPENAPI_JSON_PATH="openapi.json",
         OPENAPI_SWAGGER_UI_PATH="docs",
-        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        OPENAPI_SWAGGER_UI_URL=DOCS_ASSETS_PREFIX,
+        # No validator badge: Swagger UI would otherwise fetch it from validator.swagger.io.
+        OPENAPI_SWAGGER_UI_CONFIG={"validatorUrl": None},
         MAX_CONTENT_LENGTH=settings_.max_body_bytes,
         JSON_SORT_KEYS=False,
     )
@@ -130,7 +134,21 @@ def create_flask_app(
     _install_request_context(app, settings_, public)
     _install_errors(app, api)
     _install_ops(app, settings_, database_, ready_checks or [])
+    _install_docs_assets(app)
     return app, api
+
+
+def _install_docs_assets(app: Flask) -> None:
+    """Serve the pinned Swagger UI distribution (package flask-swagger-ui, MIT; Swagger UI itself Apache-2.0)."""
+    from importlib.resources import files
+
+    from flask import send_from_directory
+
+    dist = str(files("flask_swagger_ui") / "dist")
+
+    @app.get(DOCS_ASSETS_PREFIX + "<path:filename>")
+    def docs_asset(filename):
+        return send_from_directory(dist, filename, max_age=86400)
 
 
 def _install_request_context(app: Flask, settings_: Settings, public: set[str]) -> None:
@@ -150,6 +168,8 @@ def _install_request_context(app: Flask, settings_: Settings, public: set[str]) 
             {"service": settings_.service},
         )
         if request.path in public or not request.path.startswith(API_PREFIX):
+            return None
+        if request.path.startswith(DOCS_ASSETS_PREFIX):
             return None
         # Every service checks the token itself, even behind the gateway.
         g.principal = auth.principal_from_header(settings_, request.headers.get("Authorization"))
