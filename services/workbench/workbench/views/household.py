@@ -4,7 +4,7 @@ cards, release passes, keys in custody (deposit, lend, return; overdue ones), va
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
@@ -29,7 +29,7 @@ def _local_instant(text: str, field: str, errors: dict) -> str | None:
         errors[field] = _("Use the form 2026-12-02 18:00.")
         return None
     tz = ZoneInfo(current_app.extensions["guanjia.settings"].timezone)
-    return moment.replace(tzinfo=tz).isoformat()
+    return moment.replace(tzinfo=tz).astimezone(UTC).isoformat()
 
 
 def _context(unit_id: str) -> dict:
