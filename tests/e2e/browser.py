@@ -74,7 +74,7 @@ def fresh(browser, size=DESK):
     return browser
 
 
-def wait_for(browser, css: str, timeout: float = 10.0):
+def wait_for(browser, css: str, timeout: float = 30.0):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
@@ -82,7 +82,7 @@ def wait_for(browser, css: str, timeout: float = 10.0):
     return WebDriverWait(browser, timeout).until(ec.presence_of_element_located((By.CSS_SELECTOR, css)))
 
 
-def wait_text(browser, css: str, text: str, timeout: float = 10.0):
+def wait_text(browser, css: str, text: str, timeout: float = 30.0):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait

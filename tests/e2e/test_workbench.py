@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
 import requests
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
@@ -13,6 +14,8 @@ from .browser import PHONE, csp_violations, csrf_of, fresh, sign_in, wait_for, w
 from .conftest import Client, make_household
 
 STAFF_PASSWORD = "staff-password-1"
+# A browser test signs in several people in turn: more than the suite's default 120 s on a loaded machine.
+pytestmark = pytest.mark.timeout(300)
 
 
 def staff(admin: Client, household: dict, role: str, **extra) -> tuple[str, str, str]:
@@ -32,6 +35,26 @@ def staff(admin: Client, household: dict, role: str, **extra) -> tuple[str, str,
     return username, STAFF_PASSWORD, user["id"]
 
 
+_PLACES: dict = {}
+
+
+def shared_place(stack, admin: Client, key: str = "a") -> dict:
+    """A zone with its butler, an engineer and a service-centre manager, made once per stack (accounts cost a
+    password hash each): tests that count what they wrote compare before and after."""
+    found = _PLACES.get((stack.url, key))
+    if found is None:
+        found = zone_with_butler(admin)
+        found["engineer"] = staff(admin, found, "engineer", department="engineering")
+        found["centre"] = staff(admin, found, "cs_manager")
+        _PLACES[(stack.url, key)] = found
+    return found
+
+
+def unit_ticket_count(stack, place: dict) -> int:
+    butler = Client(stack.url).login(*place["butler"][:2])
+    return butler.get("/api/v1/tickets", params={"unit_id": place["unit"]["id"]}).json()["total"]
+
+
 def zone_with_butler(admin: Client) -> dict:
     """A household whose zone has its own butler (tickets of the zone are routed to them)."""
     household = make_household(admin)
@@ -43,7 +66,7 @@ def zone_with_butler(admin: Client) -> dict:
 
 
 def test_sign_in_refuses_a_wrong_password_then_signs_in_and_out(stack, admin, browser):
-    place = zone_with_butler(admin)
+    place = shared_place(stack, admin)
     username, password, _ = place["butler"]
     fresh(browser)
     sign_in(browser, stack.url, username, "not-the-password")
@@ -65,7 +88,7 @@ def test_sign_in_refuses_a_wrong_password_then_signs_in_and_out(stack, admin, br
 
 
 def test_butler_home_shows_the_repair_a_resident_just_filed(stack, admin, browser):
-    place = zone_with_butler(admin)
+    place = shared_place(stack, admin)
     resident = Client(stack.url).login(*place["login"])
     ticket = resident.created(
         "/api/v1/tickets", {"unit_id": place["unit"]["id"], "category": "repair", "description": "厨房水管漏水"}
@@ -78,9 +101,8 @@ def test_butler_home_shows_the_repair_a_resident_just_filed(stack, admin, browse
 
 
 def test_a_call_is_logged_assigned_resolved_and_visited(stack, admin, browser):
-    place = zone_with_butler(admin)
-    engineer = staff(admin, place, "engineer", department="engineering")
-    centre = staff(admin, place, "cs_manager")
+    place = shared_place(stack, admin)
+    engineer, centre = place["engineer"], place["centre"]
     fresh(browser)
     sign_in(browser, stack.url, *centre[:2])
     wait_for(browser, "#queue-new")
@@ -131,7 +153,7 @@ def test_a_call_is_logged_assigned_resolved_and_visited(stack, admin, browser):
 
 
 def test_pages_do_not_scroll_sideways_on_a_phone(stack, admin, browser):
-    place = zone_with_butler(admin)
+    place = shared_place(stack, admin)
     resident = Client(stack.url).login(*place["login"])
     ticket = resident.created(
         "/api/v1/tickets",
@@ -159,7 +181,7 @@ def test_pages_do_not_scroll_sideways_on_a_phone(stack, admin, browser):
 
 
 def test_a_butler_of_another_zone_sees_nothing_of_zone_a(stack, admin, browser):
-    zone_a = zone_with_butler(admin)
+    zone_a = shared_place(stack, admin)
     resident = Client(stack.url).login(*zone_a["login"])
     ticket = resident.created(
         "/api/v1/tickets", {"unit_id": zone_a["unit"]["id"], "category": "repair", "description": "A区的工单"}
@@ -186,6 +208,9 @@ def test_without_a_session_every_page_leads_to_sign_in(stack):
         answer = requests.get(stack.url + path, allow_redirects=False, timeout=10)
         assert answer.status_code == 303, path
         assert answer.headers["Location"].startswith("/signin"), path
+    # The gateway keeps its own operational paths; everything else outside /api/ is the workbench's.
+    assert requests.get(stack.url + "/healthz", timeout=10).json()["service"] == "gateway"
+    assert requests.get(stack.url + "/static/workbench.css", timeout=10).headers["Content-Type"].startswith("text/css")
     page = requests.get(stack.url + "/signin", timeout=10)
     assert page.status_code == 200
     policy = page.headers["Content-Security-Policy"]
@@ -194,15 +219,15 @@ def test_without_a_session_every_page_leads_to_sign_in(stack):
 
 
 def test_a_post_without_the_csrf_token_is_refused_and_changes_nothing(stack, admin):
-    place = zone_with_butler(admin)
+    place = shared_place(stack, admin)
+    before = unit_ticket_count(stack, place)
     session = web_session(stack.url, *place["butler"][:2])
     body = {"unit_id": place["unit"]["id"], "category": "repair", "description": "CSRF 测试", "channel": "phone"}
     refused = session.post(stack.url + "/tickets", data=body, allow_redirects=False, timeout=10)
     assert refused.status_code == 403
     forged = session.post(stack.url + "/tickets", data={**body, "csrf_token": "x" * 43}, allow_redirects=False)
     assert forged.status_code == 403
-    butler = Client(stack.url).login(*place["butler"][:2])
-    assert butler.get("/api/v1/tickets", params={"unit_id": place["unit"]["id"]}).json()["total"] == 0
+    assert unit_ticket_count(stack, place) == before
     # Sign-in itself is protected too (no login CSRF).
     fresh_session = requests.Session()
     anonymous = fresh_session.post(
@@ -212,7 +237,8 @@ def test_a_post_without_the_csrf_token_is_refused_and_changes_nothing(stack, adm
 
 
 def test_bad_input_shows_the_apis_message_next_to_the_field_and_writes_nothing(stack, admin, browser):
-    place = zone_with_butler(admin)
+    place = shared_place(stack, admin)
+    before = unit_ticket_count(stack, place)
     fresh(browser)
     sign_in(browser, stack.url, *place["butler"][:2])
     wait_for(browser, "#my-tickets")
@@ -225,6 +251,85 @@ def test_bad_input_shows_the_apis_message_next_to_the_field_and_writes_nothing(s
     assert "2000" in error.text or "Length" in error.text or "length" in error.text
     field = browser.find_element(By.ID, "f-description")
     assert field.get_attribute("aria-invalid") == "true"
-    butler = Client(stack.url).login(*place["butler"][:2])
-    assert butler.get("/api/v1/tickets", params={"unit_id": place["unit"]["id"]}).json()["total"] == 0
+    assert unit_ticket_count(stack, place) == before
     assert csrf_of(browser.page_source)
+
+
+def _session_row(stack, username: str):
+    from sqlalchemy import select
+
+    from guanjia.db import Database
+    from workbench.models import WebSession
+
+    database = Database(stack.settings["workbench"].database_url, pool_size=1)
+    return database, select(WebSession).where(WebSession.username == username)
+
+
+def test_tokens_are_refreshed_unseen_and_an_idle_session_ends_with_its_refresh_token(stack, admin):
+    from datetime import timedelta
+
+    from guanjia.db import utcnow
+
+    place = shared_place(stack, admin)
+    username = place["centre"][0]
+    session = web_session(stack.url, *place["centre"][:2])
+    database, query = _session_row(stack, username)
+    try:
+        with database.transaction() as s:
+            row = s.execute(query).scalars().all()[-1]
+            row_id, first_refresh = row.id, row.refresh_token
+            row.access_expires_at = utcnow() - timedelta(minutes=1)  # the access token has run out
+        assert session.get(stack.url + "/tickets", timeout=10).status_code == 200
+        with database.transaction() as s:
+            row = s.get(type(row), row_id)
+            second_refresh = row.refresh_token
+            assert second_refresh != first_refresh and row.access_expires_at.replace(tzinfo=None) > utcnow().replace(
+                tzinfo=None
+            )
+            row.last_seen_at = utcnow() - timedelta(minutes=31)  # past the 30-minute idle timeout
+        idle = session.get(stack.url + "/tickets", allow_redirects=False, timeout=10)
+        assert idle.status_code == 303 and idle.headers["Location"].startswith("/signin")
+        with database.transaction() as s:
+            assert s.get(type(row), row_id) is None
+    finally:
+        database.dispose()
+    # The session's refresh token was revoked at the gateway, not only forgotten here.
+    refused = requests.post(stack.url + "/api/v1/auth/refresh", json={"refresh_token": second_refresh}, timeout=10)
+    assert refused.status_code == 401
+
+
+def test_the_first_sign_in_asks_for_a_new_password_first(stack, admin):
+    place = shared_place(stack, admin)
+    username = f"new-{uuid.uuid4().hex[:6]}"
+    admin.created(
+        "/api/v1/users",
+        {
+            "username": username,
+            "password": "given-by-admin-1",
+            "must_change_password": True,
+            "role": "butler",
+            "communities": [place["community"]["id"]],
+        },
+    )
+    browser_like = requests.Session()
+    page = browser_like.get(stack.url + "/signin", timeout=10)
+    form = {"username": username, "password": "given-by-admin-1", "csrf_token": csrf_of(page.text)}
+    asked = browser_like.post(stack.url + "/signin", data=form, allow_redirects=False, timeout=10)
+    assert asked.status_code == 200 and 'id="password-form"' in asked.text
+    differ = {
+        **form,
+        "new_password": "chosen-password-2",
+        "new_password_confirm": "typo",
+        "csrf_token": csrf_of(asked.text),
+    }
+    refused = browser_like.post(stack.url + "/password", data=differ, allow_redirects=False, timeout=10)
+    assert refused.status_code == 422 and 'id="new_password_confirm-error"' in refused.text
+    changed = browser_like.post(
+        stack.url + "/password",
+        data={**differ, "new_password_confirm": "chosen-password-2"},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert changed.status_code == 303 and changed.headers["Location"] == "/"
+    assert browser_like.get(stack.url + "/", timeout=10).status_code == 200
+    assert Client(stack.url).login(username, "chosen-password-2").token

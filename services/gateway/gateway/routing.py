@@ -93,6 +93,7 @@ WEB_FORWARDED_HEADERS = {
     "HX-Trigger": "HTTP_HX_TRIGGER",
     "HX-Current-URL": "HTTP_HX_CURRENT_URL",
     "HX-Boosted": "HTTP_HX_BOOSTED",
+    "HX-History-Restore-Request": "HTTP_HX_HISTORY_RESTORE_REQUEST",
     "X-Forwarded-For": "HTTP_X_FORWARDED_FOR",
     "X-Forwarded-Proto": "HTTP_X_FORWARDED_PROTO",
 }

@@ -50,6 +50,8 @@ from .schemas import (
     MoveOutOut,
     MovingCreate,
     MovingOut,
+    MovingScheduleArgs,
+    MovingScheduled,
     OverdueArgs,
     OverdueKeyOut,
     PassCreate,
@@ -438,6 +440,19 @@ def move_out(data, unit_id):
 def book_moving(data, unit_id):
     with web.database().transaction() as session:
         return _household(session, occupancy.book_moving(session, web.principal(), unit_id, data, _now()))
+
+
+@units.route("/moving-appointments", methods=["GET"])
+@units.arguments(MovingScheduleArgs, location="query")
+@units.response(200, MovingScheduled(many=True))
+def moving_schedule(args):
+    """Moving appointments between two times across the units the caller sees (a butler: their zones)."""
+    with web.database().transaction() as session:
+        found = []
+        for appointment, unit in session.execute(occupancy.moving_between(web.principal(), args)).all():
+            appointment.unit_number, appointment.zone_id = unit.number, unit.zone_id  # display fields, not columns
+            found.append(appointment)
+        return found
 
 
 @units.route("/<unit_id>/moving-appointments", methods=["GET"])

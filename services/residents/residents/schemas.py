@@ -385,6 +385,18 @@ class MovingOut(ma.Schema):
     created_at = UtcDateTime()
 
 
+class MovingScheduleArgs(ma.Schema):
+    start = ma.fields.AwareDateTime(required=True, metadata={"description": "from this time (inclusive)"})
+    end = ma.fields.AwareDateTime(required=True, metadata={"description": "until this time (exclusive)"})
+    zone_id = ma.fields.String(validate=_ID)
+    community_id = ma.fields.String(validate=_ID)
+
+
+class MovingScheduled(MovingOut):
+    unit_number = ma.fields.String()
+    zone_id = ma.fields.String(allow_none=True)
+
+
 class PassCreate(ma.Schema):
     resident_id = ma.fields.String(required=True, validate=_ID)
     carrier_name = _text(100)

@@ -41,6 +41,7 @@ def _parse(value: str) -> datetime:
 def sla_state(ticket: dict, now: datetime) -> str:
     """breached / due_soon (within 2 hours) / on_track / none — the same buckets as the list's SLA filter."""
     due = sla_due(ticket)
+    ticket["sla_due"] = due
     if not due or ticket.get("status") in ("resolved", "closed", "cancelled"):
         return "none"
     left = (_parse(due) - now).total_seconds()

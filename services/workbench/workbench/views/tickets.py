@@ -82,7 +82,9 @@ def index():
     now = utcnow()
     for ticket in found["items"]:
         ticket["sla_state"] = sla_state(ticket, now)
-    template = "tickets_rows.html" if request.headers.get("HX-Request") else "tickets.html"
+    # htmx swaps only the rows; a history restore (the Back button) needs the whole page again.
+    partial = request.headers.get("HX-Request") and not request.headers.get("HX-History-Restore-Request")
+    template = "tickets_rows.html" if partial else "tickets.html"
     next_url = None
     if found["total"] > found["page"] * found["page_size"]:
         next_url = url_for("tickets.index", **{**request.args.to_dict(), "page": found["page"] + 1})
@@ -93,6 +95,7 @@ def index():
         args=request.args,
         errors=errors,
         zones=_zones(),
+        staff=items(client.get_or_none("/api/v1/users/staff")),
         statuses=STATUSES,
         categories=CATEGORIES,
         sla_states=SLA_STATES,
