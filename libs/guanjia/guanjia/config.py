@@ -303,7 +303,9 @@ def from_env(service: str, env=None) -> Settings:
         cors_origins=tuple(o.strip() for o in env.get("GUANJIA_CORS_ORIGINS", "").split(",") if o.strip()),
         service_urls=_service_urls(env),
         max_body_bytes=read.integer("GUANJIA_MAX_BODY_BYTES", 1024 * 1024, "a whole number of bytes", minimum=1),
-        max_upload_bytes=read.integer("GUANJIA_MAX_UPLOAD_BYTES", 10 * 1024 * 1024, "a whole number of bytes", minimum=1),
+        max_upload_bytes=read.integer(
+            "GUANJIA_MAX_UPLOAD_BYTES", 10 * 1024 * 1024, "a whole number of bytes", minimum=1
+        ),
         metrics_token=read.secret("GUANJIA_METRICS_TOKEN"),
         sms_signature=env.get("GUANJIA_SMS_SIGNATURE", "管家物业"),
         sms_provider=env.get("GUANJIA_SMS_PROVIDER", "console"),

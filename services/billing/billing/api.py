@@ -14,7 +14,7 @@ from guanjia import http, web
 from guanjia.errors import Invalid, Unauthorized
 
 from .domain import bills, common, display, fees, overdue, payments, reports, units
-from .models import BillingUnit, LedgerEntry, idempotency_keys
+from .models import BillingUnit, idempotency_keys
 from .schemas import (
     AccountOut,
     ArrearsArgs,

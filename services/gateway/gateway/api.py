@@ -135,7 +135,9 @@ def change_password(data):
         user, _why = domain.change_password(
             session, data["username"], data["password"], data["new_password"], _now(), _client_ip(), settings.pii_key
         )
-        body = domain.issue_tokens(session, settings, user, _now(), occupancy_of=_occupancy) if user is not None else None
+        body = (
+            domain.issue_tokens(session, settings, user, _now(), occupancy_of=_occupancy) if user is not None else None
+        )
     _signed_in(user)
     return body, 200, NO_STORE
 

@@ -475,7 +475,9 @@ def list_moving(unit_id):
 def issue_pass(data, unit_id):
     """放行条: goods leaving with a carrier on a given day, authorised by a member of the household."""
     with web.database().transaction() as session:
-        return _household(session, occupancy.issue_pass(session, web.principal(), unit_id, data, _now(), _today(_now())))
+        return _household(
+            session, occupancy.issue_pass(session, web.principal(), unit_id, data, _now(), _today(_now()))
+        )
 
 
 @units.route("/<unit_id>/passes", methods=["GET"])

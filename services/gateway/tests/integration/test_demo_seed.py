@@ -94,8 +94,6 @@ def test_readiness_waits_for_the_admin_and_with_demo_for_the_demo_logins(infra, 
         login(url, "butler", "garden-walk-2026")
 
 
-
-
 def test_the_demo_has_something_to_look_at_with_names_not_ids(stack):
     """Tickets in each state, a round under way, a renovation with a violation, a paid and an owed bill, a notice —
     and the display fields the workbench shows instead of ids."""
