@@ -38,7 +38,9 @@ def merged_paths(tmp_path_factory) -> list[list[str]]:
     paths = set(document["paths"])
     # The services' internal routes (service credential only) are kept out of the public document; the
     # notifications guide names them, so they are checked against each service's own document.
-    for upstream in upstreams.values():
+    for name, upstream in upstreams.items():
+        if name == "workbench":  # people's screens: no OpenAPI of its own
+            continue
         paths |= {path for path in spec_paths(upstream) if path.startswith("/api/v1/internal")}
     paths |= {path for path in gateway_own_paths(gateway) if path.startswith("/api/v1/internal")}
     return [path.strip("/").split("/") for path in sorted(paths)]
