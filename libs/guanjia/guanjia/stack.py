@@ -16,7 +16,7 @@ from pathlib import Path
 import requests
 from werkzeug.serving import make_server
 
-from . import auth, config, http
+from . import auth, config, http, web
 from .runtime import Worker, migrate
 from .service import load_specs
 
@@ -69,7 +69,9 @@ class EmbeddedStack:
                 self.workers.append(Worker(spec, self.settings[name], self.upstreams).start())
         if gateway.bootstrap:
             self.lines += gateway.bootstrap(self.settings["gateway"])
-        self.server = make_server(self.host, self.port, gateway_app, threaded=True)
+        self.server = make_server(
+            self.host, self.port, gateway_app, threaded=True, request_handler=web.ProblemRequestHandler
+        )
         threading.Thread(target=self.server.serve_forever, name="http", daemon=True).start()
         return self
 

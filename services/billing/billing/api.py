@@ -8,11 +8,11 @@ from datetime import date, datetime
 from urllib.parse import quote
 
 from flask import Response, current_app, jsonify, request
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from guanjia import web
 from guanjia.errors import Invalid, Unauthorized
+from guanjia.web import Blueprint
 
 from .domain import bills, common, fees, overdue, payments, reports, units
 from .models import BillingUnit, LedgerEntry, idempotency_keys

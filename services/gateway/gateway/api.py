@@ -8,12 +8,11 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from flask import current_app, jsonify, request
-from flask_smorest import Blueprint
 from sqlalchemy.exc import IntegrityError
 
 from guanjia import auth, http, web
 from guanjia.errors import Conflict, ProblemError, Unauthorized, UpstreamUnavailable
-from guanjia.web import PageArgs
+from guanjia.web import Blueprint, PageArgs
 
 from . import domain
 from .schemas import (

@@ -5,12 +5,12 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 from flask import current_app, request, send_file
-from flask_smorest import Blueprint
 
 from guanjia import web
 from guanjia.db import utcnow
 from guanjia.errors import Invalid
 from guanjia.pii import mask_phone
+from guanjia.web import Blueprint
 
 from .domain import affairs, occupancy, people, renovations, roster, structure
 from .models import idempotency_keys

@@ -5,12 +5,12 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from flask import Response, current_app, jsonify, request, send_file
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from guanjia import web
 from guanjia.db import new_id
 from guanjia.errors import Invalid, NotFound
+from guanjia.web import Blueprint
 
 from . import domain, patrols, reports
 from .models import Attachment, idempotency_keys
