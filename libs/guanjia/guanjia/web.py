@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json as json_module
 import logging
 import time
 import uuid
@@ -66,6 +67,13 @@ def _flatten(messages, prefix: str = "") -> dict:
 
 class ProblemApi(Api):
     """flask-smorest Api whose errors are RFC 9457 problem+json with an `errors` map naming the fields."""
+
+    def openapi_document(self) -> dict:
+        """The served document (contract_document: problem+json errors, operationIds, numeric bounds)."""
+        return contract_document(self.spec.to_dict(), self._app)
+
+    def _openapi_json(self):
+        return current_app.response_class(json_module.dumps(self.openapi_document()), mimetype="application/json")
 
     def handle_http_exception(self, error: HTTPException):
         data = getattr(error, "data", None) or {}
@@ -526,3 +534,113 @@ class ProblemRequestHandler(WSGIRequestHandler):
         self.end_headers()
         if self.command != "HEAD" and code >= 200 and code not in (204, 304):
             self.wfile.write(payload)
+
+
+# --- the published contract: what /api/v1/openapi.json says about every operation (issue 13) ----------------------
+# Every error any operation may answer, documented once as problem+json (RFC 9457).
+PROBLEM_STATUSES = (400, 401, 403, 404, 409, 413, 422, 429, 503)
+
+
+class ProblemSchema(ma.Schema):
+    """RFC 9457 problem details, as every error of the API is answered."""
+
+    type = ma.fields.String(metadata={"example": "about:blank"})
+    title = ma.fields.String(metadata={"example": "Invalid input"})
+    status = ma.fields.Integer(metadata={"example": 422})
+    detail = ma.fields.String(metadata={"example": "invalid unit_id"})
+    instance = ma.fields.String(allow_none=True, metadata={"example": "/api/v1/tickets"})
+    request_id = ma.fields.String(allow_none=True)
+    errors = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.List(ma.fields.String()),
+        metadata={"description": "field (dotted path) → messages", "example": {"unit_id": ["no such unit"]}},
+    )
+    retry_after = ma.fields.Integer(metadata={"description": "with 429: seconds to wait"})
+
+
+def _problem_response(status: int) -> dict:
+    from http import HTTPStatus
+
+    return {
+        "description": HTTPStatus(status).phrase,
+        "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
+
+
+def _numbers(node):
+    """Decimals (Range validators of money and rates) as JSON numbers: a string `minimum` is invalid OpenAPI."""
+    from decimal import Decimal
+
+    if isinstance(node, dict):
+        return {
+            key: _numbers(Decimal(value) if key in _BOUNDS and isinstance(value, str) else value)
+            for key, value in node.items()
+        }
+    if isinstance(node, list):
+        return [_numbers(value) for value in node]
+    if isinstance(node, Decimal):
+        return int(node) if node == node.to_integral_value() else float(node)
+    return node
+
+
+# apispec writes a Decimal field's Range bounds as the field serialises them: strings for as_string Decimals.
+_BOUNDS = frozenset(["minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"])
+
+
+def _operation_ids(app: Flask) -> dict:
+    """{(openapi path, method): operationId} from the Flask endpoints: stable while the view keeps its name."""
+    import re
+
+    ids = {}
+    for rule in app.url_map.iter_rules():
+        path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule)
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            ids[(path, method.lower())] = rule.endpoint.replace(".", "_").replace("-", "_")
+    return ids
+
+
+def contract_document(document: dict, app: Flask | None = None) -> dict:
+    """The OpenAPI document as published: errors as problem+json for every status an operation may answer,
+    operationIds, and numbers where apispec wrote Decimals. Applied to every service's and the gateway's document."""
+    document = _numbers(document)
+    components = document.setdefault("components", {})
+    components.setdefault("schemas", {})["Problem"] = {
+        "type": "object",
+        "description": ProblemSchema.__doc__,
+        "properties": {
+            "type": {"type": "string", "example": "about:blank"},
+            "title": {"type": "string", "example": "Invalid input"},
+            "status": {"type": "integer", "example": 422},
+            "detail": {"type": "string", "example": "invalid unit_id"},
+            "instance": {"type": ["string", "null"], "example": "/api/v1/tickets"},
+            "request_id": {"type": ["string", "null"]},
+            "errors": {
+                "type": "object",
+                "description": "field (dotted path) → messages",
+                "additionalProperties": {"type": "array", "items": {"type": "string"}},
+                "example": {"unit_id": ["no such unit"]},
+            },
+            "retry_after": {"type": "integer", "description": "with 429: seconds to wait"},
+        },
+        "required": ["type", "title", "status"],
+    }
+    components["schemas"].pop("Error", None)  # flask-smorest's {code, status, errors}: never what we answer
+    responses = components.setdefault("responses", {})
+    from http import HTTPStatus
+
+    for name in list(responses):
+        status = HTTPStatus[name].value if name in HTTPStatus.__members__ else 500
+        responses[name] = _problem_response(status)
+    for status in PROBLEM_STATUSES:
+        responses.setdefault(HTTPStatus(status).name, _problem_response(status))
+    ids = _operation_ids(app) if app is not None else {}
+    for path, item in (document.get("paths") or {}).items():
+        for method, operation in item.items():
+            if not isinstance(operation, dict) or method not in ("get", "put", "post", "patch", "delete"):
+                continue
+            if (path, method) in ids:
+                operation.setdefault("operationId", ids[(path, method)])
+            answers = operation.setdefault("responses", {})
+            for status in PROBLEM_STATUSES:
+                answers.setdefault(str(status), {"$ref": f"#/components/responses/{HTTPStatus(status).name}"})
+    return document

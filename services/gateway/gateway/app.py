@@ -83,7 +83,7 @@ def create_app(settings=None, upstreams=None, *, clock=None, limiter=None):
         return response
 
     # /api/v1/openapi.json serves the merged document, so flask-smorest's Swagger UI at /api/v1/docs shows it.
-    merged = MergedOpenApi(api.spec.to_dict, upstreams)
+    merged = MergedOpenApi(api.openapi_document, upstreams)
     app.extensions["gateway.openapi"] = merged
     app.view_functions["api-docs.openapi_json"] = merged.view  # flask-smorest's endpoint name
 

@@ -63,7 +63,29 @@ def merge_documents(documents: dict[str, dict], *, title: str = "Guanjia API", m
         for tag in document.get("tags") or []:
             tags.setdefault(tag.get("name"), tag)
     _drop_unused(merged, tags)
+    _integrator_keys(merged, own_name)
     return merged
+
+
+INTEGRATOR_SCHEME = {
+    "type": "apiKey",
+    "in": "header",
+    "name": "X-API-Key",
+    "description": "An integrator's read-only API key (POST /api/v1/api-keys): GET and HEAD on the resources "
+    "the key covers; see docs/integrators.md.",
+}
+
+
+def _integrator_keys(merged: dict, own_name: str) -> None:
+    """Document the integrators' X-API-Key as a security scheme, accepted on the services' GET operations."""
+    merged["components"].setdefault("securitySchemes", {})["integratorKey"] = INTEGRATOR_SCHEME
+    default = merged.get("security") or [{"bearerAuth": []}]
+    for path, item in merged["paths"].items():
+        if segment_of(path) in LOCAL_SEGMENTS:
+            continue
+        operation = item.get("get")
+        if isinstance(operation, dict) and operation.get("security") != []:
+            operation["security"] = [*operation.get("security", default), {"integratorKey": []}]
 
 
 def discovered_owners(documents: dict[str, dict]) -> dict[str, str]:

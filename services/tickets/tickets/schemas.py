@@ -4,6 +4,7 @@ import json
 
 import marshmallow as ma
 
+from guanjia import web
 from guanjia.web import PageArgs, UtcDateTime, page_schema
 
 from .domain import (
@@ -14,7 +15,7 @@ from .domain import (
     PRIORITIES,
     REOPEN_REASONS,
     STATUSES,
-    allowed_actions,
+    allowed_actions_for,
     fen_to_str,
 )
 from .patrols import FINDING_KINDS, SEVERITIES
@@ -58,7 +59,10 @@ class TicketOut(ma.Schema):
     department = ma.fields.String(allow_none=True)
     assignee_id = ma.fields.String(allow_none=True)
     status = ma.fields.String()
-    allowed_actions = ma.fields.Function(lambda t: allowed_actions(t.status))
+    allowed_actions = ma.fields.Function(
+        lambda t: allowed_actions_for(t, web.principal()),
+        metadata={"description": "what the caller may do to this ticket now (role, part in it, kind, status)"},
+    )
     hold_reason = ma.fields.String(allow_none=True)
     response_due_at = UtcDateTime(allow_none=True)
     resolution_due_at = UtcDateTime(allow_none=True)
