@@ -643,4 +643,14 @@ def contract_document(document: dict, app: Flask | None = None) -> dict:
             answers = operation.setdefault("responses", {})
             for status in PROBLEM_STATUSES:
                 answers.setdefault(str(status), {"$ref": f"#/components/responses/{HTTPStatus(status).name}"})
+            for status, answer in answers.items():
+                # An operation's own words on an error (alt_response) keep its description, in problem+json.
+                if status[:1] in ("4", "5") and "$ref" not in answer:
+                    answer["content"] = _problem_response(int(status))["content"]
     return document
+
+
+def enum_out(values, **kwargs) -> ma.fields.String:
+    """A response field documented with its values (an OpenAPI enum): clients and generators see the choices."""
+    choices = list(values) + ([None] if kwargs.get("allow_none") else [])
+    return ma.fields.String(metadata={"enum": choices, **kwargs.pop("metadata", {})}, **kwargs)

@@ -327,7 +327,10 @@ def credit_bill(data, bill_id):
 
 
 @payments_blp.route("/payments", methods=["POST"])
-@payments_blp.arguments(PaymentIn)
+@payments_blp.arguments(
+    PaymentIn,
+    example={"unit_id": "7e05c7e0-938e-417f-9521-e045941d3a06", "amount": "1234.50", "method": "wechat"},
+)
 @payments_blp.response(201, PaymentOut)
 @payments_blp.doc(parameters=_IDEMPOTENCY_DOC)
 def record_payment(data):

@@ -91,7 +91,7 @@ def _signed_in(user):
 
 
 @auth_blp.route("/token", methods=["POST"])
-@auth_blp.arguments(TokenRequest)
+@auth_blp.arguments(TokenRequest, example={"username": "butler.wang", "password": "a-long-passphrase-1"})
 @auth_blp.response(200, TokenOut)
 @auth_blp.alt_response(401, description="Unknown user, wrong password, locked or inactive user (one answer for all)")
 @auth_blp.alt_response(403, description="Right password, but it must be changed first (POST /auth/password)")

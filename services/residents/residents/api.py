@@ -724,10 +724,23 @@ def accept_renovation(data, renovation_id):
 
 
 # --- imports ---------------------------------------------------------------------------------------------------
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+IMPORT_BODY = {
+    "required": True,
+    "description": "the roster: a multipart upload (field `file`), or the file itself as the body",
+    "content": {
+        "multipart/form-data": {
+            "schema": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}},
+        },
+        XLSX: {"schema": {"type": "string", "format": "binary"}},
+        "text/csv": {"schema": {"type": "string"}},
+    },
+}
 
 
 @imports.route("", methods=["POST"])
 @imports.arguments(ImportArgs, location="query")
+@imports.doc(requestBody=IMPORT_BODY)
 @imports.response(200, ImportOut)
 def run_import(args):
     """Import a roster: multipart `file` (or the raw body), XLSX with sheets buildings/units/residents, or a CSV

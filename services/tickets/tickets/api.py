@@ -77,7 +77,10 @@ def _fetch_unit_from_residents(unit_id: str):
 
 
 @blp.route("", methods=["POST"])
-@blp.arguments(TicketCreate)
+@blp.arguments(
+    TicketCreate,
+    example={"unit_id": "7e05c7e0-938e-417f-9521-e045941d3a06", "category": "repair", "description": "卫生间漏水"},
+)
 @blp.response(201, TicketOut)
 @blp.doc(parameters=[{"in": "header", "name": "Idempotency-Key", "schema": {"type": "string"}, "required": False}])
 def create_ticket(data):

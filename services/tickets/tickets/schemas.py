@@ -5,7 +5,7 @@ import json
 import marshmallow as ma
 
 from guanjia import web
-from guanjia.web import PageArgs, UtcDateTime, page_schema
+from guanjia.web import PageArgs, UtcDateTime, enum_out, page_schema
 
 from .domain import (
     CATEGORIES,
@@ -48,17 +48,17 @@ class TicketOut(ma.Schema):
     community_id = ma.fields.String()
     zone_id = ma.fields.String(allow_none=True)
     unit_id = ma.fields.String(allow_none=True)
-    location = ma.fields.String()
-    category = ma.fields.String()
+    location = enum_out(LOCATIONS)
+    category = enum_out(CATEGORIES)
     subcategory = ma.fields.String(allow_none=True)
-    priority = ma.fields.String()
-    channel = ma.fields.String()
+    priority = enum_out(PRIORITIES)
+    channel = enum_out(CHANNELS)
     description = ma.fields.String()
     reporter_id = ma.fields.String(allow_none=True)
     first_responder = ma.fields.String()
-    department = ma.fields.String(allow_none=True)
+    department = enum_out(DEPARTMENTS, allow_none=True)
     assignee_id = ma.fields.String(allow_none=True)
-    status = ma.fields.String()
+    status = enum_out(STATUSES)
     allowed_actions = ma.fields.Function(
         lambda t: allowed_actions_for(t, web.principal()),
         metadata={"description": "what the caller may do to this ticket now (role, part in it, kind, status)"},
