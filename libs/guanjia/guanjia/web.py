@@ -654,3 +654,14 @@ def enum_out(values, **kwargs) -> ma.fields.String:
     """A response field documented with its values (an OpenAPI enum): clients and generators see the choices."""
     choices = list(values) + ([None] if kwargs.get("allow_none") else [])
     return ma.fields.String(metadata={"enum": choices, **kwargs.pop("metadata", {})}, **kwargs)
+
+
+# An operation the gateway records in its audit log when it succeeds: {"action": ..., "target": ...}. The gateway
+# reads it from the services' OpenAPI documents, so the audited routes are the real ones (issue 13).
+AUDIT_EXTENSION = "x-guanjia-audit"
+
+
+def audit_doc(action: str, target_type: str) -> dict:
+    """`@blp.doc(**web.audit_doc("payment.reversed", "payment"))`: audit this operation; the target id is the path's
+    first parameter."""
+    return {AUDIT_EXTENSION: {"action": action, "target": target_type}}

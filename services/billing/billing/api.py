@@ -398,6 +398,7 @@ def get_receipt_html(payment_id):
 
 
 @payments_blp.route("/payments/<payment_id>/reversal", methods=["POST"])
+@payments_blp.doc(**web.audit_doc("payment.reversed", "payment"))
 @payments_blp.arguments(ReversalIn)
 @payments_blp.response(201, PaymentOut)
 def reverse_payment(data, payment_id):

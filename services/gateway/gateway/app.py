@@ -97,6 +97,7 @@ def create_app(settings=None, upstreams=None, *, clock=None, limiter=None):
         api_keys=api_keys,
         database=database,
         discover=merged.owner_of,
+        audit_table=merged.audited,
     )
     app.extensions["gateway.router"] = router
     app.wsgi_app = edge.EdgeMiddleware(router, settings)

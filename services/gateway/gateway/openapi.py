@@ -10,7 +10,7 @@ import time
 
 from flask import jsonify
 
-from .routing import INTERNAL_PREFIX, LOCAL_SEGMENTS, route_for, segment_of
+from .routing import INTERNAL_PREFIX, LOCAL_SEGMENTS, audited_routes, route_for, segment_of
 
 log = logging.getLogger("gateway.openapi")
 
@@ -175,6 +175,8 @@ class MergedOpenApi:
         self._cached: dict | None = None
         self._expires = 0.0
         self._owners: dict[str, str] = {}
+        self._audit_table: list = []
+        self._audit_source: dict | None = None
 
     def document(self) -> dict:
         with self._lock:
@@ -201,6 +203,20 @@ class MergedOpenApi:
                 missing.append(name)
         self._owners = discovered_owners(documents)
         return merge_documents(documents, missing=missing), not missing
+
+    def audited(self) -> list:
+        """The audited operations of the current merged document (routing.audited_routes), rebuilt with it."""
+        if self._cached is not None and time.monotonic() >= self._expires and self._lock.acquire(blocking=False):
+            # One request refreshes the stale document; the others meanwhile use the table they have.
+            try:
+                self._cached, complete = self._build()
+                self._expires = time.monotonic() + (self.ttl if complete else min(self.ttl, PARTIAL_CACHE_SECONDS))
+            finally:
+                self._lock.release()
+        document = self._cached if self._cached is not None else self.document()
+        if self._audit_source is not document:
+            self._audit_table, self._audit_source = audited_routes(document), document
+        return self._audit_table
 
     def owner_of(self, segment: str) -> str | None:
         """The service documenting paths under /api/v1/<segment>, if any (from the cached documents)."""

@@ -68,11 +68,9 @@ FORWARDED_HEADERS = {
 }
 # Audited when the service answers 2xx: (method, path pattern) → action. A service can also name an action in
 # an `X-Guanjia-Audit: <action>` response header (an unmasked personal-data view); the gateway records and drops it.
-AUDITED_ROUTES = [
-    ("POST", re.compile(r"^/api/v1/billing/payments/([^/]+)/revers(e|al)$"), "payment.reversed", "payment"),
-    ("POST", re.compile(r"^/api/v1/renovations/([^/]+)/approv(e|al)$"), "renovation.approved", "renovation"),
-    ("GET", re.compile(r"^/api/v1/residents/([^/]+)/(unmasked|id-card|contact)$"), "personal_data.viewed", "resident"),
-]
+# The (method, pattern) → action table is derived from the services' OpenAPI documents (audited_routes): each
+# service marks its audited operations with `x-guanjia-audit` (guanjia.web.audit_doc) on the real route.
+AUDIT_EXTENSION = "x-guanjia-audit"
 AUDIT_HEADER = "x-guanjia-audit"
 API_KEY_METHODS = frozenset(["GET", "HEAD"])
 # Below gunicorn's 30 s worker timeout, so a hung service is a 504 rather than a killed gateway worker.
@@ -106,6 +104,22 @@ _PATH_SAFE = "/:@!$&'()*+,;=-._~"
 
 _requests = Counter("guanjia_gateway_routed_requests_total", "Requests routed to a service", ["upstream", "status"])
 _latency = Histogram("guanjia_gateway_routed_seconds", "Time until the service answered a routed request", ["upstream"])
+
+
+def audited_routes(document: dict) -> list[tuple[str, re.Pattern, str, str]]:
+    """[(METHOD, path regex, action, target type)] for every operation documented with x-guanjia-audit; the
+    target id is the path's first parameter (or the path itself when it has none)."""
+    table = []
+    for path, item in (document.get("paths") or {}).items():
+        for method, operation in item.items():
+            mark = operation.get(AUDIT_EXTENSION) if isinstance(operation, dict) else None
+            if not mark:
+                continue
+            pattern = "".join(
+                "([^/]+)" if part.startswith("{") else re.escape(part) for part in re.split(r"(\{[^}]+\})", path)
+            )
+            table.append((method.upper(), re.compile(f"^{pattern}$"), mark["action"], mark["target"]))
+    return table
 
 
 def segment_of(path: str) -> str | None:
@@ -173,6 +187,7 @@ class Router:
         api_keys=None,
         database=None,
         discover=None,
+        audit_table=None,
     ):
         self.app = app
         self.limiter = limiter
@@ -181,6 +196,8 @@ class Router:
         self.database = database
         # discover(segment) → service: a path prefix a service documents that the static table does not list.
         self.discover = discover
+        # audit_table() → audited_routes(merged document): the audited operations, as the services document them.
+        self.audit_table = audit_table or (lambda: [])
         self.settings = settings
         # Looked up per request: in embedded mode the dict may be completed after the gateway is built.
         self.upstreams = upstreams
@@ -322,11 +339,11 @@ class Router:
         return [payload]
 
     def _audited(self, method: str, path: str):
-        for audited_method, pattern, action, target_type in AUDITED_ROUTES:
+        for audited_method, pattern, action, target_type in self.audit_table():
             if method == audited_method:
                 match = pattern.match(path)
                 if match:
-                    return action, target_type, match.group(1)
+                    return action, target_type, match.group(1) if pattern.groups else path
         return None
 
     def _auditing(self, start_response, principal, audited, path, request_id):

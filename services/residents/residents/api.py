@@ -542,6 +542,7 @@ def update_resident(data, resident_id):
 
 
 @residents.route("/<resident_id>/personal-data", methods=["GET"])
+@residents.doc(**web.audit_doc("personal_data.viewed", "resident"))
 @residents.response(200, RevealedOut)
 def reveal_personal_data(resident_id):
     """Name, phone and emergency contact in clear for the staff who must reach the person (ID number for
@@ -662,6 +663,7 @@ def review_renovation(data, renovation_id):
 
 
 @renovation.route("/<renovation_id>/approve", methods=["POST"])
+@renovation.doc(**web.audit_doc("renovation.approved", "renovation"))
 @renovation.response(200, RenovationOut)
 def approve_renovation(renovation_id):
     """The manager's approval: a permit with the community's working hours. Publishes renovation.approved."""

@@ -1,0 +1,63 @@
+"""Each audited action is recorded when done through its real route (the table comes from the services' OpenAPI)."""
+
+import time
+from datetime import datetime, timedelta, timezone
+
+from .conftest import Client, make_household
+
+CST = timezone(timedelta(hours=8))
+
+
+def _audit(admin: Client, action: str, target_id: str) -> list[dict]:
+    response = admin.get("/api/v1/audit", params={"action": action, "target_id": target_id})
+    assert response.status_code == 200, response.text
+    return response.json()["items"]
+
+
+def _paid(admin: Client, unit_id: str) -> dict:
+    body = {"unit_id": unit_id, "amount": "100.00", "method": "cash", "prepaid": True}
+    deadline = time.monotonic() + 20
+    while True:  # billing learns of the new unit from unit.created
+        response = admin.post("/api/v1/payments", json=body)
+        if response.status_code == 201 or time.monotonic() > deadline:
+            assert response.status_code == 201, response.text
+            return response.json()
+        time.sleep(0.2)
+
+
+def test_a_payment_reversal_is_audited(stack, admin):
+    household = make_household(admin)
+    payment = _paid(admin, household["unit"]["id"])
+    reversed_ = admin.post(f"/api/v1/payments/{payment['id']}/reversal", json={"reason_code": "entry_error"})
+    assert reversed_.status_code == 201, reversed_.text
+    [entry] = _audit(admin, "payment.reversed", payment["id"])
+    assert entry["target_type"] == "payment" and entry["actor_role"] == "admin"
+    # A refused reversal (already reversed) is not an action that happened.
+    assert admin.post(f"/api/v1/payments/{payment['id']}/reversal", json={"reason_code": "other"}).status_code == 409
+    assert len(_audit(admin, "payment.reversed", payment["id"])) == 1
+
+
+def test_a_renovation_approval_and_a_personal_data_view_are_audited(stack, admin):
+    household = make_household(admin)
+    today = datetime.now(CST).date()
+    renovation = admin.created(
+        "/api/v1/renovations",
+        {
+            "unit_id": household["unit"]["id"],
+            "applicant_id": household["resident"]["id"],
+            "contractor": {"name": "好家装饰", "phone": "13900139500", "licence": "沪装2026-001"},
+            "items": [{"description": "厨房改造", "structural": False}],
+            "planned_start": (today + timedelta(days=1)).isoformat(),
+            "planned_end": (today + timedelta(days=30)).isoformat(),
+        },
+    )
+    base = f"/api/v1/renovations/{renovation['id']}"
+    assert admin.post(f"{base}/review", json={"passed": True, "notes": "方案可行"}).status_code == 200
+    assert admin.post(f"{base}/approve").status_code == 200
+    [entry] = _audit(admin, "renovation.approved", renovation["id"])
+    assert entry["target_type"] == "renovation"
+
+    resident_id = household["resident"]["id"]
+    viewed = admin.get(f"/api/v1/residents/{resident_id}/personal-data")
+    assert viewed.status_code == 200, viewed.text
+    assert [e["target_type"] for e in _audit(admin, "personal_data.viewed", resident_id)] == ["resident"]
