@@ -1,11 +1,8 @@
 """Each audited action is recorded when done through its real route (the table comes from the services' OpenAPI)."""
 
 import time
-from datetime import datetime, timedelta, timezone
 
-from .conftest import Client, make_household
-
-CST = timezone(timedelta(hours=8))
+from .conftest import Client, approved_renovation, make_household
 
 
 def _audit(admin: Client, action: str, target_id: str) -> list[dict]:
@@ -39,22 +36,8 @@ def test_a_payment_reversal_is_audited(stack, admin):
 
 def test_a_renovation_approval_and_a_personal_data_view_are_audited(stack, admin):
     household = make_household(admin)
-    today = datetime.now(CST).date()
-    renovation = admin.created(
-        "/api/v1/renovations",
-        {
-            "unit_id": household["unit"]["id"],
-            "applicant_id": household["resident"]["id"],
-            "contractor": {"name": "好家装饰", "phone": "13900139500", "licence": "沪装2026-001"},
-            "items": [{"description": "厨房改造", "structural": False}],
-            "planned_start": (today + timedelta(days=1)).isoformat(),
-            "planned_end": (today + timedelta(days=30)).isoformat(),
-        },
-    )
-    base = f"/api/v1/renovations/{renovation['id']}"
-    assert admin.post(f"{base}/review", json={"passed": True, "notes": "方案可行"}).status_code == 200
-    assert admin.post(f"{base}/approve").status_code == 200
-    [entry] = _audit(admin, "renovation.approved", renovation["id"])
+    base = approved_renovation(admin, household)
+    [entry] = _audit(admin, "renovation.approved", base.rsplit("/", 1)[1])
     assert entry["target_type"] == "renovation"
 
     resident_id = household["resident"]["id"]

@@ -6,7 +6,7 @@ as 09:00 and read back as 09:00 UTC, and filters compared wall-clock text (issue
 import time
 from datetime import UTC, datetime, timedelta, timezone
 
-from .conftest import Client, make_household, wait_for_notifications
+from .conftest import Client, approved_renovation, make_household, wait_for_notifications
 
 CST = timezone(timedelta(hours=8))
 
@@ -52,23 +52,7 @@ def test_a_key_lent_until_a_local_time_shows_as_overdue_once_that_time_passes(st
 
 
 def _violation(admin: Client, household: dict, rectify_by: str) -> dict:
-    unit, owner = household["unit"]["id"], household["resident"]["id"]
-    today = datetime.now(CST).date()
-    renovation = admin.created(
-        "/api/v1/renovations",
-        {
-            "unit_id": unit,
-            "applicant_id": owner,
-            "contractor": {"name": "好家装饰", "phone": "13900139500", "licence": "沪装2026-001"},
-            "items": [{"description": "厨房改造", "structural": False}],
-            "planned_start": (today + timedelta(days=1)).isoformat(),
-            "planned_end": (today + timedelta(days=30)).isoformat(),
-        },
-    )
-    base = f"/api/v1/renovations/{renovation['id']}"
-    assert admin.post(f"{base}/review", json={"passed": True, "notes": "方案可行"}).status_code == 200
-    approved = admin.post(f"{base}/approve")
-    assert approved.status_code == 200, approved.text
+    base = approved_renovation(admin, household)
     inspection = admin.created(
         f"{base}/inspections",
         {
