@@ -44,3 +44,27 @@ def test_a_renovation_approval_and_a_personal_data_view_are_audited(stack, admin
     viewed = admin.get(f"/api/v1/residents/{resident_id}/personal-data")
     assert viewed.status_code == 200, viewed.text
     assert [e["target_type"] for e in _audit(admin, "personal_data.viewed", resident_id)] == ["resident"]
+
+
+def test_an_integrator_key_for_billing_reads_bills_and_payments_and_is_told_no_for_billing_runs(stack, admin):
+    household = make_household(admin)
+    community, unit = household["community"]["id"], household["unit"]["id"]
+    payment = _paid(admin, unit)
+    key = admin.created(
+        "/api/v1/api-keys", {"name": "财务数据仓库", "communities": [community], "resources": ["billing"]}
+    )["key"]
+    integrator = Client(stack.url)
+    headers = {"X-API-Key": key}
+    payments = integrator.get("/api/v1/payments", headers=headers)
+    assert payments.status_code == 200, payments.text
+    assert [p["id"] for p in payments.json()["items"]] == [payment["id"]]
+    assert integrator.get(f"/api/v1/payments/{payment['id']}", headers=headers).status_code == 200
+    ledger = integrator.get(f"/api/v1/billing/units/{unit}/ledger", headers=headers)
+    assert ledger.status_code == 200 and ledger.json()["total"] >= 1
+    bill = admin.created("/api/v1/billing/bills", {"unit_id": unit, "description": "维修费", "amount": "50.00"})
+    bills = integrator.get("/api/v1/billing/bills", headers=headers, params={"community_id": community})
+    assert bills.status_code == 200 and [b["id"] for b in bills.json()["items"]] == [bill["id"]]
+    runs = integrator.get("/api/v1/billing-runs", headers=headers)
+    assert runs.status_code == 403 and "billing runs" in runs.json()["detail"]
+    assert integrator.get("/api/v1/tickets", headers=headers).status_code == 403
+    assert integrator.post("/api/v1/payments", headers=headers, json={}).status_code == 403

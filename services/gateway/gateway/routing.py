@@ -73,6 +73,17 @@ FORWARDED_HEADERS = {
 AUDIT_EXTENSION = "x-guanjia-audit"
 AUDIT_HEADER = "x-guanjia-audit"
 API_KEY_METHODS = frozenset(["GET", "HEAD"])
+# What an API key's resource covers beyond its own path segment: `billing` reads bills, accounts, ledgers and
+# reports under /billing and the cash book under /payments (facts: amounts, methods, times — docs/integrators.md).
+API_KEY_SEGMENTS = {"billing": ("billing", "payments")}
+# Segments no API key covers, with the reason given in the 403.
+NOT_FOR_API_KEYS = {"billing-runs": "billing runs are the finance staff's operations, not readable with an API key"}
+
+
+def api_key_covers(resources, segment: str | None) -> bool:
+    return any(segment in API_KEY_SEGMENTS.get(resource, (resource,)) for resource in resources)
+
+
 # Below gunicorn's 30 s worker timeout, so a hung service is a 504 rather than a killed gateway worker.
 CONNECT_TIMEOUT = 2.0
 READ_TIMEOUT = 10.0
@@ -233,8 +244,11 @@ class Router:
             key_id, principal, resources, bearer = resolved
             if environ["REQUEST_METHOD"] not in API_KEY_METHODS:
                 raise Forbidden("API keys are read-only")
-            if segment_of(path) not in resources:
-                raise Forbidden(f"this API key does not cover /{segment_of(path)}")
+            segment = segment_of(path)
+            if segment in NOT_FOR_API_KEYS:
+                raise Forbidden(NOT_FOR_API_KEYS[segment])
+            if not api_key_covers(resources, segment):
+                raise Forbidden(f"this API key does not cover /{segment}")
             self._limit("api_key", key_id)
             return principal, "Bearer " + bearer
         # Checked here so an anonymous or forged request costs the services nothing; they check again.

@@ -19,7 +19,17 @@ from guanjia.errors import Invalid, NotFound
 from ..events import BILL_ISSUED
 from ..models import Allocation, Bill, BillingRun, BillingUnit, BillLine, FeeItem, LedgerEntry, MeterReading, Occupancy
 from ..money import Period, add_days, fen_to_str, month_of, parse_period, to_fen
-from .common import MONEY_ROLES, READERS, EventWriter, bulk_insert, new_ids, policy_for, require, require_community
+from .common import (
+    FACT_READERS,
+    MONEY_ROLES,
+    READERS,
+    EventWriter,
+    bulk_insert,
+    new_ids,
+    policy_for,
+    require,
+    require_community,
+)
 from .fees import rate_on, rates_of
 from .units import find_unit
 
@@ -423,7 +433,7 @@ def scope_bills(query, principal: Principal):
         return query
     if principal.role == "resident":
         return query.where(Bill.unit_id.in_(principal.units) if principal.units else false())
-    if principal.role not in READERS or not principal.communities:
+    if principal.role not in FACT_READERS or not principal.communities:
         return query.where(false())
     query = query.where(Bill.community_id.in_(principal.communities))
     if principal.role == "butler":
