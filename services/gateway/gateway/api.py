@@ -5,6 +5,7 @@ Everything else is routed (routing.py).
 
 from __future__ import annotations
 
+import logging
 from urllib.parse import quote
 
 from flask import current_app, jsonify, request
@@ -40,6 +41,8 @@ from .schemas import (
     UserPage,
     UserUpdate,
 )
+
+log = logging.getLogger("gateway.api")
 
 TOKEN_PATH = "/api/v1/auth/token"
 PUBLIC_PATHS = {
@@ -105,7 +108,7 @@ def issue_token(data):
         user, _why = domain.authenticate(session, data["username"], data["password"], _now())
         body = None
         if user is not None and not user.must_change_password:
-            body = domain.issue_tokens(session, settings, user, _now())
+            body = domain.issue_tokens(session, settings, user, _now(), zones_of=_butler_zones)
     # The failure count is committed above; only now is the answer given.
     _signed_in(user)
     if body is None:
@@ -126,7 +129,9 @@ def change_password(data):
     settings = web.settings()
     with web.database().transaction() as session:
         user, _why = domain.change_password(session, data["username"], data["password"], data["new_password"], _now())
-        body = domain.issue_tokens(session, settings, user, _now()) if user is not None else None
+        body = (
+            domain.issue_tokens(session, settings, user, _now(), zones_of=_butler_zones) if user is not None else None
+        )
     _signed_in(user)
     return body, 200, NO_STORE
 
@@ -143,7 +148,7 @@ def refresh_token(data):
     """
     _limit("login", _client_ip())
     with web.database().transaction() as session:
-        body, why = domain.refresh(session, web.settings(), data["refresh_token"], _now())
+        body, why = domain.refresh(session, web.settings(), data["refresh_token"], _now(), zones_of=_butler_zones)
     if body is None:
         raise Unauthorized(
             "refresh token reused: every token of this sign-in is revoked"
@@ -204,12 +209,20 @@ def sign_in_with_code(data):
     try:
         with web.database().transaction() as session:
             user = domain.resident_account(session, settings, phone, records, _now())
-            body = domain.issue_tokens(session, settings, user, _now()) if user is not None else None
+            body = (
+                domain.issue_tokens(session, settings, user, _now(), zones_of=_butler_zones)
+                if user is not None
+                else None
+            )
     except IntegrityError:
         # The same resident signed in twice at once; the other request created the account.
         with web.database().transaction() as session:
             user = domain.resident_account(session, settings, phone, records, _now())
-            body = domain.issue_tokens(session, settings, user, _now()) if user is not None else None
+            body = (
+                domain.issue_tokens(session, settings, user, _now(), zones_of=_butler_zones)
+                if user is not None
+                else None
+            )
     if body is None:
         raise Unauthorized("no current resident record for this phone")
     return body, 200, NO_STORE
@@ -218,6 +231,18 @@ def sign_in_with_code(data):
 def _service(name: str) -> http.ServiceClient:
     """Another service, called with the gateway's own service credential."""
     return http.ServiceClient(web.settings(), current_app.extensions["gateway.upstreams"], name)
+
+
+def _butler_zones(user_id: str) -> list[str] | None:
+    """The zones residents assigns this butler to (None while residents cannot answer: the last known are kept)."""
+    try:
+        response = _service("residents").get(f"/api/v1/internal/butlers/{quote(user_id)}/zones", timeout=3.0)
+    except Exception:
+        response = None
+    if response is None or response.status != 200:
+        log.warning("residents did not name the butler's zones; the last known are used")
+        return None
+    return list(response.json().get("zones") or [])
 
 
 def _resident_records(phone: str) -> list[dict]:

@@ -21,6 +21,7 @@ from .schemas import (
     BuildingOut,
     BuildingPage,
     BuildingUpdate,
+    ButlerZonesOut,
     CardCreate,
     CardOut,
     CommunityCreate,
@@ -803,6 +804,14 @@ def unit_contacts(args, unit_id):
 def internal_zone(zone_id):
     with web.database().transaction() as session:
         return structure.internal_zone(session, web.principal(), zone_id)
+
+
+@internal_more.route("/butlers/<user_id>/zones", methods=["GET"])
+@internal_more.response(200, ButlerZonesOut)
+def butler_zones(user_id):
+    """The zones a butler (a gateway user id) is assigned to: what the gateway scopes their token to."""
+    with web.database().transaction() as session:
+        return structure.zones_of_butler(session, web.principal(), user_id)
 
 
 @internal_more.route("/communities/<community_id>/recipients", methods=["GET"])

@@ -126,6 +126,12 @@ class ZoneListArgs(PageArgs):
     community_id = ma.fields.String()
 
 
+class ButlerZonesOut(ma.Schema):
+    user_id = ma.fields.String()
+    zones = ma.fields.List(ma.fields.String())
+    communities = ma.fields.List(ma.fields.String())
+
+
 class InternalZoneOut(ma.Schema):
     zone_id = ma.fields.String()
     community_id = ma.fields.String()
