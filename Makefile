@@ -6,6 +6,7 @@
 #   make test             the whole test suite (the README's test command; .ci/run runs it)
 #   make lint             ruff check, ruff format --check, import-linter contracts
 #   make bench            benchmarks (bench/run.py); figures go to bench/README.md by hand
+#   make fuzz             schemathesis over the merged OpenAPI as admin and resident: no 5xx (bench/fuzz.py)
 #   make clean            remove var/ and build/cache debris (keeps .venv); distclean also removes .venv
 
 PYTHON = python3.11
@@ -29,7 +30,7 @@ PIP_INSTALL_ARGS = -c requirements/constraints.txt -r requirements/base.in -r re
 DIST_DATABASE_URL = postgresql+psycopg://postgres@127.0.0.1:5432/guanjia_{service}
 DIST_AMQP_URL = amqp://guest:guest@127.0.0.1:5672/%2F
 
-.PHONY: venv run run-distributed test lint bench clean distclean
+.PHONY: venv run run-distributed test lint bench fuzz clean distclean
 
 venv: $(STAMP) $(NODE_STAMP)
 
@@ -62,6 +63,9 @@ lint: venv
 
 bench: venv
 	$(BIN)/python bench/run.py
+
+fuzz: venv
+	$(BIN)/python bench/fuzz.py
 
 clean:
 	rm -rf var .pytest_cache .ruff_cache .import_linter_cache build dist
