@@ -7,6 +7,7 @@
 #   make lint             ruff check, ruff format --check, import-linter contracts (no Node)
 #   make bench            benchmarks (bench/run.py); figures go to bench/README.md by hand
 #   make faults           the full fault matrix on a private RabbitMQ node and PostgreSQL cluster (long outages)
+#   make fuzz             schemathesis over the merged OpenAPI as admin and resident: no 5xx (bench/fuzz.py)
 #   make clean            remove var/ and build/cache debris (keeps .venv); distclean also removes .venv
 
 PYTHON = python3.11
@@ -33,7 +34,7 @@ DEV_INSTALL_ARGS = -c requirements/constraints.txt -r requirements/dev.in
 DIST_DATABASE_URL = postgresql+psycopg://postgres@127.0.0.1:5432/guanjia_{service}
 DIST_AMQP_URL = amqp://guest:guest@127.0.0.1:5672/%2F
 
-.PHONY: venv run-venv run run-distributed test lint bench faults clean distclean
+.PHONY: venv run-venv run run-distributed test lint bench faults fuzz clean distclean
 
 # Everything (running, tests, lint, the Node AsyncAPI parser): what a contributor and CI need.
 venv: $(STAMP) $(NODE_STAMP)
@@ -77,6 +78,9 @@ bench: venv
 faults: venv
 	GUANJIA_FAULT_DB_OUTAGE_SECONDS=120 GUANJIA_FAULT_BROKER_OUTAGE_SECONDS=30 GUANJIA_REQUIRE_INFRA=1 \
 	$(BIN)/python -m pytest tests/e2e/test_zz_bus_faults.py -q
+
+fuzz: venv
+	$(BIN)/python bench/fuzz.py
 
 clean:
 	rm -rf var .pytest_cache .ruff_cache .import_linter_cache build dist

@@ -255,3 +255,26 @@ def scaled_stack(infra, broker_city, tmp_path_factory):
                 raise
     yield stack
     stack.stop()
+
+
+def approved_renovation(admin: Client, household: dict) -> str:
+    """A renovation of the household's unit, reviewed and approved (by the admin); its base path."""
+    from datetime import datetime, timedelta, timezone
+
+    today = datetime.now(timezone(timedelta(hours=8))).date()
+    renovation = admin.created(
+        "/api/v1/renovations",
+        {
+            "unit_id": household["unit"]["id"],
+            "applicant_id": household["resident"]["id"],
+            "contractor": {"name": "好家装饰", "phone": "13900139500", "licence": "沪装2026-001"},
+            "items": [{"description": "厨房改造", "structural": False}],
+            "planned_start": (today + timedelta(days=1)).isoformat(),
+            "planned_end": (today + timedelta(days=30)).isoformat(),
+        },
+    )
+    base = f"/api/v1/renovations/{renovation['id']}"
+    assert admin.post(f"{base}/review", json={"passed": True, "notes": "方案可行"}).status_code == 200
+    approved = admin.post(f"{base}/approve")
+    assert approved.status_code == 200, approved.text
+    return base

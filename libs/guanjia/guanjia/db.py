@@ -7,9 +7,10 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import DateTime, create_engine, event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.types import TypeDecorator
 
 
 def new_id() -> str:
@@ -121,3 +122,22 @@ def as_utc(value: datetime) -> datetime:
 def parse_time(value: str) -> datetime:
     """An ISO 8601 time from an event or another service (trailing Z accepted)."""
     return as_utc(datetime.fromisoformat(value.replace("Z", "+00:00")))
+
+
+class UtcDateTime(TypeDecorator):
+    """A timestamp column that stores and returns UTC on every database: the one type of every time column.
+
+    SQLite has no time zone: a `09:00+08:00` written as is comes back as `09:00` (read as UTC, 8 hours off),
+    and a filter compares the local wall-clock text. Normalising every bound value to UTC (a naive one is
+    taken as UTC already) makes SQLite and PostgreSQL store, compare and return the same instant."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        return as_utc(value) if isinstance(value, datetime) else value
+
+    def process_result_value(self, value, dialect):
+        if isinstance(value, str):  # a value SQLite computed (func.max over text) comes back unparsed
+            value = datetime.fromisoformat(value)
+        return as_utc(value) if isinstance(value, datetime) else value

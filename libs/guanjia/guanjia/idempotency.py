@@ -6,9 +6,10 @@ import hashlib
 import json
 from datetime import UTC, datetime
 
-from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, Text, select
+from sqlalchemy import Column, Integer, MetaData, String, Table, Text, select
 from sqlalchemy.orm import Session
 
+from .db import UtcDateTime
 from .errors import Invalid
 
 
@@ -21,7 +22,7 @@ def define_idempotency(metadata: MetaData) -> Table:
         Column("request_hash", String(64), nullable=False),
         Column("status", Integer, nullable=False),
         Column("body", Text, nullable=False),
-        Column("created_at", DateTime(timezone=True), nullable=False),
+        Column("created_at", UtcDateTime(), nullable=False),
     )
 
 

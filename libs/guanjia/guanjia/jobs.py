@@ -8,9 +8,9 @@ import time
 from dataclasses import dataclass
 
 from prometheus_client import Counter, Gauge
-from sqlalchemy import Column, DateTime, Float, MetaData, String, Table, Text, select
+from sqlalchemy import Column, Float, MetaData, String, Table, Text, select
 
-from .db import as_utc, utcnow
+from .db import UtcDateTime, as_utc, utcnow
 
 log = logging.getLogger("guanjia.jobs")
 
@@ -21,11 +21,11 @@ JOB_RUNS = Table(
     "guanjia_job_runs",
     _metadata,
     Column("job", String(100), primary_key=True),
-    Column("last_run_at", DateTime(timezone=True), nullable=False),
+    Column("last_run_at", UtcDateTime(), nullable=False),
     Column("outcome", String(20), nullable=False),
     Column("duration_seconds", Float, nullable=False),
     Column("result", Text),
-    Column("last_success_at", DateTime(timezone=True)),
+    Column("last_success_at", UtcDateTime()),
 )
 
 JOB_LAST_RUN = Gauge(

@@ -7,12 +7,13 @@ import logging
 import threading
 from datetime import UTC, datetime
 
-from sqlalchemy import Column, DateTime, Index, Integer, MetaData, String, Table, Text, event, select, text, update
+from sqlalchemy import Column, Index, Integer, MetaData, String, Table, Text, event, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from . import db as dbmod
 from . import events, tracing
+from .db import UtcDateTime
 from .logging import current_request_id
 
 log = logging.getLogger("guanjia.outbox")
@@ -36,8 +37,8 @@ def define_outbox(metadata: MetaData) -> Table:
         Column("id", String(36), primary_key=True),  # the event id
         Column("event_type", String(100), nullable=False),
         Column("payload", Text, nullable=False),  # the whole CloudEvent as JSON
-        Column("created_at", DateTime(timezone=True), nullable=False),
-        Column("published_at", DateTime(timezone=True), nullable=True),
+        Column("created_at", UtcDateTime(), nullable=False),
+        Column("published_at", UtcDateTime(), nullable=True),
         Column("attempts", Integer, nullable=False, default=0),
         Column("last_error", Text, nullable=True),
         Index(

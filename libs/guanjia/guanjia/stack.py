@@ -15,9 +15,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import requests
-from werkzeug.serving import WSGIRequestHandler, make_server
+from werkzeug.serving import make_server
 
-from . import auth, config, http
+from . import auth, config, http, web
 from .runtime import Worker, migrate
 from .service import load_specs
 
@@ -81,7 +81,7 @@ class SignalGuard:
 GUARD = SignalGuard()
 
 
-class NoBannerHandler(WSGIRequestHandler):
+class NoBannerHandler(web.ProblemRequestHandler):
     """Werkzeug's handler without its `Server: Werkzeug/x Python/y` banner (no versions for a scanner to match)."""
 
     def version_string(self) -> str:

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import json as json_module
 import logging
 import time
 import uuid
+from datetime import UTC
 
 import marshmallow as ma
 from flask import Flask, Response, current_app, g, jsonify, request
+from flask.json.provider import DefaultJSONProvider
 from flask_smorest import Api
+from flask_smorest import Blueprint as SmorestBlueprint
+from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException
+from werkzeug.serving import WSGIRequestHandler
 
 from . import auth, problems, tracing
 from . import metrics as gmetrics
@@ -66,6 +72,13 @@ def _flatten(messages, prefix: str = "") -> dict:
 class ProblemApi(Api):
     """flask-smorest Api whose errors are RFC 9457 problem+json with an `errors` map naming the fields."""
 
+    def openapi_document(self) -> dict:
+        """The served document (contract_document: problem+json errors, operationIds, numeric bounds)."""
+        return contract_document(self.spec.to_dict(), self._app)
+
+    def _openapi_json(self):
+        return current_app.response_class(json_module.dumps(self.openapi_document()), mimetype="application/json")
+
     def handle_http_exception(self, error: HTTPException):
         data = getattr(error, "data", None) or {}
         errors = None
@@ -116,6 +129,7 @@ def create_flask_app(
         MAX_CONTENT_LENGTH=settings_.max_body_bytes,
         JSON_SORT_KEYS=False,
     )
+    app.json = StrictJSONProvider(app)
     app.json.ensure_ascii = False
     app.extensions["guanjia.settings"] = settings_
     if database_ is not None:
@@ -132,6 +146,7 @@ def create_flask_app(
     )
     public = _ALWAYS_PUBLIC | set(public_paths)
     _install_request_context(app, settings_, public)
+    install_query_check(app)
     _install_errors(app, api)
     _install_ops(app, settings_, database_, ready_checks or [])
     _install_docs_assets(app)
@@ -410,3 +425,315 @@ def idempotent(table, payload, status: int, produce) -> Response:
             raise
         return json_response(*prior)
     return json_response(status, body)
+
+
+# --- hostile and out-of-range input: a 4xx naming the field, never a 500 (issue 12, issue 13) ----------------------
+# What the domain can compute with: a date beyond these years overflows the next-day/next-month arithmetic or the
+# conversion to UTC (0001-01-01T00:00+14:00 is in year 0), and no property-management fact lies outside them.
+MIN_YEAR, MAX_YEAR = 1900, 2999
+# Integers the databases and JSON clients hold exactly (page=10**20 overflowed SQLite's and PostgreSQL's bigint).
+MAX_INTEGER = 2**53 - 1
+# Decimals beyond ¥10^15 or NaN/Infinity are nobody's amount or rate.
+MAX_DECIMAL_DIGITS = 15
+
+
+def _json_float(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError(f"number {text[:20]} is out of range")
+    return value
+
+
+def _json_constant(name: str):
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def strict_json_loads(data):
+    """json.loads that refuses NaN/Infinity/overflowing numbers and nesting too deep for the parser (ValueError)."""
+    import json
+
+    try:
+        return json.loads(data, parse_float=_json_float, parse_constant=_json_constant)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
+
+
+def out_of_range(value, path: str = "") -> dict:
+    """{dotted field: [message]} for every loaded value no domain rule can compute with (dates, ints, decimals)."""
+    from datetime import date, datetime
+    from decimal import Decimal
+
+    found: dict = {}
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            found.update(out_of_range(inner, f"{path}.{key}" if path else str(key)))
+    elif isinstance(value, list | tuple):
+        for index, inner in enumerate(value):
+            found.update(out_of_range(inner, f"{path}.{index}" if path else str(index)))
+    elif isinstance(value, datetime | date):
+        try:
+            year = value.astimezone(UTC).year if isinstance(value, datetime) and value.tzinfo else value.year
+        except OverflowError:
+            year = 0
+        if not MIN_YEAR <= year <= MAX_YEAR:
+            found[path or "value"] = [f"must lie between the years {MIN_YEAR} and {MAX_YEAR}"]
+    elif isinstance(value, bool):
+        pass
+    elif isinstance(value, int):
+        if abs(value) > MAX_INTEGER:
+            found[path or "value"] = [f"must be at most {MAX_INTEGER} in size"]
+    elif isinstance(value, Decimal):
+        if not value.is_finite() or (value and value.adjusted() >= MAX_DECIMAL_DIGITS):
+            found[path or "value"] = [f"must be a finite number below 10^{MAX_DECIMAL_DIGITS}"]
+    elif isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            found[path or "value"] = ["must be a finite number"]
+    return found
+
+
+class ProblemParser(FlaskParser):
+    """The webargs parser of every blueprint: strict JSON, and loaded values checked against what the domain can
+    compute with, so hostile input is a 400/422 naming the field rather than a RecursionError or OverflowError."""
+
+    def _raw_load_json(self, req):
+        from webargs import core
+        from webargs.flaskparser import is_json_request
+
+        if not is_json_request(req):
+            return core.missing
+        try:
+            return strict_json_loads(req.get_data(cache=True))
+        except ValueError as exc:
+            return self._handle_invalid_json_error(exc, req)
+
+    def _handle_invalid_json_error(self, error, req, *args, **kwargs):
+        from flask_smorest import abort
+
+        abort(400, messages={"json": [f"invalid JSON body: {error}"[:200]]})
+
+    def _process_location_data(self, location_data, schema, req, location, unknown, validators):
+        data = super()._process_location_data(location_data, schema, req, location, unknown, validators)
+        errors = out_of_range(data)
+        if errors:
+            raise ma.ValidationError(errors)
+        return data
+
+
+class Blueprint(SmorestBlueprint):
+    """flask-smorest's Blueprint with the guarded parser (ProblemParser); every service's api.py uses this one."""
+
+    ARGUMENTS_PARSER = ProblemParser()
+
+
+class StrictJSONProvider(DefaultJSONProvider):
+    """Flask's JSON with strict_json_loads: request.get_json() answers 400 for hostile bodies too."""
+
+    def loads(self, s, **kwargs):
+        return strict_json_loads(s)
+
+
+def _declared_query(view) -> frozenset[str] | None:
+    """The query parameter names a view documents (None when it documents none)."""
+    parameters = (getattr(view, "_apidoc", None) or {}).get("arguments", {}).get("parameters", [])
+    names, declared = set(), False
+    for parameter in parameters:
+        if isinstance(parameter, dict) and parameter.get("in") == "query":
+            declared = True
+            schema = parameter["schema"]
+            schema = schema() if isinstance(schema, type) else schema
+            names.update(f.data_key or n for n, f in schema.fields.items() if not f.dump_only)
+    return frozenset(names) if declared else None
+
+
+def install_query_check(app: Flask) -> None:
+    """Refuse a query parameter that the operation does not define (400 naming it): a misspelt or unsupported
+    filter (`q=` on tickets) must not silently return the unfiltered list."""
+    cache: dict = {}
+
+    @app.before_request
+    def _unknown_query():
+        if not request.args or not request.path.startswith(API_PREFIX) or request.endpoint is None:
+            return None
+        if request.endpoint not in cache:
+            cache[request.endpoint] = _declared_query(app.view_functions.get(request.endpoint))
+        allowed = cache[request.endpoint]
+        if allowed is None and request.method not in ("GET", "HEAD"):
+            return None  # a callback may carry its own signature parameters (notifications receipts)
+        unknown = sorted(set(request.args) - (allowed or frozenset()))
+        if unknown:
+            errors = {name[:100]: ["unknown query parameter"] for name in unknown[:20]}
+            return problem(400, "Bad Request", "unknown query parameter " + ", ".join(errors), errors)
+        return None
+
+
+class DayEndDateTime(ma.fields.AwareDateTime):
+    """An aware ISO 8601 time, or a date alone meaning the end of that local day (the instance's timezone):
+    `rectify_by: 2026-12-10` is what people write and mean 23:59:59 that day."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        from datetime import datetime, time
+        from zoneinfo import ZoneInfo
+
+        if isinstance(value, str) and len(value) == 10:
+            day = ma.fields.Date()._deserialize(value, attr, data, **kwargs)
+            return datetime.combine(day, time(23, 59, 59), ZoneInfo(settings().timezone))
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+def problem_bytes(status: int, title: str, detail: str | None = None) -> bytes:
+    """A problem+json body for errors answered by the HTTP server itself, before any app runs (414, 431, 400)."""
+    import json
+
+    body = {"type": "about:blank", "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    return json.dumps(body).encode()
+
+
+class ProblemRequestHandler(WSGIRequestHandler):
+    """The embedded HTTP server's own errors (a request line over 64 KiB → 414) as problem+json, not HTML."""
+
+    def send_error(self, code, message=None, explain=None):
+        from http import HTTPStatus
+
+        title = HTTPStatus(code).phrase
+        payload = problem_bytes(code, title, message)
+        self.log_error("code %d, message %s", code, title)
+        self.send_response(code, title)
+        self.send_header("Content-Type", PROBLEM_JSON)
+        self.send_header("Content-Length", str(len(payload)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD" and code >= 200 and code not in (204, 304):
+            self.wfile.write(payload)
+
+
+# --- the published contract: what /api/v1/openapi.json says about every operation (issue 13) ----------------------
+# Every error any operation may answer, documented once as problem+json (RFC 9457).
+PROBLEM_STATUSES = (400, 401, 403, 404, 409, 413, 422, 429, 503)
+
+
+class ProblemSchema(ma.Schema):
+    """RFC 9457 problem details, as every error of the API is answered."""
+
+    type = ma.fields.String(metadata={"example": "about:blank"})
+    title = ma.fields.String(metadata={"example": "Invalid input"})
+    status = ma.fields.Integer(metadata={"example": 422})
+    detail = ma.fields.String(metadata={"example": "invalid unit_id"})
+    instance = ma.fields.String(allow_none=True, metadata={"example": "/api/v1/tickets"})
+    request_id = ma.fields.String(allow_none=True)
+    errors = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.List(ma.fields.String()),
+        metadata={"description": "field (dotted path) → messages", "example": {"unit_id": ["no such unit"]}},
+    )
+    retry_after = ma.fields.Integer(metadata={"description": "with 429: seconds to wait"})
+
+
+def _problem_response(status: int) -> dict:
+    from http import HTTPStatus
+
+    return {
+        "description": HTTPStatus(status).phrase,
+        "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
+
+
+def _numbers(node):
+    """Decimals (Range validators of money and rates) as JSON numbers: a string `minimum` is invalid OpenAPI."""
+    from decimal import Decimal
+
+    if isinstance(node, dict):
+        return {
+            key: _numbers(Decimal(value) if key in _BOUNDS and isinstance(value, str) else value)
+            for key, value in node.items()
+        }
+    if isinstance(node, list):
+        return [_numbers(value) for value in node]
+    if isinstance(node, Decimal):
+        return int(node) if node == node.to_integral_value() else float(node)
+    return node
+
+
+# apispec writes a Decimal field's Range bounds as the field serialises them: strings for as_string Decimals.
+_BOUNDS = frozenset(["minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"])
+
+
+def _operation_ids(app: Flask) -> dict:
+    """{(openapi path, method): operationId} from the Flask endpoints: stable while the view keeps its name."""
+    import re
+
+    ids = {}
+    for rule in app.url_map.iter_rules():
+        path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule)
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            ids[(path, method.lower())] = rule.endpoint.replace(".", "_").replace("-", "_")
+    return ids
+
+
+def contract_document(document: dict, app: Flask | None = None) -> dict:
+    """The OpenAPI document as published: errors as problem+json for every status an operation may answer,
+    operationIds, and numbers where apispec wrote Decimals. Applied to every service's and the gateway's document."""
+    document = _numbers(document)
+    components = document.setdefault("components", {})
+    components.setdefault("schemas", {})["Problem"] = {
+        "type": "object",
+        "description": ProblemSchema.__doc__,
+        "properties": {
+            "type": {"type": "string", "example": "about:blank"},
+            "title": {"type": "string", "example": "Invalid input"},
+            "status": {"type": "integer", "example": 422},
+            "detail": {"type": "string", "example": "invalid unit_id"},
+            "instance": {"type": ["string", "null"], "example": "/api/v1/tickets"},
+            "request_id": {"type": ["string", "null"]},
+            "errors": {
+                "type": "object",
+                "description": "field (dotted path) → messages",
+                "additionalProperties": {"type": "array", "items": {"type": "string"}},
+                "example": {"unit_id": ["no such unit"]},
+            },
+            "retry_after": {"type": "integer", "description": "with 429: seconds to wait"},
+        },
+        "required": ["type", "title", "status"],
+    }
+    components["schemas"].pop("Error", None)  # flask-smorest's {code, status, errors}: never what we answer
+    responses = components.setdefault("responses", {})
+    from http import HTTPStatus
+
+    for name in list(responses):
+        status = HTTPStatus[name].value if name in HTTPStatus.__members__ else 500
+        responses[name] = _problem_response(status)
+    for status in PROBLEM_STATUSES:
+        responses.setdefault(HTTPStatus(status).name, _problem_response(status))
+    ids = _operation_ids(app) if app is not None else {}
+    for path, item in (document.get("paths") or {}).items():
+        for method, operation in item.items():
+            if not isinstance(operation, dict) or method not in ("get", "put", "post", "patch", "delete"):
+                continue
+            if (path, method) in ids:
+                operation.setdefault("operationId", ids[(path, method)])
+            answers = operation.setdefault("responses", {})
+            for status in PROBLEM_STATUSES:
+                answers.setdefault(str(status), {"$ref": f"#/components/responses/{HTTPStatus(status).name}"})
+            for status, answer in answers.items():
+                # An operation's own words on an error (alt_response) keep its description, in problem+json.
+                if status[:1] in ("4", "5") and "$ref" not in answer:
+                    answer["content"] = _problem_response(int(status))["content"]
+    return document
+
+
+def enum_out(values, **kwargs) -> ma.fields.String:
+    """A response field documented with its values (an OpenAPI enum): clients and generators see the choices."""
+    choices = list(values) + ([None] if kwargs.get("allow_none") else [])
+    return ma.fields.String(metadata={"enum": choices, **kwargs.pop("metadata", {})}, **kwargs)
+
+
+# An operation the gateway records in its audit log when it succeeds: {"action": ..., "target": ...}. The gateway
+# reads it from the services' OpenAPI documents, so the audited routes are the real ones (issue 13).
+AUDIT_EXTENSION = "x-guanjia-audit"
+
+
+def audit_doc(action: str, target_type: str) -> dict:
+    """`@blp.doc(**web.audit_doc("payment.reversed", "payment"))`: audit this operation; the target id is the path's
+    first parameter."""
+    return {AUDIT_EXTENSION: {"action": action, "target": target_type}}

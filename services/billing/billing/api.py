@@ -8,10 +8,10 @@ from datetime import date, datetime
 from urllib.parse import quote
 
 from flask import Response, current_app, jsonify, request
-from flask_smorest import Blueprint
 
 from guanjia import http, web
 from guanjia.errors import Invalid, Unauthorized
+from guanjia.web import Blueprint
 
 from .domain import bills, common, display, fees, overdue, payments, reports, units
 from .models import BillingUnit, idempotency_keys
@@ -343,7 +343,10 @@ def credit_bill(data, bill_id):
 
 
 @payments_blp.route("/payments", methods=["POST"])
-@payments_blp.arguments(PaymentIn)
+@payments_blp.arguments(
+    PaymentIn,
+    example={"unit_id": "7e05c7e0-938e-417f-9521-e045941d3a06", "amount": "1234.50", "method": "wechat"},
+)
 @payments_blp.response(201, PaymentOut)
 @payments_blp.doc(parameters=_IDEMPOTENCY_DOC)
 def record_payment(data):
@@ -415,6 +418,7 @@ def get_receipt_html(payment_id):
 
 
 @payments_blp.route("/payments/<payment_id>/reversal", methods=["POST"])
+@payments_blp.doc(**web.audit_doc("payment.reversed", "payment"))
 @payments_blp.arguments(ReversalIn)
 @payments_blp.response(201, PaymentOut)
 def reverse_payment(data, payment_id):

@@ -13,7 +13,6 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Date,
-    DateTime,
     Index,
     Integer,
     Numeric,
@@ -24,6 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from guanjia.db import UtcDateTime
 from guanjia.idempotency import define_idempotency
 from guanjia.inbox import define_inbox
 from guanjia.outbox import define_outbox
@@ -55,7 +55,7 @@ class BillingUnit(Base):
     status: Mapped[str | None] = mapped_column(String(20))
     label: Mapped[str | None] = mapped_column(String(150))  # `1栋1-101`, shown instead of the id
     # Time of the newest event (or residents answer) applied: an older event never overwrites a newer one.
-    source_time: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    source_time: Mapped[datetime] = mapped_column(UtcDateTime())
 
     __table_args__ = (Index("ix_billing_units_community_number", "community_id", "number"),)
 
@@ -68,7 +68,7 @@ class BillingZone(Base):
     community_id: Mapped[str] = mapped_column(String(36), index=True)
     name: Mapped[str | None] = mapped_column(String(100))
     butler_ids: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of gateway user ids
-    source_time: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    source_time: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class Occupancy(Base):
@@ -78,8 +78,8 @@ class Occupancy(Base):
     resident_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     unit_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     community_id: Mapped[str] = mapped_column(String(36), index=True)
-    moved_in_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    moved_out_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    moved_in_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    moved_out_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class Policy(Base):
@@ -101,7 +101,7 @@ class Policy(Base):
     renovation_deposit_fen: Mapped[int | None] = mapped_column(BigInteger)
     fine_minor_fen: Mapped[int | None] = mapped_column(BigInteger)
     fine_serious_fen: Mapped[int | None] = mapped_column(BigInteger)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class FeeItem(Base):
@@ -117,7 +117,7 @@ class FeeItem(Base):
     exempt_floors_max: Mapped[int | None] = mapped_column(Integer)  # floors <= this are exempt (elevator)
     rounding: Mapped[str] = mapped_column(String(20), default="half_even")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class FeeRate(Base):
@@ -128,7 +128,7 @@ class FeeRate(Base):
     fee_item_id: Mapped[str] = mapped_column(String(36))
     effective_from: Mapped[date] = mapped_column(Date)
     rate: Mapped[Decimal] = mapped_column(Numeric(12, 4))  # yuan per m²/unit/space per month, or per metered unit
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
     __table_args__ = (UniqueConstraint("fee_item_id", "effective_from"),)
 
@@ -144,7 +144,7 @@ class MeterReading(Base):
     period: Mapped[str] = mapped_column(String(10))
     previous: Mapped[Decimal] = mapped_column(Numeric(14, 3))
     current: Mapped[Decimal] = mapped_column(Numeric(14, 3))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
     __table_args__ = (
         UniqueConstraint("unit_id", "fee_item_id", "period"),
@@ -157,7 +157,7 @@ class BillingRun(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     community_id: Mapped[str] = mapped_column(String(36))
     period: Mapped[str] = mapped_column(String(10))
-    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime())
     bills_created: Mapped[int] = mapped_column(Integer)
     amount_fen: Mapped[int] = mapped_column(BigInteger)
     requested_by: Mapped[str] = mapped_column(String(100))
@@ -194,7 +194,7 @@ class Bill(Base):
     payer_id: Mapped[str | None] = mapped_column(String(36))
     run_id: Mapped[str | None] = mapped_column(String(36))
     renovation_id: Mapped[str | None] = mapped_column(String(36))  # deposits and fines: what the refund nets
-    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    issued_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
     __table_args__ = (
         UniqueConstraint("unit_id", "source_key", name="uq_bills_unit_source"),
@@ -235,13 +235,13 @@ class Payment(Base):
     status: Mapped[str] = mapped_column(String(20), default="received")  # received | reversed
     receipt_seq: Mapped[int] = mapped_column(BigInteger)
     receipt_number: Mapped[str] = mapped_column(String(20))
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime())
     payer_id: Mapped[str | None] = mapped_column(String(36))
     provider: Mapped[str | None] = mapped_column(String(40))
     provider_reference: Mapped[str | None] = mapped_column(String(100))
     recorded_by: Mapped[str] = mapped_column(String(100))
     note: Mapped[str | None] = mapped_column(String(500))
-    reversed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reversed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     reversal_reason: Mapped[str | None] = mapped_column(String(20))
 
     __table_args__ = (
@@ -261,7 +261,7 @@ class Allocation(Base):
     bill_id: Mapped[str | None] = mapped_column(String(36), index=True)
     amount_fen: Mapped[int] = mapped_column(BigInteger)
     kind: Mapped[str] = mapped_column(String(20))  # payment | prepaid | prepaid_use | transfer | reversal | refund
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class LedgerEntry(Base):
@@ -277,7 +277,7 @@ class LedgerEntry(Base):
     bill_id: Mapped[str | None] = mapped_column(String(36))
     payment_id: Mapped[str | None] = mapped_column(String(36))
     reason: Mapped[str | None] = mapped_column(String(200))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class ReceiptCounter(Base):
@@ -311,7 +311,7 @@ class Deposit(Base):
     status: Mapped[str] = mapped_column(String(20), default="due")  # due | refunded | closed
     refunded_fen: Mapped[int] = mapped_column(BigInteger, default=0)
     fines_deducted_fen: Mapped[int] = mapped_column(BigInteger, default=0)
-    refunded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    refunded_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class CollectionNote(Base):
@@ -325,4 +325,4 @@ class CollectionNote(Base):
     outcome: Mapped[str] = mapped_column(String(20))  # reached | unreachable | promised | refused
     promised_on: Mapped[date | None] = mapped_column(Date)
     note: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())

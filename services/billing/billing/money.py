@@ -11,6 +11,7 @@ from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, D
 import marshmallow as ma
 
 from guanjia import fields
+from guanjia.web import MAX_YEAR, MIN_YEAR
 
 ROUNDING = {"half_even": ROUND_HALF_EVEN, "half_up": ROUND_HALF_UP, "down": ROUND_DOWN, "up": ROUND_CEILING}
 FEN = Decimal("0.01")
@@ -101,6 +102,8 @@ def parse_period(name: str) -> Period:
     if not match:
         raise ValueError('must be a month "2026-11", a quarter "2026-Q4", a half-year "2026-H2" or a year "2026"')
     year = int(match["year"])
+    if not MIN_YEAR <= year <= MAX_YEAR:  # 9999-12 has no next month to end on
+        raise ValueError(f"the year must lie between {MIN_YEAR} and {MAX_YEAR}")
     if match["month"]:
         first, months = int(match["month"]), 1
     elif match["quarter"]:

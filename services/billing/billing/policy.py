@@ -16,9 +16,10 @@ RESOURCES = [
     Resource(
         "billing units, accounts, ledger",
         (U, f"{U}/<unit_id>", f"{U}/<unit_id>/account", f"{U}/<unit_id>/ledger"),
-        read=(R, B, SB, CM, F),
+        read=(R, B, SB, CM, F, IG),
         write=(),
-        why="a household sees its own account from its move-in; staff follow the units they collect from",
+        why="a household sees its own account from its move-in; staff follow the units they collect from; an "
+        "integrator's billing key reads the facts (amounts, balances) of its communities",
         notes=NOTES,
     ),
     Resource(
@@ -51,10 +52,10 @@ RESOURCES = [
     Resource(
         "bills",
         (f"{BL}/bills", f"{BL}/bills/<bill_id>", f"{BL}/bills/<bill_id>/credits"),
-        read=(R, B, SB, CM, F),
+        read=(R, B, SB, CM, F, IG),
         write=(F,),
         why="a household pays its own bills (from its move-in); butlers collect in their zones; finance issues "
-        "and corrects them",
+        "and corrects them; an integrator's billing key reads them (facts, never notes)",
     ),
     Resource(
         "payments and receipts",
@@ -65,9 +66,10 @@ RESOURCES = [
             "/api/v1/payments/<payment_id>/receipt.html",
             "/api/v1/payments/<payment_id>/reversal",
         ),
-        read=(R, SB, CM, F),
+        read=(R, SB, CM, F, IG),
         write=(F,),
-        why="the cash book is finance's and the managers'; a household reads its own receipts",
+        why="the cash book is finance's and the managers'; a household reads its own receipts; an integrator's "
+        "billing key reads the cash book's facts (amounts, methods, times)",
         notes=NOTES,
     ),
     Resource(
@@ -81,9 +83,9 @@ RESOURCES = [
     Resource(
         "fee reports",
         (f"{BL}/reports/collection-rate", f"{BL}/reports/monthly", f"{BL}/reports/weekly"),
-        read=(B, SB, CM, F),
+        read=(B, SB, CM, F, IG),
         write=(),
-        why="collection-rate KPIs for the staff who collect",
+        why="collection-rate KPIs for the staff who collect, and for an integrator's reporting",
     ),
     Resource(
         "overdue scans",

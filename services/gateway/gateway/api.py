@@ -5,15 +5,15 @@ Everything else is routed (routing.py).
 
 from __future__ import annotations
 
+import logging
 from urllib.parse import quote
 
 from flask import current_app, jsonify, request
-from flask_smorest import Blueprint
 from sqlalchemy.exc import IntegrityError
 
 from guanjia import auth, http, web
 from guanjia.errors import Conflict, ProblemError, Unauthorized, UpstreamUnavailable
-from guanjia.web import PageArgs
+from guanjia.web import Blueprint, PageArgs
 
 from . import domain
 from .schemas import (
@@ -45,6 +45,8 @@ from .schemas import (
     UserPage,
     UserUpdate,
 )
+
+log = logging.getLogger("gateway.api")
 
 TOKEN_PATH = "/api/v1/auth/token"
 PUBLIC_PATHS = {
@@ -96,7 +98,7 @@ def _signed_in(user):
 
 
 @auth_blp.route("/token", methods=["POST"])
-@auth_blp.arguments(TokenRequest)
+@auth_blp.arguments(TokenRequest, example={"username": "butler.wang", "password": "a-long-passphrase-1"})
 @auth_blp.response(200, TokenOut)
 @auth_blp.alt_response(401, description="Unknown user, wrong password, locked or inactive user (one answer for all)")
 @auth_blp.alt_response(403, description="Right password, but it must be changed first (POST /auth/password)")
@@ -112,7 +114,7 @@ def issue_token(data):
         )
         body = None
         if user is not None and not user.must_change_password:
-            body = domain.issue_tokens(session, settings, user, _now(), occupancy_of=_occupancy)
+            body = domain.issue_tokens(session, settings, user, _now(), occupancy_of=_occupancy, zones_of=_butler_zones)
     # The failure count is committed above; only now is the answer given.
     _signed_in(user)
     if body is None:
@@ -136,7 +138,9 @@ def change_password(data):
             session, data["username"], data["password"], data["new_password"], _now(), _client_ip(), settings.pii_key
         )
         body = (
-            domain.issue_tokens(session, settings, user, _now(), occupancy_of=_occupancy) if user is not None else None
+            domain.issue_tokens(session, settings, user, _now(), occupancy_of=_occupancy, zones_of=_butler_zones)
+            if user is not None
+            else None
         )
     _signed_in(user)
     return body, 200, NO_STORE
@@ -154,7 +158,9 @@ def refresh_token(data):
     """
     _limit("login", _client_ip())
     with web.database().transaction() as session:
-        body, why = domain.refresh(session, web.settings(), data["refresh_token"], _now(), occupancy_of=_occupancy)
+        body, why = domain.refresh(
+            session, web.settings(), data["refresh_token"], _now(), occupancy_of=_occupancy, zones_of=_butler_zones
+        )
     if body is None:
         raise Unauthorized(
             "refresh token reused: every token of this sign-in is revoked"
@@ -215,12 +221,20 @@ def sign_in_with_code(data):
     try:
         with web.database().transaction() as session:
             user = domain.resident_account(session, settings, phone, records, _now())
-            body = domain.issue_tokens(session, settings, user, _now(), occupancy_of=_occupancy) if user else None
+            body = (
+                domain.issue_tokens(session, settings, user, _now(), occupancy_of=_occupancy, zones_of=_butler_zones)
+                if user
+                else None
+            )
     except IntegrityError:
         # The same resident signed in twice at once; the other request created the account.
         with web.database().transaction() as session:
             user = domain.resident_account(session, settings, phone, records, _now())
-            body = domain.issue_tokens(session, settings, user, _now(), occupancy_of=_occupancy) if user else None
+            body = (
+                domain.issue_tokens(session, settings, user, _now(), occupancy_of=_occupancy, zones_of=_butler_zones)
+                if user
+                else None
+            )
     if body is None:
         raise Unauthorized("no current resident record for this phone")
     return body, 200, NO_STORE
@@ -242,6 +256,18 @@ def _occupancy(user) -> dict:
     except UpstreamUnavailable:
         raise UpstreamUnavailable("the residents service could not confirm the household; try again") from None
     return found or {}
+
+
+def _butler_zones(user_id: str) -> list[str] | None:
+    """The zones residents assigns this butler to (None while residents cannot answer: the last known are kept)."""
+    try:
+        response = _service("residents").get(f"/api/v1/internal/butlers/{quote(user_id)}/zones", timeout=3.0)
+    except Exception:
+        response = None
+    if response is None or response.status != 200:
+        log.warning("residents did not name the butler's zones; the last known are used")
+        return None
+    return list(response.json().get("zones") or [])
 
 
 def _resident_records(phone: str) -> list[dict]:

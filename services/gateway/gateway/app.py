@@ -90,7 +90,7 @@ def create_app(settings=None, upstreams=None, *, clock=None, limiter=None):
         return response
 
     # /api/v1/openapi.json serves the merged document, so flask-smorest's Swagger UI at /api/v1/docs shows it.
-    merged = MergedOpenApi(api.spec.to_dict, upstreams)
+    merged = MergedOpenApi(api.openapi_document, upstreams)
     app.extensions["gateway.openapi"] = merged
     app.view_functions["api-docs.openapi_json"] = merged.view  # flask-smorest's endpoint name
 
@@ -104,6 +104,7 @@ def create_app(settings=None, upstreams=None, *, clock=None, limiter=None):
         api_keys=api_keys,
         database=database,
         discover=merged.owner_of,
+        audit_table=merged.audited,
     )
     app.extensions["gateway.router"] = router
     app.wsgi_app = edge.EdgeMiddleware(router, settings)

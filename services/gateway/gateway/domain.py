@@ -194,13 +194,35 @@ def change_password(
 # --- refresh tokens -----------------------------------------------------------------------------------------------
 
 
+# Roles whose zones come from residents' zones (zone.butler_ids), looked up at each sign-in and refresh.
+ZONE_SCOPED_ROLES = ("butler",)
+
+
+def follow_zones(user: User, zones_of) -> None:
+    """Residents' zones are the one source of a butler's zone membership: the token gets the zones residents names
+    (and user.zones keeps them as the last known answer, used while residents cannot be reached)."""
+    if zones_of is None or user.role not in ZONE_SCOPED_ROLES:
+        return
+    found = zones_of(user.id)
+    if found is not None and sorted(found) != sorted(user.zones or []):
+        user.zones = list(found)
+
+
 def issue_tokens(
-    session: Session, settings, user: User, now: datetime, family_id: str | None = None, occupancy_of=None
+    session: Session,
+    settings,
+    user: User,
+    now: datetime,
+    family_id: str | None = None,
+    occupancy_of=None,
+    zones_of=None,
 ) -> dict:
     """An access token plus a refresh token (a new family at sign-in, the same family on refresh).
 
     `occupancy_of(user)` gives a resident's current stays (the residents service); without it a resident's token
-    carries no unit at all, never the units stored on the account."""
+    carries no unit at all, never the units stored on the account. `zones_of(user_id)` → [zone ids] or None
+    (unreachable): a butler's zones as residents assigns them."""
+    follow_zones(user, zones_of)
     raw = secrets.token_urlsafe(32)
     session.add(
         RefreshToken(
@@ -223,7 +245,9 @@ def issue_tokens(
     }
 
 
-def refresh(session: Session, settings, raw: str, now: datetime, occupancy_of=None) -> tuple[dict | None, str | None]:
+def refresh(
+    session: Session, settings, raw: str, now: datetime, occupancy_of=None, zones_of=None
+) -> tuple[dict | None, str | None]:
     """(new token pair, None) or (None, why). A refresh token used twice burns its whole family (it was stolen,
     or the client is broken): the caller commits that before answering 401."""
     row = session.execute(
@@ -241,7 +265,12 @@ def refresh(session: Session, settings, raw: str, now: datetime, occupancy_of=No
     if user is None or not user.active:
         return None, "inactive"
     row.used_at = now
-    return issue_tokens(session, settings, user, now, family_id=row.family_id, occupancy_of=occupancy_of), None
+    return (
+        issue_tokens(
+            session, settings, user, now, family_id=row.family_id, occupancy_of=occupancy_of, zones_of=zones_of
+        ),
+        None,
+    )
 
 
 def logout(session: Session, raw: str, now: datetime) -> None:

@@ -10,7 +10,7 @@ import time
 
 from flask import jsonify
 
-from .routing import INTERNAL_PREFIX, LOCAL_SEGMENTS, route_for, segment_of
+from .routing import INTERNAL_PREFIX, LOCAL_SEGMENTS, audited_routes, route_for, segment_of
 
 log = logging.getLogger("gateway.openapi")
 
@@ -63,7 +63,29 @@ def merge_documents(documents: dict[str, dict], *, title: str = "Guanjia API", m
         for tag in document.get("tags") or []:
             tags.setdefault(tag.get("name"), tag)
     _drop_unused(merged, tags)
+    _integrator_keys(merged, own_name)
     return merged
+
+
+INTEGRATOR_SCHEME = {
+    "type": "apiKey",
+    "in": "header",
+    "name": "X-API-Key",
+    "description": "An integrator's read-only API key (POST /api/v1/api-keys): GET and HEAD on the resources "
+    "the key covers; see docs/integrators.md.",
+}
+
+
+def _integrator_keys(merged: dict, own_name: str) -> None:
+    """Document the integrators' X-API-Key as a security scheme, accepted on the services' GET operations."""
+    merged["components"].setdefault("securitySchemes", {})["integratorKey"] = INTEGRATOR_SCHEME
+    default = merged.get("security") or [{"bearerAuth": []}]
+    for path, item in merged["paths"].items():
+        if segment_of(path) in LOCAL_SEGMENTS:
+            continue
+        operation = item.get("get")
+        if isinstance(operation, dict) and operation.get("security") != []:
+            operation["security"] = [*operation.get("security", default), {"integratorKey": []}]
 
 
 def discovered_owners(documents: dict[str, dict]) -> dict[str, str]:
@@ -153,6 +175,8 @@ class MergedOpenApi:
         self._cached: dict | None = None
         self._expires = 0.0
         self._owners: dict[str, str] = {}
+        self._audit_table: list = []
+        self._audit_source: dict | None = None
 
     def document(self) -> dict:
         with self._lock:
@@ -181,6 +205,20 @@ class MergedOpenApi:
                 missing.append(name)
         self._owners = discovered_owners(documents)
         return merge_documents(documents, missing=missing), not missing
+
+    def audited(self) -> list:
+        """The audited operations of the current merged document (routing.audited_routes), rebuilt with it."""
+        if self._cached is not None and time.monotonic() >= self._expires and self._lock.acquire(blocking=False):
+            # One request refreshes the stale document; the others meanwhile use the table they have.
+            try:
+                self._cached, complete = self._build()
+                self._expires = time.monotonic() + (self.ttl if complete else min(self.ttl, PARTIAL_CACHE_SECONDS))
+            finally:
+                self._lock.release()
+        document = self._cached if self._cached is not None else self.document()
+        if self._audit_source is not document:
+            self._audit_table, self._audit_source = audited_routes(document), document
+        return self._audit_table
 
     def owner_of(self, segment: str) -> str | None:
         """The service documenting paths under /api/v1/<segment>, if any (from the cached documents)."""

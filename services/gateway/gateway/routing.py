@@ -68,11 +68,9 @@ FORWARDED_HEADERS = {
 }
 # Audited when the service answers 2xx: (method, path pattern) → action. A service can also name an action in
 # an `X-Guanjia-Audit: <action>` response header (an unmasked personal-data view); the gateway records and drops it.
-AUDITED_ROUTES = [
-    ("POST", re.compile(r"^/api/v1/billing/payments/([^/]+)/revers(e|al)$"), "payment.reversed", "payment"),
-    ("POST", re.compile(r"^/api/v1/renovations/([^/]+)/approv(e|al)$"), "renovation.approved", "renovation"),
-    ("GET", re.compile(r"^/api/v1/residents/([^/]+)/(unmasked|id-card|contact)$"), "personal_data.viewed", "resident"),
-]
+# The (method, pattern) → action table is derived from the services' OpenAPI documents (audited_routes): each
+# service marks its audited operations with `x-guanjia-audit` (guanjia.web.audit_doc) on the real route.
+AUDIT_EXTENSION = "x-guanjia-audit"
 AUDIT_HEADER = "x-guanjia-audit"
 API_KEY_METHODS = frozenset(["GET", "HEAD"])
 # People's screens: every path outside /api/ goes to the workbench, except the gateway's own operational paths.
@@ -97,6 +95,18 @@ WEB_FORWARDED_HEADERS = {
     "X-Forwarded-For": "HTTP_X_FORWARDED_FOR",
     "X-Forwarded-Proto": "HTTP_X_FORWARDED_PROTO",
 }
+
+# What an API key's resource covers beyond its own path segment: `billing` reads bills, accounts, ledgers and
+# reports under /billing and the cash book under /payments (facts: amounts, methods, times — docs/integrators.md).
+API_KEY_SEGMENTS = {"billing": ("billing", "payments")}
+# Segments no API key covers, with the reason given in the 403.
+NOT_FOR_API_KEYS = {"billing-runs": "billing runs are the finance staff's operations, not readable with an API key"}
+
+
+def api_key_covers(resources, segment: str | None) -> bool:
+    return any(segment in API_KEY_SEGMENTS.get(resource, (resource,)) for resource in resources)
+
+
 # Below gunicorn's 30 s worker timeout, so a hung service is a 504 rather than a killed gateway worker.
 CONNECT_TIMEOUT = 2.0
 READ_TIMEOUT = 10.0
@@ -128,6 +138,22 @@ _PATH_SAFE = "/:@!$&'()*+,;=-._~"
 
 _requests = Counter("guanjia_gateway_routed_requests_total", "Requests routed to a service", ["upstream", "status"])
 _latency = Histogram("guanjia_gateway_routed_seconds", "Time until the service answered a routed request", ["upstream"])
+
+
+def audited_routes(document: dict) -> list[tuple[str, re.Pattern, str, str]]:
+    """[(METHOD, path regex, action, target type)] for every operation documented with x-guanjia-audit; the
+    target id is the path's first parameter (or the path itself when it has none)."""
+    table = []
+    for path, item in (document.get("paths") or {}).items():
+        for method, operation in item.items():
+            mark = operation.get(AUDIT_EXTENSION) if isinstance(operation, dict) else None
+            if not mark:
+                continue
+            pattern = "".join(
+                "([^/]+)" if part.startswith("{") else re.escape(part) for part in re.split(r"(\{[^}]+\})", path)
+            )
+            table.append((method.upper(), re.compile(f"^{pattern}$"), mark["action"], mark["target"]))
+    return table
 
 
 def segment_of(path: str) -> str | None:
@@ -196,6 +222,7 @@ class Router:
         api_keys=None,
         database=None,
         discover=None,
+        audit_table=None,
     ):
         self.app = app
         self.limiter = limiter
@@ -204,6 +231,8 @@ class Router:
         self.database = database
         # discover(segment) → service: a path prefix a service documents that the static table does not list.
         self.discover = discover
+        # audit_table() → audited_routes(merged document): the audited operations, as the services document them.
+        self.audit_table = audit_table or (lambda: [])
         self.settings = settings
         # Looked up per request: in embedded mode the dict may be completed after the gateway is built.
         self.upstreams = upstreams
@@ -249,8 +278,11 @@ class Router:
             key_id, principal, resources, bearer = resolved
             if environ["REQUEST_METHOD"] not in API_KEY_METHODS:
                 raise Forbidden("API keys are read-only")
-            if segment_of(path) not in resources:
-                raise Forbidden(f"this API key does not cover /{segment_of(path)}")
+            segment = segment_of(path)
+            if segment in NOT_FOR_API_KEYS:
+                raise Forbidden(NOT_FOR_API_KEYS[segment])
+            if not api_key_covers(resources, segment):
+                raise Forbidden(f"this API key does not cover /{segment}")
             self._limit("api_key", key_id)
             return principal, "Bearer " + bearer
         # Checked here so an anonymous or forged request costs the services nothing; they check again.
@@ -372,11 +404,11 @@ class Router:
         return [payload]
 
     def _audited(self, method: str, path: str):
-        for audited_method, pattern, action, target_type in AUDITED_ROUTES:
+        for audited_method, pattern, action, target_type in self.audit_table():
             if method == audited_method:
                 match = pattern.match(path)
                 if match:
-                    return action, target_type, match.group(1)
+                    return action, target_type, match.group(1) if pattern.groups else path
         return None
 
     def _auditing(self, start_response, principal, audited, path, request_id):

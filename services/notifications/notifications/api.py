@@ -7,11 +7,11 @@ import hmac
 
 import marshmallow as ma
 from flask import current_app, request
-from flask_smorest import Blueprint
 
 from guanjia import web
 from guanjia.auth import require_role
 from guanjia.errors import Forbidden, Invalid, NotFound
+from guanjia.web import Blueprint
 
 from . import domain
 from .schemas import (

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, Index, Integer, String, Text, UniqueConstraint, false, true
+from sqlalchemy import Boolean, Index, Integer, String, Text, UniqueConstraint, false, true
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from guanjia.db import UtcDateTime
 from guanjia.inbox import define_inbox
 from guanjia.outbox import define_outbox
 
@@ -53,18 +54,18 @@ class Delivery(Base):
     urgent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     essential: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     # Set when a worker died between the provider's answer and our commit: the resend may be a duplicate.
     duplicate_risk: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     error_code: Mapped[str | None] = mapped_column(String(100))
     segments: Mapped[int | None] = mapped_column(Integer)
     resent_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     notice_id: Mapped[str | None] = mapped_column(String(36))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    failed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    failed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
     __table_args__ = (
         # Exactly once per (event, person, channel): a second replica inserting the same row waits on this
@@ -96,7 +97,7 @@ class Notice(Base):
     essential: Mapped[bool] = mapped_column(Boolean)
     recipients: Mapped[int] = mapped_column(Integer)
     created_by: Mapped[str] = mapped_column(String(100))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class TemplateOverride(Base):
@@ -107,7 +108,7 @@ class TemplateOverride(Base):
     locale: Mapped[str] = mapped_column(String(10), primary_key=True)
     text: Mapped[str] = mapped_column(String(500))
     updated_by: Mapped[str] = mapped_column(String(100))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class OptOut(Base):
@@ -115,4 +116,4 @@ class OptOut(Base):
 
     __tablename__ = "opt_outs"
     recipient_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())

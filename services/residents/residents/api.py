@@ -5,13 +5,13 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 from flask import current_app, request, send_file
-from flask_smorest import Blueprint
 
 from guanjia import web
 from guanjia.db import utcnow
 from guanjia.display import annotate
 from guanjia.errors import Invalid
 from guanjia.pii import mask_phone
+from guanjia.web import Blueprint
 
 from .domain import affairs, corrections, display, occupancy, people, renovations, roster, structure
 from .models import idempotency_keys
@@ -22,6 +22,7 @@ from .schemas import (
     BuildingOut,
     BuildingPage,
     BuildingUpdate,
+    ButlerZonesOut,
     CardCreate,
     CardOut,
     CommunityCreate,
@@ -650,6 +651,7 @@ def list_corrections(resident_id):
 
 
 @residents.route("/<resident_id>/personal-data", methods=["GET"])
+@residents.doc(**web.audit_doc("personal_data.viewed", "resident"))
 @residents.response(200, RevealedOut)
 def reveal_personal_data(resident_id):
     """Name, phone and emergency contact in clear for the staff who must reach the person (ID number for
@@ -781,6 +783,7 @@ def review_renovation(data, renovation_id):
 
 
 @renovation.route("/<renovation_id>/approve", methods=["POST"])
+@renovation.doc(**web.audit_doc("renovation.approved", "renovation"))
 @renovation.response(200, RenovationOut)
 def approve_renovation(renovation_id):
     """The manager's approval: a permit with the community's working hours. Publishes renovation.approved."""
@@ -852,6 +855,18 @@ def accept_renovation(data, renovation_id):
 
 
 # --- imports ---------------------------------------------------------------------------------------------------
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+IMPORT_BODY = {
+    "required": True,
+    "description": "the roster: a multipart upload (field `file`), or the file itself as the body",
+    "content": {
+        "multipart/form-data": {
+            "schema": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}},
+        },
+        XLSX: {"schema": {"type": "string", "format": "binary"}},
+        "text/csv": {"schema": {"type": "string"}},
+    },
+}
 
 
 @imports.route("/template.xlsx", methods=["GET"])
@@ -869,6 +884,7 @@ def import_template():
 
 @imports.route("", methods=["POST"])
 @imports.arguments(ImportArgs, location="query")
+@imports.doc(requestBody=IMPORT_BODY)
 @imports.response(200, ImportOut)
 def run_import(args):
     """Import a roster: multipart `file` (or the raw body), XLSX with sheets buildings/units/residents, or a CSV
@@ -946,6 +962,14 @@ def internal_units(args, community_id):
 def internal_zone(zone_id):
     with web.database().transaction() as session:
         return structure.internal_zone(session, web.principal(), zone_id)
+
+
+@internal_more.route("/butlers/<user_id>/zones", methods=["GET"])
+@internal_more.response(200, ButlerZonesOut)
+def butler_zones(user_id):
+    """The zones a butler (a gateway user id) is assigned to: what the gateway scopes their token to."""
+    with web.database().transaction() as session:
+        return structure.zones_of_butler(session, web.principal(), user_id)
 
 
 @internal_more.route("/communities/<community_id>/recipients", methods=["GET"])

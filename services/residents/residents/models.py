@@ -9,7 +9,6 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Date,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -20,6 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from guanjia.db import UtcDateTime
 from guanjia.idempotency import define_idempotency
 from guanjia.inbox import define_inbox
 from guanjia.outbox import define_outbox
@@ -38,7 +38,7 @@ class Community(Base):
     __tablename__ = "communities"
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     # Permitted renovation working hours, printed on every permit: "08:00-12:00,14:00-18:00".
     renovation_hours: Mapped[str | None] = mapped_column(String(100))
 
@@ -51,8 +51,8 @@ class Zone(Base):
     community_id: Mapped[str] = mapped_column(ForeignKey("communities.id"), index=True)
     name: Mapped[str] = mapped_column(String(100))
     butler_ids: Mapped[list] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class Building(Base):
@@ -60,7 +60,7 @@ class Building(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     community_id: Mapped[str] = mapped_column(ForeignKey("communities.id"), index=True)
     name: Mapped[str] = mapped_column(String(100))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     zone_id: Mapped[str | None] = mapped_column(String(36))  # new units take their building's zone
 
 
@@ -74,12 +74,12 @@ class Unit(Base):
     floor: Mapped[int] = mapped_column(Integer)
     area_m2: Mapped[Decimal] = mapped_column(Numeric(10, 2))  # gross area (建筑面积)
     status: Mapped[str] = mapped_column(String(20))  # vacant | delivered | occupied | renovating
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
     zone_id: Mapped[str | None] = mapped_column(String(36), index=True)
     unit_type: Mapped[str] = mapped_column(String(20), server_default="residential")
     inner_area_m2: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))  # 套内面积
-    handed_over_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    handed_over_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
     __table_args__ = (UniqueConstraint("building_id", "number", name="uq_units_building_number"),)
 
@@ -94,7 +94,7 @@ class UnitStatusChange(Base):
     to_status: Mapped[str] = mapped_column(String(20))
     reason: Mapped[str] = mapped_column(String(40))
     actor_id: Mapped[str] = mapped_column(String(100))
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class Resident(Base):
@@ -106,10 +106,10 @@ class Resident(Base):
     phone: Mapped[str] = mapped_column(String(20))  # E.164, validated by guanjia.pii.normalize_phone
     role: Mapped[str] = mapped_column(String(20))  # owner | tenant | family
     status: Mapped[str] = mapped_column(String(20))  # registered | moved_in | moved_out
-    moved_in_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    moved_out_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    moved_in_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    moved_out_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     # AES-GCM ciphertext (guanjia.pii.encrypt_pii) and a keyed lookup hash for search; never the number itself.
     id_number_enc: Mapped[str | None] = mapped_column(Text)
     id_number_hash: Mapped[str | None] = mapped_column(String(64), index=True)
@@ -134,7 +134,7 @@ class Handover(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     unit_id: Mapped[str] = mapped_column(ForeignKey("units.id"), index=True)
     owner_id: Mapped[str] = mapped_column(ForeignKey("residents.id"))
-    handed_over_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    handed_over_at: Mapped[datetime] = mapped_column(UtcDateTime())
     notes: Mapped[str | None] = mapped_column(Text)
     recorded_by: Mapped[str] = mapped_column(String(100))
 
@@ -145,10 +145,10 @@ class MovingAppointment(Base):
     unit_id: Mapped[str] = mapped_column(ForeignKey("units.id"), index=True)
     resident_id: Mapped[str] = mapped_column(ForeignKey("residents.id"))
     kind: Mapped[str] = mapped_column(String(20))  # move_in | move_out
-    scheduled_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    scheduled_at: Mapped[datetime] = mapped_column(UtcDateTime())
     notes: Mapped[str | None] = mapped_column(Text)
     recorded_by: Mapped[str] = mapped_column(String(100))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class ReleasePass(Base):
@@ -163,8 +163,8 @@ class ReleasePass(Base):
     valid_on: Mapped[date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(20))  # issued | used | cancelled
     issued_by: Mapped[str] = mapped_column(String(100))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class ResidentCard(Base):
@@ -175,8 +175,8 @@ class ResidentCard(Base):
     resident_id: Mapped[str] = mapped_column(ForeignKey("residents.id"), index=True)
     card_number: Mapped[str] = mapped_column(String(40), index=True)
     status: Mapped[str] = mapped_column(String(20))  # active | lost | revoked
-    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    status_changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    issued_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    status_changed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class Key(Base):
@@ -188,7 +188,7 @@ class Key(Base):
     label: Mapped[str] = mapped_column(String(100))
     authorized: Mapped[list] = mapped_column(JSON)  # [{name, phone, resident_id?}]
     status: Mapped[str] = mapped_column(String(20))  # in_custody | lent
-    deposited_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    deposited_at: Mapped[datetime] = mapped_column(UtcDateTime())
     recorded_by: Mapped[str] = mapped_column(String(100))
 
 
@@ -200,9 +200,9 @@ class KeyLoan(Base):
     borrower_phone: Mapped[str | None] = mapped_column(String(20))
     borrower_resident_id: Mapped[str | None] = mapped_column(String(36))
     reason: Mapped[str] = mapped_column(Text)
-    lent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    due_back_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    returned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    lent_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    due_back_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    returned_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     lent_by: Mapped[str] = mapped_column(String(100))
 
 
@@ -212,7 +212,7 @@ class VacancyCheck(Base):
     __tablename__ = "vacancy_checks"
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     unit_id: Mapped[str] = mapped_column(ForeignKey("units.id"), index=True)
-    checked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    checked_at: Mapped[datetime] = mapped_column(UtcDateTime())
     checked_by: Mapped[str] = mapped_column(String(100))
     issues_found: Mapped[bool] = mapped_column(Boolean)
     findings: Mapped[str] = mapped_column(Text)
@@ -227,7 +227,7 @@ class ContactLog(Base):
     unit_id: Mapped[str] = mapped_column(ForeignKey("units.id"))
     kind: Mapped[str] = mapped_column(String(20))  # visit | call | message
     effective: Mapped[bool] = mapped_column(Boolean)
-    contacted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    contacted_at: Mapped[datetime] = mapped_column(UtcDateTime())
     staff_id: Mapped[str] = mapped_column(String(100))
     notes: Mapped[str | None] = mapped_column(Text)
 
@@ -250,27 +250,27 @@ class Renovation(Base):
     planned_end: Mapped[date] = mapped_column(Date)
     # submitted | reviewed | approved | rejected | completed | failed
     status: Mapped[str] = mapped_column(String(20))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
     review_passed: Mapped[bool | None] = mapped_column(Boolean)
     review_notes: Mapped[str | None] = mapped_column(Text)
     reviewed_by: Mapped[str | None] = mapped_column(String(100))
-    reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reviewed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     decided_by: Mapped[str | None] = mapped_column(String(100))
     rejection_reason: Mapped[str | None] = mapped_column(Text)
-    approved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    approved_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     permit_number: Mapped[str | None] = mapped_column(String(40))
     permit_hours: Mapped[str | None] = mapped_column(String(100))
     unit_status_before: Mapped[str | None] = mapped_column(String(20))
     acceptance_notes: Mapped[str | None] = mapped_column(Text)
-    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class Inspection(Base):
     __tablename__ = "renovation_inspections"
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     renovation_id: Mapped[str] = mapped_column(ForeignKey("renovations.id"), index=True)
-    inspected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    inspected_at: Mapped[datetime] = mapped_column(UtcDateTime())
     inspector_id: Mapped[str] = mapped_column(String(100))
     findings: Mapped[str] = mapped_column(Text)
 
@@ -283,11 +283,11 @@ class Violation(Base):
     category: Mapped[str] = mapped_column(String(40))
     severity: Mapped[str] = mapped_column(String(20))  # minor | serious
     evidence: Mapped[str] = mapped_column(Text)
-    rectify_by: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    rectify_by: Mapped[datetime] = mapped_column(UtcDateTime())
     referred_to_authorities: Mapped[bool] = mapped_column(Boolean)
     status: Mapped[str] = mapped_column(String(20))  # open | rectified
-    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    reinspected_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    reinspected_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     reinspection_notes: Mapped[str | None] = mapped_column(Text)
 
 
@@ -306,7 +306,7 @@ class RecordCorrection(Base):
     reason: Mapped[str] = mapped_column(Text)
     actor_id: Mapped[str] = mapped_column(String(100))
     actor_role: Mapped[str] = mapped_column(String(20))
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class PiiDisclosure(Base):
@@ -319,4 +319,4 @@ class PiiDisclosure(Base):
     actor_role: Mapped[str] = mapped_column(String(20))
     fields: Mapped[str] = mapped_column(String(100))
     request_id: Mapped[str | None] = mapped_column(String(100))
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())

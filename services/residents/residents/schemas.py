@@ -5,7 +5,7 @@ from webargs.fields import DelimitedList
 
 from guanjia.errors import Invalid
 from guanjia.pii import normalize_id_card, normalize_phone
-from guanjia.web import PageArgs, UtcDateTime, page_schema
+from guanjia.web import DayEndDateTime, PageArgs, UtcDateTime, page_schema
 
 from .domain.common import RESIDENT_ROLES, RESIDENT_STATUSES, RESIDENT_TAGS, UNIT_STATUSES, UNIT_TYPES
 from .domain.renovations import VIOLATION_CATEGORIES
@@ -127,6 +127,12 @@ class ZoneOut(ma.Schema):
 
 class ZoneListArgs(PageArgs):
     community_id = ma.fields.String()
+
+
+class ButlerZonesOut(ma.Schema):
+    user_id = ma.fields.String()
+    zones = ma.fields.List(ma.fields.String())
+    communities = ma.fields.List(ma.fields.String())
 
 
 class InternalZoneOut(ma.Schema):
@@ -637,7 +643,9 @@ class ViolationCreate(ma.Schema):
     category = ma.fields.String(required=True, validate=ma.validate.OneOf(VIOLATION_CATEGORIES))
     severity = ma.fields.String(required=True, validate=ma.validate.OneOf(["minor", "serious"]))
     evidence = _text(2000)
-    rectify_by = ma.fields.AwareDateTime(required=True)
+    rectify_by = DayEndDateTime(
+        required=True, metadata={"description": "a time, or a date alone: the end of that local day"}
+    )
     refer_to_authorities = ma.fields.Boolean(load_default=False)
 
 

@@ -6,12 +6,12 @@ from datetime import timedelta
 from urllib.parse import quote
 
 from flask import Response, current_app, jsonify, request
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from guanjia import uploads, web
 from guanjia.db import new_id
 from guanjia.errors import Invalid, NotFound
+from guanjia.web import Blueprint
 
 from . import display, domain, patrols, reports
 from .models import Attachment, idempotency_keys
@@ -81,7 +81,10 @@ def _fetch_unit_from_residents(unit_id: str):
 
 
 @blp.route("", methods=["POST"])
-@blp.arguments(TicketCreate)
+@blp.arguments(
+    TicketCreate,
+    example={"unit_id": "7e05c7e0-938e-417f-9521-e045941d3a06", "category": "repair", "description": "卫生间漏水"},
+)
 @blp.response(201, TicketOut)
 @blp.doc(parameters=[{"in": "header", "name": "Idempotency-Key", "schema": {"type": "string"}, "required": False}])
 def create_ticket(data):

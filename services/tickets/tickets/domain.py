@@ -512,6 +512,36 @@ def allowed_actions(status: str) -> list[str]:
     return [action for action, (sources, _) in TRANSITIONS.items() if status in sources]
 
 
+# Who may take each action: the same parties the actions themselves require (_require, record_visit).
+ACTION_ACTORS = {
+    "assign": {"dispatcher": True},
+    "start": {"worker": True},
+    "hold": {"worker": True},
+    "resume": {"worker": True},
+    "quote": {"worker": True},
+    "accept_quote": {"dispatcher": True, "reporter": True},
+    "resolve": {"worker": True},
+    "visit": {"dispatcher": True},
+    "reopen": {"dispatcher": True, "reporter": True},
+    "cancel": {"dispatcher": True, "reporter": True},
+}
+CHARGED_CATEGORIES = ("repair", "service_request")
+
+
+def allowed_actions_for(ticket: Ticket, principal: Principal) -> list[str]:
+    """What THIS caller may do to THIS ticket now: its status, the caller's part in it, its kind and its quote."""
+    actions = []
+    for action in allowed_actions(ticket.status):
+        if not may_act(principal, ticket, **ACTION_ACTORS[action]):
+            continue
+        if action == "quote" and ticket.category not in CHARGED_CATEGORIES:
+            continue
+        if action == "accept_quote" and (ticket.quote_fen is None or ticket.charge_accepted):
+            continue
+        actions.append(action)
+    return actions
+
+
 def _check_transition(ticket: Ticket, action: str) -> None:
     sources, _ = TRANSITIONS[action]
     if ticket.status not in sources:
@@ -530,15 +560,18 @@ def _lock(session: Session, principal: Principal, ticket_id: str) -> Ticket:
     return ticket
 
 
-def _require(principal: Principal, ticket: Ticket, *, dispatcher=False, worker=False, reporter=False) -> None:
+def may_act(principal: Principal, ticket: Ticket, *, dispatcher=False, worker=False, reporter=False) -> bool:
     """Who may act on a visible ticket: dispatchers, the assignee (worker), the reporting resident."""
     if dispatcher and principal.role in DISPATCHERS:
-        return
+        return True
     if worker and (principal.role in DISPATCHERS or ticket.assignee_id == principal.subject):
-        return
-    if reporter and principal.role == "resident" and ticket.reporter_id == principal.resident_id:
-        return
-    raise Forbidden(f"role {principal.role} may not do this to ticket {ticket.number}")
+        return True
+    return bool(reporter and principal.role == "resident" and ticket.reporter_id == principal.resident_id)
+
+
+def _require(principal: Principal, ticket: Ticket, *, dispatcher=False, worker=False, reporter=False) -> None:
+    if not may_act(principal, ticket, dispatcher=dispatcher, worker=worker, reporter=reporter):
+        raise Forbidden(f"role {principal.role} may not do this to ticket {ticket.number}")
 
 
 def _dispatch(session, settings, ticket, department, assignee_id, actor, reason, now) -> None:
@@ -644,7 +677,7 @@ def quote(session, settings, principal, ticket_id, data, now) -> Ticket:
     ticket = _lock(session, principal, ticket_id)
     _require(principal, ticket, worker=True)
     _check_transition(ticket, "quote")
-    if ticket.category not in ("repair", "service_request"):
+    if ticket.category not in CHARGED_CATEGORIES:
         raise Invalid("charge", "only repairs and service requests are charged")
     ticket.quote_fen = to_fen(data["charge"], "charge")
     ticket.charge_accepted = False

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, DateTime, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import BigInteger, Boolean, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from guanjia.db import UtcDateTime
 from guanjia.idempotency import define_idempotency
 from guanjia.inbox import define_inbox
 from guanjia.outbox import define_outbox
@@ -36,7 +37,7 @@ class Unit(Base):
     zone_id: Mapped[str | None] = mapped_column(String(36))
     label: Mapped[str | None] = mapped_column(String(150))  # `1栋1-101`, shown instead of the id
     # Time of the newest event applied: an older event never overwrites a newer one.
-    source_time: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    source_time: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class Zone(Base):
@@ -47,8 +48,8 @@ class Zone(Base):
     community_id: Mapped[str] = mapped_column(String(36), index=True)
     name: Mapped[str | None] = mapped_column(String(100))
     butler_ids: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of gateway user ids
-    first_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    source_time: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    first_seen_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    source_time: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class Ticket(Base):
@@ -75,12 +76,12 @@ class Ticket(Base):
     assignee_id: Mapped[str | None] = mapped_column(String(100))
     status: Mapped[str] = mapped_column(String(20))
     hold_reason: Mapped[str | None] = mapped_column(Text)
-    response_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    resolution_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    responded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    visit_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    response_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    resolution_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    responded_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    visit_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     visit_attempts: Mapped[int] = mapped_column(Integer, default=0)
     visit_outcome: Mapped[str | None] = mapped_column(String(20))
     satisfaction: Mapped[int | None] = mapped_column(Integer)
@@ -91,8 +92,8 @@ class Ticket(Base):
     round_id: Mapped[str | None] = mapped_column(String(36))
     # A renovation violation opens exactly one rectification ticket, however often the event arrives.
     violation_id: Mapped[str | None] = mapped_column(String(36))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
     __table_args__ = (
         # Lists filter a community and sort by time; the included columns let the total count of a filtered
@@ -127,7 +128,7 @@ class TimelineEntry(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     ticket_id: Mapped[str] = mapped_column(String(36))
     position: Mapped[int] = mapped_column(Integer)  # 1, 2, 3 … per ticket: steps in one instant keep their order
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
     actor: Mapped[str] = mapped_column(String(100))
     action: Mapped[str] = mapped_column(String(30))
     from_status: Mapped[str | None] = mapped_column(String(20))
@@ -150,7 +151,7 @@ class CommunityConfig(Base):
     max_unreachable_attempts: Mapped[int] = mapped_column(Integer)
     escalate_after_minutes: Mapped[int] = mapped_column(Integer)
     patrol_every_days: Mapped[int] = mapped_column(Integer)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class SlaPolicy(Base):
@@ -164,7 +165,7 @@ class SlaPolicy(Base):
     response_minutes: Mapped[int] = mapped_column(Integer)
     resolution_minutes: Mapped[int] = mapped_column(Integer)
     business_hours: Mapped[bool] = mapped_column(Boolean, default=False)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
     __table_args__ = (UniqueConstraint("community_id", "category", "priority", name="uq_sla_policy"),)
 
@@ -180,7 +181,7 @@ class RoutingRule(Base):
     zone_id: Mapped[str | None] = mapped_column(String(36))
     department: Mapped[str] = mapped_column(String(30))
     assignee_id: Mapped[str | None] = mapped_column(String(100))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class SlaBreach(Base):
@@ -192,8 +193,8 @@ class SlaBreach(Base):
     clock: Mapped[str] = mapped_column(String(20))
     cycle: Mapped[int] = mapped_column(Integer)  # the ticket's reopen count: a reopened ticket runs its clocks anew
     level: Mapped[int] = mapped_column(Integer)
-    deadline: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    breached_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    deadline: Mapped[datetime] = mapped_column(UtcDateTime())
+    breached_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
     __table_args__ = (UniqueConstraint("ticket_id", "clock", "cycle", "level", name="uq_sla_breach"),)
 
@@ -208,7 +209,7 @@ class ReturnVisit(Base):
     satisfaction: Mapped[int | None] = mapped_column(Integer)
     comment: Mapped[str | None] = mapped_column(Text)
     visited_by: Mapped[str] = mapped_column(String(100))
-    visited_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    visited_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class Attachment(Base):
@@ -223,7 +224,7 @@ class Attachment(Base):
     content_type: Mapped[str] = mapped_column(String(100))
     size: Mapped[int] = mapped_column(BigInteger)
     uploaded_by: Mapped[str] = mapped_column(String(100))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class PatrolPlan(Base):
@@ -236,7 +237,7 @@ class PatrolPlan(Base):
     every_days: Mapped[int] = mapped_column(Integer)
     staff_ids: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of gateway user ids
     created_by: Mapped[str] = mapped_column(String(100))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class Checkpoint(Base):
@@ -257,8 +258,8 @@ class PatrolRound(Base):
     community_id: Mapped[str] = mapped_column(String(36))
     zone_id: Mapped[str] = mapped_column(String(36))
     started_by: Mapped[str] = mapped_column(String(100))
-    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     status: Mapped[str] = mapped_column(String(20))  # in_progress | completed
 
     __table_args__ = (Index("ix_patrol_rounds_zone_completed", "zone_id", "completed_at"),)
@@ -270,7 +271,7 @@ class CheckpointScan(Base):
     round_id: Mapped[str] = mapped_column(String(36))
     checkpoint_id: Mapped[str] = mapped_column(String(36))
     scanned_by: Mapped[str] = mapped_column(String(100))
-    scanned_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    scanned_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
     __table_args__ = (UniqueConstraint("round_id", "checkpoint_id", name="uq_scan_once"),)
 
@@ -286,7 +287,7 @@ class Finding(Base):
     needs_work: Mapped[bool] = mapped_column(Boolean)
     ticket_id: Mapped[str | None] = mapped_column(String(36))
     recorded_by: Mapped[str] = mapped_column(String(100))
-    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class ZoneOverdue(Base):
@@ -297,7 +298,7 @@ class ZoneOverdue(Base):
     zone_id: Mapped[str] = mapped_column(String(36))
     community_id: Mapped[str] = mapped_column(String(36))
     gap_key: Mapped[str] = mapped_column(String(40))  # the last round's time, or "never"
-    last_round_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    detected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_round_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    detected_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
     __table_args__ = (UniqueConstraint("zone_id", "gap_key", name="uq_zone_overdue_gap"),)

@@ -4,7 +4,8 @@ import json
 
 import marshmallow as ma
 
-from guanjia.web import PageArgs, UtcDateTime, page_schema
+from guanjia import web
+from guanjia.web import PageArgs, UtcDateTime, enum_out, page_schema
 
 from .domain import (
     CATEGORIES,
@@ -15,7 +16,7 @@ from .domain import (
     REOPEN_REASONS,
     SLA_STATES,
     STATUSES,
-    allowed_actions,
+    allowed_actions_for,
     fen_to_str,
 )
 from .patrols import FINDING_KINDS, SEVERITIES
@@ -53,21 +54,24 @@ class TicketOut(ma.Schema):
     zone_name = ma.fields.String(dump_only=True, allow_none=True)
     unit_id = ma.fields.String(allow_none=True)
     unit_label = ma.fields.String(dump_only=True, allow_none=True, metadata={"description": "e.g. 1栋1-101"})
-    location = ma.fields.String()
-    category = ma.fields.String()
+    location = enum_out(LOCATIONS)
+    category = enum_out(CATEGORIES)
     subcategory = ma.fields.String(allow_none=True)
-    priority = ma.fields.String()
-    channel = ma.fields.String()
+    priority = enum_out(PRIORITIES)
+    channel = enum_out(CHANNELS)
     description = ma.fields.String()
     reporter_id = ma.fields.String(allow_none=True)
     urgent_requested = ma.fields.Boolean()
     first_responder = ma.fields.String()
     first_responder_name = ma.fields.String(dump_only=True, allow_none=True, metadata={"description": "display name"})
-    department = ma.fields.String(allow_none=True)
+    department = enum_out(DEPARTMENTS, allow_none=True)
     assignee_id = ma.fields.String(allow_none=True)
     assignee_name = ma.fields.String(dump_only=True, allow_none=True, metadata={"description": "display name"})
-    status = ma.fields.String()
-    allowed_actions = ma.fields.Function(lambda t: allowed_actions(t.status))
+    status = enum_out(STATUSES)
+    allowed_actions = ma.fields.Function(
+        lambda t: allowed_actions_for(t, web.principal()),
+        metadata={"description": "what the caller may do to this ticket now (role, part in it, kind, status)"},
+    )
     hold_reason = ma.fields.String(allow_none=True)
     response_due_at = UtcDateTime(allow_none=True)
     resolution_due_at = UtcDateTime(allow_none=True)

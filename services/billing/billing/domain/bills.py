@@ -20,7 +20,17 @@ from guanjia.errors import Invalid, NotFound
 from ..events import BILL_ISSUED
 from ..models import Allocation, Bill, BillingRun, BillingUnit, BillLine, FeeItem, LedgerEntry, MeterReading, Occupancy
 from ..money import Period, add_days, fen_to_str, month_of, parse_period, to_fen
-from .common import MONEY_ROLES, READERS, EventWriter, bulk_insert, new_ids, policy_for, require, require_community
+from .common import (
+    FACT_READERS,
+    MONEY_ROLES,
+    READERS,
+    EventWriter,
+    bulk_insert,
+    new_ids,
+    policy_for,
+    require,
+    require_community,
+)
 from .fees import rate_on, rates_of
 from .units import catch_up, check_payer, find_unit, lives_in
 
@@ -457,7 +467,7 @@ def scope_bills(query, principal: Principal):
         return query
     if principal.role == "resident":
         return query.where(lives_in(principal, Bill.unit_id, Bill.issued_at))
-    if principal.role not in READERS or not principal.communities:
+    if principal.role not in FACT_READERS or not principal.communities:
         return query.where(false())
     query = query.where(Bill.community_id.in_(principal.communities))
     if principal.role == "butler":

@@ -22,6 +22,9 @@ from ..models import Policy, outbox
 
 # Staff who read fees, each within their own communities (butlers within their zones).
 READERS = ("finance", "senior_butler", "cs_manager", "butler")
+# Who reads billing facts (bills, units' accounts and ledgers, the cash book) of their communities: the staff who
+# read, and an integrator's key covering `billing` (docs/integrators.md). Never a write.
+FACT_READERS = (*READERS, "integrator")
 # Who moves money and sets fee rules (cashiers are finance staff); admin is instance-wide.
 MONEY_ROLES = ("finance", "admin")
 # Who keeps the collection list (催缴) notes.

@@ -16,7 +16,7 @@ from guanjia.errors import Invalid, NotFound, UpstreamUnavailable
 
 from ..models import BillingUnit, BillingZone, LedgerEntry, Occupancy
 from ..payloads import UnitChanged
-from .common import READERS, upsert_insert
+from .common import FACT_READERS, upsert_insert
 
 # When residents answers without an update time, any event we receive later wins over its answer.
 OLDEST = "2000-01-01T00:00:00Z"
@@ -122,7 +122,7 @@ def sees_unit(principal: Principal, unit: BillingUnit) -> bool:
         return unit.unit_id in principal.units
     if principal.role == "butler":
         return principal.sees_zone(unit.community_id, unit.zone_id)
-    if principal.role in READERS:
+    if principal.role in FACT_READERS:
         return principal.sees_community(unit.community_id)
     return False
 
@@ -131,7 +131,7 @@ def _may_see_some_unit(principal: Principal, unit_id: str) -> bool:
     """Whether asking residents about `unit_id` could ever end in an answer for this caller."""
     if principal.role == "resident":
         return unit_id in principal.units
-    return principal.instance_wide or (principal.role in READERS and bool(principal.communities))
+    return principal.instance_wide or (principal.role in FACT_READERS and bool(principal.communities))
 
 
 def find_unit(session: Session, unit_id: str, fetch_unit: Callable[[str], dict | None] | None) -> BillingUnit | None:
@@ -192,7 +192,7 @@ def list_units(principal: Principal, filters: dict):
     query = select(BillingUnit).order_by(BillingUnit.community_id, BillingUnit.number, BillingUnit.unit_id)
     if principal.role == "resident":
         query = query.where(BillingUnit.unit_id.in_(principal.units), lives_in(principal, BillingUnit.unit_id))
-    elif principal.role in READERS:
+    elif principal.role in FACT_READERS:
         query = query.where(BillingUnit.community_id.in_(principal.communities))
         if principal.role == "butler":
             query = query.where(BillingUnit.zone_id.in_(principal.zones) if principal.zones else false())

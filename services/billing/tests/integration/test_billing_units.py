@@ -97,7 +97,8 @@ def test_an_update_older_than_the_held_one_is_ignored(worker, client, db, publis
     assert datetime.fromisoformat(body["updated_at"]) == datetime.fromisoformat(newer["time"].replace("Z", "+00:00"))
 
 
-@pytest.mark.parametrize("role", ["admin", "service", "finance", "senior_butler", "cs_manager", "butler"])
+# An integrator's key covering `billing` reads its communities' units (docs/integrators.md).
+@pytest.mark.parametrize("role", ["admin", "service", "finance", "senior_butler", "cs_manager", "butler", "integrator"])
 def test_who_may_see_a_unit(client, billing_settings, unit, role):
     headers = auth_header(billing_settings, role, communities=[unit["community_id"]], zones=["zone-1"])
     assert client.get(f"/api/v1/billing/units/{unit['unit_id']}", headers=headers).status_code == 200
@@ -109,6 +110,7 @@ def test_who_may_see_a_unit(client, billing_settings, unit, role):
         ("finance", {"communities": ["OTHER"]}),
         ("butler", {}),
         ("butler", {"communities": ["OWN"], "zones": ["OTHER"]}),
+        ("integrator", {"communities": ["OTHER"]}),
         ("resident", {"units": ["OTHER"]}),
     ],
 )

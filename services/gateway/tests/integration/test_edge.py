@@ -101,15 +101,18 @@ def test_cors_answers_the_configured_web_origin_only(gateway_settings):
 
 
 def test_sensitive_routed_actions_are_audited_when_they_succeed(client, gateway_settings, admin_headers):
-    billing = StubService({})
+    # The audited operations are the ones the services' documents mark, on the routes they really serve.
+    audit = {"x-guanjia-audit": {"action": "payment.reversed", "target": "payment"}}
+    billing = StubService({"/api/v1/payments/{payment_id}/reversal": {"post": audit}})
     residents = StubService({}, extra_headers=[("X-Guanjia-Audit", "personal_data.viewed")])
     gateway = create_app(
         gateway_settings,
         upstreams={"billing": WsgiUpstream("billing", billing), "residents": WsgiUpstream("residents", residents)},
     ).test_client()
     finance = auth_header(gateway_settings, "finance", communities=["c-1"], subject=f"fin-{random.random()}")
-    reversed_ = gateway.post("/api/v1/billing/payments/pay-42/reverse", headers={**finance, "X-Request-ID": "rev-1"})
+    reversed_ = gateway.post("/api/v1/payments/pay-42/reversal", headers={**finance, "X-Request-ID": "rev-1"})
     assert reversed_.status_code == 200
+    assert gateway.post("/api/v1/payments/pay-43", headers=finance).status_code == 200  # not marked: not audited
     viewed = gateway.get("/api/v1/residents/res-7", headers=finance)
     assert "X-Guanjia-Audit" not in viewed.headers  # for the gateway, not for the client
     gateway.get("/api/v1/billing/bills", headers=finance)  # an ordinary read: not audited

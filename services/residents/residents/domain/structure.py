@@ -180,6 +180,14 @@ def internal_units(session: Session, principal: Principal, community_id: str, de
     }
 
 
+def zones_of_butler(session: Session, principal: Principal, user_id: str) -> dict:
+    """The zones whose butlers include `user_id`: residents' zones are the one source of zone membership; the
+    gateway puts them into the butler's token at sign-in and refresh."""
+    require_role(principal, "service")
+    zones = [z for z in session.execute(select(Zone).order_by(Zone.id)).scalars() if user_id in (z.butler_ids or [])]
+    return {"user_id": user_id, "zones": [z.id for z in zones], "communities": sorted({z.community_id for z in zones})}
+
+
 def _zone_in(session: Session, community_id: str, zone_id: str | None, field: str = "zone_id") -> str | None:
     if zone_id is None:
         return None
