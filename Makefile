@@ -6,6 +6,7 @@
 #   make test             the whole test suite (the README's test command; .ci/run runs it; needs Node's npm too)
 #   make lint             ruff check, ruff format --check, import-linter contracts (no Node)
 #   make bench            benchmarks (bench/run.py); figures go to bench/README.md by hand
+#   make faults           the full fault matrix on a private RabbitMQ node and PostgreSQL cluster (long outages)
 #   make clean            remove var/ and build/cache debris (keeps .venv); distclean also removes .venv
 
 PYTHON = python3.11
@@ -18,12 +19,13 @@ STAMP = $(VENV)/.guanjia-installed
 NODE_STAMP = tests/asyncapi/node_modules/.guanjia-installed
 
 SERVICE_PYPROJECTS = services/residents/pyproject.toml services/tickets/pyproject.toml \
-	services/billing/pyproject.toml services/notifications/pyproject.toml services/gateway/pyproject.toml
+	services/billing/pyproject.toml services/notifications/pyproject.toml services/gateway/pyproject.toml \
+	services/workbench/pyproject.toml
 RUN_REQUIREMENTS = requirements/constraints.txt requirements/base.in libs/guanjia/pyproject.toml $(SERVICE_PYPROJECTS)
 
 RUN_INSTALL_ARGS = -c requirements/constraints.txt -r requirements/base.in \
 	-e libs/guanjia -e services/residents -e services/tickets -e services/billing \
-	-e services/notifications -e services/gateway
+	-e services/notifications -e services/gateway -e services/workbench
 DEV_INSTALL_ARGS = -c requirements/constraints.txt -r requirements/dev.in
 
 # Defaults for run-distributed: the local servers (PostgreSQL trust auth, RabbitMQ guest/guest).
@@ -31,7 +33,7 @@ DEV_INSTALL_ARGS = -c requirements/constraints.txt -r requirements/dev.in
 DIST_DATABASE_URL = postgresql+psycopg://postgres@127.0.0.1:5432/guanjia_{service}
 DIST_AMQP_URL = amqp://guest:guest@127.0.0.1:5672/%2F
 
-.PHONY: venv run-venv run run-distributed secrets test lint bench clean distclean
+.PHONY: venv run-venv run run-distributed secrets test lint bench faults clean distclean
 
 # Everything (running, tests, lint, the Node AsyncAPI parser): what a contributor and CI need.
 venv: $(STAMP) $(NODE_STAMP)
@@ -75,6 +77,10 @@ lint: $(STAMP)
 
 bench: venv
 	$(BIN)/python bench/run.py
+
+faults: venv
+	GUANJIA_FAULT_DB_OUTAGE_SECONDS=120 GUANJIA_FAULT_BROKER_OUTAGE_SECONDS=30 GUANJIA_REQUIRE_INFRA=1 \
+	$(BIN)/python -m pytest tests/e2e/test_zz_bus_faults.py -q
 
 clean:
 	rm -rf var .pytest_cache .ruff_cache .import_linter_cache build dist

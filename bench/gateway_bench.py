@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from run import AMQP, HERE, PG, machine, wrk  # noqa: E402
 
-from guanjia.stack import DistributedStack, admin_token  # noqa: E402
+from guanjia.stack import STACK_SERVICES, DistributedStack, admin_token  # noqa: E402
 from guanjia.testing import free_port_block  # noqa: E402
 
 GET = """
@@ -136,7 +136,7 @@ def main() -> int:
         # On a busy machine another process may take a port of the block between the check and the bind.
         stack = DistributedStack(
             env=env,
-            port=free_port_block(5),
+            port=free_port_block(len(STACK_SERVICES)),
             web_workers=args.web_workers,
             log_dir=Path(env["GUANJIA_VAR_DIR"]) / "logs",
         )

@@ -26,7 +26,7 @@ from pathlib import Path
 import requests
 from sqlalchemy import create_engine, text
 
-from guanjia.stack import DistributedStack, admin_token
+from guanjia.stack import STACK_SERVICES, DistributedStack, admin_token
 from guanjia.testing import TEST_RATE_LIMITS_ENV, free_port_block
 
 HERE = Path(__file__).resolve().parent
@@ -214,7 +214,10 @@ def main() -> int:
         }
     )
     stack = DistributedStack(
-        env=env, port=free_port_block(5), web_workers=args.web_workers, log_dir=Path(env["GUANJIA_VAR_DIR"]) / "logs"
+        env=env,
+        port=free_port_block(len(STACK_SERVICES)),
+        web_workers=args.web_workers,
+        log_dir=Path(env["GUANJIA_VAR_DIR"]) / "logs",
     ).start()
     results = {
         "machine": machine(),

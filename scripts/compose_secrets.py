@@ -28,6 +28,7 @@ SECRETS = {
     "pii-key": ("GUANJIA_PII_KEY", _token(48)),
     "admin-password": ("GUANJIA_ADMIN_PASSWORD", _token(18)),
     "metrics-token": ("GUANJIA_METRICS_TOKEN", _token(32)),
+    "workbench-secret": ("GUANJIA_WORKBENCH_SECRET", _token(32)),
     "postgres-password": ("POSTGRES_PASSWORD", _token(24)),
     # One template for every service: "{service}" becomes the container's own service name.
     "database-url": (

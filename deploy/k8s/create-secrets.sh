@@ -13,6 +13,8 @@ set -euo pipefail
 city=${1:?usage: create-secrets.sh <city>}
 ns="guanjia-$city"
 services="residents tickets billing notifications gateway"
+# The workbench has a database (its sessions) but no broker user: it publishes and consumes no events.
+web_services="workbench"
 
 random() { openssl rand -base64 48 | tr -d '/+=\n' | cut -c1-40; }
 # An Ed25519 signing key as Guanjia reads it: the 32-byte seed, base64url without padding.
@@ -51,7 +53,8 @@ create guanjia-keys \
     --from-literal=jwt-private-key="$(ed25519)" \
     --from-literal=pii-key="$(random)" \
     --from-literal=admin-password="$(random)" \
-    --from-literal=metrics-token="$(random)"
+    --from-literal=metrics-token="$(random)" \
+    --from-literal=workbench-secret="$(random)"
 
 for service in $services; do
     # Broker user (imported by the Messaging Topology Operator) and database role (CloudNativePG).
@@ -59,6 +62,11 @@ for service in $services; do
     create "$service-db" --type=kubernetes.io/basic-auth \
         --from-literal=username="$service" --from-literal=password="$(random)"
     ensure_url "$service-amqp" "amqp://USER:PASSWORD@rabbitmq:5672/%2F"
+    ensure_url "$service-db" "postgresql+psycopg://USER:PASSWORD@postgres-rw:5432/guanjia_$service"
+done
+for service in $web_services; do
+    create "$service-db" --type=kubernetes.io/basic-auth \
+        --from-literal=username="$service" --from-literal=password="$(random)"
     ensure_url "$service-db" "postgresql+psycopg://USER:PASSWORD@postgres-rw:5432/guanjia_$service"
 done
 # Mounted by billing and notifications as files, so they must exist: empty values (callbacks refused, no SMS

@@ -37,6 +37,8 @@ COMPOSE_SERVICE_KEY = "BGbuwWpylEDi1vL3zC-TaMddydvdYydTIlBkW_Dbno0"
 
 SERVICES = ["residents", "tickets", "billing", "notifications", "gateway"]
 WITH_WORKER = ["residents", "tickets", "billing", "notifications"]
+# Web only: the workbench (people's screens) has a database but no worker, no broker user and no keys.
+WEB_ONLY = ["workbench"]
 INFRA = ["postgres", "rabbitmq", "redis"]
 SECRETS_SCRIPT = ROOT / "scripts" / "compose_secrets.py"
 
@@ -118,6 +120,7 @@ def test_compose_file_is_valid_against_the_compose_specification():
 def test_compose_runs_a_migration_a_web_process_and_a_worker_per_service():
     expected = set(INFRA)
     expected |= {f"{name}-migrate" for name in SERVICES} | set(SERVICES) | {f"{name}-worker" for name in WITH_WORKER}
+    expected |= {f"{name}-migrate" for name in WEB_ONLY} | set(WEB_ONLY)
     assert set(_services()) == expected
 
     for name, service in _services().items():
@@ -147,7 +150,7 @@ def test_every_long_running_service_has_a_healthcheck_and_migrations_are_one_sho
 
 def test_web_healthchecks_probe_readiness_on_the_service_port():
     services = _services()
-    for name in SERVICES:
+    for name in SERVICES + WEB_ONLY:
         test = services[name]["healthcheck"]["test"]
         assert f"http://127.0.0.1:{SERVICE_PORTS[name]}/readyz" in " ".join(test), name
 
@@ -167,7 +170,8 @@ def test_dependencies_wait_for_health_or_for_the_migration_to_complete():
                 assert target.endswith("-migrate"), f"{name} waits for {target} to exit"
         if name in INFRA:
             continue
-        for infra in ("postgres", "rabbitmq"):
+        needed = ("postgres",) if _own_service(name) in WEB_ONLY else ("postgres", "rabbitmq")
+        for infra in needed:
             assert depends.get(infra) == {"condition": "service_healthy"}, f"{name} must wait for {infra}"
         if name == "gateway":
             assert depends.get("redis") == {"condition": "service_healthy"}, "the gateway counts rate limits in redis"
@@ -196,6 +200,16 @@ def test_every_guanjia_container_gets_a_complete_distributed_configuration(secre
         own = _own_service(name)
         env = _env(service, secrets_dir)
         settings = from_env(own, env)
+        if own in WEB_ONLY:
+            db = urlparse(settings.database_url)
+            assert (db.hostname, db.port, db.path) == ("postgres", 5432, f"/guanjia_{own}"), name
+            assert settings.workbench_secret and urlparse(settings.service_urls["gateway"]).hostname == "gateway"
+            keys = {"GUANJIA_AMQP_URL", "GUANJIA_SERVICE_KEY", "GUANJIA_PII_KEY", "GUANJIA_JWT_PRIVATE_KEY"}
+            held = (keys | {f"{key}_FILE" for key in keys}) & set(env)
+            assert not held, f"{name} needs none of {held}"
+            if name in WEB_ONLY:
+                assert env["PORT"] == str(SERVICE_PORTS[name]), f"{name} listens on its own port"
+            continue
 
         assert not settings.embedded, f"{name} must run on RabbitMQ, not memory://"
         amqp = urlparse(settings.amqp_url)
@@ -220,6 +234,11 @@ def test_no_secret_is_passed_to_a_container_as_an_environment_variable(secrets_d
         files = {key for key in env if key.endswith("_FILE")}
         if name in INFRA:
             assert files <= {"POSTGRES_PASSWORD_FILE"}, name
+            continue
+        if _own_service(name) in WEB_ONLY:
+            # Its sessions database and its own secret: no broker, none of the keys.
+            assert files == {"GUANJIA_DATABASE_URL_FILE", "GUANJIA_WORKBENCH_SECRET_FILE"}, name
+            _env(service, secrets_dir)
             continue
         expected = {
             "GUANJIA_SERVICE_KEY_FILE",
@@ -345,7 +364,7 @@ def _instructions(dockerfile: Path) -> list[tuple[str, str]]:
     ]
 
 
-@pytest.mark.parametrize("name", SERVICES)
+@pytest.mark.parametrize("name", SERVICES + WEB_ONLY)
 def test_dockerfile_references_files_that_exist(name):
     dockerfile = ROOT / "services" / name / "Dockerfile"
     instructions = _instructions(dockerfile)
@@ -428,7 +447,7 @@ def test_gunicorn_binds_port_and_workers_from_the_environment(monkeypatch):
 
 def test_postgres_init_creates_one_database_per_service():
     sql = (ROOT / "deploy" / "postgres" / "init.sql").read_text(encoding="utf-8")
-    assert set(re.findall(r"CREATE DATABASE (\w+)", sql)) == {f"guanjia_{name}" for name in SERVICES}
+    assert set(re.findall(r"CREATE DATABASE (\w+)", sql)) == {f"guanjia_{name}" for name in SERVICES + WEB_ONLY}
     volumes = _services()["postgres"]["volumes"]
     assert any(v.startswith("./deploy/postgres/init.sql:/docker-entrypoint-initdb.d/") for v in volumes)
 
@@ -474,6 +493,9 @@ def test_rabbitmq_users_have_hashes_and_the_integrator_can_only_read_guanjia_eve
         if name in INFRA:
             continue
         own = _own_service(name)
+        if own in WEB_ONLY:
+            assert own not in users, f"{own} talks to no broker: it needs no broker user"
+            continue
         amqp = urlparse(from_env(own, _env(service, secrets_dir)).amqp_url)
         assert amqp.username == own, f"{name} must use its own broker user"
         assert own in users

@@ -26,6 +26,8 @@ K8S = ROOT / "deploy" / "k8s"
 CITIES = sorted(p.name for p in (K8S / "overlays").iterdir() if p.is_dir())
 SERVICES = ["residents", "tickets", "billing", "notifications", "gateway"]
 WITH_WORKER = ["residents", "tickets", "billing", "notifications"]
+# Web only: the workbench (people's screens) has a database but no worker, no broker user and no keys.
+WEB_ONLY = ["workbench"]
 KUBERNETES_VERSION = "1.32"
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -132,7 +134,7 @@ def _containers(deployment: dict) -> list[dict]:
 @pytest.mark.parametrize("city", CITIES)
 def test_every_service_has_a_web_deployment_a_worker_and_a_migration_job(city):
     objects = render(city)
-    for name in SERVICES:
+    for name in SERVICES + WEB_ONLY:
         web = _one(objects, "Deployment", name)
         container = web["spec"]["template"]["spec"]["containers"][0]
         port = SERVICE_PORTS[name]
@@ -206,6 +208,18 @@ def test_each_service_uses_its_own_broker_user_and_database_role(city):
                 secrets = {secret for secret, _ in files.values()}
                 assert not any(s.endswith(("-amqp", "-db")) and not s.startswith(name) for s in secrets), secrets
 
+    for name in WEB_ONLY:
+        for deployment in [_one(objects, "Deployment", name), _one(objects, "Job", f"{name}-migrate")]:
+            pod = deployment["spec"]["template"]["spec"]
+            for container in _containers(deployment):
+                env = {e["name"]: e["value"] for e in container.get("env", [])}
+                files = _mounted_files(pod, container)
+                assert files[env[f"GUANJIA_{name.upper()}_DATABASE_URL_FILE"]] == (f"{name}-db", "url")
+                secrets = {secret for secret, _ in files.values()}
+                assert not any(s.endswith("-amqp") for s in secrets) and f"{name}-db" in secrets, secrets
+                keys = {key for secret, key in files.values() if secret == "guanjia-keys"}
+                assert keys & {"service-key", "pii-key", "jwt-private-key"} == set(), f"{name} holds no key"
+
 
 @pytest.mark.parametrize("city", CITIES)
 def test_no_secret_reaches_a_container_as_an_environment_variable(city):
@@ -268,6 +282,8 @@ def test_every_secret_the_manifests_need_is_made_by_create_secrets_or_listed_as_
     made = set(re.findall(r"^create ([\w-]+)", script, re.M))
     for service in SERVICES:
         made |= {f"{service}-amqp", f"{service}-db"} if '"$service-amqp"' in script else set()
+    for service in WEB_ONLY:
+        made |= {f"{service}-db"} if service in script and '"$service-db"' in script else set()
     external = set(re.findall(r"^  ([\w-]+)\s{2,}", script, re.M))
     needed = set()
     for obj in render(CITIES[0]):
@@ -310,10 +326,10 @@ def test_postgres_has_one_database_and_role_per_service_and_backups(city):
     objects = render(city)
     cluster = _one(objects, "Cluster", "postgres")
     roles = {r["name"] for r in cluster["spec"]["managed"]["roles"]} | {cluster["spec"]["bootstrap"]["initdb"]["owner"]}
-    assert roles == set(SERVICES)
+    assert roles == set(SERVICES) | set(WEB_ONLY)
     databases = {d["spec"]["name"]: d["spec"]["owner"] for d in _of(objects, "Database")}
     databases[cluster["spec"]["bootstrap"]["initdb"]["database"]] = cluster["spec"]["bootstrap"]["initdb"]["owner"]
-    assert databases == {f"guanjia_{s}": s for s in SERVICES}
+    assert databases == {f"guanjia_{s}": s for s in SERVICES + WEB_ONLY}
     assert city in cluster["spec"]["backup"]["barmanObjectStore"]["destinationPath"]
     assert _one(objects, "ScheduledBackup", "postgres-nightly")["spec"]["cluster"] == {"name": "postgres"}
 

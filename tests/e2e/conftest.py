@@ -8,6 +8,7 @@ import uuid
 import pytest
 import requests
 
+from guanjia.stack import STACK_SERVICES
 from guanjia.testing import TEST_RATE_LIMITS_ENV, TEST_SMS_LIMITS_ENV, free_port_block
 
 ADMIN_PASSWORD = "e2e-admin-password-1"
@@ -126,10 +127,23 @@ def distributed_stack(infra, tmp_path_factory):
         "e2e", GUANJIA_ADMIN_PASSWORD=ADMIN_PASSWORD, GUANJIA_VAR_DIR=str(tmp_path_factory.mktemp("distributed-var"))
     )
     stack = DistributedStack(
-        env=env, port=free_port_block(5), web_workers=1, log_dir=tmp_path_factory.mktemp("distributed-logs")
+        env=env,
+        port=free_port_block(len(STACK_SERVICES)),
+        web_workers=1,
+        log_dir=tmp_path_factory.mktemp("distributed-logs"),
     ).start()
     yield stack
     stack.stop()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless chromium for the whole session (the workbench's tests; see tests/e2e/browser.py)."""
+    from .browser import start_browser, stop_browser
+
+    driver = start_browser()
+    yield driver
+    stop_browser(driver)
 
 
 @pytest.fixture(params=["embedded", "distributed"])
@@ -227,7 +241,7 @@ def scaled_stack(infra, broker_city, tmp_path_factory):
         # fails fast; take another block.
         stack = DistributedStack(
             env=env,
-            port=free_port_block(10),
+            port=free_port_block(2 * len(STACK_SERVICES)),
             web_workers=1,
             web_replicas=2,
             worker_replicas=2,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import random
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,7 +28,13 @@ ERROR_HEADER = "x-guanjia-error"
 
 
 class PublishError(RuntimeError):
-    """The broker did not confirm the message: it must be treated as not published."""
+    """The broker did not confirm the message: it must be treated as not published.
+
+    From publish_batch, `confirmed` holds the ids the broker did confirm before the failure."""
+
+    def __init__(self, message: str, confirmed: list | None = None):
+        super().__init__(message)
+        self.confirmed = confirmed or []
 
 
 class RetryLater(Exception):
@@ -36,6 +43,80 @@ class RetryLater(Exception):
 
 class Poison(Exception):
     """Raised by a handler when the event can never be applied (bad payload): dead-letter it at once."""
+
+
+class Unavailable(Exception):
+    """Raised by a handler when a dependency (its database, a service it calls) cannot be reached.
+
+    Nothing is wrong with the event: it goes back to the queue without spending its retry budget, and the
+    consumer pauses (back-off, no limit) until the dependency answers again."""
+
+
+class _Paused(Exception):
+    """The consumer stops consuming for a while: a dependency is down (the message was requeued)."""
+
+
+def is_outage(exc: BaseException) -> bool:
+    """True when `exc` (or what caused it) says a database, a broker or a called service is unreachable."""
+    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    from .errors import UpstreamUnavailable
+
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, UpstreamUnavailable):
+            # An answer in the 4xx range (other than 404, which callers handle) is about the request, not an outage.
+            status = exc.extra.get("upstream_status")
+            return status is None or status >= 500 or status == 429
+        if isinstance(exc, Unavailable | OperationalError | InterfaceError | PoolTimeout):
+            return True
+        if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+            return True
+        if exc.__class__.__module__.startswith("psycopg") and exc.__class__.__name__ in (
+            "OperationalError",
+            "InterfaceError",
+        ):
+            return True
+        if isinstance(exc, ConnectionError | TimeoutError):
+            return True
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return False
+
+
+def jittered(delay: float) -> float:
+    """`delay` spread over [delay/2, delay]: after a broker restart the processes of a city do not reconnect
+    in lock-step."""
+    return delay / 2 + random.random() * delay / 2
+
+
+def _attempt(headers: dict, retries: int) -> int:
+    """The retry count carried in the message; anything else than a small whole number makes it poison."""
+    value = headers.get(ATTEMPT_HEADER, 0)
+    if isinstance(value, bytes):
+        value = value.decode("ascii", "replace")
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= retries:
+        raise Poison(f"bad {ATTEMPT_HEADER} header: {str(value)[:40]!r}")
+    return value
+
+
+def _safe_headers(headers: dict) -> dict:
+    """Headers fit to publish again: plain values kept, anything odd (nested tables, huge numbers) as text."""
+    safe = {}
+    for key, value in headers.items():
+        key = str(key)[:128]
+        if isinstance(value, bool | float) or value is None:
+            safe[key] = value
+        elif isinstance(value, int) and -(2**63) <= value < 2**63:
+            safe[key] = value
+        elif isinstance(value, str):
+            safe[key] = value[:1000]
+        else:
+            safe[key] = repr(value)[:1000]
+    return safe
 
 
 def connect(settings: Settings) -> kombu.Connection:
@@ -75,6 +156,17 @@ def declare_topology(channel, settings: Settings) -> Exchange:
     exchange = events_exchange(settings)(channel)
     exchange.declare()
     return exchange
+
+
+def bind_routine(channel, settings: Settings, event_types) -> None:
+    """Bind routine `event_types` to `<exchange>.routine`, a fanout exchange without queues: they count as routed
+    (an integrator's own binding still receives them) and stay out of the unrouted queue."""
+    if not event_types:
+        return
+    sink = Exchange(f"{settings.exchange}.routine", type="fanout", durable=True, channel=channel)
+    sink.declare()
+    for event_type in sorted(event_types):
+        channel.exchange_bind(destination=sink.name, source=settings.exchange, routing_key=event_type)
 
 
 @dataclass
@@ -137,6 +229,7 @@ class Publisher:
         self._conn: kombu.Connection | None = None
         self._producer: kombu.Producer | None = None
         self._direct: kombu.Producer | None = None
+        self._batch = None  # (connection, confirm channel, confirm state, message class) for publish_batch
 
     def _ensure(self, direct: bool) -> kombu.Producer:
         if self._producer is None:
@@ -177,17 +270,164 @@ class Publisher:
             self.reset()
             raise PublishError(f"not published: {exc!r}") from exc
 
+    def publish_batch(self, items, *, window: int = 500) -> tuple[list[str], dict[str, str]]:
+        """Publish `(event_id, event_type, body)` items with confirms handled in windows (not one by one).
+
+        Returns (confirmed ids, {id: reason} for messages the broker nacked). A lost connection or a confirm
+        timeout raises PublishError whose `confirmed` lists what the broker had confirmed by then."""
+        if self.settings.amqp_url.startswith("memory://"):
+            return self._publish_each(items)
+        try:
+            return self._publish_windowed(items, window)
+        except PublishError:
+            self.reset()
+            raise
+
+    def _publish_each(self, items) -> tuple[list[str], dict[str, str]]:
+        """memory:// has no confirms to pipeline: one message at a time."""
+        confirmed: list[str] = []
+        for event_id, event_type, body in items:
+            try:
+                self.publish_raw(body, event_properties(event_id, event_type), routing_key=event_type)
+            except PublishError as exc:
+                raise PublishError(str(exc), confirmed) from exc
+            confirmed.append(event_id)
+        return confirmed, {}
+
+    def _batch_channel(self):
+        if self._batch is None:
+            import amqp
+
+            conn = kombu.Connection(self.settings.amqp_url, heartbeat=0, connect_timeout=5)
+            conn.ensure_connection(max_retries=1)
+            channel = conn.channel()
+            declare_topology(channel, self.settings)
+            channel.confirm_select()
+            state = _Confirms()
+            channel.events["basic_ack"].add(state.ack)
+            channel.events["basic_nack"].add(state.nack)
+            self._batch = (conn, channel, state, amqp.Message)
+        return self._batch
+
+    def _publish_windowed(self, items, window: int) -> tuple[list[str], dict[str, str]]:
+        try:
+            conn, channel, state, message_class = self._batch_channel()
+        except Exception as exc:
+            raise PublishError(f"not published: {exc!r}") from exc
+        state.begin()
+        exchange = self.settings.exchange
+        try:
+            for event_id, event_type, body in items:
+                message = message_class(body, **event_properties(event_id, event_type))
+                channel.basic_publish(message, exchange=exchange, routing_key=event_type)
+                state.sent(event_id)
+                # Keep at most `window` unconfirmed messages in flight: wait for the broker to catch up.
+                if state.outstanding() >= window:
+                    deadline = _Deadline(self.confirm_timeout)
+                    while state.outstanding() >= window:
+                        self._drain(conn, state, deadline)
+            deadline = _Deadline(self.confirm_timeout)
+            while state.outstanding():
+                self._drain(conn, state, deadline)
+        except Exception as exc:
+            raise PublishError(f"not published: {exc!r}", state.confirmed_ids()) from exc
+        return state.confirmed_ids(), state.nacked_ids()
+
+    @staticmethod
+    def _drain(conn, state: _Confirms, deadline: _Deadline) -> None:
+        before = state.settled
+        try:
+            conn.drain_events(timeout=max(0.01, deadline.left()))
+        except TimeoutError:
+            pass
+        if state.settled == before and deadline.left() <= 0:
+            raise TimeoutError(f"{state.outstanding()} message(s) not confirmed in time")
+
     def reset(self) -> None:
         """Drop the connection after an error; the next publish reconnects."""
         conn, self._conn, self._producer, self._direct = self._conn, None, None, None
-        if conn is not None:
-            try:
-                conn.release()
-            except Exception:
-                pass
+        batch, self._batch = getattr(self, "_batch", None), None
+        for connection in (conn, batch[0] if batch else None):
+            if connection is not None:
+                try:
+                    connection.release()
+                except Exception:
+                    pass
 
     def close(self) -> None:
         self.reset()
+
+
+def event_properties(event_id: str, event_type: str) -> dict:
+    """AMQP properties of an event published from its stored JSON (DESIGN.md §3: message_id = id, type = type)."""
+    import time
+
+    return {
+        "content_type": events.CONTENT_TYPE,
+        "content_encoding": "utf-8",
+        "message_id": event_id,
+        "type": event_type,
+        "delivery_mode": 2,
+        "timestamp": int(time.time()),
+    }
+
+
+class _Deadline:
+    def __init__(self, seconds: float):
+        import time
+
+        self._clock = time.monotonic
+        self.at = self._clock() + seconds
+
+    def left(self) -> float:
+        return self.at - self._clock()
+
+
+class _Confirms:
+    """Publisher-confirm bookkeeping of one batch: delivery tags are consecutive from the channel's first publish."""
+
+    def __init__(self):
+        self.next_tag = 1  # the tag the broker gives the next publish on this channel
+        self.begin()
+
+    def begin(self) -> None:
+        self.first_tag = self.next_tag
+        self.ids: list[str] = []
+        self.status: list[str | None] = []
+        self.low = 0  # index of the lowest unsettled message
+        self.settled = 0
+
+    def sent(self, event_id: str) -> None:
+        self.ids.append(event_id)
+        self.status.append(None)
+        self.next_tag += 1
+
+    def outstanding(self) -> int:
+        return len(self.ids) - self.settled
+
+    def _settle(self, tag: int, multiple: bool, outcome: str) -> None:
+        index = tag - self.first_tag
+        if index >= len(self.ids):
+            return
+        start = self.low if multiple else index
+        for i in range(max(start, 0), index + 1):
+            if self.status[i] is None:
+                self.status[i] = outcome
+                self.settled += 1
+        while self.low < len(self.status) and self.status[self.low] is not None:
+            self.low += 1
+
+    def ack(self, delivery_tag: int, multiple: bool = False) -> None:
+        self._settle(delivery_tag, multiple, "ack")
+
+    def nack(self, delivery_tag: int, multiple: bool = False, *args) -> None:
+        self._settle(delivery_tag, multiple, "nack")
+
+    def confirmed_ids(self) -> list[str]:
+        return [i for i, s in zip(self.ids, self.status, strict=True) if s == "ack"]
+
+    def nacked_ids(self) -> dict[str, str]:
+        return {i: "nacked by the broker" for i, s in zip(self.ids, self.status, strict=True) if s == "nack"}
 
 
 Handler = Callable[[Any, Any, dict], None]
@@ -217,6 +457,7 @@ class EventConsumer:
         self.embedded = settings.amqp_url.startswith("memory://")
         self._publisher: Publisher | None = None
         self.ready = threading.Event()
+        self.paused = False  # True while a dependency is down (consumption stopped, messages kept in the queue)
 
     # -- the loop ---------------------------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:
@@ -225,12 +466,22 @@ class EventConsumer:
             try:
                 self._consume(stop)
                 backoff = 0.5
+            except _Paused as exc:  # a dependency is down: the message was requeued, nothing spent
+                self.ready.clear()
+                self.paused = True
+                log.warning(
+                    "dependency unavailable, consumer paused", extra={"consumer": self.name, "error": str(exc)[:200]}
+                )
+                stop.wait(jittered(backoff))
+                backoff = min(backoff * 2, 5.0)  # a short cap: resume soon after the dependency is back
             except Exception as exc:  # lost connection, broker stopped: reconnect with back-off
                 self.ready.clear()
-                log.warning("consumer connection lost, reconnecting", extra={"consumer": self.name, "error": repr(exc)})
+                log.warning(
+                    "consumer connection lost, reconnecting: %s", repr(exc)[:300], extra={"consumer": self.name}
+                )
                 if self._publisher:
                     self._publisher.reset()
-                stop.wait(backoff)
+                stop.wait(jittered(backoff))
                 backoff = min(backoff * 2, 10.0)
         if self._publisher:
             self._publisher.close()
@@ -244,6 +495,7 @@ class EventConsumer:
             self._publisher = self._publisher or Publisher(self.settings)
             with kombu.Consumer(channel, queues=[self.queues.main], on_message=self._on_message, no_ack=False):
                 self.ready.set()
+                self.paused = False
                 while not stop.is_set():
                     try:
                         conn.drain_events(timeout=1)
@@ -257,11 +509,19 @@ class EventConsumer:
 
     # -- one message ------------------------------------------------------------------------------
     def _on_message(self, message) -> None:
-        headers = dict(message.headers or {})
+        """Every value read from the message is untrusted: what cannot be parsed is dead-lettered with the
+        reason and acked, and the consumer goes on. A dependency outage requeues the message and pauses."""
+        event_type = "unknown"
         try:
+            headers = dict(message.headers or {})
+        except Exception:
+            headers = {}
+        try:
+            attempt = _attempt(headers, len(self.settings.retry_delays_ms))
             event = events.from_message(message.body, message.content_type, headers)
             if event["type"] not in self.handlers:
-                raise Poison(f"no handler for {event['type']}")
+                raise Poison(f"no handler for {str(event['type'])[:100]}")
+            event_type = event["type"]  # only handled types become metric labels (no unbounded series)
             outcome = self.handle(event)
             log.info(
                 "event handled",
@@ -271,9 +531,14 @@ class EventConsumer:
             outcome = "dead_lettered"
             self._dead_letter(message, headers, exc)
         except Exception as exc:
-            outcome = self._retry_or_dead_letter(message, headers, exc)
+            if is_outage(exc):
+                # Not the message's fault: back to the queue, attempt count unchanged; stop consuming for a while.
+                message.requeue()
+                EVENTS_HANDLED.labels(self.name, event_type, "paused").inc()
+                raise _Paused(repr(exc)[:300]) from exc
+            outcome = self._retry_or_dead_letter(message, headers, attempt, exc)
         message.ack()
-        EVENTS_HANDLED.labels(self.name, message.properties.get("type") or "unknown", outcome).inc()
+        EVENTS_HANDLED.labels(self.name, event_type, outcome).inc()
 
     def handle(self, event: dict) -> str:
         """Apply `event` once: the handler's effect and the inbox row commit together."""
@@ -309,8 +574,7 @@ class EventConsumer:
             raise
         return "applied"
 
-    def _retry_or_dead_letter(self, message, headers: dict, exc: Exception) -> str:
-        attempt = int(headers.get(ATTEMPT_HEADER, 0))
+    def _retry_or_dead_letter(self, message, headers: dict, attempt: int, exc: Exception) -> str:
         delays = self.settings.retry_delays_ms
         if attempt >= len(delays):
             self._dead_letter(message, headers, exc)
@@ -339,19 +603,41 @@ class EventConsumer:
 
     def _republish(self, message, headers: dict, queue_name: str) -> None:
         properties = {
-            "content_type": message.content_type,
-            "content_encoding": message.content_encoding or "utf-8",
+            "content_type": _short(message.content_type) or "application/octet-stream",
+            "content_encoding": _short(message.content_encoding) or "utf-8",
             "delivery_mode": 2,
         }
         for key in ("message_id", "type", "timestamp"):
-            if message.properties.get(key) is not None:
-                properties[key] = message.properties[key]
+            value = message.properties.get(key)
+            if value is not None:
+                properties[key] = value if key == "timestamp" else _short(value)
+        headers = _safe_headers(headers)
+        body = _raw_body(message)
         # Via the default exchange straight to the queue; confirmed before the original is acked.
         if isinstance(threading.current_thread(), threading.Timer):
             publisher = Publisher(self.settings)  # a retry timer thread: connections are per thread
             try:
-                publisher.publish_raw(message.body, properties, routing_key=queue_name, direct=True, headers=headers)
+                publisher.publish_raw(body, properties, routing_key=queue_name, direct=True, headers=headers)
             finally:
                 publisher.close()
             return
-        self._publisher.publish_raw(message.body, properties, routing_key=queue_name, direct=True, headers=headers)
+        self._publisher.publish_raw(body, properties, routing_key=queue_name, direct=True, headers=headers)
+
+
+def _short(value) -> str | None:
+    """An AMQP short string property, as text within its 255-byte limit."""
+    if value is None:
+        return None
+    text = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+    return text.encode("utf-8")[:255].decode("utf-8", "ignore")
+
+
+def _raw_body(message) -> bytes:
+    """The body as the bytes that arrived: py-amqp decodes a body to text when its content encoding is a codec."""
+    body = message.body
+    if isinstance(body, bytes):
+        return body
+    try:
+        return body.encode(message.content_encoding or "utf-8")
+    except Exception:
+        return body.encode("utf-8", "surrogatepass")

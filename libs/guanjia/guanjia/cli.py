@@ -24,14 +24,19 @@ def _wait_for_signal() -> None:
 
 def _banner(url: str, lines: list[str], mode: str) -> str:
     rule = "=" * 72
+    from .service import load_specs
+
+    # People first: the workbench's address and the demo logins, then what programs use.
+    web = [f"Workbench      {url}/", *[f"  {line}" for line in lines]] if "workbench" in load_specs() else []
     body = [
         rule,
+        *web,
         f"Guanjia 管家 is running ({mode})",
         f"  API gateway    {url}/api/v1/",
         f"  API docs       {url}/api/v1/docs",
         f"  Log in         curl -s -X POST {url}/api/v1/auth/token -H 'Content-Type: application/json' \\",
         '                   -d \'{"username": "resident", "password": "home-1-101-sunny"}\'',
-        *[f"  {line}" for line in lines],
+        *([] if web else [f"  {line}" for line in lines]),
         "  Stop with Ctrl-C.",
         rule,
     ]
@@ -303,6 +308,49 @@ def cmd_outbox_replay(args) -> int:
     return 0
 
 
+def cmd_outbox_dead(args) -> int:
+    """`guanjia outbox dead|retry SERVICE`: the rows the relay set aside, and giving them another try."""
+    from . import outbox
+    from .db import Database
+    from .service import load_specs
+
+    spec = load_specs()[args.service]
+    if spec.outbox is None:
+        print(f"{args.service} publishes no events", file=sys.stderr)
+        return 2
+    settings = config.from_env(args.service)
+    database = Database(settings.database_url, pool_size=1)
+    try:
+        with database.transaction() as session:
+            if args.outbox_command == "dead":
+                rows = outbox.dead_rows(session, spec.outbox, settings.outbox_max_attempts, limit=args.limit)
+                for row in rows:
+                    print(
+                        json.dumps(
+                            {
+                                "id": row.id,
+                                "event_type": row.event_type,
+                                "created_at": str(row.created_at),
+                                "attempts": row.attempts,
+                                "error": row.last_error,
+                            },
+                            ensure_ascii=False,
+                        )
+                    )
+                print(f"{len(rows)} outbox row(s) set aside in {args.service}", file=sys.stderr)
+                return 0
+            if not args.ids and not args.all:
+                print("name row ids (--id, repeatable) or --all", file=sys.stderr)
+                return 2
+            count = outbox.retry_dead(
+                session, spec.outbox, settings.outbox_max_attempts, None if args.all else list(args.ids)
+            )
+    finally:
+        database.dispose()
+    print(f"{count} outbox row(s) of {args.service} handed back to the relay", file=sys.stderr)
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="guanjia", description="Guanjia 管家 — property management platform")
     parser.add_argument("--version", action="version", version=f"guanjia {_version()}")
@@ -377,7 +425,7 @@ def main(argv=None) -> int:
     dead.add_argument("--limit", type=int, default=100, help="list at most this many")
     dead.set_defaults(func=cmd_dead_letters)
 
-    outbox = sub.add_parser("outbox", help="republish already published events")
+    outbox = sub.add_parser("outbox", help="republish events; list or retry rows the relay set aside")
     outbox_sub = outbox.add_subparsers(dest="outbox_command", required=True)
     replay = outbox_sub.add_parser("replay", help="republish a service's events of a time range (replay=true)")
     replay.add_argument("service")
@@ -386,6 +434,15 @@ def main(argv=None) -> int:
     replay.add_argument("--type", dest="types", action="append", help="event type or pattern such as ticket.*")
     replay.add_argument("--queue", help="send only to this queue (an integrator's) instead of guanjia.events")
     replay.set_defaults(func=cmd_outbox_replay)
+    dead_rows = outbox_sub.add_parser("dead", help="rows the relay set aside (unpublishable), with the reason")
+    dead_rows.add_argument("service")
+    dead_rows.add_argument("--limit", type=int, default=100, help="list at most this many")
+    dead_rows.set_defaults(func=cmd_outbox_dead)
+    retry_rows = outbox_sub.add_parser("retry", help="hand set-aside rows back to the relay (after a fix)")
+    retry_rows.add_argument("service")
+    retry_rows.add_argument("--id", dest="ids", action="append", help="outbox row (event) id (repeatable)")
+    retry_rows.add_argument("--all", action="store_true", help="every set-aside row")
+    retry_rows.set_defaults(func=cmd_outbox_dead)
 
     args = parser.parse_args(argv)
     try:

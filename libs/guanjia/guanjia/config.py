@@ -7,8 +7,18 @@ import os
 import secrets
 from pathlib import Path
 
-SERVICE_PORTS = {"gateway": 8000, "residents": 8001, "tickets": 8002, "billing": 8003, "notifications": 8004}
+SERVICE_PORTS = {
+    "gateway": 8000,
+    "residents": 8001,
+    "tickets": 8002,
+    "billing": 8003,
+    "notifications": 8004,
+    "workbench": 8005,
+}
 EMBEDDED_AMQP_URL = "memory://"
+# Services that sign and verify no token and hold no personal data (the workbench only forwards people's
+# tokens to the gateway): they need neither the signing keys nor the PII key.
+KEYLESS_SERVICES = frozenset(["workbench"])
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,11 +60,17 @@ class Settings:
     admin_password: str | None = None
     relay_poll_seconds: float = 5.0
     retry_delays_ms: tuple = (1000, 5000, 30000)
+    # Failed publishes (broker nacks) after which the relay sets an outbox row aside (`guanjia outbox dead`).
+    outbox_max_attempts: int = 5
     log_level: str = "INFO"
     # In embedded mode the gateway and the service clients call other services in-process.
     embedded: bool = False
     # `guanjia run --demo`: the gateway is ready (/readyz) only once the demo logins exist.
     demo: bool = False
+    # The staff workbench: minutes without a request before a session ends, and the key that signs the
+    # sign-in form's CSRF token (generated into var/ when embedded).
+    session_idle_minutes: int = 30
+    workbench_secret: str = ""
 
     @property
     def source(self) -> str:
@@ -246,7 +262,9 @@ def from_env(service: str, env=None) -> Settings:
     jwt_private_key = read.secret("GUANJIA_JWT_PRIVATE_KEY")
     service_key = read.secret("GUANJIA_SERVICE_KEY")
     pii_key = read.secret("GUANJIA_PII_KEY")
-    if embedded:
+    if service in KEYLESS_SERVICES:
+        pass
+    elif embedded:
         jwt_private_key = jwt_private_key or local_signing_key(var_dir(env), "jwt-signing.key")
         service_key = service_key or local_signing_key(var_dir(env), "service-signing.key")
         pii_key = pii_key or local_jwt_secret(var_dir(env), "pii.key")
@@ -295,9 +313,13 @@ def from_env(service: str, env=None) -> Settings:
         admin_password=read.secret("GUANJIA_ADMIN_PASSWORD") or None,
         relay_poll_seconds=read.number("GUANJIA_RELAY_POLL_SECONDS", 5.0, "a number of seconds"),
         retry_delays_ms=_retry_delays(read),
+        outbox_max_attempts=read.integer("GUANJIA_OUTBOX_MAX_ATTEMPTS", 5, "a whole number of attempts", minimum=1),
         log_level=read.choice("GUANJIA_LOG_LEVEL", "INFO", LOG_LEVELS, str.upper),
         embedded=embedded,
         demo=env.get("GUANJIA_DEMO", "").strip().lower() in ("1", "true", "yes"),
+        session_idle_minutes=read.integer("GUANJIA_SESSION_IDLE_MINUTES", 30, "a whole number of minutes", minimum=1),
+        workbench_secret=read.secret("GUANJIA_WORKBENCH_SECRET")
+        or (local_jwt_secret(var_dir(env), "workbench.key") if embedded and service == "workbench" else ""),
     )
     if read.problems:
         raise ConfigError(read.problems)

@@ -119,7 +119,10 @@ class ServiceClient:
         if response.status == 404:
             return None
         if response.status != 200:
-            raise UpstreamUnavailable(f"{self.target} answered {response.status} for {path.split('?')[0]}")
+            raise UpstreamUnavailable(
+                f"{self.target} answered {response.status} for {path.split('?')[0]}",
+                extra={"upstream_status": response.status},
+            )
         return response.json()
 
 

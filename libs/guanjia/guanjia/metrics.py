@@ -89,7 +89,7 @@ class ServiceStateCollector:
         self.database = database
         self._queues = _Cached(self._read_queues, BROKER_STATE_CACHE_SECONDS)
 
-    def _read_outbox(self) -> tuple[int, float] | None:
+    def _read_outbox(self) -> tuple[int, float, int] | None:
         if self.database is None:
             return None
         from sqlalchemy import inspect, text
@@ -98,13 +98,20 @@ class ServiceStateCollector:
             if not inspect(self.database.engine).has_table("outbox"):
                 return None
             with self.database.engine.connect() as conn:
-                count, oldest = conn.execute(
-                    text("SELECT count(*), min(created_at) FROM outbox WHERE published_at IS NULL")
+                # Rows set aside after their last attempt (dead) are counted apart: they wait for an operator.
+                count, oldest, dead = conn.execute(
+                    text(
+                        "SELECT count(*) - coalesce(sum(CASE WHEN attempts >= :max THEN 1 ELSE 0 END), 0),"
+                        " min(CASE WHEN attempts < :max THEN created_at END),"
+                        " coalesce(sum(CASE WHEN attempts >= :max THEN 1 ELSE 0 END), 0)"
+                        " FROM outbox WHERE published_at IS NULL"
+                    ),
+                    {"max": self.settings.outbox_max_attempts},
                 ).one()
         except Exception as exc:
             log.warning("outbox backlog not readable", extra={"error": repr(exc)[:200]})
             return None
-        return count, _age_seconds(oldest)
+        return count, _age_seconds(oldest), dead
 
     def _read_queues(self) -> dict[str, int | None]:
         from . import bus
@@ -132,6 +139,13 @@ class ServiceStateCollector:
             )
             oldest.add_metric([service], outbox[1])
             yield oldest
+            dead_rows = GaugeMetricFamily(
+                "guanjia_outbox_dead_rows",
+                "Outbox rows set aside after failed publishes (see `guanjia outbox dead`)",
+                labels=["service"],
+            )
+            dead_rows.add_metric([service], outbox[2])
+            yield dead_rows
         yield from self._business()
         depths = self._queues()
         if depths.get("events") is not None:

@@ -144,57 +144,122 @@ def backlog(session: Session, table: Table) -> tuple[int, float | None]:
     return row[0], (datetime.now(UTC) - oldest).total_seconds()
 
 
+MAX_EVENT_BYTES = 4 * 1024 * 1024  # far below the broker's limit; an event is a few hundred bytes
+
+
+def unpublishable(row) -> str | None:
+    """Why a stored row cannot go out as it is (None when it can): checked cheaply, without re-encoding."""
+    payload = row.payload
+    if not isinstance(payload, str) or not payload.startswith("{"):
+        return "payload is not a JSON object"
+    if len(payload) > MAX_EVENT_BYTES:
+        return f"payload larger than {MAX_EVENT_BYTES} bytes"
+    try:
+        event_dict = json.loads(payload)
+    except ValueError as exc:
+        return f"payload is not JSON: {exc}"[:300]
+    if not isinstance(event_dict, dict) or event_dict.get("specversion") != "1.0":
+        return "payload is not a CloudEvent 1.0"
+    if event_dict.get("id") != row.id or event_dict.get("type") != row.event_type:
+        return "payload id/type differ from the row's"
+    if not isinstance(event_dict.get("data"), dict) or not event_dict.get("subject") or not event_dict.get("source"):
+        return "payload lacks data, subject or source"
+    return None
+
+
+def dead_rows(session: Session, table: Table, max_attempts: int, limit: int = 100) -> list:
+    """Rows set aside after `max_attempts` failed publishes (oldest first), with their last error."""
+    query = (
+        select(table.c.id, table.c.event_type, table.c.created_at, table.c.attempts, table.c.last_error)
+        .where(table.c.published_at.is_(None), table.c.attempts >= max_attempts)
+        .order_by(table.c.created_at)
+        .limit(limit)
+    )
+    return session.execute(query).all()
+
+
+def retry_dead(session: Session, table: Table, max_attempts: int, ids: list[str] | None = None) -> int:
+    """Give set-aside rows (all, or `ids`) a fresh set of attempts: the relay picks them up again."""
+    query = update(table).where(table.c.published_at.is_(None), table.c.attempts >= max_attempts)
+    if ids is not None:
+        query = query.where(table.c.id.in_(ids))
+    return session.execute(query.values(attempts=0)).rowcount
+
+
 class OutboxRelay:
-    """Publishes unpublished outbox rows with publisher confirms; marks a row sent only after its confirm."""
+    """Publishes unpublished outbox rows with publisher confirms; marks a row sent only after its confirm.
+
+    Rows are claimed in batches and published as they are stored (the JSON written by `emit`), with confirms
+    handled in windows. A row the broker nacks `max_attempts` times, or whose payload is not a publishable
+    CloudEvent (at once), is set aside — left unpublished, its reason in `last_error` — and the rows behind go on.
+    A broker or database outage spends no attempts: the relay backs off and retries until it is over."""
 
     def __init__(
-        self, database: dbmod.Database, table: Table, publisher, *, batch_size: int = 200, poll_seconds: float = 5.0
+        self,
+        database: dbmod.Database,
+        table: Table,
+        publisher,
+        *,
+        batch_size: int = 1000,
+        poll_seconds: float = 5.0,
+        max_attempts: int = 5,
+        window: int = 500,
     ):
         self.database = database
         self.table = table
         self.publisher = publisher
         self.batch_size = batch_size
         self.poll_seconds = poll_seconds
+        self.max_attempts = max_attempts
+        self.window = window
         self.postgres = dbmod.is_postgres(database.engine)
 
     def publish_pending(self) -> int:
-        """One pass: claim a batch (SKIP LOCKED on PostgreSQL), publish, mark sent. Returns rows published."""
+        """Claim batches (SKIP LOCKED on PostgreSQL), publish them, mark the confirmed rows sent. Returns rows sent.
+
+        A payload that cannot be published is set aside at once (it will not change by retrying); a nacked
+        message spends one attempt, and the pass ends there so that it is not retried in a tight loop."""
         published = 0
         while True:
+            invalid: dict[str, str] = {}
+            lost = None
             with self.database.transaction() as session:
-                query = (
-                    select(self.table.c.id, self.table.c.event_type, self.table.c.payload)
-                    .where(self.table.c.published_at.is_(None))
-                    .order_by(self.table.c.created_at)
-                    .limit(self.batch_size)
-                )
-                if self.postgres:
-                    query = query.with_for_update(skip_locked=True)
-                rows = session.execute(query).all()
+                rows = session.execute(self._claim()).all()
                 if not rows:
                     return published
-                sent_ids = []
-                error = None
+                items = []
                 for row in rows:
-                    try:
-                        self.publisher.publish(json.loads(row.payload))
-                    except Exception as exc:
-                        error = exc
-                        session.execute(
-                            update(self.table)
-                            .where(self.table.c.id == row.id)
-                            .values(attempts=self.table.c.attempts + 1, last_error=str(exc)[:500])
-                        )
-                        break
-                    sent_ids.append(row.id)
-                # Commit what was confirmed even when a later row failed, so it is not published twice.
-                self._mark_sent(session, sent_ids)
-                published += len(sent_ids)
-            self._count([row.event_type for row in rows[: len(sent_ids)]])
-            if error is not None:
-                raise error
-            if len(rows) < self.batch_size:
+                    reason = unpublishable(row)
+                    if reason:
+                        invalid[row.id] = reason
+                    else:
+                        items.append((row.id, row.event_type, row.payload.encode("utf-8")))
+                try:
+                    confirmed, nacked = self.publisher.publish_batch(items, window=self.window)
+                except Exception as exc:  # lost connection, confirm timeout: the confirmed part still counts
+                    confirmed, nacked, lost = getattr(exc, "confirmed", []), {}, exc
+                # Commit what was confirmed even when the rest failed, so it is not published twice.
+                self._mark_sent(session, confirmed)
+                self._mark_failed(session, nacked)
+                self._mark_failed(session, invalid, set_aside=True)
+                published += len(confirmed)
+            sent = set(confirmed)
+            self._count([row.event_type for row in rows if row.id in sent])
+            if invalid or nacked:
+                self._report(rows, nacked, invalid)
+            if lost is not None:
+                raise lost
+            if nacked or len(rows) < self.batch_size:
                 return published
+
+    def _claim(self):
+        query = (
+            select(self.table.c.id, self.table.c.event_type, self.table.c.payload, self.table.c.attempts)
+            .where(self.table.c.published_at.is_(None), self.table.c.attempts < self.max_attempts)
+            .order_by(self.table.c.created_at)
+            .limit(self.batch_size)
+        )
+        return query.with_for_update(skip_locked=True) if self.postgres else query
 
     def _count(self, event_types: list[str]) -> None:
         settings = getattr(self.publisher, "settings", None)
@@ -205,12 +270,30 @@ class OutboxRelay:
         for event_type in event_types:
             EVENTS_PUBLISHED.labels(settings.service, event_type).inc()
 
+    def _report(self, rows, nacked: dict[str, str], invalid: dict[str, str]) -> None:
+        attempts = {row.id: row.attempts + 1 for row in rows}
+        for row_id, reason in {**nacked, **invalid}.items():
+            dead = row_id in invalid or attempts[row_id] >= self.max_attempts
+            log.error(
+                "outbox row set aside (dead)" if dead else "outbox row could not be published",
+                extra={"event_id": row_id, "attempts": attempts[row_id], "error": reason[:200]},
+            )
+
     def _mark_sent(self, session: Session, ids: list[str]) -> None:
         if ids:
             session.execute(update(self.table).where(self.table.c.id.in_(ids)).values(published_at=datetime.now(UTC)))
 
+    def _mark_failed(self, session: Session, failed: dict[str, str], *, set_aside: bool = False) -> None:
+        attempts = self.max_attempts if set_aside else self.table.c.attempts + 1
+        for row_id, reason in failed.items():
+            session.execute(
+                update(self.table).where(self.table.c.id == row_id).values(attempts=attempts, last_error=reason[:500])
+            )
+
     def run(self, stop: threading.Event) -> None:
         """Loop until `stop`: publish, then wait for a commit signal (or the slow safety poll)."""
+        from .bus import jittered
+
         waiter = _PostgresWaiter(self.database.url) if self.postgres else _EmbeddedWaiter(self.database.url)
         # Listen before the first pass: a commit between the pass and LISTEN would otherwise wait for the poll.
         waiter.prepare()
@@ -221,9 +304,9 @@ class OutboxRelay:
                     self.publish_pending()
                     backoff = 0.5
                 except Exception as exc:  # broker down, confirm nack/timeout, database hiccup
-                    log.warning("outbox relay could not publish, will retry", extra={"error": str(exc)})
+                    log.warning("outbox relay could not publish, will retry", extra={"error": str(exc)[:300]})
                     self.publisher.reset()
-                    stop.wait(backoff)
+                    stop.wait(jittered(backoff))
                     backoff = min(backoff * 2, 10.0)
                     continue
                 waiter.wait(self.poll_seconds, stop)

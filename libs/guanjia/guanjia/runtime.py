@@ -18,11 +18,16 @@ def migrate(spec: ServiceSpec, settings) -> None:
     """Create the database if needed, run its migrations, declare its exchange and queues."""
     ensure_postgres_database(settings.database_url)
     upgrade(settings.database_url, spec.migrations_dir)
+    if not spec.uses_bus:
+        return
     if spec.handlers:
         declare_queues(spec, settings)
     else:
         with bus.connect(settings) as conn:
             bus.declare_topology(conn.channel(), settings)
+    if spec.routine_events and not settings.embedded:
+        with bus.connect(settings) as conn:
+            bus.bind_routine(conn.channel(), settings, spec.routine_events)
 
 
 def declare_queues(spec: ServiceSpec, settings) -> None:
@@ -46,7 +51,13 @@ class Worker:
         if spec.handlers:
             self.consumer = bus.EventConsumer(settings, self.database, spec.inbox, spec.handlers, context)
         self.relays = [
-            OutboxRelay(self.database, spec.outbox, bus.Publisher(settings), poll_seconds=settings.relay_poll_seconds)
+            OutboxRelay(
+                self.database,
+                spec.outbox,
+                bus.Publisher(settings),
+                poll_seconds=settings.relay_poll_seconds,
+                max_attempts=settings.outbox_max_attempts,
+            )
             for _ in range(relays if spec.outbox is not None else 0)
         ]
 

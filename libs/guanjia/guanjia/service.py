@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import MetaData, Table
 
-SERVICE_ORDER = ["residents", "tickets", "billing", "notifications", "gateway"]
+SERVICE_ORDER = ["residents", "tickets", "billing", "notifications", "gateway", "workbench"]
 
 
 @dataclass
@@ -27,6 +27,9 @@ class ServiceSpec:
     # Scheduled jobs run by the worker: [(name, every_seconds, fn(context, database))]. Several worker replicas
     # may run the same job at once, so each job must be idempotent (unique rows, SKIP LOCKED, ...).
     periodic: list = field(default_factory=list)
+    # Event types this service publishes that none of ours consumes (integrators may bind them): routed to a
+    # sink so that they do not fill guanjia.unrouted, which stays for what nobody expected (bus.bind_routine).
+    routine_events: tuple = ()
     # bootstrap(settings) -> lines to print at start (the gateway creates the first admin here).
     bootstrap: Callable[..., list[str]] | None = None
     # seed(base_url, admin_credential) -> lines to print: loads the demo community through the API
@@ -38,6 +41,8 @@ class ServiceSpec:
     load: Callable[..., list[str]] | None = None
     # check_config(settings) -> problems with this service's own settings (`guanjia config check`).
     check_config: Callable[..., list[str]] | None = None
+    # False for a service that never touches the broker (the workbench): `migrate` declares nothing for it.
+    uses_bus: bool = True
 
 
 def load_specs() -> dict[str, ServiceSpec]:

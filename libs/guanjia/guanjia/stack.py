@@ -22,6 +22,8 @@ from .runtime import Worker, migrate
 from .service import load_specs
 
 log = logging.getLogger("guanjia.stack")
+# One port each, from the gateway's up (replica i of a service listens len(STACK_SERVICES) * i further on).
+STACK_SERVICES = ["gateway", "residents", "tickets", "billing", "notifications", "workbench"]
 DISTRIBUTED_DEFAULTS = {
     "GUANJIA_DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1:5432/guanjia_{service}",
     "GUANJIA_AMQP_URL": "amqp://guest:guest@127.0.0.1:5672/%2F",
@@ -191,7 +193,7 @@ class DistributedStack:
         web_replicas: int = 1,
         worker_replicas: int = 1,
     ):
-        """web_replicas gunicorn instances per service (replica i listens on its port + 5*i, like pods behind a
+        """web_replicas gunicorn instances per service (replica i listens on its port + 6*i, like pods behind a
         Service) and worker_replicas `guanjia worker` processes per service: the scale-out shape of deploy/k8s."""
         base = dict(os.environ if env is None else env)
         for key, value in DISTRIBUTED_DEFAULTS.items():
@@ -203,10 +205,9 @@ class DistributedStack:
             base["GUANJIA_SERVICE_KEY"] = config.local_signing_key(config.var_dir(base), "service-signing.key")
         if not base.get("GUANJIA_PII_KEY") and not base.get("GUANJIA_PII_KEY_FILE"):
             base["GUANJIA_PII_KEY"] = config.local_jwt_secret(config.var_dir(base), "pii.key")
-        self.ports = {
-            name: port + offset
-            for offset, name in enumerate(["gateway", "residents", "tickets", "billing", "notifications"])
-        }
+        if not base.get("GUANJIA_WORKBENCH_SECRET") and not base.get("GUANJIA_WORKBENCH_SECRET_FILE"):
+            base["GUANJIA_WORKBENCH_SECRET"] = config.local_jwt_secret(config.var_dir(base), "workbench.key")
+        self.ports = {name: port + offset for offset, name in enumerate(STACK_SERVICES)}
         for name, service_port in self.ports.items():
             base.setdefault(f"GUANJIA_{name.upper()}_URL", f"http://127.0.0.1:{service_port}")
         self.env = base
@@ -215,6 +216,7 @@ class DistributedStack:
         self.specs = load_specs()
         self.settings = {name: config.from_env(name, self.env) for name in self.specs}
         self.processes: list[subprocess.Popen] = []
+        self.launches: list[tuple] = []  # (name, argv, extra env) of each process, to restart it
         self.log_dir = log_dir
         self.lines: list[str] = []
 
@@ -227,7 +229,7 @@ class DistributedStack:
 
     def replica_urls(self, name: str) -> list[str]:
         """Every web replica of `name` (the first is the one GUANJIA_<NAME>_URL names)."""
-        return [f"http://127.0.0.1:{self.ports[name] + 5 * i}" for i in range(self.web_replicas)]
+        return [f"http://127.0.0.1:{self.ports[name] + len(STACK_SERVICES) * i}" for i in range(self.web_replicas)]
 
     def _spawn(self, name: str, argv: list[str], extra_env: dict | None = None) -> None:
         out = subprocess.DEVNULL
@@ -246,6 +248,8 @@ class DistributedStack:
                     start_new_session=True,
                 )
             )
+        # How to start it again if it dies (see supervise).
+        self.launches.append((name, argv, extra_env))
 
     def start(self, timeout: float = 60.0) -> DistributedStack:
         """Migrate, create the first admin, start every process and wait until each is ready. A failure or a
@@ -273,7 +277,33 @@ class DistributedStack:
                 for replica in range(self.worker_replicas):
                     self._spawn(f"{name}-worker-{replica}", [str(bindir / "guanjia"), "worker", name])
         self.wait_ready(timeout)
+        self.supervise()
         return self
+
+    def supervise(self, interval: float = 1.0) -> None:
+        """Restart any process of the stack that exits while it runs (a crash, an OOM kill), with back-off."""
+        self._stopping = threading.Event()
+        self.restarts: dict[str, int] = {}
+
+        def loop() -> None:
+            next_try: dict[int, float] = {}
+            while not self._stopping.wait(interval):
+                for index, proc in enumerate(list(self.processes)):
+                    if proc.poll() is None or self._stopping.is_set():
+                        continue
+                    name, argv, extra_env = self.launches[index]
+                    if time.monotonic() < next_try.get(index, 0):
+                        continue
+                    count = self.restarts.get(name, 0) + 1
+                    log.warning("process exited, restarting", extra={"child": name, "returncode": proc.returncode})
+                    self._spawn(name, argv, extra_env)
+                    self.processes[index] = self.processes.pop()
+                    self.launches.pop()
+                    self.restarts[name] = count
+                    # A process that keeps dying is restarted less and less often (at most every 30 s).
+                    next_try[index] = time.monotonic() + min(30.0, 2.0 ** min(count, 5))
+
+        threading.Thread(target=loop, name="supervisor", daemon=True).start()
 
     def _spawn_web(self, name: str, replica: int, url: str, metrics_root: Path, bindir: Path) -> None:
         # Each gunicorn gets its own multiprocess metrics directory (as each pod has its own emptyDir).
@@ -329,6 +359,8 @@ class DistributedStack:
     def stop(self) -> None:
         """Stop every child's whole process group (gunicorn's workers too), even a group whose leader already died."""
         GUARD.stopping = True  # a second Ctrl-C must not interrupt the clean-up half-way
+        if getattr(self, "_stopping", None) is not None:
+            self._stopping.set()  # no restarts while stopping
         for proc in self.processes:
             _signal_group(proc, signal.SIGTERM)
         deadline = time.monotonic() + 15
@@ -342,6 +374,7 @@ class DistributedStack:
         for proc in self.processes:
             _signal_group(proc, signal.SIGKILL)
         self.processes.clear()
+        self.launches.clear()
         metrics_root = getattr(self, "_metrics_root", None)
         if metrics_root is not None:
             shutil.rmtree(metrics_root, ignore_errors=True)

@@ -22,6 +22,8 @@ access_log = logging.getLogger("guanjia.access")
 PROBLEM_JSON = "application/problem+json"
 API_PREFIX = "/api/v1"
 _ALWAYS_PUBLIC = {"/healthz", "/readyz", "/metrics", f"{API_PREFIX}/openapi.json", f"{API_PREFIX}/docs"}
+# Swagger UI's files, served by every service itself: city intranets have no internet, so no CDN.
+DOCS_ASSETS_PREFIX = f"{API_PREFIX}/docs/assets/"
 
 
 def _http_metrics():
@@ -108,7 +110,9 @@ def create_flask_app(
         OPENAPI_URL_PREFIX=API_PREFIX,
         OPENAPI_JSON_PATH="openapi.json",
         OPENAPI_SWAGGER_UI_PATH="docs",
-        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        OPENAPI_SWAGGER_UI_URL=DOCS_ASSETS_PREFIX,
+        # No validator badge: Swagger UI would otherwise fetch it from validator.swagger.io.
+        OPENAPI_SWAGGER_UI_CONFIG={"validatorUrl": None},
         MAX_CONTENT_LENGTH=settings_.max_body_bytes,
         JSON_SORT_KEYS=False,
     )
@@ -130,7 +134,21 @@ def create_flask_app(
     _install_request_context(app, settings_, public)
     _install_errors(app, api)
     _install_ops(app, settings_, database_, ready_checks or [])
+    _install_docs_assets(app)
     return app, api
+
+
+def _install_docs_assets(app: Flask) -> None:
+    """Serve the pinned Swagger UI distribution (package flask-swagger-ui, MIT; Swagger UI itself Apache-2.0)."""
+    from importlib.resources import files
+
+    from flask import send_from_directory
+
+    dist = str(files("flask_swagger_ui") / "dist")
+
+    @app.get(DOCS_ASSETS_PREFIX + "<path:filename>")
+    def docs_asset(filename):
+        return send_from_directory(dist, filename, max_age=86400)
 
 
 def _install_request_context(app: Flask, settings_: Settings, public: set[str]) -> None:
@@ -150,6 +168,8 @@ def _install_request_context(app: Flask, settings_: Settings, public: set[str]) 
             {"service": settings_.service},
         )
         if request.path in public or not request.path.startswith(API_PREFIX):
+            return None
+        if request.path.startswith(DOCS_ASSETS_PREFIX):
             return None
         # Every service checks the token itself, even behind the gateway.
         g.principal = auth.principal_from_header(settings_, request.headers.get("Authorization"))
@@ -193,6 +213,8 @@ def _install_errors(app: Flask, api: ProblemApi) -> None:
     @app.errorhandler(ProblemError)
     def _problem(error: ProblemError):
         response = problem(error.status, error.title, error.detail, error.errors or None, **error.extra)
+        if error.status == 503:
+            response.headers.setdefault("Retry-After", str(RETRY_AFTER_SECONDS))
         if error.status == 401:
             response.headers["WWW-Authenticate"] = 'Bearer realm="guanjia"'
         return response
@@ -206,6 +228,8 @@ def _install_errors(app: Flask, api: ProblemApi) -> None:
     def _unexpected(error: Exception):
         if isinstance(error, HTTPException):
             return api.handle_http_exception(error)
+        if _dependency_down(error):
+            return dependency_unavailable(error)
         log.exception("unhandled error")
         return problem(500, "Internal Server Error", "an unexpected error; see the logs with this request_id")
 
@@ -224,7 +248,10 @@ def _install_ops(app: Flask, settings_: Settings, database_, ready_checks) -> No
         for name, fn in ready_checks:
             checks[name] = _check(fn)
         ok = all(v == "ok" for v in checks.values())
-        return jsonify({"status": "ok" if ok else "unavailable", "checks": checks}), 200 if ok else 503
+        body = {"status": "ok" if ok else "unavailable", "checks": checks}
+        if not ok:  # which dependency is missing, by name, for the operator and the probe's log
+            body["missing"] = sorted(name for name, value in checks.items() if value != "ok")
+        return jsonify(body), 200 if ok else 503
 
     state = gmetrics.ServiceStateCollector(settings_, database_)
 
@@ -251,6 +278,26 @@ def check_metrics_token(settings_: Settings, authorization: str | None) -> None:
     given = (authorization or "")[len("Bearer ") :] if (authorization or "").startswith("Bearer ") else ""
     if not hmac.compare_digest(given.strip().encode(), token.encode()):
         raise Unauthorized("/metrics needs the metrics token")
+
+
+RETRY_AFTER_SECONDS = 5
+
+
+def _dependency_down(error: Exception) -> bool:
+    from .bus import is_outage
+
+    return is_outage(error)
+
+
+def dependency_unavailable(error: Exception) -> Response:
+    """503 problem+json with Retry-After: the database or the broker cannot be reached (nothing was written)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    dependency = "database" if isinstance(error, SQLAlchemyError) else "a dependency"
+    log.warning("dependency unavailable", extra={"dependency": dependency, "error": error.__class__.__name__})
+    response = problem(503, "Service unavailable", f"{dependency} cannot be reached now; try again shortly")
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
 
 
 def _check(fn) -> str:

@@ -13,8 +13,8 @@ from flask_smorest import Blueprint
 from guanjia import http, web
 from guanjia.errors import Invalid, Unauthorized
 
-from .domain import bills, common, fees, overdue, payments, reports, units
-from .models import BillingUnit, idempotency_keys
+from .domain import bills, common, display, fees, overdue, payments, reports, units
+from .models import BillingUnit, LedgerEntry, idempotency_keys
 from .schemas import (
     AccountOut,
     ArrearsArgs,
@@ -117,7 +117,7 @@ def list_units(args):
     """Units the caller may see: finance and managers their communities, butlers their zones, residents their own."""
     query = units.list_units(web.principal(), args)
     with web.database().transaction() as session:
-        return web.paginate(session, query, args["page"], args["page_size"])
+        return display.units(session, web.paginate(session, query, args["page"], args["page_size"]))
 
 
 @blp.route("/<unit_id>", methods=["GET"])
@@ -125,7 +125,7 @@ def list_units(args):
 def get_unit(unit_id):
     """One unit; a unit not projected yet is checked with residents before the answer is 404."""
     with web.database().transaction() as session:
-        return units.get_unit(session, web.principal(), unit_id, _fetch_unit_from_residents)
+        return display.units(session, units.get_unit(session, web.principal(), unit_id, _fetch_unit_from_residents))
 
 
 @blp.route("/<unit_id>/account", methods=["GET"])
@@ -293,7 +293,8 @@ def list_runs(args):
 def list_bills(args):
     """Bills the caller may see, latest due first; residents see their own units' bills."""
     with web.database().transaction() as session:
-        return web.paginate(session, bills.list_bills(web.principal(), args), args["page"], args["page_size"])
+        page = web.paginate(session, bills.list_bills(web.principal(), args), args["page"], args["page_size"])
+        return display.units(session, page)
 
 
 @bills_blp.route("/bills", methods=["POST"])
@@ -326,7 +327,7 @@ def _bill_detail(session, bill):
 def get_bill(bill_id):
     """A bill with its lines and any accrued late fee."""
     with web.database().transaction() as session:
-        return _Obj(_bill_detail(session, bills.get_bill(session, web.principal(), bill_id)))
+        return _Obj(display.units(session, _bill_detail(session, bills.get_bill(session, web.principal(), bill_id))))
 
 
 @bills_blp.route("/bills/<bill_id>/credits", methods=["POST"])
@@ -351,8 +352,11 @@ def record_payment(data):
     return _idempotent(
         PaymentOut,
         201,
-        lambda session: payments.record_payment(
-            session, web.settings(), web.principal(), data, _fetch_unit_from_residents, _now(), _fetch_resident
+        lambda session: display.payments(
+            session,
+            payments.record_payment(
+                session, web.settings(), web.principal(), data, _fetch_unit_from_residents, _now(), _fetch_resident
+            ),
         ),
     )
 
@@ -362,14 +366,15 @@ def record_payment(data):
 @payments_blp.response(200, PaymentPage)
 def list_payments(args):
     with web.database().transaction() as session:
-        return web.paginate(session, payments.list_payments(web.principal(), args), args["page"], args["page_size"])
+        page = web.paginate(session, payments.list_payments(web.principal(), args), args["page"], args["page_size"])
+        return display.payments(session, page)
 
 
 @payments_blp.route("/payments/<payment_id>", methods=["GET"])
 @payments_blp.response(200, PaymentOut)
 def get_payment(payment_id):
     with web.database().transaction() as session:
-        return payments.get_payment(session, web.principal(), payment_id)
+        return display.payments(session, payments.get_payment(session, web.principal(), payment_id))
 
 
 def _receipt(payment_id):

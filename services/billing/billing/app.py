@@ -25,6 +25,7 @@ def create_app(settings=None, upstreams=None, *, clock=None, callback_verifier=N
         public_paths=(CALLBACK_PATH,),
         description="Fee rules, billing runs, bills, payments and receipts, arrears, reminders and fee reports.",
     )
+    app.extensions["guanjia.upstreams"] = upstreams  # the gateway answers staff display names
     app.extensions["billing.residents"] = http.ServiceClient(settings, upstreams, "residents")
     # Staff display names for reports grouped by butler (the gateway owns the accounts).
     app.extensions["billing.gateway"] = http.ServiceClient(

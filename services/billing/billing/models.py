@@ -53,6 +53,7 @@ class BillingUnit(Base):
     gross_area_m2: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
     inner_area_m2: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
     status: Mapped[str | None] = mapped_column(String(20))
+    label: Mapped[str | None] = mapped_column(String(150))  # `1栋1-101`, shown instead of the id
     # Time of the newest event (or residents answer) applied: an older event never overwrites a newer one.
     source_time: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 

@@ -40,6 +40,7 @@ class UnitChanged(_Tolerant):
     gross_area_m2 = _area()
     inner_area_m2 = _area()
     status = ma.fields.String(load_default=None, allow_none=True)
+    label = ma.fields.String(load_default=None, allow_none=True)  # additive: `1栋1-101`, for display
 
 
 class ZoneUpdated(_Tolerant):

@@ -90,6 +90,8 @@ def _unit_event(
         "unit_type": "residential",
         "gross_area_m2": "88.50",
         "inner_area_m2": "70.20",
+        "building_name": "3栋",
+        "label": "3栋3-201",
         **changes,
     }
     return events.build(

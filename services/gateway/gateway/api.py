@@ -32,6 +32,10 @@ from .schemas import (
     PasswordChange,
     PasswordIssued,
     RefreshRequest,
+    StaffArgs,
+    StaffList,
+    StaffNamesArgs,
+    StaffNamesOut,
     TokenOut,
     TokenRequest,
     UserCreate,
@@ -291,6 +295,15 @@ def me():
         return domain.own_profile(session, web.principal())
 
 
+@users_blp.route("/staff", methods=["GET"])
+@users_blp.arguments(StaffArgs, location="query")
+@users_blp.response(200, StaffList)
+def staff(args):
+    """Staff a ticket can be dispatched to (names and roles, no contacts), for staff of the same community."""
+    with web.database().transaction() as session:
+        return {"items": domain.staff_directory(session, web.principal(), args.get("community_id"))}
+
+
 @users_blp.route("/<user_id>", methods=["GET"])
 @users_blp.response(200, UserOut)
 def get_user(user_id):
@@ -385,6 +398,15 @@ def user_contact(user_id):
     """A staff member's name and phone, for the notifications service (service role only)."""
     with web.database().transaction() as session:
         return domain.user_contact(session, web.principal(), user_id)
+
+
+@internal_blp.route("/names", methods=["GET"])
+@internal_blp.arguments(StaffNamesArgs, location="query")
+@internal_blp.response(200, StaffNamesOut)
+def staff_names(args):
+    """Staff display names by user id, one batch per page of a service's list (service role only)."""
+    with web.database().transaction() as session:
+        return domain.staff_names(session, web.principal(), args["ids"])
 
 
 @internal_blp.route("", methods=["GET"])

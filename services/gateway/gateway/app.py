@@ -31,7 +31,12 @@ def create_app(settings=None, upstreams=None, *, clock=None, limiter=None):
     from .api import PUBLIC_PATHS, audit_blp, auth_blp, internal_blp, jwks_view, keys_blp, users_blp
 
     # Redis is not a readiness check: the limits fail open, and a Redis outage must not empty the load balancer.
-    checks = [(f"upstream:{name}", _alive_check(upstreams, name)) for name in upstreams if name != "gateway"]
+    # Nor is the workbench: programs keep the API while the people's screens restart.
+    checks = [
+        (f"upstream:{name}", _alive_check(upstreams, name))
+        for name in upstreams
+        if name not in ("gateway", "workbench")
+    ]
     # Ready means ready for what the start-up banner promises: the admin exists (and the demo logins, with --demo).
     checks += startup_checks(settings, database)
     app, api = web.create_flask_app(

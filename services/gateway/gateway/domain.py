@@ -521,6 +521,13 @@ def user_contact(session: Session, principal: Principal, user_id: str) -> dict:
     return _contact(user) | {"communities": list(user.communities or [])}
 
 
+def staff_names(session: Session, principal: Principal, ids: list[str]) -> dict:
+    """Display names of staff accounts, for the services' display fields (a staff name is not resident data)."""
+    _require_service(principal)
+    users = session.execute(select(User).where(User.id.in_(set(ids)), User.role != "resident")).scalars()
+    return {"names": {user.id: user.display_name or user.username for user in users}}
+
+
 def users_for(session: Session, principal: Principal, community_id: str | None, role: str | None) -> dict:
     _require_service(principal)
     query = select(User).where(User.active.is_(True), User.role != "resident").order_by(User.created_at, User.id)
@@ -618,3 +625,31 @@ def api_key_principal(key: ApiKey) -> Principal:
     return Principal(
         subject=f"apikey:{key.id}", role="integrator", communities=tuple(key.communities), username=key.name
     )
+
+
+# Who can be handed a ticket, and who may look them up (the workbench's dispatch list: names, no contacts).
+DISPATCHABLE_ROLES = ("butler", "senior_butler", "cs_manager", "engineer")
+DIRECTORY_READERS = ("admin", "butler", "senior_butler", "cs_manager", "engineer")
+
+
+def staff_directory(session: Session, principal: Principal, community_id: str | None) -> list[User]:
+    """Active staff of a community the caller works in (engineers without a community serve every one)."""
+    if principal.role not in DIRECTORY_READERS:
+        raise Forbidden("only staff see the staff directory")
+    if community_id and principal.role != "admin" and community_id not in (principal.communities or ()):
+        return []
+    query = (
+        select(User).where(User.active.is_(True), User.role.in_(DISPATCHABLE_ROLES)).order_by(User.role, User.username)
+    )
+    wanted = community_id or None
+    mine = set(principal.communities or ())
+    found = []
+    for user in session.execute(query).scalars():
+        communities = set(user.communities or ())
+        if user.role == "engineer" and not communities:
+            found.append(user)
+        elif wanted and wanted in communities:
+            found.append(user)
+        elif not wanted and (principal.role == "admin" or communities & mine):
+            found.append(user)
+    return found

@@ -165,8 +165,10 @@ class MergedOpenApi:
         documents = {"gateway": copy.deepcopy(self.own_document())}
         missing = []
         for name, upstream in list(self.upstreams.items()):
-            if name == "gateway":
-                continue  # in embedded mode the services may reach the gateway through the same table
+            if name in ("gateway", "workbench"):
+                # In embedded mode the services may reach the gateway through the same table; the workbench
+                # serves pages, not API paths.
+                continue
             try:
                 response = upstream.request(
                     "GET", OPENAPI_PATH, headers={"Accept": "application/json"}, timeout=self.timeout

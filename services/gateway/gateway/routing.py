@@ -75,6 +75,28 @@ AUDITED_ROUTES = [
 ]
 AUDIT_HEADER = "x-guanjia-audit"
 API_KEY_METHODS = frozenset(["GET", "HEAD"])
+# People's screens: every path outside /api/ goes to the workbench, except the gateway's own operational paths.
+WEB_UPSTREAM = "workbench"
+GATEWAY_OWN_PATHS = frozenset(["/healthz", "/readyz", "/metrics", auth.JWKS_PATH])
+# What a browser's request carries on to the workbench (its session cookie, htmx's headers, its CSRF header).
+WEB_FORWARDED_HEADERS = {
+    **FORWARDED_HEADERS,
+    "Cookie": "HTTP_COOKIE",
+    "Origin": "HTTP_ORIGIN",
+    "Referer": "HTTP_REFERER",
+    "User-Agent": "HTTP_USER_AGENT",
+    "If-None-Match": "HTTP_IF_NONE_MATCH",
+    "If-Modified-Since": "HTTP_IF_MODIFIED_SINCE",
+    "X-CSRF-Token": "HTTP_X_CSRF_TOKEN",
+    "HX-Request": "HTTP_HX_REQUEST",
+    "HX-Target": "HTTP_HX_TARGET",
+    "HX-Trigger": "HTTP_HX_TRIGGER",
+    "HX-Current-URL": "HTTP_HX_CURRENT_URL",
+    "HX-Boosted": "HTTP_HX_BOOSTED",
+    "HX-History-Restore-Request": "HTTP_HX_HISTORY_RESTORE_REQUEST",
+    "X-Forwarded-For": "HTTP_X_FORWARDED_FOR",
+    "X-Forwarded-Proto": "HTTP_X_FORWARDED_PROTO",
+}
 # Below gunicorn's 30 s worker timeout, so a hung service is a 504 rather than a killed gateway worker.
 CONNECT_TIMEOUT = 2.0
 READ_TIMEOUT = 10.0
@@ -202,7 +224,9 @@ class Router:
     def _route(self, environ, start_response):
         path = environ.get("PATH_INFO") or "/"
         if not path.startswith("/api/"):
-            return self.app(environ, start_response)
+            if path in GATEWAY_OWN_PATHS or self.upstreams.get(WEB_UPSTREAM) is None:
+                return self.app(environ, start_response)
+            return self.forward_web(environ, start_response, path)
         if is_blocked(path):
             return problem_response(start_response, 404, "Not Found", "no such route", path, _request_id(environ))
         service = route_for(path)
@@ -267,6 +291,27 @@ class Router:
         start_response = self._auditing(start_response, principal, audited, path, request_id)
         return self._pass(service, environ, start_response, path, request_id)
 
+    def forward_web(self, environ, start_response, path: str):
+        """A browser's page or asset: to the workbench with its cookies; the workbench checks its own session."""
+        request_id = _request_id(environ)
+        environ = dict(environ)
+        environ["HTTP_X_REQUEST_ID"] = request_id
+        # The workbench marks its cookie Secure when the browser's side of the gateway was TLS.
+        environ.setdefault("HTTP_X_FORWARDED_PROTO", environ.get("wsgi.url_scheme", "http"))
+        forwarded_for = environ.get("HTTP_X_FORWARDED_FOR")
+        remote = environ.get("REMOTE_ADDR", "")
+        environ["HTTP_X_FORWARDED_FOR"] = f"{forwarded_for}, {remote}" if forwarded_for else remote
+        upstream = self.upstreams[WEB_UPSTREAM]
+        if isinstance(upstream, WsgiUpstream):
+            started = time.perf_counter()
+
+            def _start(status, headers, exc_info=None):
+                self._observe(WEB_UPSTREAM, environ, status[:3], started)
+                return start_response(status, headers, exc_info)
+
+            return upstream.wsgi_app(environ, _start)
+        return self._call_http(WEB_UPSTREAM, upstream, environ, start_response, path, request_id, WEB_FORWARDED_HEADERS)
+
     def _pass(self, service: str, environ, start_response, path: str, request_id: str):
         upstream = self.upstreams.get(service)
         if upstream is None:
@@ -298,8 +343,8 @@ class Router:
 
         return upstream.wsgi_app(env, _start)
 
-    def _call_http(self, service, upstream, environ, start_response, path, request_id):
-        headers = {name: environ[key] for name, key in FORWARDED_HEADERS.items() if environ.get(key)}
+    def _call_http(self, service, upstream, environ, start_response, path, request_id, forwarded=FORWARDED_HEADERS):
+        headers = {name: environ[key] for name, key in forwarded.items() if environ.get(key)}
         headers["X-Request-ID"] = request_id
         limit = body_limit(self.settings, environ.get("CONTENT_TYPE"))
         body = _read_body(environ, limit)
@@ -436,12 +481,14 @@ class Router:
     def _observe(self, service: str, environ, status: str, started: float) -> None:
         elapsed = time.perf_counter() - started
         if access_log.isEnabledFor(logging.INFO):
+            path = environ["PATH_INFO"]
+            prefix = API_PREFIX + "/" if path.startswith(API_PREFIX + "/") else "/"
             # The routing prefix, never the raw path or query string (a search may carry a phone number).
             access_log.info(
                 "routed request",
                 extra={
                     "method": environ.get("REQUEST_METHOD"),
-                    "route": API_PREFIX + "/" + environ["PATH_INFO"][len(API_PREFIX) + 1 :].split("/", 1)[0],
+                    "route": prefix + path[len(prefix) :].split("/", 1)[0],
                     "upstream": service,
                     "status": int(status),
                     "duration_ms": round(elapsed * 1000, 2),

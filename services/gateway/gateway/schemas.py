@@ -205,3 +205,31 @@ class ContactArgs(ma.Schema):
 
 class ContactList(ma.Schema):
     items = ma.fields.List(ma.fields.Nested(ContactItem))
+
+
+class StaffNamesArgs(ma.Schema):
+    ids = ma.fields.List(ma.fields.String(validate=ID), required=True, validate=ma.validate.Length(min=1, max=500))
+
+
+class StaffNamesOut(ma.Schema):
+    names = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.String(),
+        metadata={"description": "user id → display name (else username); residents and unknown ids are left out"},
+    )
+
+
+class StaffArgs(ma.Schema):
+    community_id = ma.fields.String(validate=ID)
+
+
+class StaffEntry(ma.Schema):
+    id = ma.fields.String()
+    username = ma.fields.String()
+    display_name = ma.fields.String(allow_none=True)
+    role = ma.fields.String()
+    department = ma.fields.String(allow_none=True)
+
+
+class StaffList(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(StaffEntry))

@@ -22,6 +22,7 @@ from .schemas import (
     NoticeListArgs,
     NoticeOut,
     NoticePage,
+    NoticePreviewOut,
     NotificationListArgs,
     NotificationOut,
     NotificationPage,
@@ -133,6 +134,15 @@ def create_notice(body):
         notice = domain.create_notice(session, context().directory, web.principal(), context().now(), body)
         session.flush()
         return _notice_out(session, notice)
+
+
+@notices.route("/preview", methods=["POST"])
+@notices.arguments(NoticeIn)
+@notices.response(200, NoticePreviewOut)
+def preview_notice(body):
+    """What sending this notice would do, without sending it: recipient count and the SMS text with its length."""
+    with web.database().transaction() as session:
+        return domain.preview_notice(session, context(), web.principal(), body)
 
 
 @notices.route("", methods=["GET"])

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import marshmallow as ma
 from sqlalchemy.orm import Session
 
-from guanjia.bus import RetryLater
+from guanjia.bus import RetryLater, Unavailable, is_outage
 from guanjia.db import Database, parse_time, utcnow
 
 from . import config as smsconfig
@@ -147,10 +147,13 @@ class PatrolZoneOverdue(_Tolerant):
 
 # -- rules -----------------------------------------------------------------------------------------------------------
 def _lookup(fn, *args):
-    """A directory call from a handler: an unreachable residents/gateway retries the event (nothing sent yet)."""
+    """A directory call from a handler: an unreachable residents/gateway pauses the consumer without spending the
+    event's retry budget (nothing sent yet); a refusal (a credential mismatch) retries the event."""
     try:
         return fn(*args)
     except DirectoryUnavailable as exc:
+        if is_outage(exc):
+            raise Unavailable(str(exc)) from None
         raise RetryLater(str(exc)) from None
 
 

@@ -28,7 +28,8 @@ class Directory:
         try:
             return client.get_found(path)
         except UpstreamUnavailable as exc:  # also a service that is not part of this instance
-            raise DirectoryUnavailable(f"{client.target} unavailable: {exc}") from None
+            # Chained, so the consumer can tell an outage (pause) from a refusal (retry budget).
+            raise DirectoryUnavailable(f"{client.target} unavailable: {exc}") from exc
 
     def resident_contact(self, resident_id: str) -> dict | None:
         return self._get(self.residents, f"/api/v1/internal/residents/{_q(resident_id)}/contact")

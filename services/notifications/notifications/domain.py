@@ -558,7 +558,8 @@ def queue_message(session: Session, settings, now: datetime, body: dict) -> Deli
 
 
 # -- notices ---------------------------------------------------------------------------------------------------------
-def create_notice(session: Session, directory: Directory, principal: Principal, now: datetime, body: dict) -> Notice:
+def _notice_audience(directory: Directory, principal: Principal, body: dict):
+    """Who a notice would reach, after the same checks as sending it: (contacts, community, scope, target)."""
     if principal.role not in NOTICE_ROLES:
         raise Forbidden(f"role {principal.role} may not send notices")
     community_id, scope, target_id = body["community_id"], body["scope"], body.get("target_id")
@@ -583,6 +584,27 @@ def create_notice(session: Session, directory: Directory, principal: Principal, 
         raise UpstreamUnavailable(f"cannot look the recipients up now: {exc}") from None
     if contacts is None:
         raise Invalid("target_id" if target_id else "community_id", f"unknown {scope}")
+    return contacts, community_id, scope, target_id
+
+
+def preview_notice(session: Session, context, principal: Principal, body: dict) -> dict:
+    """What sending would do, without sending: the recipients (opted-out ones apart) and the SMS text's length."""
+    contacts, *_ = _notice_audience(context.directory, principal, body)
+    opted_out = sum(1 for c in contacts if c.get("opted_out"))
+    variables = {"title": body["title"], "body": body["body"]}
+    text = render("notice", variables, DEFAULT_LOCALE, context.sms.signature, template_overrides(session))
+    reached = len(contacts) - (0 if body.get("essential", True) else opted_out)
+    return {
+        "recipients": reached,
+        "opted_out": opted_out,
+        "text": text,
+        "length": len(text),
+        "segments": segments(text),
+    }
+
+
+def create_notice(session: Session, directory: Directory, principal: Principal, now: datetime, body: dict) -> Notice:
+    contacts, community_id, scope, target_id = _notice_audience(directory, principal, body)
     notice = Notice(
         id=new_id(),
         community_id=community_id,

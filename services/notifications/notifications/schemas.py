@@ -107,6 +107,16 @@ class NoticeIn(ma.Schema):
     )
 
 
+class NoticePreviewOut(ma.Schema):
+    recipients = ma.fields.Integer(metadata={"description": "residents the SMS would be sent to"})
+    opted_out = ma.fields.Integer(
+        metadata={"description": "of the audience, residents who opted out of non-essential SMS"}
+    )
+    text = ma.fields.String(metadata={"description": "the SMS as sent (zh-CN template, with the signature)"})
+    length = ma.fields.Integer(metadata={"description": "characters of the SMS"})
+    segments = ma.fields.Integer(metadata={"description": "billed parts: 1 up to 70 characters, else 67 per part"})
+
+
 class NoticeOut(ma.Schema):
     id = ma.fields.String()
     community_id = ma.fields.String()

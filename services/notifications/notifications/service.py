@@ -8,6 +8,7 @@ from .app import create_app
 from .config import check
 from .consumers import HANDLERS, make_context
 from .domain import dispatch_job
+from .events import NOTIFICATION_DELIVERED, NOTIFICATION_FAILED, NOTIFICATION_SENT
 from .models import Base, inbox, outbox
 
 SPEC = ServiceSpec(
@@ -22,4 +23,6 @@ SPEC = ServiceSpec(
     # The dispatcher: waits for a wake-up (a commit that planned deliveries) or its interval, then sends what is due.
     periodic=[("dispatch", 0.01, dispatch_job)],
     check_config=check,
+    # Published for integrators; no service of ours consumes them (kept out of guanjia.unrouted).
+    routine_events=(NOTIFICATION_SENT, NOTIFICATION_DELIVERED, NOTIFICATION_FAILED),
 )

@@ -9,10 +9,11 @@ from flask_smorest import Blueprint
 
 from guanjia import web
 from guanjia.db import utcnow
+from guanjia.display import annotate
 from guanjia.errors import Invalid
 from guanjia.pii import mask_phone
 
-from .domain import affairs, corrections, occupancy, people, renovations, roster, structure
+from .domain import affairs, corrections, display, occupancy, people, renovations, roster, structure
 from .models import idempotency_keys
 from .schemas import (
     Acceptance,
@@ -53,6 +54,8 @@ from .schemas import (
     MoveOutOut,
     MovingCreate,
     MovingOut,
+    MovingScheduleArgs,
+    MovingScheduled,
     NoteIn,
     OccupancyOut,
     OverdueArgs,
@@ -150,6 +153,24 @@ def _view(resident):
     return people.resident_view(web.settings(), web.principal(), resident)
 
 
+def _units(session, result):
+    """Unit label, building and zone names on each row (one query per response, not per row)."""
+    return annotate(result, [display.units(session)])
+
+
+def _unit_rows(session, result):
+    """The same display fields on units themselves (their id is `id`)."""
+    return annotate(result, [display.units(session, "id")])
+
+
+def _household(session, result, staff_field: str | None = None):
+    """Unit label and the masked resident name (and the staff member's name) on each row."""
+    fields = [display.units(session), display.residents(session, web.principal(), "resident_id", "resident_name")]
+    if staff_field:
+        fields.append(display.staff(staff_field, staff_field.removesuffix("_id").removesuffix("_by") + "_name"))
+    return annotate(result, fields)
+
+
 # --- communities -----------------------------------------------------------------------------------------------
 
 
@@ -205,7 +226,7 @@ def overdue_keys(args, community_id):
     """Keys lent out and not returned by their due time (a butler sees their zones)."""
     with web.database().transaction() as session:
         rows = affairs.overdue_keys(session, web.principal(), community_id, args.get("zone_id"), _now())
-        return [
+        keys = [
             {
                 "key_id": k.id,
                 "unit_id": u.id,
@@ -216,6 +237,7 @@ def overdue_keys(args, community_id):
             }
             for k, loan, u in rows
         ]
+        return annotate(keys, [display.units(session), display.zones(session)])
 
 
 # --- zones -----------------------------------------------------------------------------------------------------
@@ -227,7 +249,10 @@ def overdue_keys(args, community_id):
 def create_zone(data):
     """Create a zone with its butlers (gateway user ids); publishes zone.updated."""
     with web.database().transaction() as session:
-        return structure.create_zone(session, web.settings(), web.principal(), data)
+        return annotate(
+            structure.create_zone(session, web.settings(), web.principal(), data),
+            [display.staff("butler_ids", "butler_names")],
+        )
 
 
 @zones.route("", methods=["GET"])
@@ -236,14 +261,17 @@ def create_zone(data):
 def list_zones(args):
     query = structure.list_zones(web.principal(), args)
     with web.database().transaction() as session:
-        return web.paginate(session, query, args["page"], args["page_size"])
+        page = web.paginate(session, query, args["page"], args["page_size"])
+        return annotate(page, [display.staff("butler_ids", "butler_names")])
 
 
 @zones.route("/<zone_id>", methods=["GET"])
 @zones.response(200, ZoneOut)
 def get_zone(zone_id):
     with web.database().transaction() as session:
-        return structure.get_zone(session, web.principal(), zone_id)
+        return annotate(
+            structure.get_zone(session, web.principal(), zone_id), [display.staff("butler_ids", "butler_names")]
+        )
 
 
 @zones.route("/<zone_id>", methods=["PATCH"])
@@ -252,7 +280,10 @@ def get_zone(zone_id):
 def update_zone(data, zone_id):
     """Rename a zone or assign its butlers; publishes zone.updated."""
     with web.database().transaction() as session:
-        return structure.update_zone(session, web.settings(), web.principal(), zone_id, data)
+        return annotate(
+            structure.update_zone(session, web.settings(), web.principal(), zone_id, data),
+            [display.staff("butler_ids", "butler_names")],
+        )
 
 
 @zones.route("/<zone_id>/vacant-units", methods=["GET"])
@@ -261,7 +292,9 @@ def update_zone(data, zone_id):
 def vacant_units(args, zone_id):
     """The zone's vacant units (vacant or delivered), their last check and whether one is due."""
     with web.database().transaction() as session:
-        return affairs.vacant_units(session, web.principal(), zone_id, args["every_days"], _now())
+        rows = affairs.vacant_units(session, web.principal(), zone_id, args["every_days"], _now())
+        _unit_rows(session, [row["unit"] for row in rows])
+        return rows
 
 
 @zones.route("/<zone_id>/familiarity", methods=["GET"])
@@ -291,7 +324,7 @@ def unreached(args, zone_id):
 def create_building(data):
     """Add a building to a community (admin, or a senior butler / CS manager of that community)."""
     with web.database().transaction() as session:
-        return structure.create_building(session, web.principal(), data)
+        return annotate(structure.create_building(session, web.principal(), data), [display.zones(session)])
 
 
 @buildings.route("", methods=["GET"])
@@ -300,14 +333,14 @@ def create_building(data):
 def list_buildings(args):
     query = structure.list_buildings(web.principal(), args)
     with web.database().transaction() as session:
-        return web.paginate(session, query, args["page"], args["page_size"])
+        return annotate(web.paginate(session, query, args["page"], args["page_size"]), [display.zones(session)])
 
 
 @buildings.route("/<building_id>", methods=["GET"])
 @buildings.response(200, BuildingOut)
 def get_building(building_id):
     with web.database().transaction() as session:
-        return structure.get_building(session, web.principal(), building_id)
+        return annotate(structure.get_building(session, web.principal(), building_id), [display.zones(session)])
 
 
 @buildings.route("/<building_id>", methods=["PATCH"])
@@ -316,7 +349,10 @@ def get_building(building_id):
 def update_building(data, building_id):
     """Rename a building or put it in a zone (its units follow; unit.updated for each)."""
     with web.database().transaction() as session:
-        return structure.update_building(session, web.settings(), web.principal(), building_id, data)
+        return annotate(
+            structure.update_building(session, web.settings(), web.principal(), building_id, data),
+            [display.zones(session)],
+        )
 
 
 # --- units -----------------------------------------------------------------------------------------------------
@@ -330,7 +366,10 @@ def create_unit(data):
     """Add a unit to a building; areas are decimal strings ("88.50"). Publishes unit.created."""
     settings = web.settings()
     return _create_idempotently(
-        data, lambda session, principal: UnitOut().dump(structure.create_unit(session, settings, principal, data))
+        data,
+        lambda session, principal: UnitOut().dump(
+            _unit_rows(session, structure.create_unit(session, settings, principal, data))
+        ),
     )
 
 
@@ -341,14 +380,14 @@ def list_units(args):
     """Units the caller may see: butlers their zones, managers their communities, residents their own units."""
     query = structure.list_units(web.principal(), args)
     with web.database().transaction() as session:
-        return web.paginate(session, query, args["page"], args["page_size"])
+        return _unit_rows(session, web.paginate(session, query, args["page"], args["page_size"]))
 
 
 @units.route("/<unit_id>", methods=["GET"])
 @units.response(200, UnitOut)
 def get_unit(unit_id):
     with web.database().transaction() as session:
-        return structure.get_unit(session, web.principal(), unit_id)
+        return _unit_rows(session, structure.get_unit(session, web.principal(), unit_id))
 
 
 @units.route("/<unit_id>", methods=["PATCH"])
@@ -357,7 +396,7 @@ def get_unit(unit_id):
 def update_unit(data, unit_id):
     """Correct a unit's facts (areas, type, floor, zone); publishes unit.updated. Status changes via the flows."""
     with web.database().transaction() as session:
-        return structure.update_unit(session, web.settings(), web.principal(), unit_id, data)
+        return _unit_rows(session, structure.update_unit(session, web.settings(), web.principal(), unit_id, data))
 
 
 @units.route("/<unit_id>/status-history", methods=["GET"])
@@ -365,7 +404,8 @@ def update_unit(data, unit_id):
 def unit_history(unit_id):
     """Every status change of the unit with the flow that made it."""
     with web.database().transaction() as session:
-        return {"items": structure.unit_history(session, web.principal(), unit_id)}
+        changes = structure.unit_history(session, web.principal(), unit_id)
+        return {"items": annotate(changes, [display.staff("actor_id", "actor_name")])}
 
 
 @units.route("/<unit_id>/handover", methods=["POST"])
@@ -374,7 +414,7 @@ def unit_history(unit_id):
 def handover(data, unit_id):
     """交付: hand a vacant unit to its registered owner; the unit turns `delivered` (unit.updated)."""
     with web.database().transaction() as session:
-        return occupancy.handover(session, web.settings(), web.principal(), unit_id, data, _now())
+        return _unit_rows(session, occupancy.handover(session, web.settings(), web.principal(), unit_id, data, _now()))
 
 
 @units.route("/<unit_id>/move-in", methods=["POST"])
@@ -386,7 +426,7 @@ def move_in(data, unit_id):
     with web.database().transaction() as session:
         unit, moved = occupancy.move_in(session, web.settings(), web.principal(), unit_id, ids, _now())
         views = [_view(r) for r in moved]
-        return {"unit": unit, "resident": views[0], "residents": views}
+        return {"unit": _unit_rows(session, unit), "resident": views[0], "residents": _units(session, views)}
 
 
 @units.route("/<unit_id>/move-out", methods=["POST"])
@@ -398,7 +438,7 @@ def move_out(data, unit_id):
         unit, left = occupancy.move_out(
             session, web.settings(), web.principal(), unit_id, data.get("resident_ids"), _now()
         )
-        return {"unit": unit, "residents": [_view(r) for r in left]}
+        return {"unit": _unit_rows(session, unit), "residents": _units(session, [_view(r) for r in left])}
 
 
 @units.route("/<unit_id>/moving-appointments", methods=["POST"])
@@ -406,14 +446,27 @@ def move_out(data, unit_id):
 @units.response(201, MovingOut)
 def book_moving(data, unit_id):
     with web.database().transaction() as session:
-        return occupancy.book_moving(session, web.principal(), unit_id, data, _now())
+        return _household(session, occupancy.book_moving(session, web.principal(), unit_id, data, _now()))
+
+
+@units.route("/moving-appointments", methods=["GET"])
+@units.arguments(MovingScheduleArgs, location="query")
+@units.response(200, MovingScheduled(many=True))
+def moving_schedule(args):
+    """Moving appointments between two times across the units the caller sees (a butler: their zones)."""
+    with web.database().transaction() as session:
+        found = []
+        for appointment, unit in session.execute(occupancy.moving_between(web.principal(), args)).all():
+            appointment.unit_number, appointment.zone_id = unit.number, unit.zone_id  # display fields, not columns
+            found.append(appointment)
+        return found
 
 
 @units.route("/<unit_id>/moving-appointments", methods=["GET"])
 @units.response(200, MovingOut(many=True))
 def list_moving(unit_id):
     with web.database().transaction() as session:
-        return occupancy.list_moving(session, web.principal(), unit_id)
+        return _household(session, occupancy.list_moving(session, web.principal(), unit_id))
 
 
 @units.route("/<unit_id>/passes", methods=["POST"])
@@ -422,14 +475,14 @@ def list_moving(unit_id):
 def issue_pass(data, unit_id):
     """放行条: goods leaving with a carrier on a given day, authorised by a member of the household."""
     with web.database().transaction() as session:
-        return occupancy.issue_pass(session, web.principal(), unit_id, data, _now(), _today(_now()))
+        return _household(session, occupancy.issue_pass(session, web.principal(), unit_id, data, _now(), _today(_now())))
 
 
 @units.route("/<unit_id>/passes", methods=["GET"])
 @units.response(200, PassOut(many=True))
 def list_passes(unit_id):
     with web.database().transaction() as session:
-        return occupancy.list_passes(session, web.principal(), unit_id)
+        return _household(session, occupancy.list_passes(session, web.principal(), unit_id))
 
 
 @units.route("/<unit_id>/passes/<pass_id>/use", methods=["POST"])
@@ -438,7 +491,7 @@ def use_pass(unit_id, pass_id):
     """The gate lets the goods out (once, on the pass's day)."""
     now = _now()
     with web.database().transaction() as session:
-        return occupancy.use_pass(session, web.principal(), unit_id, pass_id, _today(now), now)
+        return _household(session, occupancy.use_pass(session, web.principal(), unit_id, pass_id, _today(now), now))
 
 
 @units.route("/<unit_id>/keys", methods=["POST"])
@@ -448,14 +501,14 @@ def deposit_key(data, unit_id):
     """钥匙托管: a key left with the office and the people allowed to collect it."""
     with web.database().transaction() as session:
         key = affairs.deposit_key(session, web.principal(), unit_id, data, _now())
-        return _key_view(key, None)
+        return _units(session, _key_view(key, None))
 
 
 @units.route("/<unit_id>/keys", methods=["GET"])
 @units.response(200, KeyOut(many=True))
 def list_keys(unit_id):
     with web.database().transaction() as session:
-        return [_key_view(k, loan) for k, loan in affairs.list_keys(session, web.principal(), unit_id)]
+        return _units(session, [_key_view(k, loan) for k, loan in affairs.list_keys(session, web.principal(), unit_id)])
 
 
 @units.route("/<unit_id>/keys/<key_id>/lend", methods=["POST"])
@@ -464,7 +517,7 @@ def list_keys(unit_id):
 def lend_key(data, unit_id, key_id):
     """Lend the key to someone on its list, with the reason and when it is due back."""
     with web.database().transaction() as session:
-        return _key_view(*affairs.lend_key(session, web.principal(), unit_id, key_id, data, _now()))
+        return _units(session, _key_view(*affairs.lend_key(session, web.principal(), unit_id, key_id, data, _now())))
 
 
 @units.route("/<unit_id>/keys/<key_id>/return", methods=["POST"])
@@ -472,7 +525,7 @@ def lend_key(data, unit_id, key_id):
 def return_key(unit_id, key_id):
     with web.database().transaction() as session:
         key, _loan = affairs.return_key(session, web.principal(), unit_id, key_id, _now())
-        return _key_view(key, None)
+        return _units(session, _key_view(key, None))
 
 
 def _key_view(key, loan) -> dict:
@@ -484,14 +537,20 @@ def _key_view(key, loan) -> dict:
 @units.response(201, VacancyCheckOut)
 def record_vacancy_check(data, unit_id):
     with web.database().transaction() as session:
-        return affairs.record_vacancy_check(session, web.principal(), unit_id, data, _now())
+        return annotate(
+            affairs.record_vacancy_check(session, web.principal(), unit_id, data, _now()),
+            [display.staff("checked_by", "checked_by_name")],
+        )
 
 
 @units.route("/<unit_id>/vacancy-checks", methods=["GET"])
 @units.response(200, VacancyCheckOut(many=True))
 def list_vacancy_checks(unit_id):
     with web.database().transaction() as session:
-        return affairs.list_vacancy_checks(session, web.principal(), unit_id)
+        return annotate(
+            affairs.list_vacancy_checks(session, web.principal(), unit_id),
+            [display.staff("checked_by", "checked_by_name")],
+        )
 
 
 # --- residents -------------------------------------------------------------------------------------------------
@@ -507,7 +566,7 @@ def register_resident(data):
 
     def create(session, principal):
         resident = people.register_resident(session, settings, principal, data)
-        return ResidentOut().dump(people.resident_view(settings, principal, resident))
+        return ResidentOut().dump(_units(session, people.resident_view(settings, principal, resident)))
 
     return _create_idempotently(data, create)
 
@@ -525,7 +584,7 @@ def list_residents(args):
     with web.database().transaction() as session:
         page = web.paginate(session, query, args["page"], args["page_size"])
         disclosed = people.record_lookup(session, principal, page["items"], kind, _now())
-        page["items"] = [_view(r) for r in page["items"]]
+        page["items"] = _units(session, [_view(r) for r in page["items"]])
     if disclosed:
         return page, 200, people.audit_header(people.AUDIT_SEARCH, disclosed)
     return page
@@ -535,7 +594,7 @@ def list_residents(args):
 @residents.response(200, ResidentOut)
 def get_resident(resident_id):
     with web.database().transaction() as session:
-        return _view(people.get_resident(session, web.principal(), resident_id))
+        return _units(session, _view(people.get_resident(session, web.principal(), resident_id)))
 
 
 @residents.route("/<resident_id>", methods=["PATCH"])
@@ -544,7 +603,9 @@ def get_resident(resident_id):
 def update_resident(data, resident_id):
     """Change a resident's record (front desk); residents may change their emergency contact and SMS opt-out."""
     with web.database().transaction() as session:
-        return _view(people.update_resident(session, web.settings(), web.principal(), resident_id, data))
+        return _units(
+            session, _view(people.update_resident(session, web.settings(), web.principal(), resident_id, data))
+        )
 
 
 @residents.route("/<resident_id>/removal", methods=["POST"])
@@ -640,17 +701,22 @@ def revoke_card(resident_id, card_id):
 def log_contact(data, resident_id):
     """Log a home visit, call or message with this resident (counts for the zone's familiarity)."""
     with web.database().transaction() as session:
-        return affairs.log_contact(session, web.principal(), resident_id, data, _now())
+        return _household(session, affairs.log_contact(session, web.principal(), resident_id, data, _now()), "staff_id")
 
 
 @residents.route("/<resident_id>/contacts", methods=["GET"])
 @residents.response(200, ContactLogOut(many=True))
 def list_contacts(resident_id):
     with web.database().transaction() as session:
-        return affairs.list_contacts(session, web.principal(), resident_id)
+        return _household(session, affairs.list_contacts(session, web.principal(), resident_id), "staff_id")
 
 
 # --- renovations -----------------------------------------------------------------------------------------------
+
+
+def _renovations(session, result):
+    applicant = display.residents(session, web.principal(), "applicant_id", "applicant_name")
+    return annotate(result, [display.units(session), applicant])
 
 
 def _renovation_view(r) -> dict:
@@ -678,7 +744,9 @@ def _renovation_view(r) -> dict:
 def apply_renovation(data):
     """An owner's application: contractor, workers, scope items (structural flagged), planned dates."""
     with web.database().transaction() as session:
-        return _renovation_view(renovations.apply(session, web.settings(), web.principal(), data, _now()))
+        return _renovations(
+            session, _renovation_view(renovations.apply(session, web.settings(), web.principal(), data, _now()))
+        )
 
 
 @renovation.route("", methods=["GET"])
@@ -688,7 +756,7 @@ def list_renovations(args):
     query = renovations.list_renovations(web.principal(), args)
     with web.database().transaction() as session:
         page = web.paginate(session, query, args["page"], args["page_size"])
-        page["items"] = [_renovation_view(r) for r in page["items"]]
+        page["items"] = _renovations(session, [_renovation_view(r) for r in page["items"]])
     return page
 
 
@@ -696,7 +764,7 @@ def list_renovations(args):
 @renovation.response(200, RenovationOut)
 def get_renovation(renovation_id):
     with web.database().transaction() as session:
-        return _renovation_view(renovations.get(session, web.principal(), renovation_id))
+        return _renovations(session, _renovation_view(renovations.get(session, web.principal(), renovation_id)))
 
 
 @renovation.route("/<renovation_id>/review", methods=["POST"])
@@ -705,7 +773,9 @@ def get_renovation(renovation_id):
 def review_renovation(data, renovation_id):
     """Engineering's review of the plan (engineer, or a manager)."""
     with web.database().transaction() as session:
-        return _renovation_view(renovations.review(session, web.principal(), renovation_id, data, _now()))
+        return _renovations(
+            session, _renovation_view(renovations.review(session, web.principal(), renovation_id, data, _now()))
+        )
 
 
 @renovation.route("/<renovation_id>/approve", methods=["POST"])
@@ -713,7 +783,10 @@ def review_renovation(data, renovation_id):
 def approve_renovation(renovation_id):
     """The manager's approval: a permit with the community's working hours. Publishes renovation.approved."""
     with web.database().transaction() as session:
-        return _renovation_view(renovations.approve(session, web.settings(), web.principal(), renovation_id, _now()))
+        return _renovations(
+            session,
+            _renovation_view(renovations.approve(session, web.settings(), web.principal(), renovation_id, _now())),
+        )
 
 
 @renovation.route("/<renovation_id>/reject", methods=["POST"])
@@ -721,7 +794,10 @@ def approve_renovation(renovation_id):
 @renovation.response(200, RenovationOut)
 def reject_renovation(data, renovation_id):
     with web.database().transaction() as session:
-        return _renovation_view(renovations.reject(session, web.principal(), renovation_id, data["reason"], _now()))
+        return _renovations(
+            session,
+            _renovation_view(renovations.reject(session, web.principal(), renovation_id, data["reason"], _now())),
+        )
 
 
 @renovation.route("/<renovation_id>/inspections", methods=["POST"])
@@ -733,7 +809,7 @@ def inspect_renovation(data, renovation_id):
         inspection, violation = renovations.inspect(
             session, web.settings(), web.principal(), renovation_id, data, _now()
         )
-        return _inspection_view(inspection, [violation] if violation else [])
+        return annotate(_inspection_view(inspection, [violation] if violation else []), [_inspector()])
 
 
 @renovation.route("/<renovation_id>/inspections", methods=["GET"])
@@ -741,12 +817,16 @@ def inspect_renovation(data, renovation_id):
 def list_inspections(renovation_id):
     with web.database().transaction() as session:
         found = renovations.inspections(session, web.principal(), renovation_id)
-        return [_inspection_view(i, v) for i, v in found]
+        return annotate([_inspection_view(i, v) for i, v in found], [_inspector()])
+
+
+def _inspector():
+    return display.staff("inspector_id", "inspector_name")
 
 
 def _inspection_view(inspection, violations) -> dict:
     return {
-        **{c: getattr(inspection, c) for c in InspectionOut().fields if c != "violations"},
+        **{c: getattr(inspection, c) for c in InspectionOut().fields if c != "violations" and hasattr(inspection, c)},
         "violations": violations,
     }
 
@@ -765,9 +845,8 @@ def reinspect(data, renovation_id, violation_id):
 def accept_renovation(data, renovation_id):
     """验收: passed → renovation.completed; failed → stays open, or with close=true ends as failed."""
     with web.database().transaction() as session:
-        return _renovation_view(
-            renovations.accept(session, web.settings(), web.principal(), renovation_id, data, _now())
-        )
+        renovation_ = renovations.accept(session, web.settings(), web.principal(), renovation_id, data, _now())
+        return _renovations(session, _renovation_view(renovation_))
 
 
 # --- imports ---------------------------------------------------------------------------------------------------

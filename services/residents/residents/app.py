@@ -9,7 +9,7 @@ from guanjia.db import Database
 
 
 def create_app(settings=None, upstreams=None):
-    """`upstreams` is accepted for the common factory signature; residents calls no other service."""
+    """`upstreams`: only the gateway is ever asked, for staff display names (guanjia.names)."""
     settings = settings or config.from_env("residents")
     database = Database(settings.database_url)
     app, api = web.create_flask_app(
@@ -19,6 +19,7 @@ def create_app(settings=None, upstreams=None):
         description="Communities, buildings, units, residents and move-in.",
     )
 
+    app.extensions["guanjia.upstreams"] = upstreams if upstreams is not None else {}
     from .api import BLUEPRINTS
     from .domain.common import household
     from .policy import policy

@@ -29,7 +29,8 @@ class ZoneUpdatedV1(ma.Schema):
 class UnitCreatedV1(ma.Schema):
     """unit.created v1 — the unit's facts; areas are decimal strings ("88.50"), never floats.
 
-    area_m2 (v1) is the gross area and stays; zone_id, unit_type, gross_area_m2 and inner_area_m2 were added.
+    area_m2 (v1) is the gross area and stays; zone_id, unit_type, gross_area_m2 and inner_area_m2 were added;
+    then building_name and label (`1栋1-101`, what screens show), absent from units written by a bulk import.
     """
 
     unit_id = ma.fields.String(required=True)
@@ -43,6 +44,8 @@ class UnitCreatedV1(ma.Schema):
     gross_area_m2 = ma.fields.String(required=True)
     inner_area_m2 = ma.fields.String(required=True, allow_none=True)
     status = ma.fields.String(required=True)
+    building_name = ma.fields.String()
+    label = ma.fields.String()
 
 
 class UnitUpdatedV1(UnitCreatedV1):

@@ -118,6 +118,9 @@ class ZoneOut(ma.Schema):
     community_id = ma.fields.String()
     name = ma.fields.String()
     butler_ids = ma.fields.List(ma.fields.String())
+    butler_names = ma.fields.List(
+        ma.fields.String(allow_none=True), dump_only=True, metadata={"description": "display names, as butler_ids"}
+    )
     created_at = UtcDateTime()
     updated_at = UtcDateTime()
 
@@ -174,6 +177,7 @@ class BuildingOut(ma.Schema):
     id = ma.fields.String()
     community_id = ma.fields.String()
     zone_id = ma.fields.String(allow_none=True)
+    zone_name = ma.fields.String(dump_only=True, allow_none=True)
     name = ma.fields.String()
     created_at = UtcDateTime()
 
@@ -234,6 +238,11 @@ class UnitOut(ma.Schema):
     building_id = ma.fields.String()
     zone_id = ma.fields.String(allow_none=True)
     number = ma.fields.String()
+    unit_label = ma.fields.String(
+        dump_only=True, allow_none=True, metadata={"description": "building + number, e.g. 1栋1-101"}
+    )
+    building_name = ma.fields.String(dump_only=True, allow_none=True)
+    zone_name = ma.fields.String(dump_only=True, allow_none=True)
     floor = ma.fields.Integer()
     unit_type = ma.fields.String()
     area_m2 = Area()
@@ -258,6 +267,7 @@ class StatusChangeOut(ma.Schema):
     to_status = ma.fields.String()
     reason = ma.fields.String()
     actor_id = ma.fields.String()
+    actor_name = ma.fields.String(dump_only=True, allow_none=True)
     at = UtcDateTime()
 
 
@@ -308,6 +318,7 @@ class ResidentOut(ma.Schema):
     id = ma.fields.String()
     community_id = ma.fields.String()
     unit_id = ma.fields.String()
+    unit_label = ma.fields.String(dump_only=True, allow_none=True, metadata={"description": "e.g. 1栋1-101"})
     name = ma.fields.String()
     phone = ma.fields.String()
     id_number = ma.fields.String(allow_none=True)
@@ -391,11 +402,25 @@ class MovingCreate(ma.Schema):
 class MovingOut(ma.Schema):
     id = ma.fields.String()
     unit_id = ma.fields.String()
+    unit_label = ma.fields.String(dump_only=True, allow_none=True, metadata={"description": "e.g. 1栋1-101"})
+    resident_name = ma.fields.String(dump_only=True, allow_none=True, metadata={"description": "masked: 张*"})
     resident_id = ma.fields.String()
     kind = ma.fields.String()
     scheduled_at = UtcDateTime()
     notes = ma.fields.String(allow_none=True)
     created_at = UtcDateTime()
+
+
+class MovingScheduleArgs(ma.Schema):
+    start = ma.fields.AwareDateTime(required=True, metadata={"description": "from this time (inclusive)"})
+    end = ma.fields.AwareDateTime(required=True, metadata={"description": "until this time (exclusive)"})
+    zone_id = ma.fields.String(validate=_ID)
+    community_id = ma.fields.String(validate=_ID)
+
+
+class MovingScheduled(MovingOut):
+    unit_number = ma.fields.String()
+    zone_id = ma.fields.String(allow_none=True)
 
 
 class PassCreate(ma.Schema):
@@ -408,6 +433,8 @@ class PassCreate(ma.Schema):
 class PassOut(ma.Schema):
     id = ma.fields.String()
     unit_id = ma.fields.String()
+    unit_label = ma.fields.String(dump_only=True, allow_none=True, metadata={"description": "e.g. 1栋1-101"})
+    resident_name = ma.fields.String(dump_only=True, allow_none=True, metadata={"description": "masked: 张*"})
     resident_id = ma.fields.String()
     carrier_name = ma.fields.String()
     items = ma.fields.String()
@@ -474,6 +501,7 @@ class AuthorizedOut(ma.Schema):
 class KeyOut(ma.Schema):
     id = ma.fields.String()
     unit_id = ma.fields.String()
+    unit_label = ma.fields.String(dump_only=True, allow_none=True, metadata={"description": "e.g. 1栋1-101"})
     label = ma.fields.String()
     status = ma.fields.String()
     authorized = ma.fields.List(ma.fields.Nested(AuthorizedOut))
@@ -485,6 +513,8 @@ class OverdueKeyOut(ma.Schema):
     key_id = ma.fields.String()
     unit_id = ma.fields.String()
     unit_number = ma.fields.String()
+    unit_label = ma.fields.String(dump_only=True, allow_none=True, metadata={"description": "e.g. 1栋1-101"})
+    zone_name = ma.fields.String(dump_only=True, allow_none=True)
     zone_id = ma.fields.String(allow_none=True)
     label = ma.fields.String()
     loan = ma.fields.Nested(LoanOut)
@@ -505,6 +535,7 @@ class VacancyCheckOut(ma.Schema):
     unit_id = ma.fields.String()
     checked_at = UtcDateTime()
     checked_by = ma.fields.String()
+    checked_by_name = ma.fields.String(dump_only=True, allow_none=True)
     issues_found = ma.fields.Boolean()
     findings = ma.fields.String()
 
@@ -530,10 +561,13 @@ class ContactLogOut(ma.Schema):
     id = ma.fields.String()
     resident_id = ma.fields.String()
     unit_id = ma.fields.String()
+    unit_label = ma.fields.String(dump_only=True, allow_none=True, metadata={"description": "e.g. 1栋1-101"})
+    resident_name = ma.fields.String(dump_only=True, allow_none=True, metadata={"description": "masked: 张*"})
     kind = ma.fields.String()
     effective = ma.fields.Boolean()
     contacted_at = UtcDateTime()
     staff_id = ma.fields.String()
+    staff_name = ma.fields.String(dump_only=True, allow_none=True)
     notes = ma.fields.String(allow_none=True)
 
 
@@ -646,6 +680,7 @@ class InspectionOut(ma.Schema):
     renovation_id = ma.fields.String()
     inspected_at = UtcDateTime()
     inspector_id = ma.fields.String()
+    inspector_name = ma.fields.String(dump_only=True, allow_none=True)
     findings = ma.fields.String()
     violations = ma.fields.List(ma.fields.Nested(ViolationOut))
 
@@ -655,8 +690,11 @@ class RenovationOut(ma.Schema):
 
     id = ma.fields.String()
     unit_id = ma.fields.String()
+    unit_label = ma.fields.String(dump_only=True, allow_none=True, metadata={"description": "e.g. 1栋1-101"})
+    zone_name = ma.fields.String(dump_only=True, allow_none=True)
     community_id = ma.fields.String()
     applicant_id = ma.fields.String()
+    applicant_name = ma.fields.String(dump_only=True, allow_none=True, metadata={"description": "masked: 张*"})
     contractor = ma.fields.Dict()
     workers = ma.fields.List(ma.fields.Dict())
     items = ma.fields.List(ma.fields.Dict())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from urllib.parse import quote
 
 from flask import Response, current_app, jsonify, request
@@ -12,7 +13,7 @@ from guanjia import uploads, web
 from guanjia.db import new_id
 from guanjia.errors import Invalid, NotFound
 
-from . import domain, patrols, reports
+from . import display, domain, patrols, reports
 from .models import Attachment, idempotency_keys
 from .schemas import (
     AcceptQuoteIn,
@@ -38,6 +39,8 @@ from .schemas import (
     ReopenIn,
     ResolveIn,
     RoundIn,
+    RoundList,
+    RoundListArgs,
     RoundOut,
     RoutingRuleIn,
     RoutingRuleList,
@@ -88,7 +91,7 @@ def create_ticket(data):
 
     def create(session):
         ticket = domain.create_ticket(session, settings, principal, data, _fetch_unit_from_residents, now())
-        return TicketOut().dump(ticket)
+        return TicketOut().dump(display.tickets(session, ticket))
 
     return web.idempotent(idempotency_keys, data, 201, create)
 
@@ -99,9 +102,9 @@ def create_ticket(data):
 def list_tickets(args):
     """Tickets the caller may see, newest first: residents their own, engineers those dispatched to them,
     butlers their zones (and what they took or hold), managers their communities."""
-    query = domain.list_tickets(web.principal(), args)
+    query = domain.list_tickets(web.principal(), args, now())
     with web.database().transaction() as session:
-        return web.paginate(session, query, args["page"], args["page_size"])
+        return display.tickets(session, web.paginate(session, query, args["page"], args["page_size"]))
 
 
 @blp.route("/follow-ups", methods=["GET"])
@@ -110,14 +113,15 @@ def list_tickets(args):
 def follow_ups(args):
     """首问责任制 — my follow-ups: every ticket I first took that is not closed yet, wherever it went."""
     with web.database().transaction() as session:
-        return web.paginate(session, domain.follow_ups(web.principal()), args["page"], args["page_size"])
+        page = web.paginate(session, domain.follow_ups(web.principal()), args["page"], args["page_size"])
+        return display.tickets(session, page)
 
 
 @blp.route("/<ticket_id>", methods=["GET"])
 @blp.response(200, TicketOut)
 def get_ticket(ticket_id):
     with web.database().transaction() as session:
-        return domain.get_ticket(session, web.principal(), ticket_id)
+        return display.tickets(session, domain.get_ticket(session, web.principal(), ticket_id))
 
 
 @blp.route("/<ticket_id>/timeline", methods=["GET"])
@@ -125,13 +129,13 @@ def get_ticket(ticket_id):
 def get_timeline(ticket_id):
     """Every step of the ticket, oldest first: who, when, from which status to which, and why."""
     with web.database().transaction() as session:
-        return {"items": domain.timeline(session, web.principal(), ticket_id)}
+        return {"items": display.timeline(domain.timeline(session, web.principal(), ticket_id))}
 
 
 def _action(name, schema, fn, doc):
     def action(data, ticket_id):
         with web.database().transaction() as session:
-            return fn(session, web.settings(), web.principal(), ticket_id, data, now())
+            return display.tickets(session, fn(session, web.settings(), web.principal(), ticket_id, data, now()))
 
     action.__doc__ = doc  # set before the decorators read it into the OpenAPI summary
     action = blp.alt_response(409, description="not allowed in the ticket's status; `allowed_actions` names what is")(
@@ -360,7 +364,7 @@ def create_plan(data):
     """A patrol plan for a zone: frequency, checkpoints (codes printed on the tags scanned on site), staff."""
     with web.database().transaction() as session:
         plan = patrols.create_plan(session, web.principal(), data, now())
-        return patrols.plan_out(session, plan)
+        return display.plans(session, patrols.plan_out(session, plan))
 
 
 @patrol_blp.route("/plans", methods=["GET"])
@@ -369,7 +373,7 @@ def create_plan(data):
 def list_plans(args):
     with web.database().transaction() as session:
         plans = patrols.visible_plans(session, web.principal(), args.get("community_id"), args.get("zone_id"))
-        return {"items": [patrols.plan_out(session, p) for p in plans]}
+        return {"items": display.plans(session, [patrols.plan_out(session, p) for p in plans])}
 
 
 @patrol_blp.route("/rounds", methods=["POST"])
@@ -378,14 +382,25 @@ def list_plans(args):
 def start_round(data):
     with web.database().transaction() as session:
         round_ = patrols.start_round(session, web.principal(), data["plan_id"], now())
-        return patrols.round_out(session, round_)
+        return display.rounds(session, patrols.round_out(session, round_))
+
+
+@patrol_blp.route("/rounds", methods=["GET"])
+@patrol_blp.arguments(RoundListArgs, location="query")
+@patrol_blp.response(200, RoundList)
+def list_rounds(args):
+    """Rounds of the plans the caller may see (and those they started), newest first: today's rounds on a phone."""
+    with web.database().transaction() as session:
+        since = now() - timedelta(days=args["days"])
+        rounds = patrols.visible_rounds(session, web.principal(), args, since)
+        return {"items": display.rounds(session, [patrols.round_out(session, r) for r in rounds])}
 
 
 @patrol_blp.route("/rounds/<round_id>", methods=["GET"])
 @patrol_blp.response(200, RoundOut)
 def get_round(round_id):
     with web.database().transaction() as session:
-        return patrols.get_round(session, web.principal(), round_id)
+        return display.rounds(session, patrols.get_round(session, web.principal(), round_id))
 
 
 @patrol_blp.route("/rounds/<round_id>/scans", methods=["POST"])
@@ -395,7 +410,7 @@ def scan(data, round_id):
     """Scan a checkpoint's code (scanning twice is harmless)."""
     with web.database().transaction() as session:
         patrols.scan(session, web.principal(), round_id, data["code"], now())
-        return patrols.get_round(session, web.principal(), round_id)
+        return display.rounds(session, patrols.get_round(session, web.principal(), round_id))
 
 
 @patrol_blp.route("/rounds/<round_id>/findings", methods=["POST"])
@@ -412,7 +427,9 @@ def record_finding(data, round_id):
 def complete_round(round_id):
     """Finish the round (publishes patrol.completed); unscanned checkpoints are listed as missed."""
     with web.database().transaction() as session:
-        return patrols.complete_round(session, web.settings(), web.principal(), round_id, now())
+        return display.rounds(
+            session, patrols.complete_round(session, web.settings(), web.principal(), round_id, now())
+        )
 
 
 @patrol_blp.route("/coverage", methods=["GET"])

@@ -23,6 +23,7 @@ def create_app(settings=None, upstreams=None, *, clock=utcnow, files_dir: str | 
         database_=database,
         description="Service requests with a closed loop (dispatch, SLA, return visits), patrols and zone coverage.",
     )
+    app.extensions["guanjia.upstreams"] = upstreams  # the gateway answers staff display names
     app.extensions["tickets.residents"] = http.ServiceClient(settings, upstreams, "residents")
     # Staff accounts (who a ticket may be dispatched to) are the gateway's; a worker reaches it over HTTP.
     app.extensions["tickets.gateway"] = http.ServiceClient(

@@ -25,6 +25,7 @@ class UnitChanged(ma.Schema):
     building_id = ma.fields.String(load_default=None, allow_none=True)
     number = ma.fields.String(load_default=None, allow_none=True)
     zone_id = ma.fields.String(load_default=None, allow_none=True)
+    label = ma.fields.String(load_default=None, allow_none=True)  # additive: `1栋1-101`, for display
 
 
 class ZoneUpdated(ma.Schema):

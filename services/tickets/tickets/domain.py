@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from guanjia import outbox as outboxmod
 from guanjia.auth import Principal, scoped
-from guanjia.db import as_utc, is_postgres, new_id, parse_time
+from guanjia.db import as_utc, is_postgres, new_id, parse_time, utcnow
 from guanjia.errors import Conflict, Forbidden, Invalid, NotFound
 
 from . import events, people
@@ -84,6 +84,7 @@ def upsert_unit(session: Session, data: dict, source_time: datetime) -> None:
                 building_id=data.get("building_id"),
                 number=data.get("number"),
                 zone_id=data.get("zone_id"),
+                label=data.get("label"),
                 source_time=source_time,
             )
         )
@@ -94,6 +95,7 @@ def upsert_unit(session: Session, data: dict, source_time: datetime) -> None:
     unit.building_id = data.get("building_id")
     unit.number = data.get("number")
     unit.zone_id = data.get("zone_id")
+    unit.label = data.get("label")
     unit.source_time = source_time
 
 
@@ -135,6 +137,7 @@ def find_unit(session: Session, unit_id: str, fetch_unit) -> Unit | None:
             "building_id": fetched.get("building_id"),
             "number": fetched.get("number"),
             "zone_id": fetched.get("zone_id"),
+            "label": fetched.get("unit_label"),
         },
         parse_time(fetched.get("updated_at") or "2000-01-01T00:00:00Z"),
     )
@@ -857,11 +860,27 @@ LIST_FILTERS = (
     "department",
     "assignee_id",
     "first_responder",
+    "number",
 )
+# The list's SLA filter: an open ticket whose resolution deadline has passed, is under two hours away, or further.
+SLA_STATES = ("breached", "due_soon", "on_track")
+SLA_DUE_SOON = timedelta(hours=2)
 
 
-def list_tickets(principal: Principal, filters: dict):
+def list_tickets(principal: Principal, filters: dict, now: datetime | None = None):
     query = visible_tickets(principal)
+    now = now or utcnow()
+    sla = filters.get("sla")
+    if sla:
+        query = query.where(Ticket.status.in_(OPEN_STATUSES), Ticket.resolution_due_at.is_not(None))
+        if sla == "breached":
+            query = query.where(Ticket.resolution_due_at < now)
+        elif sla == "due_soon":
+            query = query.where(Ticket.resolution_due_at >= now, Ticket.resolution_due_at < now + SLA_DUE_SOON)
+        else:
+            query = query.where(Ticket.resolution_due_at >= now + SLA_DUE_SOON)
+    if filters.get("escalated"):
+        query = query.where(Ticket.escalation_level > 0)
     for name in LIST_FILTERS:
         if filters.get(name):
             query = query.where(getattr(Ticket, name) == filters[name])

@@ -34,6 +34,7 @@ class Unit(Base):
     building_id: Mapped[str | None] = mapped_column(String(36))
     number: Mapped[str | None] = mapped_column(String(50))
     zone_id: Mapped[str | None] = mapped_column(String(36))
+    label: Mapped[str | None] = mapped_column(String(150))  # `1栋1-101`, shown instead of the id
     # Time of the newest event applied: an older event never overwrites a newer one.
     source_time: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 

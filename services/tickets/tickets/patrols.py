@@ -131,6 +131,26 @@ def start_round(session: Session, principal: Principal, plan_id: str, now: datet
     return round_
 
 
+def visible_rounds(session: Session, principal: Principal, filters: dict, since: datetime) -> list[PatrolRound]:
+    """Rounds started since `since`, newest first, by community, zone, plan and status; only those the caller sees."""
+    query = select(PatrolRound).where(PatrolRound.started_at >= since)
+    query = query.order_by(PatrolRound.started_at.desc(), PatrolRound.id)
+    for name in ("community_id", "zone_id", "plan_id", "status"):
+        if filters.get(name):
+            query = query.where(getattr(PatrolRound, name) == filters[name])
+    if not principal.instance_wide:
+        query = query.where(PatrolRound.community_id.in_(principal.communities or [""]))
+    plans: dict[str, PatrolPlan | None] = {}
+    found = []
+    for round_ in session.execute(query).scalars():
+        if round_.plan_id not in plans:
+            plans[round_.plan_id] = session.get(PatrolPlan, round_.plan_id)
+        plan = plans[round_.plan_id]
+        if round_.started_by == principal.subject or (plan is not None and _sees_plan(principal, plan)):
+            found.append(round_)
+    return found
+
+
 def _round(session: Session, principal: Principal, round_id: str, *, lock=False) -> PatrolRound:
     query = select(PatrolRound).where(PatrolRound.id == round_id)
     round_ = session.execute(query.with_for_update() if lock else query).scalar_one_or_none()

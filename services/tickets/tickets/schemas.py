@@ -13,6 +13,7 @@ from .domain import (
     LOCATIONS,
     PRIORITIES,
     REOPEN_REASONS,
+    SLA_STATES,
     STATUSES,
     allowed_actions,
     fen_to_str,
@@ -49,7 +50,9 @@ class TicketOut(ma.Schema):
     number = ma.fields.String()
     community_id = ma.fields.String()
     zone_id = ma.fields.String(allow_none=True)
+    zone_name = ma.fields.String(dump_only=True, allow_none=True)
     unit_id = ma.fields.String(allow_none=True)
+    unit_label = ma.fields.String(dump_only=True, allow_none=True, metadata={"description": "e.g. 1栋1-101"})
     location = ma.fields.String()
     category = ma.fields.String()
     subcategory = ma.fields.String(allow_none=True)
@@ -59,8 +62,10 @@ class TicketOut(ma.Schema):
     reporter_id = ma.fields.String(allow_none=True)
     urgent_requested = ma.fields.Boolean()
     first_responder = ma.fields.String()
+    first_responder_name = ma.fields.String(dump_only=True, allow_none=True, metadata={"description": "display name"})
     department = ma.fields.String(allow_none=True)
     assignee_id = ma.fields.String(allow_none=True)
+    assignee_name = ma.fields.String(dump_only=True, allow_none=True, metadata={"description": "display name"})
     status = ma.fields.String()
     allowed_actions = ma.fields.Function(lambda t: allowed_actions(t.status))
     hold_reason = ma.fields.String(allow_none=True)
@@ -100,6 +105,12 @@ class TicketListArgs(PageArgs):
     created_from = ma.fields.AwareDateTime()
     created_to = ma.fields.AwareDateTime()
     visit_due_before = ma.fields.AwareDateTime(metadata={"description": "resolved tickets whose visit is due by then"})
+    number = ma.fields.String(validate=ma.validate.Length(min=1, max=40), metadata={"description": "ticket number"})
+    sla = ma.fields.String(
+        validate=_one_of(SLA_STATES),
+        metadata={"description": "open tickets past their resolution deadline, due within 2 hours, or on track"},
+    )
+    escalated = ma.fields.Boolean(metadata={"description": "only tickets escalated at least once"})
 
 
 TicketPage = page_schema(TicketOut, "TicketPage")
@@ -164,6 +175,9 @@ class VisitOut(ma.Schema):
 class TimelineOut(ma.Schema):
     at = UtcDateTime()
     actor = ma.fields.String()
+    actor_name = ma.fields.String(
+        dump_only=True, allow_none=True, metadata={"description": "display name; null for system actors"}
+    )
     action = ma.fields.String()
     from_status = ma.fields.String(allow_none=True)
     to_status = ma.fields.String()
@@ -286,10 +300,12 @@ class PlanOut(ma.Schema):
     id = ma.fields.String()
     community_id = ma.fields.String()
     zone_id = ma.fields.String()
+    zone_name = ma.fields.String(dump_only=True, allow_none=True)
     name = ma.fields.String()
     frequency = ma.fields.String()
     every_days = ma.fields.Integer()
     staff_ids = ma.fields.List(ma.fields.String())
+    staff_names = ma.fields.List(ma.fields.String(allow_none=True), dump_only=True)
     checkpoints = ma.fields.List(ma.fields.Nested(CheckpointOut))
     created_at = UtcDateTime()
 
@@ -340,13 +356,31 @@ class RoundOut(ma.Schema):
     plan_id = ma.fields.String()
     community_id = ma.fields.String()
     zone_id = ma.fields.String()
+    zone_name = ma.fields.String(dump_only=True, allow_none=True)
     status = ma.fields.String()
     started_by = ma.fields.String()
+    started_by_name = ma.fields.String(dump_only=True, allow_none=True)
     started_at = UtcDateTime()
     completed_at = UtcDateTime(allow_none=True)
     checkpoints = ma.fields.List(ma.fields.Nested(RoundCheckpointOut))
     missed_checkpoints = ma.fields.List(ma.fields.String())
     findings = ma.fields.List(ma.fields.Nested(FindingOut))
+
+
+class RoundList(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(RoundOut))
+
+
+class RoundListArgs(ma.Schema):
+    community_id = ma.fields.String()
+    zone_id = ma.fields.String()
+    plan_id = ma.fields.String()
+    status = ma.fields.String(validate=_one_of(("in_progress", "completed")))
+    days = ma.fields.Integer(
+        load_default=1,
+        validate=ma.validate.Range(min=1, max=31),
+        metadata={"description": "started in the last N days"},
+    )
 
 
 class CoverageArgs(ma.Schema):

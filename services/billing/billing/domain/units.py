@@ -143,7 +143,7 @@ def find_unit(session: Session, unit_id: str, fetch_unit: Callable[[str], dict |
     if fetched is None:
         return None
     try:
-        data = UnitChanged().load({**fetched, "unit_id": fetched["id"]})
+        data = UnitChanged().load({**fetched, "unit_id": fetched["id"], "label": fetched.get("unit_label")})
     except (KeyError, ma.ValidationError) as exc:
         raise UpstreamUnavailable(f"residents answered an unexpected unit: {exc}") from None
     upsert_unit(session, data, parse_time(fetched.get("updated_at") or OLDEST))

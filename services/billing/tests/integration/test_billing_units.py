@@ -59,6 +59,8 @@ def test_published_unit_created_is_served_with_its_area_as_a_decimal_string(clie
         "building_id": "b-1",
         "zone_id": "zone-1",
         "number": "3-201",
+        "unit_label": "3栋3-201",  # from the event's additive `label`: what screens show
+        "zone_name": None,  # no zone.updated seen for zone-1
         "floor": 2,
         "unit_type": "residential",
         "area_m2": "88.50",

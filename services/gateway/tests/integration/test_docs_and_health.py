@@ -46,6 +46,26 @@ def test_the_docs_page_shows_the_merged_document(client):
     assert "/api/v1/openapi.json" in response.get_data(as_text=True)
 
 
+def test_the_docs_page_renders_offline_from_our_own_assets(client):
+    """No CDN: every URL in the page is ours, each asset answers 200, and no validator badge is fetched."""
+    import re
+
+    html = client.get("/api/v1/docs").get_data(as_text=True)
+    urls = re.findall(r'(?:src|href)="([^"]+)"', html) + re.findall(r'url: "([^"]+)"', html)
+    assert {"swagger-ui-bundle.js", "swagger-ui-standalone-preset.js", "swagger-ui.css"} <= {
+        url.rsplit("/", 1)[-1] for url in urls
+    }
+    assert not re.search(r"(https?:)?//[a-z0-9.-]+\.[a-z]", html, re.I), "the docs page names another host"
+    assert '"validatorUrl": null' in html
+    for url in urls:
+        assert url.startswith("/"), url
+        asset = client.get(url)
+        assert asset.status_code == 200, url
+        assert asset.content_length or asset.get_data()
+    # The assets need no token (a browser fetches them without one) but stay inside their directory.
+    assert client.get("/api/v1/docs/assets/../../../etc/passwd").status_code == 404
+
+
 def test_readiness_reports_each_service(routed_client, gateway_settings, closed_port):
     bootstrap(gateway_settings)  # ready also means the first admin exists
     response = routed_client.get("/readyz")

@@ -167,6 +167,32 @@ def test_a_zone_notice_fans_out_to_its_residents_and_an_unknown_zone_is_refused(
     assert deliveries["total"] == 4 and all("****" in d["recipient"] for d in deliveries["items"])
 
 
+def test_a_notice_preview_counts_the_recipients_and_the_sms_length_and_sends_nothing(world, directory, fake_sms):
+    p, client, settings = world
+    community, zone = str(uuid.uuid4()), str(uuid.uuid4())
+    directory.zones[zone] = {"zone_id": zone, "community_id": community, "name": "南区", "butler_ids": []}
+    people = [directory.resident(community_id=community) for _ in range(2)]
+    people.append(directory.resident(community_id=community, opted_out=True))
+    directory.areas[(community, "zone", zone)] = [r["resident_id"] for r in people]
+    manager = auth_header(settings, "cs_manager", communities=[community])
+    body = {"community_id": community, "scope": "zone", "target_id": zone, "title": "停电通知", "body": "今晚8点检修"}
+
+    preview = client.post("/api/v1/notifications/notices/preview", json=body, headers=manager)
+    assert preview.status_code == 200, preview.json
+    text = "【幸福物业】停电通知：今晚8点检修"
+    assert preview.json == {"recipients": 3, "opted_out": 1, "text": text, "length": len(text), "segments": 1}
+    optional = client.post("/api/v1/notifications/notices/preview", json={**body, "essential": False}, headers=manager)
+    assert optional.json["recipients"] == 2  # the opted-out resident would not hear a non-essential notice
+    long = client.post("/api/v1/notifications/notices/preview", json={**body, "body": "停" * 100}, headers=manager)
+    assert long.json["segments"] == 2 and long.json["length"] > 70
+    bad = client.post("/api/v1/notifications/notices/preview", json={**body, "target_id": None}, headers=manager)
+    assert bad.status_code == 422 and "target_id" in bad.json["errors"]
+    p.dispatch()
+    assert fake_sms.of("twilio") == []
+    listed = client.get("/api/v1/notifications/notices", headers=manager, query_string={"community_id": community})
+    assert listed.json["total"] == 0  # a preview writes nothing
+
+
 # -- direct messages -------------------------------------------------------------------------------------------------
 def test_a_sign_in_code_is_sent_at_once_and_never_written_down(world, fake_sms, clock):
     p, client, settings = world

@@ -14,7 +14,7 @@ from guanjia.db import as_utc, new_id
 from guanjia.errors import Invalid, NotFound
 
 from .. import events
-from ..models import Resident, Unit, UnitStatusChange, outbox
+from ..models import Building, Resident, Unit, UnitStatusChange, outbox
 from ..values import format_area
 
 # Who shapes a community's structure (zones, buildings, units) and decides renovations.
@@ -150,9 +150,11 @@ def emit(session: Session, settings, event_type: str, subject: str, community: s
     )
 
 
-def unit_event_data(unit: Unit) -> dict:
+def unit_event_data(unit: Unit, building_name: str | None = None) -> dict:
+    """The unit's facts for unit.*; with the building's name also its display label (not personal data)."""
     gross = format_area(unit.area_m2)
-    return {
+    shown = {} if building_name is None else {"building_name": building_name, "label": f"{building_name}{unit.number}"}
+    return shown | {
         "unit_id": unit.id,
         "community_id": unit.community_id,
         "building_id": unit.building_id,
@@ -168,7 +170,9 @@ def unit_event_data(unit: Unit) -> dict:
 
 
 def emit_unit(session: Session, settings, unit: Unit, event_type: str = events.UNIT_UPDATED) -> None:
-    emit(session, settings, event_type, f"unit/{unit.id}", unit.community_id, unit_event_data(unit))
+    building = session.get(Building, unit.building_id)
+    data = unit_event_data(unit, building.name if building is not None else None)
+    emit(session, settings, event_type, f"unit/{unit.id}", unit.community_id, data)
 
 
 def resident_event_data(resident: Resident) -> dict:

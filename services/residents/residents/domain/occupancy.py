@@ -15,6 +15,8 @@ from .. import events
 from ..models import Handover, MovingAppointment, ReleasePass, Resident, Unit
 from .common import FRONT_DESK, change_unit_status, emit, iso, load_unit, since_move_in, unit_scope
 
+MOVING_LIST_LIMIT = 500
+
 
 def _household_member(session: Session, unit: Unit, resident_id: str, field: str = "resident_id") -> Resident:
     resident = session.get(Resident, resident_id)
@@ -224,3 +226,16 @@ def use_pass(session: Session, principal: Principal, unit_id: str, pass_id: str,
     release.status, release.used_at = "used", now
     session.flush()
     return release
+
+
+def moving_between(principal: Principal, filters: dict):
+    """Moving appointments of the units the caller sees, in [start, end) — a butler's day, without a call per unit."""
+    query = select(MovingAppointment, Unit).join(Unit, Unit.id == MovingAppointment.unit_id)
+    query = unit_scope(query, principal).where(
+        MovingAppointment.scheduled_at >= filters["start"], MovingAppointment.scheduled_at < filters["end"]
+    )
+    if filters.get("zone_id"):
+        query = query.where(Unit.zone_id == filters["zone_id"])
+    if filters.get("community_id"):
+        query = query.where(Unit.community_id == filters["community_id"])
+    return query.order_by(MovingAppointment.scheduled_at, MovingAppointment.id).limit(MOVING_LIST_LIMIT)

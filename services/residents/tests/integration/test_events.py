@@ -41,6 +41,9 @@ def test_unit_created_is_published_as_the_contract_says(worker, recorder, place)
         "gross_area_m2": "88.50",
         "inner_area_m2": None,
         "status": "vacant",
+        # Display facts (not personal data), so other services' screens show 1栋1-101 rather than an id.
+        "building_name": "1栋",
+        "label": "1栋1-101",
     }
     assert event["subject"] == f"unit/{place['unit_id']}"
     assert event["community"] == place["community_id"]

@@ -126,3 +126,32 @@ def test_moving_appointments_and_release_passes(client, as_role, clock, place, r
     assert client.post(use, headers=place["staff"]).status_code == 409  # only once
     assert date.fromisoformat(used.json["valid_on"]) == date(2026, 11, 28)
     assert timedelta(0) <= datetime.fromisoformat(used.json["used_at"]) - clock.now < timedelta(seconds=1)
+
+
+def test_a_butler_lists_a_days_moving_appointments_of_their_zones_in_one_call(
+    client, clock, place, second_zone, register
+):
+    clock.set(datetime(2026, 11, 27, 2, 0, tzinfo=UTC))
+    owner = register(place, phone="13800138140")
+    other = register({**place, "unit_id": second_zone["unit_id"], "staff": place["manager"]}, phone="13800138141")
+    for unit_id, resident, at in [
+        (place["unit_id"], owner, "2026-11-28T01:00:00+00:00"),
+        (place["unit_id"], owner, "2026-11-29T01:00:00+00:00"),  # another day
+        (second_zone["unit_id"], other, "2026-11-28T02:00:00+00:00"),  # another zone
+    ]:
+        booked = client.post(
+            f"/api/v1/units/{unit_id}/moving-appointments",
+            headers=place["manager"],
+            json={"resident_id": resident["id"], "kind": "move_in", "scheduled_at": at},
+        )
+        assert booked.status_code == 201, booked.json
+    day = {"start": "2026-11-27T16:00:00+00:00", "end": "2026-11-28T16:00:00+00:00"}
+    mine = client.get("/api/v1/units/moving-appointments", query_string=day, headers=place["staff"])
+    assert mine.status_code == 200, mine.json
+    assert [(a["unit_number"], a["scheduled_at"]) for a in mine.json] == [("1-101", "2026-11-28T01:00:00+00:00")]
+    everyone = client.get("/api/v1/units/moving-appointments", query_string=day, headers=place["manager"]).json
+    assert sorted(a["unit_number"] for a in everyone) == ["1-101", "9-901"]
+    missing = client.get(
+        "/api/v1/units/moving-appointments", query_string={"start": day["start"]}, headers=place["staff"]
+    )
+    assert missing.status_code == 422 and "end" in missing.json["errors"]

@@ -22,6 +22,10 @@ def test_the_hierarchy_is_created_and_read_back(client, as_role, place):
         "building_id": place["building_id"],
         "zone_id": place["zone_id"],
         "number": "1-101",
+        # Display fields: what a screen shows instead of ids.
+        "unit_label": "1栋1-101",
+        "building_name": "1栋",
+        "zone_name": "A区",
         "floor": 1,
         "unit_type": "residential",
         "area_m2": "88.50",

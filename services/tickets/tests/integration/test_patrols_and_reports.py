@@ -260,3 +260,32 @@ def test_a_residents_hostile_subcategory_is_text_in_the_monthly_workbook(client,
         assert cells[text].data_type == "s"
     with zipfile.ZipFile(io.BytesIO(xlsx.data)) as archive:
         assert all(b"<f>" not in archive.read(n) for n in archive.namelist() if n.startswith("xl/worksheets/"))
+
+
+def test_todays_rounds_are_listed_with_names_for_those_who_see_them(client, tickets_settings, world):
+    guard_id = f"guard-{uuid.uuid4().hex[:6]}"
+    guard = auth_header(tickets_settings, "engineer", communities=[world["community_id"]], subject=guard_id)
+    plan = _plan(client, world, guard_id)
+    started = client.post("/api/v1/tickets/patrols/rounds", headers=guard, json={"plan_id": plan["id"]}).json
+
+    listed = client.get("/api/v1/tickets/patrols/rounds", headers=guard, query_string={"status": "in_progress"})
+    assert listed.status_code == 200, listed.json
+    assert [r["id"] for r in listed.json["items"]] == [started["id"]]
+    assert listed.json["items"][0]["zone_id"] == world["zone_id"] and "zone_name" in listed.json["items"][0]
+    mine = client.get("/api/v1/tickets/patrols/rounds", headers=world["butler"], query_string={"plan_id": plan["id"]})
+    assert [r["id"] for r in mine.json["items"]] == [started["id"]]  # the zone's butler sees the zone's rounds
+    assert (
+        client.get(
+            "/api/v1/tickets/patrols/rounds",
+            headers=world["butler"],
+            query_string={"status": "completed", "plan_id": plan["id"]},
+        ).json["items"]
+        == []
+    )
+
+    stranger = auth_header(tickets_settings, "engineer", communities=[world["community_id"]])
+    other_zone = auth_header(tickets_settings, "butler", communities=[world["community_id"]], zones=["zone-elsewhere"])
+    for outsider in (stranger, other_zone):
+        assert client.get("/api/v1/tickets/patrols/rounds", headers=outsider).json["items"] == []
+    bad = client.get("/api/v1/tickets/patrols/rounds", headers=guard, query_string={"days": 0})
+    assert bad.status_code == 422 and "days" in bad.json["errors"]

@@ -1,0 +1,53 @@
+"""Display fields of the tickets service's responses: unit labels and zone names from its projections, staff names."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from guanjia.display import Shown, annotate
+from guanjia.names import staff_names
+
+from .models import Unit, Zone
+
+
+def units(session: Session) -> Shown:
+    def values(ids):
+        rows = session.execute(select(Unit.id, Unit.label, Unit.number).where(Unit.id.in_(ids))).all()
+        return {uid: label or number for uid, label, number in rows}  # a bulk-imported unit has no label: its number
+
+    return Shown("unit_id", "unit_label", values)
+
+
+def zones(session: Session) -> Shown:
+    def values(ids):
+        return dict(session.execute(select(Zone.id, Zone.name).where(Zone.id.in_(ids))).all())
+
+    return Shown("zone_id", "zone_name", values)
+
+
+def staff(source: str, target: str) -> Shown:
+    return Shown(source, target, staff_names)
+
+
+def tickets(session: Session, result):
+    """Unit label, zone name, assignee's and first responder's names on every ticket of `result`."""
+    fields = [
+        units(session),
+        zones(session),
+        staff("assignee_id", "assignee_name"),
+        staff("first_responder", "first_responder_name"),
+    ]
+    return annotate(result, fields)
+
+
+def timeline(result):
+    return annotate(result, [staff("actor", "actor_name")])
+
+
+def plans(session: Session, result):
+    return annotate(result, [zones(session), staff("staff_ids", "staff_names")])
+
+
+def rounds(session: Session, result):
+    return annotate(result, [zones(session), staff("started_by", "started_by_name")])

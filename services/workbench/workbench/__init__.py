@@ -1,0 +1,1 @@
+"""The staff workbench: screens for butlers, the service centre and engineers over the gateway's public API."""

@@ -1,0 +1,207 @@
+"""create_app(): the workbench's Flask app (Jinja2 pages, htmx fragments); nothing is built at import time."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+from flask import Flask, Response, g, jsonify, redirect, render_template, request, url_for
+from flask_babel import Babel
+from werkzeug.exceptions import HTTPException
+
+from guanjia import config, http
+from guanjia import metrics as gmetrics
+from guanjia.db import Database, utcnow
+from guanjia.logging import request_id_var
+
+from . import client, i18n, security, sessions, views
+
+log = logging.getLogger("workbench")
+access_log = logging.getLogger("guanjia.access")
+HERE = Path(__file__).resolve().parent
+# Reachable without a session (everything else sends the browser to the sign-in page).
+PUBLIC_ENDPOINTS = frozenset(
+    ["auth.signin", "auth.signin_post", "auth.password", "auth.password_post", "auth.language", "static", "favicon"]
+    + ["healthz", "readyz", "metrics"]
+)
+HTML_CACHE = "no-store"
+STATIC_MAX_AGE = 3600
+
+
+def create_app(settings=None, upstreams=None):
+    """The workbench app. `upstreams["gateway"]` is the gateway (in-process when embedded); HTTP if None."""
+    settings = settings or config.from_env("workbench")
+    if upstreams is None:
+        upstreams = {"gateway": http.HttpUpstream("gateway", settings.service_urls["gateway"])}
+    if not settings.workbench_secret:
+        raise RuntimeError("GUANJIA_WORKBENCH_SECRET must be set outside embedded mode")
+    app = Flask("workbench", template_folder=str(HERE / "templates"), static_folder=str(HERE / "static"))
+    app.config.update(
+        BABEL_DEFAULT_LOCALE=i18n.DEFAULT_LOCALE,
+        BABEL_TRANSLATION_DIRECTORIES=i18n.compile_catalogues(),
+        MAX_CONTENT_LENGTH=settings.max_body_bytes,
+        SEND_FILE_MAX_AGE_DEFAULT=STATIC_MAX_AGE,
+        TEMPLATES_AUTO_RELOAD=False,
+    )
+    Babel(app, locale_selector=i18n.select_locale)
+    database = Database(settings.database_url, pool_size=5)
+    app.extensions.update(
+        {
+            "guanjia.settings": settings,
+            "workbench.db": database,
+            "workbench.upstreams": upstreams,
+            "workbench.secret": settings.workbench_secret,
+            "workbench.idle": timedelta(minutes=settings.session_idle_minutes),
+        }
+    )
+    _install_context(app, settings, database)
+    _install_errors(app)
+    _install_ops(app, settings, database)
+    _install_templates(app, settings)
+    for blueprint in views.BLUEPRINTS:
+        app.register_blueprint(blueprint)
+    return app
+
+
+def _install_context(app: Flask, settings, database) -> None:
+    metrics = {"requests": gmetrics.HTTP_REQUESTS, "latency": gmetrics.HTTP_LATENCY}
+
+    @app.before_request
+    def _begin():
+        incoming = request.headers.get("X-Request-ID", "")
+        g.request_id = incoming if 0 < len(incoming) <= 128 else str(uuid.uuid4())
+        g.request_id_token = request_id_var.set(g.request_id)
+        g.started = time.perf_counter()
+        if request.endpoint in ("static", "favicon", "healthz", "readyz", "metrics"):
+            return None
+        g.web_session = sessions.load(
+            database, request.cookies.get(sessions.COOKIE), utcnow(), app.extensions["workbench.idle"]
+        )
+        g.locale = i18n.select_locale()
+        security.check_csrf()
+        if g.web_session is None and request.endpoint not in PUBLIC_ENDPOINTS:
+            return to_sign_in()
+        return None
+
+    @app.after_request
+    def _finish(response: Response):
+        response.headers["X-Request-ID"] = g.get("request_id", "")
+        if request.endpoint != "static":
+            response.headers["Content-Security-Policy"] = security.content_security_policy()
+            response.headers.setdefault("Cache-Control", HTML_CACHE)
+            response.headers["X-Content-Type-Options"] = "nosniff"
+            response.headers["X-Frame-Options"] = "DENY"
+            response.headers["Referrer-Policy"] = "same-origin"
+            response.headers["Vary"] = "Cookie, HX-Request"
+        new_pre = g.get("new_pre_cookie")
+        if new_pre:
+            response.set_cookie(
+                security.PRE_COOKIE, new_pre, httponly=True, samesite="Lax", secure=security.is_secure(), path="/"
+            )
+        route = request.url_rule.rule if request.url_rule else "unmatched"
+        metrics["requests"].labels(settings.service, request.method, route, response.status_code).inc()
+        if "started" in g:
+            elapsed = time.perf_counter() - g.started
+            metrics["latency"].labels(settings.service, request.method, route).observe(elapsed)
+            # The route template only: a search's query string may hold a phone number.
+            access_log.info(
+                "request",
+                extra={
+                    "method": request.method,
+                    "route": route,
+                    "status": response.status_code,
+                    "duration_ms": round(elapsed * 1000, 2),
+                },
+            )
+        return response
+
+    @app.teardown_request
+    def _reset(_exc):
+        token = g.pop("request_id_token", None)
+        if token is not None:
+            request_id_var.reset(token)
+
+
+def to_sign_in():
+    """Send the browser to the sign-in page (htmx requests are told to load it as a whole page)."""
+    wanted = request.full_path.rstrip("?") if request.method == "GET" and request.path != "/" else None
+    target = url_for("auth.signin", next=wanted)
+    if request.headers.get("HX-Request"):
+        response = Response(status=204)
+        response.headers["HX-Redirect"] = target
+        return response
+    return redirect(target, code=303)
+
+
+def _install_errors(app: Flask) -> None:
+    @app.errorhandler(client.Unavailable)
+    def _unavailable(error: client.Unavailable):
+        return render_template("error.html", status=503, message=error.message), 503
+
+    @app.errorhandler(client.SignedOut)
+    def _signed_out(_error):
+        return to_sign_in()
+
+    @app.errorhandler(client.ApiError)
+    def _api_error(error: client.ApiError):
+        status = error.status if 400 <= error.status < 500 else 502
+        return render_template("error.html", status=status, message=error.message), status
+
+    @app.errorhandler(HTTPException)
+    def _http(error: HTTPException):
+        if error.code == 403 and error.description == "csrf":
+            return render_template("error.html", status=403, message_key="csrf"), 403
+        return render_template("error.html", status=error.code, message=error.name), error.code
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception):
+        if isinstance(error, HTTPException):
+            return _http(error)
+        log.exception("unhandled error")
+        return render_template("error.html", status=500, message_key="unexpected"), 500
+
+
+def _install_ops(app: Flask, settings, database) -> None:
+    @app.get("/favicon.ico")
+    def favicon():
+        return app.send_static_file("favicon.svg"), 200, {"Content-Type": "image/svg+xml"}
+
+    @app.get("/healthz")
+    def healthz():
+        return {"status": "ok", "service": settings.service}
+
+    @app.get("/readyz")
+    def readyz():
+        try:
+            database.ping()
+            checks = {"database": "ok"}
+        except Exception as exc:
+            checks = {"database": f"failed: {exc.__class__.__name__}"}
+        ok = all(value == "ok" for value in checks.values())
+        return jsonify({"status": "ok" if ok else "unavailable", "checks": checks}), 200 if ok else 503
+
+    @app.get("/metrics")
+    def metrics():
+        body, content_type = gmetrics.exposition(None)
+        return Response(body, content_type=content_type)
+
+
+def _install_templates(app: Flask, settings) -> None:
+    timezone = settings.timezone
+    app.jinja_env.globals.update(
+        csrf_token=security.csrf_token,
+        csp_nonce=security.nonce,
+        label=i18n.label,
+        locales=i18n.LOCALES,
+        current_locale=lambda: g.get("locale", i18n.DEFAULT_LOCALE),
+        web_session=lambda: g.get("web_session"),
+    )
+    app.jinja_env.filters.update(
+        local_time=lambda value, fmt="%Y-%m-%d %H:%M": i18n.local_time(value, timezone, fmt),
+        local_date=lambda value: i18n.local_time(value, timezone, "%Y-%m-%d"),
+        money=i18n.money,
+        label=i18n.label,
+    )
