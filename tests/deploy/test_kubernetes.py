@@ -367,3 +367,49 @@ def test_yamllint_passes_on_the_deployment_files():
         timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("city", CITIES)
+def test_every_container_reads_its_settings_from_the_mounted_files(city, tmp_path):
+    """Mount the files as the kubelet would (each Secret key's value at its path) and read the settings."""
+    from guanjia import config
+
+    objects = render(city)
+    configmap = next(c for c in _of(objects, "ConfigMap") if c["metadata"]["name"].startswith("guanjia-config"))
+    for workload in _of(objects, "Deployment") + _of(objects, "Job"):
+        service = workload["metadata"]["labels"].get("app.kubernetes.io/name")
+        if service not in SERVICE_PORTS:
+            continue
+        pod = workload["spec"]["template"]["spec"]
+        for container in _containers(workload):
+            root = tmp_path / workload["metadata"]["name"] / container["name"]
+            for path, (secret, key) in _mounted_files(pod, container).items():
+                value = f"{secret}.{key}.value"
+                if key == "url":
+                    kind = "amqp" if secret.endswith("-amqp") else "postgresql+psycopg"
+                    value = f"{kind}://{service}:pw@{secret}:5432/guanjia_{service}"
+                local = root / path.lstrip("/")
+                local.parent.mkdir(parents=True, exist_ok=True)
+                local.write_text(value + "\n")  # a trailing newline (a value typed by hand) is ignored
+            env = dict(configmap["data"])
+            env.update({e["name"]: e["value"] for e in container["env"]})
+            env = {k: str(root / v.lstrip("/")) if k.endswith("_FILE") else v for k, v in env.items()}
+            settings = config.from_env(service, env)
+            where = f"{workload['metadata']['name']}/{container['name']}"
+            if service in WEB_ONLY:
+                assert settings.database_url.endswith(f"@{service}-db:5432/guanjia_{service}"), where
+                assert settings.workbench_secret == "guanjia-keys.workbench-secret.value", where
+                continue
+            assert not settings.embedded and settings.amqp_url.startswith(f"amqp://{service}:pw@{service}-amqp"), where
+            assert settings.database_url.endswith(f"@{service}-db:5432/guanjia_{service}"), where
+            assert settings.service_key == "guanjia-keys.service-key.value", where
+            assert settings.pii_key == "guanjia-keys.pii-key.value", where
+            if service == "gateway":
+                assert settings.jwt_private_key == "guanjia-keys.jwt-private-key.value", where
+                assert settings.admin_password == "guanjia-keys.admin-password.value", where
+            if service == "billing":  # read when a payment callback arrives
+                callback = config.secret("GUANJIA_BILLING_CALLBACK_SECRET", env)
+                assert callback == "billing-payments.GUANJIA_BILLING_CALLBACK_SECRET.value", where
+            if service == "notifications":
+                sms = settings.sms_env["GUANJIA_SMS_ALIYUN_ACCESS_KEY_SECRET"]
+                assert sms == "notifications-sms.GUANJIA_SMS_ALIYUN_ACCESS_KEY_SECRET.value", where
