@@ -34,7 +34,7 @@ DEV_INSTALL_ARGS = -c requirements/constraints.txt -r requirements/dev.in
 DIST_DATABASE_URL = postgresql+psycopg://postgres@127.0.0.1:5432/guanjia_{service}
 DIST_AMQP_URL = amqp://guest:guest@127.0.0.1:5672/%2F
 
-.PHONY: venv run-venv run run-distributed test lint bench faults fuzz clean distclean
+.PHONY: venv run-venv run run-distributed secrets test lint bench faults fuzz clean distclean
 
 # Everything (running, tests, lint, the Node AsyncAPI parser): what a contributor and CI need.
 venv: $(STAMP) $(NODE_STAMP)
@@ -63,6 +63,10 @@ run-distributed: $(RUN_STAMP)
 	GUANJIA_DATABASE_URL="$${GUANJIA_DATABASE_URL:-$$db}" \
 	GUANJIA_AMQP_URL="$${GUANJIA_AMQP_URL:-$$amqp}" \
 	$(BIN)/guanjia run --distributed --demo
+
+# The secret files docker-compose.yml mounts (./secrets/*, kept when they exist): run before `docker compose up`.
+secrets:
+	python3 scripts/compose_secrets.py
 
 test: venv
 	$(BIN)/python -m pytest -q

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Create the Secrets a Guanjia city needs, with fresh random values, in namespace guanjia-<city>.
 # Run once per city, before `kubectl apply -k deploy/k8s/overlays/<city>`; existing Secrets are left alone
-# (rotate them as docs/operators.md describes). Prints the integrator's broker credential to hand over.
+# (rotate them as docs/operators.md describes), except that a <service>-db or <service>-amqp Secret without a
+# `url` key gets one built from its username and password (the pods mount that URL as a file). Safe to re-run.
+# Prints the integrator's broker credential to hand over.
 #
 #   deploy/k8s/create-secrets.sh shanghai
 #
@@ -28,6 +30,21 @@ create() { # name, then --from-literal arguments
     fi
 }
 
+# The connection URL the service reads from its mounted file (GUANJIA_<SERVICE>_DATABASE_URL_FILE / _AMQP_URL_FILE),
+# added to a Secret that has none. The generated passwords are alphanumeric, so they need no URL quoting.
+ensure_url() { # secret name, then the URL with USER and PASSWORD placeholders
+    local name=$1 template=$2 user password url
+    if [ -n "$(kubectl -n "$ns" get secret "$name" -o jsonpath='{.data.url}')" ]; then
+        return
+    fi
+    user=$(kubectl -n "$ns" get secret "$name" -o jsonpath='{.data.username}' | base64 -d)
+    password=$(kubectl -n "$ns" get secret "$name" -o jsonpath='{.data.password}' | base64 -d)
+    url=${template/USER/$user}
+    url=${url/PASSWORD/$password}
+    kubectl -n "$ns" patch secret "$name" -p "{\"stringData\":{\"url\":\"$url\"}}" >/dev/null
+    echo "secret/$name: url added"
+}
+
 kubectl get namespace "$ns" >/dev/null 2>&1 || kubectl create namespace "$ns"
 
 # Keys shared by the services: service-to-service signing, PII encryption at rest, the gateway's token key.
@@ -44,18 +61,32 @@ for service in $services; do
     create "$service-amqp" --from-literal=username="$service" --from-literal=password="$(random)"
     create "$service-db" --type=kubernetes.io/basic-auth \
         --from-literal=username="$service" --from-literal=password="$(random)"
+    ensure_url "$service-amqp" "amqp://USER:PASSWORD@rabbitmq:5672/%2F"
+    ensure_url "$service-db" "postgresql+psycopg://USER:PASSWORD@postgres-rw:5432/guanjia_$service"
 done
 for service in $web_services; do
     create "$service-db" --type=kubernetes.io/basic-auth \
         --from-literal=username="$service" --from-literal=password="$(random)"
+    ensure_url "$service-db" "postgresql+psycopg://USER:PASSWORD@postgres-rw:5432/guanjia_$service"
 done
+# Mounted by billing and notifications as files, so they must exist: empty values (callbacks refused, no SMS
+# provider keys) until you fill them in (`kubectl -n $ns patch secret ... -p '{"stringData":{...}}'`).
+create billing-payments --from-literal=GUANJIA_BILLING_CALLBACK_SECRET=
+sms_keys=""
+for key in ALIYUN_ACCESS_KEY_ID ALIYUN_ACCESS_KEY_SECRET ALIYUN_CALLBACK_TOKEN TENCENT_SECRET_ID TENCENT_SECRET_KEY \
+    TENCENT_CALLBACK_TOKEN TWILIO_ACCOUNT_SID TWILIO_AUTH_TOKEN; do
+    sms_keys="$sms_keys --from-literal=GUANJIA_SMS_$key="
+done
+# shellcheck disable=SC2086 # one argument per key
+create notifications-sms $sms_keys
 create integrator-amqp --from-literal=username=integrator --from-literal=password="$(random)"
 
 cat <<DONE
 Secrets are in $ns. Still to create yourself (they come from outside):
   backup-s3          ACCESS_KEY_ID, ACCESS_SECRET_KEY for the backup bucket (CloudNativePG)
-  notifications-sms  GUANJIA_SMS_ALIYUN_* / GUANJIA_SMS_TENCENT_* provider credentials (optional for console)
-  billing-payments   GUANJIA_BILLING_CALLBACK_SECRET (optional)
+Still to fill in (created empty above; every key must stay present, the pods mount each one as a file):
+  notifications-sms  GUANJIA_SMS_ALIYUN_* / GUANJIA_SMS_TENCENT_* / GUANJIA_SMS_TWILIO_* provider credentials
+  billing-payments   GUANJIA_BILLING_CALLBACK_SECRET (empty: payment callbacks are refused)
 The metrics token (Prometheus → gateway /metrics):  kubectl -n $ns get secret guanjia-keys -o jsonpath='{.data.metrics-token}' | base64 -d
 The first admin password:   kubectl -n $ns get secret guanjia-keys -o jsonpath='{.data.admin-password}' | base64 -d
 The integrator's password:  kubectl -n $ns get secret integrator-amqp -o jsonpath='{.data.password}' | base64 -d

@@ -8,6 +8,7 @@ run for real against the local servers and against a stub HTTP server.
 from __future__ import annotations
 
 import http.server
+import importlib.util
 import json
 import re
 import runpy
@@ -22,7 +23,10 @@ import pytest
 import yaml
 
 from guanjia import bus
-from guanjia.config import SERVICE_PORTS, Settings, from_env
+from guanjia.config import SERVICE_PORTS, ConfigError, Settings, from_env
+
+sys.path.insert(0, str(Path(__file__).parent))
+from secret_env import check_no_secret_in_environment  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -36,6 +40,14 @@ WITH_WORKER = ["residents", "tickets", "billing", "notifications"]
 # Web only: the workbench (people's screens) has a database but no worker, no broker user and no keys.
 WEB_ONLY = ["workbench"]
 INFRA = ["postgres", "rabbitmq", "redis"]
+SECRETS_SCRIPT = ROOT / "scripts" / "compose_secrets.py"
+
+
+def _secrets_script():
+    spec = importlib.util.spec_from_file_location("compose_secrets", SECRETS_SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def _compose() -> dict:
@@ -60,20 +72,30 @@ def _interpolate(value: str, given: dict) -> str:
     return re.sub(r"\$\{(\w+)(:?[-?])?([^}]*)\}", sub, str(value))
 
 
-def _env(service: dict, given: dict | None = None) -> dict[str, str]:
-    given = (
-        {
-            "GUANJIA_JWT_PRIVATE_KEY": COMPOSE_JWT_KEY,
-            "GUANJIA_SERVICE_KEY": COMPOSE_SERVICE_KEY,
-            "GUANJIA_PII_KEY": "compose-test-pii-key",
-            "GUANJIA_WORKBENCH_SECRET": "compose-test-workbench-secret",
-        }
-        if given is None
-        else given
-    )
+def _env(service: dict, secrets_dir: Path, given: dict | None = None) -> dict[str, str]:
+    """The container's environment as Compose builds it, with /run/secrets/<name> mapped to the files of
+    `secrets_dir` (what `make secrets` wrote) as the top-level `secrets:` names them."""
     env = service.get("environment") or {}
     assert isinstance(env, dict), "environment must be a mapping (merged from x-guanjia-env)"
-    return {key: _interpolate(value, given) for key, value in env.items()}
+    env = {key: _interpolate(value, given or {}) for key, value in env.items()}
+    top = _compose()["secrets"]
+    mounted = service.get("secrets") or []
+    for key, value in env.items():
+        if key.endswith("_FILE"):
+            name = value.removeprefix("/run/secrets/")
+            assert value == f"/run/secrets/{name}" and name in mounted, f"{key}={value} is not a mounted secret"
+            env[key] = str(secrets_dir / Path(top[name]["file"]).name)
+    return env
+
+
+@pytest.fixture(scope="module")
+def secrets_dir(tmp_path_factory) -> Path:
+    directory = tmp_path_factory.mktemp("compose") / "secrets"
+    _secrets_script().write_secrets(
+        directory,
+        env={"GUANJIA_JWT_PRIVATE_KEY": COMPOSE_JWT_KEY, "GUANJIA_SERVICE_KEY": COMPOSE_SERVICE_KEY},
+    )
+    return directory
 
 
 def _own_service(compose_name: str) -> str:
@@ -170,19 +192,20 @@ def test_only_the_gateway_is_published_besides_the_broker_on_localhost():
             assert "ports" not in service, f"{name} is reached through the gateway"
 
 
-def test_every_guanjia_container_gets_a_complete_distributed_configuration():
+def test_every_guanjia_container_gets_a_complete_distributed_configuration(secrets_dir):
     services = _services()
     for name, service in services.items():
         if name in INFRA:
             continue
         own = _own_service(name)
-        env = _env(service)
+        env = _env(service, secrets_dir)
         settings = from_env(own, env)
         if own in WEB_ONLY:
             db = urlparse(settings.database_url)
             assert (db.hostname, db.port, db.path) == ("postgres", 5432, f"/guanjia_{own}"), name
             assert settings.workbench_secret and urlparse(settings.service_urls["gateway"]).hostname == "gateway"
-            held = {"GUANJIA_AMQP_URL", "GUANJIA_SERVICE_KEY", "GUANJIA_PII_KEY", "GUANJIA_JWT_PRIVATE_KEY"} & set(env)
+            keys = {"GUANJIA_AMQP_URL", "GUANJIA_SERVICE_KEY", "GUANJIA_PII_KEY", "GUANJIA_JWT_PRIVATE_KEY"}
+            held = (keys | {f"{key}_FILE" for key in keys}) & set(env)
             assert not held, f"{name} needs none of {held}"
             if name in WEB_ONLY:
                 assert env["PORT"] == str(SERVICE_PORTS[name]), f"{name} listens on its own port"
@@ -204,22 +227,85 @@ def test_every_guanjia_container_gets_a_complete_distributed_configuration():
             assert env["PORT"] == str(SERVICE_PORTS[name]), f"{name} listens on its own port"
 
 
-@pytest.mark.parametrize("secret", ["GUANJIA_SERVICE_KEY", "GUANJIA_PII_KEY"])
-def test_secrets_are_never_defaulted_in_compose(secret):
-    others = {"GUANJIA_SERVICE_KEY": "x", "GUANJIA_PII_KEY": "y", "GUANJIA_JWT_PRIVATE_KEY": "z"}
-    del others[secret]
+def test_no_secret_is_passed_to_a_container_as_an_environment_variable(secrets_dir):
     for name, service in _services().items():
-        if name in INFRA or _own_service(name) in WEB_ONLY:
+        env = service.get("environment") or {}
+        check_no_secret_in_environment(name, env)
+        files = {key for key in env if key.endswith("_FILE")}
+        if name in INFRA:
+            assert files <= {"POSTGRES_PASSWORD_FILE"}, name
             continue
-        with pytest.raises(KeyError, match=secret):
-            _env(service, given=others)
+        if _own_service(name) in WEB_ONLY:
+            # Its sessions database and its own secret: no broker, none of the keys.
+            assert files == {"GUANJIA_DATABASE_URL_FILE", "GUANJIA_WORKBENCH_SECRET_FILE"}, name
+            _env(service, secrets_dir)
+            continue
+        expected = {
+            "GUANJIA_SERVICE_KEY_FILE",
+            "GUANJIA_PII_KEY_FILE",
+            "GUANJIA_DATABASE_URL_FILE",
+            "GUANJIA_AMQP_URL_FILE",
+        }
+        if _own_service(name) == "gateway":
+            expected |= {"GUANJIA_JWT_PRIVATE_KEY_FILE", "GUANJIA_ADMIN_PASSWORD_FILE", "GUANJIA_METRICS_TOKEN_FILE"}
+        assert files == expected, f"{name}: {files ^ expected}"
+        _env(service, secrets_dir)  # every _FILE names a secret the service mounts
+    assert _services()["postgres"]["secrets"] == ["postgres_password"]
+    # The files stay on this host: out of git and out of every image's build context.
+    for top in _compose()["secrets"].values():
+        assert top["file"].startswith("./secrets/"), top
+    assert "/secrets/" in (ROOT / ".gitignore").read_text().splitlines()
+    assert "secrets" in (ROOT / ".dockerignore").read_text().splitlines()
 
 
-def test_the_workbench_secret_is_never_defaulted_in_compose():
-    for name in WEB_ONLY:
-        for service_name in (name, f"{name}-migrate"):
-            with pytest.raises(KeyError, match="GUANJIA_WORKBENCH_SECRET"):
-                _env(_services()[service_name], given={})
+def test_the_secret_check_catches_a_secret_in_the_environment():
+    with pytest.raises(AssertionError, match="GUANJIA_PII_KEY"):
+        check_no_secret_in_environment("x", {"GUANJIA_PII_KEY": "${GUANJIA_PII_KEY:?}"})
+    with pytest.raises(AssertionError, match="GUANJIA_RESIDENTS_DATABASE_URL"):
+        check_no_secret_in_environment("x", {"GUANJIA_RESIDENTS_DATABASE_URL": "postgresql://u@db/x"})
+    with pytest.raises(AssertionError, match="carries a password"):
+        check_no_secret_in_environment("x", {"GUANJIA_OTHER_URL": "amqp://user:pw@rabbitmq:5672/"})
+    check_no_secret_in_environment("x", {"GUANJIA_PII_KEY_FILE": "/run/secrets/pii_key", "GUANJIA_CITY": "demo"})
+
+
+def test_make_secrets_writes_every_mounted_file_once_and_takes_given_values(tmp_path):
+    script = _secrets_script()
+    directory = tmp_path / "secrets"
+    first = script.write_secrets(directory, env={"POSTGRES_PASSWORD": "given-pg"})
+    names = {Path(top["file"]).name for top in _compose()["secrets"].values()}
+    assert names == set(script.SECRETS) == {p.name for p in directory.iterdir()}
+    assert directory.stat().st_mode & 0o777 == 0o700
+    for path in directory.iterdir():
+        # Compose bind-mounts the file as it is: the services' uid 10001 must be able to read it.
+        assert path.stat().st_mode & 0o777 == 0o644, path
+    import base64
+
+    for key in ("service-key", "jwt-private-key"):
+        assert len(base64.urlsafe_b64decode(first[key] + "=")) == 32, "an Ed25519 seed is 32 bytes"
+    assert first["database-url"] == "postgresql+psycopg://guanjia:given-pg@postgres:5432/guanjia_{service}"
+    assert (directory / "postgres-password").read_text().strip() == "given-pg"
+    # Re-running keeps every value (the PII key encrypts data at rest); the new environment is ignored.
+    again = script.write_secrets(directory, env={"GUANJIA_PII_KEY": "other", "POSTGRES_PASSWORD": "other"})
+    assert again == first
+    other = script.write_secrets(tmp_path / "other")
+    assert other["pii-key"] != first["pii-key"] and other["service-key"] != first["service-key"]
+    # Runs with a bare python3 (no virtualenv), as `make secrets` does.
+    result = subprocess.run(
+        ["/usr/bin/env", "-i", "PATH=/usr/bin:/bin", "python3", str(SECRETS_SCRIPT), str(tmp_path / "bare")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "bare" / "amqp-url").read_text().strip() == "amqp://{service}:{service}-dev@rabbitmq:5672//"
+
+
+def test_a_missing_secret_file_is_a_config_error_naming_it(secrets_dir, tmp_path):
+    service = _services()["residents"]
+    env = _env(service, secrets_dir)
+    env["GUANJIA_PII_KEY_FILE"] = str(tmp_path / "absent")
+    with pytest.raises(ConfigError, match="GUANJIA_PII_KEY_FILE"):
+        from_env("residents", env)
 
 
 def test_web_healthcheck_fails_on_503_and_passes_on_200():
@@ -396,7 +482,7 @@ def test_rabbitmq_definitions_declare_the_same_topology_as_the_code():
     _one(definitions["bindings"], source=ae_name, destination=bus.UNROUTED_QUEUE, destination_type="queue")
 
 
-def test_rabbitmq_users_have_hashes_and_the_integrator_can_only_read_guanjia_events():
+def test_rabbitmq_users_have_hashes_and_the_integrator_can_only_read_guanjia_events(secrets_dir):
     definitions = _definitions()
     for user in definitions["users"]:
         assert user["password_hash"] and "password" not in user
@@ -410,7 +496,7 @@ def test_rabbitmq_users_have_hashes_and_the_integrator_can_only_read_guanjia_eve
         if own in WEB_ONLY:
             assert own not in users, f"{own} talks to no broker: it needs no broker user"
             continue
-        amqp = urlparse(from_env(own, _env(service)).amqp_url)
+        amqp = urlparse(from_env(own, _env(service, secrets_dir)).amqp_url)
         assert amqp.username == own, f"{name} must use its own broker user"
         assert own in users
         # Each service may use guanjia.events and its own queues, nobody else's.

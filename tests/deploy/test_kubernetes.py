@@ -32,6 +32,9 @@ KUBERNETES_VERSION = "1.32"
 
 sys.path.insert(0, str(Path(__file__).parent))
 from crd_schemas import CUSTOM_RESOURCE_SCHEMAS  # noqa: E402
+from secret_env import check_no_secret_in_environment  # noqa: E402
+
+SECRETS_MOUNT = "/var/run/secrets/guanjia"
 
 
 def _tool(name: str) -> str:
@@ -171,35 +174,107 @@ def test_every_container_is_non_root_read_only_and_bounded(city):
                 assert {"cpu", "memory"} <= set(container["resources"][kind]), where
 
 
+def _mounted_files(pod: dict, container: dict) -> dict[str, tuple[str, str]]:
+    """Path of every secret file the container sees -> (Secret, key), from its read-only secret mounts."""
+    volumes = {v["name"]: v for v in pod.get("volumes", [])}
+    files = {}
+    for mount in container.get("volumeMounts", []):
+        volume = volumes[mount["name"]]
+        assert "secret" not in volume, f"{mount['name']}: secrets come in the projected volume `secrets`"
+        if "projected" not in volume:
+            continue
+        assert mount.get("readOnly") is True, f"{container['name']}: {mount['name']} must be mounted read-only"
+        assert volume["projected"]["defaultMode"] == 0o400, mount["name"]
+        for source in (s["secret"] for s in volume["projected"]["sources"]):
+            assert not source.get("optional"), f"{source['name']}: a _FILE that may be missing is a start-up error"
+            for item in source["items"]:
+                files[f"{mount['mountPath']}/{item['path']}"] = (source["name"], item["key"])
+    return files
+
+
 @pytest.mark.parametrize("city", CITIES)
 def test_each_service_uses_its_own_broker_user_and_database_role(city):
     objects = render(city)
     for name in SERVICES:
         for deployment in [_one(objects, "Deployment", name), _one(objects, "Job", f"{name}-migrate")]:
+            pod = deployment["spec"]["template"]["spec"]
             for container in _containers(deployment):
-                env = {e["name"]: e for e in container.get("env", [])}
-                refs = {e["valueFrom"]["secretKeyRef"]["name"] for e in env.values() if "valueFrom" in e}
-                assert {f"{name}-amqp", f"{name}-db"} <= refs
-                assert not any(r.endswith(("-amqp", "-db")) and not r.startswith(name) for r in refs), refs
-                amqp = env[f"GUANJIA_{name.upper()}_AMQP_URL"]["value"]
-                assert amqp == "amqp://$(AMQP_USER):$(AMQP_PASSWORD)@rabbitmq:5672/%2F"
-                db = env[f"GUANJIA_{name.upper()}_DATABASE_URL"]["value"]
-                assert db.endswith(f"@postgres-rw:5432/guanjia_{name}")
-                # $(VAR) expands only from variables defined earlier in the list.
-                names = list(env)
-                for var in re.findall(r"\$\((\w+)\)", amqp + db):
-                    assert names.index(var) < names.index(f"GUANJIA_{name.upper()}_AMQP_URL")
+                env = {e["name"]: e["value"] for e in container.get("env", [])}
+                files = _mounted_files(pod, container)
+                amqp = env[f"GUANJIA_{name.upper()}_AMQP_URL_FILE"]
+                db = env[f"GUANJIA_{name.upper()}_DATABASE_URL_FILE"]
+                assert files[amqp] == (f"{name}-amqp", "url"), container["name"]
+                assert files[db] == (f"{name}-db", "url"), container["name"]
+                secrets = {secret for secret, _ in files.values()}
+                assert not any(s.endswith(("-amqp", "-db")) and not s.startswith(name) for s in secrets), secrets
+
     for name in WEB_ONLY:
         for deployment in [_one(objects, "Deployment", name), _one(objects, "Job", f"{name}-migrate")]:
+            pod = deployment["spec"]["template"]["spec"]
             for container in _containers(deployment):
-                env = {e["name"]: e for e in container.get("env", [])}
-                refs = {e["valueFrom"]["secretKeyRef"]["name"] for e in env.values() if "valueFrom" in e}
-                assert f"{name}-db" in refs and not any(r.endswith("-amqp") for r in refs), refs
-                keys = {e["valueFrom"]["secretKeyRef"]["key"] for e in env.values() if "valueFrom" in e}
+                env = {e["name"]: e["value"] for e in container.get("env", [])}
+                files = _mounted_files(pod, container)
+                assert files[env[f"GUANJIA_{name.upper()}_DATABASE_URL_FILE"]] == (f"{name}-db", "url")
+                secrets = {secret for secret, _ in files.values()}
+                assert not any(s.endswith("-amqp") for s in secrets) and f"{name}-db" in secrets, secrets
+                keys = {key for secret, key in files.values() if secret == "guanjia-keys"}
                 assert keys & {"service-key", "pii-key", "jwt-private-key"} == set(), f"{name} holds no key"
-                assert env[f"GUANJIA_{name.upper()}_DATABASE_URL"]["value"].endswith(
-                    f"@postgres-rw:5432/guanjia_{name}"
-                )
+
+
+@pytest.mark.parametrize("city", CITIES)
+def test_no_secret_reaches_a_container_as_an_environment_variable(city):
+    objects = render(city)
+    configs = {c["metadata"]["name"]: c.get("data", {}) for c in _of(objects, "ConfigMap")}
+    for config_name, data in configs.items():
+        check_no_secret_in_environment(f"ConfigMap/{config_name}", data)
+    checked = 0
+    for workload in _of(objects, "Deployment") + _of(objects, "Job"):
+        pod = workload["spec"]["template"]["spec"]
+        for container in _containers(workload):
+            where = f"{workload['metadata']['name']}/{container['name']}"
+            for source in container.get("envFrom", []):
+                assert "secretRef" not in source, f"{where}: envFrom {source} puts a Secret in the environment"
+            env = {}
+            for item in container.get("env", []):
+                assert "valueFrom" not in item, f"{where}: {item['name']} comes from {item['valueFrom']}"
+                env[item["name"]] = item["value"]
+            check_no_secret_in_environment(where, env)
+            files = _mounted_files(pod, container)
+            for key, value in env.items():
+                if key.endswith("_FILE"):
+                    assert value in files, f"{where}: {key}={value} is not a mounted secret file"
+                    checked += 1
+    assert checked, "no GUANJIA_*_FILE found"
+    gateway = _one(objects, "Deployment", "gateway")["spec"]["template"]["spec"]["containers"][0]
+    gateway_env = {e["name"] for e in gateway["env"]}
+    expected = {"GUANJIA_SERVICE_KEY_FILE", "GUANJIA_PII_KEY_FILE", "GUANJIA_JWT_PRIVATE_KEY_FILE"}
+    assert expected | {"GUANJIA_ADMIN_PASSWORD_FILE", "GUANJIA_METRICS_TOKEN_FILE"} <= gateway_env
+    billing = _one(objects, "Deployment", "billing")["spec"]["template"]["spec"]["containers"][0]
+    assert "GUANJIA_BILLING_CALLBACK_SECRET_FILE" in {e["name"] for e in billing["env"]}
+    sms = _one(objects, "Deployment", "notifications-worker")["spec"]["template"]["spec"]["containers"][0]
+    assert "GUANJIA_SMS_ALIYUN_ACCESS_KEY_SECRET_FILE" in {e["name"] for e in sms["env"]}
+    for name in WITH_WORKER:
+        worker = _one(objects, "Deployment", f"{name}-worker")["spec"]["template"]["spec"]["containers"][0]
+        assert "GUANJIA_JWT_PRIVATE_KEY_FILE" not in {e["name"] for e in worker["env"]}, "the gateway's key only"
+
+
+def test_the_mounted_files_are_what_create_secrets_makes():
+    """Every (Secret, key) a pod mounts is created by create-secrets.sh (the url keys by ensure_url)."""
+    script = (K8S / "create-secrets.sh").read_text()
+    for obj in render(CITIES[0]):
+        if obj["kind"] not in ("Deployment", "Job"):
+            continue
+        pod = obj["spec"]["template"]["spec"]
+        for container in _containers(obj):
+            for secret, key in _mounted_files(pod, container).values():
+                if secret == "guanjia-keys":
+                    assert f"--from-literal={key}=" in script, key
+                elif secret.endswith(("-db", "-amqp")):
+                    assert key == "url" and f'ensure_url "$service-{secret.rsplit("-", 1)[1]}"' in script
+                elif secret == "notifications-sms":
+                    assert key.startswith("GUANJIA_SMS_") and key.removeprefix("GUANJIA_SMS_") in script, key
+                else:
+                    assert f"create {secret} --from-literal={key}=" in script, (secret, key)
 
 
 def test_every_secret_the_manifests_need_is_made_by_create_secrets_or_listed_as_external():
@@ -292,3 +367,49 @@ def test_yamllint_passes_on_the_deployment_files():
         timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("city", CITIES)
+def test_every_container_reads_its_settings_from_the_mounted_files(city, tmp_path):
+    """Mount the files as the kubelet would (each Secret key's value at its path) and read the settings."""
+    from guanjia import config
+
+    objects = render(city)
+    configmap = next(c for c in _of(objects, "ConfigMap") if c["metadata"]["name"].startswith("guanjia-config"))
+    for workload in _of(objects, "Deployment") + _of(objects, "Job"):
+        service = workload["metadata"]["labels"].get("app.kubernetes.io/name")
+        if service not in SERVICE_PORTS:
+            continue
+        pod = workload["spec"]["template"]["spec"]
+        for container in _containers(workload):
+            root = tmp_path / workload["metadata"]["name"] / container["name"]
+            for path, (secret, key) in _mounted_files(pod, container).items():
+                value = f"{secret}.{key}.value"
+                if key == "url":
+                    kind = "amqp" if secret.endswith("-amqp") else "postgresql+psycopg"
+                    value = f"{kind}://{service}:pw@{secret}:5432/guanjia_{service}"
+                local = root / path.lstrip("/")
+                local.parent.mkdir(parents=True, exist_ok=True)
+                local.write_text(value + "\n")  # a trailing newline (a value typed by hand) is ignored
+            env = dict(configmap["data"])
+            env.update({e["name"]: e["value"] for e in container["env"]})
+            env = {k: str(root / v.lstrip("/")) if k.endswith("_FILE") else v for k, v in env.items()}
+            settings = config.from_env(service, env)
+            where = f"{workload['metadata']['name']}/{container['name']}"
+            if service in WEB_ONLY:
+                assert settings.database_url.endswith(f"@{service}-db:5432/guanjia_{service}"), where
+                assert settings.workbench_secret == "guanjia-keys.workbench-secret.value", where
+                continue
+            assert not settings.embedded and settings.amqp_url.startswith(f"amqp://{service}:pw@{service}-amqp"), where
+            assert settings.database_url.endswith(f"@{service}-db:5432/guanjia_{service}"), where
+            assert settings.service_key == "guanjia-keys.service-key.value", where
+            assert settings.pii_key == "guanjia-keys.pii-key.value", where
+            if service == "gateway":
+                assert settings.jwt_private_key == "guanjia-keys.jwt-private-key.value", where
+                assert settings.admin_password == "guanjia-keys.admin-password.value", where
+            if service == "billing":  # read when a payment callback arrives
+                callback = config.secret("GUANJIA_BILLING_CALLBACK_SECRET", env)
+                assert callback == "billing-payments.GUANJIA_BILLING_CALLBACK_SECRET.value", where
+            if service == "notifications":
+                sms = settings.sms_env["GUANJIA_SMS_ALIYUN_ACCESS_KEY_SECRET"]
+                assert sms == "notifications-sms.GUANJIA_SMS_ALIYUN_ACCESS_KEY_SECRET.value", where
