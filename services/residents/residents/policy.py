@@ -143,6 +143,7 @@ RESOURCES = [
             f"{RN}/<renovation_id>",
             f"{RN}/<renovation_id>/review",
             f"{RN}/<renovation_id>/approve",
+            f"{RN}/<renovation_id>/permit",
             f"{RN}/<renovation_id>/reject",
             f"{RN}/<renovation_id>/inspections",
             f"{RN}/<renovation_id>/violations/<violation_id>/reinspection",
@@ -150,7 +151,7 @@ RESOURCES = [
         ),
         read=(R, B, SB, CM, E, IG),
         write=(R, B, SB, CM, E),
-        why="the household applies, engineering reviews and inspects, managers approve",
+        why="the household applies, engineering reviews and inspects, managers approve and issue the permit",
         notes=NOTES,
     ),
 ]
