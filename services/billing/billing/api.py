@@ -13,7 +13,7 @@ from guanjia import http, web
 from guanjia.errors import Invalid, Unauthorized
 from guanjia.web import Blueprint
 
-from .domain import bills, common, display, fees, overdue, payments, reports, units
+from .domain import bills, charges, common, display, fees, overdue, payments, reports, units
 from .models import BillingUnit, idempotency_keys
 from .schemas import (
     AccountOut,
@@ -29,6 +29,8 @@ from .schemas import (
     CollectionListArgs,
     CollectionListOut,
     CreditIn,
+    DepositStateArgs,
+    DepositStateOut,
     FeeItemIn,
     FeeItemListArgs,
     FeeItemOut,
@@ -81,7 +83,13 @@ payments_blp = Blueprint(
 reports_blp = Blueprint(
     "billing_reports", __name__, url_prefix="/api/v1/billing", description="Arrears, collection list, KPIs, reports"
 )
-BLUEPRINTS = (blp, fees_blp, runs_blp, bills_blp, payments_blp, reports_blp)
+internal_blp = Blueprint(
+    "billing_internal",
+    __name__,
+    url_prefix="/api/v1/internal",
+    description="For other services only (role `service`): whether a renovation's deposit is paid",
+)
+BLUEPRINTS = (blp, fees_blp, runs_blp, bills_blp, payments_blp, reports_blp, internal_blp)
 
 
 def _now() -> datetime:
@@ -569,3 +577,13 @@ def run_overdue_scan(data):
     with web.database().transaction() as session:
         sent = overdue.scan(session, web.settings(), data.get("as_of") or _today(), _now())
     return jsonify({"reminders": sent})
+
+
+@internal_blp.route("/renovations/<renovation_id>/deposit", methods=["GET"])
+@internal_blp.arguments(DepositStateArgs, location="query")
+@internal_blp.response(200, DepositStateOut)
+def renovation_deposit(args, renovation_id):
+    """Residents, before it issues a renovation permit: is the deposit paid (`paid`, `outstanding`, `not_required`
+    when the community's policy sets no deposit, `not_billed` while renovation.approved has not been consumed)?"""
+    with web.database().transaction() as session:
+        return charges.deposit_state(session, args["community_id"], renovation_id)

@@ -98,4 +98,4 @@ RESOURCES = [
 
 
 def policy() -> Policy:
-    return Policy("billing", RESOURCES, public=("/api/v1/payments/callback",))
+    return Policy("billing", RESOURCES, service_only=("/api/v1/internal",), public=("/api/v1/payments/callback",))

@@ -445,3 +445,15 @@ class WeeklyArgs(ma.Schema):
 
 class ScanIn(ma.Schema):
     as_of = ma.fields.Date(metadata={"description": "the day to scan as (default: today in the instance timezone)"})
+
+
+class DepositStateArgs(ma.Schema):
+    community_id = ma.fields.String(required=True, **_ID)
+
+
+class DepositStateOut(ma.Schema):
+    renovation_id = ma.fields.String()
+    status = ma.fields.String(metadata={"enum": ["paid", "outstanding", "not_required", "not_billed"]})
+    bill_id = ma.fields.String(allow_none=True)
+    amount = Money(allow_none=True, attribute="amount_fen")
+    outstanding = Money(allow_none=True, attribute="outstanding_fen")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from flask import current_app, request, send_file
@@ -9,11 +10,12 @@ from flask import current_app, request, send_file
 from guanjia import web
 from guanjia.db import utcnow
 from guanjia.display import annotate
-from guanjia.errors import Invalid
+from guanjia.errors import Invalid, UpstreamUnavailable
 from guanjia.pii import mask_phone
 from guanjia.web import Blueprint
 
 from .domain import affairs, corrections, display, occupancy, people, renovations, roster, structure
+from .domain.common import iso
 from .models import idempotency_keys
 from .schemas import (
     Acceptance,
@@ -63,6 +65,7 @@ from .schemas import (
     OverdueKeyOut,
     PassCreate,
     PassOut,
+    PermitIssue,
     PhoneArgs,
     PhoneMatches,
     RecipientsArgs,
@@ -734,11 +737,16 @@ def _renovation_view(r) -> dict:
         }
     contractor = {**r.contractor, "phone": mask_phone(r.contractor.get("phone"))}
     workers = [{**w, "phone": mask_phone(w.get("phone"))} for w in r.workers]
+    waiver = None
+    if r.deposit_waived_at:
+        waiver = {"by": r.deposit_waived_by, "at": iso(r.deposit_waived_at), "reason": r.deposit_waiver_reason}
     return {
         **{c: getattr(r, c) for c in RenovationOut().fields if hasattr(r, c)},
         "contractor": contractor,
         "workers": workers,
         "permit": permit,
+        "deposit_waiver": waiver,
+        "history": renovations.history(r),
     }
 
 
@@ -786,11 +794,37 @@ def review_renovation(data, renovation_id):
 @renovation.doc(**web.audit_doc("renovation.approved", "renovation"))
 @renovation.response(200, RenovationOut)
 def approve_renovation(renovation_id):
-    """The manager's approval: a permit with the community's working hours. Publishes renovation.approved."""
+    """The manager's approval. Publishes renovation.approved (billing bills the deposit); the permit follows."""
     with web.database().transaction() as session:
         return _renovations(
             session,
             _renovation_view(renovations.approve(session, web.settings(), web.principal(), renovation_id, _now())),
+        )
+
+
+def _deposit_of(community_id: str, renovation_id: str) -> dict | None:
+    """Billing's answer on the deposit, with this service's credential; unreachable → UpstreamUnavailable (503)."""
+    billing = current_app.extensions["residents.billing"]
+    path = f"/api/v1/internal/renovations/{quote(renovation_id, safe='')}/deposit"
+    try:
+        return billing.get_found(f"{path}?community_id={quote(community_id, safe='')}")
+    except UpstreamUnavailable:
+        # Whatever the transport said (refused, timed out, an error answer): no permit on a guess; retry later.
+        raise UpstreamUnavailable(
+            "billing cannot say whether the renovation deposit is paid; try again shortly"
+        ) from None
+
+
+@renovation.route("/<renovation_id>/permit", methods=["POST"])
+@renovation.arguments(PermitIssue)
+@renovation.response(200, RenovationOut)
+def issue_permit(data, renovation_id):
+    """The permit (managers), once billing says the deposit is paid — unless the community does not require that,
+    or the manager waives it with `waive_deposit_reason` (recorded in the renovation's history). Unpaid → 409
+    naming the bill and the amount outstanding; billing unreachable → 503 and no permit."""
+    with web.database().transaction() as session:
+        return _renovation_view(
+            renovations.issue_permit(session, web.principal(), renovation_id, data, _now(), _deposit_of)
         )
 
 

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from flask import g
 
-from guanjia import access, config, web
+from guanjia import access, config, http, web
 from guanjia.db import Database
 
 
 def create_app(settings=None, upstreams=None):
-    """`upstreams`: only the gateway is ever asked, for staff display names (guanjia.names)."""
+    """`upstreams`: the other services (in-process apps when embedded): the gateway for staff display names
+    (guanjia.names), billing about renovation deposits."""
     settings = settings or config.from_env("residents")
+    upstreams = upstreams if upstreams is not None else http.upstreams_for(settings)
     database = Database(settings.database_url)
     app, api = web.create_flask_app(
         settings,
@@ -24,6 +26,8 @@ def create_app(settings=None, upstreams=None):
     from .domain.common import household
     from .policy import policy
 
+    # A renovation permit waits for the deposit billing holds (asked over HTTP, never billing's database).
+    app.extensions["residents.billing"] = http.ServiceClient(settings, upstreams, "billing")
     access.install(app, policy())
 
     @app.before_request

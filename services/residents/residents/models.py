@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -41,6 +42,8 @@ class Community(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     # Permitted renovation working hours, printed on every permit: "08:00-12:00,14:00-18:00".
     renovation_hours: Mapped[str | None] = mapped_column(String(100))
+    # Whether a renovation permit waits for the deposit to be paid (companies differ; the default is yes).
+    deposit_before_permit: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
 
 
 class Zone(Base):
@@ -261,6 +264,12 @@ class Renovation(Base):
     approved_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     permit_number: Mapped[str | None] = mapped_column(String(40))
     permit_hours: Mapped[str | None] = mapped_column(String(100))
+    permit_issued_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    permit_issued_by: Mapped[str | None] = mapped_column(String(100))
+    # A manager's waiver of the paid-deposit rule for this permit: who, when and why (the audit trail).
+    deposit_waived_by: Mapped[str | None] = mapped_column(String(100))
+    deposit_waived_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    deposit_waiver_reason: Mapped[str | None] = mapped_column(Text)
     unit_status_before: Mapped[str | None] = mapped_column(String(20))
     acceptance_notes: Mapped[str | None] = mapped_column(Text)
     completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

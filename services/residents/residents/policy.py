@@ -88,7 +88,7 @@ RESOURCES = [
     ),
     Resource(
         "moving appointments",
-        (f"{U}/<unit_id>/moving-appointments",),
+        (f"{U}/<unit_id>/moving-appointments", f"{U}/moving-appointments"),
         read=(R, B, SB, CM, IG),
         write=FRONT_DESK,
         why="the front desk books the lift and the gate; the household sees its own stay's bookings",
@@ -131,10 +131,25 @@ RESOURCES = [
     ),
     Resource(
         "roster import and export",
-        (f"{C}/<community_id>/roster.xlsx", "/api/v1/imports"),
+        (f"{C}/<community_id>/roster.xlsx", "/api/v1/imports", "/api/v1/imports/template.xlsx"),
         read=MANAGERS,
         write=MANAGERS,
         why="the whole roster with personal data: managers only",
+    ),
+    Resource(
+        "record corrections",
+        (f"{RS}/<resident_id>/removal", f"{RS}/<resident_id>/merge", f"{RS}/<resident_id>/corrections"),
+        read=MANAGERS,
+        write=MANAGERS,
+        why="removing or merging a wrongly registered record changes the roster: managers, with a reason on record",
+    ),
+    Resource(
+        "notes on a record",
+        (f"{RS}/<resident_id>/notes",),
+        read=(),
+        write=FRONT_DESK,
+        why="the front desk adds a dated note, also to a moved-out record",
+        notes=NOTES,
     ),
     Resource(
         "renovations",
@@ -143,6 +158,7 @@ RESOURCES = [
             f"{RN}/<renovation_id>",
             f"{RN}/<renovation_id>/review",
             f"{RN}/<renovation_id>/approve",
+            f"{RN}/<renovation_id>/permit",
             f"{RN}/<renovation_id>/reject",
             f"{RN}/<renovation_id>/inspections",
             f"{RN}/<renovation_id>/violations/<violation_id>/reinspection",
@@ -150,7 +166,7 @@ RESOURCES = [
         ),
         read=(R, B, SB, CM, E, IG),
         write=(R, B, SB, CM, E),
-        why="the household applies, engineering reviews and inspects, managers approve",
+        why="the household applies, engineering reviews and inspects, managers approve and issue the permit",
         notes=NOTES,
     ),
 ]

@@ -84,17 +84,20 @@ def _optional_text(max_length: int, **kwargs):
 class CommunityCreate(ma.Schema):
     name = _text(200)
     renovation_hours = Hours(metadata={"example": "08:00-12:00,14:00-18:00"})
+    deposit_before_permit = ma.fields.Boolean(load_default=True)
 
 
 class CommunityUpdate(ma.Schema):
     name = _text(200, required=False)
     renovation_hours = Hours()
+    deposit_before_permit = ma.fields.Boolean()
 
 
 class CommunityOut(ma.Schema):
     id = ma.fields.String()
     name = ma.fields.String()
     renovation_hours = ma.fields.String()
+    deposit_before_permit = ma.fields.Boolean()
     created_at = UtcDateTime()
 
 
@@ -694,7 +697,7 @@ class InspectionOut(ma.Schema):
 
 
 class RenovationOut(ma.Schema):
-    """Contractor and worker phones are masked; the permit appears once approved."""
+    """Contractor and worker phones are masked; the permit appears once issued (after approval)."""
 
     id = ma.fields.String()
     unit_id = ma.fields.String()
@@ -715,10 +718,18 @@ class RenovationOut(ma.Schema):
     rejection_reason = ma.fields.String(allow_none=True)
     approved_at = UtcDateTime(allow_none=True)
     permit = ma.fields.Dict(allow_none=True)
+    deposit_waiver = ma.fields.Dict(allow_none=True)
+    history = ma.fields.List(ma.fields.Dict())
     acceptance_notes = ma.fields.String(allow_none=True)
     completed_at = UtcDateTime(allow_none=True)
     created_at = UtcDateTime()
     updated_at = UtcDateTime()
+
+
+class PermitIssue(ma.Schema):
+    """`waive_deposit_reason`: a manager issues the permit although the deposit is not paid (recorded, audited)."""
+
+    waive_deposit_reason = ma.fields.String(validate=ma.validate.Length(min=2, max=500))
 
 
 class RenovationListArgs(PageArgs):

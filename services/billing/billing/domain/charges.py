@@ -58,6 +58,27 @@ def renovation_approved(session: Session, settings, data: dict) -> Bill | None:
     return bill
 
 
+def deposit_state(session: Session, community_id: str, renovation_id: str) -> dict:
+    """Whether a renovation's deposit is paid, for residents' permit check (read only: never creates a bill)."""
+    found = session.execute(
+        select(Deposit).where(Deposit.renovation_id == renovation_id, Deposit.community_id == community_id)
+    ).scalar_one_or_none()
+    state = {"renovation_id": renovation_id, "bill_id": None, "amount_fen": None, "outstanding_fen": None}
+    if found is None:
+        # No deposit yet: either the policy sets none, or renovation.approved has not reached billing yet.
+        required = policy_for(session, community_id).renovation_deposit_fen
+        return {**state, "status": "not_billed" if required else "not_required"}
+    bill = session.get(Bill, found.bill_id)
+    outstanding = max(bill.outstanding_fen, 0)
+    return {
+        **state,
+        "status": "outstanding" if outstanding else "paid",
+        "bill_id": bill.id,
+        "amount_fen": bill.amount_fen,
+        "outstanding_fen": outstanding,
+    }
+
+
 def renovation_violation(session: Session, settings, data: dict) -> Bill | None:
     """A fine where the community's policy sets one for the severity (none by default)."""
     policy = policy_for(session, data["community_id"])

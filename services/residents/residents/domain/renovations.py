@@ -1,9 +1,12 @@
-"""Renovation control (装修管理): application → engineering review → manager's decision (permit) →
-site inspections and violations → final acceptance (验收). Publishes renovation.approved / .violation / .completed."""
+"""Renovation control (装修管理): application → engineering review → manager's approval (bills the deposit) →
+permit (once the deposit is paid, or waived) → site inspections and violations → final acceptance (验收).
+Publishes renovation.approved / .violation / .completed."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -11,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from guanjia.auth import Principal, require_role
 from guanjia.db import as_utc, new_id
-from guanjia.errors import Conflict, Invalid, NotFound
+from guanjia.errors import Conflict, Invalid, NotFound, UpstreamUnavailable
 
 from .. import events
 from ..models import Community, Inspection, Renovation, Resident, Unit, Violation
@@ -128,7 +131,8 @@ def review(session: Session, principal: Principal, renovation_id: str, data: dic
 
 
 def approve(session: Session, settings, principal: Principal, renovation_id: str, now: datetime) -> Renovation:
-    """The manager issues the permit with the community's working hours; the unit turns `renovating`."""
+    """The manager's approval: published as renovation.approved, on which billing bills the deposit; the unit turns
+    `renovating`. The permit itself is issued afterwards (issue_permit), when the deposit rule is met."""
     require_role(principal, *MANAGERS)
     renovation = get(session, principal, renovation_id, lock=True)
     if renovation.status != "reviewed":
@@ -136,12 +140,9 @@ def approve(session: Session, settings, principal: Principal, renovation_id: str
     if not renovation.review_passed:
         raise _conflict("engineering did not pass this plan; reject it or have it reviewed again")
     unit = session.execute(select(Unit).where(Unit.id == renovation.unit_id).with_for_update()).scalar_one()
-    community = session.get(Community, renovation.community_id)
     renovation.status = "approved"
     renovation.decided_by = principal.subject
     renovation.approved_at = now
-    renovation.permit_number = f"ZX{now:%Y%m%d}-{renovation.id[:8].upper()}"
-    renovation.permit_hours = community_hours(community)
     renovation.unit_status_before = unit.status
     renovation.updated_at = now
     session.flush()
@@ -164,6 +165,83 @@ def approve(session: Session, settings, principal: Principal, renovation_id: str
     )
     change_unit_status(session, settings, unit, "renovating", "renovation_approved", principal, now)
     return renovation
+
+
+def _yuan(amount: str | None) -> str:
+    return f"¥{Decimal(amount or '0'):,.2f}"
+
+
+def issue_permit(
+    session: Session,
+    principal: Principal,
+    renovation_id: str,
+    data: dict,
+    now: datetime,
+    deposit_of: Callable[[str, str], dict | None],
+) -> Renovation:
+    """The permit (number, the community's working hours). Where the community's rule says so (the default) the
+    deposit must be paid first — asked of billing, which owns it; a manager may waive that with a reason, recorded
+    on the renovation. `deposit_of(community_id, renovation_id)` raises UpstreamUnavailable when billing cannot
+    answer: no permit is issued on a guess."""
+    require_role(principal, *MANAGERS)
+    renovation = get(session, principal, renovation_id, lock=True)
+    if renovation.status != "approved":
+        raise _conflict(f"a {renovation.status} renovation gets no permit; it is approved first")
+    if renovation.permit_number:
+        raise _conflict(f"permit {renovation.permit_number} is already issued")
+    community = session.get(Community, renovation.community_id)
+    waiver = (data.get("waive_deposit_reason") or "").strip()
+    if community.deposit_before_permit and not waiver:
+        state = deposit_of(renovation.community_id, renovation.id)
+        if state is None:
+            raise UpstreamUnavailable("billing does not know this renovation's deposit yet")
+        if state["status"] == "not_billed":
+            # renovation.approved has not reached billing yet: a moment's wait, not a business refusal.
+            raise UpstreamUnavailable("billing has not billed this renovation's deposit yet; retry shortly")
+        if state["status"] == "outstanding":
+            amount = _yuan(state.get("outstanding"))
+            raise Conflict(
+                f"the renovation deposit (bill {state['bill_id']}) is not paid: {amount} outstanding",
+                errors={"deposit": [f"{amount} outstanding on bill {state['bill_id']}"]},
+                extra={"deposit_bill_id": state["bill_id"], "outstanding": state.get("outstanding")},
+            )
+    if waiver:
+        if not community.deposit_before_permit:
+            raise Invalid("waive_deposit_reason", "this community issues permits without waiting for the deposit")
+        renovation.deposit_waived_by = principal.subject
+        renovation.deposit_waived_at = now
+        renovation.deposit_waiver_reason = waiver
+    renovation.permit_number = f"ZX{now:%Y%m%d}-{renovation.id[:8].upper()}"
+    renovation.permit_hours = community_hours(community)
+    renovation.permit_issued_at = now
+    renovation.permit_issued_by = principal.subject
+    renovation.updated_at = now
+    session.flush()
+    return renovation
+
+
+def history(renovation: Renovation) -> list[dict]:
+    """What happened to the renovation, oldest first: who did what when (a waiver with its reason)."""
+    steps = [
+        ("submitted", renovation.created_at, None, None),
+        ("reviewed", renovation.reviewed_at, renovation.reviewed_by, None),
+        ("approved", renovation.approved_at, renovation.decided_by, None),
+        (
+            "deposit_waived",
+            renovation.deposit_waived_at,
+            renovation.deposit_waived_by,
+            renovation.deposit_waiver_reason,
+        ),
+        ("permit_issued", renovation.permit_issued_at, renovation.permit_issued_by, None),
+        (renovation.status, renovation.completed_at, None, None),
+    ]
+    if renovation.status == "rejected":
+        steps.append(("rejected", renovation.updated_at, renovation.decided_by, renovation.rejection_reason))
+    return [
+        {"action": action, "at": iso(at), "by": by, "reason": reason}
+        for action, at, by, reason in steps
+        if at is not None
+    ]
 
 
 def reject(session: Session, principal: Principal, renovation_id: str, reason: str, now: datetime) -> Renovation:

@@ -41,6 +41,7 @@ def create_community(session: Session, principal: Principal, data: dict) -> Comm
         name=data["name"].strip(),
         created_at=utcnow(),
         renovation_hours=data.get("renovation_hours") or DEFAULT_RENOVATION_HOURS,
+        deposit_before_permit=data.get("deposit_before_permit", True),
     )
     session.add(community)
     session.flush()
@@ -66,6 +67,8 @@ def update_community(session: Session, principal: Principal, community_id: str, 
         community.name = data["name"].strip()
     if "renovation_hours" in data:
         community.renovation_hours = data["renovation_hours"]
+    if "deposit_before_permit" in data:
+        community.deposit_before_permit = data["deposit_before_permit"]
     session.flush()
     return community
 

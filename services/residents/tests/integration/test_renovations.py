@@ -1,10 +1,12 @@
-"""Renovation control: application → review → approval (permit) → inspections/violations → acceptance."""
+"""Renovation control: application → review → approval → permit → inspections/violations → acceptance."""
 
 from datetime import UTC, datetime
 
 import pytest
 
-from residents.models import Inspection, Violation, outbox
+from guanjia.http import HttpUpstream
+from guanjia.testing import free_port_block
+from residents.models import Inspection, Renovation, Violation, outbox
 
 
 @pytest.fixture
@@ -68,10 +70,20 @@ def test_the_whole_renovation_flow(client, clock, place, owner, apply, engineer,
     assert client.post(f"{base}/approve", headers=engineer).status_code == 403
 
     approved = _approve(client, place, engineer, renovation)
+    assert approved["status"] == "approved" and approved["permit"] is None  # the permit is a step of its own
+    # This community does not wait for the deposit (the default does: see test_renovation_permit in billing).
+    community = f"/api/v1/communities/{place['community_id']}"
+    off = client.patch(community, headers=place["manager"], json={"deposit_before_permit": False})
+    assert off.status_code == 200 and off.json["deposit_before_permit"] is False
+    permitted = client.post(f"{base}/permit", headers=place["manager"], json={})
+    assert permitted.status_code == 200, permitted.json
+    assert permitted.json["permit"]["working_hours"] == "08:00-12:00,14:00-18:00"
+    permit = permitted.json["permit"]
+    assert permit["number"].startswith("ZX2030") and permit["valid_to"] == "2030-04-15"
+    assert [h["action"] for h in permitted.json["history"]] == ["submitted", "reviewed", "approved", "permit_issued"]
+    again = client.post(f"{base}/permit", headers=place["manager"], json={})
+    assert again.status_code == 409 and again.mimetype == "application/problem+json"
     clock.set(datetime(2030, 3, 2, 3, 0, tzinfo=UTC))
-    assert approved["status"] == "approved"
-    assert approved["permit"]["working_hours"] == "08:00-12:00,14:00-18:00"
-    assert approved["permit"]["number"].startswith("ZX2030") and approved["permit"]["valid_to"] == "2030-04-15"
     assert client.get(f"/api/v1/units/{place['unit_id']}", headers=place["staff"]).json["status"] == "renovating"
 
     clean = client.post(f"{base}/inspections", headers=place["staff"], json={"findings": "现场整洁"})
@@ -215,3 +227,53 @@ def test_who_may_apply_and_what_is_checked(client, as_role, place, register, own
         ).status_code
         == 422
     )
+
+
+# --- the permit waits for the deposit billing holds (with the real billing app: billing/tests/…/test_renovation_permit)
+
+
+def test_no_permit_while_billing_cannot_say_whether_the_deposit_is_paid(
+    client, residents_settings, place, apply, engineer, db
+):
+    """Billing unreachable over HTTP → 503 problem+json; nothing is issued on a guess."""
+    from residents.app import create_app
+
+    renovation = apply()
+    _approve(client, place, engineer, renovation)
+    closed = HttpUpstream("billing", f"http://127.0.0.1:{free_port_block(1)}")  # nothing listens there
+    unreachable = create_app(residents_settings, upstreams={"billing": closed}).test_client()
+    base = f"/api/v1/renovations/{renovation['id']}"
+    response = unreachable.post(f"{base}/permit", headers=place["manager"], json={})
+    assert response.status_code == 503 and response.mimetype == "application/problem+json", response.json
+    assert "billing" in response.json["detail"]
+    with db.transaction() as session:
+        stored = session.get(Renovation, renovation["id"])
+        assert stored.permit_number is None and stored.permit_issued_at is None
+    assert client.get(base, headers=place["manager"]).json["permit"] is None
+
+
+def test_a_manager_may_waive_the_deposit_with_a_reason_which_the_history_shows(
+    client, clock, place, apply, engineer, as_role
+):
+    clock.set(datetime(2030, 2, 20, 3, 0, tzinfo=UTC))
+    renovation = apply()
+    base = f"/api/v1/renovations/{renovation['id']}"
+    _approve(client, place, engineer, renovation)
+    butler = client.post(f"{base}/permit", headers=place["staff"], json={"waive_deposit_reason": "老业主"})
+    assert butler.status_code == 403
+    short = client.post(f"{base}/permit", headers=place["manager"], json={"waive_deposit_reason": " "})
+    assert short.status_code == 422 and "waive_deposit_reason" in short.json["errors"]
+    reason = "业主已线下交付押金，财务次日入账"
+    waived = client.post(f"{base}/permit", headers=place["manager"], json={"waive_deposit_reason": reason})
+    assert waived.status_code == 200, waived.json
+    assert waived.json["permit"]["number"].startswith("ZX2030")
+    assert waived.json["deposit_waiver"]["reason"] == reason and waived.json["deposit_waiver"]["by"]
+    shown = client.get(base, headers=place["staff"]).json["history"]
+    assert [h["action"] for h in shown][-2:] == ["deposit_waived", "permit_issued"]
+    assert shown[-2]["reason"] == reason and shown[-2]["at"].startswith("2030-02-20") and shown[-2]["by"]
+
+
+def test_no_permit_before_approval(client, place, apply):
+    renovation = apply()
+    response = client.post(f"/api/v1/renovations/{renovation['id']}/permit", headers=place["manager"], json={})
+    assert response.status_code == 409 and "status" in response.json["errors"]
