@@ -36,7 +36,7 @@ RESOURCES = [
     ),
     Resource(
         "community notices",
-        (f"{N}/notices", f"{N}/notices/<notice_id>"),
+        (f"{N}/notices", f"{N}/notices/<notice_id>", f"{N}/notices/preview"),
         read=(B, SB, CM),
         write=(B, SB, CM),
         why="the service desk writes notices to a community, a building or a zone",
