@@ -14,7 +14,7 @@ from guanjia.auth import Principal
 from guanjia.db import as_utc, new_id
 from guanjia.errors import Conflict, Forbidden, Invalid, NotFound
 
-from . import domain, events
+from . import domain, events, people
 from .models import Checkpoint, CheckpointScan, Finding, PatrolPlan, PatrolRound, Zone, ZoneOverdue, outbox
 
 FREQUENCIES = {"daily": 1, "weekly": 7}
@@ -30,7 +30,7 @@ def _zone_visible(principal: Principal, community_id: str, zone_id: str) -> bool
     return principal.sees_zone(community_id, zone_id)
 
 
-def create_plan(session: Session, principal: Principal, data: dict, now: datetime) -> PatrolPlan:
+def create_plan(session: Session, principal: Principal, data: dict, now: datetime, directory=None) -> PatrolPlan:
     if principal.role not in PLANNERS:
         raise Forbidden(f"role {principal.role} may not plan patrols")
     zone = session.get(Zone, data["zone_id"])
@@ -48,6 +48,9 @@ def create_plan(session: Session, principal: Principal, data: dict, now: datetim
         every_days = data["every_days"]
     else:
         every_days = FREQUENCIES[frequency]
+    # Staff named in the body are accounts of this community (another community's guard is refused, not stored).
+    for staff_id in data.get("staff_ids") or []:
+        people.check_assignee(directory or people.People(), staff_id, community_id, field="staff_ids")
     codes = [c["code"] for c in data["checkpoints"]]
     if len(set(codes)) != len(codes):
         raise Invalid("checkpoints", "checkpoint codes must be unique within a plan")

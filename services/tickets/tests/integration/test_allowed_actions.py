@@ -22,7 +22,7 @@ def test_the_reporting_resident_is_offered_only_what_a_resident_may_do(client, w
     # The resident may cancel their own ticket; assigning, starting and quoting are the staff's.
     assert ticket["allowed_actions"] == ["cancel"]
     assert _view(client, world["resident"], ticket) == ["cancel"]
-    assert _view(client, world["manager"], ticket) == ["assign", "start", "quote", "cancel"]
+    assert _view(client, world["manager"], ticket) == ["assign", "start", "quote", "cancel", "triage"]
     # The zone's butler is the assignee and a dispatcher.
     assert "start" in _view(client, world["butler"], ticket)
 
@@ -35,10 +35,10 @@ def test_a_complaint_is_never_offered_a_quote(client, world):
 
 
 def test_an_engineer_sees_the_work_on_the_ticket_dispatched_to_them_and_accepting_a_quote_follows_it(
-    client, tickets_settings, world
+    client, tickets_settings, world, staff_user
 ):
     ticket = _file(client, world["resident"], world)
-    engineer_id = "eng-allowed-1"
+    engineer_id = staff_user(world["community_id"])
     engineer = auth_header(tickets_settings, "engineer", communities=[world["community_id"]], subject=engineer_id)
     assigned = client.post(
         f"/api/v1/tickets/{ticket['id']}/assign",

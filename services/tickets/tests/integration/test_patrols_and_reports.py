@@ -47,8 +47,10 @@ def _patrol(client, headers, plan, findings=(), scan=("CP-A", "CP-B")):
     return done.json
 
 
-def test_a_round_scans_checkpoints_and_turns_findings_into_tickets(client, tickets_settings, world, outbox_events):
-    guard_id = f"guard-{uuid.uuid4().hex[:6]}"
+def test_a_round_scans_checkpoints_and_turns_findings_into_tickets(
+    client, tickets_settings, world, outbox_events, staff_user
+):
+    guard_id = staff_user(world["community_id"])
     guard = auth_header(tickets_settings, "engineer", communities=[world["community_id"]], subject=guard_id)
     plan = _plan(client, world, guard_id)
     assert plan["every_days"] == 1 and [c["code"] for c in plan["checkpoints"]] == ["CP-A", "CP-B"]
@@ -93,9 +95,9 @@ def test_bad_plans_name_the_field(client, world):
 
 
 def test_an_unpatrolled_zone_is_reported_overdue_once_per_gap(
-    client, tickets_settings, world, db, clock, outbox_events
+    client, tickets_settings, world, db, clock, outbox_events, staff_user
 ):
-    guard_id = f"guard-{uuid.uuid4().hex[:6]}"
+    guard_id = staff_user(world["community_id"])
     plan = _plan(client, world, guard_id)
 
     def check(now):
@@ -262,8 +264,8 @@ def test_a_residents_hostile_subcategory_is_text_in_the_monthly_workbook(client,
         assert all(b"<f>" not in archive.read(n) for n in archive.namelist() if n.startswith("xl/worksheets/"))
 
 
-def test_todays_rounds_are_listed_with_names_for_those_who_see_them(client, tickets_settings, world):
-    guard_id = f"guard-{uuid.uuid4().hex[:6]}"
+def test_todays_rounds_are_listed_with_names_for_those_who_see_them(client, tickets_settings, world, staff_user):
+    guard_id = staff_user(world["community_id"])
     guard = auth_header(tickets_settings, "engineer", communities=[world["community_id"]], subject=guard_id)
     plan = _plan(client, world, guard_id)
     started = client.post("/api/v1/tickets/patrols/rounds", headers=guard, json={"plan_id": plan["id"]}).json
@@ -289,3 +291,21 @@ def test_todays_rounds_are_listed_with_names_for_those_who_see_them(client, tick
         assert client.get("/api/v1/tickets/patrols/rounds", headers=outsider).json["items"] == []
     bad = client.get("/api/v1/tickets/patrols/rounds", headers=guard, query_string={"days": 0})
     assert bad.status_code == 422 and "days" in bad.json["errors"]
+
+
+def test_a_plan_naming_staff_of_another_community_is_refused_and_not_stored(client, world, staff_user):
+    """Every id in a body is checked: a guard of another community (or nobody) is 422 naming staff_ids."""
+    other = staff_user(f"other-{uuid.uuid4().hex[:6]}")
+    before = client.get("/api/v1/tickets/patrols/plans", headers=world["manager"]).json["items"]
+    for staff_id in (other, "nobody-at-all"):
+        body = {
+            "zone_id": world["zone_id"],
+            "name": "越界巡查",
+            "frequency": "daily",
+            "staff_ids": [staff_id],
+            "checkpoints": [{"code": "CP-X", "name": "大门"}],
+        }
+        response = client.post("/api/v1/tickets/patrols/plans", headers=world["butler"], json=body)
+        assert response.status_code == 422, response.json
+        assert "staff_ids" in response.json["errors"]
+    assert client.get("/api/v1/tickets/patrols/plans", headers=world["manager"]).json["items"] == before
