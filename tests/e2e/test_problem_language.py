@@ -56,7 +56,7 @@ def test_a_domain_conflict_from_a_service_is_in_chinese_with_its_values(embedded
     admin = Client(embedded_stack.url).login("admin", "e2e-admin-password-1")
     household = make_household(admin)
     resident = Client(embedded_stack.url).login(*household["login"])
-    body = {"unit_id": household["unit"]["id"], "category": "leak", "description": "厨房漏水"}
+    body = {"unit_id": household["unit"]["id"], "category": "repair", "description": "厨房漏水"}
     ticket = resident.post("/api/v1/tickets", json=body)
     assert ticket.status_code == 201, ticket.text
     ticket = ticket.json()
