@@ -4,6 +4,31 @@ from __future__ import annotations
 
 import re
 
+# Werkzeug's default descriptions: the detail of an abort(status) without a message of its own.
+WERKZEUG_MESSAGES_ZH = {
+    "The browser (or proxy) sent a request that this server could not understand.": "服务器无法理解该请求。",
+    "The server could not verify that you are authorized to access the URL requested. You either supplied the "
+    "wrong credentials (e.g. a bad password), or your browser doesn't understand how to supply the credentials "
+    "required.": "无法确认您有权访问该地址：凭据有误（例如密码错误），或未提供凭据。",
+    "You don't have the permission to access the requested resource. It is either read-protected or not readable "
+    "by the server.": "您无权访问该资源。",
+    "A conflict happened while processing the request. The resource might have been modified while the request "
+    "was being processed.": "处理请求时发生冲突，该资源可能已被他人修改。",
+    "The requested URL is no longer available on this server and there is no forwarding address. If you followed "
+    "a link from a foreign page, please contact the author of this page.": "该地址已不存在。",
+    "The precondition on the request for the URL failed positive evaluation.": "请求的前提条件不满足。",
+    "The data value transmitted exceeds the capacity limit.": "提交的内容超过大小限制。",
+    "The server does not support the media type transmitted in the request.": "服务器不支持该请求的内容类型。",
+    "The request was well-formed but was unable to be followed due to semantic errors.": "请求格式正确，但内容有误。",
+    "This user has exceeded an allotted request count. Try again later.": "请求次数超过限额，请稍后再试。",
+    "The server encountered an internal error and was unable to complete your request. Either the server is "
+    "overloaded or there is an error in the application.": "服务器内部错误，未能完成请求。",
+    "The proxy server received an invalid response from an upstream server.": "上游服务返回了无效的响应。",
+    "The server is temporarily unable to service your request due to maintenance downtime or capacity problems. "
+    "Please try again later.": "服务暂时不可用（维护或负载过高），请稍后再试。",
+    "The connection to an upstream server timed out.": "连接上游服务超时。",
+}
+
 # Exact English messages raised by the services and libs/guanjia → Chinese, as a property office says it.
 DOMAIN_MESSAGES_ZH = {
     # libs/guanjia
@@ -157,6 +182,7 @@ DOMAIN_MESSAGES_ZH = {
     "not a current resident of this ticket's unit": "不是该工单房屋的在住住户",
     "no such staff member in this community": "本小区没有该工作人员",
     "YYYY-MM for a month, YYYY-MM-DD for a week": "按月填 YYYY-MM，按周填 YYYY-MM-DD",
+    **WERKZEUG_MESSAGES_ZH,
     "business hours need at least one day and an end after the start": "工作时间至少包含一天，且结束晚于开始",
     "deadline too far in the future": "期限太远",
     "bad storage key": "存储键无效",
@@ -184,6 +210,8 @@ VALUES_ZH = {
     "cancel": "取消",
     "triage": "分级",
     "nothing": "无",
+    "read": "查看",
+    "change": "修改",
     # units, cards, passes, renovations, deliveries, rounds
     "active": "启用",
     "lost": "挂失",
@@ -253,7 +281,7 @@ def _p(pattern: str) -> re.Pattern:
 # status/action/role/scope/kind is looked up in VALUES_ZH (unknown values stay as they are).
 DOMAIN_PATTERNS_ZH = [
     # libs/guanjia
-    (_p(r"role (?P<role>\S+) has no need to (?P<verb>\S+) (?P<what>.+)"), "{role}角色无需对 {what} 执行 {verb}"),
+    (_p(r"role (?P<role>\S+) has no need to (?P<verb>\S+) (?P<what>.+)"), "{role}角色无需{verb} {what}"),
     (_p(r"role (?P<role>\S+) may not do this to ticket (?P<id>\S+)"), "{role}角色无权对工单 {id} 执行此操作"),
     (_p(r"role (?P<role>\S+) may not do this"), "{role}角色无权执行此操作"),
     (_p(r"role (?P<role>\S+) may not change the rules of a community"), "{role}角色无权修改小区的规则"),
@@ -386,7 +414,7 @@ DOMAIN_PATTERNS_ZH = [
 _LIST_SPLIT = re.compile(r"(, | or )")
 
 
-VALUE_GROUPS = {"status", "to", "action", "role", "scope", "kind", "allowed", "how", "unit_status", "channels"}
+VALUE_GROUPS = {"status", "to", "action", "role", "scope", "kind", "allowed", "how", "unit_status", "channels", "verb"}
 
 
 def value_zh(value: str, group: str = "status") -> str:

@@ -106,6 +106,18 @@ def _is_message(text: str) -> bool:
     return bool(text) and (" " in text or text.endswith("."))
 
 
+def _constants(trees) -> dict[str, str]:
+    """Module-level string constants (BAD_CREDENTIALS = "..."): an error site may name one instead of a literal."""
+    constants = {}
+    for tree in trees:
+        for statement in tree.body:
+            if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
+                target, text = statement.targets[0], _text(statement.value)
+                if isinstance(target, ast.Name) and text is not None:
+                    constants[target.id] = text
+    return constants
+
+
 def _wrappers(trees) -> set[str]:
     """Helpers such as `_conflict(detail)` that pass their own parameter on to an error site count as error sites."""
     calls = set(ERROR_CALLS)
@@ -134,6 +146,7 @@ def messages() -> dict[str, str]:
     found: dict[str, str] = {}
     trees = {path: ast.parse(path.read_text(encoding="utf-8"), filename=str(path)) for path in _sources()}
     calls = _wrappers(trees.values())
+    constants = _constants(trees.values())
     for path, tree in trees.items():
         for node in ast.walk(tree):
             if isinstance(node, ast.ClassDef) and any(_name(base) in ERROR_CALLS for base in node.bases):
@@ -153,7 +166,9 @@ def messages() -> dict[str, str]:
             else:
                 arguments += [keyword.value for keyword in node.keywords if keyword.arg in MESSAGE_KEYWORDS]
             for argument in arguments:
-                for text in _strings(argument):
+                named = _name(argument) if isinstance(argument, (ast.Name, ast.Attribute)) else ""
+                texts = [constants[named]] if named in constants else list(_strings(argument))
+                for text in texts:
                     if _is_message(text):
                         found.setdefault(text, f"{path.relative_to(ROOT)}:{node.lineno}")
     return found
@@ -171,6 +186,15 @@ def _translated(text: str) -> bool:
         if chinese != english and CJK.search(chinese):
             return True
     return False
+
+
+def test_werkzeugs_own_descriptions_have_a_chinese_text():
+    from werkzeug.exceptions import default_exceptions
+
+    for status in problems.KINDS:
+        if status in default_exceptions:
+            description = default_exceptions[status].description
+            assert CJK.search(problems.translate(description)), (status, description)
 
 
 def test_the_scan_finds_the_services_messages():

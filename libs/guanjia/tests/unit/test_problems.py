@@ -60,6 +60,9 @@ def test_the_services_templates_keep_their_values_and_name_statuses_and_roles_in
     assert problems.translate("rows.3.phone: not a valid phone number") == "rows.3.phone：不是有效的手机号码"
     assert problems.translate("community not found") == "小区不存在"
     assert problems.translate("no such zone in this community") == "本小区没有该片区"
+    assert problems.translate("role resident has no need to change audit_log") == "住户角色无需修改 audit_log"
+    assert problems.translate("residents file through app or wechat") == "住户只能通过 App或微信 报事"
+    assert problems.translate("a water fee is charged metered") == "水费只能按表计量收取"
     # A value the catalogue does not know stays as it was, inside the Chinese sentence.
     assert problems.translate("this pass is frobbed") == "该放行条frobbed"
 
