@@ -208,7 +208,17 @@ def localize(body: dict, chinese: bool) -> dict:
         body["detail"] = translate(body["detail"])
     if isinstance(body.get("errors"), dict):
         body["errors"] = {field: _messages(value) for field, value in body["errors"].items()}
+    # Extension members listing rows (a roster import's `rows`): each row's `message` is a field message too.
+    for key, value in body.items():
+        if key != "errors" and isinstance(value, list):
+            body[key] = [_row(item) for item in value]
     return body
+
+
+def _row(item):
+    if isinstance(item, dict) and isinstance(item.get("message"), str):
+        return {**item, "message": translate(item["message"])}
+    return item
 
 
 def _messages(value):

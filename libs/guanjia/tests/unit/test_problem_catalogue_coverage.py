@@ -36,6 +36,9 @@ ERROR_CALLS = {
     "problem",
     "problem_response",
 }
+# A roster import collects its row errors with plan.error(sheet, row, column, message); they come back in `errors`
+# and in the problem's `rows`.
+COLLECTOR_CALLS = {("plan", "error")}
 # Keyword arguments of any call that carry a client-facing message (marshmallow validators, fields).
 MESSAGE_KEYWORDS = {"error", "error_messages"}
 # Placeholder values an f-string's message is tried with: an id or number, then a noun ("{what} not found").
@@ -159,6 +162,10 @@ def messages() -> dict[str, str]:
             arguments = []
             if _name(node.func) == "ValueError" and str(path.relative_to(ROOT)) in VALUE_ERROR_MODULES:
                 arguments += list(node.args)
+            func = node.func
+            if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+                if (func.value.id, func.attr) in COLLECTOR_CALLS and node.args:
+                    arguments.append(node.args[-1])
             if _name(node.func) in calls:
                 # Invalid(field, message): the first argument names a field, it is no sentence.
                 arguments += list(node.args[1:] if _name(node.func) == "Invalid" else node.args)

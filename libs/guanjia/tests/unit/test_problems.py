@@ -86,3 +86,22 @@ def test_localize_sets_the_type_and_translates_title_detail_and_field_messages()
         "errors": {"name": ["不是有效的文本。"]},
         "type": "urn:guanjia:problem:invalid-input",
     }
+
+
+def test_localize_translates_the_messages_of_listed_rows_too():
+    body = {
+        "title": "Import rejected",
+        "status": 422,
+        "detail": "2 row error(s); nothing was imported",
+        "errors": {"residents[3].phone": ["not a valid phone number"]},
+        "rows": [
+            {"sheet": "residents", "row": 3, "field": "phone", "message": "not a valid phone number"},
+            {"sheet": "units", "row": 4, "field": "number", "message": "appears twice in the file"},
+        ],
+    }
+    chinese = problems.localize(body, True)
+    assert chinese["title"] == "导入被拒绝"
+    assert chinese["detail"] == "2 行有误，未导入任何数据"
+    assert chinese["errors"] == {"residents[3].phone": ["不是有效的手机号码"]}
+    assert [row["message"] for row in chinese["rows"]] == ["不是有效的手机号码", "在文件中出现了两次"]
+    assert chinese["rows"][0]["sheet"] == "residents"
