@@ -186,6 +186,15 @@ DOMAIN_MESSAGES_ZH = {
     "not a current resident of this ticket's unit": "不是该工单房屋的在住住户",
     "no such staff member in this community": "本小区没有该工作人员",
     "YYYY-MM for a month, YYYY-MM-DD for a week": "按月填 YYYY-MM，按周填 YYYY-MM-DD",
+    # on the integration branch since this catalogue was started
+    "unknown query parameter": "不认识的查询参数",
+    "only staff see the staff directory": "只有工作人员可以查看员工通讯录",
+    "billing cannot say whether the renovation deposit is paid; try again shortly": (
+        "收费系统暂时无法确认装修押金是否已缴，请稍后再试"
+    ),
+    "billing does not know this renovation's deposit yet": "收费系统尚无该装修的押金记录",
+    "billing has not billed this renovation's deposit yet; retry shortly": "收费系统尚未开出该装修的押金账单，请稍后重试",
+    "this community issues permits without waiting for the deposit": "本小区开具装修许可证无需等待押金缴清",
     **WERKZEUG_MESSAGES_ZH,
     "business hours need at least one day and an end after the start": "工作时间至少包含一天，且结束晚于开始",
     "deadline too far in the future": "期限太远",
@@ -216,6 +225,8 @@ VALUES_ZH = {
     "nothing": "无",
     "read": "查看",
     "change": "修改",
+    "database": "数据库",
+    "a dependency": "依赖服务",
     # units, cards, passes, renovations, deliveries, rounds
     "active": "启用",
     "lost": "挂失",
@@ -405,6 +416,19 @@ DOMAIN_PATTERNS_ZH = [
     (_p(r"unit (?P<id>.+) already exists in this building"), "本楼栋已有房屋 {id}"),
     (_p(r"zone (?P<id>.+) already exists in this community"), "本小区已有片区 {id}"),
     (_p(r"(?P<span>.+) is not a span such as 08:00-12:00"), "{span} 不是有效的时段，例如 08:00-12:00"),
+    (
+        _p(r"a (?P<status>\S+) renovation gets no permit; it is approved first"),
+        "{status}的装修申请不能开具许可证，须先批准",
+    ),
+    (_p(r"permit (?P<id>\S+) is already issued"), "装修许可证 {id} 已开具"),
+    (
+        _p(r"the renovation deposit \(bill (?P<bill>\S+)\) is not paid: (?P<amount>\S+) outstanding"),
+        "装修押金（账单 {bill}）未缴清：尚欠 {amount}",
+    ),
+    (_p(r"(?P<amount>\S+) outstanding on bill (?P<bill>\S+)"), "账单 {bill} 尚欠 {amount}"),
+    (_p(r"(?P<dependency>.+) cannot be reached now; try again shortly"), "{dependency}暂时无法连接，请稍后再试"),
+    (_p(r"unknown query parameter (?P<names>.+)"), "不认识的查询参数：{names}"),
+    (_p(r"the year must lie between (?P<a>\d+) and (?P<b>\d+)"), "年份必须在 {a} 到 {b} 之间"),
     # tickets
     (
         _p(r"cannot (?P<action>\S+) a ticket that is (?P<status>\S+); allowed: (?P<allowed>.+)"),
@@ -419,7 +443,20 @@ DOMAIN_PATTERNS_ZH = [
 _LIST_SPLIT = re.compile(r"(, | or )")
 
 
-VALUE_GROUPS = {"status", "to", "action", "role", "scope", "kind", "allowed", "how", "unit_status", "channels", "verb"}
+VALUE_GROUPS = {
+    "status",
+    "to",
+    "action",
+    "role",
+    "scope",
+    "kind",
+    "allowed",
+    "how",
+    "unit_status",
+    "channels",
+    "verb",
+    "dependency",
+}
 
 
 def value_zh(value: str, group: str = "status") -> str:
