@@ -50,3 +50,24 @@ def test_the_gateways_own_answers_and_not_found_speak_chinese_too(embedded_stack
     assert "不存在" in missing.json()["detail"], missing.json()
     english = admin.get("/api/v1/communities/" + "0" * 32, headers={"Accept-Language": "en-US,zh;q=0.5"})
     assert english.json()["title"] == "Not found"
+
+
+def test_a_domain_conflict_from_a_service_is_in_chinese_with_its_values(embedded_stack):
+    admin = Client(embedded_stack.url).login("admin", "e2e-admin-password-1")
+    household = make_household(admin)
+    resident = Client(embedded_stack.url).login(*household["login"])
+    body = {"unit_id": household["unit"]["id"], "category": "repair", "description": "厨房漏水"}
+    ticket = resident.post("/api/v1/tickets", json=body)
+    assert ticket.status_code == 201, ticket.text
+    ticket = ticket.json()
+
+    english = admin.post(f"/api/v1/tickets/{ticket['id']}/resolve", json={})
+    assert english.status_code == 409, english.text
+    assert english.json()["detail"].startswith(f"cannot resolve a ticket that is {ticket['status']}; allowed: ")
+
+    chinese = admin.post(f"/api/v1/tickets/{ticket['id']}/resolve", json={}, headers=dict(ZH))
+    assert chinese.status_code == 409
+    problem = chinese.json()
+    assert problem["type"] == "urn:guanjia:problem:conflict"
+    assert problem["title"] == "与当前状态冲突"
+    assert problem["detail"].startswith("新建的工单不能执行“解决”；可执行：派单"), problem

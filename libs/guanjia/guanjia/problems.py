@@ -2,13 +2,16 @@
 
 The catalogue is docs/errors.md in code. English is the source language; a request with `Accept-Language: zh-CN`
 (or any zh first) gets title, detail and field messages in Chinese. A message the catalogue does not know stays
-English (never an empty string); add it to MESSAGES_ZH when a screen shows it.
+English (never an empty string). The services' own messages live in problem_texts.py (exact sentences and
+f-string templates); tests/unit/test_problem_catalogue_coverage.py fails for a message raised without a zh-CN text.
 """
 
 from __future__ import annotations
 
 import contextvars
 import re
+
+from .problem_texts import DOMAIN_MESSAGES_ZH, DOMAIN_PATTERNS_ZH, VALUE_GROUPS, value_zh
 
 # The Accept-Language of the request being answered, where no Flask request is at hand (the gateway's router).
 accept_language_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("accept_language", default=None)
@@ -129,9 +132,11 @@ PATTERNS_ZH = [
     (re.compile(r"^Must be less than (?P<a>\S+)\.$"), "必须小于 {a}。"),
     (re.compile(r"^larger than (?P<a>\d+) bytes$"), "超过 {a} 字节"),
     (re.compile(r"^(?P<noun>[a-z][a-z ]*?) (?P<id>\S+) not found$"), "{noun}{id}不存在"),
+    (re.compile(r"^(?P<noun>[a-z][a-z ]*?) not found$"), "{noun}不存在"),
+    (re.compile(r"^no such (?P<noun>[a-z][a-z ]*?) in this community$"), "本小区没有该{noun}"),
     (re.compile(r"^no such (?P<noun>[a-z][a-z ]*?)(?P<rest> .*)?$"), "没有该{noun}{rest}"),
     (re.compile(r"^username (?P<id>\S+) is taken$"), "用户名 {id} 已被占用"),
-    (re.compile(r"^(?P<field>[a-z_.]+): (?P<message>.+)$"), "{field}：{message}"),
+    (re.compile(r"^(?P<field>[a-z_][\w.]*): (?P<message>.+)$"), "{field}：{message}"),
 ]
 
 
@@ -163,7 +168,10 @@ def translate(text: str) -> str:
     """The Chinese text of an English message; the English message when the catalogue does not know it."""
     if text in MESSAGES_ZH:
         return MESSAGES_ZH[text]
-    for pattern, template in PATTERNS_ZH:
+    if text in DOMAIN_MESSAGES_ZH:
+        return DOMAIN_MESSAGES_ZH[text]
+    # The services' templates first: they are specific, the generic ones ("<field>: <message>") catch the rest.
+    for pattern, template in (*DOMAIN_PATTERNS_ZH, *PATTERNS_ZH):
         match = pattern.match(text)
         if not match:
             continue
@@ -177,6 +185,8 @@ def translate(text: str) -> str:
             parts["rest"] = translate(parts["rest"].strip()) if parts.get("rest") else ""
         if "message" in parts:
             parts["message"] = translate(parts["message"])
+        for group in VALUE_GROUPS & parts.keys():
+            parts[group] = value_zh(parts[group], group)
         return template.format(**parts).replace("  ", " ").strip()
     return text
 
@@ -198,7 +208,17 @@ def localize(body: dict, chinese: bool) -> dict:
         body["detail"] = translate(body["detail"])
     if isinstance(body.get("errors"), dict):
         body["errors"] = {field: _messages(value) for field, value in body["errors"].items()}
+    # Extension members listing rows (a roster import's `rows`): each row's `message` is a field message too.
+    for key, value in body.items():
+        if key != "errors" and isinstance(value, list):
+            body[key] = [_row(item) for item in value]
     return body
+
+
+def _row(item):
+    if isinstance(item, dict) and isinstance(item.get("message"), str):
+        return {**item, "message": translate(item["message"])}
+    return item
 
 
 def _messages(value):

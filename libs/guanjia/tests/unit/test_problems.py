@@ -43,6 +43,30 @@ def test_messages_translate_by_catalogue_and_pattern_and_unknown_ones_stay_engli
     assert problems.translate("the moon is not a unit") == "the moon is not a unit"
 
 
+def test_the_services_templates_keep_their_values_and_name_statuses_and_roles_in_chinese():
+    assert (
+        problems.translate("cannot resolve a ticket that is new; allowed: assign, cancel")
+        == "新建的工单不能执行“解决”；可执行：派单、取消"
+    )
+    assert (
+        problems.translate("role butler may not do this to ticket T00000001")
+        == "管家角色无权对工单 T00000001 执行此操作"
+    )
+    assert problems.translate("unit 3-1201 is delivered, not vacant") == "房屋 3-1201 状态为已交付，不是空置"
+    assert problems.translate("only a failed message can be resent; this one is delivered") == (
+        "只有发送失败的短信可以重发；该短信状态为已送达"
+    )
+    assert problems.translate("more than the ¥1,234.50 prepaid balance") == "超过预存款余额 ¥1,234.50"
+    assert problems.translate("rows.3.phone: not a valid phone number") == "rows.3.phone：不是有效的手机号码"
+    assert problems.translate("community not found") == "小区不存在"
+    assert problems.translate("no such zone in this community") == "本小区没有该片区"
+    assert problems.translate("role resident has no need to change audit_log") == "住户角色无需修改 audit_log"
+    assert problems.translate("residents file through app or wechat") == "住户只能通过 App或微信 报事"
+    assert problems.translate("a water fee is charged metered") == "水费只能按表计量收取"
+    # A value the catalogue does not know stays as it was, inside the Chinese sentence.
+    assert problems.translate("this pass is frobbed") == "该放行条frobbed"
+
+
 def test_localize_sets_the_type_and_translates_title_detail_and_field_messages():
     body = {"type": "about:blank", "title": "Not Found", "status": 404, "detail": "ticket t-9 not found"}
     assert problems.localize(dict(body), False) == {**body, "type": "urn:guanjia:problem:not-found"}
@@ -62,3 +86,22 @@ def test_localize_sets_the_type_and_translates_title_detail_and_field_messages()
         "errors": {"name": ["不是有效的文本。"]},
         "type": "urn:guanjia:problem:invalid-input",
     }
+
+
+def test_localize_translates_the_messages_of_listed_rows_too():
+    body = {
+        "title": "Import rejected",
+        "status": 422,
+        "detail": "2 row error(s); nothing was imported",
+        "errors": {"residents[3].phone": ["not a valid phone number"]},
+        "rows": [
+            {"sheet": "residents", "row": 3, "field": "phone", "message": "not a valid phone number"},
+            {"sheet": "units", "row": 4, "field": "number", "message": "appears twice in the file"},
+        ],
+    }
+    chinese = problems.localize(body, True)
+    assert chinese["title"] == "导入被拒绝"
+    assert chinese["detail"] == "2 行有误，未导入任何数据"
+    assert chinese["errors"] == {"residents[3].phone": ["不是有效的手机号码"]}
+    assert [row["message"] for row in chinese["rows"]] == ["不是有效的手机号码", "在文件中出现了两次"]
+    assert chinese["rows"][0]["sheet"] == "residents"
