@@ -319,8 +319,12 @@ class Router:
             return problem_response(start_response, exc.status, exc.title, exc.detail, path, request_id, headers)
         if authorization is not None:
             environ = {**environ, "HTTP_AUTHORIZATION": authorization}
-        audited = self._audited(environ["REQUEST_METHOD"], path)
-        start_response = self._auditing(start_response, principal, audited, path, request_id)
+        method = environ["REQUEST_METHOD"]
+        # Looked up once the service has answered 2xx: the audit table (built from the services' OpenAPI) is never
+        # fetched before a request is served, so a slow or failing service costs no extra call first.
+        start_response = self._auditing(
+            start_response, principal, lambda: self._audited(method, path), path, request_id
+        )
         return self._pass(service, environ, start_response, path, request_id)
 
     def forward_web(self, environ, start_response, path: str):
@@ -417,7 +421,7 @@ class Router:
             return start_response
 
         def _start(status, headers, exc_info=None):
-            actions = [audited] if audited is not None else []
+            actions = []
             kept = []
             for name, value in headers:
                 if name.lower() == AUDIT_HEADER:
@@ -425,6 +429,8 @@ class Router:
                 else:
                     kept.append((name, value))
             if status.startswith("2"):
+                if not actions and (found := audited()) is not None:
+                    actions = [found]
                 for action in actions:
                     self._record(principal, action, path, request_id)
             return start_response(status, kept, exc_info)

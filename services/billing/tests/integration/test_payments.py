@@ -106,8 +106,12 @@ def test_an_over_payment_needs_prepaid_intent_and_the_prepaid_pays_later_bills(c
 )
 def test_bad_payment_input_is_problem_json_and_writes_nothing(client, billed, db, body, field):
     response = pay(client, billed, **{"amount": "10.00", **body})
-    assert response.status_code == 422 and response.mimetype == "application/problem+json"
-    assert field in response.json["errors"]
+    if body.get("amount") == float("inf"):
+        # `Infinity` is not JSON at all: the strict JSON reader refuses the body (400) before any field is read.
+        assert response.status_code == 400 and response.mimetype == "application/problem+json"
+    else:
+        assert response.status_code == 422 and response.mimetype == "application/problem+json"
+        assert field in response.json["errors"]
     with db.transaction() as session:
         count = session.execute(select(func.count()).where(Payment.community_id == billed["id"])).scalar_one()
     assert count == 0

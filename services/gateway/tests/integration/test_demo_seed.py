@@ -70,14 +70,22 @@ def test_the_demo_loads_through_the_api_and_a_second_run_changes_nothing(stack):
     assert sorted(u["username"] for u in users["items"]) == ["admin", "butler", "engineer", "resident"]
 
 
-def test_readiness_waits_for_the_admin_and_with_demo_for_the_demo_logins(infra, tickets_app, serve):
+def test_readiness_waits_for_the_admin_and_with_demo_for_the_demo_logins(infra, serve):
     """/readyz is what a script waits for before it signs in: 503 until the admin, then the demo logins, exist."""
-    residents = load_specs()["residents"]
-    apps = {"residents": residents.create_app(infra.settings("residents"), {}), "tickets": tickets_app}
+    specs = load_specs()
+    upstreams: dict = {}
+    apps = {}
+    suffix = uuid.uuid4().hex[:6]
+    for name in [n for n in ("residents", "tickets", "billing", "notifications") if n in specs]:
+        # Databases of its own: this demo must not mix with the module's stack (another gateway, other users).
+        apps[name] = specs[name].create_app(infra.settings(name, database=f"{name}_ready_{suffix}"), upstreams)
+        upstreams[name] = WsgiUpstream(name, apps[name])
     settings = infra.settings(
         "gateway", database=f"gateway_ready_{uuid.uuid4().hex[:6]}", admin_password="ready-admin-1", demo=True
     )
-    with serve(create_app(settings, upstreams_for(settings, apps))) as url:
+    gateway = create_app(settings, upstreams_for(settings, apps))
+    upstreams["gateway"] = WsgiUpstream("gateway", gateway)
+    with serve(gateway) as url:
         answer = requests.get(f"{url}/readyz", timeout=10)
         assert answer.status_code == 503
         assert answer.json()["checks"]["admin"].startswith("failed")

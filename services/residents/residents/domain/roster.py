@@ -439,15 +439,20 @@ def _write(session: Session, settings, plan: Plan, cid: str) -> None:
     for start in range(0, len(rows), chunk):
         # Core executemany (pipelined by psycopg), not the ORM bulk path: one round trip per chunk, not per row.
         session.execute(Unit.__table__.insert(), rows[start : start + chunk])
+    # Building names give the other services the unit's display label (1栋1-101) in the same events.
+    building_names = dict(
+        session.execute(select(Building.id, Building.name).where(Building.community_id == cid)).all()
+    )
     for row in rows:
-        data = unit_event_data(Unit(**row))
+        data = unit_event_data(Unit(**row), building_names.get(row.get("building_id")))
         out.append(_event(settings, events.UNIT_CREATED, f"unit/{row['id']}", cid, data, templates))
     for unit, changes in plan.units_changed:
         for name, value in changes.items():
             setattr(unit, name, value)
         unit.updated_at = now
         session.flush()
-        out.append(_event(settings, events.UNIT_UPDATED, f"unit/{unit.id}", cid, unit_event_data(unit), templates))
+        data = unit_event_data(unit, building_names.get(unit.building_id))
+        out.append(_event(settings, events.UNIT_UPDATED, f"unit/{unit.id}", cid, data, templates))
     people = []
     for person in plan.residents_new:
         number = person.pop("id_number", None)

@@ -173,8 +173,9 @@ def internal_units(session: Session, principal: Principal, community_id: str, de
     if not detail:
         ids = list(session.execute(select(Unit.id).where(Unit.community_id == community_id)).scalars())
         return {"community_id": community_id, "count": len(ids), "unit_ids": ids, "units": []}
-    query = select(Unit).where(Unit.community_id == community_id)
-    units = [{**unit_event_data(u), "updated_at": u.updated_at} for u in session.execute(query).scalars()]
+    query = select(Unit, Building.name).outerjoin(Building, Building.id == Unit.building_id)
+    query = query.where(Unit.community_id == community_id)
+    units = [{**unit_event_data(u, name), "updated_at": u.updated_at} for u, name in session.execute(query).all()]
     return {
         "community_id": community_id,
         "count": len(units),
