@@ -66,3 +66,47 @@ def test_request_bodies_security_schemes_enums_and_examples(document):
         if key in ("minimum", "maximum")
     ]
     assert bounds and all(isinstance(value, int | float) for value in bounds)
+
+
+# The fields a client switches on: in a response they carry the domain's fixed set of values (issue 13).
+ENUM_FIELDS = ("status", "kind", "category", "role", "method", "channel", "priority", "basis", "rounding")
+ENUM_FIELDS += ("unit_type", "from_status", "to_status", "recipient_kind", "outcome", "scope", "severity")
+
+
+def response_schemas(document):
+    """The component schemas a successful response can carry, followed through nesting, lists and pages."""
+    schemas, seen = document["components"]["schemas"], set()
+    todo = [
+        content["schema"]
+        for _, _, operation in operations(document)
+        for status, answer in operation["responses"].items()
+        if status.startswith("2")
+        for content in (answer.get("content") or {}).values()
+        if "schema" in content
+    ]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, list):
+            todo.extend(node)
+        elif isinstance(node, dict):
+            ref = node.get("$ref", "")
+            if ref.startswith("#/components/schemas/") and ref not in seen:
+                seen.add(ref)
+                todo.append(schemas[ref.rsplit("/", 1)[1]])
+            todo.extend(value for key, value in node.items() if key != "$ref")
+    return {ref.rsplit("/", 1)[1] for ref in seen}
+
+
+def test_every_enumerated_response_field_has_an_enum(document):
+    schemas = document["components"]["schemas"]
+    names = response_schemas(document)
+    assert {"TicketOut", "BillOut", "PaymentOut", "UnitOut", "ResidentOut", "NotificationOut", "UserOut"} <= names
+    missing = sorted(
+        f"{name}.{field}"
+        for name in names
+        for field, prop in (schemas[name].get("properties") or {}).items()
+        if field in ENUM_FIELDS and "enum" not in prop and "$ref" not in prop
+    )
+    assert missing == []
+    assert "reversed" in schemas["PaymentOut"]["properties"]["status"]["enum"]
+    assert schemas["BillOut"]["properties"]["status"]["enum"] == ["open", "settled"]
