@@ -110,3 +110,36 @@ def test_every_enumerated_response_field_has_an_enum(document):
     assert missing == []
     assert "reversed" in schemas["PaymentOut"]["properties"]["status"]["enum"]
     assert schemas["BillOut"]["properties"]["status"]["enum"] == ["open", "settled"]
+
+
+def examples(document):
+    """Every example in the document, with the schema it illustrates: request bodies and responses."""
+    for path, method, operation in operations(document):
+        bodies = [("request", (operation.get("requestBody") or {}).get("content") or {})]
+        bodies += [(status, answer.get("content") or {}) for status, answer in operation["responses"].items()]
+        for where, content in bodies:
+            for media in content.values():
+                if "example" in media and "schema" in media:
+                    yield f"{method} {path} {where}", media["schema"], media["example"]
+
+
+def test_every_example_validates_against_its_schema(document):
+    import jsonschema
+
+    found = {}
+    for where, schema, example in examples(document):
+        validator = jsonschema.Draft202012Validator({**schema, "components": document["components"]})
+        found[where] = [error.message for error in validator.iter_errors(example)]
+    assert {where: errors for where, errors in found.items() if errors} == {}
+    # The main operations of each service show a request and a response.
+    for where in (
+        "post /api/v1/units request", "post /api/v1/units 201", "get /api/v1/units 200",
+        "post /api/v1/residents request", "post /api/v1/residents 201", "get /api/v1/residents 200",
+        "post /api/v1/tickets request", "post /api/v1/tickets 201", "get /api/v1/tickets 200",
+        "post /api/v1/billing/bills request", "post /api/v1/billing/bills 201", "get /api/v1/billing/bills 200",
+        "post /api/v1/payments request", "post /api/v1/payments 201", "get /api/v1/payments 200",
+        "post /api/v1/notifications/notices request", "post /api/v1/notifications/notices 201",
+        "get /api/v1/notifications/notices 200",
+        "post /api/v1/users request", "post /api/v1/users 201", "get /api/v1/users 200",
+    ):  # fmt: skip
+        assert where in found, where
