@@ -14,7 +14,7 @@ from .values import format_area, parse_area
 
 # Output enums: the values the domain writes into these columns (models.py), so clients see the choices.
 MOVING_KINDS = ("move_in", "move_out")
-PASS_STATUSES = ("issued", "used", "cancelled")
+PASS_STATUSES = ("issued", "used")  # the model also names "cancelled", but nothing writes it
 CARD_STATUSES = ("active", "lost", "revoked")
 KEY_STATUSES = ("in_custody", "lent")
 CONTACT_KINDS = ("visit", "call", "message")
