@@ -524,6 +524,7 @@ ACTION_ACTORS = {
     "visit": {"dispatcher": True},
     "reopen": {"dispatcher": True, "reporter": True},
     "cancel": {"dispatcher": True, "reporter": True},
+    "triage": {"dispatcher": True},
 }
 CHARGED_CATEGORIES = ("repair", "service_request")
 

@@ -22,7 +22,7 @@ def test_the_reporting_resident_is_offered_only_what_a_resident_may_do(client, w
     # The resident may cancel their own ticket; assigning, starting and quoting are the staff's.
     assert ticket["allowed_actions"] == ["cancel"]
     assert _view(client, world["resident"], ticket) == ["cancel"]
-    assert _view(client, world["manager"], ticket) == ["assign", "start", "quote", "cancel"]
+    assert _view(client, world["manager"], ticket) == ["assign", "start", "quote", "cancel", "triage"]
     # The zone's butler is the assignee and a dispatcher.
     assert "start" in _view(client, world["butler"], ticket)
 
