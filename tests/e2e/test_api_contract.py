@@ -66,3 +66,80 @@ def test_request_bodies_security_schemes_enums_and_examples(document):
         if key in ("minimum", "maximum")
     ]
     assert bounds and all(isinstance(value, int | float) for value in bounds)
+
+
+# The fields a client switches on: in a response they carry the domain's fixed set of values (issue 13).
+ENUM_FIELDS = ("status", "kind", "category", "role", "method", "channel", "priority", "basis", "rounding")
+ENUM_FIELDS += ("unit_type", "from_status", "to_status", "recipient_kind", "outcome", "scope", "severity")
+
+
+def response_schemas(document):
+    """The component schemas a successful response can carry, followed through nesting, lists and pages."""
+    schemas, seen = document["components"]["schemas"], set()
+    todo = [
+        content["schema"]
+        for _, _, operation in operations(document)
+        for status, answer in operation["responses"].items()
+        if status.startswith("2")
+        for content in (answer.get("content") or {}).values()
+        if "schema" in content
+    ]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, list):
+            todo.extend(node)
+        elif isinstance(node, dict):
+            ref = node.get("$ref", "")
+            if ref.startswith("#/components/schemas/") and ref not in seen:
+                seen.add(ref)
+                todo.append(schemas[ref.rsplit("/", 1)[1]])
+            todo.extend(value for key, value in node.items() if key != "$ref")
+    return {ref.rsplit("/", 1)[1] for ref in seen}
+
+
+def test_every_enumerated_response_field_has_an_enum(document):
+    schemas = document["components"]["schemas"]
+    names = response_schemas(document)
+    assert {"TicketOut", "BillOut", "PaymentOut", "UnitOut", "ResidentOut", "NotificationOut", "UserOut"} <= names
+    missing = sorted(
+        f"{name}.{field}"
+        for name in names
+        for field, prop in (schemas[name].get("properties") or {}).items()
+        if field in ENUM_FIELDS and "enum" not in prop and "$ref" not in prop
+    )
+    assert missing == []
+    assert "reversed" in schemas["PaymentOut"]["properties"]["status"]["enum"]
+    assert schemas["BillOut"]["properties"]["status"]["enum"] == ["open", "settled"]
+
+
+def examples(document):
+    """Every example in the document, with the schema it illustrates: request bodies and responses."""
+    for path, method, operation in operations(document):
+        bodies = [("request", (operation.get("requestBody") or {}).get("content") or {})]
+        bodies += [(status, answer.get("content") or {}) for status, answer in operation["responses"].items()]
+        for where, content in bodies:
+            for media in content.values():
+                if "example" in media and "schema" in media:
+                    yield f"{method} {path} {where}", media["schema"], media["example"]
+
+
+def test_every_example_validates_against_its_schema(document):
+    import jsonschema
+
+    found = {}
+    for where, schema, example in examples(document):
+        validator = jsonschema.Draft202012Validator({**schema, "components": document["components"]})
+        found[where] = [error.message for error in validator.iter_errors(example)]
+    assert {where: errors for where, errors in found.items() if errors} == {}
+    # The main operations of each service show a request and a response.
+    for where in (
+        "post /api/v1/units request", "post /api/v1/units 201", "get /api/v1/units 200",
+        "post /api/v1/residents request", "post /api/v1/residents 201", "get /api/v1/residents 200",
+        "post /api/v1/tickets request", "post /api/v1/tickets 201", "get /api/v1/tickets 200",
+        "post /api/v1/billing/bills request", "post /api/v1/billing/bills 201", "get /api/v1/billing/bills 200",
+        "post /api/v1/payments request", "post /api/v1/payments 201", "get /api/v1/payments 200",
+        "post /api/v1/notifications/notices request", "post /api/v1/notifications/notices 201",
+        "get /api/v1/notifications/notices 200",
+        "post /api/v1/users request", "post /api/v1/users 201", "get /api/v1/users 200",
+    ):  # fmt: skip
+        assert where in found, where

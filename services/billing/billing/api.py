@@ -13,6 +13,7 @@ from guanjia import http, web
 from guanjia.errors import Invalid, Unauthorized
 from guanjia.web import Blueprint
 
+from . import examples
 from .domain import bills, charges, common, display, fees, overdue, payments, reports, units
 from .models import BillingUnit, idempotency_keys
 from .schemas import (
@@ -297,7 +298,7 @@ def list_runs(args):
 
 @bills_blp.route("/bills", methods=["GET"])
 @bills_blp.arguments(BillListArgs, location="query")
-@bills_blp.response(200, BillPage)
+@bills_blp.response(200, BillPage, example=examples.BILL_PAGE)
 def list_bills(args):
     """Bills the caller may see, latest due first; residents see their own units' bills."""
     with web.database().transaction() as session:
@@ -306,8 +307,8 @@ def list_bills(args):
 
 
 @bills_blp.route("/bills", methods=["POST"])
-@bills_blp.arguments(ChargeIn)
-@bills_blp.response(201, BillOut)
+@bills_blp.arguments(ChargeIn, example=examples.CHARGE_IN)
+@bills_blp.response(201, BillOut, example=examples.BILL_OUT)
 @bills_blp.doc(parameters=_IDEMPOTENCY_DOC)
 def create_charge(data):
     """A one-off charge on a unit (finance). Idempotency-Key supported."""
@@ -351,11 +352,8 @@ def credit_bill(data, bill_id):
 
 
 @payments_blp.route("/payments", methods=["POST"])
-@payments_blp.arguments(
-    PaymentIn,
-    example={"unit_id": "7e05c7e0-938e-417f-9521-e045941d3a06", "amount": "1234.50", "method": "wechat"},
-)
-@payments_blp.response(201, PaymentOut)
+@payments_blp.arguments(PaymentIn, example=examples.PAYMENT_IN)
+@payments_blp.response(201, PaymentOut, example=examples.PAYMENT_OUT)
 @payments_blp.doc(parameters=_IDEMPOTENCY_DOC)
 def record_payment(data):
     """Record a payment (finance): to the named bills, else oldest bill first; more than is owed only with
@@ -374,7 +372,7 @@ def record_payment(data):
 
 @payments_blp.route("/payments", methods=["GET"])
 @payments_blp.arguments(PaymentListArgs, location="query")
-@payments_blp.response(200, PaymentPage)
+@payments_blp.response(200, PaymentPage, example=examples.PAYMENT_PAGE)
 def list_payments(args):
     with web.database().transaction() as session:
         page = web.paginate(session, payments.list_payments(web.principal(), args), args["page"], args["page_size"])

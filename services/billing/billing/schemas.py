@@ -4,7 +4,7 @@ import json
 
 import marshmallow as ma
 
-from guanjia.web import PageArgs, UtcDateTime, page_schema
+from guanjia.web import PageArgs, UtcDateTime, enum_out, page_schema
 
 from .events import METHODS, REVERSAL_REASONS
 from .money import Money, Rate, parse_period
@@ -14,6 +14,13 @@ UNIT_TYPES = ("residential", "shop", "parking", "storage")
 FEE_KINDS = ("property_service", "elevator", "parking", "water", "electricity", "heating", "gas")
 BASES = ("per_m2", "per_unit", "per_space", "metered")
 ROUNDINGS = ("half_even", "half_up", "down", "up")
+# The unit statuses residents publishes (residents.domain.common.UNIT_STATUSES), as billing's projection keeps them.
+UNIT_STATUSES = ("delivered", "vacant", "occupied", "renovating")
+LEDGER_KINDS = ("charge", "payment", "reversal", "credit", "refund")
+BILL_KINDS = ("periodic", "deposit", "fine", "repair", "one_off")
+BILL_STATUSES = ("open", "settled")
+PAYMENT_STATUSES = ("received", "reversed")
+NOTE_OUTCOMES = ("reached", "unreachable", "promised", "refused")
 
 
 def _period(value):
@@ -35,11 +42,11 @@ class BillingUnitOut(ma.Schema):
     unit_label = ma.fields.String(dump_only=True, allow_none=True, metadata={"description": "e.g. 1栋1-101"})
     zone_name = ma.fields.String(dump_only=True, allow_none=True)
     floor = ma.fields.Integer(allow_none=True)
-    unit_type = ma.fields.String(allow_none=True)
+    unit_type = enum_out(UNIT_TYPES, allow_none=True)
     area_m2 = ma.fields.Decimal(as_string=True, places=2, allow_none=True, metadata={"example": "88.50"})
     gross_area_m2 = ma.fields.Decimal(as_string=True, places=2, allow_none=True)
     inner_area_m2 = ma.fields.Decimal(as_string=True, places=2, allow_none=True)
-    status = ma.fields.String(allow_none=True)
+    status = enum_out(UNIT_STATUSES, allow_none=True)
     updated_at = UtcDateTime(attribute="source_time")
 
 
@@ -61,7 +68,7 @@ class AccountOut(ma.Schema):
 
 class LedgerEntryOut(ma.Schema):
     id = ma.fields.String()
-    kind = ma.fields.String()
+    kind = enum_out(LEDGER_KINDS)
     amount = Money(attribute="amount_fen")
     bill_id = ma.fields.String(allow_none=True)
     payment_id = ma.fields.String(allow_none=True)
@@ -134,11 +141,11 @@ class FeeItemOut(ma.Schema):
     id = ma.fields.String()
     community_id = ma.fields.String()
     name = ma.fields.String()
-    kind = ma.fields.String()
-    basis = ma.fields.String()
+    kind = enum_out(FEE_KINDS)
+    basis = enum_out(BASES)
     unit_types = ma.fields.Method("_unit_types")
     exempt_floors_max = ma.fields.Integer(allow_none=True)
-    rounding = ma.fields.String()
+    rounding = enum_out(ROUNDINGS)
     active = ma.fields.Boolean()
     rates = ma.fields.List(ma.fields.Nested(FeeRateOut))
     created_at = UtcDateTime()
@@ -227,7 +234,7 @@ class BillOut(ma.Schema):
     building_id = ma.fields.String(allow_none=True)
     zone_id = ma.fields.String(allow_none=True)
     zone_name = ma.fields.String(dump_only=True, allow_none=True)
-    kind = ma.fields.String()
+    kind = enum_out(BILL_KINDS)
     period = ma.fields.String()
     period_start = ma.fields.Date()
     period_end = ma.fields.Date()
@@ -237,7 +244,7 @@ class BillOut(ma.Schema):
     credited = Money(attribute="credited_fen")
     paid = Money(attribute="paid_fen")
     outstanding = Money(attribute="outstanding_fen")
-    status = ma.fields.Method("_status")
+    status = ma.fields.Method("_status", metadata={"type": "string", "enum": list(BILL_STATUSES)})
     payer_id = ma.fields.String(allow_none=True)
     issued_at = UtcDateTime()
 
@@ -258,8 +265,8 @@ class BillListArgs(PageArgs):
     building_id = ma.fields.String(**_ID)
     zone_id = ma.fields.String(**_ID)
     period = ma.fields.String(validate=_period)
-    kind = ma.fields.String(validate=ma.validate.OneOf(("periodic", "deposit", "fine", "repair", "one_off")))
-    status = ma.fields.String(validate=ma.validate.OneOf(("open", "settled")))
+    kind = ma.fields.String(validate=ma.validate.OneOf(BILL_KINDS))
+    status = ma.fields.String(validate=ma.validate.OneOf(BILL_STATUSES))
 
 
 BillPage = page_schema(BillOut, "BillPage")
@@ -301,8 +308,8 @@ class PaymentOut(ma.Schema):
     unit_label = ma.fields.String(dump_only=True, allow_none=True, metadata={"description": "e.g. 1栋1-101"})
     recorded_by_name = ma.fields.String(dump_only=True, allow_none=True, metadata={"description": "the cashier"})
     amount = Money(attribute="amount_fen")
-    method = ma.fields.String()
-    status = ma.fields.String()
+    method = enum_out(METHODS)
+    status = enum_out(PAYMENT_STATUSES)
     receipt_number = ma.fields.String()
     received_at = UtcDateTime()
     payer_id = ma.fields.String(allow_none=True)
@@ -316,7 +323,7 @@ class PaymentListArgs(PageArgs):
     community_id = ma.fields.String(**_ID)
     unit_id = ma.fields.String(**_ID)
     method = ma.fields.String(validate=ma.validate.OneOf(METHODS))
-    status = ma.fields.String(validate=ma.validate.OneOf(("received", "reversed")))
+    status = ma.fields.String(validate=ma.validate.OneOf(PAYMENT_STATUSES))
 
 
 PaymentPage = page_schema(PaymentOut, "PaymentPage")
@@ -352,9 +359,9 @@ class ReceiptOut(ma.Schema):
     unit_id = ma.fields.String()
     unit_number = ma.fields.String(allow_none=True)
     amount = Money()
-    method = ma.fields.String()
+    method = enum_out(METHODS)
     received_at = UtcDateTime()
-    status = ma.fields.String()
+    status = enum_out(PAYMENT_STATUSES)
     items = ma.fields.List(ma.fields.Nested(ReceiptItemOut))
 
 
@@ -389,9 +396,7 @@ class CollectionListArgs(ma.Schema):
 
 class NoteIn(ma.Schema):
     unit_id = ma.fields.String(required=True, **_ID)
-    outcome = ma.fields.String(
-        required=True, validate=ma.validate.OneOf(("reached", "unreachable", "promised", "refused"))
-    )
+    outcome = ma.fields.String(required=True, validate=ma.validate.OneOf(NOTE_OUTCOMES))
     promised_on = ma.fields.Date()
     note = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=2000))
 
@@ -400,7 +405,7 @@ class NoteOut(ma.Schema):
     id = ma.fields.String()
     unit_id = ma.fields.String()
     author = ma.fields.String()
-    outcome = ma.fields.String()
+    outcome = enum_out(NOTE_OUTCOMES)
     promised_on = ma.fields.Date(allow_none=True)
     note = ma.fields.String()
     created_at = UtcDateTime()

@@ -15,7 +15,7 @@ from guanjia import auth, http, web
 from guanjia.errors import Conflict, ProblemError, Unauthorized, UpstreamUnavailable
 from guanjia.web import Blueprint, PageArgs
 
-from . import domain
+from . import domain, examples
 from .schemas import (
     ApiKeyCreate,
     ApiKeyIssued,
@@ -291,8 +291,8 @@ def _send_code(phone: str, code: str) -> None:
 
 
 @users_blp.route("", methods=["POST"])
-@users_blp.arguments(UserCreate)
-@users_blp.response(201, UserCreated)
+@users_blp.arguments(UserCreate, example=examples.USER_CREATE)
+@users_blp.response(201, UserCreated, example=examples.USER_CREATED)
 def create_user(data):
     """Create an account (admin only). Without a password, a one-time password is generated and returned once."""
     try:
@@ -307,7 +307,7 @@ def create_user(data):
 
 @users_blp.route("", methods=["GET"])
 @users_blp.arguments(UserListArgs, location="query")
-@users_blp.response(200, UserPage)
+@users_blp.response(200, UserPage, example=examples.USER_PAGE)
 def list_users(args):
     """Accounts of this instance (admin only), oldest first."""
     query = domain.list_users(web.principal(), args)

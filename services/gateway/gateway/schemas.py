@@ -2,7 +2,7 @@
 
 import marshmallow as ma
 
-from guanjia.web import PageArgs, UtcDateTime, page_schema
+from guanjia.web import PageArgs, UtcDateTime, enum_out, page_schema
 
 from .domain import API_KEY_RESOURCES, DEPARTMENTS, USER_ROLES
 
@@ -88,10 +88,10 @@ class UserUpdate(ma.Schema):
 class UserOut(ma.Schema):
     id = ma.fields.String()
     username = ma.fields.String()
-    role = ma.fields.String()
+    role = enum_out(USER_ROLES)
     display_name = ma.fields.String(allow_none=True)
     phone = ma.fields.Method("_masked_phone", allow_none=True)
-    department = ma.fields.String(allow_none=True)
+    department = enum_out(DEPARTMENTS, allow_none=True)
     communities = ma.fields.List(ma.fields.String())
     zones = ma.fields.List(ma.fields.String())
     units = ma.fields.List(ma.fields.String())
@@ -189,7 +189,7 @@ AuditPage = page_schema(AuditOut, "AuditPage")
 
 class ContactItem(ma.Schema):
     user_id = ma.fields.String()
-    role = ma.fields.String()
+    role = enum_out(USER_ROLES)
     name = ma.fields.String()
     phone = ma.fields.String(allow_none=True, metadata={"description": "E.164, unmasked (for sending SMS)"})
 
@@ -227,8 +227,8 @@ class StaffEntry(ma.Schema):
     id = ma.fields.String()
     username = ma.fields.String()
     display_name = ma.fields.String(allow_none=True)
-    role = ma.fields.String()
-    department = ma.fields.String(allow_none=True)
+    role = enum_out(USER_ROLES)
+    department = enum_out(DEPARTMENTS, allow_none=True)
 
 
 class StaffList(ma.Schema):

@@ -13,7 +13,7 @@ from guanjia.auth import require_role
 from guanjia.errors import Forbidden, Invalid, NotFound
 from guanjia.web import Blueprint
 
-from . import domain
+from . import domain, examples
 from .schemas import (
     AliyunReceipt,
     MessageIn,
@@ -125,8 +125,8 @@ def _notice_out(session, notice):
 
 
 @notices.route("", methods=["POST"])
-@notices.arguments(NoticeIn)
-@notices.response(201, NoticeOut)
+@notices.arguments(NoticeIn, example=examples.NOTICE_IN)
+@notices.response(201, NoticeOut, example=examples.NOTICE_OUT)
 def create_notice(body):
     """Fan a notice out to the residents of a community, a building or a zone (within caps and quiet hours
     unless urgent). Admin, cs_manager and senior_butler of the community; a butler to their own zones."""
@@ -147,7 +147,7 @@ def preview_notice(body):
 
 @notices.route("", methods=["GET"])
 @notices.arguments(NoticeListArgs, location="query")
-@notices.response(200, NoticePage)
+@notices.response(200, NoticePage, example=examples.NOTICE_PAGE)
 def list_notices(args):
     query = domain.visible_notices(web.principal())
     if args.get("community_id"):

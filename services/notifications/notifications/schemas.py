@@ -2,17 +2,21 @@
 
 import marshmallow as ma
 
-from guanjia.web import PageArgs, UtcDateTime, page_schema
+from guanjia.web import PageArgs, UtcDateTime, enum_out, page_schema
 
-from .domain import STATUSES
+from .domain import SMS, STATUSES
 from .templates import LOCALES
+
+NOTICE_SCOPES = ("community", "building", "zone")
 
 
 class NotificationOut(ma.Schema):
     """One delivery; the recipient only as a masked number plus the resident or user id."""
 
     id = ma.fields.String()
-    kind = ma.fields.String(metadata={"description": "event, notice or message (a sign-in code)"})
+    kind = enum_out(
+        ("event", "notice", "message"), metadata={"description": "event, notice or message (a sign-in code)"}
+    )
     event_type = ma.fields.String()
     event_id = ma.fields.String()
     subject = ma.fields.String()
@@ -20,12 +24,14 @@ class NotificationOut(ma.Schema):
     notice_id = ma.fields.String(allow_none=True)
     recipient = ma.fields.String(attribute="recipient_masked", allow_none=True)
     recipient_id = ma.fields.String()
-    recipient_kind = ma.fields.String(metadata={"description": "resident, user (staff) or phone"})
-    channel = ma.fields.String()
+    recipient_kind = enum_out(
+        ("resident", "user", "phone"), metadata={"description": "resident, user (staff) or phone"}
+    )
+    channel = enum_out((SMS,))
     template = ma.fields.String(allow_none=True)
     locale = ma.fields.String()
     text = ma.fields.String(allow_none=True)
-    status = ma.fields.String()
+    status = enum_out(STATUSES)
     reason = ma.fields.String(allow_none=True)
     error_code = ma.fields.String(allow_none=True)
     urgent = ma.fields.Boolean()
@@ -97,7 +103,7 @@ class MessageOut(ma.Schema):
 
 class NoticeIn(ma.Schema):
     community_id = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=36))
-    scope = ma.fields.String(required=True, validate=ma.validate.OneOf(["community", "building", "zone"]))
+    scope = ma.fields.String(required=True, validate=ma.validate.OneOf(NOTICE_SCOPES))
     target_id = ma.fields.String(load_default=None, allow_none=True, validate=ma.validate.Length(min=1, max=36))
     title = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=20))
     body = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
@@ -120,7 +126,7 @@ class NoticePreviewOut(ma.Schema):
 class NoticeOut(ma.Schema):
     id = ma.fields.String()
     community_id = ma.fields.String()
-    scope = ma.fields.String()
+    scope = enum_out(NOTICE_SCOPES)
     target_id = ma.fields.String(allow_none=True)
     title = ma.fields.String()
     body = ma.fields.String()

@@ -14,6 +14,7 @@ from guanjia.errors import Invalid, UpstreamUnavailable
 from guanjia.pii import mask_phone
 from guanjia.web import Blueprint
 
+from . import examples
 from .domain import affairs, corrections, display, occupancy, people, renovations, roster, structure
 from .domain.common import iso
 from .models import idempotency_keys
@@ -363,8 +364,8 @@ def update_building(data, building_id):
 
 
 @units.route("", methods=["POST"])
-@units.arguments(UnitCreate)
-@units.response(201, UnitOut)
+@units.arguments(UnitCreate, example=examples.UNIT_CREATE)
+@units.response(201, UnitOut, example=examples.UNIT_OUT)
 @units.doc(parameters=[IDEMPOTENCY_HEADER])
 def create_unit(data):
     """Add a unit to a building; areas are decimal strings ("88.50"). Publishes unit.created."""
@@ -379,7 +380,7 @@ def create_unit(data):
 
 @units.route("", methods=["GET"])
 @units.arguments(UnitListArgs, location="query")
-@units.response(200, UnitPage)
+@units.response(200, UnitPage, example=examples.UNIT_PAGE)
 def list_units(args):
     """Units the caller may see: butlers their zones, managers their communities, residents their own units."""
     query = structure.list_units(web.principal(), args)
@@ -563,8 +564,8 @@ def list_vacancy_checks(unit_id):
 
 
 @residents.route("", methods=["POST"])
-@residents.arguments(ResidentCreate)
-@residents.response(201, ResidentOut)
+@residents.arguments(ResidentCreate, example=examples.RESIDENT_CREATE)
+@residents.response(201, ResidentOut, example=examples.RESIDENT_OUT)
 @residents.doc(parameters=[IDEMPOTENCY_HEADER])
 def register_resident(data):
     """Register an owner, tenant or family member of a unit. Publishes resident.registered (ids only)."""
@@ -579,7 +580,7 @@ def register_resident(data):
 
 @residents.route("", methods=["GET"])
 @residents.arguments(ResidentListArgs, location="query")
-@residents.response(200, ResidentPage)
+@residents.response(200, ResidentPage, example=examples.RESIDENT_PAGE)
 def list_residents(args):
     """Residents the caller may see. `q` searches by an exact phone or ID number (recorded as a disclosure of whom
     it found, for roles that see personal data masked), a unit number, or — only for roles that see names in

@@ -5,12 +5,23 @@ from webargs.fields import DelimitedList
 
 from guanjia.errors import Invalid
 from guanjia.pii import normalize_id_card, normalize_phone
-from guanjia.web import DayEndDateTime, PageArgs, UtcDateTime, page_schema
+from guanjia.web import DayEndDateTime, PageArgs, UtcDateTime, enum_out, page_schema
 
 from .domain.common import RESIDENT_ROLES, RESIDENT_STATUSES, RESIDENT_TAGS, UNIT_STATUSES, UNIT_TYPES
 from .domain.renovations import VIOLATION_CATEGORIES
 from .domain.structure import parse_hours
 from .values import format_area, parse_area
+
+# Output enums: the values the domain writes into these columns (models.py), so clients see the choices.
+MOVING_KINDS = ("move_in", "move_out")
+PASS_STATUSES = ("issued", "used")  # the model also names "cancelled", but nothing writes it
+CARD_STATUSES = ("active", "lost", "revoked")
+KEY_STATUSES = ("in_custody", "lent")
+CONTACT_KINDS = ("visit", "call", "message")
+VIOLATION_STATUSES = ("open", "rectified")
+VIOLATION_SEVERITIES = ("minor", "serious")
+RENOVATION_STATUSES = ("submitted", "reviewed", "approved", "rejected", "completed", "failed")
+SCOPES = ("community", "building", "zone")
 
 
 class Area(ma.fields.String):
@@ -156,11 +167,11 @@ class InternalUnit(ma.Schema):
     zone_id = ma.fields.String(allow_none=True)
     number = ma.fields.String()
     floor = ma.fields.Integer(allow_none=True)
-    unit_type = ma.fields.String()
+    unit_type = enum_out(UNIT_TYPES)
     area_m2 = ma.fields.String(allow_none=True)
     gross_area_m2 = ma.fields.String(allow_none=True)
     inner_area_m2 = ma.fields.String(allow_none=True)
-    status = ma.fields.String()
+    status = enum_out(UNIT_STATUSES)
     updated_at = UtcDateTime()
 
 
@@ -253,11 +264,11 @@ class UnitOut(ma.Schema):
     building_name = ma.fields.String(dump_only=True, allow_none=True)
     zone_name = ma.fields.String(dump_only=True, allow_none=True)
     floor = ma.fields.Integer()
-    unit_type = ma.fields.String()
+    unit_type = enum_out(UNIT_TYPES)
     area_m2 = Area()
     gross_area_m2 = Area(attribute="area_m2", dump_only=True)
     inner_area_m2 = Area(allow_none=True)
-    status = ma.fields.String()
+    status = enum_out(UNIT_STATUSES)
     handed_over_at = UtcDateTime(allow_none=True)
     created_at = UtcDateTime()
     updated_at = UtcDateTime()
@@ -272,8 +283,8 @@ class UnitListArgs(PageArgs):
 
 
 class StatusChangeOut(ma.Schema):
-    from_status = ma.fields.String()
-    to_status = ma.fields.String()
+    from_status = enum_out(UNIT_STATUSES)
+    to_status = enum_out(UNIT_STATUSES)
     reason = ma.fields.String()
     actor_id = ma.fields.String()
     actor_name = ma.fields.String(dump_only=True, allow_none=True)
@@ -331,8 +342,8 @@ class ResidentOut(ma.Schema):
     name = ma.fields.String()
     phone = ma.fields.String()
     id_number = ma.fields.String(allow_none=True)
-    role = ma.fields.String()
-    status = ma.fields.String()
+    role = enum_out(RESIDENT_ROLES)
+    status = enum_out(RESIDENT_STATUSES)
     emergency_contact = ma.fields.Nested(EmergencyOut, allow_none=True)
     tags = ma.fields.List(ma.fields.String())
     notes = ma.fields.String(allow_none=True)
@@ -403,7 +414,7 @@ class MoveOutOut(ma.Schema):
 
 class MovingCreate(ma.Schema):
     resident_id = ma.fields.String(required=True, validate=_ID)
-    kind = ma.fields.String(required=True, validate=ma.validate.OneOf(["move_in", "move_out"]))
+    kind = ma.fields.String(required=True, validate=ma.validate.OneOf(MOVING_KINDS))
     scheduled_at = ma.fields.AwareDateTime(required=True)
     notes = _optional_text(2000)
 
@@ -414,7 +425,7 @@ class MovingOut(ma.Schema):
     unit_label = ma.fields.String(dump_only=True, allow_none=True, metadata={"description": "e.g. 1栋1-101"})
     resident_name = ma.fields.String(dump_only=True, allow_none=True, metadata={"description": "masked: 张*"})
     resident_id = ma.fields.String()
-    kind = ma.fields.String()
+    kind = enum_out(MOVING_KINDS)
     scheduled_at = UtcDateTime()
     notes = ma.fields.String(allow_none=True)
     created_at = UtcDateTime()
@@ -448,7 +459,7 @@ class PassOut(ma.Schema):
     carrier_name = ma.fields.String()
     items = ma.fields.String()
     valid_on = ma.fields.Date()
-    status = ma.fields.String()
+    status = enum_out(PASS_STATUSES)
     created_at = UtcDateTime()
     used_at = UtcDateTime(allow_none=True)
 
@@ -464,7 +475,7 @@ class CardOut(ma.Schema):
     id = ma.fields.String()
     resident_id = ma.fields.String()
     card_number = ma.fields.String()
-    status = ma.fields.String()
+    status = enum_out(CARD_STATUSES)
     issued_at = UtcDateTime()
     status_changed_at = UtcDateTime(allow_none=True)
 
@@ -512,7 +523,7 @@ class KeyOut(ma.Schema):
     unit_id = ma.fields.String()
     unit_label = ma.fields.String(dump_only=True, allow_none=True, metadata={"description": "e.g. 1栋1-101"})
     label = ma.fields.String()
-    status = ma.fields.String()
+    status = enum_out(KEY_STATUSES)
     authorized = ma.fields.List(ma.fields.Nested(AuthorizedOut))
     deposited_at = UtcDateTime()
     loan = ma.fields.Nested(LoanOut, allow_none=True)
@@ -560,7 +571,7 @@ class VacantUnitOut(ma.Schema):
 
 
 class ContactCreate(ma.Schema):
-    kind = ma.fields.String(required=True, validate=ma.validate.OneOf(["visit", "call", "message"]))
+    kind = ma.fields.String(required=True, validate=ma.validate.OneOf(CONTACT_KINDS))
     effective = ma.fields.Boolean(required=True, metadata={"description": "a real conversation took place"})
     contacted_at = ma.fields.AwareDateTime()
     notes = _optional_text(2000)
@@ -572,7 +583,7 @@ class ContactLogOut(ma.Schema):
     unit_id = ma.fields.String()
     unit_label = ma.fields.String(dump_only=True, allow_none=True, metadata={"description": "e.g. 1栋1-101"})
     resident_name = ma.fields.String(dump_only=True, allow_none=True, metadata={"description": "masked: 张*"})
-    kind = ma.fields.String()
+    kind = enum_out(CONTACT_KINDS)
     effective = ma.fields.Boolean()
     contacted_at = UtcDateTime()
     staff_id = ma.fields.String()
@@ -644,7 +655,7 @@ class Reject(ma.Schema):
 
 class ViolationCreate(ma.Schema):
     category = ma.fields.String(required=True, validate=ma.validate.OneOf(VIOLATION_CATEGORIES))
-    severity = ma.fields.String(required=True, validate=ma.validate.OneOf(["minor", "serious"]))
+    severity = ma.fields.String(required=True, validate=ma.validate.OneOf(VIOLATION_SEVERITIES))
     evidence = _text(2000)
     rectify_by = DayEndDateTime(
         required=True, metadata={"description": "a time, or a date alone: the end of that local day"}
@@ -675,12 +686,12 @@ class ViolationOut(ma.Schema):
     id = ma.fields.String()
     renovation_id = ma.fields.String()
     inspection_id = ma.fields.String()
-    category = ma.fields.String()
-    severity = ma.fields.String()
+    category = enum_out(VIOLATION_CATEGORIES)
+    severity = enum_out(VIOLATION_SEVERITIES)
     evidence = ma.fields.String()
     rectify_by = UtcDateTime()
     referred_to_authorities = ma.fields.Boolean()
-    status = ma.fields.String()
+    status = enum_out(VIOLATION_STATUSES)
     occurred_at = UtcDateTime()
     reinspected_at = UtcDateTime(allow_none=True)
     reinspection_notes = ma.fields.String(allow_none=True)
@@ -712,7 +723,7 @@ class RenovationOut(ma.Schema):
     structural = ma.fields.Boolean()
     planned_start = ma.fields.Date()
     planned_end = ma.fields.Date()
-    status = ma.fields.String()
+    status = enum_out(RENOVATION_STATUSES)
     review_passed = ma.fields.Boolean(allow_none=True)
     review_notes = ma.fields.String(allow_none=True)
     rejection_reason = ma.fields.String(allow_none=True)
@@ -736,9 +747,7 @@ class RenovationListArgs(PageArgs):
     community_id = ma.fields.String()
     unit_id = ma.fields.String()
     zone_id = ma.fields.String()
-    status = ma.fields.String(
-        validate=ma.validate.OneOf(["submitted", "reviewed", "approved", "rejected", "completed", "failed"])
-    )
+    status = ma.fields.String(validate=ma.validate.OneOf(RENOVATION_STATUSES))
 
 
 # --- imports ---------------------------------------------------------------------------------------------------
@@ -796,7 +805,7 @@ class PersonContact(ma.Schema):
     unit_id = ma.fields.String()
     name = ma.fields.String()
     phone = ma.fields.String()
-    role = ma.fields.String()
+    role = enum_out(RESIDENT_ROLES)
     locale = ma.fields.String()
     opted_out = ma.fields.Boolean()
 
@@ -819,7 +828,7 @@ class PhoneMatch(ma.Schema):
     resident_id = ma.fields.String()
     unit_id = ma.fields.String()
     community_id = ma.fields.String()
-    status = ma.fields.String()
+    status = enum_out(RESIDENT_STATUSES)
 
 
 class PhoneMatches(ma.Schema):
@@ -830,7 +839,7 @@ class OccupancyOut(ma.Schema):
     """What a resident's token may carry now: the person's current stays (none after the move-out)."""
 
     resident_id = ma.fields.String()
-    status = ma.fields.String()
+    status = enum_out(RESIDENT_STATUSES)
     stays = ma.fields.List(ma.fields.Nested(PhoneMatch))
 
 
@@ -841,7 +850,7 @@ class RecipientsArgs(ma.Schema):
 
 class RecipientsOut(ma.Schema):
     community_id = ma.fields.String()
-    scope = ma.fields.String()
+    scope = enum_out(SCOPES)
     contacts = ma.fields.List(ma.fields.Nested(PersonContact))
 
 

@@ -13,7 +13,7 @@ from guanjia.db import new_id
 from guanjia.errors import Invalid, NotFound
 from guanjia.web import Blueprint
 
-from . import display, domain, patrols, reports
+from . import display, domain, examples, patrols, reports
 from .models import Attachment, idempotency_keys
 from .schemas import (
     AcceptQuoteIn,
@@ -81,11 +81,8 @@ def _fetch_unit_from_residents(unit_id: str):
 
 
 @blp.route("", methods=["POST"])
-@blp.arguments(
-    TicketCreate,
-    example={"unit_id": "7e05c7e0-938e-417f-9521-e045941d3a06", "category": "repair", "description": "卫生间漏水"},
-)
-@blp.response(201, TicketOut)
+@blp.arguments(TicketCreate, example=examples.TICKET_CREATE)
+@blp.response(201, TicketOut, example=examples.TICKET_OUT)
 @blp.doc(parameters=[{"in": "header", "name": "Idempotency-Key", "schema": {"type": "string"}, "required": False}])
 def create_ticket(data):
     """File a ticket (in a unit, or in a zone's public area). Routed at once by the community's rules, else to the
@@ -101,7 +98,7 @@ def create_ticket(data):
 
 @blp.route("", methods=["GET"])
 @blp.arguments(TicketListArgs, location="query")
-@blp.response(200, TicketPage)
+@blp.response(200, TicketPage, example=examples.TICKET_PAGE)
 def list_tickets(args):
     """Tickets the caller may see, newest first: residents their own, engineers those dispatched to them,
     butlers their zones (and what they took or hold), managers their communities."""

@@ -23,6 +23,8 @@ from .patrols import FINDING_KINDS, SEVERITIES
 
 _id = ma.fields.String
 _one_of = ma.validate.OneOf
+VISIT_OUTCOMES = ("reached", "unreachable")
+ROUND_STATUSES = ("in_progress", "completed")
 
 
 def _ids(**kwargs):
@@ -161,7 +163,7 @@ class ReopenIn(ma.Schema):
 
 
 class VisitIn(ma.Schema):
-    outcome = ma.fields.String(required=True, validate=_one_of(("reached", "unreachable")))
+    outcome = ma.fields.String(required=True, validate=_one_of(VISIT_OUTCOMES))
     satisfaction = ma.fields.Integer(validate=ma.validate.Range(min=1, max=5))
     comment = ma.fields.String(validate=ma.validate.Length(max=2000))
 
@@ -169,7 +171,7 @@ class VisitIn(ma.Schema):
 class VisitOut(ma.Schema):
     id = ma.fields.String()
     ticket_id = ma.fields.String()
-    outcome = ma.fields.String()
+    outcome = enum_out(VISIT_OUTCOMES)
     satisfaction = ma.fields.Integer(allow_none=True)
     comment = ma.fields.String(allow_none=True)
     visited_by = ma.fields.String()
@@ -183,8 +185,8 @@ class TimelineOut(ma.Schema):
         dump_only=True, allow_none=True, metadata={"description": "display name; null for system actors"}
     )
     action = ma.fields.String()
-    from_status = ma.fields.String(allow_none=True)
-    to_status = ma.fields.String()
+    from_status = enum_out(STATUSES, allow_none=True)
+    to_status = enum_out(STATUSES)
     reason = ma.fields.String(allow_none=True)
     details = ma.fields.Function(lambda e: json.loads(e.details or "{}"))
 
@@ -341,8 +343,8 @@ class FindingIn(ma.Schema):
 
 class FindingOut(ma.Schema):
     id = ma.fields.String()
-    kind = ma.fields.String()
-    severity = ma.fields.String()
+    kind = enum_out(FINDING_KINDS)
+    severity = enum_out(SEVERITIES)
     description = ma.fields.String()
     needs_work = ma.fields.Boolean()
     ticket_id = ma.fields.String(allow_none=True)
@@ -361,7 +363,7 @@ class RoundOut(ma.Schema):
     community_id = ma.fields.String()
     zone_id = ma.fields.String()
     zone_name = ma.fields.String(dump_only=True, allow_none=True)
-    status = ma.fields.String()
+    status = enum_out(ROUND_STATUSES)
     started_by = ma.fields.String()
     started_by_name = ma.fields.String(dump_only=True, allow_none=True)
     started_at = UtcDateTime()
@@ -379,7 +381,7 @@ class RoundListArgs(ma.Schema):
     community_id = ma.fields.String()
     zone_id = ma.fields.String()
     plan_id = ma.fields.String()
-    status = ma.fields.String(validate=_one_of(("in_progress", "completed")))
+    status = ma.fields.String(validate=_one_of(ROUND_STATUSES))
     days = ma.fields.Integer(
         load_default=1,
         validate=ma.validate.Range(min=1, max=31),

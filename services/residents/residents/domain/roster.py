@@ -440,9 +440,7 @@ def _write(session: Session, settings, plan: Plan, cid: str) -> None:
         # Core executemany (pipelined by psycopg), not the ORM bulk path: one round trip per chunk, not per row.
         session.execute(Unit.__table__.insert(), rows[start : start + chunk])
     # Building names give the other services the unit's display label (1栋1-101) in the same events.
-    building_names = dict(
-        session.execute(select(Building.id, Building.name).where(Building.community_id == cid)).all()
-    )
+    building_names = dict(session.execute(select(Building.id, Building.name).where(Building.community_id == cid)).all())
     for row in rows:
         data = unit_event_data(Unit(**row), building_names.get(row.get("building_id")))
         out.append(_event(settings, events.UNIT_CREATED, f"unit/{row['id']}", cid, data, templates))
