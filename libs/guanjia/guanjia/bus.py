@@ -7,6 +7,7 @@ import random
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import kombu
@@ -119,10 +120,36 @@ def _safe_headers(headers: dict) -> dict:
     return safe
 
 
+class _AnyDatetime(type):
+    def __instancecheck__(cls, obj) -> bool:
+        return isinstance(obj, datetime)  # py-amqp's encoder still recognises every datetime
+
+
+class _ClampedDatetime(datetime, metaclass=_AnyDatetime):
+    """py-amqp decodes an AMQP timestamp (property or `T` header) with datetime.fromtimestamp, which raises for a
+    value past the year 9999: the frame never decodes, the message is never acked and the consumer reconnects
+    forever. Such a value reads as the latest datetime instead, so the message reaches our own checks."""
+
+    @classmethod
+    def fromtimestamp(cls, t, tz=None):
+        try:
+            return datetime.fromtimestamp(t, tz)
+        except (OverflowError, OSError, ValueError):
+            return datetime.max.replace(tzinfo=tz)
+
+
+def tolerate_out_of_range_timestamps() -> None:
+    """Make py-amqp's decoder survive any timestamp a publisher sends (idempotent)."""
+    import amqp.serialization
+
+    amqp.serialization.datetime = _ClampedDatetime
+
+
 def connect(settings: Settings) -> kombu.Connection:
     """A new connection; memory:// when embedded, py-amqp with confirms and heartbeats otherwise."""
     if settings.amqp_url.startswith("memory://"):
         return kombu.Connection(settings.amqp_url, transport_options={"polling_interval": 0.01})
+    tolerate_out_of_range_timestamps()
     return kombu.Connection(
         settings.amqp_url,
         heartbeat=30,

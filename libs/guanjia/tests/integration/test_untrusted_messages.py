@@ -3,6 +3,7 @@ consuming service's queue on the real broker, end up handled or dead-lettered wi
 consumer (issue 14.1: one non-numeric x-guanjia-attempt once stopped the notifications pipeline for good)."""
 
 import json
+import time
 import uuid
 from datetime import datetime
 
@@ -124,6 +125,43 @@ def test_arbitrary_headers_and_bodies_are_handled_or_dead_lettered_and_the_consu
 
     try:
         wait_until(all_accounted, timeout=30, message=f"{service}: {expected - accounted} not handled or dead-lettered")
+    finally:
+        connection.close()
+    assert worker.consumer.ready.is_set(), f"{service} consumer stopped consuming"
+
+
+class _FarFuture(datetime):
+    """Encoded by pika as an AMQP `T` header some 27,000 years after 9999 (a publisher may send any 64-bit value)."""
+
+    def utctimetuple(self):
+        return time.struct_time((9999, 12, 10**7, 0, 0, 0, 0, 1, 0))
+
+
+def test_a_timestamp_past_the_year_9999_does_not_wedge_the_consumer(consumer):
+    """py-amqp cannot decode such a timestamp by itself (the frame never decodes, the consumer loops): it reads as
+    the latest datetime, the message is handled or dead-lettered, and the next one still flows."""
+    service, cfg, worker = consumer
+    event_type = sorted(worker.spec.handlers)[0]
+    connection = pika.BlockingConnection(pika.URLParameters(cfg.amqp_url))
+    channel = connection.channel()
+    fuzz_id = str(uuid.uuid4())
+    event = events.build(type=event_type, source="/testcity/fuzz", subject="fuzz/1", data={}, city="testcity")
+    headers = {FUZZ_ID: fuzz_id, "x-sent": _FarFuture(2020, 1, 1)}
+    properties = pika.BasicProperties(content_type=events.CONTENT_TYPE, timestamp=2**63 - 1, headers=headers)
+    channel.basic_publish(cfg.exchange, event_type, json.dumps(event).encode(), properties)
+    follower_id = str(uuid.uuid4())
+    follower = pika.BasicProperties(content_type="text/plain", headers={FUZZ_ID: follower_id})
+    channel.basic_publish(cfg.exchange, event_type, b"not an event", follower)
+    accounted: set[str] = set()
+
+    def both_accounted():
+        accounted.update(_dead_fuzz_ids(channel, cfg.queue_name("events.dead")))
+        if _applied(worker, {event["id"]}):
+            accounted.add(fuzz_id)
+        return {fuzz_id, follower_id} <= accounted
+
+    try:
+        wait_until(both_accounted, timeout=30, message=f"{service}: { ({fuzz_id, follower_id} - accounted) } stuck")
     finally:
         connection.close()
     assert worker.consumer.ready.is_set(), f"{service} consumer stopped consuming"
