@@ -25,8 +25,10 @@ def stack(infra, serve):
     upstreams: dict = {}
     names = [n for n in ("residents", "tickets", "billing", "notifications") if n in specs]
     apps = {}
+    suffix = uuid.uuid4().hex[:6]
     for name in names:  # in order: notifications keeps the upstreams only when it is given a non-empty dict
-        apps[name] = specs[name].create_app(infra.settings(name), upstreams)
+        # Databases of its own: other tests of the session file tickets that this gateway's users never saw.
+        apps[name] = specs[name].create_app(infra.settings(name, database=f"{name}_demo_{suffix}"), upstreams)
         upstreams[name] = WsgiUpstream(name, apps[name])
     settings = infra.settings("gateway", database=f"gateway_demo_{uuid.uuid4().hex[:6]}", admin_password="demo-admin-1")
     bootstrap(settings)
