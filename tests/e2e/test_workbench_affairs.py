@@ -179,6 +179,9 @@ def test_a_renovation_taken_at_the_desk_is_approved_and_a_violation_recorded(sta
     review.find_element(By.CSS_SELECTOR, "button").click()
     wait_text(browser, "#renovation-status", "已审核")
     _open(browser, "action-approve").find_element(By.CSS_SELECTOR, "button").click()
+    permit = _open(browser, "action-permit")
+    permit.find_element(By.NAME, "waive_deposit_reason").send_keys("押金已现场收取")
+    permit.find_element(By.CSS_SELECTOR, "button").click()
     wait_text(browser, "#renovation-status", "已批准")
     wait_for(browser, "#permit")
 

@@ -99,6 +99,9 @@ def _action_body(name: str, form) -> tuple[str, dict | None, dict]:
         return "review", {"passed": form.get("passed") == "on", "notes": form.get("notes", "")}, errors
     if name == "approve":
         return "approve", {}, errors
+    if name == "permit":
+        reason = form.get("waive_deposit_reason", "").strip()
+        return "permit", ({"waive_deposit_reason": reason} if reason else {}), errors
     if name == "reject":
         return "reject", {"reason": form.get("reason", "")}, errors
     if name == "inspect":
