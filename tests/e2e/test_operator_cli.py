@@ -116,7 +116,11 @@ def test_jobs_show_when_each_ran_and_run_one_now(operator_env, capsys):
     assert lines["tickets patrol-coverage"] == "every 900s, not run yet"
 
     # The scheduled runs of the instance's own workers are on /metrics (notifications' dispatch runs constantly).
-    metrics = requests.get(f"{operator_env.url}/metrics", timeout=10).text
+    # The gateway serves /metrics only with GUANJIA_METRICS_TOKEN; the embedded stack runs in this process, so its
+    # registry is read directly.
+    from prometheus_client import REGISTRY, generate_latest
+
+    metrics = generate_latest(REGISTRY).decode()
     assert 'guanjia_job_last_run_timestamp_seconds{job="dispatch",service="notifications"}' in metrics
     assert 'guanjia_job_last_run_ok{job="dispatch",service="notifications"} 1.0' in metrics
 
