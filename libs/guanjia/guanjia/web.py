@@ -32,6 +32,25 @@ _ALWAYS_PUBLIC = {"/healthz", "/readyz", "/metrics", f"{API_PREFIX}/openapi.json
 DOCS_ASSETS_PREFIX = f"{API_PREFIX}/docs/assets/"
 
 
+def record_request(service: str, response: Response, metrics: dict) -> None:
+    """Count and time a finished request and write its access-log line (every app's one request log)."""
+    route = request.url_rule.rule if request.url_rule else "unmatched"
+    metrics["requests"].labels(service, request.method, route, response.status_code).inc()
+    if "started" in g:
+        elapsed = time.perf_counter() - g.started
+        metrics["latency"].labels(service, request.method, route).observe(elapsed)
+        # The route template, never the raw path or query string (a search may carry a phone number).
+        access_log.info(
+            "request",
+            extra={
+                "method": request.method,
+                "route": route,
+                "status": response.status_code,
+                "duration_ms": round(elapsed * 1000, 2),
+            },
+        )
+
+
 def _http_metrics():
     # Created once per process (guanjia.metrics): several apps share one process in embedded mode.
     return {"requests": gmetrics.HTTP_REQUESTS, "latency": gmetrics.HTTP_LATENCY}
@@ -197,21 +216,7 @@ def _install_request_context(app: Flask, settings_: Settings, public: set[str]) 
             # Everything answered to a signed-in caller is theirs (personal data, a household's bills): no shared
             # or browser cache keeps it.
             response.headers["Cache-Control"] = "no-store"
-        route = request.url_rule.rule if request.url_rule else "unmatched"
-        metrics["requests"].labels(settings_.service, request.method, route, response.status_code).inc()
-        if "started" in g:
-            elapsed = time.perf_counter() - g.started
-            metrics["latency"].labels(settings_.service, request.method, route).observe(elapsed)
-            # The route template, never the raw path or query string (a search may carry a phone number).
-            access_log.info(
-                "request",
-                extra={
-                    "method": request.method,
-                    "route": route,
-                    "status": response.status_code,
-                    "duration_ms": round(elapsed * 1000, 2),
-                },
-            )
+        record_request(settings_.service, response, metrics)
         return response
 
     @app.teardown_request

@@ -12,7 +12,7 @@ from flask import Flask, Response, g, jsonify, redirect, render_template, reques
 from flask_babel import Babel
 from werkzeug.exceptions import HTTPException
 
-from guanjia import config, http
+from guanjia import config, http, web
 from guanjia import metrics as gmetrics
 from guanjia.db import Database, utcnow
 from guanjia.logging import request_id_var
@@ -20,7 +20,6 @@ from guanjia.logging import request_id_var
 from . import client, i18n, security, sessions, views
 
 log = logging.getLogger("workbench")
-access_log = logging.getLogger("guanjia.access")
 HERE = Path(__file__).resolve().parent
 # Reachable without a session (everything else sends the browser to the sign-in page).
 PUBLIC_ENDPOINTS = frozenset(
@@ -101,21 +100,7 @@ def _install_context(app: Flask, settings, database) -> None:
             response.set_cookie(
                 security.PRE_COOKIE, new_pre, httponly=True, samesite="Lax", secure=security.is_secure(), path="/"
             )
-        route = request.url_rule.rule if request.url_rule else "unmatched"
-        metrics["requests"].labels(settings.service, request.method, route, response.status_code).inc()
-        if "started" in g:
-            elapsed = time.perf_counter() - g.started
-            metrics["latency"].labels(settings.service, request.method, route).observe(elapsed)
-            # The route template only: a search's query string may hold a phone number.
-            access_log.info(
-                "request",
-                extra={
-                    "method": request.method,
-                    "route": route,
-                    "status": response.status_code,
-                    "duration_ms": round(elapsed * 1000, 2),
-                },
-            )
+        web.record_request(settings.service, response, metrics)
         return response
 
     @app.teardown_request
