@@ -70,6 +70,7 @@ def stop_browser(browser) -> None:
 def fresh(browser, size=DESK):
     """Forget every cookie (a new person at the same browser) and set the window size."""
     browser.execute_cdp_cmd("Network.clearBrowserCookies", {})
+    browser.get_log("browser")  # reading the console empties it: the last test's errors are not this one's
     browser.set_window_size(*size)
     return browser
 
