@@ -80,8 +80,10 @@ bench: venv
 	$(BIN)/python bench/run.py
 
 faults: venv
+	rm -f var/faults.jsonl; mkdir -p var
 	GUANJIA_FAULT_DB_OUTAGE_SECONDS=120 GUANJIA_FAULT_BROKER_OUTAGE_SECONDS=30 GUANJIA_REQUIRE_INFRA=1 \
-	$(BIN)/python -m pytest tests/e2e/test_zz_bus_faults.py -q
+	GUANJIA_FAULT_REPORT=var/faults.jsonl $(BIN)/python -m pytest tests/e2e/test_zz_bus_faults.py -q
+	cat var/faults.jsonl
 
 fuzz: venv
 	$(BIN)/python bench/fuzz.py

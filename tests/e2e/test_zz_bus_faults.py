@@ -1,5 +1,6 @@
 """The fault matrix on a PRIVATE RabbitMQ node and PostgreSQL cluster (never the shared servers): an integrator's
-own pika subscriber, duplicates, poison messages, broker stop / kill -9 / closed connections, the database down
+own pika subscriber, duplicates, poison messages and malformed headers, broker stop / kill -9 / closed connections,
+memory and disk alarms, the database down
 under load, unroutable events, an unpublishable outbox row and a killed worker — 0 lost, 0 doubled, 0 `500`,
 recovered without a person. Bounded here (CI); `make faults` runs it with longer outages (GUANJIA_FAULT_*)."""
 
@@ -150,32 +151,108 @@ def test_poison_message_is_dead_lettered_and_later_events_still_flow(world):
     )
     ticket = _file_ticket(world)
     assert len(wait_for_notifications(world["resident"], f"ticket/{ticket['id']}")) == 1
-    dead_queue = f"{env['GUANJIA_QUEUE_PREFIX']}notifications.events.dead"
-    found = False
-    deadline = time.monotonic() + 15
-    while not found and time.monotonic() < deadline:
-        method, properties, body = channel.basic_get(dead_queue, auto_ack=False)
-        if method is None:
-            connection.sleep(0.1)
-            continue
-        if body.decode(errors="replace") == marker:
-            found = True
-            assert "x-guanjia-error" in properties.headers
-            channel.basic_ack(method.delivery_tag)
-        else:
-            channel.basic_nack(method.delivery_tag, requeue=True)
-            connection.sleep(0.05)
+    found = _take_dead_letter(connection, channel, f"{env['GUANJIA_QUEUE_PREFIX']}notifications.events.dead", marker)
     connection.close()
     assert found, "the poison message is not in the dead-letter queue"
 
 
-def _settle(world, tickets, timeout=RECOVERY_TIMEOUT):
-    """Every ticket got exactly one SMS (none lost, none doubled)."""
+def test_a_malformed_header_is_dead_lettered_and_the_consumer_goes_on(world):
+    """A well-formed event with an unreadable x-guanjia-attempt header (the issue's stuck pipeline): dead-lettered
+    with the reason, acked, and the next ticket still gets its SMS."""
+    env = world["stack"].env
+    connection = pika.BlockingConnection(pika.URLParameters(env["GUANJIA_AMQP_URL"]))
+    channel = connection.channel()
+    marker = f"bad-header-{uuid.uuid4().hex}"
+    body = json.dumps(
+        {
+            "specversion": "1.0",
+            "id": marker,
+            "source": "/testcity/tickets",
+            "type": "ticket.created",
+            "time": datetime.now(UTC).isoformat(),
+            "datacontenttype": "application/json",
+            "data": {"ticket_id": str(uuid.uuid4())},
+        }
+    ).encode()
+    channel.basic_publish(
+        env["GUANJIA_EXCHANGE"],
+        "ticket.created",
+        body,
+        pika.BasicProperties(content_type="application/cloudevents+json", headers={"x-guanjia-attempt": "abc"}),
+    )
+    ticket = _file_ticket(world, "坏消息头之后")
+    assert len(wait_for_notifications(world["resident"], f"ticket/{ticket['id']}")) == 1
+    assert _take_dead_letter(connection, channel, f"{env['GUANJIA_QUEUE_PREFIX']}notifications.events.dead", marker)
+    connection.close()
+
+
+def _take_dead_letter(connection, channel, dead_queue: str, marker: str, timeout: float = 15) -> bool:
+    """Find the message carrying `marker` in a dead-letter queue (with its reason) and remove it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        method, properties, body = channel.basic_get(dead_queue, auto_ack=False)
+        if method is None:
+            connection.sleep(0.1)
+            continue
+        if marker in body.decode(errors="replace"):
+            assert "x-guanjia-error" in properties.headers
+            channel.basic_ack(method.delivery_tag)
+            return True
+        channel.basic_nack(method.delivery_tag, requeue=True)
+        connection.sleep(0.05)
+    return False
+
+
+def _wait_until(predicate, what: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"no {what} after {timeout}s"
+        time.sleep(0.5)
+
+
+@pytest.mark.parametrize(
+    "alarm, raise_it, clear_it",
+    [
+        ("memory", ("set_vm_memory_high_watermark", "0.00001"), ("set_vm_memory_high_watermark", "0.4")),
+        ("disk", ("set_disk_free_limit", "100000GB"), ("set_disk_free_limit", "50MB")),
+    ],
+)
+def test_a_broker_alarm_blocks_publishing_and_loses_nothing(world, alarm, raise_it, clear_it):
+    """RabbitMQ's memory or disk alarm blocks every publisher: requests still succeed (the outbox holds the
+    events), and once the alarm clears every ticket gets exactly one SMS."""
+    tickets = [_file_ticket(world, f"{alarm}告警前")]
+    world["rabbit"].ctl(*raise_it)
+    try:
+        _wait_until(world["rabbit"].alarmed, f"the {alarm} alarm")
+        for i in range(4):
+            tickets.append(_file_ticket(world, f"{alarm}告警中 {i}"))  # .created asserts 201
+            time.sleep(BROKER_OUTAGE_SECONDS / 4)
+    finally:
+        world["rabbit"].ctl(*clear_it)
+    _wait_until(lambda: not world["rabbit"].alarmed(), f"the {alarm} alarm to clear")
+    tickets.append(_file_ticket(world, f"{alarm}告警后"))
+    _settle(world, tickets)
+    _no_dead_letters(world)
+
+
+def _settle(world, tickets, timeout=RECOVERY_TIMEOUT, **figures):
+    """Every ticket got exactly one SMS (none lost, none doubled); with GUANJIA_FAULT_REPORT set, the fault's
+    figures are appended to that file (one JSON line per fault: `make faults` prints them for bench/README.md)."""
+    started = time.monotonic()
     for ticket in tickets:
         wait_for_notifications(world["resident"], f"ticket/{ticket['id']}", timeout=timeout)
+    recovered_s = time.monotonic() - started
     time.sleep(2)
-    for ticket in tickets:
-        assert len(wait_for_notifications(world["resident"], f"ticket/{ticket['id']}")) == 1, ticket["id"]
+    sms = [len(wait_for_notifications(world["resident"], f"ticket/{ticket['id']}")) for ticket in tickets]
+    report = os.environ.get("GUANJIA_FAULT_REPORT")
+    if report:
+        fault = os.environ.get("PYTEST_CURRENT_TEST", "?").split("::")[-1].split(" ")[0]
+        line = {"fault": fault, "tickets": len(tickets), "sms": sum(sms), "lost": sms.count(0)}
+        line |= {"doubled": sum(n - 1 for n in sms if n > 1), "recovered_s": round(recovered_s, 1), **figures}
+        with open(report, "a", encoding="utf-8") as out:
+            out.write(json.dumps(line, ensure_ascii=False) + "\n")
+    for ticket, n in zip(tickets, sms, strict=True):
+        assert n == 1, ticket["id"]
 
 
 def _queue_depths(world) -> dict[str, int]:
@@ -266,7 +343,7 @@ def test_database_down_under_load_gives_503_not_500_and_nothing_lost_or_dead_let
     assert set(statuses) <= {201, 503, 502, 504}, {s: statuses.count(s) for s in set(statuses)}
     assert 503 in statuses, "the outage was not seen by any request"
     accepted.append(_file_ticket(world, "数据库恢复后"))
-    _settle(world, accepted)
+    _settle(world, accepted, outage_s=DB_OUTAGE_SECONDS, **{f"http_{s}": statuses.count(s) for s in set(statuses)})
     _no_dead_letters(world)
 
 

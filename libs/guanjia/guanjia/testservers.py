@@ -233,9 +233,9 @@ class PrivateRabbit(_Server):
                     raise
                 time.sleep(0.2)
 
-    def ctl(self, *args: str, timeout: float = 60.0) -> str:
+    def ctl(self, *args: str, timeout: float = 60.0, tool: str = "rabbitmqctl") -> str:
         result = subprocess.run(
-            [*_as("rabbitmq"), str(RABBITMQ_BIN / "rabbitmqctl"), "-n", self.name, "-q", *args],
+            [*_as("rabbitmq"), str(RABBITMQ_BIN / tool), "-n", self.name, "-q", *args],
             env=self.env,
             capture_output=True,
             text=True,
@@ -243,8 +243,12 @@ class PrivateRabbit(_Server):
             cwd=self.root,
         )
         if result.returncode != 0:
-            raise RuntimeError(f"rabbitmqctl {' '.join(args)}: {result.stdout}{result.stderr}")
+            raise RuntimeError(f"{tool} {' '.join(args)}: {result.stdout}{result.stderr}")
         return result.stdout
+
+    def alarmed(self) -> bool:
+        """Whether a memory or disk alarm is in force on the node (`rabbitmq-diagnostics alarms`)."""
+        return "no alarms" not in self.ctl("alarms", tool="rabbitmq-diagnostics")
 
     def stop_app(self) -> None:
         """The broker stops serving (connections closed), the node stays up: `rabbitmqctl stop_app`."""
