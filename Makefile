@@ -4,6 +4,7 @@
 #   make run              embedded: one process, SQLite under var/, in-memory bus, demo data (needs only Python)
 #   make run-distributed  gunicorn + worker per service on local PostgreSQL and RabbitMQ (needs only Python)
 #   make test             the whole test suite (the README's test command; .ci/run runs it; needs Node's npm too)
+#   make test-unit        only the pure rules (seconds, no PostgreSQL or RabbitMQ); test-integration, test-e2e: the rest
 #   make lint             ruff check, ruff format --check, import-linter contracts (no Node)
 #   make bench            benchmarks (bench/run.py); figures go to bench/README.md by hand
 #   make faults           the full fault matrix on a private RabbitMQ node and PostgreSQL cluster (long outages)
@@ -34,7 +35,7 @@ DEV_INSTALL_ARGS = -c requirements/constraints.txt -r requirements/dev.in
 DIST_DATABASE_URL = postgresql+psycopg://postgres@127.0.0.1:5432/guanjia_{service}
 DIST_AMQP_URL = amqp://guest:guest@127.0.0.1:5672/%2F
 
-.PHONY: venv run-venv run run-distributed secrets test lint bench faults fuzz clean distclean
+.PHONY: venv run-venv run run-distributed secrets test test-unit test-integration test-e2e lint bench faults fuzz clean distclean
 
 # Everything (running, tests, lint, the Node AsyncAPI parser): what a contributor and CI need.
 venv: $(STAMP) $(NODE_STAMP)
@@ -70,6 +71,18 @@ secrets:
 
 test: venv
 	$(BIN)/python -m pytest -q
+
+# The same suite in three parts. Unit: the pure rules, no PostgreSQL or RabbitMQ, seconds.
+test-unit: venv
+	$(BIN)/python -m pytest -q libs/guanjia/tests/unit services/*/tests/unit
+
+# Each service and the library against the real PostgreSQL and RabbitMQ, plus the contracts between them.
+test-integration: venv
+	$(BIN)/python -m pytest -q libs/guanjia/tests/integration services/*/tests/integration tests/contract
+
+# Whole flows through the gateway (both run modes, the browser), the operator's processes, the deploy files.
+test-e2e: venv
+	$(BIN)/python -m pytest -q tests/e2e tests/ops tests/deploy
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

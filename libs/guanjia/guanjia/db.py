@@ -141,3 +141,21 @@ class UtcDateTime(TypeDecorator):
         if isinstance(value, str):  # a value SQLite computed (func.max over text) comes back unparsed
             value = datetime.fromisoformat(value)
         return as_utc(value) if isinstance(value, datetime) else value
+
+
+def bulk_insert(session: Session, table, rows: list[dict]) -> None:
+    """Insert many rows in the caller's transaction: PostgreSQL COPY on the session's own connection (a billing run
+    writes hundreds of thousands), else executemany. `table` is a Table or a mapped class."""
+    if not rows:
+        return
+    table = getattr(table, "__table__", table)
+    if not is_postgres(session):
+        session.execute(table.insert(), rows)
+        return
+    columns = list(rows[0])
+    raw = session.connection().connection.driver_connection
+    with raw.cursor() as cursor:
+        names = ", ".join(f'"{c}"' for c in columns)
+        with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy_:
+            for row in rows:
+                copy_.write_row([row[c] for c in columns])

@@ -59,3 +59,14 @@ class Unauthorized(ProblemError):
 class UpstreamUnavailable(ProblemError):
     status = 503
     title = "Service unavailable"
+
+
+class TooManyRequests(ProblemError):
+    """A rate limit was reached: 429 with `retry_after` seconds (the web layer also sends it as Retry-After)."""
+
+    status = 429
+    title = "Too Many Requests"
+
+    def __init__(self, detail: str, retry_after: int):
+        super().__init__(detail, extra={"retry_after": retry_after})
+        self.retry_after = retry_after

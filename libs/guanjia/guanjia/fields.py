@@ -1,4 +1,5 @@
-"""Request fields shared by every service: a decimal (money, a rate, an area) given as a string or a JSON number."""
+"""Fields shared by every service: a decimal (money, a rate, an area) given as a string or a JSON number, and the
+tolerant base of a consumed event's payload."""
 
 from __future__ import annotations
 
@@ -73,3 +74,12 @@ class Decimal(ma.fields.Decimal):
         if number.as_tuple().exponent < -self.max_places:
             raise ma.ValidationError(f"at most {self.max_places} decimal places")
         return number.quantize(decimal.Decimal(1).scaleb(-self.max_places))
+
+
+class Tolerant(ma.Schema):
+    """A consumed event's payload as its consumer reads it: fields the consumer does not use are ignored, so a
+    producer's additive change never breaks a consumer (DESIGN.md §3). Each service's consumed schemas derive
+    from it."""
+
+    class Meta:
+        unknown = ma.EXCLUDE

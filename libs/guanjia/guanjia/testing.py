@@ -17,6 +17,7 @@ from urllib.parse import urlparse
 
 import pytest
 
+from . import events
 from .auth import Principal, issue_token
 from .config import Settings
 
@@ -232,6 +233,44 @@ def _delete_broker_objects(amqp_url: str, prefix: str) -> None:
         conn.close()
     except Exception:
         pass
+
+
+def _published_schemas() -> dict:
+    """Every service's published event schemas by type (`<service>.events.PUBLISHED`)."""
+    import importlib
+
+    from .service import load_specs
+
+    found = {}
+    for name in load_specs():
+        try:
+            module = importlib.import_module(f"{name}.events")
+        except ModuleNotFoundError:
+            continue  # the gateway publishes nothing
+        found.update(getattr(module, "PUBLISHED", {}))
+    return found
+
+
+@pytest.fixture(scope="session", autouse=True)
+def every_written_payload_is_checked():
+    """Each event written to an outbox, through any path, is a valid CloudEvent whose data its producer's
+    published schema accepts (issue 20: billing's payloads were never checked when written)."""
+    from . import outbox
+
+    schemas = _published_schemas()
+
+    def check(event_dict: dict) -> None:
+        events.validate(event_dict)
+        schema = schemas.get(event_dict["type"])
+        if schema is None:
+            return  # a library test's own event type
+        errors = schema().validate(event_dict["data"])
+        if errors:
+            raise AssertionError(f"{event_dict['type']} payload does not match its published schema: {errors}")
+
+    outbox.payload_check = check
+    yield
+    outbox.payload_check = None
 
 
 @pytest.fixture(scope="session")

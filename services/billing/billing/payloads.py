@@ -6,12 +6,9 @@ from decimal import ROUND_HALF_UP
 
 import marshmallow as ma
 
+from guanjia.fields import Tolerant
+
 _ID = {"validate": ma.validate.Length(min=1, max=36)}
-
-
-class _Tolerant(ma.Schema):
-    class Meta:
-        unknown = ma.EXCLUDE
 
 
 def _area(**kwargs):
@@ -26,7 +23,7 @@ def _area(**kwargs):
     )
 
 
-class UnitChanged(_Tolerant):
+class UnitChanged(Tolerant):
     """unit.created / unit.updated (v1 fields plus the additive zone, type and areas)."""
 
     unit_id = ma.fields.String(required=True, **_ID)
@@ -43,28 +40,28 @@ class UnitChanged(_Tolerant):
     label = ma.fields.String(load_default=None, allow_none=True)  # additive: `1栋1-101`, for display
 
 
-class ZoneUpdated(_Tolerant):
+class ZoneUpdated(Tolerant):
     zone_id = ma.fields.String(required=True, **_ID)
     community_id = ma.fields.String(required=True, **_ID)
     name = ma.fields.String(load_default=None, allow_none=True)
     butler_ids = ma.fields.List(ma.fields.String(), load_default=list)
 
 
-class ResidentMovedIn(_Tolerant):
+class ResidentMovedIn(Tolerant):
     resident_id = ma.fields.String(required=True, **_ID)
     unit_id = ma.fields.String(required=True, **_ID)
     community_id = ma.fields.String(required=True, **_ID)
     moved_in_at = ma.fields.AwareDateTime(required=True)
 
 
-class ResidentMovedOut(_Tolerant):
+class ResidentMovedOut(Tolerant):
     resident_id = ma.fields.String(required=True, **_ID)
     unit_id = ma.fields.String(required=True, **_ID)
     community_id = ma.fields.String(required=True, **_ID)
     moved_out_at = ma.fields.AwareDateTime(required=True)
 
 
-class RenovationApproved(_Tolerant):
+class RenovationApproved(Tolerant):
     renovation_id = ma.fields.String(required=True, **_ID)
     unit_id = ma.fields.String(required=True, **_ID)
     community_id = ma.fields.String(required=True, **_ID)
@@ -72,7 +69,7 @@ class RenovationApproved(_Tolerant):
     approved_at = ma.fields.AwareDateTime(required=True)
 
 
-class RenovationViolation(_Tolerant):
+class RenovationViolation(Tolerant):
     violation_id = ma.fields.String(required=True, **_ID)
     renovation_id = ma.fields.String(required=True, **_ID)
     unit_id = ma.fields.String(required=True, **_ID)
@@ -83,7 +80,7 @@ class RenovationViolation(_Tolerant):
     occurred_at = ma.fields.AwareDateTime(required=True)
 
 
-class RenovationCompleted(_Tolerant):
+class RenovationCompleted(Tolerant):
     renovation_id = ma.fields.String(required=True, **_ID)
     unit_id = ma.fields.String(required=True, **_ID)
     community_id = ma.fields.String(required=True, **_ID)
@@ -92,7 +89,7 @@ class RenovationCompleted(_Tolerant):
     passed = ma.fields.Boolean(required=True)
 
 
-class TicketResolved(_Tolerant):
+class TicketResolved(Tolerant):
     ticket_id = ma.fields.String(required=True, **_ID)
     number = ma.fields.String(load_default=None, allow_none=True)
     community_id = ma.fields.String(required=True, **_ID)

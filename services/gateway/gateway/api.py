@@ -12,7 +12,7 @@ from flask import current_app, jsonify, request
 from sqlalchemy.exc import IntegrityError
 
 from guanjia import auth, http, web
-from guanjia.errors import Conflict, ProblemError, Unauthorized, UpstreamUnavailable
+from guanjia.errors import Conflict, TooManyRequests, Unauthorized, UpstreamUnavailable
 from guanjia.web import Blueprint, PageArgs
 
 from . import domain, examples
@@ -75,12 +75,7 @@ def _now():
 def _limit(name: str, key: str) -> None:
     retry_after = current_app.extensions["gateway.limiter"].hit(name, key)
     if retry_after is not None:
-        raise ProblemError(
-            "too many attempts; try again later",
-            status=429,
-            title="Too Many Requests",
-            extra={"retry_after": retry_after},
-        )
+        raise TooManyRequests("too many attempts; try again later", retry_after)
 
 
 def _client_ip() -> str:

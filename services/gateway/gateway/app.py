@@ -8,7 +8,7 @@ from flask import g
 
 from guanjia import auth, config, http, web
 from guanjia.db import Database, utcnow
-from guanjia.errors import ProblemError, Unauthorized
+from guanjia.errors import TooManyRequests, Unauthorized
 
 from . import edge
 from .openapi import MergedOpenApi
@@ -73,12 +73,7 @@ def create_app(settings=None, upstreams=None, *, clock=None, limiter=None):
                 raise Unauthorized("this account has been disabled")
             retry_after = None if principal.role == "service" else limiter.hit("api", principal.subject)
             if retry_after is not None:
-                raise ProblemError(
-                    "too many requests; slow down",
-                    status=429,
-                    title="Too Many Requests",
-                    extra={"retry_after": retry_after},
-                )
+                raise TooManyRequests("too many requests; slow down", retry_after)
 
     @app.after_request
     def _retry_after(response):

@@ -21,7 +21,7 @@ from prometheus_client import Counter, Histogram
 
 from guanjia import auth, problems
 from guanjia.db import utcnow
-from guanjia.errors import Forbidden, ProblemError, Unauthorized, UpstreamUnavailable
+from guanjia.errors import Forbidden, ProblemError, TooManyRequests, Unauthorized, UpstreamUnavailable
 from guanjia.http import HttpUpstream, WsgiUpstream
 from guanjia.logging import request_id_var
 
@@ -298,12 +298,7 @@ class Router:
             return
         retry_after = self.limiter.hit(name, key)
         if retry_after is not None:
-            raise ProblemError(
-                "too many requests; slow down",
-                status=429,
-                title="Too Many Requests",
-                extra={"retry_after": retry_after},
-            )
+            raise TooManyRequests("too many requests; slow down", retry_after)
 
     def forward(self, service: str, environ, start_response, path: str):
         request_id = _request_id(environ)

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from guanjia.bus import RetryLater, Unavailable, is_outage
 from guanjia.db import Database, parse_time, utcnow
+from guanjia.fields import Tolerant
 
 from . import config as smsconfig
 from . import domain
@@ -62,16 +63,11 @@ def make_context(settings, upstreams: dict, *, sms: SmsSettings | None = None, n
 
 
 # -- payloads (only what we use; unknown fields ignored so additive changes never break us) -------------------------
-class _Tolerant(ma.Schema):
-    class Meta:
-        unknown = ma.EXCLUDE
-
-
 def _id(**kwargs):
     return ma.fields.String(validate=ma.validate.Length(min=1, max=64), **kwargs)
 
 
-class TicketCreated(_Tolerant):
+class TicketCreated(Tolerant):
     ticket_id = _id(required=True)
     number = ma.fields.String(required=True, validate=ma.validate.Length(min=1))
     # Null for public-area and patrol tickets (nobody to tell), but always present.
@@ -81,7 +77,7 @@ class TicketCreated(_Tolerant):
     priority = ma.fields.String(load_default="normal")
 
 
-class TicketAssigned(_Tolerant):
+class TicketAssigned(Tolerant):
     ticket_id = _id(required=True)
     number = ma.fields.String(required=True)
     community_id = _id(required=True)
@@ -89,14 +85,14 @@ class TicketAssigned(_Tolerant):
     assignee_id = _id(required=True)
 
 
-class TicketResolved(_Tolerant):
+class TicketResolved(Tolerant):
     ticket_id = _id(required=True)
     number = ma.fields.String(required=True)
     community_id = _id(required=True)
     reporter_id = _id(load_default=None, allow_none=True)
 
 
-class TicketSlaBreached(_Tolerant):
+class TicketSlaBreached(Tolerant):
     ticket_id = _id(required=True)
     number = ma.fields.String(required=True)
     community_id = _id(required=True)
@@ -104,7 +100,7 @@ class TicketSlaBreached(_Tolerant):
     escalate_to_role = ma.fields.String(required=True)
 
 
-class FeeOverdue(_Tolerant):
+class FeeOverdue(Tolerant):
     bill_id = _id(required=True)
     unit_id = _id(required=True)
     community_id = _id(required=True)
@@ -115,7 +111,7 @@ class FeeOverdue(_Tolerant):
     payer_id = _id(load_default=None, allow_none=True)
 
 
-class PaymentReceived(_Tolerant):
+class PaymentReceived(Tolerant):
     payment_id = _id(required=True)
     community_id = _id(required=True)
     unit_id = _id(required=True)
@@ -124,7 +120,7 @@ class PaymentReceived(_Tolerant):
     payer_id = _id(load_default=None, allow_none=True)
 
 
-class RenovationViolation(_Tolerant):
+class RenovationViolation(Tolerant):
     violation_id = _id(required=True)
     unit_id = _id(required=True)
     community_id = _id(required=True)
@@ -133,13 +129,13 @@ class RenovationViolation(_Tolerant):
     rectify_by = ma.fields.String(required=True)
 
 
-class ResidentMovedIn(_Tolerant):
+class ResidentMovedIn(Tolerant):
     resident_id = _id(required=True)
     unit_id = _id(required=True)
     community_id = _id(required=True)
 
 
-class PatrolZoneOverdue(_Tolerant):
+class PatrolZoneOverdue(Tolerant):
     zone_id = _id(required=True)
     community_id = _id(required=True)
     overdue_days = ma.fields.Integer(required=True)

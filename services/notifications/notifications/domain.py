@@ -24,13 +24,12 @@ from sqlalchemy import event as sa_event
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from guanjia import events as gevents
 from guanjia import metrics
 from guanjia import outbox as outboxmod
 from guanjia.auth import Principal, scoped
 from guanjia.db import as_utc, new_id
 from guanjia.errors import Conflict, Forbidden, Invalid, NotFound, UpstreamUnavailable
-from guanjia.logging import current_request_id, mask_text
+from guanjia.logging import mask_text
 from guanjia.pii import mask_phone, normalize_phone
 
 from . import events
@@ -283,14 +282,15 @@ def dispatch(context, database) -> int:
     results = list(context.pool().map(lambda item: _send_one(context, item, overrides), claimed))
     with database.transaction() as session:
         # One query for the rows and one multi-row outbox insert: the batch is recorded in a few round trips.
-        session.info["notifications_events"] = batch = []
+        session.info["notifications_events"] = batches = {}
         ids = [item["id"] for item in claimed]
         found = {
             r.id: r for r in session.execute(select(Delivery).where(Delivery.id.in_(ids)).with_for_update()).scalars()
         }
         for item, outcome in zip(claimed, results, strict=True):
             _record(session, context, found.get(item["id"]), item, outcome)
-        outboxmod.add_many(session, outbox, batch)
+        for batch in batches.values():
+            batch.flush(session)
         session.info.pop("notifications_events")
     return len(claimed)
 
@@ -463,20 +463,17 @@ def _emit(session: Session, settings, row: Delivery, event_type: str) -> None:
     }
     if event_type == events.NOTIFICATION_FAILED:
         data["error_code"] = row.error_code
-    event = gevents.build(
-        type=event_type,
-        source=settings.source,
-        subject=f"notification/{row.id}",
-        data=events.PUBLISHED[event_type]().dump(data),
-        city=settings.city,
-        community=row.community_id,
-        correlationid=current_request_id(),
-    )
-    pending = session.info.get("notifications_events")
-    if pending is not None:
-        pending.append(event)
-    else:
-        outboxmod.add(session, outbox, event)
+    subject, payload = f"notification/{row.id}", events.PUBLISHED[event_type]().dump(data)
+    batches = session.info.get("notifications_events")
+    if batches is None:
+        outboxmod.emit(
+            session, outbox, settings, type=event_type, subject=subject, data=payload, community=row.community_id
+        )
+        return
+    # A dispatch batch: one outbox write per event type for the whole batch (see dispatch).
+    if event_type not in batches:
+        batches[event_type] = outboxmod.Batch(outbox, settings, event_type)
+    batches[event_type].add(subject=subject, data=payload, community=row.community_id)
 
 
 # -- receipts --------------------------------------------------------------------------------------------------------

@@ -14,18 +14,28 @@ from sqlalchemy import and_, false, func, select
 from sqlalchemy.orm import Session
 
 from guanjia import db as dbmod
+from guanjia import outbox as outboxmod
 from guanjia.auth import Principal
 from guanjia.errors import Invalid, NotFound
 
 from ..events import BILL_ISSUED
-from ..models import Allocation, Bill, BillingRun, BillingUnit, BillLine, FeeItem, LedgerEntry, MeterReading, Occupancy
+from ..models import (
+    Allocation,
+    Bill,
+    BillingRun,
+    BillingUnit,
+    BillLine,
+    FeeItem,
+    LedgerEntry,
+    MeterReading,
+    Occupancy,
+    outbox,
+)
 from ..money import Period, add_days, fen_to_str, month_of, parse_period, to_fen
 from .common import (
     FACT_READERS,
     MONEY_ROLES,
     READERS,
-    EventWriter,
-    bulk_insert,
     new_ids,
     policy_for,
     require,
@@ -126,7 +136,7 @@ def run_billing(
     occupancies = _occupancies(session, community_id, period, tz)
     readings = _readings(session, community_id, period.name)
     due_date = add_days(period.start, policy.due_days)
-    writer = EventWriter(settings, BILL_ISSUED)
+    writer = outboxmod.Batch(outbox, settings, BILL_ISSUED, time=now)
     bills, lines, ledger = [], [], []
     rules = _Rules(policy)
     for unit in units:
@@ -168,13 +178,12 @@ def run_billing(
             id=ids[2],
             subject=f"bill/{bill_id}",
             community=community_id,
-            now=now,
             data=_issued_data(bill_id, unit.unit_id, community_id, period.name, total, due_date, payer_id),
         )
     session.flush()
-    bulk_insert(session, Bill, bills)
-    bulk_insert(session, BillLine, lines)
-    bulk_insert(session, LedgerEntry, ledger)
+    dbmod.bulk_insert(session, Bill, bills)
+    dbmod.bulk_insert(session, BillLine, lines)
+    dbmod.bulk_insert(session, LedgerEntry, ledger)
     writer.flush(session)
     run.bills_created = len(bills)
     run.amount_fen = sum(bill["amount_fen"] for bill in bills)
@@ -385,14 +394,16 @@ def issue_charge(
     )
     session.add(LedgerEntry(**_charge_entry(community_id, unit_id, bill.id, amount_fen, now)))
     session.flush()
-    writer = EventWriter(settings, BILL_ISSUED)
-    writer.add(
+    outboxmod.emit(
+        session,
+        outbox,
+        settings,
+        type=BILL_ISSUED,
         subject=f"bill/{bill.id}",
         community=community_id,
-        now=now,
         data=_issued_data(bill.id, unit_id, community_id, bill.period, amount_fen, bill.due_date, payer_id),
+        time=now,
     )
-    writer.flush(session)
     from .payments import apply_prepaid
 
     apply_prepaid(session, {unit_id}, now)

@@ -9,12 +9,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from guanjia import db as dbmod
+from guanjia import outbox as outboxmod
 
 from ..events import DEPOSIT_REFUNDED
-from ..models import Allocation, Bill, Deposit, LedgerEntry
+from ..models import Allocation, Bill, Deposit, LedgerEntry, outbox
 from ..money import fen_to_str, to_fen
 from .bills import issue_charge
-from .common import EventWriter, policy_for
+from .common import policy_for
 from .payments import _allocation
 
 
@@ -166,11 +167,13 @@ def renovation_completed(session: Session, settings, data: dict) -> Deposit | No
     deposit.refunded_at = now
     session.flush()
     if refunded or deducted:
-        writer = EventWriter(settings, DEPOSIT_REFUNDED)
-        writer.add(
+        outboxmod.emit(
+            session,
+            outbox,
+            settings,
+            type=DEPOSIT_REFUNDED,
             subject=f"deposit/{deposit.id}",
             community=deposit.community_id,
-            now=now,
             data={
                 "deposit_id": deposit.id,
                 "renovation_id": deposit.renovation_id,
@@ -180,8 +183,8 @@ def renovation_completed(session: Session, settings, data: dict) -> Deposit | No
                 "fines_deducted": fen_to_str(deducted),
                 "refunded_at": now.isoformat(),
             },
+            time=now,
         )
-        writer.flush(session)
     return deposit
 
 

@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import copy
-import json
 import os
-import uuid
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from guanjia import db as dbmod
-from guanjia import events as eventsmod
 from guanjia.auth import Principal
 from guanjia.errors import Forbidden, NotFound
-from guanjia.logging import current_request_id
 
-from ..models import Policy, outbox
+from ..models import Policy
 
 # Staff who read fees, each within their own communities (butlers within their zones).
 READERS = ("finance", "senior_butler", "cs_manager", "butler")
@@ -80,9 +75,6 @@ def _insert(session: Session):
 upsert_insert = _insert
 
 
-_JSON = json.JSONEncoder(ensure_ascii=False)  # one encoder: json.dumps(ensure_ascii=False) builds one per call
-
-
 def new_ids(count: int) -> list[str]:
     """`count` random (version 4) UUID strings: one urandom call instead of one per id (bulk runs)."""
     raw = os.urandom(16 * count)
@@ -92,72 +84,3 @@ def new_ids(count: int) -> list[str]:
         variant = "89ab"[int(h[16], 16) & 3]
         ids.append(f"{h[0:8]}-{h[8:12]}-4{h[13:16]}-{variant}{h[17:20]}-{h[20:32]}")
     return ids
-
-
-class EventWriter:
-    """Outbox rows for many events of one type in one INSERT: the envelope is built (and validated) once by
-    guanjia.events.build, each event then differs only in id, subject, time and data."""
-
-    def __init__(self, settings, event_type: str):
-        self.template = eventsmod.build(
-            type=event_type,
-            source=settings.source,
-            subject="x/1",
-            data={},
-            city=settings.city,
-            correlationid=current_request_id(),
-        )
-        self.event_type = event_type
-        self.rows: list[dict] = []
-
-    def add(self, *, subject: str, data: dict, community: str | None, now: datetime, id: str | None = None) -> dict:
-        event = copy.copy(self.template)
-        event["id"] = id or str(uuid.uuid4())
-        event["subject"] = subject
-        event["time"] = self._time(now)
-        event["data"] = data
-        if community:
-            event["community"] = community
-        self.rows.append(
-            {
-                "id": event["id"],
-                "event_type": self.event_type,
-                "payload": _JSON.encode(event),
-                "created_at": now,
-                "attempts": 0,
-            }
-        )
-        return event
-
-    def _time(self, now: datetime) -> str:
-        if getattr(self, "_last", (None, None))[0] != now:
-            self._last = (now, now.isoformat().replace("+00:00", "Z"))
-        return self._last[1]
-
-    def flush(self, session: Session) -> int:
-        count = len(self.rows)
-        if self.rows:
-            bulk_insert(session, outbox, self.rows)
-            if dbmod.is_postgres(session):
-                session.execute(text("SELECT pg_notify(:ch, '')"), {"ch": "guanjia_outbox"})
-            else:
-                session.info["guanjia_outbox_url"] = str(session.get_bind().url)
-            self.rows = []
-        return count
-
-
-def bulk_insert(session: Session, table, rows: list[dict]) -> None:
-    """Insert many rows: PostgreSQL COPY on the session's own connection (same transaction), else executemany."""
-    if not rows:
-        return
-    table = getattr(table, "__table__", table)
-    if not dbmod.is_postgres(session):
-        session.execute(table.insert(), rows)
-        return
-    columns = list(rows[0])
-    raw = session.connection().connection.driver_connection
-    with raw.cursor() as cursor:
-        names = ", ".join(f'"{c}"' for c in columns)
-        with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy_:
-            for row in rows:
-                copy_.write_row([row[c] for c in columns])

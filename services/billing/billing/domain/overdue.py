@@ -8,10 +8,11 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from guanjia import db as dbmod
+from guanjia import outbox as outboxmod
 
 from ..events import FEE_OVERDUE
+from ..models import outbox
 from ..money import fen_to_str
-from .common import EventWriter
 
 # The stage a bill has reached and the ones after it; the rank makes "no stage twice, never go back" one comparison.
 STAGES = ("first", "second", "final")
@@ -41,37 +42,32 @@ WHERE NOT EXISTS (
 """
 
 # PostgreSQL, set-based: the pass's due reminders into a temporary table; then one statement records them and writes
-# the outbox rows of those it recorded, the CloudEvent built in SQL from the envelope guanjia.events.build made (and
-# validated) for this pass. A (bill, stage) another replica recorded first is skipped by ON CONFLICT, so it gets no
+# the outbox rows of those it recorded (guanjia.outbox.Batch.insert_selected: the envelope built and validated once
+# for this pass, merged with each event's id, subject and data in SQL). A (bill, stage) another replica recorded first is skipped by ON CONFLICT, so it gets no
 # second event.
 _PG_PASS = f"""
 CREATE TEMPORARY TABLE overdue_pass ON COMMIT DROP AS
 SELECT d.*, (ARRAY['first','second','final'])[d.stage_rank] AS stage FROM ({_PG_DUE}) d
 """
 
+# What one pass records and announces: the (bill, stage) rows it wins, and the `events` CTE the library's
+# outbox.Batch turns into outbox rows (envelope merged in SQL) in the same statement.
 _PG_RECORD = """
-WITH won AS (
+won AS (
   INSERT INTO overdue_notices (bill_id, stage, days_overdue, noticed_on)
   SELECT id, stage, days_overdue, CAST(:today AS DATE) FROM overdue_pass
   ON CONFLICT DO NOTHING
   RETURNING bill_id
 ),
-written AS (
-  INSERT INTO outbox (id, event_type, payload, created_at, attempts)
-  SELECT event_id, 'fee.overdue', json_build_object(
-      'specversion', '1.0', 'id', event_id, 'source', CAST(:source AS text), 'type', 'fee.overdue',
-      'subject', 'bill/' || id, 'time', CAST(:time AS text), 'datacontenttype', 'application/json',
-      'dataschema', CAST(:dataschema AS text), 'city', CAST(:city AS text),
-      'data', json_build_object(
-          'bill_id', id, 'unit_id', unit_id, 'community_id', community_id, 'period', period,
-          'amount_due', to_char(amount_due / 100.0, 'FM999999999999990.00'),
-          'due_date', to_char(due_date, 'YYYY-MM-DD'), 'stage', stage, 'days_overdue', days_overdue,
-          'payer_id', payer_id),
-      'community', community_id)::text, CAST(:created AS timestamptz), 0
-  FROM (SELECT gen_random_uuid()::text AS event_id, p.* FROM overdue_pass p JOIN won w ON w.bill_id = p.id) e
-  RETURNING 1
+events AS (
+  SELECT gen_random_uuid()::text AS id, 'bill/' || p.id AS subject, p.community_id AS community,
+         json_build_object(
+           'bill_id', p.id, 'unit_id', p.unit_id, 'community_id', p.community_id, 'period', p.period,
+           'amount_due', to_char(p.amount_due / 100.0, 'FM999999999999990.00'),
+           'due_date', to_char(p.due_date, 'YYYY-MM-DD'), 'stage', p.stage, 'days_overdue', p.days_overdue,
+           'payer_id', p.payer_id) AS data
+  FROM overdue_pass p JOIN won w ON w.bill_id = p.id
 )
-SELECT count(*) FROM written
 """
 
 
@@ -79,25 +75,12 @@ def scan(session: Session, settings, today: date, now: datetime | None = None) -
     """Publish fee.overdue for every bill that reached a reminder stage it has not had. Several replicas may scan
     at once: the (bill, stage) key lets one insert win and the others insert (and publish) nothing."""
     now = now or dbmod.utcnow()
-    writer = EventWriter(settings, FEE_OVERDUE)
+    writer = outboxmod.Batch(outbox, settings, FEE_OVERDUE, time=now)
     if dbmod.is_postgres(session):
-        template = writer.template
         session.execute(text(_PG_PASS), {"today": today})
         session.execute(text("ANALYZE overdue_pass"))  # real row counts: hash joins, not nested loops
-        sent = session.execute(
-            text(_PG_RECORD),
-            {
-                "today": today,
-                "source": template["source"],
-                "time": writer._time(now),
-                "dataschema": template["dataschema"],
-                "city": template["city"],
-                "created": now,
-            },
-        ).scalar_one()
+        sent = writer.insert_selected(session, _PG_RECORD, {"today": today})
         session.execute(text("DROP TABLE overdue_pass"))  # a second scan in the same transaction starts afresh
-        if sent:
-            session.execute(text("SELECT pg_notify('guanjia_outbox', '')"))
         return sent
     rows = _scan_portable(session, today)
     for row in rows:
@@ -105,7 +88,6 @@ def scan(session: Session, settings, today: date, now: datetime | None = None) -
         writer.add(
             subject=f"bill/{row['id']}",
             community=row["community_id"],
-            now=now,
             data={
                 "bill_id": row["id"],
                 "unit_id": row["unit_id"],

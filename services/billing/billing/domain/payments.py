@@ -11,13 +11,14 @@ from sqlalchemy import false, func, select, update
 from sqlalchemy.orm import Session
 
 from guanjia import db as dbmod
+from guanjia import outbox as outboxmod
 from guanjia.auth import Principal
 from guanjia.errors import Conflict, Invalid, NotFound
 
 from ..events import PAYMENT_RECEIVED, PAYMENT_REVERSED
-from ..models import Allocation, Bill, LedgerEntry, Payment, ReceiptCounter
+from ..models import Allocation, Bill, LedgerEntry, Payment, ReceiptCounter, outbox
 from ..money import fen_to_str
-from .common import MONEY_ROLES, EventWriter, require, upsert_insert
+from .common import MONEY_ROLES, require, upsert_insert
 from .units import check_payer, find_unit, lives_in
 
 CASH_BOOK_READERS = ("finance", "senior_butler", "cs_manager")
@@ -94,11 +95,13 @@ def _receive(session: Session, settings, unit, data: dict, *, recorded_by: str, 
         )
     )
     session.flush()
-    writer = EventWriter(settings, PAYMENT_RECEIVED)
-    writer.add(
+    outboxmod.emit(
+        session,
+        outbox,
+        settings,
+        type=PAYMENT_RECEIVED,
         subject=f"payment/{payment.id}",
         community=unit.community_id,
-        now=now,
         data={
             "payment_id": payment.id,
             "community_id": unit.community_id,
@@ -109,8 +112,8 @@ def _receive(session: Session, settings, unit, data: dict, *, recorded_by: str, 
             "received_at": dbmod.as_utc(payment.received_at).isoformat(),
             "payer_id": payment.payer_id,
         },
+        time=now,
     )
-    writer.flush(session)
     return payment
 
 
@@ -310,11 +313,13 @@ def reverse_payment(
         )
     )
     session.flush()
-    writer = EventWriter(settings, PAYMENT_REVERSED)
-    writer.add(
+    outboxmod.emit(
+        session,
+        outbox,
+        settings,
+        type=PAYMENT_REVERSED,
         subject=f"payment/{payment.id}",
         community=payment.community_id,
-        now=now,
         data={
             "payment_id": payment.id,
             "community_id": payment.community_id,
@@ -323,8 +328,8 @@ def reverse_payment(
             "reversed_at": now.isoformat(),
             "reason_code": data["reason_code"],
         },
+        time=now,
     )
-    writer.flush(session)
     return payment
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import io
 import re
-import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -18,13 +17,11 @@ from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from guanjia import db as dbmod
-from guanjia import events as eventsmod
 from guanjia import outbox as outboxmod
-from guanjia import tracing, workbook
+from guanjia import workbook
 from guanjia.auth import Principal, require_role
 from guanjia.db import new_id, utcnow
 from guanjia.errors import Invalid, ProblemError
-from guanjia.logging import current_request_id
 from guanjia.pii import (
     decrypt_pii,
     encrypt_pii,
@@ -405,32 +402,21 @@ def _plan(session: Session, settings, community: Community, sheets: dict) -> Pla
 # --- writing ---------------------------------------------------------------------------------------------------
 
 
-def _event(settings, event_type: str, subject: str, community: str, data: dict, _templates: dict) -> dict:
-    """An event like guanjia.outbox.emit builds it; one envelope per type is built and validated by
-    guanjia.events, the rest are copies with their own id, subject and data (70,000 in a large import)."""
-    template = _templates.get(event_type)
-    if template is None:
-        template = _templates[event_type] = eventsmod.build(
-            type=event_type,
-            source=settings.source,
-            subject=subject,
-            data=data,
-            city=settings.city,
-            community=community,
-            correlationid=current_request_id(),
-            traceparent=tracing.current(),
-        )
-        return template
-    return {**template, "id": str(uuid.uuid4()), "subject": subject, "data": data}
+def _event(settings, batches: dict, event_type: str, subject: str, community: str, data: dict) -> None:
+    """Add an event to this import's batch of its type: the library builds and validates one envelope per type,
+    the rest share it with their own id, subject and data (70,000 in a large import)."""
+    batch = batches.get(event_type)
+    if batch is None:
+        batch = batches[event_type] = outboxmod.Batch(outbox, settings, event_type)
+    batch.add(subject=subject, community=community, data=data)
 
 
 def _write(session: Session, settings, plan: Plan, cid: str) -> None:
     now = utcnow()
-    out = []
-    templates: dict = {}
+    batches: dict = {}
     for zone in plan.zones:
         session.add(zone)
-        out.append(_event(settings, events.ZONE_UPDATED, f"zone/{zone.id}", cid, zone_event_data(zone), templates))
+        _event(settings, batches, events.ZONE_UPDATED, f"zone/{zone.id}", cid, zone_event_data(zone))
     session.flush()
     if plan.buildings:
         session.execute(Building.__table__.insert(), [{**b, "created_at": now} for b in plan.buildings])
@@ -443,14 +429,14 @@ def _write(session: Session, settings, plan: Plan, cid: str) -> None:
     building_names = dict(session.execute(select(Building.id, Building.name).where(Building.community_id == cid)).all())
     for row in rows:
         data = unit_event_data(Unit(**row), building_names.get(row.get("building_id")))
-        out.append(_event(settings, events.UNIT_CREATED, f"unit/{row['id']}", cid, data, templates))
+        _event(settings, batches, events.UNIT_CREATED, f"unit/{row['id']}", cid, data)
     for unit, changes in plan.units_changed:
         for name, value in changes.items():
             setattr(unit, name, value)
         unit.updated_at = now
         session.flush()
         data = unit_event_data(unit, building_names.get(unit.building_id))
-        out.append(_event(settings, events.UNIT_UPDATED, f"unit/{unit.id}", cid, data, templates))
+        _event(settings, batches, events.UNIT_UPDATED, f"unit/{unit.id}", cid, data)
     people = []
     for person in plan.residents_new:
         number = person.pop("id_number", None)
@@ -471,15 +457,13 @@ def _write(session: Session, settings, plan: Plan, cid: str) -> None:
         session.execute(Resident.__table__.insert(), people[start : start + chunk])
     for person in people:
         data = {k: person[k] for k in ("unit_id", "community_id", "role", "status")}
-        out.append(
-            _event(
-                settings,
-                events.RESIDENT_REGISTERED,
-                f"resident/{person['id']}",
-                cid,
-                {"resident_id": person["id"], **data},
-                templates,
-            )
+        _event(
+            settings,
+            batches,
+            events.RESIDENT_REGISTERED,
+            f"resident/{person['id']}",
+            cid,
+            {"resident_id": person["id"], **data},
         )
     for resident, changes in plan.residents_changed:
         number = changes.pop("id_number", None)
@@ -489,17 +473,16 @@ def _write(session: Session, settings, plan: Plan, cid: str) -> None:
         session.execute(update(Resident).where(Resident.id == resident.id).values(**changes, updated_at=now))
         for name, value in changes.items():
             setattr(resident, name, value)
-        out.append(
-            _event(
-                settings,
-                events.RESIDENT_UPDATED,
-                f"resident/{resident.id}",
-                cid,
-                resident_event_data(resident),
-                templates,
-            )
+        _event(
+            settings,
+            batches,
+            events.RESIDENT_UPDATED,
+            f"resident/{resident.id}",
+            cid,
+            resident_event_data(resident),
         )
-    outboxmod.add_many(session, outbox, out)
+    for batch in batches.values():
+        batch.flush(session)
 
 
 def run_import(

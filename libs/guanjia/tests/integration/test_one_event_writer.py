@@ -1,0 +1,86 @@
+"""The library's one event writer (outbox.emit, outbox.Batch) on PostgreSQL: the caller's clock, the current trace,
+valid envelopes — one event at a time, in bulk, and set-based in SQL."""
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import MetaData, select
+
+from guanjia import events, outbox, tracing
+from guanjia.db import Database, ensure_postgres_database
+
+TRACE = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+THEN = datetime(2026, 6, 30, 16, 0, tzinfo=UTC)  # a job run for "midnight, 1 July" Beijing time
+
+
+@pytest.fixture(scope="module")
+def world(infra):
+    settings = infra.settings("onewriter")
+    ensure_postgres_database(settings.database_url)
+    metadata = MetaData()
+    table = outbox.define_outbox(metadata)
+    database = Database(settings.database_url)
+    metadata.create_all(database.engine)
+    yield settings, database, table
+    database.dispose()
+
+
+def _written(database, table, event_type: str) -> list[dict]:
+    with database.transaction() as session:
+        rows = session.execute(select(table.c.payload).where(table.c.event_type == event_type)).scalars()
+        return [json.loads(payload) for payload in rows]
+
+
+def test_emit_takes_the_callers_clock_and_the_current_trace(world):
+    settings, database, table = world
+    with tracing.span("job", TRACE), database.transaction() as session:
+        outbox.emit(session, table, settings, type="thing.emitted", subject="thing/1", data={"n": 1}, time=THEN)
+        trace = tracing.current()
+    (event,) = _written(database, table, "thing.emitted")
+    assert event["time"] == "2026-06-30T16:00:00Z"
+    assert event["traceparent"] == trace and trace.split("-")[1] == TRACE.split("-")[1]
+
+
+def test_a_batch_shares_one_envelope_and_each_event_has_its_own_id(world):
+    settings, database, table = world
+    with tracing.span("run", TRACE), database.transaction() as session:
+        batch = outbox.Batch(table, settings, "thing.batched", time=THEN)
+        for n in range(3):
+            batch.add(subject=f"thing/{n}", data={"n": n}, community="c-1" if n else None)
+        assert batch.flush(session) == 3
+        trace = tracing.current()
+    written = sorted(_written(database, table, "thing.batched"), key=lambda e: e["data"]["n"])
+    for event in written:
+        events.validate(event)
+    assert len({e["id"] for e in written}) == 3
+    assert {e["time"] for e in written} == {"2026-06-30T16:00:00Z"}
+    assert {e["traceparent"] for e in written} == {trace}
+    assert ["community" in e for e in written] == [False, True, True]
+
+
+def test_a_set_based_batch_is_written_by_one_statement_with_the_same_envelope(world):
+    settings, database, table = world
+    ctes = """
+numbers AS (SELECT n FROM generate_series(1, 50) AS n),
+events AS (
+  SELECT gen_random_uuid()::text AS id, 'thing/' || n AS subject,
+         CASE WHEN n % 2 = 0 THEN 'c-' || n END AS community, json_build_object('n', n) AS data
+  FROM numbers WHERE n <= :upto
+)"""
+    with tracing.span("scan", TRACE), database.transaction() as session:
+        written = outbox.Batch(table, settings, "thing.selected", time=THEN).insert_selected(
+            session, ctes, {"upto": 40}
+        )
+        trace = tracing.current()
+    assert written == 40
+    rows = _written(database, table, "thing.selected")
+    assert len(rows) == 40
+    for event in rows:
+        events.validate(event)
+        assert (event["time"], event["traceparent"], event["source"]) == (
+            "2026-06-30T16:00:00Z",
+            trace,
+            settings.source,
+        )
+        assert ("community" in event) == (event["data"]["n"] % 2 == 0)
