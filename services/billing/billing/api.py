@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import json
 from datetime import date, datetime
 from urllib.parse import quote
@@ -10,10 +9,10 @@ from urllib.parse import quote
 from flask import Response, current_app, jsonify, request
 
 from guanjia import http, web
-from guanjia.errors import Invalid, Unauthorized
+from guanjia.errors import Invalid, Unauthorized, UpstreamUnavailable
 from guanjia.web import Blueprint
 
-from . import examples
+from . import examples, receipts
 from .domain import bills, charges, common, display, fees, overdue, payments, reports, units
 from .models import BillingUnit, idempotency_keys
 from .schemas import (
@@ -386,41 +385,57 @@ def get_payment(payment_id):
         return display.payments(session, payments.get_payment(session, web.principal(), payment_id))
 
 
-def _receipt(payment_id):
+def _receipt(payment_id) -> dict:
+    """The receipt with its display fields: the company, the community's name (from residents, once), the cashier."""
     with web.database().transaction() as session:
-        return payments.receipt(session, web.principal(), payment_id, lambda unit_id: session.get(BillingUnit, unit_id))
+        found = payments.receipt(
+            session, web.principal(), payment_id, lambda unit_id: session.get(BillingUnit, unit_id)
+        )
+        display.payments(session, [found])  # in a list: the receipt's own `items` are not rows to annotate
+    found["company_name"] = web.settings().company_name
+    found["community_name"] = _community_name(found["community_id"])
+    return found
+
+
+def _community_name(community_id: str) -> str | None:
+    """A display field never fails the receipt: residents unreachable, the receipt shows the community's id."""
+    try:
+        community = current_app.extensions["billing.residents"].get_found(
+            f"/api/v1/communities/{quote(community_id, safe='')}"
+        )
+    except UpstreamUnavailable:
+        return None
+    return (community or {}).get("name")
 
 
 @payments_blp.route("/payments/<payment_id>/receipt", methods=["GET"])
 @payments_blp.response(200, ReceiptOut)
 def get_receipt(payment_id):
-    """The receipt as JSON (the same content as the printable receipt)."""
+    """The receipt as JSON (the same content as the printable receipt and its PDF)."""
     return _receipt(payment_id)
 
 
 @payments_blp.route("/payments/<payment_id>/receipt.html", methods=["GET"])
 @payments_blp.response(200, content_type="text/html")
 def get_receipt_html(payment_id):
-    """A printable HTML receipt (print to paper or PDF from the browser)."""
+    """A printable HTML receipt. Its own Content-Security-Policy admits exactly its style and its print button."""
+    body = receipts.to_html(ReceiptOut().dump(_receipt(payment_id)), web.settings().timezone)
+    response = Response(body, mimetype="text/html")
+    response.headers["Content-Security-Policy"] = receipts.content_security_policy()
+    return response
+
+
+@payments_blp.route("/payments/<payment_id>/receipt.pdf", methods=["GET"])
+@payments_blp.response(200, content_type=receipts.PDF_TYPE)
+def get_receipt_pdf(payment_id):
+    """The receipt as a PDF (A5): company, community, unit, bills with fee items and periods, the amount in figures
+    and in capitals (大写), method, local time, cashier, receipt number; a reversed payment is marked 已冲正."""
     receipt = ReceiptOut().dump(_receipt(payment_id))
-    rows = "".join(
-        f"<tr><td>{html.escape(item['description'])}</td><td>{html.escape(item['period'] or '')}</td>"
-        f"<td class=amount>{html.escape(item['amount'])}</td></tr>"
-        for item in receipt["items"]
+    return Response(
+        receipts.to_pdf(receipt, web.settings().timezone),
+        mimetype=receipts.PDF_TYPE,
+        headers={"Content-Disposition": f'inline; filename="receipt-{receipt["receipt_number"]}.pdf"'},
     )
-    void = "<p class=void>已冲正 REVERSED</p>" if receipt["status"] == "reversed" else ""
-    body = f"""<!doctype html>
-<html lang="zh-CN"><head><meta charset="utf-8"><title>收据 {html.escape(receipt["receipt_number"])}</title>
-<style>body{{font-family:sans-serif;max-width:40em;margin:2em auto}}td,th{{padding:.3em .8em;border-bottom:1px solid #ccc}}
-.amount{{text-align:right}}.void{{color:#b00;font-weight:bold}}@media print{{button{{display:none}}}}</style></head>
-<body><h1>收据 Receipt</h1>
-<p>No. <strong>{html.escape(receipt["receipt_number"])}</strong></p>
-<p>单元 Unit: {html.escape(receipt["unit_number"] or receipt["unit_id"])}</p>
-<p>收款时间 Received: {html.escape(receipt["received_at"])} · 方式 Method: {html.escape(receipt["method"])}</p>{void}
-<table><tr><th>项目 Item</th><th>期间 Period</th><th class=amount>金额 Amount (元)</th></tr>{rows}
-<tr><th colspan=2>合计 Total</th><th class=amount>{html.escape(receipt["amount"])}</th></tr></table>
-<button onclick="window.print()">打印 Print</button></body></html>"""
-    return Response(body, mimetype="text/html")
 
 
 @payments_blp.route("/payments/<payment_id>/reversal", methods=["POST"])

@@ -239,6 +239,8 @@ class Payment(Base):
     payer_id: Mapped[str | None] = mapped_column(String(36))
     provider: Mapped[str | None] = mapped_column(String(40))
     provider_reference: Mapped[str | None] = mapped_column(String(100))
+    # What the cashier typed from the slip (bank transfer number, WeChat/Alipay order number): shown, not unique.
+    reference: Mapped[str | None] = mapped_column(String(100))
     recorded_by: Mapped[str] = mapped_column(String(100))
     note: Mapped[str | None] = mapped_column(String(500))
     reversed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

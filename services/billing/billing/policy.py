@@ -64,6 +64,7 @@ RESOURCES = [
             "/api/v1/payments/<payment_id>",
             "/api/v1/payments/<payment_id>/receipt",
             "/api/v1/payments/<payment_id>/receipt.html",
+            "/api/v1/payments/<payment_id>/receipt.pdf",
             "/api/v1/payments/<payment_id>/reversal",
         ),
         read=(R, SB, CM, F, IG),

@@ -299,6 +299,10 @@ class PaymentIn(ma.Schema):
     received_at = ma.fields.AwareDateTime()
     payer_id = ma.fields.String(allow_none=True, **_ID)
     note = ma.fields.String(validate=ma.validate.Length(max=500))
+    reference = ma.fields.String(
+        validate=ma.validate.Length(min=1, max=100),
+        metadata={"description": "the slip's number: bank transfer, WeChat or Alipay order (shown on the receipt)"},
+    )
 
 
 class PaymentOut(ma.Schema):
@@ -315,6 +319,7 @@ class PaymentOut(ma.Schema):
     payer_id = ma.fields.String(allow_none=True)
     provider = ma.fields.String(allow_none=True)
     provider_reference = ma.fields.String(allow_none=True)
+    reference = ma.fields.String(allow_none=True)
     reversed_at = UtcDateTime(allow_none=True)
     reversal_reason = ma.fields.String(allow_none=True)
 
@@ -345,23 +350,38 @@ class ReversalIn(ma.Schema):
     note = ma.fields.String(validate=ma.validate.Length(max=500))
 
 
+class ReceiptLineOut(ma.Schema):
+    description = ma.fields.String(metadata={"description": "the fee item's name (物业服务费) or the line's text"})
+    amount = Money()
+
+
 class ReceiptItemOut(ma.Schema):
     bill_id = ma.fields.String(allow_none=True)
     description = ma.fields.String()
     period = ma.fields.String(allow_none=True)
-    amount = Money()
+    amount = Money(metadata={"description": "what this payment paid of the bill"})
+    lines = ma.fields.List(ma.fields.Nested(ReceiptLineOut), metadata={"description": "the bill's charged lines"})
 
 
 class ReceiptOut(ma.Schema):
     receipt_number = ma.fields.String()
     payment_id = ma.fields.String()
+    company_name = ma.fields.String(metadata={"description": "the property company (GUANJIA_COMPANY_NAME)"})
     community_id = ma.fields.String()
+    community_name = ma.fields.String(allow_none=True)
     unit_id = ma.fields.String()
     unit_number = ma.fields.String(allow_none=True)
+    unit_label = ma.fields.String(allow_none=True, metadata={"description": "e.g. 1栋1-101"})
     amount = Money()
+    amount_in_words = ma.fields.String(metadata={"description": "大写金额, e.g. 壹仟贰佰叁拾肆元伍角整"})
     method = enum_out(METHODS)
+    reference = ma.fields.String(allow_none=True)
     received_at = UtcDateTime()
+    recorded_by = ma.fields.String()
+    recorded_by_name = ma.fields.String(allow_none=True, metadata={"description": "the cashier"})
     status = enum_out(PAYMENT_STATUSES)
+    reversed_at = UtcDateTime(allow_none=True)
+    reversal_reason = enum_out(REVERSAL_REASONS, allow_none=True)
     items = ma.fields.List(ma.fields.Nested(ReceiptItemOut))
 
 
