@@ -1,0 +1,137 @@
+"""The workbench's cashier screens in a real browser, in both run modes: a payment taken with a double click is one
+payment, its receipt prints under the workbench's CSP, its PDF carries the amount in capitals, and a reversal
+with a reason and a confirmation marks the receipt 已冲正."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pypdf
+import pytest
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+from .browser import csp_violations, csrf_of, fresh, sign_in, wait_for, wait_text, web_session
+from .conftest import Client, make_household
+from .test_workbench import staff
+
+pytestmark = pytest.mark.timeout(300)
+TIMEOUT = 30.0
+
+
+def billed_household(admin: Client) -> dict:
+    """A household whose unit (89.50 m²) owes ¥223.75 of 物业服务费 for 2026-11, and a finance login."""
+    household = make_household(admin)
+    cid = household["community"]["id"]
+    admin.created(
+        "/api/v1/billing/fee-items",
+        {
+            "community_id": cid,
+            "name": "物业服务费",
+            "kind": "property_service",
+            "basis": "per_m2",
+            "rate": 2.5,
+            "effective_from": "2026-01-01",
+        },
+    )
+    run = admin.post("/api/v1/billing-runs", json={"community_id": cid, "period": "2026-11"})
+    assert run.status_code == 201 and run.json()["bills_created"] == 1, run.text
+    return {**household, "finance": staff(admin, household, "finance")}
+
+
+def payments_of(admin: Client, unit_id: str) -> list[dict]:
+    return admin.get("/api/v1/payments", params={"unit_id": unit_id}).json()["items"]
+
+
+def test_a_double_clicked_payment_is_one_payment_with_a_receipt_and_its_pdf(stack, admin, browser):
+    place = billed_household(admin)
+    unit_id = place["unit"]["id"]
+    username, password, _ = place["finance"]
+    fresh(browser)
+    sign_in(browser, stack.url, username, password)
+    wait_for(browser, "#nav-finance")
+    browser.get(f"{stack.url}/finance/units/{unit_id}")
+    wait_text(browser, "#outstanding", "¥223.75")
+    assert "物业服务费" not in browser.find_element(By.ID, "bills").text  # the lines come on demand
+    browser.find_element(By.CSS_SELECTOR, "#bills button[hx-get]").click()
+    wait_text(browser, "#bills .bill-lines", "物业服务费")
+
+    Select(browser.find_element(By.NAME, "method")).select_by_value("bank_transfer")
+    browser.find_element(By.NAME, "reference").send_keys("TX-20261102-001")
+    ActionChains(browser).double_click(browser.find_element(By.ID, "pay")).perform()
+    WebDriverWait(browser, TIMEOUT).until(lambda b: "/finance/payments/" in b.current_url)
+    wait_text(browser, "#amount-in-words", "贰佰贰拾叁元柒角伍分")
+    receipt = browser.find_element(By.ID, "receipt").text
+    assert "银行转账" in receipt and "TX-20261102-001" in receipt and "物业服务费" in receipt
+    assert "2026-11" in receipt and place["community"]["name"] in receipt and "¥223.75" in receipt
+    assert f"finance {username[-4:]}" in receipt  # the cashier by name
+    assert len(payments_of(admin, unit_id)) == 1  # two submits of one form, one payment
+
+    # The print button works under the CSP (a script file, no inline handler): window.print is called.
+    browser.execute_script("window.print = function () { document.body.dataset.printed = 'yes'; };")
+    browser.find_element(By.ID, "print").click()
+    assert browser.find_element(By.TAG_NAME, "body").get_attribute("data-printed") == "yes"
+    assert csp_violations(browser) == []
+
+    payment_id = browser.current_url.rsplit("/", 1)[1]
+    session = web_session(stack.url, username, password)
+    pdf = session.get(f"{stack.url}/finance/payments/{payment_id}/receipt.pdf", timeout=30)
+    assert pdf.status_code == 200 and pdf.headers["Content-Type"] == "application/pdf"
+    text = "".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(pdf.content)).pages)
+    assert "贰佰贰拾叁元柒角伍分" in text and "物业服务费" in text and "2026-11" in text
+    assert "银行转账" in text and "已冲正" not in text
+
+    # A resubmit of the same form (its Idempotency-Key) leads to the same receipt and records nothing more.
+    form = session.get(f"{stack.url}/finance/units/{unit_id}", timeout=30).text
+    fields = {
+        "csrf_token": csrf_of(form),
+        "idempotency_key": re.search(r'name="idempotency_key" value="([^"]+)"', form).group(1),
+        "amount": "10.00",
+        "method": "cash",
+        "prepaid": "1",
+    }
+    answers = [
+        session.post(f"{stack.url}/finance/units/{unit_id}/payments", data=fields, allow_redirects=False, timeout=30)
+        for _ in range(2)
+    ]
+    assert [a.status_code for a in answers] == [303, 303]
+    assert answers[0].headers["Location"] == answers[1].headers["Location"]
+    assert len(payments_of(admin, unit_id)) == 2
+
+    # The API's own printable page works under its own policy: its stylesheet and button are admitted by hash.
+    finance = Client(stack.url).login(username, password)
+    page = finance.get(f"/api/v1/payments/{payment_id}/receipt.html")
+    assert page.status_code == 200 and "sha256-" in page.headers["Content-Security-Policy"]
+
+
+def test_a_reversal_asks_for_a_reason_and_a_confirmation_then_marks_the_receipt(stack, admin, browser):
+    place = billed_household(admin)
+    unit_id = place["unit"]["id"]
+    payment = admin.created("/api/v1/payments", {"unit_id": unit_id, "amount": "100.50", "method": "cash"})
+    username, password, _ = place["finance"]
+    fresh(browser)
+    sign_in(browser, stack.url, username, password)
+    wait_for(browser, "#nav-finance")
+    browser.get(f"{stack.url}/finance/payments/{payment['id']}")
+    wait_text(browser, "#amount-in-words", "壹佰元伍角整")
+    browser.find_element(By.CSS_SELECTOR, "#action-reverse summary").click()
+    browser.find_element(By.ID, "reverse").click()  # no reason chosen: refused under the field, nothing written
+    wait_text(browser, "#reason_code-error", "原因")
+    assert payments_of(admin, unit_id)[0]["status"] == "received"
+
+    Select(browser.find_element(By.NAME, "reason_code")).select_by_value("entry_error")
+    browser.find_element(By.ID, "reverse").click()
+    wait_text(browser, "#confirm-reversal", payment["receipt_number"])
+    assert payments_of(admin, unit_id)[0]["status"] == "received"  # the confirmation page writes nothing
+    browser.find_element(By.ID, "confirm").click()
+    wait_text(browser, "#reversed", "已冲正")
+    assert payments_of(admin, unit_id)[0]["status"] == "reversed"
+    assert admin.get(f"/api/v1/billing/units/{unit_id}/account").json()["outstanding"] == "223.75"
+    # No CSP violation (the one 422 is the form refused on purpose above).
+    assert [m for m in csp_violations(browser) if "status of 422" not in m] == []
+
+    session = web_session(stack.url, username, password)
+    pdf = session.get(f"{stack.url}/finance/payments/{payment['id']}/receipt.pdf", timeout=30)
+    assert "已冲正" in "".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(pdf.content)).pages)
