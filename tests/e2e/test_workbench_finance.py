@@ -45,14 +45,20 @@ def payments_of(admin: Client, unit_id: str) -> list[dict]:
     return admin.get("/api/v1/payments", params={"unit_id": unit_id}).json()["items"]
 
 
-def test_a_double_clicked_payment_is_one_payment_with_a_receipt_and_its_pdf(stack, admin, browser):
-    place = billed_household(admin)
-    unit_id = place["unit"]["id"]
+def open_as_finance(browser, stack, place: dict, path: str) -> tuple[str, str]:
+    """Sign the household's finance login in (the nav offers the cashier's screens) and open `path`."""
     username, password, _ = place["finance"]
     fresh(browser)
     sign_in(browser, stack.url, username, password)
     wait_for(browser, "#nav-finance")
-    browser.get(f"{stack.url}/finance/units/{unit_id}")
+    browser.get(stack.url + path)
+    return username, password
+
+
+def test_a_double_clicked_payment_is_one_payment_with_a_receipt_and_its_pdf(stack, admin, browser):
+    place = billed_household(admin)
+    unit_id = place["unit"]["id"]
+    username, password = open_as_finance(browser, stack, place, f"/finance/units/{unit_id}")
     wait_text(browser, "#outstanding", "¥223.75")
     assert "物业服务费" not in browser.find_element(By.ID, "bills").text  # the lines come on demand
     browser.find_element(By.CSS_SELECTOR, "#bills button[hx-get]").click()
@@ -110,11 +116,7 @@ def test_a_reversal_asks_for_a_reason_and_a_confirmation_then_marks_the_receipt(
     place = billed_household(admin)
     unit_id = place["unit"]["id"]
     payment = admin.created("/api/v1/payments", {"unit_id": unit_id, "amount": "100.50", "method": "cash"})
-    username, password, _ = place["finance"]
-    fresh(browser)
-    sign_in(browser, stack.url, username, password)
-    wait_for(browser, "#nav-finance")
-    browser.get(f"{stack.url}/finance/payments/{payment['id']}")
+    username, password = open_as_finance(browser, stack, place, f"/finance/payments/{payment['id']}")
     wait_text(browser, "#amount-in-words", "壹佰元伍角整")
     browser.find_element(By.CSS_SELECTOR, "#action-reverse summary").click()
     browser.find_element(By.ID, "reverse").click()  # no reason chosen: refused under the field, nothing written
