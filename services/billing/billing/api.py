@@ -14,7 +14,7 @@ from guanjia.web import Blueprint
 
 from . import examples, receipts
 from .domain import bills, charges, common, display, fees, overdue, payments, reports, units
-from .models import BillingUnit, idempotency_keys
+from .models import BillingRun, BillingUnit, idempotency_keys
 from .schemas import (
     AccountOut,
     ArrearsArgs,
@@ -259,17 +259,42 @@ def record_reading(data):
 # --- runs and bills ------------------------------------------------------------------------------------------------
 
 
+class _Preview(Exception):
+    """Leaves a dry run's transaction: everything it wrote is rolled back; the answer is what it would bill."""
+
+    def __init__(self, body: dict):
+        super().__init__("dry run")
+        self.body = body
+
+
+def _run_out(session, run, **extra):
+    columns = {c.name: getattr(run, c.name) for c in run.__table__.columns}
+    return _Obj(columns, by_fee_item=bills.by_fee_item(session, run.id), **extra)
+
+
 @runs_blp.route("", methods=["POST"])
 @runs_blp.arguments(RunIn)
 @runs_blp.response(201, RunOut)
+@runs_blp.alt_response(200, schema=RunOut, description="`dry_run: true`: what the run would bill; nothing written")
 def run_billing(data):
     """Bill a community for a period. Re-running the same period creates nothing for units already billed.
 
     The community's units are first checked with residents (read-your-writes: units created a moment ago whose
     events have not reached billing yet are fetched now); the run reports `units_total`, the units it fetched and
-    those it left without a bill, by reason. Residents unreachable → 503 and nothing billed."""
-    cid = data["community_id"]
-    bills.check_run(web.principal(), cid, data["period"])
+    those it left without a bill, by reason. Residents unreachable → 503 and nothing billed. The units are billed
+    in chunks, each its own transaction, so `GET /api/v1/billing-runs/{run_id}` shows `units_done` of
+    `units_to_bill` meanwhile (choose `run_id` to follow a run you start); a failed run is re-run safely.
+    `dry_run: true` computes the whole run and writes nothing."""
+    cid, principal, settings = data["community_id"], web.principal(), web.settings()
+    bills.check_run(principal, cid, data["period"])
+    run_id = str(data["run_id"]) if data.get("run_id") else None
+    if run_id:
+        with web.database().transaction() as session:
+            made = session.get(BillingRun, run_id)
+            if made is not None:
+                if made.community_id != cid or made.period != data["period"] or not principal.sees_community(cid):
+                    raise Invalid("run_id", "is the id of another run")
+                return _run_out(session, made)
     path = f"/api/v1/internal/communities/{quote(cid, safe='')}/units"
     residents = current_app.extensions["billing.residents"]
     listing = residents.get_found(path)
@@ -279,10 +304,34 @@ def run_billing(data):
         found = residents.get_found(f"{path}?detail=true", timeout=30.0)
         return [] if found is None else found["units"]
 
+    if data["dry_run"]:
+        try:
+            with web.database().transaction() as session:
+                run = bills.run_billing(session, settings, principal, cid, data["period"], _now(), listed, fetch_units)
+                raise _Preview(RunOut().dump(_run_out(session, run, dry_run=True)))
+        except _Preview as preview:
+            return jsonify(preview.body)
     with web.database().transaction() as session:
-        return bills.run_billing(
-            session, web.settings(), web.principal(), cid, data["period"], _now(), listed, fetch_units
-        )
+        run, pending = bills.start_run(session, principal, cid, data["period"], _now(), listed, fetch_units, run_id)
+        run_id = run.id
+    try:
+        for start in range(0, len(pending), bills.CHUNK_UNITS):
+            with web.database().transaction() as session:
+                bills.bill_units(session, settings, run_id, pending[start : start + bills.CHUNK_UNITS], _now())
+    except Exception:
+        with web.database().transaction() as session:
+            bills.fail_run(session, run_id, _now())
+        raise
+    with web.database().transaction() as session:
+        return _run_out(session, bills.finish_run(session, run_id, _now()))
+
+
+@runs_blp.route("/<run_id>", methods=["GET"])
+@runs_blp.response(200, RunOut)
+def get_run(run_id):
+    """One run with its progress (`units_done` of `units_to_bill`) and, when done, what it billed per fee item."""
+    with web.database().transaction() as session:
+        return _run_out(session, bills.get_run(session, web.principal(), run_id))
 
 
 @runs_blp.route("", methods=["GET"])

@@ -166,6 +166,11 @@ class BillingRun(Base):
     units_total: Mapped[int | None] = mapped_column(Integer)
     units_fetched: Mapped[int | None] = mapped_column(Integer)
     units_skipped: Mapped[str | None] = mapped_column(Text)  # JSON {reason: count}
+    # Progress, committed per chunk of units: running → done (runs before these columns: NULL, read as done).
+    status: Mapped[str | None] = mapped_column(String(20))
+    units_to_bill: Mapped[int | None] = mapped_column(Integer)
+    units_done: Mapped[int | None] = mapped_column(Integer)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
     __table_args__ = (Index("ix_billing_runs_community_period", "community_id", "period"),)
 

@@ -44,7 +44,7 @@ RESOURCES = [
     ),
     Resource(
         "billing runs",
-        ("/api/v1/billing-runs",),
+        ("/api/v1/billing-runs", "/api/v1/billing-runs/<run_id>"),
         read=(B, SB, CM, F),
         write=(F,),
         why="finance bills a period",

@@ -181,6 +181,26 @@ class MeterReadingOut(MeterReadingIn):
 class RunIn(ma.Schema):
     community_id = ma.fields.String(required=True, **_ID)
     period = ma.fields.String(required=True, validate=_period, metadata={"example": "2026-11"})
+    dry_run = ma.fields.Boolean(
+        load_default=False,
+        metadata={"description": "compute everything the run would bill and answer 200 with it; nothing is written"},
+    )
+    run_id = ma.fields.UUID(
+        metadata={
+            "description": "the run's id, chosen by the caller so that it can follow the run's progress "
+            "(GET /api/v1/billing-runs/{run_id}) while this request runs; a run of that id already made is answered"
+        }
+    )
+
+
+RUN_STATUSES = ("running", "done", "failed")
+
+
+class RunFeeItemOut(ma.Schema):
+    fee_item_id = ma.fields.String(allow_none=True)
+    name = ma.fields.String()
+    lines = ma.fields.Integer(metadata={"description": "bills carrying this fee item"})
+    amount = Money()
 
 
 class RunOut(ma.Schema):
@@ -197,6 +217,12 @@ class RunOut(ma.Schema):
     units_fetched = ma.fields.Integer(
         allow_none=True, metadata={"description": "units billing had not heard of yet, fetched from residents first"}
     )
+    status = enum_out(RUN_STATUSES, metadata={"description": "running while its units are billed, chunk by chunk"})
+    units_to_bill = ma.fields.Integer(allow_none=True, metadata={"description": "units without a bill at the start"})
+    units_done = ma.fields.Integer(allow_none=True, metadata={"description": "of units_to_bill, how many are done"})
+    finished_at = UtcDateTime(allow_none=True)
+    dry_run = ma.fields.Boolean(metadata={"description": "a preview: nothing was written"})
+    by_fee_item = ma.fields.List(ma.fields.Nested(RunFeeItemOut), metadata={"description": "what it billed per item"})
     units_skipped = ma.fields.Method(
         "_skipped",
         metadata={
@@ -208,6 +234,13 @@ class RunOut(ma.Schema):
 
     def _skipped(self, run):
         return json.loads(run.units_skipped) if getattr(run, "units_skipped", None) else {}
+
+    @ma.post_dump
+    def _older_runs_are_done(self, data, **kwargs):
+        # Runs made before progress was recorded ran in one transaction: they are done.
+        if "status" in data and data["status"] is None:
+            data["status"] = "done"
+        return data
 
 
 class RunListArgs(PageArgs):
