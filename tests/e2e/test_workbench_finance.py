@@ -137,3 +137,41 @@ def test_a_reversal_asks_for_a_reason_and_a_confirmation_then_marks_the_receipt(
     session = web_session(stack.url, username, password)
     pdf = session.get(f"{stack.url}/finance/payments/{payment['id']}/receipt.pdf", timeout=30)
     assert "已冲正" in "".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(pdf.content)).pages)
+
+
+def test_a_billing_run_is_previewed_then_run_with_its_progress_to_the_end(stack, admin, browser):
+    place = billed_household(admin)  # 2026-11 is billed already; 2026-12 is not
+    cid = place["community"]["id"]
+    admin.created(
+        "/api/v1/units",
+        {"building_id": place["building"]["id"], "number": "1-102", "floor": 1, "area_m2": "100.00"},
+    )
+    username, password = open_as_finance(browser, stack, place, f"/finance/runs?community_id={cid}")
+    period = browser.find_element(By.NAME, "period")
+    period.send_keys("2026-13")
+    browser.find_element(By.ID, "preview").click()
+    wait_text(browser, "#run-errors", "period")  # the API's refusal, naming the field
+
+    period.clear()
+    period.send_keys("2026-12")
+    browser.find_element(By.ID, "preview").click()
+    preview = wait_text(browser, "#run-preview", "预览")
+    wait_text(browser, "#run-preview .run-bills", "2")
+    assert "¥473.75" in preview.text and "物业服务费" in preview.text  # 89.50 m² and 100 m² × 2.50
+    assert admin.get("/api/v1/billing/bills", params={"community_id": cid, "period": "2026-12"}).json()["total"] == 0
+
+    run_id = browser.find_element(By.CSS_SELECTOR, "#start-run-form [name=run_id]").get_attribute("value")
+    browser.find_element(By.ID, "start-run").click()
+    result = wait_text(browser, "#run-result", "已完成")
+    assert "2/2" in result.text and "¥473.75" in result.text
+    # The fragment the page polls while the run runs: done, so it stops asking.
+    progress = web_session(stack.url, username, password).get(f"{stack.url}/finance/runs/{run_id}/progress")
+    assert "2/2" in progress.text and "hx-trigger" not in progress.text
+    assert admin.get("/api/v1/billing/bills", params={"community_id": cid, "period": "2026-12"}).json()["total"] == 2
+
+    # Running 2026-11 again bills nothing and says why: both units are billed for it already.
+    browser.get(f"{stack.url}/finance/runs?community_id={cid}")
+    wait_for(browser, "#run-form").find_element(By.NAME, "period").send_keys("2026-11")
+    browser.find_element(By.ID, "preview").click()
+    wait_text(browser, "#run-preview .run-skipped", "本期已计费")
+    assert [m for m in csp_violations(browser) if "status of 422" not in m] == []

@@ -7,10 +7,12 @@ import uuid
 
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 
 from .. import client
 from .common import items
 from .forms import attempt, form_values, q
+from .forms import communities as forms_communities
 
 bp = Blueprint("finance", __name__, url_prefix="/finance")
 METHODS = ("cash", "wechat", "alipay", "bank_transfer", "card")
@@ -111,3 +113,69 @@ def reverse(payment_id):
         )
         return page, 422
     return redirect(url_for("finance.receipt", payment_id=payment_id), code=303)
+
+
+# --- the billing run -----------------------------------------------------------------------------------------------
+
+SKIP_REASONS = {
+    "already_billed": lazy_gettext("Billed for this period already"),
+    "no_fee_applies": lazy_gettext("No fee item applies (unit type, exempt floor, no reading, nothing to charge)"),
+    "not_in_billing": lazy_gettext("Listed by the property register but not known to billing yet"),
+}
+
+
+def _skipped(run: dict) -> list[tuple[str, int]]:
+    return [
+        (str(SKIP_REASONS.get(reason, reason)), count) for reason, count in (run.get("units_skipped") or {}).items()
+    ]
+
+
+def _run_form(values: dict, errors: dict, status: int = 200):
+    communities = forms_communities()
+    community_id = values.get("community_id") or (communities[0]["id"] if communities else "")
+    runs = items(client.get_or_none("/api/v1/billing-runs", {"community_id": community_id, "page_size": 12}))
+    page = render_template(
+        "finance_runs.html",
+        communities=communities,
+        values={"community_id": community_id, **values},
+        errors=errors,
+        runs=runs,
+        skipped=_skipped,
+    )
+    return page, status
+
+
+@bp.get("/runs")
+def runs():
+    return _run_form({n: request.args[n].strip() for n in ("community_id", "period") if request.args.get(n)}, {})
+
+
+@bp.post("/runs/preview")
+def run_preview():
+    """htmx: the API's dry run — what the run will bill, per fee item, and what it will skip and why."""
+    values = form_values("community_id", "period")
+    preview, errors = attempt(client.post, "/api/v1/billing-runs", {**values, "dry_run": True})
+    if errors:
+        # 200: htmx swaps only successful answers into the page; the fragment is the refusal.
+        return render_template("finance_run_errors.html", errors=errors)
+    return render_template(
+        "finance_run_preview.html", run=preview, values=values, run_id=str(uuid.uuid4()), skipped=_skipped
+    )
+
+
+@bp.post("/runs/start")
+def run_start():
+    """htmx: the run itself (the request lasts as long as the run; its progress is polled beside it)."""
+    values = form_values("community_id", "period", "run_id")
+    done, errors = attempt(client.post, "/api/v1/billing-runs", values)
+    if errors:
+        # 200: htmx swaps only successful answers into the page; the fragment is the refusal.
+        return render_template("finance_run_errors.html", errors=errors)
+    return render_template("finance_run_result.html", run=done, skipped=_skipped)
+
+
+@bp.get("/runs/<run_id>/progress")
+def run_progress(run_id):
+    """htmx: units done of units to bill; the fragment asks again until the run is done or failed."""
+    found = client.get_or_none(f"/api/v1/billing-runs/{q(run_id)}")
+    return render_template("finance_run_progress.html", run=found, run_id=run_id)
