@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import re
 
+import openpyxl
 import pypdf
 import pytest
 from selenium.webdriver.common.action_chains import ActionChains
@@ -175,3 +176,37 @@ def test_a_billing_run_is_previewed_then_run_with_its_progress_to_the_end(stack,
     browser.find_element(By.ID, "preview").click()
     wait_text(browser, "#run-preview .run-skipped", "本期已计费")
     assert [m for m in csp_violations(browser) if "status of 422" not in m] == []
+
+
+def test_the_dashboard_draws_every_chart_with_its_table_and_workbook(stack, admin, browser):
+    place = billed_household(admin)
+    cid, unit_id = place["community"]["id"], place["unit"]["id"]
+    admin.created("/api/v1/payments", {"unit_id": unit_id, "amount": "100.00", "method": "cash"})
+    admin.created("/api/v1/tickets", {"unit_id": unit_id, "category": "repair", "description": "厨房水龙头漏水"})
+    username, password, _ = staff(admin, place, "cs_manager")
+    fresh(browser)
+    sign_in(browser, stack.url, username, password)
+    wait_for(browser, "#nav-dashboard")
+    browser.get(f"{stack.url}/dashboard?community_id={cid}&period=2026-11")
+    zone = wait_for(browser, "#chart-collection-zone")
+    # 100.00 of 223.75 collected: 44.7 % — a red bar (below the 85 % target) and the dashed target line.
+    bar = zone.find_element(By.CSS_SELECTOR, "svg rect.bar")
+    assert bar.get_attribute("fill") == "#c62828" and "44.7%" in zone.text and "一区" in zone.text
+    assert zone.find_elements(By.CSS_SELECTOR, "svg line[stroke-dasharray]")
+    assert browser.find_elements(By.CSS_SELECTOR, "#chart-collection-butler svg rect.bar")
+    assert browser.find_elements(By.CSS_SELECTOR, "#chart-ageing svg rect.bar")
+    assert "¥123.75" in browser.find_element(By.ID, "chart-ageing").text
+    tickets = browser.find_element(By.ID, "chart-tickets")
+    assert len(tickets.find_elements(By.CSS_SELECTOR, "svg rect.bar")) == 8  # eight weeks, this one with a ticket
+    assert tickets.find_elements(By.CSS_SELECTOR, "tbody tr")[-1].text.split()[1] == "1"
+    assert csp_violations(browser) == []
+
+    session = web_session(stack.url, username, password)
+    for chart, header in (("collection-zone", "收缴率"), ("ageing", "0–30天"), ("tickets", "SLA达标率")):
+        answer = session.get(
+            f"{stack.url}/dashboard/{chart}.xlsx", params={"community_id": cid, "period": "2026-11"}, timeout=30
+        )
+        assert answer.status_code == 200, chart
+        sheet = openpyxl.load_workbook(io.BytesIO(answer.content)).worksheets[0]
+        assert header in [c.value for c in sheet[1]], chart
+        assert sheet.max_row >= 2, chart
