@@ -14,7 +14,7 @@ from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from .browser import csp_violations, csrf_of, fresh, sign_in, wait_for, wait_text, web_session
+from .browser import PHONE, csp_violations, csrf_of, fresh, sign_in, wait_for, wait_text, web_session
 from .conftest import Client, make_household
 from .test_workbench import staff
 
@@ -210,3 +210,27 @@ def test_the_dashboard_draws_every_chart_with_its_table_and_workbook(stack, admi
         sheet = openpyxl.load_workbook(io.BytesIO(answer.content)).worksheets[0]
         assert header in [c.value for c in sheet[1]], chart
         assert sheet.max_row >= 2, chart
+
+
+def test_the_cashier_and_dashboard_pages_do_not_scroll_sideways_on_a_phone(stack, admin, browser):
+    place = billed_household(admin)
+    cid, unit_id = place["community"]["id"], place["unit"]["id"]
+    payment = admin.created(
+        "/api/v1/payments", {"unit_id": unit_id, "amount": "223.75", "method": "alipay", "reference": "2026" * 8}
+    )
+    manager = staff(admin, place, "cs_manager")
+    pages = {
+        place["finance"]: ["/finance", f"/finance/units/{unit_id}", f"/finance/payments/{payment['id']}"],
+        manager: [f"/dashboard?community_id={cid}&period=2026-11", f"/finance/runs?community_id={cid}"],
+    }
+    for (username, password, _), paths in pages.items():
+        fresh(browser, PHONE)
+        sign_in(browser, stack.url, username, password)
+        wait_for(browser, "#nav-finance")
+        for path in paths:
+            browser.get(stack.url + path)
+            wait_for(browser, "main")
+            overflow = browser.execute_script(
+                "return document.documentElement.scrollWidth - document.documentElement.clientWidth"
+            )
+            assert overflow <= 0, f"{path} scrolls sideways by {overflow}px at 375 px"
