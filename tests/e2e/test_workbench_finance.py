@@ -106,6 +106,9 @@ def test_a_double_clicked_payment_is_one_payment_with_a_receipt_and_its_pdf(stac
     assert [a.status_code for a in answers] == [303, 303]
     assert answers[0].headers["Location"] == answers[1].headers["Location"]
     assert len(payments_of(admin, unit_id)) == 2
+    forged = {**fields, "csrf_token": "x" * 43, "idempotency_key": "another-key"}
+    refused = session.post(f"{stack.url}/finance/units/{unit_id}/payments", data=forged, allow_redirects=False)
+    assert refused.status_code == 403 and len(payments_of(admin, unit_id)) == 2
 
     # The API's own printable page works under its own policy: its stylesheet and button are admitted by hash.
     finance = Client(stack.url).login(username, password)

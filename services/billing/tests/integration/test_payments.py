@@ -434,3 +434,27 @@ def test_money_and_rates_are_read_from_json_numbers_as_well_as_strings(client, b
     )
     assert policy.status_code == 200, policy.json
     assert (policy.json["collection_target"], policy.json["renovation_deposit"]) == ("0.9000", "2000.00")
+
+
+def test_a_double_submit_racing_the_first_replays_its_answer(client, billed):
+    """Two requests with one key at the same moment (a double click): the second waits for the first and answers
+    with its payment — it never runs again against the bills the first has just paid (422 on amount)."""
+    app_client = client.application.test_client
+    answers, key = [], str(uuid.uuid4())
+    barrier = threading.Barrier(3)
+
+    def one():
+        barrier.wait()
+        headers = {**billed["headers"], "Idempotency-Key": key}
+        body = {"unit_id": billed["units"][0], "method": "cash", "amount": "500.00"}
+        answer = app_client().post("/api/v1/payments", headers=headers, json=body)
+        answers.append((answer.status_code, answer.json.get("id")))
+
+    threads = [threading.Thread(target=one) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [status for status, _ in answers] == [201, 201, 201], answers
+    assert len({payment_id for _, payment_id in answers}) == 1
+    assert account(client, billed, billed["units"][0])["outstanding"] == "0.00"
