@@ -204,7 +204,17 @@ def test_a_butler_of_another_zone_sees_nothing_of_zone_a(stack, admin, browser):
 
 
 def test_without_a_session_every_page_leads_to_sign_in(stack):
-    for path in ["/", "/tickets", "/tickets/new", "/tickets/x", "/units/x", "/search?q=1", "/tickets/export.xlsx"]:
+    cashier = [
+        "/finance",
+        "/finance/units/x",
+        "/finance/payments/x",
+        "/finance/payments/x/receipt.pdf",
+        "/finance/runs",
+    ]
+    dashboard = ["/dashboard", "/dashboard/ageing.xlsx"]
+    for path in ["/", "/tickets", "/tickets/new", "/tickets/x", "/units/x", "/search?q=1", "/tickets/export.xlsx"] + (
+        cashier + dashboard
+    ):
         answer = requests.get(stack.url + path, allow_redirects=False, timeout=10)
         assert answer.status_code == 303, path
         assert answer.headers["Location"].startswith("/signin"), path

@@ -52,6 +52,8 @@ class Settings:
     # Bearer token that /metrics asks for (GUANJIA_METRICS_TOKEN); the gateway never serves /metrics without one.
     metrics_token: str = ""
     sms_signature: str = "管家物业"
+    # The property company's name printed on receipts (GUANJIA_COMPANY_NAME; the SMS signature when unset).
+    company_name: str = "管家物业"
     sms_provider: str = "console"
     # Key for personal data encrypted at rest (ID-card numbers); generated into var/ when embedded.
     pii_key: str = ""
@@ -308,6 +310,7 @@ def from_env(service: str, env=None) -> Settings:
         ),
         metrics_token=read.secret("GUANJIA_METRICS_TOKEN"),
         sms_signature=env.get("GUANJIA_SMS_SIGNATURE", "管家物业"),
+        company_name=env.get("GUANJIA_COMPANY_NAME") or env.get("GUANJIA_SMS_SIGNATURE") or "管家物业",
         sms_provider=env.get("GUANJIA_SMS_PROVIDER", "console"),
         pii_key=pii_key,
         # Provider keys may come from files too (GUANJIA_SMS_ALIYUN_ACCESS_KEY_SECRET_FILE, ...).

@@ -6,7 +6,7 @@ import hashlib
 import json
 from datetime import UTC, datetime
 
-from sqlalchemy import Column, Integer, MetaData, String, Table, Text, select
+from sqlalchemy import Column, Integer, MetaData, String, Table, Text, select, text
 from sqlalchemy.orm import Session
 
 from .db import UtcDateTime
@@ -31,7 +31,14 @@ def request_hash(payload) -> str:
 
 
 def lookup(session: Session, table: Table, subject: str, key: str, payload_hash: str) -> tuple[int, dict] | None:
-    """The stored (status, body) of a replay; Invalid (422) when the key was used with another body."""
+    """The stored (status, body) of a replay; Invalid (422) when the key was used with another body.
+
+    On PostgreSQL the caller's key is first locked for the rest of the transaction: a retry arriving while the
+    first request still runs (a double click) waits for it and replays its answer, instead of running the command
+    again against what the first one changed (a payment would find its bills paid and be refused)."""
+    if session.get_bind().dialect.name == "postgresql":
+        digest = hashlib.sha256(f"{table.name}\0{subject}\0{key}".encode()).digest()
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": int.from_bytes(digest[:8], "big", signed=True)})
     row = session.execute(select(table).where(table.c.subject == subject, table.c.key == key)).first()
     if row is None:
         return None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import json
 from datetime import date, datetime
 from urllib.parse import quote
@@ -10,12 +9,12 @@ from urllib.parse import quote
 from flask import Response, current_app, jsonify, request
 
 from guanjia import http, web
-from guanjia.errors import Invalid, Unauthorized
+from guanjia.errors import Invalid, Unauthorized, UpstreamUnavailable
 from guanjia.web import Blueprint
 
-from . import examples
+from . import examples, receipts
 from .domain import bills, charges, common, display, fees, overdue, payments, reports, units
-from .models import BillingUnit, idempotency_keys
+from .models import BillingRun, BillingUnit, idempotency_keys
 from .schemas import (
     AccountOut,
     ArrearsArgs,
@@ -260,17 +259,42 @@ def record_reading(data):
 # --- runs and bills ------------------------------------------------------------------------------------------------
 
 
+class _Preview(Exception):
+    """Leaves a dry run's transaction: everything it wrote is rolled back; the answer is what it would bill."""
+
+    def __init__(self, body: dict):
+        super().__init__("dry run")
+        self.body = body
+
+
+def _run_out(session, run, **extra):
+    columns = {c.name: getattr(run, c.name) for c in run.__table__.columns}
+    return _Obj(columns, by_fee_item=bills.by_fee_item(session, run.id), **extra)
+
+
 @runs_blp.route("", methods=["POST"])
 @runs_blp.arguments(RunIn)
 @runs_blp.response(201, RunOut)
+@runs_blp.alt_response(200, schema=RunOut, description="`dry_run: true`: what the run would bill; nothing written")
 def run_billing(data):
     """Bill a community for a period. Re-running the same period creates nothing for units already billed.
 
     The community's units are first checked with residents (read-your-writes: units created a moment ago whose
     events have not reached billing yet are fetched now); the run reports `units_total`, the units it fetched and
-    those it left without a bill, by reason. Residents unreachable → 503 and nothing billed."""
-    cid = data["community_id"]
-    bills.check_run(web.principal(), cid, data["period"])
+    those it left without a bill, by reason. Residents unreachable → 503 and nothing billed. The units are billed
+    in chunks, each its own transaction, so `GET /api/v1/billing-runs/{run_id}` shows `units_done` of
+    `units_to_bill` meanwhile (choose `run_id` to follow a run you start); a failed run is re-run safely.
+    `dry_run: true` computes the whole run and writes nothing."""
+    cid, principal, settings = data["community_id"], web.principal(), web.settings()
+    bills.check_run(principal, cid, data["period"])
+    run_id = str(data["run_id"]) if data.get("run_id") else None
+    if run_id:
+        with web.database().transaction() as session:
+            made = session.get(BillingRun, run_id)
+            if made is not None:
+                if made.community_id != cid or made.period != data["period"] or not principal.sees_community(cid):
+                    raise Invalid("run_id", "is the id of another run")
+                return _run_out(session, made)
     path = f"/api/v1/internal/communities/{quote(cid, safe='')}/units"
     residents = current_app.extensions["billing.residents"]
     listing = residents.get_found(path)
@@ -280,10 +304,34 @@ def run_billing(data):
         found = residents.get_found(f"{path}?detail=true", timeout=30.0)
         return [] if found is None else found["units"]
 
+    if data["dry_run"]:
+        try:
+            with web.database().transaction() as session:
+                run = bills.run_billing(session, settings, principal, cid, data["period"], _now(), listed, fetch_units)
+                raise _Preview(RunOut().dump(_run_out(session, run, dry_run=True)))
+        except _Preview as preview:
+            return jsonify(preview.body)
     with web.database().transaction() as session:
-        return bills.run_billing(
-            session, web.settings(), web.principal(), cid, data["period"], _now(), listed, fetch_units
-        )
+        run, pending = bills.start_run(session, principal, cid, data["period"], _now(), listed, fetch_units, run_id)
+        run_id = run.id
+    try:
+        for start in range(0, len(pending), bills.CHUNK_UNITS):
+            with web.database().transaction() as session:
+                bills.bill_units(session, settings, run_id, pending[start : start + bills.CHUNK_UNITS], _now())
+    except Exception:
+        with web.database().transaction() as session:
+            bills.fail_run(session, run_id, _now())
+        raise
+    with web.database().transaction() as session:
+        return _run_out(session, bills.finish_run(session, run_id, _now()))
+
+
+@runs_blp.route("/<run_id>", methods=["GET"])
+@runs_blp.response(200, RunOut)
+def get_run(run_id):
+    """One run with its progress (`units_done` of `units_to_bill`) and, when done, what it billed per fee item."""
+    with web.database().transaction() as session:
+        return _run_out(session, bills.get_run(session, web.principal(), run_id))
 
 
 @runs_blp.route("", methods=["GET"])
@@ -386,41 +434,57 @@ def get_payment(payment_id):
         return display.payments(session, payments.get_payment(session, web.principal(), payment_id))
 
 
-def _receipt(payment_id):
+def _receipt(payment_id) -> dict:
+    """The receipt with its display fields: the company, the community's name (from residents, once), the cashier."""
     with web.database().transaction() as session:
-        return payments.receipt(session, web.principal(), payment_id, lambda unit_id: session.get(BillingUnit, unit_id))
+        found = payments.receipt(
+            session, web.principal(), payment_id, lambda unit_id: session.get(BillingUnit, unit_id)
+        )
+        display.payments(session, [found])  # in a list: the receipt's own `items` are not rows to annotate
+    found["company_name"] = web.settings().company_name
+    found["community_name"] = _community_name(found["community_id"])
+    return found
+
+
+def _community_name(community_id: str) -> str | None:
+    """A display field never fails the receipt: residents unreachable, the receipt shows the community's id."""
+    try:
+        community = current_app.extensions["billing.residents"].get_found(
+            f"/api/v1/communities/{quote(community_id, safe='')}"
+        )
+    except UpstreamUnavailable:
+        return None
+    return (community or {}).get("name")
 
 
 @payments_blp.route("/payments/<payment_id>/receipt", methods=["GET"])
 @payments_blp.response(200, ReceiptOut)
 def get_receipt(payment_id):
-    """The receipt as JSON (the same content as the printable receipt)."""
+    """The receipt as JSON (the same content as the printable receipt and its PDF)."""
     return _receipt(payment_id)
 
 
 @payments_blp.route("/payments/<payment_id>/receipt.html", methods=["GET"])
 @payments_blp.response(200, content_type="text/html")
 def get_receipt_html(payment_id):
-    """A printable HTML receipt (print to paper or PDF from the browser)."""
+    """A printable HTML receipt. Its own Content-Security-Policy admits exactly its style and its print button."""
+    body = receipts.to_html(ReceiptOut().dump(_receipt(payment_id)), web.settings().timezone)
+    response = Response(body, mimetype="text/html")
+    response.headers["Content-Security-Policy"] = receipts.content_security_policy()
+    return response
+
+
+@payments_blp.route("/payments/<payment_id>/receipt.pdf", methods=["GET"])
+@payments_blp.response(200, content_type=receipts.PDF_TYPE)
+def get_receipt_pdf(payment_id):
+    """The receipt as a PDF (A5): company, community, unit, bills with fee items and periods, the amount in figures
+    and in capitals (大写), method, local time, cashier, receipt number; a reversed payment is marked 已冲正."""
     receipt = ReceiptOut().dump(_receipt(payment_id))
-    rows = "".join(
-        f"<tr><td>{html.escape(item['description'])}</td><td>{html.escape(item['period'] or '')}</td>"
-        f"<td class=amount>{html.escape(item['amount'])}</td></tr>"
-        for item in receipt["items"]
+    return Response(
+        receipts.to_pdf(receipt, web.settings().timezone),
+        mimetype=receipts.PDF_TYPE,
+        headers={"Content-Disposition": f'inline; filename="receipt-{receipt["receipt_number"]}.pdf"'},
     )
-    void = "<p class=void>已冲正 REVERSED</p>" if receipt["status"] == "reversed" else ""
-    body = f"""<!doctype html>
-<html lang="zh-CN"><head><meta charset="utf-8"><title>收据 {html.escape(receipt["receipt_number"])}</title>
-<style>body{{font-family:sans-serif;max-width:40em;margin:2em auto}}td,th{{padding:.3em .8em;border-bottom:1px solid #ccc}}
-.amount{{text-align:right}}.void{{color:#b00;font-weight:bold}}@media print{{button{{display:none}}}}</style></head>
-<body><h1>收据 Receipt</h1>
-<p>No. <strong>{html.escape(receipt["receipt_number"])}</strong></p>
-<p>单元 Unit: {html.escape(receipt["unit_number"] or receipt["unit_id"])}</p>
-<p>收款时间 Received: {html.escape(receipt["received_at"])} · 方式 Method: {html.escape(receipt["method"])}</p>{void}
-<table><tr><th>项目 Item</th><th>期间 Period</th><th class=amount>金额 Amount (元)</th></tr>{rows}
-<tr><th colspan=2>合计 Total</th><th class=amount>{html.escape(receipt["amount"])}</th></tr></table>
-<button onclick="window.print()">打印 Print</button></body></html>"""
-    return Response(body, mimetype="text/html")
 
 
 @payments_blp.route("/payments/<payment_id>/reversal", methods=["POST"])

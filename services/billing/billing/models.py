@@ -166,6 +166,11 @@ class BillingRun(Base):
     units_total: Mapped[int | None] = mapped_column(Integer)
     units_fetched: Mapped[int | None] = mapped_column(Integer)
     units_skipped: Mapped[str | None] = mapped_column(Text)  # JSON {reason: count}
+    # Progress, committed per chunk of units: running → done (runs before these columns: NULL, read as done).
+    status: Mapped[str | None] = mapped_column(String(20))
+    units_to_bill: Mapped[int | None] = mapped_column(Integer)
+    units_done: Mapped[int | None] = mapped_column(Integer)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
     __table_args__ = (Index("ix_billing_runs_community_period", "community_id", "period"),)
 
@@ -239,6 +244,8 @@ class Payment(Base):
     payer_id: Mapped[str | None] = mapped_column(String(36))
     provider: Mapped[str | None] = mapped_column(String(40))
     provider_reference: Mapped[str | None] = mapped_column(String(100))
+    # What the cashier typed from the slip (bank transfer number, WeChat/Alipay order number): shown, not unique.
+    reference: Mapped[str | None] = mapped_column(String(100))
     recorded_by: Mapped[str] = mapped_column(String(100))
     note: Mapped[str | None] = mapped_column(String(500))
     reversed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

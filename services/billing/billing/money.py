@@ -31,6 +31,58 @@ def fen_to_str(fen: int) -> str:
     return f"{sign}{fen // 100}.{fen % 100:02d}"
 
 
+_DIGITS = "零壹贰叁肆伍陆柒捌玖"
+_PLACES = ("", "拾", "佰", "仟")
+_SECTIONS = ("", "万", "亿", "万亿")
+
+
+def _section_in_capitals(number: int) -> str:
+    """0 < number < 10000 in capitals, zeros inside folded into one 零 (1001 → 壹仟零壹, 1010 → 壹仟零壹拾)."""
+    out, zero = "", False
+    for place in range(3, -1, -1):
+        digit = number // 10**place % 10
+        if digit == 0:
+            zero = zero or bool(out)
+            continue
+        out += ("零" if zero else "") + _DIGITS[digit] + _PLACES[place]
+        zero = False
+    return out
+
+
+def fen_in_capitals(fen: int) -> str:
+    """An amount in the Chinese capitals of receipts and cheques (大写金额): 123450 → 壹仟贰佰叁拾肆元伍角整,
+    5 → 伍分, 1000 → 壹拾元整, 100000110 → 壹佰万零壹元壹角整, 0 → 零元整."""
+    if fen < 0:
+        return "负" + fen_in_capitals(-fen)
+    yuan, jiao, fen_digit = fen // 100, fen // 10 % 10, fen % 10
+    groups = []
+    while yuan:
+        groups.append(yuan % 10000)
+        yuan //= 10000
+    if len(groups) > len(_SECTIONS):
+        raise ValueError("amount too large for capitals")
+    text, zero = "", False
+    for index in range(len(groups) - 1, -1, -1):
+        group = groups[index]
+        if group == 0:
+            zero = zero or bool(text)
+            continue
+        # A gap before this group (a whole empty group, or fewer than four digits in it) is read as one 零.
+        if text and (zero or group < 1000):
+            text += "零"
+        text += _section_in_capitals(group) + _SECTIONS[index]
+        zero = False
+    if text:
+        text += "元"
+    if jiao == 0 and fen_digit == 0:
+        return (text or "零元") + "整"
+    if jiao:
+        text += _DIGITS[jiao] + "角"
+    elif text:
+        text += "零"
+    return text + (_DIGITS[fen_digit] + "分" if fen_digit else "整")
+
+
 def parse_amount(value) -> int:
     """A decimal string with at most two places ("123.4", "123.45") to fen; anything else is refused."""
     if not isinstance(value, str) or not _AMOUNT_RE.match(value):

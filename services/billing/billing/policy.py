@@ -44,7 +44,7 @@ RESOURCES = [
     ),
     Resource(
         "billing runs",
-        ("/api/v1/billing-runs",),
+        ("/api/v1/billing-runs", "/api/v1/billing-runs/<run_id>"),
         read=(B, SB, CM, F),
         write=(F,),
         why="finance bills a period",
@@ -64,6 +64,7 @@ RESOURCES = [
             "/api/v1/payments/<payment_id>",
             "/api/v1/payments/<payment_id>/receipt",
             "/api/v1/payments/<payment_id>/receipt.html",
+            "/api/v1/payments/<payment_id>/receipt.pdf",
             "/api/v1/payments/<payment_id>/reversal",
         ),
         read=(R, SB, CM, F, IG),

@@ -181,6 +181,26 @@ class MeterReadingOut(MeterReadingIn):
 class RunIn(ma.Schema):
     community_id = ma.fields.String(required=True, **_ID)
     period = ma.fields.String(required=True, validate=_period, metadata={"example": "2026-11"})
+    dry_run = ma.fields.Boolean(
+        load_default=False,
+        metadata={"description": "compute everything the run would bill and answer 200 with it; nothing is written"},
+    )
+    run_id = ma.fields.UUID(
+        metadata={
+            "description": "the run's id, chosen by the caller so that it can follow the run's progress "
+            "(GET /api/v1/billing-runs/{run_id}) while this request runs; a run of that id already made is answered"
+        }
+    )
+
+
+RUN_STATUSES = ("running", "done", "failed")
+
+
+class RunFeeItemOut(ma.Schema):
+    fee_item_id = ma.fields.String(allow_none=True)
+    name = ma.fields.String()
+    lines = ma.fields.Integer(metadata={"description": "bills carrying this fee item"})
+    amount = Money()
 
 
 class RunOut(ma.Schema):
@@ -197,6 +217,12 @@ class RunOut(ma.Schema):
     units_fetched = ma.fields.Integer(
         allow_none=True, metadata={"description": "units billing had not heard of yet, fetched from residents first"}
     )
+    status = enum_out(RUN_STATUSES, metadata={"description": "running while its units are billed, chunk by chunk"})
+    units_to_bill = ma.fields.Integer(allow_none=True, metadata={"description": "units without a bill at the start"})
+    units_done = ma.fields.Integer(allow_none=True, metadata={"description": "of units_to_bill, how many are done"})
+    finished_at = UtcDateTime(allow_none=True)
+    dry_run = ma.fields.Boolean(metadata={"description": "a preview: nothing was written"})
+    by_fee_item = ma.fields.List(ma.fields.Nested(RunFeeItemOut), metadata={"description": "what it billed per item"})
     units_skipped = ma.fields.Method(
         "_skipped",
         metadata={
@@ -208,6 +234,13 @@ class RunOut(ma.Schema):
 
     def _skipped(self, run):
         return json.loads(run.units_skipped) if getattr(run, "units_skipped", None) else {}
+
+    @ma.post_dump
+    def _older_runs_are_done(self, data, **kwargs):
+        # Runs made before progress was recorded ran in one transaction: they are done.
+        if "status" in data and data["status"] is None:
+            data["status"] = "done"
+        return data
 
 
 class RunListArgs(PageArgs):
@@ -299,6 +332,10 @@ class PaymentIn(ma.Schema):
     received_at = ma.fields.AwareDateTime()
     payer_id = ma.fields.String(allow_none=True, **_ID)
     note = ma.fields.String(validate=ma.validate.Length(max=500))
+    reference = ma.fields.String(
+        validate=ma.validate.Length(min=1, max=100),
+        metadata={"description": "the slip's number: bank transfer, WeChat or Alipay order (shown on the receipt)"},
+    )
 
 
 class PaymentOut(ma.Schema):
@@ -315,6 +352,7 @@ class PaymentOut(ma.Schema):
     payer_id = ma.fields.String(allow_none=True)
     provider = ma.fields.String(allow_none=True)
     provider_reference = ma.fields.String(allow_none=True)
+    reference = ma.fields.String(allow_none=True)
     reversed_at = UtcDateTime(allow_none=True)
     reversal_reason = ma.fields.String(allow_none=True)
 
@@ -345,23 +383,38 @@ class ReversalIn(ma.Schema):
     note = ma.fields.String(validate=ma.validate.Length(max=500))
 
 
+class ReceiptLineOut(ma.Schema):
+    description = ma.fields.String(metadata={"description": "the fee item's name (物业服务费) or the line's text"})
+    amount = Money()
+
+
 class ReceiptItemOut(ma.Schema):
     bill_id = ma.fields.String(allow_none=True)
     description = ma.fields.String()
     period = ma.fields.String(allow_none=True)
-    amount = Money()
+    amount = Money(metadata={"description": "what this payment paid of the bill"})
+    lines = ma.fields.List(ma.fields.Nested(ReceiptLineOut), metadata={"description": "the bill's charged lines"})
 
 
 class ReceiptOut(ma.Schema):
     receipt_number = ma.fields.String()
     payment_id = ma.fields.String()
+    company_name = ma.fields.String(metadata={"description": "the property company (GUANJIA_COMPANY_NAME)"})
     community_id = ma.fields.String()
+    community_name = ma.fields.String(allow_none=True)
     unit_id = ma.fields.String()
     unit_number = ma.fields.String(allow_none=True)
+    unit_label = ma.fields.String(allow_none=True, metadata={"description": "e.g. 1栋1-101"})
     amount = Money()
+    amount_in_words = ma.fields.String(metadata={"description": "大写金额, e.g. 壹仟贰佰叁拾肆元伍角整"})
     method = enum_out(METHODS)
+    reference = ma.fields.String(allow_none=True)
     received_at = UtcDateTime()
+    recorded_by = ma.fields.String()
+    recorded_by_name = ma.fields.String(allow_none=True, metadata={"description": "the cashier"})
     status = enum_out(PAYMENT_STATUSES)
+    reversed_at = UtcDateTime(allow_none=True)
+    reversal_reason = enum_out(REVERSAL_REASONS, allow_none=True)
     items = ma.fields.List(ma.fields.Nested(ReceiptItemOut))
 
 

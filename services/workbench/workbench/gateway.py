@@ -52,9 +52,16 @@ def gateway():
         raise Unavailable(503, {"title": "the gateway is not part of this instance"}) from None
 
 
-def call(method: str, path: str, *, token: str | None, json=None, params=None, body=None, content_type=None):
-    """One API call; returns the upstream response (status, headers, body) whatever its status."""
-    headers = {"Accept": "application/json", "X-Request-ID": g.get("request_id") or str(uuid.uuid4())}
+def call(
+    method: str, path: str, *, token: str | None, json=None, params=None, body=None, content_type=None, headers=None
+):
+    """One API call; returns the upstream response (status, headers, body) whatever its status. `headers` adds
+    request headers such as Idempotency-Key."""
+    headers = {
+        **(headers or {}),
+        "Accept": "application/json",
+        "X-Request-ID": g.get("request_id") or str(uuid.uuid4()),
+    }
     if token:
         headers["Authorization"] = f"Bearer {token}"
     locale = g.get("locale")

@@ -60,6 +60,9 @@ def check_run(principal: Principal, community_id: str, period_name: str) -> Peri
         raise Invalid("period", str(exc)) from None
 
 
+CHUNK_UNITS = 500  # units billed per transaction of a run: progress shows between them
+
+
 def run_billing(
     session: Session,
     settings,
@@ -69,20 +72,86 @@ def run_billing(
     now: datetime | None = None,
     residents_units: list[str] | None = None,
     fetch_units: Callable[[], list[dict]] | None = None,
+    run_id: str | None = None,
 ) -> BillingRun:
-    """Bill every unit of the community for the period: one bill per unit, one line per fee item (split where an
-    occupancy change makes the period part vacant). Units already billed for the period get nothing new.
+    """Bill every unit of the community for the period in one transaction (start, every unit, finish): one bill per
+    unit, one line per fee item (split where an occupancy change makes the period part vacant). Units already billed
+    for the period get nothing new. The API runs the same steps in a transaction each (`start_run`, `bill_units`
+    per chunk, `finish_run`) so that the run's progress shows while it runs."""
+    run, pending = start_run(
+        session, principal, community_id, period_name, now, residents_units, fetch_units, run_id=run_id
+    )
+    bill_units(session, settings, run.id, pending, now)
+    return finish_run(session, run.id, now)
+
+
+def start_run(
+    session: Session,
+    principal: Principal,
+    community_id: str,
+    period_name: str,
+    now: datetime | None = None,
+    residents_units: list[str] | None = None,
+    fetch_units: Callable[[], list[dict]] | None = None,
+    run_id: str | None = None,
+) -> tuple[BillingRun, list[str]]:
+    """The run's record (status `running`) and the units it is to bill: those not billed for the period yet.
 
     `residents_units` (the unit ids residents lists for the community, asked just before) makes the run complete:
     units the projection has not seen yet are fetched with `fetch_units` first, and the run records how many units
     it covered, how many it fetched, and how many it left without a bill and why."""
     period = check_run(principal, community_id, period_name)
     now = now or dbmod.utcnow()
-    policy = policy_for(session, community_id, lock=True)  # one run of a community at a time
+    policy_for(session, community_id, lock=True)  # one run of a community starts at a time
     fetched = None
     if residents_units is not None and fetch_units is not None:
         fetched = catch_up(session, community_id, residents_units, fetch_units)
+    already = (
+        select(Bill.id).where(Bill.unit_id == BillingUnit.unit_id, Bill.source_key == f"period:{period.name}").exists()
+    )
+    pending = list(
+        session.execute(
+            select(BillingUnit.unit_id)
+            .where(BillingUnit.community_id == community_id, ~already)
+            .order_by(BillingUnit.unit_id)
+        ).scalars()
+    )
+    known = session.execute(select(func.count()).where(BillingUnit.community_id == community_id)).scalar_one()
+    skipped = {"already_billed": known - len(pending)}
+    if residents_units is not None:
+        # Listed by residents yet still unknown here (fetch failed for them): say so rather than miss them silently.
+        skipped["not_in_billing"] = max(0, len(set(residents_units)) - known)
+    run = BillingRun(
+        id=run_id or dbmod.new_id(),
+        community_id=community_id,
+        period=period.name,
+        started_at=now,
+        bills_created=0,
+        amount_fen=0,
+        requested_by=principal.subject,
+        units_total=len(set(residents_units)) if residents_units is not None else known,
+        units_fetched=fetched,
+        units_skipped=json.dumps({k: v for k, v in skipped.items() if v}),
+        status="running",
+        units_to_bill=len(pending),
+        units_done=0,
+    )
+    session.add(run)
+    session.flush()
+    return run, pending
+
+
+def bill_units(session: Session, settings, run_id: str, unit_ids: list[str], now: datetime | None = None) -> BillingRun:
+    """Bill these units of a started run (those still without a bill for its period) and count them as done."""
+    now = now or dbmod.utcnow()
+    run = session.execute(
+        select(BillingRun).where(BillingRun.id == run_id).execution_options(populate_existing=True)
+    ).scalar_one()
+    community_id = run.community_id
+    period = parse_period(run.period)
+    policy = policy_for(session, community_id, lock=True)  # a concurrent run's chunk waits, then finds them billed
     source_key = f"period:{period.name}"
+    skipped = json.loads(run.units_skipped or "{}")
 
     items = []
     for item in session.execute(
@@ -94,103 +163,136 @@ def run_billing(
         if rate is not None:
             items.append((_Item(item), rate, set(json.loads(item.unit_types))))
 
-    # Units without a bill for the period (the unique (unit, source) index answers each NOT EXISTS).
     already = select(Bill.id).where(Bill.unit_id == BillingUnit.unit_id, Bill.source_key == source_key).exists()
-    units = session.execute(
-        select(
-            BillingUnit.unit_id,
-            BillingUnit.building_id,
-            BillingUnit.zone_id,
-            BillingUnit.floor,
-            BillingUnit.unit_type,
-            BillingUnit.gross_area_m2,
-            BillingUnit.inner_area_m2,
-            BillingUnit.area_m2,
-            BillingUnit.status,
-        ).where(BillingUnit.community_id == community_id, ~already)
-    ).all()
-    known = session.execute(select(func.count()).where(BillingUnit.community_id == community_id)).scalar_one()
-    skipped = {"already_billed": known - len(units), "no_fee_applies": 0}
-    if residents_units is not None:
-        # Listed by residents yet still unknown here (fetch failed for them): say so rather than miss them silently.
-        skipped["not_in_billing"] = max(0, len(set(residents_units)) - known)
-    run = BillingRun(
-        id=dbmod.new_id(),
-        community_id=community_id,
-        period=period.name,
-        started_at=now,
-        bills_created=0,
-        amount_fen=0,
-        requested_by=principal.subject,
-        units_total=len(set(residents_units)) if residents_units is not None else known,
-        units_fetched=fetched,
-    )
-    session.add(run)
-    if not units or not items:
-        skipped["no_fee_applies"] = len(units)
-        run.units_skipped = json.dumps({k: v for k, v in skipped.items() if v})
-        session.flush()
-        return run
-
-    tz = ZoneInfo(settings.timezone)
-    occupancies = _occupancies(session, community_id, period, tz)
-    readings = _readings(session, community_id, period.name)
-    due_date = add_days(period.start, policy.due_days)
-    writer = outboxmod.Batch(outbox, settings, BILL_ISSUED, time=now)
+    units = []
+    for start in range(0, len(unit_ids), CHUNK_UNITS):
+        units += session.execute(
+            select(
+                BillingUnit.unit_id,
+                BillingUnit.building_id,
+                BillingUnit.zone_id,
+                BillingUnit.floor,
+                BillingUnit.unit_type,
+                BillingUnit.gross_area_m2,
+                BillingUnit.inner_area_m2,
+                BillingUnit.area_m2,
+                BillingUnit.status,
+            ).where(BillingUnit.unit_id.in_(unit_ids[start : start + CHUNK_UNITS]), ~already)
+        ).all()
+    # Billed meanwhile by a concurrent run of the same period: counted as such, never billed twice.
+    _count(skipped, "already_billed", len(set(unit_ids)) - len(units))
     bills, lines, ledger = [], [], []
-    rules = _Rules(policy)
-    for unit in units:
-        unit_lines = _lines_for(unit, items, rules, period, occupancies.get(unit.unit_id), readings)
-        total = sum(line["amount_fen"] for line in unit_lines)
-        if not unit_lines or total <= 0:
-            skipped["no_fee_applies"] += 1
-            continue
-        ids = new_ids(3 + len(unit_lines))
-        bill_id = ids[0]
-        payer_id = _payer(occupancies.get(unit.unit_id), period)
-        bills.append(
-            {
-                "id": bill_id,
-                "community_id": community_id,
-                "unit_id": unit.unit_id,
-                "building_id": unit.building_id,
-                "zone_id": unit.zone_id,
-                "kind": "periodic",
-                "source_key": source_key,
-                "period": period.name,
-                "period_start": period.start,
-                "period_end": period.end,
-                "due_date": due_date,
-                "description": None,
-                "amount_fen": total,
-                "credited_fen": 0,
-                "paid_fen": 0,
-                "payer_id": payer_id,
-                "run_id": run.id,
-                "renovation_id": None,
-                "issued_at": now,
-            }
-        )
-        for line_id, line in zip(ids[3:], unit_lines, strict=True):
-            lines.append({"id": line_id, "bill_id": bill_id, **line})
-        ledger.append(_charge_entry(community_id, unit.unit_id, bill_id, total, now, ids[1]))
-        writer.add(
-            id=ids[2],
-            subject=f"bill/{bill_id}",
-            community=community_id,
-            data=_issued_data(bill_id, unit.unit_id, community_id, period.name, total, due_date, payer_id),
-        )
-    session.flush()
-    dbmod.bulk_insert(session, Bill, bills)
-    dbmod.bulk_insert(session, BillLine, lines)
-    dbmod.bulk_insert(session, LedgerEntry, ledger)
-    writer.flush(session)
-    run.bills_created = len(bills)
-    run.amount_fen = sum(bill["amount_fen"] for bill in bills)
+    if units and items:
+        tz = ZoneInfo(settings.timezone)
+        occupancies = _occupancies(session, community_id, period, tz)
+        readings = _readings(session, community_id, period.name)
+        due_date = add_days(period.start, policy.due_days)
+        writer = outboxmod.Batch(outbox, settings, BILL_ISSUED, time=now)
+        rules = _Rules(policy)
+        for unit in units:
+            unit_lines = _lines_for(unit, items, rules, period, occupancies.get(unit.unit_id), readings)
+            total = sum(line["amount_fen"] for line in unit_lines)
+            if not unit_lines or total <= 0:
+                _count(skipped, "no_fee_applies", 1)
+                continue
+            ids = new_ids(3 + len(unit_lines))
+            bill_id = ids[0]
+            payer_id = _payer(occupancies.get(unit.unit_id), period)
+            bills.append(
+                {
+                    "id": bill_id,
+                    "community_id": community_id,
+                    "unit_id": unit.unit_id,
+                    "building_id": unit.building_id,
+                    "zone_id": unit.zone_id,
+                    "kind": "periodic",
+                    "source_key": source_key,
+                    "period": period.name,
+                    "period_start": period.start,
+                    "period_end": period.end,
+                    "due_date": due_date,
+                    "description": None,
+                    "amount_fen": total,
+                    "credited_fen": 0,
+                    "paid_fen": 0,
+                    "payer_id": payer_id,
+                    "run_id": run.id,
+                    "renovation_id": None,
+                    "issued_at": now,
+                }
+            )
+            for line_id, line in zip(ids[3:], unit_lines, strict=True):
+                lines.append({"id": line_id, "bill_id": bill_id, **line})
+            ledger.append(_charge_entry(community_id, unit.unit_id, bill_id, total, now, ids[1]))
+            writer.add(
+                id=ids[2],
+                subject=f"bill/{bill_id}",
+                community=community_id,
+                data=_issued_data(bill_id, unit.unit_id, community_id, period.name, total, due_date, payer_id),
+            )
+        session.flush()
+        dbmod.bulk_insert(session, Bill, bills)
+        dbmod.bulk_insert(session, BillLine, lines)
+        dbmod.bulk_insert(session, LedgerEntry, ledger)
+        writer.flush(session)
+    elif units:
+        _count(skipped, "no_fee_applies", len(units))
+    run.bills_created += len(bills)
+    run.amount_fen += sum(bill["amount_fen"] for bill in bills)
+    run.units_done = (run.units_done or 0) + len(set(unit_ids))
     run.units_skipped = json.dumps({k: v for k, v in skipped.items() if v})
     from .payments import apply_prepaid  # payments builds on bills; the run only needs this one step of it
 
     apply_prepaid(session, {bill["unit_id"] for bill in bills}, now)
+    session.flush()
+    return run
+
+
+def _count(skipped: dict, reason: str, n: int) -> None:
+    if n > 0:
+        skipped[reason] = skipped.get(reason, 0) + n
+
+
+def finish_run(session: Session, run_id: str, now: datetime | None = None, status: str = "done") -> BillingRun:
+    run = session.execute(
+        select(BillingRun).where(BillingRun.id == run_id).execution_options(populate_existing=True)
+    ).scalar_one()
+    run.status = status
+    run.finished_at = now or dbmod.utcnow()
+    session.flush()
+    return run
+
+
+def fail_run(session: Session, run_id: str, now: datetime | None = None) -> BillingRun:
+    """A chunk failed: the bills of the chunks before it stand; a re-run of the period bills the rest."""
+    return finish_run(session, run_id, now, status="failed")
+
+
+def by_fee_item(session: Session, run_id: str) -> list[dict]:
+    """What a run billed per fee item: its name, how many bills carry it and their amount."""
+    rows = session.execute(
+        select(BillLine.fee_item_id, func.max(BillLine.description), func.count(), func.sum(BillLine.amount_fen))
+        .join(Bill, Bill.id == BillLine.bill_id)
+        .where(Bill.run_id == run_id)
+        .group_by(BillLine.fee_item_id)
+    ).all()
+    names = dict(
+        session.execute(select(FeeItem.id, FeeItem.name).where(FeeItem.id.in_([r[0] for r in rows if r[0]]))).all()
+    )
+    return sorted(
+        (
+            {"fee_item_id": item, "name": names.get(item) or text, "lines": int(n), "amount": int(amount)}
+            for item, text, n, amount in rows
+        ),
+        key=lambda r: r["name"],
+    )
+
+
+def get_run(session: Session, principal: Principal, run_id: str) -> BillingRun:
+    require(principal, *READERS, *MONEY_ROLES)
+    run = session.get(BillingRun, run_id, populate_existing=True)
+    if run is None or not principal.sees_community(run.community_id):
+        raise NotFound(f"billing run {run_id} not found")
     return run
 
 

@@ -16,8 +16,8 @@ from guanjia.auth import Principal
 from guanjia.errors import Conflict, Invalid, NotFound
 
 from ..events import PAYMENT_RECEIVED, PAYMENT_REVERSED
-from ..models import Allocation, Bill, LedgerEntry, Payment, ReceiptCounter, outbox
-from ..money import fen_to_str
+from ..models import Allocation, Bill, BillLine, FeeItem, LedgerEntry, Payment, ReceiptCounter, outbox
+from ..money import fen_in_capitals, fen_to_str
 from .common import MONEY_ROLES, require, upsert_insert
 from .units import check_payer, find_unit, lives_in
 
@@ -74,6 +74,7 @@ def _receive(session: Session, settings, unit, data: dict, *, recorded_by: str, 
         payer_id=data.get("payer_id"),
         provider=data.get("provider"),
         provider_reference=data.get("provider_reference"),
+        reference=data.get("reference"),
         recorded_by=recorded_by,
         note=data.get("note"),
     )
@@ -391,26 +392,35 @@ def list_payments(principal: Principal, filters: dict):
 
 
 def receipt(session: Session, principal: Principal, payment_id: str, unit_lookup) -> dict:
-    """What the printed receipt shows: number, payer unit, amount, and what the money paid."""
+    """What the printed receipt shows: number, payer unit, amount (in figures and capitals), method, cashier, and
+    what the money paid — each bill with its period and its fee items' names."""
     payment = get_payment(session, principal, payment_id)
     rows = session.execute(
         select(Allocation.bill_id, func.sum(Allocation.amount_fen))
         .where(Allocation.payment_id == payment.id, Allocation.kind.in_(("payment", "prepaid")))
         .group_by(Allocation.bill_id)
     ).all()
-    bills = {
-        bill.id: bill
-        for bill in session.execute(select(Bill).where(Bill.id.in_([r[0] for r in rows if r[0]]))).scalars()
-    }
+    bill_ids = [r[0] for r in rows if r[0]]
+    bills = {bill.id: bill for bill in session.execute(select(Bill).where(Bill.id.in_(bill_ids))).scalars()}
+    lines = defaultdict(list)
+    for line, item_name in session.execute(
+        select(BillLine, FeeItem.name)
+        .outerjoin(FeeItem, FeeItem.id == BillLine.fee_item_id)
+        .where(BillLine.bill_id.in_(bill_ids))
+        .order_by(BillLine.bill_id, BillLine.id)
+    ).all():
+        lines[line.bill_id].append({"description": item_name or line.description, "amount": line.amount_fen})
     items = []
     for bill_id, amount in sorted(rows, key=lambda r: (r[0] is None, bills[r[0]].due_date if r[0] else None)):
         bill = bills.get(bill_id)
+        names = list(dict.fromkeys(line["description"] for line in lines.get(bill_id, [])))
         items.append(
             {
                 "bill_id": bill_id,
-                "description": (bill.description or f"{bill.kind} {bill.period}") if bill else "prepaid balance",
+                "description": (bill.description or "、".join(names) or bill.kind) if bill else "预存款",
                 "period": bill.period if bill else None,
                 "amount": int(amount),
+                "lines": lines.get(bill_id, []),
             }
         )
     unit = unit_lookup(payment.unit_id)
@@ -420,9 +430,15 @@ def receipt(session: Session, principal: Principal, payment_id: str, unit_lookup
         "community_id": payment.community_id,
         "unit_id": payment.unit_id,
         "unit_number": unit.number if unit else None,
+        "unit_label": (unit.label or unit.number) if unit else None,
         "amount": payment.amount_fen,
+        "amount_in_words": fen_in_capitals(payment.amount_fen),
         "method": payment.method,
+        "reference": payment.reference or payment.provider_reference,
         "received_at": payment.received_at,
+        "recorded_by": payment.recorded_by,
         "status": payment.status,
+        "reversed_at": payment.reversed_at,
+        "reversal_reason": payment.reversal_reason,
         "items": items,
     }

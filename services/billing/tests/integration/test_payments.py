@@ -1,10 +1,14 @@
 """Payments on real PostgreSQL: allocation, prepaid, receipts without gaps, reversals, idempotency, the provider
 callback, and bad input that writes nothing."""
 
+import base64
+import hashlib
+import io
 import json
 import threading
 import uuid
 
+import pypdf
 import pytest
 from sqlalchemy import func, select
 
@@ -30,6 +34,10 @@ def pay(client, community, headers=None, key=None, **body):
         headers=headers,
         json={"unit_id": community["units"][0], "method": "cash", **body},
     )
+
+
+def pdf_text(data: bytes) -> str:
+    return "".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(data)).pages)
 
 
 def unit_bills(client, community, unit_id):
@@ -207,6 +215,14 @@ def test_a_reversal_reopens_the_bills_and_is_an_entry_not_a_deletion(client, bil
     assert again.status_code == 409
     [event] = [e for e in outbox_events("payment.reversed", billed["id"]) if e["data"]["payment_id"] == payment["id"]]
     assert event["data"]["amount"] == "300.00" and event["data"]["reason_code"] == "bounced"
+    receipt = client.get(f"/api/v1/payments/{payment['id']}/receipt", headers=billed["headers"]).json
+    assert (receipt["status"], receipt["reversal_reason"], receipt["amount_in_words"]) == (
+        "reversed",
+        "bounced",
+        "叁佰元整",
+    )
+    pdf = client.get(f"/api/v1/payments/{payment['id']}/receipt.pdf", headers=billed["headers"])
+    assert "已冲正" in pdf_text(pdf.data) and "退票" in pdf_text(pdf.data)
 
 
 def test_a_credit_note_corrects_a_bill_with_a_reason(client, billed):
@@ -235,9 +251,24 @@ def test_the_receipt_as_json_and_printable_html(client, billed, billing_settings
     receipt = client.get(f"/api/v1/payments/{payment['id']}/receipt", headers=billed["headers"]).json
     assert receipt["receipt_number"] == payment["receipt_number"] and receipt["unit_number"] == "1-101"
     assert [(i["period"], i["amount"]) for i in receipt["items"]] == [("2026-10", "250.00"), ("2026-11", "10.00")]
+    assert receipt["amount_in_words"] == "贰佰陆拾元整" and receipt["method"] == "cash"
+    assert receipt["company_name"] == billing_settings.company_name and receipt["recorded_by"]
+    assert all(line["description"] for item in receipt["items"] for line in item["lines"])
     page = client.get(f"/api/v1/payments/{payment['id']}/receipt.html", headers=billed["headers"])
     assert page.status_code == 200 and page.mimetype == "text/html"
-    assert payment["receipt_number"] in page.text and "260.00" in page.text
+    assert payment["receipt_number"] in page.text and "¥260.00" in page.text and "贰佰陆拾元整" in page.text
+    # The page's own policy admits its style block and its print script by hash, and nothing inline besides.
+    policy = page.headers["Content-Security-Policy"]
+    style = page.text.split("<style>")[1].split("</style>")[0]
+    script = page.text.split("<script>")[1].split("</script>")[0]
+    for text in (style, script):
+        digest = base64.b64encode(hashlib.sha256(text.encode()).digest()).decode()
+        assert f"'sha256-{digest}'" in policy
+    assert "unsafe-inline" not in policy and "onclick" not in page.text
+    pdf = client.get(f"/api/v1/payments/{payment['id']}/receipt.pdf", headers=billed["headers"])
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    text = pdf_text(pdf.data)
+    assert "贰佰陆拾元整" in text and payment["receipt_number"] in text and "现金" in text and "已冲正" not in text
     resident = resident_of(billed["units"][0], billed["id"])
     assert client.get(f"/api/v1/payments/{payment['id']}/receipt", headers=resident).status_code == 200
     neighbour = resident_of(billed["units"][1], billed["id"])
@@ -403,3 +434,27 @@ def test_money_and_rates_are_read_from_json_numbers_as_well_as_strings(client, b
     )
     assert policy.status_code == 200, policy.json
     assert (policy.json["collection_target"], policy.json["renovation_deposit"]) == ("0.9000", "2000.00")
+
+
+def test_a_double_submit_racing_the_first_replays_its_answer(client, billed):
+    """Two requests with one key at the same moment (a double click): the second waits for the first and answers
+    with its payment — it never runs again against the bills the first has just paid (422 on amount)."""
+    app_client = client.application.test_client
+    answers, key = [], str(uuid.uuid4())
+    barrier = threading.Barrier(3)
+
+    def one():
+        barrier.wait()
+        headers = {**billed["headers"], "Idempotency-Key": key}
+        body = {"unit_id": billed["units"][0], "method": "cash", "amount": "500.00"}
+        answer = app_client().post("/api/v1/payments", headers=headers, json=body)
+        answers.append((answer.status_code, answer.json.get("id")))
+
+    threads = [threading.Thread(target=one) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [status for status, _ in answers] == [201, 201, 201], answers
+    assert len({payment_id for _, payment_id in answers}) == 1
+    assert account(client, billed, billed["units"][0])["outstanding"] == "0.00"

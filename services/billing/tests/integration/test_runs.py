@@ -294,3 +294,85 @@ def test_a_deactivated_fee_item_is_not_charged_from_the_next_run_on(client, comm
     assert client.patch(url, headers=manager, json={"active": False}).status_code == 403
     stranger = auth_header(billing_settings, "finance", communities=[str(uuid.uuid4())])
     assert client.patch(url, headers=stranger, json={"active": False}).status_code == 404
+
+
+def test_a_dry_run_answers_what_the_run_will_bill_and_writes_nothing(
+    client, community, run, bills_of, outbox_events, monkeypatch
+):
+    _item(client, community, name="电梯费", kind="elevator", basis="per_unit", rate="30.00")
+    body = {"community_id": community["id"], "period": "2026-11", "dry_run": True}
+    preview = client.post("/api/v1/billing-runs", headers=community["headers"], json=body)
+    assert preview.status_code == 200, preview.json
+    assert (preview.json["dry_run"], preview.json["bills_created"], preview.json["amount"]) == (True, 2, "560.00")
+    assert sorted((i["name"], i["lines"], i["amount"]) for i in preview.json["by_fee_item"]) == [
+        ("物业服务费", 2, "500.00"),
+        ("电梯费", 2, "60.00"),
+    ]
+    assert bills_of(community, period="2026-11") == [] and outbox_events("bill.issued", community["id"]) == []
+    runs = client.get(
+        "/api/v1/billing-runs", headers=community["headers"], query_string={"community_id": community["id"]}
+    )
+    assert runs.json["items"] == []
+
+    # The real run in chunks of one unit: each chunk commits, the run's progress counts them, the result matches.
+    import billing.domain.bills as bills_module
+
+    monkeypatch.setattr(bills_module, "CHUNK_UNITS", 1)
+    run_id = str(uuid.uuid4())
+    done = client.post(
+        "/api/v1/billing-runs", headers=community["headers"], json={**body, "dry_run": False, "run_id": run_id}
+    )
+    assert done.status_code == 201, done.json
+    assert (done.json["id"], done.json["status"], done.json["units_to_bill"], done.json["units_done"]) == (
+        run_id,
+        "done",
+        2,
+        2,
+    )
+    assert (done.json["bills_created"], done.json["amount"]) == (2, "560.00")
+    assert done.json["by_fee_item"] == preview.json["by_fee_item"]
+    # The same run id again answers the run made; another period with it is refused.
+    again = client.post(
+        "/api/v1/billing-runs", headers=community["headers"], json={**body, "dry_run": False, "run_id": run_id}
+    )
+    assert again.json["id"] == run_id and len(bills_of(community, period="2026-11")) == 2
+    other = {**body, "dry_run": False, "run_id": run_id, "period": "2026-12"}
+    refused = client.post("/api/v1/billing-runs", headers=community["headers"], json=other)
+    assert refused.status_code == 422 and "run_id" in refused.json["errors"]
+    shown = client.get(f"/api/v1/billing-runs/{run_id}", headers=community["headers"])
+    assert shown.status_code == 200 and shown.json["units_done"] == 2 and shown.json["status"] == "done"
+    stranger = auth_header(client.application.extensions["guanjia.settings"], "finance", communities=["elsewhere"])
+    assert client.get(f"/api/v1/billing-runs/{run_id}", headers=stranger).status_code == 404
+    # A re-run skips what is billed, and says why.
+    rerun = run(community, "2026-11")
+    assert rerun["bills_created"] == 0 and rerun["units_skipped"] == {"already_billed": 2}
+
+
+def test_a_run_that_fails_midway_keeps_its_billed_chunks_and_a_re_run_bills_the_rest(
+    client, community, bills_of, monkeypatch
+):
+    import billing.domain.bills as bills_module
+
+    monkeypatch.setattr(bills_module, "CHUNK_UNITS", 1)
+    original, calls = bills_module.bill_units, []
+
+    def failing(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("the database went away")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(bills_module, "bill_units", failing)
+    run_id = str(uuid.uuid4())
+    body = {"community_id": community["id"], "period": "2026-11", "run_id": run_id}
+    assert client.post("/api/v1/billing-runs", headers=community["headers"], json=body).status_code == 500
+    shown = client.get(f"/api/v1/billing-runs/{run_id}", headers=community["headers"]).json
+    assert (shown["status"], shown["units_done"], shown["units_to_bill"]) == ("failed", 1, 2)
+    assert len(bills_of(community, period="2026-11")) == 1
+    monkeypatch.setattr(bills_module, "bill_units", original)
+    rerun = client.post(
+        "/api/v1/billing-runs", headers=community["headers"], json={**body, "run_id": str(uuid.uuid4())}
+    )
+    assert rerun.status_code == 201 and rerun.json["bills_created"] == 1
+    assert rerun.json["units_skipped"] == {"already_billed": 1}
+    assert len(bills_of(community, period="2026-11")) == 2

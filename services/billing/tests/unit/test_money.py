@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from billing.callbacks import hmac_verifier, sign
-from billing.money import Money, Rate, fen_to_str, parse_amount, parse_period, to_fen
+from billing.money import Money, Rate, fen_in_capitals, fen_to_str, parse_amount, parse_period, to_fen
 
 
 @settings(database=None)
@@ -100,3 +100,66 @@ def test_the_default_callback_verifier_checks_hmac_sha256_of_the_raw_body():
     assert not verify({}, body)
     with pytest.raises(ValueError):
         hmac_verifier("")
+
+
+@pytest.mark.parametrize(
+    ("fen", "words"),
+    [
+        (5, "伍分"),
+        (50, "伍角整"),
+        (0, "零元整"),
+        (1000, "壹拾元整"),
+        (10050, "壹佰元伍角整"),
+        (10005, "壹佰元零伍分"),
+        (123450, "壹仟贰佰叁拾肆元伍角整"),
+        (123456, "壹仟贰佰叁拾肆元伍角陆分"),
+        (100000110, "壹佰万零壹元壹角整"),
+        (100100, "壹仟零壹元整"),
+        (101000, "壹仟零壹拾元整"),
+        (1000000000, "壹仟万元整"),
+        (10001000000, "壹亿零壹万元整"),
+        (1000000000100, "壹佰亿零壹元整"),
+        (-1234, "负壹拾贰元叁角肆分"),
+    ],
+)
+def test_amounts_in_chinese_capitals(fen, words):
+    assert fen_in_capitals(fen) == words
+
+
+_DIGIT = {c: i for i, c in enumerate("零壹贰叁肆伍陆柒捌玖")}
+_PLACE = {"拾": 10, "佰": 100, "仟": 1000}
+
+
+def _read_capitals(words: str) -> int:
+    """The amount a reader of the capitals understands (an independent reading, for the round trip)."""
+    yuan_text, _, rest = words.partition("元") if "元" in words else ("", "", words)
+    total, section, digit = 0, 0, 0
+    for char in yuan_text:
+        if char in _DIGIT:
+            digit = _DIGIT[char]
+        elif char in _PLACE:
+            section += digit * _PLACE[char]
+            digit = 0
+        elif char == "万":
+            total += (section + digit) * 10_000
+            section = digit = 0
+        elif char == "亿":
+            total = (total + section + digit) * 100_000_000
+            section = digit = 0
+    fen = (total + section + digit) * 100
+    for index, char in enumerate(rest):
+        if char == "角":
+            fen += _DIGIT[rest[index - 1]] * 10
+        elif char == "分":
+            fen += _DIGIT[rest[index - 1]]
+    return fen
+
+
+@settings(database=None)
+@given(st.integers(min_value=0, max_value=10**14 - 1))
+def test_capitals_read_back_as_the_same_amount(fen):
+    words = fen_in_capitals(fen)
+    assert _read_capitals(words) == fen
+    assert "零零" not in words
+    assert fen == 0 or not words.startswith("零")
+    assert words.endswith(("整", "分"))
