@@ -1,0 +1,116 @@
+"""Request and response schemas of the staff API."""
+
+import marshmallow as ma
+
+from guanjia.web import PageArgs, UtcDateTime, enum_out, page_schema
+
+from .config import PERIODS
+from .domain import DEPARTMENT_KINDS, LEAVE_KINDS, LEAVE_STATUSES, TITLES
+
+ID = ma.validate.Length(min=1, max=36)
+
+
+class CommunityArgs(PageArgs):
+    community_id = ma.fields.String(required=True, validate=ID)
+
+
+class DepartmentIn(ma.Schema):
+    community_id = ma.fields.String(required=True, validate=ID)
+    kind = ma.fields.String(required=True, validate=ma.validate.OneOf(DEPARTMENT_KINDS))
+    name = ma.fields.String(validate=ma.validate.Length(min=1, max=100))
+
+
+class DepartmentOut(ma.Schema):
+    id = ma.fields.String()
+    community_id = ma.fields.String()
+    kind = enum_out(DEPARTMENT_KINDS)
+    name = ma.fields.String()
+    created_at = UtcDateTime()
+
+
+class PositionIn(ma.Schema):
+    department_id = ma.fields.String(required=True, validate=ID)
+    title = ma.fields.String(required=True, validate=ma.validate.OneOf(TITLES))
+    user_id = ma.fields.String(required=True, validate=ID, metadata={"description": "the holder's gateway user id"})
+    display_name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=100))
+    reports_to_id = ma.fields.String(load_default=None, allow_none=True, validate=ID)
+
+
+class PositionOut(ma.Schema):
+    id = ma.fields.String()
+    community_id = ma.fields.String()
+    department_id = ma.fields.String()
+    title = enum_out(TITLES)
+    user_id = ma.fields.String()
+    display_name = ma.fields.String()
+    reports_to_id = ma.fields.String(allow_none=True)
+    created_at = UtcDateTime()
+
+
+class LeaveIn(ma.Schema):
+    position_id = ma.fields.String(required=True, validate=ID, metadata={"description": "the post of the person away"})
+    stand_in_id = ma.fields.String(required=True, validate=ID, metadata={"description": "the stand-in's position"})
+    kind = ma.fields.String(required=True, validate=ma.validate.OneOf(LEAVE_KINDS))
+    starts_at = ma.fields.AwareDateTime(required=True)
+    ends_at = ma.fields.AwareDateTime(required=True)
+    reason = ma.fields.String(load_default=None, allow_none=True, validate=ma.validate.Length(max=500))
+
+
+class DecisionIn(ma.Schema):
+    note = ma.fields.String(load_default=None, allow_none=True, validate=ma.validate.Length(max=500))
+
+
+class LeaveArgs(PageArgs):
+    community_id = ma.fields.String(validate=ID)
+    position_id = ma.fields.String(validate=ID)
+    status = ma.fields.String(validate=ma.validate.OneOf(LEAVE_STATUSES))
+
+
+class LeaveOut(ma.Schema):
+    id = ma.fields.String()
+    community_id = ma.fields.String()
+    position_id = ma.fields.String()
+    user_id = ma.fields.String()
+    display_name = ma.fields.String()
+    stand_in_id = ma.fields.String(attribute="stand_in_position_id")
+    stand_in_user_id = ma.fields.String()
+    stand_in_name = ma.fields.String()
+    kind = enum_out(LEAVE_KINDS)
+    reason = ma.fields.String(allow_none=True)
+    starts_at = UtcDateTime()
+    ends_at = UtcDateTime()
+    status = enum_out(LEAVE_STATUSES)
+    in_progress = ma.fields.Boolean(metadata={"description": "announced as begun and not yet ended"})
+    decided_by = ma.fields.String(allow_none=True)
+    decided_at = UtcDateTime(allow_none=True)
+    decision_note = ma.fields.String(allow_none=True)
+    created_at = UtcDateTime()
+
+
+class PayRuleArgs(ma.Schema):
+    collection_rate = ma.fields.Decimal(
+        places=2,
+        validate=ma.validate.Range(min=0, max=100),
+        metadata={"description": "a period's collection rate in percent: the answer adds the grade change"},
+    )
+
+
+class GradeChangeOut(ma.Schema):
+    collection_rate = ma.fields.Decimal(as_string=True, attribute="rate")
+    target_met = ma.fields.Boolean()
+    steps = ma.fields.Integer()
+    grades = ma.fields.Integer(metadata={"description": "grades up (positive) or down (negative) for the period"})
+
+
+class PayRuleOut(ma.Schema):
+    threshold = ma.fields.Decimal(as_string=True)
+    step = ma.fields.Decimal(as_string=True)
+    grades_per_step = ma.fields.Integer()
+    grades_when_missed = ma.fields.Integer()
+    period = enum_out(PERIODS)
+    grade_change = ma.fields.Nested(GradeChangeOut, allow_none=True)
+
+
+DepartmentList = page_schema(DepartmentOut, "DepartmentList")
+PositionList = page_schema(PositionOut, "PositionList")
+LeavePage = page_schema(LeaveOut, "LeavePage")
