@@ -15,7 +15,6 @@ depends_on = None
 
 
 def upgrade() -> None:
-
     op.create_table(
         "departments",
         sa.Column("id", sa.String(length=36), nullable=False),
@@ -114,7 +113,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-
     op.drop_index("ix_leaves_user_period", table_name="leaves")
     op.drop_index("ix_leaves_status_starts", table_name="leaves")
     op.drop_index(op.f("ix_leaves_stand_in_user_id"), table_name="leaves")
