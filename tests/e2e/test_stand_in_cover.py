@@ -4,25 +4,15 @@ reverts by itself when the leave ends. Bad leave requests are refused naming the
 
 from __future__ import annotations
 
-import time
 import uuid
 from datetime import UTC, datetime, timedelta
+
+from guanjia.testing import wait_until
 
 from .conftest import ADMIN_PASSWORD, Client, make_household
 from .test_zone_membership import _sign_in
 
 LEAVE_SECONDS = 30
-
-
-def _until(what, check, timeout: float = 30.0, every: float = 0.3):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {timeout}s")
-        time.sleep(every)
 
 
 def _staff_user(admin: Client, stack, role: str, community: str) -> tuple[dict, Client, dict]:
@@ -75,7 +65,12 @@ def test_leave_with_a_stand_in_covers_the_zone_and_reverts(stack, admin):
 
     # Repairs reach the zone's butler before the leave.
     resident = Client(stack.url).login(*household["login"])
-    assert _until("routing follows the zone", lambda: _repair(resident, unit)["assignee_id"] == butler["id"])
+    assert wait_until(
+        message="routing follows the zone",
+        timeout=30,
+        interval=0.3,
+        predicate=lambda: _repair(resident, unit)["assignee_id"] == butler["id"],
+    )
 
     now = datetime.now(UTC)
     period = {"starts_at": now.isoformat(), "ends_at": (now + timedelta(seconds=LEAVE_SECONDS)).isoformat()}
@@ -104,13 +99,18 @@ def test_leave_with_a_stand_in_covers_the_zone_and_reverts(stack, admin):
     assert approved.status_code == 200 and approved.json()["status"] == "approved", approved.text
 
     # The leave runs: the zone's new repairs reach the stand-in...
-    ticket = _until(
-        "tickets route to the stand-in", lambda: (t := _repair(resident, unit))["assignee_id"] == stand_in["id"] and t
+    ticket = wait_until(
+        message="tickets route to the stand-in",
+        timeout=30,
+        interval=0.3,
+        predicate=lambda: (t := _repair(resident, unit))["assignee_id"] == stand_in["id"] and t,
     )
     # ...who can open the unit with a token whose scope includes the absent butler's zone, cut to the leave's end.
-    tokens = _until(
-        "the stand-in's token covers the zone",
-        lambda: (
+    tokens = wait_until(
+        message="the stand-in's token covers the zone",
+        timeout=30,
+        interval=0.3,
+        predicate=lambda: (
             (t := _sign_in(stack, stand_in_login["username"], stand_in_login["password"])[0])
             and Client(stack.url, t["access_token"]).get(f"/api/v1/units/{unit}").status_code == 200
             and t
@@ -127,13 +127,18 @@ def test_leave_with_a_stand_in_covers_the_zone_and_reverts(stack, admin):
     assert butler_client.get(f"/api/v1/staff/leaves/{leave['id']}").json()["in_progress"] is True
 
     # After the leave: staff announces its end, routing and the stand-in's scope are back to normal.
-    _until(
-        "the leave ends",
-        lambda: butler_client.get(f"/api/v1/staff/leaves/{leave['id']}").json()["in_progress"] is False,
+    wait_until(
+        message="the leave ends",
+        predicate=lambda: butler_client.get(f"/api/v1/staff/leaves/{leave['id']}").json()["in_progress"] is False,
         timeout=LEAVE_SECONDS + 30,
-        every=1.0,
+        interval=1.0,
     )
-    assert _until("routing is back", lambda: _repair(resident, unit)["assignee_id"] == butler["id"])
+    assert wait_until(
+        message="routing is back",
+        timeout=30,
+        interval=0.3,
+        predicate=lambda: _repair(resident, unit)["assignee_id"] == butler["id"],
+    )
     again, _ = _sign_in(stack, stand_in_login["username"], stand_in_login["password"])
     assert Client(stack.url, again["access_token"]).get(f"/api/v1/units/{unit}").status_code == 404
     assert Client(stack.url).login("admin", ADMIN_PASSWORD).get(f"/api/v1/units/{unit}").status_code == 200

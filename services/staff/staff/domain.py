@@ -271,13 +271,7 @@ def decide_leave(
     if approve:
         # The stand-in may have taken leave since the request was filed.
         stand_in = session.get(Position, leave.stand_in_position_id)
-        away = _overlapping(session, stand_in.user_id, leave.starts_at, leave.ends_at)
-        if away is not None:
-            raise Invalid(
-                "stand_in_id",
-                f"{stand_in.display_name} is on leave from {_local(settings, away.starts_at)} "
-                f"to {_local(settings, away.ends_at)}",
-            )
+        _stand_in_free(session, settings, stand_in, leave.starts_at, leave.ends_at)
     leave.status = "approved" if approve else "rejected"
     leave.decided_by, leave.decided_at, leave.decision_note = principal.subject, now, note
     return leave

@@ -1,25 +1,10 @@
-"""Fixtures of the staff service tests: its app on the session's PostgreSQL, with a clock tests can set."""
+"""Fixtures of the staff service tests: its app on the session's PostgreSQL, and a community's team."""
 
 import uuid
-from datetime import UTC, datetime
 
 import pytest
 
-from guanjia.db import utcnow
 from guanjia.testing import auth_header
-
-
-class Clock:
-    """The app's clock: real time unless a test sets it (and the fixture puts it back)."""
-
-    def __init__(self):
-        self.fixed = None
-
-    def __call__(self) -> datetime:
-        return self.fixed or utcnow()
-
-    def set(self, value: datetime) -> None:
-        self.fixed = value.astimezone(UTC)
 
 
 @pytest.fixture(scope="session")
@@ -28,21 +13,10 @@ def staff_settings(infra):
 
 
 @pytest.fixture(scope="session")
-def clock():
-    return Clock()
-
-
-@pytest.fixture(autouse=True)
-def _real_time(clock):
-    yield
-    clock.fixed = None
-
-
-@pytest.fixture(scope="session")
-def staff_app(staff_settings, clock):
+def staff_app(staff_settings):
     from staff.app import create_app
 
-    return create_app(staff_settings, upstreams={}, clock=clock)
+    return create_app(staff_settings, upstreams={})
 
 
 @pytest.fixture
