@@ -103,6 +103,20 @@ DOMAIN_MESSAGES_ZH = {
     "at most 93 days at once": "一次最多 93 天",
     "only an admin changes templates": "只有管理员可以修改短信模板",
     "residents choose for themselves": "住户自行选择",
+    # staff
+    "this community already has this department": "本小区已有该部门",
+    "no such department": "没有该部门",
+    "no such position": "没有该岗位",
+    "no such position in this community": "本小区没有该岗位",
+    "this person already holds a position in this community": "此人在本小区已有岗位",
+    "a leave request is filed by the person themselves or by the community's manager": "请假须由本人或小区经理提交",
+    "must be after starts_at": "必须晚于 starts_at",
+    "a leave request cannot start before today": "请假不能早于今天开始",
+    "the stand-in must be someone else": "代岗人须为他人",
+    "one's own leave is decided by one's superior": "本人的请假由上级审批",
+    "only the superior of the person on leave (or the community's manager) decides": "只有请假人的上级（或小区经理）可以审批",
+    "a leave is withdrawn by the person themselves or by the community's manager": "请假只能由本人或小区经理撤回",
+    "only a leave that has not begun can be withdrawn": "只有尚未开始的请假可以撤回",
     # residents
     "this key is out on loan; it must be returned first": "该钥匙已借出，须先归还",
     "not on the list of people allowed to collect this key": "不在该钥匙的授权领取人名单中",
@@ -354,6 +368,12 @@ DOMAIN_PATTERNS_ZH = [
     (_p(r"at least (?P<n>\d+) characters"), "至少 {n} 个字符"),
     (_p(r"at most (?P<n>\d+) characters"), "最多 {n} 个字符"),
     (_p(r"API key (?P<id>\S+) not found"), "API 密钥 {id} 不存在"),
+    # staff
+    (_p(r"overlaps the leave from (?P<start>.+) to (?P<end>.+)"), "与 {start} 至 {end} 的请假重叠"),
+    (_p(r"(?P<name>.+) is on leave from (?P<start>.+) to (?P<end>.+)"), "{name} 在 {start} 至 {end} 请假"),
+    (_p(r"this leave is (?P<status>\S+), not pending"), "该请假为{status}状态，不是待审批"),
+    (_p(r"position (?P<id>\S+) not found"), "岗位 {id} 不存在"),
+    (_p(r"leave (?P<id>\S+) not found"), "请假 {id} 不存在"),
     # notifications
     (_p(r"invalid report: (?P<why>.+)"), "回执报告无效：{why}"),
     (_p(r"no message (?P<id>\S+)"), "没有短信 {id}"),
