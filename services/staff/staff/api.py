@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import current_app
+from flask import Response, current_app
 
 from guanjia import web
 from guanjia.web import Blueprint
+from guanjia.workbook import XLSX_TYPE
 
-from . import display, domain
+from . import display, domain, scorecards
 from .payrule import grade_change
 from .schemas import (
     CommunityArgs,
@@ -24,6 +25,11 @@ from .schemas import (
     PositionIn,
     PositionList,
     PositionOut,
+    ReviewIn,
+    ScorecardArgs,
+    ScorecardIn,
+    ScorecardOut,
+    ScorecardPage,
 )
 
 blp = Blueprint("staff", __name__, url_prefix="/api/v1/staff", description="Departments, positions, leave")
@@ -146,3 +152,64 @@ def pay_rule(args):
     rule = current_app.extensions["staff.settings"].pay_rule
     rate = args.get("collection_rate")
     return {**vars(rule), "grade_change": grade_change(rate, rule) if rate is not None else None}
+
+
+@blp.route("/scorecards", methods=["POST"])
+@blp.arguments(ScorecardIn)
+@blp.response(201, ScorecardOut)
+def measure_scorecard(data):
+    """月度考核: draw up (or refresh) a post's scorecard for a month from billing's collection figures, with the
+    grade change the pay rule gives for the period the month lies in. The superior or the manager draws it up."""
+    rule, billing = current_app.extensions["staff.settings"].pay_rule, current_app.extensions["staff.billing"]
+    with web.database().transaction() as session:
+        position = scorecards.position_for_scorecard(session, web.principal(), data["position_id"])
+        community_id = position.community_id
+    # Billing is asked outside the database transaction, once per period (grouped by butler).
+    period = scorecards.pay_period(data["month"], rule)
+    month_figures = scorecards.butler_figures(billing, community_id, data["month"])
+    period_figures = scorecards.butler_figures(billing, community_id, period)
+    with web.database().transaction() as session:
+        position = scorecards.position_for_scorecard(session, web.principal(), data["position_id"])
+        card = scorecards.measure(
+            session, web.principal(), position, data["month"], month_figures, period_figures, period, rule, now()
+        )
+        session.flush()
+        return scorecards.with_names(session, [card])[0]
+
+
+@blp.route("/scorecards", methods=["GET"])
+@blp.arguments(ScorecardArgs, location="query")
+@blp.response(200, ScorecardPage)
+def list_scorecards(args):
+    """Scorecards, newest month first: one's own, a senior butler the team's, a manager the community's; history
+    per person with position_id. format=xlsx gives the workbook."""
+    with web.database().transaction() as session:
+        query = scorecards.visible_scorecards(session, web.principal(), args)
+        if args["format"] == "xlsx":
+            cards = scorecards.with_names(session, list(session.execute(query).scalars()))
+            body = scorecards.to_xlsx(cards, web.settings().timezone)
+            return Response(
+                body,
+                mimetype=XLSX_TYPE,
+                headers={"Content-Disposition": f'attachment; filename="scorecards-{args.get("month") or "all"}.xlsx"'},
+            )
+        page = web.paginate(session, query, args["page"], args["page_size"])
+        page["items"] = scorecards.with_names(session, page["items"])
+        return page
+
+
+@blp.route("/scorecards/<scorecard_id>", methods=["GET"])
+@blp.response(200, ScorecardOut)
+def get_scorecard(scorecard_id):
+    with web.database().transaction() as session:
+        return scorecards.with_names(session, [scorecards.get_scorecard(session, web.principal(), scorecard_id)])[0]
+
+
+@blp.route("/scorecards/<scorecard_id>/review", methods=["POST"])
+@blp.arguments(ReviewIn)
+@blp.response(200, ScorecardOut)
+def review_scorecard(data, scorecard_id):
+    """The superior's score (0–100) and comments on the month."""
+    with web.database().transaction() as session:
+        card = scorecards.review(session, web.principal(), scorecard_id, data["score"], data.get("comment"), now())
+        return scorecards.with_names(session, [card])[0]

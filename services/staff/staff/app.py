@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from guanjia import access, config, web
+from guanjia import access, config, http, web
 from guanjia.db import Database, utcnow
 
 
@@ -14,6 +14,7 @@ def create_app(settings=None, upstreams=None, *, clock=utcnow, staff=None):
     from .policy import policy
 
     settings = settings or config.from_env("staff")
+    upstreams = upstreams if upstreams is not None else http.upstreams_for(settings)
     database = Database(settings.database_url)
     app, api = web.create_flask_app(
         settings,
@@ -24,6 +25,8 @@ def create_app(settings=None, upstreams=None, *, clock=utcnow, staff=None):
     )
     app.extensions["staff.clock"] = clock
     app.extensions["staff.settings"] = staff or from_env()
+    # The collection figures of the scorecards are billing's: asked over its API, never read from its database.
+    app.extensions["staff.billing"] = http.ServiceClient(settings, upstreams, "billing")
     access.install(app, policy())
     api.register_blueprint(blp)
     return app

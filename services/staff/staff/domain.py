@@ -68,12 +68,12 @@ def visible_positions(session: Session, principal: Principal) -> set[str] | None
     return team_of(session, own) if principal.role == "senior_butler" else set(own)
 
 
-def _check_community(principal: Principal, community_id: str) -> None:
+def check_community(principal: Principal, community_id: str) -> None:
     if not principal.sees_community(community_id):
         raise NotFound(f"community {community_id} not found")
 
 
-def _position_seen(session: Session, principal: Principal, position_id: str, field: str | None = None) -> Position:
+def position_seen(session: Session, principal: Principal, position_id: str, field: str | None = None) -> Position:
     position = session.get(Position, position_id)
     seen = visible_positions(session, principal)
     if (
@@ -92,7 +92,7 @@ def _position_seen(session: Session, principal: Principal, position_id: str, fie
 
 def create_department(session: Session, principal: Principal, data: dict, now: datetime) -> Department:
     require_role(principal, *MANAGERS)
-    _check_community(principal, data["community_id"])
+    check_community(principal, data["community_id"])
     taken = session.execute(
         select(Department.id).where(Department.community_id == data["community_id"], Department.kind == data["kind"])
     ).first()
@@ -110,7 +110,7 @@ def create_department(session: Session, principal: Principal, data: dict, now: d
 
 
 def list_departments(principal: Principal, community_id: str):
-    _check_community(principal, community_id)
+    check_community(principal, community_id)
     return select(Department).where(Department.community_id == community_id).order_by(Department.kind)
 
 
@@ -144,14 +144,14 @@ def create_position(session: Session, principal: Principal, data: dict, now: dat
 
 
 def list_positions(session: Session, principal: Principal, community_id: str):
-    _check_community(principal, community_id)
+    check_community(principal, community_id)
     query = select(Position).where(Position.community_id == community_id).order_by(Position.created_at, Position.id)
     seen = visible_positions(session, principal)
     return query if seen is None else query.where(Position.id.in_(seen))
 
 
 def get_position(session: Session, principal: Principal, position_id: str) -> Position:
-    return _position_seen(session, principal, position_id)
+    return position_seen(session, principal, position_id)
 
 
 # --- leave --------------------------------------------------------------------------------------------------------
@@ -172,7 +172,7 @@ def _local(settings, value: datetime) -> str:
 
 def file_leave(session: Session, settings, principal: Principal, data: dict, now: datetime) -> Leave:
     """A leave request for one's own post (or, by a manager, for someone's): the stand-in must be free then."""
-    position = _position_seen(session, principal, data["position_id"], field="position_id")
+    position = position_seen(session, principal, data["position_id"], field="position_id")
     if position.user_id != principal.subject and principal.role not in MANAGERS:
         raise Forbidden("a leave request is filed by the person themselves or by the community's manager")
     starts_at, ends_at = as_utc(data["starts_at"]), as_utc(data["ends_at"])
@@ -232,7 +232,7 @@ def visible_leaves(session: Session, principal: Principal, args: dict):
     if seen is not None:
         query = query.where(or_(Leave.position_id.in_(seen), Leave.stand_in_user_id == principal.subject))
     if args.get("community_id"):
-        _check_community(principal, args["community_id"])
+        check_community(principal, args["community_id"])
         query = query.where(Leave.community_id == args["community_id"])
     if args.get("status"):
         query = query.where(Leave.status == args["status"])

@@ -78,3 +78,31 @@ class Leave(Base):
     ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     created_by: Mapped[str] = mapped_column(String(36))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class Scorecard(Base):
+    """A butler's monthly scorecard: the measured figures (from billing's API, never its database) and, for the
+    pay rule's period, the grade change it gives; beside them the superior's score and comments."""
+
+    __tablename__ = "scorecards"
+    __table_args__ = (UniqueConstraint("position_id", "month", name="uq_scorecards_position_month"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    community_id: Mapped[str] = mapped_column(String(36), index=True)
+    position_id: Mapped[str] = mapped_column(ForeignKey("positions.id"))
+    user_id: Mapped[str] = mapped_column(String(36))
+    month: Mapped[str] = mapped_column(String(7))  # 2026-11
+    # Billing's figures as it answered them (decimal strings: money in yuan, rates as ratios "0.8750").
+    receivable: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    collected: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    collection_rate: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    pay_period: Mapped[str] = mapped_column(String(7))  # 2026-H2
+    period_collection_rate: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    grade_change: Mapped[int | None] = mapped_column(nullable=True)
+    target_met: Mapped[bool | None] = mapped_column(nullable=True)
+    measured_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    score: Mapped[int | None] = mapped_column(nullable=True)  # the superior's, 0–100
+    comment: Mapped[str | None] = mapped_column(Text, nullable=True)
+    scored_by: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    scored_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())

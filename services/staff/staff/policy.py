@@ -43,6 +43,15 @@ RESOURCES = [
         notes=("reason", "decision_note"),
     ),
     Resource(
+        "monthly scorecards",
+        (f"{S}/scorecards", f"{S}/scorecards/<scorecard_id>", f"{S}/scorecards/<scorecard_id>/review"),
+        read=(B, SB, CM, E, F),
+        write=(SB, CM),
+        why="a person sees their own scorecard, a senior butler the team's, the manager the community's; the superior "
+        "draws it up and scores it",
+        notes=("comment",),
+    ),
+    Resource(
         "collection-rate pay rule",
         (f"{S}/pay-rule",),
         read=(B, SB, CM, F),

@@ -114,3 +114,48 @@ class PayRuleOut(ma.Schema):
 DepartmentList = page_schema(DepartmentOut, "DepartmentList")
 PositionList = page_schema(PositionOut, "PositionList")
 LeavePage = page_schema(LeaveOut, "LeavePage")
+
+
+MONTH = ma.validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="a month like 2026-11")
+
+
+class ScorecardIn(ma.Schema):
+    position_id = ma.fields.String(required=True, validate=ID)
+    month = ma.fields.String(required=True, validate=MONTH)
+
+
+class ReviewIn(ma.Schema):
+    score = ma.fields.Integer(required=True, validate=ma.validate.Range(min=0, max=100))
+    comment = ma.fields.String(load_default=None, allow_none=True, validate=ma.validate.Length(max=1000))
+
+
+class ScorecardArgs(PageArgs):
+    community_id = ma.fields.String(required=True, validate=ID)
+    month = ma.fields.String(validate=MONTH)
+    position_id = ma.fields.String(validate=ID)
+    format = ma.fields.String(load_default="json", validate=ma.validate.OneOf(("json", "xlsx")))
+
+
+class ScorecardOut(ma.Schema):
+    id = ma.fields.String()
+    community_id = ma.fields.String()
+    position_id = ma.fields.String()
+    user_id = ma.fields.String()
+    display_name = ma.fields.String()
+    month = ma.fields.String()
+    receivable = ma.fields.String(allow_none=True, metadata={"description": "yuan, decimal string (billing's)"})
+    collected = ma.fields.String(allow_none=True)
+    collection_rate = ma.fields.String(allow_none=True, metadata={"description": "the month's 收缴率, a ratio"})
+    pay_period = ma.fields.String(metadata={"description": "the pay rule's period the month lies in (2026-H2)"})
+    period_collection_rate = ma.fields.String(allow_none=True)
+    grade_change = ma.fields.Integer(allow_none=True, metadata={"description": "what the pay rule gives"})
+    target_met = ma.fields.Boolean(allow_none=True, metadata={"description": "false: flagged for the manager"})
+    measured_at = UtcDateTime()
+    score = ma.fields.Integer(allow_none=True)
+    comment = ma.fields.String(allow_none=True)
+    scored_by = ma.fields.String(allow_none=True)
+    scored_by_name = ma.fields.String(allow_none=True)
+    scored_at = UtcDateTime(allow_none=True)
+
+
+ScorecardPage = page_schema(ScorecardOut, "ScorecardPage")

@@ -54,3 +54,18 @@ def test_the_rule_is_configuration():
 def test_a_bad_rule_names_its_variable(env, named):
     with pytest.raises(RuntimeError, match=named):
         from_env(env)
+
+
+@pytest.mark.parametrize(
+    ("month", "period", "name"),
+    [
+        ("2026-06", "half_year", "2026-H1"),
+        ("2026-07", "half_year", "2026-H2"),
+        ("2026-10", "quarter", "2026-Q4"),
+        ("2026-03", "year", "2026"),
+    ],
+)
+def test_a_month_lies_in_the_rules_period_as_billing_names_it(month, period, name):
+    from staff.scorecards import pay_period
+
+    assert pay_period(month, PayRule(period=period)) == name
