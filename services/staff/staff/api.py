@@ -8,7 +8,7 @@ from guanjia import web
 from guanjia.web import Blueprint
 from guanjia.workbook import XLSX_TYPE
 
-from . import display, domain, scorecards
+from . import display, domain, scorecards, tasks
 from .payrule import grade_change
 from .schemas import (
     CommunityArgs,
@@ -30,6 +30,10 @@ from .schemas import (
     ScorecardIn,
     ScorecardOut,
     ScorecardPage,
+    TaskArgs,
+    TaskIn,
+    TaskOut,
+    TaskPage,
 )
 
 blp = Blueprint("staff", __name__, url_prefix="/api/v1/staff", description="Departments, positions, leave")
@@ -213,3 +217,37 @@ def review_scorecard(data, scorecard_id):
     with web.database().transaction() as session:
         card = scorecards.review(session, web.principal(), scorecard_id, data["score"], data.get("comment"), now())
         return scorecards.with_names(session, [card])[0]
+
+
+@blp.route("/tasks", methods=["POST"])
+@blp.arguments(TaskIn)
+@blp.response(201, TaskOut)
+def hand_down_task(data):
+    """领导交办: hand a task to a post below one's own (a manager: any post of the community), due by `due_at`."""
+    with web.database().transaction() as session:
+        return tasks.hand_down(session, web.principal(), data, now())
+
+
+@blp.route("/tasks", methods=["GET"])
+@blp.arguments(TaskArgs, location="query")
+@blp.response(200, TaskPage)
+def list_tasks(args):
+    """One's own tasks and those one handed down, soonest due first; a senior butler the team's, a manager all."""
+    with web.database().transaction() as session:
+        query = tasks.visible_tasks(session, web.principal(), args)
+        return web.paginate(session, query, args["page"], args["page_size"])
+
+
+@blp.route("/tasks/<task_id>", methods=["GET"])
+@blp.response(200, TaskOut)
+def get_task(task_id):
+    with web.database().transaction() as session:
+        return tasks.get_task(session, web.principal(), task_id)
+
+
+@blp.route("/tasks/<task_id>/complete", methods=["POST"])
+@blp.response(200, TaskOut)
+def complete_task(task_id):
+    """The assignee reports the task done."""
+    with web.database().transaction() as session:
+        return tasks.complete(session, web.principal(), task_id, now())

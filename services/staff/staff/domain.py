@@ -303,19 +303,23 @@ def _absence(leave: Leave) -> dict:
     }
 
 
-def _emit(session: Session, settings, leave: Leave, event_type: str) -> None:
+def emit_event(session: Session, settings, event_type: str, subject: str, community_id: str, data: dict) -> None:
     outboxmod.emit(
         session,
         outbox,
         settings,
         type=event_type,
-        subject=f"absence/{leave.id}",
-        community=leave.community_id,
-        data=events.PUBLISHED[event_type]().dump(_absence(leave)),
+        subject=subject,
+        community=community_id,
+        data=events.PUBLISHED[event_type]().dump(data),
     )
 
 
-def _due(session: Session, query):
+def _emit(session: Session, settings, leave: Leave, event_type: str) -> None:
+    emit_event(session, settings, event_type, f"absence/{leave.id}", leave.community_id, _absence(leave))
+
+
+def claim_due(session: Session, query):
     # Several worker replicas run the job: each leave is claimed by one of them.
     if is_postgres(session):
         query = query.with_for_update(skip_locked=True)
@@ -326,12 +330,12 @@ def announce_absences(session: Session, settings, now: datetime) -> int:
     """staff.absence_started when an approved leave begins, staff.absence_ended when it is over; each once."""
     count = 0
     starting = select(Leave).where(Leave.status == "approved", Leave.started_at.is_(None), Leave.starts_at <= now)
-    for leave in _due(session, starting.order_by(Leave.starts_at)):
+    for leave in claim_due(session, starting.order_by(Leave.starts_at)):
         leave.started_at = now
         _emit(session, settings, leave, events.ABSENCE_STARTED)
         count += 1
     ending = select(Leave).where(Leave.started_at.is_not(None), Leave.ended_at.is_(None), Leave.ends_at <= now)
-    for leave in _due(session, ending.order_by(Leave.ends_at)):
+    for leave in claim_due(session, ending.order_by(Leave.ends_at)):
         leave.ended_at = now
         _emit(session, settings, leave, events.ABSENCE_ENDED)
         count += 1

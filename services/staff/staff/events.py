@@ -4,6 +4,7 @@ import marshmallow as ma
 
 ABSENCE_STARTED = "staff.absence_started"
 ABSENCE_ENDED = "staff.absence_ended"
+TASK_OVERDUE = "task.overdue"
 
 
 class AbsenceStartedV1(ma.Schema):
@@ -22,7 +23,18 @@ class AbsenceEndedV1(AbsenceStartedV1):
     """staff.absence_ended v1 — the leave is over: the stand-in's cover ends."""
 
 
+class TaskOverdueV1(ma.Schema):
+    """task.overdue v1 — a task handed down is past its due date and still open: the assigner escalates."""
+
+    task_id = ma.fields.String(required=True)
+    community_id = ma.fields.String(required=True)
+    assignee_id = ma.fields.String(required=True)
+    assigner_id = ma.fields.String(required=True)
+    due_at = ma.fields.String(required=True)
+
+
 PUBLISHED = {
     ABSENCE_STARTED: AbsenceStartedV1,
     ABSENCE_ENDED: AbsenceEndedV1,
+    TASK_OVERDUE: TaskOverdueV1,
 }

@@ -106,3 +106,27 @@ class Scorecard(Base):
     scored_by: Mapped[str | None] = mapped_column(String(36), nullable=True)
     scored_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class Task(Base):
+    """领导交办: a task handed down to a post, with a due date; announced once when overdue (task.overdue)."""
+
+    __tablename__ = "tasks"
+    __table_args__ = (Index("ix_tasks_status_due", "status", "due_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    community_id: Mapped[str] = mapped_column(String(36), index=True)
+    position_id: Mapped[str] = mapped_column(ForeignKey("positions.id"))
+    assignee_id: Mapped[str] = mapped_column(String(36))  # the post holder's gateway user id
+    assigner_id: Mapped[str] = mapped_column(String(36))
+    title: Mapped[str] = mapped_column(String(200))
+    details: Mapped[str | None] = mapped_column(Text, nullable=True)
+    due_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    status: Mapped[str] = mapped_column(String(20))  # open, done, cancelled
+    completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    overdue_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)  # when task.overdue went out
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    @property
+    def overdue(self) -> bool:
+        return self.overdue_at is not None

@@ -52,6 +52,14 @@ RESOURCES = [
         notes=("comment",),
     ),
     Resource(
+        "tasks handed down",
+        (f"{S}/tasks", f"{S}/tasks/<task_id>", f"{S}/tasks/<task_id>/complete"),
+        read=(B, SB, CM, E, F),
+        write=(B, SB, CM, E, F),
+        why="a superior hands tasks down to their team and follows them; the assignee sees and completes their own",
+        notes=("details",),
+    ),
+    Resource(
         "collection-rate pay rule",
         (f"{S}/pay-rule",),
         read=(B, SB, CM, F),

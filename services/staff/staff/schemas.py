@@ -6,6 +6,7 @@ from guanjia.web import PageArgs, UtcDateTime, enum_out, page_schema
 
 from .config import PERIODS
 from .domain import DEPARTMENT_KINDS, LEAVE_KINDS, LEAVE_STATUSES, TITLES
+from .tasks import TASK_STATUSES
 
 ID = ma.validate.Length(min=1, max=36)
 
@@ -159,3 +160,33 @@ class ScorecardOut(ma.Schema):
 
 
 ScorecardPage = page_schema(ScorecardOut, "ScorecardPage")
+
+
+class TaskIn(ma.Schema):
+    position_id = ma.fields.String(required=True, validate=ID, metadata={"description": "the assignee's post"})
+    title = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
+    details = ma.fields.String(load_default=None, allow_none=True, validate=ma.validate.Length(max=2000))
+    due_at = ma.fields.AwareDateTime(required=True)
+
+
+class TaskArgs(PageArgs):
+    community_id = ma.fields.String(required=True, validate=ID)
+    status = ma.fields.String(validate=ma.validate.OneOf(TASK_STATUSES))
+
+
+class TaskOut(ma.Schema):
+    id = ma.fields.String()
+    community_id = ma.fields.String()
+    position_id = ma.fields.String()
+    assignee_id = ma.fields.String()
+    assigner_id = ma.fields.String()
+    title = ma.fields.String()
+    details = ma.fields.String(allow_none=True)
+    due_at = UtcDateTime()
+    status = enum_out(TASK_STATUSES)
+    overdue = ma.fields.Boolean(metadata={"description": "past its due date while open (task.overdue went out)"})
+    completed_at = UtcDateTime(allow_none=True)
+    created_at = UtcDateTime()
+
+
+TaskPage = page_schema(TaskOut, "TaskPage")

@@ -7,6 +7,7 @@ from guanjia.service import ServiceSpec
 from .app import create_app
 from .config import check
 from .consumers import HANDLERS, make_context
+from .events import TASK_OVERDUE
 from .jobs import PERIODIC
 from .models import Base, inbox, outbox
 
@@ -21,4 +22,6 @@ SPEC = ServiceSpec(
     make_context=make_context,
     periodic=PERIODIC,
     check_config=check,
+    # Published for integrators (and a future reminder rule); no service of ours consumes it yet.
+    routine_events=(TASK_OVERDUE,),
 )

@@ -1,4 +1,4 @@
-"""Staff's problem messages read in Chinese (zh-CN first for staff): every message the domain raises is catalogued."""
+"""Staff's problem messages read in Chinese (zh-CN first for staff): every message the service raises is catalogued."""
 
 import ast
 from pathlib import Path
@@ -7,13 +7,14 @@ import pytest
 
 from guanjia.problems import translate
 
-DOMAIN = Path(__file__).resolve().parents[2] / "staff" / "domain.py"
+PACKAGE = Path(__file__).resolve().parents[2] / "staff"
 
 
 def _raised_messages() -> list[str]:
-    """The constant message of every Invalid/Forbidden/Conflict raised in staff/domain.py."""
+    """The constant message of every Invalid/Forbidden/Conflict raised in the staff package."""
     messages = []
-    for node in ast.walk(ast.parse(DOMAIN.read_text(encoding="utf-8"))):
+    nodes = [n for f in sorted(PACKAGE.glob("*.py")) for n in ast.walk(ast.parse(f.read_text(encoding="utf-8")))]
+    for node in nodes:
         if isinstance(node, ast.Call) and getattr(node.func, "id", "") in ("Invalid", "Forbidden", "Conflict"):
             text = node.args[-1]
             if isinstance(text, ast.Constant):
@@ -38,6 +39,7 @@ def test_every_constant_message_has_a_chinese_text(message):
             "李四 在 2031-03-02 09:00 至 2031-03-04 09:00 请假",
         ),
         ("this leave is approved, not pending", "该请假为已批准状态，不是待审批"),
+        ("this task is done, not open", "该任务为已完成状态，不是进行中"),
     ],
 )
 def test_templated_messages_keep_their_values(english, chinese):
