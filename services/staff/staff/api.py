@@ -75,7 +75,7 @@ def create_position(data):
 @blp.arguments(CommunityArgs, location="query")
 @blp.response(200, PositionList)
 def list_positions(args):
-    """The community's posts the caller may see: a manager all, a senior butler their team, others their own."""
+    """The community's organisation chart (every member of staff of the community sees it)."""
     with web.database().transaction() as session:
         query = domain.list_positions(session, web.principal(), args["community_id"])
         return web.paginate(session, query, args["page"], args["page_size"])

@@ -144,14 +144,17 @@ def create_position(session: Session, principal: Principal, data: dict, now: dat
 
 
 def list_positions(session: Session, principal: Principal, community_id: str):
+    """The community's organisation chart: posts, titles, holders' display names and reports-to are what every member
+    of staff works with (whom to ask, whom to name as stand-in); their records (leave, scorecards, tasks) are not."""
     check_community(principal, community_id)
-    query = select(Position).where(Position.community_id == community_id).order_by(Position.created_at, Position.id)
-    seen = visible_positions(session, principal)
-    return query if seen is None else query.where(Position.id.in_(seen))
+    return select(Position).where(Position.community_id == community_id).order_by(Position.created_at, Position.id)
 
 
 def get_position(session: Session, principal: Principal, position_id: str) -> Position:
-    return position_seen(session, principal, position_id)
+    position = session.get(Position, position_id)
+    if position is None or not principal.sees_community(position.community_id):
+        raise NotFound(f"position {position_id} not found")
+    return position
 
 
 # --- leave --------------------------------------------------------------------------------------------------------

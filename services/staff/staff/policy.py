@@ -24,8 +24,8 @@ RESOURCES = [
         (f"{S}/positions", f"{S}/positions/<position_id>"),
         read=(B, SB, CM, E, F),
         write=(CM,),
-        why="a person sees their own post, a senior butler their team, the manager the community's; the manager fills "
-        "posts",
+        why="staff of a community work with its organisation chart (whom to ask, whom to name as stand-in); the manager "
+        "fills posts",
     ),
     Resource(
         "leave and stand-in cover",
