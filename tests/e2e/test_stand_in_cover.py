@@ -40,9 +40,14 @@ def test_leave_with_a_stand_in_covers_the_zone_and_reverts(stack, admin):
     community, unit = household["community"]["id"], household["unit"]["id"]
     zone = admin.get("/api/v1/zones", params={"community_id": community}).json()["items"][0]
     senior, senior_client, _ = _staff_user(admin, stack, "senior_butler", community)
-    butler, butler_client, _ = _staff_user(admin, stack, "butler", community)
+    butler, butler_client, butler_login = _staff_user(admin, stack, "butler", community)
     stand_in, _, stand_in_login = _staff_user(admin, stack, "butler", community)
     assert admin.request("PATCH", f"/api/v1/zones/{zone['id']}", json={"butler_ids": [butler["id"]]}).status_code == 200
+    # The butler takes a call for the unit (首问: they are its first responder until it is closed).
+    butler_client = Client(stack.url).login(butler_login["username"], butler_login["password"])
+    taken = butler_client.created(
+        "/api/v1/tickets", {"unit_id": unit, "category": "complaint", "description": "楼道噪音"}
+    )
 
     # The organisation: 客服部, the senior butler and the two butlers reporting to them.
     department = admin.created("/api/v1/staff/departments", {"community_id": community, "kind": "customer_service"})
@@ -120,6 +125,9 @@ def test_leave_with_a_stand_in_covers_the_zone_and_reverts(stack, admin):
     assert tokens["expires_in"] <= LEAVE_SECONDS
     covering = Client(stack.url, tokens["access_token"])
     assert covering.get(f"/api/v1/tickets/{ticket['id']}").status_code == 200
+    # The absent butler's first-responder follow-ups show on the stand-in's list meanwhile.
+    follow_ups = covering.get("/api/v1/tickets/follow-ups").json()["items"]
+    assert taken["id"] in [t["id"] for t in follow_ups]
     # The cover lives in the token only: the account keeps its own zones (none), so it cannot outlast the leave.
     assert zone["id"] not in covering.get("/api/v1/users/me").json()["zones"]
     audit = admin.get("/api/v1/audit", params={"action": "scope.stand_in_cover", "target_id": stand_in["id"]}).json()
@@ -141,7 +149,9 @@ def test_leave_with_a_stand_in_covers_the_zone_and_reverts(stack, admin):
         predicate=lambda: _repair(resident, unit)["assignee_id"] == butler["id"],
     )
     again, _ = _sign_in(stack, stand_in_login["username"], stand_in_login["password"])
-    assert Client(stack.url, again["access_token"]).get(f"/api/v1/units/{unit}").status_code == 404
+    after = Client(stack.url, again["access_token"])
+    assert after.get(f"/api/v1/units/{unit}").status_code == 404
+    assert taken["id"] not in [t["id"] for t in after.get("/api/v1/tickets/follow-ups").json()["items"]]
     assert Client(stack.url).login("admin", ADMIN_PASSWORD).get(f"/api/v1/units/{unit}").status_code == 200
 
 

@@ -965,11 +965,27 @@ def list_tickets(principal: Principal, filters: dict, now: datetime | None = Non
     return query
 
 
-def follow_ups(principal: Principal):
-    """首问责任制: every open or unvisited ticket this person first took, wherever it was dispatched."""
+def follow_ups(session: Session, principal: Principal, now: datetime):
+    """首问责任制: every open or unvisited ticket this person first took, wherever it was dispatched — and, while they
+    stand in for someone on leave (代岗), that person's too (in the communities of the stand-in's token)."""
+    mine = Ticket.first_responder == principal.subject
+    covered = (
+        session.execute(
+            select(Absence.butler_id).where(
+                Absence.stand_in_id == principal.subject,
+                Absence.ended_at.is_(None),
+                Absence.starts_at <= now,
+                Absence.ends_at > now,
+            )
+        )
+        .scalars()
+        .all()
+    )
+    if covered and principal.communities:
+        mine = or_(mine, and_(Ticket.first_responder.in_(covered), Ticket.community_id.in_(principal.communities)))
     return (
         select(Ticket)
-        .where(Ticket.first_responder == principal.subject, Ticket.status.in_((*OPEN_STATUSES, "resolved")))
+        .where(mine, Ticket.status.in_((*OPEN_STATUSES, "resolved")))
         .order_by(Ticket.created_at.desc(), Ticket.id)
     )
 
