@@ -4,5 +4,6 @@ CREATE DATABASE guanjia_residents;
 CREATE DATABASE guanjia_tickets;
 CREATE DATABASE guanjia_billing;
 CREATE DATABASE guanjia_notifications;
+CREATE DATABASE guanjia_staff;
 CREATE DATABASE guanjia_gateway;
 CREATE DATABASE guanjia_workbench;

@@ -253,8 +253,9 @@ def _occupancy(user) -> dict:
     return found or {}
 
 
-def _butler_zones(user_id: str) -> list[str] | None:
-    """The zones residents assigns this butler to (None while residents cannot answer: the last known are kept)."""
+def _butler_zones(user_id: str) -> dict | None:
+    """The zones residents assigns this butler to, and the zones they stand in for (`cover`); None while residents
+    cannot answer (the last known zones are kept, no cover)."""
     try:
         response = _service("residents").get(f"/api/v1/internal/butlers/{quote(user_id)}/zones", timeout=3.0)
     except Exception:
@@ -262,7 +263,8 @@ def _butler_zones(user_id: str) -> list[str] | None:
     if response is None or response.status != 200:
         log.warning("residents did not name the butler's zones; the last known are used")
         return None
-    return list(response.json().get("zones") or [])
+    body = response.json()
+    return {"zones": list(body.get("zones") or []), "cover": list(body.get("cover") or [])}
 
 
 def _resident_records(phone: str) -> list[dict]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 from datetime import datetime, timedelta
 
@@ -10,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from guanjia import auth
 from guanjia.auth import Principal
-from guanjia.db import as_utc, new_id
+from guanjia.db import as_utc, new_id, parse_time
 from guanjia.errors import Conflict, Forbidden, Invalid, NotFound, ProblemError
 
 from . import security
@@ -198,14 +199,46 @@ def change_password(
 ZONE_SCOPED_ROLES = ("butler",)
 
 
-def follow_zones(user: User, zones_of) -> None:
+def follow_zones(user: User, zones_of) -> list[dict]:
     """Residents' zones are the one source of a butler's zone membership: the token gets the zones residents names
-    (and user.zones keeps them as the last known answer, used while residents cannot be reached)."""
+    (and user.zones keeps them as the last known answer, used while residents cannot be reached).
+
+    Returns the stand-in cover residents names (代岗: an absent butler's zones, each with its `until`): it goes
+    into this token only and is never kept, so it ends with the leave — and without residents' answer, no cover."""
     if zones_of is None or user.role not in ZONE_SCOPED_ROLES:
-        return
+        return []
     found = zones_of(user.id)
-    if found is not None and sorted(found) != sorted(user.zones or []):
-        user.zones = list(found)
+    if found is None:
+        return []
+    if sorted(found["zones"]) != sorted(user.zones or []):
+        user.zones = list(found["zones"])
+    return list(found.get("cover") or [])
+
+
+def _with_cover(session: Session, settings, user: User, principal: Principal, cover: list[dict], now: datetime):
+    """The token's principal with the covered zones added, its lifetime cut to the earliest cover's end (the scope
+    reverts by itself), and each cover recorded in the audit log."""
+    if not cover:
+        return principal, None
+    zones = list(dict.fromkeys([*principal.zones, *(z for c in cover for z in c["zones"])]))
+    until = min(parse_time(c["until"]) for c in cover)
+    for c in cover:
+        audit(
+            session,
+            principal,
+            "scope.stand_in_cover",
+            "user",
+            user.id,
+            now,
+            details={
+                "absence_id": c["absence_id"],
+                "butler_id": c["butler_id"],
+                "zones": c["zones"],
+                "until": c["until"],
+            },
+        )
+    ttl = max(1, min(settings.token_ttl_seconds, int((until - as_utc(now)).total_seconds())))
+    return dataclasses.replace(principal, zones=tuple(zones)), ttl
 
 
 def issue_tokens(
@@ -222,7 +255,7 @@ def issue_tokens(
     `occupancy_of(user)` gives a resident's current stays (the residents service); without it a resident's token
     carries no unit at all, never the units stored on the account. `zones_of(user_id)` → [zone ids] or None
     (unreachable): a butler's zones as residents assigns them."""
-    follow_zones(user, zones_of)
+    cover = follow_zones(user, zones_of)
     raw = secrets.token_urlsafe(32)
     session.add(
         RefreshToken(
@@ -234,12 +267,12 @@ def issue_tokens(
             expires_at=now + timedelta(seconds=settings.refresh_ttl_seconds),
         )
     )
+    principal = principal_of(user, occupancy_of(user) if occupancy_of and user.role == "resident" else None)
+    principal, ttl = _with_cover(session, settings, user, principal, cover, now)
     return {
-        "access_token": auth.issue_token(
-            settings, principal_of(user, occupancy_of(user) if occupancy_of and user.role == "resident" else None)
-        ),
+        "access_token": auth.issue_token(settings, principal, ttl_seconds=ttl),
         "token_type": "Bearer",
-        "expires_in": settings.token_ttl_seconds,
+        "expires_in": ttl or settings.token_ttl_seconds,
         "refresh_token": raw,
         "refresh_expires_in": settings.refresh_ttl_seconds,
     }

@@ -329,3 +329,17 @@ class PiiDisclosure(Base):
     fields: Mapped[str] = mapped_column(String(100))
     request_id: Mapped[str | None] = mapped_column(String(100))
     at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class ButlerCover(Base):
+    """A stand-in's cover of an absent butler's zones (代岗), projected from staff.absence_started/_ended: the
+    butler's zones stay theirs; the stand-in is named for them only between starts_at and ends_at."""
+
+    __tablename__ = "butler_covers"
+    absence_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    community_id: Mapped[str] = mapped_column(String(36))
+    butler_id: Mapped[str] = mapped_column(String(36))
+    stand_in_id: Mapped[str] = mapped_column(String(36), index=True)
+    starts_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    ends_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)

@@ -143,10 +143,20 @@ class ZoneListArgs(PageArgs):
     community_id = ma.fields.String()
 
 
+class CoverOut(ma.Schema):
+    """代岗: the zones of an absent butler this person stands in for, until the leave ends (UTC)."""
+
+    absence_id = ma.fields.String()
+    butler_id = ma.fields.String()
+    zones = ma.fields.List(ma.fields.String())
+    until = UtcDateTime()
+
+
 class ButlerZonesOut(ma.Schema):
     user_id = ma.fields.String()
     zones = ma.fields.List(ma.fields.String())
     communities = ma.fields.List(ma.fields.String())
+    cover = ma.fields.List(ma.fields.Nested(CoverOut))
 
 
 class InternalZoneOut(ma.Schema):

@@ -111,9 +111,12 @@ def list_tickets(args):
 @blp.arguments(FollowUpArgs, location="query")
 @blp.response(200, TicketPage)
 def follow_ups(args):
-    """首问责任制 — my follow-ups: every ticket I first took that is not closed yet, wherever it went."""
+    """首问责任制 — my follow-ups: every ticket I first took that is not closed yet, wherever it went (and, while I
+    stand in for someone on leave, theirs)."""
     with web.database().transaction() as session:
-        page = web.paginate(session, domain.follow_ups(web.principal()), args["page"], args["page_size"])
+        page = web.paginate(
+            session, domain.follow_ups(session, web.principal(), now()), args["page"], args["page_size"]
+        )
         return display.tickets(session, page)
 
 

@@ -53,6 +53,20 @@ class RenovationViolation(ma.Schema):
     occurred_at = ma.fields.String(load_default=None, allow_none=True)
 
 
+class Absence(ma.Schema):
+    """staff.absence_started / staff.absence_ended as tickets needs them; unknown fields are ignored."""
+
+    class Meta:
+        unknown = ma.EXCLUDE
+
+    absence_id = ma.fields.String(required=True)
+    community_id = ma.fields.String(required=True)
+    user_id = ma.fields.String(required=True)
+    stand_in_id = ma.fields.String(required=True)
+    starts_at = ma.fields.String(required=True)
+    ends_at = ma.fields.String(required=True)
+
+
 def make_context(settings, upstreams):
     """What handlers and scheduled jobs receive: this service's settings (needed to write events)."""
     return SimpleNamespace(settings=settings, upstreams=upstreams)
@@ -66,6 +80,14 @@ def on_unit_changed(context, session: Session, event: dict) -> None:
 def on_zone_updated(context, session: Session, event: dict) -> None:
     data = ZoneUpdated().load(event["data"])
     domain.upsert_zone(session, data, parse_time(event["time"]))
+
+
+def on_absence_started(context, session: Session, event: dict) -> None:
+    domain.upsert_absence(session, Absence().load(event["data"]))
+
+
+def on_absence_ended(context, session: Session, event: dict) -> None:
+    domain.upsert_absence(session, Absence().load(event["data"]), ended_at=parse_time(event["time"]))
 
 
 VIOLATION_LABELS = {
@@ -113,6 +135,8 @@ SCHEMAS = {
     "unit.updated": UnitChanged,
     "zone.updated": ZoneUpdated,
     "renovation.violation": RenovationViolation,
+    "staff.absence_started": Absence,
+    "staff.absence_ended": Absence,
 }
 
 HANDLERS = {
@@ -120,4 +144,6 @@ HANDLERS = {
     "unit.updated": on_unit_changed,
     "zone.updated": on_zone_updated,
     "renovation.violation": on_renovation_violation,
+    "staff.absence_started": on_absence_started,
+    "staff.absence_ended": on_absence_ended,
 }

@@ -17,6 +17,7 @@ from guanjia.errors import Conflict, Forbidden, Invalid, NotFound
 from . import events, people
 from .clock import DEFAULT_RESOLUTION_BY_CATEGORY, DEFAULT_SLA, BusinessHours, add_minutes
 from .models import (
+    Absence,
     CommunityConfig,
     ReturnVisit,
     RoutingRule,
@@ -291,9 +292,41 @@ def delete_routing_rule(session: Session, principal: Principal, rule_id: str) ->
     session.delete(rule)
 
 
+STAND_IN_REASON = "代岗：负责管家请假中，由代岗人处理"
+
+
 def zone_butlers(session: Session, zone_id: str | None) -> list[str]:
     zone = session.get(Zone, zone_id) if zone_id else None
     return json.loads(zone.butler_ids) if zone is not None else []
+
+
+def stand_in_for(session: Session, user_id: str, now: datetime) -> str | None:
+    """代岗: who stands in for this person right now (their leave, from staff's absences), or None."""
+    return session.execute(
+        select(Absence.stand_in_id)
+        .where(
+            Absence.butler_id == user_id,
+            Absence.ended_at.is_(None),
+            Absence.starts_at <= now,
+            Absence.ends_at > now,
+        )
+        .order_by(Absence.starts_at.desc())
+    ).scalar()
+
+
+def upsert_absence(session: Session, data: dict, ended_at: datetime | None = None) -> None:
+    """staff.absence_started/_ended in any order: the row follows the payload; an end, once heard, stays."""
+    absence = session.get(Absence, data["absence_id"])
+    if absence is None:
+        absence = Absence(absence_id=data["absence_id"])
+        session.add(absence)
+    absence.community_id, absence.butler_id, absence.stand_in_id = (
+        data["community_id"],
+        data["user_id"],
+        data["stand_in_id"],
+    )
+    absence.starts_at, absence.ends_at = parse_time(data["starts_at"]), parse_time(data["ends_at"])
+    absence.ended_at = absence.ended_at or ended_at
 
 
 def route(session: Session, ticket: Ticket, default_department: str = "customer_service") -> tuple[str, str] | None:
@@ -467,7 +500,10 @@ def open_ticket(
     else:
         routed = route(session, ticket, department or default_department)
         if routed:
-            _dispatch(session, settings, ticket, routed[0], routed[1], "system:routing", None, now)
+            # A butler on leave: the ticket goes to their stand-in, and the timeline says why.
+            stand_in = stand_in_for(session, routed[1], now)
+            assignee, reason = (stand_in, STAND_IN_REASON) if stand_in else (routed[1], None)
+            _dispatch(session, settings, ticket, routed[0], assignee, "system:routing", reason, now)
     return ticket
 
 
@@ -929,11 +965,27 @@ def list_tickets(principal: Principal, filters: dict, now: datetime | None = Non
     return query
 
 
-def follow_ups(principal: Principal):
-    """首问责任制: every open or unvisited ticket this person first took, wherever it was dispatched."""
+def follow_ups(session: Session, principal: Principal, now: datetime):
+    """首问责任制: every open or unvisited ticket this person first took, wherever it was dispatched — and, while they
+    stand in for someone on leave (代岗), that person's too (in the communities of the stand-in's token)."""
+    mine = Ticket.first_responder == principal.subject
+    covered = (
+        session.execute(
+            select(Absence.butler_id).where(
+                Absence.stand_in_id == principal.subject,
+                Absence.ended_at.is_(None),
+                Absence.starts_at <= now,
+                Absence.ends_at > now,
+            )
+        )
+        .scalars()
+        .all()
+    )
+    if covered and principal.communities:
+        mine = or_(mine, and_(Ticket.first_responder.in_(covered), Ticket.community_id.in_(principal.communities)))
     return (
         select(Ticket)
-        .where(Ticket.first_responder == principal.subject, Ticket.status.in_((*OPEN_STATUSES, "resolved")))
+        .where(mine, Ticket.status.in_((*OPEN_STATUSES, "resolved")))
         .order_by(Ticket.created_at.desc(), Ticket.id)
     )
 

@@ -302,3 +302,17 @@ class ZoneOverdue(Base):
     detected_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
     __table_args__ = (UniqueConstraint("zone_id", "gap_key", name="uq_zone_overdue_gap"),)
+
+
+class Absence(Base):
+    """A butler's leave with a stand-in (代岗), projected from staff.absence_started/_ended: while it runs, new tickets
+    routed to the butler go to the stand-in."""
+
+    __tablename__ = "absences"
+    absence_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    community_id: Mapped[str] = mapped_column(String(36))
+    butler_id: Mapped[str] = mapped_column(String(36), index=True)
+    stand_in_id: Mapped[str] = mapped_column(String(36))
+    starts_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    ends_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)

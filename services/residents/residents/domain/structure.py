@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -13,7 +14,7 @@ from guanjia.db import new_id, utcnow
 from guanjia.errors import Conflict, Invalid, NotFound
 
 from .. import events
-from ..models import Building, Community, Unit, UnitStatusChange, Zone
+from ..models import Building, ButlerCover, Community, Unit, UnitStatusChange, Zone
 from .common import MANAGERS, emit, emit_unit, load_unit, unit_event_data, unit_scope
 
 DEFAULT_RENOVATION_HOURS = "08:00-12:00,14:00-18:00"
@@ -188,8 +189,42 @@ def zones_of_butler(session: Session, principal: Principal, user_id: str) -> dic
     """The zones whose butlers include `user_id`: residents' zones are the one source of zone membership; the
     gateway puts them into the butler's token at sign-in and refresh."""
     require_role(principal, "service")
-    zones = [z for z in session.execute(select(Zone).order_by(Zone.id)).scalars() if user_id in (z.butler_ids or [])]
-    return {"user_id": user_id, "zones": [z.id for z in zones], "communities": sorted({z.community_id for z in zones})}
+    all_zones = list(session.execute(select(Zone).order_by(Zone.id)).scalars())
+    zones = [z for z in all_zones if user_id in (z.butler_ids or [])]
+    return {
+        "user_id": user_id,
+        "zones": [z.id for z in zones],
+        "communities": sorted({z.community_id for z in zones}),
+        "cover": covers_of(session, user_id, all_zones, utcnow()),
+    }
+
+
+def covers_of(session: Session, stand_in_id: str, all_zones: list[Zone], now: datetime) -> list[dict]:
+    """代岗: the zones of each butler this person stands in for right now (staff's absences, time-boxed by their own
+    period even if the end was not heard of yet). Kept apart from `zones`: the gateway never keeps them."""
+    active = session.execute(
+        select(ButlerCover)
+        .where(
+            ButlerCover.stand_in_id == stand_in_id,
+            ButlerCover.ended_at.is_(None),
+            ButlerCover.starts_at <= now,
+            ButlerCover.ends_at > now,
+        )
+        .order_by(ButlerCover.starts_at)
+    ).scalars()
+    covers = []
+    for cover in active:
+        zone_ids = [z.id for z in all_zones if cover.butler_id in (z.butler_ids or [])]
+        if zone_ids:
+            covers.append(
+                {
+                    "absence_id": cover.absence_id,
+                    "butler_id": cover.butler_id,
+                    "zones": zone_ids,
+                    "until": cover.ends_at,
+                }
+            )
+    return covers
 
 
 def _zone_in(session: Session, community_id: str, zone_id: str | None, field: str = "zone_id") -> str | None:

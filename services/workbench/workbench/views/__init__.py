@@ -1,6 +1,20 @@
 """The workbench's screens, one blueprint per area (register a new one in BLUEPRINTS)."""
 
-from . import auth, dashboard, finance, home, household, notices, patrols, renovations, roster, search, tickets, units
+from . import (
+    auth,
+    dashboard,
+    finance,
+    home,
+    household,
+    notices,
+    patrols,
+    renovations,
+    roster,
+    search,
+    staff,
+    tickets,
+    units,
+)
 
 BLUEPRINTS = [
     auth.bp,
@@ -15,4 +29,5 @@ BLUEPRINTS = [
     roster.bp,
     finance.bp,
     dashboard.bp,
+    staff.bp,
 ]

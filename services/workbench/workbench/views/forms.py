@@ -3,9 +3,12 @@ problem+json becomes the form's field errors, and the zones/communities a person
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
-from flask import request
+from flask import current_app, request
+from flask_babel import gettext as _
 
 from .. import client
 from .common import items, me
@@ -44,3 +47,14 @@ def zones() -> list:
     if person.get("role") == "butler" and person.get("zones"):
         found = [z for z in found if z["id"] in person["zones"]]
     return found
+
+
+def local_instant(text: str, field: str, errors: dict) -> str | None:
+    """`2026-12-02T18:00` from a datetime-local input, as an aware ISO instant in the instance's timezone."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        errors[field] = _("Use the form 2026-12-02 18:00.")
+        return None
+    tz = ZoneInfo(current_app.extensions["guanjia.settings"].timezone)
+    return moment.replace(tzinfo=tz).astimezone(UTC).isoformat()

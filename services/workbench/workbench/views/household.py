@@ -4,32 +4,17 @@ cards, release passes, keys in custody (deposit, lend, return; overdue ones), va
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
-
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 
 from .. import client
 from .common import items
-from .forms import attempt, communities, q
+from .forms import attempt, communities, local_instant, q
 
 bp = Blueprint("household", __name__, url_prefix="/household")
 
 ROLES = ("owner", "tenant", "family")
 TAGS = ("living_alone", "hardship", "key_customer", "disabled", "elderly")
 CONTACT_KINDS = ("visit", "call")
-
-
-def _local_instant(text: str, field: str, errors: dict) -> str | None:
-    """`2026-12-02T18:00` from a datetime-local input, as an aware ISO instant in the instance's timezone."""
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        errors[field] = _("Use the form 2026-12-02 18:00.")
-        return None
-    tz = ZoneInfo(current_app.extensions["guanjia.settings"].timezone)
-    return moment.replace(tzinfo=tz).astimezone(UTC).isoformat()
 
 
 def _context(unit_id: str) -> dict:
@@ -98,7 +83,7 @@ def _resident_call(unit_id: str, form: dict):
         body = {"label": form.get("label", ""), "authorized": [{"resident_id": form.get("resident_id", "")}]}
         return f"{unit_path}/keys", body, errors
     if name == "lend":
-        due = _local_instant(form.get("due_back_at", ""), "due_back_at", errors)
+        due = local_instant(form.get("due_back_at", ""), "due_back_at", errors)
         body = {
             "borrower": {"resident_id": form.get("resident_id", "")},
             "reason": form.get("reason", ""),

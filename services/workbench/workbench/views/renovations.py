@@ -7,8 +7,7 @@ from flask import Blueprint, redirect, render_template, request, url_for
 
 from .. import client
 from .common import items
-from .forms import attempt, q
-from .household import _local_instant
+from .forms import attempt, local_instant, q
 
 bp = Blueprint("renovations", __name__, url_prefix="/renovations")
 
@@ -107,7 +106,7 @@ def _action_body(name: str, form) -> tuple[str, dict | None, dict]:
     if name == "inspect":
         body = {"findings": form.get("findings", "")}
         if form.get("violation") == "on":
-            rectify_by = _local_instant(form.get("rectify_by", ""), "violation.rectify_by", errors)
+            rectify_by = local_instant(form.get("rectify_by", ""), "violation.rectify_by", errors)
             body["violation"] = {
                 "category": form.get("category", ""),
                 "severity": form.get("severity", ""),

@@ -1,0 +1,253 @@
+"""HTTP API of the staff service: load → call domain → dump; no rules here."""
+
+from __future__ import annotations
+
+from flask import Response, current_app
+
+from guanjia import web
+from guanjia.web import Blueprint
+from guanjia.workbook import XLSX_TYPE
+
+from . import display, domain, scorecards, tasks
+from .payrule import grade_change
+from .schemas import (
+    CommunityArgs,
+    DecisionIn,
+    DepartmentIn,
+    DepartmentList,
+    DepartmentOut,
+    LeaveArgs,
+    LeaveIn,
+    LeaveOut,
+    LeavePage,
+    PayRuleArgs,
+    PayRuleOut,
+    PositionIn,
+    PositionList,
+    PositionOut,
+    ReviewIn,
+    ScorecardArgs,
+    ScorecardIn,
+    ScorecardOut,
+    ScorecardPage,
+    TaskArgs,
+    TaskIn,
+    TaskOut,
+    TaskPage,
+)
+
+blp = Blueprint("staff", __name__, url_prefix="/api/v1/staff", description="Departments, positions, leave")
+
+
+def now():
+    """The app's clock (a plain UTC clock; tests may hand create_app another)."""
+    return current_app.extensions["staff.clock"]()
+
+
+@blp.route("/departments", methods=["POST"])
+@blp.arguments(DepartmentIn)
+@blp.response(201, DepartmentOut)
+def create_department(data):
+    """A department of a community (客服, 工程, 秩序安管, 保洁, 绿化); the community's manager sets them up."""
+    with web.database().transaction() as session:
+        return domain.create_department(session, web.principal(), data, now())
+
+
+@blp.route("/departments", methods=["GET"])
+@blp.arguments(CommunityArgs, location="query")
+@blp.response(200, DepartmentList)
+def list_departments(args):
+    with web.database().transaction() as session:
+        query = domain.list_departments(web.principal(), args["community_id"])
+        return web.paginate(session, query, args["page"], args["page_size"])
+
+
+@blp.route("/positions", methods=["POST"])
+@blp.arguments(PositionIn)
+@blp.response(201, PositionOut)
+def create_position(data):
+    """Fill a post: its department, title, holder (a gateway user id) and the post it reports to."""
+    with web.database().transaction() as session:
+        return domain.create_position(session, web.principal(), data, now())
+
+
+@blp.route("/positions", methods=["GET"])
+@blp.arguments(CommunityArgs, location="query")
+@blp.response(200, PositionList)
+def list_positions(args):
+    """The community's organisation chart (every member of staff of the community sees it)."""
+    with web.database().transaction() as session:
+        query = domain.list_positions(session, web.principal(), args["community_id"])
+        return web.paginate(session, query, args["page"], args["page_size"])
+
+
+@blp.route("/positions/<position_id>", methods=["GET"])
+@blp.response(200, PositionOut)
+def get_position(position_id):
+    with web.database().transaction() as session:
+        return domain.get_position(session, web.principal(), position_id)
+
+
+@blp.route("/leaves", methods=["POST"])
+@blp.arguments(LeaveIn)
+@blp.response(201, LeaveOut)
+def file_leave(data):
+    """请假: a leave request with a stand-in (代岗), decided by the superior. Refused when it overlaps one's own
+    leave or when the stand-in is on leave then."""
+    with web.database().transaction() as session:
+        leave = domain.file_leave(session, web.settings(), web.principal(), data, now())
+        session.flush()
+        return display.leaves(session, leave)
+
+
+@blp.route("/leaves", methods=["GET"])
+@blp.arguments(LeaveArgs, location="query")
+@blp.response(200, LeavePage)
+def list_leaves(args):
+    """Leave the caller may see, latest first: their own and those they stand in for, a senior butler their team's,
+    a manager their community's."""
+    with web.database().transaction() as session:
+        query = domain.visible_leaves(session, web.principal(), args)
+        return display.leaves(session, web.paginate(session, query, args["page"], args["page_size"]))
+
+
+@blp.route("/leaves/<leave_id>", methods=["GET"])
+@blp.response(200, LeaveOut)
+def get_leave(leave_id):
+    with web.database().transaction() as session:
+        return display.leaves(session, domain.get_leave(session, web.principal(), leave_id))
+
+
+def _decision(approve: bool, doc: str):
+    def decide(data, leave_id):
+        with web.database().transaction() as session:
+            leave = domain.decide_leave(
+                session, web.settings(), web.principal(), leave_id, approve, data.get("note"), now()
+            )
+            return display.leaves(session, leave)
+
+    decide.__doc__ = doc  # set before the decorators read it into the OpenAPI summary
+    decide.__name__ = "approve_leave" if approve else "reject_leave"
+    return decide
+
+
+for _action, _approve, _doc in (
+    ("approve", True, "The superior approves: the stand-in covers from the start (staff.absence_started)."),
+    ("reject", False, "The superior turns the request down."),
+):
+    blp.route(f"/leaves/<leave_id>/{_action}", methods=["POST"])(
+        blp.arguments(DecisionIn)(blp.response(200, LeaveOut)(_decision(_approve, _doc)))
+    )
+
+
+@blp.route("/leaves/<leave_id>/cancel", methods=["POST"])
+@blp.response(200, LeaveOut)
+def cancel_leave(leave_id):
+    """Withdraw a leave that has not begun."""
+    with web.database().transaction() as session:
+        return display.leaves(session, domain.cancel_leave(session, web.principal(), leave_id, now()))
+
+
+@blp.route("/pay-rule", methods=["GET"])
+@blp.arguments(PayRuleArgs, location="query")
+@blp.response(200, PayRuleOut)
+def pay_rule(args):
+    """收费率与工资挂钩: the instance's rule; with collection_rate, the grade change it gives for a period."""
+    rule = current_app.extensions["staff.settings"].pay_rule
+    rate = args.get("collection_rate")
+    return {**vars(rule), "grade_change": grade_change(rate, rule) if rate is not None else None}
+
+
+@blp.route("/scorecards", methods=["POST"])
+@blp.arguments(ScorecardIn)
+@blp.response(201, ScorecardOut)
+def measure_scorecard(data):
+    """月度考核: draw up (or refresh) a post's scorecard for a month from billing's collection figures, with the
+    grade change the pay rule gives for the period the month lies in. The superior or the manager draws it up."""
+    rule, billing = current_app.extensions["staff.settings"].pay_rule, current_app.extensions["staff.billing"]
+    with web.database().transaction() as session:
+        position = scorecards.position_for_scorecard(session, web.principal(), data["position_id"])
+        community_id = position.community_id
+    # Billing is asked outside the database transaction, once per period (grouped by butler).
+    period = scorecards.pay_period(data["month"], rule)
+    month_figures = scorecards.butler_figures(billing, community_id, data["month"])
+    period_figures = scorecards.butler_figures(billing, community_id, period)
+    with web.database().transaction() as session:
+        position = scorecards.position_for_scorecard(session, web.principal(), data["position_id"])
+        card = scorecards.measure(
+            session, web.principal(), position, data["month"], month_figures, period_figures, period, rule, now()
+        )
+        session.flush()
+        return scorecards.with_names(session, [card])[0]
+
+
+@blp.route("/scorecards", methods=["GET"])
+@blp.arguments(ScorecardArgs, location="query")
+@blp.response(200, ScorecardPage)
+def list_scorecards(args):
+    """Scorecards, newest month first: one's own, a senior butler the team's, a manager the community's; history
+    per person with position_id. format=xlsx gives the workbook."""
+    with web.database().transaction() as session:
+        query = scorecards.visible_scorecards(session, web.principal(), args)
+        if args["format"] == "xlsx":
+            cards = scorecards.with_names(session, list(session.execute(query).scalars()))
+            body = scorecards.to_xlsx(cards, web.settings().timezone)
+            return Response(
+                body,
+                mimetype=XLSX_TYPE,
+                headers={"Content-Disposition": f'attachment; filename="scorecards-{args.get("month") or "all"}.xlsx"'},
+            )
+        page = web.paginate(session, query, args["page"], args["page_size"])
+        page["items"] = scorecards.with_names(session, page["items"])
+        return page
+
+
+@blp.route("/scorecards/<scorecard_id>", methods=["GET"])
+@blp.response(200, ScorecardOut)
+def get_scorecard(scorecard_id):
+    with web.database().transaction() as session:
+        return scorecards.with_names(session, [scorecards.get_scorecard(session, web.principal(), scorecard_id)])[0]
+
+
+@blp.route("/scorecards/<scorecard_id>/review", methods=["POST"])
+@blp.arguments(ReviewIn)
+@blp.response(200, ScorecardOut)
+def review_scorecard(data, scorecard_id):
+    """The superior's score (0–100) and comments on the month."""
+    with web.database().transaction() as session:
+        card = scorecards.review(session, web.principal(), scorecard_id, data["score"], data.get("comment"), now())
+        return scorecards.with_names(session, [card])[0]
+
+
+@blp.route("/tasks", methods=["POST"])
+@blp.arguments(TaskIn)
+@blp.response(201, TaskOut)
+def hand_down_task(data):
+    """领导交办: hand a task to a post below one's own (a manager: any post of the community), due by `due_at`."""
+    with web.database().transaction() as session:
+        return tasks.hand_down(session, web.principal(), data, now())
+
+
+@blp.route("/tasks", methods=["GET"])
+@blp.arguments(TaskArgs, location="query")
+@blp.response(200, TaskPage)
+def list_tasks(args):
+    """One's own tasks and those one handed down, soonest due first; a senior butler the team's, a manager all."""
+    with web.database().transaction() as session:
+        query = tasks.visible_tasks(session, web.principal(), args)
+        return web.paginate(session, query, args["page"], args["page_size"])
+
+
+@blp.route("/tasks/<task_id>", methods=["GET"])
+@blp.response(200, TaskOut)
+def get_task(task_id):
+    with web.database().transaction() as session:
+        return tasks.get_task(session, web.principal(), task_id)
+
+
+@blp.route("/tasks/<task_id>/complete", methods=["POST"])
+@blp.response(200, TaskOut)
+def complete_task(task_id):
+    """The assignee reports the task done."""
+    with web.database().transaction() as session:
+        return tasks.complete(session, web.principal(), task_id, now())

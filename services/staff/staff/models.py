@@ -1,0 +1,132 @@
+"""Tables of the staff database: departments, positions (with reports-to), leave requests, outbox and inbox."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from guanjia.db import UtcDateTime
+from guanjia.inbox import define_inbox
+from guanjia.outbox import define_outbox
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+outbox = define_outbox(Base.metadata)
+inbox = define_inbox(Base.metadata)
+
+
+class Department(Base):
+    """客服, 工程, 秩序安管, 保洁, 绿化 — one of each kind per community at most."""
+
+    __tablename__ = "departments"
+    __table_args__ = (UniqueConstraint("community_id", "kind", name="uq_departments_community_kind"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    community_id: Mapped[str] = mapped_column(String(36), index=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    name: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class Position(Base):
+    """A post held by one person (a gateway user id), in a department, reporting to another post."""
+
+    __tablename__ = "positions"
+    __table_args__ = (UniqueConstraint("community_id", "user_id", name="uq_positions_community_user"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    community_id: Mapped[str] = mapped_column(String(36), index=True)
+    department_id: Mapped[str] = mapped_column(ForeignKey("departments.id"))
+    title: Mapped[str] = mapped_column(String(30))
+    user_id: Mapped[str] = mapped_column(String(36), index=True)
+    # The name shown on screens (the person's staff display name, given when the post is filled).
+    display_name: Mapped[str] = mapped_column(String(100))
+    reports_to_id: Mapped[str | None] = mapped_column(ForeignKey("positions.id"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class Leave(Base):
+    """A leave request; approved by the holder's superior, with a stand-in who covers the zones meanwhile."""
+
+    __tablename__ = "leaves"
+    __table_args__ = (
+        Index("ix_leaves_user_period", "user_id", "starts_at", "ends_at"),
+        Index("ix_leaves_status_starts", "status", "starts_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    community_id: Mapped[str] = mapped_column(String(36), index=True)
+    position_id: Mapped[str] = mapped_column(ForeignKey("positions.id"))
+    user_id: Mapped[str] = mapped_column(String(36))
+    stand_in_position_id: Mapped[str] = mapped_column(ForeignKey("positions.id"))
+    stand_in_user_id: Mapped[str] = mapped_column(String(36), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    starts_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    ends_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    status: Mapped[str] = mapped_column(String(20))  # pending, approved, rejected, cancelled
+    decided_by: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    decision_note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # When the scheduled job announced the absence's start and end (staff.absence_started / _ended).
+    started_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    created_by: Mapped[str] = mapped_column(String(36))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class Scorecard(Base):
+    """A butler's monthly scorecard: the measured figures (from billing's API, never its database) and, for the
+    pay rule's period, the grade change it gives; beside them the superior's score and comments."""
+
+    __tablename__ = "scorecards"
+    __table_args__ = (UniqueConstraint("position_id", "month", name="uq_scorecards_position_month"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    community_id: Mapped[str] = mapped_column(String(36), index=True)
+    position_id: Mapped[str] = mapped_column(ForeignKey("positions.id"))
+    user_id: Mapped[str] = mapped_column(String(36))
+    month: Mapped[str] = mapped_column(String(7))  # 2026-11
+    # Billing's figures as it answered them (decimal strings: money in yuan, rates as ratios "0.8750").
+    receivable: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    collected: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    collection_rate: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    pay_period: Mapped[str] = mapped_column(String(7))  # 2026-H2
+    period_collection_rate: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    grade_change: Mapped[int | None] = mapped_column(nullable=True)
+    target_met: Mapped[bool | None] = mapped_column(nullable=True)
+    measured_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    score: Mapped[int | None] = mapped_column(nullable=True)  # the superior's, 0–100
+    comment: Mapped[str | None] = mapped_column(Text, nullable=True)
+    scored_by: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    scored_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class Task(Base):
+    """领导交办: a task handed down to a post, with a due date; announced once when overdue (task.overdue)."""
+
+    __tablename__ = "tasks"
+    __table_args__ = (Index("ix_tasks_status_due", "status", "due_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    community_id: Mapped[str] = mapped_column(String(36), index=True)
+    position_id: Mapped[str] = mapped_column(ForeignKey("positions.id"))
+    assignee_id: Mapped[str] = mapped_column(String(36))  # the post holder's gateway user id
+    assigner_id: Mapped[str] = mapped_column(String(36))
+    title: Mapped[str] = mapped_column(String(200))
+    details: Mapped[str | None] = mapped_column(Text, nullable=True)
+    due_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    status: Mapped[str] = mapped_column(String(20))  # open, done, cancelled
+    completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    overdue_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)  # when task.overdue went out
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    @property
+    def overdue(self) -> bool:
+        return self.overdue_at is not None

@@ -1,0 +1,74 @@
+"""Need-to-know table of the staff service: who may read and change which resource, and why.
+
+Enforced for every request by guanjia.access; which records (own, team, community) is the domain's. docs/security.md
+embeds this table; the access matrix tests are generated from it.
+"""
+
+from __future__ import annotations
+
+from guanjia.access import Policy, Resource
+
+B, SB, CM, E, F = "butler", "senior_butler", "cs_manager", "engineer", "finance"
+S = "/api/v1/staff"
+
+RESOURCES = [
+    Resource(
+        "departments",
+        (f"{S}/departments",),
+        read=(B, SB, CM, E, F),
+        write=(CM,),
+        why="every member of staff sees how the community is organised; its manager sets it up",
+    ),
+    Resource(
+        "positions and reports-to",
+        (f"{S}/positions", f"{S}/positions/<position_id>"),
+        read=(B, SB, CM, E, F),
+        write=(CM,),
+        why="staff of a community work with its organisation chart (whom to ask, whom to name as stand-in); the manager "
+        "fills posts",
+    ),
+    Resource(
+        "leave and stand-in cover",
+        (
+            f"{S}/leaves",
+            f"{S}/leaves/<leave_id>",
+            f"{S}/leaves/<leave_id>/approve",
+            f"{S}/leaves/<leave_id>/reject",
+            f"{S}/leaves/<leave_id>/cancel",
+        ),
+        read=(B, SB, CM, E, F),
+        write=(B, SB, CM, E, F),
+        why="a person asks for their own leave and sees those they stand in for; the superior decides; a senior butler "
+        "sees the team's, the manager the community's",
+        notes=("reason", "decision_note"),
+    ),
+    Resource(
+        "monthly scorecards",
+        (f"{S}/scorecards", f"{S}/scorecards/<scorecard_id>", f"{S}/scorecards/<scorecard_id>/review"),
+        read=(B, SB, CM, E, F),
+        write=(SB, CM),
+        why="a person sees their own scorecard, a senior butler the team's, the manager the community's; the superior "
+        "draws it up and scores it",
+        notes=("comment",),
+    ),
+    Resource(
+        "tasks handed down",
+        (f"{S}/tasks", f"{S}/tasks/<task_id>", f"{S}/tasks/<task_id>/complete"),
+        read=(B, SB, CM, E, F),
+        write=(B, SB, CM, E, F),
+        why="a superior hands tasks down to their team and follows them; the assignee sees and completes their own",
+        notes=("details",),
+    ),
+    Resource(
+        "collection-rate pay rule",
+        (f"{S}/pay-rule",),
+        read=(B, SB, CM, F),
+        write=(),
+        why="butlers' pay follows the collection rate: they, their superiors and finance read the rule; the operator "
+        "sets it",
+    ),
+]
+
+
+def policy() -> Policy:
+    return Policy("staff", RESOURCES, service_only=("/api/v1/internal",))

@@ -1,0 +1,192 @@
+"""Request and response schemas of the staff API."""
+
+import marshmallow as ma
+
+from guanjia.web import PageArgs, UtcDateTime, enum_out, page_schema
+
+from .config import PERIODS
+from .domain import DEPARTMENT_KINDS, LEAVE_KINDS, LEAVE_STATUSES, TITLES
+from .tasks import TASK_STATUSES
+
+ID = ma.validate.Length(min=1, max=36)
+
+
+class CommunityArgs(PageArgs):
+    community_id = ma.fields.String(required=True, validate=ID)
+
+
+class DepartmentIn(ma.Schema):
+    community_id = ma.fields.String(required=True, validate=ID)
+    kind = ma.fields.String(required=True, validate=ma.validate.OneOf(DEPARTMENT_KINDS))
+    name = ma.fields.String(validate=ma.validate.Length(min=1, max=100))
+
+
+class DepartmentOut(ma.Schema):
+    id = ma.fields.String()
+    community_id = ma.fields.String()
+    kind = enum_out(DEPARTMENT_KINDS)
+    name = ma.fields.String()
+    created_at = UtcDateTime()
+
+
+class PositionIn(ma.Schema):
+    department_id = ma.fields.String(required=True, validate=ID)
+    title = ma.fields.String(required=True, validate=ma.validate.OneOf(TITLES))
+    user_id = ma.fields.String(required=True, validate=ID, metadata={"description": "the holder's gateway user id"})
+    display_name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=100))
+    reports_to_id = ma.fields.String(load_default=None, allow_none=True, validate=ID)
+
+
+class PositionOut(ma.Schema):
+    id = ma.fields.String()
+    community_id = ma.fields.String()
+    department_id = ma.fields.String()
+    title = enum_out(TITLES)
+    user_id = ma.fields.String()
+    display_name = ma.fields.String()
+    reports_to_id = ma.fields.String(allow_none=True)
+    created_at = UtcDateTime()
+
+
+class LeaveIn(ma.Schema):
+    position_id = ma.fields.String(required=True, validate=ID, metadata={"description": "the post of the person away"})
+    stand_in_id = ma.fields.String(required=True, validate=ID, metadata={"description": "the stand-in's position"})
+    kind = ma.fields.String(required=True, validate=ma.validate.OneOf(LEAVE_KINDS))
+    starts_at = ma.fields.AwareDateTime(required=True)
+    ends_at = ma.fields.AwareDateTime(required=True)
+    reason = ma.fields.String(load_default=None, allow_none=True, validate=ma.validate.Length(max=500))
+
+
+class DecisionIn(ma.Schema):
+    note = ma.fields.String(load_default=None, allow_none=True, validate=ma.validate.Length(max=500))
+
+
+class LeaveArgs(PageArgs):
+    community_id = ma.fields.String(validate=ID)
+    position_id = ma.fields.String(validate=ID)
+    status = ma.fields.String(validate=ma.validate.OneOf(LEAVE_STATUSES))
+
+
+class LeaveOut(ma.Schema):
+    id = ma.fields.String()
+    community_id = ma.fields.String()
+    position_id = ma.fields.String()
+    user_id = ma.fields.String()
+    display_name = ma.fields.String()
+    stand_in_id = ma.fields.String(attribute="stand_in_position_id")
+    stand_in_user_id = ma.fields.String()
+    stand_in_name = ma.fields.String()
+    kind = enum_out(LEAVE_KINDS)
+    reason = ma.fields.String(allow_none=True)
+    starts_at = UtcDateTime()
+    ends_at = UtcDateTime()
+    status = enum_out(LEAVE_STATUSES)
+    in_progress = ma.fields.Boolean(metadata={"description": "announced as begun and not yet ended"})
+    decided_by = ma.fields.String(allow_none=True)
+    decided_at = UtcDateTime(allow_none=True)
+    decision_note = ma.fields.String(allow_none=True)
+    created_at = UtcDateTime()
+
+
+class PayRuleArgs(ma.Schema):
+    collection_rate = ma.fields.Decimal(
+        places=2,
+        validate=ma.validate.Range(min=0, max=100),
+        metadata={"description": "a period's collection rate in percent: the answer adds the grade change"},
+    )
+
+
+class GradeChangeOut(ma.Schema):
+    collection_rate = ma.fields.Decimal(as_string=True, attribute="rate")
+    target_met = ma.fields.Boolean()
+    steps = ma.fields.Integer()
+    grades = ma.fields.Integer(metadata={"description": "grades up (positive) or down (negative) for the period"})
+
+
+class PayRuleOut(ma.Schema):
+    threshold = ma.fields.Decimal(as_string=True)
+    step = ma.fields.Decimal(as_string=True)
+    grades_per_step = ma.fields.Integer()
+    grades_when_missed = ma.fields.Integer()
+    period = enum_out(PERIODS)
+    grade_change = ma.fields.Nested(GradeChangeOut, allow_none=True)
+
+
+DepartmentList = page_schema(DepartmentOut, "DepartmentList")
+PositionList = page_schema(PositionOut, "PositionList")
+LeavePage = page_schema(LeaveOut, "LeavePage")
+
+
+MONTH = ma.validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="a month like 2026-11")
+
+
+class ScorecardIn(ma.Schema):
+    position_id = ma.fields.String(required=True, validate=ID)
+    month = ma.fields.String(required=True, validate=MONTH)
+
+
+class ReviewIn(ma.Schema):
+    score = ma.fields.Integer(required=True, validate=ma.validate.Range(min=0, max=100))
+    comment = ma.fields.String(load_default=None, allow_none=True, validate=ma.validate.Length(max=1000))
+
+
+class ScorecardArgs(PageArgs):
+    community_id = ma.fields.String(required=True, validate=ID)
+    month = ma.fields.String(validate=MONTH)
+    position_id = ma.fields.String(validate=ID)
+    format = ma.fields.String(load_default="json", validate=ma.validate.OneOf(("json", "xlsx")))
+
+
+class ScorecardOut(ma.Schema):
+    id = ma.fields.String()
+    community_id = ma.fields.String()
+    position_id = ma.fields.String()
+    user_id = ma.fields.String()
+    display_name = ma.fields.String()
+    month = ma.fields.String()
+    receivable = ma.fields.String(allow_none=True, metadata={"description": "yuan, decimal string (billing's)"})
+    collected = ma.fields.String(allow_none=True)
+    collection_rate = ma.fields.String(allow_none=True, metadata={"description": "the month's 收缴率, a ratio"})
+    pay_period = ma.fields.String(metadata={"description": "the pay rule's period the month lies in (2026-H2)"})
+    period_collection_rate = ma.fields.String(allow_none=True)
+    grade_change = ma.fields.Integer(allow_none=True, metadata={"description": "what the pay rule gives"})
+    target_met = ma.fields.Boolean(allow_none=True, metadata={"description": "false: flagged for the manager"})
+    measured_at = UtcDateTime()
+    score = ma.fields.Integer(allow_none=True)
+    comment = ma.fields.String(allow_none=True)
+    scored_by = ma.fields.String(allow_none=True)
+    scored_by_name = ma.fields.String(allow_none=True)
+    scored_at = UtcDateTime(allow_none=True)
+
+
+ScorecardPage = page_schema(ScorecardOut, "ScorecardPage")
+
+
+class TaskIn(ma.Schema):
+    position_id = ma.fields.String(required=True, validate=ID, metadata={"description": "the assignee's post"})
+    title = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
+    details = ma.fields.String(load_default=None, allow_none=True, validate=ma.validate.Length(max=2000))
+    due_at = ma.fields.AwareDateTime(required=True)
+
+
+class TaskArgs(PageArgs):
+    community_id = ma.fields.String(required=True, validate=ID)
+    status = ma.fields.String(validate=ma.validate.OneOf(TASK_STATUSES))
+
+
+class TaskOut(ma.Schema):
+    id = ma.fields.String()
+    community_id = ma.fields.String()
+    position_id = ma.fields.String()
+    assignee_id = ma.fields.String()
+    assigner_id = ma.fields.String()
+    title = ma.fields.String()
+    details = ma.fields.String(allow_none=True)
+    due_at = UtcDateTime()
+    status = enum_out(TASK_STATUSES)
+    overdue = ma.fields.Boolean(metadata={"description": "past its due date while open (task.overdue went out)"})
+    completed_at = UtcDateTime(allow_none=True)
+    created_at = UtcDateTime()
+
+
+TaskPage = page_schema(TaskOut, "TaskPage")

@@ -1,0 +1,27 @@
+"""How the `guanjia` CLI finds this service (entry point guanjia.services → SPEC)."""
+
+from pathlib import Path
+
+from guanjia.service import ServiceSpec
+
+from .app import create_app
+from .config import check
+from .consumers import HANDLERS, make_context
+from .events import TASK_OVERDUE
+from .jobs import PERIODIC
+from .models import Base, inbox, outbox
+
+SPEC = ServiceSpec(
+    name="staff",
+    create_app=create_app,
+    metadata=Base.metadata,
+    migrations_dir=Path(__file__).resolve().parent.parent / "migrations",
+    outbox=outbox,
+    inbox=inbox,
+    handlers=HANDLERS,
+    make_context=make_context,
+    periodic=PERIODIC,
+    check_config=check,
+    # Published for integrators (and a future reminder rule); no service of ours consumes it yet.
+    routine_events=(TASK_OVERDUE,),
+)
