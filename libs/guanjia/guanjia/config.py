@@ -14,6 +14,7 @@ SERVICE_PORTS = {
     "billing": 8003,
     "notifications": 8004,
     "workbench": 8005,
+    "community": 8006,
 }
 EMBEDDED_AMQP_URL = "memory://"
 # Services that sign and verify no token and hold no personal data (the workbench only forwards people's

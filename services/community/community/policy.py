@@ -1,0 +1,65 @@
+"""Need-to-know table of the community service: who may read and change which resource, and why.
+
+Enforced for every request by guanjia.access; which entries (published, own community) and which households (own,
+the butler's zones) is the domain's. docs/security.md embeds this table; the access matrix tests are generated
+from it.
+"""
+
+from __future__ import annotations
+
+from guanjia.access import Policy, Resource
+
+R, B, SB, CM, E, F, IG = "resident", "butler", "senior_butler", "cs_manager", "engineer", "finance", "integrator"
+K, D, S = "/api/v1/knowledge", "/api/v1/directory", "/api/v1/surveys"
+
+RESOURCES = [
+    Resource(
+        "knowledge base (百问百答)",
+        (K, f"{K}/<entry_id>"),
+        read=(R, B, SB, CM, E, F),
+        write=(B, SB, CM),
+        why="the front desk answers from it and keeps it current; residents read the published answers; engineers "
+        "and finance explain the same boundaries",
+    ),
+    Resource(
+        "entries past their review date",
+        (f"{K}/overdue", f"{D}/overdue"),
+        read=(B, SB, CM),
+        write=(),
+        why="the service desk reviews what is out of date (定期更新)",
+    ),
+    Resource(
+        "local directory and hotlines",
+        (D, f"{D}/<entry_id>"),
+        read=(R, B, SB, CM, E, F),
+        write=(B, SB, CM),
+        why="residents look up the neighbourhood and the utilities; the front desk keeps the numbers current",
+        notes=("note",),
+    ),
+    Resource(
+        "satisfaction surveys",
+        (S, f"{S}/<survey_id>", f"{S}/<survey_id>/open", f"{S}/<survey_id>/close"),
+        read=(R, B, SB, CM, IG),
+        write=(SB, CM),
+        why="the senior butler and the service manager build and run the annual survey; butlers and residents "
+        "see the questionnaire they answer",
+    ),
+    Resource(
+        "survey answers",
+        (f"{S}/<survey_id>/answers",),
+        read=(R, B, SB, CM),
+        write=(R, B, SB, CM),
+        why="a resident answers for their household; the butler records answers taken by phone or on a visit",
+    ),
+    Resource(
+        "survey progress and report",
+        (f"{S}/<survey_id>/progress", f"{S}/<survey_id>/report"),
+        read=(B, SB, CM),
+        write=(),
+        why="butlers chase their zones' response rate; the analysis report goes to the service manager",
+    ),
+]
+
+
+def policy() -> Policy:
+    return Policy("community", RESOURCES)
