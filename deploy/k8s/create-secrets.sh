@@ -12,7 +12,7 @@ set -euo pipefail
 
 city=${1:?usage: create-secrets.sh <city>}
 ns="guanjia-$city"
-services="residents tickets billing notifications gateway"
+services="residents tickets billing notifications gateway community"
 # The workbench has a database (its sessions) but no broker user: it publishes and consumes no events.
 web_services="workbench"
 

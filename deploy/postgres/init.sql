@@ -6,3 +6,4 @@ CREATE DATABASE guanjia_billing;
 CREATE DATABASE guanjia_notifications;
 CREATE DATABASE guanjia_gateway;
 CREATE DATABASE guanjia_workbench;
+CREATE DATABASE guanjia_community;

@@ -35,8 +35,8 @@ GUNICORN_CONF = ROOT / "deploy" / "gunicorn.conf.py"
 COMPOSE_JWT_KEY = "JNBTdRhaTMsOk0J4rn21Ae6go1rldDYzE2a7FPyLmrg"
 COMPOSE_SERVICE_KEY = "BGbuwWpylEDi1vL3zC-TaMddydvdYydTIlBkW_Dbno0"
 
-SERVICES = ["residents", "tickets", "billing", "notifications", "gateway"]
-WITH_WORKER = ["residents", "tickets", "billing", "notifications"]
+SERVICES = ["residents", "tickets", "billing", "notifications", "gateway", "community"]
+WITH_WORKER = ["residents", "tickets", "billing", "notifications", "community"]
 # Web only: the workbench (people's screens) has a database but no worker, no broker user and no keys.
 WEB_ONLY = ["workbench"]
 INFRA = ["postgres", "rabbitmq", "redis"]
