@@ -25,8 +25,9 @@ from .conftest import Client, make_household
 METHODS = ("get", "post", "put", "patch", "delete")
 SCOPED_ROLES = ("resident", "butler", "senior_butler", "cs_manager", "engineer", "finance", "integrator")
 # Parameters naming the community itself or its structure: a resident of another household in the same community
-# may legitimately see these, so that caller is checked on household-level objects only.
-COMMUNITY_LEVEL = {"community_id", "building_id", "zone_id"}
+# may legitimately see these, so that caller is checked on household-level objects only. The community's knowledge
+# base and directory entries and its service catalogue are pages of the whole community, like its zones.
+COMMUNITY_LEVEL = {"community_id", "building_id", "zone_id", "entry_id", "item_id"}
 ALLOWED = {403, 404}
 PARAM = re.compile(r"\{([^}]+)\}")
 

@@ -9,24 +9,37 @@ from guanjia import web
 from guanjia.web import Blueprint, PageArgs
 from guanjia.workbook import XLSX_TYPE
 
-from .domain import knowledge, surveys
+from .domain import knowledge, orders, surveys
 from .schemas import (
     AnswerIn,
     AnswerOut,
     AnswerPage,
+    CatalogueItemIn,
+    CatalogueItemOut,
+    CatalogueItemPatch,
+    CatalogueListArgs,
+    CataloguePage,
     DirectoryIn,
     DirectoryListArgs,
     DirectoryOut,
     DirectoryPage,
     DirectoryPatch,
+    FiguresArgs,
+    FiguresOut,
     KnowledgeIn,
     KnowledgeListArgs,
     KnowledgeOut,
     KnowledgePage,
     KnowledgePatch,
+    OrderIn,
+    OrderListArgs,
+    OrderOut,
+    OrderPage,
     OverdueArgs,
     ProgressOut,
+    RateIn,
     ReportArgs,
+    ScheduleIn,
     SurveyIn,
     SurveyListArgs,
     SurveyOut,
@@ -41,6 +54,13 @@ directory_blp = Blueprint(
 )
 survey_blp = Blueprint(
     "surveys", __name__, url_prefix="/api/v1/surveys", description="Satisfaction surveys (满意度调查)"
+)
+
+catalogue_blp = Blueprint(
+    "catalogue", __name__, url_prefix="/api/v1/catalogue", description="Special and paid services (特约服务)"
+)
+order_blp = Blueprint(
+    "service-orders", __name__, url_prefix="/api/v1/service-orders", description="Orders of catalogue services"
 )
 
 
@@ -198,3 +218,108 @@ def survey_report(args, survey_id):
             headers={"Content-Disposition": f'attachment; filename="survey-{survey_id}.xlsx"'},
         )
     return jsonify(web.jsonable(body))
+
+
+# -- service catalogue and orders ------------------------------------------------------------------------------------
+@catalogue_blp.route("", methods=["GET"])
+@catalogue_blp.arguments(CatalogueListArgs, location="query")
+@catalogue_blp.response(200, CataloguePage)
+def list_items(args):
+    """The community's special and paid services (特约服务, 有偿服务); residents see the ones on offer."""
+    query = orders.items_query(web.principal(), args)
+    with web.database().transaction() as session:
+        page = web.paginate(session, query, args["page"], args["page_size"])
+        page["items"] = [orders.item_view(item) for item in page["items"]]
+        return page
+
+
+@catalogue_blp.route("", methods=["POST"])
+@catalogue_blp.arguments(CatalogueItemIn)
+@catalogue_blp.response(201, CatalogueItemOut)
+def create_item(body):
+    with web.database().transaction() as session:
+        return orders.item_view(orders.create_item(session, web.principal(), now(), body))
+
+
+@catalogue_blp.route("/<item_id>", methods=["GET"])
+@catalogue_blp.response(200, CatalogueItemOut)
+def get_item(item_id):
+    with web.database().transaction() as session:
+        return orders.item_view(orders.get_item(session, web.principal(), item_id))
+
+
+@catalogue_blp.route("/<item_id>", methods=["PATCH"])
+@catalogue_blp.arguments(CatalogueItemPatch)
+@catalogue_blp.response(200, CatalogueItemOut)
+def update_item(body, item_id):
+    with web.database().transaction() as session:
+        return orders.item_view(orders.update_item(session, web.principal(), now(), item_id, body))
+
+
+@order_blp.route("", methods=["GET"])
+@order_blp.arguments(OrderListArgs, location="query")
+@order_blp.response(200, OrderPage)
+def list_orders(args):
+    """Orders the caller may see, newest first: a resident their household's, a butler their zones'."""
+    query = orders.orders_query(web.principal(), args)
+    with web.database().transaction() as session:
+        page = web.paginate(session, query, args["page"], args["page_size"])
+        page["items"] = [orders.order_view(order) for order in page["items"]]
+        return page
+
+
+@order_blp.route("", methods=["POST"])
+@order_blp.arguments(OrderIn)
+@order_blp.response(201, OrderOut)
+def place_order(body):
+    """An order for a household (the resident's own, or one of the butler's zones) of an item of its community."""
+    with web.database().transaction() as session:
+        return orders.order_view(orders.place(session, web.principal(), now(), body))
+
+
+@order_blp.route("/figures", methods=["GET"])
+@order_blp.arguments(FiguresArgs, location="query")
+@order_blp.response(200, FiguresOut)
+def order_figures(args):
+    """Promotion figures: completed orders and revenue by item and by zone in a month."""
+    with web.database().transaction() as session:
+        return orders.monthly_figures(session, web.principal(), web.settings(), args["community_id"], args["month"])
+
+
+@order_blp.route("/<order_id>", methods=["GET"])
+@order_blp.response(200, OrderOut)
+def get_order(order_id):
+    with web.database().transaction() as session:
+        return orders.order_view(orders.get_order(session, web.principal(), order_id))
+
+
+@order_blp.route("/<order_id>/schedule", methods=["POST"])
+@order_blp.arguments(ScheduleIn)
+@order_blp.response(200, OrderOut)
+def schedule_order(body, order_id):
+    """Agree the time (and the price of a quoted item)."""
+    with web.database().transaction() as session:
+        return orders.order_view(orders.schedule(session, web.principal(), order_id, body))
+
+
+@order_blp.route("/<order_id>/complete", methods=["POST"])
+@order_blp.response(200, OrderOut)
+def complete_order(order_id):
+    """The service was delivered; a priced order is charged to the unit (service_order.completed → billing)."""
+    with web.database().transaction() as session:
+        return orders.order_view(orders.complete(session, web.settings(), web.principal(), now(), order_id))
+
+
+@order_blp.route("/<order_id>/rate", methods=["POST"])
+@order_blp.arguments(RateIn)
+@order_blp.response(200, OrderOut)
+def rate_order(body, order_id):
+    with web.database().transaction() as session:
+        return orders.order_view(orders.rate(session, web.principal(), order_id, body["rating"]))
+
+
+@order_blp.route("/<order_id>/cancel", methods=["POST"])
+@order_blp.response(200, OrderOut)
+def cancel_order(order_id):
+    with web.database().transaction() as session:
+        return orders.order_view(orders.cancel(session, web.principal(), order_id))

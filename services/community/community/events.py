@@ -5,6 +5,7 @@ import marshmallow as ma
 SURVEY_OPENED = "survey.opened"
 SURVEY_CLOSED = "survey.closed"
 SURVEY_LOW_SCORE = "survey.low_score"
+SERVICE_ORDER_COMPLETED = "service_order.completed"
 
 
 class SurveyOpenedV1(ma.Schema):
@@ -44,8 +45,23 @@ class SurveyLowScoreV1(ma.Schema):
     scale_max = ma.fields.Integer(required=True)
 
 
+class ServiceOrderCompletedV1(ma.Schema):
+    """service_order.completed v1 — a catalogue service was delivered; billing charges a priced one to the unit under
+    the item's name (an item name, not a person's)."""
+
+    order_id = ma.fields.String(required=True)
+    community_id = ma.fields.String(required=True)
+    unit_id = ma.fields.String(required=True)
+    item_id = ma.fields.String(required=True)
+    item_name = ma.fields.String(required=True)
+    quantity = ma.fields.Integer(required=True)
+    amount = ma.fields.String(required=True, metadata={"description": "decimal yuan, e.g. 120.00; 0.00 for free"})
+    completed_at = ma.fields.String(required=True)
+
+
 PUBLISHED = {
     SURVEY_OPENED: SurveyOpenedV1,
     SURVEY_CLOSED: SurveyClosedV1,
     SURVEY_LOW_SCORE: SurveyLowScoreV1,
+    SERVICE_ORDER_COMPLETED: ServiceOrderCompletedV1,
 }

@@ -144,3 +144,48 @@ class SurveyAnswer(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
     __table_args__ = (UniqueConstraint("survey_id", "unit_id", name="uq_survey_answers_household"),)
+
+
+class CatalogueItem(Base):
+    """A special or paid service (特约服务, 有偿服务) a community offers: moving, housekeeping, errands, ..."""
+
+    __tablename__ = "catalogue_items"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    community_id: Mapped[str] = mapped_column(String(36), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    description: Mapped[str | None] = mapped_column(String(1000))
+    pricing: Mapped[str] = mapped_column(String(20))  # fixed | per_unit | quoted | free
+    price_fen: Mapped[int | None] = mapped_column(Integer)  # fixed: the price; per_unit: per unit; else None
+    unit_name: Mapped[str | None] = mapped_column(String(20))  # 小时, 次, 件 (per_unit)
+    provider: Mapped[str] = mapped_column(String(20))  # own_staff | partner
+    partner_name: Mapped[str | None] = mapped_column(String(100))
+    lead_days: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class ServiceOrder(Base):
+    """An order of a catalogue item for a household: requested → scheduled → completed (→ rated), or cancelled."""
+
+    __tablename__ = "service_orders"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    community_id: Mapped[str] = mapped_column(String(36))
+    unit_id: Mapped[str] = mapped_column(String(36))
+    zone_id: Mapped[str | None] = mapped_column(String(36))
+    item_id: Mapped[str] = mapped_column(ForeignKey("catalogue_items.id"))
+    item_name: Mapped[str] = mapped_column(String(100))  # as it was ordered (the bill line's name)
+    quantity: Mapped[int] = mapped_column(Integer, default=1)
+    amount_fen: Mapped[int | None] = mapped_column(Integer)  # None until a quoted order is priced
+    status: Mapped[str] = mapped_column(String(20))
+    note: Mapped[str | None] = mapped_column(String(500))
+    scheduled_for: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    rating: Mapped[int | None] = mapped_column(Integer)
+    requested_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+    __table_args__ = (
+        Index("ix_service_orders_community_created", "community_id", "created_at"),
+        Index("ix_service_orders_unit", "unit_id"),
+    )

@@ -11,6 +11,7 @@ from guanjia.access import Policy, Resource
 
 R, B, SB, CM, E, F, IG = "resident", "butler", "senior_butler", "cs_manager", "engineer", "finance", "integrator"
 K, D, S = "/api/v1/knowledge", "/api/v1/directory", "/api/v1/surveys"
+C, SO = "/api/v1/catalogue", "/api/v1/service-orders"
 
 RESOURCES = [
     Resource(
@@ -57,6 +58,36 @@ RESOURCES = [
         read=(B, SB, CM),
         write=(),
         why="butlers chase their zones' response rate; the analysis report goes to the service manager",
+    ),
+    Resource(
+        "service catalogue",
+        (C, f"{C}/<item_id>"),
+        read=(R, B, SB, CM, F),
+        write=(SB, CM),
+        why="residents choose from the community's special and paid services; the senior butler keeps the list; "
+        "finance sees what is charged",
+    ),
+    Resource(
+        "service orders",
+        (SO, f"{SO}/<order_id>", f"{SO}/<order_id>/cancel", f"{SO}/<order_id>/rate"),
+        read=(R, B, SB, CM, F),
+        write=(R, B, SB, CM),
+        why="a household orders and rates its own; the butler orders on its behalf and follows their zones'",
+        notes=("note",),
+    ),
+    Resource(
+        "service delivery",
+        (f"{SO}/<order_id>/schedule", f"{SO}/<order_id>/complete"),
+        read=(),
+        write=(B, SB, CM),
+        why="staff agree the time, price a quoted order and record the delivery (the charge follows)",
+    ),
+    Resource(
+        "service promotion figures",
+        (f"{SO}/figures",),
+        read=(B, SB, CM, F),
+        write=(),
+        why="the senior butler checks how the special services are promoted; finance sees the revenue",
     ),
 ]
 

@@ -2,9 +2,11 @@
 
 import marshmallow as ma
 
+from guanjia.fields import Decimal
 from guanjia.web import PageArgs, UtcDateTime, enum_out, page_schema
 
 from .domain.knowledge import CATEGORIES, DIRECTORY_CATEGORIES, DIRECTORY_KINDS, PARTIES, STATUSES
+from .domain.orders import ORDER_STATUSES, PRICINGS, PROVIDERS
 from .domain.surveys import CHANNELS, KINDS, SERVICE_LINES
 from .domain.surveys import STATUSES as SURVEY_STATUSES
 
@@ -158,7 +160,7 @@ class SurveyIn(ma.Schema):
         validate=ma.validate.Range(min=1, max=4),
         metadata={"description": "a 1–5 answer at or below this (0–10: twice this) opens a follow-up; default 2"},
     )
-    questions = ma.fields.List(ma.fields.Nested(QuestionIn), required=True, validate=ma.validate.Length(max=100))
+    questions = ma.fields.List(ma.fields.Nested(QuestionIn), required=True, validate=ma.validate.Length(min=1, max=100))
 
 
 class QuestionOut(ma.Schema):
@@ -258,3 +260,125 @@ class ProgressOut(ma.Schema):
 
 class ReportArgs(ma.Schema):
     format = ma.fields.String(load_default="json", validate=ma.validate.OneOf(("json", "xlsx")))
+
+
+# -- service catalogue and orders ------------------------------------------------------------------------------------
+def _money(description: str = "decimal yuan, e.g. 120.00", **kwargs):
+    return Decimal(
+        places=2, validate=ma.validate.Range(min=0, max=1_000_000), metadata={"description": description}, **kwargs
+    )
+
+
+class CatalogueItemIn(ma.Schema):
+    community_id = ma.fields.String(required=True, validate=ID)
+    name = _text(100, required=True)
+    description = _text(1000)
+    pricing = ma.fields.String(required=True, validate=ma.validate.OneOf(PRICINGS))
+    price = _money()
+    unit_name = _text(20, metadata={"description": "the unit of a per-unit price: 小时, 次, 件"})
+    provider = ma.fields.String(required=True, validate=ma.validate.OneOf(PROVIDERS))
+    partner_name = _text(100)
+    lead_days = ma.fields.Integer(validate=ma.validate.Range(min=0, max=365))
+    active = ma.fields.Boolean()
+
+
+class CatalogueItemPatch(ma.Schema):
+    name = _text(100)
+    description = _text(1000, allow_none=True)
+    price = _money(allow_none=True)
+    unit_name = _text(20, allow_none=True)
+    partner_name = _text(100, allow_none=True)
+    lead_days = ma.fields.Integer(validate=ma.validate.Range(min=0, max=365))
+    active = ma.fields.Boolean()
+
+
+class CatalogueItemOut(ma.Schema):
+    id = ma.fields.String()
+    community_id = ma.fields.String()
+    name = ma.fields.String()
+    description = ma.fields.String(allow_none=True)
+    pricing = enum_out(PRICINGS)
+    price = ma.fields.String(allow_none=True)
+    unit_name = ma.fields.String(allow_none=True)
+    provider = enum_out(PROVIDERS)
+    partner_name = ma.fields.String(allow_none=True)
+    lead_days = ma.fields.Integer()
+    active = ma.fields.Boolean()
+    created_at = UtcDateTime()
+    updated_at = UtcDateTime()
+
+
+class CatalogueListArgs(PageArgs):
+    community_id = ma.fields.String(required=True, validate=ID)
+
+
+CataloguePage = page_schema(CatalogueItemOut, "CataloguePage")
+
+
+class OrderIn(ma.Schema):
+    unit_id = ma.fields.String(required=True, validate=ID)
+    item_id = ma.fields.String(required=True, validate=ID)
+    quantity = ma.fields.Integer(validate=ma.validate.Range(min=1, max=1000))
+    note = _text(500)
+
+
+class ScheduleIn(ma.Schema):
+    scheduled_for = ma.fields.AwareDateTime(required=True)
+    price = _money("the agreed price of a quoted item, decimal yuan")
+
+
+class RateIn(ma.Schema):
+    rating = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1, max=5))
+
+
+class OrderOut(ma.Schema):
+    id = ma.fields.String()
+    community_id = ma.fields.String()
+    unit_id = ma.fields.String()
+    zone_id = ma.fields.String(allow_none=True)
+    item_id = ma.fields.String()
+    item_name = ma.fields.String()
+    quantity = ma.fields.Integer()
+    amount = ma.fields.String(allow_none=True, metadata={"description": "decimal yuan; null until a quote is agreed"})
+    status = enum_out(ORDER_STATUSES)
+    note = ma.fields.String(allow_none=True)
+    scheduled_for = UtcDateTime(allow_none=True)
+    rating = ma.fields.Integer(allow_none=True)
+    requested_by = ma.fields.String()
+    created_at = UtcDateTime()
+    completed_at = UtcDateTime(allow_none=True)
+
+
+class OrderListArgs(PageArgs):
+    community_id = ma.fields.String(required=True, validate=ID)
+    status = ma.fields.String(validate=ma.validate.OneOf(ORDER_STATUSES))
+
+
+OrderPage = page_schema(OrderOut, "OrderPage")
+
+
+class FiguresArgs(ma.Schema):
+    community_id = ma.fields.String(required=True, validate=ID)
+    month = ma.fields.String(
+        required=True, validate=ma.validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$"), metadata={"example": "2026-12"}
+    )
+
+
+class ItemFigures(ma.Schema):
+    item_name = ma.fields.String()
+    orders = ma.fields.Integer()
+    revenue = ma.fields.String()
+
+
+class ZoneFigures(ma.Schema):
+    zone_id = ma.fields.String(allow_none=True)
+    zone_name = ma.fields.String(allow_none=True)
+    orders = ma.fields.Integer()
+    revenue = ma.fields.String()
+
+
+class FiguresOut(ma.Schema):
+    community_id = ma.fields.String()
+    month = ma.fields.String()
+    by_item = ma.fields.List(ma.fields.Nested(ItemFigures))
+    by_zone = ma.fields.List(ma.fields.Nested(ZoneFigures))

@@ -88,6 +88,7 @@ def world(community_worker, community_settings, db):
 
     wait_until(projected, message="units projected")
     first = units["1栋1-101"]
+    outsider = str(uuid.uuid4())
     return {
         "community_id": community_id,
         "zones": zones,
@@ -96,7 +97,8 @@ def world(community_worker, community_settings, db):
         "senior": auth_header(s, "senior_butler", communities=[community_id]),
         "butler": auth_header(s, "butler", communities=[community_id], zones=[zones["一区"]]),
         "resident": auth_header(s, "resident", communities=[community_id], units=[first], resident_id="r1"),
-        "outsider": auth_header(s, "cs_manager", communities=[str(uuid.uuid4())]),
+        "outsider": auth_header(s, "senior_butler", communities=[outsider]),
+        "outsider_community_id": outsider,
         "now": utcnow(),
     }
 

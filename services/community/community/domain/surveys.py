@@ -29,7 +29,7 @@ SERVICE_LINE_LABELS = {
     "greening": "绿化",
     "overall": "总体",
 }
-KINDS = ("single", "multiple", "scale_5", "nps", "text")
+KINDS = ("scale_5", "nps", "single", "multiple", "text")
 KIND_LABELS = {"single": "单选", "multiple": "多选", "scale_5": "1–5 分", "nps": "0–10 推荐度", "text": "文字"}
 STATUSES = ("draft", "open", "closed")
 CHANNELS = ("mobile", "phone", "visit")
