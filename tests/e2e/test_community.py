@@ -91,3 +91,47 @@ def test_knowledge_base_survey_and_its_follow_up_complaint(stack, admin):
     xlsx = admin.get(f"/api/v1/surveys/{sid}/report", params={"format": "xlsx"})
     assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
     assert resident.get(f"/api/v1/surveys/{sid}/report").status_code == 403
+
+
+def test_a_completed_service_order_is_charged_in_billing_under_the_items_name(stack, admin):
+    home = make_household(admin)
+    community_id, unit_id = home["community"]["id"], home["unit"]["id"]
+    resident = Client(stack.url).login(*home["login"])
+    item = admin.created(
+        "/api/v1/catalogue",
+        {
+            "community_id": community_id,
+            "name": "家政保洁（2小时）",
+            "pricing": "fixed",
+            "price": "120.00",
+            "provider": "partner",
+            "partner_name": "好帮手家政",
+        },
+    )
+    assert [
+        i["name"] for i in resident.get("/api/v1/catalogue", params={"community_id": community_id}).json()["items"]
+    ] == ["家政保洁（2小时）"]
+    # The household reaches the community service by unit.created: the order goes through once it has arrived.
+    order = _until(
+        lambda: (
+            (r := resident.post("/api/v1/service-orders", json={"unit_id": unit_id, "item_id": item["id"]})).status_code
+            == 201
+            and r.json()
+        ),
+        "household projected",
+    )
+    oid = order["id"]
+    scheduled = admin.post(
+        f"/api/v1/service-orders/{oid}/schedule", json={"scheduled_for": "2026-12-05T14:00:00+08:00"}
+    )
+    assert scheduled.status_code == 200, scheduled.text
+    assert admin.post(f"/api/v1/service-orders/{oid}/complete").status_code == 200
+
+    def charged():
+        response = admin.get("/api/v1/billing/bills", params={"unit_id": unit_id})
+        assert response.status_code == 200, response.text
+        return [b for b in response.json()["items"] if b["kind"] == "one_off"]
+
+    (bill,) = _until(charged, "the bill of the order")
+    assert bill["description"] == "家政保洁（2小时）" and bill["amount"] == "120.00"
+    assert "Paid repair" not in str(bill)
