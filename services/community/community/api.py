@@ -68,6 +68,13 @@ def now():
     return current_app.extensions["community.clock"]()
 
 
+def _paged(session, query, args: dict, view) -> dict:
+    """A page of rows, each dumped through the domain's view (rows whose answer is not their columns)."""
+    page = web.paginate(session, query, args["page"], args["page_size"])
+    page["items"] = [view(row) for row in page["items"]]
+    return page
+
+
 def _today():
     return knowledge.local_today(now(), web.settings().timezone)
 
@@ -191,9 +198,7 @@ def list_answers(args, survey_id):
     """Answers the caller may see: a resident their own household's, a butler their zones'."""
     with web.database().transaction() as session:
         survey, query = surveys.answers_query(session, web.principal(), survey_id)
-        page = web.paginate(session, query, args["page"], args["page_size"])
-        page["items"] = [surveys.answer_view(survey, row) for row in page["items"]]
-        return page
+        return _paged(session, query, args, lambda row: surveys.answer_view(survey, row))
 
 
 @survey_blp.route("/<survey_id>/progress", methods=["GET"])
@@ -228,9 +233,7 @@ def list_items(args):
     """The community's special and paid services (特约服务, 有偿服务); residents see the ones on offer."""
     query = orders.items_query(web.principal(), args)
     with web.database().transaction() as session:
-        page = web.paginate(session, query, args["page"], args["page_size"])
-        page["items"] = [orders.item_view(item) for item in page["items"]]
-        return page
+        return _paged(session, query, args, orders.item_view)
 
 
 @catalogue_blp.route("", methods=["POST"])
@@ -263,9 +266,7 @@ def list_orders(args):
     """Orders the caller may see, newest first: a resident their household's, a butler their zones'."""
     query = orders.orders_query(web.principal(), args)
     with web.database().transaction() as session:
-        page = web.paginate(session, query, args["page"], args["page_size"])
-        page["items"] = [orders.order_view(order) for order in page["items"]]
-        return page
+        return _paged(session, query, args, orders.order_view)
 
 
 @order_blp.route("", methods=["POST"])

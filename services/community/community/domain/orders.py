@@ -11,14 +11,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from guanjia import outbox as outbox_
 from guanjia.auth import Principal
 from guanjia.db import as_utc, new_id
 from guanjia.errors import Conflict, Invalid, NotFound
 
 from .. import events
-from ..models import CatalogueItem, ServiceOrder, outbox
+from ..models import CatalogueItem, ServiceOrder
 from . import units
+from .common import emit
 
 PRICINGS = ("free", "fixed", "per_unit", "quoted")
 PROVIDERS = ("own_staff", "partner")
@@ -190,14 +190,12 @@ def complete(session: Session, settings, principal: Principal, now: datetime, or
         raise Invalid("price", "price the quoted order when scheduling it")
     _move(order, ("scheduled",), "completed")
     order.completed_at = now
-    outbox_.emit(
+    emit(
         session,
-        outbox,
         settings,
-        type=events.SERVICE_ORDER_COMPLETED,
-        subject=f"service_order/{order.id}",
-        community=order.community_id,
-        data={
+        events.SERVICE_ORDER_COMPLETED,
+        f"service_order/{order.id}",
+        {
             "order_id": order.id,
             "community_id": order.community_id,
             "unit_id": order.unit_id,

@@ -11,14 +11,14 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from guanjia import outbox as outbox_
 from guanjia.auth import Principal
 from guanjia.db import new_id
 from guanjia.errors import Conflict, Invalid, NotFound, ProblemError
 
 from .. import events
-from ..models import Survey, SurveyAnswer, SurveyHousehold, SurveyQuestion, Unit, outbox
+from ..models import Survey, SurveyAnswer, SurveyHousehold, SurveyQuestion, Unit
 from . import units
+from .common import emit
 
 SERVICE_LINES = ("customer_service", "maintenance", "security", "cleaning", "greening", "overall")
 SERVICE_LINE_LABELS = {
@@ -196,14 +196,12 @@ def open_survey(session: Session, settings, principal: Principal, now: datetime,
         raise Invalid("zone_ids", "no household in the survey's audience yet")
     session.add_all(SurveyHousehold(survey_id=survey.id, unit_id=u, zone_id=zone_of[u]) for u in chosen)
     survey.status, survey.opened_at = "open", now
-    outbox_.emit(
+    emit(
         session,
-        outbox,
         settings,
-        type=events.SURVEY_OPENED,
-        subject=f"survey/{survey.id}",
-        community=survey.community_id,
-        data={
+        events.SURVEY_OPENED,
+        f"survey/{survey.id}",
+        {
             "survey_id": survey.id,
             "community_id": survey.community_id,
             "households": len(chosen),
@@ -298,14 +296,12 @@ def _low_score(session, settings, survey: Survey, row: SurveyAnswer, questions: 
         return
     _, _, question_id, value = min(lows)
     question = questions[question_id]
-    outbox_.emit(
+    emit(
         session,
-        outbox,
         settings,
-        type=events.SURVEY_LOW_SCORE,
-        subject=f"survey/{survey.id}",
-        community=survey.community_id,
-        data={
+        events.SURVEY_LOW_SCORE,
+        f"survey/{survey.id}",
+        {
             "survey_id": survey.id,
             "answer_id": row.id,
             "community_id": survey.community_id,
@@ -383,14 +379,12 @@ def close(session: Session, settings, principal: Principal, now: datetime, surve
     survey.status, survey.closed_at = "closed", now
     report = analyse(session, survey)
     survey.report = json.dumps(report, ensure_ascii=False)
-    outbox_.emit(
+    emit(
         session,
-        outbox,
         settings,
-        type=events.SURVEY_CLOSED,
-        subject=f"survey/{survey.id}",
-        community=survey.community_id,
-        data={
+        events.SURVEY_CLOSED,
+        f"survey/{survey.id}",
+        {
             "survey_id": survey.id,
             "community_id": survey.community_id,
             "households": report["households"],
