@@ -53,11 +53,18 @@ RESOURCES = [
         why="a resident answers for their household; the butler records answers taken by phone or on a visit",
     ),
     Resource(
-        "survey progress and report",
-        (f"{S}/<survey_id>/progress", f"{S}/<survey_id>/report"),
+        "survey progress",
+        (f"{S}/<survey_id>/progress",),
         read=(B, SB, CM),
         write=(),
-        why="butlers chase their zones' response rate; the analysis report goes to the service manager",
+        why="butlers chase their zones' response rate",
+    ),
+    Resource(
+        "survey report",
+        (f"{S}/<survey_id>/report",),
+        read=(SB, CM),
+        write=(),
+        why="the analysis report of the whole community goes to the senior butler and the service manager",
     ),
     Resource(
         "service catalogue",
