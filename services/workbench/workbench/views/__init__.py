@@ -1,6 +1,6 @@
 """The workbench's screens, one blueprint per area (register a new one in BLUEPRINTS)."""
 
-from . import auth, home, household, notices, patrols, renovations, roster, search, tickets, units
+from . import auth, home, household, knowledge, notices, patrols, renovations, roster, search, tickets, units
 
 BLUEPRINTS = [
     auth.bp,
@@ -13,4 +13,5 @@ BLUEPRINTS = [
     renovations.bp,
     notices.bp,
     roster.bp,
+    knowledge.bp,
 ]
