@@ -9,8 +9,13 @@ from guanjia import web
 from guanjia.web import Blueprint, PageArgs
 from guanjia.workbook import XLSX_TYPE
 
-from .domain import knowledge, orders, surveys
+from .domain import activities, knowledge, orders, surveys
 from .schemas import (
+    ActivityIn,
+    ActivityListArgs,
+    ActivityOut,
+    ActivityPage,
+    ActivityPatch,
     AnswerIn,
     AnswerOut,
     AnswerPage,
@@ -40,6 +45,9 @@ from .schemas import (
     RateIn,
     ReportArgs,
     ScheduleIn,
+    SignUpIn,
+    SignUpOut,
+    SignUpPage,
     SurveyIn,
     SurveyListArgs,
     SurveyOut,
@@ -61,6 +69,10 @@ catalogue_blp = Blueprint(
 )
 order_blp = Blueprint(
     "service-orders", __name__, url_prefix="/api/v1/service-orders", description="Orders of catalogue services"
+)
+
+activity_blp = Blueprint(
+    "activities", __name__, url_prefix="/api/v1/activities", description="Activities and owner meetings (社区活动)"
 )
 
 
@@ -324,3 +336,74 @@ def rate_order(body, order_id):
 def cancel_order(order_id):
     with web.database().transaction() as session:
         return orders.order_view(orders.cancel(session, web.principal(), order_id))
+
+
+# -- activities and owner meetings -----------------------------------------------------------------------------------
+@activity_blp.route("", methods=["GET"])
+@activity_blp.arguments(ActivityListArgs, location="query")
+@activity_blp.response(200, ActivityPage)
+def list_activities(args):
+    """The community's activities and owner meetings, latest first; residents see the announced ones."""
+    query = activities.list_query(web.principal(), args)
+    with web.database().transaction() as session:
+        return _paged(session, query, args, lambda row: activities.view(session, row))
+
+
+@activity_blp.route("", methods=["POST"])
+@activity_blp.arguments(ActivityIn)
+@activity_blp.response(201, ActivityOut)
+def create_activity(body):
+    """A draft activity or owner meeting: time, place, capacity (people) and the sign-up deadline."""
+    with web.database().transaction() as session:
+        return activities.view(session, activities.create(session, web.principal(), now(), body))
+
+
+@activity_blp.route("/<activity_id>", methods=["GET"])
+@activity_blp.response(200, ActivityOut)
+def get_activity(activity_id):
+    with web.database().transaction() as session:
+        return activities.view(session, activities.get(session, web.principal(), activity_id))
+
+
+@activity_blp.route("/<activity_id>", methods=["PATCH"])
+@activity_blp.arguments(ActivityPatch)
+@activity_blp.response(200, ActivityOut)
+def update_activity(body, activity_id):
+    """Change it, publish it (activity.published), cancel it, or record an owner meeting's minutes."""
+    with web.database().transaction() as session:
+        activity = activities.update(session, web.settings(), web.principal(), now(), activity_id, body)
+        return activities.view(session, activity)
+
+
+@activity_blp.route("/<activity_id>/signups", methods=["GET"])
+@activity_blp.arguments(PageArgs, location="query")
+@activity_blp.response(200, SignUpPage)
+def list_signups(args, activity_id):
+    """Sign-ups the caller may see: a resident their household's, a butler their zones'."""
+    with web.database().transaction() as session:
+        query = activities.signups_query(session, web.principal(), activity_id)
+        return web.paginate(session, query, args["page"], args["page_size"])
+
+
+@activity_blp.route("/<activity_id>/signups", methods=["POST"])
+@activity_blp.arguments(SignUpIn)
+@activity_blp.response(201, SignUpOut)
+def sign_up(body, activity_id):
+    """A household signs up (or its butler for it): confirmed while places last, then on the waiting list."""
+    with web.database().transaction() as session:
+        return activities.sign_up(session, web.principal(), now(), activity_id, body)
+
+
+@activity_blp.route("/<activity_id>/signups/<signup_id>/cancel", methods=["POST"])
+@activity_blp.response(200, SignUpOut)
+def cancel_signup(activity_id, signup_id):
+    """Withdraw; the first waiting households move up into the freed places."""
+    with web.database().transaction() as session:
+        return activities.cancel_signup(session, web.principal(), activity_id, signup_id)
+
+
+@activity_blp.route("/<activity_id>/signups/<signup_id>/check-in", methods=["POST"])
+@activity_blp.response(200, SignUpOut)
+def check_in(activity_id, signup_id):
+    with web.database().transaction() as session:
+        return activities.check_in(session, web.principal(), now(), activity_id, signup_id)

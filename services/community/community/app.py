@@ -8,7 +8,7 @@ from guanjia.db import Database, utcnow
 
 def create_app(settings=None, upstreams=None, *, clock=utcnow):
     """`clock` gives the current UTC time (tests pass a controllable one)."""
-    from .api import catalogue_blp, directory_blp, knowledge_blp, order_blp, survey_blp
+    from .api import activity_blp, catalogue_blp, directory_blp, knowledge_blp, order_blp, survey_blp
     from .policy import policy
 
     settings = settings or config.from_env("community")
@@ -21,6 +21,6 @@ def create_app(settings=None, upstreams=None, *, clock=utcnow):
     )
     app.extensions["community.clock"] = clock
     access.install(app, policy())
-    for blueprint in (knowledge_blp, directory_blp, survey_blp, catalogue_blp, order_blp):
+    for blueprint in (knowledge_blp, directory_blp, survey_blp, catalogue_blp, order_blp, activity_blp):
         api.register_blueprint(blueprint)
     return app

@@ -6,6 +6,7 @@ SURVEY_OPENED = "survey.opened"
 SURVEY_CLOSED = "survey.closed"
 SURVEY_LOW_SCORE = "survey.low_score"
 SERVICE_ORDER_COMPLETED = "service_order.completed"
+ACTIVITY_PUBLISHED = "activity.published"
 
 
 class SurveyOpenedV1(ma.Schema):
@@ -59,9 +60,21 @@ class ServiceOrderCompletedV1(ma.Schema):
     completed_at = ma.fields.String(required=True)
 
 
+class ActivityPublishedV1(ma.Schema):
+    """activity.published v1 — an activity or owner meeting is announced to its community."""
+
+    activity_id = ma.fields.String(required=True)
+    community_id = ma.fields.String(required=True)
+    kind = ma.fields.String(required=True)
+    starts_at = ma.fields.String(required=True)
+    signup_closes_at = ma.fields.String(required=True)
+    capacity = ma.fields.Integer(required=True)
+
+
 PUBLISHED = {
     SURVEY_OPENED: SurveyOpenedV1,
     SURVEY_CLOSED: SurveyClosedV1,
     SURVEY_LOW_SCORE: SurveyLowScoreV1,
     SERVICE_ORDER_COMPLETED: ServiceOrderCompletedV1,
+    ACTIVITY_PUBLISHED: ActivityPublishedV1,
 }

@@ -189,3 +189,41 @@ class ServiceOrder(Base):
         Index("ix_service_orders_community_created", "community_id", "created_at"),
         Index("ix_service_orders_unit", "unit_id"),
     )
+
+
+class Activity(Base):
+    """A community activity or owner meeting (社区文化活动, 业主见面会) with its capacity and sign-up window."""
+
+    __tablename__ = "activities"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    community_id: Mapped[str] = mapped_column(String(36), index=True)
+    title: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(20))  # festival | sport | culture | volunteer | owner_meeting
+    place: Mapped[str] = mapped_column(String(200))
+    starts_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    ends_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    signup_closes_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    capacity: Mapped[int] = mapped_column(Integer)  # people, not households
+    waiting_list: Mapped[bool] = mapped_column(default=True)
+    status: Mapped[str] = mapped_column(String(20))  # draft | published | cancelled
+    minutes: Mapped[str | None] = mapped_column(Text)  # an owner meeting's minutes
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    published_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class SignUp(Base):
+    """A household's sign-up: confirmed within the capacity, else waiting; checked in on the day."""
+
+    __tablename__ = "activity_signups"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    activity_id: Mapped[str] = mapped_column(ForeignKey("activities.id"), index=True)
+    unit_id: Mapped[str] = mapped_column(String(36))
+    zone_id: Mapped[str | None] = mapped_column(String(36))
+    people: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20))  # confirmed | waiting | cancelled
+    signed_up_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    checked_in_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+    __table_args__ = (UniqueConstraint("activity_id", "unit_id", name="uq_activity_signups_household"),)

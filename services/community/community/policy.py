@@ -11,7 +11,7 @@ from guanjia.access import Policy, Resource
 
 R, B, SB, CM, E, F, IG = "resident", "butler", "senior_butler", "cs_manager", "engineer", "finance", "integrator"
 K, D, S = "/api/v1/knowledge", "/api/v1/directory", "/api/v1/surveys"
-C, SO = "/api/v1/catalogue", "/api/v1/service-orders"
+C, SO, A = "/api/v1/catalogue", "/api/v1/service-orders", "/api/v1/activities"
 
 RESOURCES = [
     Resource(
@@ -95,6 +95,28 @@ RESOURCES = [
         read=(B, SB, CM, F),
         write=(),
         why="the senior butler checks how the special services are promoted; finance sees the revenue",
+    ),
+    Resource(
+        "activities and owner meetings",
+        (A, f"{A}/<activity_id>"),
+        read=(R, B, SB, CM, IG),
+        write=(B, SB, CM),
+        why="the butlers organise the community's activities and owner meetings; residents see what is announced",
+        notes=("minutes",),
+    ),
+    Resource(
+        "activity sign-ups",
+        (f"{A}/<activity_id>/signups", f"{A}/<activity_id>/signups/<signup_id>/cancel"),
+        read=(R, B, SB, CM),
+        write=(R, B, SB, CM),
+        why="a household signs up (or the butler for it) and may withdraw; staff see who comes",
+    ),
+    Resource(
+        "activity check-in",
+        (f"{A}/<activity_id>/signups/<signup_id>/check-in",),
+        read=(),
+        write=(B, SB, CM),
+        why="staff record attendance on the day",
     ),
 ]
 

@@ -5,6 +5,9 @@ import marshmallow as ma
 from guanjia.fields import Decimal
 from guanjia.web import PageArgs, UtcDateTime, enum_out, page_schema
 
+from .domain.activities import KINDS as ACTIVITY_KINDS
+from .domain.activities import SIGNUP_STATUSES
+from .domain.activities import STATUSES as ACTIVITY_STATUSES
 from .domain.knowledge import CATEGORIES, DIRECTORY_CATEGORIES, DIRECTORY_KINDS, PARTIES, STATUSES
 from .domain.orders import ORDER_STATUSES, PRICINGS, PROVIDERS
 from .domain.surveys import CHANNELS, KINDS, SERVICE_LINES
@@ -382,3 +385,76 @@ class FiguresOut(ma.Schema):
     month = ma.fields.String()
     by_item = ma.fields.List(ma.fields.Nested(ItemFigures))
     by_zone = ma.fields.List(ma.fields.Nested(ZoneFigures))
+
+
+# -- activities and owner meetings -----------------------------------------------------------------------------------
+class ActivityIn(ma.Schema):
+    community_id = ma.fields.String(required=True, validate=ID)
+    title = _text(100, required=True)
+    kind = ma.fields.String(required=True, validate=ma.validate.OneOf(ACTIVITY_KINDS))
+    place = _text(200, required=True)
+    starts_at = ma.fields.AwareDateTime(required=True)
+    ends_at = ma.fields.AwareDateTime(required=True)
+    signup_closes_at = ma.fields.AwareDateTime(required=True)
+    capacity = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1, max=100_000))
+    waiting_list = ma.fields.Boolean(metadata={"description": "keep a waiting list when full (default true)"})
+
+
+class ActivityPatch(ma.Schema):
+    title = _text(100)
+    place = _text(200)
+    starts_at = ma.fields.AwareDateTime()
+    ends_at = ma.fields.AwareDateTime()
+    signup_closes_at = ma.fields.AwareDateTime()
+    capacity = ma.fields.Integer(validate=ma.validate.Range(min=1, max=100_000))
+    status = ma.fields.String(validate=ma.validate.OneOf(ACTIVITY_STATUSES))
+    minutes = _text(20_000, metadata={"description": "an owner meeting's minutes"})
+
+
+class ActivityOut(ma.Schema):
+    id = ma.fields.String()
+    community_id = ma.fields.String()
+    title = ma.fields.String()
+    kind = enum_out(ACTIVITY_KINDS)
+    place = ma.fields.String()
+    starts_at = UtcDateTime()
+    ends_at = UtcDateTime()
+    signup_closes_at = UtcDateTime()
+    capacity = ma.fields.Integer()
+    waiting_list = ma.fields.Boolean()
+    status = enum_out(ACTIVITY_STATUSES)
+    minutes = ma.fields.String(allow_none=True)
+    confirmed_people = ma.fields.Integer()
+    places_left = ma.fields.Integer()
+    waiting = ma.fields.Integer(metadata={"description": "households on the waiting list"})
+    created_by = ma.fields.String()
+    created_at = UtcDateTime()
+    published_at = UtcDateTime(allow_none=True)
+
+
+class ActivityListArgs(PageArgs):
+    community_id = ma.fields.String(required=True, validate=ID)
+    kind = ma.fields.String(validate=ma.validate.OneOf(ACTIVITY_KINDS))
+
+
+ActivityPage = page_schema(ActivityOut, "ActivityPage")
+
+
+class SignUpIn(ma.Schema):
+    unit_id = ma.fields.String(required=True, validate=ID)
+    people = ma.fields.Integer(validate=ma.validate.Range(min=1, max=20))
+
+
+class SignUpOut(ma.Schema):
+    id = ma.fields.String()
+    activity_id = ma.fields.String()
+    unit_id = ma.fields.String()
+    zone_id = ma.fields.String(allow_none=True)
+    people = ma.fields.Integer()
+    status = enum_out(SIGNUP_STATUSES)
+    signed_up_by = ma.fields.String()
+    created_at = UtcDateTime()
+    checked_in_at = UtcDateTime(allow_none=True)
+
+
+SignUpPage = page_schema(SignUpOut, "SignUpPage")

@@ -6,7 +6,7 @@ from guanjia.service import ServiceSpec
 
 from .app import create_app
 from .consumers import HANDLERS, make_context
-from .events import SURVEY_CLOSED, SURVEY_OPENED
+from .events import ACTIVITY_PUBLISHED, SURVEY_CLOSED, SURVEY_OPENED
 from .models import Base, inbox, outbox
 
 SPEC = ServiceSpec(
@@ -19,5 +19,5 @@ SPEC = ServiceSpec(
     handlers=HANDLERS,
     make_context=make_context,
     # Published for integrators; no service of ours consumes them (kept out of guanjia.unrouted).
-    routine_events=(SURVEY_OPENED, SURVEY_CLOSED),
+    routine_events=(SURVEY_OPENED, SURVEY_CLOSED, ACTIVITY_PUBLISHED),
 )

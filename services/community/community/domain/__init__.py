@@ -1,5 +1,5 @@
 """Community use cases: the unit and zone projections, the knowledge base and directory, satisfaction surveys."""
 
-from . import knowledge, orders, surveys, units
+from . import activities, knowledge, orders, surveys, units
 
-__all__ = ["knowledge", "orders", "surveys", "units"]
+__all__ = ["activities", "knowledge", "orders", "surveys", "units"]
