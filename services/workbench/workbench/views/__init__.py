@@ -1,6 +1,6 @@
 """The workbench's screens, one blueprint per area (register a new one in BLUEPRINTS)."""
 
-from . import auth, home, household, knowledge, notices, patrols, renovations, roster, search, tickets, units
+from . import auth, home, household, knowledge, notices, patrols, renovations, roster, search, surveys, tickets, units
 
 BLUEPRINTS = [
     auth.bp,
@@ -14,4 +14,5 @@ BLUEPRINTS = [
     notices.bp,
     roster.bp,
     knowledge.bp,
+    surveys.bp,
 ]
