@@ -20,6 +20,8 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from residents_import_search import percentile  # bench/ is on the path of a script run from it
+
 from guanjia.config import Settings
 from guanjia.db import drop_postgres_database, ensure_postgres_database, upgrade, utcnow
 from guanjia.testing import TEST_JWT_PRIVATE_KEY, TEST_SERVICE_KEY, auth_header
@@ -27,11 +29,6 @@ from guanjia.testing import TEST_JWT_PRIVATE_KEY, TEST_SERVICE_KEY, auth_header
 HERE = Path(__file__).resolve().parent
 PG = os.environ.get("GUANJIA_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432")
 WORDS = "漏水 停车 物业费 装修 电梯 门禁 快递 绿化 保洁 噪音 燃气 供暖 宠物 垃圾 维修 押金 车位 监控 水压 路灯".split()
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
 def timed(call) -> tuple[float, object]:
