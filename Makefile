@@ -23,13 +23,13 @@ NODE_STAMP = tests/asyncapi/node_modules/.guanjia-installed
 SERVICE_PYPROJECTS = services/residents/pyproject.toml services/tickets/pyproject.toml \
 	services/billing/pyproject.toml services/notifications/pyproject.toml services/gateway/pyproject.toml \
 	services/workbench/pyproject.toml \
-	services/staff/pyproject.toml
+	services/staff/pyproject.toml services/community/pyproject.toml
 RUN_REQUIREMENTS = requirements/constraints.txt requirements/base.in libs/guanjia/pyproject.toml $(SERVICE_PYPROJECTS)
 
 RUN_INSTALL_ARGS = -c requirements/constraints.txt -r requirements/base.in \
 	-e libs/guanjia -e services/residents -e services/tickets -e services/billing \
 	-e services/notifications -e services/gateway -e services/workbench \
-	-e services/staff
+	-e services/staff -e services/community
 DEV_INSTALL_ARGS = -c requirements/constraints.txt -r requirements/dev.in
 
 # Defaults for run-distributed: the local servers (PostgreSQL trust auth, RabbitMQ guest/guest).

@@ -6,7 +6,7 @@ Usage: .venv/bin/python scripts/access_tables.py   (tests/e2e/test_need_to_know.
 import importlib
 from pathlib import Path
 
-SERVICES = ("residents", "tickets", "billing", "notifications", "staff")
+SERVICES = ("residents", "tickets", "billing", "notifications", "community", "staff")
 BEGIN, END = "<!-- need-to-know tables: begin (scripts/access_tables.py) -->", "<!-- need-to-know tables: end -->"
 
 

@@ -14,6 +14,7 @@ city=${1:?usage: create-secrets.sh <city>}
 ns="guanjia-$city"
 services="residents tickets billing notifications gateway"
 services="$services staff"
+services="$services community"
 # The workbench has a database (its sessions) but no broker user: it publishes and consumes no events.
 web_services="workbench"
 

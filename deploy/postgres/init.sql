@@ -7,3 +7,4 @@ CREATE DATABASE guanjia_notifications;
 CREATE DATABASE guanjia_staff;
 CREATE DATABASE guanjia_gateway;
 CREATE DATABASE guanjia_workbench;
+CREATE DATABASE guanjia_community;

@@ -35,8 +35,8 @@ GUNICORN_CONF = ROOT / "deploy" / "gunicorn.conf.py"
 COMPOSE_JWT_KEY = "JNBTdRhaTMsOk0J4rn21Ae6go1rldDYzE2a7FPyLmrg"
 COMPOSE_SERVICE_KEY = "BGbuwWpylEDi1vL3zC-TaMddydvdYydTIlBkW_Dbno0"
 
-SERVICES = ["residents", "tickets", "billing", "notifications", "gateway", "staff"]
-WITH_WORKER = ["residents", "tickets", "billing", "notifications", "staff"]
+SERVICES = ["residents", "tickets", "billing", "notifications", "gateway", "community", "staff"]
+WITH_WORKER = ["residents", "tickets", "billing", "notifications", "community", "staff"]
 # Web only: the workbench (people's screens) has a database but no worker, no broker user and no keys.
 WEB_ONLY = ["workbench"]
 INFRA = ["postgres", "rabbitmq", "redis"]

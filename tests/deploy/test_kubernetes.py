@@ -24,8 +24,8 @@ from guanjia.config import SERVICE_PORTS
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "k8s"
 CITIES = sorted(p.name for p in (K8S / "overlays").iterdir() if p.is_dir())
-SERVICES = ["residents", "tickets", "billing", "notifications", "gateway", "staff"]
-WITH_WORKER = ["residents", "tickets", "billing", "notifications", "staff"]
+SERVICES = ["residents", "tickets", "billing", "notifications", "gateway", "community", "staff"]
+WITH_WORKER = ["residents", "tickets", "billing", "notifications", "community", "staff"]
 # Web only: the workbench (people's screens) has a database but no worker, no broker user and no keys.
 WEB_ONLY = ["workbench"]
 KUBERNETES_VERSION = "1.32"

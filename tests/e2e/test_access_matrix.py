@@ -25,8 +25,10 @@ from .conftest import Client, make_household
 METHODS = ("get", "post", "put", "patch", "delete")
 SCOPED_ROLES = ("resident", "butler", "senior_butler", "cs_manager", "engineer", "finance", "integrator")
 # Parameters naming the community itself or its structure: a resident of another household in the same community
-# may legitimately see these, so that caller is checked on household-level objects only.
-COMMUNITY_LEVEL = {"community_id", "building_id", "zone_id"}
+# may legitimately see these, so that caller is checked on household-level objects only. The community's knowledge
+# base and directory entries, its service catalogue and its surveys' questionnaires are pages of the whole community,
+# like its zones (a survey's answers stay per household: the community service's tests cover the neighbours).
+COMMUNITY_LEVEL = {"community_id", "building_id", "zone_id", "entry_id", "item_id", "survey_id"}
 ALLOWED = {403, 404}
 PARAM = re.compile(r"\{([^}]+)\}")
 

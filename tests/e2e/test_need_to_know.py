@@ -20,7 +20,7 @@ from guanjia.testing import auth_header
 from .conftest import Client, make_household
 from .test_access_matrix import METHODS
 
-SERVICES = ("residents", "tickets", "billing", "notifications", "staff")
+SERVICES = ("residents", "tickets", "billing", "notifications", "community", "staff")
 # The gateway's own administration checks its callers itself (admin only, own profile).
 GATEWAY_OWN = ("/api/v1/auth", "/api/v1/users", "/api/v1/api-keys", "/api/v1/audit", "/api/v1/openapi.json")
 RULE_PARAM = re.compile(r"<(?:[^:>]+:)?([^>]+)>")

@@ -170,6 +170,8 @@ def test_pages_do_not_scroll_sideways_on_a_phone(stack, admin, browser):
         f"/units/{place['unit']['id']}",
         "/search?q=13800138000",
         "/leave",
+        "/knowledge",
+        "/surveys",
     ]
     for path in pages:
         browser.get(stack.url + path)

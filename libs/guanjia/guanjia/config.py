@@ -15,6 +15,7 @@ SERVICE_PORTS = {
     "notifications": 8004,
     "workbench": 8005,
     "staff": 8007,
+    "community": 8006,
 }
 EMBEDDED_AMQP_URL = "memory://"
 # Services that sign and verify no token and hold no personal data (the workbench only forwards people's

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import MetaData, Table
 
-SERVICE_ORDER = ["residents", "tickets", "billing", "notifications", "gateway", "workbench", "staff"]
+SERVICE_ORDER = ["residents", "tickets", "billing", "notifications", "community", "gateway", "workbench", "staff"]
 
 
 @dataclass

@@ -23,7 +23,7 @@ from .service import load_specs
 
 log = logging.getLogger("guanjia.stack")
 # One port each, from the gateway's up (replica i of a service listens len(STACK_SERVICES) * i further on).
-STACK_SERVICES = ["gateway", "residents", "tickets", "billing", "notifications", "workbench", "staff"]
+STACK_SERVICES = ["gateway", "residents", "tickets", "billing", "notifications", "workbench", "community", "staff"]
 DISTRIBUTED_DEFAULTS = {
     "GUANJIA_DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1:5432/guanjia_{service}",
     "GUANJIA_AMQP_URL": "amqp://guest:guest@127.0.0.1:5672/%2F",

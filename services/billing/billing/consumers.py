@@ -13,6 +13,7 @@ from .payloads import (
     RenovationViolation,
     ResidentMovedIn,
     ResidentMovedOut,
+    ServiceOrderCompleted,
     TicketResolved,
     UnitChanged,
     ZoneUpdated,
@@ -55,6 +56,10 @@ def on_ticket_resolved(context, session: Session, event: dict) -> None:
     charges.ticket_resolved(session, context.settings, TicketResolved().load(event["data"]))
 
 
+def on_service_order_completed(context, session: Session, event: dict) -> None:
+    charges.service_order_completed(session, context.settings, ServiceOrderCompleted().load(event["data"]))
+
+
 # The payload schema of every consumed type (checked against the producers' documents in tests/contract).
 SCHEMAS = {
     "unit.created": UnitChanged,
@@ -66,6 +71,7 @@ SCHEMAS = {
     "renovation.violation": RenovationViolation,
     "renovation.completed": RenovationCompleted,
     "ticket.resolved": TicketResolved,
+    "service_order.completed": ServiceOrderCompleted,
 }
 
 HANDLERS = {
@@ -78,4 +84,5 @@ HANDLERS = {
     "renovation.violation": on_renovation_violation,
     "renovation.completed": on_renovation_completed,
     "ticket.resolved": on_ticket_resolved,
+    "service_order.completed": on_service_order_completed,
 }

@@ -100,3 +100,14 @@ class TicketResolved(Tolerant):
     # The accepted charge of a paid repair, a decimal string; never through a float.
     charge = ma.fields.Decimal(load_default=None, allow_none=True, places=2, validate=ma.validate.Range(min=0))
     charge_accepted = ma.fields.Boolean(load_default=False)
+
+
+class ServiceOrderCompleted(_Tolerant):
+    """service_order.completed from community: a catalogue service delivered to a unit, at its agreed amount."""
+
+    order_id = ma.fields.String(required=True, **_ID)
+    community_id = ma.fields.String(required=True, **_ID)
+    unit_id = ma.fields.String(required=True, **_ID)
+    item_name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=100))
+    amount = ma.fields.Decimal(required=True, places=2, validate=ma.validate.Range(min=0))
+    completed_at = ma.fields.AwareDateTime(required=True)

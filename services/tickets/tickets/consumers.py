@@ -67,6 +67,20 @@ class Absence(ma.Schema):
     ends_at = ma.fields.String(required=True)
 
 
+class SurveyLowScore(ma.Schema):
+    class Meta:
+        unknown = ma.EXCLUDE
+
+    survey_id = ma.fields.String(required=True)
+    answer_id = ma.fields.String(required=True)
+    community_id = ma.fields.String(required=True)
+    zone_id = ma.fields.String(load_default=None, allow_none=True)
+    unit_id = ma.fields.String(load_default=None, allow_none=True)
+    service_line = ma.fields.String(required=True)
+    score = ma.fields.Integer(required=True)
+    scale_max = ma.fields.Integer(required=True)
+
+
 def make_context(settings, upstreams):
     """What handlers and scheduled jobs receive: this service's settings (needed to write events)."""
     return SimpleNamespace(settings=settings, upstreams=upstreams)
@@ -100,21 +114,32 @@ VIOLATION_LABELS = {
 }
 
 
+def _system_ticket(context, session: Session, actor: str, data: dict, **fields):
+    """A ticket the system opens for a unit's household (routed to the unit's zone, else to `data`'s zone)."""
+    unit = session.get(Unit, data["unit_id"]) if data.get("unit_id") else None
+    return domain.open_ticket(
+        session,
+        context.settings,
+        actor=actor,
+        now=utcnow(),
+        community_id=data["community_id"],
+        zone_id=unit.zone_id if unit is not None else data.get("zone_id"),
+        unit_id=data.get("unit_id"),
+        reporter_id=None,
+        **fields,
+    )
+
+
 def on_renovation_violation(context, session: Session, event: dict) -> None:
     """A renovation violation becomes a rectification ticket for the zone's butler (exactly one per violation)."""
     data = RenovationViolation().load(event["data"])
     if session.execute(select(Ticket.id).where(Ticket.violation_id == data["violation_id"])).first():
         return
-    unit = session.get(Unit, data["unit_id"])
-    now = utcnow()
-    ticket = domain.open_ticket(
+    ticket = _system_ticket(
+        context,
         session,
-        context.settings,
-        actor="system:renovation",
-        now=now,
-        community_id=data["community_id"],
-        zone_id=unit.zone_id if unit is not None else None,
-        unit_id=data["unit_id"],
+        "system:renovation",
+        {**data, "zone_id": None},
         location="in_unit",
         category="service_request",
         subcategory="renovation_rectification",
@@ -122,11 +147,39 @@ def on_renovation_violation(context, session: Session, event: dict) -> None:
         channel="patrol",
         # Facts only; the inspection record with its photos stays in residents.
         description=f"装修违规整改：{VIOLATION_LABELS.get(data['category'], data['category'])}（违规记录 {data['violation_id']}）",
-        reporter_id=None,
         violation_id=data["violation_id"],
     )
     if data.get("rectify_by"):
         ticket.resolution_due_at = parse_time(data["rectify_by"])
+
+
+SERVICE_LINE_LABELS = {
+    "customer_service": "客服",
+    "maintenance": "工程维修",
+    "security": "秩序安管",
+    "cleaning": "环境保洁",
+    "greening": "绿化",
+    "overall": "总体",
+}
+
+
+def on_survey_low_score(context, session: Session, event: dict) -> None:
+    """A low satisfaction score becomes a follow-up complaint for the household (or its zone, when anonymous): the
+    butler calls back. The inbox applies each event once; the answer id in the text links it to the survey."""
+    data = SurveyLowScore().load(event["data"])
+    line = SERVICE_LINE_LABELS.get(data["service_line"], data["service_line"])
+    _system_ticket(
+        context,
+        session,
+        "system:survey",
+        data,
+        location="in_unit" if data["unit_id"] else "public_area",
+        category="complaint",
+        subcategory="survey_follow_up",
+        priority="normal",
+        channel="survey",
+        description=f"满意度调查低分回访：{line} {data['score']}/{data['scale_max']} 分（答卷 {data['answer_id']}）",
+    )
 
 
 # The payload schema of every consumed type (checked against the producers' documents in tests/contract).
@@ -137,6 +190,7 @@ SCHEMAS = {
     "renovation.violation": RenovationViolation,
     "staff.absence_started": Absence,
     "staff.absence_ended": Absence,
+    "survey.low_score": SurveyLowScore,
 }
 
 HANDLERS = {
@@ -146,4 +200,5 @@ HANDLERS = {
     "renovation.violation": on_renovation_violation,
     "staff.absence_started": on_absence_started,
     "staff.absence_ended": on_absence_ended,
+    "survey.low_score": on_survey_low_score,
 }

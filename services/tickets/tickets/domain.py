@@ -32,7 +32,7 @@ from .models import (
 
 CATEGORIES = ("repair", "complaint", "inquiry", "suggestion", "praise", "service_request", "dispute")
 PRIORITIES = ("low", "normal", "high", "emergency")
-CHANNELS = ("phone", "walk_in", "app", "wechat", "patrol")
+CHANNELS = ("phone", "walk_in", "app", "wechat", "patrol", "survey")
 LOCATIONS = ("in_unit", "public_area")
 DEPARTMENTS = ("engineering", "security", "cleaning", "landscaping", "customer_service")
 STATUSES = ("new", "assigned", "in_progress", "on_hold", "resolved", "closed", "reopened", "cancelled")

@@ -257,7 +257,14 @@ LABELS = {
         "landscaping": "绿化部",
         "customer_service": "客服中心",
     },
-    "channel": {"phone": "电话", "walk_in": "到访", "app": "线上", "wechat": "微信", "patrol": "巡查"},
+    "channel": {
+        "phone": "电话",
+        "walk_in": "到访",
+        "app": "线上",
+        "wechat": "微信",
+        "patrol": "巡查",
+        "survey": "满意度调查",
+    },
     "priority": {"low": "低", "normal": "普通", "high": "高", "emergency": "紧急"},
 }
 BREAKDOWNS = (

@@ -207,19 +207,41 @@ def ticket_resolved(session: Session, settings, data: dict) -> Bill | None:
     """A paid repair whose charge the resident accepted becomes a bill; free or refused repairs bill nothing."""
     if not (data["paid"] and data["charge_accepted"] and data.get("charge") and data.get("unit_id")):
         return None
-    amount = to_fen(data["charge"])
+    label = f"Paid repair {data['number']}" if data.get("number") else "Paid repair"
+    return _event_charge(
+        session, settings, data, "repair", f"ticket:{data['ticket_id']}", data["charge"], label, data["resolved_at"]
+    )
+
+
+def service_order_completed(session: Session, settings, data: dict) -> Bill | None:
+    """A delivered catalogue service (特约服务) with a price becomes a bill named after the item; free ones bill
+    nothing."""
+    return _event_charge(
+        session,
+        settings,
+        {**data, "reporter_id": None},
+        "one_off",
+        f"service_order:{data['order_id']}",
+        data["amount"],
+        data["item_name"],
+        data["completed_at"],
+    )
+
+
+def _event_charge(session, settings, data, kind, source_key, amount, description, at) -> Bill | None:
+    """One bill for the unit from another service's event (once per source: a replay bills nothing)."""
+    amount = to_fen(amount)
     if amount <= 0:
         return None
-    label = f"Paid repair {data['number']}" if data.get("number") else "Paid repair"
     return issue_charge(
         session,
         settings,
         community_id=data["community_id"],
         unit_id=data["unit_id"],
-        kind="repair",
-        source_key=f"ticket:{data['ticket_id']}",
+        kind=kind,
+        source_key=source_key,
         amount_fen=amount,
-        description=label,
+        description=description,
         payer_id=data.get("reporter_id"),
-        day=_local_day(settings, data["resolved_at"]),
+        day=_local_day(settings, at),
     )

@@ -224,6 +224,38 @@ def test_a_paid_repair_with_an_accepted_charge_becomes_a_bill_once(worker, publi
         assert session.query(Bill).filter(Bill.source_key.in_(keys)).count() == 0
 
 
+def test_a_completed_service_order_is_billed_under_the_items_name_once(worker, publish, applied, db, community):
+    order = str(uuid.uuid4())
+    completed = event(
+        "service_order.completed",
+        "community",
+        community["id"],
+        f"service_order/{order}",
+        order_id=order,
+        unit_id=community["units"][0],
+        item_id=str(uuid.uuid4()),
+        item_name="家政保洁（2小时）",
+        quantity=1,
+        amount="120.00",
+        completed_at=datetime(2026, 11, 6, 3, tzinfo=UTC).isoformat(),
+    )
+    publish(completed, {**completed, "id": str(uuid.uuid4())})  # a producer retry under another id: one bill
+    bill = bill_for(db, community["units"][0], f"service_order:{order}")
+    assert (bill.kind, bill.amount_fen, bill.description, bill.period) == (
+        "one_off",
+        12000,
+        "家政保洁（2小时）",
+        "2026-11",
+    )
+    free = {**completed, "id": str(uuid.uuid4()), "data": {**completed["data"], "order_id": str(uuid.uuid4())}}
+    free["data"]["amount"] = "0.00"
+    publish(free)
+    applied(free)
+    with db.transaction() as session:
+        assert session.query(Bill).filter_by(source_key=f"service_order:{free['data']['order_id']}").count() == 0
+        assert session.query(Bill).filter_by(source_key=f"service_order:{order}").count() == 1
+
+
 def test_unit_updated_with_zone_type_and_areas_is_projected(worker, publish, db, unit_event, client, finance):
     from billing.models import BillingUnit
 

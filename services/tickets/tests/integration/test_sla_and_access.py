@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
+from guanjia import bus
 from guanjia.db import parse_time
 from guanjia.testing import EventRecorder, auth_header, wait_until
 from tickets import domain
@@ -267,6 +268,39 @@ def test_an_older_zone_event_does_not_undo_a_newer_butler_assignment(tickets_set
     _wait_processed(db, newer["id"], older["id"])
     with db.transaction() as s:
         assert json.loads(s.get(Zone, world["zone_id"]).butler_ids) == [new_butler]
+
+
+def test_a_low_survey_score_opens_one_follow_up_complaint_for_the_household(tickets_settings, world, db, publish):
+    answer_id = str(uuid.uuid4())
+    data = {
+        "survey_id": str(uuid.uuid4()),
+        "answer_id": answer_id,
+        "community_id": world["community_id"],
+        "zone_id": world["zone_id"],
+        "unit_id": world["unit_id"],
+        "service_line": "maintenance",
+        "question_id": str(uuid.uuid4()),
+        "score": 1,
+        "scale_max": 5,
+    }
+    event = publish(tickets_settings, "survey.low_score", data, source="community")
+    publisher = bus.Publisher(tickets_settings.with_service("community"))
+    try:
+        publisher.publish(event)  # redelivered: the same event id changes nothing
+    finally:
+        publisher.close()
+
+    def opened():
+        with db.transaction() as s:
+            query = select(Ticket).where(Ticket.community_id == world["community_id"], Ticket.channel == "survey")
+            return s.execute(query).scalars().all()
+
+    (ticket,) = wait_until(opened, message="follow-up complaint")
+    assert (ticket.category, ticket.subcategory, ticket.unit_id) == ("complaint", "survey_follow_up", world["unit_id"])
+    assert ticket.assignee_id == world["butler_id"] and ticket.reporter_id is None
+    assert ticket.description == f"满意度调查低分回访：工程维修 1/5 分（答卷 {answer_id}）"
+    _wait_processed(db, event["id"])
+    assert len(opened()) == 1
 
 
 def _wait_processed(db, *event_ids):

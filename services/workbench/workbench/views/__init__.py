@@ -6,12 +6,14 @@ from . import (
     finance,
     home,
     household,
+    knowledge,
     notices,
     patrols,
     renovations,
     roster,
     search,
     staff,
+    surveys,
     tickets,
     units,
 )
@@ -30,4 +32,6 @@ BLUEPRINTS = [
     finance.bp,
     dashboard.bp,
     staff.bp,
+    knowledge.bp,
+    surveys.bp,
 ]

@@ -1,0 +1,1 @@
+"""Guanjia community service: knowledge base, local directory and hotlines, satisfaction surveys."""

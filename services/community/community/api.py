@@ -1,0 +1,409 @@
+"""HTTP API of the community service: knowledge base, local directory and hotlines, satisfaction surveys; no rules
+here."""
+
+from __future__ import annotations
+
+from flask import Response, current_app, jsonify
+
+from guanjia import web
+from guanjia.web import Blueprint, PageArgs
+from guanjia.workbook import XLSX_TYPE
+
+from .domain import activities, knowledge, orders, surveys
+from .schemas import (
+    ActivityIn,
+    ActivityListArgs,
+    ActivityOut,
+    ActivityPage,
+    ActivityPatch,
+    AnswerIn,
+    AnswerOut,
+    AnswerPage,
+    CatalogueItemIn,
+    CatalogueItemOut,
+    CatalogueItemPatch,
+    CatalogueListArgs,
+    CataloguePage,
+    DirectoryIn,
+    DirectoryListArgs,
+    DirectoryOut,
+    DirectoryPage,
+    DirectoryPatch,
+    FiguresArgs,
+    FiguresOut,
+    KnowledgeIn,
+    KnowledgeListArgs,
+    KnowledgeOut,
+    KnowledgePage,
+    KnowledgePatch,
+    OrderIn,
+    OrderListArgs,
+    OrderOut,
+    OrderPage,
+    OverdueArgs,
+    ProgressOut,
+    RateIn,
+    ReportArgs,
+    ScheduleIn,
+    SignUpIn,
+    SignUpOut,
+    SignUpPage,
+    SurveyIn,
+    SurveyListArgs,
+    SurveyOut,
+    SurveyPage,
+)
+
+knowledge_blp = Blueprint(
+    "knowledge", __name__, url_prefix="/api/v1/knowledge", description="The front desk's knowledge base (百问百答)"
+)
+directory_blp = Blueprint(
+    "directory", __name__, url_prefix="/api/v1/directory", description="Local services and hotlines (周边与热线)"
+)
+survey_blp = Blueprint(
+    "surveys", __name__, url_prefix="/api/v1/surveys", description="Satisfaction surveys (满意度调查)"
+)
+
+catalogue_blp = Blueprint(
+    "catalogue", __name__, url_prefix="/api/v1/catalogue", description="Special and paid services (特约服务)"
+)
+order_blp = Blueprint(
+    "service-orders", __name__, url_prefix="/api/v1/service-orders", description="Orders of catalogue services"
+)
+
+activity_blp = Blueprint(
+    "activities", __name__, url_prefix="/api/v1/activities", description="Activities and owner meetings (社区活动)"
+)
+
+
+def now():
+    return current_app.extensions["community.clock"]()
+
+
+def _paged(session, query, args: dict, view) -> dict:
+    """A page of rows, each dumped through the domain's view (rows whose answer is not their columns)."""
+    page = web.paginate(session, query, args["page"], args["page_size"])
+    page["items"] = [view(row) for row in page["items"]]
+    return page
+
+
+def _today():
+    return knowledge.local_today(now(), web.settings().timezone)
+
+
+def _entry_routes(blp: Blueprint, kind: str, schemas: tuple) -> None:
+    """The same five routes for the knowledge base and the directory: list/search, overdue, create, read, change."""
+    entry_in, patch, out, page, list_args = schemas
+
+    @blp.route("", methods=["GET"], endpoint=f"list_{kind}")
+    @blp.arguments(list_args, location="query")
+    @blp.response(200, page)
+    def list_entries(args):
+        """Entries of a community, searched by any substring (`q`); residents get the published ones."""
+        query = knowledge.list_query(web.principal(), kind, args)
+        with web.database().transaction() as session:
+            return web.paginate(session, query, args["page"], args["page_size"])
+
+    @blp.route("/overdue", methods=["GET"], endpoint=f"overdue_{kind}")
+    @blp.arguments(OverdueArgs, location="query")
+    @blp.response(200, page)
+    def overdue(args):
+        """Entries past their review date (定期更新), the oldest first."""
+        query = knowledge.overdue_query(web.principal(), kind, args["community_id"], _today())
+        with web.database().transaction() as session:
+            return web.paginate(session, query, args["page"], args["page_size"])
+
+    @blp.route("", methods=["POST"], endpoint=f"create_{kind}")
+    @blp.arguments(entry_in)
+    @blp.response(201, out)
+    def create(body):
+        with web.database().transaction() as session:
+            return knowledge.create(session, web.principal(), kind, now(), body)
+
+    @blp.route("/<entry_id>", methods=["GET"], endpoint=f"get_{kind}")
+    @blp.response(200, out)
+    def get(entry_id):
+        with web.database().transaction() as session:
+            return knowledge.get(session, web.principal(), kind, entry_id)
+
+    @blp.route("/<entry_id>", methods=["PATCH"], endpoint=f"update_{kind}")
+    @blp.arguments(patch)
+    @blp.response(200, out)
+    def update(body, entry_id):
+        """Change, publish or unpublish an entry, or move its review date."""
+        with web.database().transaction() as session:
+            return knowledge.update(session, web.principal(), kind, now(), entry_id, body)
+
+
+_entry_routes(knowledge_blp, "knowledge", (KnowledgeIn, KnowledgePatch, KnowledgeOut, KnowledgePage, KnowledgeListArgs))
+_entry_routes(directory_blp, "directory", (DirectoryIn, DirectoryPatch, DirectoryOut, DirectoryPage, DirectoryListArgs))
+
+
+# -- surveys ---------------------------------------------------------------------------------------------------------
+@survey_blp.route("", methods=["GET"])
+@survey_blp.arguments(SurveyListArgs, location="query")
+@survey_blp.response(200, SurveyPage)
+def list_surveys(args):
+    """Surveys of a community, newest first; a resident sees those their household was asked to answer."""
+    query = surveys.list_query(web.principal(), args)
+    with web.database().transaction() as session:
+        return web.paginate(session, query, args["page"], args["page_size"])
+
+
+@survey_blp.route("", methods=["POST"])
+@survey_blp.arguments(SurveyIn)
+@survey_blp.response(201, SurveyOut)
+def create_survey(body):
+    """A draft questionnaire: sections by service line, questions of five kinds, its audience and sample."""
+    with web.database().transaction() as session:
+        return surveys.view(session, surveys.create(session, web.principal(), now(), body))
+
+
+@survey_blp.route("/<survey_id>", methods=["GET"])
+@survey_blp.response(200, SurveyOut)
+def get_survey(survey_id):
+    with web.database().transaction() as session:
+        return surveys.view(session, surveys.get(session, web.principal(), survey_id))
+
+
+@survey_blp.route("/<survey_id>", methods=["PUT"])
+@survey_blp.arguments(SurveyIn)
+@survey_blp.response(200, SurveyOut)
+def replace_survey(body, survey_id):
+    """Rewrite a draft; 409 once it has opened (the questionnaire is frozen)."""
+    with web.database().transaction() as session:
+        return surveys.view(session, surveys.replace(session, web.principal(), survey_id, body))
+
+
+@survey_blp.route("/<survey_id>/open", methods=["POST"])
+@survey_blp.response(200, SurveyOut)
+def open_survey(survey_id):
+    """Freeze the questions and draw the households (survey.opened)."""
+    with web.database().transaction() as session:
+        survey = surveys.open_survey(session, web.settings(), web.principal(), now(), survey_id)
+        return surveys.view(session, survey)
+
+
+@survey_blp.route("/<survey_id>/close", methods=["POST"])
+@survey_blp.response(200, SurveyOut)
+def close_survey(survey_id):
+    """No more answers; the analysis report is made (survey.closed)."""
+    with web.database().transaction() as session:
+        survey = surveys.close(session, web.settings(), web.principal(), now(), survey_id)
+        return surveys.view(session, survey)
+
+
+@survey_blp.route("/<survey_id>/answers", methods=["POST"])
+@survey_blp.arguments(AnswerIn)
+@survey_blp.response(201, AnswerOut)
+def answer_survey(body, survey_id):
+    """One household's answers, once: the resident on the mobile page or the butler by phone or visit. A low score
+    opens a follow-up complaint in tickets (survey.low_score)."""
+    with web.database().transaction() as session:
+        return surveys.answer(session, web.settings(), web.principal(), now(), survey_id, body)
+
+
+@survey_blp.route("/<survey_id>/answers", methods=["GET"])
+@survey_blp.arguments(PageArgs, location="query")
+@survey_blp.response(200, AnswerPage)
+def list_answers(args, survey_id):
+    """Answers the caller may see: a resident their own household's, a butler their zones'."""
+    with web.database().transaction() as session:
+        survey, query = surveys.answers_query(session, web.principal(), survey_id)
+        return _paged(session, query, args, lambda row: surveys.answer_view(survey, row))
+
+
+@survey_blp.route("/<survey_id>/progress", methods=["GET"])
+@survey_blp.response(200, ProgressOut)
+def survey_progress(survey_id):
+    """Response rate by zone while the survey runs."""
+    with web.database().transaction() as session:
+        return surveys.progress(session, web.principal(), survey_id)
+
+
+@survey_blp.route("/<survey_id>/report", methods=["GET"])
+@survey_blp.arguments(ReportArgs, location="query")
+@survey_blp.response(200)
+def survey_report(args, survey_id):
+    """The analysis report of a closed survey: JSON, or XLSX (`format=xlsx`) with Chinese headers and zone names."""
+    with web.database().transaction() as session:
+        body = surveys.report(session, web.principal(), survey_id)
+    if args["format"] == "xlsx":
+        return Response(
+            surveys.report_xlsx(body, web.settings().timezone),
+            mimetype=XLSX_TYPE,
+            headers={"Content-Disposition": f'attachment; filename="survey-{survey_id}.xlsx"'},
+        )
+    return jsonify(web.jsonable(body))
+
+
+# -- service catalogue and orders ------------------------------------------------------------------------------------
+@catalogue_blp.route("", methods=["GET"])
+@catalogue_blp.arguments(CatalogueListArgs, location="query")
+@catalogue_blp.response(200, CataloguePage)
+def list_items(args):
+    """The community's special and paid services (特约服务, 有偿服务); residents see the ones on offer."""
+    query = orders.items_query(web.principal(), args)
+    with web.database().transaction() as session:
+        return _paged(session, query, args, orders.item_view)
+
+
+@catalogue_blp.route("", methods=["POST"])
+@catalogue_blp.arguments(CatalogueItemIn)
+@catalogue_blp.response(201, CatalogueItemOut)
+def create_item(body):
+    with web.database().transaction() as session:
+        return orders.item_view(orders.create_item(session, web.principal(), now(), body))
+
+
+@catalogue_blp.route("/<item_id>", methods=["GET"])
+@catalogue_blp.response(200, CatalogueItemOut)
+def get_item(item_id):
+    with web.database().transaction() as session:
+        return orders.item_view(orders.get_item(session, web.principal(), item_id))
+
+
+@catalogue_blp.route("/<item_id>", methods=["PATCH"])
+@catalogue_blp.arguments(CatalogueItemPatch)
+@catalogue_blp.response(200, CatalogueItemOut)
+def update_item(body, item_id):
+    with web.database().transaction() as session:
+        return orders.item_view(orders.update_item(session, web.principal(), now(), item_id, body))
+
+
+@order_blp.route("", methods=["GET"])
+@order_blp.arguments(OrderListArgs, location="query")
+@order_blp.response(200, OrderPage)
+def list_orders(args):
+    """Orders the caller may see, newest first: a resident their household's, a butler their zones'."""
+    query = orders.orders_query(web.principal(), args)
+    with web.database().transaction() as session:
+        return _paged(session, query, args, orders.order_view)
+
+
+@order_blp.route("", methods=["POST"])
+@order_blp.arguments(OrderIn)
+@order_blp.response(201, OrderOut)
+def place_order(body):
+    """An order for a household (the resident's own, or one of the butler's zones) of an item of its community."""
+    with web.database().transaction() as session:
+        return orders.order_view(orders.place(session, web.principal(), now(), body))
+
+
+@order_blp.route("/figures", methods=["GET"])
+@order_blp.arguments(FiguresArgs, location="query")
+@order_blp.response(200, FiguresOut)
+def order_figures(args):
+    """Promotion figures: completed orders and revenue by item and by zone in a month."""
+    with web.database().transaction() as session:
+        return orders.monthly_figures(session, web.principal(), web.settings(), args["community_id"], args["month"])
+
+
+@order_blp.route("/<order_id>", methods=["GET"])
+@order_blp.response(200, OrderOut)
+def get_order(order_id):
+    with web.database().transaction() as session:
+        return orders.order_view(orders.get_order(session, web.principal(), order_id))
+
+
+@order_blp.route("/<order_id>/schedule", methods=["POST"])
+@order_blp.arguments(ScheduleIn)
+@order_blp.response(200, OrderOut)
+def schedule_order(body, order_id):
+    """Agree the time (and the price of a quoted item)."""
+    with web.database().transaction() as session:
+        return orders.order_view(orders.schedule(session, web.principal(), order_id, body))
+
+
+@order_blp.route("/<order_id>/complete", methods=["POST"])
+@order_blp.response(200, OrderOut)
+def complete_order(order_id):
+    """The service was delivered; a priced order is charged to the unit (service_order.completed → billing)."""
+    with web.database().transaction() as session:
+        return orders.order_view(orders.complete(session, web.settings(), web.principal(), now(), order_id))
+
+
+@order_blp.route("/<order_id>/rate", methods=["POST"])
+@order_blp.arguments(RateIn)
+@order_blp.response(200, OrderOut)
+def rate_order(body, order_id):
+    with web.database().transaction() as session:
+        return orders.order_view(orders.rate(session, web.principal(), order_id, body["rating"]))
+
+
+@order_blp.route("/<order_id>/cancel", methods=["POST"])
+@order_blp.response(200, OrderOut)
+def cancel_order(order_id):
+    with web.database().transaction() as session:
+        return orders.order_view(orders.cancel(session, web.principal(), order_id))
+
+
+# -- activities and owner meetings -----------------------------------------------------------------------------------
+@activity_blp.route("", methods=["GET"])
+@activity_blp.arguments(ActivityListArgs, location="query")
+@activity_blp.response(200, ActivityPage)
+def list_activities(args):
+    """The community's activities and owner meetings, latest first; residents see the announced ones."""
+    query = activities.list_query(web.principal(), args)
+    with web.database().transaction() as session:
+        return _paged(session, query, args, lambda row: activities.view(session, row))
+
+
+@activity_blp.route("", methods=["POST"])
+@activity_blp.arguments(ActivityIn)
+@activity_blp.response(201, ActivityOut)
+def create_activity(body):
+    """A draft activity or owner meeting: time, place, capacity (people) and the sign-up deadline."""
+    with web.database().transaction() as session:
+        return activities.view(session, activities.create(session, web.principal(), now(), body))
+
+
+@activity_blp.route("/<activity_id>", methods=["GET"])
+@activity_blp.response(200, ActivityOut)
+def get_activity(activity_id):
+    with web.database().transaction() as session:
+        return activities.view(session, activities.get(session, web.principal(), activity_id))
+
+
+@activity_blp.route("/<activity_id>", methods=["PATCH"])
+@activity_blp.arguments(ActivityPatch)
+@activity_blp.response(200, ActivityOut)
+def update_activity(body, activity_id):
+    """Change it, publish it (activity.published), cancel it, or record an owner meeting's minutes."""
+    with web.database().transaction() as session:
+        activity = activities.update(session, web.settings(), web.principal(), now(), activity_id, body)
+        return activities.view(session, activity)
+
+
+@activity_blp.route("/<activity_id>/signups", methods=["GET"])
+@activity_blp.arguments(PageArgs, location="query")
+@activity_blp.response(200, SignUpPage)
+def list_signups(args, activity_id):
+    """Sign-ups the caller may see: a resident their household's, a butler their zones'."""
+    with web.database().transaction() as session:
+        query = activities.signups_query(session, web.principal(), activity_id)
+        return web.paginate(session, query, args["page"], args["page_size"])
+
+
+@activity_blp.route("/<activity_id>/signups", methods=["POST"])
+@activity_blp.arguments(SignUpIn)
+@activity_blp.response(201, SignUpOut)
+def sign_up(body, activity_id):
+    """A household signs up (or its butler for it): confirmed while places last, then on the waiting list."""
+    with web.database().transaction() as session:
+        return activities.sign_up(session, web.principal(), now(), activity_id, body)
+
+
+@activity_blp.route("/<activity_id>/signups/<signup_id>/cancel", methods=["POST"])
+@activity_blp.response(200, SignUpOut)
+def cancel_signup(activity_id, signup_id):
+    """Withdraw; the first waiting households move up into the freed places."""
+    with web.database().transaction() as session:
+        return activities.cancel_signup(session, web.principal(), activity_id, signup_id)
+
+
+@activity_blp.route("/<activity_id>/signups/<signup_id>/check-in", methods=["POST"])
+@activity_blp.response(200, SignUpOut)
+def check_in(activity_id, signup_id):
+    with web.database().transaction() as session:
+        return activities.check_in(session, web.principal(), now(), activity_id, signup_id)

@@ -1,0 +1,26 @@
+"""create_app(): the community service's Flask app; nothing is built at import time."""
+
+from __future__ import annotations
+
+from guanjia import access, config, web
+from guanjia.db import Database, utcnow
+
+
+def create_app(settings=None, upstreams=None, *, clock=utcnow):
+    """`clock` gives the current UTC time (tests pass a controllable one)."""
+    from .api import activity_blp, catalogue_blp, directory_blp, knowledge_blp, order_blp, survey_blp
+    from .policy import policy
+
+    settings = settings or config.from_env("community")
+    database = Database(settings.database_url)
+    app, api = web.create_flask_app(
+        settings,
+        title="Guanjia community",
+        database_=database,
+        description="The front desk's knowledge base (百问百答), local services and hotlines, satisfaction surveys.",
+    )
+    app.extensions["community.clock"] = clock
+    access.install(app, policy())
+    for blueprint in (knowledge_blp, directory_blp, survey_blp, catalogue_blp, order_blp, activity_blp):
+        api.register_blueprint(blueprint)
+    return app

@@ -1,0 +1,80 @@
+"""Events the community service publishes: their type names and payload schemas (the contract)."""
+
+import marshmallow as ma
+
+SURVEY_OPENED = "survey.opened"
+SURVEY_CLOSED = "survey.closed"
+SURVEY_LOW_SCORE = "survey.low_score"
+SERVICE_ORDER_COMPLETED = "service_order.completed"
+ACTIVITY_PUBLISHED = "activity.published"
+
+
+class SurveyOpenedV1(ma.Schema):
+    """survey.opened v1 — the questions are frozen and the audience drawn."""
+
+    survey_id = ma.fields.String(required=True)
+    community_id = ma.fields.String(required=True)
+    households = ma.fields.Integer(required=True)
+    zone_ids = ma.fields.List(ma.fields.String(), required=True)
+    opened_at = ma.fields.String(required=True)
+
+
+class SurveyClosedV1(ma.Schema):
+    """survey.closed v1 — no more answers; the report is computed."""
+
+    survey_id = ma.fields.String(required=True)
+    community_id = ma.fields.String(required=True)
+    households = ma.fields.Integer(required=True)
+    answered = ma.fields.Integer(required=True)
+    # Mean of the 1–5 questions over every answer (null when none was answered).
+    score = ma.fields.Float(required=True, allow_none=True)
+    closed_at = ma.fields.String(required=True)
+
+
+class SurveyLowScoreV1(ma.Schema):
+    """survey.low_score v1 — a household scored a service line low: ids and scores, never a name or a comment."""
+
+    survey_id = ma.fields.String(required=True)
+    answer_id = ma.fields.String(required=True)
+    community_id = ma.fields.String(required=True)
+    zone_id = ma.fields.String(required=True, allow_none=True)
+    # Null for an anonymous survey: the follow-up then goes to the zone, not to the household.
+    unit_id = ma.fields.String(required=True, allow_none=True)
+    service_line = ma.fields.String(required=True)
+    question_id = ma.fields.String(required=True)
+    score = ma.fields.Integer(required=True)
+    scale_max = ma.fields.Integer(required=True)
+
+
+class ServiceOrderCompletedV1(ma.Schema):
+    """service_order.completed v1 — a catalogue service was delivered; billing charges a priced one to the unit under
+    the item's name (an item name, not a person's)."""
+
+    order_id = ma.fields.String(required=True)
+    community_id = ma.fields.String(required=True)
+    unit_id = ma.fields.String(required=True)
+    item_id = ma.fields.String(required=True)
+    item_name = ma.fields.String(required=True)
+    quantity = ma.fields.Integer(required=True)
+    amount = ma.fields.String(required=True, metadata={"description": "decimal yuan, e.g. 120.00; 0.00 for free"})
+    completed_at = ma.fields.String(required=True)
+
+
+class ActivityPublishedV1(ma.Schema):
+    """activity.published v1 — an activity or owner meeting is announced to its community."""
+
+    activity_id = ma.fields.String(required=True)
+    community_id = ma.fields.String(required=True)
+    kind = ma.fields.String(required=True)
+    starts_at = ma.fields.String(required=True)
+    signup_closes_at = ma.fields.String(required=True)
+    capacity = ma.fields.Integer(required=True)
+
+
+PUBLISHED = {
+    SURVEY_OPENED: SurveyOpenedV1,
+    SURVEY_CLOSED: SurveyClosedV1,
+    SURVEY_LOW_SCORE: SurveyLowScoreV1,
+    SERVICE_ORDER_COMPLETED: ServiceOrderCompletedV1,
+    ACTIVITY_PUBLISHED: ActivityPublishedV1,
+}

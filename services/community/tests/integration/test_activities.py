@@ -1,0 +1,108 @@
+"""Activities and owner meetings: drafts unseen by residents, publishing announces them (activity.published), the
+capacity fills then the waiting list takes over (or a full activity refuses), a withdrawal moves the first waiting
+household up, check-in, and the minutes of an owner meeting."""
+
+from datetime import timedelta
+
+from guanjia.db import utcnow
+
+
+def _activity(client, world, **fields):
+    start = utcnow() + timedelta(days=7)
+    body = {
+        "community_id": world["community_id"],
+        "title": "中秋游园会",
+        "kind": "festival",
+        "place": "小区中心广场",
+        "starts_at": start.isoformat(),
+        "ends_at": (start + timedelta(hours=2)).isoformat(),
+        "signup_closes_at": (start - timedelta(days=1)).isoformat(),
+        "capacity": 2,
+        **fields,
+    }
+    response = client.post("/api/v1/activities", headers=world["butler"], json=body)
+    assert response.status_code == 201, response.json
+    return response.json
+
+
+def test_capacity_waiting_list_withdrawal_and_check_in(client, world, outbox_events):
+    activity = _activity(client, world)
+    aid, units = activity["id"], world["units"]
+    assert client.get(f"/api/v1/activities/{aid}", headers=world["resident"]).status_code == 404  # a draft
+    early = client.post(
+        f"/api/v1/activities/{aid}/signups", headers=world["resident"], json={"unit_id": units["1栋1-101"]}
+    )
+    assert early.status_code == 404
+    published = client.patch(f"/api/v1/activities/{aid}", headers=world["butler"], json={"status": "published"})
+    assert published.status_code == 200, published.json
+    (event,) = outbox_events(f"activity/{aid}", "activity.published")
+    assert event["data"]["capacity"] == 2 and "title" not in event["data"]
+
+    mine = client.post(
+        f"/api/v1/activities/{aid}/signups", headers=world["resident"], json={"unit_id": units["1栋1-101"], "people": 2}
+    )
+    assert mine.status_code == 201 and mine.json["status"] == "confirmed"
+    again = client.post(
+        f"/api/v1/activities/{aid}/signups", headers=world["resident"], json={"unit_id": units["1栋1-101"]}
+    )
+    assert again.status_code == 409
+    waiting = client.post(
+        f"/api/v1/activities/{aid}/signups", headers=world["butler"], json={"unit_id": units["1栋1-102"], "people": 1}
+    )
+    assert waiting.status_code == 201 and waiting.json["status"] == "waiting"
+    other_zone = client.post(
+        f"/api/v1/activities/{aid}/signups", headers=world["butler"], json={"unit_id": units["2栋2-201"]}
+    )
+    assert other_zone.status_code == 404
+    shown = client.get(f"/api/v1/activities/{aid}", headers=world["resident"]).json
+    assert (shown["places_left"], shown["waiting"]) == (0, 1)
+    # The resident sees their own sign-up only.
+    own = client.get(f"/api/v1/activities/{aid}/signups", headers=world["resident"]).json["items"]
+    assert [s["unit_id"] for s in own] == [units["1栋1-101"]]
+
+    withdrawn = client.post(f"/api/v1/activities/{aid}/signups/{mine.json['id']}/cancel", headers=world["resident"])
+    assert withdrawn.status_code == 200 and withdrawn.json["status"] == "cancelled"
+    listed = {
+        s["id"]: s["status"]
+        for s in client.get(f"/api/v1/activities/{aid}/signups", headers=world["manager"]).json["items"]
+    }
+    assert listed[waiting.json["id"]] == "confirmed"
+    checked = client.post(f"/api/v1/activities/{aid}/signups/{waiting.json['id']}/check-in", headers=world["butler"])
+    assert checked.status_code == 200 and checked.json["checked_in_at"]
+    refused = client.post(f"/api/v1/activities/{aid}/signups/{mine.json['id']}/check-in", headers=world["butler"])
+    assert refused.status_code == 409
+
+
+def test_a_full_activity_without_waiting_list_refuses_and_minutes_are_for_owner_meetings(client, world):
+    activity = _activity(client, world, capacity=1, waiting_list=False)
+    aid = activity["id"]
+    client.patch(f"/api/v1/activities/{aid}", headers=world["butler"], json={"status": "published"})
+    first = client.post(
+        f"/api/v1/activities/{aid}/signups", headers=world["manager"], json={"unit_id": world["units"]["1栋1-101"]}
+    )
+    assert first.status_code == 201
+    full = client.post(
+        f"/api/v1/activities/{aid}/signups", headers=world["manager"], json={"unit_id": world["units"]["2栋2-201"]}
+    )
+    assert full.status_code == 409 and full.json["detail"] == "the activity is full"
+    assert client.get(f"/api/v1/activities/{aid}/signups", headers=world["manager"]).json["total"] == 1
+    minutes = client.patch(f"/api/v1/activities/{aid}", headers=world["butler"], json={"minutes": "……"})
+    assert minutes.status_code == 422 and "minutes" in minutes.json["errors"]
+    meeting = _activity(client, world, title="业主见面会", kind="owner_meeting")
+    recorded = client.patch(
+        f"/api/v1/activities/{meeting['id']}",
+        headers=world["butler"],
+        json={"minutes": "议题：地下车库照明不足，工程部两周内整改。"},
+    )
+    assert recorded.status_code == 200 and recorded.json["minutes"].startswith("议题")
+    wrong = client.post(
+        "/api/v1/activities",
+        headers=world["butler"],
+        json={
+            **{k: meeting[k] for k in ("community_id", "title", "kind", "place", "capacity")},
+            "starts_at": meeting["starts_at"],
+            "ends_at": meeting["starts_at"],
+            "signup_closes_at": meeting["starts_at"],
+        },
+    )
+    assert wrong.status_code == 422 and "ends_at" in wrong.json["errors"]
