@@ -102,7 +102,7 @@ class TicketResolved(Tolerant):
     charge_accepted = ma.fields.Boolean(load_default=False)
 
 
-class ServiceOrderCompleted(_Tolerant):
+class ServiceOrderCompleted(Tolerant):
     """service_order.completed from community: a catalogue service delivered to a unit, at its agreed amount."""
 
     order_id = ma.fields.String(required=True, **_ID)
