@@ -25,6 +25,7 @@ from .schemas import (
     CommunityConfigOut,
     CoverageArgs,
     CoverageOut,
+    FeedbackDueArgs,
     FindingIn,
     FindingOut,
     FollowUpArgs,
@@ -51,6 +52,9 @@ from .schemas import (
     SlaPolicyOut,
     TicketCreate,
     TicketListArgs,
+    TicketNoteIn,
+    TicketNoteList,
+    TicketNoteOut,
     TicketOut,
     TicketPage,
     TimelineList,
@@ -117,6 +121,17 @@ def follow_ups(args):
         return display.tickets(session, page)
 
 
+@blp.route("/feedback-due", methods=["GET"])
+@blp.arguments(FeedbackDueArgs, location="query")
+@blp.response(200, TicketPage)
+def feedback_due(args):
+    """阶段性反馈 due: complaints whose next staged feedback to the customer is due (by `before`, default now),
+    the most overdue first."""
+    query = domain.feedback_due(web.principal(), args.get("before") or now())
+    with web.database().transaction() as session:
+        return display.tickets(session, web.paginate(session, query, args["page"], args["page_size"]))
+
+
 @blp.route("/<ticket_id>", methods=["GET"])
 @blp.response(200, TicketOut)
 def get_ticket(ticket_id):
@@ -163,6 +178,32 @@ _action(
     domain.triage,
     "The service desk sets the priority (a resident's urgent request is triaged here); the SLA clocks follow.",
 )
+_action(
+    "close",
+    NoteIn,
+    domain.close,
+    "Close without a return visit: only the community's direct-close kinds (default enquiry and praise).",
+)
+
+
+@blp.route("/<ticket_id>/notes", methods=["POST"])
+@blp.arguments(TicketNoteIn)
+@blp.response(201, TicketNoteOut)
+@blp.alt_response(409, description="feedback on a closed or cancelled ticket")
+def add_note(data, ticket_id):
+    """A progress note (internal, or visible to the resident); on a complaint `kind: feedback` is a staged
+    feedback to the customer with the date of the next one (listed under /feedback-due when it comes)."""
+    with web.database().transaction() as session:
+        note = domain.add_note(session, web.settings(), web.principal(), ticket_id, data, now())
+        return display.notes(note)
+
+
+@blp.route("/<ticket_id>/notes", methods=["GET"])
+@blp.response(200, TicketNoteList)
+def list_notes(ticket_id):
+    """The ticket's notes, oldest first; a resident reads only those meant for them."""
+    with web.database().transaction() as session:
+        return {"items": display.notes(domain.list_notes(session, web.principal(), ticket_id))}
 
 
 @blp.route("/<ticket_id>/visits", methods=["POST"])

@@ -8,6 +8,8 @@ TICKET_RESOLVED = "ticket.resolved"
 TICKET_CLOSED = "ticket.closed"
 TICKET_REOPENED = "ticket.reopened"
 TICKET_SLA_BREACHED = "ticket.sla_breached"
+TICKET_NOTE_ADDED = "ticket.note_added"
+TICKET_VISIT_OVERDUE = "ticket.visit_overdue"
 PATROL_COMPLETED = "patrol.completed"
 PATROL_ZONE_OVERDUE = "patrol.zone_overdue"
 
@@ -89,6 +91,30 @@ class TicketSlaBreachedV1(ma.Schema):
     emergency = ma.fields.Boolean(required=True)
 
 
+class TicketNoteAddedV1(ma.Schema):
+    """ticket.note_added v1 — that a note or a staged feedback was given, never its text."""
+
+    ticket_id = _str(required=True)
+    number = _str(required=True)
+    community_id = _str(required=True)
+    note_id = _str(required=True)
+    kind = _str(required=True)
+    visibility = _str(required=True)
+    author = _str(required=True)
+    added_at = _str(required=True)
+    next_feedback_at = _str(required=True, allow_none=True)
+
+
+class TicketVisitOverdueV1(ma.Schema):
+    ticket_id = _str(required=True)
+    number = _str(required=True)
+    community_id = _str(required=True)
+    zone_id = _str(required=True, allow_none=True)
+    first_responder = _str(required=True)
+    visit_due_at = _str(required=True)
+    detected_at = _str(required=True)
+
+
 class PatrolCompletedV1(ma.Schema):
     round_id = _str(required=True)
     plan_id = _str(required=True)
@@ -115,6 +141,8 @@ PUBLISHED = {
     TICKET_CLOSED: TicketClosedV1,
     TICKET_REOPENED: TicketReopenedV1,
     TICKET_SLA_BREACHED: TicketSlaBreachedV1,
+    TICKET_NOTE_ADDED: TicketNoteAddedV1,
+    TICKET_VISIT_OVERDUE: TicketVisitOverdueV1,
     PATROL_COMPLETED: PatrolCompletedV1,
     PATROL_ZONE_OVERDUE: PatrolZoneOverdueV1,
 }

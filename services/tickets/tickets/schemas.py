@@ -12,6 +12,8 @@ from .domain import (
     CHANNELS,
     DEPARTMENTS,
     LOCATIONS,
+    NOTE_KINDS,
+    NOTE_VISIBILITIES,
     PRIORITIES,
     REOPEN_REASONS,
     SLA_STATES,
@@ -90,6 +92,10 @@ class TicketOut(ma.Schema):
     reopen_count = ma.fields.Integer()
     round_id = ma.fields.String(allow_none=True)
     violation_id = ma.fields.String(allow_none=True)
+    hold_started_at = UtcDateTime(allow_none=True)
+    held_seconds = ma.fields.Integer(metadata={"description": "time on hold so far; it does not count against the SLA"})
+    next_feedback_at = UtcDateTime(allow_none=True, metadata={"description": "a complaint's next staged feedback"})
+    visit_overdue_at = UtcDateTime(allow_none=True, metadata={"description": "when the return visit was reported late"})
     created_at = UtcDateTime()
     updated_at = UtcDateTime()
 
@@ -117,6 +123,10 @@ class TicketListArgs(PageArgs):
         metadata={"description": "open tickets past their resolution deadline, due within 2 hours, or on track"},
     )
     escalated = ma.fields.Boolean(metadata={"description": "only tickets escalated at least once"})
+    q = ma.fields.String(
+        validate=ma.validate.Length(min=1, max=100),
+        metadata={"description": "words (Chinese too) in the description or a note you may read, or the number"},
+    )
 
 
 TicketPage = page_schema(TicketOut, "TicketPage")
@@ -124,6 +134,40 @@ TicketPage = page_schema(TicketOut, "TicketPage")
 
 class FollowUpArgs(PageArgs):
     pass
+
+
+class FeedbackDueArgs(PageArgs):
+    before = ma.fields.AwareDateTime(metadata={"description": "due by this time (default: now)"})
+
+
+class TicketNoteIn(ma.Schema):
+    body = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=2000))
+    kind = ma.fields.String(
+        validate=_one_of(NOTE_KINDS),
+        metadata={"description": "feedback: a complaint's staged feedback to the customer"},
+    )
+    visibility = ma.fields.String(
+        validate=_one_of(NOTE_VISIBILITIES), metadata={"description": "internal (default for notes) or resident"}
+    )
+    next_feedback_at = ma.fields.AwareDateTime(
+        allow_none=True, metadata={"description": "feedback only: when the customer hears again; none = the last"}
+    )
+
+
+class TicketNoteOut(ma.Schema):
+    id = ma.fields.String()
+    ticket_id = ma.fields.String()
+    kind = enum_out(NOTE_KINDS)
+    visibility = enum_out(NOTE_VISIBILITIES)
+    body = ma.fields.String()
+    next_feedback_at = UtcDateTime(allow_none=True)
+    author = ma.fields.String()
+    author_name = ma.fields.String(dump_only=True, allow_none=True, metadata={"description": "display name"})
+    created_at = UtcDateTime()
+
+
+class TicketNoteList(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(TicketNoteOut))
 
 
 class AssignIn(ma.Schema):
@@ -219,6 +263,10 @@ class CommunityConfigIn(ma.Schema):
     max_unreachable_attempts = ma.fields.Integer(validate=ma.validate.Range(min=1, max=10))
     escalate_after_minutes = ma.fields.Integer(validate=ma.validate.Range(min=1, max=60 * 24 * 30))
     patrol_every_days = ma.fields.Integer(validate=ma.validate.Range(min=1, max=90))
+    direct_close_categories = ma.fields.List(
+        ma.fields.String(validate=_one_of(CATEGORIES)),
+        metadata={"description": "kinds closed without a return visit (default inquiry, praise)"},
+    )
 
 
 class CommunityConfigOut(CommunityConfigIn):
