@@ -15,6 +15,7 @@ from guanjia.db import parse_time, utcnow
 
 from .. import client, i18n
 from .common import items, me, sla_state
+from .forms import attempt
 
 bp = Blueprint("tickets", __name__, url_prefix="/tickets")
 
@@ -358,12 +359,7 @@ def add_note(ticket_id):
         except ValueError:
             errors["next_feedback_at"] = _("Use the form 2026-12-02 09:30.")
     if not errors:
-        try:
-            client.post(f"/api/v1/tickets/{quote(ticket_id, safe='')}/notes", body)
-        except client.ApiError as exc:
-            if isinstance(exc, client.Unavailable):
-                raise
-            errors = exc.field_errors or {"_": exc.message}
+        errors = attempt(client.post, f"/api/v1/tickets/{quote(ticket_id, safe='')}/notes", body)[1]
     if errors:
         values = {**body, "next_feedback_at": request.form.get("next_feedback_at", "")}
         context = _detail_context(ticket_id, errors=errors, action="note", values=values)
