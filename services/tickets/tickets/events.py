@@ -10,6 +10,9 @@ TICKET_REOPENED = "ticket.reopened"
 TICKET_SLA_BREACHED = "ticket.sla_breached"
 TICKET_NOTE_ADDED = "ticket.note_added"
 TICKET_VISIT_OVERDUE = "ticket.visit_overdue"
+INCIDENT_OPENED = "incident.opened"
+INCIDENT_UPDATED = "incident.updated"
+INCIDENT_CLOSED = "incident.closed"
 PATROL_COMPLETED = "patrol.completed"
 PATROL_ZONE_OVERDUE = "patrol.zone_overdue"
 
@@ -115,6 +118,47 @@ class TicketVisitOverdueV1(ma.Schema):
     detected_at = _str(required=True)
 
 
+class IncidentScopeV1(ma.Schema):
+    unit_ids = ma.fields.List(_str(), required=True)
+    building_ids = ma.fields.List(_str(), required=True)
+    zone_ids = ma.fields.List(_str(), required=True)
+
+
+class IncidentOpenedV1(ma.Schema):
+    """incident.opened v1 — the kind, severity and affected scope; notifications sends the urgent notice to the
+    households of that scope when notify_residents is true. No description text."""
+
+    incident_id = _str(required=True)
+    community_id = _str(required=True)
+    type = _str(required=True)
+    severity = _str(required=True)
+    status = _str(required=True)
+    scope = ma.fields.Nested(IncidentScopeV1, required=True)
+    notify_residents = ma.fields.Boolean(required=True)
+    reported_at = _str(required=True)
+
+
+class IncidentUpdatedV1(ma.Schema):
+    incident_id = _str(required=True)
+    community_id = _str(required=True)
+    status = _str(required=True)
+    change = _str(required=True)
+    at = _str(required=True)
+
+
+class IncidentClosedV1(ma.Schema):
+    incident_id = _str(required=True)
+    community_id = _str(required=True)
+    type = _str(required=True)
+    severity = _str(required=True)
+    reported_at = _str(required=True)
+    arrived_at = _str(required=True, allow_none=True)
+    contained_at = _str(required=True, allow_none=True)
+    resolved_at = _str(required=True)
+    closed_at = _str(required=True)
+    tasks = ma.fields.Integer(required=True)
+
+
 class PatrolCompletedV1(ma.Schema):
     round_id = _str(required=True)
     plan_id = _str(required=True)
@@ -143,6 +187,9 @@ PUBLISHED = {
     TICKET_SLA_BREACHED: TicketSlaBreachedV1,
     TICKET_NOTE_ADDED: TicketNoteAddedV1,
     TICKET_VISIT_OVERDUE: TicketVisitOverdueV1,
+    INCIDENT_OPENED: IncidentOpenedV1,
+    INCIDENT_UPDATED: IncidentUpdatedV1,
+    INCIDENT_CLOSED: IncidentClosedV1,
     PATROL_COMPLETED: PatrolCompletedV1,
     PATROL_ZONE_OVERDUE: PatrolZoneOverdueV1,
 }

@@ -341,3 +341,69 @@ class ZoneOverdue(Base):
     detected_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
     __table_args__ = (UniqueConstraint("zone_id", "gap_key", name="uq_zone_overdue_gap"),)
+
+
+class Incident(Base):
+    """突发事件: one emergency run as one thing — its scope, severity, on-site timeline, people and aftermath."""
+
+    __tablename__ = "incidents"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    community_id: Mapped[str] = mapped_column(String(36))
+    type: Mapped[str] = mapped_column(String(30))
+    severity: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20))  # open | contained | resolved | closed
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text)
+    notify_residents: Mapped[bool] = mapped_column(Boolean)
+    on_site: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of gateway user ids
+    summary: Mapped[str | None] = mapped_column(Text)  # the closure report's conclusion
+    log_steps: Mapped[int] = mapped_column(Integer, default=0)  # entries in incident_log so far
+    reported_by: Mapped[str] = mapped_column(String(100))
+    reported_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    arrived_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    contained_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    __table_args__ = (Index("ix_incidents_community_reported", "community_id", "reported_at"),)
+
+
+class IncidentScope(Base):
+    """One affected unit, building or zone of an incident."""
+
+    __tablename__ = "incident_scope"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    incident_id: Mapped[str] = mapped_column(String(36), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # unit | building | zone
+    target_id: Mapped[str] = mapped_column(String(36))
+
+    __table_args__ = (UniqueConstraint("incident_id", "kind", "target_id", name="uq_incident_scope"),)
+
+
+class IncidentTask(Base):
+    """An aftermath task (善后) with its owner."""
+
+    __tablename__ = "incident_tasks"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    incident_id: Mapped[str] = mapped_column(String(36), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    owner_id: Mapped[str] = mapped_column(String(100))
+    due_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    done_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class IncidentLog(Base):
+    """One step of an incident's on-site log: who, when, what, with a note."""
+
+    __tablename__ = "incident_log"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    incident_id: Mapped[str] = mapped_column(String(36))
+    position: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(30))
+    note: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (UniqueConstraint("incident_id", "position", name="uq_incident_log_position"),)

@@ -21,6 +21,7 @@ from .domain import (
     allowed_actions_for,
     fen_to_str,
 )
+from .incidents import INCIDENT_SEVERITIES, INCIDENT_STATUSES, INCIDENT_TYPES, STEPS
 from .patrols import FINDING_KINDS, SEVERITIES
 
 _id = ma.fields.String
@@ -464,3 +465,137 @@ class CoverageOut(ma.Schema):
     window_days = ma.fields.Integer()
     generated_at = UtcDateTime()
     zones = ma.fields.List(ma.fields.Nested(ZoneCoverageOut))
+
+
+# ---------------------------------------------------------------- incidents
+
+
+def _id_list(**kwargs):
+    return ma.fields.List(_ids(), validate=ma.validate.Length(max=500), load_default=list, **kwargs)
+
+
+class IncidentScopeIn(ma.Schema):
+    unit_ids = _id_list()
+    building_ids = _id_list()
+    zone_ids = _id_list()
+
+
+class IncidentIn(ma.Schema):
+    community_id = _ids(required=True)
+    type = ma.fields.String(required=True, validate=_one_of(INCIDENT_TYPES))
+    severity = ma.fields.String(required=True, validate=_one_of(INCIDENT_SEVERITIES))
+    title = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
+    description = ma.fields.String(validate=ma.validate.Length(max=4000))
+    scope = ma.fields.Nested(IncidentScopeIn, required=True)
+    notify_residents = ma.fields.Boolean(
+        load_default=True, metadata={"description": "send the urgent notice to the households of the scope"}
+    )
+    on_site = ma.fields.List(_ids(), validate=ma.validate.Length(max=50))
+    reported_at = ma.fields.AwareDateTime(metadata={"description": "when it was reported (default now)"})
+
+
+class IncidentStepIn(ma.Schema):
+    step = ma.fields.String(required=True, validate=_one_of(STEPS))
+    at = ma.fields.AwareDateTime(metadata={"description": "when it happened on site (default now)"})
+    note = ma.fields.String(validate=ma.validate.Length(max=2000))
+
+
+class IncidentPeopleIn(ma.Schema):
+    staff_ids = ma.fields.List(_ids(), required=True, validate=ma.validate.Length(min=1, max=50))
+    note = ma.fields.String(validate=ma.validate.Length(max=2000))
+
+
+class IncidentTaskIn(ma.Schema):
+    title = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
+    owner_id = _ids(required=True)
+    due_at = ma.fields.AwareDateTime()
+
+
+class IncidentCloseIn(ma.Schema):
+    summary = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=4000))
+
+
+class IncidentScopeOut(ma.Schema):
+    unit_ids = ma.fields.List(ma.fields.String())
+    building_ids = ma.fields.List(ma.fields.String())
+    zone_ids = ma.fields.List(ma.fields.String())
+
+
+class IncidentTaskOut(ma.Schema):
+    id = ma.fields.String()
+    title = ma.fields.String()
+    owner_id = ma.fields.String()
+    owner_name = ma.fields.String(dump_only=True, allow_none=True)
+    due_at = UtcDateTime(allow_none=True)
+    done_at = UtcDateTime(allow_none=True)
+    created_at = UtcDateTime()
+
+
+class IncidentLogOut(ma.Schema):
+    at = UtcDateTime()
+    actor = ma.fields.String()
+    actor_name = ma.fields.String(dump_only=True, allow_none=True)
+    action = ma.fields.String()
+    note = ma.fields.String(allow_none=True)
+
+
+class IncidentOut(ma.Schema):
+    id = ma.fields.String()
+    community_id = ma.fields.String()
+    type = enum_out(INCIDENT_TYPES)
+    severity = enum_out(INCIDENT_SEVERITIES)
+    status = enum_out(INCIDENT_STATUSES)
+    title = ma.fields.String()
+    description = ma.fields.String()
+    notify_residents = ma.fields.Boolean()
+    scope = ma.fields.Nested(IncidentScopeOut)
+    on_site = ma.fields.List(ma.fields.String())
+    on_site_names = ma.fields.List(ma.fields.String(allow_none=True), dump_only=True)
+    summary = ma.fields.String(allow_none=True)
+    reported_by = ma.fields.String()
+    reported_by_name = ma.fields.String(dump_only=True, allow_none=True)
+    reported_at = UtcDateTime()
+    arrived_at = UtcDateTime(allow_none=True)
+    contained_at = UtcDateTime(allow_none=True)
+    resolved_at = UtcDateTime(allow_none=True)
+    closed_at = UtcDateTime(allow_none=True)
+    updated_at = UtcDateTime()
+    allowed_steps = ma.fields.List(enum_out(STEPS))
+    tasks = ma.fields.List(ma.fields.Nested(IncidentTaskOut))
+    log = ma.fields.List(ma.fields.Nested(IncidentLogOut))
+
+
+class IncidentReportOut(IncidentOut):
+    minutes_to_arrive = ma.fields.Float(allow_none=True, metadata={"description": "from the report to arrival"})
+    minutes_to_contain = ma.fields.Float(allow_none=True)
+    minutes_to_resolve = ma.fields.Float(allow_none=True)
+    scope_labels = ma.fields.Dict(
+        keys=ma.fields.String(), values=ma.fields.String(), metadata={"description": "unit, building, zone names"}
+    )
+
+
+class IncidentSummaryOut(ma.Schema):
+    id = ma.fields.String()
+    community_id = ma.fields.String()
+    type = enum_out(INCIDENT_TYPES)
+    severity = enum_out(INCIDENT_SEVERITIES)
+    status = enum_out(INCIDENT_STATUSES)
+    title = ma.fields.String()
+    reported_at = UtcDateTime()
+    resolved_at = UtcDateTime(allow_none=True)
+    closed_at = UtcDateTime(allow_none=True)
+
+
+IncidentPage = page_schema(IncidentSummaryOut, "IncidentPage")
+
+
+class IncidentListArgs(PageArgs):
+    community_id = ma.fields.String()
+    status = ma.fields.String(validate=_one_of(INCIDENT_STATUSES))
+    type = ma.fields.String(validate=_one_of(INCIDENT_TYPES))
+    severity = ma.fields.String(validate=_one_of(INCIDENT_SEVERITIES))
+    open = ma.fields.Boolean(metadata={"description": "only incidents not closed yet"})
+
+
+class IncidentReportArgs(ma.Schema):
+    format = ma.fields.String(load_default="json", validate=_one_of(("json", "xlsx")))
