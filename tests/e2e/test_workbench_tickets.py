@@ -11,11 +11,17 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
-from .browser import csp_violations, fresh, sign_in, wait_for, wait_text
+from .browser import csp_violations, fresh, sign_in, wait_for, wait_text, web_session
 from .conftest import Client
 from .test_workbench import shared_place
 
 pytestmark = pytest.mark.timeout(300)
+
+
+def _sign_in_at_the_centre(browser, stack, centre) -> None:
+    fresh(browser)
+    sign_in(browser, stack.url, *centre[:2])
+    wait_for(browser, "#queue-new")
 
 
 def test_notes_staged_feedback_search_and_direct_close(stack, admin, browser):
@@ -28,9 +34,7 @@ def test_notes_staged_feedback_search_and_direct_close(stack, admin, browser):
         "/api/v1/tickets",
         {"unit_id": place["unit"]["id"], "category": "complaint", "description": f"楼上装修{word}扰民"},
     )
-    fresh(browser)
-    sign_in(browser, stack.url, *centre[:2])
-    wait_for(browser, "#queue-new")
+    _sign_in_at_the_centre(browser, stack, centre)
 
     # 跟进记录: an internal note, then a staged feedback with the next date (local time, in an hour).
     browser.get(f"{stack.url}/tickets/{complaint['id']}")
@@ -80,4 +84,45 @@ def test_notes_staged_feedback_search_and_direct_close(stack, admin, browser):
     browser.find_element(By.CSS_SELECTOR, "#action-close button").click()
     wait_text(browser, "#ticket-status", "已关闭")
     assert not browser.find_elements(By.ID, "action-visit")
+    assert csp_violations(browser) == [] or all("status of 422" in m for m in csp_violations(browser))
+
+
+def test_an_incident_is_opened_run_on_site_closed_and_reported(stack, admin, browser):
+    place = shared_place(stack, admin)
+    centre, engineer = place["centre"], place["engineer"]
+    _sign_in_at_the_centre(browser, stack, centre)
+    browser.get(f"{stack.url}/incidents")
+    # Nothing affected: refused under the scope, nothing opened.
+    wait_for(browser, "#f-title").send_keys("1栋停水")
+    browser.find_element(By.CSS_SELECTOR, "#incident-form button[type=submit]").click()
+    wait_for(browser, "#f-scope .field-error")
+    Select(browser.find_element(By.ID, "f-type")).select_by_value("water_outage")
+    browser.find_element(By.ID, "f-title").clear()
+    browser.find_element(By.ID, "f-title").send_keys("1栋停水")
+    browser.find_element(By.ID, "f-description").send_keys("主管爆裂，1栋全楼停水")
+    browser.find_element(By.CSS_SELECTOR, f"input[name=scope][value='building:{place['building']['id']}']").click()
+    browser.find_element(By.CSS_SELECTOR, "#incident-form button[type=submit]").click()
+    wait_text(browser, "#incident-status", "处置中")
+    assert "1栋" in browser.find_element(By.ID, "incident-scope").text  # the building's name, not its id
+
+    wait_for(browser, "#step-arrived button").click()
+    wait_text(browser, "#incident-log", "到场")
+    browser.find_element(By.ID, "f-title").send_keys("通知水厂复检水质")
+    Select(browser.find_element(By.ID, "f-owner_id")).select_by_value(engineer[2])
+    browser.find_element(By.CSS_SELECTOR, "#task-form button").click()
+    wait_text(browser, "#incident-tasks", "通知水厂复检水质")
+    wait_for(browser, "#step-resolved button").click()
+    wait_text(browser, "#incident-status", "已解决")
+    browser.find_element(By.CSS_SELECTOR, "#incident-tasks form button").click()
+    wait_text(browser, "#incident-tasks", "完成")
+    wait_for(browser, "#f-summary").send_keys("管道已修复，恢复供水")
+    browser.find_element(By.CSS_SELECTOR, "#close-form button").click()
+    wait_text(browser, "#incident-status", "已结案")
+    incident_url = browser.current_url
+
+    session = web_session(stack.url, *centre[:2])
+    printable = session.get(incident_url + "/print", timeout=30)
+    assert printable.status_code == 200 and "事件报告" in printable.text and "管道已修复" in printable.text
+    xlsx = session.get(incident_url + "/report.xlsx", timeout=30)
+    assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
     assert csp_violations(browser) == [] or all("status of 422" in m for m in csp_violations(browser))

@@ -1,6 +1,6 @@
 """The workbench's screens, one blueprint per area (register a new one in BLUEPRINTS)."""
 
-from . import auth, home, household, notices, patrols, renovations, roster, search, tickets, units
+from . import auth, home, household, incidents, notices, patrols, renovations, roster, search, tickets, units
 
 BLUEPRINTS = [
     auth.bp,
@@ -12,5 +12,6 @@ BLUEPRINTS = [
     household.bp,
     renovations.bp,
     notices.bp,
+    incidents.bp,
     roster.bp,
 ]
