@@ -141,6 +141,32 @@ class PatrolZoneOverdue(Tolerant):
     overdue_days = ma.fields.Integer(required=True)
 
 
+class IncidentScope(Tolerant):
+    unit_ids = ma.fields.List(_id(), load_default=list)
+    building_ids = ma.fields.List(_id(), load_default=list)
+    zone_ids = ma.fields.List(_id(), load_default=list)
+
+
+class IncidentOpened(Tolerant):
+    incident_id = _id(required=True)
+    community_id = _id(required=True)
+    type = ma.fields.String(required=True)
+    scope = ma.fields.Nested(IncidentScope, required=True)
+    notify_residents = ma.fields.Boolean(load_default=True)
+
+
+# What the urgent notice calls an incident of each type (the event carries the type, never free text).
+INCIDENT_NAMES = {
+    "water_outage": "停水",
+    "power_outage": "停电",
+    "elevator_entrapment": "电梯困人",
+    "fire": "火警",
+    "flooding": "水浸",
+    "gas_leak": "燃气泄漏",
+    "security": "治安事件",
+}
+
+
 # -- rules -----------------------------------------------------------------------------------------------------------
 def _lookup(fn, *args):
     """A directory call from a handler: an unreachable residents/gateway pauses the consumer without spending the
@@ -290,6 +316,35 @@ def on_patrol_zone_overdue(context: Context, session: Session, event: dict) -> N
     _apply(context, session, event, plan)
 
 
+def on_incident_opened(context: Context, session: Session, event: dict) -> None:
+    """突发事件: the urgent notice to exactly the households of the affected units, buildings and zones, each
+    resident once (essential and urgent: opted-out residents hear it too, also in quiet hours)."""
+    data = IncidentOpened().load(event["data"])
+    if not data["notify_residents"]:
+        return
+    community_id, scope = data["community_id"], data["scope"]
+    contacts: dict[str, dict] = {}
+    areas = [("building", b) for b in scope["building_ids"]] + [("zone", z) for z in scope["zone_ids"]]
+    for kind, target in areas:
+        found = _lookup(context.directory.community_recipients, community_id, kind, target)
+        if found is None:
+            raise RetryLater(f"{kind} {target} unknown to residents")
+        contacts.update((c["resident_id"], c) for c in found)
+    for unit_id in scope["unit_ids"]:
+        found = _lookup(context.directory.unit_contacts, unit_id, "owner,tenant,family")
+        if found is None:
+            raise RetryLater(f"unit {unit_id} unknown to residents")
+        contacts.update((c["resident_id"], c) for c in found)
+    plan = Plan(
+        "incident.opened",
+        {"incident": INCIDENT_NAMES.get(data["type"], "突发事件")},
+        [Recipient(rid, "resident", bool(c.get("opted_out"))) for rid, c in contacts.items()],
+        community_id,
+        urgent=True,
+    )
+    _apply(context, session, event, plan)
+
+
 # The payload schema of every consumed type (checked against the producers' documents in tests/contract).
 SCHEMAS = {
     "ticket.created": TicketCreated,
@@ -301,6 +356,7 @@ SCHEMAS = {
     "renovation.violation": RenovationViolation,
     "resident.moved_in": ResidentMovedIn,
     "patrol.zone_overdue": PatrolZoneOverdue,
+    "incident.opened": IncidentOpened,
 }
 
 HANDLERS = {
@@ -313,4 +369,5 @@ HANDLERS = {
     "renovation.violation": on_renovation_violation,
     "resident.moved_in": on_resident_moved_in,
     "patrol.zone_overdue": on_patrol_zone_overdue,
+    "incident.opened": on_incident_opened,
 }

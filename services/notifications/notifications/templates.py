@@ -99,6 +99,13 @@ TEMPLATES = {
             "【{signature}】片区{zone}已{overdue_days}天未巡查，请尽快安排巡查。",
             "[{signature}] Zone {zone} has not been patrolled for {overdue_days} days. Please arrange a round.",
         ),
+        _t(
+            "incident.opened",
+            ["incident"],
+            "【{signature}】紧急通知：您所在区域发生{incident}，物业正在全力处置，请注意安全，详情请联系您的管家。",
+            "[{signature}] Urgent: {incident} in your area. The property team is handling it; please stay safe "
+            "and contact your butler for details.",
+        ),
         _t("notice", ["title", "body"], "【{signature}】{title}：{body}", "[{signature}] {title}: {body}"),
         _t(
             "login_code",

@@ -73,8 +73,8 @@ def _random_mobile() -> str:
     return f"+86138{random.randint(0, 99_999_999):08d}"
 
 
-def _register_resident(residents_app, settings, phone: str | None = None) -> dict:
-    """A resident with a phone, created through the residents API as an admin would."""
+def _admin_post(residents_app, settings):
+    """post(path, body) → the created record, through the residents API as an admin would."""
     client = residents_app.test_client()
     admin = auth_header(settings, "admin")
 
@@ -83,6 +83,22 @@ def _register_resident(residents_app, settings, phone: str | None = None) -> dic
         assert response.status_code == 201, (path, response.json)
         return response.json
 
+    return post
+
+
+@pytest.fixture
+def residents_post(residents_app, notifications_settings):
+    return _admin_post(residents_app, notifications_settings)
+
+
+@pytest.fixture
+def random_mobile():
+    return _random_mobile
+
+
+def _register_resident(residents_app, settings, phone: str | None = None) -> dict:
+    """A resident with a phone, created through the residents API as an admin would."""
+    post = _admin_post(residents_app, settings)
     community = post("/api/v1/communities", {"name": f"测试小区{uuid.uuid4().hex[:6]}"})
     building = post("/api/v1/buildings", {"community_id": community["id"], "name": "1栋"})
     unit = post("/api/v1/units", {"building_id": building["id"], "number": "1-101", "floor": 1, "area_m2": "88.50"})

@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+import threading
 import uuid
 from datetime import UTC, datetime
 
@@ -101,6 +102,30 @@ def tickets_worker(tickets_settings):
     worker = Worker(spec, tickets_settings).start()
     yield worker
     worker.stop()
+
+
+def _at_once(count: int, job) -> None:
+    """Run `job()` on `count` threads released together (workers racing); raise what any of them raised."""
+    barrier, errors = threading.Barrier(count), []
+
+    def run():
+        try:
+            barrier.wait()
+            job()
+        except Exception as exc:  # surfaced below, on the test's thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+
+
+@pytest.fixture
+def at_once():
+    return _at_once
 
 
 @pytest.fixture

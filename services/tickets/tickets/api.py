@@ -11,9 +11,10 @@ from sqlalchemy import select
 from guanjia import uploads, web
 from guanjia.db import new_id
 from guanjia.errors import Invalid, NotFound
+from guanjia.names import staff_names
 from guanjia.web import Blueprint
 
-from . import display, domain, examples, patrols, reports
+from . import display, domain, examples, incidents, patrols, reports
 from .models import Attachment, idempotency_keys
 from .schemas import (
     AcceptQuoteIn,
@@ -25,9 +26,20 @@ from .schemas import (
     CommunityConfigOut,
     CoverageArgs,
     CoverageOut,
+    FeedbackDueArgs,
     FindingIn,
     FindingOut,
     FollowUpArgs,
+    IncidentCloseIn,
+    IncidentIn,
+    IncidentListArgs,
+    IncidentOut,
+    IncidentPage,
+    IncidentPeopleIn,
+    IncidentReportArgs,
+    IncidentReportOut,
+    IncidentStepIn,
+    IncidentTaskIn,
     MonthlyReportArgs,
     NoteIn,
     PlanIn,
@@ -51,6 +63,9 @@ from .schemas import (
     SlaPolicyOut,
     TicketCreate,
     TicketListArgs,
+    TicketNoteIn,
+    TicketNoteList,
+    TicketNoteOut,
     TicketOut,
     TicketPage,
     TimelineList,
@@ -63,6 +78,12 @@ from .schemas import (
 blp = Blueprint("tickets", __name__, url_prefix="/api/v1/tickets", description="Repair, complaint and enquiry tickets")
 patrol_blp = Blueprint(
     "patrols", __name__, url_prefix="/api/v1/tickets/patrols", description="Patrol plans, rounds, coverage"
+)
+incident_blp = Blueprint(
+    "incidents",
+    __name__,
+    url_prefix="/api/v1/tickets/incidents",
+    description="突发事件: scope, on-site timeline, people, urgent notice, aftermath, report",
 )
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -120,6 +141,17 @@ def follow_ups(args):
         return display.tickets(session, page)
 
 
+@blp.route("/feedback-due", methods=["GET"])
+@blp.arguments(FeedbackDueArgs, location="query")
+@blp.response(200, TicketPage)
+def feedback_due(args):
+    """阶段性反馈 due: complaints whose next staged feedback to the customer is due (by `before`, default now),
+    the most overdue first."""
+    query = domain.feedback_due(web.principal(), args.get("before") or now())
+    with web.database().transaction() as session:
+        return display.tickets(session, web.paginate(session, query, args["page"], args["page_size"]))
+
+
 @blp.route("/<ticket_id>", methods=["GET"])
 @blp.response(200, TicketOut)
 def get_ticket(ticket_id):
@@ -135,18 +167,26 @@ def get_timeline(ticket_id):
         return {"items": display.timeline(domain.timeline(session, web.principal(), ticket_id))}
 
 
-def _action(name, schema, fn, doc):
-    def action(data, ticket_id):
+def _route_action(bp, kind, out_schema, show, name, schema, fn, doc):
+    """POST /<{kind}_id>/{name}: load `schema`, call fn(session, settings, principal, id, data, now), show it."""
+
+    def action(data, **ids):
         with web.database().transaction() as session:
-            return display.tickets(session, fn(session, web.settings(), web.principal(), ticket_id, data, now()))
+            found = fn(session, web.settings(), web.principal(), ids[f"{kind}_id"], data, now())
+            return show(session, found)
 
     action.__doc__ = doc  # set before the decorators read it into the OpenAPI summary
-    action = blp.alt_response(409, description="not allowed in the ticket's status; `allowed_actions` names what is")(
+    action = bp.alt_response(409, description=f"not allowed in the {kind}'s status; `allowed_actions` names what is")(
         action
     )
-    action = blp.response(200, TicketOut)(action)
-    action = blp.arguments(schema)(action)
-    return blp.route(f"/<ticket_id>/{name}", methods=["POST"], endpoint=f"action_{name.replace('-', '_')}")(action)
+    action = bp.response(200, out_schema)(action)
+    action = bp.arguments(schema)(action)
+    endpoint = f"{'action' if kind == 'ticket' else kind}_{name.replace('-', '_')}"
+    return bp.route(f"/<{kind}_id>/{name}", methods=["POST"], endpoint=endpoint)(action)
+
+
+def _action(name, schema, fn, doc):
+    return _route_action(blp, "ticket", TicketOut, display.tickets, name, schema, fn, doc)
 
 
 _action(
@@ -166,6 +206,32 @@ _action(
     domain.triage,
     "The service desk sets the priority (a resident's urgent request is triaged here); the SLA clocks follow.",
 )
+_action(
+    "close",
+    NoteIn,
+    domain.close,
+    "Close without a return visit: only the community's direct-close kinds (default enquiry and praise).",
+)
+
+
+@blp.route("/<ticket_id>/notes", methods=["POST"])
+@blp.arguments(TicketNoteIn)
+@blp.response(201, TicketNoteOut)
+@blp.alt_response(409, description="feedback on a closed or cancelled ticket")
+def add_note(data, ticket_id):
+    """A progress note (internal, or visible to the resident); on a complaint `kind: feedback` is a staged
+    feedback to the customer with the date of the next one (listed under /feedback-due when it comes)."""
+    with web.database().transaction() as session:
+        note = domain.add_note(session, web.settings(), web.principal(), ticket_id, data, now())
+        return display.notes(note)
+
+
+@blp.route("/<ticket_id>/notes", methods=["GET"])
+@blp.response(200, TicketNoteList)
+def list_notes(ticket_id):
+    """The ticket's notes, oldest first; a resident reads only those meant for them."""
+    with web.database().transaction() as session:
+        return {"items": display.notes(domain.list_notes(session, web.principal(), ticket_id))}
 
 
 @blp.route("/<ticket_id>/visits", methods=["POST"])
@@ -442,3 +508,78 @@ def coverage(args):
     """Per zone: the last round, days since, overdue or not, and the gaps longer than N days in the window."""
     with web.database().transaction() as session:
         return patrols.coverage_report(session, web.principal(), args["community_id"], now(), args["days"])
+
+
+# ---------------------------------------------------------------- incidents
+
+
+def _incident(session, incident):
+    return display.incidents(incidents.out(session, incident))
+
+
+@incident_blp.route("", methods=["POST"])
+@incident_blp.arguments(IncidentIn)
+@incident_blp.response(201, IncidentOut)
+def open_incident(data):
+    """Open an incident (type, severity, affected units/buildings/zones, people on site). With notify_residents
+    (default) the notifications service sends the urgent notice to exactly the households of the scope."""
+    with web.database().transaction() as session:
+        incident = incidents.open_incident(session, web.settings(), web.principal(), data, now())
+        return _incident(session, incident)
+
+
+@incident_blp.route("", methods=["GET"])
+@incident_blp.arguments(IncidentListArgs, location="query")
+@incident_blp.response(200, IncidentPage)
+def list_incidents(args):
+    """Incidents of the caller's communities, newest first."""
+    with web.database().transaction() as session:
+        return web.paginate(session, incidents.visible(web.principal(), args), args["page"], args["page_size"])
+
+
+@incident_blp.route("/<incident_id>", methods=["GET"])
+@incident_blp.response(200, IncidentOut)
+def get_incident(incident_id):
+    with web.database().transaction() as session:
+        return _incident(session, incidents.get(session, web.principal(), incident_id))
+
+
+def _incident_action(name, schema, fn, doc):
+    return _route_action(incident_blp, "incident", IncidentOut, _incident, name, schema, fn, doc)
+
+
+_incident_action(
+    "progress", IncidentStepIn, incidents.record_step, "On-site timeline: arrived, contained, resolved (each once)."
+)
+_incident_action("on-site", IncidentPeopleIn, incidents.add_on_site, "Staff of the community sent to the scene.")
+_incident_action("tasks", IncidentTaskIn, incidents.add_task, "An aftermath task (善后) with its owner.")
+_incident_action(
+    "close", IncidentCloseIn, incidents.close, "Close a resolved incident whose tasks are done, with the summary."
+)
+
+
+@incident_blp.route("/<incident_id>/tasks/<task_id>/done", methods=["POST"])
+@incident_blp.response(200, IncidentOut)
+@incident_blp.alt_response(409, description="the task is done already, or the incident is closed")
+def finish_incident_task(incident_id, task_id):
+    """The owner (or a commander) marks an aftermath task done."""
+    with web.database().transaction() as session:
+        incident = incidents.finish_task(session, web.settings(), web.principal(), incident_id, task_id, now())
+        return _incident(session, incident)
+
+
+@incident_blp.route("/<incident_id>/report", methods=["GET"])
+@incident_blp.arguments(IncidentReportArgs, location="query")
+@incident_blp.response(200, IncidentReportOut, description="JSON, or an XLSX workbook with format=xlsx")
+def incident_report(args, incident_id):
+    """The incident report for headquarters (事件报告): facts, minutes to arrive/contain/resolve, scope, people,
+    log and aftermath, as JSON or as an XLSX workbook."""
+    with web.database().transaction() as session:
+        found = incidents.report(session, web.principal(), incident_id, staff_names)
+    if args["format"] == "xlsx":
+        return Response(
+            incidents.to_xlsx(found, web.settings().timezone),
+            mimetype=XLSX,
+            headers={"Content-Disposition": f'attachment; filename="incident-{incident_id[:8]}.xlsx"'},
+        )
+    return display.incidents(found)

@@ -33,11 +33,12 @@ def create_app(settings=None, upstreams=None, *, clock=utcnow, files_dir: str | 
     files_dir = files_dir or os.environ.get("GUANJIA_TICKETS_FILES_DIR") or config.var_dir() / "files" / "tickets"
     app.extensions["tickets.files"] = LocalFileStore(Path(files_dir))
 
-    from .api import blp, patrol_blp
+    from .api import blp, incident_blp, patrol_blp
     from .policy import policy
 
     access.install(app, policy())
 
     api.register_blueprint(blp)
     api.register_blueprint(patrol_blp)
+    api.register_blueprint(incident_blp)
     return app

@@ -8,7 +8,8 @@ from sqlalchemy.orm import Session
 from guanjia.display import Shown, annotate
 from guanjia.names import staff_names
 
-from .models import Unit, Zone
+from .domain import DEFAULT_CONFIG, stored_kinds
+from .models import CommunityConfig, Unit, Zone
 
 
 def units(session: Session) -> Shown:
@@ -26,6 +27,21 @@ def zones(session: Session) -> Shown:
     return Shown("zone_id", "zone_name", values)
 
 
+def closable(session: Session) -> Shown:
+    """The community's direct-close kinds on each ticket, so allowed_actions lists `close` only where it applies."""
+
+    def values(ids):
+        rows = session.execute(
+            select(CommunityConfig.community_id, CommunityConfig.direct_close_categories).where(
+                CommunityConfig.community_id.in_(ids)
+            )
+        ).all()
+        stored = {cid: stored_kinds(kinds) for cid, kinds in rows}
+        return {cid: stored.get(cid, DEFAULT_CONFIG["direct_close_categories"]) for cid in ids}
+
+    return Shown("community_id", "closable_kinds", values)
+
+
 def staff(source: str, target: str) -> Shown:
     return Shown(source, target, staff_names)
 
@@ -37,6 +53,7 @@ def tickets(session: Session, result):
         zones(session),
         staff("assignee_id", "assignee_name"),
         staff("first_responder", "first_responder_name"),
+        closable(session),
     ]
     return annotate(result, fields)
 
@@ -51,3 +68,14 @@ def plans(session: Session, result):
 
 def rounds(session: Session, result):
     return annotate(result, [zones(session), staff("started_by", "started_by_name")])
+
+
+def notes(result):
+    return annotate(result, [staff("author", "author_name")])
+
+
+def incidents(result):
+    """Staff names on an incident (reporter, people on site) and on its tasks and log."""
+    nested = {"tasks": [staff("owner_id", "owner_name")], "log": [staff("actor", "actor_name")]}
+    fields = [staff("reported_by", "reported_by_name"), staff("on_site", "on_site_names")]
+    return annotate(result, fields, nested)

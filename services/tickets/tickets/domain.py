@@ -6,8 +6,8 @@ import json
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import and_, exists, false, func, or_, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, exists, false, func, or_, select, text, update
+from sqlalchemy.orm import Session, object_session
 
 from guanjia import outbox as outboxmod
 from guanjia.auth import Principal, scoped
@@ -24,6 +24,7 @@ from .models import (
     SlaBreach,
     SlaPolicy,
     Ticket,
+    TicketNote,
     TimelineEntry,
     Unit,
     Zone,
@@ -56,6 +57,8 @@ TRANSITIONS = {
     "reopen": (("resolved", "closed"), "reopened"),
     "cancel": (OPEN_STATUSES, "cancelled"),
     "triage": (OPEN_STATUSES, None),
+    # Kinds that need no return visit (enquiry, praise; per community) are closed once answered.
+    "close": (OPEN_STATUSES, "closed"),
 }
 
 # What a resident filing a ticket may say about it: the rest (priority, department, assignee) the staff decide.
@@ -69,6 +72,7 @@ DEFAULT_CONFIG = {
     "max_unreachable_attempts": 3,
     "escalate_after_minutes": 120,
     "patrol_every_days": 5,
+    "direct_close_categories": ("inquiry", "praise"),
 }
 
 
@@ -92,6 +96,13 @@ def upsert_unit(session: Session, data: dict, source_time: datetime) -> None:
         return
     if as_utc(unit.source_time) > source_time:
         return  # an older event arriving late
+    if unit.zone_id != data.get("zone_id"):
+        # Open tickets follow their unit into its new zone (its butlers see them; patrol coverage stays apart).
+        session.execute(
+            update(Ticket)
+            .where(Ticket.unit_id == unit.id, Ticket.status.in_((*OPEN_STATUSES, "resolved")))
+            .values(zone_id=data.get("zone_id"))
+        )
     unit.community_id = data["community_id"]
     unit.building_id = data.get("building_id")
     unit.number = data.get("number")
@@ -153,7 +164,13 @@ def community_config(session: Session, community_id: str) -> dict:
     row = session.get(CommunityConfig, community_id)
     if row is None:
         return {"community_id": community_id, **DEFAULT_CONFIG, "updated_at": None}
-    return {c: getattr(row, c) for c in ("community_id", *DEFAULT_CONFIG, "updated_at")}
+    config = {c: getattr(row, c) for c in ("community_id", *DEFAULT_CONFIG, "updated_at")}
+    config["direct_close_categories"] = stored_kinds(row.direct_close_categories)
+    return config
+
+
+def stored_kinds(stored: str | None) -> tuple[str, ...]:
+    return tuple(kind for kind in (stored or "").split(",") if kind)
 
 
 def put_community_config(session: Session, principal: Principal, community_id: str, data: dict, now: datetime):
@@ -168,6 +185,7 @@ def put_community_config(session: Session, principal: Principal, community_id: s
     row = session.get(CommunityConfig, community_id) or CommunityConfig(community_id=community_id)
     for name in DEFAULT_CONFIG:
         setattr(row, name, merged[name])
+    row.direct_close_categories = ",".join(dict.fromkeys(merged["direct_close_categories"]))
     row.updated_at = now
     session.add(row)
     session.flush()
@@ -561,17 +579,34 @@ ACTION_ACTORS = {
     "reopen": {"dispatcher": True, "reporter": True},
     "cancel": {"dispatcher": True, "reporter": True},
     "triage": {"dispatcher": True},
+    "close": {"dispatcher": True},
 }
 CHARGED_CATEGORIES = ("repair", "service_request")
 
 
-def allowed_actions_for(ticket: Ticket, principal: Principal) -> list[str]:
-    """What THIS caller may do to THIS ticket now: its status, the caller's part in it, its kind and its quote."""
+def kind_actions(ticket: Ticket, closable_kinds) -> list[str]:
+    """The actions of the ticket's status that its kind can take: only repairs and service requests are quoted,
+    only the community's direct-close kinds are closed without a return visit."""
     actions = []
     for action in allowed_actions(ticket.status):
-        if not may_act(principal, ticket, **ACTION_ACTORS[action]):
+        if action in ("quote", "accept_quote") and ticket.category not in CHARGED_CATEGORIES:
             continue
-        if action == "quote" and ticket.category not in CHARGED_CATEGORIES:
+        if action == "close" and ticket.category not in closable_kinds:
+            continue
+        actions.append(action)
+    return actions
+
+
+def closable_kinds(session: Session, community_id: str) -> tuple[str, ...]:
+    return tuple(community_config(session, community_id)["direct_close_categories"])
+
+
+def allowed_actions_for(ticket: Ticket, principal: Principal) -> list[str]:
+    """What THIS caller may do to THIS ticket now: its status, the caller's part in it, its kind and its quote.
+    `closable_kinds` is put on the ticket by display.tickets (the community's setting, read once per page)."""
+    actions = []
+    for action in kind_actions(ticket, getattr(ticket, "closable_kinds", DEFAULT_CONFIG["direct_close_categories"])):
+        if not may_act(principal, ticket, **ACTION_ACTORS[action]):
             continue
         if action == "accept_quote" and (ticket.quote_fen is None or ticket.charge_accepted):
             continue
@@ -582,7 +617,8 @@ def allowed_actions_for(ticket: Ticket, principal: Principal) -> list[str]:
 def _check_transition(ticket: Ticket, action: str) -> None:
     sources, _ = TRANSITIONS[action]
     if ticket.status not in sources:
-        allowed = allowed_actions(ticket.status)
+        session = object_session(ticket)
+        allowed = kind_actions(ticket, closable_kinds(session, ticket.community_id))
         raise Conflict(
             f"cannot {action} a ticket that is {ticket.status}; allowed: {', '.join(allowed) or 'nothing'}",
             extra={"current_status": ticket.status, "allowed_actions": allowed},
@@ -684,13 +720,27 @@ def hold(session, settings, principal, ticket_id, data, now) -> Ticket:
     _require(principal, ticket, worker=True)
     _move(session, principal, ticket, "hold", now, data["reason"])
     ticket.hold_reason = data["reason"]
+    ticket.hold_started_at = now
     return ticket
+
+
+def _end_hold(ticket: Ticket, now: datetime) -> int:
+    """Stop the hold clock: the resolution deadline moves on by the time held (on hold counts against no SLA)."""
+    if ticket.hold_started_at is None:
+        return 0
+    held = max(0, int((now - as_utc(ticket.hold_started_at)).total_seconds()))
+    if ticket.resolution_due_at is not None:
+        ticket.resolution_due_at = as_utc(ticket.resolution_due_at) + timedelta(seconds=held)
+    ticket.held_seconds = (ticket.held_seconds or 0) + held
+    ticket.hold_started_at = None
+    return held
 
 
 def resume(session, settings, principal, ticket_id, data, now) -> Ticket:
     ticket = _lock(session, principal, ticket_id)
     _require(principal, ticket, worker=True)
-    _move(session, principal, ticket, "resume", now, data.get("note"))
+    held = _end_hold(ticket, now)
+    _move(session, principal, ticket, "resume", now, data.get("note"), {"held_seconds": held})
     ticket.hold_reason = None
     return ticket
 
@@ -743,6 +793,7 @@ def resolve(session, settings, principal, ticket_id, data, now) -> Ticket:
     ticket.resolved_at = now
     cfg = community_config(session, ticket.community_id)
     ticket.visit_due_at = now + timedelta(hours=cfg["visit_due_hours"])
+    ticket.visit_overdue_at = None
     paid = ticket.quote_fen is not None
     _emit(
         session,
@@ -797,13 +848,14 @@ def reopen(session, settings, principal, ticket_id, data, now) -> Ticket:
     return ticket
 
 
-def _close(session, settings, ticket, actor, outcome, now) -> None:
+def _close(session, settings, ticket, actor, outcome, now, reason=None) -> None:
     from_status = ticket.status
     ticket.status = "closed"
     ticket.closed_at = now
     ticket.visit_outcome = outcome
+    ticket.next_feedback_at = None
     ticket.updated_at = now
-    _timeline(session, ticket, actor, "closed", from_status, now, details={"visit_outcome": outcome})
+    _timeline(session, ticket, actor, "closed", from_status, now, reason, details={"visit_outcome": outcome})
     _emit(
         session,
         settings,
@@ -863,6 +915,27 @@ def cancel(session, settings, principal, ticket_id, data, now) -> Ticket:
     ticket = _lock(session, principal, ticket_id)
     _require(principal, ticket, dispatcher=True, reporter=True)
     _move(session, principal, ticket, "cancel", now, data["reason"])
+    _end_hold(ticket, now)
+    ticket.next_feedback_at = None
+    return ticket
+
+
+def close(session, settings, principal, ticket_id, data, now) -> Ticket:
+    """An enquiry answered, a praise passed on: closed without a return visit (kinds set per community)."""
+    ticket = _lock(session, principal, ticket_id)
+    _require(principal, ticket, dispatcher=True)
+    _check_transition(ticket, "close")
+    kinds = closable_kinds(session, ticket.community_id)
+    if ticket.category not in kinds:
+        raise Conflict(
+            f"a {ticket.category} ticket is closed after its return visit, not directly",
+            extra={"current_status": ticket.status, "allowed_actions": kind_actions(ticket, kinds)},
+        )
+    _end_hold(ticket, now)
+    if ticket.responded_at is None:
+        ticket.responded_at = now  # the answer is the response
+    ticket.resolved_at = ticket.resolved_at or now
+    _close(session, settings, ticket, principal.subject, "not_needed", now, data.get("note"))
     return ticket
 
 
@@ -962,7 +1035,44 @@ def list_tickets(principal: Principal, filters: dict, now: datetime | None = Non
         query = query.where(Ticket.created_at < filters["created_to"])
     if filters.get("visit_due_before"):
         query = query.where(Ticket.status == "resolved", Ticket.visit_due_at <= filters["visit_due_before"])
+    if filters.get("q"):
+        query = query.where(text_matches(principal, filters["q"]))
     return query
+
+
+def _contains(words: str) -> str:
+    """An ILIKE pattern for `words` anywhere: the caller's % and _ are literal characters, not wildcards."""
+    escaped = words.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def text_matches(principal: Principal, q: str):
+    """Free-text search (Chinese included: substring, served by pg_trgm on PostgreSQL): every word of `q` in the
+    description or in a note the caller may read, or `q` is the ticket number."""
+    conditions = []
+    for word in q.split():
+        pattern = _contains(word)
+        notes = select(TicketNote.id).where(
+            TicketNote.ticket_id == Ticket.id, TicketNote.body.ilike(pattern, escape="\\")
+        )
+        if principal.role == "resident":
+            notes = notes.where(TicketNote.visibility == "resident")  # internal notes are never searched for them
+        conditions.append(or_(Ticket.description.ilike(pattern, escape="\\"), exists(notes)))
+    return or_(Ticket.number == q.strip().upper(), and_(*conditions))
+
+
+def feedback_due(principal: Principal, before: datetime):
+    """Complaints whose next staged feedback to the customer is due by `before`, the most overdue first."""
+    return (
+        visible_tickets(principal)
+        .where(
+            Ticket.next_feedback_at.is_not(None),
+            Ticket.next_feedback_at <= before,
+            Ticket.status.in_((*OPEN_STATUSES, "resolved")),
+        )
+        .order_by(None)
+        .order_by(Ticket.next_feedback_at, Ticket.id)
+    )
 
 
 def follow_ups(session: Session, principal: Principal, now: datetime):
@@ -1093,7 +1203,8 @@ def check_sla(session: Session, settings, now: datetime) -> int:
     open_ = Ticket.status.in_(OPEN_STATUSES)
     clocks = (
         ("response", Ticket.response_due_at, and_(open_, Ticket.responded_at.is_(None))),
-        ("resolution", Ticket.resolution_due_at, open_),
+        # On hold the clock stands still (resume moves the deadline on by the time held).
+        ("resolution", Ticket.resolution_due_at, and_(open_, Ticket.status != "on_hold")),
     )
     for clock, due_column, condition in clocks:
         done = exists().where(
@@ -1126,3 +1237,114 @@ def check_sla(session: Session, settings, now: datetime) -> int:
 def breaches(session: Session, ticket_id: str) -> list[SlaBreach]:
     query = select(SlaBreach).where(SlaBreach.ticket_id == ticket_id).order_by(SlaBreach.breached_at, SlaBreach.level)
     return list(session.execute(query).scalars())
+
+
+def check_visit_overdue(session: Session, settings, now: datetime) -> int:
+    """ticket.visit_overdue once per resolution whose return visit is past due; safe on several workers (the
+    candidates are locked SKIP LOCKED and marked in the same transaction)."""
+    query = (
+        select(Ticket)
+        .where(Ticket.status == "resolved", Ticket.visit_due_at <= now, Ticket.visit_overdue_at.is_(None))
+        .order_by(Ticket.visit_due_at, Ticket.id)
+        .limit(1000)
+        .with_for_update(skip_locked=True)
+    )
+    alerted = 0
+    for ticket in session.execute(query).scalars():
+        ticket.visit_overdue_at = now
+        _timeline(session, ticket, "system:visits", "visit_overdue", ticket.status, now)
+        _emit(
+            session,
+            settings,
+            ticket,
+            events.TICKET_VISIT_OVERDUE,
+            {
+                "ticket_id": ticket.id,
+                "number": ticket.number,
+                "community_id": ticket.community_id,
+                "zone_id": ticket.zone_id,
+                "first_responder": ticket.first_responder,
+                "visit_due_at": as_utc(ticket.visit_due_at).isoformat(),
+                "detected_at": now.isoformat(),
+            },
+        )
+        alerted += 1
+    return alerted
+
+
+# ---------------------------------------------------------------- progress notes and staged feedback
+
+NOTE_KINDS = ("note", "feedback")
+NOTE_VISIBILITIES = ("internal", "resident")
+# Kinds whose customer is given staged feedback (阶段性反馈) until the matter is settled.
+FEEDBACK_CATEGORIES = ("complaint", "dispute")
+NOTE_WRITERS = ("admin", "butler", "senior_butler", "cs_manager", "engineer")
+
+
+def add_note(session: Session, settings, principal: Principal, ticket_id: str, data: dict, now: datetime):
+    """A progress note (internal, or for the resident to read); on a complaint a staged feedback to the customer,
+    with the date of the next one (none: this was the last). The ticket row is locked: notes keep their order."""
+    if principal.role not in NOTE_WRITERS:
+        raise Forbidden(f"role {principal.role} may not write notes on tickets")
+    ticket = _lock(session, principal, ticket_id)
+    if principal.role == "engineer" and ticket.assignee_id != principal.subject:
+        raise Forbidden("engineers write notes on the tickets dispatched to them")
+    kind = data.get("kind") or "note"
+    visibility = data.get("visibility") or ("resident" if kind == "feedback" else "internal")
+    next_at = data.get("next_feedback_at")
+    if kind == "feedback":
+        if ticket.category not in FEEDBACK_CATEGORIES:
+            raise Invalid("kind", "staged feedback is given on complaints and disputes")
+        if visibility != "resident":
+            raise Invalid("visibility", "feedback is given to the customer: resident")
+        if ticket.status not in (*OPEN_STATUSES, "resolved"):
+            raise Conflict(
+                f"cannot give feedback on a ticket that is {ticket.status}",
+                extra={"current_status": ticket.status, "allowed_actions": []},
+            )
+        if next_at is not None and as_utc(next_at) <= now:
+            raise Invalid("next_feedback_at", "the next feedback is a time in the future")
+    elif next_at is not None:
+        raise Invalid("next_feedback_at", "only with kind feedback")
+    note = TicketNote(
+        id=new_id(),
+        ticket_id=ticket.id,
+        kind=kind,
+        visibility=visibility,
+        body=data["body"],
+        next_feedback_at=next_at,
+        author=principal.subject,
+        created_at=now,
+    )
+    session.add(note)
+    if kind == "feedback":
+        ticket.next_feedback_at = next_at
+        ticket.updated_at = now
+    session.flush()
+    _emit(
+        session,
+        settings,
+        ticket,
+        events.TICKET_NOTE_ADDED,
+        {
+            "ticket_id": ticket.id,
+            "number": ticket.number,
+            "community_id": ticket.community_id,
+            "note_id": note.id,
+            "kind": kind,
+            "visibility": visibility,
+            "author": principal.subject,
+            "added_at": now.isoformat(),
+            "next_feedback_at": as_utc(next_at).isoformat() if next_at else None,
+        },
+    )
+    return note
+
+
+def list_notes(session: Session, principal: Principal, ticket_id: str) -> list[TicketNote]:
+    """The ticket's notes, oldest first; a resident reads only those meant for them."""
+    get_ticket(session, principal, ticket_id)
+    query = select(TicketNote).where(TicketNote.ticket_id == ticket_id)
+    if principal.role == "resident":
+        query = query.where(TicketNote.visibility == "resident")
+    return list(session.execute(query.order_by(TicketNote.created_at, TicketNote.id)).scalars())

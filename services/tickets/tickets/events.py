@@ -8,6 +8,11 @@ TICKET_RESOLVED = "ticket.resolved"
 TICKET_CLOSED = "ticket.closed"
 TICKET_REOPENED = "ticket.reopened"
 TICKET_SLA_BREACHED = "ticket.sla_breached"
+TICKET_NOTE_ADDED = "ticket.note_added"
+TICKET_VISIT_OVERDUE = "ticket.visit_overdue"
+INCIDENT_OPENED = "incident.opened"
+INCIDENT_UPDATED = "incident.updated"
+INCIDENT_CLOSED = "incident.closed"
 PATROL_COMPLETED = "patrol.completed"
 PATROL_ZONE_OVERDUE = "patrol.zone_overdue"
 
@@ -89,6 +94,71 @@ class TicketSlaBreachedV1(ma.Schema):
     emergency = ma.fields.Boolean(required=True)
 
 
+class TicketNoteAddedV1(ma.Schema):
+    """ticket.note_added v1 — that a note or a staged feedback was given, never its text."""
+
+    ticket_id = _str(required=True)
+    number = _str(required=True)
+    community_id = _str(required=True)
+    note_id = _str(required=True)
+    kind = _str(required=True)
+    visibility = _str(required=True)
+    author = _str(required=True)
+    added_at = _str(required=True)
+    next_feedback_at = _str(required=True, allow_none=True)
+
+
+class TicketVisitOverdueV1(ma.Schema):
+    ticket_id = _str(required=True)
+    number = _str(required=True)
+    community_id = _str(required=True)
+    zone_id = _str(required=True, allow_none=True)
+    first_responder = _str(required=True)
+    visit_due_at = _str(required=True)
+    detected_at = _str(required=True)
+
+
+class IncidentScopeV1(ma.Schema):
+    unit_ids = ma.fields.List(_str(), required=True)
+    building_ids = ma.fields.List(_str(), required=True)
+    zone_ids = ma.fields.List(_str(), required=True)
+
+
+class IncidentOpenedV1(ma.Schema):
+    """incident.opened v1 — the kind, severity and affected scope; notifications sends the urgent notice to the
+    households of that scope when notify_residents is true. No description text."""
+
+    incident_id = _str(required=True)
+    community_id = _str(required=True)
+    type = _str(required=True)
+    severity = _str(required=True)
+    status = _str(required=True)
+    scope = ma.fields.Nested(IncidentScopeV1, required=True)
+    notify_residents = ma.fields.Boolean(required=True)
+    reported_at = _str(required=True)
+
+
+class IncidentUpdatedV1(ma.Schema):
+    incident_id = _str(required=True)
+    community_id = _str(required=True)
+    status = _str(required=True)
+    change = _str(required=True)
+    at = _str(required=True)
+
+
+class IncidentClosedV1(ma.Schema):
+    incident_id = _str(required=True)
+    community_id = _str(required=True)
+    type = _str(required=True)
+    severity = _str(required=True)
+    reported_at = _str(required=True)
+    arrived_at = _str(required=True, allow_none=True)
+    contained_at = _str(required=True, allow_none=True)
+    resolved_at = _str(required=True)
+    closed_at = _str(required=True)
+    tasks = ma.fields.Integer(required=True)
+
+
 class PatrolCompletedV1(ma.Schema):
     round_id = _str(required=True)
     plan_id = _str(required=True)
@@ -115,6 +185,11 @@ PUBLISHED = {
     TICKET_CLOSED: TicketClosedV1,
     TICKET_REOPENED: TicketReopenedV1,
     TICKET_SLA_BREACHED: TicketSlaBreachedV1,
+    TICKET_NOTE_ADDED: TicketNoteAddedV1,
+    TICKET_VISIT_OVERDUE: TicketVisitOverdueV1,
+    INCIDENT_OPENED: IncidentOpenedV1,
+    INCIDENT_UPDATED: IncidentUpdatedV1,
+    INCIDENT_CLOSED: IncidentClosedV1,
     PATROL_COMPLETED: PatrolCompletedV1,
     PATROL_ZONE_OVERDUE: PatrolZoneOverdueV1,
 }

@@ -92,6 +92,13 @@ class Ticket(Base):
     round_id: Mapped[str | None] = mapped_column(String(36))
     # A renovation violation opens exactly one rectification ticket, however often the event arrives.
     violation_id: Mapped[str | None] = mapped_column(String(36))
+    # When the current hold began, and all the time held so far: the resolution clock stands still on hold.
+    hold_started_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    held_seconds: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    # A complaint's next staged feedback to the customer (阶段性反馈); null once the last one is given.
+    next_feedback_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # When ticket.visit_overdue went out for the current resolution (cleared when it is resolved again).
+    visit_overdue_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
@@ -118,6 +125,34 @@ class Ticket(Base):
         Index("ix_tickets_reporter", "reporter_id"),
         Index("ix_tickets_unit", "unit_id"),
         UniqueConstraint("violation_id", name="uq_tickets_violation_id"),
+        Index("ix_tickets_next_feedback", "next_feedback_at", postgresql_where=text("next_feedback_at IS NOT NULL")),
+        # Free-text search (ILIKE '%…%', Chinese included) through pg_trgm; a plain index on SQLite.
+        Index(
+            "ix_tickets_description_trgm",
+            "description",
+            postgresql_using="gin",
+            postgresql_ops={"description": "gin_trgm_ops"},
+        ),
+    )
+
+
+class TicketNote(Base):
+    """A progress note on a ticket: internal to the staff, or visible to the resident (a complaint's staged
+    feedback is always the latter, with the date of the next one)."""
+
+    __tablename__ = "ticket_notes"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    ticket_id: Mapped[str] = mapped_column(String(36))
+    kind: Mapped[str] = mapped_column(String(20))  # note | feedback
+    visibility: Mapped[str] = mapped_column(String(20))  # internal | resident
+    body: Mapped[str] = mapped_column(Text)
+    next_feedback_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    author: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    __table_args__ = (
+        Index("ix_ticket_notes_ticket_created", "ticket_id", "created_at"),
+        Index("ix_ticket_notes_body_trgm", "body", postgresql_using="gin", postgresql_ops={"body": "gin_trgm_ops"}),
     )
 
 
@@ -151,6 +186,10 @@ class CommunityConfig(Base):
     max_unreachable_attempts: Mapped[int] = mapped_column(Integer)
     escalate_after_minutes: Mapped[int] = mapped_column(Integer)
     patrol_every_days: Mapped[int] = mapped_column(Integer)
+    # Kinds closed without a return visit (comma-separated categories): an enquiry answered needs no call back.
+    direct_close_categories: Mapped[str] = mapped_column(
+        String(200), default="inquiry,praise", server_default=text("'inquiry,praise'")
+    )
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
@@ -316,3 +355,69 @@ class Absence(Base):
     starts_at: Mapped[datetime] = mapped_column(UtcDateTime())
     ends_at: Mapped[datetime] = mapped_column(UtcDateTime())
     ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+class Incident(Base):
+    """突发事件: one emergency run as one thing — its scope, severity, on-site timeline, people and aftermath."""
+
+    __tablename__ = "incidents"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    community_id: Mapped[str] = mapped_column(String(36))
+    type: Mapped[str] = mapped_column(String(30))
+    severity: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20))  # open | contained | resolved | closed
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text)
+    notify_residents: Mapped[bool] = mapped_column(Boolean)
+    on_site: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of gateway user ids
+    summary: Mapped[str | None] = mapped_column(Text)  # the closure report's conclusion
+    log_steps: Mapped[int] = mapped_column(Integer, default=0)  # entries in incident_log so far
+    reported_by: Mapped[str] = mapped_column(String(100))
+    reported_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    arrived_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    contained_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    __table_args__ = (Index("ix_incidents_community_reported", "community_id", "reported_at"),)
+
+
+class IncidentScope(Base):
+    """One affected unit, building or zone of an incident."""
+
+    __tablename__ = "incident_scope"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    incident_id: Mapped[str] = mapped_column(String(36), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # unit | building | zone
+    target_id: Mapped[str] = mapped_column(String(36))
+
+    __table_args__ = (UniqueConstraint("incident_id", "kind", "target_id", name="uq_incident_scope"),)
+
+
+class IncidentTask(Base):
+    """An aftermath task (善后) with its owner."""
+
+    __tablename__ = "incident_tasks"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    incident_id: Mapped[str] = mapped_column(String(36), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    owner_id: Mapped[str] = mapped_column(String(100))
+    due_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    done_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class IncidentLog(Base):
+    """One step of an incident's on-site log: who, when, what, with a note."""
+
+    __tablename__ = "incident_log"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    incident_id: Mapped[str] = mapped_column(String(36))
+    position: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(30))
+    note: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (UniqueConstraint("incident_id", "position", name="uq_incident_log_position"),)

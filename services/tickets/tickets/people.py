@@ -29,6 +29,12 @@ class People:
     def zone(self, zone_id: str) -> dict | None:
         return current_app.extensions["tickets.residents"].get_found(f"/api/v1/internal/zones/{_q(zone_id)}")
 
+    def unit(self, unit_id: str) -> dict | None:
+        return current_app.extensions["tickets.residents"].get_found(f"/api/v1/units/{_q(unit_id)}")
+
+    def building(self, building_id: str) -> dict | None:
+        return current_app.extensions["tickets.residents"].get_found(f"/api/v1/buildings/{_q(building_id)}")
+
     def staff(self, user_id: str) -> dict | None:
         return current_app.extensions["tickets.gateway"].get_found(f"/api/v1/internal/users/{_q(user_id)}/contact")
 

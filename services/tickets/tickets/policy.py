@@ -9,9 +9,21 @@ from __future__ import annotations
 from guanjia.access import Policy, Resource
 
 R, B, SB, CM, E, F, IG = "resident", "butler", "senior_butler", "cs_manager", "engineer", "finance", "integrator"
-T, P = "/api/v1/tickets", "/api/v1/tickets/patrols"
-ACTIONS = ("assign", "start", "hold", "resume", "quote", "accept-quote", "resolve", "reopen", "cancel", "triage")
-NOTES = ("reason", "comment", "note", "hold_reason")
+T, P, INC = "/api/v1/tickets", "/api/v1/tickets/patrols", "/api/v1/tickets/incidents"
+ACTIONS = (
+    "assign",
+    "start",
+    "hold",
+    "resume",
+    "quote",
+    "accept-quote",
+    "resolve",
+    "reopen",
+    "cancel",
+    "triage",
+    "close",
+)
+NOTES = ("reason", "comment", "note", "hold_reason", "body")
 
 RESOURCES = [
     Resource(
@@ -22,6 +34,15 @@ RESOURCES = [
         write=(R, B, SB, CM, E),
         why="residents file and follow their own, staff take and work them, engineers those dispatched to them; "
         "finance learns of paid repairs from ticket.resolved",
+        notes=NOTES,
+    ),
+    Resource(
+        "ticket notes",
+        (f"{T}/<ticket_id>/notes", f"{T}/feedback-due"),
+        read=(R, B, SB, CM, E, IG),
+        write=(B, SB, CM, E),
+        why="staff record progress, internal or for the resident; a complaint's customer is given staged feedback "
+        "until it is settled; residents read the notes meant for them",
         notes=NOTES,
     ),
     Resource(
@@ -68,6 +89,16 @@ RESOURCES = [
         write=(B, SB, CM, E),
         why="butlers plan, guards (engineering staff) walk the rounds; residents and finance have no part",
         notes=NOTES,
+    ),
+    Resource(
+        "incidents",
+        (INC, f"{INC}/<incident_id>", f"{INC}/<incident_id>/report", f"{INC}/<incident_id>/tasks/<task_id>/done")
+        + tuple(f"{INC}/<incident_id>/{action}" for action in ("progress", "on-site", "tasks", "close")),
+        read=(B, SB, CM, E, IG),
+        write=(B, SB, CM, E),
+        why="butlers and the service centre run an emergency, engineers on site record its progress and their "
+        "aftermath tasks; residents hear of it by the urgent notice; headquarters read the report",
+        notes=("description", "summary", "note", "title"),
     ),
 ]
 

@@ -12,6 +12,8 @@ from .domain import (
     CHANNELS,
     DEPARTMENTS,
     LOCATIONS,
+    NOTE_KINDS,
+    NOTE_VISIBILITIES,
     PRIORITIES,
     REOPEN_REASONS,
     SLA_STATES,
@@ -19,6 +21,7 @@ from .domain import (
     allowed_actions_for,
     fen_to_str,
 )
+from .incidents import INCIDENT_SEVERITIES, INCIDENT_STATUSES, INCIDENT_TYPES, STEPS
 from .patrols import FINDING_KINDS, SEVERITIES
 
 _id = ma.fields.String
@@ -90,6 +93,10 @@ class TicketOut(ma.Schema):
     reopen_count = ma.fields.Integer()
     round_id = ma.fields.String(allow_none=True)
     violation_id = ma.fields.String(allow_none=True)
+    hold_started_at = UtcDateTime(allow_none=True)
+    held_seconds = ma.fields.Integer(metadata={"description": "time on hold so far; it does not count against the SLA"})
+    next_feedback_at = UtcDateTime(allow_none=True, metadata={"description": "a complaint's next staged feedback"})
+    visit_overdue_at = UtcDateTime(allow_none=True, metadata={"description": "when the return visit was reported late"})
     created_at = UtcDateTime()
     updated_at = UtcDateTime()
 
@@ -117,6 +124,10 @@ class TicketListArgs(PageArgs):
         metadata={"description": "open tickets past their resolution deadline, due within 2 hours, or on track"},
     )
     escalated = ma.fields.Boolean(metadata={"description": "only tickets escalated at least once"})
+    q = ma.fields.String(
+        validate=ma.validate.Length(min=1, max=100),
+        metadata={"description": "words (Chinese too) in the description or a note you may read, or the number"},
+    )
 
 
 TicketPage = page_schema(TicketOut, "TicketPage")
@@ -124,6 +135,40 @@ TicketPage = page_schema(TicketOut, "TicketPage")
 
 class FollowUpArgs(PageArgs):
     pass
+
+
+class FeedbackDueArgs(PageArgs):
+    before = ma.fields.AwareDateTime(metadata={"description": "due by this time (default: now)"})
+
+
+class TicketNoteIn(ma.Schema):
+    body = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=2000))
+    kind = ma.fields.String(
+        validate=_one_of(NOTE_KINDS),
+        metadata={"description": "feedback: a complaint's staged feedback to the customer"},
+    )
+    visibility = ma.fields.String(
+        validate=_one_of(NOTE_VISIBILITIES), metadata={"description": "internal (default for notes) or resident"}
+    )
+    next_feedback_at = ma.fields.AwareDateTime(
+        allow_none=True, metadata={"description": "feedback only: when the customer hears again; none = the last"}
+    )
+
+
+class TicketNoteOut(ma.Schema):
+    id = ma.fields.String()
+    ticket_id = ma.fields.String()
+    kind = enum_out(NOTE_KINDS)
+    visibility = enum_out(NOTE_VISIBILITIES)
+    body = ma.fields.String()
+    next_feedback_at = UtcDateTime(allow_none=True)
+    author = ma.fields.String()
+    author_name = ma.fields.String(dump_only=True, allow_none=True, metadata={"description": "display name"})
+    created_at = UtcDateTime()
+
+
+class TicketNoteList(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(TicketNoteOut))
 
 
 class AssignIn(ma.Schema):
@@ -219,6 +264,10 @@ class CommunityConfigIn(ma.Schema):
     max_unreachable_attempts = ma.fields.Integer(validate=ma.validate.Range(min=1, max=10))
     escalate_after_minutes = ma.fields.Integer(validate=ma.validate.Range(min=1, max=60 * 24 * 30))
     patrol_every_days = ma.fields.Integer(validate=ma.validate.Range(min=1, max=90))
+    direct_close_categories = ma.fields.List(
+        ma.fields.String(validate=_one_of(CATEGORIES)),
+        metadata={"description": "kinds closed without a return visit (default inquiry, praise)"},
+    )
 
 
 class CommunityConfigOut(CommunityConfigIn):
@@ -416,3 +465,137 @@ class CoverageOut(ma.Schema):
     window_days = ma.fields.Integer()
     generated_at = UtcDateTime()
     zones = ma.fields.List(ma.fields.Nested(ZoneCoverageOut))
+
+
+# ---------------------------------------------------------------- incidents
+
+
+def _id_list(**kwargs):
+    return ma.fields.List(_ids(), validate=ma.validate.Length(max=500), load_default=list, **kwargs)
+
+
+class IncidentScopeIn(ma.Schema):
+    unit_ids = _id_list()
+    building_ids = _id_list()
+    zone_ids = _id_list()
+
+
+class IncidentIn(ma.Schema):
+    community_id = _ids(required=True)
+    type = ma.fields.String(required=True, validate=_one_of(INCIDENT_TYPES))
+    severity = ma.fields.String(required=True, validate=_one_of(INCIDENT_SEVERITIES))
+    title = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
+    description = ma.fields.String(validate=ma.validate.Length(max=4000))
+    scope = ma.fields.Nested(IncidentScopeIn, required=True)
+    notify_residents = ma.fields.Boolean(
+        load_default=True, metadata={"description": "send the urgent notice to the households of the scope"}
+    )
+    on_site = ma.fields.List(_ids(), validate=ma.validate.Length(max=50))
+    reported_at = ma.fields.AwareDateTime(metadata={"description": "when it was reported (default now)"})
+
+
+class IncidentStepIn(ma.Schema):
+    step = ma.fields.String(required=True, validate=_one_of(STEPS))
+    at = ma.fields.AwareDateTime(metadata={"description": "when it happened on site (default now)"})
+    note = ma.fields.String(validate=ma.validate.Length(max=2000))
+
+
+class IncidentPeopleIn(ma.Schema):
+    staff_ids = ma.fields.List(_ids(), required=True, validate=ma.validate.Length(min=1, max=50))
+    note = ma.fields.String(validate=ma.validate.Length(max=2000))
+
+
+class IncidentTaskIn(ma.Schema):
+    title = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
+    owner_id = _ids(required=True)
+    due_at = ma.fields.AwareDateTime()
+
+
+class IncidentCloseIn(ma.Schema):
+    summary = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=4000))
+
+
+class IncidentScopeOut(ma.Schema):
+    unit_ids = ma.fields.List(ma.fields.String())
+    building_ids = ma.fields.List(ma.fields.String())
+    zone_ids = ma.fields.List(ma.fields.String())
+
+
+class IncidentTaskOut(ma.Schema):
+    id = ma.fields.String()
+    title = ma.fields.String()
+    owner_id = ma.fields.String()
+    owner_name = ma.fields.String(dump_only=True, allow_none=True)
+    due_at = UtcDateTime(allow_none=True)
+    done_at = UtcDateTime(allow_none=True)
+    created_at = UtcDateTime()
+
+
+class IncidentLogOut(ma.Schema):
+    at = UtcDateTime()
+    actor = ma.fields.String()
+    actor_name = ma.fields.String(dump_only=True, allow_none=True)
+    action = ma.fields.String()
+    note = ma.fields.String(allow_none=True)
+
+
+class IncidentOut(ma.Schema):
+    id = ma.fields.String()
+    community_id = ma.fields.String()
+    type = enum_out(INCIDENT_TYPES)
+    severity = enum_out(INCIDENT_SEVERITIES)
+    status = enum_out(INCIDENT_STATUSES)
+    title = ma.fields.String()
+    description = ma.fields.String()
+    notify_residents = ma.fields.Boolean()
+    scope = ma.fields.Nested(IncidentScopeOut)
+    on_site = ma.fields.List(ma.fields.String())
+    on_site_names = ma.fields.List(ma.fields.String(allow_none=True), dump_only=True)
+    summary = ma.fields.String(allow_none=True)
+    reported_by = ma.fields.String()
+    reported_by_name = ma.fields.String(dump_only=True, allow_none=True)
+    reported_at = UtcDateTime()
+    arrived_at = UtcDateTime(allow_none=True)
+    contained_at = UtcDateTime(allow_none=True)
+    resolved_at = UtcDateTime(allow_none=True)
+    closed_at = UtcDateTime(allow_none=True)
+    updated_at = UtcDateTime()
+    allowed_steps = ma.fields.List(enum_out(STEPS))
+    tasks = ma.fields.List(ma.fields.Nested(IncidentTaskOut))
+    log = ma.fields.List(ma.fields.Nested(IncidentLogOut))
+
+
+class IncidentReportOut(IncidentOut):
+    minutes_to_arrive = ma.fields.Float(allow_none=True, metadata={"description": "from the report to arrival"})
+    minutes_to_contain = ma.fields.Float(allow_none=True)
+    minutes_to_resolve = ma.fields.Float(allow_none=True)
+    scope_labels = ma.fields.Dict(
+        keys=ma.fields.String(), values=ma.fields.String(), metadata={"description": "unit, building, zone names"}
+    )
+
+
+class IncidentSummaryOut(ma.Schema):
+    id = ma.fields.String()
+    community_id = ma.fields.String()
+    type = enum_out(INCIDENT_TYPES)
+    severity = enum_out(INCIDENT_SEVERITIES)
+    status = enum_out(INCIDENT_STATUSES)
+    title = ma.fields.String()
+    reported_at = UtcDateTime()
+    resolved_at = UtcDateTime(allow_none=True)
+    closed_at = UtcDateTime(allow_none=True)
+
+
+IncidentPage = page_schema(IncidentSummaryOut, "IncidentPage")
+
+
+class IncidentListArgs(PageArgs):
+    community_id = ma.fields.String()
+    status = ma.fields.String(validate=_one_of(INCIDENT_STATUSES))
+    type = ma.fields.String(validate=_one_of(INCIDENT_TYPES))
+    severity = ma.fields.String(validate=_one_of(INCIDENT_SEVERITIES))
+    open = ma.fields.Boolean(metadata={"description": "only incidents not closed yet"})
+
+
+class IncidentReportArgs(ma.Schema):
+    format = ma.fields.String(load_default="json", validate=_one_of(("json", "xlsx")))

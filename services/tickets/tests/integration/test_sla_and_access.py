@@ -2,7 +2,6 @@
 
 import io
 import json
-import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -70,26 +69,11 @@ def test_a_started_ticket_stops_the_response_clock(client, tickets_settings, wor
     assert outbox_events(f"ticket/{ticket['id']}", "ticket.sla_breached") == []
 
 
-def test_several_workers_checking_at_once_escalate_exactly_once(client, tickets_settings, world, db, clock):
+def test_several_workers_checking_at_once_escalate_exactly_once(client, tickets_settings, world, db, clock, at_once):
     clock.set(FRIDAY_EVENING - timedelta(days=60))
     tickets = [_file(client, world) for _ in range(5)]
     now = parse_time(tickets[0]["created_at"]) + timedelta(minutes=121)
-    barrier = threading.Barrier(4)
-    errors = []
-
-    def run():
-        try:
-            barrier.wait()
-            _check_sla(db, tickets_settings, now)
-        except Exception as exc:  # surfaced below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    at_once(4, lambda: _check_sla(db, tickets_settings, now))
     with db.transaction() as s:
         rows = s.execute(select(SlaBreach.ticket_id).where(SlaBreach.ticket_id.in_([t["id"] for t in tickets]))).all()
     assert sorted(r[0] for r in rows) == sorted(t["id"] for t in tickets)  # one level-1 response breach each
@@ -354,7 +338,7 @@ def test_photos_attach_to_tickets_and_only_their_readers_fetch_them(client, tick
 def test_the_worker_runs_both_scheduled_jobs_with_its_own_context(tickets_worker, client, world, clock, outbox_events):
     from tickets.service import SPEC
 
-    assert {name for name, _, _ in SPEC.periodic} == {"sla", "patrol-coverage"}
+    assert {name for name, _, _ in SPEC.periodic} == {"sla", "patrol-coverage", "visit-overdue"}
     clock.set(FRIDAY_EVENING - timedelta(days=90))
     ticket = _file(client, world)
     for _name, every_seconds, job in SPEC.periodic:

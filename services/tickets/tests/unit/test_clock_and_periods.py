@@ -63,7 +63,22 @@ def test_money_is_decimal_strings_and_integer_fen():
 
 
 def test_allowed_actions_follow_the_life_cycle():
-    assert allowed_actions("new") == ["assign", "cancel", "triage"]
+    assert allowed_actions("new") == ["assign", "cancel", "triage", "close"]
     assert allowed_actions("resolved") == ["visit", "reopen"]
     assert allowed_actions("closed") == ["reopen"]
     assert allowed_actions("cancelled") == []
+
+
+def test_a_kind_is_offered_only_what_it_can_do():
+    from types import SimpleNamespace
+
+    from tickets.domain import kind_actions
+
+    def of(category, status="in_progress", closable=("inquiry", "praise")):
+        return kind_actions(SimpleNamespace(category=category, status=status), closable)
+
+    assert "quote" in of("repair") and "close" not in of("repair")
+    assert "quote" not in of("complaint") and "accept_quote" not in of("complaint") and "close" not in of("complaint")
+    assert "close" in of("inquiry") and "quote" not in of("inquiry")
+    assert "close" not in of("inquiry", closable=("praise",))
+    assert of("praise", status="resolved") == ["visit", "reopen"]

@@ -11,10 +11,11 @@ from flask import Blueprint, Response, abort, current_app, redirect, render_temp
 from flask_babel import gettext as _
 from urllib3 import encode_multipart_formdata
 
-from guanjia.db import utcnow
+from guanjia.db import parse_time, utcnow
 
 from .. import client, i18n
 from .common import items, me, sla_state
+from .forms import attempt
 
 bp = Blueprint("tickets", __name__, url_prefix="/tickets")
 
@@ -26,7 +27,7 @@ STATUSES = ("new", "assigned", "in_progress", "on_hold", "resolved", "closed", "
 DEPARTMENTS = ("engineering", "customer_service", "security", "cleaning", "landscaping")
 SLA_STATES = ("breached", "due_soon", "on_track")
 REOPEN_REASONS = ("dissatisfied", "not_fixed", "other")
-LIST_FILTERS = ("status", "category", "zone_id", "assignee_id", "sla", "number", "unit_id")
+LIST_FILTERS = ("status", "category", "zone_id", "assignee_id", "sla", "number", "unit_id", "q")
 EXPORT_LIMIT = 5000
 MAX_PHOTOS = 5
 # Action name (as the API lists it in allowed_actions) → the fields its form posts.
@@ -40,7 +41,10 @@ ACTION_FIELDS = {
     "resolve": ("note",),
     "reopen": ("reason_code", "comment"),
     "cancel": ("reason",),
+    "close": ("note",),
 }
+# Kinds whose customer gets staged feedback (the API's domain.FEEDBACK_CATEGORIES; it refuses the others).
+FEEDBACK_CATEGORIES = ("complaint", "dispute")
 
 
 def _tz():
@@ -277,9 +281,12 @@ def _detail_context(ticket_id: str, errors=None, action=None, values=None) -> di
     timeline = items(client.get(f"{base}/timeline"))
     visits = items(client.get(f"{base}/visits"))
     attachments = items(client.get(f"{base}/attachments"))
+    notes = items(client.get(f"{base}/notes"))
     unit = _unit_or_none(ticket.get("unit_id"))
     return {
         "ticket": ticket,
+        "notes": notes,
+        "takes_feedback": ticket.get("category") in FEEDBACK_CATEGORIES,
         "timeline": timeline,
         "visits": visits,
         "attachments": attachments,
@@ -336,6 +343,44 @@ def visit(ticket_id):
         context = _detail_context(ticket_id, errors=exc.field_errors or {"_": exc.message}, action="visit", values=body)
         return render_template("ticket_detail.html", **context), 422
     return redirect(url_for("tickets.detail", ticket_id=ticket_id), code=303)
+
+
+@bp.post("/<ticket_id>/notes")
+def add_note(ticket_id):
+    """A progress note, or on a complaint a staged feedback with the local date and time of the next one."""
+    body = {k: request.form[k] for k in ("body", "visibility", "kind") if request.form.get(k)}
+    if body.get("kind") == "feedback":
+        body.pop("visibility", None)  # staged feedback is the customer's to read: the API sets it
+    errors: dict = {}
+    if request.form.get("next_feedback_at"):
+        try:
+            local = datetime.strptime(request.form["next_feedback_at"], "%Y-%m-%dT%H:%M")
+            body["next_feedback_at"] = local.replace(tzinfo=_tz()).isoformat()
+        except ValueError:
+            errors["next_feedback_at"] = _("Use the form 2026-12-02 09:30.")
+    if not errors:
+        errors = attempt(client.post, f"/api/v1/tickets/{quote(ticket_id, safe='')}/notes", body)[1]
+    if errors:
+        values = {**body, "next_feedback_at": request.form.get("next_feedback_at", "")}
+        context = _detail_context(ticket_id, errors=errors, action="note", values=values)
+        return render_template("ticket_detail.html", **context), 422
+    return redirect(url_for("tickets.detail", ticket_id=ticket_id) + "#notes", code=303)
+
+
+@bp.get("/feedback-due")
+def feedback_due():
+    """阶段性反馈: the complaints whose customer is due their next feedback (now, or within the coming day)."""
+    soon = request.args.get("within") == "day"
+    params = {"page_size": 100}
+    if soon:
+        params["before"] = (utcnow() + timedelta(days=1)).isoformat()
+    found = client.get("/api/v1/tickets/feedback-due", params)
+    now = utcnow()
+    for ticket in found["items"]:
+        # The "due" column shows the feedback date; red once it has passed.
+        ticket["sla_due"] = ticket["next_feedback_at"]
+        ticket["sla_state"] = "breached" if parse_time(ticket["next_feedback_at"]) <= now else "due_soon"
+    return render_template("feedback_due.html", found=found, soon=soon)
 
 
 @bp.get("/<ticket_id>/attachments/<attachment_id>")
