@@ -17,7 +17,7 @@ from guanjia import metrics as gmetrics
 from guanjia.db import Database, utcnow
 from guanjia.logging import request_id_var
 
-from . import client, i18n, security, sessions, views
+from . import client, i18n, nav, security, sessions, views
 
 log = logging.getLogger("workbench")
 HERE = Path(__file__).resolve().parent
@@ -183,6 +183,7 @@ def _install_templates(app: Flask, settings) -> None:
         locales=i18n.LOCALES,
         current_locale=lambda: g.get("locale", i18n.DEFAULT_LOCALE),
         web_session=lambda: g.get("web_session"),
+        nav_links=nav.nav_links,
     )
     app.jinja_env.filters.update(
         local_time=lambda value, fmt="%Y-%m-%d %H:%M": i18n.local_time(value, timezone, fmt),

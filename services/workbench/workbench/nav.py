@@ -1,0 +1,50 @@
+"""The navigation bar: every screen's link, and the roles a link is shown to (the API still decides every call)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import g
+from flask_babel import lazy_gettext
+
+# Who works the cash desk, and who reads the managers' figures (the dashboard's API calls answer the same roles).
+CASHIER_ROLES = ("finance", "senior_butler", "cs_manager", "admin")
+MANAGER_ROLES = ("senior_butler", "cs_manager", "admin")
+
+
+@dataclass(frozen=True)
+class Link:
+    endpoint: str
+    label: object  # a lazy translation: rendered in the reader's language
+    roles: tuple[str, ...] | None = None  # None: every signed-in staff member
+
+    @property
+    def id(self) -> str:
+        return "nav-" + self.endpoint.split(".", 1)[0]
+
+
+LINKS = (
+    Link("home.index", lazy_gettext("Home")),
+    Link("tickets.new", lazy_gettext("Log a call")),
+    Link("tickets.index", lazy_gettext("Tickets")),
+    Link("patrols.index", lazy_gettext("Patrols")),
+    Link("renovations.index", lazy_gettext("Renovations")),
+    Link("notices.index", lazy_gettext("Notices")),
+    Link("incidents.index", lazy_gettext("Incidents")),
+    Link("roster.index", lazy_gettext("Roster")),
+    Link("finance.index", lazy_gettext("Cashier"), CASHIER_ROLES),
+    Link("dashboard.index", lazy_gettext("Dashboard"), MANAGER_ROLES),
+    Link("staff.index", lazy_gettext("Leave")),
+    Link("knowledge.index", lazy_gettext("Knowledge base")),
+    Link("surveys.index", lazy_gettext("Surveys")),
+)
+
+
+def links_for(role: str | None) -> list[Link]:
+    return [link for link in LINKS if link.roles is None or role in link.roles]
+
+
+def nav_links() -> list[Link]:
+    """The links the signed-in person's role sees (a template global)."""
+    web_session = g.get("web_session")
+    return links_for(web_session.role if web_session else None)
