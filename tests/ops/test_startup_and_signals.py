@@ -176,6 +176,7 @@ def test_ready_means_the_banners_logins_work_and_the_log_shows_the_console_sms(t
             json={"unit_id": unit, "category": "repair", "description": "卫生间漏水"},
         )
         assert created.status_code == 201, created.text
+
         # INFO by default: the console SMS is logged after the banner, its phone number masked.
         # (The banner may name the demo resident by the same masked number: look only after it.)
         def after_banner() -> str:
