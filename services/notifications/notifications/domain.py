@@ -391,15 +391,22 @@ def dispatch(context, database) -> int:
 
 
 def dispatch_job(context, database) -> None:
-    """The worker's scheduled job: wait for a wake-up (a commit that planned deliveries) or the interval,
-    then dispatch until nothing is due."""
+    """The worker's scheduled job: wait for a wake-up (a commit that planned deliveries) or the interval, then
+    dispatch until nothing is due. A lone message is claimed at once; the dispatcher lingers only when a burst is
+    forming (the last claim found several messages due and commits kept coming while it sent them), so that the
+    burst (a billing run's reminders) is claimed in batches rather than one message at a time."""
     wake = wakeup_for(database.url)
-    if wake.wait(context.sms.dispatch_interval_seconds) and context.sms.dispatch_linger_seconds:
-        # Woken by a commit: linger a moment so a burst (a billing run's reminders) is claimed as one batch.
-        time.sleep(context.sms.dispatch_linger_seconds)
-    wake.clear()
-    while dispatch(context, database) >= context.sms.dispatch_batch:
-        pass
+    wake.wait(context.sms.dispatch_interval_seconds)
+    wake.clear()  # commits from here on set it again: they are seen by the next claim or the next call
+    linger = context.sms.dispatch_linger_seconds
+    while True:
+        claimed = dispatch(context, database)
+        if claimed >= context.sms.dispatch_batch:
+            continue
+        if not (linger and claimed > 1 and wake.is_set()):
+            return
+        time.sleep(linger)
+        wake.clear()
 
 
 @dataclass
