@@ -35,6 +35,7 @@ from .logging import current_request_id
 
 log = logging.getLogger("guanjia.outbox")
 NOTIFY_CHANNEL = "guanjia_outbox"
+_NOTIFIED = "guanjia_outbox_notified"  # session.info: this transaction has sent its NOTIFY
 
 # In embedded mode the relay thread waits on one of these; a commit that wrote outbox rows sets it.
 _wakeups: dict[str, threading.Event] = {}
@@ -83,9 +84,16 @@ def add(session: Session, table: Table, event_dict: dict) -> None:
             attempts=0,
         )
     )
+    _wake_relay_on_commit(session)
+
+
+def _wake_relay_on_commit(session: Session) -> None:
     if dbmod.is_postgres(session):
-        # Delivered to LISTENers only when this transaction commits, never on rollback.
-        session.execute(text("SELECT pg_notify(:ch, '')"), {"ch": NOTIFY_CHANNEL})
+        # Delivered to LISTENers only when this transaction commits, never on rollback; once per transaction
+        # is enough (a second event in it would only cost another round trip).
+        if not session.info.get(_NOTIFIED):
+            session.execute(text("SELECT pg_notify(:ch, '')"), {"ch": NOTIFY_CHANNEL})
+            session.info[_NOTIFIED] = True
     else:
         session.info["guanjia_outbox_url"] = str(session.get_bind().url)
 
@@ -107,10 +115,7 @@ def add_many(session: Session, table: Table, event_dicts: list[dict], chunk: int
     ]
     for start in range(0, len(rows), chunk):
         session.execute(table.insert(), rows[start : start + chunk])
-    if dbmod.is_postgres(session):
-        session.execute(text("SELECT pg_notify(:ch, '')"), {"ch": NOTIFY_CHANNEL})
-    else:
-        session.info["guanjia_outbox_url"] = str(session.get_bind().url)
+    _wake_relay_on_commit(session)
 
 
 def emit(
@@ -150,6 +155,12 @@ def _wake_embedded_relay(session: Session) -> None:
 @event.listens_for(Session, "after_rollback")
 def _forget_on_rollback(session: Session) -> None:
     session.info.pop("guanjia_outbox_url", None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _notify_again_in_the_next_transaction(session: Session, _transaction) -> None:
+    # Also at the end of a savepoint: a NOTIFY made inside one that rolled back is gone, so notify again.
+    session.info.pop(_NOTIFIED, None)
 
 
 def backlog(session: Session, table: Table) -> tuple[int, float | None]:
