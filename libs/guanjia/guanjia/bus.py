@@ -688,13 +688,12 @@ class EventConsumer:
     def _apply(self, handler, event: dict) -> str:
         try:
             with self.database.transaction() as session:
-                if inbox.seen(session, self.inbox_table, self.name, event["id"]):
+                if not inbox.claim(session, self.inbox_table, self.name, event):
                     return "duplicate"
                 try:
                     handler(self.context, session, event)
                 except ValidationError as exc:
                     raise Poison(f"invalid payload: {exc.messages}") from exc
-                inbox.record(session, self.inbox_table, self.name, event)
         except IntegrityError:
             # Another consumer replica applied the same event concurrently.
             with self.database.transaction() as session:
