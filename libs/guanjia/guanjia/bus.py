@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -302,24 +303,55 @@ class Publisher:
 
         Returns (confirmed ids, {id: reason} for messages the broker nacked). A lost connection or a confirm
         timeout raises PublishError whose `confirmed` lists what the broker had confirmed by then."""
+        return self.settle(self.send_batch(items, window=window))
+
+    def send_batch(self, items, *, window: int = 500) -> _Batch:
+        """Publish the items without waiting for the last window's confirms: `settle` the batch later, so that a
+        caller can do other work (its next database round trip) while the broker confirms. At most `window`
+        messages of all unsettled batches are unconfirmed at any time. Raises PublishError like publish_batch."""
         if self.settings.amqp_url.startswith("memory://"):
             return self._publish_each(items)
         try:
-            return self._publish_windowed(items, window)
-        except PublishError:
+            conn, channel, tags, message_class = self._batch_channel()
+        except Exception as exc:
+            raise PublishError(f"not published: {exc!r}") from exc
+        batch = tags.begin()
+        try:
+            self._publish_windowed(conn, channel, tags, batch, message_class, items, window)
+        except Exception as exc:
             self.reset()
-            raise
+            raise PublishError(f"not published: {exc!r}", batch.confirmed_ids()) from exc
+        return batch
 
-    def _publish_each(self, items) -> tuple[list[str], dict[str, str]]:
+    def settle(self, batch: _Batch) -> tuple[list[str], dict[str, str]]:
+        """Wait until the broker has confirmed or nacked every message of `batch` (sent by `send_batch`)."""
+        tags = self._batch[2] if self._batch is not None else None
+        if batch.outstanding():
+            if tags is None or batch not in tags.open:  # the connection it went out on is gone
+                raise PublishError("not published: the connection was lost", batch.confirmed_ids())
+            conn = self._batch[0]
+            try:
+                deadline = _Deadline(self.confirm_timeout)
+                while batch.outstanding():
+                    self._drain(conn, tags, deadline)
+            except Exception as exc:
+                self.reset()
+                raise PublishError(f"not published: {exc!r}", batch.confirmed_ids()) from exc
+        if tags is not None:
+            tags.close(batch)
+        return batch.confirmed_ids(), batch.nacked_ids()
+
+    def _publish_each(self, items) -> _Batch:
         """memory:// has no confirms to pipeline: one message at a time."""
-        confirmed: list[str] = []
+        batch = _Batch(1)
         for event_id, event_type, body in items:
             try:
                 self.publish_raw(body, event_properties(event_id, event_type), routing_key=event_type)
             except PublishError as exc:
-                raise PublishError(str(exc), confirmed) from exc
-            confirmed.append(event_id)
-        return confirmed, {}
+                raise PublishError(str(exc), batch.confirmed_ids()) from exc
+            batch.sent(event_id)
+            batch.settle_one(batch.first_tag + len(batch.ids) - 1, "ack")
+        return batch
 
     def _batch_channel(self):
         if self._batch is None:
@@ -330,45 +362,53 @@ class Publisher:
             channel = conn.channel()
             declare_topology(channel, self.settings)
             channel.confirm_select()
-            state = _Confirms()
-            channel.events["basic_ack"].add(state.ack)
-            channel.events["basic_nack"].add(state.nack)
-            self._batch = (conn, channel, state, amqp.Message)
+            tags = _Confirms()
+            channel.events["basic_ack"].add(tags.ack)
+            channel.events["basic_nack"].add(tags.nack)
+            self._batch = (conn, channel, tags, amqp.Message)
         return self._batch
 
-    def _publish_windowed(self, items, window: int) -> tuple[list[str], dict[str, str]]:
-        try:
-            conn, channel, state, message_class = self._batch_channel()
-        except Exception as exc:
-            raise PublishError(f"not published: {exc!r}") from exc
-        state.begin()
+    def _publish_windowed(self, conn, channel, tags: _Confirms, batch: _Batch, message_class, items, window) -> None:
+        from amqp.method_framing import frame_writer
+        from amqp.spec import Basic
+
+        publish = Basic.Publish
         exchange = self.settings.exchange
-        try:
-            for event_id, event_type, body in items:
-                message = message_class(body, **event_properties(event_id, event_type))
-                channel.basic_publish(message, exchange=exchange, routing_key=event_type)
-                state.sent(event_id)
-                # Keep at most `window` unconfirmed messages in flight: wait for the broker to catch up.
-                if state.outstanding() >= window:
-                    deadline = _Deadline(self.confirm_timeout)
-                    while state.outstanding() >= window:
-                        self._drain(conn, state, deadline)
-            deadline = _Deadline(self.confirm_timeout)
-            while state.outstanding():
-                self._drain(conn, state, deadline)
-        except Exception as exc:
-            raise PublishError(f"not published: {exc!r}", state.confirmed_ids()) from exc
-        return state.confirmed_ids(), state.nacked_ids()
+        wire = channel.connection  # the py-amqp connection: only this thread uses it (heartbeat=0)
+        direct_writer, frames = wire.frame_writer, _Frames()
+        coalescing_writer = frame_writer(wire, frames)
+        timestamp = int(time.time())
+        items = list(items)
+        position = 0
+        while position < len(items):
+            # Keep at most `window` unconfirmed messages in flight: wait for the broker to catch up.
+            if tags.outstanding() >= window:
+                deadline = _Deadline(self.confirm_timeout)
+                while tags.outstanding() >= window:
+                    self._drain(conn, tags, deadline)
+            room = min(window - tags.outstanding(), COALESCE, len(items) - position)
+            # The frames of up to COALESCE messages go out in one socket write instead of one write each.
+            wire.frame_writer = coalescing_writer
+            try:
+                for event_id, event_type, body in items[position : position + room]:
+                    message = message_class(body, **event_properties(event_id, event_type, timestamp))
+                    # basic_publish without its per-call socket-timeout context: the frames only go to the buffer.
+                    channel.send_method(publish, "Bssbb", (0, exchange, event_type, False, False), message)
+                    tags.sent(batch, event_id)
+            finally:
+                wire.frame_writer = direct_writer
+                frames.flush(wire.transport)
+            position += room
 
     @staticmethod
-    def _drain(conn, state: _Confirms, deadline: _Deadline) -> None:
-        before = state.settled
+    def _drain(conn, tags: _Confirms, deadline: _Deadline) -> None:
+        before = tags.settled
         try:
             conn.drain_events(timeout=max(0.01, deadline.left()))
         except TimeoutError:
             pass
-        if state.settled == before and deadline.left() <= 0:
-            raise TimeoutError(f"{state.outstanding()} message(s) not confirmed in time")
+        if tags.settled == before and deadline.left() <= 0:
+            raise TimeoutError(f"{tags.outstanding()} message(s) not confirmed in time")
 
     def reset(self) -> None:
         """Drop the connection after an error; the next publish reconnects."""
@@ -385,18 +425,34 @@ class Publisher:
         self.reset()
 
 
-def event_properties(event_id: str, event_type: str) -> dict:
+def event_properties(event_id: str, event_type: str, timestamp: int | None = None) -> dict:
     """AMQP properties of an event published from its stored JSON (DESIGN.md §3: message_id = id, type = type)."""
-    import time
-
     return {
         "content_type": events.CONTENT_TYPE,
         "content_encoding": "utf-8",
         "message_id": event_id,
         "type": event_type,
         "delivery_mode": 2,
-        "timestamp": int(time.time()),
+        "timestamp": int(time.time()) if timestamp is None else timestamp,
     }
+
+
+COALESCE = 64  # messages whose frames are written to the socket at once by send_batch
+
+
+class _Frames:
+    """Where py-amqp's frame writer puts a run of publishes, flushed to the socket in one write."""
+
+    def __init__(self):
+        self.buffer = bytearray()
+
+    def write(self, data) -> None:
+        self.buffer += data  # py-amqp hands over a view of its reused frame buffer: copy it
+
+    def flush(self, transport) -> None:
+        if self.buffer:
+            data, self.buffer = bytes(self.buffer), bytearray()
+            transport.write(data)
 
 
 class _Deadline:
@@ -410,15 +466,11 @@ class _Deadline:
         return self.at - self._clock()
 
 
-class _Confirms:
-    """Publisher-confirm bookkeeping of one batch: delivery tags are consecutive from the channel's first publish."""
+class _Batch:
+    """The messages of one send_batch: consecutive delivery tags from `first_tag`, each acked, nacked or pending."""
 
-    def __init__(self):
-        self.next_tag = 1  # the tag the broker gives the next publish on this channel
-        self.begin()
-
-    def begin(self) -> None:
-        self.first_tag = self.next_tag
+    def __init__(self, first_tag: int):
+        self.first_tag = first_tag
         self.ids: list[str] = []
         self.status: list[str | None] = []
         self.low = 0  # index of the lowest unsettled message
@@ -427,34 +479,84 @@ class _Confirms:
     def sent(self, event_id: str) -> None:
         self.ids.append(event_id)
         self.status.append(None)
-        self.next_tag += 1
 
     def outstanding(self) -> int:
         return len(self.ids) - self.settled
 
-    def _settle(self, tag: int, multiple: bool, outcome: str) -> None:
+    def settle_one(self, tag: int, outcome: str) -> int:
         index = tag - self.first_tag
-        if index >= len(self.ids):
-            return
-        start = self.low if multiple else index
-        for i in range(max(start, 0), index + 1):
+        if not 0 <= index < len(self.ids) or self.status[index] is not None:
+            return 0
+        self.status[index] = outcome
+        self.settled += 1
+        self._advance()
+        return 1
+
+    def settle_up_to(self, tag: int, outcome: str) -> int:
+        """Settle every pending message up to `tag` (a `multiple` confirm). Returns how many changed."""
+        last = min(tag - self.first_tag, len(self.ids) - 1)
+        changed = 0
+        for i in range(self.low, last + 1):
             if self.status[i] is None:
                 self.status[i] = outcome
-                self.settled += 1
+                changed += 1
+        self.settled += changed
+        self._advance()
+        return changed
+
+    def _advance(self) -> None:
         while self.low < len(self.status) and self.status[self.low] is not None:
             self.low += 1
-
-    def ack(self, delivery_tag: int, multiple: bool = False) -> None:
-        self._settle(delivery_tag, multiple, "ack")
-
-    def nack(self, delivery_tag: int, multiple: bool = False, *args) -> None:
-        self._settle(delivery_tag, multiple, "nack")
 
     def confirmed_ids(self) -> list[str]:
         return [i for i, s in zip(self.ids, self.status, strict=True) if s == "ack"]
 
     def nacked_ids(self) -> dict[str, str]:
         return {i: "nacked by the broker" for i, s in zip(self.ids, self.status, strict=True) if s == "nack"}
+
+
+class _Confirms:
+    """Publisher-confirm bookkeeping of a confirm channel: delivery tags are consecutive from its first publish,
+    and a (multiple) confirm may settle messages of several batches still open."""
+
+    def __init__(self):
+        self.next_tag = 1  # the tag the broker gives the next publish on this channel
+        self.open: list[_Batch] = []
+        self.settled = 0  # confirms seen so far (to notice progress)
+        self.unsettled = 0
+
+    def begin(self) -> _Batch:
+        batch = _Batch(self.next_tag)
+        self.open.append(batch)
+        return batch
+
+    def close(self, batch: _Batch) -> None:
+        if batch in self.open:
+            self.open.remove(batch)
+            self.unsettled -= batch.outstanding()
+
+    def sent(self, batch: _Batch, event_id: str) -> None:
+        batch.sent(event_id)
+        self.next_tag += 1
+        self.unsettled += 1
+
+    def outstanding(self) -> int:
+        return self.unsettled
+
+    def _settle(self, tag: int, multiple: bool, outcome: str) -> None:
+        changed = 0
+        for batch in self.open:
+            if tag < batch.first_tag:
+                break
+            changed += batch.settle_up_to(tag, outcome) if multiple else batch.settle_one(tag, outcome)
+        self.settled += changed
+        self.unsettled -= changed
+
+    def ack(self, delivery_tag: int, multiple: bool = False) -> None:
+        self._settle(delivery_tag, multiple, "ack")
+
+    def nack(self, delivery_tag: int, multiple: bool = False, *args) -> None:
+        self._settle(delivery_tag, multiple, "nack")
 
 
 Handler = Callable[[Any, Any, dict], None]
@@ -586,13 +688,12 @@ class EventConsumer:
     def _apply(self, handler, event: dict) -> str:
         try:
             with self.database.transaction() as session:
-                if inbox.seen(session, self.inbox_table, self.name, event["id"]):
+                if not inbox.claim(session, self.inbox_table, self.name, event):
                     return "duplicate"
                 try:
                     handler(self.context, session, event)
                 except ValidationError as exc:
                     raise Poison(f"invalid payload: {exc.messages}") from exc
-                inbox.record(session, self.inbox_table, self.name, event)
         except IntegrityError:
             # Another consumer replica applied the same event concurrently.
             with self.database.transaction() as session:

@@ -2,14 +2,31 @@
 
 from __future__ import annotations
 
-import json
 import logging
+import sys
 import threading
 import uuid
 from collections.abc import Callable
+from contextlib import ExitStack
 from datetime import UTC, datetime
 
-from sqlalchemy import Column, Index, Integer, MetaData, String, Table, Text, event, select, text, update
+import orjson
+from sqlalchemy import (
+    ARRAY,
+    Column,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    any_,
+    bindparam,
+    event,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -20,6 +37,7 @@ from .logging import current_request_id
 
 log = logging.getLogger("guanjia.outbox")
 NOTIFY_CHANNEL = "guanjia_outbox"
+_NOTIFIED = "guanjia_outbox_notified"  # session.info: this transaction has sent its NOTIFY
 
 # Every payload written is checked by this when set: the test plugin (guanjia.testing) sets it to validate the data
 # against the producer's published schema (`<service>.events.PUBLISHED`). Production leaves it unset: a billing
@@ -57,19 +75,23 @@ def define_outbox(metadata: MetaData) -> Table:
     )
 
 
+def encode(event_dict: dict) -> str:
+    """The stored JSON of an event (compact UTF-8, published as it is): orjson, 10× cheaper than json.dumps."""
+    return orjson.dumps(event_dict).decode("utf-8")
+
+
 def add(session: Session, table: Table, event_dict: dict) -> None:
     """Write `event_dict` into the outbox inside the caller's transaction; the relay is woken on commit."""
     if payload_check is not None:
         payload_check(event_dict)
-    session.execute(
-        table.insert().values(
-            id=event_dict["id"],
-            event_type=event_dict["type"],
-            payload=json.dumps(event_dict, ensure_ascii=False),
-            created_at=datetime.now(UTC),
-            attempts=0,
-        )
-    )
+    row = {
+        "id": event_dict["id"],
+        "event_type": event_dict["type"],
+        "payload": encode(event_dict),
+        "created_at": datetime.now(UTC),
+        "attempts": 0,
+    }
+    session.execute(table.insert(), row)  # parameters apart from the statement: one cached compiled form
     _wake_relay(session)
 
 
@@ -101,9 +123,6 @@ def emit(
     )
     add(session, table, event_dict)
     return event_dict
-
-
-_JSON = json.JSONEncoder(ensure_ascii=False)  # one encoder: json.dumps(ensure_ascii=False) builds one per call
 
 
 class Batch:
@@ -138,7 +157,7 @@ class Batch:
             {
                 "id": event_dict["id"],
                 "event_type": event_dict["type"],
-                "payload": _JSON.encode(event_dict),
+                "payload": encode(event_dict),
                 "created_at": self.created_at,
                 "attempts": 0,
             }
@@ -177,7 +196,7 @@ SELECT {"payload" if payload_check is not None else "count(*)"} FROM written
         values = {
             **params,
             "_outbox_type": self.template["type"],
-            "_outbox_envelope": _JSON.encode(envelope),
+            "_outbox_envelope": encode(envelope),
             "_outbox_created": self.created_at,
         }
         if payload_check is None:
@@ -185,7 +204,7 @@ SELECT {"payload" if payload_check is not None else "count(*)"} FROM written
         else:
             payloads = session.execute(text(sql), values).scalars().all()
             for payload in payloads:
-                payload_check(json.loads(payload))
+                payload_check(orjson.loads(payload))
             count = len(payloads)
         if count:
             _wake_relay(session)
@@ -196,7 +215,10 @@ def _wake_relay(session: Session) -> None:
     """The relay learns of new rows when this transaction commits (never on rollback): PostgreSQL NOTIFY is
     delivered at commit; in embedded mode (SQLite) the relay thread's event is set after the commit."""
     if dbmod.is_postgres(session):
-        session.execute(text("SELECT pg_notify(:ch, '')"), {"ch": NOTIFY_CHANNEL})
+        # Once per transaction is enough: a second event in it would only cost another round trip.
+        if not session.info.get(_NOTIFIED):
+            session.execute(text("SELECT pg_notify(:ch, '')"), {"ch": NOTIFY_CHANNEL})
+            session.info[_NOTIFIED] = True
     else:
         session.info["guanjia_outbox_url"] = str(session.get_bind().url)
 
@@ -211,6 +233,12 @@ def _wake_embedded_relay(session: Session) -> None:
 @event.listens_for(Session, "after_rollback")
 def _forget_on_rollback(session: Session) -> None:
     session.info.pop("guanjia_outbox_url", None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _notify_again_in_the_next_transaction(session: Session, _transaction) -> None:
+    # Also at the end of a savepoint: a NOTIFY made inside one that rolled back is gone, so notify again.
+    session.info.pop(_NOTIFIED, None)
 
 
 def backlog(session: Session, table: Table) -> tuple[int, float | None]:
@@ -239,7 +267,7 @@ def unpublishable(row) -> str | None:
     if len(payload) > MAX_EVENT_BYTES:
         return f"payload larger than {MAX_EVENT_BYTES} bytes"
     try:
-        event_dict = json.loads(payload)
+        event_dict = orjson.loads(payload)
     except ValueError as exc:
         return f"payload is not JSON: {exc}"[:300]
     if not isinstance(event_dict, dict) or event_dict.get("specversion") != "1.0":
@@ -268,6 +296,19 @@ def retry_dead(session: Session, table: Table, max_attempts: int, ids: list[str]
     if ids is not None:
         query = query.where(table.c.id.in_(ids))
     return session.execute(query.values(attempts=0)).rowcount
+
+
+class _Claimed:
+    """A claimed batch: its open transaction (row locks held), its rows, and the publish awaiting confirms."""
+
+    def __init__(self, stack: ExitStack, session: Session, rows):
+        self.stack = stack
+        self.session = session
+        self.rows = rows
+        self.invalid: dict[str, str] = {}
+        self.nacked: dict[str, str] = {}
+        self.pending = None
+        self.confirmed_before_failure: list[str] = []
 
 
 class OutboxRelay:
@@ -301,40 +342,100 @@ class OutboxRelay:
     def publish_pending(self) -> int:
         """Claim batches (SKIP LOCKED on PostgreSQL), publish them, mark the confirmed rows sent. Returns rows sent.
 
-        A payload that cannot be published is set aside at once (it will not change by retrying); a nacked
-        message spends one attempt, and the pass ends there so that it is not retried in a tight loop."""
+        Two batches overlap: while the broker confirms one, the next is claimed and published, and the first is
+        marked sent (only its confirmed rows) and committed — each in its own transaction, so the broker and the
+        database work at the same time. A payload that cannot be published is set aside at once (it will not
+        change by retrying); a nacked message spends one attempt, and the pass ends there so that it is not
+        retried in a tight loop."""
         published = 0
-        while True:
-            invalid: dict[str, str] = {}
-            lost = None
-            with self.database.transaction() as session:
-                rows = session.execute(self._claim()).all()
-                if not rows:
+        open_batches: list[_Claimed] = []
+        try:
+            previous = None
+            while True:
+                if previous is not None and not self.postgres:
+                    # SQLite (embedded) has one writer and a synchronous memory:// broker: nothing to overlap.
+                    published += self._commit(previous, open_batches)
+                    if previous.nacked:
+                        return published
+                    previous = None
+                current = self._claim_and_send(open_batches)
+                stop = False
+                if previous is not None:
+                    published += self._commit(previous, open_batches)
+                    stop = bool(previous.nacked)
+                if current is None:
                     return published
-                items = []
-                for row in rows:
-                    reason = unpublishable(row)
-                    if reason:
-                        invalid[row.id] = reason
-                    else:
-                        items.append((row.id, row.event_type, row.payload.encode("utf-8")))
+                if stop or len(current.rows) < self.batch_size:
+                    return published + self._commit(current, open_batches)
+                previous = current
+        except BaseException:
+            # Commit what was confirmed even when the rest failed, so it is not published twice.
+            for claimed in list(open_batches):
                 try:
-                    confirmed, nacked = self.publisher.publish_batch(items, window=self.window)
+                    self._commit(claimed, open_batches, settle=False)
+                except Exception as exc:
+                    log.warning("outbox relay could not record confirms", extra={"error": str(exc)[:300]})
+            raise
+
+    def _claim_and_send(self, open_batches: list[_Claimed]) -> _Claimed | None:
+        stack = ExitStack()
+        session = stack.enter_context(self.database.transaction())
+        try:
+            rows = session.execute(self._claim()).all()
+        except BaseException:
+            stack.__exit__(*sys.exc_info())
+            raise
+        if not rows:
+            stack.close()
+            return None
+        claimed = _Claimed(stack, session, rows)
+        open_batches.append(claimed)
+        items = []
+        for row in rows:
+            reason = unpublishable(row)
+            if reason:
+                claimed.invalid[row.id] = reason
+            else:
+                items.append((row.id, row.event_type, row.payload.encode("utf-8")))
+        try:
+            claimed.pending = self.publisher.send_batch(items, window=self.window)
+        except Exception as exc:
+            claimed.confirmed_before_failure = getattr(exc, "confirmed", [])
+            raise
+        return claimed
+
+    def _commit(self, claimed: _Claimed, open_batches: list[_Claimed], *, settle: bool = True) -> int:
+        """Record the batch's outcome and commit its transaction (raises a lost connection after committing)."""
+        open_batches.remove(claimed)
+        lost = None
+        confirmed: list[str] = []
+        nacked: dict[str, str] = {}
+        if claimed.pending is not None:
+            if settle:
+                try:
+                    confirmed, nacked = self.publisher.settle(claimed.pending)
                 except Exception as exc:  # lost connection, confirm timeout: the confirmed part still counts
-                    confirmed, nacked, lost = getattr(exc, "confirmed", []), {}, exc
-                # Commit what was confirmed even when the rest failed, so it is not published twice.
-                self._mark_sent(session, confirmed)
-                self._mark_failed(session, nacked)
-                self._mark_failed(session, invalid, set_aside=True)
-                published += len(confirmed)
-            sent = set(confirmed)
-            self._count([row.event_type for row in rows if row.id in sent])
-            if invalid or nacked:
-                self._report(rows, nacked, invalid)
-            if lost is not None:
-                raise lost
-            if nacked or len(rows) < self.batch_size:
-                return published
+                    confirmed, lost = getattr(exc, "confirmed", []), exc
+            else:
+                confirmed = claimed.pending.confirmed_ids()
+        else:
+            confirmed = claimed.confirmed_before_failure
+        claimed.nacked = nacked
+        try:
+            self._mark_sent(claimed.session, confirmed)
+            self._mark_failed(claimed.session, nacked)
+            self._mark_failed(claimed.session, claimed.invalid, set_aside=True)
+        except BaseException:
+            claimed.stack.__exit__(*sys.exc_info())
+            raise
+        claimed.stack.close()
+        sent = set(confirmed)
+        self._count([row.event_type for row in claimed.rows if row.id in sent])
+        if claimed.invalid or nacked:
+            self._report(claimed.rows, nacked, claimed.invalid)
+        if lost is not None:
+            raise lost
+        return len(confirmed)
 
     def _claim(self):
         query = (
@@ -364,8 +465,12 @@ class OutboxRelay:
             )
 
     def _mark_sent(self, session: Session, ids: list[str]) -> None:
-        if ids:
-            session.execute(update(self.table).where(self.table.c.id.in_(ids)).values(published_at=datetime.now(UTC)))
+        if not ids:
+            return
+        # One array parameter on PostgreSQL rather than a thousand bound values to render and send.
+        match = self.table.c.id == any_(bindparam("ids", ids, type_=ARRAY(String))) if self.postgres else None
+        where = match if match is not None else self.table.c.id.in_(ids)
+        session.execute(update(self.table).where(where).values(published_at=datetime.now(UTC)))
 
     def _mark_failed(self, session: Session, failed: dict[str, str], *, set_aside: bool = False) -> None:
         attempts = self.max_attempts if set_aside else self.table.c.attempts + 1

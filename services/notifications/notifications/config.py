@@ -66,7 +66,7 @@ class SmsSettings:
     timeout_seconds: float = 5.0
     send_lease_seconds: float = 120.0  # a send without an outcome for this long is presumed lost with its worker
     dispatch_interval_seconds: float = 0.5
-    dispatch_linger_seconds: float = 0.05  # after a wake-up, so a burst is claimed as one batch
+    dispatch_linger_seconds: float = 0.05  # only while a burst is forming, so that it is claimed in batches
     dispatch_batch: int = 200
     dispatch_concurrency: int = 8
 

@@ -20,8 +20,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 from cryptography.fernet import Fernet
+from sqlalchemy import case, delete, func, select, text, update
 from sqlalchemy import event as sa_event
-from sqlalchemy import func, or_, select
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
 from guanjia import metrics
@@ -35,7 +36,7 @@ from guanjia.pii import mask_phone, normalize_phone
 from . import events
 from .config import SmsSettings
 from .directory import Directory, DirectoryUnavailable
-from .models import Delivery, Notice, OptOut, TemplateOverride, outbox
+from .models import Delivery, Notice, OptOut, SmsCounter, TemplateOverride, outbox
 from .sms import PROVIDER, REJECTED, THROTTLED, Message, SmsError
 from .templates import DEFAULT_LOCALE, LOCALES, TEMPLATES, localized, pick_locale, render, segments, validate_text
 
@@ -179,16 +180,99 @@ def backoff(attempts: int, sms: SmsSettings, rng: Callable[[], float] = random.r
     return timedelta(seconds=delay * (0.5 + rng() / 2))
 
 
-# -- the dispatcher --------------------------------------------------------------------------------------------------
-def _counts(session: Session, column, ids: set, since: datetime, *, strict: bool = False) -> Counter:
-    """Messages per id sent since `since` (or being sent now)."""
-    if not ids:
-        return Counter()
-    after = Delivery.sent_at > since if strict else Delivery.sent_at >= since
-    query = (
-        select(column, func.count()).where(column.in_(ids), or_(after, Delivery.status == "sending")).group_by(column)
-    )
-    return Counter(dict(session.execute(query).all()))
+# -- the dispatcher ----------------------------------------------------------------------------------------------------
+RECIPIENT_DAY, RECIPIENT_MINUTE, COMMUNITY_DAY = "recipient_day", "recipient_minute", "community_day"
+COUNTER_DAYS_KEPT = 2  # older windows are never read again
+
+
+def cap_windows(recipient_id: str, community_id: str | None, at: datetime, timezone: str) -> list[tuple]:
+    """The counters a message claimed at `at` counts in: (scope, key, window start)."""
+    day = local_day_start(at, timezone)
+    windows = [(RECIPIENT_DAY, recipient_id, day), (RECIPIENT_MINUTE, recipient_id, minute_start(at))]
+    if community_id:
+        windows.append((COMMUNITY_DAY, community_id, day))
+    return windows
+
+
+def minute_start(at: datetime) -> datetime:
+    return as_utc(at).replace(second=0, microsecond=0)
+
+
+# On PostgreSQL the counters move in statements of a fixed text with array parameters (compiled and planned once,
+# whatever the batch size); SQLite (embedded) gets the same statements built by SQLAlchemy.
+_PG_UPSERT = text(
+    "INSERT INTO sms_counters (scope, key, window_start, count)"
+    " SELECT * FROM unnest(CAST(:scopes AS varchar[]), CAST(:keys AS varchar[]),"
+    " CAST(:windows AS timestamptz[]), CAST(:counts AS integer[]))"
+    " ON CONFLICT (scope, key, window_start) DO UPDATE SET count = sms_counters.count + EXCLUDED.count"
+    " RETURNING scope, key, count"
+)
+_PG_RELEASE = text(
+    "UPDATE sms_counters SET count = GREATEST(sms_counters.count - r.amount, 0)"
+    " FROM unnest(CAST(:scopes AS varchar[]), CAST(:keys AS varchar[]),"
+    " CAST(:windows AS timestamptz[]), CAST(:counts AS integer[])) AS r(scope, key, window_start, amount)"
+    " WHERE sms_counters.scope = r.scope AND sms_counters.key = r.key AND sms_counters.window_start = r.window_start"
+)
+
+
+def _arrays(deltas: dict[tuple, int]) -> dict:
+    # In the order of the keys, so that two dispatchers lock shared counters in the same order (no deadlock).
+    items = sorted(deltas.items())
+    return {
+        "scopes": [scope for (scope, _, _), _ in items],
+        "keys": [key for (_, key, _), _ in items],
+        "windows": [as_utc(window) for (_, _, window), _ in items],
+        "counts": [delta for _, delta in items],
+    }
+
+
+def _upsert(session: Session, deltas: dict[tuple, int]) -> dict[tuple, int]:
+    """Add `deltas` (≥ 0) to the counters, creating missing ones: {(scope, key): new count}."""
+    if session.get_bind().dialect.name == "postgresql":
+        rows = session.execute(_PG_UPSERT, _arrays(deltas))
+    else:
+        table = SmsCounter.__table__
+        insert = sqlite.insert(table).values(
+            [
+                {"scope": scope, "key": key, "window_start": window, "count": delta}
+                for (scope, key, window), delta in sorted(deltas.items())
+            ]
+        )
+        statement = insert.on_conflict_do_update(
+            index_elements=[table.c.scope, table.c.key, table.c.window_start],
+            set_={"count": table.c.count + insert.excluded.count},
+        )
+        rows = session.execute(statement.returning(table.c.scope, table.c.key, table.c.count))
+    return {(row.scope, row.key): row.count for row in rows}
+
+
+def lock_caps(session: Session, windows: set[tuple]) -> dict[tuple, int]:
+    """The current counts of `windows`, {(scope, key): count}, each counter row locked until this transaction
+    ends (created at 0 when missing): one statement whatever the day's volume."""
+    return _upsert(session, dict.fromkeys(windows, 0)) if windows else {}
+
+
+def add_caps(session: Session, claimed: Counter) -> None:
+    if claimed:
+        _upsert(session, dict(claimed))
+
+
+def release_caps(session: Session, released: Counter) -> None:
+    """A claim that ended without a message accepted by a provider stops counting (never below 0)."""
+    if not released:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(_PG_RELEASE, _arrays(dict(released)))
+        return
+    table = SmsCounter.__table__
+    for (scope, key, window), amount in sorted(released.items()):
+        lowered = case((table.c.count > amount, table.c.count - amount), else_=0)
+        match = (table.c.scope == scope) & (table.c.key == key) & (table.c.window_start == window)
+        session.execute(update(table).where(match).values(count=lowered))
+
+
+def forget_old_caps(session: Session, now: datetime) -> None:
+    session.execute(delete(SmsCounter).where(SmsCounter.window_start < now - timedelta(days=COUNTER_DAYS_KEPT)))
 
 
 def _recover_stale(session: Session, context, now: datetime) -> None:
@@ -201,17 +285,25 @@ def _recover_stale(session: Session, context, now: datetime) -> None:
         .limit(context.sms.dispatch_batch)
         .with_for_update(skip_locked=True)
     )
+    released = Counter()
     for row in session.execute(query).scalars():
+        # Its claim stops counting against the caps (claimed again, it counts again).
+        released.update(cap_windows(row.recipient_id, row.community_id, row.claimed_at, context.settings.timezone))
         if row.duplicate_risk:
             _fail(session, context, row, now, "outcome_unknown", "twice lost between send and commit; not sent again")
             continue
         row.status, row.next_attempt_at, row.duplicate_risk = "pending", now, True
         row.reason = "previous attempt's outcome unknown (worker stopped while sending): may arrive twice"
         log.warning("delivery lost while sending; resending once", extra={"delivery_id": row.id})
+    release_caps(session, released)
 
 
 def claim_due(session: Session, context, now: datetime) -> list[dict]:
-    """Claim due pending rows (SKIP LOCKED: replicas share the work) after applying quiet hours and caps."""
+    """Claim due pending rows (SKIP LOCKED: replicas share the work) after applying quiet hours and caps.
+
+    The caps are counters (sms_counters), read and locked in one statement and raised for what is claimed in
+    this transaction: a claim costs the same with 10 or 100,000 messages sent today, and two replicas cannot
+    both take the last message a cap allows."""
     sms, tz = context.sms, context.settings.timezone
     _recover_stale(session, context, now)
     query = (
@@ -225,33 +317,28 @@ def claim_due(session: Session, context, now: datetime) -> list[dict]:
     if not rows:
         return []
     quiet = in_quiet_hours(now, sms, tz)
-    day_start = local_day_start(now, tz)
-    recipients = {r.recipient_id for r in rows}
-    per_minute = _counts(session, Delivery.recipient_id, recipients, now - timedelta(minutes=1), strict=True)
-    per_day = _counts(session, Delivery.recipient_id, recipients, day_start)
-    communities = {r.community_id for r in rows if r.community_id}
-    budget = _counts(session, Delivery.community_id, communities, day_start)
-    claimed = []
+    counts = lock_caps(session, {w for r in rows for w in cap_windows(r.recipient_id, r.community_id, now, tz)})
+    claimed, taken = [], Counter()
     for row in rows:
         if quiet and not row.urgent:
             row.next_attempt_at = quiet_hours_end(now, sms, tz)
             row.reason = "waiting for the end of quiet hours"
             continue
-        if per_day[row.recipient_id] >= sms.recipient_per_day:
+        if counts[RECIPIENT_DAY, row.recipient_id] >= sms.recipient_per_day:
             _fail(session, context, row, now, "recipient_daily_cap", f"over {sms.recipient_per_day} messages today")
             continue
-        if per_minute[row.recipient_id] >= sms.recipient_per_minute:
+        if counts[RECIPIENT_MINUTE, row.recipient_id] >= sms.recipient_per_minute:
             row.next_attempt_at = now + timedelta(minutes=1)
             row.reason = "waiting: recipient's per-minute cap"
             continue
-        if not row.urgent and row.community_id and budget[row.community_id] >= sms.community_daily_budget:
+        budget = counts.get((COMMUNITY_DAY, row.community_id), 0)
+        if not row.urgent and row.community_id and budget >= sms.community_daily_budget:
             row.next_attempt_at = local_day_start(now + timedelta(days=1), tz)
             row.reason = "waiting: community's daily budget is spent"
             continue
-        per_minute[row.recipient_id] += 1
-        per_day[row.recipient_id] += 1
-        if row.community_id:
-            budget[row.community_id] += 1
+        for scope, key, window in cap_windows(row.recipient_id, row.community_id, now, tz):
+            counts[scope, key] += 1
+            taken[scope, key, window] += 1
         row.status, row.claimed_at, row.attempts = "sending", now, row.attempts + 1
         claimed.append(
             {
@@ -268,6 +355,7 @@ def claim_due(session: Session, context, now: datetime) -> list[dict]:
                 "claimed_at": now,
             }
         )
+    add_caps(session, taken)
     return claimed
 
 
@@ -287,8 +375,15 @@ def dispatch(context, database) -> int:
         found = {
             r.id: r for r in session.execute(select(Delivery).where(Delivery.id.in_(ids)).with_for_update()).scalars()
         }
+        released, tz = Counter(), context.settings.timezone
         for item, outcome in zip(claimed, results, strict=True):
-            _record(session, context, found.get(item["id"]), item, outcome)
+            if _record(session, context, found.get(item["id"]), item, outcome) and outcome.status != "sent":
+                # Not accepted by a provider (retry, skipped, rejected): the claim stops counting against the caps.
+                windows = cap_windows(item["recipient_id"], item["community_id"], item["claimed_at"], tz)
+                released.update(windows)
+        release_caps(session, released)
+        if random.random() < 0.01:  # now and then, not on every batch: a range delete on an index
+            forget_old_caps(session, now)
         for batch in batches.values():
             batch.flush(session)
         session.info.pop("notifications_events")
@@ -296,15 +391,22 @@ def dispatch(context, database) -> int:
 
 
 def dispatch_job(context, database) -> None:
-    """The worker's scheduled job: wait for a wake-up (a commit that planned deliveries) or the interval,
-    then dispatch until nothing is due."""
+    """The worker's scheduled job: wait for a wake-up (a commit that planned deliveries) or the interval, then
+    dispatch until nothing is due. A lone message is claimed at once; the dispatcher lingers only when a burst is
+    forming (the last claim found several messages due and commits kept coming while it sent them), so that the
+    burst (a billing run's reminders) is claimed in batches rather than one message at a time."""
     wake = wakeup_for(database.url)
-    if wake.wait(context.sms.dispatch_interval_seconds) and context.sms.dispatch_linger_seconds:
-        # Woken by a commit: linger a moment so a burst (a billing run's reminders) is claimed as one batch.
-        time.sleep(context.sms.dispatch_linger_seconds)
-    wake.clear()
-    while dispatch(context, database) >= context.sms.dispatch_batch:
-        pass
+    wake.wait(context.sms.dispatch_interval_seconds)
+    wake.clear()  # commits from here on set it again: they are seen by the next claim or the next call
+    linger = context.sms.dispatch_linger_seconds
+    while True:
+        claimed = dispatch(context, database)
+        if claimed >= context.sms.dispatch_batch:
+            continue
+        if not (linger and claimed > 1 and wake.is_set()):
+            return
+        time.sleep(linger)
+        wake.clear()
 
 
 @dataclass
@@ -409,13 +511,14 @@ def _send_one(context, item: dict, overrides: dict) -> Outcome:
     return Outcome("sent", provider=provider, message_id=message_id, **base)
 
 
-def _record(session: Session, context, row: Delivery | None, item: dict, outcome: Outcome) -> None:
+def _record(session: Session, context, row: Delivery | None, item: dict, outcome: Outcome) -> bool:
+    """Record the outcome of a claimed delivery; False when the claim had been taken over meanwhile."""
     if outcome.status in ("sent", "failed"):
         metrics.sms("notifications", outcome.provider or "-", outcome.status)
     if row is None or row.status != "sending" or as_utc(row.claimed_at) != as_utc(item["claimed_at"]):
         # Taken over meanwhile (presumed lost after the lease): the newer attempt records its own outcome.
         log.warning("delivery outcome arrived after its lease", extra={"delivery_id": item["id"]})
-        return
+        return False
     now = context.now()
     for name in ("masked", "locale", "text"):
         value = getattr(outcome, name)
@@ -428,19 +531,20 @@ def _record(session: Session, context, row: Delivery | None, item: dict, outcome
         row.error_code, row.reason = outcome.error_code, outcome.reason
         if outcome.throttled:
             row.attempts -= 1  # the provider's window, not a failure: it does not use up an attempt
-        return
+        return True
     if outcome.status == "skipped":
         row.status, row.reason, row.secret = "skipped", outcome.reason, None
-        return
+        return True
     if outcome.status == "failed":
         _fail(session, context, row, now, outcome.error_code, outcome.reason)
-        return
+        return True
     row.status, row.sent_at, row.provider_message_id = "sent", now, outcome.message_id
     row.segments = segments(outcome.text or "")
     row.error_code, row.secret = None, None
     if not row.duplicate_risk:
         row.reason = None
     _emit(session, context.settings, row, events.NOTIFICATION_SENT)
+    return True
 
 
 def _fail(session: Session, context, row: Delivery, now: datetime, code: str | None, reason: str | None) -> None:

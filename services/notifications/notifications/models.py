@@ -83,6 +83,22 @@ class Delivery(Base):
     )
 
 
+class SmsCounter(Base):
+    """SMS counted against a cap in one window: per recipient per day and per minute, per community per day.
+
+    Raised when the dispatcher claims a message (in the claim's transaction, the row locked until it commits) and
+    lowered again when the claim ends without a message accepted by a provider, so a cap check reads a few rows
+    whatever the day's volume. `window_start` is the local day's start or the minute, in UTC."""
+
+    __tablename__ = "sms_counters"
+    scope: Mapped[str] = mapped_column(String(20), primary_key=True)  # recipient_day|recipient_minute|community_day
+    key: Mapped[str] = mapped_column(String(36), primary_key=True)  # recipient or community id
+    window_start: Mapped[datetime] = mapped_column(UtcDateTime(), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (Index("ix_sms_counters_window", "window_start"),)
+
+
 class Notice(Base):
     """A community notice (社区公告) fanned out to the residents of a community, building or zone."""
 

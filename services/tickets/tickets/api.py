@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import timedelta
 from urllib.parse import quote
 
@@ -94,6 +95,12 @@ def now():
     return current_app.extensions["tickets.clock"]()
 
 
+@functools.cache
+def _ticket_out() -> TicketOut:
+    """Built once: building the schema costs more than dumping a ticket with it."""
+    return TicketOut()
+
+
 def _fetch_unit_from_residents(unit_id: str):
     return current_app.extensions["tickets.residents"].get_found(f"/api/v1/units/{quote(unit_id, safe='')}")
 
@@ -112,7 +119,7 @@ def create_ticket(data):
 
     def create(session):
         ticket = domain.create_ticket(session, settings, principal, data, _fetch_unit_from_residents, now())
-        return TicketOut().dump(display.tickets(session, ticket))
+        return _ticket_out().dump(display.tickets(session, ticket))
 
     return web.idempotent(idempotency_keys, data, 201, create)
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import and_, exists, false, func, or_, select, text, update
+from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session, object_session
 
 from guanjia import outbox as outboxmod
@@ -490,6 +492,7 @@ def open_ticket(
     ticket.response_due_at, ticket.resolution_due_at = _deadlines(session, settings, ticket, now)
     session.add(ticket)
     session.flush()
+    _timeline_positions(session)[ticket.id] = 0  # a brand-new ticket has no timeline yet
     _timeline(session, ticket, actor, "created", None, now, details={"channel": ticket.channel})
     _emit(
         session,
@@ -528,29 +531,52 @@ def open_ticket(
 # ---------------------------------------------------------------- life cycle
 
 
+_POSITIONS = "tickets_timeline_positions"
+
+
 def _timeline(session, ticket, actor, action, from_status, now, reason=None, details=None) -> None:
-    # The ticket row is locked (or new) in this transaction, so max + 1 cannot race.
-    last = session.execute(
-        select(func.max(TimelineEntry.position)).where(TimelineEntry.ticket_id == ticket.id)
-    ).scalar()
+    # The ticket row is locked (or new) in this transaction, so max + 1 cannot race; the last position is then
+    # remembered for the rest of the transaction (a new ticket starts at 0 without asking the database).
+    positions = _timeline_positions(session)
+    last = positions.get(ticket.id)
+    if last is None:
+        last = session.execute(
+            select(func.max(TimelineEntry.position)).where(TimelineEntry.ticket_id == ticket.id)
+        ).scalar()
+    positions[ticket.id] = (last or 0) + 1
     session.add(
         TimelineEntry(
             id=new_id(),
             ticket_id=ticket.id,
-            position=(last or 0) + 1,
+            position=positions[ticket.id],
             at=now,
             actor=actor,
             action=action,
             from_status=from_status,
             to_status=ticket.status,
             reason=reason,
-            details=json.dumps(details or {}, ensure_ascii=False),
+            details=outboxmod.encode(details or {}),
         )
     )
 
 
+def _timeline_positions(session) -> dict:
+    """{ticket id: last timeline position written} for the session's current transaction."""
+    positions = session.info.get(_POSITIONS)
+    if positions is None:
+        positions = session.info[_POSITIONS] = {}
+        # Forgotten when the transaction (or a savepoint) ends: the next one asks the database again.
+        sa_event.listen(session, "after_transaction_end", lambda s, _t: s.info.pop(_POSITIONS, None), once=True)
+    return positions
+
+
+@functools.cache
+def _event_schema(event_type: str):
+    """The payload schema of `event_type`, built once (building a schema costs more than using it)."""
+    return events.PUBLISHED[event_type]()
+
+
 def _emit(session, settings, ticket, event_type: str, data: dict) -> None:
-    schema = events.PUBLISHED[event_type]
     outboxmod.emit(
         session,
         outbox,
@@ -558,7 +584,7 @@ def _emit(session, settings, ticket, event_type: str, data: dict) -> None:
         type=event_type,
         subject=f"ticket/{ticket.id}",
         community=ticket.community_id,
-        data=schema().dump(data),
+        data=_event_schema(event_type).dump(data),
     )
 
 

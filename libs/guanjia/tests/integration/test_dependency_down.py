@@ -44,3 +44,29 @@ def test_readyz_names_the_missing_dependency(app_without_database):
     response = app.test_client().get("/readyz")
     assert response.status_code == 503
     assert "database" in response.get_json()["missing"]
+
+
+def test_a_pooled_connection_dropped_while_idle_is_replaced_before_use(infra, monkeypatch):
+    """No pre-ping per checkout: a connection is pinged only after sitting idle, and one the server dropped
+    meanwhile (a restart, an idle timeout) is replaced there, so the request using it does not fail."""
+    from sqlalchemy import text
+
+    from guanjia import db
+
+    settings = infra.settings("pingtest")
+    db.ensure_postgres_database(settings.database_url)
+    database = db.Database(settings.database_url, pool_size=1)
+    try:
+        with database.engine.connect() as conn:
+            victim = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        with database.engine.connect() as conn:  # within the idle threshold: the same connection, no ping
+            assert conn.execute(text("SELECT pg_backend_pid()")).scalar_one() == victim
+        killer = db.Database(settings.database_url, pool_size=1)
+        with killer.engine.connect() as conn:
+            assert conn.execute(text("SELECT pg_terminate_backend(:p)"), {"p": victim}).scalar_one()
+        killer.dispose()
+        monkeypatch.setattr(db, "IDLE_PING_SECONDS", 0.0)
+        with database.engine.connect() as conn:
+            assert conn.execute(text("SELECT pg_backend_pid()")).scalar_one() != victim
+    finally:
+        database.dispose()

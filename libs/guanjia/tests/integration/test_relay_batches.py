@@ -3,6 +3,8 @@
 import json
 import subprocess
 import sys
+import threading
+import time
 import uuid
 from datetime import UTC, datetime
 
@@ -60,21 +62,57 @@ def test_a_batch_goes_out_in_windows_as_stored_each_once_and_marked_sent(world):
     assert all(e == json.loads(stored[e["id"]]) for e in received)
 
 
-def test_confirm_bookkeeping_settles_multiple_and_single_acks():
+def test_confirm_bookkeeping_settles_multiple_and_single_acks_across_open_batches():
     state = bus._Confirms()
+    first = state.begin()
     for n in range(5):
-        state.sent(f"e{n}")
+        state.sent(first, f"e{n}")
     state.ack(2, multiple=True)  # tags 1, 2
     state.nack(4)
     assert state.outstanding() == 2
-    state.ack(5, multiple=True)  # 3 and 5 (4 already nacked)
+    # The next batch is sent before the first one is settled: tags go on from 6.
+    second = state.begin()
+    state.sent(second, "f0")
+    state.sent(second, "f1")
+    state.ack(6, multiple=True)  # 3 and 5 of the first batch (4 already nacked), 6 of the second
+    assert first.outstanding() == 0 and second.outstanding() == 1 and state.outstanding() == 1
+    assert first.confirmed_ids() == ["e0", "e1", "e2", "e4"]
+    assert first.nacked_ids() == {"e3": "nacked by the broker"}
+    state.close(first)
+    state.ack(6)  # a repeated confirm changes nothing
+    state.nack(7)
     assert state.outstanding() == 0
-    assert state.confirmed_ids() == ["e0", "e1", "e2", "e4"]
-    assert state.nacked_ids() == {"e3": "nacked by the broker"}
-    state.begin()  # the next batch on the same channel continues the tag sequence
-    state.sent("f0")
-    state.ack(6)
-    assert state.confirmed_ids() == ["f0"]
+    assert second.confirmed_ids() == ["f0"] and second.nacked_ids() == {"f1": "nacked by the broker"}
+
+
+def test_overlapping_batches_each_marked_sent_only_for_their_confirmed_rows(world):
+    """Several full batches in a row (the relay claims and publishes the next while the broker confirms the
+    previous one); a second relay racing it publishes nothing twice."""
+    settings, database, tables = world
+    recorder = EventRecorder(settings, "thing.batched")
+    ids = set()
+    with database.transaction() as session:
+        for n in range(1050):
+            event = _event(n)
+            outbox.add(session, tables["outbox"], event)
+            ids.add(event["id"])
+    relays = [
+        outbox.OutboxRelay(database, tables["outbox"], bus.Publisher(settings), batch_size=100, window=30)
+        for _ in range(2)
+    ]
+    counts = []
+    threads = [threading.Thread(target=lambda r=r: counts.append(r.publish_pending())) for r in relays]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sum(counts) == 1050
+    wait_until(lambda: len(recorder.of_type("thing.batched")) >= 1050, timeout=30, message="1050 events")
+    time.sleep(0.5)  # a duplicate would arrive right behind
+    received = [e["id"] for e in recorder.of_type("thing.batched")]
+    recorder.close()
+    assert sorted(received) == sorted(ids)
+    assert not _unpublished(database, tables["outbox"])
 
 
 def _insert_raw(database, table, payload: str, event_type="thing.batched", row_id=None):

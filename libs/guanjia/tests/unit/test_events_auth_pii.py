@@ -114,6 +114,21 @@ def test_unsigned_and_foreign_key_tokens_are_refused():
         auth.verify_token(SETTINGS, _sign(claims, auth._b64url(b"\x01" * 32)))
 
 
+def test_a_service_token_is_reused_until_a_minute_before_it_expires(monkeypatch):
+    """So the receiver verifies it once (its cache of verified tokens) instead of a fresh signature per call."""
+    monkeypatch.setattr(auth.keyring(SETTINGS), "service_tokens", {})  # this test's tokens stay its own
+    first = auth.service_token(SETTINGS)
+    assert auth.service_token(SETTINGS) == first
+    expires = jwt.decode(first, options={"verify_signature": False})["exp"]
+    monkeypatch.setattr(auth.time, "time", lambda: expires - auth.SERVICE_TOKEN_RENEW_SECONDS - 5)
+    assert auth.service_token(SETTINGS) == first
+    monkeypatch.setattr(auth.time, "time", lambda: expires - auth.SERVICE_TOKEN_RENEW_SECONDS + 1)
+    renewed = auth.service_token(SETTINGS)
+    assert renewed != first
+    assert auth.verify_token(SETTINGS, first).role == "service"
+    assert jwt.decode(renewed, options={"verify_signature": False})["exp"] > expires
+
+
 def test_the_service_key_signs_service_tokens_only():
     service = auth.verify_token(SETTINGS, auth.service_token(SETTINGS))
     assert service.role == "service" and service.subject == "service:tickets"

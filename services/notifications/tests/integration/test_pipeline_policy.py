@@ -279,3 +279,46 @@ def test_a_send_lost_with_its_worker_is_resent_once_and_marked(pipeline, directo
     [delivery] = rows(p, event["id"])
     assert delivery.status == "failed" and delivery.error_code == "outcome_unknown"
     assert len(fake_sms.of("aliyun", resident["phone"])) == 2
+
+
+def test_the_caps_count_what_providers_accepted_and_a_claim_that_sent_nothing_stops_counting(
+    pipeline, directory, fake_sms, make_event, clock
+):
+    """The caps are counters raised by the claim and lowered when it ends without an accepted message."""
+    from notifications import domain
+    from notifications.models import SmsCounter
+
+    p = pipeline("aliyun", recipient_per_minute=1, recipient_per_day=2)
+    resident = directory.resident()
+    real = p.upstreams["residents"]
+
+    class Down:
+        def request(self, *a, **k):
+            from guanjia.errors import UpstreamUnavailable
+
+            raise UpstreamUnavailable("residents is unreachable", status=502)
+
+    first, second, third = (overdue(make_event, resident) for _ in range(3))
+    p.upstreams["residents"] = Down()
+    try:
+        p.handle(first)
+        p.dispatch()
+        assert [d.status for d in rows(p, first["id"])] == ["pending"]
+    finally:
+        p.upstreams["residents"] = real
+    p.handle(second)
+    p.dispatch()  # the same minute: the claim that sent nothing no longer counts against the per-minute cap
+    assert [d.status for d in rows(p, second["id"])] == ["sent"]
+    clock.advance(minutes=2)
+    p.dispatch()
+    assert [d.status for d in rows(p, first["id"])] == ["sent"]
+    p.handle(third)
+    p.dispatch()
+    [capped] = rows(p, third["id"])
+    assert capped.status == "failed" and capped.error_code == "recipient_daily_cap"
+    day = domain.local_day_start(clock(), p.context.settings.timezone)
+    with p.database.transaction() as s:
+        counter = s.get(SmsCounter, (domain.RECIPIENT_DAY, resident["resident_id"], day))
+        community = s.get(SmsCounter, (domain.COMMUNITY_DAY, resident["community_id"], day))
+    assert counter.count == 2 and community.count == 2
+    assert len(fake_sms.of("aliyun", resident["phone"])) == 2
