@@ -123,7 +123,7 @@ def test_a_bad_value_or_service_name_is_one_line_not_a_traceback(monkeypatch, ca
     monkeypatch.delenv("GUANJIA_TOKEN_TTL_SECONDS")
     assert main(["worker", "ticket"]) == 2
     assert capsys.readouterr().err == (
-        "guanjia worker: unknown service 'ticket'; one of: residents, tickets, billing, notifications, gateway, workbench\n"
+        "guanjia worker: unknown service 'ticket'; one of: residents, tickets, billing, notifications, community, gateway, workbench, staff\n"
     )
 
 
