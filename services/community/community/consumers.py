@@ -8,15 +8,13 @@ import marshmallow as ma
 from sqlalchemy.orm import Session
 
 from guanjia.db import parse_time
+from guanjia.fields import Tolerant
 
 from . import domain
 
 
-class UnitChanged(ma.Schema):
+class UnitChanged(Tolerant):
     """unit.created / unit.updated as community needs them; unknown fields are ignored (additive changes)."""
-
-    class Meta:
-        unknown = ma.EXCLUDE
 
     unit_id = ma.fields.String(required=True)
     community_id = ma.fields.String(required=True)
@@ -25,10 +23,7 @@ class UnitChanged(ma.Schema):
     label = ma.fields.String(load_default=None, allow_none=True)
 
 
-class ZoneUpdated(ma.Schema):
-    class Meta:
-        unknown = ma.EXCLUDE
-
+class ZoneUpdated(Tolerant):
     zone_id = ma.fields.String(required=True)
     community_id = ma.fields.String(required=True)
     name = ma.fields.String(load_default=None, allow_none=True)

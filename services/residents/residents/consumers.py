@@ -6,15 +6,13 @@ import marshmallow as ma
 from sqlalchemy.orm import Session
 
 from guanjia.db import parse_time
+from guanjia.fields import Tolerant
 
 from .models import ButlerCover
 
 
-class Absence(ma.Schema):
+class Absence(Tolerant):
     """staff.absence_started / staff.absence_ended as residents needs them; unknown fields are ignored."""
-
-    class Meta:
-        unknown = ma.EXCLUDE
 
     absence_id = ma.fields.String(required=True)
     community_id = ma.fields.String(required=True)

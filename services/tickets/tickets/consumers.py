@@ -9,16 +9,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from guanjia.db import parse_time, utcnow
+from guanjia.fields import Tolerant
 
 from . import domain
 from .models import Ticket, Unit
 
 
-class UnitChanged(ma.Schema):
+class UnitChanged(Tolerant):
     """unit.created / unit.updated as tickets needs them; unknown fields are ignored (additive changes)."""
-
-    class Meta:
-        unknown = ma.EXCLUDE
 
     unit_id = ma.fields.String(required=True)
     community_id = ma.fields.String(required=True)
@@ -28,20 +26,14 @@ class UnitChanged(ma.Schema):
     label = ma.fields.String(load_default=None, allow_none=True)  # additive: `1栋1-101`, for display
 
 
-class ZoneUpdated(ma.Schema):
-    class Meta:
-        unknown = ma.EXCLUDE
-
+class ZoneUpdated(Tolerant):
     zone_id = ma.fields.String(required=True)
     community_id = ma.fields.String(required=True)
     name = ma.fields.String(load_default=None, allow_none=True)
     butler_ids = ma.fields.List(ma.fields.String(), load_default=list)
 
 
-class RenovationViolation(ma.Schema):
-    class Meta:
-        unknown = ma.EXCLUDE
-
+class RenovationViolation(Tolerant):
     violation_id = ma.fields.String(required=True)
     renovation_id = ma.fields.String(load_default=None, allow_none=True)
     unit_id = ma.fields.String(required=True)
@@ -53,11 +45,8 @@ class RenovationViolation(ma.Schema):
     occurred_at = ma.fields.String(load_default=None, allow_none=True)
 
 
-class Absence(ma.Schema):
+class Absence(Tolerant):
     """staff.absence_started / staff.absence_ended as tickets needs them; unknown fields are ignored."""
-
-    class Meta:
-        unknown = ma.EXCLUDE
 
     absence_id = ma.fields.String(required=True)
     community_id = ma.fields.String(required=True)
@@ -67,10 +56,7 @@ class Absence(ma.Schema):
     ends_at = ma.fields.String(required=True)
 
 
-class SurveyLowScore(ma.Schema):
-    class Meta:
-        unknown = ma.EXCLUDE
-
+class SurveyLowScore(Tolerant):
     survey_id = ma.fields.String(required=True)
     answer_id = ma.fields.String(required=True)
     community_id = ma.fields.String(required=True)
