@@ -82,17 +82,22 @@ def encode(event_dict: dict) -> str:
 
 def add(session: Session, table: Table, event_dict: dict) -> None:
     """Write `event_dict` into the outbox inside the caller's transaction; the relay is woken on commit."""
+    row = _row(event_dict, datetime.now(UTC))
+    session.execute(table.insert(), row)  # parameters apart from the statement: one cached compiled form
+    _wake_relay(session)
+
+
+def _row(event_dict: dict, created_at: datetime) -> dict:
+    """The outbox row of one event (checked first when the test plugin set `payload_check`)."""
     if payload_check is not None:
         payload_check(event_dict)
-    row = {
+    return {
         "id": event_dict["id"],
         "event_type": event_dict["type"],
         "payload": encode(event_dict),
-        "created_at": datetime.now(UTC),
+        "created_at": created_at,
         "attempts": 0,
     }
-    session.execute(table.insert(), row)  # parameters apart from the statement: one cached compiled form
-    _wake_relay(session)
 
 
 def emit(
@@ -151,17 +156,7 @@ class Batch:
         event_dict = {**self.template, "id": id or str(uuid.uuid4()), "subject": subject, "data": data}
         if community:
             event_dict["community"] = community
-        if payload_check is not None:
-            payload_check(event_dict)
-        self.rows.append(
-            {
-                "id": event_dict["id"],
-                "event_type": event_dict["type"],
-                "payload": encode(event_dict),
-                "created_at": self.created_at,
-                "attempts": 0,
-            }
-        )
+        self.rows.append(_row(event_dict, self.created_at))
         return event_dict
 
     def flush(self, session: Session) -> int:
