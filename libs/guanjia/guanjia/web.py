@@ -6,7 +6,8 @@ import json as json_module
 import logging
 import time
 import uuid
-from datetime import UTC
+from collections.abc import Callable
+from datetime import UTC, datetime
 
 import marshmallow as ma
 from flask import Flask, Response, current_app, g, jsonify, request
@@ -20,6 +21,7 @@ from werkzeug.serving import WSGIRequestHandler
 from . import auth, problems, tracing
 from . import metrics as gmetrics
 from .config import Settings
+from .db import utcnow
 from .errors import ProblemError
 from .logging import request_id_var
 
@@ -130,10 +132,25 @@ def principal() -> auth.Principal:
     return g.principal
 
 
+def now() -> datetime:
+    """The current UTC time by the app's one clock (`create_flask_app(clock=)`; tests pass a controllable one)."""
+    return current_app.extensions["guanjia.clock"]()
+
+
 def create_flask_app(
-    settings_: Settings, *, title: str, database_=None, public_paths=(), ready_checks=None, description: str = ""
+    settings_: Settings,
+    *,
+    title: str,
+    database_=None,
+    public_paths=(),
+    ready_checks=None,
+    description: str = "",
+    clock: Callable[[], datetime] | None = None,
 ) -> tuple[Flask, ProblemApi]:
-    """The common base of every service app; the caller registers its blueprints on the returned Api."""
+    """The common base of every service app; the caller registers its blueprints on the returned Api.
+
+    `clock` is the app's one source of the current UTC time, read by request code as `web.now()`.
+    """
     app = Flask(settings_.service)
     app.config.update(
         API_TITLE=title,
@@ -151,6 +168,7 @@ def create_flask_app(
     app.json = StrictJSONProvider(app)
     app.json.ensure_ascii = False
     app.extensions["guanjia.settings"] = settings_
+    app.extensions["guanjia.clock"] = clock or utcnow
     if database_ is not None:
         app.extensions["guanjia.db"] = database_
     api = ProblemApi(
