@@ -12,7 +12,7 @@ each in a transaction that is rolled back (so every repeat claims the same rows)
   batch (one upsert);
 - counts (before): the same select, then the three `COUNT`s over the day's deliveries the claim used to run (per
   recipient per minute, per recipient per day, per community per day);
-- and, for reference, the whole `domain.claim_due` (marks the rows 'sending', builds the work items).
+- and, for reference, the whole `domain.dispatch.claim_due` (marks the rows 'sending', builds the work items).
 
 Prints medians (ms) and the ratio to the floor, with the load average: the machine is shared.
 """
@@ -33,8 +33,8 @@ from types import SimpleNamespace
 from sqlalchemy import func, or_, select
 
 from guanjia.db import Database, drop_postgres_database, ensure_postgres_database, upgrade
-from notifications import domain
 from notifications.config import SmsSettings
+from notifications.domain import caps, dispatch, quiet_hours
 from notifications.models import Delivery, SmsCounter
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,7 +67,7 @@ def _delivery(community: str, recipient: str, now: datetime, **values) -> dict:
 
 
 def load(database: Database, community: str, sent: int, batch: int, now: datetime) -> None:
-    day = domain.local_day_start(now, TZ)
+    day = quiet_hours.local_day_start(now, TZ)
     recipients = [str(uuid.uuid4()) for _ in range(max(1, sent // 5))]
     with database.transaction() as session:
         rows = [
@@ -84,9 +84,9 @@ def load(database: Database, community: str, sent: int, batch: int, now: datetim
         ]
         for start in range(0, len(rows), 5000):
             session.execute(Delivery.__table__.insert(), rows[start : start + 5000])
-        counters = Counter({(domain.COMMUNITY_DAY, community, day): sent})
+        counters = Counter({(caps.COMMUNITY_DAY, community, day): sent})
         for i in range(sent):
-            counters[domain.RECIPIENT_DAY, recipients[i % len(recipients)], day] += 1
+            counters[caps.RECIPIENT_DAY, recipients[i % len(recipients)], day] += 1
         session.execute(
             SmsCounter.__table__.insert(),
             [{"scope": s, "key": k, "window_start": w, "count": c} for (s, k, w), c in counters.items()],
@@ -142,7 +142,7 @@ def run(sent: int, batch: int, repeats: int) -> dict:
     database = Database(url, pool_size=2)
     now = datetime.now(UTC).replace(microsecond=0)
     # Noon local time: inside no quiet hours, whatever time the bench runs.
-    now = domain.local_day_start(now, TZ) + timedelta(hours=12)
+    now = quiet_hours.local_day_start(now, TZ) + timedelta(hours=12)
     community = str(uuid.uuid4())
     try:
         load(database, community, sent, batch, now)
@@ -156,18 +156,18 @@ def run(sent: int, batch: int, repeats: int) -> dict:
 
         def counters(session):
             rows = session.execute(_claim_query(batch)).scalars().all()
-            windows = [domain.cap_windows(r.recipient_id, r.community_id, now, TZ) for r in rows]
-            counts = domain.lock_caps(session, {w for ws in windows for w in ws})
-            assert counts[domain.COMMUNITY_DAY, community] == sent
-            domain.add_caps(session, Counter(w for ws in windows for w in ws))
+            windows = [caps.cap_windows(r.recipient_id, r.community_id, now, TZ) for r in rows]
+            counts = caps.lock_caps(session, {w for ws in windows for w in ws})
+            assert counts[caps.COMMUNITY_DAY, community] == sent
+            caps.add_caps(session, Counter(w for ws in windows for w in ws))
 
         def claim(session):
-            assert len(domain.claim_due(session, context, now)) == batch
+            assert len(dispatch.claim_due(session, context, now)) == batch
 
         def counts(session):
             rows = session.execute(_claim_query(batch)).scalars().all()
             recipients = {r.recipient_id for r in rows}
-            day = domain.local_day_start(now, TZ)
+            day = quiet_hours.local_day_start(now, TZ)
             _old_counts(session, Delivery.recipient_id, recipients, now - timedelta(minutes=1), strict=True)
             _old_counts(session, Delivery.recipient_id, recipients, day)
             budget = _old_counts(session, Delivery.community_id, {community}, day)

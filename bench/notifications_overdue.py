@@ -138,7 +138,7 @@ def main() -> int:
         return serve_fakes(*args.serve_fakes)
 
     from notifications.config import AliyunSettings, SmsSettings
-    from notifications.consumers import make_context
+    from notifications.context import make_context
     from notifications.models import Delivery, outbox
     from notifications.service import SPEC
 

@@ -13,7 +13,13 @@ from guanjia.auth import require_role
 from guanjia.errors import Forbidden, Invalid, NotFound
 from guanjia.web import Blueprint
 
-from . import domain, examples
+from . import examples
+from .domain import deliveries, messages, opt_outs, wording
+from .domain import notices as notice_rules
+from .domain import receipts as receipt_rules
+from .domain import stats as delivery_stats
+from .domain.quiet_hours import today as local_today
+from .models import Notice
 from .schemas import (
     AliyunReceipt,
     MessageIn,
@@ -63,7 +69,7 @@ def context():
 @blp.response(200, NotificationPage)
 def list_notifications(args):
     """Deliveries the caller may see, newest first; a resident sees only those sent to them. Phones are masked."""
-    query = domain.list_deliveries(web.principal(), args)
+    query = deliveries.list_deliveries(web.principal(), args)
     with web.database().transaction() as session:
         return web.paginate(session, query, args["page"], args["page_size"])
 
@@ -74,11 +80,11 @@ def list_notifications(args):
 def stats(args):
     """Per local day: sent, delivered, failed, skipped, pending, billed segments and estimated cost."""
     settings = web.settings()
-    today = domain.today(context().now(), settings.timezone)
+    today = local_today(web.now(), settings.timezone)
     args.setdefault("date_from", today)
     args.setdefault("date_to", args["date_from"])
     with web.database().transaction() as session:
-        items = domain.daily_stats(session, web.principal(), settings, context().sms, args)
+        items = delivery_stats.daily_stats(session, web.principal(), settings, context().sms, args)
     return {"timezone": settings.timezone, "items": items}
 
 
@@ -89,7 +95,10 @@ def get_preference():
     if principal.role != "resident" or not principal.resident_id:
         raise Forbidden("residents only")
     with web.database().transaction() as session:
-        return {"resident_id": principal.resident_id, "opted_out": domain.is_opted_out(session, principal.resident_id)}
+        return {
+            "resident_id": principal.resident_id,
+            "opted_out": opt_outs.is_opted_out(session, principal.resident_id),
+        }
 
 
 @blp.route("/preferences/me", methods=["PUT"])
@@ -99,14 +108,14 @@ def set_preference(body):
     """A resident opts out of (or back into) non-essential messages: welcomes, feedback requests, notices
     marked non-essential. Receipts, fee reminders and warnings still arrive."""
     with web.database().transaction() as session:
-        return domain.set_opt_out(session, web.principal(), context().now(), body["opted_out"])
+        return opt_outs.set_opt_out(session, web.principal(), web.now(), body["opted_out"])
 
 
 @blp.route("/<delivery_id>", methods=["GET"])
 @blp.response(200, NotificationOut)
 def get_notification(delivery_id):
     with web.database().transaction() as session:
-        return domain.get_delivery(session, web.principal(), delivery_id)
+        return deliveries.get_delivery(session, web.principal(), delivery_id)
 
 
 @blp.route("/<delivery_id>/resend", methods=["POST"])
@@ -114,13 +123,13 @@ def get_notification(delivery_id):
 def resend_notification(delivery_id):
     """Send a failed message again (staff of its community); it goes through quiet hours and caps again."""
     with web.database().transaction() as session:
-        return domain.resend(session, web.principal(), context().now(), delivery_id)
+        return deliveries.resend(session, web.principal(), web.now(), delivery_id)
 
 
 # -- notices ---------------------------------------------------------------------------------------------------------
 def _notice_out(session, notice):
     out = {name: getattr(notice, name) for name in NoticeOut().fields if name != "deliveries"}
-    out["deliveries"] = domain.notice_counts(session, notice.id)
+    out["deliveries"] = notice_rules.notice_counts(session, notice.id)
     return out
 
 
@@ -131,7 +140,7 @@ def create_notice(body):
     """Fan a notice out to the residents of a community, a building or a zone (within caps and quiet hours
     unless urgent). Admin, cs_manager and senior_butler of the community; a butler to their own zones."""
     with web.database().transaction() as session:
-        notice = domain.create_notice(session, context().directory, web.principal(), context().now(), body)
+        notice = notice_rules.create_notice(session, context().directory, web.principal(), web.now(), body)
         session.flush()
         return _notice_out(session, notice)
 
@@ -142,16 +151,16 @@ def create_notice(body):
 def preview_notice(body):
     """What sending this notice would do, without sending it: recipient count and the SMS text with its length."""
     with web.database().transaction() as session:
-        return domain.preview_notice(session, context(), web.principal(), body)
+        return notice_rules.preview_notice(session, context(), web.principal(), body)
 
 
 @notices.route("", methods=["GET"])
 @notices.arguments(NoticeListArgs, location="query")
 @notices.response(200, NoticePage, example=examples.NOTICE_PAGE)
 def list_notices(args):
-    query = domain.visible_notices(web.principal())
+    query = notice_rules.visible_notices(web.principal())
     if args.get("community_id"):
-        query = query.where(domain.Notice.community_id == args["community_id"])
+        query = query.where(Notice.community_id == args["community_id"])
     with web.database().transaction() as session:
         page = web.paginate(session, query, args["page"], args["page_size"])
         page["items"] = [_notice_out(session, n) for n in page["items"]]
@@ -162,7 +171,7 @@ def list_notices(args):
 @notices.response(200, NoticeOut)
 def get_notice(notice_id):
     with web.database().transaction() as session:
-        return _notice_out(session, domain.get_notice(session, web.principal(), notice_id))
+        return _notice_out(session, notice_rules.get_notice(session, web.principal(), notice_id))
 
 
 # -- templates -------------------------------------------------------------------------------------------------------
@@ -173,7 +182,7 @@ def list_templates():
     if web.principal().role == "resident":
         raise Forbidden("templates are for staff")
     with web.database().transaction() as session:
-        return domain.list_templates(session)
+        return wording.list_templates(session)
 
 
 @templates.route("/<key>/<locale>", methods=["PUT"])
@@ -183,7 +192,7 @@ def set_template(body, key, locale):
     """Admin: the instance's own wording; only the template's variables may be used (else 422 naming `text`).
     Aliyun and Tencent send their own approved templates by code/id; this text is what console and Twilio send."""
     with web.database().transaction() as session:
-        return domain.set_template(session, web.principal(), context().now(), key, locale, body["text"])
+        return wording.set_template(session, web.principal(), web.now(), key, locale, body["text"])
 
 
 # -- direct messages (the gateway's sign-in codes) -----------------------------------------------------------------
@@ -195,7 +204,7 @@ def send_message(body):
     The number is kept encrypted until the outcome is known and shown masked; the code never appears in the log."""
     require_role(web.principal(), "service")
     with web.database().transaction() as session:
-        delivery = domain.queue_message(session, web.settings(), context().now(), body)
+        delivery = messages.queue_message(session, web.settings(), web.now(), body)
         return {"delivery_id": delivery.id}
 
 
@@ -221,9 +230,12 @@ def _json_list(schema):
 
 
 def _apply_all(provider: str, reports: list[tuple[str, bool, str | None]]) -> list[str]:
+    settings, now = web.settings(), web.now()
     with web.database().transaction() as session:
         return [
-            domain.apply_receipt(session, context(), provider=provider, message_id=mid, delivered=ok, error_code=code)
+            receipt_rules.apply_receipt(
+                session, settings, now, provider=provider, message_id=mid, delivered=ok, error_code=code
+            )
             for mid, ok, code in reports
         ]
 

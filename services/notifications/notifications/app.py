@@ -6,10 +6,10 @@ from guanjia import access, config, web
 from guanjia.db import Database
 
 
-def create_app(settings=None, upstreams=None, *, sms=None, now=None):
-    """`sms` (SmsSettings) defaults to the GUANJIA_SMS_* environment; `now` is the clock (tests inject one)."""
+def create_app(settings=None, upstreams=None, *, clock=None, sms=None):
+    """`clock` is the app's one clock (tests inject one); `sms` (SmsSettings) defaults to the GUANJIA_SMS_* environment."""
     from .api import RECEIPT_PATHS, blp, internal, notices, receipts, templates
-    from .consumers import make_context
+    from .context import make_context
 
     settings = settings or config.from_env("notifications")
     database = Database(settings.database_url)
@@ -17,11 +17,12 @@ def create_app(settings=None, upstreams=None, *, sms=None, now=None):
         settings,
         title="Guanjia notifications",
         database_=database,
+        clock=clock,
         public_paths=RECEIPT_PATHS,
         description="SMS to residents and staff: delivery log, notices, templates, receipts, statistics.",
     )
-    # Directory (residents, gateway) for notices, the SMS settings (receipt tokens) and the clock.
-    app.extensions["notifications.context"] = make_context(settings, upstreams or {}, sms=sms, now=now)
+    # Directory (residents, gateway) for notices and the SMS settings (receipt tokens, prices).
+    app.extensions["notifications.context"] = make_context(settings, upstreams or {}, clock=clock, sms=sms)
     from .policy import policy
 
     access.install(app, policy())

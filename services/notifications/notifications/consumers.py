@@ -1,159 +1,33 @@
-"""Events the notifications service handles: tolerant payload schemas, the rules (who hears what), HANDLERS."""
+"""Events the notifications service handles: the rules (who hears what) and the one HANDLERS dict."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from datetime import datetime
 from zoneinfo import ZoneInfo
 
-import marshmallow as ma
 from sqlalchemy.orm import Session
 
 from guanjia.bus import RetryLater, Unavailable, is_outage
-from guanjia.db import Database, parse_time, utcnow
-from guanjia.fields import Tolerant
+from guanjia.db import parse_time
 
-from . import config as smsconfig
-from . import domain
-from .config import SmsSettings
-from .directory import Directory, DirectoryUnavailable
-from .domain import Plan, Recipient
-from .sms import ProviderChain, provider_chain
+from .context import Context
+from .directory import DirectoryUnavailable
+from .domain import deliveries
+from .domain.deliveries import Plan, Recipient
+from .payloads import (
+    SCHEMAS,
+    FeeOverdue,
+    IncidentOpened,
+    PatrolZoneOverdue,
+    PaymentReceived,
+    RenovationViolation,
+    ResidentMovedIn,
+    TicketAssigned,
+    TicketCreated,
+    TicketResolved,
+    TicketSlaBreached,
+)
 
-
-@dataclass
-class Context:
-    """What handlers and the dispatcher receive: settings, SMS settings, the directory, providers, the clock."""
-
-    settings: object
-    sms: SmsSettings
-    directory: Directory
-    chain: ProviderChain
-    now: Callable[[], datetime] = utcnow
-    _pool: ThreadPoolExecutor | None = field(default=None, repr=False)
-    _db: Database | None = field(default=None, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    def pool(self) -> ThreadPoolExecutor:
-        with self._lock:
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(self.sms.dispatch_concurrency, thread_name_prefix="sms-send")
-            return self._pool
-
-    def opted_out(self, recipient_id: str) -> bool:
-        with self._lock:
-            if self._db is None:
-                self._db = Database(self.settings.database_url, pool_size=2)
-        with self._db.transaction() as session:
-            return domain.is_opted_out(session, recipient_id)
-
-
-def make_context(settings, upstreams: dict, *, sms: SmsSettings | None = None, now=None) -> Context:
-    sms = sms or smsconfig.from_env(settings)
-    return Context(
-        settings=settings,
-        sms=sms,
-        directory=Directory(settings, upstreams),
-        chain=provider_chain(sms),
-        now=now or utcnow,
-    )
-
-
-# -- payloads (only what we use; unknown fields ignored so additive changes never break us) -------------------------
-def _id(**kwargs):
-    return ma.fields.String(validate=ma.validate.Length(min=1, max=64), **kwargs)
-
-
-class TicketCreated(Tolerant):
-    ticket_id = _id(required=True)
-    number = ma.fields.String(required=True, validate=ma.validate.Length(min=1))
-    # Null for public-area and patrol tickets (nobody to tell), but always present.
-    reporter_id = _id(required=True, allow_none=True)
-    category = ma.fields.String(required=True)
-    community_id = ma.fields.String(load_default=None)
-    priority = ma.fields.String(load_default="normal")
-
-
-class TicketAssigned(Tolerant):
-    ticket_id = _id(required=True)
-    number = ma.fields.String(required=True)
-    community_id = _id(required=True)
-    department = ma.fields.String(required=True)
-    assignee_id = _id(required=True)
-
-
-class TicketResolved(Tolerant):
-    ticket_id = _id(required=True)
-    number = ma.fields.String(required=True)
-    community_id = _id(required=True)
-    reporter_id = _id(load_default=None, allow_none=True)
-
-
-class TicketSlaBreached(Tolerant):
-    ticket_id = _id(required=True)
-    number = ma.fields.String(required=True)
-    community_id = _id(required=True)
-    clock = ma.fields.String(required=True)
-    escalate_to_role = ma.fields.String(required=True)
-
-
-class FeeOverdue(Tolerant):
-    bill_id = _id(required=True)
-    unit_id = _id(required=True)
-    community_id = _id(required=True)
-    period = ma.fields.String(required=True)
-    amount_due = ma.fields.String(required=True)
-    due_date = ma.fields.String(required=True)
-    stage = ma.fields.String(required=True, validate=ma.validate.OneOf(["first", "second", "final"]))
-    payer_id = _id(load_default=None, allow_none=True)
-
-
-class PaymentReceived(Tolerant):
-    payment_id = _id(required=True)
-    community_id = _id(required=True)
-    unit_id = _id(required=True)
-    amount = ma.fields.String(required=True)
-    receipt_number = ma.fields.String(required=True)
-    payer_id = _id(load_default=None, allow_none=True)
-
-
-class RenovationViolation(Tolerant):
-    violation_id = _id(required=True)
-    unit_id = _id(required=True)
-    community_id = _id(required=True)
-    category = ma.fields.String(required=True)
-    severity = ma.fields.String(required=True)
-    rectify_by = ma.fields.String(required=True)
-
-
-class ResidentMovedIn(Tolerant):
-    resident_id = _id(required=True)
-    unit_id = _id(required=True)
-    community_id = _id(required=True)
-
-
-class PatrolZoneOverdue(Tolerant):
-    zone_id = _id(required=True)
-    community_id = _id(required=True)
-    overdue_days = ma.fields.Integer(required=True)
-
-
-class IncidentScope(Tolerant):
-    unit_ids = ma.fields.List(_id(), load_default=list)
-    building_ids = ma.fields.List(_id(), load_default=list)
-    zone_ids = ma.fields.List(_id(), load_default=list)
-
-
-class IncidentOpened(Tolerant):
-    incident_id = _id(required=True)
-    community_id = _id(required=True)
-    type = ma.fields.String(required=True)
-    scope = ma.fields.Nested(IncidentScope, required=True)
-    notify_residents = ma.fields.Boolean(load_default=True)
-
+__all__ = ["HANDLERS", "SCHEMAS"]
 
 # What the urgent notice calls an incident of each type (the event carries the type, never free text).
 INCIDENT_NAMES = {
@@ -167,7 +41,6 @@ INCIDENT_NAMES = {
 }
 
 
-# -- rules -----------------------------------------------------------------------------------------------------------
 def _lookup(fn, *args):
     """A directory call from a handler: an unreachable residents/gateway pauses the consumer without spending the
     event's retry budget (nothing sent yet); a refusal (a credential mismatch) retries the event."""
@@ -199,7 +72,7 @@ def _local(context: Context, value: str) -> str:
 
 
 def _apply(context: Context, session: Session, event: dict, plan: Plan) -> None:
-    domain.plan_for_event(session, event, plan, context.now())
+    deliveries.plan_for_event(session, event, plan, context.clock())
 
 
 def on_ticket_created(context: Context, session: Session, event: dict) -> None:
@@ -344,20 +217,6 @@ def on_incident_opened(context: Context, session: Session, event: dict) -> None:
     )
     _apply(context, session, event, plan)
 
-
-# The payload schema of every consumed type (checked against the producers' documents in tests/contract).
-SCHEMAS = {
-    "ticket.created": TicketCreated,
-    "ticket.assigned": TicketAssigned,
-    "ticket.resolved": TicketResolved,
-    "ticket.sla_breached": TicketSlaBreached,
-    "fee.overdue": FeeOverdue,
-    "payment.received": PaymentReceived,
-    "renovation.violation": RenovationViolation,
-    "resident.moved_in": ResidentMovedIn,
-    "patrol.zone_overdue": PatrolZoneOverdue,
-    "incident.opened": IncidentOpened,
-}
 
 HANDLERS = {
     "ticket.created": on_ticket_created,

@@ -4,7 +4,7 @@ import marshmallow as ma
 
 from guanjia.web import PageArgs, UtcDateTime, enum_out, page_schema
 
-from .domain import SMS, STATUSES
+from .domain.deliveries import SMS, STATUSES
 from .templates import LOCALES
 
 NOTICE_SCOPES = ("community", "building", "zone")

@@ -6,9 +6,10 @@ from guanjia.service import ServiceSpec
 
 from .app import create_app
 from .config import check
-from .consumers import HANDLERS, make_context
-from .domain import dispatch_job
+from .consumers import HANDLERS
+from .context import make_context
 from .events import NOTIFICATION_DELIVERED, NOTIFICATION_FAILED, NOTIFICATION_SENT
+from .jobs import PERIODIC
 from .models import Base, inbox, outbox
 
 SPEC = ServiceSpec(
@@ -21,7 +22,7 @@ SPEC = ServiceSpec(
     handlers=HANDLERS,
     make_context=make_context,
     # The dispatcher: waits for a wake-up (a commit that planned deliveries) or its interval, then sends what is due.
-    periodic=[("dispatch", 0.01, dispatch_job)],
+    periodic=PERIODIC,
     check_config=check,
     # Published for integrators; no service of ours consumes them (kept out of guanjia.unrouted).
     routine_events=(NOTIFICATION_SENT, NOTIFICATION_DELIVERED, NOTIFICATION_FAILED),

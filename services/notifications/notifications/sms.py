@@ -10,6 +10,7 @@ import json
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import quote, urlparse
@@ -23,6 +24,11 @@ from .config import SmsSettings
 from .templates import TEMPLATES
 
 log = logging.getLogger("notifications.sms")
+
+# Request signatures carry a timestamp that the provider checks against its own clock (Aliyun within 15 minutes,
+# Tencent within 5): it is the wall clock on purpose, not the app's business clock (which tests move), and
+# injected here so a signed request can be reproduced exactly.
+SigningClock = Callable[[], float]
 
 # What a provider's refusal means for the message.
 REJECTED = "rejected"  # this message/number can never go (bad number, blocked): fail, no failover
@@ -133,8 +139,8 @@ ALIYUN_REJECTED = {
 class AliyunSms:
     name = "aliyun"
 
-    def __init__(self, settings: SmsSettings):
-        self.settings = settings
+    def __init__(self, settings: SmsSettings, clock: SigningClock = time.time):
+        self.settings, self.clock = settings, clock
         self.config = settings.aliyun
         self.session = _http()
 
@@ -155,7 +161,7 @@ class AliyunSms:
             "SignatureVersion": "1.0",
             "TemplateCode": code,
             "TemplateParam": json.dumps(message.params, ensure_ascii=False, separators=(",", ":")),
-            "Timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "Timestamp": datetime.fromtimestamp(self.clock(), UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "Version": "2017-05-25",
         }
         params["Signature"] = aliyun_signature(params, self.config.access_key_secret)
@@ -230,8 +236,8 @@ TENCENT_REJECTED_PREFIXES = (
 class TencentSms:
     name = "tencent"
 
-    def __init__(self, settings: SmsSettings):
-        self.settings = settings
+    def __init__(self, settings: SmsSettings, clock: SigningClock = time.time):
+        self.settings, self.clock = settings, clock
         self.config = settings.tencent
         self.session = _http()
 
@@ -254,7 +260,7 @@ class TencentSms:
             separators=(",", ":"),
         )
         host = urlparse(self.config.endpoint).netloc
-        timestamp = int(time.time())
+        timestamp = int(self.clock())
         scope, signature = tc3_signature(self.config.secret_key, host, timestamp, body)
         headers = {
             "Authorization": (

@@ -367,8 +367,9 @@ def pipeline(pipeline_settings, directory, sms_config, clock):
     from guanjia.bus import EventConsumer
     from guanjia.db import Database
     from guanjia.http import WsgiUpstream
-    from notifications import domain
-    from notifications.consumers import HANDLERS, make_context
+    from notifications.consumers import HANDLERS
+    from notifications.context import make_context
+    from notifications.domain.dispatch import dispatch
     from notifications.models import inbox
 
     database = Database(pipeline_settings.database_url)
@@ -381,7 +382,7 @@ def pipeline(pipeline_settings, directory, sms_config, clock):
     class Pipeline:
         def __init__(self, provider, **changes):
             self.sms = sms_config(provider, **changes)
-            self.context = make_context(pipeline_settings, upstreams, sms=self.sms, now=clock)
+            self.context = make_context(pipeline_settings, upstreams, clock=clock, sms=self.sms)
             self.consumer = EventConsumer(pipeline_settings, database, inbox, HANDLERS, self.context)
             self.database = database
             self.upstreams = upstreams
@@ -393,14 +394,14 @@ def pipeline(pipeline_settings, directory, sms_config, clock):
         def dispatch(self):
             """Dispatch until nothing is due now; returns how many sends were attempted."""
             total = 0
-            while (n := domain.dispatch(self.context, database)) > 0:
+            while (n := dispatch(self.context, database, clock())) > 0:
                 total += n
             return total
 
         def app(self):
             from notifications.app import create_app
 
-            app = create_app(pipeline_settings, upstreams, sms=self.sms, now=clock)
+            app = create_app(pipeline_settings, upstreams, clock=clock, sms=self.sms)
             apps.append(app)
             return app
 
@@ -424,7 +425,6 @@ def pipeline(pipeline_settings, directory, sms_config, clock):
     for app in apps:  # every app holds its own connection pool
         app.extensions["guanjia.db"].dispose()
     database.dispose()
-    _ = domain
 
 
 def event_of(type_, data, community=None):

@@ -285,7 +285,7 @@ def test_the_caps_count_what_providers_accepted_and_a_claim_that_sent_nothing_st
     pipeline, directory, fake_sms, make_event, clock
 ):
     """The caps are counters raised by the claim and lowered when it ends without an accepted message."""
-    from notifications import domain
+    from notifications.domain import caps, quiet_hours
     from notifications.models import SmsCounter
 
     p = pipeline("aliyun", recipient_per_minute=1, recipient_per_day=2)
@@ -316,9 +316,9 @@ def test_the_caps_count_what_providers_accepted_and_a_claim_that_sent_nothing_st
     p.dispatch()
     [capped] = rows(p, third["id"])
     assert capped.status == "failed" and capped.error_code == "recipient_daily_cap"
-    day = domain.local_day_start(clock(), p.context.settings.timezone)
+    day = quiet_hours.local_day_start(clock(), p.context.settings.timezone)
     with p.database.transaction() as s:
-        counter = s.get(SmsCounter, (domain.RECIPIENT_DAY, resident["resident_id"], day))
-        community = s.get(SmsCounter, (domain.COMMUNITY_DAY, resident["community_id"], day))
+        counter = s.get(SmsCounter, (caps.RECIPIENT_DAY, resident["resident_id"], day))
+        community = s.get(SmsCounter, (caps.COMMUNITY_DAY, resident["community_id"], day))
     assert counter.count == 2 and community.count == 2
     assert len(fake_sms.of("aliyun", resident["phone"])) == 2

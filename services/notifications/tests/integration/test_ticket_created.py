@@ -29,7 +29,7 @@ def worker(notifications_settings, upstreams):
 
     from guanjia.runtime import Worker, declare_queues
     from notifications.config import SmsSettings
-    from notifications.consumers import make_context
+    from notifications.context import make_context
     from notifications.service import SPEC
 
     # The console provider, with a short back-off so a retry after an outage happens within the test.

@@ -9,8 +9,9 @@ import pytest
 
 from guanjia.errors import Invalid
 from notifications import config
-from notifications.consumers import SCHEMAS, TicketCreated
-from notifications.domain import backoff, in_quiet_hours, quiet_hours_end
+from notifications.domain.dispatch import backoff
+from notifications.domain.quiet_hours import in_quiet_hours, quiet_hours_end
+from notifications.payloads import SCHEMAS, TicketCreated
 from notifications.sms import ConsoleSms, aliyun_signature, provider_from_settings, tc3_signature, twilio_signature
 from notifications.templates import TEMPLATES, render, segments, validate_text
 

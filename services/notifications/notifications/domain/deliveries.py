@@ -1,0 +1,226 @@
+"""Deliveries: planning one row per event, recipient and channel, the dispatcher's wake-up, a delivery's
+notification.* events and its failure, the delivery log and resend."""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import event as sa_event
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from guanjia import outbox as outboxmod
+from guanjia.auth import Principal, scoped
+from guanjia.db import new_id
+from guanjia.errors import Conflict, Forbidden, NotFound
+from guanjia.pii import mask_phone, normalize_phone
+
+from .. import events
+from ..models import Delivery, outbox
+from ..templates import DEFAULT_LOCALE
+
+SMS = "sms"
+STATUSES = ("pending", "sending", "sent", "delivered", "failed", "skipped")
+FINAL = ("delivered", "failed", "skipped")
+RESEND_ROLES = ("admin", "cs_manager", "senior_butler", "butler")
+
+
+# In embedded mode (and in a worker) the dispatcher waits on one of these; a commit that planned deliveries sets it.
+_wakeups: dict[str, threading.Event] = {}
+_wakeups_lock = threading.Lock()
+
+
+def wakeup_for(url: str) -> threading.Event:
+    with _wakeups_lock:
+        return _wakeups.setdefault(url, threading.Event())
+
+
+def wake_on_commit(session: Session) -> None:
+    """The dispatcher (waiting on `wakeup_for`) is woken when this transaction commits: new work is due."""
+    if session.info.get("notifications_wake"):
+        return
+    session.info["notifications_wake"] = True
+    url = session.get_bind().url.render_as_string(hide_password=False)
+    sa_event.listen(session, "after_commit", lambda _s: wakeup_for(url).set(), once=True)
+
+
+# -- planning ------------------------------------------------------------------------------------------------------
+@dataclass
+class Recipient:
+    id: str
+    kind: str = "resident"  # resident|user|phone
+    opted_out: bool = False
+
+
+@dataclass
+class Plan:
+    template: str
+    variables: dict
+    recipients: list[Recipient]
+    community_id: str | None
+    urgent: bool = False
+    essential: bool = True
+    kind: str = "event"
+    extra: dict = field(default_factory=dict)
+
+
+def find_delivery(session: Session, event_id: str, recipient_id: str, channel: str = SMS) -> Delivery | None:
+    query = select(Delivery).where(
+        Delivery.event_id == event_id, Delivery.recipient_id == recipient_id, Delivery.channel == channel
+    )
+    return session.execute(query).scalar_one_or_none()
+
+
+def plan_deliveries(
+    session: Session, *, key: str, event_type: str, subject: str, plan: Plan, now: datetime
+) -> list[Delivery]:
+    """One pending row per recipient (skipped at once when opted out of a non-essential message); a row that
+    exists already (the event was applied before) is left alone. The dispatcher sends after this commits."""
+    created, seen = [], set()
+    for recipient in plan.recipients:
+        if not recipient.id or recipient.id in seen:
+            continue
+        seen.add(recipient.id)
+        if find_delivery(session, key, recipient.id) is not None:
+            continue
+        delivery = Delivery(
+            id=new_id(),
+            event_id=key,
+            event_type=event_type,
+            kind=plan.kind,
+            subject=subject,
+            community_id=plan.community_id,
+            recipient_id=recipient.id,
+            recipient_kind=recipient.kind,
+            channel=SMS,
+            locale=DEFAULT_LOCALE,
+            template=plan.template,
+            variables=json.dumps(plan.variables, ensure_ascii=False),
+            urgent=plan.urgent,
+            essential=plan.essential,
+            status="pending",
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+            **plan.extra,
+        )
+        if recipient.opted_out and not plan.essential:
+            delivery.status, delivery.reason, delivery.next_attempt_at = "skipped", "opted out", None
+        session.add(delivery)
+        created.append(delivery)
+    if created:
+        # A concurrent replica planning the same event blocks here on the unique index until we commit.
+        session.flush()
+        wake_on_commit(session)
+    return created
+
+
+def plan_for_event(session: Session, event: dict, plan: Plan, now: datetime) -> list[Delivery]:
+    return plan_deliveries(
+        session, key=event["id"], event_type=event["type"], subject=event["subject"], plan=plan, now=now
+    )
+
+
+class NotificationEvents:
+    """The notification.sent/delivered/failed events of one transaction, written through the library's writer at
+    the caller's `now`: one `outbox.emit` each, or — `batched`, the dispatcher recording a whole batch — one
+    `outbox.Batch` per type, written by `flush` (one multi-row insert per type for the batch)."""
+
+    def __init__(self, settings, now: datetime, *, batched: bool = False):
+        self.settings, self.now = settings, now
+        self.batches: dict[str, outboxmod.Batch] | None = {} if batched else None
+
+    def emit(self, session: Session, row: Delivery, event_type: str) -> None:
+        data = {
+            "delivery_id": row.id,
+            "event_id": row.event_id if row.kind == "event" else None,
+            "event_type": row.event_type if row.kind == "event" else None,
+            "subject": row.subject,
+            "channel": row.channel,
+            "status": row.status,
+            "recipient_id": None if row.recipient_kind == "phone" else row.recipient_id,
+        }
+        if event_type == events.NOTIFICATION_FAILED:
+            data["error_code"] = row.error_code
+        subject, payload = f"notification/{row.id}", events.PUBLISHED[event_type]().dump(data)
+        if self.batches is None:
+            outboxmod.emit(
+                session,
+                outbox,
+                self.settings,
+                type=event_type,
+                subject=subject,
+                data=payload,
+                community=row.community_id,
+                time=self.now,
+            )
+            return
+        if event_type not in self.batches:
+            self.batches[event_type] = outboxmod.Batch(outbox, self.settings, event_type, time=self.now)
+        self.batches[event_type].add(subject=subject, data=payload, community=row.community_id)
+
+    def flush(self, session: Session) -> None:
+        for batch in (self.batches or {}).values():
+            batch.flush(session)
+
+
+def fail(
+    session: Session, written: NotificationEvents, row: Delivery, now: datetime, code: str | None, reason: str | None
+) -> None:
+    """It will not arrive: failed, its secret (a direct message's number) erased, notification.failed written."""
+    row.status, row.failed_at, row.error_code = "failed", now, code or "failed"
+    row.reason, row.secret = (reason or "")[:200] or None, None
+    written.emit(session, row, events.NOTIFICATION_FAILED)
+
+
+# -- the delivery log ------------------------------------------------------------------------------------------------
+def visible_deliveries(principal: Principal):
+    """Admin/service see all, community staff their communities, a resident only what was sent to them.
+
+    A delivery row does not record the recipient's zone, so a zone-scoped butler sees only what was sent to
+    themself; the community's senior butler and manager see the whole log."""
+    query = select(Delivery).order_by(Delivery.created_at.desc(), Delivery.id)
+    if principal.role == "butler":
+        return query.where(Delivery.recipient_id == principal.subject)
+    return scoped(query, principal, community_column=Delivery.community_id, resident_column=Delivery.recipient_id)
+
+
+def list_deliveries(principal: Principal, filters: dict):
+    query = visible_deliveries(principal)
+    for name in ("event_type", "event_id", "subject", "status", "recipient_id", "community_id", "notice_id"):
+        if filters.get(name):
+            query = query.where(getattr(Delivery, name) == filters[name])
+    if filters.get("phone"):
+        # Search by number without storing it: the masked form narrows, then nothing else is needed.
+        query = query.where(Delivery.recipient_masked == mask_phone(normalize_phone(filters["phone"], "phone")))
+    if filters.get("created_from"):
+        query = query.where(Delivery.created_at >= filters["created_from"])
+    if filters.get("created_to"):
+        query = query.where(Delivery.created_at < filters["created_to"])
+    return query
+
+
+def get_delivery(session: Session, principal: Principal, delivery_id: str) -> Delivery:
+    delivery = session.execute(visible_deliveries(principal).where(Delivery.id == delivery_id)).scalar_one_or_none()
+    if delivery is None:
+        raise NotFound(f"notification {delivery_id} not found")
+    return delivery
+
+
+def resend(session: Session, principal: Principal, now: datetime, delivery_id: str) -> Delivery:
+    if principal.role not in RESEND_ROLES:
+        raise Forbidden(f"role {principal.role} may not resend messages")
+    delivery = get_delivery(session, principal, delivery_id)
+    session.refresh(delivery, with_for_update=True)
+    if delivery.status != "failed":
+        raise Conflict(f"only a failed message can be resent; this one is {delivery.status}")
+    if delivery.kind == "message":
+        raise Conflict("a direct message (sign-in code) is not resent; ask for a new one")
+    delivery.status, delivery.next_attempt_at, delivery.attempts = "pending", now, 0
+    delivery.error_code = delivery.reason = delivery.failed_at = None
+    delivery.resent_count += 1
+    wake_on_commit(session)
+    return delivery

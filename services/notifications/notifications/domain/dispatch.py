@@ -1,0 +1,311 @@
+"""The dispatcher: claim due deliveries within quiet hours and caps (SKIP LOCKED: replicas share the work), send
+them through the provider chain with back-off, and record the outcomes with their notification.* events."""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from guanjia import metrics
+from guanjia.db import as_utc
+from guanjia.errors import Invalid
+from guanjia.logging import mask_text
+from guanjia.pii import mask_phone, normalize_phone
+
+from .. import events
+from ..config import SmsSettings
+from ..directory import DirectoryUnavailable
+from ..models import Delivery
+from ..sms import PROVIDER, REJECTED, THROTTLED, Message, SmsError
+from ..templates import localized, pick_locale, render, segments
+from .caps import (
+    COMMUNITY_DAY,
+    RECIPIENT_DAY,
+    RECIPIENT_MINUTE,
+    add_caps,
+    cap_windows,
+    forget_old_caps,
+    lock_caps,
+    release_caps,
+)
+from .deliveries import NotificationEvents, fail
+from .messages import unseal
+from .quiet_hours import in_quiet_hours, local_day_start, quiet_hours_end
+from .wording import template_overrides
+
+log = logging.getLogger("notifications.domain")
+
+
+def backoff(attempts: int, sms: SmsSettings, rng: Callable[[], float] = random.random) -> timedelta:
+    """Exponential back-off with jitter: base·2^(n-1), capped, times a random factor in [0.5, 1)."""
+    delay = min(sms.retry_max_seconds, sms.retry_base_seconds * 2 ** max(0, attempts - 1))
+    return timedelta(seconds=delay * (0.5 + rng() / 2))
+
+
+def _recover_stale(session: Session, context, written: NotificationEvents, now: datetime) -> None:
+    """A row left 'sending' past the lease lost its worker between the provider's answer and our commit. It is
+    sent once more, marked as a possible duplicate; a second loss fails it (so at most one duplicate)."""
+    lease = now - timedelta(seconds=context.sms.send_lease_seconds)
+    query = (
+        select(Delivery)
+        .where(Delivery.status == "sending", Delivery.claimed_at < lease)
+        .limit(context.sms.dispatch_batch)
+        .with_for_update(skip_locked=True)
+    )
+    released = Counter()
+    for row in session.execute(query).scalars():
+        # Its claim stops counting against the caps (claimed again, it counts again).
+        released.update(cap_windows(row.recipient_id, row.community_id, row.claimed_at, context.settings.timezone))
+        if row.duplicate_risk:
+            fail(session, written, row, now, "outcome_unknown", "twice lost between send and commit; not sent again")
+            continue
+        row.status, row.next_attempt_at, row.duplicate_risk = "pending", now, True
+        row.reason = "previous attempt's outcome unknown (worker stopped while sending): may arrive twice"
+        log.warning("delivery lost while sending; resending once", extra={"delivery_id": row.id})
+    release_caps(session, released)
+
+
+def claim_due(session: Session, context, now: datetime) -> list[dict]:
+    """Claim due pending rows (SKIP LOCKED: replicas share the work) after applying quiet hours and caps.
+
+    The caps are counters (sms_counters), read and locked in one statement and raised for what is claimed in
+    this transaction: a claim costs the same with 10 or 100,000 messages sent today, and two replicas cannot
+    both take the last message a cap allows."""
+    sms, tz = context.sms, context.settings.timezone
+    written = NotificationEvents(context.settings, now)
+    _recover_stale(session, context, written, now)
+    query = (
+        select(Delivery)
+        .where(Delivery.status == "pending", Delivery.next_attempt_at <= now)
+        .order_by(Delivery.urgent.desc(), Delivery.next_attempt_at)
+        .limit(sms.dispatch_batch)
+        .with_for_update(skip_locked=True)
+    )
+    rows = list(session.execute(query).scalars())
+    if not rows:
+        return []
+    quiet = in_quiet_hours(now, sms, tz)
+    counts = lock_caps(session, {w for r in rows for w in cap_windows(r.recipient_id, r.community_id, now, tz)})
+    claimed, taken = [], Counter()
+    for row in rows:
+        if quiet and not row.urgent:
+            row.next_attempt_at = quiet_hours_end(now, sms, tz)
+            row.reason = "waiting for the end of quiet hours"
+            continue
+        if counts[RECIPIENT_DAY, row.recipient_id] >= sms.recipient_per_day:
+            fail(session, written, row, now, "recipient_daily_cap", f"over {sms.recipient_per_day} messages today")
+            continue
+        if counts[RECIPIENT_MINUTE, row.recipient_id] >= sms.recipient_per_minute:
+            row.next_attempt_at = now + timedelta(minutes=1)
+            row.reason = "waiting: recipient's per-minute cap"
+            continue
+        budget = counts.get((COMMUNITY_DAY, row.community_id), 0)
+        if not row.urgent and row.community_id and budget >= sms.community_daily_budget:
+            row.next_attempt_at = local_day_start(now + timedelta(days=1), tz)
+            row.reason = "waiting: community's daily budget is spent"
+            continue
+        for scope, key, window in cap_windows(row.recipient_id, row.community_id, now, tz):
+            counts[scope, key] += 1
+            taken[scope, key, window] += 1
+        row.status, row.claimed_at, row.attempts = "sending", now, row.attempts + 1
+        claimed.append(
+            {
+                "id": row.id,
+                "recipient_id": row.recipient_id,
+                "recipient_kind": row.recipient_kind,
+                "kind": row.kind,
+                "template": row.template,
+                "variables": json.loads(row.variables or "{}"),
+                "secret": row.secret,
+                "essential": row.essential,
+                "attempts": row.attempts,
+                "community_id": row.community_id,
+                "claimed_at": now,
+            }
+        )
+    add_caps(session, taken)
+    return claimed
+
+
+def dispatch(context, database, now: datetime) -> int:
+    """Claim one batch of deliveries due at `now` and send them (concurrently); returns how many were claimed.
+    The outcomes are recorded at the context's clock after the sends (a send takes its time)."""
+    with database.transaction() as session:
+        claimed = claim_due(session, context, now)
+        overrides = template_overrides(session) if claimed else {}
+    if not claimed:
+        return 0
+    results = list(context.pool().map(lambda item: _send_one(context, item, overrides), claimed))
+    with database.transaction() as session:
+        # One query for the rows and one multi-row outbox insert: the batch is recorded in a few round trips.
+        recorded_at = context.clock()
+        written = NotificationEvents(context.settings, recorded_at, batched=True)
+        ids = [item["id"] for item in claimed]
+        found = {
+            r.id: r for r in session.execute(select(Delivery).where(Delivery.id.in_(ids)).with_for_update()).scalars()
+        }
+        released, tz = Counter(), context.settings.timezone
+        for item, outcome in zip(claimed, results, strict=True):
+            row = found.get(item["id"])
+            if _record(session, context, written, row, item, outcome, recorded_at) and outcome.status != "sent":
+                # Not accepted by a provider (retry, skipped, rejected): the claim stops counting against the caps.
+                windows = cap_windows(item["recipient_id"], item["community_id"], item["claimed_at"], tz)
+                released.update(windows)
+        release_caps(session, released)
+        if random.random() < 0.01:  # now and then, not on every batch: a range delete on an index
+            forget_old_caps(session, now)
+        written.flush(session)
+    return len(claimed)
+
+
+@dataclass
+class Outcome:
+    status: str  # sent|failed|skipped|retry
+    provider: str | None = None
+    message_id: str | None = None
+    masked: str | None = None
+    locale: str | None = None
+    text: str | None = None
+    error_code: str | None = None
+    reason: str | None = None
+    retry_at: datetime | None = None
+    throttled: bool = False
+
+
+def _contact(context, item: dict) -> dict | None:
+    if item["recipient_kind"] == "phone":
+        return unseal(context.settings, item["secret"]) if item["secret"] else None
+    if item["recipient_kind"] == "user":
+        return context.directory.user_contact(item["recipient_id"])
+    return context.directory.resident_contact(item["recipient_id"])
+
+
+def _outside_community(item: dict, contact: dict | None) -> bool:
+    """A resident recipient who does not live in the community the delivery is sent on behalf of."""
+    community = item.get("community_id")
+    if not contact or not community or item["recipient_kind"] != "resident":
+        return False
+    return contact.get("community_id") not in (None, community)
+
+
+def _valid_phone(contact: dict | None) -> str | None:
+    if not contact or not contact.get("phone"):
+        return None
+    try:
+        return normalize_phone(str(contact["phone"]))
+    except Invalid:
+        return None
+
+
+def _send_one(context, item: dict, overrides: dict) -> Outcome:
+    """Look the contact up now, render, send through the provider chain; never raises."""
+    now = context.clock()
+    try:
+        contact = _contact(context, item)
+    except DirectoryUnavailable as exc:
+        return Outcome(
+            "retry",
+            error_code="directory_unavailable",
+            reason=str(exc)[:200],
+            retry_at=now + backoff(item["attempts"], context.sms),
+        )
+    if _outside_community(item, contact):
+        # An event of community B naming a resident of A (a bill's payer, a ticket's reporter): A's resident
+        # never hears from B. The reason names no one.
+        return Outcome("skipped", reason="recipient outside the community")
+    phone = _valid_phone(contact)
+    if phone is None:
+        return Outcome("skipped", reason="no contact" if contact is None else "no valid phone")
+    if not item["essential"] and (contact.get("opted_out") or context.opted_out(item["recipient_id"])):
+        return Outcome("skipped", reason="opted out", masked=mask_phone(phone))
+    locale = pick_locale(contact.get("locale"))
+    variables = contact.get("variables") if item["recipient_kind"] == "phone" else item["variables"]
+    key, signature = item["template"], context.sms.signature
+    text = render(key, variables, locale, signature, overrides)
+    logged = text
+    if item["kind"] == "message":
+        # A sign-in code is never written down: the delivery log shows the text with the code hidden.
+        logged = render(key, {k: "*" * len(str(v)) for k, v in variables.items()}, locale, signature, overrides)
+    message = Message(
+        phone=phone, text=text, template=key, params=localized(key, variables, locale), reference=item["id"]
+    )
+    base = {"masked": mask_phone(phone), "locale": locale, "text": logged}
+    try:
+        provider, message_id = context.chain.send(message)
+    except SmsError as exc:
+        reason = str(exc)[:200]
+        if exc.kind in (REJECTED, PROVIDER):
+            return Outcome("failed", provider=exc.provider, error_code=exc.code, reason=reason, **base)
+        if exc.kind == THROTTLED:
+            retry_at = now + timedelta(seconds=exc.retry_after or 1)
+            return Outcome("retry", exc.provider, error_code=exc.code, reason=reason, retry_at=retry_at, throttled=True)
+        if item["attempts"] >= context.sms.max_attempts:
+            return Outcome(
+                "failed", provider=exc.provider, error_code=exc.code, reason=f"gave up: {reason}"[:200], **base
+            )
+        return Outcome(
+            "retry",
+            exc.provider,
+            error_code=exc.code,
+            reason=reason,
+            retry_at=now + backoff(item["attempts"], context.sms),
+        )
+    except Exception as exc:  # never lose the row to a bug: retry it like an outage
+        return Outcome(
+            "retry",
+            error_code="error",
+            reason=mask_text(repr(exc))[:200],
+            retry_at=now + backoff(item["attempts"], context.sms),
+        )
+    return Outcome("sent", provider=provider, message_id=message_id, **base)
+
+
+def _record(
+    session: Session,
+    context,
+    written: NotificationEvents,
+    row: Delivery | None,
+    item: dict,
+    outcome: Outcome,
+    now: datetime,
+) -> bool:
+    """Record the outcome of a claimed delivery; False when the claim had been taken over meanwhile."""
+    if outcome.status in ("sent", "failed"):
+        metrics.sms("notifications", outcome.provider or "-", outcome.status)
+    if row is None or row.status != "sending" or as_utc(row.claimed_at) != as_utc(item["claimed_at"]):
+        # Taken over meanwhile (presumed lost after the lease): the newer attempt records its own outcome.
+        log.warning("delivery outcome arrived after its lease", extra={"delivery_id": item["id"]})
+        return False
+    for name in ("masked", "locale", "text"):
+        value = getattr(outcome, name)
+        if value is not None:
+            setattr(row, "recipient_masked" if name == "masked" else name, value)
+    if outcome.provider:
+        row.provider = outcome.provider
+    if outcome.status == "retry":
+        row.status, row.next_attempt_at = "pending", outcome.retry_at
+        row.error_code, row.reason = outcome.error_code, outcome.reason
+        if outcome.throttled:
+            row.attempts -= 1  # the provider's window, not a failure: it does not use up an attempt
+        return True
+    if outcome.status == "skipped":
+        row.status, row.reason, row.secret = "skipped", outcome.reason, None
+        return True
+    if outcome.status == "failed":
+        fail(session, written, row, now, outcome.error_code, outcome.reason)
+        return True
+    row.status, row.sent_at, row.provider_message_id = "sent", now, outcome.message_id
+    row.segments = segments(outcome.text or "")
+    row.error_code, row.secret = None, None
+    if not row.duplicate_risk:
+        row.reason = None
+    written.emit(session, row, events.NOTIFICATION_SENT)
+    return True
