@@ -73,6 +73,42 @@ def _recover_stale(session: Session, context, written: NotificationEvents, now: 
     release_caps(session, released)
 
 
+@dataclass(frozen=True)
+class Held:
+    """A due message that is not claimed now: failed for good (`code` set), or waiting until `until`."""
+
+    reason: str
+    until: datetime | None = None
+    code: str | None = None
+
+
+def held(
+    urgent: bool,
+    recipient_id: str,
+    community_id: str | None,
+    counts: dict,
+    sms: SmsSettings,
+    now: datetime,
+    timezone: str,
+    *,
+    quiet: bool,
+) -> Held | None:
+    """Why a message due at `now` may not be claimed — quiet hours, then the recipient's daily and per-minute caps,
+    then the community's daily budget — or None when it may. `counts` are the counters' current values,
+    {(scope, key): count}; urgent messages pass quiet hours and the community's budget, never a recipient's caps."""
+    if quiet and not urgent:
+        return Held("waiting for the end of quiet hours", until=quiet_hours_end(now, sms, timezone))
+    if counts.get((RECIPIENT_DAY, recipient_id), 0) >= sms.recipient_per_day:
+        return Held(f"over {sms.recipient_per_day} messages today", code="recipient_daily_cap")
+    if counts.get((RECIPIENT_MINUTE, recipient_id), 0) >= sms.recipient_per_minute:
+        return Held("waiting: recipient's per-minute cap", until=now + timedelta(minutes=1))
+    budget = counts.get((COMMUNITY_DAY, community_id), 0)
+    if not urgent and community_id and budget >= sms.community_daily_budget:
+        tomorrow = local_day_start(now + timedelta(days=1), timezone)
+        return Held("waiting: community's daily budget is spent", until=tomorrow)
+    return None
+
+
 def claim_due(session: Session, context, now: datetime) -> list[dict]:
     """Claim due pending rows (SKIP LOCKED: replicas share the work) after applying quiet hours and caps.
 
@@ -96,21 +132,12 @@ def claim_due(session: Session, context, now: datetime) -> list[dict]:
     counts = lock_caps(session, {w for r in rows for w in cap_windows(r.recipient_id, r.community_id, now, tz)})
     claimed, taken = [], Counter()
     for row in rows:
-        if quiet and not row.urgent:
-            row.next_attempt_at = quiet_hours_end(now, sms, tz)
-            row.reason = "waiting for the end of quiet hours"
+        wait = held(row.urgent, row.recipient_id, row.community_id, counts, sms, now, tz, quiet=quiet)
+        if wait is not None and wait.code:
+            fail(session, written, row, now, wait.code, wait.reason)
             continue
-        if counts[RECIPIENT_DAY, row.recipient_id] >= sms.recipient_per_day:
-            fail(session, written, row, now, "recipient_daily_cap", f"over {sms.recipient_per_day} messages today")
-            continue
-        if counts[RECIPIENT_MINUTE, row.recipient_id] >= sms.recipient_per_minute:
-            row.next_attempt_at = now + timedelta(minutes=1)
-            row.reason = "waiting: recipient's per-minute cap"
-            continue
-        budget = counts.get((COMMUNITY_DAY, row.community_id), 0)
-        if not row.urgent and row.community_id and budget >= sms.community_daily_budget:
-            row.next_attempt_at = local_day_start(now + timedelta(days=1), tz)
-            row.reason = "waiting: community's daily budget is spent"
+        if wait is not None:
+            row.next_attempt_at, row.reason = wait.until, wait.reason
             continue
         for scope, key, window in cap_windows(row.recipient_id, row.community_id, now, tz):
             counts[scope, key] += 1
