@@ -1,10 +1,7 @@
 """Migration 0004 on a copy of real rows: direct messages sealed by the old scheme (Fernet, raw-key HMAC) at 0003
 are read back after the upgrade with the library's scheme, and found by their new lookup hash (issue 20)."""
 
-import base64
-import hashlib
-import hmac
-import json
+import importlib.util
 import uuid
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
@@ -12,7 +9,6 @@ from types import SimpleNamespace
 import pytest
 from alembic import command
 from alembic.config import Config
-from cryptography.fernet import Fernet
 from sqlalchemy import create_engine, insert, select
 
 from guanjia.db import as_utc, drop_postgres_database, ensure_postgres_database, upgrade
@@ -27,22 +23,22 @@ MINUTE = NOW.replace(second=0)
 SETTINGS = SimpleNamespace(pii_key=TEST_PII_KEY)
 
 
-# The scheme notifications used up to migration 0003, frozen exactly as it wrote rows (notifications/domain.py).
-def _old_fernet(pii_key: str) -> Fernet:
-    key = hashlib.sha256(f"guanjia-notifications:{pii_key}".encode()).digest()
-    return Fernet(base64.urlsafe_b64encode(key))
+# The old scheme as migration 0004 keeps it, frozen (the service no longer has it).
+_spec = importlib.util.spec_from_file_location(
+    "notifications_0004", SPEC.migrations_dir / "versions" / "0004_pii_library_scheme.py"
+)
+MIGRATION = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(MIGRATION)
+old_encrypt, old_decrypt, old_phone_key = MIGRATION.old_seal, MIGRATION.old_unseal, MIGRATION.old_phone_key
 
-
-def old_encrypt(pii_key: str, value: dict) -> str:
-    return _old_fernet(pii_key).encrypt(json.dumps(value).encode()).decode()
-
-
-def old_decrypt(pii_key: str, token: str) -> dict:
-    return json.loads(_old_fernet(pii_key).decrypt(token.encode()))
-
-
-def old_phone_key(pii_key: str, phone: str) -> str:
-    return hmac.new(pii_key.encode(), phone.encode(), hashlib.sha256).hexdigest()[:32]
+# A row the service wrote before 0004, copied as stored (sealed by its own code then, under TEST_PII_KEY): it
+# checks the frozen copy above against what the old code really wrote.
+RECORDED = {"phone": "+8613700001111", "variables": {"code": "908172"}}
+RECORDED_SECRET = (
+    "gAAAAABrEBl1FTpcRdIjWUiNQsL5P3wYOSX5u_xMgAg0IKdwoZRs2V6UysQtVbhANuD4_0vtVxaAr8ILvDLzU3jOPLT2pucmqm6qO4MFOeJr"
+    "wZTVHlvbzZa7DoSomBDa9STIVubiaAb_lxc8IM7hUkbB1-eqF-z1qw=="
+)
+RECORDED_KEY = "9c41473d2809a8f2ca86b8a41dc187c1"
 
 
 def _row(recipient_id: str, recipient_kind: str, status: str, secret: str | None, **values) -> dict:
@@ -84,6 +80,7 @@ def _stored_rows():
         "queued": {"phone": first, "variables": {"code": "483920"}},
         "queued_again": {"phone": first, "variables": {"code": "115577"}},
         "sending": {"phone": second, "variables": {"code": "A1B2C3"}},
+        "recorded": RECORDED,
     }
     rows = {
         "queued": _row(old_first, "phone", "pending", old_encrypt(TEST_PII_KEY, plain["queued"])),
@@ -91,6 +88,7 @@ def _stored_rows():
         "sending": _row(
             old_second, "phone", "sending", old_encrypt(TEST_PII_KEY, plain["sending"]), claimed_at=NOW, attempts=1
         ),
+        "recorded": _row(RECORDED_KEY, "phone", "pending", RECORDED_SECRET),
         "sent": _row(old_first, "phone", "sent", None, sent_at=NOW - timedelta(minutes=4), provider="aliyun"),
         "resident": _row(
             str(uuid.uuid4()),
@@ -110,7 +108,7 @@ def _stored_rows():
         {"scope": "community_day", "key": rows["resident"]["community_id"], "window_start": DAY, "count": 1},
         {"scope": "recipient_day", "key": rows["resident"]["recipient_id"], "window_start": DAY, "count": 1},
     ]
-    return rows, plain, counters, {first: old_first, second: old_second}
+    return rows, plain, counters, {first: old_first, second: old_second, RECORDED["phone"]: RECORDED_KEY}
 
 
 @pytest.fixture(params=["postgresql", "sqlite"])
@@ -130,6 +128,9 @@ def database_url(request, infra, tmp_path, monkeypatch):
 
 
 def test_the_upgrade_reseals_every_stored_number_and_moves_its_lookup_hash(database_url):
+    # The frozen old scheme reads what the old code wrote, and computes the same key.
+    assert old_decrypt(TEST_PII_KEY, RECORDED_SECRET) == RECORDED
+    assert old_phone_key(TEST_PII_KEY, RECORDED["phone"]) == RECORDED_KEY
     upgrade(database_url, SPEC.migrations_dir, "0003")
     rows, plain, counters, old_keys = _stored_rows()
     engine = create_engine(database_url)
@@ -151,7 +152,7 @@ def test_the_upgrade_reseals_every_stored_number_and_moves_its_lookup_hash(datab
                 assert messages.unseal(SETTINGS, row.secret) == value  # the library's scheme opens it
                 assert row.recipient_id == messages.phone_key(SETTINGS, value["phone"])
             # Found by the new lookup hash: the queued codes and the older one whose secret was already erased.
-            first, second = list(old_keys)
+            first, second, _ = list(old_keys)
             key = messages.phone_key(SETTINGS, first)
             found = conn.execute(select(Delivery.__table__.c.id).where(Delivery.recipient_id == key)).scalars()
             assert set(found) == {rows[n]["id"] for n in ("queued", "queued_again", "sent")}
