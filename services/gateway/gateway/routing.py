@@ -38,6 +38,7 @@ ROUTES = {
     "/api/v1/tickets": "tickets",
     "/api/v1/billing": "billing",
     "/api/v1/notifications": "notifications",
+    "/api/v1/inbox": "notifications",  # the in-app inbox (issue 21)
 }
 # Served by the gateway's own Flask app (api.py); listed for readers, everything unrouted goes there anyway.
 LOCAL_PREFIXES = ("/api/v1/auth", "/api/v1/users", "/api/v1/api-keys", "/api/v1/audit")

@@ -14,7 +14,7 @@ from guanjia.errors import Forbidden, Invalid, NotFound
 from guanjia.web import Blueprint
 
 from . import examples
-from .domain import deliveries, messages, opt_outs, wording
+from .domain import deliveries, inbox_messages, messages, opt_outs, wording
 from .domain import notices as notice_rules
 from .domain import receipts as receipt_rules
 from .domain import stats as delivery_stats
@@ -22,6 +22,9 @@ from .domain.quiet_hours import today as local_today
 from .models import Notice
 from .schemas import (
     AliyunReceipt,
+    InboxListArgs,
+    InboxMessageOut,
+    InboxPage,
     MessageIn,
     MessageOut,
     NoticeIn,
@@ -53,6 +56,7 @@ notices = Blueprint(
 templates = Blueprint(
     "notification-templates", __name__, url_prefix="/api/v1/notifications/templates", description="SMS templates"
 )
+inbox = Blueprint("inbox", __name__, url_prefix="/api/v1/inbox", description="The caller's own in-app inbox")
 internal = Blueprint("internal-messages", __name__, url_prefix="/api/v1/internal", description="Service-to-service")
 receipts = Blueprint(
     "receipts", __name__, url_prefix="/api/v1/notifications/receipts", description="Provider delivery receipts"
@@ -128,7 +132,8 @@ def resend_notification(delivery_id):
 
 # -- notices ---------------------------------------------------------------------------------------------------------
 def _notice_out(session, notice):
-    out = {name: getattr(notice, name) for name in NoticeOut().fields if name != "deliveries"}
+    out = {name: getattr(notice, name) for name in NoticeOut().fields if name not in ("deliveries", "long")}
+    out["long"] = notice_rules.long_of(notice)
     out["deliveries"] = notice_rules.notice_counts(session, notice.id)
     return out
 
@@ -193,6 +198,27 @@ def set_template(body, key, locale):
     Aliyun and Tencent send their own approved templates by code/id; this text is what console and Twilio send."""
     with web.database().transaction() as session:
         return wording.set_template(session, web.principal(), web.now(), key, locale, body["text"])
+
+
+# -- the in-app inbox -------------------------------------------------------------------------------------------
+@inbox.route("", methods=["GET"])
+@inbox.arguments(InboxListArgs, location="query")
+@inbox.response(200, InboxPage)
+def list_inbox(args):
+    """The caller's own inbox, newest first (a resident their own, staff their own): full texts and links."""
+    principal = web.principal()
+    with web.database().transaction() as session:
+        page = web.paginate(session, inbox_messages.list_inbox(principal, args), args["page"], args["page_size"])
+        page["unread"] = inbox_messages.unread_count(session, principal)
+        return page
+
+
+@inbox.route("/<message_id>/read", methods=["POST"])
+@inbox.response(200, InboxMessageOut)
+def read_inbox_message(message_id):
+    """Mark one of the caller's own messages read (again: harmless, the first reading's time stays)."""
+    with web.database().transaction() as session:
+        return inbox_messages.mark_read(session, web.principal(), web.now(), message_id)
 
 
 # -- direct messages (the gateway's sign-in codes) -----------------------------------------------------------------

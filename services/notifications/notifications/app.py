@@ -8,7 +8,7 @@ from guanjia.db import Database
 
 def create_app(settings=None, upstreams=None, *, clock=None, sms=None):
     """`clock` is the app's one clock (tests inject one); `sms` (SmsSettings) defaults to the GUANJIA_SMS_* environment."""
-    from .api import RECEIPT_PATHS, blp, internal, notices, receipts, templates
+    from .api import RECEIPT_PATHS, blp, inbox, internal, notices, receipts, templates
     from .context import make_context
 
     settings = settings or config.from_env("notifications")
@@ -19,13 +19,14 @@ def create_app(settings=None, upstreams=None, *, clock=None, sms=None):
         database_=database,
         clock=clock,
         public_paths=RECEIPT_PATHS,
-        description="SMS to residents and staff: delivery log, notices, templates, receipts, statistics.",
+        description="SMS, WeChat and the in-app inbox for residents and staff: delivery log, inbox, notices, templates, "
+        "receipts, statistics.",
     )
     # Directory (residents, gateway) for notices and the SMS settings (receipt tokens, prices).
     app.extensions["notifications.context"] = make_context(settings, upstreams or {}, clock=clock, sms=sms)
     from .policy import policy
 
     access.install(app, policy())
-    for blueprint in (blp, notices, templates, internal, receipts):
+    for blueprint in (blp, notices, templates, inbox, internal, receipts):
         api.register_blueprint(blueprint)
     return app

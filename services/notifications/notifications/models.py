@@ -109,6 +109,10 @@ class Notice(Base):
     target_id: Mapped[str | None] = mapped_column(String(36))
     title: Mapped[str] = mapped_column(String(40))
     body: Mapped[str] = mapped_column(String(300))
+    # The long form for the inbox and WeChat (title, body without a length cap, links); null = the SMS form.
+    long_title: Mapped[str | None] = mapped_column(String(100))
+    long_body: Mapped[str | None] = mapped_column(Text)
+    links: Mapped[str | None] = mapped_column(Text)  # JSON list of {"title", "url"}
     urgent: Mapped[bool] = mapped_column(Boolean)
     essential: Mapped[bool] = mapped_column(Boolean)
     recipients: Mapped[int] = mapped_column(Integer)
@@ -125,6 +129,37 @@ class TemplateOverride(Base):
     text: Mapped[str] = mapped_column(String(500))
     updated_by: Mapped[str] = mapped_column(String(100))
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class InboxMessage(Base):
+    """A notification as it lands in a resident's or a staff member's in-app inbox: full text, no length cap.
+
+    Written in the transaction that plans the event's deliveries, so it exists exactly once per (event, recipient)
+    — the inbox channel's key, as deliveries are keyed per (event, recipient, channel) — whatever else fails."""
+
+    __tablename__ = "inbox_messages"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(64))  # the event's id, or the notice id
+    event_type: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(20))  # event|notice
+    subject: Mapped[str] = mapped_column(String(200))
+    community_id: Mapped[str | None] = mapped_column(String(36))
+    recipient_id: Mapped[str] = mapped_column(String(36))  # a resident id or a gateway user id
+    recipient_kind: Mapped[str] = mapped_column(String(20))  # resident|user
+    notice_id: Mapped[str | None] = mapped_column(String(36))
+    template: Mapped[str | None] = mapped_column(String(50))
+    locale: Mapped[str] = mapped_column(String(10))
+    title: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    links: Mapped[str | None] = mapped_column(Text)  # JSON list of {"title", "url"}
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    read_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+    __table_args__ = (
+        UniqueConstraint("event_id", "recipient_id", name="uq_inbox_messages_event_recipient"),
+        Index("ix_inbox_messages_recipient_created", "recipient_id", "created_at"),
+    )
 
 
 class OptOut(Base):

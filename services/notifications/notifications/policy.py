@@ -35,6 +35,14 @@ RESOURCES = [
         why="a resident chooses what they hear",
     ),
     Resource(
+        "own inbox",
+        ("/api/v1/inbox", "/api/v1/inbox/<message_id>/read"),
+        read=(R, B, SB, CM, E, F),
+        write=(R, B, SB, CM, E, F),
+        why="everyone told something reads it in their own inbox (a resident theirs, staff theirs), nobody "
+        "else's; integrators (machines) have none",
+    ),
+    Resource(
         "community notices",
         (f"{N}/notices", f"{N}/notices/<notice_id>", f"{N}/notices/preview"),
         read=(B, SB, CM),

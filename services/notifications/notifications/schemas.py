@@ -1,5 +1,7 @@
 """Request and response schemas of the notifications API."""
 
+import json
+
 import marshmallow as ma
 
 from guanjia.web import PageArgs, UtcDateTime, enum_out, page_schema
@@ -101,6 +103,39 @@ class MessageOut(ma.Schema):
     delivery_id = ma.fields.String()
 
 
+class LinkOut(ma.Schema):
+    title = ma.fields.String()
+    url = ma.fields.String()
+
+
+def _https(value: str) -> None:
+    if not value.startswith("https://") or len(value) <= len("https://") or any(c.isspace() for c in value):
+        raise ma.ValidationError("an https:// address")
+
+
+class LinkIn(ma.Schema):
+    title = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=50))
+    url = ma.fields.String(required=True, validate=[ma.validate.Length(max=500), _https])
+
+
+class LongNoticeIn(ma.Schema):
+    """The long form for the inbox and WeChat: no SMS limits, links allowed."""
+
+    title = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=100))
+    body = ma.fields.String(
+        required=True,
+        validate=ma.validate.Length(min=1, max=20000),
+        metadata={"description": "the full text (no SMS cap; 20,000 characters at most)"},
+    )
+    links = ma.fields.List(ma.fields.Nested(LinkIn), load_default=list, validate=ma.validate.Length(max=10))
+
+
+class LongNoticeOut(ma.Schema):
+    title = ma.fields.String()
+    body = ma.fields.String()
+    links = ma.fields.List(ma.fields.Nested(LinkOut))
+
+
 class NoticeIn(ma.Schema):
     community_id = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=36))
     scope = ma.fields.String(required=True, validate=ma.validate.OneOf(NOTICE_SCOPES))
@@ -110,6 +145,12 @@ class NoticeIn(ma.Schema):
     urgent = ma.fields.Boolean(load_default=False)
     essential = ma.fields.Boolean(
         load_default=True, metadata={"description": "false: residents who opted out of non-essential messages skip it"}
+    )
+    long = ma.fields.Nested(
+        LongNoticeIn,
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "the long form (inbox, WeChat); title and body above are the SMS form"},
     )
 
 
@@ -132,6 +173,7 @@ class NoticeOut(ma.Schema):
     body = ma.fields.String()
     urgent = ma.fields.Boolean()
     essential = ma.fields.Boolean()
+    long = ma.fields.Nested(LongNoticeOut, allow_none=True)
     recipients = ma.fields.Integer()
     deliveries = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer(), dump_default=dict)
     created_by = ma.fields.String()
@@ -189,3 +231,36 @@ class TencentReceipt(ma.Schema):
     sid = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=100))
     report_status = ma.fields.String(required=True, validate=ma.validate.OneOf(["SUCCESS", "FAIL"]))
     errmsg = ma.fields.String(load_default=None, allow_none=True)
+
+
+class InboxMessageOut(ma.Schema):
+    """One message of the caller's own inbox: the full text (no SMS length cap) and its links."""
+
+    id = ma.fields.String()
+    kind = enum_out(("event", "notice"))
+    event_type = ma.fields.String()
+    subject = ma.fields.String()
+    community_id = ma.fields.String(allow_none=True)
+    notice_id = ma.fields.String(allow_none=True)
+    title = ma.fields.String()
+    body = ma.fields.String()
+    links = ma.fields.Method("_links")
+    urgent = ma.fields.Boolean()
+    read = ma.fields.Method("_read", metadata={"type": "boolean"})
+    read_at = UtcDateTime(allow_none=True)
+    created_at = UtcDateTime()
+
+    def _links(self, message):
+        return json.loads(message.links or "[]")
+
+    def _read(self, message):
+        return message.read_at is not None
+
+
+class InboxListArgs(PageArgs):
+    unread = ma.fields.Boolean(load_default=False, metadata={"description": "only messages not read yet"})
+    kind = ma.fields.String(validate=ma.validate.OneOf(("event", "notice")))
+
+
+class InboxPage(page_schema(InboxMessageOut, "InboxPageBase")):
+    unread = ma.fields.Integer(metadata={"description": "unread messages in the whole inbox"})

@@ -154,6 +154,29 @@ VIOLATIONS = {
 }
 
 
+# The inbox shows a title above each message (a notice brings its own).
+INBOX_TITLES = {
+    "ticket.created": ("工单已受理", "Request received"),
+    "ticket.assigned": ("新的派工单", "New work order"),
+    "ticket.resolved": ("工单已处理", "Ticket resolved"),
+    "ticket.sla_breached": ("工单超时升级", "Ticket escalated"),
+    "fee.overdue.first": ("缴费提醒", "Payment reminder"),
+    "fee.overdue.second": ("缴费提醒", "Payment reminder"),
+    "fee.overdue.final": ("缴费提醒", "Payment reminder"),
+    "payment.received": ("缴费成功", "Payment received"),
+    "renovation.violation": ("装修整改通知", "Renovation notice"),
+    "resident.moved_in": ("欢迎入住", "Welcome home"),
+    "patrol.zone_overdue": ("巡查提醒", "Patrol reminder"),
+    "incident.opened": ("紧急通知", "Urgent notice"),
+    "notice": ("社区公告", "Community notice"),
+}
+
+
+def inbox_title(key: str, locale: str) -> str:
+    zh, en = INBOX_TITLES.get(key, ("通知", "Notification"))
+    return en if pick_locale(locale) == "en" else zh
+
+
 def pick_locale(requested: str | None) -> str:
     return requested if requested in LOCALES else DEFAULT_LOCALE
 

@@ -21,6 +21,7 @@ from guanjia.pii import mask_phone, normalize_phone
 from .. import events
 from ..models import Delivery, outbox
 from ..templates import DEFAULT_LOCALE
+from . import inbox_messages
 
 SMS = "sms"
 STATUSES = ("pending", "sending", "sent", "delivered", "failed", "skipped")
@@ -65,6 +66,8 @@ class Plan:
     essential: bool = True
     kind: str = "event"
     extra: dict = field(default_factory=dict)
+    # The inbox's form ({"title", "body", "links"}): a notice's long form; None = the template's text.
+    inbox: dict | None = None
 
 
 def find_delivery(session: Session, event_id: str, recipient_id: str, channel: str = SMS) -> Delivery | None:
@@ -111,6 +114,21 @@ def plan_deliveries(
             delivery.status, delivery.reason, delivery.next_attempt_at = "skipped", "opted out", None
         session.add(delivery)
         created.append(delivery)
+    if plan.kind in ("event", "notice"):
+        inbox_messages.deposit(
+            session,
+            key=key,
+            event_type=event_type,
+            kind=plan.kind,
+            subject=subject,
+            community_id=plan.community_id,
+            recipients=plan.recipients,
+            form=plan.inbox or inbox_messages.long_form(session, plan.template, plan.variables),
+            template=plan.template,
+            urgent=plan.urgent,
+            now=now,
+            notice_id=plan.extra.get("notice_id"),
+        )
     if created:
         # A concurrent replica planning the same event blocks here on the unique index until we commit.
         session.flush()

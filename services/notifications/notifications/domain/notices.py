@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime
 
@@ -77,6 +78,7 @@ def create_notice(session: Session, directory: Directory, principal: Principal, 
         title=body["title"],
         body=body["body"],
         urgent=body["urgent"],
+        **_long_columns(body.get("long")),
         essential=body["essential"],
         recipients=0,
         created_by=principal.subject,
@@ -93,12 +95,32 @@ def create_notice(session: Session, directory: Directory, principal: Principal, 
         essential=notice.essential,
         kind="notice",
         extra={"notice_id": notice.id},
+        inbox=inbox_form(notice),
     )
     planned = plan_deliveries(
         session, key=notice.id, event_type="notice", subject=f"notice/{notice.id}", plan=plan, now=now
     )
     notice.recipients = len(planned)
     return notice
+
+
+def _long_columns(long: dict | None) -> dict:
+    if not long:
+        return {}
+    links = [{"title": link["title"], "url": link["url"]} for link in long.get("links") or ()]
+    return {"long_title": long["title"], "long_body": long["body"], "links": json.dumps(links, ensure_ascii=False)}
+
+
+def long_of(notice: Notice) -> dict | None:
+    """The notice's long form (title, body, links), or None when it has only the SMS form."""
+    if notice.long_body is None:
+        return None
+    return {"title": notice.long_title, "body": notice.long_body, "links": json.loads(notice.links or "[]")}
+
+
+def inbox_form(notice: Notice) -> dict:
+    """What the inbox (and WeChat) show: the long form, else the SMS form's title and body."""
+    return long_of(notice) or {"title": notice.title, "body": notice.body, "links": []}
 
 
 def notice_counts(session: Session, notice_id: str) -> dict:
