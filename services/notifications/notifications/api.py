@@ -14,7 +14,7 @@ from guanjia.errors import Forbidden, Invalid, NotFound
 from guanjia.web import Blueprint
 
 from . import examples
-from .domain import deliveries, inbox_messages, messages, opt_outs, wording
+from .domain import deliveries, inbox_messages, messages, opt_outs, wechat_bindings, wording
 from .domain import notices as notice_rules
 from .domain import receipts as receipt_rules
 from .domain import stats as delivery_stats
@@ -22,6 +22,10 @@ from .domain.quiet_hours import today as local_today
 from .models import Notice
 from .schemas import (
     AliyunReceipt,
+    BindingCodeIn,
+    BindingCodeOut,
+    BindingIn,
+    BindingOut,
     InboxListArgs,
     InboxMessageOut,
     InboxPage,
@@ -56,6 +60,9 @@ notices = Blueprint(
 templates = Blueprint(
     "notification-templates", __name__, url_prefix="/api/v1/notifications/templates", description="SMS templates"
 )
+wechat = Blueprint(
+    "wechat", __name__, url_prefix="/api/v1/notifications/wechat", description="WeChat official-account bindings"
+)
 inbox = Blueprint("inbox", __name__, url_prefix="/api/v1/inbox", description="The caller's own in-app inbox")
 internal = Blueprint("internal-messages", __name__, url_prefix="/api/v1/internal", description="Service-to-service")
 receipts = Blueprint(
@@ -89,7 +96,7 @@ def stats(args):
     args.setdefault("date_to", args["date_from"])
     with web.database().transaction() as session:
         items = delivery_stats.daily_stats(session, web.principal(), settings, context().sms, args)
-    return {"timezone": settings.timezone, "items": items}
+    return {"timezone": settings.timezone, "channel": args["channel"], "items": items}
 
 
 @blp.route("/preferences/me", methods=["GET"])
@@ -145,7 +152,9 @@ def create_notice(body):
     """Fan a notice out to the residents of a community, a building or a zone (within caps and quiet hours
     unless urgent). Admin, cs_manager and senior_butler of the community; a butler to their own zones."""
     with web.database().transaction() as session:
-        notice = notice_rules.create_notice(session, context().directory, web.principal(), web.now(), body)
+        notice = notice_rules.create_notice(
+            session, context().directory, web.principal(), web.now(), body, context().wechat
+        )
         session.flush()
         return _notice_out(session, notice)
 
@@ -219,6 +228,61 @@ def read_inbox_message(message_id):
     """Mark one of the caller's own messages read (again: harmless, the first reading's time stays)."""
     with web.database().transaction() as session:
         return inbox_messages.mark_read(session, web.principal(), web.now(), message_id)
+
+
+# -- WeChat bindings ---------------------------------------------------------------------------------------------
+@wechat.route("/binding-codes", methods=["POST"])
+@wechat.arguments(BindingCodeIn)
+@wechat.response(201, BindingCodeOut)
+def issue_binding_code(body):
+    """Staff of the unit's community: a one-time code (shown once) for a resident of the household to bind their
+    WeChat with; valid GUANJIA_WECHAT_BINDING_CODE_HOURS (72 h)."""
+    ctx = context()
+    with web.database().transaction() as session:
+        return wechat_bindings.issue_code(
+            session,
+            web.settings(),
+            ctx.directory,
+            web.principal(),
+            web.now(),
+            body["unit_id"],
+            ctx.wechat.binding_code_hours,
+        )
+
+
+@wechat.route("/bindings", methods=["POST"])
+@wechat.arguments(BindingIn)
+@wechat.response(201, BindingOut)
+def bind_wechat(body):
+    """A resident redeems the code from the official account's page: WeChat's OAuth code is exchanged for their
+    openid (kept sealed, shown masked); template messages go to their WeChat from now on, SMS as the fallback."""
+    if not context().wechat.enabled:
+        raise NotFound("WeChat is not configured on this instance")
+    with web.database().transaction() as session:
+        return wechat_bindings.redeem(
+            session,
+            web.settings(),
+            context().wechat_client,
+            web.principal(),
+            web.now(),
+            body["code"],
+            body["oauth_code"],
+        )
+
+
+@wechat.route("/bindings/me", methods=["GET"])
+@wechat.response(200, BindingOut)
+def get_wechat_binding():
+    with web.database().transaction() as session:
+        return wechat_bindings.own_binding(session, web.principal())
+
+
+@wechat.route("/bindings/me", methods=["DELETE"])
+@wechat.response(204)
+def unbind_wechat():
+    """The resident unbinds (and so opts out of WeChat): messages go by SMS again."""
+    with web.database().transaction() as session:
+        wechat_bindings.unbind(session, web.principal())
 
 
 # -- direct messages (the gateway's sign-in codes) -----------------------------------------------------------------

@@ -6,9 +6,11 @@ from guanjia import access, config, web
 from guanjia.db import Database
 
 
-def create_app(settings=None, upstreams=None, *, clock=None, sms=None):
-    """`clock` is the app's one clock (tests inject one); `sms` (SmsSettings) defaults to the GUANJIA_SMS_* environment."""
+def create_app(settings=None, upstreams=None, *, clock=None, sms=None, wechat=None):
+    """`clock` is the app's one clock (tests inject one); `sms` (SmsSettings) defaults to the GUANJIA_SMS_* environment,
+    `wechat` (WechatSettings) to GUANJIA_WECHAT_*."""
     from .api import RECEIPT_PATHS, blp, inbox, internal, notices, receipts, templates
+    from .api import wechat as wechat_bindings
     from .context import make_context
 
     settings = settings or config.from_env("notifications")
@@ -23,10 +25,12 @@ def create_app(settings=None, upstreams=None, *, clock=None, sms=None):
         "receipts, statistics.",
     )
     # Directory (residents, gateway) for notices and the SMS settings (receipt tokens, prices).
-    app.extensions["notifications.context"] = make_context(settings, upstreams or {}, clock=clock, sms=sms)
+    app.extensions["notifications.context"] = make_context(
+        settings, upstreams or {}, clock=clock, sms=sms, wechat=wechat
+    )
     from .policy import policy
 
     access.install(app, policy())
-    for blueprint in (blp, notices, templates, inbox, internal, receipts):
+    for blueprint in (blp, notices, templates, inbox, wechat_bindings, internal, receipts):
         api.register_blueprint(blueprint)
     return app

@@ -1,4 +1,5 @@
-"""Notifications-owned settings: SMS providers, templates ids, failover, caps, quiet hours (GUANJIA_SMS_* env vars)."""
+"""Notifications-owned settings: SMS providers, templates ids, failover, caps, quiet hours (GUANJIA_SMS_* env vars);
+the WeChat official account (GUANJIA_WECHAT_* env vars)."""
 
 from __future__ import annotations
 
@@ -169,9 +170,81 @@ def from_env(settings=None, env=None) -> SmsSettings:
 
 
 def check(settings) -> list[str]:
-    """Problems with the GUANJIA_SMS_* settings, for `guanjia config check` (ServiceSpec.check_config)."""
-    try:
-        from_env(settings)
-    except RuntimeError as exc:
-        return [str(exc)]
-    return []
+    """Problems with the GUANJIA_SMS_* and GUANJIA_WECHAT_* settings, for `guanjia config check` (ServiceSpec.check_config)."""
+    problems = []
+    for parse in (from_env, wechat_from_env):
+        try:
+            parse(settings)
+        except RuntimeError as exc:
+            problems.append(str(exc))
+    return problems
+
+
+# -- WeChat official-account template messages (GUANJIA_WECHAT_* env vars) -----------------------------------------
+WECHAT, SMS = "wechat", "sms"
+
+
+@dataclasses.dataclass(frozen=True)
+class WechatSettings:
+    """The official account (公众号) that sends template messages; off while app_id/app_secret are empty."""
+
+    app_id: str = ""
+    app_secret: str = ""
+    endpoint: str = "https://api.weixin.qq.com"
+    templates: dict = dataclasses.field(default_factory=dict)  # template key → WeChat template_id
+    # Per-rule channel preference, template key → channels in order ("wechat", "sms"); unnamed rules: DEFAULT_ORDER.
+    channels: dict = dataclasses.field(default_factory=dict)
+    # The residents' page of one inbox message, opened from the template message: "{message_id}" is replaced.
+    page_url: str = ""
+    token_margin_seconds: float = 300.0  # the access token (valid 7200 s) is renewed this long before it expires
+    timeout_seconds: float = 5.0
+    binding_code_hours: float = 72.0
+    quiet_hours: bool = True  # False: non-urgent template messages go at night too (the community allows it)
+
+    DEFAULT_ORDER = (WECHAT, SMS)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.app_id and self.app_secret)
+
+    def order(self, template: str) -> tuple:
+        """The channels tried for `template`, in order; WeChat only where it is on and the template has an id."""
+        order = tuple(self.channels.get(template) or self.DEFAULT_ORDER)
+        if not (self.enabled and self.templates.get(template)):
+            order = tuple(c for c in order if c != WECHAT)
+        return order or (SMS,)
+
+
+def wechat_from_env(settings=None, env=None) -> WechatSettings:
+    """WechatSettings from GUANJIA_WECHAT_* (documented in docs/notifications.md)."""
+    if env is None:
+        env = getattr(settings, "sms_env", None) or os.environ
+    channels = {}
+    for key, value in _json(env, "GUANJIA_WECHAT_CHANNELS").items():
+        order = tuple(c.strip() for c in value.split(",") if c.strip())
+        if not order or any(c not in (WECHAT, SMS) for c in order):
+            raise RuntimeError(f"GUANJIA_WECHAT_CHANNELS[{key}]: channels among wechat, sms (got {value!r})")
+        channels[key] = order
+
+    def num(name, default):
+        raw = env.get(name, default)
+        try:
+            return float(raw)
+        except ValueError:
+            raise RuntimeError(f"{name}: a number (got {raw!r})") from None
+
+    quiet = env.get("GUANJIA_WECHAT_QUIET_HOURS", "on").strip().lower()
+    if quiet not in ("on", "off"):
+        raise RuntimeError(f"GUANJIA_WECHAT_QUIET_HOURS: on or off (got {quiet!r})")
+    return WechatSettings(
+        app_id=env.get("GUANJIA_WECHAT_APP_ID", ""),
+        app_secret=env.get("GUANJIA_WECHAT_APP_SECRET", ""),
+        endpoint=env.get("GUANJIA_WECHAT_ENDPOINT", WechatSettings.endpoint).rstrip("/"),
+        templates=_json(env, "GUANJIA_WECHAT_TEMPLATES"),
+        channels=channels,
+        page_url=env.get("GUANJIA_WECHAT_PAGE_URL", ""),
+        token_margin_seconds=num("GUANJIA_WECHAT_TOKEN_MARGIN_SECONDS", "300"),
+        timeout_seconds=num("GUANJIA_WECHAT_TIMEOUT_SECONDS", "5"),
+        binding_code_hours=num("GUANJIA_WECHAT_BINDING_CODE_HOURS", "72"),
+        quiet_hours=quiet == "on",
+    )

@@ -72,7 +72,7 @@ def _local(context: Context, value: str) -> str:
 
 
 def _apply(context: Context, session: Session, event: dict, plan: Plan) -> None:
-    deliveries.plan_for_event(session, event, plan, context.clock())
+    deliveries.plan_for_event(session, event, plan, context.clock(), context.wechat)
 
 
 def on_ticket_created(context: Context, session: Session, event: dict) -> None:

@@ -1,4 +1,5 @@
-"""The context handlers and the dispatcher receive: settings, SMS settings, the directory, providers, the clock."""
+"""The context handlers and the dispatcher receive: settings, SMS and WeChat settings, the directory, providers, the
+clock."""
 
 from __future__ import annotations
 
@@ -11,10 +12,11 @@ from datetime import datetime
 from guanjia.db import Database, utcnow
 
 from . import config as smsconfig
-from .config import SmsSettings
+from .config import SmsSettings, WechatSettings
 from .directory import Directory
 from .domain import opt_outs
 from .sms import ProviderChain, provider_chain
+from .wechat import WechatClient
 
 
 @dataclass
@@ -26,6 +28,8 @@ class Context:
     directory: Directory
     chain: ProviderChain
     clock: Callable[[], datetime] = utcnow
+    wechat: WechatSettings = field(default_factory=WechatSettings)
+    wechat_client: WechatClient | None = None
     _pool: ThreadPoolExecutor | None = field(default=None, repr=False)
     _db: Database | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -44,13 +48,21 @@ class Context:
             return opt_outs.is_opted_out(session, recipient_id)
 
 
-def make_context(settings, upstreams: dict, *, clock=None, sms: SmsSettings | None = None) -> Context:
-    """`clock` defaults to the wall clock (tests pass a controllable one); `sms` to the GUANJIA_SMS_* settings."""
+def make_context(
+    settings, upstreams: dict, *, clock=None, sms: SmsSettings | None = None, wechat: WechatSettings | None = None
+) -> Context:
+    """`clock` defaults to the wall clock (tests pass a controllable one); `sms` to the GUANJIA_SMS_* settings,
+    `wechat` to the GUANJIA_WECHAT_* ones."""
     sms = sms or smsconfig.from_env(settings)
+    wechat = wechat or smsconfig.wechat_from_env(settings)
+    clock = clock or utcnow
     return Context(
         settings=settings,
         sms=sms,
         directory=Directory(settings, upstreams),
         chain=provider_chain(sms),
-        clock=clock or utcnow,
+        clock=clock,
+        wechat=wechat,
+        # The access token's expiry is reckoned on the context's clock (WeChat's 7200 s from when it was issued).
+        wechat_client=WechatClient(wechat, clock),
     )

@@ -54,3 +54,7 @@ class Directory:
     def users(self, community_id: str, role: str) -> list[dict]:
         found = self._get(self.gateway, f"/api/v1/internal/users?community_id={_q(community_id)}&role={_q(role)}")
         return [] if found is None else list(found.get("items") or [])
+
+    def unit(self, unit_id: str) -> dict | None:
+        """The unit with its community (and contacts): {"unit_id", "community_id", "contacts"} or None."""
+        return self._get(self.residents, f"/api/v1/internal/units/{_q(unit_id)}/contacts?roles=owner")

@@ -168,3 +168,31 @@ class OptOut(Base):
     __tablename__ = "opt_outs"
     recipient_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class WechatBinding(Base):
+    """A resident's WeChat (their openid at the official account) bound to their household: template messages go
+    there instead of SMS. The openid is personal data: sealed by the library's PII scheme, found by its keyed hash."""
+
+    __tablename__ = "wechat_bindings"
+    resident_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    unit_id: Mapped[str] = mapped_column(String(36))
+    community_id: Mapped[str | None] = mapped_column(String(36))
+    openid: Mapped[str] = mapped_column(Text)  # guanjia.pii.encrypt_pii
+    openid_hash: Mapped[str] = mapped_column(String(64), index=True)  # guanjia.pii.pii_lookup_hash
+    openid_masked: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class WechatBindingCode(Base):
+    """A one-time code a butler gives a household to bind a resident's WeChat; only its keyed hash is kept."""
+
+    __tablename__ = "wechat_binding_codes"
+    code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    unit_id: Mapped[str] = mapped_column(String(36))
+    community_id: Mapped[str | None] = mapped_column(String(36))
+    issued_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    redeemed_by: Mapped[str | None] = mapped_column(String(36))  # the resident id
+    redeemed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())

@@ -43,6 +43,20 @@ RESOURCES = [
         "else's; integrators (machines) have none",
     ),
     Resource(
+        "WeChat binding codes",
+        (f"{N}/wechat/binding-codes",),
+        read=(),
+        write=(B, SB, CM),
+        why="the butler gives a household the code that binds a resident's WeChat",
+    ),
+    Resource(
+        "own WeChat binding",
+        (f"{N}/wechat/bindings", f"{N}/wechat/bindings/me"),
+        read=(R,),
+        write=(R,),
+        why="a resident binds and unbinds their own WeChat; staff need not know anyone's openid",
+    ),
+    Resource(
         "community notices",
         (f"{N}/notices", f"{N}/notices/<notice_id>", f"{N}/notices/preview"),
         read=(B, SB, CM),

@@ -6,7 +6,7 @@ import marshmallow as ma
 
 from guanjia.web import PageArgs, UtcDateTime, enum_out, page_schema
 
-from .domain.deliveries import SMS, STATUSES
+from .domain.deliveries import CHANNELS, STATUSES
 from .templates import LOCALES
 
 NOTICE_SCOPES = ("community", "building", "zone")
@@ -29,7 +29,7 @@ class NotificationOut(ma.Schema):
     recipient_kind = enum_out(
         ("resident", "user", "phone"), metadata={"description": "resident, user (staff) or phone"}
     )
-    channel = enum_out((SMS,))
+    channel = enum_out(CHANNELS, metadata={"description": "sms or wechat (the inbox is GET /api/v1/inbox)"})
     template = ma.fields.String(allow_none=True)
     locale = ma.fields.String()
     text = ma.fields.String(allow_none=True)
@@ -53,6 +53,7 @@ class NotificationOut(ma.Schema):
 
 
 class NotificationListArgs(PageArgs):
+    channel = ma.fields.String(validate=ma.validate.OneOf(CHANNELS))
     event_type = ma.fields.String(validate=ma.validate.Length(max=100))
     event_id = ma.fields.String(validate=ma.validate.Length(max=64))
     subject = ma.fields.String(validate=ma.validate.Length(max=200))
@@ -74,6 +75,11 @@ class StatsArgs(ma.Schema):
     date_from = ma.fields.Date(metadata={"description": "first local day (default today)"})
     date_to = ma.fields.Date(metadata={"description": "last local day (default date_from)"})
     community_id = ma.fields.String(validate=ma.validate.Length(max=36))
+    channel = ma.fields.String(
+        load_default="sms",
+        validate=ma.validate.OneOf((*CHANNELS, "inbox")),
+        metadata={"description": "sms (default), wechat or inbox"},
+    )
 
 
 class DayStats(ma.Schema):
@@ -85,10 +91,12 @@ class DayStats(ma.Schema):
     pending = ma.fields.Integer()
     segments = ma.fields.Integer(metadata={"description": "billed parts: 70 characters for one, else 67 per part"})
     estimated_cost = ma.fields.String(metadata={"description": "yuan, decimal string"})
+    read = ma.fields.Integer(metadata={"description": "inbox only: messages read"})
 
 
 class StatsOut(ma.Schema):
     timezone = ma.fields.String()
+    channel = ma.fields.String()
     items = ma.fields.List(ma.fields.Nested(DayStats))
 
 
@@ -264,3 +272,31 @@ class InboxListArgs(PageArgs):
 
 class InboxPage(page_schema(InboxMessageOut, "InboxPageBase")):
     unread = ma.fields.Integer(metadata={"description": "unread messages in the whole inbox"})
+
+
+class BindingCodeIn(ma.Schema):
+    unit_id = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=36))
+
+
+class BindingCodeOut(ma.Schema):
+    code = ma.fields.String(metadata={"description": "shown once: give it to the household"})
+    unit_id = ma.fields.String()
+    expires_at = UtcDateTime()
+
+
+class BindingIn(ma.Schema):
+    code = ma.fields.String(required=True, validate=ma.validate.Length(min=4, max=20))
+    oauth_code = ma.fields.String(
+        required=True,
+        validate=ma.validate.Length(min=1, max=200),
+        metadata={"description": "the code WeChat's snsapi_base redirect gave the residents' page"},
+    )
+
+
+class BindingOut(ma.Schema):
+    """A resident's WeChat binding; the openid only masked."""
+
+    resident_id = ma.fields.String()
+    unit_id = ma.fields.String()
+    openid = ma.fields.String(attribute="openid_masked", metadata={"description": "masked (oAbc****wxyz)"})
+    created_at = UtcDateTime()

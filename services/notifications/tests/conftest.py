@@ -232,6 +232,50 @@ def sms_config(sms_server, fakes):
     return make
 
 
+@pytest.fixture(scope="session")
+def wechat_server(fakes):
+    from notifications.templates import TEMPLATES
+
+    with fakes.FakeWechatServer() as server:
+        server.fake.templates = {f"tpl-{key}": TEMPLATES[key].variables for key in TEMPLATES}
+        yield server
+
+
+@pytest.fixture
+def fake_wechat(wechat_server):
+    """The fake official account with a clean slate for this test (its followers and templates stay)."""
+    fake = wechat_server.fake
+    with fake.lock:
+        fake.sent.clear()
+        fake.script.clear()
+        fake.tokens.clear()
+        fake.token_requests = 0
+        fake.slow_token = 0.0
+    return fake
+
+
+@pytest.fixture
+def wechat_config(wechat_server, fakes):
+    """make(**changes) → WechatSettings pointing at the fake official account, a template id for every key."""
+    import dataclasses
+
+    from notifications.config import WechatSettings
+    from notifications.templates import TEMPLATES
+
+    def make(**changes):
+        base = WechatSettings(
+            app_id=fakes.WECHAT_APP_ID,
+            app_secret=fakes.WECHAT_SECRET,
+            endpoint=wechat_server.url,
+            templates={key: f"tpl-{key}" for key in TEMPLATES},
+            page_url="https://m.example.org/inbox/{message_id}",
+            timeout_seconds=3,
+        )
+        return dataclasses.replace(base, **changes)
+
+    return make
+
+
 class Clock:
     """An injectable clock (UTC); starts at 10:00 in Shanghai on a weekday."""
 
@@ -297,7 +341,8 @@ class Directory:
                 abort(404)
             roles = request.args.get("roles", "owner").split(",")
             contacts = [self.residents[r] for r in self.units[uid] if self.residents[r]["role"] in roles]
-            return jsonify({"unit_id": uid, "community_id": "c", "contacts": contacts})
+            community = self.residents[self.units[uid][0]]["community_id"] if self.units[uid] else "c"
+            return jsonify({"unit_id": uid, "community_id": community, "contacts": contacts})
 
         @app.get("/api/v1/internal/zones/<zid>")
         def zone(zid):
@@ -380,9 +425,10 @@ def pipeline(pipeline_settings, directory, sms_config, clock):
     built, apps = [], []
 
     class Pipeline:
-        def __init__(self, provider, **changes):
+        def __init__(self, provider, wechat=None, **changes):
             self.sms = sms_config(provider, **changes)
-            self.context = make_context(pipeline_settings, upstreams, clock=clock, sms=self.sms)
+            self.wechat = wechat
+            self.context = make_context(pipeline_settings, upstreams, clock=clock, sms=self.sms, wechat=wechat)
             self.consumer = EventConsumer(pipeline_settings, database, inbox, HANDLERS, self.context)
             self.database = database
             self.upstreams = upstreams
@@ -401,7 +447,7 @@ def pipeline(pipeline_settings, directory, sms_config, clock):
         def app(self):
             from notifications.app import create_app
 
-            app = create_app(pipeline_settings, upstreams, clock=clock, sms=self.sms)
+            app = create_app(pipeline_settings, upstreams, clock=clock, sms=self.sms, wechat=self.wechat)
             apps.append(app)
             return app
 

@@ -1,6 +1,7 @@
-"""Fake Aliyun, Tencent Cloud and Twilio SMS APIs as one real local HTTP server (the outside world, for tests and
-the bench). Each checks the request as the real API does (signature, parameters) and answers like it, errors
-included; a script of error codes per provider lets a test make the next answers fail or throttle."""
+"""Fake Aliyun, Tencent Cloud and Twilio SMS APIs as one real local HTTP server, and a fake WeChat official account
+as another (the outside world, for tests and the bench). Each checks the request as the real API does (signature,
+access token, parameters, body shape) and answers like it, errors included; a script of error codes lets a test make
+the next answers fail or throttle."""
 
 from __future__ import annotations
 
@@ -294,5 +295,180 @@ class FakeSmsServer:
 
     def __exit__(self, *exc):
         self.fake.hold.set()
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+# -- WeChat official account (公众号): stable_token, template/send, OAuth snsapi_base ----------------------------------
+WECHAT_APP_ID, WECHAT_SECRET = "wx0123456789abcdef", "fake-wechat-secret"
+
+
+class FakeWechat:
+    """State of the fake official account: followers, templates, tokens issued, messages accepted, scripted codes."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.followers: set[str] = set()  # openids following the account
+        self.unsubscribed: set[str] = set()  # openids that once followed and left (43004)
+        self.templates: dict[str, tuple] = {}  # template_id → the data keys it expects
+        self.oauth_codes: dict[str, str] = {}  # one-time OAuth code → openid
+        self.tokens: dict[str, bool] = {}  # access token → still valid
+        self.token_requests = 0
+        self.sent: list[dict] = []
+        self.script: list[int] = []  # errcodes answered to the next template sends (one each)
+        self.slow_token = 0.0  # seconds the token endpoint takes (to show one renewal at a time)
+
+    def follower(self) -> str:
+        openid = "o" + uuid.uuid4().hex[:27]  # 28 characters, like WeChat's
+        with self.lock:
+            self.followers.add(openid)
+        return openid
+
+    def oauth_code(self, openid: str) -> str:
+        code = uuid.uuid4().hex
+        with self.lock:
+            self.oauth_codes[code] = openid
+        return code
+
+    def expire_tokens(self) -> None:
+        with self.lock:
+            self.tokens = dict.fromkeys(self.tokens, False)
+
+    def of(self, openid: str | None = None) -> list[dict]:
+        with self.lock:
+            return [m for m in self.sent if openid in (None, m["touser"])]
+
+
+class _WechatHandler(BaseHTTPRequestHandler):
+    server_version = "FakeWechat/1.0"
+    fake: FakeWechat
+
+    def log_message(self, *args):  # quiet
+        pass
+
+    def _reply(self, body: dict) -> None:
+        # WeChat answers 200 with an errcode, errors included.
+        data = json.dumps(body, ensure_ascii=False).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json; encoding=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _error(self, code: int, message: str) -> None:
+        self._reply({"errcode": code, "errmsg": f"{message} rid: {uuid.uuid4().hex[:24]}"})
+
+    def do_GET(self):  # noqa: N802 (http.server's naming)
+        url = urlparse(self.path)
+        query = dict(parse_qsl(url.query))
+        if url.path != "/sns/oauth2/access_token":
+            return self._error(404, "not found")
+        if query.get("appid") != WECHAT_APP_ID:
+            return self._error(40013, "invalid appid")
+        if query.get("secret") != WECHAT_SECRET:
+            return self._error(40125, "invalid appsecret")
+        if query.get("grant_type") != "authorization_code":
+            return self._error(40002, "invalid grant_type")
+        with self.fake.lock:
+            openid = self.fake.oauth_codes.pop(query.get("code", ""), None)
+        if openid is None:
+            return self._error(40029, "invalid code")
+        return self._reply(
+            {
+                "access_token": uuid.uuid4().hex,
+                "expires_in": 7200,
+                "refresh_token": uuid.uuid4().hex,
+                "openid": openid,
+                "scope": "snsapi_base",
+            }
+        )
+
+    def do_POST(self):  # noqa: N802 (http.server's naming)
+        url = urlparse(self.path)
+        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        try:
+            body = json.loads(raw or b"{}")
+        except ValueError:
+            return self._error(47001, "data format error")
+        if url.path == "/cgi-bin/stable_token":
+            return self._stable_token(body)
+        if url.path == "/cgi-bin/message/template/send":
+            return self._template_send(dict(parse_qsl(url.query)), body)
+        return self._error(404, "not found")
+
+    def _stable_token(self, body: dict):
+        if body.get("grant_type") != "client_credential":
+            return self._error(40002, "invalid grant_type")
+        if body.get("appid") != WECHAT_APP_ID:
+            return self._error(40013, "invalid appid")
+        if body.get("secret") != WECHAT_SECRET:
+            return self._error(40125, "invalid appsecret")
+        time.sleep(self.fake.slow_token)
+        with self.fake.lock:
+            self.fake.token_requests += 1
+            valid = [t for t, ok in self.fake.tokens.items() if ok]
+            if valid and not body.get("force_refresh"):
+                token = valid[-1]  # the stable token: the same one while it is valid
+            else:
+                token = "ACCESS_" + uuid.uuid4().hex
+                self.fake.tokens[token] = True
+        return self._reply({"access_token": token, "expires_in": 7200})
+
+    def _template_send(self, query: dict, body: dict):
+        token = query.get("access_token")
+        with self.fake.lock:
+            state = self.fake.tokens.get(token)
+            scripted = self.fake.script.pop(0) if self.fake.script else None
+        if not token:
+            return self._error(41001, "access_token missing")
+        if state is None:
+            return self._error(40014, "invalid access_token")
+        if state is False:
+            return self._error(42001, "access_token expired")
+        if scripted is not None:
+            return self._error(scripted, f"scripted {scripted}")
+        openid, template_id, data = body.get("touser"), body.get("template_id"), body.get("data")
+        if not isinstance(openid, str) or not openid:
+            return self._error(40003, "invalid openid")
+        with self.fake.lock:
+            if openid in self.fake.unsubscribed:
+                return self._error(43004, "require subscribe")
+            if openid not in self.fake.followers:
+                return self._error(40003, "invalid openid")
+            expected = self.fake.templates.get(template_id)
+        if expected is None:
+            return self._error(40037, "invalid template_id")
+        if (
+            not isinstance(data, dict)
+            or set(data) != set(expected)
+            or not all(isinstance(v, dict) and isinstance(v.get("value"), str) for v in data.values())
+        ):
+            return self._error(47003, "argument invalid! data.value invalid")
+        if "url" in body and not (isinstance(body["url"], str) and body["url"].startswith(("http://", "https://"))):
+            return self._error(40039, "invalid url size")
+        msgid = uuid.uuid4().int % 10**16
+        with self.fake.lock:
+            self.fake.sent.append(
+                {"touser": openid, "template_id": template_id, "data": data, "url": body.get("url"), "msgid": msgid}
+            )
+        return self._reply({"errcode": 0, "errmsg": "ok", "msgid": msgid})
+
+
+class FakeWechatServer:
+    """`with FakeWechatServer() as server:` → server.url, server.fake (a fresh FakeWechat)."""
+
+    def __init__(self):
+        self.fake = FakeWechat()
+        handler = type("WechatHandler", (_WechatHandler,), {"fake": self.fake})
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, name="fake-wechat", daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
         self.httpd.shutdown()
         self.httpd.server_close()

@@ -19,11 +19,14 @@ from guanjia.errors import Conflict, Forbidden, NotFound
 from guanjia.pii import mask_phone, normalize_phone
 
 from .. import events
+from ..config import SMS, WECHAT, WechatSettings
 from ..models import Delivery, outbox
 from ..templates import DEFAULT_LOCALE
-from . import inbox_messages
+from . import inbox_messages, wechat_bindings
 
-SMS = "sms"
+CHANNELS = (SMS, WECHAT)
+
+NO_CHANNEL = "-"  # planning only: the rule's channels are all unavailable to this person
 STATUSES = ("pending", "sending", "sent", "delivered", "failed", "skipped")
 FINAL = ("delivered", "failed", "skipped")
 RESEND_ROLES = ("admin", "cs_manager", "senior_butler", "butler")
@@ -77,17 +80,47 @@ def find_delivery(session: Session, event_id: str, recipient_id: str, channel: s
     return session.execute(query).scalar_one_or_none()
 
 
+def _planned(session: Session, event_id: str, recipient_id: str) -> bool:
+    """A row for this event and person on any pushed channel (SMS, or WeChat and its SMS fallback)."""
+    query = select(Delivery.id).where(Delivery.event_id == event_id, Delivery.recipient_id == recipient_id)
+    return session.execute(query.limit(1)).first() is not None
+
+
+def _channels(session: Session, plan: Plan, wechat: WechatSettings | None) -> dict[str, str]:
+    """The channel of each recipient: the rule's first channel they can get (WeChat if bound), else SMS."""
+    order = wechat.order(plan.template) if wechat is not None else (SMS,)
+    if WECHAT not in order:
+        return {}
+    residents = {r.id for r in plan.recipients if r.id and r.kind == "resident"}
+    bindings = wechat_bindings.bound(session, residents)
+    chosen = {}
+    for recipient in plan.recipients:
+        usable = [c for c in order if c == SMS or (c == WECHAT and recipient.id in bindings)]
+        chosen[recipient.id] = usable[0] if usable else NO_CHANNEL
+    return chosen
+
+
 def plan_deliveries(
-    session: Session, *, key: str, event_type: str, subject: str, plan: Plan, now: datetime
+    session: Session,
+    *,
+    key: str,
+    event_type: str,
+    subject: str,
+    plan: Plan,
+    now: datetime,
+    wechat: WechatSettings | None = None,
 ) -> list[Delivery]:
-    """One pending row per recipient (skipped at once when opted out of a non-essential message); a row that
-    exists already (the event was applied before) is left alone. The dispatcher sends after this commits."""
+    """One pending row per recipient on the rule's channel (`wechat`: the account's settings; WeChat for a bound
+    resident where the rule prefers it, else SMS), skipped at once when opted out of a non-essential message; a
+    row that exists already (the event was applied before) is left alone. The dispatcher sends after this commits.
+    Residents and staff also find the message in their inbox (written here, in the same transaction)."""
     created, seen = [], set()
+    channels = _channels(session, plan, wechat)
     for recipient in plan.recipients:
         if not recipient.id or recipient.id in seen:
             continue
         seen.add(recipient.id)
-        if find_delivery(session, key, recipient.id) is not None:
+        if _planned(session, key, recipient.id):
             continue
         delivery = Delivery(
             id=new_id(),
@@ -98,7 +131,7 @@ def plan_deliveries(
             community_id=plan.community_id,
             recipient_id=recipient.id,
             recipient_kind=recipient.kind,
-            channel=SMS,
+            channel=channels.get(recipient.id, SMS),
             locale=DEFAULT_LOCALE,
             template=plan.template,
             variables=json.dumps(plan.variables, ensure_ascii=False),
@@ -112,6 +145,10 @@ def plan_deliveries(
         )
         if recipient.opted_out and not plan.essential:
             delivery.status, delivery.reason, delivery.next_attempt_at = "skipped", "opted out", None
+        elif delivery.channel == NO_CHANNEL:
+            # The rule sends by WeChat only and this resident has not bound theirs: the inbox has it.
+            delivery.channel, delivery.status, delivery.next_attempt_at = WECHAT, "skipped", None
+            delivery.reason = "not bound to WeChat"
         session.add(delivery)
         created.append(delivery)
     if plan.kind in ("event", "notice"):
@@ -136,9 +173,11 @@ def plan_deliveries(
     return created
 
 
-def plan_for_event(session: Session, event: dict, plan: Plan, now: datetime) -> list[Delivery]:
+def plan_for_event(
+    session: Session, event: dict, plan: Plan, now: datetime, wechat: WechatSettings | None = None
+) -> list[Delivery]:
     return plan_deliveries(
-        session, key=event["id"], event_type=event["type"], subject=event["subject"], plan=plan, now=now
+        session, key=event["id"], event_type=event["type"], subject=event["subject"], plan=plan, now=now, wechat=wechat
     )
 
 
@@ -208,7 +247,7 @@ def visible_deliveries(principal: Principal):
 
 def list_deliveries(principal: Principal, filters: dict):
     query = visible_deliveries(principal)
-    for name in ("event_type", "event_id", "subject", "status", "recipient_id", "community_id", "notice_id"):
+    for name in ("event_type", "event_id", "subject", "status", "recipient_id", "community_id", "notice_id", "channel"):
         if filters.get(name):
             query = query.where(getattr(Delivery, name) == filters[name])
     if filters.get("phone"):

@@ -15,17 +15,20 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from guanjia import metrics
-from guanjia.db import as_utc
+from guanjia.db import as_utc, new_id
 from guanjia.errors import Invalid
 from guanjia.logging import mask_text
 from guanjia.pii import mask_phone, normalize_phone
 
 from .. import events
-from ..config import SmsSettings
+from ..config import SMS, WECHAT, SmsSettings, WechatSettings
 from ..directory import DirectoryUnavailable
-from ..models import Delivery
+from ..models import Delivery, InboxMessage
 from ..sms import PROVIDER, REJECTED, THROTTLED, Message, SmsError
 from ..templates import localized, pick_locale, render, segments
+from ..wechat import PERMANENT, THROTTLE_SECONDS, WechatError, mask_openid
+from ..wechat import THROTTLED as WECHAT_THROTTLED
+from . import wechat_bindings
 from .caps import (
     COMMUNITY_DAY,
     RECIPIENT_DAY,
@@ -36,7 +39,8 @@ from .caps import (
     lock_caps,
     release_caps,
 )
-from .deliveries import NotificationEvents, fail
+from .deliveries import NotificationEvents, fail, find_delivery, wake_on_commit
+from .inbox_messages import without_signature
 from .messages import unseal
 from .quiet_hours import in_quiet_hours, local_day_start, quiet_hours_end
 from .wording import template_overrides
@@ -63,7 +67,8 @@ def _recover_stale(session: Session, context, written: NotificationEvents, now: 
     released = Counter()
     for row in session.execute(query).scalars():
         # Its claim stops counting against the caps (claimed again, it counts again).
-        released.update(cap_windows(row.recipient_id, row.community_id, row.claimed_at, context.settings.timezone))
+        if row.channel == SMS:
+            released.update(cap_windows(row.recipient_id, row.community_id, row.claimed_at, context.settings.timezone))
         if row.duplicate_risk:
             fail(session, written, row, now, "outcome_unknown", "twice lost between send and commit; not sent again")
             continue
@@ -129,23 +134,31 @@ def claim_due(session: Session, context, now: datetime) -> list[dict]:
     if not rows:
         return []
     quiet = in_quiet_hours(now, sms, tz)
-    counts = lock_caps(session, {w for r in rows for w in cap_windows(r.recipient_id, r.community_id, now, tz)})
+    capped = [r for r in rows if r.channel == SMS]  # the SMS caps are SMS's; WeChat has its own limits
+    counts = lock_caps(session, {w for r in capped for w in cap_windows(r.recipient_id, r.community_id, now, tz)})
     claimed, taken = [], Counter()
     for row in rows:
-        wait = held(row.urgent, row.recipient_id, row.community_id, counts, sms, now, tz, quiet=quiet)
+        if row.channel == SMS:
+            wait = held(row.urgent, row.recipient_id, row.community_id, counts, sms, now, tz, quiet=quiet)
+        else:
+            wait = held_wechat(row.urgent, context.wechat, sms, now, tz, quiet=quiet)
         if wait is not None and wait.code:
             fail(session, written, row, now, wait.code, wait.reason)
             continue
         if wait is not None:
             row.next_attempt_at, row.reason = wait.until, wait.reason
             continue
-        for scope, key, window in cap_windows(row.recipient_id, row.community_id, now, tz):
+        for scope, key, window in (
+            cap_windows(row.recipient_id, row.community_id, now, tz) if row.channel == SMS else ()
+        ):
             counts[scope, key] += 1
             taken[scope, key, window] += 1
         row.status, row.claimed_at, row.attempts = "sending", now, row.attempts + 1
         claimed.append(
             {
                 "id": row.id,
+                "channel": row.channel,
+                "event_id": row.event_id,
                 "recipient_id": row.recipient_id,
                 "recipient_kind": row.recipient_kind,
                 "kind": row.kind,
@@ -159,7 +172,32 @@ def claim_due(session: Session, context, now: datetime) -> list[dict]:
             }
         )
     add_caps(session, taken)
+    _wechat_addresses(session, [c for c in claimed if c["channel"] == WECHAT])
     return claimed
+
+
+def held_wechat(urgent: bool, wechat: WechatSettings, sms: SmsSettings, now: datetime, tz: str, *, quiet: bool):
+    """WeChat keeps the instance's quiet hours unless the community allows template messages at night."""
+    if quiet and not urgent and wechat.quiet_hours:
+        return Held("waiting for the end of quiet hours", until=quiet_hours_end(now, sms, tz))
+    return None
+
+
+def _wechat_addresses(session: Session, items: list[dict]) -> None:
+    """Claimed WeChat messages carry the sealed openid (opened only to send) and their inbox message's id (the
+    template message links to it): two queries for the batch."""
+    if not items:
+        return
+    bindings = wechat_bindings.bound(session, {i["recipient_id"] for i in items})
+    query = select(InboxMessage.id, InboxMessage.event_id, InboxMessage.recipient_id).where(
+        InboxMessage.event_id.in_({i["event_id"] for i in items}),
+        InboxMessage.recipient_id.in_({i["recipient_id"] for i in items}),
+    )
+    inbox_ids = {(e, r): mid for mid, e, r in session.execute(query)}
+    for item in items:
+        binding = bindings.get(item["recipient_id"])
+        item["openid_sealed"] = binding.openid if binding else None
+        item["inbox_id"] = inbox_ids.get((item["event_id"], item["recipient_id"]))
 
 
 def dispatch(context, database, now: datetime) -> int:
@@ -182,7 +220,8 @@ def dispatch(context, database, now: datetime) -> int:
         released, tz = Counter(), context.settings.timezone
         for item, outcome in zip(claimed, results, strict=True):
             row = found.get(item["id"])
-            if _record(session, context, written, row, item, outcome, recorded_at) and outcome.status != "sent":
+            recorded = _record(session, context, written, row, item, outcome, recorded_at)
+            if recorded and outcome.status != "sent" and item["channel"] == SMS:
                 # Not accepted by a provider (retry, skipped, rejected): the claim stops counting against the caps.
                 windows = cap_windows(item["recipient_id"], item["community_id"], item["claimed_at"], tz)
                 released.update(windows)
@@ -205,6 +244,7 @@ class Outcome:
     reason: str | None = None
     retry_at: datetime | None = None
     throttled: bool = False
+    fallback: bool = False  # WeChat could not take it (unbound, refused for good): the rule's next channel (SMS)
 
 
 def _contact(context, item: dict) -> dict | None:
@@ -234,6 +274,8 @@ def _valid_phone(contact: dict | None) -> str | None:
 
 def _send_one(context, item: dict, overrides: dict) -> Outcome:
     """Look the contact up now, render, send through the provider chain; never raises."""
+    if item["channel"] == WECHAT:
+        return _send_wechat(context, item, overrides)
     now = context.clock()
     try:
         contact = _contact(context, item)
@@ -295,6 +337,88 @@ def _send_one(context, item: dict, overrides: dict) -> Outcome:
     return Outcome("sent", provider=provider, message_id=message_id, **base)
 
 
+def _send_wechat(context, item: dict, overrides: dict) -> Outcome:
+    """A template message to the resident's bound WeChat; never raises. The openid is opened only for the call."""
+    now = context.clock()
+    try:
+        contact = _contact(context, item)
+    except DirectoryUnavailable as exc:
+        retry_at = now + backoff(item["attempts"], context.sms)
+        return Outcome("retry", error_code="directory_unavailable", reason=str(exc)[:200], retry_at=retry_at)
+    if contact is None:
+        return Outcome("skipped", reason="no contact")
+    if _outside_community(item, contact):
+        return Outcome("skipped", reason="recipient outside the community")
+    if not item["essential"] and (contact.get("opted_out") or context.opted_out(item["recipient_id"])):
+        return Outcome("skipped", reason="opted out")
+    if not item.get("openid_sealed"):
+        return Outcome("skipped", reason="not bound to WeChat (any more)", fallback=True)
+    key = item["template"]
+    template_id = context.wechat.templates.get(key)
+    if not template_id:
+        return Outcome(
+            "failed", WECHAT, error_code="no_template", reason=f"no WeChat template for {key}", fallback=True
+        )
+    openid = wechat_bindings.openid_of(context.settings, item["openid_sealed"])
+    locale = pick_locale(contact.get("locale"))
+    base = {
+        "masked": mask_openid(openid),
+        "locale": locale,
+        "text": without_signature(render(key, item["variables"], locale, "", overrides)),
+    }
+    page = context.wechat.page_url
+    url = page.replace("{message_id}", item["inbox_id"]) if page and item.get("inbox_id") else None
+    try:
+        msgid = context.wechat_client.send_template(openid, template_id, localized(key, item["variables"], locale), url)
+    except WechatError as exc:
+        reason = f"wechat {exc}"[:200]
+        code = f"wechat:{exc.code}"
+        if exc.kind == PERMANENT:
+            return Outcome("failed", WECHAT, error_code=code, reason=reason, fallback=True, **base)
+        if exc.kind == WECHAT_THROTTLED:
+            retry_at = now + timedelta(seconds=THROTTLE_SECONDS)
+            return Outcome("retry", WECHAT, error_code=code, reason=reason, retry_at=retry_at, throttled=True)
+        if item["attempts"] >= context.sms.max_attempts:
+            return Outcome("failed", WECHAT, error_code=code, reason=f"gave up: {reason}"[:200], fallback=True, **base)
+        retry_at = now + backoff(item["attempts"], context.sms)
+        return Outcome("retry", WECHAT, error_code=code, reason=reason, retry_at=retry_at)
+    except Exception as exc:  # never lose the row to a bug: retry it like an outage
+        retry_at = now + backoff(item["attempts"], context.sms)
+        return Outcome("retry", error_code="error", reason=mask_text(repr(exc))[:200], retry_at=retry_at)
+    return Outcome("sent", provider=WECHAT, message_id=msgid, **base)
+
+
+def _fall_back(session: Session, row: Delivery, now: datetime, wechat: WechatSettings) -> None:
+    """WeChat could not take the message: the rule's next channel (SMS) gets it, once (the unique key)."""
+    order = wechat.order(row.template) if row.template else (SMS,)
+    later = order[order.index(WECHAT) + 1 :] if WECHAT in order else (SMS,)
+    if SMS not in later or _has_row(session, row.event_id, row.recipient_id, SMS):
+        return
+    copied = ("event_id", "event_type", "kind", "subject", "community_id", "recipient_id", "recipient_kind", "locale")
+    session.add(
+        Delivery(
+            id=new_id(),
+            channel=SMS,
+            template=row.template,
+            variables=row.variables,
+            urgent=row.urgent,
+            essential=row.essential,
+            notice_id=row.notice_id,
+            status="pending",
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+            reason=f"fallback from WeChat ({row.error_code or row.reason})"[:200],
+            **{name: getattr(row, name) for name in copied},
+        )
+    )
+    wake_on_commit(session)
+
+
+def _has_row(session: Session, event_id: str, recipient_id: str, channel: str) -> bool:
+    return find_delivery(session, event_id, recipient_id, channel) is not None
+
+
 def _record(
     session: Session,
     context,
@@ -325,12 +449,16 @@ def _record(
         return True
     if outcome.status == "skipped":
         row.status, row.reason, row.secret = "skipped", outcome.reason, None
+        if outcome.fallback:
+            _fall_back(session, row, now, context.wechat)
         return True
     if outcome.status == "failed":
         fail(session, written, row, now, outcome.error_code, outcome.reason)
+        if outcome.fallback:
+            _fall_back(session, row, now, context.wechat)
         return True
     row.status, row.sent_at, row.provider_message_id = "sent", now, outcome.message_id
-    row.segments = segments(outcome.text or "")
+    row.segments = segments(outcome.text or "") if row.channel == SMS else None  # SMS parts are what is billed
     row.error_code, row.secret = None, None
     if not row.duplicate_risk:
         row.reason = None

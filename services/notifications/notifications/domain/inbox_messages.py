@@ -21,7 +21,7 @@ INBOX = "inbox"
 PEOPLE = ("resident", "user")  # a bare number (a sign-in code) has no inbox, and a code is never kept
 
 
-def _without_signature(text: str) -> str:
+def without_signature(text: str) -> str:
     # The SMS carries the sender's signature (【物业】 / [Estate]); the inbox shows who sent it by itself.
     for opening, closing in (("【", "】"), ("[", "] ")):
         if text.startswith(opening) and closing in text:
@@ -32,7 +32,7 @@ def _without_signature(text: str) -> str:
 def long_form(session: Session, template: str, variables: dict, locale: str = DEFAULT_LOCALE) -> dict:
     """An event's inbox form: a title per template and the template's text (the operator's wording first)."""
     text = render(template, variables, locale, "", template_overrides(session))
-    return {"title": inbox_title(template, locale), "body": _without_signature(text), "links": []}
+    return {"title": inbox_title(template, locale), "body": without_signature(text), "links": []}
 
 
 def deposit(

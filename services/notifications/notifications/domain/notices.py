@@ -68,7 +68,9 @@ def preview_notice(session: Session, context, principal: Principal, body: dict) 
     }
 
 
-def create_notice(session: Session, directory: Directory, principal: Principal, now: datetime, body: dict) -> Notice:
+def create_notice(
+    session: Session, directory: Directory, principal: Principal, now: datetime, body: dict, wechat=None
+) -> Notice:
     contacts, community_id, scope, target_id = _notice_audience(directory, principal, body)
     notice = Notice(
         id=new_id(),
@@ -98,7 +100,7 @@ def create_notice(session: Session, directory: Directory, principal: Principal, 
         inbox=inbox_form(notice),
     )
     planned = plan_deliveries(
-        session, key=notice.id, event_type="notice", subject=f"notice/{notice.id}", plan=plan, now=now
+        session, key=notice.id, event_type="notice", subject=f"notice/{notice.id}", plan=plan, now=now, wechat=wechat
     )
     notice.recipients = len(planned)
     return notice

@@ -1,4 +1,5 @@
-"""Delivery statistics per local day: sent, delivered, failed, skipped, pending, billed segments, cost."""
+"""Delivery statistics per local day and channel: sent, delivered, failed, skipped, pending, billed segments, cost
+(the inbox: landed and read)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from guanjia.auth import Principal
 from guanjia.errors import Forbidden, Invalid
 
 from ..config import SmsSettings
-from ..models import Delivery
+from ..models import Delivery, InboxMessage
 from .deliveries import visible_deliveries
 
 
@@ -32,7 +33,12 @@ def daily_stats(session: Session, principal: Principal, settings, sms: SmsSettin
     while day <= end:
         lo = datetime(day.year, day.month, day.day, tzinfo=tz)
         hi = lo + timedelta(days=1)
+        if args.get("channel") == "inbox":
+            items.append(_inbox_day(session, principal, day, lo, hi, args.get("community_id")))
+            day += timedelta(days=1)
+            continue
         query = visible_deliveries(principal).order_by(None).where(Delivery.created_at >= lo, Delivery.created_at < hi)
+        query = query.where(Delivery.channel == args.get("channel", "sms"))
         if args.get("community_id"):
             query = query.where(Delivery.community_id == args["community_id"])
         sub = query.subquery()
@@ -57,6 +63,31 @@ def daily_stats(session: Session, principal: Principal, settings, sms: SmsSettin
         )
         day += timedelta(days=1)
     return items
+
+
+def _inbox_day(session: Session, principal: Principal, day, lo, hi, community_id: str | None) -> dict:
+    """The inbox's day: messages that landed (all delivered at once) and how many were read; nothing billed."""
+    query = select(func.count(), func.count(InboxMessage.read_at)).where(
+        InboxMessage.created_at >= lo, InboxMessage.created_at < hi
+    )
+    if principal.role == "butler":
+        query = query.where(InboxMessage.recipient_id == principal.subject)  # as the delivery log
+    elif not principal.instance_wide:
+        query = query.where(InboxMessage.community_id.in_(principal.communities or ("",)))
+    if community_id:
+        query = query.where(InboxMessage.community_id == community_id)
+    landed, read = session.execute(query).one()
+    return {
+        "date": day.isoformat(),
+        "sent": landed,
+        "delivered": landed,
+        "failed": 0,
+        "skipped": 0,
+        "pending": 0,
+        "segments": 0,
+        "estimated_cost": "0.00",
+        "read": read,
+    }
 
 
 def _failed_after_send(session: Session, sub) -> int:
