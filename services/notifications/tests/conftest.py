@@ -488,3 +488,26 @@ def event_of(type_, data, community=None):
 @pytest.fixture
 def make_event():
     return event_of
+
+
+def fee_overdue(resident: dict, stage: str = "first") -> dict:
+    """A fee.overdue event for a resident of the directory stand-in (the payer), as billing builds it."""
+    return event_of(
+        "fee.overdue",
+        {
+            "bill_id": str(uuid.uuid4()),
+            "unit_id": resident["unit_id"],
+            "community_id": resident["community_id"],
+            "period": "2026-Q4",
+            "amount_due": "88.00",
+            "due_date": "2026-11-15",
+            "stage": stage,
+            "days_overdue": 30,
+            "payer_id": resident["resident_id"],
+        },
+    )
+
+
+@pytest.fixture
+def overdue_event():
+    return fee_overdue

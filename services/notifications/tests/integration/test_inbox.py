@@ -14,35 +14,20 @@ def inbox_rows(p, event_id):
         return list(s.execute(select(InboxMessage).where(InboxMessage.event_id == event_id)).scalars())
 
 
-def overdue(make_event, resident):
-    return make_event(
-        "fee.overdue",
-        {
-            "bill_id": str(uuid.uuid4()),
-            "unit_id": resident["unit_id"],
-            "community_id": resident["community_id"],
-            "period": "2026-Q4",
-            "amount_due": "88.00",
-            "due_date": "2026-11-15",
-            "stage": "first",
-            "days_overdue": 30,
-            "payer_id": resident["resident_id"],
-        },
-    )
-
-
 def resident_headers(settings, resident):
     return auth_header(
         settings, "resident", resident_id=resident["resident_id"], communities=[resident["community_id"]]
     )
 
 
-def test_an_event_lands_once_in_the_residents_own_inbox_with_its_full_text(pipeline, directory, fake_sms, make_event):
+def test_an_event_lands_once_in_the_residents_own_inbox_with_its_full_text(
+    overdue_event, pipeline, directory, fake_sms, make_event
+):
     p = pipeline("twilio")
     client = p.app().test_client()
     settings = p.context.settings
     resident, neighbour = directory.resident(), directory.resident()
-    event = overdue(make_event, resident)
+    event = overdue_event(resident)
     p.handle(event)
     p.handle(event)  # redelivered by the bus: still one message
     [message] = inbox_rows(p, event["id"])

@@ -38,23 +38,6 @@ def bound(pipeline, directory, fake_wechat, wechat_config):
     return p, client, bind
 
 
-def overdue(make_event, resident):
-    return make_event(
-        "fee.overdue",
-        {
-            "bill_id": str(uuid.uuid4()),
-            "unit_id": resident["unit_id"],
-            "community_id": resident["community_id"],
-            "period": "2026-Q4",
-            "amount_due": "88.00",
-            "due_date": "2026-11-15",
-            "stage": "first",
-            "days_overdue": 30,
-            "payer_id": resident["resident_id"],
-        },
-    )
-
-
 def rows(p, event_id):
     with p.database.transaction() as s:
         query = select(Delivery).where(Delivery.event_id == event_id).order_by(Delivery.created_at, Delivery.channel)
@@ -120,13 +103,13 @@ def test_binding_with_the_butlers_code_keeps_the_openid_sealed_and_masked(
 
 
 def test_a_bound_resident_hears_by_wechat_once_and_an_unbound_one_by_sms(
-    bound, directory, fake_wechat, fake_sms, make_event, caplog
+    overdue_event, bound, directory, fake_wechat, fake_sms, make_event, caplog
 ):
     p, client, bind = bound
     resident, openid = bind()
     unbound = directory.resident()
     caplog.set_level(logging.DEBUG)
-    event, other = overdue(make_event, resident), overdue(make_event, unbound)
+    event, other = overdue_event(resident), overdue_event(unbound)
     p.handle(event)
     p.handle(event)  # redelivered: still one message per channel
     p.handle(other)
@@ -168,23 +151,23 @@ def test_a_bound_resident_hears_by_wechat_once_and_an_unbound_one_by_sms(
 
 
 def test_the_access_token_is_cached_renewed_before_expiry_and_after_42001_by_one_thread(
-    bound, make_event, fake_wechat, clock
+    overdue_event, bound, make_event, fake_wechat, clock
 ):
     p, _, bind = bound
     (a, openid_a), (b, openid_b) = bind(), bind()
-    p.handle(overdue(make_event, a))
-    p.handle(overdue(make_event, b))
+    p.handle(overdue_event(a))
+    p.handle(overdue_event(b))
     p.dispatch()
     assert len(fake_wechat.of()) == 2 and fake_wechat.token_requests == 1  # one token for both
 
     clock.advance(seconds=7200 - 299)  # inside the renewal margin (300 s) of the 7200 s token
     fake_wechat.expire_tokens()  # WeChat issues a new one when asked after expiry
-    p.handle(overdue(make_event, a))
+    p.handle(overdue_event(a))
     p.dispatch()
     assert fake_wechat.token_requests == 2 and len(fake_wechat.of(openid_a)) == 2
 
     fake_wechat.expire_tokens()  # expired early (WeChat's side): 42001, renewed, sent once
-    p.handle(overdue(make_event, b))
+    p.handle(overdue_event(b))
     p.dispatch()
     assert fake_wechat.token_requests == 3 and len(fake_wechat.of(openid_b)) == 2
 
@@ -201,14 +184,14 @@ def test_the_access_token_is_cached_renewed_before_expiry_and_after_42001_by_one
 
 
 @pytest.mark.parametrize("code", [43004, 40003])
-def test_a_permanent_refusal_falls_back_to_sms_once(bound, make_event, fake_wechat, fake_sms, code):
+def test_a_permanent_refusal_falls_back_to_sms_once(overdue_event, bound, make_event, fake_wechat, fake_sms, code):
     p, _, bind = bound
     resident, openid = bind()
     if code == 43004:
         fake_wechat.unsubscribed.add(openid)
     else:
         fake_wechat.script.append(40003)
-    event = overdue(make_event, resident)
+    event = overdue_event(resident)
     p.handle(event)
     p.dispatch()
     failed, sms = sorted(rows(p, event["id"]), key=lambda d: d.channel != "wechat")
@@ -221,12 +204,12 @@ def test_a_permanent_refusal_falls_back_to_sms_once(bound, make_event, fake_wech
 
 
 def test_transient_errors_retry_and_rate_limits_wait_without_falling_back(
-    bound, make_event, fake_wechat, fake_sms, clock
+    overdue_event, bound, make_event, fake_wechat, fake_sms, clock
 ):
     p, _, bind = bound
     resident, openid = bind()
     fake_wechat.script.extend([-1, 45009])
-    event = overdue(make_event, resident)
+    event = overdue_event(resident)
     p.handle(event)
     p.dispatch()
     [row] = rows(p, event["id"])
@@ -242,11 +225,11 @@ def test_transient_errors_retry_and_rate_limits_wait_without_falling_back(
 
 
 def test_unbound_before_sending_goes_by_sms_and_quiet_hours_hold_wechat_unless_allowed(
-    pipeline, bound, directory, make_event, fake_wechat, fake_sms, wechat_config, clock
+    overdue_event, pipeline, bound, directory, make_event, fake_wechat, fake_sms, wechat_config, clock
 ):
     p, client, bind = bound
     resident, openid = bind()
-    event = overdue(make_event, resident)
+    event = overdue_event(resident)
     p.handle(event)
     own = auth_header(p.context.settings, "resident", resident_id=resident["resident_id"], units=[resident["unit_id"]])
     assert client.delete("/api/v1/notifications/wechat/bindings/me", headers=own).status_code == 204
@@ -258,12 +241,12 @@ def test_unbound_before_sending_goes_by_sms_and_quiet_hours_hold_wechat_unless_a
     clock.set_local(22, 30)
     night = pipeline("twilio", wechat=wechat_config(quiet_hours=False))
     held = bind()
-    first = overdue(make_event, held[0])
+    first = overdue_event(held[0])
     p.handle(first)
     p.dispatch()
     [row] = rows(p, first["id"])
     assert row.status == "pending" and "quiet hours" in row.reason
-    allowed = overdue(make_event, held[0])
+    allowed = overdue_event(held[0])
     night.handle(allowed)
     night.dispatch()
     assert {r.status for r in rows(p, allowed["id"])} == {"sent"}
@@ -271,7 +254,7 @@ def test_unbound_before_sending_goes_by_sms_and_quiet_hours_hold_wechat_unless_a
 
 
 def test_a_wechat_send_lost_with_its_worker_is_resent_once_marked_and_never_doubled_by_sms(
-    bound, make_event, fake_wechat, fake_sms, clock
+    overdue_event, bound, make_event, fake_wechat, fake_sms, clock
 ):
     """As for SMS: a worker killed between WeChat's answer and our commit leaves 'sending'; after the lease the
     message goes once more with duplicate_risk, a second loss fails it — and no SMS is added on top."""
@@ -279,7 +262,7 @@ def test_a_wechat_send_lost_with_its_worker_is_resent_once_marked_and_never_doub
 
     p, _, bind = bound
     resident, openid = bind()
-    event = overdue(make_event, resident)
+    event = overdue_event(resident)
     p.handle(event)
     with p.database.transaction() as s:
         s.execute(update(Delivery).where(Delivery.event_id == event["id"]).values(status="sending", claimed_at=clock()))
