@@ -103,6 +103,15 @@ DOMAIN_MESSAGES_ZH = {
     "at most 93 days at once": "一次最多 93 天",
     "only an admin changes templates": "只有管理员可以修改短信模板",
     "residents choose for themselves": "住户自行选择",
+    # notifications: the inbox, WeChat (issue 21)
+    "an https:// address": "必须是 https:// 地址",
+    "WeChat is not configured on this instance": "本系统未配置微信公众号",
+    "WeChat did not accept this code (expired or used)": "微信未接受该授权码（已过期或已使用）",
+    "residents bind their own WeChat": "住户自行绑定微信",
+    "unknown binding code": "绑定码无效",
+    "this binding code was used already; ask your butler for a new one": "该绑定码已使用，请向管家重新获取",
+    "the binding code has expired; ask your butler for a new one": "该绑定码已过期，请向管家重新获取",
+    "no WeChat bound": "尚未绑定微信",
     # staff
     "this community already has this department": "本小区已有该部门",
     "no such department": "没有该部门",
@@ -462,6 +471,9 @@ DOMAIN_PATTERNS_ZH = [
     (_p(r"cannot look the recipients up now: (?P<why>.+)"), "暂时无法查询收件人：{why}"),
     (_p(r"unknown (?P<scope>\S+)"), "未知的{scope}"),
     (_p(r"notice (?P<id>\S+) not found"), "通知 {id} 不存在"),
+    (_p(r"inbox message (?P<id>\S+) not found"), "站内信 {id} 不存在"),
+    (_p(r"WeChat did not answer: (?P<why>.+)"), "微信未响应：{why}"),
+    (_p(r"cannot look the unit up now: (?P<why>.+)"), "暂时无法查询房屋：{why}"),
     (
         _p(r"only a failed message can be resent; this one is (?P<status>\S+)"),
         "只有发送失败的短信可以重发；该短信状态为{status}",

@@ -1,5 +1,5 @@
 """Notifications-owned settings: SMS providers, templates ids, failover, caps, quiet hours (GUANJIA_SMS_* env vars);
-the WeChat official account (GUANJIA_WECHAT_* env vars)."""
+the WeChat official account (GUANJIA_WECHAT_* env vars); the SMTP relay for staff reports (GUANJIA_SMTP_*)."""
 
 from __future__ import annotations
 
@@ -170,9 +170,9 @@ def from_env(settings=None, env=None) -> SmsSettings:
 
 
 def check(settings) -> list[str]:
-    """Problems with the GUANJIA_SMS_* and GUANJIA_WECHAT_* settings, for `guanjia config check` (ServiceSpec.check_config)."""
+    """Problems with the GUANJIA_SMS_*, GUANJIA_WECHAT_* and GUANJIA_SMTP_* settings, for `guanjia config check` (ServiceSpec.check_config)."""
     problems = []
-    for parse in (from_env, wechat_from_env):
+    for parse in (from_env, wechat_from_env, smtp_from_env):
         try:
             parse(settings)
         except RuntimeError as exc:
@@ -247,4 +247,63 @@ def wechat_from_env(settings=None, env=None) -> WechatSettings:
         timeout_seconds=num("GUANJIA_WECHAT_TIMEOUT_SECONDS", "5"),
         binding_code_hours=num("GUANJIA_WECHAT_BINDING_CODE_HOURS", "72"),
         quiet_hours=quiet == "on",
+    )
+
+
+# -- E-mail: scheduled delivery reports to managers (GUANJIA_SMTP_* env vars) ----------------------------------------
+REPORT_PERIODS = ("weekly", "monthly")
+
+
+@dataclasses.dataclass(frozen=True)
+class SmtpSettings:
+    """The SMTP relay staff reports go through; off while host is empty."""
+
+    host: str = ""
+    port: int = 25
+    username: str = ""
+    password: str = ""
+    sender: str = "guanjia@localhost"
+    starttls: bool = False
+    timeout_seconds: float = 10.0
+    # community id → the managers' addresses that get its report (addresses are personal data: kept here only).
+    report_recipients: dict = dataclasses.field(default_factory=dict)
+    report_period: str = "weekly"
+    max_attempts: int = 5
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.host and self.report_recipients)
+
+
+def smtp_from_env(settings=None, env=None) -> SmtpSettings:
+    """SmtpSettings from GUANJIA_SMTP_* (documented in docs/notifications.md)."""
+    if env is None:
+        env = getattr(settings, "sms_env", None) or os.environ
+    raw = env.get("GUANJIA_SMTP_REPORT_RECIPIENTS", "").strip()
+    try:
+        recipients = json.loads(raw) if raw else {}
+    except json.JSONDecodeError as exc:
+        raise RuntimeError(f"GUANJIA_SMTP_REPORT_RECIPIENTS is not valid JSON: {exc}") from None
+    if not isinstance(recipients, dict) or not all(
+        isinstance(v, list) and all(isinstance(a, str) and "@" in a for a in v) for v in recipients.values()
+    ):
+        raise RuntimeError("GUANJIA_SMTP_REPORT_RECIPIENTS: a JSON object of community id → list of e-mail addresses")
+    period = env.get("GUANJIA_SMTP_REPORT_PERIOD", "weekly")
+    if period not in REPORT_PERIODS:
+        raise RuntimeError(f"GUANJIA_SMTP_REPORT_PERIOD: weekly or monthly (got {period!r})")
+    try:
+        port = int(env.get("GUANJIA_SMTP_PORT", "25"))
+        timeout = float(env.get("GUANJIA_SMTP_TIMEOUT_SECONDS", "10"))
+    except ValueError:
+        raise RuntimeError("GUANJIA_SMTP_PORT / GUANJIA_SMTP_TIMEOUT_SECONDS: numbers") from None
+    return SmtpSettings(
+        host=env.get("GUANJIA_SMTP_HOST", ""),
+        port=port,
+        username=env.get("GUANJIA_SMTP_USERNAME", ""),
+        password=env.get("GUANJIA_SMTP_PASSWORD", ""),
+        sender=env.get("GUANJIA_SMTP_FROM", SmtpSettings.sender),
+        starttls=env.get("GUANJIA_SMTP_STARTTLS", "off").lower() in ("on", "true", "1"),
+        timeout_seconds=timeout,
+        report_recipients={str(k): list(v) for k, v in recipients.items()},
+        report_period=period,
     )

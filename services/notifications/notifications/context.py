@@ -12,7 +12,7 @@ from datetime import datetime
 from guanjia.db import Database, utcnow
 
 from . import config as smsconfig
-from .config import SmsSettings, WechatSettings
+from .config import SmsSettings, SmtpSettings, WechatSettings
 from .directory import Directory
 from .domain import opt_outs
 from .sms import ProviderChain, provider_chain
@@ -30,6 +30,7 @@ class Context:
     clock: Callable[[], datetime] = utcnow
     wechat: WechatSettings = field(default_factory=WechatSettings)
     wechat_client: WechatClient | None = None
+    smtp: SmtpSettings = field(default_factory=SmtpSettings)
     _pool: ThreadPoolExecutor | None = field(default=None, repr=False)
     _db: Database | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -49,10 +50,16 @@ class Context:
 
 
 def make_context(
-    settings, upstreams: dict, *, clock=None, sms: SmsSettings | None = None, wechat: WechatSettings | None = None
+    settings,
+    upstreams: dict,
+    *,
+    clock=None,
+    sms: SmsSettings | None = None,
+    wechat: WechatSettings | None = None,
+    smtp: SmtpSettings | None = None,
 ) -> Context:
     """`clock` defaults to the wall clock (tests pass a controllable one); `sms` to the GUANJIA_SMS_* settings,
-    `wechat` to the GUANJIA_WECHAT_* ones."""
+    `wechat` to the GUANJIA_WECHAT_* ones, `smtp` to GUANJIA_SMTP_*."""
     sms = sms or smsconfig.from_env(settings)
     wechat = wechat or smsconfig.wechat_from_env(settings)
     clock = clock or utcnow
@@ -65,4 +72,5 @@ def make_context(
         wechat=wechat,
         # The access token's expiry is reckoned on the context's clock (WeChat's 7200 s from when it was issued).
         wechat_client=WechatClient(wechat, clock),
+        smtp=smtp or smsconfig.smtp_from_env(settings),
     )

@@ -1,4 +1,4 @@
-"""Scheduled jobs run by the worker (ServiceSpec.periodic): the SMS dispatcher.
+"""Scheduled jobs run by the worker (ServiceSpec.periodic): the dispatcher (SMS and WeChat), managers' e-mail reports.
 
 The job reads the context's clock once per claim and hands that `now` to the domain (tests drive
 `domain.dispatch.dispatch` with any `now`); several replicas share the work (claims SKIP LOCKED)."""
@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from datetime import datetime
 
+from .domain import reports
 from .domain.deliveries import wakeup_for
 from .domain.dispatch import dispatch
 
@@ -33,4 +34,21 @@ def dispatch_job(context, database, now: datetime | None = None) -> None:
         wake.clear()
 
 
-PERIODIC = [("dispatch", 0.01, dispatch_job)]
+def email_reports_job(context, database, now: datetime | None = None) -> int:
+    """Managers' reports by e-mail: plan the last finished period's mails (once per community, period and
+    address), then send what is pending; each mail in its own transaction. Off while GUANJIA_SMTP_* is unset."""
+    if not context.smtp.enabled:
+        return 0
+    now = now or context.clock()
+    with database.transaction() as session:
+        reports.plan_reports(session, context.settings, context.smtp, now)
+    sent, tried = 0, set()
+    while True:
+        with database.transaction() as session:
+            row = reports.send_due(session, context, now, tried)
+            if row is None:
+                return sent
+            sent += row.status == "sent"
+
+
+PERIODIC = [("dispatch", 0.01, dispatch_job), ("email_reports", 300.0, email_reports_job)]

@@ -196,3 +196,28 @@ class WechatBindingCode(Base):
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
     redeemed_by: Mapped[str | None] = mapped_column(String(36))  # the resident id
     redeemed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class ReportMail(Base):
+    """One scheduled report (a community's delivery statistics for a week or a month) to one manager's address by
+    e-mail: once per (community, period, address) — the unique key. The address itself is not kept."""
+
+    __tablename__ = "report_mails"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    community_id: Mapped[str] = mapped_column(String(36))
+    period: Mapped[str] = mapped_column(String(10))  # weekly|monthly
+    period_start: Mapped[str] = mapped_column(String(10))  # the local first day, ISO
+    recipient_hash: Mapped[str] = mapped_column(String(64))  # guanjia.pii.pii_lookup_hash of the address
+    recipient_masked: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(20))  # pending|sent|failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error_code: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+    __table_args__ = (
+        UniqueConstraint(
+            "community_id", "period", "period_start", "recipient_hash", name="uq_report_mails_report_recipient"
+        ),
+        Index("ix_report_mails_status", "status"),
+    )

@@ -472,3 +472,81 @@ class FakeWechatServer:
     def __exit__(self, *exc):
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+# -- an SMTP sink: a real local SMTP server that keeps what it accepts --------------------------------------------
+class SmtpSink:
+    """`with SmtpSink() as sink:` → sink.host, sink.port, sink.messages (raw bytes, envelope); addresses in
+    `sink.refuse` get 550, and `sink.busy` answers 451 to every RCPT (a transient refusal)."""
+
+    def __init__(self):
+        import socketserver
+
+        self.messages: list[dict] = []
+        self.refuse: set[str] = set()
+        self.busy = False
+        self.lock = threading.Lock()
+        sink = self
+
+        class Handler(socketserver.StreamRequestHandler):
+            def reply(self, line: str) -> None:
+                self.wfile.write(line.encode() + b"\r\n")
+
+            def handle(self):
+                self.reply("220 sink.local ESMTP")
+                sender, recipients = None, []
+                while True:
+                    line = self.rfile.readline()
+                    if not line:
+                        return
+                    command = line.decode(errors="replace").strip()
+                    verb = command.split(" ", 1)[0].upper()
+                    if verb in ("EHLO", "HELO"):
+                        self.reply("250 sink.local")
+                    elif verb == "MAIL":
+                        sender, recipients = command.split(":", 1)[1].strip().strip("<>"), []
+                        self.reply("250 OK")
+                    elif verb == "RCPT":
+                        address = command.split(":", 1)[1].strip().strip("<>")
+                        if sink.busy:
+                            self.reply("451 4.3.0 try again later")
+                        elif address in sink.refuse:
+                            self.reply("550 5.1.1 no such mailbox")
+                        else:
+                            recipients.append(address)
+                            self.reply("250 OK")
+                    elif verb == "DATA":
+                        if not recipients:
+                            self.reply("503 5.5.1 no valid recipients")
+                            continue
+                        self.reply("354 end with <CRLF>.<CRLF>")
+                        data = b""
+                        while (chunk := self.rfile.readline()) not in (b".\r\n", b""):
+                            data += chunk[1:] if chunk.startswith(b"..") else chunk
+                        with sink.lock:
+                            sink.messages.append({"from": sender, "to": recipients, "data": data})
+                        self.reply("250 OK queued")
+                    elif verb == "RSET":
+                        sender, recipients = None, []
+                        self.reply("250 OK")
+                    elif verb == "QUIT":
+                        self.reply("221 bye")
+                        return
+                    else:
+                        self.reply("502 5.5.2 not implemented")
+
+        class Server(socketserver.ThreadingTCPServer):
+            daemon_threads = True
+            allow_reuse_address = True
+
+        self.server = Server(("127.0.0.1", 0), Handler)
+        self.host, self.port = "127.0.0.1", self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, name="smtp-sink", daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
