@@ -96,7 +96,7 @@ class DayStats(ma.Schema):
 
 class StatsOut(ma.Schema):
     timezone = ma.fields.String()
-    channel = ma.fields.String()
+    channel = enum_out((*CHANNELS, "inbox"))
     items = ma.fields.List(ma.fields.Nested(DayStats))
 
 
