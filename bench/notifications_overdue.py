@@ -1,6 +1,8 @@
-"""Benchmark: 10,000 fee.overdue events on RabbitMQ → SMS through a fake Aliyun API (signed requests checked).
+"""Benchmark: 10,000 fee.overdue events on RabbitMQ → SMS through a fake Aliyun API (signed requests checked), and
+with `--wechat-share 0.5` half the residents bound to WeChat (template messages through a fake official account).
 
 Usage: .venv/bin/python bench/notifications_overdue.py [--events 10000] [--duplicates 100] [--concurrency 8] [--rate 0]
+       [--wechat-share 0]
 Runs the notifications worker (consumer + dispatcher + relay) on PostgreSQL and RabbitMQ. The outside world runs
 in a separate process: the fake Aliyun API and a residents stand-in serving the contact endpoint over HTTP (it
 checks the service credential). Each event names its own payer, so each must give exactly one SMS;
@@ -30,7 +32,7 @@ from sqlalchemy import func, select
 
 from guanjia import bus, events
 from guanjia.auth import principal_from_header
-from guanjia.db import Database
+from guanjia.db import Database, utcnow
 from guanjia.http import HttpUpstream
 from guanjia.runtime import Worker, declare_queues
 from guanjia.testing import Infra
@@ -69,10 +71,10 @@ def make_contacts(count: int) -> tuple[dict, set]:
     return contacts, phones
 
 
-def fetch_sent(sms_url: str) -> list[dict]:
+def fetch_sent(url: str | None) -> list[dict]:
     import requests
 
-    return requests.get(f"{sms_url}/_sent", timeout=30).json()
+    return requests.get(f"{url}/_sent", timeout=30).json() if url else []
 
 
 def residents_app(settings, contacts: dict):
@@ -105,8 +107,11 @@ def serve_fakes(contacts_file: str, prefix: str) -> int:
     contacts = json.loads(Path(contacts_file).read_text())
     server = fakes.FakeSmsServer().__enter__()
     server.fake.templates["aliyun"] = {code: TEMPLATES[key].variables for key, code in template_codes().items()}
+    wechat = fakes.FakeWechatServer().__enter__()
+    wechat.fake.templates = {f"tpl-{key}": TEMPLATES[key].variables for key in TEMPLATES}
+    wechat.fake.followers = {c["openid"] for c in contacts.values() if c.get("openid")}
     residents = make_server("127.0.0.1", 0, residents_app(settings, contacts), threaded=True)
-    print(f"READY {server.url} http://127.0.0.1:{residents.server_port}", flush=True)
+    print(f"READY {server.url} http://127.0.0.1:{residents.server_port} {wechat.url}", flush=True)
     residents.serve_forever()
     return 0
 
@@ -132,21 +137,28 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--timeout", type=float, default=900)
     parser.add_argument("--rate", type=float, default=0)
+    parser.add_argument("--wechat-share", type=float, default=0.0, help="share of residents bound to WeChat")
     parser.add_argument("--serve-fakes", nargs=2, metavar=("CONTACTS_JSON", "PREFIX"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_fakes:
         return serve_fakes(*args.serve_fakes)
 
-    from notifications.config import AliyunSettings, SmsSettings
+    from guanjia.pii import encrypt_pii, pii_lookup_hash
+    from notifications.config import AliyunSettings, SmsSettings, WechatSettings
     from notifications.context import make_context
-    from notifications.models import Delivery, outbox
+    from notifications.models import Delivery, WechatBinding, outbox
     from notifications.service import SPEC
+    from notifications.templates import TEMPLATES
+    from notifications.wechat import mask_openid
 
     fakes = load_fakes()
     infra = Infra(PG, AMQP)
     settings = infra.settings("notifications", database="bench_notifications", retry_delays_ms=(1000, 5000))
     codes = template_codes()
     contacts, phones = make_contacts(args.events)
+    bound = set(random.sample(sorted(contacts), int(len(contacts) * args.wechat_share)))
+    for rid in bound:
+        contacts[rid]["openid"] = "o" + uuid.uuid4().hex[:27]
     contacts_file = Path(tempfile.mkstemp(suffix=".json")[1])
     contacts_file.write_text(json.dumps(contacts))
     child = subprocess.Popen(
@@ -155,7 +167,7 @@ def main() -> int:
     ready = child.stdout.readline().split()
     if not ready or ready[0] != "READY":
         raise SystemExit("the fake providers did not start")
-    sms_url, residents_url = ready[1], ready[2]
+    sms_url, residents_url, wechat_url = ready[1], ready[2], ready[3]
     sms = SmsSettings(
         provider="aliyun",
         signature="幸福物业",
@@ -170,8 +182,29 @@ def main() -> int:
         community_daily_budget=1_000_000,
         dispatch_concurrency=args.concurrency,
     )
+    wechat = WechatSettings(
+        app_id=fakes.WECHAT_APP_ID,
+        app_secret=fakes.WECHAT_SECRET,
+        endpoint=wechat_url,
+        templates={key: f"tpl-{key}" for key in TEMPLATES} if bound else {},
+    )
+    database = Database(settings.database_url)
+    with database.transaction() as session:  # as if each had redeemed a binding code (openids sealed)
+        for rid in bound:
+            openid, contact = contacts[rid]["openid"], contacts[rid]
+            session.add(
+                WechatBinding(
+                    resident_id=rid,
+                    unit_id=contact["unit_id"],
+                    community_id=contact["community_id"],
+                    openid=encrypt_pii(settings.pii_key, openid),
+                    openid_hash=pii_lookup_hash(settings.pii_key, openid),
+                    openid_masked=mask_openid(openid),
+                    created_at=utcnow(),
+                )
+            )
     upstreams = {"residents": HttpUpstream("residents", residents_url)}
-    spec = dataclasses.replace(SPEC, make_context=partial(make_context, sms=sms))
+    spec = dataclasses.replace(SPEC, make_context=partial(make_context, sms=sms, wechat=wechat))
     declare_queues(spec, settings)
     worker = Worker(spec, settings, upstreams).start()
 
@@ -212,13 +245,12 @@ def main() -> int:
     publisher.close()
 
     deadline = time.time() + args.timeout
-    while len(fetch_sent(sms_url)) < args.events and time.time() < deadline:
+    while len(fetch_sent(sms_url)) + len(fetch_sent(wechat_url)) < args.events and time.time() < deadline:
         time.sleep(1)
     time.sleep(3)  # let any duplicate show itself
-    sent = fetch_sent(sms_url)
+    sent, templated = fetch_sent(sms_url), fetch_sent(wechat_url)
     last = max(m["at"] for m in sent) if sent else time.time()
     worker_relay_deadline = time.time() + 60
-    database = Database(settings.database_url)
     while time.time() < worker_relay_deadline:
         with database.transaction() as session:
             unpublished = session.execute(
@@ -229,6 +261,10 @@ def main() -> int:
         time.sleep(0.5)
     with database.transaction() as session:
         rows = dict(session.execute(select(Delivery.status, func.count()).group_by(Delivery.status)).all())
+        channels = dict(session.execute(select(Delivery.channel, func.count()).group_by(Delivery.channel)).all())
+        wechat_times = session.execute(
+            select(func.min(Delivery.sent_at), func.max(Delivery.sent_at)).where(Delivery.channel == "wechat")
+        ).one()
         planned = session.execute(select(func.min(Delivery.created_at), func.max(Delivery.created_at))).one()
         recorded = session.execute(select(func.min(Delivery.sent_at), func.max(Delivery.sent_at))).one()
         notified = session.execute(
@@ -243,12 +279,25 @@ def main() -> int:
     per_phone = {}
     for message in sent:
         per_phone.setdefault(message["phone"], []).append(message["at"])
-    duplicates = sum(len(v) - 1 for v in per_phone.values())
-    lost = len(phones - set(per_phone))
+    per_openid = {}
+    for message in templated:
+        per_openid[message["touser"]] = per_openid.get(message["touser"], 0) + 1
+    phone_of = {c["openid"]: c["phone"] for c in contacts.values() if c.get("openid")}
+    # One message per resident whatever the channel: a bound resident heard by SMS too is a duplicate.
+    duplicates = sum(len(v) - 1 for v in per_phone.values()) + sum(n - 1 for n in per_openid.values())
+    duplicates += sum(1 for o in per_openid if phone_of.get(o) in per_phone)
+    reached = set(per_phone) | {phone_of[o] for o in per_openid if o in phone_of}
+    lost = len(phones - reached)
     latencies = [(min(v) - published_at[p]) * 1000 for p, v in per_phone.items() if p in published_at]
     elapsed = last - start
     print(f"events published: {args.events} (+{len(repeats)} published twice) in {publish_done - start:.1f} s")
     print(f"SMS accepted by the fake Aliyun API: {len(sent)}; duplicates: {duplicates}; lost: {lost}")
+    if bound:
+        print(f"WeChat template messages accepted by the fake official account: {len(templated)} ({len(bound)} bound)")
+        print(f"deliveries by channel: {channels}")
+        if wechat_times[0]:
+            span = max((wechat_times[1] - wechat_times[0]).total_seconds(), 0.001)
+            print(f"WeChat: {len(templated) / span:.0f} messages/s recorded over {span:.1f} s")
     print(f"deliveries by status: {rows}; notification.sent events: {notified}")
     if planned[0] and recorded[0]:
         consumed = (planned[1] - planned[0]).total_seconds()

@@ -361,6 +361,8 @@ class _WechatHandler(BaseHTTPRequestHandler):
     def do_GET(self):  # noqa: N802 (http.server's naming)
         url = urlparse(self.path)
         query = dict(parse_qsl(url.query))
+        if url.path == "/_sent":  # what was accepted (for a bench running this server in another process)
+            return self._reply(self.fake.of())
         if url.path != "/sns/oauth2/access_token":
             return self._error(404, "not found")
         if query.get("appid") != WECHAT_APP_ID:
