@@ -112,6 +112,8 @@ DOMAIN_MESSAGES_ZH = {
     "this binding code was used already; ask your butler for a new one": "该绑定码已使用，请向管家重新获取",
     "the binding code has expired; ask your butler for a new one": "该绑定码已过期，请向管家重新获取",
     "no WeChat bound": "尚未绑定微信",
+    "WeChat signature does not match": "微信签名不匹配",
+    "a WeChat event: flat XML without a DTD": "必须是微信事件推送：不含 DTD 的简单 XML",
     # staff
     "this community already has this department": "本小区已有该部门",
     "no such department": "没有该部门",

@@ -51,7 +51,7 @@ OWN_INTERNAL_PREFIX = "/api/v1/internal/users"
 # Provider callbacks: forwarded without a bearer token, authenticated by the provider's signature in the service.
 SIGNED_CALLBACKS = frozenset(
     ["/api/v1/payments/callback"]
-    + [f"/api/v1/notifications/receipts/{provider}" for provider in ("aliyun", "tencent", "twilio")]
+    + [f"/api/v1/notifications/receipts/{provider}" for provider in ("aliyun", "tencent", "twilio", "wechat")]
 )
 FORWARDED_HEADERS = {
     "Authorization": "HTTP_AUTHORIZATION",

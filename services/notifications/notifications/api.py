@@ -3,7 +3,9 @@ provider receipts and the internal direct-message endpoint; no rules here."""
 
 from __future__ import annotations
 
+import hashlib
 import hmac
+import xml.etree.ElementTree as ET
 
 import marshmallow as ma
 from flask import current_app, request
@@ -46,10 +48,12 @@ from .schemas import (
     TemplateIn,
     TemplateOut,
     TencentReceipt,
+    WechatCheckArgs,
 )
 from .sms import twilio_signature
 
-RECEIPT_PATHS = {f"/api/v1/notifications/receipts/{p}" for p in ("aliyun", "tencent", "twilio")}
+RECEIPT_PATHS = {f"/api/v1/notifications/receipts/{p}" for p in ("aliyun", "tencent", "twilio", "wechat")}
+WECHAT_EVENT_MAX_BYTES = 16 * 1024
 
 blp = Blueprint(
     "notifications", __name__, url_prefix="/api/v1/notifications", description="Delivery log, resend, statistics"
@@ -375,3 +379,44 @@ def twilio_receipt():
     if outcome == "unknown":
         raise NotFound(f"no message {sid}")
     return "", 204
+
+
+def _wechat_signed() -> None:
+    """WeChat signs a push with sha1 of the sorted (Token, timestamp, nonce) in the query string."""
+    token = context().wechat.callback_token
+    if not token:
+        raise Forbidden("receipts from this provider are not configured on this instance")
+    args = request.args
+    parts = sorted([token, args.get("timestamp", ""), args.get("nonce", "")])
+    expected = hashlib.sha1("".join(parts).encode()).hexdigest()
+    if not hmac.compare_digest(expected.encode(), args.get("signature", "").encode()):
+        raise Forbidden("WeChat signature does not match")
+
+
+@receipts.route("/wechat", methods=["GET"])
+@receipts.arguments(WechatCheckArgs, location="query")
+def wechat_verify(args):
+    """WeChat's server-URL check: answers `echostr` when the signature matches GUANJIA_WECHAT_CALLBACK_TOKEN."""
+    _wechat_signed()
+    return args["echostr"], 200, {"Content-Type": "text/plain; charset=utf-8"}
+
+
+@receipts.route("/wechat", methods=["POST"])
+def wechat_push():
+    """WeChat's event pushes (plaintext mode): template message outcomes (sent → delivered | failed, a failure
+    falls back to SMS) and unsubscribes (the binding goes). Answers `success` as WeChat expects."""
+    _wechat_signed()
+    raw = request.get_data(cache=False)
+    # No DTD, no entities (CDATA sections are WeChat's own): an event is a small flat element of text fields.
+    upper = raw.upper()
+    if len(raw) > WECHAT_EVENT_MAX_BYTES or b"<!DOCTYPE" in upper or b"<!ENTITY" in upper:
+        raise Invalid("body", "a WeChat event: flat XML without a DTD")
+    try:
+        root = ET.fromstring(raw)
+    except ET.ParseError:
+        raise Invalid("body", "a WeChat event: flat XML without a DTD") from None
+    event = {child.tag: (child.text or "").strip() for child in root}
+    settings, now = web.settings(), web.now()
+    with web.database().transaction() as session:
+        receipt_rules.apply_wechat_event(session, settings, context().wechat, now, event)
+    return "success", 200, {"Content-Type": "text/plain; charset=utf-8"}

@@ -200,6 +200,7 @@ class WechatSettings:
     timeout_seconds: float = 5.0
     binding_code_hours: float = 72.0
     quiet_hours: bool = True  # False: non-urgent template messages go at night too (the community allows it)
+    callback_token: str = ""  # the server-configuration Token: WeChat signs its event pushes (receipts) with it
 
     DEFAULT_ORDER = (WECHAT, SMS)
 
@@ -247,6 +248,7 @@ def wechat_from_env(settings=None, env=None) -> WechatSettings:
         timeout_seconds=num("GUANJIA_WECHAT_TIMEOUT_SECONDS", "5"),
         binding_code_hours=num("GUANJIA_WECHAT_BINDING_CODE_HOURS", "72"),
         quiet_hours=quiet == "on",
+        callback_token=env.get("GUANJIA_WECHAT_CALLBACK_TOKEN", ""),
     )
 
 

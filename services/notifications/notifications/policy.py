@@ -78,5 +78,5 @@ def policy() -> Policy:
         "notifications",
         RESOURCES,
         service_only=("/api/v1/internal",),
-        public=(f"{N}/receipts/aliyun", f"{N}/receipts/tencent", f"{N}/receipts/twilio"),
+        public=(f"{N}/receipts/aliyun", f"{N}/receipts/tencent", f"{N}/receipts/twilio", f"{N}/receipts/wechat"),
     )

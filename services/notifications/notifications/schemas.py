@@ -300,3 +300,12 @@ class BindingOut(ma.Schema):
     unit_id = ma.fields.String()
     openid = ma.fields.String(attribute="openid_masked", metadata={"description": "masked (oAbc****wxyz)"})
     created_at = UtcDateTime()
+
+
+class WechatCheckArgs(ma.Schema):
+    """WeChat's server-URL check (GET): its signature over the configured Token, and the string to echo."""
+
+    signature = ma.fields.String(load_default="", validate=ma.validate.Length(max=64))
+    timestamp = ma.fields.String(load_default="", validate=ma.validate.Length(max=20))
+    nonce = ma.fields.String(load_default="", validate=ma.validate.Length(max=64))
+    echostr = ma.fields.String(load_default="", validate=ma.validate.Length(max=200))

@@ -233,6 +233,33 @@ def fail(
     written.emit(session, row, events.NOTIFICATION_FAILED)
 
 
+def fall_back(session: Session, row: Delivery, now: datetime, wechat: WechatSettings) -> None:
+    """WeChat could not take the message: the rule's next channel (SMS) gets it, once (the unique key)."""
+    order = wechat.order(row.template) if row.template else (SMS,)
+    later = order[order.index(WECHAT) + 1 :] if WECHAT in order else (SMS,)
+    if SMS not in later or find_delivery(session, row.event_id, row.recipient_id, SMS) is not None:
+        return
+    copied = ("event_id", "event_type", "kind", "subject", "community_id", "recipient_id", "recipient_kind", "locale")
+    session.add(
+        Delivery(
+            id=new_id(),
+            channel=SMS,
+            template=row.template,
+            variables=row.variables,
+            urgent=row.urgent,
+            essential=row.essential,
+            notice_id=row.notice_id,
+            status="pending",
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+            reason=f"fallback from WeChat ({row.error_code or row.reason})"[:200],
+            **{name: getattr(row, name) for name in copied},
+        )
+    )
+    wake_on_commit(session)
+
+
 # -- the delivery log ------------------------------------------------------------------------------------------------
 def visible_deliveries(principal: Principal):
     """Admin/service see all, community staff their communities, a resident only what was sent to them.

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from guanjia import metrics
-from guanjia.db import as_utc, new_id
+from guanjia.db import as_utc
 from guanjia.errors import Invalid
 from guanjia.logging import mask_text
 from guanjia.pii import mask_phone, normalize_phone
@@ -39,7 +39,7 @@ from .caps import (
     lock_caps,
     release_caps,
 )
-from .deliveries import NotificationEvents, fail, find_delivery, wake_on_commit
+from .deliveries import NotificationEvents, fail, fall_back
 from .inbox_messages import without_signature
 from .messages import unseal
 from .quiet_hours import in_quiet_hours, local_day_start, quiet_hours_end
@@ -388,37 +388,6 @@ def _send_wechat(context, item: dict, overrides: dict) -> Outcome:
     return Outcome("sent", provider=WECHAT, message_id=msgid, **base)
 
 
-def _fall_back(session: Session, row: Delivery, now: datetime, wechat: WechatSettings) -> None:
-    """WeChat could not take the message: the rule's next channel (SMS) gets it, once (the unique key)."""
-    order = wechat.order(row.template) if row.template else (SMS,)
-    later = order[order.index(WECHAT) + 1 :] if WECHAT in order else (SMS,)
-    if SMS not in later or _has_row(session, row.event_id, row.recipient_id, SMS):
-        return
-    copied = ("event_id", "event_type", "kind", "subject", "community_id", "recipient_id", "recipient_kind", "locale")
-    session.add(
-        Delivery(
-            id=new_id(),
-            channel=SMS,
-            template=row.template,
-            variables=row.variables,
-            urgent=row.urgent,
-            essential=row.essential,
-            notice_id=row.notice_id,
-            status="pending",
-            attempts=0,
-            next_attempt_at=now,
-            created_at=now,
-            reason=f"fallback from WeChat ({row.error_code or row.reason})"[:200],
-            **{name: getattr(row, name) for name in copied},
-        )
-    )
-    wake_on_commit(session)
-
-
-def _has_row(session: Session, event_id: str, recipient_id: str, channel: str) -> bool:
-    return find_delivery(session, event_id, recipient_id, channel) is not None
-
-
 def _record(
     session: Session,
     context,
@@ -450,12 +419,12 @@ def _record(
     if outcome.status == "skipped":
         row.status, row.reason, row.secret = "skipped", outcome.reason, None
         if outcome.fallback:
-            _fall_back(session, row, now, context.wechat)
+            fall_back(session, row, now, context.wechat)
         return True
     if outcome.status == "failed":
         fail(session, written, row, now, outcome.error_code, outcome.reason)
         if outcome.fallback:
-            _fall_back(session, row, now, context.wechat)
+            fall_back(session, row, now, context.wechat)
         return True
     row.status, row.sent_at, row.provider_message_id = "sent", now, outcome.message_id
     row.segments = segments(outcome.text or "") if row.channel == SMS else None  # SMS parts are what is billed

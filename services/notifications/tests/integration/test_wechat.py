@@ -279,3 +279,81 @@ def test_a_wechat_send_lost_with_its_worker_is_resent_once_marked_and_never_doub
     [delivery] = rows(p, event["id"])
     assert delivery.status == "failed" and delivery.error_code == "outcome_unknown"
     assert len(fake_wechat.of(openid)) == 1 and fake_sms.of(phone=resident["phone"]) == []
+
+
+def _signed(token, **extra):
+    import hashlib
+
+    timestamp, nonce = "1764640000", "123456789"
+    signature = hashlib.sha1("".join(sorted([token, timestamp, nonce])).encode()).hexdigest()
+    return {"timestamp": timestamp, "nonce": nonce, "signature": signature, **extra}
+
+
+def _push(fields: dict) -> str:
+    inner = "".join(f"<{k}><![CDATA[{v}]]></{k}>" for k, v in fields.items())
+    return f"<xml>{inner}</xml>"
+
+
+def test_wechat_pushes_are_signed_and_report_outcomes_and_unsubscribes(
+    pipeline, directory, wechat_config, fake_wechat, fake_sms, overdue_event
+):
+    p = pipeline("twilio", wechat=wechat_config(callback_token="wx-callback-token"))
+    client = p.app().test_client()
+    settings = p.context.settings
+    path = "/api/v1/notifications/receipts/wechat"
+    echo = client.get(path, query_string=_signed("wx-callback-token", echostr="hello-wechat"))
+    assert echo.status_code == 200 and echo.text == "hello-wechat"
+    forged = client.get(path, query_string=_signed("guess", echostr="x"))
+    assert forged.status_code == 403 and forged.mimetype == "application/problem+json"
+
+    # Two bound residents, one message each by WeChat.
+    people = []
+    for _ in range(2):
+        resident = directory.resident(unit_id=str(uuid.uuid4()), community_id=str(uuid.uuid4()))
+        butler = auth_header(settings, "butler", communities=[resident["community_id"]])
+        code = client.post(
+            "/api/v1/notifications/wechat/binding-codes", json={"unit_id": resident["unit_id"]}, headers=butler
+        ).json["code"]
+        openid = fake_wechat.follower()
+        own = auth_header(settings, "resident", resident_id=resident["resident_id"], units=[resident["unit_id"]])
+        body = {"code": code, "oauth_code": fake_wechat.oauth_code(openid)}
+        assert client.post("/api/v1/notifications/wechat/bindings", json=body, headers=own).status_code == 201
+        event = overdue_event(resident)
+        p.handle(event)
+        people.append((resident, openid, event))
+    p.dispatch()
+    (ok_resident, ok_openid, ok_event), (blocked, blocked_openid, blocked_event) = people
+    [ok_row], [blocked_row] = rows(p, ok_event["id"]), rows(p, blocked_event["id"])
+
+    def finished(row, openid, status):
+        fields = {
+            "ToUserName": "gh_0123456789ab",
+            "FromUserName": openid,
+            "CreateTime": "1764640000",
+            "MsgType": "event",
+            "Event": "TEMPLATESENDJOBFINISH",
+            "MsgID": row.provider_message_id,
+            "Status": status,
+        }
+        return client.post(path, query_string=_signed("wx-callback-token"), data=_push(fields))
+
+    unsigned = client.post(path, query_string=_signed("guess"), data=_push({"MsgType": "event"}))
+    assert unsigned.status_code == 403
+    assert finished(ok_row, ok_openid, "success").text == "success"
+    assert finished(ok_row, ok_openid, "success").text == "success"  # WeChat repeats pushes
+    [ok_row] = rows(p, ok_event["id"])
+    assert ok_row.status == "delivered" and fake_sms.of(phone=ok_resident["phone"]) == []
+    assert finished(blocked_row, blocked_openid, "failed:user block").status_code == 200
+    p.dispatch()
+    failed, sms = sorted(rows(p, blocked_event["id"]), key=lambda d: d.channel != "wechat")
+    assert failed.status == "failed" and failed.error_code == "wechat:failed:user block"
+    assert sms.channel == "sms" and sms.status == "sent" and len(fake_sms.of(phone=blocked["phone"])) == 1
+
+    bomb = '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]><xml><MsgType>&a;</MsgType></xml>'
+    refused = client.post(path, query_string=_signed("wx-callback-token"), data=bomb)
+    assert refused.status_code == 422 and "body" in refused.json["errors"]
+    leave = {"FromUserName": ok_openid, "MsgType": "event", "Event": "unsubscribe", "CreateTime": "1764640001"}
+    assert client.post(path, query_string=_signed("wx-callback-token"), data=_push(leave)).text == "success"
+    with p.database.transaction() as s:
+        assert s.get(WechatBinding, ok_resident["resident_id"]) is None  # found by the openid's lookup hash
+        assert s.get(WechatBinding, blocked["resident_id"]) is not None
