@@ -59,7 +59,8 @@ class Settings:
     sms_provider: str = "console"
     # Key for personal data encrypted at rest (ID-card numbers); generated into var/ when embedded.
     pii_key: str = ""
-    # The GUANJIA_SMS_* variables this instance was configured with (read by the notifications service).
+    # The GUANJIA_SMS_*, GUANJIA_WECHAT_*, GUANJIA_SMTP_* variables this instance was configured with (read by the
+    # notifications service: its channels).
     sms_env: dict = dataclasses.field(default_factory=dict)
     admin_password: str | None = None
     relay_poll_seconds: float = 5.0
@@ -316,7 +317,7 @@ def from_env(service: str, env=None) -> Settings:
         sms_provider=env.get("GUANJIA_SMS_PROVIDER", "console"),
         pii_key=pii_key,
         # Provider keys may come from files too (GUANJIA_SMS_ALIYUN_ACCESS_KEY_SECRET_FILE, ...).
-        sms_env={key: value for key, value in _sms_env(read).items() if key.startswith("GUANJIA_SMS_")},
+        sms_env={key: value for key, value in _sms_env(read).items() if key.startswith(CHANNEL_PREFIXES)},
         admin_password=read.secret("GUANJIA_ADMIN_PASSWORD") or None,
         relay_poll_seconds=read.number("GUANJIA_RELAY_POLL_SECONDS", 5.0, "a number of seconds"),
         retry_delays_ms=_retry_delays(read),
@@ -342,12 +343,15 @@ def log_level(env=None) -> str:
     return level
 
 
+CHANNEL_PREFIXES = ("GUANJIA_SMS_", "GUANJIA_WECHAT_", "GUANJIA_SMTP_")
+
+
 def _sms_env(read: _Reader) -> dict:
     sms = {
-        key: value for key, value in read.env.items() if key.startswith("GUANJIA_SMS_") and not key.endswith("_FILE")
+        key: value for key, value in read.env.items() if key.startswith(CHANNEL_PREFIXES) and not key.endswith("_FILE")
     }
     for key in read.env:
-        if key.startswith("GUANJIA_SMS_") and key.endswith("_FILE"):
+        if key.startswith(CHANNEL_PREFIXES) and key.endswith("_FILE"):
             name = key.removesuffix("_FILE")
             if not sms.get(name):
                 sms[name] = read.secret(name)

@@ -251,6 +251,7 @@ def fake_wechat(wechat_server):
         fake.tokens.clear()
         fake.token_requests = 0
         fake.slow_token = 0.0
+    fake.hold.set()
     return fake
 
 

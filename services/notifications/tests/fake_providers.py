@@ -317,6 +317,9 @@ class FakeWechat:
         self.sent: list[dict] = []
         self.script: list[int] = []  # errcodes answered to the next template sends (one each)
         self.slow_token = 0.0  # seconds the token endpoint takes (to show one renewal at a time)
+        self.hold = threading.Event()
+        self.hold.set()  # cleared: accepted messages wait before the answer (a worker can be killed meanwhile)
+        self.received = threading.Event()
 
     def follower(self) -> str:
         openid = "o" + uuid.uuid4().hex[:27]  # 28 characters, like WeChat's
@@ -453,6 +456,8 @@ class _WechatHandler(BaseHTTPRequestHandler):
             self.fake.sent.append(
                 {"touser": openid, "template_id": template_id, "data": data, "url": body.get("url"), "msgid": msgid}
             )
+        self.fake.received.set()
+        self.fake.hold.wait(60)  # accepted; the answer may be held back
         return self._reply({"errcode": 0, "errmsg": "ok", "msgid": msgid})
 
 
@@ -472,6 +477,7 @@ class FakeWechatServer:
         return self
 
     def __exit__(self, *exc):
+        self.fake.hold.set()
         self.httpd.shutdown()
         self.httpd.server_close()
 

@@ -39,9 +39,8 @@ def start_worker(env):
     )
 
 
-def test_a_worker_killed_while_sending_gives_at_most_one_recorded_duplicate(
-    infra, served_directory, directory, sms_server, fake_sms, fakes, make_event
-):
+def kill_env(infra, served_directory, sms_server, fakes, extra=None):
+    """The worker's environment and the test's settings on the kill database."""
     env = infra.stack_env("kill")
     settings = infra.settings(
         "notifications",
@@ -61,9 +60,17 @@ def test_a_worker_killed_while_sending_gives_at_most_one_recorded_duplicate(
             "GUANJIA_SMS_QUIET_HOURS": "off",
             "GUANJIA_SMS_SEND_LEASE_SECONDS": "2",
             "GUANJIA_SMS_TIMEOUT_SECONDS": "30",
+            **(extra or {}),
         }
     )
     declare_queues(SPEC, settings)
+    return env, settings
+
+
+def test_a_worker_killed_while_sending_gives_at_most_one_recorded_duplicate(
+    infra, served_directory, directory, sms_server, fake_sms, fakes, make_event
+):
+    env, settings = kill_env(infra, served_directory, sms_server, fakes)
     resident = directory.resident()
     event = make_event(
         "fee.overdue",
@@ -116,3 +123,77 @@ def test_a_worker_killed_while_sending_gives_at_most_one_recorded_duplicate(
     time.sleep(0.5)
     assert len(fake_sms.of("twilio", resident["phone"])) == 2  # exactly one duplicate, and it is on record
     _ = os
+
+
+def test_a_worker_killed_while_sending_by_wechat_gives_at_most_one_recorded_duplicate_and_no_sms(
+    infra, served_directory, directory, sms_server, fake_sms, wechat_server, fake_wechat, fakes, overdue_event
+):
+    """The same for a template message to a bound resident: one duplicate at most, on record, no SMS on top."""
+    import json
+
+    from guanjia.db import utcnow
+    from guanjia.pii import encrypt_pii, pii_lookup_hash
+    from notifications.models import WechatBinding
+    from notifications.templates import TEMPLATES
+    from notifications.wechat import mask_openid
+
+    wechat = {
+        "GUANJIA_WECHAT_APP_ID": fakes.WECHAT_APP_ID,
+        "GUANJIA_WECHAT_APP_SECRET": fakes.WECHAT_SECRET,
+        "GUANJIA_WECHAT_ENDPOINT": wechat_server.url,
+        "GUANJIA_WECHAT_TEMPLATES": json.dumps({key: f"tpl-{key}" for key in TEMPLATES}),
+        "GUANJIA_WECHAT_QUIET_HOURS": "off",
+        "GUANJIA_WECHAT_TIMEOUT_SECONDS": "30",
+    }
+    env, settings = kill_env(infra, served_directory, sms_server, fakes, wechat)
+    resident = directory.resident()
+    openid = fake_wechat.follower()
+    database = Database(settings.database_url)
+    with database.transaction() as s:
+        s.add(
+            WechatBinding(
+                resident_id=resident["resident_id"],
+                unit_id=resident["unit_id"],
+                community_id=resident["community_id"],
+                openid=encrypt_pii(settings.pii_key, openid),
+                openid_hash=pii_lookup_hash(settings.pii_key, openid),
+                openid_masked=mask_openid(openid),
+                created_at=utcnow(),
+            )
+        )
+    event = overdue_event(resident, "final")
+    fake_wechat.hold.clear()
+    fake_wechat.received.clear()
+    first = start_worker(env)
+    try:
+        publisher = bus.Publisher(settings.with_service("billing"))
+        publisher.publish(event)
+        publisher.close()
+        assert fake_wechat.received.wait(60), first.stderr.read1().decode(errors="replace") if first.poll() else "-"
+        first.send_signal(signal.SIGKILL)  # between WeChat's acceptance and our commit
+        first.wait(10)
+    finally:
+        fake_wechat.hold.set()
+        if first.poll() is None:
+            first.kill()
+
+    def delivery():
+        with database.transaction() as s:
+            return s.execute(select(Delivery).where(Delivery.event_id == event["id"])).scalars().all()
+
+    [left] = delivery()
+    assert left.channel == "wechat" and left.status == "sending"
+    second = start_worker(env)
+    try:
+        rows = wait_until(lambda: (d := delivery()) and d[0].status == "sent" and d, timeout=60)
+    finally:
+        second.send_signal(signal.SIGTERM)
+        try:
+            second.wait(15)
+        except subprocess.TimeoutExpired:
+            second.kill()
+        database.dispose()
+    [row] = rows
+    assert row.duplicate_risk and row.attempts == 2 and "may arrive twice" in row.reason
+    time.sleep(0.5)
+    assert len(fake_wechat.of(openid)) == 2 and fake_sms.of(phone=resident["phone"]) == []

@@ -3,7 +3,7 @@ inbox's text without the SMS signature."""
 
 import pytest
 
-from notifications.config import WechatSettings, check, wechat_from_env
+from notifications.config import WechatSettings, check, smtp_from_env, wechat_from_env
 from notifications.domain.inbox_messages import without_signature
 from notifications.templates import inbox_title
 from notifications.wechat import PERMANENT, THROTTLED, TOKEN, TRANSIENT, classify, mask_openid
@@ -62,3 +62,23 @@ def test_openids_are_masked_and_the_inbox_drops_the_sms_signature():
     assert without_signature("[] Your ticket is resolved.") == "Your ticket is resolved."
     assert without_signature("没有签名") == "没有签名"
     assert inbox_title("fee.overdue.first", "en") == "Payment reminder" and inbox_title("unknown", "zh-CN") == "通知"
+
+
+def test_the_instance_configuration_carries_the_wechat_and_smtp_variables_secrets_from_files_too(tmp_path):
+    """A worker configured with GUANJIA_SMS_* (its sms_env) still reads its WeChat and SMTP settings."""
+    from guanjia import config
+
+    secret = tmp_path / "wechat-secret"
+    secret.write_text("from-a-file\n")
+    env = {
+        "GUANJIA_PII_KEY": "k",
+        "GUANJIA_SMS_PROVIDER": "console",
+        "GUANJIA_WECHAT_APP_ID": "wx1",
+        "GUANJIA_WECHAT_APP_SECRET_FILE": str(secret),
+        "GUANJIA_SMTP_HOST": "smtp.example.org",
+        "GUANJIA_SMTP_REPORT_RECIPIENTS": '{"c1": ["m@example.org"]}',
+    }
+    settings = config.from_env("notifications", env)
+    wechat = wechat_from_env(settings)
+    assert wechat.enabled and wechat.app_secret == "from-a-file"
+    assert smtp_from_env(settings).enabled
