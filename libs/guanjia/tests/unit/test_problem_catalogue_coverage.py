@@ -46,8 +46,8 @@ SAMPLES = ("7", "unit")
 # Modules whose ValueError texts reach a client as a field message (`raise Invalid(field, str(exc))`).
 VALUE_ERROR_MODULES = {
     "libs/guanjia/guanjia/fields.py",
+    "libs/guanjia/guanjia/money.py",
     "libs/guanjia/guanjia/uploads.py",
-    "services/billing/billing/money.py",
     "services/residents/residents/values.py",
     "services/residents/residents/domain/structure.py",
     "services/tickets/tickets/clock.py",
