@@ -50,8 +50,8 @@ VALUE_ERROR_MODULES = {
     "libs/guanjia/guanjia/uploads.py",
     "services/residents/residents/values.py",
     "services/residents/residents/domain/structure.py",
-    "services/tickets/tickets/clock.py",
-    "services/tickets/tickets/files.py",
+    "services/tickets/tickets/domain/attachments.py",
+    "services/tickets/tickets/domain/business_hours.py",
 }
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
