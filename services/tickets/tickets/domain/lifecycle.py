@@ -40,7 +40,7 @@ def allowed_actions(status: str) -> list[str]:
     return [action for action, (sources, _) in TRANSITIONS.items() if status in sources]
 
 
-# Who may take each action: the same parties the actions themselves require (_require, record_visit).
+# Who may take each action: the same parties the actions themselves require (require_actor, visits.record_visit).
 ACTION_ACTORS = {
     "assign": {"dispatcher": True},
     "start": {"worker": True},
@@ -69,14 +69,14 @@ def charge_fen(value, field: str) -> int:
         raise Invalid(field, "a positive amount with at most two decimals, up to 1000000") from None
 
 
-def kind_actions(ticket: Ticket, closable_kinds) -> list[str]:
+def kind_actions(ticket: Ticket, closable) -> list[str]:
     """The actions of the ticket's status that its kind can take: only repairs and service requests are quoted,
     only the community's direct-close kinds are closed without a return visit."""
     actions = []
     for action in allowed_actions(ticket.status):
         if action in ("quote", "accept_quote") and ticket.category not in CHARGED_CATEGORIES:
             continue
-        if action == "close" and ticket.category not in closable_kinds:
+        if action == "close" and ticket.category not in closable:
             continue
         actions.append(action)
     return actions
