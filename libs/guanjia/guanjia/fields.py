@@ -56,7 +56,7 @@ def decimal_metadata(example: str, pattern: str | None = None, description: str 
 
 class Decimal(ma.fields.Decimal):
     """An exact decimal with at most `places` decimal places, read from a string or a JSON number, written as a
-    string. The one decimal input field of every service (money is billing's Money, built on `to_decimal`)."""
+    string. The one decimal input field of every service (money is guanjia.money.Money, built on `to_decimal`)."""
 
     default_error_messages = {"invalid": 'must be a decimal string or a number, like "2.35"'}
 

@@ -7,8 +7,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
+from guanjia.money import month_of
+
 from .models import Bill, Policy
-from .money import month_of
 
 DEFAULT_TARGET = 0.85
 

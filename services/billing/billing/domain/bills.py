@@ -17,6 +17,7 @@ from guanjia import db as dbmod
 from guanjia import outbox as outboxmod
 from guanjia.auth import Principal
 from guanjia.errors import Invalid, NotFound
+from guanjia.money import Period, add_days, fen_to_str, month_of, parse_period, to_fen
 
 from ..events import BILL_ISSUED
 from ..models import (
@@ -31,7 +32,6 @@ from ..models import (
     Occupancy,
     outbox,
 )
-from ..money import Period, add_days, fen_to_str, month_of, parse_period, to_fen
 from .common import (
     FACT_READERS,
     MONEY_ROLES,

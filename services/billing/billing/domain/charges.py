@@ -10,10 +10,10 @@ from sqlalchemy.orm import Session
 
 from guanjia import db as dbmod
 from guanjia import outbox as outboxmod
+from guanjia.money import fen_to_str, to_fen
 
 from ..events import DEPOSIT_REFUNDED
 from ..models import Allocation, Bill, Deposit, LedgerEntry, outbox
-from ..money import fen_to_str, to_fen
 from .bills import issue_charge
 from .common import policy_for
 from .payments import _allocation

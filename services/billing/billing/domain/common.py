@@ -46,11 +46,11 @@ def policy_for(session: Session, community_id: str, *, lock: bool = False) -> Po
     """The community's policy (created with the defaults on first use); lock=True serialises runs and scans."""
     policy = session.get(Policy, community_id)
     if policy is None:
-        insert = _insert(session)
-        session.execute(
-            insert(Policy)
-            .values(community_id=community_id, updated_at=dbmod.utcnow(), **_policy_defaults())
-            .on_conflict_do_nothing(index_elements=[Policy.community_id])
+        dbmod.insert_if_absent(
+            session,
+            Policy,
+            {"community_id": community_id, "updated_at": dbmod.utcnow(), **_policy_defaults()},
+            index_elements=[Policy.community_id],
         )
     query = select(Policy).where(Policy.community_id == community_id).execution_options(populate_existing=True)
     if lock and dbmod.is_postgres(session):

@@ -9,10 +9,10 @@ from sqlalchemy.orm import Session
 
 from guanjia import db as dbmod
 from guanjia import outbox as outboxmod
+from guanjia.money import fen_to_str
 
 from ..events import FEE_OVERDUE
 from ..models import outbox
-from ..money import fen_to_str
 
 # The stage a bill has reached and the ones after it; the rank makes "no stage twice, never go back" one comparison.
 STAGES = ("first", "second", "final")

@@ -14,11 +14,11 @@ from guanjia import db as dbmod
 from guanjia import outbox as outboxmod
 from guanjia.auth import Principal
 from guanjia.errors import Conflict, Invalid, NotFound
+from guanjia.money import fen_in_capitals, fen_to_str
 
 from ..events import PAYMENT_RECEIVED, PAYMENT_REVERSED
 from ..models import Allocation, Bill, BillLine, FeeItem, LedgerEntry, Payment, ReceiptCounter, outbox
-from ..money import fen_in_capitals, fen_to_str
-from .common import MONEY_ROLES, require, upsert_insert
+from .common import MONEY_ROLES, require
 from .units import check_payer, find_unit, lives_in
 
 CASH_BOOK_READERS = ("finance", "senior_butler", "cs_manager")
@@ -160,10 +160,11 @@ def _allocation(payment_id, unit_id, bill_id, amount, kind, now) -> Allocation:
 def next_receipt_number(session: Session, community_id: str) -> int:
     """The community's next receipt number. The counter row stays locked until the payment commits, so a
     rolled-back payment gives its number back and the numbers have no gaps."""
-    session.execute(
-        upsert_insert(session)(ReceiptCounter)
-        .values(community_id=community_id, last_number=0)
-        .on_conflict_do_nothing(index_elements=[ReceiptCounter.community_id])
+    dbmod.insert_if_absent(
+        session,
+        ReceiptCounter,
+        {"community_id": community_id, "last_number": 0},
+        index_elements=[ReceiptCounter.community_id],
     )
     return session.execute(
         update(ReceiptCounter)

@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 from guanjia import db as dbmod
 from guanjia.auth import Principal
 from guanjia.errors import Invalid
+from guanjia.money import fen_to_str, parse_period, sub_periods
 
 from ..models import Allocation, Bill, BillingUnit, BillingZone, BillLine, CollectionNote, FeeItem, Payment
-from ..money import fen_to_str, parse_period, sub_periods
 from .common import COLLECTORS, MONEY_ROLES, READERS, policy_for, require, require_community
 from .units import butlers_by_zone
 

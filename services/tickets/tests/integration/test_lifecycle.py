@@ -301,3 +301,17 @@ def test_the_effective_sla_table_shows_defaults_and_overrides(client, world):
     assert ticket["response_due_at"] is not None
     bad = client.put("/api/v1/tickets/sla-policies", headers=world["manager"], json={**policy, "response_minutes": 0})
     assert bad.status_code == 422 and "response_minutes" in bad.json["errors"]
+
+
+def test_the_apps_clock_is_the_time_of_the_tickets_events(client, world, clock, outbox_events):
+    """One clock: what create_app(clock=) says is now is the ticket's creation and its events' `time`."""
+    from datetime import UTC, datetime
+
+    from guanjia.db import parse_time
+
+    clock.set(datetime(2026, 11, 27, 1, 30, tzinfo=UTC))
+    ticket = _file(client, world["resident"], world)
+    assert parse_time(ticket["created_at"]) == clock.fixed
+    written = outbox_events(f"ticket/{ticket['id']}")
+    assert {e["type"] for e in written} >= {"ticket.created", "ticket.assigned"}
+    assert all(parse_time(e["time"]) == clock.fixed for e in written)

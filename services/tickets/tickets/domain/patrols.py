@@ -11,11 +11,14 @@ from sqlalchemy.orm import Session
 
 from guanjia import outbox as outboxmod
 from guanjia.auth import Principal
-from guanjia.db import as_utc, new_id
+from guanjia.db import as_utc, insert_if_absent, new_id
 from guanjia.errors import Conflict, Forbidden, Invalid, NotFound
 
-from . import domain, events, people
-from .models import Checkpoint, CheckpointScan, Finding, PatrolPlan, PatrolRound, Zone, ZoneOverdue, outbox
+from .. import events
+from ..models import Checkpoint, CheckpointScan, Finding, PatrolPlan, PatrolRound, Zone, ZoneOverdue, outbox
+from . import people
+from .community import community_config
+from .tickets import open_ticket
 
 FREQUENCIES = {"daily": 1, "weekly": 7}
 FINDING_KINDS = ("safety", "engineering", "environment")
@@ -215,7 +218,7 @@ def record_finding(session: Session, settings, principal: Principal, round_id: s
         recorded_at=now,
     )
     if finding.needs_work:
-        ticket = domain.open_ticket(
+        ticket = open_ticket(
             session,
             settings,
             actor=principal.subject,
@@ -263,6 +266,7 @@ def complete_round(session: Session, settings, principal: Principal, round_id: s
                 "tickets_opened": sum(1 for f in findings if f.ticket_id),
             }
         ),
+        time=now,
     )
     return round_out(session, round_)
 
@@ -371,14 +375,14 @@ def check_coverage(session: Session, settings, now: datetime) -> int:
     published = 0
     for zone_id in sorted(zones):
         info = zones[zone_id]
-        cfg = configs.setdefault(info["community_id"], domain.community_config(session, info["community_id"]))
+        cfg = configs.setdefault(info["community_id"], community_config(session, info["community_id"]))
         every = cfg["patrol_every_days"]
         reference = last.get(zone_id) or info["since"]
         due = reference + timedelta(days=every)
         if now <= due:
             continue
         gap_key = last[zone_id].isoformat()[:40] if zone_id in last else "never"
-        inserted = domain.insert_once(
+        inserted = insert_if_absent(
             session,
             ZoneOverdue.__table__,
             {
@@ -410,6 +414,7 @@ def check_coverage(session: Session, settings, now: datetime) -> int:
                     "detected_at": now.isoformat(),
                 }
             ),
+            time=now,
         )
     return published
 
@@ -420,7 +425,7 @@ def coverage_report(session: Session, principal: Principal, community_id: str, n
         community_id
     ):
         raise NotFound(f"community {community_id} not found")
-    every = domain.community_config(session, community_id)["patrol_every_days"]
+    every = community_config(session, community_id)["patrol_every_days"]
     zones = {
         zone_id: info
         for zone_id, info in _zones(session, community_id).items()

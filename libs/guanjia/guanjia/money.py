@@ -1,4 +1,5 @@
-"""Money and periods: integer fen ↔ decimal strings, rounding rules, billing periods. Never a float."""
+"""Money and periods: integer fen ↔ decimal strings, the one amount parser and field, rounding, billing periods.
+Never a float."""
 
 from __future__ import annotations
 
@@ -87,7 +88,35 @@ def parse_amount(value) -> int:
     """A decimal string with at most two places ("123.4", "123.45") to fen; anything else is refused."""
     if not isinstance(value, str) or not _AMOUNT_RE.match(value):
         raise ValueError('must be a decimal string with at most two decimal places, like "1234.50"')
-    return int(Decimal(value) * 100)
+    return yuan_to_fen(value)
+
+
+class AmountError(ValueError):
+    """Why an amount was refused: `reason` is "not_a_number", "negative", "places", "too_large" or "zero"."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def yuan_to_fen(value, *, positive: bool = False, max_fen: int = MAX_AMOUNT * 100 - 1) -> int:
+    """The one parser of an amount in requests: a decimal string ("1234.50") or a JSON number (1234.5) of yuan, at
+    most two decimal places, never negative, at most `max_fen` (and above zero when `positive`), to integer fen.
+    Raises AmountError naming the reason, so each caller words its own message."""
+    try:
+        amount = fields.to_decimal(value)
+    except ValueError:
+        raise AmountError("not_a_number") from None
+    if amount < 0:
+        raise AmountError("negative")
+    if amount != amount.quantize(FEN):
+        raise AmountError("places")
+    fen = int(amount * 100)
+    if fen > max_fen:
+        raise AmountError("too_large")
+    if positive and fen == 0:
+        raise AmountError("zero")
+    return fen
 
 
 class Money(ma.fields.Field):
@@ -110,17 +139,9 @@ class Money(ma.fields.Field):
 
     def _deserialize(self, value, attr, data, **kwargs):
         try:
-            amount = fields.to_decimal(value)
-        except ValueError:
-            raise self.make_error("invalid") from None
-        if amount < 0:
-            raise self.make_error("negative")
-        if amount != amount.quantize(FEN) or amount >= MAX_AMOUNT:
-            raise self.make_error("invalid")
-        fen = int(amount * 100)
-        if self.positive and fen == 0:
-            raise self.make_error("zero")
-        return fen
+            return yuan_to_fen(value, positive=self.positive)
+        except AmountError as refused:
+            raise self.make_error(refused.reason if refused.reason in ("negative", "zero") else "invalid") from None
 
 
 class Rate(fields.Decimal):

@@ -1,13 +1,15 @@
-"""SLA deadline arithmetic and report periods (pure functions, no infrastructure)."""
+"""Business-hours arithmetic of SLA deadlines and report periods (pure functions, no infrastructure)."""
 
 from datetime import UTC, datetime
 
 import pytest
 
 from guanjia.errors import Invalid
-from tickets.clock import BusinessHours, add_minutes
-from tickets.domain import allowed_actions, fen_to_str, to_fen
-from tickets.reports import period_bounds
+from guanjia.money import fen_to_str
+from tickets.domain.business_hours import BusinessHours, add_minutes
+from tickets.domain.lifecycle import allowed_actions
+from tickets.domain.lifecycle import charge_fen as to_fen
+from tickets.domain.reports import period_bounds
 
 SHANGHAI_9_TO_6 = BusinessHours.parse("Asia/Shanghai", "09:00", "18:00", "12345")
 
@@ -72,7 +74,7 @@ def test_allowed_actions_follow_the_life_cycle():
 def test_a_kind_is_offered_only_what_it_can_do():
     from types import SimpleNamespace
 
-    from tickets.domain import kind_actions
+    from tickets.domain.lifecycle import kind_actions
 
     def of(category, status="in_progress", closable=("inquiry", "praise")):
         return kind_actions(SimpleNamespace(category=category, status=status), closable)
@@ -82,3 +84,38 @@ def test_a_kind_is_offered_only_what_it_can_do():
     assert "close" in of("inquiry") and "quote" not in of("inquiry")
     assert "close" not in of("inquiry", closable=("praise",))
     assert of("praise", status="resolved") == ["visit", "reopen"]
+
+
+def test_business_hours_need_a_day_and_an_end_after_the_start():
+    for hours in (
+        BusinessHours.parse("Asia/Shanghai", "09:00", "18:00", ""),
+        BusinessHours.parse("Asia/Shanghai", "18:00", "09:00", "12345"),
+        BusinessHours.parse("Asia/Shanghai", "09:00", "09:00", "12345"),
+    ):
+        with pytest.raises(ValueError):
+            add_minutes(datetime(2026, 11, 26, 2, 0, tzinfo=UTC), 60, hours)
+
+
+def test_business_hours_parse_days_and_times():
+    hours = BusinessHours.parse("Asia/Shanghai", "08:30", "17:45", "135")
+    assert hours.days == frozenset({1, 3, 5})
+    assert (hours.day_start.isoformat(), hours.day_end.isoformat()) == ("08:30:00", "17:45:00")
+
+
+def test_only_the_working_days_count():
+    saturdays = BusinessHours.parse("UTC", "10:00", "12:00", "6")
+    # Thursday 2026-11-26 → the first Saturday, 2026-11-28, 10:00 + 90 minutes.
+    start = datetime(2026, 11, 26, 11, 0, tzinfo=UTC)
+    assert add_minutes(start, 90, saturdays) == datetime(2026, 11, 28, 11, 30, tzinfo=UTC)
+    # Three hours are one Saturday's two and an hour of the next one.
+    assert add_minutes(start, 180, saturdays) == datetime(2026, 12, 5, 11, 0, tzinfo=UTC)
+
+
+def test_the_result_is_utc_whatever_the_start_zone():
+    from zoneinfo import ZoneInfo
+
+    start = datetime(2026, 11, 26, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    assert add_minutes(start, 30, None) == datetime(2026, 11, 26, 2, 30, tzinfo=UTC)
+    assert add_minutes(start, 30, None).tzinfo == UTC
+    assert add_minutes(start, 30, SHANGHAI_9_TO_6).tzinfo == UTC
+    assert add_minutes(start, 0, SHANGHAI_9_TO_6) == start.astimezone(UTC)

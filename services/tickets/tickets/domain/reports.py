@@ -12,7 +12,7 @@ from guanjia.auth import Principal
 from guanjia.db import as_utc, is_postgres
 from guanjia.errors import Forbidden, Invalid, NotFound
 
-from .models import ReturnVisit, Ticket, Unit, Zone
+from ..models import ReturnVisit, Ticket, Unit, Zone
 
 REPORT_ROLES = ("admin", "senior_butler", "cs_manager")
 

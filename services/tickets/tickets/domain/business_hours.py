@@ -1,20 +1,11 @@
-"""SLA deadlines: add minutes on the wall clock or in a community's business hours (pure functions, no I/O)."""
+"""Business-hours arithmetic: add minutes on the wall clock or within a community's working days and hours (pure
+functions, no I/O); SLA deadlines are computed with it."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
-
-# Built-in SLA, minutes: (response, resolution) by priority; communities override per kind and priority.
-DEFAULT_SLA = {
-    "emergency": (15, 4 * 60),
-    "high": (30, 24 * 60),
-    "normal": (2 * 60, 72 * 60),
-    "low": (8 * 60, 7 * 24 * 60),
-}
-# Enquiries, praise and suggestions need an answer rather than work: a shorter resolution clock.
-DEFAULT_RESOLUTION_BY_CATEGORY = {"inquiry": 24 * 60, "praise": 72 * 60, "suggestion": 7 * 24 * 60}
 
 
 @dataclass(frozen=True)

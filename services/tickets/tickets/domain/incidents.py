@@ -13,8 +13,9 @@ from guanjia.auth import Principal
 from guanjia.db import as_utc, new_id
 from guanjia.errors import Conflict, Forbidden, Invalid, NotFound, UpstreamUnavailable
 
-from . import events, people
-from .models import Incident, IncidentLog, IncidentScope, IncidentTask, Unit, Zone, outbox
+from .. import events
+from ..models import Incident, IncidentLog, IncidentScope, IncidentTask, Unit, Zone, outbox
+from . import people
 
 INCIDENT_TYPES = (
     "water_outage",  # 停水
@@ -62,7 +63,7 @@ def _log(session: Session, incident: Incident, actor: str, action: str, now: dat
     session.add(entry)
 
 
-def _emit(session: Session, settings, incident: Incident, event_type: str, data: dict) -> None:
+def _emit(session: Session, settings, incident: Incident, event_type: str, data: dict, now: datetime) -> None:
     outboxmod.emit(
         session,
         outbox,
@@ -71,6 +72,7 @@ def _emit(session: Session, settings, incident: Incident, event_type: str, data:
         subject=f"incident/{incident.id}",
         community=incident.community_id,
         data=events.PUBLISHED[event_type]().dump(data),
+        time=now,
     )
 
 
@@ -88,6 +90,7 @@ def _updated(session, settings, incident: Incident, change: str, now: datetime) 
             "change": change,
             "at": now.isoformat(),
         },
+        now,
     )
 
 
@@ -164,6 +167,7 @@ def open_incident(session: Session, settings, principal: Principal, data: dict, 
             "notify_residents": incident.notify_residents,
             "reported_at": as_utc(incident.reported_at).isoformat(),
         },
+        now,
     )
     return incident
 
@@ -294,6 +298,7 @@ def close(session, settings, principal, incident_id: str, data: dict, now: datet
             "closed_at": iso(now),
             "tasks": tasks,
         },
+        now,
     )
     return incident
 
