@@ -209,19 +209,24 @@ def record_lookup(session: Session, principal: Principal, found, kind: str, now)
     for resident in found:
         if principal.role == "resident" and resident.id == principal.resident_id:
             continue  # finding oneself discloses nothing
-        session.add(
-            PiiDisclosure(
-                id=new_id(),
-                resident_id=resident.id,
-                actor_id=principal.subject,
-                actor_role=principal.role,
-                fields=f"search:{kind}",
-                request_id=current_request_id(),
-                at=now,
-            )
-        )
+        _disclosed(session, principal, resident.id, f"search:{kind}", now)
         ids.append(resident.id)
     return ids
+
+
+def _disclosed(session: Session, principal: Principal, resident_id: str, fields: str, now) -> None:
+    """Record that `principal` saw `fields` of this resident's personal data (listed at /disclosures)."""
+    session.add(
+        PiiDisclosure(
+            id=new_id(),
+            resident_id=resident_id,
+            actor_id=principal.subject,
+            actor_role=principal.role,
+            fields=fields,
+            request_id=current_request_id(),
+            at=now,
+        )
+    )
 
 
 def audit_header(action: str, resident_ids) -> dict:
@@ -404,17 +409,7 @@ def reveal(session: Session, settings, principal: Principal, resident_id: str, n
     resident = load_resident(session, principal, resident_id)
     with_id = principal.role in REVEAL_ID_NUMBER
     fields = ["name", "phone", "emergency_contact"] + (["id_number"] if with_id else [])
-    session.add(
-        PiiDisclosure(
-            id=new_id(),
-            resident_id=resident.id,
-            actor_id=principal.subject,
-            actor_role=principal.role,
-            fields=",".join(fields),
-            request_id=current_request_id(),
-            at=now,
-        )
-    )
+    _disclosed(session, principal, resident.id, ",".join(fields), now)
     id_number = None
     if resident.id_number_enc:
         id_number = decrypt_pii(settings.pii_key, resident.id_number_enc)

@@ -36,7 +36,15 @@ from guanjia.workbook import safe_text
 from .. import events
 from ..models import Building, Community, Resident, Unit, Zone, outbox
 from ..values import parse_area
-from .common import MANAGERS, RESIDENT_ROLES, RESIDENT_TAGS, UNIT_TYPES, resident_event_data, unit_event_data
+from .common import (
+    MANAGERS,
+    RESIDENT_ROLES,
+    RESIDENT_TAGS,
+    UNIT_TYPES,
+    named_community,
+    resident_event_data,
+    unit_event_data,
+)
 from .structure import zone_event_data
 
 COLUMNS = {
@@ -494,9 +502,7 @@ def run_import(
     now: datetime,
 ) -> dict:
     require_role(principal, *MANAGERS)
-    community = session.get(Community, community_id)
-    if community is None or not principal.sees_community(community.id):
-        raise Invalid("community_id", "no such community")
+    community = named_community(session, principal, community_id)
     if dbmod.is_postgres(session):
         # One import per community at a time: a concurrent twin waits and then finds everything in place.
         session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"residents-import:{community.id}"})

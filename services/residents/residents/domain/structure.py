@@ -15,7 +15,7 @@ from guanjia.errors import Conflict, Invalid, NotFound
 
 from .. import events
 from ..models import Building, ButlerCover, Community, Unit, UnitStatusChange, Zone
-from .common import MANAGERS, emit, emit_unit, load_unit, unit_event_data, unit_scope
+from .common import MANAGERS, emit, emit_unit, load_unit, named_community, unit_event_data, unit_scope
 
 DEFAULT_RENOVATION_HOURS = "08:00-12:00,14:00-18:00"
 _HOURS_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")
@@ -91,9 +91,7 @@ def _unique_butlers(ids) -> list[str]:
 
 def create_zone(session: Session, settings, principal: Principal, data: dict, now: datetime) -> Zone:
     require_role(principal, *MANAGERS)
-    community = session.get(Community, data["community_id"])
-    if community is None or not principal.sees_community(community.id):
-        raise Invalid("community_id", "no such community")
+    community = named_community(session, principal, data["community_id"])
     name = data["name"].strip()
     if session.execute(select(Zone.id).where(Zone.community_id == community.id, Zone.name == name)).first():
         raise Conflict(f"zone {name} already exists in this community", errors={"name": ["already exists"]})
@@ -240,10 +238,7 @@ def _zone_in(session: Session, community_id: str, zone_id: str | None, field: st
 
 def create_building(session: Session, principal: Principal, data: dict, now: datetime) -> Building:
     require_role(principal, *MANAGERS)
-    community = session.get(Community, data["community_id"])
-    # Another community's id reads as unknown: its existence is not the caller's business.
-    if community is None or not principal.sees_community(community.id):
-        raise Invalid("community_id", "no such community")
+    community = named_community(session, principal, data["community_id"])
     name = data["name"].strip()
     if session.execute(select(Building.id).where(Building.community_id == community.id, Building.name == name)).first():
         raise Conflict(f"building {name} already exists in this community", errors={"name": ["already exists"]})
