@@ -1,27 +1,16 @@
 """HTTP API of the residents service, one module per blueprint: load → call domain → dump; no rules here."""
 
-from .buildings import buildings
-from .communities import communities
-from .imports import imports
-from .internal import internal
-from .internal_structure import internal_more
-from .renovations import renovation
-from .residents import residents
-from .units import units
-from .zones import zones
+from . import buildings, communities, imports, internal, internal_structure, renovations, residents, units, zones
 
-# The order of the OpenAPI document's tags.
-BLUEPRINTS = (communities, zones, buildings, units, residents, renovation, imports, internal, internal_more)
-
-__all__ = [
-    "BLUEPRINTS",
-    "buildings",
-    "communities",
-    "imports",
-    "internal",
-    "internal_more",
-    "renovation",
-    "residents",
-    "units",
-    "zones",
-]
+# In the order of the OpenAPI document's tags.
+BLUEPRINTS = (
+    communities.communities,
+    zones.zones,
+    buildings.buildings,
+    units.units,
+    residents.residents,
+    renovations.renovation,
+    imports.imports,
+    internal.internal,
+    internal_structure.internal_more,
+)
