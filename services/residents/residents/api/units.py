@@ -168,10 +168,9 @@ def list_moving(unit_id):
 @units.response(201, PassOut)
 def issue_pass(data, unit_id):
     """放行条: goods leaving with a carrier on a given day, authorised by a member of the household."""
+    now = web.now()
     with web.database().transaction() as session:
-        return with_household(
-            session, occupancy.issue_pass(session, web.principal(), unit_id, data, web.now(), _today(web.now()))
-        )
+        return with_household(session, occupancy.issue_pass(session, web.principal(), unit_id, data, now, _today(now)))
 
 
 @units.route("/<unit_id>/passes", methods=["GET"])
