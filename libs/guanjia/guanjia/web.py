@@ -22,7 +22,7 @@ from . import auth, problems, tracing
 from . import metrics as gmetrics
 from .config import Settings
 from .db import utcnow
-from .errors import ProblemError
+from .errors import ProblemError, TooManyRequests
 from .logging import request_id_var
 
 log = logging.getLogger("guanjia.web")
@@ -251,6 +251,8 @@ def _install_errors(app: Flask, api: ProblemApi) -> None:
     @app.errorhandler(ProblemError)
     def _problem(error: ProblemError):
         response = problem(error.status, error.title, error.detail, error.errors or None, **error.extra)
+        if isinstance(error, TooManyRequests):
+            response.headers["Retry-After"] = str(error.retry_after)
         if error.status == 503:
             response.headers.setdefault("Retry-After", str(RETRY_AFTER_SECONDS))
         if error.status == 401:

@@ -13,11 +13,31 @@ def residents_settings(infra):
     return infra.settings("residents")
 
 
+class Clock:
+    """The app's clock: the wall clock, unless a test fixed it (clock.set)."""
+
+    def __init__(self):
+        self.now = None
+
+    def __call__(self):
+        from guanjia.db import utcnow
+
+        return self.now or utcnow()
+
+    def set(self, value):
+        self.now = value
+
+
 @pytest.fixture(scope="session")
-def residents_app(residents_settings):
+def app_clock():
+    return Clock()
+
+
+@pytest.fixture(scope="session")
+def residents_app(residents_settings, app_clock):
     from residents.app import create_app
 
-    return create_app(residents_settings, upstreams={})
+    return create_app(residents_settings, upstreams={}, clock=app_clock)
 
 
 @pytest.fixture
@@ -136,18 +156,7 @@ def second_zone(client, place):
 
 
 @pytest.fixture
-def clock(residents_app):
+def clock(app_clock):
     """clock.set(datetime) fixes the service's notion of now (time-driven rules); reset after the test."""
-    import types
-
-    from guanjia.db import utcnow
-
-    state = types.SimpleNamespace(now=None)
-
-    def _now():
-        return state.now or utcnow()
-
-    residents_app.config["RESIDENTS_CLOCK"] = _now
-    state.set = lambda value: setattr(state, "now", value)
-    yield state
-    residents_app.config.pop("RESIDENTS_CLOCK", None)
+    yield app_clock
+    app_clock.set(None)
