@@ -237,17 +237,11 @@ def _delete_broker_objects(amqp_url: str, prefix: str) -> None:
 
 def _published_schemas() -> dict:
     """Every service's published event schemas by type (`<service>.events.PUBLISHED`)."""
-    import importlib
-
     from .service import load_specs
 
     found = {}
     for name in load_specs():
-        try:
-            module = importlib.import_module(f"{name}.events")
-        except ModuleNotFoundError:
-            continue  # the gateway publishes nothing
-        found.update(getattr(module, "PUBLISHED", {}))
+        found.update(events.published(name))
     return found
 
 
