@@ -22,7 +22,7 @@ from . import auth, problems, tracing
 from . import metrics as gmetrics
 from .config import Settings
 from .db import utcnow
-from .errors import NotFound, ProblemError
+from .errors import ProblemError
 from .logging import request_id_var
 
 log = logging.getLogger("guanjia.web")
@@ -195,6 +195,7 @@ def _install_event_schemas(api: ProblemApi, settings_: Settings) -> None:
     """GET the JSON Schema of each event this service publishes, at its events' `dataschema` URI (public, like the
     AsyncAPI document: a schema holds no data; the gateway routes it without a token)."""
     from . import events
+    from .errors import NotFound
 
     published = events.published(settings_.service)
     if not published:
