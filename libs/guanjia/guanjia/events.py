@@ -53,7 +53,9 @@ def published(service: str) -> dict:
 
     try:
         module = importlib.import_module(f"{service}.events")
-    except ModuleNotFoundError:
+    except ModuleNotFoundError as exc:
+        if exc.name not in (service, f"{service}.events"):
+            raise  # a broken import inside the module is an error, not "publishes nothing"
         return {}  # the gateway and the workbench publish nothing
     return dict(getattr(module, "PUBLISHED", {}))
 
