@@ -54,6 +54,9 @@ SIGNED_CALLBACKS = frozenset(
     ["/api/v1/payments/callback"]
     + [f"/api/v1/notifications/receipts/{provider}" for provider in ("aliyun", "tencent", "twilio")]
 )
+# The published event schemas (every event's `dataschema`, guanjia.events.schema_url): public, like the AsyncAPI
+# document; each service serves its own below /api/v1/<service>/schemas/events/.
+EVENT_SCHEMA = re.compile(r"/api/v1/[a-z]+/schemas/events/[a-z_]+\.[a-z_]+/v[0-9]+\.json")
 FORWARDED_HEADERS = {
     "Authorization": "HTTP_AUTHORIZATION",
     "Content-Type": "CONTENT_TYPE",
@@ -299,6 +302,8 @@ class Router:
         request_id = _request_id(environ)
         if environ["REQUEST_METHOD"] == "POST" and path in SIGNED_CALLBACKS:
             # Payment and SMS providers cannot hold a token: the service checks their signature itself.
+            return self._pass(service, environ, start_response, path, request_id)
+        if environ["REQUEST_METHOD"] in ("GET", "HEAD") and EVENT_SCHEMA.fullmatch(path):
             return self._pass(service, environ, start_response, path, request_id)
         try:
             principal, authorization = self.admit(environ, path)

@@ -4,8 +4,7 @@ import uuid
 
 import pytest
 
-from guanjia.db import Database
-from guanjia.testing import auth_header
+from guanjia.testing import auth_header, outbox_events, service_database
 
 
 @pytest.fixture(scope="session")
@@ -47,9 +46,7 @@ def client(residents_app):
 
 @pytest.fixture(scope="session")
 def db(residents_settings):
-    database = Database(residents_settings.database_url)
-    yield database
-    database.dispose()
+    yield from service_database(residents_settings)
 
 
 @pytest.fixture
@@ -121,18 +118,9 @@ def count(db):
 @pytest.fixture
 def outbox_types(db):
     """outbox_types(subject) → the event types written to the outbox for that subject, oldest first."""
-    from sqlalchemy import select
-
     from residents.models import outbox
 
-    def _types(subject):
-        import json
-
-        with db.transaction() as s:
-            rows = s.execute(select(outbox.c.payload).order_by(outbox.c.created_at)).scalars().all()
-        return [e["type"] for e in map(json.loads, rows) if e["subject"] == subject]
-
-    return _types
+    return lambda subject: [event["type"] for event in outbox_events(db, outbox, subject)]
 
 
 @pytest.fixture

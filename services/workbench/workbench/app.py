@@ -30,8 +30,11 @@ HTML_CACHE = "no-store"
 STATIC_MAX_AGE = 3600
 
 
-def create_app(settings=None, upstreams=None):
-    """The workbench app. `upstreams["gateway"]` is the gateway (in-process when embedded); HTTP if None."""
+def create_app(settings=None, upstreams=None, *, clock=None):
+    """The workbench app. `upstreams["gateway"]` is the gateway (in-process when embedded); HTTP if None.
+
+    `clock` is the app's one source of the current UTC time (as in guanjia.web.create_flask_app): request code
+    reads it as `web.now()`; tests pass a controllable one."""
     settings = settings or config.from_env("workbench")
     if upstreams is None:
         upstreams = {"gateway": http.HttpUpstream("gateway", settings.service_urls["gateway"])}
@@ -50,6 +53,7 @@ def create_app(settings=None, upstreams=None):
     app.extensions.update(
         {
             "guanjia.settings": settings,
+            "guanjia.clock": clock or utcnow,
             "workbench.db": database,
             "workbench.upstreams": upstreams,
             "workbench.secret": settings.workbench_secret,
@@ -77,7 +81,7 @@ def _install_context(app: Flask, settings, database) -> None:
         if request.endpoint in ("static", "favicon", "healthz", "readyz", "metrics"):
             return None
         g.web_session = sessions.load(
-            database, request.cookies.get(sessions.COOKIE), utcnow(), app.extensions["workbench.idle"]
+            database, request.cookies.get(sessions.COOKIE), web.now(), app.extensions["workbench.idle"]
         )
         g.locale = i18n.select_locale()
         security.check_csrf()

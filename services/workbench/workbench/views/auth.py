@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from guanjia.db import utcnow
+from guanjia import web
 
 from .. import client, i18n, security, sessions
 
@@ -26,7 +26,7 @@ def _database():
 def _signed_in(tokens: dict, next_path: str):
     """Store the session for fresh tokens and send the person on, with the session cookie."""
     me = client.decode(client.call("GET", "/api/v1/users/me", token=tokens["access_token"]))
-    raw = sessions.create(_database(), tokens, me, utcnow(), locale=g.get("locale"))
+    raw = sessions.create(_database(), tokens, me, web.now(), locale=g.get("locale"))
     response = redirect(_safe_next(next_path), code=303)
     response.set_cookie(sessions.COOKIE, raw, httponly=True, samesite="Lax", secure=security.is_secure(), path="/")
     # The sign-in form's cookie has done its job.
