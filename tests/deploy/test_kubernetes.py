@@ -393,6 +393,7 @@ def test_yamllint_passes_on_the_deployment_files():
 def test_every_container_reads_its_settings_from_the_mounted_files(city, tmp_path):
     """Mount the files as the kubelet would (each Secret key's value at its path) and read the settings."""
     from guanjia import config
+    from workbench import config as workbench_config
 
     objects = render(city)
     configmap = next(c for c in _of(objects, "ConfigMap") if c["metadata"]["name"].startswith("guanjia-config"))
@@ -418,7 +419,7 @@ def test_every_container_reads_its_settings_from_the_mounted_files(city, tmp_pat
             where = f"{workload['metadata']['name']}/{container['name']}"
             if service in WEB_ONLY:
                 assert settings.database_url.endswith(f"@{service}-db:5432/guanjia_{service}"), where
-                assert settings.workbench_secret == "guanjia-keys.workbench-secret.value", where
+                assert workbench_config.from_env(env).secret == "guanjia-keys.workbench-secret.value", where
                 continue
             assert not settings.embedded and settings.amqp_url.startswith(f"amqp://{service}:pw@{service}-amqp"), where
             assert settings.database_url.endswith(f"@{service}-db:5432/guanjia_{service}"), where

@@ -187,7 +187,9 @@ def cmd_config_check(args) -> int:
         except config.ConfigError as exc:
             problems += [p for p in exc.problems if p not in problems]
             continue
-        for problem in spec.check_config(settings) if spec.check_config else []:
+        for problem in config.problems_of(spec.own_settings, settings.env) + (
+            spec.check_config(settings) if spec.check_config else []
+        ):
             if problem not in problems:
                 problems.append(problem)
     if problems:

@@ -39,7 +39,10 @@ class ServiceSpec:
     # load(base_url, token, path) -> lines to print (`guanjia users ...`, `guanjia load FILE`).
     users: Callable[..., list[str]] | None = None
     load: Callable[..., list[str]] | None = None
-    # check_config(settings) -> problems with this service's own settings (`guanjia config check`).
+    # own_settings(env) -> the service's own typed settings (its config.from_env), read from the variables the
+    # shared settings came from (Settings.env); `guanjia config check` reports the ConfigError it raises.
+    own_settings: Callable[..., Any] | None = None
+    # check_config(settings) -> further problems with this service's own settings (`guanjia config check`).
     check_config: Callable[..., list[str]] | None = None
     # False for a service that never touches the broker (the workbench): `migrate` declares nothing for it.
     uses_bus: bool = True
