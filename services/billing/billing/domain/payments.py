@@ -29,8 +29,8 @@ def record_payment(
     settings,
     principal: Principal,
     data: dict,
+    now: datetime,
     fetch_unit=None,
-    now: datetime | None = None,
     fetch_resident=None,
 ) -> Payment:
     require(principal, *MONEY_ROLES)
@@ -41,8 +41,7 @@ def record_payment(
     return _receive(session, settings, unit, data, recorded_by=principal.subject, now=now)
 
 
-def _receive(session: Session, settings, unit, data: dict, *, recorded_by: str, now: datetime | None) -> Payment:
-    now = now or dbmod.utcnow()
+def _receive(session: Session, settings, unit, data: dict, *, recorded_by: str, now: datetime) -> Payment:
     amount = data["amount"]
     bills = _bills_to_pay(session, unit, data.get("bill_ids"))
     plan, left = [], amount
@@ -228,12 +227,9 @@ def apply_prepaid(session: Session, unit_ids: set[str], now: datetime) -> int:
     return moved
 
 
-def refund_prepaid(
-    session: Session, principal: Principal, unit_id: str, data: dict, now: datetime | None = None
-) -> dict:
+def refund_prepaid(session: Session, principal: Principal, unit_id: str, data: dict, now: datetime) -> dict:
     """Pay prepaid money back to the resident (moving out, paid twice): refund entries, oldest payment first."""
     require(principal, *MONEY_ROLES)
-    now = now or dbmod.utcnow()
     unit = find_unit(session, unit_id, None)
     if unit is None or not principal.sees_community(unit.community_id):
         raise NotFound(f"unit {unit_id} not found")
@@ -264,12 +260,11 @@ def refund_prepaid(
 
 
 def reverse_payment(
-    session: Session, settings, principal: Principal, payment_id: str, data: dict, now: datetime | None = None
+    session: Session, settings, principal: Principal, payment_id: str, data: dict, now: datetime
 ) -> Payment:
     """Undo a payment with a reason: every bill it paid is owed again and its prepaid part is taken back (less
     what was refunded from it already). The payment and its allocations stay; the reversal is new rows."""
     require(principal, *MONEY_ROLES)
-    now = now or dbmod.utcnow()
     query = select(Payment).where(Payment.id == payment_id).execution_options(populate_existing=True)
     if dbmod.is_postgres(session):
         query = query.with_for_update()
@@ -335,7 +330,7 @@ def reverse_payment(
     return payment
 
 
-def provider_payment(session: Session, settings, data: dict, now: datetime | None = None) -> tuple[Payment, bool]:
+def provider_payment(session: Session, settings, data: dict, now: datetime) -> tuple[Payment, bool]:
     """A confirmed online payment posted by the provider: recorded once per (provider, reference); money beyond
     what the unit owes is kept as prepaid (the resident has paid it, it cannot be refused)."""
     existing = session.execute(
