@@ -432,5 +432,5 @@ def test_every_container_reads_its_settings_from_the_mounted_files(city, tmp_pat
                 callback = config.secret("GUANJIA_BILLING_CALLBACK_SECRET", env)
                 assert callback == "billing-payments.GUANJIA_BILLING_CALLBACK_SECRET.value", where
             if service == "notifications":
-                sms = settings.sms_env["GUANJIA_SMS_ALIYUN_ACCESS_KEY_SECRET"]
+                sms = config.with_secret_files(settings.env, "GUANJIA_SMS_")["GUANJIA_SMS_ALIYUN_ACCESS_KEY_SECRET"]
                 assert sms == "notifications-sms.GUANJIA_SMS_ALIYUN_ACCESS_KEY_SECRET.value", where

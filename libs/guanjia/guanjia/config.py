@@ -59,12 +59,8 @@ class Settings:
     max_upload_bytes: int = 10 * 1024 * 1024
     # Bearer token that /metrics asks for (GUANJIA_METRICS_TOKEN); the gateway never serves /metrics without one.
     metrics_token: str = ""
-    sms_signature: str = "管家物业"
-    sms_provider: str = "console"
     # Key for personal data encrypted at rest (ID-card numbers); generated into var/ when embedded.
     pii_key: str = ""
-    # The GUANJIA_SMS_* variables this instance was configured with (read by the notifications service).
-    sms_env: dict = dataclasses.field(default_factory=dict)
     admin_password: str | None = None
     relay_poll_seconds: float = 5.0
     retry_delays_ms: tuple = (1000, 5000, 30000)
@@ -329,11 +325,7 @@ def from_env(service: str, env=None) -> Settings:
             "GUANJIA_MAX_UPLOAD_BYTES", 10 * 1024 * 1024, "a whole number of bytes", minimum=1
         ),
         metrics_token=read.secret("GUANJIA_METRICS_TOKEN"),
-        sms_signature=env.get("GUANJIA_SMS_SIGNATURE", "管家物业"),
-        sms_provider=env.get("GUANJIA_SMS_PROVIDER", "console"),
         pii_key=pii_key,
-        # Provider keys may come from files too (GUANJIA_SMS_ALIYUN_ACCESS_KEY_SECRET_FILE, ...).
-        sms_env={key: value for key, value in _sms_env(read).items() if key.startswith("GUANJIA_SMS_")},
         admin_password=read.secret("GUANJIA_ADMIN_PASSWORD") or None,
         relay_poll_seconds=read.number("GUANJIA_RELAY_POLL_SECONDS", 5.0, "a number of seconds"),
         retry_delays_ms=_retry_delays(read),
@@ -370,16 +362,19 @@ def log_level(env=None) -> str:
     return level
 
 
-def _sms_env(read: Reader) -> dict:
-    sms = {
-        key: value for key, value in read.env.items() if key.startswith("GUANJIA_SMS_") and not key.endswith("_FILE")
-    }
-    for key in read.env:
-        if key.startswith("GUANJIA_SMS_") and key.endswith("_FILE"):
+def with_secret_files(env, prefix: str) -> dict:
+    """The variables of `env` named `prefix`..., each GUANJIA_X_FILE read into GUANJIA_X when GUANJIA_X is unset:
+    a service's own keys mounted as files (GUANJIA_SMS_ALIYUN_ACCESS_KEY_SECRET_FILE, ...). ConfigError names an
+    unreadable file."""
+    read = Reader(env)
+    found = {key: value for key, value in env.items() if key.startswith(prefix) and not key.endswith("_FILE")}
+    for key in env:
+        if key.startswith(prefix) and key.endswith("_FILE"):
             name = key.removesuffix("_FILE")
-            if not sms.get(name):
-                sms[name] = read.secret(name)
-    return sms
+            if not found.get(name):
+                found[name] = read.secret(name)
+    read.done()
+    return found
 
 
 def _split_public_keys(text: str) -> tuple:
