@@ -392,6 +392,7 @@ def test_yamllint_passes_on_the_deployment_files():
 @pytest.mark.parametrize("city", CITIES)
 def test_every_container_reads_its_settings_from_the_mounted_files(city, tmp_path):
     """Mount the files as the kubelet would (each Secret key's value at its path) and read the settings."""
+    from gateway import config as gateway_config
     from guanjia import config
     from workbench import config as workbench_config
 
@@ -427,7 +428,7 @@ def test_every_container_reads_its_settings_from_the_mounted_files(city, tmp_pat
             assert settings.pii_key == "guanjia-keys.pii-key.value", where
             if service == "gateway":
                 assert settings.jwt_private_key == "guanjia-keys.jwt-private-key.value", where
-                assert settings.admin_password == "guanjia-keys.admin-password.value", where
+                assert gateway_config.from_env(env).admin_password == "guanjia-keys.admin-password.value", where
             if service == "billing":  # read when a payment callback arrives
                 callback = config.secret("GUANJIA_BILLING_CALLBACK_SECRET", env)
                 assert callback == "billing-payments.GUANJIA_BILLING_CALLBACK_SECRET.value", where

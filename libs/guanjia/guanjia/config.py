@@ -49,19 +49,19 @@ class Settings:
     jwt_audience: str = "guanjia"
     token_ttl_seconds: int = 600
     refresh_ttl_seconds: int = 30 * 24 * 3600
-    # Shared rate-limit store of the gateway workers (distributed mode); embedded mode counts in-process.
+    # Shared rate-limit store of the gateway workers (distributed mode); embedded mode counts in-process. The
+    # gateway's alone, still here: its RateLimiter and the tests that build one take them from these Settings.
     redis_url: str = "redis://127.0.0.1:6379/0"
     rate_limits: dict = dataclasses.field(default_factory=dict)
-    cors_origins: tuple = ()
     service_urls: dict = dataclasses.field(default_factory=dict)
     max_body_bytes: int = 1024 * 1024
-    # Uploaded files (ticket photos) have their own limit: a phone photo is larger than any JSON body.
+    # Uploaded files (ticket photos) have their own limit: a phone photo is larger than any JSON body (tickets
+    # refuses larger files, the gateway lets a multipart body that large through).
     max_upload_bytes: int = 10 * 1024 * 1024
     # Bearer token that /metrics asks for (GUANJIA_METRICS_TOKEN); the gateway never serves /metrics without one.
     metrics_token: str = ""
     # Key for personal data encrypted at rest (ID-card numbers); generated into var/ when embedded.
     pii_key: str = ""
-    admin_password: str | None = None
     relay_poll_seconds: float = 5.0
     retry_delays_ms: tuple = (1000, 5000, 30000)
     # Failed publishes (broker nacks) after which the relay sets an outbox row aside (`guanjia outbox dead`).
@@ -69,8 +69,6 @@ class Settings:
     log_level: str = "INFO"
     # In embedded mode the gateway and the service clients call other services in-process.
     embedded: bool = False
-    # `guanjia run --demo`: the gateway is ready (/readyz) only once the demo logins exist.
-    demo: bool = False
     # Not compared nor printed: it holds every secret variable too.
     env: Mapping | None = dataclasses.field(default=None, repr=False, compare=False)
 
@@ -318,7 +316,6 @@ def from_env(service: str, env=None) -> Settings:
         refresh_ttl_seconds=read.integer("GUANJIA_REFRESH_TTL_SECONDS", 30 * 24 * 3600, seconds, minimum=1),
         redis_url=read.secret("GUANJIA_REDIS_URL") or "redis://127.0.0.1:6379/0",
         rate_limits=_rate_limits(env, read.problems),
-        cors_origins=tuple(o.strip() for o in env.get("GUANJIA_CORS_ORIGINS", "").split(",") if o.strip()),
         service_urls=_service_urls(env),
         max_body_bytes=read.integer("GUANJIA_MAX_BODY_BYTES", 1024 * 1024, "a whole number of bytes", minimum=1),
         max_upload_bytes=read.integer(
@@ -326,13 +323,11 @@ def from_env(service: str, env=None) -> Settings:
         ),
         metrics_token=read.secret("GUANJIA_METRICS_TOKEN"),
         pii_key=pii_key,
-        admin_password=read.secret("GUANJIA_ADMIN_PASSWORD") or None,
         relay_poll_seconds=read.number("GUANJIA_RELAY_POLL_SECONDS", 5.0, "a number of seconds"),
         retry_delays_ms=_retry_delays(read),
         outbox_max_attempts=read.integer("GUANJIA_OUTBOX_MAX_ATTEMPTS", 5, "a whole number of attempts", minimum=1),
         log_level=read.choice("GUANJIA_LOG_LEVEL", "INFO", LOG_LEVELS, str.upper),
         embedded=embedded,
-        demo=env.get("GUANJIA_DEMO", "").strip().lower() in ("1", "true", "yes"),
         env=None if given is None else dict(given),
     )
     if read.problems:
