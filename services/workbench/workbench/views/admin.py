@@ -1,0 +1,241 @@
+"""管理 (administration): staff accounts — created with their role, communities and zones in one form, a password
+reset, disabled or enabled — and integrator API keys (scopes and expiry, the secret shown once, revoked).
+
+Every call is the gateway's admin-only API; a butler's zones are residents' zones (the one source of zone
+membership), so the form's zones are written there, on each zone's butlers."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
+
+from .. import client
+from .common import items
+from .forms import attempt, communities, form_values, q
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+STAFF_ROLES = ("butler", "senior_butler", "cs_manager", "engineer", "finance", "admin")
+ZONE_ROLES = ("butler",)  # the roles residents assigns to zones (the gateway's ZONE_SCOPED_ROLES)
+DEPARTMENTS = ("engineering", "security", "cleaning", "landscaping", "customer_service")
+USER_FIELDS = ("username", "display_name", "phone", "role", "department", "password")
+# What an integrator's key may read (the gateway's API_KEY_RESOURCES), in words.
+RESOURCES = {
+    "communities": lazy_gettext("Communities"),
+    "zones": lazy_gettext("Zones"),
+    "buildings": lazy_gettext("Buildings"),
+    "units": lazy_gettext("Units"),
+    "residents": lazy_gettext("Residents"),
+    "tickets": lazy_gettext("Tickets"),
+    "billing": lazy_gettext("Billing"),
+    "notifications": lazy_gettext("Notifications"),
+}
+
+
+def _community_names() -> dict:
+    return {c["id"]: c["name"] for c in communities()}
+
+
+def _zones_of(community_ids) -> list:
+    """The zones of these communities with their butlers (residents' answer), each with its community's name."""
+    names = _community_names()
+    found = []
+    for community_id in community_ids:
+        for zone in items(client.get_or_none("/api/v1/zones", {"community_id": community_id, "page_size": 100})):
+            found.append({**zone, "community_name": names.get(community_id, "")})
+    return found
+
+
+def _user_page(values: dict, errors: dict, status: int = 200):
+    chosen = values.get("communities") or []
+    page = render_template(
+        "admin_user_new.html",
+        roles=STAFF_ROLES,
+        departments=DEPARTMENTS,
+        communities=communities(),
+        zones=_zones_of(chosen),
+        values=values,
+        errors=errors,
+    )
+    return page, status
+
+
+@bp.get("")
+def index():
+    return redirect(url_for("admin.users"))
+
+
+@bp.get("/users")
+def users():
+    """Accounts of the instance (oldest first), filtered by username, role and whether active."""
+    args = {n: request.args[n].strip() for n in ("username", "role", "active") if request.args.get(n, "").strip()}
+    page = int(request.args.get("page", "1")) if request.args.get("page", "").isdigit() else 1
+    found = client.get("/api/v1/users", {**args, "page": page, "page_size": 50})
+    return render_template(
+        "admin_users.html",
+        users=items(found),
+        total=found.get("total") if isinstance(found, dict) else None,
+        page=page,
+        roles=STAFF_ROLES + ("resident", "integrator"),
+        filters=args,
+        community_names=_community_names(),
+    )
+
+
+@bp.get("/users/new")
+def new_user():
+    return _user_page({"role": "butler"}, {})
+
+
+@bp.get("/zone-choices")
+def zone_choices():
+    """htmx: the zones of the ticked communities, to tick the new butler's zones."""
+    chosen = request.args.getlist("communities")
+    return render_template("admin_zone_choices.html", zones=_zones_of(chosen), values={"zones": []}, errors={})
+
+
+def _assign_zones(user_id: str, zone_ids: list) -> dict:
+    """Add the user to each zone's butlers in residents; {} or the errors of the zones residents refused."""
+    errors = {}
+    for zone_id in zone_ids:
+        zone, refused = attempt(client.get, f"/api/v1/zones/{q(zone_id)}")
+        if not refused:
+            butlers = list(dict.fromkeys([*(zone.get("butler_ids") or []), user_id]))
+            _done, refused = attempt(client.patch, f"/api/v1/zones/{q(zone_id)}", {"butler_ids": butlers})
+        if refused:
+            errors["zones"] = next(iter(refused.values()))
+    return errors
+
+
+@bp.post("/users")
+def create_user():
+    values = form_values(*USER_FIELDS)
+    values["communities"] = [c for c in request.form.getlist("communities") if c]
+    values["zones"] = [z for z in request.form.getlist("zones") if z]
+    body = {k: v for k, v in values.items() if k != "zones"}
+    if values.get("role") not in ("engineer",):
+        body.pop("department", None)
+    if values.get("role") in ZONE_ROLES:
+        body["zones"] = values["zones"]  # the last known answer; residents' assignment below is the source
+    elif values["zones"]:
+        return _user_page(values, {"zones": _("Only butlers are assigned to zones.")}, 422)
+    if not body.get("password"):
+        body.pop("password", None)  # the gateway generates a one-time password, shown once below
+    else:
+        body["must_change_password"] = True
+    user, errors = attempt(client.post, "/api/v1/users", body)
+    if errors:
+        values.pop("password", None)
+        return _user_page(values, errors, 422)
+    zone_errors = _assign_zones(user["id"], values["zones"]) if values.get("role") in ZONE_ROLES else {}
+    return _user_detail(user["id"], issued=user.get("initial_password"), errors=zone_errors, created=True)
+
+
+def _user_detail(user_id: str, *, issued=None, errors=None, created=False, status=200):
+    user = client.get(f"/api/v1/users/{q(user_id)}")
+    names = _community_names()
+    # Residents' zones are where zone membership lives: the zones naming this user among their butlers.
+    zones = [z for z in _zones_of(user.get("communities") or []) if user_id in (z.get("butler_ids") or [])]
+    page = render_template(
+        "admin_user.html",
+        user=user,
+        community_names=[names.get(c, c) for c in user.get("communities") or []],
+        zones=zones,
+        issued=issued,
+        created=created,
+        errors=errors or {},
+    )
+    # A one-time password is in this page: no cache may keep it.
+    return page, status, {"Cache-Control": "no-store"}
+
+
+@bp.get("/users/<user_id>")
+def user(user_id):
+    return _user_detail(user_id)
+
+
+@bp.post("/users/<user_id>/reset-password")
+def reset_password(user_id):
+    issued, errors = attempt(client.post, f"/api/v1/users/{q(user_id)}/reset-password")
+    if errors:
+        return _user_detail(user_id, errors=errors, status=422)
+    return _user_detail(user_id, issued=issued["temporary_password"])
+
+
+@bp.post("/users/<user_id>/active")
+def set_active(user_id):
+    """Disable (the gateway revokes the account's sessions at once) or enable again."""
+    active = request.form.get("active") == "1"
+    _done, errors = attempt(client.patch, f"/api/v1/users/{q(user_id)}", {"active": active})
+    if errors:
+        return _user_detail(user_id, errors=errors, status=422)
+    return redirect(url_for("admin.user", user_id=user_id), code=303)
+
+
+# --- integrator API keys -------------------------------------------------------------------------------------------
+
+
+def _end_of_local_day(text: str) -> str:
+    """`2027-03-01` from a date input: the last second of that day in the instance's timezone, as UTC ISO."""
+    tz = ZoneInfo(current_app.extensions["guanjia.settings"].timezone)
+    end = datetime.combine(date.fromisoformat(text), time(23, 59, 59), tzinfo=tz)
+    return end.astimezone(UTC).isoformat()
+
+
+def _keys_page(values: dict, errors: dict, *, issued=None, status: int = 200):
+    found = items(client.get("/api/v1/api-keys", {"page_size": 100}))
+    people: dict = {}
+    for key in found:
+        creator = key.get("created_by")
+        if creator and creator not in people:
+            person = client.get_or_none(f"/api/v1/users/{q(creator)}") or {}
+            people[creator] = person.get("display_name") or person.get("username") or ""
+    page = render_template(
+        "admin_keys.html",
+        keys=found,
+        people=people,
+        communities=communities(),
+        community_names=_community_names(),
+        resources=RESOURCES,
+        values=values,
+        errors=errors,
+        issued=issued,
+    )
+    return page, status, {"Cache-Control": "no-store"}
+
+
+@bp.get("/keys")
+def keys():
+    return _keys_page({"communities": [], "resources": []}, {})
+
+
+@bp.post("/keys")
+def create_key():
+    values = form_values("name", "expires_on")
+    values["communities"] = [c for c in request.form.getlist("communities") if c]
+    values["resources"] = [r for r in request.form.getlist("resources") if r]
+    body = {k: values[k] for k in ("name", "communities", "resources") if k in values}
+    errors = {}
+    if values.get("expires_on"):
+        try:
+            body["expires_at"] = _end_of_local_day(values["expires_on"])
+        except ValueError:
+            errors["expires_on"] = _("Use the form 2027-03-01.")
+    if not errors:
+        issued, errors = attempt(client.post, "/api/v1/api-keys", body)
+        errors = {("expires_on" if k == "expires_at" else k): v for k, v in errors.items()}
+    if errors:
+        return _keys_page(values, errors, status=422)
+    return _keys_page({"communities": [], "resources": []}, {}, issued=issued)
+
+
+@bp.post("/keys/<key_id>/revoke")
+def revoke_key(key_id):
+    _done, errors = attempt(client.post, f"/api/v1/api-keys/{q(key_id)}/revoke")
+    if errors:
+        return _keys_page({"communities": [], "resources": []}, errors, status=422)
+    return redirect(url_for("admin.keys"), code=303)

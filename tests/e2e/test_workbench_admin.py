@@ -1,0 +1,148 @@
+"""The workbench's admin screens, in both run modes: an admin creates a butler (role, community and zone in one form)
+who signs in and sees only that zone, resets their password and disables them; an integrator's API key is issued
+with its scopes and expiry, its secret shown once, and revoked."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+
+import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select
+
+from .browser import csp_violations, csrf_of, fresh, sign_in, wait_for, wait_text, web_session
+from .conftest import ADMIN_PASSWORD, Client, make_household
+
+pytestmark = pytest.mark.timeout(300)
+TIMEOUT = 30.0
+
+
+def two_zones(admin: Client) -> dict:
+    """A community with 一区 (the household's unit 1-101) and 二区 (its own building and unit 2-101)."""
+    place = make_household(admin)
+    cid = place["community"]["id"]
+    zone = admin.created("/api/v1/zones", {"community_id": cid, "name": "二区"})
+    building = admin.created("/api/v1/buildings", {"community_id": cid, "name": "2栋", "zone_id": zone["id"]})
+    unit = admin.created(
+        "/api/v1/units", {"building_id": building["id"], "number": "2-101", "floor": 1, "area_m2": "90.00"}
+    )
+    return {**place, "zone_b": zone, "unit_b": unit}
+
+
+def test_an_admin_creates_a_butler_who_signs_in_and_sees_only_their_zone(stack, admin, browser):
+    place = two_zones(admin)
+    username = f"butler-{uuid.uuid4().hex[:6]}"
+    fresh(browser)
+    sign_in(browser, stack.url, "admin", ADMIN_PASSWORD)
+    wait_for(browser, "#nav-admin").click()
+    wait_for(browser, "#admin-new-user").click()
+
+    wait_for(browser, "#user-form")
+    browser.find_element(By.NAME, "username").send_keys(username)
+    browser.find_element(By.NAME, "display_name").send_keys("李管家")
+    Select(browser.find_element(By.NAME, "role")).select_by_value("butler")
+    community = place["community"]["id"]
+    browser.find_element(By.CSS_SELECTOR, f"input[name=communities][value='{community}']").click()
+    # htmx brings the ticked community's zones, by name.
+    zone_box = wait_for(browser, f"#zone-choices input[value='{place['zone_b']['id']}']")
+    assert "二区" in browser.find_element(By.ID, "zone-choices").text
+    zone_box.click()
+    browser.find_element(By.ID, "create-user").click()
+
+    wait_for(browser, "#user-created")
+    assert browser.find_element(By.ID, "user-role").text == "管家"
+    assert browser.find_element(By.ID, "user-zones").text.endswith("二区")
+    assert place["community"]["name"] in browser.find_element(By.ID, "user-communities").text
+    browser.find_element(By.ID, "one-time-password")  # generated, shown once
+
+    # A reset gives a new one-time password (the generated one is forgotten).
+    browser.find_element(By.ID, "reset-password").click()
+    password = wait_for(browser, "#one-time-password").text
+    assert csp_violations(browser) == []
+    user_id = re.search(r"/admin/users/([^/?#]+)/reset-password", browser.current_url).group(1)
+
+    # The butler signs in, chooses their own password, and sees 二区 only.
+    fresh(browser)
+    sign_in(browser, stack.url, username, password)
+    wait_for(browser, "#password-form")
+    new_password = "butler-own-password-7"
+    browser.find_element(By.NAME, "password").send_keys(password)
+    browser.find_element(By.NAME, "new_password").send_keys(new_password)
+    browser.find_element(By.NAME, "new_password_confirm").send_keys(new_password)
+    browser.find_element(By.CSS_SELECTOR, "#password-form button[type=submit]").click()
+    zones = wait_for(browser, "#zones")
+    assert "二区" in zones.text and "一区" not in zones.text
+    assert browser.find_elements(By.ID, "nav-admin") == []  # no administration for a butler
+    browser.get(f"{stack.url}/units/{place['unit']['id']}")  # 一区's unit
+    wait_for(browser, "main")
+    assert "1-101" not in browser.find_element(By.TAG_NAME, "main").text
+    browser.get(f"{stack.url}/units/{place['unit_b']['id']}")
+    wait_text(browser, "main", "2-101")
+
+    # Disabled by the admin: the butler's next click leads to the sign-in page.
+    desk = web_session(stack.url, "admin", ADMIN_PASSWORD)
+    page = desk.get(f"{stack.url}/admin/users/{user_id}", timeout=10)
+    answer = desk.post(
+        f"{stack.url}/admin/users/{user_id}/active",
+        data={"active": "0", "csrf_token": csrf_of(page.text)},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert answer.status_code == 303, answer.text[:500]
+    assert "已停用" in desk.get(f"{stack.url}/admin/users/{user_id}", timeout=10).text
+    browser.get(f"{stack.url}/")
+    wait_for(browser, "#signin-form")
+
+
+def test_an_integrator_key_is_shown_once_reads_its_scope_and_is_revoked(stack, admin):
+    place = make_household(admin)
+    community = place["community"]["id"]
+    desk = web_session(stack.url, "admin", ADMIN_PASSWORD)
+    page = desk.get(f"{stack.url}/admin/keys", timeout=10)
+    assert page.status_code == 200 and "API 密钥" in page.text
+    name = f"物业 ERP {uuid.uuid4().hex[:4]}"
+
+    refused = desk.post(
+        f"{stack.url}/admin/keys",
+        data={"name": name, "communities": community, "csrf_token": csrf_of(page.text)},
+        timeout=10,
+    )
+    assert refused.status_code == 422 and 'id="resources-error"' in refused.text  # no scope chosen: said there
+
+    issued = desk.post(
+        f"{stack.url}/admin/keys",
+        data={
+            "name": name,
+            "communities": community,
+            "resources": ["units", "zones"],
+            "expires_on": "2027-03-01",
+            "csrf_token": csrf_of(page.text),
+        },
+        timeout=10,
+    )
+    assert issued.status_code == 200, issued.text[:500]
+    assert issued.headers["Cache-Control"] == "no-store"
+    secret = re.search(r'id="api-key-secret">([^<]+)<', issued.text).group(1)
+    row = re.search(r'<tr id="key-([^"]+)">(.*?)</tr>', issued.text, re.S)
+    assert name in row.group(2) and place["community"]["name"] in row.group(2) and "房屋" in row.group(2)
+    assert "2027-03-01 23:59" in row.group(2)  # the end of that local day
+    listed = desk.get(f"{stack.url}/admin/keys", timeout=10).text
+    assert secret not in listed  # shown once
+
+    integrator = Client(stack.url)
+    answer = integrator.get("/api/v1/units", params={"community_id": community}, headers={"X-API-Key": secret})
+    assert answer.status_code == 200, answer.text
+
+    revoked = desk.post(
+        f"{stack.url}/admin/keys/{row.group(1)}/revoke", data={"csrf_token": csrf_of(listed)}, timeout=10
+    )
+    assert revoked.status_code == 200 and "已吊销" in revoked.text
+    deadline = time.monotonic() + 10
+    while True:
+        answer = integrator.get("/api/v1/units", params={"community_id": community}, headers={"X-API-Key": secret})
+        if answer.status_code == 401 or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert answer.status_code == 401
