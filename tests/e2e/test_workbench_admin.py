@@ -4,6 +4,7 @@ with its scopes and expiry, its secret shown once, and revoked."""
 
 from __future__ import annotations
 
+import json
 import re
 import time
 import uuid
@@ -146,3 +147,76 @@ def test_an_integrator_key_is_shown_once_reads_its_scope_and_is_revoked(stack, a
             break
         time.sleep(0.2)
     assert answer.status_code == 401
+
+
+def dead_letter(stack, phone: str) -> str:
+    """An event notifications gave up on, put straight into its dead-letter queue (a type no one handles, so a
+    replay comes back); its reason carries a phone number, its body personal data: neither may show."""
+    from guanjia import bus, config
+
+    settings = config.from_env("notifications", stack.env)
+    event_id = str(uuid.uuid4())
+    body = {
+        "specversion": "1.0",
+        "id": event_id,
+        "source": "/testcity/tickets",
+        "type": "test.unhandled",
+        "subject": f"ticket/{event_id}",
+        "time": "2026-12-02T01:30:00+00:00",
+        "datacontenttype": "application/json",
+        "data": {"name": "王五", "phone": phone},
+    }
+    publisher = bus.Publisher(settings)
+    try:
+        publisher.publish_raw(
+            json.dumps(body).encode(),
+            {"content_type": "application/cloudevents+json", "message_id": event_id, "type": "test.unhandled"},
+            routing_key=settings.queue_name("events.dead"),
+            direct=True,
+            headers={bus.ERROR_HEADER: f"no handler for test.unhandled ({phone})", bus.ATTEMPT_HEADER: 4},
+        )
+    finally:
+        publisher.close()
+    return event_id
+
+
+def _row(html: str, event_id: str) -> str | None:
+    found = re.search(rf'<tr class="dead-letter" data-event-id="{event_id}">(.*?)</tr>', html, re.S)
+    return found.group(1) if found else None
+
+
+def test_dead_letters_are_listed_with_their_reason_replayed_and_discarded(stack, admin):
+    phone = "13912345678"
+    event_id = dead_letter(stack, phone)
+    desk = web_session(stack.url, "admin", ADMIN_PASSWORD)
+    page = desk.get(f"{stack.url}/admin/dead-letters", timeout=30).text
+    row = _row(page, event_id)
+    assert row is not None, page[-2000:]
+    assert "通知" in row and "test.unhandled" in row and f"ticket/{event_id}" in row
+    assert "2026-12-02 09:30" in row and "no handler" in row  # local time; the reason
+    assert phone not in page and "王五" not in page  # the reason masked, the body never shown
+
+    replayed = desk.post(
+        f"{stack.url}/admin/dead-letters/replay",
+        data={"service": "notifications", "ids": event_id, "csrf_token": csrf_of(page)},
+        timeout=30,
+    )
+    assert replayed.status_code == 200 and 'id="dead-letters-done"' in replayed.text
+    # Back on the consumer's queue, which has no handler for it: dead-lettered again, with a fresh reason.
+    deadline = time.monotonic() + 20
+    while True:
+        page = desk.get(f"{stack.url}/admin/dead-letters", timeout=30).text
+        row = _row(page, event_id)
+        if (row and phone not in row) or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert row is not None and "no handler for test.unhandled" in row
+
+    discarded = desk.post(
+        f"{stack.url}/admin/dead-letters/discard",
+        data={"service": "notifications", "ids": event_id, "csrf_token": csrf_of(page)},
+        timeout=30,
+    )
+    assert discarded.status_code == 200 and _row(discarded.text, event_id) is None
+    actions = [e["action"] for e in admin.get("/api/v1/audit", params={"target_id": "notifications"}).json()["items"]]
+    assert "dead_letters.replay" in actions and "dead_letters.discard" in actions

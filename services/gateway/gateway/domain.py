@@ -28,6 +28,8 @@ CODE_TTL = timedelta(minutes=5)
 CODE_MAX_ATTEMPTS = 5
 API_KEY_PREFIX = "gjk_"
 API_KEY_MAX_DAYS = 366
+# The services that consume events, each with its own dead-letter queue (`<service>.events.dead`).
+DEAD_LETTER_SERVICES = ("residents", "tickets", "billing", "notifications", "community", "staff")
 # What an integrator key may be scoped to: the read-only REST resources routed by the gateway.
 API_KEY_RESOURCES = ("communities", "buildings", "units", "residents", "tickets", "billing", "notifications", "zones")
 
@@ -715,3 +717,17 @@ def staff_directory(session: Session, principal: Principal, community_id: str | 
         elif not wanted and (principal.role == "admin" or communities & mine):
             found.append(user)
     return found
+
+
+def dead_letters_acted(session: Session, principal: Principal, action: str, data: dict, done: dict, now: datetime):
+    """Record a replay or discard of dead letters (admin only): which service, which events, which were found."""
+    auth.require_role(principal, "admin")
+    audit(
+        session,
+        principal,
+        f"dead_letters.{action}",
+        "dead_letters",
+        data["service"],
+        now,
+        {"all": data.get("all", False), "ids": list(data.get("ids") or [])[:100], "done": list(done["done"])[:100]},
+    )

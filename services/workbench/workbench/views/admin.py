@@ -239,3 +239,50 @@ def revoke_key(key_id):
     if errors:
         return _keys_page({"communities": [], "resources": []}, errors, status=422)
     return redirect(url_for("admin.keys"), code=303)
+
+
+# --- dead-lettered events ------------------------------------------------------------------------------------------
+
+SERVICES = {
+    "residents": lazy_gettext("Residents and property"),
+    "tickets": lazy_gettext("Tickets"),
+    "billing": lazy_gettext("Billing"),
+    "notifications": lazy_gettext("Notifications"),
+    "community": lazy_gettext("Community service"),
+    "staff": lazy_gettext("Staff"),
+}
+
+
+def _dead_letters_page(done=None, errors=None, status=200):
+    found = client.get("/api/v1/dead-letters")
+    page = render_template(
+        "admin_dead_letters.html",
+        letters=found.get("items") or [],
+        unavailable=[str(SERVICES.get(s, s)) for s in found.get("unavailable") or []],
+        services=SERVICES,
+        done=done,
+        errors=errors or {},
+    )
+    return page, status
+
+
+@bp.get("/dead-letters")
+def dead_letters():
+    """Events a consumer gave up on, by service, with the reason (ids only: never an event's body)."""
+    return _dead_letters_page()
+
+
+@bp.post("/dead-letters/<action>")
+def dead_letters_act(action):
+    """Replay (another full round of attempts) or discard one dead letter, or every one of a service."""
+    if action not in ("replay", "discard"):
+        return _dead_letters_page(errors={"_": _("Replay or discard.")}, status=422)
+    body = {"service": request.form.get("service", "")}
+    if request.form.get("all"):
+        body["all"] = True
+    else:
+        body["ids"] = [i for i in request.form.getlist("ids") if i]
+    answer, errors = attempt(client.post, f"/api/v1/dead-letters/{action}", body)
+    if errors:
+        return _dead_letters_page(errors=errors, status=422)
+    return _dead_letters_page(done={"action": action, **answer})
