@@ -220,3 +220,32 @@ def test_dead_letters_are_listed_with_their_reason_replayed_and_discarded(stack,
     assert discarded.status_code == 200 and _row(discarded.text, event_id) is None
     actions = [e["action"] for e in admin.get("/api/v1/audit", params={"target_id": "notifications"}).json()["items"]]
     assert "dead_letters.replay" in actions and "dead_letters.discard" in actions
+
+
+def test_the_audit_log_is_filtered_by_who_what_when_and_community(stack, admin):
+    place = make_household(admin)
+    community = place["community"]["id"]
+    username = f"finance-{uuid.uuid4().hex[:6]}"
+    created = admin.created(
+        "/api/v1/users",
+        {"username": username, "role": "finance", "display_name": "钱会计", "communities": [community]},
+    )
+    assert admin.post(f"/api/v1/users/{created['id']}/reset-password").status_code == 200
+    desk = web_session(stack.url, "admin", ADMIN_PASSWORD)
+    page = desk.get(f"{stack.url}/admin/audit", params={"community_id": community}, timeout=10)
+    assert page.status_code == 200, page.text[:500]
+    rows = re.findall(r'<tr class="audit-entry">(.*?)</tr>', page.text, re.S)
+    assert len(rows) == 2 and all("钱会计" in row for row in rows)  # the account by name, not its id
+    assert "重置密码" in rows[0] and "创建账号" in rows[1]  # newest first
+    assert "管理员" in rows[0]  # who did it
+
+    only = desk.get(
+        f"{stack.url}/admin/audit",
+        params={"community_id": community, "action": "user.created", "username": "admin", "since": "2026-01-01"},
+        timeout=10,
+    )
+    assert len(re.findall(r'<tr class="audit-entry">', only.text)) == 1
+    later = desk.get(f"{stack.url}/admin/audit", params={"community_id": community, "since": "2099-01-01"}, timeout=10)
+    assert re.findall(r'<tr class="audit-entry">', later.text) == []
+    wrong = desk.get(f"{stack.url}/admin/audit", params={"username": "nobody-" + uuid.uuid4().hex[:6]}, timeout=10)
+    assert wrong.status_code == 422 and 'id="username-error"' in wrong.text

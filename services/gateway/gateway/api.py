@@ -416,8 +416,8 @@ def revoke_api_key(key_id):
 @audit_blp.response(200, AuditPage)
 def list_audit(args):
     """The audit log, newest first (admin only): role and scope changes, API keys, sensitive actions."""
-    query = domain.list_audit(web.principal(), args)
     with web.database().transaction() as session:
+        query = domain.list_audit(session, web.principal(), args)
         return web.paginate(session, query, args["page"], args["page_size"])
 
 

@@ -94,9 +94,18 @@ def audit(
     )
 
 
-def list_audit(principal: Principal, filters: dict):
+def list_audit(session: Session, principal: Principal, filters: dict):
     auth.require_role(principal, "admin")
     query = select(AuditEntry).order_by(AuditEntry.at.desc(), AuditEntry.id)
+    if filters.get("community_id"):
+        # The log keeps no community: a community's entries are those by or about its accounts (their communities
+        # are a JSON list, read here as every other community filter of the gateway reads them).
+        members = [
+            user.id
+            for user in session.execute(select(User).where(User.role != "resident")).scalars()
+            if filters["community_id"] in (user.communities or [])
+        ]
+        query = query.where(AuditEntry.actor_id.in_(members) | AuditEntry.target_id.in_(members))
     for name in ("action", "actor_id", "target_id", "target_type"):
         if filters.get(name):
             query = query.where(getattr(AuditEntry, name) == filters[name])

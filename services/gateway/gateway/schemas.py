@@ -178,6 +178,9 @@ class AuditOut(ma.Schema):
 class AuditArgs(PageArgs):
     action = ma.fields.String()
     actor_id = ma.fields.String()
+    community_id = ma.fields.String(
+        validate=ID, metadata={"description": "entries by or about the staff accounts of this community"}
+    )
     target_id = ma.fields.String()
     target_type = ma.fields.String()
     since = ma.fields.AwareDateTime()
