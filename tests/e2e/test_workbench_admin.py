@@ -249,3 +249,60 @@ def test_the_audit_log_is_filtered_by_who_what_when_and_community(stack, admin):
     assert re.findall(r'<tr class="audit-entry">', later.text) == []
     wrong = desk.get(f"{stack.url}/admin/audit", params={"username": "nobody-" + uuid.uuid4().hex[:6]}, timeout=10)
     assert wrong.status_code == 422 and 'id="username-error"' in wrong.text
+
+
+def test_sla_policies_and_routing_rules_are_set_by_name(stack, admin):
+    place = make_household(admin)
+    community, zone_id = place["community"]["id"], place["unit"]["zone_id"]
+    engineer = admin.created(
+        "/api/v1/users",
+        {
+            "username": f"eng-{uuid.uuid4().hex[:6]}",
+            "password": "engineer-password-1",
+            "role": "engineer",
+            "department": "engineering",
+            "display_name": "赵师傅",
+            "communities": [community],
+        },
+    )
+    desk = web_session(stack.url, "admin", ADMIN_PASSWORD)
+    url = f"{stack.url}/admin/ticket-rules"
+    page = desk.get(url, params={"community_id": community}, timeout=10)
+    assert page.status_code == 200 and 'id="sla-repair-high"' in page.text
+    saved = desk.post(
+        f"{url}/sla",
+        data={
+            "community_id": community,
+            "category": "repair",
+            "priority": "high",
+            "response_minutes": "45",
+            "resolution_minutes": "240",
+            "csrf_token": csrf_of(page.text),
+        },
+        timeout=10,
+    )
+    assert saved.status_code == 200, saved.text[:500]
+    row = re.search(r'<tr id="sla-repair-high">(.*?)</tr>', saved.text, re.S).group(1)
+    assert "45 分钟" in row and "4 小时" in row and "本小区设置" in row and "报修" in row
+
+    added = desk.post(
+        f"{url}/routing",
+        data={
+            "community_id": community,
+            "category": "repair",
+            "zone_id": zone_id,
+            "department": "engineering",
+            "assignee_id": engineer["id"],
+            "csrf_token": csrf_of(page.text),
+        },
+        timeout=10,
+    )
+    rules = re.findall(r'<tr class="routing-rule">(.*?)</tr>', added.text, re.S)
+    assert len(rules) == 1 and "一区" in rules[0] and "赵师傅" in rules[0] and "工程" in rules[0]
+    rule_id = re.search(r"/admin/ticket-rules/routing/([^/]+)/delete", added.text).group(1)
+    gone = desk.post(
+        f"{url}/routing/{rule_id}/delete",
+        data={"community_id": community, "csrf_token": csrf_of(page.text)},
+        timeout=10,
+    )
+    assert gone.status_code == 200 and re.findall(r'<tr class="routing-rule">', gone.text) == []

@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 
 from .. import client
+from ..i18n import label
 from .common import items
 from .forms import attempt, communities, form_values, q
 
@@ -381,3 +382,92 @@ def audit():
         targets=TARGETS,
         community_options=[(c["id"], c["name"]) for c in communities()],
     ), 422 if errors else 200
+
+
+# --- SLA policies and routing rules (the tickets API) ----------------------------------------------------------------
+
+TICKET_CATEGORIES = ("repair", "complaint", "inquiry", "suggestion", "praise", "service_request", "dispute")
+PRIORITIES = ("low", "normal", "high", "emergency")
+
+
+def _send(method: str, path: str, json=None):
+    return client.decode(client.raw(method, path, json=json))
+
+
+def _hours(minutes) -> str:
+    """Minutes as people read a deadline: 30 分钟, 4 小时, 3 天."""
+    minutes = int(minutes or 0)
+    if minutes % (24 * 60) == 0:
+        return _("%(n)s d", n=minutes // (24 * 60))
+    if minutes % 60 == 0:
+        return _("%(n)s h", n=minutes // 60)
+    return _("%(m)s min", m=minutes)
+
+
+def _rules_page(community_id: str, errors=None, values=None, status=200):
+    chosen = communities()
+    community_id = community_id or (chosen[0]["id"] if chosen else "")
+    policies = rules = zones = staff = []
+    if community_id:
+        policies = items(client.get_or_none("/api/v1/tickets/sla-policies", {"community_id": community_id}))
+        rules = items(client.get_or_none("/api/v1/tickets/routing-rules", {"community_id": community_id}))
+        zones = items(client.get_or_none("/api/v1/zones", {"community_id": community_id, "page_size": 100}))
+        staff = items(client.get_or_none("/api/v1/users/staff", {"community_id": community_id}))
+    return render_template(
+        "admin_ticket_rules.html",
+        communities=chosen,
+        community_id=community_id,
+        policies=policies,
+        rules=rules,
+        zone_names={z["id"]: z["name"] for z in zones},
+        staff_names={s["id"]: s.get("display_name") or s["username"] for s in staff},
+        community_options=[(c["id"], c["name"]) for c in chosen],
+        zone_options=[(z["id"], z["name"]) for z in zones],
+        staff_options=[
+            (s["id"], f"{s.get('display_name') or s['username']} · {label(s['role'], 'role')}") for s in staff
+        ],
+        categories=TICKET_CATEGORIES,
+        priorities=PRIORITIES,
+        departments=DEPARTMENTS,
+        hours=_hours,
+        errors=errors or {},
+        values=values or {},
+    ), status
+
+
+@bp.get("/ticket-rules")
+def ticket_rules():
+    """A community's SLA (response and resolution time of every kind and priority) and its routing rules."""
+    return _rules_page(request.args.get("community_id", "").strip())
+
+
+@bp.post("/ticket-rules/sla")
+def put_sla():
+    values = form_values("community_id", "category", "priority", "response_minutes", "resolution_minutes")
+    body = dict(values, business_hours=bool(request.form.get("business_hours")))
+    for name in ("response_minutes", "resolution_minutes"):
+        if body.get(name, "").isdigit():
+            body[name] = int(body[name])
+    _done, errors = attempt(_send, "PUT", "/api/v1/tickets/sla-policies", body)
+    if errors:
+        key = f"{values.get('category')}-{values.get('priority')}"
+        return _rules_page(values.get("community_id", ""), {key: "; ".join(map(str, errors.values()))}, status=422)
+    return redirect(url_for("admin.ticket_rules", community_id=values["community_id"]), code=303)
+
+
+@bp.post("/ticket-rules/routing")
+def add_routing_rule():
+    values = form_values("community_id", "category", "subcategory", "zone_id", "department", "assignee_id")
+    _done, errors = attempt(client.post, "/api/v1/tickets/routing-rules", values)
+    if errors:
+        return _rules_page(values.get("community_id", ""), errors, values, 422)
+    return redirect(url_for("admin.ticket_rules", community_id=values["community_id"]), code=303)
+
+
+@bp.post("/ticket-rules/routing/<rule_id>/delete")
+def delete_routing_rule(rule_id):
+    community_id = request.form.get("community_id", "")
+    _done, errors = attempt(_send, "DELETE", f"/api/v1/tickets/routing-rules/{q(rule_id)}")
+    if errors:
+        return _rules_page(community_id, errors, status=422)
+    return redirect(url_for("admin.ticket_rules", community_id=community_id), code=303)
