@@ -4,6 +4,7 @@ with its scopes and expiry, its secret shown once, and revoked."""
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import time
@@ -306,3 +307,22 @@ def test_sla_policies_and_routing_rules_are_set_by_name(stack, admin):
         timeout=10,
     )
     assert gone.status_code == 200 and re.findall(r'<tr class="routing-rule">', gone.text) == []
+
+
+def test_sms_templates_are_edited_and_the_provider_settings_shown_read_only(stack):
+    desk = web_session(stack.url, "admin", ADMIN_PASSWORD)
+    page = desk.get(f"{stack.url}/admin/sms", timeout=10)
+    assert page.status_code == 200, page.text[:500]
+    assert "控制台（测试：只写入日志）" in page.text and "未设置" in page.text  # the console provider; no secrets set
+    key = "patrol.zone_overdue"
+    original = re.search(rf'id="f-text-{re.escape(key)}" name="text" rows="2">([^<]*)<', page.text).group(1)
+    url = f"{stack.url}/admin/sms/templates/{key}"
+    refused = desk.post(url, data={"text": "【{signature}】{phone}", "csrf_token": csrf_of(page.text)}, timeout=10)
+    assert refused.status_code == 422 and "phone" in refused.text
+    changed = "【{signature}】片区巡查已逾期：{zone}"
+    saved = desk.post(url, data={"text": changed, "csrf_token": csrf_of(page.text)}, timeout=10)
+    try:
+        assert saved.status_code == 200 and changed in saved.text and "本实例自定义文字" in saved.text
+    finally:
+        restored = desk.post(url, data={"text": html.unescape(original), "csrf_token": csrf_of(page.text)}, timeout=10)
+        assert restored.status_code == 200

@@ -471,3 +471,58 @@ def delete_routing_rule(rule_id):
     if errors:
         return _rules_page(community_id, errors, status=422)
     return redirect(url_for("admin.ticket_rules", community_id=community_id), code=303)
+
+
+# --- SMS templates and the provider settings in force (the notifications API) ----------------------------------------
+
+PROVIDERS = {
+    "console": lazy_gettext("Console (test: written to the log)"),
+    "aliyun": lazy_gettext("Alibaba Cloud SMS"),
+    "tencent": lazy_gettext("Tencent Cloud SMS"),
+    "twilio": lazy_gettext("Twilio"),
+}
+PROVIDER_FIELDS = {
+    "access_key_id": lazy_gettext("AccessKey ID"),
+    "access_key_secret": lazy_gettext("AccessKey secret"),
+    "secret_id": lazy_gettext("SecretId"),
+    "secret_key": lazy_gettext("SecretKey"),
+    "sdk_app_id": lazy_gettext("SDK AppID"),
+    "account_sid": lazy_gettext("Account SID"),
+    "auth_token": lazy_gettext("Auth token"),
+    "from_number": lazy_gettext("Sender number"),
+    "messaging_service_sid": lazy_gettext("Messaging service SID"),
+    "endpoint": lazy_gettext("Endpoint"),
+    "region": lazy_gettext("Region"),
+    "callback_token": lazy_gettext("Receipt callback token"),
+    "status_callback_url": lazy_gettext("Status callback URL"),
+}
+SMS_LOCALE = "zh-CN"
+
+
+def _sms_page(errors=None, values=None, status=200):
+    found = client.get("/api/v1/notifications/templates")
+    return render_template(
+        "admin_sms.html",
+        templates=items(found),
+        settings=client.get_or_none("/api/v1/notifications/provider"),
+        providers=PROVIDERS,
+        fields=PROVIDER_FIELDS,
+        locale=SMS_LOCALE,
+        errors=errors or {},
+        values=values or {},
+    ), status
+
+
+@bp.get("/sms")
+def sms():
+    """The SMS templates (the instance's wording where set) and the provider settings in force, secrets masked."""
+    return _sms_page()
+
+
+@bp.post("/sms/templates/<key>")
+def set_sms_template(key):
+    text = request.form.get("text", "").strip()
+    _done, errors = attempt(_send, "PUT", f"/api/v1/notifications/templates/{q(key)}/{SMS_LOCALE}", {"text": text})
+    if errors:
+        return _sms_page({key: "; ".join(map(str, errors.values()))}, {key: text}, 422)
+    return redirect(url_for("admin.sms") + f"#template-{key}", code=303)
