@@ -180,11 +180,16 @@ def set_active(user_id):
 # --- integrator API keys -------------------------------------------------------------------------------------------
 
 
-def _end_of_local_day(text: str) -> str:
-    """`2027-03-01` from a date input: the last second of that day in the instance's timezone, as UTC ISO."""
+def _local_day(text: str, errors: dict, field: str, *, end: bool) -> str | None:
+    """A date input as the start (or the end) of that local day, in UTC ISO."""
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        errors[field] = _("Use the form 2027-03-01.")
+        return None
     tz = ZoneInfo(current_app.extensions["guanjia.settings"].timezone)
-    end = datetime.combine(date.fromisoformat(text), time(23, 59, 59), tzinfo=tz)
-    return end.astimezone(UTC).isoformat()
+    moment = datetime.combine(day, time(23, 59, 59) if end else time(0, 0), tzinfo=tz)
+    return moment.astimezone(UTC).isoformat()
 
 
 def _keys_page(values: dict, errors: dict, *, issued=None, status: int = 200):
@@ -222,10 +227,7 @@ def create_key():
     body = {k: values[k] for k in ("name", "communities", "resources") if k in values}
     errors = {}
     if values.get("expires_on"):
-        try:
-            body["expires_at"] = _end_of_local_day(values["expires_on"])
-        except ValueError:
-            errors["expires_on"] = _("Use the form 2027-03-01.")
+        body["expires_at"] = _local_day(values["expires_on"], errors, "expires_on", end=True)
     if not errors:
         issued, errors = attempt(client.post, "/api/v1/api-keys", body)
         errors = {("expires_on" if k == "expires_at" else k): v for k, v in errors.items()}
@@ -320,18 +322,6 @@ TARGETS = {
     "dead_letters": lazy_gettext("Dead letters"),
 }
 AUDIT_FILTERS = ("username", "action", "community_id", "since", "until")
-
-
-def _local_day(text: str, errors: dict, field: str, *, end: bool) -> str | None:
-    """A date input as the start (or the end) of that local day, in UTC ISO."""
-    try:
-        day = date.fromisoformat(text)
-    except ValueError:
-        errors[field] = _("Use the form 2027-03-01.")
-        return None
-    tz = ZoneInfo(current_app.extensions["guanjia.settings"].timezone)
-    moment = datetime.combine(day, time(23, 59, 59) if end else time(0, 0), tzinfo=tz)
-    return moment.astimezone(UTC).isoformat()
 
 
 def _names(ids) -> dict:
