@@ -14,7 +14,7 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
-from .browser import csp_violations, csrf_of, fresh, sign_in, wait_for, wait_text, web_session
+from .browser import PHONE, csp_violations, csrf_of, fresh, sign_in, wait_for, wait_text, web_session
 from .conftest import ADMIN_PASSWORD, Client, make_household
 
 pytestmark = pytest.mark.timeout(300)
@@ -326,3 +326,31 @@ def test_sms_templates_are_edited_and_the_provider_settings_shown_read_only(stac
     finally:
         restored = desk.post(url, data={"text": html.unescape(original), "csrf_token": csrf_of(page.text)}, timeout=10)
         assert restored.status_code == 200
+
+
+def test_the_admin_pages_do_not_scroll_sideways_on_a_phone(embedded_stack, browser):
+    stack = embedded_stack
+    admin = Client(stack.url).login("admin", ADMIN_PASSWORD)
+    place = make_household(admin)
+    dead_letter(stack, "13912345678")
+    fresh(browser, PHONE)
+    sign_in(browser, stack.url, "admin", ADMIN_PASSWORD)
+    wait_for(browser, "#nav-admin")
+    community = place["community"]["id"]
+    for path in [
+        "/admin/users",
+        "/admin/users/new",
+        "/admin/keys",
+        "/admin/dead-letters",
+        "/admin/audit",
+        f"/admin/ticket-rules?community_id={community}",
+        "/admin/sms",
+    ]:
+        browser.get(stack.url + path)
+        wait_for(browser, "main")
+        overflow = browser.execute_script(
+            "return document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        assert overflow <= 0, f"{path} scrolls sideways by {overflow}px at 375 px"
+    assert csp_violations(browser) == []
+    browser.get(stack.url + "/signin")
