@@ -334,6 +334,7 @@ def _install_ops(app: Flask, settings_: Settings, database_, ready_checks) -> No
             body["missing"] = sorted(name for name, value in checks.items() if value != "ok")
         return jsonify(body), 200 if ok else 503
 
+    _install_dead_letters(app, settings_)
     state = gmetrics.ServiceStateCollector(settings_, database_)
 
     @app.get("/metrics")
@@ -341,6 +342,41 @@ def _install_ops(app: Flask, settings_: Settings, database_, ready_checks) -> No
         check_metrics_token(settings_, request.headers.get("Authorization"))
         body, content_type = gmetrics.exposition(state)
         return Response(body, content_type=content_type)
+
+
+DEAD_LETTERS_SHOWN = 200  # listed per service: enough to see what went wrong, bounded for the admin's screen
+DEAD_LETTER_ACTIONS = ("replay", "discard")
+
+
+def _install_dead_letters(app: Flask, settings_: Settings) -> None:
+    """`/api/v1/internal/dead-letters` on every service (the `service` role only: the gateway's admin API calls it):
+    the service's own dead letters, listed, replayed or discarded with its own broker credential, the same actions
+    as `guanjia dead-letters`. Only ids, types, times and the masked reason leave: never an event's body."""
+    from . import ops
+    from .logging import mask_text
+
+    def _facts(letter) -> dict:
+        return {**letter.as_dict(), "service": settings_.service, "error": mask_text(letter.error or "")[:500]}
+
+    @app.get(API_PREFIX + "/internal/dead-letters")
+    def internal_dead_letters():
+        auth.require_role(g.principal, "service")
+        found = ops.list_dead_letters(settings_, DEAD_LETTERS_SHOWN) if ops.has_dead_letters_queue(settings_) else []
+        return {"service": settings_.service, "items": [_facts(letter) for letter in found]}
+
+    @app.post(API_PREFIX + "/internal/dead-letters/<action>")
+    def internal_dead_letters_act(action):
+        auth.require_role(g.principal, "service")
+        body = request.get_json(silent=True) or {}
+        ids = [str(i) for i in body.get("ids") or [] if i]
+        every = body.get("all") is True
+        if action not in DEAD_LETTER_ACTIONS or not (ids or every):
+            return problem(400, "Bad Request", "replay or discard, with ids or all", {"ids": ["name the events"]})
+        if not ops.has_dead_letters_queue(settings_):
+            return {"service": settings_.service, "done": [], "missing": ids}
+        act = ops.replay_dead_letters if action == "replay" else ops.discard_dead_letters
+        done = act(settings_, ids, all_=every)
+        return {"service": settings_.service, "done": done, "missing": sorted(set(ids) - set(done))}
 
 
 def check_metrics_token(settings_: Settings, authorization: str | None) -> None:

@@ -1,4 +1,5 @@
-"""HTTP API of the gateway itself: sign-in and tokens, users, API keys, audit, staff contacts for the services.
+"""HTTP API of the gateway itself: sign-in and tokens, users, API keys, audit, dead letters, staff contacts for the
+services.
 
 Everything else is routed (routing.py).
 """
@@ -29,6 +30,9 @@ from .schemas import (
     ContactArgs,
     ContactList,
     ContactOut,
+    DeadLetterAction,
+    DeadLetterDone,
+    DeadLetterList,
     PasswordChange,
     PasswordIssued,
     RefreshRequest,
@@ -63,6 +67,9 @@ auth_blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="S
 users_blp = Blueprint("users", __name__, url_prefix="/api/v1/users", description="Accounts, their roles and scopes")
 keys_blp = Blueprint("api-keys", __name__, url_prefix="/api/v1/api-keys", description="Integrator API keys")
 audit_blp = Blueprint("audit", __name__, url_prefix="/api/v1/audit", description="Who did what (admins)")
+dead_blp = Blueprint(
+    "dead-letters", __name__, url_prefix="/api/v1/dead-letters", description="Events no consumer could apply (admins)"
+)
 internal_blp = Blueprint(
     "internal-users", __name__, url_prefix="/api/v1/internal/users", description="Staff contacts (services only)"
 )
@@ -398,9 +405,64 @@ def revoke_api_key(key_id):
 @audit_blp.response(200, AuditPage)
 def list_audit(args):
     """The audit log, newest first (admin only): role and scope changes, API keys, sensitive actions."""
-    query = domain.list_audit(web.principal(), args)
     with web.database().transaction() as session:
+        query = domain.list_audit(session, web.principal(), args)
         return web.paginate(session, query, args["page"], args["page_size"])
+
+
+# --- dead letters ----------------------------------------------------------------------------------------------
+
+DEAD_LETTERS_PATH = "/api/v1/internal/dead-letters"
+
+
+@dead_blp.route("", methods=["GET"])
+@dead_blp.response(200, DeadLetterList)
+def list_dead_letters():
+    """Every consumer's dead letters (admin only): ids, types, times and why — never an event's body.
+
+    Each service lists its own queue with its own broker credential; one that cannot answer is named in
+    `unavailable` and the others are still listed."""
+    auth.require_role(web.principal(), "admin")
+    found, unavailable = [], []
+    for name in domain.DEAD_LETTER_SERVICES:
+        try:
+            response = _service(name).get(DEAD_LETTERS_PATH, timeout=10.0)
+        except UpstreamUnavailable:
+            response = None
+        if response is None or response.status != 200:
+            unavailable.append(name)
+            continue
+        found += response.json().get("items") or []
+    return {"items": found, "unavailable": unavailable}
+
+
+def _act_on_dead_letters(action: str, data: dict):
+    auth.require_role(web.principal(), "admin")
+    body = {"ids": data.get("ids") or [], "all": data.get("all", False)}
+    response = _service(data["service"]).request("POST", f"{DEAD_LETTERS_PATH}/{action}", json=body, timeout=30.0)
+    if response.status != 200:
+        raise UpstreamUnavailable(f"{data['service']} could not {action} its dead letters now; try again", status=503)
+    done = response.json()
+    with web.database().transaction() as session:
+        domain.dead_letters_acted(session, web.principal(), action, data, done, _now())
+    return done
+
+
+@dead_blp.route("/replay", methods=["POST"])
+@dead_blp.arguments(DeadLetterAction)
+@dead_blp.response(200, DeadLetterDone)
+def replay_dead_letters(data):
+    """Put the chosen dead letters back on their service's queue for another full round of attempts (admin only;
+    audited) — `guanjia dead-letters replay`."""
+    return _act_on_dead_letters("replay", data)
+
+
+@dead_blp.route("/discard", methods=["POST"])
+@dead_blp.arguments(DeadLetterAction)
+@dead_blp.response(200, DeadLetterDone)
+def discard_dead_letters(data):
+    """Remove the chosen dead letters for good (admin only; audited) — `guanjia dead-letters discard`."""
+    return _act_on_dead_letters("discard", data)
 
 
 # --- for the services --------------------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ def create_app(settings=None, upstreams=None, *, clock=None, limiter=None, gatew
     database = Database(settings.database_url)
     limiter = limiter or RateLimiter(settings)
 
-    from .api import PUBLIC_PATHS, audit_blp, auth_blp, internal_blp, jwks_view, keys_blp, users_blp
+    from .api import PUBLIC_PATHS, audit_blp, auth_blp, dead_blp, internal_blp, jwks_view, keys_blp, users_blp
 
     # Redis is not a readiness check: the limits fail open, and a Redis outage must not empty the load balancer.
     # Nor is the workbench: programs keep the API while the people's screens restart.
@@ -50,7 +50,7 @@ def create_app(settings=None, upstreams=None, *, clock=None, limiter=None, gatew
         clock=clock,
     )
     clock = app.extensions["guanjia.clock"]  # the same clock for the edge and the router as for the views
-    for blueprint in (auth_blp, users_blp, keys_blp, audit_blp, internal_blp):
+    for blueprint in (auth_blp, users_blp, keys_blp, audit_blp, dead_blp, internal_blp):
         api.register_blueprint(blueprint)
     app.add_url_rule(auth.JWKS_PATH, "jwks", jwks_view)
 

@@ -42,8 +42,8 @@ ROUTES = {
     "/api/v1/notifications": "notifications",
 }
 # Served by the gateway's own Flask app (api.py); listed for readers, everything unrouted goes there anyway.
-LOCAL_PREFIXES = ("/api/v1/auth", "/api/v1/users", "/api/v1/api-keys", "/api/v1/audit")
-LOCAL_SEGMENTS = frozenset(["auth", "users", "api-keys", "audit", "internal", "openapi.json", "docs"])
+LOCAL_PREFIXES = ("/api/v1/auth", "/api/v1/users", "/api/v1/api-keys", "/api/v1/audit", "/api/v1/dead-letters")
+LOCAL_SEGMENTS = frozenset(["auth", "users", "api-keys", "audit", "dead-letters", "internal", "openapi.json", "docs"])
 # Service-to-service routes: reachable with a service credential inside the instance, never from outside.
 INTERNAL_PREFIX = "/api/v1/internal"
 # ...except the gateway's own (staff contacts for notifications): served here, to the service role only.

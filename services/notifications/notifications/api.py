@@ -14,7 +14,7 @@ from guanjia.errors import Forbidden, Invalid, NotFound
 from guanjia.web import Blueprint
 
 from . import examples
-from .domain import deliveries, messages, opt_outs, wording
+from .domain import deliveries, messages, opt_outs, provider, wording
 from .domain import notices as notice_rules
 from .domain import receipts as receipt_rules
 from .domain import stats as delivery_stats
@@ -34,6 +34,7 @@ from .schemas import (
     NotificationPage,
     PreferenceIn,
     PreferenceOut,
+    ProviderSettingsOut,
     StatsArgs,
     StatsOut,
     TemplateIn,
@@ -193,6 +194,14 @@ def set_template(body, key, locale):
     Aliyun and Tencent send their own approved templates by code/id; this text is what console and Twilio send."""
     with web.database().transaction() as session:
         return wording.set_template(session, web.principal(), web.now(), key, locale, body["text"])
+
+
+@blp.route("/provider", methods=["GET"])
+@blp.response(200, ProviderSettingsOut)
+def provider_settings():
+    """Admin: the SMS provider settings in force (chain, signature, quiet hours, caps, template ids); every secret
+    only says whether it is set, an access key id shows its ends."""
+    return provider.provider_settings(web.principal(), context().sms)
 
 
 # -- direct messages (the gateway's sign-in codes) -----------------------------------------------------------------

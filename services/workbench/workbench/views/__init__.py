@@ -1,6 +1,7 @@
 """The workbench's screens, one blueprint per area (register a new one in BLUEPRINTS)."""
 
 from . import (
+    admin,
     auth,
     dashboard,
     finance,
@@ -36,4 +37,5 @@ BLUEPRINTS = [
     staff.bp,
     knowledge.bp,
     surveys.bp,
+    admin.bp,
 ]
