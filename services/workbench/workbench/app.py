@@ -18,6 +18,7 @@ from guanjia.db import Database, utcnow
 from guanjia.logging import request_id_var
 
 from . import client, i18n, nav, security, sessions, views
+from .views import mobile
 
 log = logging.getLogger("workbench")
 HERE = Path(__file__).resolve().parent
@@ -76,9 +77,14 @@ def _install_context(app: Flask, settings, database) -> None:
         g.started = time.perf_counter()
         if request.endpoint in ("static", "favicon", "healthz", "readyz", "metrics"):
             return None
+        if request.blueprint == mobile.bp.name:
+            # The residents' pages: their own cookie, sign-in and CSRF check (a staff session is never read there).
+            return mobile.begin(database, app.extensions["workbench.idle"])
         g.web_session = sessions.load(
             database, request.cookies.get(sessions.COOKIE), utcnow(), app.extensions["workbench.idle"]
         )
+        if g.web_session is not None and g.web_session.role == mobile.ROLE:
+            g.web_session = None  # a resident's session never opens a staff page
         g.locale = i18n.select_locale()
         security.check_csrf()
         if g.web_session is None and request.endpoint not in PUBLIC_ENDPOINTS:
@@ -112,6 +118,8 @@ def _install_context(app: Flask, settings, database) -> None:
 
 def to_sign_in():
     """Send the browser to the sign-in page (htmx requests are told to load it as a whole page)."""
+    if request.blueprint == mobile.bp.name:
+        return mobile.to_sign_in()
     wanted = request.full_path.rstrip("?") if request.method == "GET" and request.path != "/" else None
     target = url_for("auth.signin", next=wanted)
     if request.headers.get("HX-Request"):

@@ -8,6 +8,7 @@ from . import (
     household,
     incidents,
     knowledge,
+    mobile,
     notices,
     patrols,
     renovations,
@@ -36,4 +37,5 @@ BLUEPRINTS = [
     staff.bp,
     knowledge.bp,
     surveys.bp,
+    mobile.bp,
 ]

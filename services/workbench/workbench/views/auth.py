@@ -26,6 +26,10 @@ def _database():
 def _signed_in(tokens: dict, next_path: str):
     """Store the session for fresh tokens and send the person on, with the session cookie."""
     me = client.decode(client.call("GET", "/api/v1/users/me", token=tokens["access_token"]))
+    if me.get("role") == "resident":
+        # Residents have their own pages and sign-in (/m/): no staff session is made for them.
+        client.call("POST", "/api/v1/auth/logout", token=None, json={"refresh_token": tokens["refresh_token"]})
+        return redirect(url_for("mobile.signin"), code=303)
     raw = sessions.create(_database(), tokens, me, utcnow(), locale=g.get("locale"))
     response = redirect(_safe_next(next_path), code=303)
     response.set_cookie(sessions.COOKIE, raw, httponly=True, samesite="Lax", secure=security.is_secure(), path="/")
