@@ -55,6 +55,8 @@ def create_app(settings=None, upstreams=None):
             "workbench.upstreams": upstreams,
             "workbench.secret": settings.workbench_secret,
             "workbench.idle": timedelta(minutes=settings.session_idle_minutes),
+            # Where residents pay online (the provider's order API); unset: the mobile bills offer no online payment.
+            "workbench.payment_provider": config.secret("GUANJIA_PAYMENT_PROVIDER_URL").rstrip("/"),
         }
     )
     _install_context(app, settings, database)

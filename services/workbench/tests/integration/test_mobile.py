@@ -9,6 +9,7 @@ import logging
 import re
 import time
 import uuid
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -16,6 +17,7 @@ import requests
 from guanjia.testing import TEST_RATE_LIMITS_ENV, TEST_SMS_LIMITS_ENV
 
 ADMIN_PASSWORD = "mobile-admin-password-1"
+CALLBACK_SECRET = "mobile-callback-secret-1"
 
 
 def _png() -> bytes:
@@ -63,7 +65,17 @@ def sms_log():
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory):
+def provider():
+    """The fake payment provider, a real local HTTP server (billing's callback address is set once it runs)."""
+    from guanjia.fakepay import FakePaymentProvider
+
+    fake = FakePaymentProvider(notify_url="", secret=CALLBACK_SECRET).start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory, provider):
     from guanjia.stack import EmbeddedStack
 
     env = {
@@ -73,7 +85,12 @@ def stack(tmp_path_factory):
         "GUANJIA_RATE_LIMITS": TEST_RATE_LIMITS_ENV,
         **TEST_SMS_LIMITS_ENV,
     }
-    stack = EmbeddedStack(env=env, port=0).start()
+    # Billing's callback secret and the workbench's provider are read from the process environment at start.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GUANJIA_BILLING_CALLBACK_SECRET", CALLBACK_SECRET)
+        patch.setenv("GUANJIA_PAYMENT_PROVIDER_URL", provider.url)
+        stack = EmbeddedStack(env=env, port=0).start()
+    provider.notify_url = stack.url + "/api/v1/payments/callback"
     yield stack
     stack.stop()
 
@@ -226,6 +243,61 @@ def test_my_bills_and_receipts_and_not_the_neighbours(residents, households):
         answer = browser.get(path)
         assert answer.status_code in (403, 404), path
         assert "李大红" not in answer.text and "88.50" not in answer.text and "m-nav-home" in answer.text
+
+
+def test_pay_a_bill_at_the_provider_and_see_the_receipt(residents, households, admin, provider, stack):
+    mine, theirs = households
+    bill = admin.post(
+        "/api/v1/billing/bills", {"unit_id": mine["unit"]["id"], "description": "停车费", "amount": "150.00"}
+    )
+    browser = residents[0]
+    page = browser.get(f"/m/bills/{bill['id']}")
+    assert "m-pay-form" in page.text and "¥150.00" in page.text
+    offered = browser.post(f"/m/bills/{bill['id']}/pay", data={"csrf_token": _csrf(page.text)})
+    assert offered.status_code == 200
+    checkout = re.search(r'href="([^"]+)" id="m-checkout"', offered.text).group(1)
+    assert checkout.startswith(provider.url + "/checkout/")
+
+    # The resident's browser at the provider: confirm, the signed callback reaches billing, and back we go.
+    at_provider = requests.Session()
+    assert "150.00" in at_provider.get(checkout, timeout=10).text
+    back = at_provider.post(checkout + "/pay", data={"method": "alipay"}, allow_redirects=False, timeout=20)
+    assert back.status_code == 303 and provider.callbacks[-1][0] == 200
+    location = urlsplit(back.headers["Location"])
+    assert location.path == f"/m/bills/{bill['id']}/paid"
+    done = browser.get(f"{location.path}?{location.query}")
+    assert done.status_code == 200 and "m-paid-receipt" in done.text
+    receipt_path = re.search(r'href="([^"]+)" id="m-paid-receipt"', done.text).group(1)
+    receipt = browser.get(receipt_path)
+    assert "¥150.00" in receipt.text and "支付宝" in receipt.text
+    assert admin.get(f"/api/v1/billing/bills/{bill['id']}").json()["outstanding"] == "0.00"
+    assert "m-pay-form" not in browser.get(f"/m/bills/{bill['id']}").text  # nothing left to pay
+
+    # The same confirmation posted twice is one payment; an unsigned or forged callback is refused.
+    assert at_provider.post(checkout + "/pay", data={"method": "alipay"}, allow_redirects=False).status_code == 303
+    assert provider.callbacks[-1][1]["id"] == provider.callbacks[-2][1]["id"]
+    forged = requests.post(
+        provider.notify_url,
+        json={
+            "provider": "fakepay",
+            "reference": "FPX",
+            "community_id": bill["community_id"],
+            "unit_id": bill["unit_id"],
+            "amount": "1.00",
+            "method": "wechat",
+            "paid_at": "2026-12-01T08:00:00+00:00",
+        },
+        headers={"X-Guanjia-Signature": "0" * 64},
+        timeout=10,
+    )
+    assert forged.status_code == 401
+
+    # The neighbour cannot open an order for my bill.
+    orders = len(provider.orders)
+    other = residents[1]
+    refused = other.post(f"/m/bills/{bill['id']}/pay", data={"csrf_token": _csrf(other.get("/m/").text)})
+    assert refused.status_code in (403, 404) and len(provider.orders) == orders
+    assert theirs["name"] not in refused.text
 
 
 def test_report_a_repair_with_a_photo_and_rate_the_visit(residents, households, admin):

@@ -1,5 +1,5 @@
 """住户 — the residents' mobile pages under /m/: sign in by phone and SMS code, my household, bills and receipts,
-report a repair with photos, follow my tickets and answer the return visit, the notices sent to me.
+pay a bill at the payment provider, report a repair with photos, follow my tickets and answer the return visit, the notices sent to me.
 
 A resident's session has its own cookie (path /m/) and is refused by every staff page; a staff session is never
 read here. Every page asks the API with the resident's own token: the API keeps them to their household."""
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+import requests
 from flask import Blueprint, Response, abort, current_app, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from urllib3 import encode_multipart_formdata
@@ -158,7 +159,53 @@ def bills():
 
 @bp.get("/bills/<bill_id>")
 def bill(bill_id):
-    return render_template("m_bill.html", bill=client.get(f"/api/v1/billing/bills/{q(bill_id)}"))
+    found = client.get(f"/api/v1/billing/bills/{q(bill_id)}")
+    return render_template("m_bill.html", bill=found, can_pay=bool(_provider()) and _owes(found))
+
+
+def _provider() -> str:
+    return current_app.extensions.get("workbench.payment_provider") or ""
+
+
+@bp.post("/bills/<bill_id>/pay")
+def pay(bill_id):
+    """Open an order for what the bill still owes at the payment provider and offer its checkout page. The payment
+    is recorded only by the provider's signed callback to billing, never by this page."""
+    found = client.get(f"/api/v1/billing/bills/{q(bill_id)}")  # my bill, or the 404 page
+    if not _provider() or not _owes(found):
+        return redirect(url_for("mobile.bill", bill_id=bill_id), code=303)
+    order = {
+        "amount": found["outstanding"],
+        "description": f"{found.get('description') or found['period']} · {found['period']}",
+        "community_id": found["community_id"],
+        "unit_id": found["unit_id"],
+        "bill_ids": [found["id"]],
+        "payer_id": me().get("resident_id"),
+        "return_url": url_for("mobile.paid", bill_id=bill_id, _external=True),
+    }
+    try:
+        answer = requests.post(f"{_provider()}/orders", json=order, timeout=10)
+        opened = answer.json() if answer.status_code == 201 else None
+    except (requests.RequestException, ValueError):
+        opened = None
+    if not opened or not str(opened.get("checkout_url", "")).startswith(_provider() + "/"):
+        raise client.Unavailable(503, {"title": _("The payment service is unavailable; try again shortly.")})
+    # A link, not a redirect: the page's CSP lets forms post only to this site (form-action 'self').
+    return render_template("m_pay.html", bill=found, checkout_url=opened["checkout_url"])
+
+
+@bp.get("/bills/<bill_id>/paid")
+def paid(bill_id):
+    """Where the provider sends the payer back: the bill as billing now knows it, and its receipt once recorded."""
+    found = client.get(f"/api/v1/billing/bills/{q(bill_id)}")
+    payments = items(client.get_or_none("/api/v1/payments", {"unit_id": found["unit_id"], "page_size": 20}))
+    order = request.args.get("order", "")
+    mine = [p for p in payments if order and p.get("provider_reference") == order]
+    return render_template("m_paid.html", bill=found, payment=mine[0] if mine else None)
+
+
+def _owes(found: dict) -> bool:
+    return bool(found.get("outstanding")) and found["outstanding"] not in ("0", "0.00")
 
 
 @bp.get("/receipts")
