@@ -5,10 +5,8 @@ visit. The access checks with two households are Flask test-client tests (servic
 from __future__ import annotations
 
 import base64
-import logging
 import os
 import random
-import re
 import tempfile
 import time
 
@@ -25,38 +23,6 @@ PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
 )
 PAGES = ("/m/", "/m/bills", "/m/receipts", "/m/tickets", "/m/repair", "/m/notices")
-
-
-class SmsLog(logging.Handler):
-    def __init__(self):
-        super().__init__(logging.INFO)
-        self.lines: list[str] = []
-
-    def emit(self, record):
-        self.lines.append(record.getMessage())
-
-    def code_for(self, phone: str, timeout: float = 15.0) -> str:
-        masked = f"{phone[:3]}****{phone[-4:]}"
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for line in reversed(self.lines):
-                found = re.search(r"登录验证码为(\d{6})", line) if masked in line else None
-                if found:
-                    return found.group(1)
-            time.sleep(0.05)
-        raise AssertionError(f"no code texted to {masked}")
-
-
-@pytest.fixture
-def sms_log():
-    handler = SmsLog()
-    logger = logging.getLogger("notifications.sms")
-    logger.addHandler(handler)
-    old_level = logger.level
-    logger.setLevel(logging.INFO)
-    yield handler
-    logger.removeHandler(handler)
-    logger.setLevel(old_level)
 
 
 def _household(admin: Client, phone: str) -> dict:
@@ -92,7 +58,7 @@ def _no_sideways_scroll(browser, path: str) -> None:
 
 
 def test_a_resident_signs_in_by_sms_sees_the_bills_reports_a_repair_and_rates_the_visit(
-    embedded_stack, browser, sms_log
+    embedded_stack, browser, console_sms_codes
 ):
     stack = embedded_stack
     admin = Client(stack.url).login("admin", ADMIN_PASSWORD)
@@ -104,7 +70,7 @@ def test_a_resident_signs_in_by_sms_sees_the_bills_reports_a_repair_and_rates_th
     wait_for(browser, "#m-phone-form").find_element(By.NAME, "phone").send_keys(phone)
     browser.find_element(By.CSS_SELECTOR, "#m-phone-form button[type=submit]").click()
     form = wait_for(browser, "#m-code-form")
-    form.find_element(By.NAME, "code").send_keys(sms_log.code_for(phone))
+    form.find_element(By.NAME, "code").send_keys(console_sms_codes.code_for(phone))
     form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
     wait_text(browser, "main", "我的房屋")
     body = browser.find_element(By.TAG_NAME, "body").text

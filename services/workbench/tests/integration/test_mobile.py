@@ -5,7 +5,6 @@ other's household, bills, receipts or tickets — not even by typing the address
 from __future__ import annotations
 
 import io
-import logging
 import re
 import time
 import uuid
@@ -30,38 +29,6 @@ def _png() -> bytes:
 
 
 PNG = _png()
-
-
-class SmsLog(logging.Handler):
-    """The console SMS provider's lines (the code is in the text; the phone is masked as 138****8001)."""
-
-    def __init__(self):
-        super().__init__(logging.INFO)
-        self.lines: list[str] = []
-
-    def emit(self, record):
-        self.lines.append(record.getMessage())
-
-    def code_for(self, phone: str, after: int, timeout: float = 10.0) -> str:
-        masked = f"{phone[:3]}****{phone[-4:]}"
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for line in self.lines[after:]:
-                found = re.search(r"(\d{6})", line.split(":", 1)[-1]) if masked in line else None
-                if found:
-                    return found.group(1)
-            time.sleep(0.05)
-        raise AssertionError(f"no code texted to {masked}")
-
-
-@pytest.fixture(scope="module")
-def sms_log():
-    handler = SmsLog()
-    logger = logging.getLogger("notifications.sms")
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    yield handler
-    logger.removeHandler(handler)
 
 
 @pytest.fixture(scope="module")
@@ -155,23 +122,23 @@ def _csrf(html: str) -> str:
     return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
 
 
-def _signed_in(workbench, sms_log, phone: str):
+def _signed_in(workbench, console_sms_codes, phone: str):
     """A browser-like test client that signed in at /m/signin with the texted code."""
     browser = workbench.test_client()
     page = browser.get("/m/signin")
     assert page.status_code == 200 and "m-phone-form" in page.text
-    mark = len(sms_log.lines)
+    mark = len(console_sms_codes.lines)
     sent = browser.post("/m/signin/code", data={"phone": phone, "csrf_token": _csrf(page.text)})
     assert sent.status_code == 200 and "m-code-form" in sent.text
-    code = sms_log.code_for(phone, mark)
+    code = console_sms_codes.code_for(phone, mark)
     answer = browser.post("/m/signin", data={"phone": phone, "code": code, "csrf_token": _csrf(sent.text)})
     assert answer.status_code == 303 and answer.headers["Location"].endswith("/m/")
     return browser
 
 
 @pytest.fixture(scope="module")
-def residents(workbench, sms_log, households):
-    return tuple(_signed_in(workbench, sms_log, h["phone"]) for h in households)
+def residents(workbench, console_sms_codes, households):
+    return tuple(_signed_in(workbench, console_sms_codes, h["phone"]) for h in households)
 
 
 def test_the_sms_sign_in_shows_my_household_in_chinese(residents, households):
@@ -372,8 +339,8 @@ def test_notices_are_those_sent_to_me(residents, households, admin):
     assert "明日9点至12点停水" not in residents[1].get("/m/notices").text
 
 
-def test_signing_out_ends_the_resident_session(workbench, sms_log, households):
-    browser = _signed_in(workbench, sms_log, households[1]["phone"])
+def test_signing_out_ends_the_resident_session(workbench, console_sms_codes, households):
+    browser = _signed_in(workbench, console_sms_codes, households[1]["phone"])
     page = browser.get("/m/")
     raw = browser.get_cookie("gj_resident", path="/m/").value
     assert browser.post("/m/signout", data={"csrf_token": _csrf(page.text)}).status_code == 303

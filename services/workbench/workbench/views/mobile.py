@@ -11,13 +11,14 @@ from urllib.parse import quote
 import requests
 from flask import Blueprint, Response, abort, current_app, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from urllib3 import encode_multipart_formdata
 
 from guanjia.db import utcnow
 
 from .. import client, i18n, security, sessions
+from .auth import end_session, problem_of
 from .common import items, me
 from .forms import attempt
+from .tickets import _upload, attachment_response
 
 bp = Blueprint("mobile", __name__, url_prefix="/m")
 COOKIE = "gj_resident"
@@ -102,11 +103,8 @@ def signin_post():
 
 
 def _signin_refused(response, phone: str, *, code_sent: bool):
-    try:
-        problem = response.json()
-    except ValueError:
-        problem = {}
-    errors = client.ApiError(response.status, problem if isinstance(problem, dict) else {}).field_errors
+    problem = problem_of(response)
+    errors = client.ApiError(response.status, problem).field_errors
     if response.status == 401:
         errors = {"code": _("Wrong or expired code; ask for a new one.")}
     elif response.status == 429:
@@ -121,12 +119,7 @@ def _signin_refused(response, phone: str, *, code_sent: bool):
 
 @bp.post("/signout")
 def signout():
-    web_session = g.get("web_session")
-    if web_session is not None:
-        sessions.end(_database(), web_session)
-    answer = redirect(url_for("mobile.signin"), code=303)
-    answer.delete_cookie(COOKIE, path="/m/")
-    return answer
+    return end_session(COOKIE, "/m/", url_for("mobile.signin"))
 
 
 # ---------------------------------------------------------------- my household, bills, receipts
@@ -238,14 +231,7 @@ def repair_post():
     if errors:
         return render_template("m_repair.html", units=_units(), values=values, errors=errors), 422
     for photo in photos:
-        encoded, content_type = encode_multipart_formdata(
-            {"file": (photo.filename, photo.read(), photo.mimetype or "application/octet-stream")}
-        )
-        client.decode(
-            client.raw(
-                "POST", f"/api/v1/tickets/{q(ticket['id'])}/attachments", body=encoded, content_type=content_type
-            )
-        )
+        _upload(ticket["id"], photo)  # the desk's upload (patrols use it too), with my token
     return redirect(url_for("mobile.ticket", ticket_id=ticket["id"]), code=303)
 
 
@@ -298,14 +284,7 @@ def visit(ticket_id):
 @bp.get("/tickets/<ticket_id>/attachments/<attachment_id>")
 def attachment(ticket_id, attachment_id):
     """A photo of my ticket through my own token."""
-    response = client.raw("GET", f"/api/v1/tickets/{q(ticket_id)}/attachments/{q(attachment_id)}/content")
-    if response.status != 200:
-        abort(404)
-    content_type = response.headers.get("Content-Type", "application/octet-stream")
-    headers = {"Cache-Control": "private, max-age=300", "X-Content-Type-Options": "nosniff"}
-    if not content_type.startswith("image/"):
-        headers["Content-Disposition"] = "attachment"
-    return Response(response.body, content_type=content_type, headers=headers)
+    return attachment_response(ticket_id, attachment_id)
 
 
 # ---------------------------------------------------------------- notices
