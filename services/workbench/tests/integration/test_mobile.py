@@ -195,6 +195,28 @@ def test_a_staff_session_never_opens_a_resident_page(workbench):
     assert forged.get("/m/").status_code == 303
 
 
+def test_a_resident_account_at_the_staff_sign_in_gets_no_staff_session(workbench, admin, households):
+    mine = households[0]
+    username, password = f"res-{uuid.uuid4().hex[:6]}", "resident-password-1"
+    admin.post(
+        "/api/v1/users",
+        {
+            "username": username,
+            "password": password,
+            "role": "resident",
+            "resident_id": mine["resident"]["id"],
+            "units": [mine["unit"]["id"]],
+            "communities": [mine["unit"]["community_id"]],
+        },
+    )
+    browser = workbench.test_client()
+    page = browser.get("/signin")
+    answer = browser.post("/signin", data={"username": username, "password": password, "csrf_token": _csrf(page.text)})
+    assert answer.status_code == 303 and answer.headers["Location"].endswith("/m/signin")
+    assert browser.get_cookie("gj_session") is None
+    assert browser.get("/tickets").status_code == 303
+
+
 def test_my_bills_and_receipts_and_not_the_neighbours(residents, households):
     mine, theirs = households
     browser = residents[0]
