@@ -63,6 +63,26 @@ def _one(objects, kind: str, name: str) -> dict:
     return found[0]
 
 
+def test_every_event_service_is_the_one_event_service_component_with_its_own_values():
+    """No copy of the shared shape: each service with a worker gives the component only its name and port."""
+    base = K8S / "base"
+    assert (base / "event-service" / "service.yaml").exists(), "the template of the shared shape"
+    for name in WITH_WORKER:
+        kustomization = yaml.safe_load((base / name / "kustomization.yaml").read_text())
+        assert kustomization["components"] == ["../event-service"], name
+        values = yaml.safe_load((base / name / "values.yaml").read_text())
+        assert values["kind"] == "ServiceValues", name
+        assert values["metadata"]["annotations"]["config.kubernetes.io/local-config"] == "true", "never rendered"
+        expected = {
+            "name": name,
+            "prefix": name.upper(),
+            "port": SERVICE_PORTS[name],
+            "portText": str(SERVICE_PORTS[name]),
+        }
+        assert {k: values[k] for k in expected} == expected, name
+        assert not (base / f"{name}.yaml").exists(), f"{name}.yaml would be a second copy of the shape"
+
+
 def test_there_are_at_least_two_example_cities():
     assert len(CITIES) >= 2, CITIES
 

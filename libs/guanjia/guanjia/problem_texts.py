@@ -40,6 +40,7 @@ DOMAIN_MESSAGES_ZH = {
     "not a valid Chinese resident ID number": "不是有效的居民身份证号码",
     "the file is empty": "文件为空",
     "no such route": "没有该接口地址",
+    "no such event schema": "没有该事件的数据结构",
     "/metrics needs the metrics token": "访问 /metrics 需要监控令牌",
     "must be 1 to 200 characters": "长度必须为 1 到 200 个字符",
     "Upload too large": "上传文件过大",

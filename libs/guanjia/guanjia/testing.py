@@ -239,17 +239,11 @@ def _delete_broker_objects(amqp_url: str, prefix: str) -> None:
 
 def _published_schemas() -> dict:
     """Every service's published event schemas by type (`<service>.events.PUBLISHED`)."""
-    import importlib
-
     from .service import load_specs
 
     found = {}
     for name in load_specs():
-        try:
-            module = importlib.import_module(f"{name}.events")
-        except ModuleNotFoundError:
-            continue  # the gateway publishes nothing
-        found.update(getattr(module, "PUBLISHED", {}))
+        found.update(events.published(name))
     return found
 
 
@@ -374,6 +368,68 @@ def wait_until(predicate, timeout: float = 10.0, interval: float = 0.05, message
 def amqp_host_port(amqp_url: str) -> tuple[str, int]:
     parsed = urlparse(amqp_url)
     return parsed.hostname or "127.0.0.1", parsed.port or 5672
+
+
+# --- what the services' conftest.py files share -------------------------------------------------------------------
+
+
+def service_database(settings: Settings):
+    """A service's `db` fixture: `yield from service_database(<service>_settings)` (disposed after the session)."""
+    from .db import Database
+
+    database = Database(settings.database_url)
+    yield database
+    database.dispose()
+
+
+def installed_app(infra: Infra, service: str, upstreams: dict):
+    """The real app of another service on this session's infrastructure; the test skips until it is installed."""
+    from .service import load_specs
+
+    spec = load_specs().get(service)
+    if spec is None:
+        pytest.skip(f"the {service} service is not installed yet: .venv/bin/pip install -e services/{service}")
+    return spec.create_app(infra.settings(service), upstreams)
+
+
+def publish_as(settings: Settings, service: str, *messages: dict) -> None:
+    """Publish events on the session's exchange as `service`'s relay would (its own broker identity)."""
+    from . import bus
+
+    publisher = bus.Publisher(settings.with_service(service))
+    try:
+        for message in messages:
+            publisher.publish(message)
+    finally:
+        publisher.close()
+
+
+def announce(settings: Settings, event_type: str, data: dict, *, community=None, source="residents", time=None) -> dict:
+    """Build an event as another service would (a fresh subject of the type's aggregate) and publish it."""
+    event = events.build(
+        type=event_type,
+        source=f"/testcity/{source}",
+        subject=f"{event_type.split('.')[0]}/{uuid.uuid4()}",
+        city="testcity",
+        community=community or data.get("community_id"),
+        data=data,
+    )
+    if time is not None:
+        event["time"] = time.isoformat()
+    publish_as(settings, source, event)
+    return event
+
+
+def outbox_events(database, outbox, subject: str, event_type: str | None = None) -> list[dict]:
+    """The events of `subject` in a service's outbox table, oldest first: what its relay publishes."""
+    from sqlalchemy import select
+
+    query = select(outbox.c.payload).order_by(outbox.c.created_at)
+    if event_type:
+        query = query.where(outbox.c.event_type == event_type)
+    with database.transaction() as session:
+        rows = [json.loads(payload) for payload in session.execute(query).scalars()]
+    return [event for event in rows if event["subject"] == subject]
 
 
 class ConsoleSmsCodes(logging.Handler):

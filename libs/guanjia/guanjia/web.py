@@ -22,7 +22,7 @@ from . import auth, problems, tracing
 from . import metrics as gmetrics
 from .config import Settings
 from .db import utcnow
-from .errors import ProblemError
+from .errors import ProblemError, TooManyRequests
 from .logging import request_id_var
 
 log = logging.getLogger("guanjia.web")
@@ -187,7 +187,43 @@ def create_flask_app(
     _install_errors(app, api)
     _install_ops(app, settings_, database_, ready_checks or [])
     _install_docs_assets(app)
+    _install_event_schemas(api, settings_)
     return app, api
+
+
+def _install_event_schemas(api: ProblemApi, settings_: Settings) -> None:
+    """GET the JSON Schema of each event this service publishes, at its events' `dataschema` URI (public, like the
+    AsyncAPI document: a schema holds no data; the gateway routes it without a token)."""
+    from . import events
+    from .errors import NotFound
+
+    published = events.published(settings_.service)
+    if not published:
+        return
+    blp = SmorestBlueprint(
+        "event-schemas",
+        __name__,
+        description="The payload schemas of the events this service publishes (their `dataschema`)",
+    )
+
+    @blp.route(events.schema_rule(settings_.service))
+    @blp.doc(
+        security=[],
+        summary="The JSON Schema of an event's payload",
+        operationId=f"{settings_.service}_event_schema",  # one per service in the gateway's merged document
+    )
+    @blp.response(200, content_type="application/schema+json")
+    def event_schema(event_type: str, file: str):
+        # Every published type has one version today; a breaking change adds a v2 beside it (docs/integrators.md).
+        if event_type not in published or file != "v1.json":
+            raise NotFound("no such event schema")
+        url = events.schema_url(settings_, event_type, 1)
+        response = jsonify(events.json_schema(published[event_type], url))
+        response.mimetype = "application/schema+json"
+        response.headers["Cache-Control"] = "public, max-age=3600"
+        return response
+
+    api.register_blueprint(blp)
 
 
 def _install_docs_assets(app: Flask) -> None:
@@ -204,7 +240,10 @@ def _install_docs_assets(app: Flask) -> None:
 
 
 def _install_request_context(app: Flask, settings_: Settings, public: set[str]) -> None:
+    from .events import schemas_prefix
+
     metrics = _http_metrics()
+    schemas = schemas_prefix(settings_.service) + "/"
 
     @app.before_request
     def _begin():
@@ -221,6 +260,8 @@ def _install_request_context(app: Flask, settings_: Settings, public: set[str]) 
         )
         if request.path in public or not request.path.startswith(API_PREFIX):
             return None
+        if request.path.startswith(schemas):
+            return None  # the published event schemas (_install_event_schemas)
         if request.path.startswith(DOCS_ASSETS_PREFIX):
             return None
         # Every service checks the token itself, even behind the gateway.
@@ -251,6 +292,8 @@ def _install_errors(app: Flask, api: ProblemApi) -> None:
     @app.errorhandler(ProblemError)
     def _problem(error: ProblemError):
         response = problem(error.status, error.title, error.detail, error.errors or None, **error.extra)
+        if isinstance(error, TooManyRequests):
+            response.headers["Retry-After"] = str(error.retry_after)
         if error.status == 503:
             response.headers.setdefault("Retry-After", str(RETRY_AFTER_SECONDS))
         if error.status == 401:

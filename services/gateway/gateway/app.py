@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 from flask import g
 
 from guanjia import auth, config, http, web
-from guanjia.db import Database, utcnow
-from guanjia.errors import TooManyRequests, Unauthorized
+from guanjia.db import Database
 
 from . import edge
 from .openapi import MergedOpenApi
@@ -21,7 +18,8 @@ HEALTH_TIMEOUT = 2.0
 def create_app(settings=None, upstreams=None, *, clock=None, limiter=None):
     """The gateway app. `upstreams` is {service: WsgiUpstream | HttpUpstream}; HTTP to the configured URLs if None.
 
-    `clock` (a function returning an aware UTC datetime) and `limiter` are injectable for tests.
+    `clock` (a function returning an aware UTC datetime: the app's one clock, `web.now()`) and `limiter` are
+    injectable for tests.
     """
     settings = settings or config.from_env("gateway")
     upstreams = upstreams if upstreams is not None else http.upstreams_for(settings)
@@ -47,16 +45,17 @@ def create_app(settings=None, upstreams=None, *, clock=None, limiter=None):
         ready_checks=checks,
         description="Accounts, sign-in and tokens, integrator keys, the audit log, and the single entry point "
         "to every service of the instance.",
+        clock=clock,
     )
+    clock = app.extensions["guanjia.clock"]  # the same clock for the edge and the router as for the views
     for blueprint in (auth_blp, users_blp, keys_blp, audit_blp, internal_blp):
         api.register_blueprint(blueprint)
     app.add_url_rule(auth.JWKS_PATH, "jwks", jwks_view)
 
-    revocations = edge.Revocations(database, settings)
-    api_keys = edge.ApiKeys(database, settings)
+    revocations = edge.Revocations(database, settings, clock=clock)
+    api_keys = edge.ApiKeys(database, settings, clock=clock)
     app.extensions.update(
         {
-            "gateway.clock": clock or utcnow,
             "gateway.limiter": limiter,
             "gateway.revocations": revocations,
             "gateway.api_keys": api_keys,
@@ -69,20 +68,7 @@ def create_app(settings=None, upstreams=None, *, clock=None, limiter=None):
         # The gateway's own endpoints get the same treatment as routed ones: disabled accounts stop here.
         principal = g.get("principal")
         if principal is not None:
-            if revocations.is_revoked(principal.subject):
-                raise Unauthorized("this account has been disabled")
-            retry_after = None if principal.role == "service" else limiter.hit("api", principal.subject)
-            if retry_after is not None:
-                raise TooManyRequests("too many requests; slow down", retry_after)
-
-    @app.after_request
-    def _retry_after(response):
-        if response.status_code == 429 and "Retry-After" not in response.headers:
-            try:
-                response.headers["Retry-After"] = str(json.loads(response.get_data())["retry_after"])
-            except (ValueError, KeyError):
-                pass
-        return response
+            edge.hold_back(principal, revocations, limiter)
 
     # /api/v1/openapi.json serves the merged document, so flask-smorest's Swagger UI at /api/v1/docs shows it.
     merged = MergedOpenApi(api.openapi_document, upstreams)
@@ -100,6 +86,7 @@ def create_app(settings=None, upstreams=None, *, clock=None, limiter=None):
         database=database,
         discover=merged.owner_of,
         audit_table=merged.audited,
+        clock=clock,
     )
     app.extensions["gateway.router"] = router
     app.wsgi_app = edge.EdgeMiddleware(router, settings)

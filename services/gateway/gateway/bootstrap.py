@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
+
 from sqlalchemy.exc import IntegrityError
 
 from guanjia.db import Database, utcnow
@@ -9,12 +12,12 @@ from guanjia.db import Database, utcnow
 from . import domain
 
 
-def bootstrap(settings) -> list[str]:
+def bootstrap(settings, *, clock: Callable[[], datetime] = utcnow) -> list[str]:
     """Create the `admin` user if there is none; returns the lines to print."""
     database = Database(settings.database_url, pool_size=1)
     try:
         with database.transaction() as session:
-            password = domain.ensure_admin(session, settings.admin_password, utcnow())
+            password = domain.ensure_admin(session, settings.admin_password, clock())
     except IntegrityError:
         # Another replica created it at the same moment.
         return []

@@ -31,8 +31,11 @@ HTML_CACHE = "no-store"
 STATIC_MAX_AGE = 3600
 
 
-def create_app(settings=None, upstreams=None):
-    """The workbench app. `upstreams["gateway"]` is the gateway (in-process when embedded); HTTP if None."""
+def create_app(settings=None, upstreams=None, *, clock=None):
+    """The workbench app. `upstreams["gateway"]` is the gateway (in-process when embedded); HTTP if None.
+
+    `clock` is the app's one source of the current UTC time (as in guanjia.web.create_flask_app): request code
+    reads it as `web.now()`; tests pass a controllable one."""
     settings = settings or config.from_env("workbench")
     if upstreams is None:
         upstreams = {"gateway": http.HttpUpstream("gateway", settings.service_urls["gateway"])}
@@ -51,6 +54,7 @@ def create_app(settings=None, upstreams=None):
     app.extensions.update(
         {
             "guanjia.settings": settings,
+            "guanjia.clock": clock or utcnow,
             "workbench.db": database,
             "workbench.upstreams": upstreams,
             "workbench.secret": settings.workbench_secret,
@@ -83,7 +87,7 @@ def _install_context(app: Flask, settings, database) -> None:
             # The residents' pages: their own cookie, sign-in and CSRF check (a staff session is never read there).
             return mobile.begin(database, app.extensions["workbench.idle"])
         g.web_session = sessions.load(
-            database, request.cookies.get(sessions.COOKIE), utcnow(), app.extensions["workbench.idle"]
+            database, request.cookies.get(sessions.COOKIE), web.now(), app.extensions["workbench.idle"]
         )
         if g.web_session is not None and g.web_session.role == mobile.ROLE:
             g.web_session = None  # a resident's session never opens a staff page

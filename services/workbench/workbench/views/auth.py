@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from guanjia.db import utcnow
+from guanjia import web
 
 from .. import client, i18n, security, sessions
 
@@ -30,7 +30,7 @@ def _signed_in(tokens: dict, next_path: str):
         # Residents have their own pages and sign-in (/m/): no staff session is made for them.
         client.call("POST", "/api/v1/auth/logout", token=None, json={"refresh_token": tokens["refresh_token"]})
         return redirect(url_for("mobile.signin"), code=303)
-    raw = sessions.create(_database(), tokens, me, utcnow(), locale=g.get("locale"))
+    raw = sessions.create(_database(), tokens, me, web.now(), locale=g.get("locale"))
     response = redirect(_safe_next(next_path), code=303)
     response.set_cookie(sessions.COOKIE, raw, httponly=True, samesite="Lax", secure=security.is_secure(), path="/")
     # The sign-in form's cookie has done its job.

@@ -12,7 +12,7 @@ import requests
 from flask import Blueprint, Response, abort, current_app, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from guanjia.db import utcnow
+from guanjia import web
 
 from .. import client, i18n, security, sessions
 from .auth import end_session, problem_of
@@ -30,10 +30,6 @@ SATISFACTION = (5, 4, 3, 2, 1)
 VISIT_DUE = "resolved"
 
 
-def _now():
-    return utcnow()
-
-
 def _database():
     return current_app.extensions["workbench.db"]
 
@@ -41,7 +37,7 @@ def _database():
 def begin(database, idle):
     """The before-request of every /m/ page (called by the app instead of the staff one): the resident's session,
     its CSRF check, and the mobile sign-in page for anyone without one."""
-    web_session = sessions.load(database, request.cookies.get(COOKIE), _now(), idle)
+    web_session = sessions.load(database, request.cookies.get(COOKIE), web.now(), idle)
     # Only a resident's session opens these pages (a staff session lives under another cookie and never here).
     g.web_session = web_session if web_session is not None and web_session.role == ROLE else None
     g.locale = i18n.select_locale()
@@ -95,7 +91,7 @@ def signin_post():
     person = client.decode(client.call("GET", "/api/v1/users/me", token=tokens["access_token"]))
     if person.get("role") != ROLE:
         abort(403)
-    raw = sessions.create(_database(), tokens, person, _now(), locale=g.get("locale"))
+    raw = sessions.create(_database(), tokens, person, web.now(), locale=g.get("locale"))
     answer = redirect(url_for("mobile.home"), code=303)
     answer.set_cookie(COOKIE, raw, httponly=True, samesite="Lax", secure=security.is_secure(), path="/m/")
     answer.delete_cookie(security.PRE_COOKIE, path="/")
