@@ -1,12 +1,11 @@
 """住户 — the residents' mobile pages under /m/: sign in by phone and SMS code, my household, bills and receipts,
-pay a bill at the payment provider, report a repair with photos, follow my tickets and answer the return visit, the notices sent to me.
+pay a bill at the payment provider, report a repair with photos, follow my tickets and answer the return visit,
+the notices sent to me.
 
 A resident's session has its own cookie (path /m/) and is refused by every staff page; a staff session is never
 read here. Every page asks the API with the resident's own token: the API keeps them to their household."""
 
 from __future__ import annotations
-
-from urllib.parse import quote
 
 import requests
 from flask import Blueprint, Response, abort, current_app, g, redirect, render_template, request, url_for
@@ -17,7 +16,7 @@ from guanjia import web
 from .. import client, i18n, security, sessions
 from .auth import end_session, problem_of
 from .common import items, me
-from .forms import attempt
+from .forms import attempt, q
 from .tickets import _upload, attachment_response
 
 bp = Blueprint("mobile", __name__, url_prefix="/m")
@@ -54,10 +53,6 @@ def to_sign_in():
         response.headers["HX-Redirect"] = target
         return response
     return redirect(target, code=303)
-
-
-def q(value) -> str:
-    return quote(str(value or ""), safe="")
 
 
 # ---------------------------------------------------------------- sign-in by SMS code
@@ -177,6 +172,7 @@ def pay(bill_id):
         opened = answer.json() if answer.status_code == 201 else None
     except (requests.RequestException, ValueError):
         opened = None
+    # The resident is sent only to the configured provider's own pages, whatever its answer says.
     if not opened or not str(opened.get("checkout_url", "")).startswith(_provider() + "/"):
         raise client.Unavailable(503, {"title": _("The payment service is unavailable; try again shortly.")})
     # A link, not a redirect: the page's CSP lets forms post only to this site (form-action 'self').
