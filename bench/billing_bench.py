@@ -156,7 +156,7 @@ def main() -> None:
 
         def run():
             with db.transaction() as s:
-                return bills.run_billing(s, settings, admin, community, PERIOD).bills_created
+                return bills.run_billing(s, settings, admin, community, PERIOD, datetime.now(UTC)).bills_created
 
         results["run_s"], results["run_bills"] = clock(run)
         results["run_lines"] = count(
@@ -176,7 +176,7 @@ def main() -> None:
 
         def scan():
             with db.transaction() as s:
-                return overdue.scan(s, settings, date(2026, 12, 31))
+                return overdue.scan(s, settings, date(2026, 12, 31), datetime.now(UTC))
 
         results["scan_s"], results["scan_events"] = clock(scan)
         results["rescan_s"], results["rescan_events"] = clock(scan)

@@ -24,6 +24,7 @@ import yaml
 
 from guanjia import bus
 from guanjia.config import SERVICE_PORTS, ConfigError, Settings, from_env
+from workbench import config as workbench_config
 
 sys.path.insert(0, str(Path(__file__).parent))
 from secret_env import check_no_secret_in_environment  # noqa: E402
@@ -204,7 +205,10 @@ def test_every_guanjia_container_gets_a_complete_distributed_configuration(secre
         if own in WEB_ONLY:
             db = urlparse(settings.database_url)
             assert (db.hostname, db.port, db.path) == ("postgres", 5432, f"/guanjia_{own}"), name
-            assert settings.workbench_secret and urlparse(settings.service_urls["gateway"]).hostname == "gateway"
+            assert (
+                workbench_config.from_env(env).secret
+                and urlparse(settings.service_urls["gateway"]).hostname == "gateway"
+            )
             keys = {"GUANJIA_AMQP_URL", "GUANJIA_SERVICE_KEY", "GUANJIA_PII_KEY", "GUANJIA_JWT_PRIVATE_KEY"}
             held = (keys | {f"{key}_FILE" for key in keys}) & set(env)
             assert not held, f"{name} needs none of {held}"

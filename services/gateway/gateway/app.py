@@ -7,6 +7,7 @@ from flask import g
 from guanjia import auth, config, http, web
 from guanjia.db import Database
 
+from . import config as gateway_config
 from . import edge
 from .openapi import MergedOpenApi
 from .ratelimit import RateLimiter
@@ -15,13 +16,14 @@ from .routing import Router
 HEALTH_TIMEOUT = 2.0
 
 
-def create_app(settings=None, upstreams=None, *, clock=None, limiter=None):
+def create_app(settings=None, upstreams=None, *, clock=None, limiter=None, gateway=None):
     """The gateway app. `upstreams` is {service: WsgiUpstream | HttpUpstream}; HTTP to the configured URLs if None.
 
     `clock` (a function returning an aware UTC datetime: the app's one clock, `web.now()`) and `limiter` are
-    injectable for tests.
+    injectable for tests; `gateway` (GatewaySettings) defaults to the settings' environment.
     """
     settings = settings or config.from_env("gateway")
+    gateway = gateway or gateway_config.from_env(settings.env)
     upstreams = upstreams if upstreams is not None else http.upstreams_for(settings)
     database = Database(settings.database_url)
     limiter = limiter or RateLimiter(settings)
@@ -36,7 +38,7 @@ def create_app(settings=None, upstreams=None, *, clock=None, limiter=None):
         if name not in ("gateway", "workbench")
     ]
     # Ready means ready for what the start-up banner promises: the admin exists (and the demo logins, with --demo).
-    checks += startup_checks(settings, database)
+    checks += startup_checks(gateway, database)
     app, api = web.create_flask_app(
         settings,
         title="Guanjia gateway",
@@ -89,7 +91,7 @@ def create_app(settings=None, upstreams=None, *, clock=None, limiter=None):
         clock=clock,
     )
     app.extensions["gateway.router"] = router
-    app.wsgi_app = edge.EdgeMiddleware(router, settings)
+    app.wsgi_app = edge.EdgeMiddleware(router, gateway.cors_origins)
     return app
 
 
@@ -102,7 +104,7 @@ def _alive_check(upstreams: dict, name: str):
     return check
 
 
-def startup_checks(settings, database) -> list:
+def startup_checks(gateway, database) -> list:
     """/readyz checks "admin" (the first admin exists) and, for `guanjia run --demo`, "demo" (the demo logins)."""
     from . import demo, domain
 
@@ -115,6 +117,6 @@ def startup_checks(settings, database) -> list:
         return check
 
     checks = [("admin", user_exists(domain.ADMIN_USERNAME))]
-    if settings.demo:
+    if gateway.demo:
         checks.append(("demo", user_exists(demo.BUTLER[0])))
     return checks

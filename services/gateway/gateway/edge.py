@@ -161,9 +161,9 @@ def preflight_headers(origin: str) -> list[tuple[str, str]]:
 class EdgeMiddleware:
     """Outermost WSGI layer: security headers on every answer, CORS for the configured web origins."""
 
-    def __init__(self, app, settings):
+    def __init__(self, app, cors_origins: tuple):
         self.app = app
-        self.origins = tuple(settings.cors_origins)
+        self.origins = tuple(cors_origins)
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO") or "/"

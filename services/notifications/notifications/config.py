@@ -8,6 +8,8 @@ import os
 from datetime import time
 from decimal import Decimal
 
+from guanjia import config
+
 PROVIDER_NAMES = ("console", "aliyun", "tencent", "twilio")
 
 
@@ -101,12 +103,14 @@ def parse_quiet_hours(raw: str) -> tuple[time | None, time | None]:
 
 
 def from_env(settings=None, env=None) -> SmsSettings:
-    """SmsSettings from GUANJIA_SMS_* (documented in docs/notifications.md); provider and signature default to
-    the shared settings' GUANJIA_SMS_PROVIDER / GUANJIA_SMS_SIGNATURE."""
+    """SmsSettings from GUANJIA_SMS_* (documented in docs/notifications.md) of `env`, by default the variables the
+    shared `settings` were read from (an embedded stack is configured without touching os.environ); provider keys
+    may come from files (GUANJIA_SMS_*_FILE)."""
     if env is None:
-        # The instance's own configuration (an embedded stack is configured without touching os.environ).
-        env = getattr(settings, "sms_env", None) or os.environ
-    provider = env.get("GUANJIA_SMS_PROVIDER") or getattr(settings, "sms_provider", None) or "console"
+        env = getattr(settings, "env", None)
+        env = os.environ if env is None else env
+    env = config.with_secret_files(env, "GUANJIA_SMS_")
+    provider = env.get("GUANJIA_SMS_PROVIDER") or "console"
     failover = tuple(p.strip() for p in env.get("GUANJIA_SMS_FAILOVER", "").split(",") if p.strip())
     for name in (provider, *failover):
         if name not in PROVIDER_NAMES:
@@ -124,7 +128,7 @@ def from_env(settings=None, env=None) -> SmsSettings:
     return SmsSettings(
         provider=provider,
         failover=failover,
-        signature=env.get("GUANJIA_SMS_SIGNATURE") or getattr(settings, "sms_signature", None) or "管家物业",
+        signature=env.get("GUANJIA_SMS_SIGNATURE") or "管家物业",
         aliyun=AliyunSettings(
             access_key_id=env.get("GUANJIA_SMS_ALIYUN_ACCESS_KEY_ID", ""),
             access_key_secret=env.get("GUANJIA_SMS_ALIYUN_ACCESS_KEY_SECRET", ""),

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from guanjia import access, config, http, web
 from guanjia.db import Database
 
+from . import config as tickets_config
 from .domain.attachments import LocalFileStore
 
 
@@ -30,7 +30,7 @@ def create_app(settings=None, upstreams=None, *, clock=None, files_dir: str | Pa
     app.extensions["tickets.gateway"] = http.ServiceClient(
         settings, http.RoutedUpstreams(settings, upstreams), "gateway"
     )
-    files_dir = files_dir or os.environ.get("GUANJIA_TICKETS_FILES_DIR") or config.var_dir() / "files" / "tickets"
+    files_dir = files_dir or tickets_config.from_env(settings.env).files_dir
     app.extensions["tickets.files"] = LocalFileStore(Path(files_dir))
 
     from .api import blp, incident_blp, patrol_blp

@@ -18,6 +18,7 @@ from guanjia.db import Database, utcnow
 from guanjia.logging import request_id_var
 
 from . import client, i18n, nav, security, sessions, views
+from . import config as workbench_config
 from .views import mobile
 
 log = logging.getLogger("workbench")
@@ -31,15 +32,17 @@ HTML_CACHE = "no-store"
 STATIC_MAX_AGE = 3600
 
 
-def create_app(settings=None, upstreams=None, *, clock=None):
+def create_app(settings=None, upstreams=None, *, clock=None, workbench=None):
     """The workbench app. `upstreams["gateway"]` is the gateway (in-process when embedded); HTTP if None.
 
     `clock` is the app's one source of the current UTC time (as in guanjia.web.create_flask_app): request code
-    reads it as `web.now()`; tests pass a controllable one."""
+    reads it as `web.now()`; tests pass a controllable one. `workbench` (WorkbenchSettings) defaults to the
+    settings' environment."""
     settings = settings or config.from_env("workbench")
+    workbench = workbench or workbench_config.from_env(settings.env)
     if upstreams is None:
         upstreams = {"gateway": http.HttpUpstream("gateway", settings.service_urls["gateway"])}
-    if not settings.workbench_secret:
+    if not workbench.secret:
         raise RuntimeError("GUANJIA_WORKBENCH_SECRET must be set outside embedded mode")
     app = Flask("workbench", template_folder=str(HERE / "templates"), static_folder=str(HERE / "static"))
     app.config.update(
@@ -57,10 +60,10 @@ def create_app(settings=None, upstreams=None, *, clock=None):
             "guanjia.clock": clock or utcnow,
             "workbench.db": database,
             "workbench.upstreams": upstreams,
-            "workbench.secret": settings.workbench_secret,
-            "workbench.idle": timedelta(minutes=settings.session_idle_minutes),
+            "workbench.secret": workbench.secret,
+            "workbench.idle": timedelta(minutes=workbench.session_idle_minutes),
             # Where residents pay online (the provider's order API); unset: the mobile bills offer no online payment.
-            "workbench.payment_provider": config.secret("GUANJIA_PAYMENT_PROVIDER_URL").rstrip("/"),
+            "workbench.payment_provider": workbench.payment_provider_url,
         }
     )
     _install_context(app, settings, database)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -37,9 +37,9 @@ def require_community(principal: Principal, community_id: str | None, what: str 
         raise NotFound(f"{what} not found")
 
 
-def today_in(settings, now: datetime | None = None) -> date:
-    """The instance's calendar date (billing periods and due dates are local, Asia/Shanghai by default)."""
-    return (now or datetime.now(UTC)).astimezone(ZoneInfo(settings.timezone)).date()
+def today_in(settings, now: datetime) -> date:
+    """The instance's calendar date at `now` (billing periods and due dates are local, Asia/Shanghai by default)."""
+    return now.astimezone(ZoneInfo(settings.timezone)).date()
 
 
 def policy_for(session: Session, community_id: str, *, lock: bool = False) -> Policy:

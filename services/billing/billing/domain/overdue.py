@@ -71,10 +71,9 @@ events AS (
 """
 
 
-def scan(session: Session, settings, today: date, now: datetime | None = None) -> int:
+def scan(session: Session, settings, today: date, now: datetime) -> int:
     """Publish fee.overdue for every bill that reached a reminder stage it has not had. Several replicas may scan
     at once: the (bill, stage) key lets one insert win and the others insert (and publish) nothing."""
-    now = now or dbmod.utcnow()
     writer = outboxmod.Batch(outbox, settings, FEE_OVERDUE, time=now)
     if dbmod.is_postgres(session):
         session.execute(text(_PG_PASS), {"today": today})

@@ -50,13 +50,11 @@ def stack(tmp_path_factory, provider):
         "GUANJIA_ADMIN_PASSWORD": ADMIN_PASSWORD,
         "GUANJIA_QUEUE_PREFIX": f"m{uuid.uuid4().hex[:6]}.",
         "GUANJIA_RATE_LIMITS": TEST_RATE_LIMITS_ENV,
+        "GUANJIA_BILLING_CALLBACK_SECRET": CALLBACK_SECRET,  # billing verifies the provider's callbacks with it
+        "GUANJIA_PAYMENT_PROVIDER_URL": provider.url,  # the workbench opens residents' orders there
         **TEST_SMS_LIMITS_ENV,
     }
-    # Billing's callback secret and the workbench's provider are read from the process environment at start.
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("GUANJIA_BILLING_CALLBACK_SECRET", CALLBACK_SECRET)
-        patch.setenv("GUANJIA_PAYMENT_PROVIDER_URL", provider.url)
-        stack = EmbeddedStack(env=env, port=0).start()
+    stack = EmbeddedStack(env=env, port=0).start()
     provider.notify_url = stack.url + "/api/v1/payments/callback"
     yield stack
     stack.stop()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 
-from .config import PayRule
+from ..config import PayRule
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,9 @@ from guanjia.auth import Principal
 from guanjia.db import as_utc, new_id
 from guanjia.errors import Conflict, Forbidden, Invalid, NotFound
 
-from . import events
-from .domain import MANAGERS, check_community, claim_due, emit_event, position_seen, team_of, visible_positions
-from .models import Position, Task
+from .. import events
+from ..models import Position, Task
+from .common import MANAGERS, check_community, claim_due, emit_event, position_seen, team_of, visible_positions
 
 TASK_STATUSES = ("open", "done", "cancelled")
 

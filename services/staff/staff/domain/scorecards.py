@@ -14,9 +14,9 @@ from guanjia.auth import Principal
 from guanjia.db import new_id
 from guanjia.errors import Forbidden, NotFound
 
-from .config import PayRule
-from .domain import MANAGERS, check_community, position_seen, visible_positions
-from .models import Position, Scorecard
+from ..config import PayRule
+from ..models import Position, Scorecard
+from .common import MANAGERS, check_community, position_seen, visible_positions
 from .payrule import grade_change
 
 

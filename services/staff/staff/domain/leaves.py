@@ -1,4 +1,4 @@
-"""Use cases of the staff service: organisation, leave with stand-in cover and its announcements, the pay rule."""
+"""Leave with stand-in cover, and the absence job that announces each approved leave's start and end."""
 
 from __future__ import annotations
 
@@ -8,154 +8,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from guanjia import outbox as outboxmod
-from guanjia.auth import Principal, require_role
-from guanjia.db import as_utc, is_postgres, new_id
+from guanjia.auth import Principal
+from guanjia.db import as_utc, new_id
 from guanjia.errors import Conflict, Forbidden, Invalid, NotFound
 
-from . import events
-from .models import Department, Leave, Position, outbox
-
-DEPARTMENT_KINDS = ("customer_service", "engineering", "security", "cleaning", "greening")
-DEPARTMENT_NAMES = {
-    "customer_service": "客服部",
-    "engineering": "工程部",
-    "security": "秩序安管部",
-    "cleaning": "保洁部",
-    "greening": "绿化部",
-}
-TITLES = (
-    "manager",
-    "senior_butler",
-    "assistant_butler",
-    "butler_aide",
-    "engineer",
-    "security_guard",
-    "cleaner",
-    "gardener",
-    "customer_service",
-)
-LEAVE_KINDS = ("annual", "sick", "personal", "compensatory", "other")
-LEAVE_STATUSES = ("pending", "approved", "rejected", "cancelled")
-# Leave that holds a period: a second request over it, or a stand-in on it, is refused.
-HOLDING = ("pending", "approved")
-MANAGERS = ("cs_manager", "admin")
-
-
-# --- who sees whom ------------------------------------------------------------------------------------------------
-
-
-def _own_positions(session: Session, principal: Principal) -> list[Position]:
-    return list(session.execute(select(Position).where(Position.user_id == principal.subject)).scalars())
-
-
-def team_of(session: Session, position_ids: list[str]) -> set[str]:
-    """The positions at or below these (reports-to, followed downwards): a senior butler's team."""
-    team, frontier = set(position_ids), list(position_ids)
-    while frontier:
-        below = session.execute(select(Position.id).where(Position.reports_to_id.in_(frontier))).scalars().all()
-        frontier = [p for p in below if p not in team]
-        team.update(frontier)
-    return team
-
-
-def visible_positions(session: Session, principal: Principal) -> set[str] | None:
-    """None: every position of the caller's communities (managers, admin); else the position ids the caller sees:
-    a senior butler their team, everyone else their own post."""
-    if principal.instance_wide or principal.role == "cs_manager":
-        return None
-    own = [p.id for p in _own_positions(session, principal)]
-    return team_of(session, own) if principal.role == "senior_butler" else set(own)
-
-
-def check_community(principal: Principal, community_id: str) -> None:
-    if not principal.sees_community(community_id):
-        raise NotFound(f"community {community_id} not found")
-
-
-def position_seen(session: Session, principal: Principal, position_id: str, field: str | None = None) -> Position:
-    position = session.get(Position, position_id)
-    seen = visible_positions(session, principal)
-    if (
-        position is None
-        or not principal.sees_community(position.community_id)
-        or (seen is not None and position.id not in seen)
-    ):
-        if field:
-            raise Invalid(field, "no such position")
-        raise NotFound(f"position {position_id} not found")
-    return position
-
-
-# --- departments and positions ------------------------------------------------------------------------------------
-
-
-def create_department(session: Session, principal: Principal, data: dict, now: datetime) -> Department:
-    require_role(principal, *MANAGERS)
-    check_community(principal, data["community_id"])
-    taken = session.execute(
-        select(Department.id).where(Department.community_id == data["community_id"], Department.kind == data["kind"])
-    ).first()
-    if taken:
-        raise Invalid("kind", "this community already has this department")
-    department = Department(
-        id=new_id(),
-        community_id=data["community_id"],
-        kind=data["kind"],
-        name=data.get("name") or DEPARTMENT_NAMES[data["kind"]],
-        created_at=now,
-    )
-    session.add(department)
-    return department
-
-
-def list_departments(principal: Principal, community_id: str):
-    check_community(principal, community_id)
-    return select(Department).where(Department.community_id == community_id).order_by(Department.kind)
-
-
-def create_position(session: Session, principal: Principal, data: dict, now: datetime) -> Position:
-    require_role(principal, *MANAGERS)
-    department = session.get(Department, data["department_id"])
-    if department is None or not principal.sees_community(department.community_id):
-        raise Invalid("department_id", "no such department")
-    community_id = department.community_id
-    if data.get("reports_to_id"):
-        superior = session.get(Position, data["reports_to_id"])
-        if superior is None or superior.community_id != community_id:
-            raise Invalid("reports_to_id", "no such position in this community")
-    held = session.execute(
-        select(Position.id).where(Position.community_id == community_id, Position.user_id == data["user_id"])
-    ).first()
-    if held:
-        raise Invalid("user_id", "this person already holds a position in this community")
-    position = Position(
-        id=new_id(),
-        community_id=community_id,
-        department_id=department.id,
-        title=data["title"],
-        user_id=data["user_id"],
-        display_name=data["display_name"],
-        reports_to_id=data.get("reports_to_id"),
-        created_at=now,
-    )
-    session.add(position)
-    return position
-
-
-def list_positions(session: Session, principal: Principal, community_id: str):
-    """The community's organisation chart: posts, titles, holders' display names and reports-to are what every member
-    of staff works with (whom to ask, whom to name as stand-in); their records (leave, scorecards, tasks) are not."""
-    check_community(principal, community_id)
-    return select(Position).where(Position.community_id == community_id).order_by(Position.created_at, Position.id)
-
-
-def get_position(session: Session, principal: Principal, position_id: str) -> Position:
-    position = session.get(Position, position_id)
-    if position is None or not principal.sees_community(position.community_id):
-        raise NotFound(f"position {position_id} not found")
-    return position
-
+from .. import events
+from ..models import Leave, Position
+from .common import HOLDING, MANAGERS, check_community, claim_due, emit_event, position_seen, visible_positions
 
 # --- leave --------------------------------------------------------------------------------------------------------
 
@@ -306,27 +165,8 @@ def _absence(leave: Leave) -> dict:
     }
 
 
-def emit_event(session: Session, settings, event_type: str, subject: str, community_id: str, data: dict) -> None:
-    outboxmod.emit(
-        session,
-        outbox,
-        settings,
-        type=event_type,
-        subject=subject,
-        community=community_id,
-        data=events.PUBLISHED[event_type]().dump(data),
-    )
-
-
 def _emit(session: Session, settings, leave: Leave, event_type: str) -> None:
     emit_event(session, settings, event_type, f"absence/{leave.id}", leave.community_id, _absence(leave))
-
-
-def claim_due(session: Session, query):
-    # Several worker replicas run the job: each leave is claimed by one of them.
-    if is_postgres(session):
-        query = query.with_for_update(skip_locked=True)
-    return list(session.execute(query.limit(500)).scalars())
 
 
 def announce_absences(session: Session, settings, now: datetime) -> int:
