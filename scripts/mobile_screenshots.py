@@ -14,11 +14,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from selenium.webdriver.common.by import By  # noqa: E402
-
 from guanjia.stack import EmbeddedStack  # noqa: E402
 from guanjia.testing import TEST_RATE_LIMITS_ENV, ConsoleSmsCodes  # noqa: E402
-from tests.e2e.browser import PHONE, fresh, start_browser, stop_browser, wait_for  # noqa: E402
+from tests.e2e.browser import PHONE, fresh, sms_sign_in, start_browser, stop_browser, wait_for  # noqa: E402
 
 DEMO_PHONE = "13800138000"  # the demo resident 张三 (services/gateway/gateway/demo.py)
 
@@ -39,12 +37,7 @@ def main() -> int:
         stack.seed()
         browser = start_browser()
         fresh(browser, PHONE)
-        browser.get(stack.url + "/m/signin")
-        wait_for(browser, "#m-phone-form").find_element(By.NAME, "phone").send_keys(DEMO_PHONE)
-        browser.find_element(By.CSS_SELECTOR, "#m-phone-form button[type=submit]").click()
-        form = wait_for(browser, "#m-code-form")
-        form.find_element(By.NAME, "code").send_keys(codes.code_for(DEMO_PHONE))
-        form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        sms_sign_in(browser, stack.url, DEMO_PHONE, codes)
         wait_for(browser, ".m-unit")
         browser.save_screenshot(str(ROOT / "docs/img/mobile-home.png"))
         browser.get(stack.url + "/m/tickets")

@@ -13,7 +13,7 @@ import time
 import pytest
 from selenium.webdriver.common.by import By
 
-from .browser import PHONE, csp_violations, fresh, wait_for, wait_text
+from .browser import PHONE, csp_violations, fresh, sms_sign_in, wait_for, wait_text
 from .conftest import ADMIN_PASSWORD, Client
 
 pytestmark = pytest.mark.timeout(300)
@@ -66,12 +66,7 @@ def test_a_resident_signs_in_by_sms_sees_the_bills_reports_a_repair_and_rates_th
     place = _household(admin, phone)
 
     fresh(browser, PHONE)
-    browser.get(stack.url + "/m/")
-    wait_for(browser, "#m-phone-form").find_element(By.NAME, "phone").send_keys(phone)
-    browser.find_element(By.CSS_SELECTOR, "#m-phone-form button[type=submit]").click()
-    form = wait_for(browser, "#m-code-form")
-    form.find_element(By.NAME, "code").send_keys(console_sms_codes.code_for(phone))
-    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    sms_sign_in(browser, stack.url, phone, console_sms_codes)
     wait_text(browser, "main", "我的房屋")
     body = browser.find_element(By.TAG_NAME, "body").text
     assert place["unit"]["number"] in body and "赵小燕" in body and "¥256.00" in body
