@@ -200,6 +200,7 @@ DOMAIN_MESSAGES_ZH = {
     "there is no quote to accept": "没有可确认的报价",
     "required when the resident was reached": "联系上住户时必填",
     "only for a resident who was reached": "仅适用于已联系上的住户",
+    "a resident answering the visit is reached": "住户本人回答回访，即视为已联系上",
     "not a checkpoint of this round's plan": "不是本轮巡检计划的巡检点",
     "not the zone's community": "不是该片区所属的小区",
     "required when frequency is every_n_days": "frequency 为 every_n_days 时必填",

@@ -6,7 +6,9 @@ Loaded by the repository's root conftest.py (`pytest_plugins = ["guanjia.testing
 from __future__ import annotations
 
 import json
+import logging
 import os
+import re
 import shutil
 import socket
 import threading
@@ -428,3 +430,39 @@ def outbox_events(database, outbox, subject: str, event_type: str | None = None)
     with database.transaction() as session:
         rows = [json.loads(payload) for payload in session.execute(query).scalars()]
     return [event for event in rows if event["subject"] == subject]
+
+
+class ConsoleSmsCodes(logging.Handler):
+    """The texts the console SMS provider logs in this process (embedded stacks): `code_for(phone)` waits for the
+    newest sign-in code sent to that phone (the log masks it as 137****7001) since line `after`."""
+
+    def __init__(self):
+        super().__init__(logging.INFO)
+        self.lines: list[str] = []
+
+    def emit(self, record):
+        self.lines.append(record.getMessage())
+
+    def code_for(self, phone: str, after: int = 0, timeout: float = 15.0) -> str:
+        masked = f"{phone[:3]}****{phone[-4:]}"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for line in reversed(self.lines[after:]):
+                found = re.search(r"验证码为(\d{4,10})|sign-in code is (\d{4,10})", line) if masked in line else None
+                if found:
+                    return found.group(1) or found.group(2)
+            time.sleep(0.05)
+        raise AssertionError(f"no sign-in code texted to {masked} within {timeout}s")
+
+
+@pytest.fixture(scope="module")
+def console_sms_codes():
+    """ConsoleSmsCodes listening to the notifications service's SMS logger for the module's tests."""
+    handler = ConsoleSmsCodes()
+    logger = logging.getLogger("notifications.sms")
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    yield handler
+    logger.removeHandler(handler)
+    logger.setLevel(level)

@@ -252,7 +252,8 @@ def list_notes(ticket_id):
 @blp.response(201, VisitOut)
 @blp.alt_response(409, description="the ticket is not resolved")
 def record_visit(data, ticket_id):
-    """回访: reached with satisfaction 3–5 closes, 1–2 reopens; unreachable closes after the allowed attempts."""
+    """回访 (or the reporting resident's own answer, always reached): satisfaction 3–5 closes, 1–2 reopens;
+    unreachable closes after the allowed attempts."""
     with web.database().transaction() as session:
         _, visit = visits.record_visit(session, web.settings(), web.principal(), ticket_id, data, web.now())
         return visit

@@ -19,6 +19,7 @@ from guanjia.logging import request_id_var
 
 from . import client, i18n, nav, security, sessions, views
 from . import config as workbench_config
+from .views import mobile
 
 log = logging.getLogger("workbench")
 HERE = Path(__file__).resolve().parent
@@ -61,6 +62,8 @@ def create_app(settings=None, upstreams=None, *, clock=None, workbench=None):
             "workbench.upstreams": upstreams,
             "workbench.secret": workbench.secret,
             "workbench.idle": timedelta(minutes=workbench.session_idle_minutes),
+            # Where residents pay online (the provider's order API); unset: the mobile bills offer no online payment.
+            "workbench.payment_provider": workbench.payment_provider_url,
         }
     )
     _install_context(app, settings, database)
@@ -83,9 +86,14 @@ def _install_context(app: Flask, settings, database) -> None:
         g.started = time.perf_counter()
         if request.endpoint in ("static", "favicon", "healthz", "readyz", "metrics"):
             return None
+        if request.blueprint == mobile.bp.name:
+            # The residents' pages: their own cookie, sign-in and CSRF check (a staff session is never read there).
+            return mobile.begin(database, app.extensions["workbench.idle"])
         g.web_session = sessions.load(
             database, request.cookies.get(sessions.COOKIE), web.now(), app.extensions["workbench.idle"]
         )
+        if g.web_session is not None and g.web_session.role == mobile.ROLE:
+            g.web_session = None  # a resident's session never opens a staff page
         g.locale = i18n.select_locale()
         security.check_csrf()
         if g.web_session is None and request.endpoint not in PUBLIC_ENDPOINTS:
@@ -119,6 +127,8 @@ def _install_context(app: Flask, settings, database) -> None:
 
 def to_sign_in():
     """Send the browser to the sign-in page (htmx requests are told to load it as a whole page)."""
+    if request.blueprint == mobile.bp.name:
+        return mobile.to_sign_in()
     wanted = request.full_path.rstrip("?") if request.method == "GET" and request.path != "/" else None
     target = url_for("auth.signin", next=wanted)
     if request.headers.get("HX-Request"):

@@ -1,4 +1,5 @@
-"""Workbench-owned settings: how long an idle session lasts, the key of the sign-in form's CSRF token."""
+"""Workbench-owned settings: how long an idle session lasts, the key of the sign-in form's CSRF token, where residents
+pay online."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ class WorkbenchSettings:
     session_idle_minutes: int = 30
     # Signs the sign-in form's CSRF token (GUANJIA_WORKBENCH_SECRET[_FILE]; generated into var/ when embedded).
     secret: str = ""
+    # The payment provider's order API for residents' online payment (GUANJIA_PAYMENT_PROVIDER_URL); unset: none.
+    payment_provider_url: str = ""
 
 
 def from_env(env=None) -> WorkbenchSettings:
@@ -26,6 +29,7 @@ def from_env(env=None) -> WorkbenchSettings:
     settings = WorkbenchSettings(
         session_idle_minutes=read.integer("GUANJIA_SESSION_IDLE_MINUTES", 30, "a whole number of minutes", minimum=1),
         secret=secret,
+        payment_provider_url=(env.get("GUANJIA_PAYMENT_PROVIDER_URL") or "").strip().rstrip("/"),
     )
     read.done()
     return settings

@@ -213,6 +213,32 @@ def test_unreachable_residents_close_the_ticket_after_the_allowed_attempts(clien
     assert [v["outcome"] for v in visits] == ["unreachable", "unreachable"]
 
 
+def test_the_reporting_resident_answers_the_return_visit_themselves(client, world, tickets_settings):
+    ticket = _file(client, world["resident"], world)
+    _act(client, world["butler"], ticket, "start")
+    _act(client, world["butler"], ticket, "resolve")
+    path = f"/api/v1/tickets/{ticket['id']}/visits"
+    neighbour = auth_header(
+        tickets_settings,
+        "resident",
+        units=[world["unit_id"]],
+        resident_id="someone-else",
+        communities=[world["community_id"]],
+    )
+    assert client.post(path, headers=neighbour, json={"outcome": "reached", "satisfaction": 5}).status_code in (
+        403,
+        404,
+    )
+    unreachable = client.post(path, headers=world["resident"], json={"outcome": "unreachable"})
+    assert unreachable.status_code == 422 and "outcome" in unreachable.json["errors"]
+    answer = client.post(
+        path, headers=world["resident"], json={"outcome": "reached", "satisfaction": 4, "comment": "好"}
+    )
+    assert answer.status_code == 201 and answer.json["satisfaction"] == 4
+    final = client.get(f"/api/v1/tickets/{ticket['id']}", headers=world["resident"]).json
+    assert (final["status"], final["satisfaction"]) == ("closed", 4)
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [

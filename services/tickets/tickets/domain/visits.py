@@ -14,14 +14,17 @@ from .. import events
 from ..models import ReturnVisit, Ticket
 from .common import DISPATCHERS, add_timeline, emit, lock_ticket
 from .community import community_config
-from .lifecycle import check_transition, close_ticket, reopen_ticket
+from .lifecycle import check_transition, close_ticket, may_act, reopen_ticket
 
 
 def record_visit(session, settings, principal, ticket_id, data, now):
     """回访: reached and satisfied closes; dissatisfied reopens; unreachable closes after the allowed attempts."""
     ticket = lock_ticket(session, principal, ticket_id)
-    if principal.role not in DISPATCHERS:
+    if principal.role not in DISPATCHERS and not may_act(principal, ticket, reporter=True):
         raise Forbidden(f"role {principal.role} may not record return visits")
+    if principal.role == "resident" and data["outcome"] != "reached":
+        # The reporting resident answers the visit themselves (the mobile pages): they are reached by definition.
+        raise Invalid("outcome", "a resident answering the visit is reached")
     check_transition(ticket, "visit")
     outcome, satisfaction = data["outcome"], data.get("satisfaction")
     if outcome == "reached" and satisfaction is None:

@@ -9,6 +9,7 @@ from . import (
     household,
     incidents,
     knowledge,
+    mobile,
     notices,
     patrols,
     renovations,
@@ -38,4 +39,5 @@ BLUEPRINTS = [
     knowledge.bp,
     surveys.bp,
     admin.bp,
+    mobile.bp,
 ]

@@ -386,7 +386,11 @@ def feedback_due():
 
 @bp.get("/<ticket_id>/attachments/<attachment_id>")
 def attachment(ticket_id, attachment_id):
-    """An attachment's bytes through the person's own token (the page shows photos as images)."""
+    return attachment_response(ticket_id, attachment_id)
+
+
+def attachment_response(ticket_id: str, attachment_id: str) -> Response:
+    """An attachment's bytes through the person's own token (the page shows photos as images; residents' too)."""
     path = f"/api/v1/tickets/{quote(ticket_id, safe='')}/attachments/{quote(attachment_id, safe='')}/content"
     response = client.raw("GET", path)
     if response.status != 200:
