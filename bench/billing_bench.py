@@ -48,7 +48,7 @@ INSERT INTO outbox (id, event_type, payload, created_at, attempts)
   SELECT f.event_id, 'bill.issued', json_build_object(
       'specversion', '1.0', 'id', f.event_id, 'source', '/bench/billing', 'type', 'bill.issued', 'subject', 'bill/' || f.id,
       'time', now(), 'datacontenttype', 'application/json',
-      'dataschema', 'https://guanjia.dev/schemas/events/bill.issued/v1.json', 'city', 'bench', 'community', CAST(:c AS text),
+      'dataschema', 'http://127.0.0.1:8000/api/v1/billing/schemas/events/bill.issued/v1.json', 'city', 'bench', 'community', CAST(:c AS text),
       'data', json_build_object('bill_id', f.id, 'unit_id', f.unit_id, 'community_id', CAST(:c AS text), 'period', CAST(:p AS text),
                                 'amount', to_char((f.property_fen + f.elevator_fen) / 100.0, 'FM999999990.00'),
                                 'due_date', '2026-11-16', 'payer_id', NULL))::text, now(), 0
@@ -156,7 +156,7 @@ def main() -> None:
 
         def run():
             with db.transaction() as s:
-                return bills.run_billing(s, settings, admin, community, PERIOD).bills_created
+                return bills.run_billing(s, settings, admin, community, PERIOD, datetime.now(UTC)).bills_created
 
         results["run_s"], results["run_bills"] = clock(run)
         results["run_lines"] = count(
@@ -176,7 +176,7 @@ def main() -> None:
 
         def scan():
             with db.transaction() as s:
-                return overdue.scan(s, settings, date(2026, 12, 31))
+                return overdue.scan(s, settings, date(2026, 12, 31), datetime.now(UTC))
 
         results["scan_s"], results["scan_events"] = clock(scan)
         results["rescan_s"], results["rescan_events"] = clock(scan)

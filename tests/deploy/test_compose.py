@@ -24,6 +24,7 @@ import yaml
 
 from guanjia import bus
 from guanjia.config import SERVICE_PORTS, ConfigError, Settings, from_env
+from workbench import config as workbench_config
 
 sys.path.insert(0, str(Path(__file__).parent))
 from secret_env import check_no_secret_in_environment  # noqa: E402
@@ -31,7 +32,8 @@ from secret_env import check_no_secret_in_environment  # noqa: E402
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 DEFINITIONS_FILE = ROOT / "deploy" / "rabbitmq" / "definitions.json"
-GUNICORN_CONF = ROOT / "deploy" / "gunicorn.conf.py"
+DOCKERFILE = ROOT / "Dockerfile"
+GUNICORN_CONF = ROOT / "libs" / "guanjia" / "guanjia" / "gunicorn_conf.py"
 COMPOSE_JWT_KEY = "JNBTdRhaTMsOk0J4rn21Ae6go1rldDYzE2a7FPyLmrg"
 COMPOSE_SERVICE_KEY = "BGbuwWpylEDi1vL3zC-TaMddydvdYydTIlBkW_Dbno0"
 
@@ -127,7 +129,7 @@ def test_compose_runs_a_migration_a_web_process_and_a_worker_per_service():
         if name in INFRA:
             continue
         own = _own_service(name)
-        assert service["build"] == {"context": ".", "dockerfile": f"services/{own}/Dockerfile"}, name
+        assert service["build"] == {"context": ".", "args": {"SERVICE": own}}, name
         assert service["image"].startswith(f"guanjia/{own}:"), name
         if name.endswith("-migrate"):
             assert service["command"] == ["guanjia", "migrate", own]
@@ -203,7 +205,10 @@ def test_every_guanjia_container_gets_a_complete_distributed_configuration(secre
         if own in WEB_ONLY:
             db = urlparse(settings.database_url)
             assert (db.hostname, db.port, db.path) == ("postgres", 5432, f"/guanjia_{own}"), name
-            assert settings.workbench_secret and urlparse(settings.service_urls["gateway"]).hostname == "gateway"
+            assert (
+                workbench_config.from_env(env).secret
+                and urlparse(settings.service_urls["gateway"]).hostname == "gateway"
+            )
             keys = {"GUANJIA_AMQP_URL", "GUANJIA_SERVICE_KEY", "GUANJIA_PII_KEY", "GUANJIA_JWT_PRIVATE_KEY"}
             held = (keys | {f"{key}_FILE" for key in keys}) & set(env)
             assert not held, f"{name} needs none of {held}"
@@ -354,8 +359,10 @@ def test_worker_healthcheck_reaches_the_database_and_the_broker(postgres_server_
 # --- Dockerfiles ----------------------------------------------------------------------------------
 
 
-def _instructions(dockerfile: Path) -> list[tuple[str, str]]:
+def _instructions(dockerfile: Path, args: dict[str, str]) -> list[tuple[str, str]]:
+    """The Dockerfile's instructions as one build with these build args sees them (${ARG} substituted)."""
     text = re.sub(r"\\\n", " ", dockerfile.read_text(encoding="utf-8"))
+    text = re.sub(r"\$\{(\w+)\}", lambda m: args.get(m.group(1), m.group(0)), text)
     lines = [line.strip() for line in text.splitlines()]
     return [
         (line.split(None, 1)[0].upper(), line.split(None, 1)[1] if " " in line else "")
@@ -365,9 +372,11 @@ def _instructions(dockerfile: Path) -> list[tuple[str, str]]:
 
 
 @pytest.mark.parametrize("name", SERVICES + WEB_ONLY)
-def test_dockerfile_references_files_that_exist(name):
-    dockerfile = ROOT / "services" / name / "Dockerfile"
-    instructions = _instructions(dockerfile)
+def test_dockerfile_references_files_that_exist(name, monkeypatch):
+    """The one Dockerfile, built for `name` (its SERVICE build arg), as docker-compose.yml builds it."""
+    dockerfile = DOCKERFILE
+    instructions = _instructions(dockerfile, {"SERVICE": name})
+    assert ("ARG", "SERVICE") in instructions
     ignored = {
         line.strip()
         for line in (ROOT / ".dockerignore").read_text().splitlines()
@@ -401,12 +410,14 @@ def test_dockerfile_references_files_that_exist(name):
     assert users and users[-1].split(":")[0] not in ("root", "0"), "the image runs as a non-root user"
 
     env = " ".join(args for keyword, args in instructions if keyword == "ENV")
-    assert f"PORT={SERVICE_PORTS[name]}" in env
-    assert [args for keyword, args in instructions if keyword == "EXPOSE"] == [str(SERVICE_PORTS[name])]
+    assert f"GUANJIA_SERVICE={name}" in env
 
     cmd = json.loads(next(args for keyword, args in instructions if keyword == "CMD"))
-    assert cmd == ["gunicorn", "-c", "/app/deploy/gunicorn.conf.py", f"{name}.wsgi:app"]
-    assert copied.get("/app/deploy/gunicorn.conf.py") == "deploy/gunicorn.conf.py"
+    assert cmd == ["gunicorn", "-c", "python:guanjia.gunicorn_conf"]
+    # The image's environment alone makes gunicorn serve the service's app on the service's own port.
+    settings = _gunicorn_settings(monkeypatch, GUANJIA_SERVICE=name)
+    assert settings["wsgi_app"] == f"{name}.wsgi:app"
+    assert settings["bind"] == f"0.0.0.0:{SERVICE_PORTS[name]}"
     wsgi = ROOT / "services" / name / name / "wsgi.py"
     assert wsgi.exists(), f"{wsgi} (gunicorn {name}.wsgi:app)"
     assert re.search(r"^app\s*=", wsgi.read_text(encoding="utf-8"), re.M), f"{wsgi} defines no `app`"
@@ -416,7 +427,7 @@ def test_dockerfile_references_files_that_exist(name):
 
 
 def _gunicorn_settings(monkeypatch, **env) -> dict:
-    for key in ("GUANJIA_BIND", "PORT", "GUANJIA_PORT", "GUANJIA_WEB_WORKERS", "GUANJIA_LOG_LEVEL"):
+    for key in ("GUANJIA_BIND", "PORT", "GUANJIA_PORT", "GUANJIA_WEB_WORKERS", "GUANJIA_LOG_LEVEL", "GUANJIA_SERVICE"):
         monkeypatch.delenv(key, raising=False)
     for key, value in env.items():
         monkeypatch.setenv(key, value)
@@ -434,12 +445,27 @@ def test_gunicorn_binds_port_and_workers_from_the_environment(monkeypatch):
     settings = _gunicorn_settings(monkeypatch, PORT="8003")
     assert settings["bind"] == "0.0.0.0:8003"
     assert settings["workers"] == 2
-    assert (settings["worker_class"], settings["threads"]) == ("gthread", 4)
+    assert (settings["worker_class"], settings["threads"], settings["keepalive"]) == ("gthread", 4, 30)
     assert settings["preload_app"] is False, "connections must not be opened before the fork"
     assert settings["accesslog"] is None
 
     settings = _gunicorn_settings(monkeypatch, GUANJIA_BIND="127.0.0.1:9000", PORT="8003", GUANJIA_WEB_WORKERS="5")
     assert (settings["bind"], settings["workers"]) == ("127.0.0.1:9000", 5)
+
+
+def test_the_distributed_stack_runs_gunicorn_with_the_same_configuration(tmp_path):
+    """`guanjia run --distributed` adds only its per-process flags to guanjia.gunicorn_conf (no second config)."""
+    from guanjia.stack import DistributedStack
+
+    stack = DistributedStack.__new__(DistributedStack)  # no environment, keys or specs needed for one argv
+    stack.web_workers = 3
+    launched = []
+    stack._spawn = lambda name, argv, env: launched.append(argv)
+    stack._spawn_web("tickets", 0, "http://127.0.0.1:9002", tmp_path, tmp_path)
+    (argv,) = launched
+    assert argv[argv.index("-c") + 1] == "python:guanjia.gunicorn_conf"
+    assert not {"--threads", "--keep-alive", "--worker-class", "--timeout"} & set(argv), argv
+    assert argv[argv.index("--workers") + 1] == "3" and argv[argv.index("--bind") + 1] == "127.0.0.1:9002"
 
 
 # --- PostgreSQL and RabbitMQ ----------------------------------------------------------------------

@@ -63,6 +63,26 @@ def _one(objects, kind: str, name: str) -> dict:
     return found[0]
 
 
+def test_every_event_service_is_the_one_event_service_component_with_its_own_values():
+    """No copy of the shared shape: each service with a worker gives the component only its name and port."""
+    base = K8S / "base"
+    assert (base / "event-service" / "service.yaml").exists(), "the template of the shared shape"
+    for name in WITH_WORKER:
+        kustomization = yaml.safe_load((base / name / "kustomization.yaml").read_text())
+        assert kustomization["components"] == ["../event-service"], name
+        values = yaml.safe_load((base / name / "values.yaml").read_text())
+        assert values["kind"] == "ServiceValues", name
+        assert values["metadata"]["annotations"]["config.kubernetes.io/local-config"] == "true", "never rendered"
+        expected = {
+            "name": name,
+            "prefix": name.upper(),
+            "port": SERVICE_PORTS[name],
+            "portText": str(SERVICE_PORTS[name]),
+        }
+        assert {k: values[k] for k in expected} == expected, name
+        assert not (base / f"{name}.yaml").exists(), f"{name}.yaml would be a second copy of the shape"
+
+
 def test_there_are_at_least_two_example_cities():
     assert len(CITIES) >= 2, CITIES
 
@@ -372,7 +392,9 @@ def test_yamllint_passes_on_the_deployment_files():
 @pytest.mark.parametrize("city", CITIES)
 def test_every_container_reads_its_settings_from_the_mounted_files(city, tmp_path):
     """Mount the files as the kubelet would (each Secret key's value at its path) and read the settings."""
+    from gateway import config as gateway_config
     from guanjia import config
+    from workbench import config as workbench_config
 
     objects = render(city)
     configmap = next(c for c in _of(objects, "ConfigMap") if c["metadata"]["name"].startswith("guanjia-config"))
@@ -398,7 +420,7 @@ def test_every_container_reads_its_settings_from_the_mounted_files(city, tmp_pat
             where = f"{workload['metadata']['name']}/{container['name']}"
             if service in WEB_ONLY:
                 assert settings.database_url.endswith(f"@{service}-db:5432/guanjia_{service}"), where
-                assert settings.workbench_secret == "guanjia-keys.workbench-secret.value", where
+                assert workbench_config.from_env(env).secret == "guanjia-keys.workbench-secret.value", where
                 continue
             assert not settings.embedded and settings.amqp_url.startswith(f"amqp://{service}:pw@{service}-amqp"), where
             assert settings.database_url.endswith(f"@{service}-db:5432/guanjia_{service}"), where
@@ -406,10 +428,10 @@ def test_every_container_reads_its_settings_from_the_mounted_files(city, tmp_pat
             assert settings.pii_key == "guanjia-keys.pii-key.value", where
             if service == "gateway":
                 assert settings.jwt_private_key == "guanjia-keys.jwt-private-key.value", where
-                assert settings.admin_password == "guanjia-keys.admin-password.value", where
+                assert gateway_config.from_env(env).admin_password == "guanjia-keys.admin-password.value", where
             if service == "billing":  # read when a payment callback arrives
                 callback = config.secret("GUANJIA_BILLING_CALLBACK_SECRET", env)
                 assert callback == "billing-payments.GUANJIA_BILLING_CALLBACK_SECRET.value", where
             if service == "notifications":
-                sms = settings.sms_env["GUANJIA_SMS_ALIYUN_ACCESS_KEY_SECRET"]
+                sms = config.with_secret_files(settings.env, "GUANJIA_SMS_")["GUANJIA_SMS_ALIYUN_ACCESS_KEY_SECRET"]
                 assert sms == "notifications-sms.GUANJIA_SMS_ALIYUN_ACCESS_KEY_SECRET.value", where

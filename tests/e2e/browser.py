@@ -123,3 +123,17 @@ def web_session(base_url: str, username: str, password: str) -> requests.Session
     )
     assert answer.status_code == 303, answer.text[:500]
     return session
+
+
+def sms_sign_in(browser, base_url: str, phone: str, codes) -> None:
+    """A resident signs in on the mobile pages: the phone, the code texted to it (`codes`: guanjia.testing's
+    ConsoleSmsCodes, so in-process stacks only), then their household."""
+    from selenium.webdriver.common.by import By
+
+    browser.get(base_url + "/m/signin")
+    wait_for(browser, "#m-phone-form").find_element(By.NAME, "phone").send_keys(phone)
+    browser.find_element(By.CSS_SELECTOR, "#m-phone-form button[type=submit]").click()
+    form = wait_for(browser, "#m-code-form")
+    form.find_element(By.NAME, "code").send_keys(codes.code_for(phone))
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait_for(browser, "#m-nav-home")

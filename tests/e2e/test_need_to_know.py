@@ -22,7 +22,14 @@ from .test_access_matrix import METHODS
 
 SERVICES = ("residents", "tickets", "billing", "notifications", "community", "staff")
 # The gateway's own administration checks its callers itself (admin only, own profile).
-GATEWAY_OWN = ("/api/v1/auth", "/api/v1/users", "/api/v1/api-keys", "/api/v1/audit", "/api/v1/openapi.json")
+GATEWAY_OWN = (
+    "/api/v1/auth",
+    "/api/v1/users",
+    "/api/v1/api-keys",
+    "/api/v1/audit",
+    "/api/v1/dead-letters",
+    "/api/v1/openapi.json",
+)
 RULE_PARAM = re.compile(r"<(?:[^:>]+:)?([^>]+)>")
 POLICY_REFUSAL = "has no need to"
 

@@ -18,6 +18,7 @@ import json
 from flask import Flask, g, request
 
 from .errors import Forbidden
+from .events import schema_rule
 
 READ_METHODS = ("GET", "HEAD")
 ROLES = ("resident", "butler", "senior_butler", "cs_manager", "engineer", "finance", "integrator", "admin")
@@ -59,7 +60,8 @@ class Policy:
         self.service = service
         self.resources = resources
         self.service_only = service_only  # route prefixes only the `service` role may call (internal routes)
-        self.public = public  # routes without a caller (provider callbacks): checked by their signatures
+        # Routes without a caller: provider callbacks (checked by their signatures) and the published event schemas.
+        self.public = (*public, schema_rule(service))
         self.by_route: dict[str, Resource] = {}
         for resource in resources:
             for route in resource.routes:

@@ -177,19 +177,10 @@ def cmd_load(args) -> int:
 
 
 def cmd_config_check(args) -> int:
-    from .service import load_specs
+    from .service import check_instance, load_specs
 
-    problems: list[str] = []
     specs = load_specs()
-    for name, spec in specs.items():
-        try:
-            settings = config.from_env(name)
-        except config.ConfigError as exc:
-            problems += [p for p in exc.problems if p not in problems]
-            continue
-        for problem in spec.check_config(settings) if spec.check_config else []:
-            if problem not in problems:
-                problems.append(problem)
+    _settings, problems = check_instance(specs)
     if problems:
         for problem in problems:
             print(problem)

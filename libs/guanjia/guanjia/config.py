@@ -1,10 +1,12 @@
-"""Typed settings read from the environment (GUANJIA_*), one Settings object per service."""
+"""The infrastructure settings every service shares, read from the environment (GUANJIA_*); a service's own
+settings are its `config.py`, read from the same variables (`Settings.env`)."""
 
 from __future__ import annotations
 
 import dataclasses
 import os
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
 
 SERVICE_PORTS = {
@@ -25,7 +27,11 @@ KEYLESS_SERVICES = frozenset(["workbench"])
 
 @dataclasses.dataclass(frozen=True)
 class Settings:
-    """Everything a service needs to start; build with from_env() or directly in tests."""
+    """The infrastructure a service needs to start; build with from_env() or directly in tests.
+
+    What serves one service alone is that service's own typed settings (`<service>/config.py`, `from_env(env)`),
+    read from `env`: the variables this instance was configured from (None: os.environ), so that an embedded stack
+    configured from a mapping never touches os.environ."""
 
     service: str
     database_url: str
@@ -43,26 +49,19 @@ class Settings:
     jwt_audience: str = "guanjia"
     token_ttl_seconds: int = 600
     refresh_ttl_seconds: int = 30 * 24 * 3600
-    # Shared rate-limit store of the gateway workers (distributed mode); embedded mode counts in-process.
+    # Shared rate-limit store of the gateway workers (distributed mode); embedded mode counts in-process. The
+    # gateway's alone, still here: its RateLimiter and the tests that build one take them from these Settings.
     redis_url: str = "redis://127.0.0.1:6379/0"
     rate_limits: dict = dataclasses.field(default_factory=dict)
-    cors_origins: tuple = ()
     service_urls: dict = dataclasses.field(default_factory=dict)
     max_body_bytes: int = 1024 * 1024
-    # Uploaded files (ticket photos) have their own limit: a phone photo is larger than any JSON body.
+    # Uploaded files (ticket photos) have their own limit: a phone photo is larger than any JSON body (tickets
+    # refuses larger files, the gateway lets a multipart body that large through).
     max_upload_bytes: int = 10 * 1024 * 1024
     # Bearer token that /metrics asks for (GUANJIA_METRICS_TOKEN); the gateway never serves /metrics without one.
     metrics_token: str = ""
-    sms_signature: str = "管家物业"
-    # The property company's name printed on receipts (GUANJIA_COMPANY_NAME; the SMS signature when unset).
-    company_name: str = "管家物业"
-    sms_provider: str = "console"
     # Key for personal data encrypted at rest (ID-card numbers); generated into var/ when embedded.
     pii_key: str = ""
-    # The GUANJIA_SMS_*, GUANJIA_WECHAT_*, GUANJIA_SMTP_* variables this instance was configured with (read by the
-    # notifications service: its channels).
-    sms_env: dict = dataclasses.field(default_factory=dict)
-    admin_password: str | None = None
     relay_poll_seconds: float = 5.0
     retry_delays_ms: tuple = (1000, 5000, 30000)
     # Failed publishes (broker nacks) after which the relay sets an outbox row aside (`guanjia outbox dead`).
@@ -70,12 +69,8 @@ class Settings:
     log_level: str = "INFO"
     # In embedded mode the gateway and the service clients call other services in-process.
     embedded: bool = False
-    # `guanjia run --demo`: the gateway is ready (/readyz) only once the demo logins exist.
-    demo: bool = False
-    # The staff workbench: minutes without a request before a session ends, and the key that signs the
-    # sign-in form's CSRF token (generated into var/ when embedded).
-    session_idle_minutes: int = 30
-    workbench_secret: str = ""
+    # Not compared nor printed: it holds every secret variable too.
+    env: Mapping | None = dataclasses.field(default=None, repr=False, compare=False)
 
     @property
     def source(self) -> str:
@@ -157,8 +152,9 @@ def secret(name: str, env=None, default: str = "") -> str:
     return value.strip() or default
 
 
-class _Reader:
-    """Reads typed values, collecting every problem instead of stopping at the first (guanjia config check)."""
+class Reader:
+    """Reads typed values, collecting every problem instead of stopping at the first (guanjia config check);
+    the services' own settings read theirs with it too (`done()` raises the ConfigError)."""
 
     def __init__(self, env):
         self.env = env
@@ -223,6 +219,11 @@ class _Reader:
             self.problems.extend(exc.problems)
             return ""
 
+    def done(self) -> None:
+        """Raise ConfigError naming every problem met, if any."""
+        if self.problems:
+            raise ConfigError(self.problems)
+
 
 def _rate_limits(env, problems: list | None = None) -> dict:
     """GUANJIA_RATE_LIMITS="login=20/60,api=600/60": overrides of the gateway's limits (count/seconds)."""
@@ -240,7 +241,7 @@ def _rate_limits(env, problems: list | None = None) -> dict:
     return limits
 
 
-def _retry_delays(reader: _Reader) -> tuple:
+def _retry_delays(reader: Reader) -> tuple:
     raw = reader.env.get("GUANJIA_RETRY_DELAYS_MS")
     if not raw:
         return (1000, 5000, 30000)
@@ -254,15 +255,25 @@ def _retry_delays(reader: _Reader) -> tuple:
     return delays
 
 
+def _amqp_url(service: str, read: Reader) -> str:
+    # One broker user per service: GUANJIA_<SERVICE>_AMQP_URL, or "{service}" in the shared template.
+    amqp_template = read.secret("GUANJIA_AMQP_URL") or EMBEDDED_AMQP_URL
+    return read.secret(f"GUANJIA_{service.upper()}_AMQP_URL") or amqp_template.replace("{service}", service)
+
+
+def is_embedded(service: str, env=None) -> bool:
+    """Whether `service` runs embedded (no broker configured): its keys are then generated into var/."""
+    return _amqp_url(service, Reader(os.environ if env is None else env)) == EMBEDDED_AMQP_URL
+
+
 def from_env(service: str, env=None) -> Settings:
     """Settings of `service` from GUANJIA_* environment variables (documented in the README).
 
     Raises ConfigError naming every missing or bad variable at once (what `guanjia config check` prints)."""
+    given = env
     env = os.environ if env is None else env
-    read = _Reader(env)
-    # One broker user per service: GUANJIA_<SERVICE>_AMQP_URL, or "{service}" in the shared template.
-    amqp_template = read.secret("GUANJIA_AMQP_URL") or EMBEDDED_AMQP_URL
-    amqp_url = read.secret(f"GUANJIA_{service.upper()}_AMQP_URL") or amqp_template.replace("{service}", service)
+    read = Reader(env)
+    amqp_url = _amqp_url(service, read)
     embedded = amqp_url == EMBEDDED_AMQP_URL
     jwt_private_key = read.secret("GUANJIA_JWT_PRIVATE_KEY")
     service_key = read.secret("GUANJIA_SERVICE_KEY")
@@ -305,57 +316,60 @@ def from_env(service: str, env=None) -> Settings:
         refresh_ttl_seconds=read.integer("GUANJIA_REFRESH_TTL_SECONDS", 30 * 24 * 3600, seconds, minimum=1),
         redis_url=read.secret("GUANJIA_REDIS_URL") or "redis://127.0.0.1:6379/0",
         rate_limits=_rate_limits(env, read.problems),
-        cors_origins=tuple(o.strip() for o in env.get("GUANJIA_CORS_ORIGINS", "").split(",") if o.strip()),
         service_urls=_service_urls(env),
         max_body_bytes=read.integer("GUANJIA_MAX_BODY_BYTES", 1024 * 1024, "a whole number of bytes", minimum=1),
         max_upload_bytes=read.integer(
             "GUANJIA_MAX_UPLOAD_BYTES", 10 * 1024 * 1024, "a whole number of bytes", minimum=1
         ),
         metrics_token=read.secret("GUANJIA_METRICS_TOKEN"),
-        sms_signature=env.get("GUANJIA_SMS_SIGNATURE", "管家物业"),
-        company_name=env.get("GUANJIA_COMPANY_NAME") or env.get("GUANJIA_SMS_SIGNATURE") or "管家物业",
-        sms_provider=env.get("GUANJIA_SMS_PROVIDER", "console"),
         pii_key=pii_key,
-        # Provider keys may come from files too (GUANJIA_SMS_ALIYUN_ACCESS_KEY_SECRET_FILE, ...).
-        sms_env={key: value for key, value in _sms_env(read).items() if key.startswith(CHANNEL_PREFIXES)},
-        admin_password=read.secret("GUANJIA_ADMIN_PASSWORD") or None,
         relay_poll_seconds=read.number("GUANJIA_RELAY_POLL_SECONDS", 5.0, "a number of seconds"),
         retry_delays_ms=_retry_delays(read),
         outbox_max_attempts=read.integer("GUANJIA_OUTBOX_MAX_ATTEMPTS", 5, "a whole number of attempts", minimum=1),
         log_level=read.choice("GUANJIA_LOG_LEVEL", "INFO", LOG_LEVELS, str.upper),
         embedded=embedded,
-        demo=env.get("GUANJIA_DEMO", "").strip().lower() in ("1", "true", "yes"),
-        session_idle_minutes=read.integer("GUANJIA_SESSION_IDLE_MINUTES", 30, "a whole number of minutes", minimum=1),
-        workbench_secret=read.secret("GUANJIA_WORKBENCH_SECRET")
-        or (local_jwt_secret(var_dir(env), "workbench.key") if embedded and service == "workbench" else ""),
+        env=None if given is None else dict(given),
     )
     if read.problems:
         raise ConfigError(read.problems)
     return settings
 
 
+def problems_of(own_settings, env) -> list[str]:
+    """What `own_settings(env)` (a service's config.from_env) finds wrong, for `guanjia config check`."""
+    if own_settings is None:
+        return []
+    try:
+        own_settings(env)
+    except ConfigError as exc:
+        return exc.problems
+    except RuntimeError as exc:
+        return [str(exc)]
+    return []
+
+
 def log_level(env=None) -> str:
     """GUANJIA_LOG_LEVEL alone (INFO by default), checked like from_env() checks it."""
-    read = _Reader(os.environ if env is None else env)
+    read = Reader(os.environ if env is None else env)
     level = read.choice("GUANJIA_LOG_LEVEL", "INFO", LOG_LEVELS, str.upper)
     if read.problems:
         raise ConfigError(read.problems)
     return level
 
 
-CHANNEL_PREFIXES = ("GUANJIA_SMS_", "GUANJIA_WECHAT_", "GUANJIA_SMTP_")
-
-
-def _sms_env(read: _Reader) -> dict:
-    sms = {
-        key: value for key, value in read.env.items() if key.startswith(CHANNEL_PREFIXES) and not key.endswith("_FILE")
-    }
-    for key in read.env:
-        if key.startswith(CHANNEL_PREFIXES) and key.endswith("_FILE"):
+def with_secret_files(env, prefix: str) -> dict:
+    """The variables of `env` named `prefix`..., each GUANJIA_X_FILE read into GUANJIA_X when GUANJIA_X is unset:
+    a service's own keys mounted as files (GUANJIA_SMS_ALIYUN_ACCESS_KEY_SECRET_FILE, ...). ConfigError names an
+    unreadable file."""
+    read = Reader(env)
+    found = {key: value for key, value in env.items() if key.startswith(prefix) and not key.endswith("_FILE")}
+    for key in env:
+        if key.startswith(prefix) and key.endswith("_FILE"):
             name = key.removesuffix("_FILE")
-            if not sms.get(name):
-                sms[name] = read.secret(name)
-    return sms
+            if not found.get(name):
+                found[name] = read.secret(name)
+    read.done()
+    return found
 
 
 def _split_public_keys(text: str) -> tuple:

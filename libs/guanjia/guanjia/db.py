@@ -190,3 +190,20 @@ def bulk_insert(session: Session, table, rows: list[dict]) -> None:
         with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy_:
             for row in rows:
                 copy_.write_row([row[c] for c in columns])
+
+
+def insert_if_absent(session: Session, table, values: dict, *, index_elements=None) -> bool:
+    """INSERT … ON CONFLICT DO NOTHING on PostgreSQL and SQLite alike: True if this statement inserted the row,
+    False if it was there already (another worker or request wrote it first). `table` is a Table or a mapped
+    class; `index_elements` names the unique columns to conflict on (default: any unique constraint)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    table = getattr(table, "__table__", table)
+    insert = postgresql.insert if is_postgres(session) else sqlite.insert
+    statement = (
+        insert(table)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=index_elements)
+        .returning(*table.primary_key.columns)
+    )
+    return session.execute(statement).first() is not None

@@ -12,7 +12,6 @@ from cloudevents.core.formats.json import JSONFormat
 from cloudevents.core.v1.event import CloudEvent
 
 CONTENT_TYPE = "application/cloudevents+json"
-SCHEMA_BASE = "https://guanjia.dev/schemas/events"
 EXTENSIONS = ("city", "community", "correlationid", "traceparent")
 _TYPE_RE = re.compile(r"^[a-z_]+\.[a-z_]+$")
 
@@ -21,8 +20,55 @@ class InvalidEvent(ValueError):
     """A message that is not a Guanjia CloudEvent: it goes to the dead-letter queue."""
 
 
-def dataschema(event_type: str, version: int = 1) -> str:
-    return f"{SCHEMA_BASE}/{event_type}/v{version}.json"
+def schemas_prefix(service: str) -> str:
+    """Below which the producer serves its payload schemas (public; the gateway routes it by the service's name)."""
+    return f"/api/v1/{service}/schemas/events"
+
+
+def schema_rule(service: str) -> str:
+    """The Flask rule of that route (guanjia.web serves it; guanjia.access lists it as public)."""
+    return schemas_prefix(service) + "/<event_type>/<file>"  # file: v<version>.json
+
+
+def schema_path(service: str, event_type: str, version: int = 1) -> str:
+    """Where the producer serves the payload schema of a type and version."""
+    return f"{schemas_prefix(service)}/{event_type}/v{version}.json"
+
+
+def schema_url(settings, event_type: str, version: int = 1) -> str:
+    """The `dataschema` of an event this service writes: its schema route at the instance's gateway address
+    (GUANJIA_GATEWAY_URL; the same local default as config's when settings were made without the service URLs)."""
+    return _gateway_url(settings.service_urls.get("gateway")) + schema_path(settings.service, event_type, version)
+
+
+def _gateway_url(configured: str | None) -> str:
+    from .config import SERVICE_PORTS
+
+    return (configured or f"http://127.0.0.1:{SERVICE_PORTS['gateway']}").rstrip("/")
+
+
+def published(service: str) -> dict:
+    """{event type: marshmallow schema} a service publishes (`<service>.events.PUBLISHED`); {} for none."""
+    import importlib
+
+    try:
+        module = importlib.import_module(f"{service}.events")
+    except ModuleNotFoundError as exc:
+        if exc.name not in (service, f"{service}.events"):
+            raise  # a broken import inside the module is an error, not "publishes nothing"
+        return {}  # the gateway and the workbench publish nothing
+    return dict(getattr(module, "PUBLISHED", {}))
+
+
+def json_schema(schema, url: str) -> dict:
+    """The JSON Schema (2020-12) of a published payload schema: what its dataschema URI serves."""
+    from apispec import APISpec
+    from apispec.ext.marshmallow import MarshmallowPlugin
+
+    plugin = MarshmallowPlugin(schema_name_resolver=lambda _schema: None)  # nested schemas inline, no $ref
+    APISpec("events", "1", "3.1.0", plugins=[plugin])  # OpenAPI 3.1 schemas are JSON Schema 2020-12
+    document = plugin.converter.schema2jsonschema(schema)
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": url, **document}
 
 
 def build(
@@ -38,8 +84,11 @@ def build(
     version: int = 1,
     id: str | None = None,
     time: datetime | None = None,
+    dataschema_url: str | None = None,
 ) -> dict:
-    """A CloudEvent as a plain dict (what the outbox stores and the bus carries)."""
+    """A CloudEvent as a plain dict (what the outbox stores and the bus carries). `dataschema_url` is where its
+    payload schema is served (schema_url; the outbox passes it); without it, the producer named by `source`
+    (`/<city>/<service>`) at the local gateway's default address (an event a test builds for another service)."""
     if not _TYPE_RE.match(type):
         raise ValueError(f"event type {type!r} is not <aggregate>.<what_happened>")
     event = {
@@ -50,7 +99,7 @@ def build(
         "subject": subject,
         "time": (time or datetime.now(UTC)).isoformat().replace("+00:00", "Z"),
         "datacontenttype": "application/json",
-        "dataschema": dataschema(type, version),
+        "dataschema": dataschema_url or _gateway_url(None) + schema_path(source.rsplit("/", 1)[-1], type, version),
         "city": city,
         "data": data,
     }

@@ -1,5 +1,5 @@
-"""Fields shared by every service: a decimal (money, a rate, an area) given as a string or a JSON number, and the
-tolerant base of a consumed event's payload."""
+"""Fields shared by every service: a decimal (money, a rate, an area) given as a string or a JSON number, a phone
+number, and the tolerant base of a consumed event's payload."""
 
 from __future__ import annotations
 
@@ -7,6 +7,9 @@ import decimal
 import re
 
 import marshmallow as ma
+
+from .errors import Invalid
+from .pii import normalize_phone
 
 _PLAIN = re.compile(r"^[+-]?\d+(\.\d+)?$")  # a decimal string is written out: no exponent, no "NaN"
 MAX_DIGITS = 30  # more is no amount, rate or area anyone means (and keeps 1e1000000 from becoming arithmetic)
@@ -56,7 +59,7 @@ def decimal_metadata(example: str, pattern: str | None = None, description: str 
 
 class Decimal(ma.fields.Decimal):
     """An exact decimal with at most `places` decimal places, read from a string or a JSON number, written as a
-    string. The one decimal input field of every service (money is billing's Money, built on `to_decimal`)."""
+    string. The one decimal input field of every service (money is guanjia.money.Money, built on `to_decimal`)."""
 
     default_error_messages = {"invalid": 'must be a decimal string or a number, like "2.35"'}
 
@@ -74,6 +77,22 @@ class Decimal(ma.fields.Decimal):
         if number.as_tuple().exponent < -self.max_places:
             raise ma.ValidationError(f"at most {self.max_places} decimal places")
         return number.quantize(decimal.Decimal(1).scaleb(-self.max_places))
+
+
+class Phone(ma.fields.String):
+    """A phone number, loaded as its E.164 form (mainland numbers may omit +86): the one phone input field of every
+    service. What is no phone number is a validation error naming the field; nothing else is caught."""
+
+    MAX_LENGTH = 32  # longer is no phone number, and the parser never sees absurd input
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        raw = super()._deserialize(value, attr, data, **kwargs)
+        if len(raw) > self.MAX_LENGTH:
+            raise ma.ValidationError("not a phone number")
+        try:
+            return normalize_phone(raw)
+        except Invalid as exc:
+            raise ma.ValidationError(next(iter(exc.errors.values()))) from None
 
 
 class Tolerant(ma.Schema):

@@ -1,7 +1,7 @@
 """gunicorn server hooks for Prometheus multiprocess mode (`gunicorn -c python:guanjia.gunicorn_hooks ...`).
 
-deploy/gunicorn.conf.py imports the same two hooks. Nothing here imports prometheus_client at import time:
-the master process only prepares the directory; the workers (forked later) do the counting.
+guanjia.gunicorn_conf (the one configuration) imports the same two hooks. Nothing here imports prometheus_client
+at import time: the master process only prepares the directory; the workers (forked later) do the counting.
 """
 
 from __future__ import annotations

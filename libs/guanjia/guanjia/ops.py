@@ -71,12 +71,32 @@ def _walk(settings: Settings, limit: int | None, visit) -> None:
         remaining = queue.queue_declare(passive=True).message_count
         if limit is not None:
             remaining = min(remaining, limit)
+        seen = []
         for _ in range(remaining):
             message = queue.get(no_ack=False)
             if message is None:
                 break
             visit(message)
+            seen.append(message)
+        if not getattr(channel, "do_restore", True):
+            # The in-memory transport (embedded mode) drops what is left unacknowledged on close: put it back.
+            for message in seen:
+                if not message.acknowledged:
+                    message.requeue()
         channel.close()
+
+
+def has_dead_letters_queue(settings: Settings) -> bool:
+    """Whether the service's dead-letter queue exists (a service that consumes nothing has none: none is made)."""
+    with bus.connect(settings) as conn:
+        conn.ensure_connection(max_retries=1)
+        channel = conn.channel()
+        try:
+            Queue(settings.queue_name("events.dead"), durable=True)(channel).queue_declare(passive=True)
+        except conn.channel_errors:
+            return False
+        channel.close()
+        return True
 
 
 def list_dead_letters(settings: Settings, limit: int = 100) -> list[DeadLetter]:

@@ -125,6 +125,7 @@ def emit(
         traceparent=tracing.current(),
         version=version,
         time=time,
+        dataschema_url=events.schema_url(settings, type, version),
     )
     add(session, table, event_dict)
     return event_dict
@@ -149,6 +150,7 @@ class Batch:
             traceparent=tracing.current(),
             version=version,
             time=self.created_at,
+            dataschema_url=events.schema_url(settings, type, version),
         )
         self.rows: list[dict] = []
 

@@ -10,6 +10,8 @@ from typing import Any
 
 from sqlalchemy import MetaData, Table
 
+from . import config
+
 SERVICE_ORDER = ["residents", "tickets", "billing", "notifications", "community", "gateway", "workbench", "staff"]
 
 
@@ -39,10 +41,44 @@ class ServiceSpec:
     # load(base_url, token, path) -> lines to print (`guanjia users ...`, `guanjia load FILE`).
     users: Callable[..., list[str]] | None = None
     load: Callable[..., list[str]] | None = None
-    # check_config(settings) -> problems with this service's own settings (`guanjia config check`).
+    # own_settings(env) -> the service's own typed settings (its config.from_env), read from the variables the
+    # shared settings came from (Settings.env); `guanjia config check` reports the ConfigError it raises.
+    own_settings: Callable[..., Any] | None = None
+    # check_config(settings) -> further problems with this service's own settings (`guanjia config check`).
     check_config: Callable[..., list[str]] | None = None
     # False for a service that never touches the broker (the workbench): `migrate` declares nothing for it.
     uses_bus: bool = True
+
+
+def check_instance(specs: dict[str, ServiceSpec], env=None) -> tuple[dict, list[str]]:
+    """The settings of every service of `specs` from `env` (os.environ when None) and every problem with them, each
+    once: the shared settings, each service's own (ServiceSpec.own_settings) and its further checks."""
+    settings: dict = {}
+    problems: list[str] = []
+
+    def note(found) -> None:
+        for problem in found:
+            if problem not in problems:
+                problems.append(problem)
+
+    for name, spec in specs.items():
+        try:
+            settings[name] = config.from_env(name, env)
+        except config.ConfigError as exc:
+            note(exc.problems)
+            continue
+        note(config.problems_of(spec.own_settings, settings[name].env))
+        note(spec.check_config(settings[name]) if spec.check_config else [])
+    return settings, problems
+
+
+def instance_settings(specs: dict[str, ServiceSpec], env=None) -> dict:
+    """Every service's settings from `env`, its own settings checked too: start-up stops before anything runs,
+    with ConfigError naming every problem at once."""
+    settings, problems = check_instance(specs, env)
+    if problems:
+        raise config.ConfigError(problems)
+    return settings
 
 
 def load_specs() -> dict[str, ServiceSpec]:

@@ -19,7 +19,7 @@ from werkzeug.serving import make_server
 
 from . import auth, config, http, web
 from .runtime import Worker, migrate
-from .service import load_specs
+from .service import instance_settings, load_specs
 
 log = logging.getLogger("guanjia.stack")
 # One port each, from the gateway's up (replica i of a service listens len(STACK_SERVICES) * i further on).
@@ -124,7 +124,8 @@ class EmbeddedStack:
         self.env = dict(os.environ if env is None else env)
         self.host, self.port = host, port
         self.specs = load_specs()
-        self.settings = {name: config.from_env(name, self.env) for name in self.specs}
+        # Each service reads its own settings from the same mapping (Settings.env): never from os.environ.
+        self.settings = instance_settings(self.specs, self.env)
         self.upstreams: dict = {}
         self.workers: list[Worker] = []
         self.server = None
@@ -214,7 +215,7 @@ class DistributedStack:
         self.web_workers = web_workers
         self.web_replicas, self.worker_replicas = web_replicas, worker_replicas
         self.specs = load_specs()
-        self.settings = {name: config.from_env(name, self.env) for name in self.specs}
+        self.settings = instance_settings(self.specs, self.env)
         self.processes: list[subprocess.Popen] = []
         self.launches: list[tuple] = []  # (name, argv, extra env) of each process, to restart it
         self.log_dir = log_dir
@@ -313,18 +314,14 @@ class DistributedStack:
             [
                 str(bindir / "gunicorn"),
                 f"{name}.wsgi:app",
+                # The images' configuration (threads, keep-alive, hooks); only what differs per process on top,
+                # and a short graceful timeout so that a stack in a terminal stops at once.
                 "-c",
-                "python:guanjia.gunicorn_hooks",
+                "python:guanjia.gunicorn_conf",
                 "--bind",
                 url.removeprefix("http://"),
                 "--workers",
                 str(self.web_workers),
-                "--worker-class",
-                "gthread",
-                "--threads",
-                "8",
-                "--keep-alive",
-                "30",
                 "--graceful-timeout",
                 "5",
                 "--log-level",

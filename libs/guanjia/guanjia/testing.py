@@ -6,7 +6,9 @@ Loaded by the repository's root conftest.py (`pytest_plugins = ["guanjia.testing
 from __future__ import annotations
 
 import json
+import logging
 import os
+import re
 import shutil
 import socket
 import threading
@@ -237,17 +239,11 @@ def _delete_broker_objects(amqp_url: str, prefix: str) -> None:
 
 def _published_schemas() -> dict:
     """Every service's published event schemas by type (`<service>.events.PUBLISHED`)."""
-    import importlib
-
     from .service import load_specs
 
     found = {}
     for name in load_specs():
-        try:
-            module = importlib.import_module(f"{name}.events")
-        except ModuleNotFoundError:
-            continue  # the gateway publishes nothing
-        found.update(getattr(module, "PUBLISHED", {}))
+        found.update(events.published(name))
     return found
 
 
@@ -372,3 +368,101 @@ def wait_until(predicate, timeout: float = 10.0, interval: float = 0.05, message
 def amqp_host_port(amqp_url: str) -> tuple[str, int]:
     parsed = urlparse(amqp_url)
     return parsed.hostname or "127.0.0.1", parsed.port or 5672
+
+
+# --- what the services' conftest.py files share -------------------------------------------------------------------
+
+
+def service_database(settings: Settings):
+    """A service's `db` fixture: `yield from service_database(<service>_settings)` (disposed after the session)."""
+    from .db import Database
+
+    database = Database(settings.database_url)
+    yield database
+    database.dispose()
+
+
+def installed_app(infra: Infra, service: str, upstreams: dict):
+    """The real app of another service on this session's infrastructure; the test skips until it is installed."""
+    from .service import load_specs
+
+    spec = load_specs().get(service)
+    if spec is None:
+        pytest.skip(f"the {service} service is not installed yet: .venv/bin/pip install -e services/{service}")
+    return spec.create_app(infra.settings(service), upstreams)
+
+
+def publish_as(settings: Settings, service: str, *messages: dict) -> None:
+    """Publish events on the session's exchange as `service`'s relay would (its own broker identity)."""
+    from . import bus
+
+    publisher = bus.Publisher(settings.with_service(service))
+    try:
+        for message in messages:
+            publisher.publish(message)
+    finally:
+        publisher.close()
+
+
+def announce(settings: Settings, event_type: str, data: dict, *, community=None, source="residents", time=None) -> dict:
+    """Build an event as another service would (a fresh subject of the type's aggregate) and publish it."""
+    event = events.build(
+        type=event_type,
+        source=f"/testcity/{source}",
+        subject=f"{event_type.split('.')[0]}/{uuid.uuid4()}",
+        city="testcity",
+        community=community or data.get("community_id"),
+        data=data,
+    )
+    if time is not None:
+        event["time"] = time.isoformat()
+    publish_as(settings, source, event)
+    return event
+
+
+def outbox_events(database, outbox, subject: str, event_type: str | None = None) -> list[dict]:
+    """The events of `subject` in a service's outbox table, oldest first: what its relay publishes."""
+    from sqlalchemy import select
+
+    query = select(outbox.c.payload).order_by(outbox.c.created_at)
+    if event_type:
+        query = query.where(outbox.c.event_type == event_type)
+    with database.transaction() as session:
+        rows = [json.loads(payload) for payload in session.execute(query).scalars()]
+    return [event for event in rows if event["subject"] == subject]
+
+
+class ConsoleSmsCodes(logging.Handler):
+    """The texts the console SMS provider logs in this process (embedded stacks): `code_for(phone)` waits for the
+    newest sign-in code sent to that phone (the log masks it as 137****7001) since line `after`."""
+
+    def __init__(self):
+        super().__init__(logging.INFO)
+        self.lines: list[str] = []
+
+    def emit(self, record):
+        self.lines.append(record.getMessage())
+
+    def code_for(self, phone: str, after: int = 0, timeout: float = 15.0) -> str:
+        masked = f"{phone[:3]}****{phone[-4:]}"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for line in reversed(self.lines[after:]):
+                found = re.search(r"验证码为(\d{4,10})|sign-in code is (\d{4,10})", line) if masked in line else None
+                if found:
+                    return found.group(1) or found.group(2)
+            time.sleep(0.05)
+        raise AssertionError(f"no sign-in code texted to {masked} within {timeout}s")
+
+
+@pytest.fixture(scope="module")
+def console_sms_codes():
+    """ConsoleSmsCodes listening to the notifications service's SMS logger for the module's tests."""
+    handler = ConsoleSmsCodes()
+    logger = logging.getLogger("notifications.sms")
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    yield handler
+    logger.removeHandler(handler)
+    logger.setLevel(level)

@@ -22,7 +22,7 @@ from . import auth, problems, tracing
 from . import metrics as gmetrics
 from .config import Settings
 from .db import utcnow
-from .errors import ProblemError
+from .errors import ProblemError, TooManyRequests
 from .logging import request_id_var
 
 log = logging.getLogger("guanjia.web")
@@ -187,7 +187,43 @@ def create_flask_app(
     _install_errors(app, api)
     _install_ops(app, settings_, database_, ready_checks or [])
     _install_docs_assets(app)
+    _install_event_schemas(api, settings_)
     return app, api
+
+
+def _install_event_schemas(api: ProblemApi, settings_: Settings) -> None:
+    """GET the JSON Schema of each event this service publishes, at its events' `dataschema` URI (public, like the
+    AsyncAPI document: a schema holds no data; the gateway routes it without a token)."""
+    from . import events
+    from .errors import NotFound
+
+    published = events.published(settings_.service)
+    if not published:
+        return
+    blp = SmorestBlueprint(
+        "event-schemas",
+        __name__,
+        description="The payload schemas of the events this service publishes (their `dataschema`)",
+    )
+
+    @blp.route(events.schema_rule(settings_.service))
+    @blp.doc(
+        security=[],
+        summary="The JSON Schema of an event's payload",
+        operationId=f"{settings_.service}_event_schema",  # one per service in the gateway's merged document
+    )
+    @blp.response(200, content_type="application/schema+json")
+    def event_schema(event_type: str, file: str):
+        # Every published type has one version today; a breaking change adds a v2 beside it (docs/integrators.md).
+        if event_type not in published or file != "v1.json":
+            raise NotFound("no such event schema")
+        url = events.schema_url(settings_, event_type, 1)
+        response = jsonify(events.json_schema(published[event_type], url))
+        response.mimetype = "application/schema+json"
+        response.headers["Cache-Control"] = "public, max-age=3600"
+        return response
+
+    api.register_blueprint(blp)
 
 
 def _install_docs_assets(app: Flask) -> None:
@@ -204,7 +240,10 @@ def _install_docs_assets(app: Flask) -> None:
 
 
 def _install_request_context(app: Flask, settings_: Settings, public: set[str]) -> None:
+    from .events import schemas_prefix
+
     metrics = _http_metrics()
+    schemas = schemas_prefix(settings_.service) + "/"
 
     @app.before_request
     def _begin():
@@ -221,6 +260,8 @@ def _install_request_context(app: Flask, settings_: Settings, public: set[str]) 
         )
         if request.path in public or not request.path.startswith(API_PREFIX):
             return None
+        if request.path.startswith(schemas):
+            return None  # the published event schemas (_install_event_schemas)
         if request.path.startswith(DOCS_ASSETS_PREFIX):
             return None
         # Every service checks the token itself, even behind the gateway.
@@ -251,6 +292,8 @@ def _install_errors(app: Flask, api: ProblemApi) -> None:
     @app.errorhandler(ProblemError)
     def _problem(error: ProblemError):
         response = problem(error.status, error.title, error.detail, error.errors or None, **error.extra)
+        if isinstance(error, TooManyRequests):
+            response.headers["Retry-After"] = str(error.retry_after)
         if error.status == 503:
             response.headers.setdefault("Retry-After", str(RETRY_AFTER_SECONDS))
         if error.status == 401:
@@ -291,6 +334,7 @@ def _install_ops(app: Flask, settings_: Settings, database_, ready_checks) -> No
             body["missing"] = sorted(name for name, value in checks.items() if value != "ok")
         return jsonify(body), 200 if ok else 503
 
+    _install_dead_letters(app, settings_)
     state = gmetrics.ServiceStateCollector(settings_, database_)
 
     @app.get("/metrics")
@@ -298,6 +342,41 @@ def _install_ops(app: Flask, settings_: Settings, database_, ready_checks) -> No
         check_metrics_token(settings_, request.headers.get("Authorization"))
         body, content_type = gmetrics.exposition(state)
         return Response(body, content_type=content_type)
+
+
+DEAD_LETTERS_SHOWN = 200  # listed per service: enough to see what went wrong, bounded for the admin's screen
+DEAD_LETTER_ACTIONS = ("replay", "discard")
+
+
+def _install_dead_letters(app: Flask, settings_: Settings) -> None:
+    """`/api/v1/internal/dead-letters` on every service (the `service` role only: the gateway's admin API calls it):
+    the service's own dead letters, listed, replayed or discarded with its own broker credential, the same actions
+    as `guanjia dead-letters`. Only ids, types, times and the masked reason leave: never an event's body."""
+    from . import ops
+    from .logging import mask_text
+
+    def _facts(letter) -> dict:
+        return {**letter.as_dict(), "service": settings_.service, "error": mask_text(letter.error or "")[:500]}
+
+    @app.get(API_PREFIX + "/internal/dead-letters")
+    def internal_dead_letters():
+        auth.require_role(g.principal, "service")
+        found = ops.list_dead_letters(settings_, DEAD_LETTERS_SHOWN) if ops.has_dead_letters_queue(settings_) else []
+        return {"service": settings_.service, "items": [_facts(letter) for letter in found]}
+
+    @app.post(API_PREFIX + "/internal/dead-letters/<action>")
+    def internal_dead_letters_act(action):
+        auth.require_role(g.principal, "service")
+        body = request.get_json(silent=True) or {}
+        ids = [str(i) for i in body.get("ids") or [] if i]
+        every = body.get("all") is True
+        if action not in DEAD_LETTER_ACTIONS or not (ids or every):
+            return problem(400, "Bad Request", "replay or discard, with ids or all", {"ids": ["name the events"]})
+        if not ops.has_dead_letters_queue(settings_):
+            return {"service": settings_.service, "done": [], "missing": ids}
+        act = ops.replay_dead_letters if action == "replay" else ops.discard_dead_letters
+        done = act(settings_, ids, all_=every)
+        return {"service": settings_.service, "done": done, "missing": sorted(set(ids) - set(done))}
 
 
 def check_metrics_token(settings_: Settings, authorization: str | None) -> None:

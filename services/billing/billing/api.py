@@ -93,7 +93,7 @@ BLUEPRINTS = (blp, fees_blp, runs_blp, bills_blp, payments_blp, reports_blp, int
 
 
 def _now() -> datetime:
-    return current_app.extensions["billing.clock"]()
+    return web.now()
 
 
 def _today() -> date:
@@ -187,7 +187,7 @@ def get_policy(community_id):
 def update_policy(data, community_id):
     """Change the policy (finance, admin). Issued bills keep their amounts and due dates."""
     with web.database().transaction() as session:
-        return fees.update_policy(session, web.principal(), community_id, data)
+        return fees.update_policy(session, web.principal(), community_id, data, _now())
 
 
 class _Obj(dict):
@@ -207,7 +207,7 @@ def _item_out(session, item):
 def create_fee_item(data):
     """A fee item with its first rate (yuan per m²/unit/space per month, or per metered unit)."""
     with web.database().transaction() as session:
-        return _item_out(session, fees.create_fee_item(session, web.principal(), data))
+        return _item_out(session, fees.create_fee_item(session, web.principal(), data, _now()))
 
 
 @fees_blp.route("/fee-items", methods=["GET"])
@@ -244,7 +244,7 @@ def update_fee_item(data, fee_item_id):
 def add_rate(data, fee_item_id):
     """A new rate from a date on; bills issued before keep their amounts."""
     with web.database().transaction() as session:
-        return fees.add_rate(session, web.principal(), fee_item_id, data)
+        return fees.add_rate(session, web.principal(), fee_item_id, data, _now())
 
 
 @fees_blp.route("/meter-readings", methods=["POST"])
@@ -253,7 +253,7 @@ def add_rate(data, fee_item_id):
 def record_reading(data):
     """A utility meter reading; the run of its period bills (current − previous) × the item's rate."""
     with web.database().transaction() as session:
-        return fees.record_reading(session, web.principal(), data)
+        return fees.record_reading(session, web.principal(), data, _now())
 
 
 # --- runs and bills ------------------------------------------------------------------------------------------------
@@ -364,7 +364,14 @@ def create_charge(data):
         BillOut,
         201,
         lambda session: bills.create_one_off(
-            session, web.settings(), web.principal(), data, _today(), _fetch_unit_from_residents, _fetch_resident
+            session,
+            web.settings(),
+            web.principal(),
+            data,
+            _today(),
+            _fetch_unit_from_residents,
+            _fetch_resident,
+            now=_now(),
         ),
     )
 
@@ -393,7 +400,7 @@ def get_bill(bill_id):
 def credit_bill(data, bill_id):
     """A correction with a reason: a credit entry lowers what the bill asks for; nothing is deleted."""
     with web.database().transaction() as session:
-        return bills.credit_bill(session, web.principal(), bill_id, data["amount"], data["reason"])
+        return bills.credit_bill(session, web.principal(), bill_id, data["amount"], data["reason"], _now())
 
 
 # --- payments ------------------------------------------------------------------------------------------------------
@@ -412,7 +419,7 @@ def record_payment(data):
         lambda session: display.payments(
             session,
             payments.record_payment(
-                session, web.settings(), web.principal(), data, _fetch_unit_from_residents, _now(), _fetch_resident
+                session, web.settings(), web.principal(), data, _now(), _fetch_unit_from_residents, _fetch_resident
             ),
         ),
     )
@@ -441,7 +448,7 @@ def _receipt(payment_id) -> dict:
             session, web.principal(), payment_id, lambda unit_id: session.get(BillingUnit, unit_id)
         )
         display.payments(session, [found])  # in a list: the receipt's own `items` are not rows to annotate
-    found["company_name"] = web.settings().company_name
+    found["company_name"] = current_app.extensions["billing.settings"].company_name
     found["community_name"] = _community_name(found["community_id"])
     return found
 
@@ -566,7 +573,7 @@ def get_collection_list(args):
 def add_note(data):
     """A contact note on a unit in arrears (who was reached, what was promised)."""
     with web.database().transaction() as session:
-        return reports.add_note(session, web.principal(), data)
+        return reports.add_note(session, web.principal(), data, _now())
 
 
 @reports_blp.route("/reports/collection-rate", methods=["GET"])

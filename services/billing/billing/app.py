@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from guanjia import access, config, http, metrics, web
-from guanjia.db import Database
+from guanjia.db import Database, utcnow
 
+from . import config as billing_config
 from .callbacks import hmac_verifier
-from .context import system_clock
 from .gauges import collection_rate_reader
 
 
-def create_app(settings=None, upstreams=None, *, clock=None, callback_verifier=None):
-    """`clock` (a function returning an aware datetime) and `callback_verifier` (headers, raw body → bool) are
-    replaceable; the default verifier checks HMAC-SHA256 with GUANJIA_BILLING_CALLBACK_SECRET."""
+def create_app(settings=None, upstreams=None, *, clock=None, billing=None, callback_verifier=None):
+    """`clock` (a function returning an aware datetime), `billing` (BillingSettings, default from the settings'
+    environment) and `callback_verifier` (headers, raw body → bool) are replaceable; the default verifier checks
+    HMAC-SHA256 with GUANJIA_BILLING_CALLBACK_SECRET."""
     settings = settings or config.from_env("billing")
+    billing = billing or billing_config.from_env(settings.env)
+    clock = clock or utcnow
     upstreams = upstreams if upstreams is not None else http.upstreams_for(settings)
     database = Database(settings.database_url)
     from .api import BLUEPRINTS, CALLBACK_PATH
@@ -22,6 +25,7 @@ def create_app(settings=None, upstreams=None, *, clock=None, callback_verifier=N
         settings,
         title="Guanjia billing",
         database_=database,
+        clock=clock,
         public_paths=(CALLBACK_PATH,),
         description="Fee rules, billing runs, bills, payments and receipts, arrears, reminders and fee reports.",
     )
@@ -31,9 +35,9 @@ def create_app(settings=None, upstreams=None, *, clock=None, callback_verifier=N
     app.extensions["billing.gateway"] = http.ServiceClient(
         settings, http.RoutedUpstreams(settings, upstreams), "gateway"
     )
-    app.extensions["billing.clock"] = clock or system_clock
+    app.extensions["billing.settings"] = billing
     if callback_verifier is None:
-        secret = config.secret("GUANJIA_BILLING_CALLBACK_SECRET")
+        secret = billing.callback_secret
         callback_verifier = hmac_verifier(secret) if secret else None  # no secret: callbacks are refused (401)
     app.extensions["billing.callback_verifier"] = callback_verifier
     from .policy import policy

@@ -41,23 +41,25 @@ def on_moved_out(context, session: Session, event: dict) -> None:
 
 
 def on_renovation_approved(context, session: Session, event: dict) -> None:
-    charges.renovation_approved(session, context.settings, RenovationApproved().load(event["data"]))
+    charges.renovation_approved(session, context.settings, RenovationApproved().load(event["data"]), context.now())
 
 
 def on_renovation_violation(context, session: Session, event: dict) -> None:
-    charges.renovation_violation(session, context.settings, RenovationViolation().load(event["data"]))
+    charges.renovation_violation(session, context.settings, RenovationViolation().load(event["data"]), context.now())
 
 
 def on_renovation_completed(context, session: Session, event: dict) -> None:
-    charges.renovation_completed(session, context.settings, RenovationCompleted().load(event["data"]))
+    charges.renovation_completed(session, context.settings, RenovationCompleted().load(event["data"]), context.now())
 
 
 def on_ticket_resolved(context, session: Session, event: dict) -> None:
-    charges.ticket_resolved(session, context.settings, TicketResolved().load(event["data"]))
+    charges.ticket_resolved(session, context.settings, TicketResolved().load(event["data"]), context.now())
 
 
 def on_service_order_completed(context, session: Session, event: dict) -> None:
-    charges.service_order_completed(session, context.settings, ServiceOrderCompleted().load(event["data"]))
+    charges.service_order_completed(
+        session, context.settings, ServiceOrderCompleted().load(event["data"]), context.now()
+    )
 
 
 # The payload schema of every consumed type (checked against the producers' documents in tests/contract).

@@ -2,24 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
-
 from sqlalchemy import func, select
 
+from guanjia.money import month_of
+
+from .domain.common import today_in
 from .models import Bill, Policy
-from .money import month_of
 
 DEFAULT_TARGET = 0.85
 
 
 def collection_rate_reader(settings, clock):
-    """A reader for guanjia.metrics.register_state: this month's 收缴率 and its target for every community."""
+    """A reader for guanjia.metrics.register_state: this month's 收缴率 and its target for every community
+    (this month by `clock`, the app's one clock, in the instance's time zone)."""
 
     def read(database):
         if database is None:
             return
-        period = month_of(datetime.now(ZoneInfo(settings.timezone)).date() if clock is None else clock().date())
+        period = month_of(today_in(settings, clock()))
         receivable = func.sum(Bill.amount_fen - Bill.credited_fen)
         with database.transaction() as session:
             rows = session.execute(

@@ -4,10 +4,10 @@ import json
 
 import marshmallow as ma
 
+from guanjia.money import Money, Rate, parse_period
 from guanjia.web import PageArgs, UtcDateTime, enum_out, page_schema
 
 from .events import METHODS, REVERSAL_REASONS
-from .money import Money, Rate, parse_period
 
 _ID = {"validate": ma.validate.Length(min=1, max=36)}
 UNIT_TYPES = ("residential", "shop", "parking", "storage")

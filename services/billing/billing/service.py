@@ -5,6 +5,7 @@ from pathlib import Path
 from guanjia.service import ServiceSpec
 
 from .app import create_app
+from .config import from_env
 from .consumers import HANDLERS
 from .context import make_context
 from .domain.overdue import scheduled_scan
@@ -23,4 +24,5 @@ SPEC = ServiceSpec(
     handlers=HANDLERS,
     make_context=make_context,
     periodic=[("overdue-scan", OVERDUE_SCAN_SECONDS, scheduled_scan)],
+    own_settings=from_env,
 )

@@ -1,15 +1,15 @@
 """Fixtures of the billing service tests: its app, the real residents app, and unit.* publishing."""
 
+import functools
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 
-from guanjia import bus, events
+from guanjia import events
 from guanjia.http import WsgiUpstream
-from guanjia.service import load_specs
-from guanjia.testing import auth_header
+from guanjia.testing import auth_header, installed_app, publish_as, service_database
 
 
 @pytest.fixture(scope="session")
@@ -47,10 +47,7 @@ def client(billing_app):
 @pytest.fixture(scope="session")
 def residents_app(infra, billing_upstreams, residents_upstreams):
     """The real residents service; the tests that need it skip until it is installed."""
-    spec = load_specs().get("residents")
-    if spec is None:
-        pytest.skip("the residents service is not installed yet: .venv/bin/pip install -e services/residents")
-    app = spec.create_app(infra.settings("residents"), residents_upstreams)
+    app = installed_app(infra, "residents", residents_upstreams)
     billing_upstreams["residents"] = WsgiUpstream("residents", app)
     return app
 
@@ -64,16 +61,7 @@ def unit_event():
 @pytest.fixture
 def publish(billing_settings):
     """Publish on the session's exchange as the residents service's relay would."""
-
-    def publish(*messages):
-        publisher = bus.Publisher(billing_settings.with_service("residents"))
-        try:
-            for message in messages:
-                publisher.publish(message)
-        finally:
-            publisher.close()
-
-    return publish
+    return functools.partial(publish_as, billing_settings, "residents")
 
 
 @pytest.fixture
@@ -118,11 +106,7 @@ def _unit_event(
 
 @pytest.fixture(scope="session")
 def db(billing_settings):
-    from guanjia.db import Database
-
-    database = Database(billing_settings.database_url)
-    yield database
-    database.dispose()
+    yield from service_database(billing_settings)
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@ here."""
 
 from __future__ import annotations
 
-from flask import Response, current_app, jsonify
+from flask import Response, jsonify
 
 from guanjia import web
 from guanjia.web import Blueprint, PageArgs
@@ -76,10 +76,6 @@ activity_blp = Blueprint(
 )
 
 
-def now():
-    return current_app.extensions["community.clock"]()
-
-
 def _paged(session, query, args: dict, view) -> dict:
     """A page of rows, each dumped through the domain's view (rows whose answer is not their columns)."""
     page = web.paginate(session, query, args["page"], args["page_size"])
@@ -88,7 +84,7 @@ def _paged(session, query, args: dict, view) -> dict:
 
 
 def _today():
-    return knowledge.local_today(now(), web.settings().timezone)
+    return knowledge.local_today(web.now(), web.settings().timezone)
 
 
 def _entry_routes(blp: Blueprint, kind: str, schemas: tuple) -> None:
@@ -118,7 +114,7 @@ def _entry_routes(blp: Blueprint, kind: str, schemas: tuple) -> None:
     @blp.response(201, out)
     def create(body):
         with web.database().transaction() as session:
-            return knowledge.create(session, web.principal(), kind, now(), body)
+            return knowledge.create(session, web.principal(), kind, web.now(), body)
 
     @blp.route("/<entry_id>", methods=["GET"], endpoint=f"get_{kind}")
     @blp.response(200, out)
@@ -132,7 +128,7 @@ def _entry_routes(blp: Blueprint, kind: str, schemas: tuple) -> None:
     def update(body, entry_id):
         """Change, publish or unpublish an entry, or move its review date."""
         with web.database().transaction() as session:
-            return knowledge.update(session, web.principal(), kind, now(), entry_id, body)
+            return knowledge.update(session, web.principal(), kind, web.now(), entry_id, body)
 
 
 _entry_routes(knowledge_blp, "knowledge", (KnowledgeIn, KnowledgePatch, KnowledgeOut, KnowledgePage, KnowledgeListArgs))
@@ -156,7 +152,7 @@ def list_surveys(args):
 def create_survey(body):
     """A draft questionnaire: sections by service line, questions of five kinds, its audience and sample."""
     with web.database().transaction() as session:
-        return surveys.view(session, surveys.create(session, web.principal(), now(), body))
+        return surveys.view(session, surveys.create(session, web.principal(), web.now(), body))
 
 
 @survey_blp.route("/<survey_id>", methods=["GET"])
@@ -180,7 +176,7 @@ def replace_survey(body, survey_id):
 def open_survey(survey_id):
     """Freeze the questions and draw the households (survey.opened)."""
     with web.database().transaction() as session:
-        survey = surveys.open_survey(session, web.settings(), web.principal(), now(), survey_id)
+        survey = surveys.open_survey(session, web.settings(), web.principal(), web.now(), survey_id)
         return surveys.view(session, survey)
 
 
@@ -189,7 +185,7 @@ def open_survey(survey_id):
 def close_survey(survey_id):
     """No more answers; the analysis report is made (survey.closed)."""
     with web.database().transaction() as session:
-        survey = surveys.close(session, web.settings(), web.principal(), now(), survey_id)
+        survey = surveys.close(session, web.settings(), web.principal(), web.now(), survey_id)
         return surveys.view(session, survey)
 
 
@@ -200,7 +196,7 @@ def answer_survey(body, survey_id):
     """One household's answers, once: the resident on the mobile page or the butler by phone or visit. A low score
     opens a follow-up complaint in tickets (survey.low_score)."""
     with web.database().transaction() as session:
-        return surveys.answer(session, web.settings(), web.principal(), now(), survey_id, body)
+        return surveys.answer(session, web.settings(), web.principal(), web.now(), survey_id, body)
 
 
 @survey_blp.route("/<survey_id>/answers", methods=["GET"])
@@ -253,7 +249,7 @@ def list_items(args):
 @catalogue_blp.response(201, CatalogueItemOut)
 def create_item(body):
     with web.database().transaction() as session:
-        return orders.item_view(orders.create_item(session, web.principal(), now(), body))
+        return orders.item_view(orders.create_item(session, web.principal(), web.now(), body))
 
 
 @catalogue_blp.route("/<item_id>", methods=["GET"])
@@ -268,7 +264,7 @@ def get_item(item_id):
 @catalogue_blp.response(200, CatalogueItemOut)
 def update_item(body, item_id):
     with web.database().transaction() as session:
-        return orders.item_view(orders.update_item(session, web.principal(), now(), item_id, body))
+        return orders.item_view(orders.update_item(session, web.principal(), web.now(), item_id, body))
 
 
 @order_blp.route("", methods=["GET"])
@@ -287,7 +283,7 @@ def list_orders(args):
 def place_order(body):
     """An order for a household (the resident's own, or one of the butler's zones) of an item of its community."""
     with web.database().transaction() as session:
-        return orders.order_view(orders.place(session, web.principal(), now(), body))
+        return orders.order_view(orders.place(session, web.principal(), web.now(), body))
 
 
 @order_blp.route("/figures", methods=["GET"])
@@ -320,7 +316,7 @@ def schedule_order(body, order_id):
 def complete_order(order_id):
     """The service was delivered; a priced order is charged to the unit (service_order.completed → billing)."""
     with web.database().transaction() as session:
-        return orders.order_view(orders.complete(session, web.settings(), web.principal(), now(), order_id))
+        return orders.order_view(orders.complete(session, web.settings(), web.principal(), web.now(), order_id))
 
 
 @order_blp.route("/<order_id>/rate", methods=["POST"])
@@ -355,7 +351,7 @@ def list_activities(args):
 def create_activity(body):
     """A draft activity or owner meeting: time, place, capacity (people) and the sign-up deadline."""
     with web.database().transaction() as session:
-        return activities.view(session, activities.create(session, web.principal(), now(), body))
+        return activities.view(session, activities.create(session, web.principal(), web.now(), body))
 
 
 @activity_blp.route("/<activity_id>", methods=["GET"])
@@ -371,7 +367,7 @@ def get_activity(activity_id):
 def update_activity(body, activity_id):
     """Change it, publish it (activity.published), cancel it, or record an owner meeting's minutes."""
     with web.database().transaction() as session:
-        activity = activities.update(session, web.settings(), web.principal(), now(), activity_id, body)
+        activity = activities.update(session, web.settings(), web.principal(), web.now(), activity_id, body)
         return activities.view(session, activity)
 
 
@@ -391,7 +387,7 @@ def list_signups(args, activity_id):
 def sign_up(body, activity_id):
     """A household signs up (or its butler for it): confirmed while places last, then on the waiting list."""
     with web.database().transaction() as session:
-        return activities.sign_up(session, web.principal(), now(), activity_id, body)
+        return activities.sign_up(session, web.principal(), web.now(), activity_id, body)
 
 
 @activity_blp.route("/<activity_id>/signups/<signup_id>/cancel", methods=["POST"])
@@ -406,4 +402,4 @@ def cancel_signup(activity_id, signup_id):
 @activity_blp.response(200, SignUpOut)
 def check_in(activity_id, signup_id):
     with web.database().transaction() as session:
-        return activities.check_in(session, web.principal(), now(), activity_id, signup_id)
+        return activities.check_in(session, web.principal(), web.now(), activity_id, signup_id)

@@ -6,7 +6,7 @@ from guanjia import access, config, web
 from guanjia.db import Database, utcnow
 
 
-def create_app(settings=None, upstreams=None, *, clock=utcnow):
+def create_app(settings=None, upstreams=None, *, clock=None):
     """`clock` gives the current UTC time (tests pass a controllable one)."""
     from .api import activity_blp, catalogue_blp, directory_blp, knowledge_blp, order_blp, survey_blp
     from .policy import policy
@@ -17,9 +17,9 @@ def create_app(settings=None, upstreams=None, *, clock=utcnow):
         settings,
         title="Guanjia community",
         database_=database,
+        clock=clock or utcnow,
         description="The front desk's knowledge base (百问百答), local services and hotlines, satisfaction surveys.",
     )
-    app.extensions["community.clock"] = clock
     access.install(app, policy())
     for blueprint in (knowledge_blp, directory_blp, survey_blp, catalogue_blp, order_blp, activity_blp):
         api.register_blueprint(blueprint)

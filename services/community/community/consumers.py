@@ -1,37 +1,13 @@
-"""Events the community service handles: tolerant payload schemas and the HANDLERS dict."""
+"""Events the community service handles: the HANDLERS dict (payload schemas in payloads.py)."""
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
-import marshmallow as ma
 from sqlalchemy.orm import Session
 
 from guanjia.db import parse_time
-from guanjia.fields import Tolerant
 
 from . import domain
-
-
-class UnitChanged(Tolerant):
-    """unit.created / unit.updated as community needs them; unknown fields are ignored (additive changes)."""
-
-    unit_id = ma.fields.String(required=True)
-    community_id = ma.fields.String(required=True)
-    building_id = ma.fields.String(load_default=None, allow_none=True)
-    zone_id = ma.fields.String(load_default=None, allow_none=True)
-    label = ma.fields.String(load_default=None, allow_none=True)
-
-
-class ZoneUpdated(Tolerant):
-    zone_id = ma.fields.String(required=True)
-    community_id = ma.fields.String(required=True)
-    name = ma.fields.String(load_default=None, allow_none=True)
-
-
-def make_context(settings, upstreams):
-    """What handlers and scheduled jobs receive: this service's settings."""
-    return SimpleNamespace(settings=settings, upstreams=upstreams)
+from .payloads import UnitChanged, ZoneUpdated
 
 
 def on_unit_changed(context, session: Session, event: dict) -> None:

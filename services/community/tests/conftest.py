@@ -5,9 +5,8 @@ import uuid
 
 import pytest
 
-from guanjia import bus, events
-from guanjia.db import Database, utcnow
-from guanjia.testing import auth_header, wait_until
+from guanjia.db import utcnow
+from guanjia.testing import announce, auth_header, outbox_events, service_database, wait_until
 
 
 @pytest.fixture(scope="session")
@@ -29,9 +28,7 @@ def client(community_app):
 
 @pytest.fixture(scope="session")
 def db(community_settings):
-    database = Database(community_settings.database_url)
-    yield database
-    database.dispose()
+    yield from service_database(community_settings)
 
 
 @pytest.fixture(scope="session")
@@ -43,24 +40,6 @@ def community_worker(community_settings):
     worker = Worker(SPEC, community_settings).start()
     yield worker
     worker.stop()
-
-
-def announce(settings, event_type: str, data: dict) -> None:
-    """Publish an event as residents does (a real message on the session's exchange)."""
-    publisher = bus.Publisher(settings.with_service("residents"))
-    try:
-        publisher.publish(
-            events.build(
-                type=event_type,
-                source="/testcity/residents",
-                subject=f"{event_type.split('.')[0]}/{uuid.uuid4()}",
-                city="testcity",
-                community=data["community_id"],
-                data=data,
-            )
-        )
-    finally:
-        publisher.close()
 
 
 @pytest.fixture
@@ -103,20 +82,9 @@ def world(community_worker, community_settings, db):
     }
 
 
-@pytest.fixture
-def outbox_events(db):
+@pytest.fixture(name="outbox_events")
+def outbox_events_fixture(db):
     """The events of a subject in the outbox, oldest first — what the relay publishes."""
-    import json
-
-    from sqlalchemy import select
-
     from community.models import outbox
 
-    def read(subject: str, event_type: str | None = None) -> list[dict]:
-        with db.transaction() as session:
-            found = [
-                json.loads(p) for p in session.execute(select(outbox.c.payload).order_by(outbox.c.created_at)).scalars()
-            ]
-        return [e for e in found if e["subject"] == subject and event_type in (None, e["type"])]
-
-    return read
+    return lambda subject, event_type=None: outbox_events(db, outbox, subject, event_type)

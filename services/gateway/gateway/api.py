@@ -1,4 +1,5 @@
-"""HTTP API of the gateway itself: sign-in and tokens, users, API keys, audit, staff contacts for the services.
+"""HTTP API of the gateway itself: sign-in and tokens, users, API keys, audit, dead letters, staff contacts for the
+services.
 
 Everything else is routed (routing.py).
 """
@@ -12,7 +13,7 @@ from flask import current_app, jsonify, request
 from sqlalchemy.exc import IntegrityError
 
 from guanjia import auth, http, web
-from guanjia.errors import Conflict, TooManyRequests, Unauthorized, UpstreamUnavailable
+from guanjia.errors import Conflict, Unauthorized, UpstreamUnavailable
 from guanjia.web import Blueprint, PageArgs
 
 from . import domain, examples
@@ -29,6 +30,9 @@ from .schemas import (
     ContactArgs,
     ContactList,
     ContactOut,
+    DeadLetterAction,
+    DeadLetterDone,
+    DeadLetterList,
     PasswordChange,
     PasswordIssued,
     RefreshRequest,
@@ -63,19 +67,16 @@ auth_blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="S
 users_blp = Blueprint("users", __name__, url_prefix="/api/v1/users", description="Accounts, their roles and scopes")
 keys_blp = Blueprint("api-keys", __name__, url_prefix="/api/v1/api-keys", description="Integrator API keys")
 audit_blp = Blueprint("audit", __name__, url_prefix="/api/v1/audit", description="Who did what (admins)")
+dead_blp = Blueprint(
+    "dead-letters", __name__, url_prefix="/api/v1/dead-letters", description="Events no consumer could apply (admins)"
+)
 internal_blp = Blueprint(
     "internal-users", __name__, url_prefix="/api/v1/internal/users", description="Staff contacts (services only)"
 )
 
 
-def _now():
-    return current_app.extensions["gateway.clock"]()
-
-
 def _limit(name: str, key: str) -> None:
-    retry_after = current_app.extensions["gateway.limiter"].hit(name, key)
-    if retry_after is not None:
-        raise TooManyRequests("too many attempts; try again later", retry_after)
+    current_app.extensions["gateway.limiter"].check(name, key, "too many attempts; try again later")
 
 
 def _client_ip() -> str:
@@ -105,11 +106,11 @@ def issue_token(data):
     settings = web.settings()
     with web.database().transaction() as session:
         user, _why = domain.authenticate(
-            session, data["username"], data["password"], _now(), _client_ip(), settings.pii_key
+            session, data["username"], data["password"], web.now(), _client_ip(), settings.pii_key
         )
         body = None
         if user is not None and not user.must_change_password:
-            body = domain.issue_tokens(session, settings, user, _now(), occupancy_of=_occupancy, zones_of=_butler_zones)
+            body = _tokens(session, settings, user)
     # The failure count is committed above; only now is the answer given.
     _signed_in(user)
     if body is None:
@@ -130,13 +131,9 @@ def change_password(data):
     settings = web.settings()
     with web.database().transaction() as session:
         user, _why = domain.change_password(
-            session, data["username"], data["password"], data["new_password"], _now(), _client_ip(), settings.pii_key
+            session, data["username"], data["password"], data["new_password"], web.now(), _client_ip(), settings.pii_key
         )
-        body = (
-            domain.issue_tokens(session, settings, user, _now(), occupancy_of=_occupancy, zones_of=_butler_zones)
-            if user is not None
-            else None
-        )
+        body = _tokens(session, settings, user) if user is not None else None
     _signed_in(user)
     return body, 200, NO_STORE
 
@@ -154,7 +151,7 @@ def refresh_token(data):
     _limit("login", _client_ip())
     with web.database().transaction() as session:
         body, why = domain.refresh(
-            session, web.settings(), data["refresh_token"], _now(), occupancy_of=_occupancy, zones_of=_butler_zones
+            session, web.settings(), data["refresh_token"], web.now(), occupancy_of=_occupancy, zones_of=_butler_zones
         )
     if body is None:
         raise Unauthorized(
@@ -172,7 +169,7 @@ def refresh_token(data):
 def logout(data):
     """Revoke the refresh token and every token refreshed from the same sign-in."""
     with web.database().transaction() as session:
-        domain.logout(session, data["refresh_token"], _now())
+        domain.logout(session, data["refresh_token"], web.now())
 
 
 @auth_blp.route("/sms-code", methods=["POST"])
@@ -192,7 +189,7 @@ def request_code(data):
     records = _resident_records(phone)
     if [r for r in records if r.get("status") != "moved_out"]:
         with web.database().transaction() as session:
-            code = domain.new_login_code(session, settings, phone, _now())
+            code = domain.new_login_code(session, settings, phone, web.now())
             # Sent inside the transaction: a code that could not be sent is never left valid.
             _send_code(phone, code)
     return {"expires_in": int(domain.CODE_TTL.total_seconds())}, 202
@@ -209,30 +206,29 @@ def sign_in_with_code(data):
     settings = web.settings()
     phone = data["phone"]
     with web.database().transaction() as session:
-        why = domain.check_login_code(session, settings, phone, data["code"], _now())
+        why = domain.check_login_code(session, settings, phone, data["code"], web.now())
     if why is not None:
         raise Unauthorized("wrong, expired or used code")
     records = _resident_records(phone)
-    try:
+
+    def sign_in():
         with web.database().transaction() as session:
-            user = domain.resident_account(session, settings, phone, records, _now())
-            body = (
-                domain.issue_tokens(session, settings, user, _now(), occupancy_of=_occupancy, zones_of=_butler_zones)
-                if user
-                else None
-            )
+            user = domain.resident_account(session, settings, phone, records, web.now())
+            return _tokens(session, settings, user) if user else None
+
+    try:
+        body = sign_in()
     except IntegrityError:
         # The same resident signed in twice at once; the other request created the account.
-        with web.database().transaction() as session:
-            user = domain.resident_account(session, settings, phone, records, _now())
-            body = (
-                domain.issue_tokens(session, settings, user, _now(), occupancy_of=_occupancy, zones_of=_butler_zones)
-                if user
-                else None
-            )
+        body = sign_in()
     if body is None:
         raise Unauthorized("no current resident record for this phone")
     return body, 200, NO_STORE
+
+
+def _tokens(session, settings, user) -> dict:
+    """The access and refresh tokens of a sign-in: a resident's household and a butler's zones as residents says."""
+    return domain.issue_tokens(session, settings, user, web.now(), occupancy_of=_occupancy, zones_of=_butler_zones)
 
 
 def _service(name: str) -> http.ServiceClient:
@@ -294,7 +290,7 @@ def create_user(data):
     """Create an account (admin only). Without a password, a one-time password is generated and returned once."""
     try:
         with web.database().transaction() as session:
-            user, generated = domain.create_user(session, web.principal(), data, _now())
+            user, generated = domain.create_user(session, web.principal(), data, web.now())
             user.initial_password = generated  # not a column: the one answer that carries it
             return user
     except IntegrityError:
@@ -348,7 +344,7 @@ def update_user(data, user_id):
     """
     revocations = current_app.extensions["gateway.revocations"]
     with web.database().transaction() as session:
-        return domain.update_user(session, web.principal(), user_id, data, _now(), revocations)
+        return domain.update_user(session, web.principal(), user_id, data, web.now(), revocations)
 
 
 @users_blp.route("/<user_id>/reset-password", methods=["POST"])
@@ -356,7 +352,7 @@ def update_user(data, user_id):
 def reset_password(user_id):
     """Give the account a temporary password (returned once) that must be changed at the next sign-in."""
     with web.database().transaction() as session:
-        _user, password = domain.reset_password(session, web.principal(), user_id, _now())
+        _user, password = domain.reset_password(session, web.principal(), user_id, web.now())
     return {"temporary_password": password}, 200, NO_STORE
 
 
@@ -369,7 +365,7 @@ def reset_password(user_id):
 def create_api_key(data):
     """Issue a read-only API key for an integrator (admin only). The key is in this answer and nowhere else."""
     with web.database().transaction() as session:
-        key, raw = domain.create_api_key(session, web.principal(), data, _now())
+        key, raw = domain.create_api_key(session, web.principal(), data, web.now())
         key.key = raw  # not a column: the one answer that carries it
     return key, 201, NO_STORE
 
@@ -396,7 +392,7 @@ def get_api_key(key_id):
 def revoke_api_key(key_id):
     """Revoke an API key (admin only; audited). Every gateway worker refuses it within seconds."""
     with web.database().transaction() as session:
-        key = domain.revoke_api_key(session, web.principal(), key_id, _now())
+        key = domain.revoke_api_key(session, web.principal(), key_id, web.now())
     current_app.extensions["gateway.api_keys"].forget()
     return key
 
@@ -409,9 +405,64 @@ def revoke_api_key(key_id):
 @audit_blp.response(200, AuditPage)
 def list_audit(args):
     """The audit log, newest first (admin only): role and scope changes, API keys, sensitive actions."""
-    query = domain.list_audit(web.principal(), args)
     with web.database().transaction() as session:
+        query = domain.list_audit(session, web.principal(), args)
         return web.paginate(session, query, args["page"], args["page_size"])
+
+
+# --- dead letters ----------------------------------------------------------------------------------------------
+
+DEAD_LETTERS_PATH = "/api/v1/internal/dead-letters"
+
+
+@dead_blp.route("", methods=["GET"])
+@dead_blp.response(200, DeadLetterList)
+def list_dead_letters():
+    """Every consumer's dead letters (admin only): ids, types, times and why — never an event's body.
+
+    Each service lists its own queue with its own broker credential; one that cannot answer is named in
+    `unavailable` and the others are still listed."""
+    auth.require_role(web.principal(), "admin")
+    found, unavailable = [], []
+    for name in domain.DEAD_LETTER_SERVICES:
+        try:
+            response = _service(name).get(DEAD_LETTERS_PATH, timeout=10.0)
+        except UpstreamUnavailable:
+            response = None
+        if response is None or response.status != 200:
+            unavailable.append(name)
+            continue
+        found += response.json().get("items") or []
+    return {"items": found, "unavailable": unavailable}
+
+
+def _act_on_dead_letters(action: str, data: dict):
+    auth.require_role(web.principal(), "admin")
+    body = {"ids": data.get("ids") or [], "all": data.get("all", False)}
+    response = _service(data["service"]).request("POST", f"{DEAD_LETTERS_PATH}/{action}", json=body, timeout=30.0)
+    if response.status != 200:
+        raise UpstreamUnavailable(f"{data['service']} could not {action} its dead letters now; try again", status=503)
+    done = response.json()
+    with web.database().transaction() as session:
+        domain.dead_letters_acted(session, web.principal(), action, data, done, _now())
+    return done
+
+
+@dead_blp.route("/replay", methods=["POST"])
+@dead_blp.arguments(DeadLetterAction)
+@dead_blp.response(200, DeadLetterDone)
+def replay_dead_letters(data):
+    """Put the chosen dead letters back on their service's queue for another full round of attempts (admin only;
+    audited) — `guanjia dead-letters replay`."""
+    return _act_on_dead_letters("replay", data)
+
+
+@dead_blp.route("/discard", methods=["POST"])
+@dead_blp.arguments(DeadLetterAction)
+@dead_blp.response(200, DeadLetterDone)
+def discard_dead_letters(data):
+    """Remove the chosen dead letters for good (admin only; audited) — `guanjia dead-letters discard`."""
+    return _act_on_dead_letters("discard", data)
 
 
 # --- for the services --------------------------------------------------------------------------------------------

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
-
 from flask import g
 
 from guanjia import auth, config, http, web
-from guanjia.db import Database, utcnow
-from guanjia.errors import TooManyRequests, Unauthorized
+from guanjia.db import Database
 
+from . import config as gateway_config
 from . import edge
 from .openapi import MergedOpenApi
 from .ratelimit import RateLimiter
@@ -18,17 +16,19 @@ from .routing import Router
 HEALTH_TIMEOUT = 2.0
 
 
-def create_app(settings=None, upstreams=None, *, clock=None, limiter=None):
+def create_app(settings=None, upstreams=None, *, clock=None, limiter=None, gateway=None):
     """The gateway app. `upstreams` is {service: WsgiUpstream | HttpUpstream}; HTTP to the configured URLs if None.
 
-    `clock` (a function returning an aware UTC datetime) and `limiter` are injectable for tests.
+    `clock` (a function returning an aware UTC datetime: the app's one clock, `web.now()`) and `limiter` are
+    injectable for tests; `gateway` (GatewaySettings) defaults to the settings' environment.
     """
     settings = settings or config.from_env("gateway")
+    gateway = gateway or gateway_config.from_env(settings.env)
     upstreams = upstreams if upstreams is not None else http.upstreams_for(settings)
     database = Database(settings.database_url)
     limiter = limiter or RateLimiter(settings)
 
-    from .api import PUBLIC_PATHS, audit_blp, auth_blp, internal_blp, jwks_view, keys_blp, users_blp
+    from .api import PUBLIC_PATHS, audit_blp, auth_blp, dead_blp, internal_blp, jwks_view, keys_blp, users_blp
 
     # Redis is not a readiness check: the limits fail open, and a Redis outage must not empty the load balancer.
     # Nor is the workbench: programs keep the API while the people's screens restart.
@@ -38,7 +38,7 @@ def create_app(settings=None, upstreams=None, *, clock=None, limiter=None):
         if name not in ("gateway", "workbench")
     ]
     # Ready means ready for what the start-up banner promises: the admin exists (and the demo logins, with --demo).
-    checks += startup_checks(settings, database)
+    checks += startup_checks(gateway, database)
     app, api = web.create_flask_app(
         settings,
         title="Guanjia gateway",
@@ -47,16 +47,17 @@ def create_app(settings=None, upstreams=None, *, clock=None, limiter=None):
         ready_checks=checks,
         description="Accounts, sign-in and tokens, integrator keys, the audit log, and the single entry point "
         "to every service of the instance.",
+        clock=clock,
     )
-    for blueprint in (auth_blp, users_blp, keys_blp, audit_blp, internal_blp):
+    clock = app.extensions["guanjia.clock"]  # the same clock for the edge and the router as for the views
+    for blueprint in (auth_blp, users_blp, keys_blp, audit_blp, dead_blp, internal_blp):
         api.register_blueprint(blueprint)
     app.add_url_rule(auth.JWKS_PATH, "jwks", jwks_view)
 
-    revocations = edge.Revocations(database, settings)
-    api_keys = edge.ApiKeys(database, settings)
+    revocations = edge.Revocations(database, settings, clock=clock)
+    api_keys = edge.ApiKeys(database, settings, clock=clock)
     app.extensions.update(
         {
-            "gateway.clock": clock or utcnow,
             "gateway.limiter": limiter,
             "gateway.revocations": revocations,
             "gateway.api_keys": api_keys,
@@ -69,20 +70,7 @@ def create_app(settings=None, upstreams=None, *, clock=None, limiter=None):
         # The gateway's own endpoints get the same treatment as routed ones: disabled accounts stop here.
         principal = g.get("principal")
         if principal is not None:
-            if revocations.is_revoked(principal.subject):
-                raise Unauthorized("this account has been disabled")
-            retry_after = None if principal.role == "service" else limiter.hit("api", principal.subject)
-            if retry_after is not None:
-                raise TooManyRequests("too many requests; slow down", retry_after)
-
-    @app.after_request
-    def _retry_after(response):
-        if response.status_code == 429 and "Retry-After" not in response.headers:
-            try:
-                response.headers["Retry-After"] = str(json.loads(response.get_data())["retry_after"])
-            except (ValueError, KeyError):
-                pass
-        return response
+            edge.hold_back(principal, revocations, limiter)
 
     # /api/v1/openapi.json serves the merged document, so flask-smorest's Swagger UI at /api/v1/docs shows it.
     merged = MergedOpenApi(api.openapi_document, upstreams)
@@ -100,9 +88,10 @@ def create_app(settings=None, upstreams=None, *, clock=None, limiter=None):
         database=database,
         discover=merged.owner_of,
         audit_table=merged.audited,
+        clock=clock,
     )
     app.extensions["gateway.router"] = router
-    app.wsgi_app = edge.EdgeMiddleware(router, settings)
+    app.wsgi_app = edge.EdgeMiddleware(router, gateway.cors_origins)
     return app
 
 
@@ -115,7 +104,7 @@ def _alive_check(upstreams: dict, name: str):
     return check
 
 
-def startup_checks(settings, database) -> list:
+def startup_checks(gateway, database) -> list:
     """/readyz checks "admin" (the first admin exists) and, for `guanjia run --demo`, "demo" (the demo logins)."""
     from . import demo, domain
 
@@ -128,6 +117,6 @@ def startup_checks(settings, database) -> list:
         return check
 
     checks = [("admin", user_exists(domain.ADMIN_USERNAME))]
-    if settings.demo:
+    if gateway.demo:
         checks.append(("demo", user_exists(demo.BUTLER[0])))
     return checks

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, date, datetime, timedelta
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
 
 import requests
+
+from guanjia.db import utcnow
 
 COMMUNITY = "阳光花园 Sunshine Garden"
 ZONE = "一区"
@@ -76,7 +79,7 @@ def _looks_like_jwt(credential: str) -> bool:
     return credential.startswith("eyJ") and credential.count(".") == 2
 
 
-def seed(base_url: str, admin_credential: str) -> list[str]:
+def seed(base_url: str, admin_credential: str, *, clock: Callable[[], datetime] = utcnow) -> list[str]:
     """Load the demo community through the API; a second run finds user `butler` and changes nothing.
 
     `admin_credential` is the admin's password, or an admin bearer token (the CLI mints one: it holds the key).
@@ -118,7 +121,7 @@ def seed(base_url: str, admin_credential: str) -> list[str]:
         engineer = client.login(*ENGINEER)
         _tickets(client, token, engineer, engineer_id, unit, resident)
         _patrol(client, token, engineer, engineer_id, community, zone)
-        _renovation(client, token, unit_2, owner_2)
+        _renovation(client, token, unit_2, owner_2, clock())
         _billing(client, token, community, [unit, unit_2])
         client.call(
             "POST",
@@ -208,7 +211,7 @@ def _patrol(client: _Client, token: str, engineer: str, engineer_id: str, commun
     client.call("POST", f"/api/v1/tickets/patrols/rounds/{round_['id']}/scans", engineer, json={"code": "CP-1-GATE"})
 
 
-def _renovation(client: _Client, token: str, unit: dict, owner: dict) -> None:
+def _renovation(client: _Client, token: str, unit: dict, owner: dict, now: datetime) -> None:
     """A renovation applied for, reviewed, approved, and inspected with a violation to rectify within 3 days."""
     today = date.today()
     renovation = client.call(
@@ -228,7 +231,7 @@ def _renovation(client: _Client, token: str, unit: dict, owner: dict) -> None:
     path = f"/api/v1/renovations/{renovation['id']}"
     client.call("POST", f"{path}/review", token, json={"passed": True, "notes": "不涉及承重结构"})
     client.call("POST", f"{path}/approve", token, json={})
-    rectify_by = (datetime.now(UTC) + timedelta(days=3)).replace(microsecond=0).isoformat()
+    rectify_by = (now + timedelta(days=3)).replace(microsecond=0).isoformat()
     client.call(
         "POST",
         f"{path}/inspections",

@@ -28,6 +28,8 @@ CODE_TTL = timedelta(minutes=5)
 CODE_MAX_ATTEMPTS = 5
 API_KEY_PREFIX = "gjk_"
 API_KEY_MAX_DAYS = 366
+# The services that consume events, each with its own dead-letter queue (`<service>.events.dead`).
+DEAD_LETTER_SERVICES = ("residents", "tickets", "billing", "notifications", "community", "staff")
 # What an integrator key may be scoped to: the read-only REST resources routed by the gateway.
 API_KEY_RESOURCES = ("communities", "buildings", "units", "residents", "tickets", "billing", "notifications", "zones")
 
@@ -92,9 +94,18 @@ def audit(
     )
 
 
-def list_audit(principal: Principal, filters: dict):
+def list_audit(session: Session, principal: Principal, filters: dict):
     auth.require_role(principal, "admin")
     query = select(AuditEntry).order_by(AuditEntry.at.desc(), AuditEntry.id)
+    if filters.get("community_id"):
+        # The log keeps no community: a community's entries are those by or about its accounts (their communities
+        # are a JSON list, read here as every other community filter of the gateway reads them).
+        members = [
+            user.id
+            for user in session.execute(select(User).where(User.role != "resident")).scalars()
+            if filters["community_id"] in (user.communities or [])
+        ]
+        query = query.where(AuditEntry.actor_id.in_(members) | AuditEntry.target_id.in_(members))
     for name in ("action", "actor_id", "target_id", "target_type"):
         if filters.get(name):
             query = query.where(getattr(AuditEntry, name) == filters[name])
@@ -715,3 +726,17 @@ def staff_directory(session: Session, principal: Principal, community_id: str | 
         elif not wanted and (principal.role == "admin" or communities & mine):
             found.append(user)
     return found
+
+
+def dead_letters_acted(session: Session, principal: Principal, action: str, data: dict, done: dict, now: datetime):
+    """Record a replay or discard of dead letters (admin only): which service, which events, which were found."""
+    auth.require_role(principal, "admin")
+    audit(
+        session,
+        principal,
+        f"dead_letters.{action}",
+        "dead_letters",
+        data["service"],
+        now,
+        {"all": data.get("all", False), "ids": list(data.get("ids") or [])[:100], "done": list(done["done"])[:100]},
+    )

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
 from guanjia import auth
 from guanjia.db import utcnow
+from guanjia.errors import Unauthorized
 
 from . import domain
 from .models import User
@@ -30,6 +32,15 @@ CORS_METHODS = "GET, POST, PUT, PATCH, DELETE, OPTIONS"
 CORS_HEADERS = "Authorization, Content-Type, Idempotency-Key, X-Request-ID, X-API-Key"
 
 
+def hold_back(principal, revocations, limiter) -> None:
+    """What a signed-in request meets at the gateway, routed or its own: a disabled account stops here (401) and a
+    client over its API limit waits (429); the services' own calls are no client to slow down."""
+    if revocations is not None and revocations.is_revoked(principal.subject):
+        raise Unauthorized("this account has been disabled")
+    if limiter is not None and principal.role != "service":
+        limiter.check("api", principal.subject)
+
+
 class Revocations:
     """Subjects whose access tokens stop working before they expire (disabled users).
 
@@ -37,9 +48,17 @@ class Revocations:
     disabled within the lifetime of an access token (older tokens have expired anyway).
     """
 
-    def __init__(self, database, settings, refresh_seconds: float = REVOCATION_REFRESH_SECONDS):
+    def __init__(
+        self,
+        database,
+        settings,
+        refresh_seconds: float = REVOCATION_REFRESH_SECONDS,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+    ):
         self.database = database
         self.settings = settings
+        self.clock = clock
         self.refresh_seconds = refresh_seconds
         self._disabled: frozenset[str] = frozenset()
         self._local: set[str] = set()
@@ -56,7 +75,7 @@ class Revocations:
         if not self._lock.acquire(blocking=False):
             return  # another thread is reloading; the current view serves meanwhile
         try:
-            since = utcnow() - timedelta(seconds=self.settings.token_ttl_seconds + 60)
+            since = self.clock() - timedelta(seconds=self.settings.token_ttl_seconds + 60)
             with self.database.transaction() as session:
                 ids = session.execute(
                     select(User.id).where(User.active.is_(False), User.disabled_at >= since)
@@ -85,9 +104,10 @@ class Revocations:
 class ApiKeys:
     """API key → (integrator principal, resources, short-lived bearer token), cached briefly per worker."""
 
-    def __init__(self, database, settings):
+    def __init__(self, database, settings, *, clock: Callable[[], datetime] = utcnow):
         self.database = database
         self.settings = settings
+        self.clock = clock
         self._cache: dict[str, tuple[float, object]] = {}
         self._lock = threading.Lock()
 
@@ -98,7 +118,7 @@ class ApiKeys:
         if hit is not None and hit[0] > now:
             return hit[1]
         with self.database.transaction() as session:
-            key = domain.resolve_api_key(session, raw, utcnow())
+            key = domain.resolve_api_key(session, raw, self.clock())
             value = None
             if key is not None:
                 principal = domain.api_key_principal(key)
@@ -141,9 +161,9 @@ def preflight_headers(origin: str) -> list[tuple[str, str]]:
 class EdgeMiddleware:
     """Outermost WSGI layer: security headers on every answer, CORS for the configured web origins."""
 
-    def __init__(self, app, settings):
+    def __init__(self, app, cors_origins: tuple):
         self.app = app
-        self.origins = tuple(settings.cors_origins)
+        self.origins = tuple(cors_origins)
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO") or "/"

@@ -12,6 +12,8 @@ import math
 import threading
 import time
 
+from guanjia.errors import TooManyRequests
+
 log = logging.getLogger("gateway.ratelimit")
 
 # Up to this many requests a window is counted exactly, one entry per request (moving window); above it a
@@ -86,6 +88,13 @@ class RateLimiter:
         self._lock = threading.Lock()
         self._windows = _window_strategies(self.store, settings.redis_url)
         self._items: dict[tuple[int, int], object] = {}
+
+    def check(self, name: str, key: str, detail: str = "too many requests; slow down") -> None:
+        """Count a request against `name`'s limit for `key`; over it, the one 429 problem (TooManyRequests, whose
+        `retry_after` every answer also carries as Retry-After)."""
+        retry_after = self.hit(name, key)
+        if retry_after is not None:
+            raise TooManyRequests(detail, retry_after)
 
     def hit(self, name: str, key: str) -> int | None:
         limit, window = self.limits[name]

@@ -25,6 +25,8 @@ from guanjia.errors import Forbidden, ProblemError, TooManyRequests, Unauthorize
 from guanjia.http import HttpUpstream, WsgiUpstream
 from guanjia.logging import request_id_var
 
+from . import edge
+
 log = logging.getLogger("gateway.routing")
 access_log = logging.getLogger("guanjia.access")  # the same access log the services' Flask apps write
 
@@ -41,8 +43,8 @@ ROUTES = {
     "/api/v1/inbox": "notifications",  # the in-app inbox (issue 21)
 }
 # Served by the gateway's own Flask app (api.py); listed for readers, everything unrouted goes there anyway.
-LOCAL_PREFIXES = ("/api/v1/auth", "/api/v1/users", "/api/v1/api-keys", "/api/v1/audit")
-LOCAL_SEGMENTS = frozenset(["auth", "users", "api-keys", "audit", "internal", "openapi.json", "docs"])
+LOCAL_PREFIXES = ("/api/v1/auth", "/api/v1/users", "/api/v1/api-keys", "/api/v1/audit", "/api/v1/dead-letters")
+LOCAL_SEGMENTS = frozenset(["auth", "users", "api-keys", "audit", "dead-letters", "internal", "openapi.json", "docs"])
 # Service-to-service routes: reachable with a service credential inside the instance, never from outside.
 INTERNAL_PREFIX = "/api/v1/internal"
 # ...except the gateway's own (staff contacts for notifications): served here, to the service role only.
@@ -53,6 +55,9 @@ SIGNED_CALLBACKS = frozenset(
     ["/api/v1/payments/callback"]
     + [f"/api/v1/notifications/receipts/{provider}" for provider in ("aliyun", "tencent", "twilio", "wechat")]
 )
+# The published event schemas (every event's `dataschema`, guanjia.events.schema_url): public, like the AsyncAPI
+# document; each service serves its own below /api/v1/<service>/schemas/events/.
+EVENT_SCHEMA = re.compile(r"/api/v1/[a-z]+/schemas/events/[a-z_]+\.[a-z_]+/v[0-9]+\.json")
 FORWARDED_HEADERS = {
     "Authorization": "HTTP_AUTHORIZATION",
     "Content-Type": "CONTENT_TYPE",
@@ -224,8 +229,10 @@ class Router:
         database=None,
         discover=None,
         audit_table=None,
+        clock=utcnow,
     ):
         self.app = app
+        self.clock = clock
         self.limiter = limiter
         self.revocations = revocations
         self.api_keys = api_keys
@@ -284,34 +291,27 @@ class Router:
                 raise Forbidden(NOT_FOR_API_KEYS[segment])
             if not api_key_covers(resources, segment):
                 raise Forbidden(f"this API key does not cover /{segment}")
-            self._limit("api_key", key_id)
+            if self.limiter is not None:
+                self.limiter.check("api_key", key_id)
             return principal, "Bearer " + bearer
         # Checked here so an anonymous or forged request costs the services nothing; they check again.
         principal = auth.principal_from_header(self.settings, header)
-        if self.revocations is not None and self.revocations.is_revoked(principal.subject):
-            raise Unauthorized("this account has been disabled")
-        if principal.role != "service":  # the services' own calls are not a client to slow down
-            self._limit("api", principal.subject)
+        edge.hold_back(principal, self.revocations, self.limiter)
         return principal, None
-
-    def _limit(self, name: str, key: str) -> None:
-        if self.limiter is None:
-            return
-        retry_after = self.limiter.hit(name, key)
-        if retry_after is not None:
-            raise TooManyRequests("too many requests; slow down", retry_after)
 
     def forward(self, service: str, environ, start_response, path: str):
         request_id = _request_id(environ)
         if environ["REQUEST_METHOD"] == "POST" and path in SIGNED_CALLBACKS:
             # Payment and SMS providers cannot hold a token: the service checks their signature itself.
             return self._pass(service, environ, start_response, path, request_id)
+        if environ["REQUEST_METHOD"] in ("GET", "HEAD") and EVENT_SCHEMA.fullmatch(path):
+            return self._pass(service, environ, start_response, path, request_id)
         try:
             principal, authorization = self.admit(environ, path)
         except ProblemError as exc:
             headers = [("WWW-Authenticate", 'Bearer realm="guanjia"')] if exc.status == 401 else []
-            if exc.status == 429:
-                headers = [("Retry-After", str(exc.extra["retry_after"]))]
+            if isinstance(exc, TooManyRequests):
+                headers = [("Retry-After", str(exc.retry_after))]
             return problem_response(start_response, exc.status, exc.title, exc.detail, path, request_id, headers)
         if authorization is not None:
             environ = {**environ, "HTTP_AUTHORIZATION": authorization}
@@ -439,7 +439,7 @@ class Router:
         name, target_type, target_id = action
         try:
             with self.database.transaction() as session:
-                domain.audit(session, principal, name, target_type, target_id, utcnow(), {"path": path}, request_id)
+                domain.audit(session, principal, name, target_type, target_id, self.clock(), {"path": path}, request_id)
         except Exception:
             # The request has been served; a lost audit entry is logged loudly rather than failing it.
             log.exception("could not write an audit entry", extra={"action": name})

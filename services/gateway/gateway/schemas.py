@@ -1,26 +1,17 @@
-"""Request and response schemas of the gateway API (sign-in, tokens, users, API keys, audit)."""
+"""Request and response schemas of the gateway API (sign-in, tokens, users, API keys, audit, dead letters)."""
 
 import marshmallow as ma
 
+from guanjia import web
+from guanjia.db import as_utc
+from guanjia.fields import Phone
+from guanjia.pii import mask_phone
 from guanjia.web import PageArgs, UtcDateTime, enum_out, page_schema
 
-from .domain import API_KEY_RESOURCES, DEPARTMENTS, USER_ROLES
+from .domain import API_KEY_RESOURCES, DEAD_LETTER_SERVICES, DEPARTMENTS, USER_ROLES
 
 USERNAME = ma.validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{1,63}$", error="2-64 letters, digits or _ . @ -")
 ID = ma.validate.Length(min=1, max=36)
-
-
-class PhoneField(ma.fields.String):
-    """A mainland or international phone number, normalised to E.164."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        from guanjia.pii import normalize_phone
-
-        text = super()._deserialize(value, attr, data, **kwargs)
-        try:
-            return normalize_phone(text)
-        except Exception:
-            raise ma.ValidationError("not a valid phone number") from None
 
 
 class TokenRequest(ma.Schema):
@@ -38,11 +29,11 @@ class RefreshRequest(ma.Schema):
 
 
 class CodeRequest(ma.Schema):
-    phone = PhoneField(required=True)
+    phone = Phone(required=True)
 
 
 class CodeSignIn(ma.Schema):
-    phone = PhoneField(required=True)
+    phone = Phone(required=True)
     code = ma.fields.String(required=True, validate=ma.validate.Regexp(r"^\d{6}$", error="6 digits"))
 
 
@@ -65,7 +56,7 @@ class UserCreate(ma.Schema):
     must_change_password = ma.fields.Boolean(load_default=False)
     role = ma.fields.String(required=True, validate=ma.validate.OneOf(USER_ROLES))
     display_name = ma.fields.String(allow_none=True, validate=ma.validate.Length(min=1, max=100))
-    phone = PhoneField(allow_none=True)
+    phone = Phone(allow_none=True)
     department = ma.fields.String(allow_none=True, validate=ma.validate.OneOf(DEPARTMENTS))
     communities = ma.fields.List(ma.fields.String(validate=ID), load_default=list)
     zones = ma.fields.List(ma.fields.String(validate=ID), load_default=list)
@@ -76,7 +67,7 @@ class UserCreate(ma.Schema):
 class UserUpdate(ma.Schema):
     role = ma.fields.String(validate=ma.validate.OneOf(USER_ROLES))
     display_name = ma.fields.String(allow_none=True, validate=ma.validate.Length(min=1, max=100))
-    phone = PhoneField(allow_none=True)
+    phone = Phone(allow_none=True)
     department = ma.fields.String(allow_none=True, validate=ma.validate.OneOf(DEPARTMENTS))
     communities = ma.fields.List(ma.fields.String(validate=ID))
     zones = ma.fields.List(ma.fields.String(validate=ID))
@@ -103,14 +94,10 @@ class UserOut(ma.Schema):
     updated_at = UtcDateTime(allow_none=True)
 
     def _masked_phone(self, user):
-        from guanjia.pii import mask_phone
-
         return mask_phone(user.phone) if user.phone else None
 
     def _locked(self, user):
-        from guanjia.db import as_utc, utcnow
-
-        return bool(user.locked_until and as_utc(user.locked_until) > utcnow())
+        return bool(user.locked_until and as_utc(user.locked_until) > web.now())
 
 
 class UserCreated(UserOut):
@@ -178,6 +165,9 @@ class AuditOut(ma.Schema):
 class AuditArgs(PageArgs):
     action = ma.fields.String()
     actor_id = ma.fields.String()
+    community_id = ma.fields.String(
+        validate=ID, metadata={"description": "entries by or about the staff accounts of this community"}
+    )
     target_id = ma.fields.String()
     target_type = ma.fields.String()
     since = ma.fields.AwareDateTime()
@@ -185,6 +175,40 @@ class AuditArgs(PageArgs):
 
 
 AuditPage = page_schema(AuditOut, "AuditPage")
+
+
+class DeadLetterOut(ma.Schema):
+    service = ma.fields.String(metadata={"description": "the consumer that set it aside"})
+    event_id = ma.fields.String(allow_none=True)
+    event_type = ma.fields.String(allow_none=True)
+    subject = ma.fields.String(allow_none=True, metadata={"description": "the event's subject: a type and an id"})
+    time = ma.fields.String(allow_none=True, metadata={"description": "when the event happened (its own time)"})
+    error = ma.fields.String(allow_none=True, metadata={"description": "why the consumer gave up (masked)"})
+    attempts = ma.fields.Integer()
+
+
+class DeadLetterList(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(DeadLetterOut))
+    unavailable = ma.fields.List(
+        ma.fields.String(), metadata={"description": "services that could not answer now (their letters are missing)"}
+    )
+
+
+class DeadLetterAction(ma.Schema):
+    service = ma.fields.String(required=True, validate=ma.validate.OneOf(DEAD_LETTER_SERVICES))
+    ids = ma.fields.List(ma.fields.String(validate=ma.validate.Length(min=1, max=100)), load_default=list)
+    all = ma.fields.Boolean(load_default=False, metadata={"description": "every dead letter of the service"})
+
+    @ma.validates_schema
+    def _some(self, data, **_kwargs):
+        if not data.get("ids") and not data.get("all"):
+            raise ma.ValidationError("name the events, or all", "ids")
+
+
+class DeadLetterDone(ma.Schema):
+    service = ma.fields.String()
+    done = ma.fields.List(ma.fields.String(), metadata={"description": "the event ids replayed or discarded"})
+    missing = ma.fields.List(ma.fields.String(), metadata={"description": "ids not (or no longer) dead-lettered"})
 
 
 class ContactItem(ma.Schema):

@@ -6,6 +6,7 @@ from guanjia.service import ServiceSpec
 
 from .app import create_app
 from .bootstrap import bootstrap
+from .config import from_env
 from .demo import seed
 from .models import Base
 from .provision import load, users
@@ -23,4 +24,5 @@ SPEC = ServiceSpec(
     seed=seed,
     users=users,
     load=load,
+    own_settings=from_env,
 )

@@ -16,7 +16,7 @@ from guanjia.errors import Forbidden, Invalid, NotFound
 from guanjia.web import Blueprint
 
 from . import examples
-from .domain import deliveries, inbox_messages, messages, opt_outs, wechat_bindings, wording
+from .domain import deliveries, inbox_messages, messages, opt_outs, provider, wechat_bindings, wording
 from .domain import notices as notice_rules
 from .domain import receipts as receipt_rules
 from .domain import stats as delivery_stats
@@ -43,6 +43,7 @@ from .schemas import (
     NotificationPage,
     PreferenceIn,
     PreferenceOut,
+    ProviderSettingsOut,
     StatsArgs,
     StatsOut,
     TemplateIn,
@@ -287,6 +288,14 @@ def unbind_wechat():
     """The resident unbinds (and so opts out of WeChat): messages go by SMS again."""
     with web.database().transaction() as session:
         wechat_bindings.unbind(session, web.principal())
+
+
+@blp.route("/provider", methods=["GET"])
+@blp.response(200, ProviderSettingsOut)
+def provider_settings():
+    """Admin: the SMS provider settings in force (chain, signature, quiet hours, caps, template ids); every secret
+    only says whether it is set, an access key id shows its ends."""
+    return provider.provider_settings(web.principal(), context().sms)
 
 
 # -- direct messages (the gateway's sign-in codes) -----------------------------------------------------------------

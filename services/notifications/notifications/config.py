@@ -9,6 +9,8 @@ import os
 from datetime import time
 from decimal import Decimal
 
+from guanjia import config
+
 PROVIDER_NAMES = ("console", "aliyun", "tencent", "twilio")
 
 
@@ -101,13 +103,19 @@ def parse_quiet_hours(raw: str) -> tuple[time | None, time | None]:
     return start, end
 
 
-def from_env(settings=None, env=None) -> SmsSettings:
-    """SmsSettings from GUANJIA_SMS_* (documented in docs/notifications.md); provider and signature default to
-    the shared settings' GUANJIA_SMS_PROVIDER / GUANJIA_SMS_SIGNATURE."""
+def _instance_env(settings, env):
+    """`env`, else the variables the shared settings were read from, else the process environment."""
     if env is None:
-        # The instance's own configuration (an embedded stack is configured without touching os.environ).
-        env = getattr(settings, "sms_env", None) or os.environ
-    provider = env.get("GUANJIA_SMS_PROVIDER") or getattr(settings, "sms_provider", None) or "console"
+        env = getattr(settings, "env", None)
+    return os.environ if env is None else env
+
+
+def from_env(settings=None, env=None) -> SmsSettings:
+    """SmsSettings from GUANJIA_SMS_* (documented in docs/notifications.md) of `env`, by default the variables the
+    shared `settings` were read from (an embedded stack is configured without touching os.environ); provider keys
+    may come from files (GUANJIA_SMS_*_FILE)."""
+    env = config.with_secret_files(_instance_env(settings, env), "GUANJIA_SMS_")
+    provider = env.get("GUANJIA_SMS_PROVIDER") or "console"
     failover = tuple(p.strip() for p in env.get("GUANJIA_SMS_FAILOVER", "").split(",") if p.strip())
     for name in (provider, *failover):
         if name not in PROVIDER_NAMES:
@@ -125,7 +133,7 @@ def from_env(settings=None, env=None) -> SmsSettings:
     return SmsSettings(
         provider=provider,
         failover=failover,
-        signature=env.get("GUANJIA_SMS_SIGNATURE") or getattr(settings, "sms_signature", None) or "管家物业",
+        signature=env.get("GUANJIA_SMS_SIGNATURE") or "管家物业",
         aliyun=AliyunSettings(
             access_key_id=env.get("GUANJIA_SMS_ALIYUN_ACCESS_KEY_ID", ""),
             access_key_secret=env.get("GUANJIA_SMS_ALIYUN_ACCESS_KEY_SECRET", ""),
@@ -217,9 +225,9 @@ class WechatSettings:
 
 
 def wechat_from_env(settings=None, env=None) -> WechatSettings:
-    """WechatSettings from GUANJIA_WECHAT_* (documented in docs/notifications.md)."""
-    if env is None:
-        env = getattr(settings, "sms_env", None) or os.environ
+    """WechatSettings from GUANJIA_WECHAT_* (documented in docs/notifications.md), of `env` or the variables the shared
+    `settings` were read from, as from_env(); the app secret may come from a file (GUANJIA_WECHAT_APP_SECRET_FILE)."""
+    env = config.with_secret_files(_instance_env(settings, env), "GUANJIA_WECHAT_")
     channels = {}
     for key, value in _json(env, "GUANJIA_WECHAT_CHANNELS").items():
         order = tuple(c.strip() for c in value.split(",") if c.strip())
@@ -278,9 +286,9 @@ class SmtpSettings:
 
 
 def smtp_from_env(settings=None, env=None) -> SmtpSettings:
-    """SmtpSettings from GUANJIA_SMTP_* (documented in docs/notifications.md)."""
-    if env is None:
-        env = getattr(settings, "sms_env", None) or os.environ
+    """SmtpSettings from GUANJIA_SMTP_* (documented in docs/notifications.md), as from_env(); the password may come
+    from a file (GUANJIA_SMTP_PASSWORD_FILE)."""
+    env = config.with_secret_files(_instance_env(settings, env), "GUANJIA_SMTP_")
     raw = env.get("GUANJIA_SMTP_REPORT_RECIPIENTS", "").strip()
     try:
         recipients = json.loads(raw) if raw else {}

@@ -70,6 +70,13 @@ RESOURCES = [
         write=(),
         why="staff may read the wording; the operator (admin) sets it",
     ),
+    Resource(
+        "SMS provider settings",
+        (f"{N}/provider",),
+        read=(),
+        write=(),
+        why="the operator (admin) checks what is in force; secrets are never shown, only whether they are set",
+    ),
 ]
 
 

@@ -309,3 +309,30 @@ class WechatCheckArgs(ma.Schema):
     timestamp = ma.fields.String(load_default="", validate=ma.validate.Length(max=20))
     nonce = ma.fields.String(load_default="", validate=ma.validate.Length(max=64))
     echostr = ma.fields.String(load_default="", validate=ma.validate.Length(max=200))
+
+
+class ProviderField(ma.Schema):
+    name = ma.fields.String()
+    set = ma.fields.Boolean()
+    value = ma.fields.String(allow_none=True, metadata={"description": "None for a secret; an identifier's ends only"})
+
+
+class ProviderOut(ma.Schema):
+    name = ma.fields.String()
+    in_chain = ma.fields.Boolean(metadata={"description": "the provider or one of its failovers"})
+    fields = ma.fields.List(ma.fields.Nested(ProviderField))
+    templates = ma.fields.Dict(
+        keys=ma.fields.String(), values=ma.fields.String(), metadata={"description": "template key → provider id"}
+    )
+
+
+class ProviderSettingsOut(ma.Schema):
+    provider = ma.fields.String()
+    chain = ma.fields.List(ma.fields.String())
+    signature = ma.fields.String()
+    quiet_hours = ma.fields.String(allow_none=True)
+    recipient_per_minute = ma.fields.Integer()
+    recipient_per_day = ma.fields.Integer()
+    community_daily_budget = ma.fields.Integer()
+    price_fen_per_segment = ma.fields.String()
+    providers = ma.fields.List(ma.fields.Nested(ProviderOut))

@@ -1,14 +1,14 @@
 """Fixtures of the notifications service tests: its app, the real residents app, and event helpers."""
 
+import functools
 import random
 import uuid
 
 import pytest
 
-from guanjia import bus, events
+from guanjia import events
 from guanjia.http import WsgiUpstream
-from guanjia.service import load_specs
-from guanjia.testing import auth_header
+from guanjia.testing import auth_header, installed_app, publish_as
 
 
 @pytest.fixture(scope="session")
@@ -31,10 +31,7 @@ def client(notifications_app):
 @pytest.fixture(scope="session")
 def residents_app(infra):
     """The real residents service (its contact endpoint); the tests that need it skip until it is installed."""
-    spec = load_specs().get("residents")
-    if spec is None:
-        pytest.skip("the residents service is not installed yet: .venv/bin/pip install -e services/residents")
-    return spec.create_app(infra.settings("residents"), {})
+    return installed_app(infra, "residents", {})
 
 
 @pytest.fixture(scope="session")
@@ -57,16 +54,7 @@ def ticket_created():
 @pytest.fixture
 def publish(notifications_settings):
     """Publish events on the session's exchange as the tickets service's relay would."""
-
-    def publish(*messages):
-        publisher = bus.Publisher(notifications_settings.with_service("tickets"))
-        try:
-            for message in messages:
-                publisher.publish(message)
-        finally:
-            publisher.close()
-
-    return publish
+    return functools.partial(publish_as, notifications_settings, "tickets")
 
 
 def _random_mobile() -> str:

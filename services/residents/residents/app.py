@@ -8,9 +8,9 @@ from guanjia import access, config, http, web
 from guanjia.db import Database
 
 
-def create_app(settings=None, upstreams=None):
+def create_app(settings=None, upstreams=None, *, clock=None):
     """`upstreams`: the other services (in-process apps when embedded): the gateway for staff display names
-    (guanjia.names), billing about renovation deposits."""
+    (guanjia.names), billing about renovation deposits. `clock`: the app's one source of now (tests fix it)."""
     settings = settings or config.from_env("residents")
     upstreams = upstreams if upstreams is not None else http.upstreams_for(settings)
     database = Database(settings.database_url)
@@ -19,6 +19,7 @@ def create_app(settings=None, upstreams=None):
         title="Guanjia residents",
         database_=database,
         description="Communities, buildings, units, residents and move-in.",
+        clock=clock,
     )
 
     app.extensions["guanjia.upstreams"] = upstreams if upstreams is not None else {}

@@ -1,25 +1,14 @@
-"""Events the residents service handles: staff's absences, so that a stand-in's zones include the absent butler's."""
+"""Events the residents service handles (staff's absences, so that a stand-in's zones include the absent butler's):
+the HANDLERS dict; their tolerant payload schemas are in payloads.py."""
 
 from __future__ import annotations
 
-import marshmallow as ma
 from sqlalchemy.orm import Session
 
 from guanjia.db import parse_time
-from guanjia.fields import Tolerant
 
 from .models import ButlerCover
-
-
-class Absence(Tolerant):
-    """staff.absence_started / staff.absence_ended as residents needs them; unknown fields are ignored."""
-
-    absence_id = ma.fields.String(required=True)
-    community_id = ma.fields.String(required=True)
-    user_id = ma.fields.String(required=True)
-    stand_in_id = ma.fields.String(required=True)
-    starts_at = ma.fields.String(required=True)
-    ends_at = ma.fields.String(required=True)
+from .payloads import Absence
 
 
 def _cover(session: Session, data: dict) -> ButlerCover:

@@ -6,6 +6,7 @@ from guanjia.service import ServiceSpec
 
 from .app import create_app
 from .consumers import HANDLERS
+from .context import make_context
 from .models import Base, inbox, outbox
 
 SPEC = ServiceSpec(
@@ -16,4 +17,5 @@ SPEC = ServiceSpec(
     outbox=outbox,
     inbox=inbox,
     handlers=HANDLERS,
+    make_context=make_context,
 )

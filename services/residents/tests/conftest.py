@@ -4,8 +4,7 @@ import uuid
 
 import pytest
 
-from guanjia.db import Database
-from guanjia.testing import auth_header
+from guanjia.testing import auth_header, outbox_events, service_database
 
 
 @pytest.fixture(scope="session")
@@ -13,11 +12,31 @@ def residents_settings(infra):
     return infra.settings("residents")
 
 
+class Clock:
+    """The app's clock: the wall clock, unless a test fixed it (clock.set)."""
+
+    def __init__(self):
+        self.now = None
+
+    def __call__(self):
+        from guanjia.db import utcnow
+
+        return self.now or utcnow()
+
+    def set(self, value):
+        self.now = value
+
+
 @pytest.fixture(scope="session")
-def residents_app(residents_settings):
+def app_clock():
+    return Clock()
+
+
+@pytest.fixture(scope="session")
+def residents_app(residents_settings, app_clock):
     from residents.app import create_app
 
-    return create_app(residents_settings, upstreams={})
+    return create_app(residents_settings, upstreams={}, clock=app_clock)
 
 
 @pytest.fixture
@@ -27,9 +46,7 @@ def client(residents_app):
 
 @pytest.fixture(scope="session")
 def db(residents_settings):
-    database = Database(residents_settings.database_url)
-    yield database
-    database.dispose()
+    yield from service_database(residents_settings)
 
 
 @pytest.fixture
@@ -101,18 +118,9 @@ def count(db):
 @pytest.fixture
 def outbox_types(db):
     """outbox_types(subject) → the event types written to the outbox for that subject, oldest first."""
-    from sqlalchemy import select
-
     from residents.models import outbox
 
-    def _types(subject):
-        import json
-
-        with db.transaction() as s:
-            rows = s.execute(select(outbox.c.payload).order_by(outbox.c.created_at)).scalars().all()
-        return [e["type"] for e in map(json.loads, rows) if e["subject"] == subject]
-
-    return _types
+    return lambda subject: [event["type"] for event in outbox_events(db, outbox, subject)]
 
 
 @pytest.fixture
@@ -136,18 +144,7 @@ def second_zone(client, place):
 
 
 @pytest.fixture
-def clock(residents_app):
+def clock(app_clock):
     """clock.set(datetime) fixes the service's notion of now (time-driven rules); reset after the test."""
-    import types
-
-    from guanjia.db import utcnow
-
-    state = types.SimpleNamespace(now=None)
-
-    def _now():
-        return state.now or utcnow()
-
-    residents_app.config["RESIDENTS_CLOCK"] = _now
-    state.set = lambda value: setattr(state, "now", value)
-    yield state
-    residents_app.config.pop("RESIDENTS_CLOCK", None)
+    yield app_clock
+    app_clock.set(None)

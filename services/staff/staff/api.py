@@ -8,8 +8,9 @@ from guanjia import web
 from guanjia.web import Blueprint
 from guanjia.workbook import XLSX_TYPE
 
-from . import display, domain, scorecards, tasks
-from .payrule import grade_change
+from . import display
+from .domain import leaves, organisation, scorecards, tasks
+from .domain.payrule import grade_change
 from .schemas import (
     CommunityArgs,
     DecisionIn,
@@ -39,18 +40,13 @@ from .schemas import (
 blp = Blueprint("staff", __name__, url_prefix="/api/v1/staff", description="Departments, positions, leave")
 
 
-def now():
-    """The app's clock (a plain UTC clock; tests may hand create_app another)."""
-    return current_app.extensions["staff.clock"]()
-
-
 @blp.route("/departments", methods=["POST"])
 @blp.arguments(DepartmentIn)
 @blp.response(201, DepartmentOut)
 def create_department(data):
     """A department of a community (客服, 工程, 秩序安管, 保洁, 绿化); the community's manager sets them up."""
     with web.database().transaction() as session:
-        return domain.create_department(session, web.principal(), data, now())
+        return organisation.create_department(session, web.principal(), data, web.now())
 
 
 @blp.route("/departments", methods=["GET"])
@@ -58,7 +54,7 @@ def create_department(data):
 @blp.response(200, DepartmentList)
 def list_departments(args):
     with web.database().transaction() as session:
-        query = domain.list_departments(web.principal(), args["community_id"])
+        query = organisation.list_departments(web.principal(), args["community_id"])
         return web.paginate(session, query, args["page"], args["page_size"])
 
 
@@ -68,7 +64,7 @@ def list_departments(args):
 def create_position(data):
     """Fill a post: its department, title, holder (a gateway user id) and the post it reports to."""
     with web.database().transaction() as session:
-        return domain.create_position(session, web.principal(), data, now())
+        return organisation.create_position(session, web.principal(), data, web.now())
 
 
 @blp.route("/positions", methods=["GET"])
@@ -77,7 +73,7 @@ def create_position(data):
 def list_positions(args):
     """The community's organisation chart (every member of staff of the community sees it)."""
     with web.database().transaction() as session:
-        query = domain.list_positions(session, web.principal(), args["community_id"])
+        query = organisation.list_positions(session, web.principal(), args["community_id"])
         return web.paginate(session, query, args["page"], args["page_size"])
 
 
@@ -85,7 +81,7 @@ def list_positions(args):
 @blp.response(200, PositionOut)
 def get_position(position_id):
     with web.database().transaction() as session:
-        return domain.get_position(session, web.principal(), position_id)
+        return organisation.get_position(session, web.principal(), position_id)
 
 
 @blp.route("/leaves", methods=["POST"])
@@ -95,7 +91,7 @@ def file_leave(data):
     """请假: a leave request with a stand-in (代岗), decided by the superior. Refused when it overlaps one's own
     leave or when the stand-in is on leave then."""
     with web.database().transaction() as session:
-        leave = domain.file_leave(session, web.settings(), web.principal(), data, now())
+        leave = leaves.file_leave(session, web.settings(), web.principal(), data, web.now())
         session.flush()
         return display.leaves(session, leave)
 
@@ -107,7 +103,7 @@ def list_leaves(args):
     """Leave the caller may see, latest first: their own and those they stand in for, a senior butler their team's,
     a manager their community's."""
     with web.database().transaction() as session:
-        query = domain.visible_leaves(session, web.principal(), args)
+        query = leaves.visible_leaves(session, web.principal(), args)
         return display.leaves(session, web.paginate(session, query, args["page"], args["page_size"]))
 
 
@@ -115,14 +111,14 @@ def list_leaves(args):
 @blp.response(200, LeaveOut)
 def get_leave(leave_id):
     with web.database().transaction() as session:
-        return display.leaves(session, domain.get_leave(session, web.principal(), leave_id))
+        return display.leaves(session, leaves.get_leave(session, web.principal(), leave_id))
 
 
 def _decision(approve: bool, doc: str):
     def decide(data, leave_id):
         with web.database().transaction() as session:
-            leave = domain.decide_leave(
-                session, web.settings(), web.principal(), leave_id, approve, data.get("note"), now()
+            leave = leaves.decide_leave(
+                session, web.settings(), web.principal(), leave_id, approve, data.get("note"), web.now()
             )
             return display.leaves(session, leave)
 
@@ -145,7 +141,7 @@ for _action, _approve, _doc in (
 def cancel_leave(leave_id):
     """Withdraw a leave that has not begun."""
     with web.database().transaction() as session:
-        return display.leaves(session, domain.cancel_leave(session, web.principal(), leave_id, now()))
+        return display.leaves(session, leaves.cancel_leave(session, web.principal(), leave_id, web.now()))
 
 
 @blp.route("/pay-rule", methods=["GET"])
@@ -175,7 +171,7 @@ def measure_scorecard(data):
     with web.database().transaction() as session:
         position = scorecards.position_for_scorecard(session, web.principal(), data["position_id"])
         card = scorecards.measure(
-            session, web.principal(), position, data["month"], month_figures, period_figures, period, rule, now()
+            session, web.principal(), position, data["month"], month_figures, period_figures, period, rule, web.now()
         )
         session.flush()
         return scorecards.with_names(session, [card])[0]
@@ -215,7 +211,7 @@ def get_scorecard(scorecard_id):
 def review_scorecard(data, scorecard_id):
     """The superior's score (0–100) and comments on the month."""
     with web.database().transaction() as session:
-        card = scorecards.review(session, web.principal(), scorecard_id, data["score"], data.get("comment"), now())
+        card = scorecards.review(session, web.principal(), scorecard_id, data["score"], data.get("comment"), web.now())
         return scorecards.with_names(session, [card])[0]
 
 
@@ -225,7 +221,7 @@ def review_scorecard(data, scorecard_id):
 def hand_down_task(data):
     """领导交办: hand a task to a post below one's own (a manager: any post of the community), due by `due_at`."""
     with web.database().transaction() as session:
-        return tasks.hand_down(session, web.principal(), data, now())
+        return tasks.hand_down(session, web.principal(), data, web.now())
 
 
 @blp.route("/tasks", methods=["GET"])
@@ -250,4 +246,4 @@ def get_task(task_id):
 def complete_task(task_id):
     """The assignee reports the task done."""
     with web.database().transaction() as session:
-        return tasks.complete(session, web.principal(), task_id, now())
+        return tasks.complete(session, web.principal(), task_id, web.now())

@@ -6,9 +6,9 @@ from guanjia import access, config, http, web
 from guanjia.db import Database, utcnow
 
 
-def create_app(settings=None, upstreams=None, *, clock=utcnow, staff=None):
+def create_app(settings=None, upstreams=None, *, clock=None, staff=None):
     """`clock` gives the current UTC time (tests pass a controllable one); `staff` (StaffSettings) defaults to the
-    GUANJIA_STAFF_* environment."""
+    GUANJIA_STAFF_* variables of the settings' environment."""
     from .api import blp
     from .config import from_env
     from .policy import policy
@@ -20,11 +20,11 @@ def create_app(settings=None, upstreams=None, *, clock=utcnow, staff=None):
         settings,
         title="Guanjia staff",
         database_=database,
+        clock=clock or utcnow,
         description="The team behind the accounts: departments, positions and reports-to, leave with stand-in cover, "
         "the collection-rate pay rule.",
     )
-    app.extensions["staff.clock"] = clock
-    app.extensions["staff.settings"] = staff or from_env()
+    app.extensions["staff.settings"] = staff or from_env(settings.env)
     # The collection figures of the scorecards are billing's: asked over its API, never read from its database.
     app.extensions["staff.billing"] = http.ServiceClient(settings, upstreams, "billing")
     access.install(app, policy())

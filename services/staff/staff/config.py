@@ -53,12 +53,3 @@ def from_env(env=None) -> StaffSettings:
     if rule.period not in PERIODS:
         raise RuntimeError(f"GUANJIA_STAFF_PAY_PERIOD: one of {', '.join(PERIODS)} (got {rule.period!r})")
     return StaffSettings(pay_rule=rule)
-
-
-def check(settings) -> list[str]:
-    """Problems with the GUANJIA_STAFF_* settings, for `guanjia config check` (ServiceSpec.check_config)."""
-    try:
-        from_env()
-    except RuntimeError as exc:
-        return [str(exc)]
-    return []

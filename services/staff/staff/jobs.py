@@ -1,23 +1,21 @@
 """Scheduled jobs run by the worker (ServiceSpec.periodic): the start and end of approved leave, overdue tasks.
 
-The job takes the time explicitly underneath (tests drive domain.announce_absences with any `now`) and is safe on
-several worker replicas: each leave is claimed with SKIP LOCKED and announced once (started_at / ended_at)."""
+Each job takes the time explicitly (`now`, by default the context's clock; tests drive them with any `now`) and is
+safe on several worker replicas: each leave is claimed with SKIP LOCKED and announced once (started_at / ended_at)."""
 
 from __future__ import annotations
 
-from guanjia.db import utcnow
-
-from . import domain, tasks
+from .domain import leaves, tasks
 
 
 def absences_job(context, database, now=None) -> int:
     with database.transaction() as session:
-        return domain.announce_absences(session, context.settings, now or utcnow())
+        return leaves.announce_absences(session, context.settings, now or context.clock())
 
 
 def overdue_tasks_job(context, database, now=None) -> int:
     with database.transaction() as session:
-        return tasks.announce_overdue(session, context.settings, now or utcnow())
+        return tasks.announce_overdue(session, context.settings, now or context.clock())
 
 
 # Every two seconds: a cheap indexed query, and a leave's cover starts and ends within moments of its times.

@@ -5,8 +5,8 @@ import marshmallow as ma
 from guanjia.web import PageArgs, UtcDateTime, enum_out, page_schema
 
 from .config import PERIODS
-from .domain import DEPARTMENT_KINDS, LEAVE_KINDS, LEAVE_STATUSES, TITLES
-from .tasks import TASK_STATUSES
+from .domain.common import DEPARTMENT_KINDS, LEAVE_KINDS, LEAVE_STATUSES, TITLES
+from .domain.tasks import TASK_STATUSES
 
 ID = ma.validate.Length(min=1, max=36)
 

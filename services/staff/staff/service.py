@@ -5,8 +5,9 @@ from pathlib import Path
 from guanjia.service import ServiceSpec
 
 from .app import create_app
-from .config import check
-from .consumers import HANDLERS, make_context
+from .config import from_env
+from .consumers import HANDLERS
+from .context import make_context
 from .events import TASK_OVERDUE
 from .jobs import PERIODIC
 from .models import Base, inbox, outbox
@@ -21,7 +22,7 @@ SPEC = ServiceSpec(
     handlers=HANDLERS,
     make_context=make_context,
     periodic=PERIODIC,
-    check_config=check,
+    own_settings=from_env,
     # Published for integrators (and a future reminder rule); no service of ours consumes it yet.
     routine_events=(TASK_OVERDUE,),
 )

@@ -1,17 +1,14 @@
 """Fixtures of the tickets service tests."""
 
 import dataclasses
-import json
 import threading
 import uuid
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import select
 
-from guanjia import bus, events
-from guanjia.db import Database, utcnow
-from guanjia.testing import auth_header, wait_until
+from guanjia.db import utcnow
+from guanjia.testing import announce, auth_header, outbox_events, service_database, wait_until
 
 
 class Clock:
@@ -85,9 +82,7 @@ def client(tickets_app):
 
 @pytest.fixture(scope="session")
 def db(tickets_settings):
-    database = Database(tickets_settings.database_url)
-    yield database
-    database.dispose()
+    yield from service_database(tickets_settings)
 
 
 @pytest.fixture(scope="session")
@@ -143,24 +138,8 @@ def staff():
     return _staff
 
 
-def _publish(settings, event_type, data, *, community=None, source="residents", time=None):
-    """Publish an event as another service would (a real message on the session's exchange)."""
-    publisher = bus.Publisher(settings.with_service(source))
-    try:
-        event = events.build(
-            type=event_type,
-            source=f"/testcity/{source}",
-            subject=f"{event_type.split('.')[0]}/{uuid.uuid4()}",
-            city="testcity",
-            community=community or data.get("community_id"),
-            data=data,
-        )
-        if time is not None:
-            event["time"] = time.isoformat()
-        publisher.publish(event)
-        return event
-    finally:
-        publisher.close()
+# Publish an event as another service would (a real message on the session's exchange).
+_publish = announce
 
 
 def _publish_unit_created(settings, unit_id, community_id, number="1-101", zone_id=None):
@@ -216,17 +195,9 @@ def world(tickets_worker, tickets_settings, db):
     }
 
 
-@pytest.fixture
-def outbox_events(db):
+@pytest.fixture(name="outbox_events")
+def outbox_events_fixture(db):
     """The events a ticket (or any subject) wrote to the outbox, oldest first — what the relay will publish."""
     from tickets.models import outbox
 
-    def read(subject: str, event_type: str | None = None) -> list[dict]:
-        with db.transaction() as s:
-            query = select(outbox.c.payload).order_by(outbox.c.created_at)
-            if event_type:
-                query = query.where(outbox.c.event_type == event_type)
-            rows = [json.loads(p) for (p,) in s.execute(query)]
-        return [e for e in rows if e["subject"] == subject]
-
-    return read
+    return lambda subject, event_type=None: outbox_events(db, outbox, subject, event_type)

@@ -4,19 +4,31 @@ from __future__ import annotations
 
 import functools
 from datetime import timedelta
-from urllib.parse import quote
 
 from flask import Response, current_app, jsonify, request
-from sqlalchemy import select
 
 from guanjia import uploads, web
-from guanjia.db import new_id
-from guanjia.errors import Invalid, NotFound
+from guanjia.errors import NotFound
 from guanjia.names import staff_names
 from guanjia.web import Blueprint
 
-from . import display, domain, examples, incidents, patrols, reports
-from .models import Attachment, idempotency_keys
+from . import display, examples
+from .domain import (
+    attachments,
+    common,
+    community,
+    incidents,
+    lifecycle,
+    notes,
+    patrols,
+    people,
+    reports,
+    routing,
+    sla,
+    tickets,
+    visits,
+)
+from .models import idempotency_keys
 from .schemas import (
     AcceptQuoteIn,
     AssignIn,
@@ -90,19 +102,10 @@ incident_blp = Blueprint(
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def now():
-    """The app's clock (a plain UTC clock; tests may hand create_app another)."""
-    return current_app.extensions["tickets.clock"]()
-
-
 @functools.cache
 def _ticket_out() -> TicketOut:
     """Built once: building the schema costs more than dumping a ticket with it."""
     return TicketOut()
-
-
-def _fetch_unit_from_residents(unit_id: str):
-    return current_app.extensions["tickets.residents"].get_found(f"/api/v1/units/{quote(unit_id, safe='')}")
 
 
 # ---------------------------------------------------------------- tickets
@@ -118,7 +121,7 @@ def create_ticket(data):
     settings, principal = web.settings(), web.principal()
 
     def create(session):
-        ticket = domain.create_ticket(session, settings, principal, data, _fetch_unit_from_residents, now())
+        ticket = tickets.create_ticket(session, settings, principal, data, people.People().unit, web.now())
         return _ticket_out().dump(display.tickets(session, ticket))
 
     return web.idempotent(idempotency_keys, data, 201, create)
@@ -130,7 +133,7 @@ def create_ticket(data):
 def list_tickets(args):
     """Tickets the caller may see, newest first: residents their own, engineers those dispatched to them,
     butlers their zones (and what they took or hold), managers their communities."""
-    query = domain.list_tickets(web.principal(), args, now())
+    query = tickets.list_tickets(web.principal(), args, web.now())
     with web.database().transaction() as session:
         return display.tickets(session, web.paginate(session, query, args["page"], args["page_size"]))
 
@@ -143,7 +146,7 @@ def follow_ups(args):
     stand in for someone on leave, theirs)."""
     with web.database().transaction() as session:
         page = web.paginate(
-            session, domain.follow_ups(session, web.principal(), now()), args["page"], args["page_size"]
+            session, tickets.follow_ups(session, web.principal(), web.now()), args["page"], args["page_size"]
         )
         return display.tickets(session, page)
 
@@ -154,7 +157,7 @@ def follow_ups(args):
 def feedback_due(args):
     """阶段性反馈 due: complaints whose next staged feedback to the customer is due (by `before`, default now),
     the most overdue first."""
-    query = domain.feedback_due(web.principal(), args.get("before") or now())
+    query = tickets.feedback_due(web.principal(), args.get("before") or web.now())
     with web.database().transaction() as session:
         return display.tickets(session, web.paginate(session, query, args["page"], args["page_size"]))
 
@@ -163,7 +166,7 @@ def feedback_due(args):
 @blp.response(200, TicketOut)
 def get_ticket(ticket_id):
     with web.database().transaction() as session:
-        return display.tickets(session, domain.get_ticket(session, web.principal(), ticket_id))
+        return display.tickets(session, common.get_ticket(session, web.principal(), ticket_id))
 
 
 @blp.route("/<ticket_id>/timeline", methods=["GET"])
@@ -171,7 +174,7 @@ def get_ticket(ticket_id):
 def get_timeline(ticket_id):
     """Every step of the ticket, oldest first: who, when, from which status to which, and why."""
     with web.database().transaction() as session:
-        return {"items": display.timeline(domain.timeline(session, web.principal(), ticket_id))}
+        return {"items": display.timeline(tickets.timeline(session, web.principal(), ticket_id))}
 
 
 def _route_action(bp, kind, out_schema, show, name, schema, fn, doc):
@@ -179,7 +182,7 @@ def _route_action(bp, kind, out_schema, show, name, schema, fn, doc):
 
     def action(data, **ids):
         with web.database().transaction() as session:
-            found = fn(session, web.settings(), web.principal(), ids[f"{kind}_id"], data, now())
+            found = fn(session, web.settings(), web.principal(), ids[f"{kind}_id"], data, web.now())
             return show(session, found)
 
     action.__doc__ = doc  # set before the decorators read it into the OpenAPI summary
@@ -197,26 +200,29 @@ def _action(name, schema, fn, doc):
 
 
 _action(
-    "assign", AssignIn, domain.assign, "Dispatch to a department and person; a reassignment or transfer needs a reason."
+    "assign",
+    AssignIn,
+    lifecycle.assign,
+    "Dispatch to a department and person; a reassignment or transfer needs a reason.",
 )
-_action("start", NoteIn, domain.start, "The assignee starts work (stops the response clock).")
-_action("hold", ReasonIn, domain.hold, "Put on hold, with the reason (waiting for parts, for the resident, ...).")
-_action("resume", NoteIn, domain.resume, "Resume work on a ticket on hold.")
-_action("quote", QuoteIn, domain.quote, "Quote a charge for a paid repair (decimal yuan).")
-_action("accept-quote", AcceptQuoteIn, domain.accept_quote, "The resident accepts the quoted charge.")
-_action("resolve", ResolveIn, domain.resolve, "Work done; an accepted charge goes to billing via ticket.resolved.")
-_action("reopen", ReopenIn, domain.reopen, "Reopen a resolved or closed ticket.")
-_action("cancel", ReasonIn, domain.cancel, "Cancel an open ticket, with the reason.")
+_action("start", NoteIn, lifecycle.start, "The assignee starts work (stops the response clock).")
+_action("hold", ReasonIn, lifecycle.hold, "Put on hold, with the reason (waiting for parts, for the resident, ...).")
+_action("resume", NoteIn, lifecycle.resume, "Resume work on a ticket on hold.")
+_action("quote", QuoteIn, lifecycle.quote, "Quote a charge for a paid repair (decimal yuan).")
+_action("accept-quote", AcceptQuoteIn, lifecycle.accept_quote, "The resident accepts the quoted charge.")
+_action("resolve", ResolveIn, lifecycle.resolve, "Work done; an accepted charge goes to billing via ticket.resolved.")
+_action("reopen", ReopenIn, lifecycle.reopen, "Reopen a resolved or closed ticket.")
+_action("cancel", ReasonIn, lifecycle.cancel, "Cancel an open ticket, with the reason.")
 _action(
     "triage",
     TriageIn,
-    domain.triage,
+    lifecycle.triage,
     "The service desk sets the priority (a resident's urgent request is triaged here); the SLA clocks follow.",
 )
 _action(
     "close",
     NoteIn,
-    domain.close,
+    lifecycle.close,
     "Close without a return visit: only the community's direct-close kinds (default enquiry and praise).",
 )
 
@@ -229,7 +235,7 @@ def add_note(data, ticket_id):
     """A progress note (internal, or visible to the resident); on a complaint `kind: feedback` is a staged
     feedback to the customer with the date of the next one (listed under /feedback-due when it comes)."""
     with web.database().transaction() as session:
-        note = domain.add_note(session, web.settings(), web.principal(), ticket_id, data, now())
+        note = notes.add_note(session, web.settings(), web.principal(), ticket_id, data, web.now())
         return display.notes(note)
 
 
@@ -238,7 +244,7 @@ def add_note(data, ticket_id):
 def list_notes(ticket_id):
     """The ticket's notes, oldest first; a resident reads only those meant for them."""
     with web.database().transaction() as session:
-        return {"items": display.notes(domain.list_notes(session, web.principal(), ticket_id))}
+        return {"items": display.notes(notes.list_notes(session, web.principal(), ticket_id))}
 
 
 @blp.route("/<ticket_id>/visits", methods=["POST"])
@@ -246,9 +252,10 @@ def list_notes(ticket_id):
 @blp.response(201, VisitOut)
 @blp.alt_response(409, description="the ticket is not resolved")
 def record_visit(data, ticket_id):
-    """回访: reached with satisfaction 3–5 closes, 1–2 reopens; unreachable closes after the allowed attempts."""
+    """回访 (or the reporting resident's own answer, always reached): satisfaction 3–5 closes, 1–2 reopens;
+    unreachable closes after the allowed attempts."""
     with web.database().transaction() as session:
-        _, visit = domain.record_visit(session, web.settings(), web.principal(), ticket_id, data, now())
+        _, visit = visits.record_visit(session, web.settings(), web.principal(), ticket_id, data, web.now())
         return visit
 
 
@@ -256,8 +263,8 @@ def record_visit(data, ticket_id):
 @blp.response(200, VisitOut(many=True))
 def list_visits(ticket_id):
     with web.database().transaction() as session:
-        domain.get_ticket(session, web.principal(), ticket_id)
-        return domain.list_visits(session, ticket_id)
+        common.get_ticket(session, web.principal(), ticket_id)
+        return visits.list_visits(session, ticket_id)
 
 
 # ---------------------------------------------------------------- attachments
@@ -281,53 +288,32 @@ def list_visits(ticket_id):
 def upload_attachment(ticket_id):
     """Attach a photo (JPEG, PNG, WebP) or a PDF (multipart field `file`; optional `visit_id` of one of the
     ticket's visits), up to GUANJIA_MAX_UPLOAD_BYTES (10 MB). The type is proven by the file's content."""
-    principal = web.principal()
     settings = web.settings()
     upload = uploads.receive("file", max_bytes=settings.max_upload_bytes)
-    visit_id = request.form.get("visit_id") or None
-    with web.database().transaction() as session:
-        ticket = domain.get_ticket(session, principal, ticket_id)  # 404 before anything is stored
-        if visit_id and visit_id not in {v.id for v in domain.list_visits(session, ticket.id)}:
-            raise Invalid("visit_id", "not a visit of this ticket")
-    store = current_app.extensions["tickets.files"]
-    key, size = store.put(upload.stream, settings.max_upload_bytes)
-    try:
-        with web.database().transaction() as session:
-            attachment = Attachment(
-                id=new_id(),
-                ticket_id=ticket_id,
-                visit_id=visit_id,
-                storage_key=key,
-                filename=upload.filename[:200],
-                content_type=upload.content_type,  # what the bytes are, never what the client said
-                size=size,
-                uploaded_by=principal.subject,
-                created_at=now(),
-            )
-            session.add(attachment)
-    except Exception:
-        store.delete(key)  # nothing half-written: no orphan file without its row
-        raise
-    return attachment
+    return attachments.attach(
+        web.database(),
+        current_app.extensions["tickets.files"],
+        web.principal(),
+        ticket_id,
+        upload,
+        request.form.get("visit_id") or None,
+        settings.max_upload_bytes,
+        web.now(),
+    )
 
 
 @blp.route("/<ticket_id>/attachments", methods=["GET"])
 @blp.response(200, AttachmentList)
 def list_attachments(ticket_id):
     with web.database().transaction() as session:
-        domain.get_ticket(session, web.principal(), ticket_id)
-        query = select(Attachment).where(Attachment.ticket_id == ticket_id).order_by(Attachment.created_at)
-        return {"items": list(session.execute(query).scalars())}
+        return {"items": attachments.list_attachments(session, web.principal(), ticket_id)}
 
 
 @blp.route("/<ticket_id>/attachments/<attachment_id>/content", methods=["GET"])
 @blp.response(200, description="the file")
 def download_attachment(ticket_id, attachment_id):
     with web.database().transaction() as session:
-        domain.get_ticket(session, web.principal(), ticket_id)
-        attachment = session.get(Attachment, attachment_id)
-        if attachment is None or attachment.ticket_id != ticket_id:
-            raise NotFound(f"attachment {attachment_id} not found")
+        attachment = attachments.find_attachment(session, web.principal(), ticket_id, attachment_id)
     path = current_app.extensions["tickets.files"].path(attachment.storage_key)
     # Always a download with nosniff and a sandboxing CSP, also for files stored before their type was checked.
     return uploads.download(path, attachment.content_type, attachment.filename)
@@ -344,7 +330,7 @@ def get_config(community_id):
     if principal.role == "resident" or not principal.sees_community(community_id):
         raise NotFound(f"community {community_id} not found")
     with web.database().transaction() as session:
-        return domain.community_config(session, community_id)
+        return community.community_config(session, community_id)
 
 
 @blp.route("/settings/<community_id>", methods=["PUT"])
@@ -352,7 +338,7 @@ def get_config(community_id):
 @blp.response(200, CommunityConfigOut)
 def put_config(data, community_id):
     with web.database().transaction() as session:
-        return domain.put_community_config(session, web.principal(), community_id, data, now())
+        return community.put_community_config(session, web.principal(), community_id, data, web.now())
 
 
 @blp.route("/sla-policies", methods=["GET"])
@@ -361,7 +347,7 @@ def put_config(data, community_id):
 def get_sla_policies(args):
     """The effective response and resolution times of every kind and priority for a community."""
     with web.database().transaction() as session:
-        return {"items": domain.sla_policies(session, web.principal(), args["community_id"])}
+        return {"items": sla.sla_policies(session, web.principal(), args["community_id"])}
 
 
 @blp.route("/sla-policies", methods=["PUT"])
@@ -370,7 +356,7 @@ def get_sla_policies(args):
 def put_sla_policy(data):
     """Set a community's SLA for one kind and priority (applies to tickets filed from now on)."""
     with web.database().transaction() as session:
-        policy = domain.put_sla_policy(session, web.principal(), data, now())
+        policy = sla.put_sla_policy(session, web.principal(), data, web.now())
         return {**SlaPolicyIn().dump(policy), "custom": True}
 
 
@@ -379,7 +365,7 @@ def put_sla_policy(data):
 @blp.response(200, RoutingRuleList)
 def get_routing_rules(args):
     with web.database().transaction() as session:
-        return {"items": domain.list_routing_rules(session, web.principal(), args["community_id"])}
+        return {"items": routing.list_routing_rules(session, web.principal(), args["community_id"])}
 
 
 @blp.route("/routing-rules", methods=["POST"])
@@ -388,20 +374,20 @@ def get_routing_rules(args):
 def post_routing_rule(data):
     """A routing rule: kind, category and zone are optional matchers; the most specific match wins."""
     with web.database().transaction() as session:
-        return domain.create_routing_rule(session, web.principal(), data, now())
+        return routing.create_routing_rule(session, web.principal(), data, web.now())
 
 
 @blp.route("/routing-rules/<rule_id>", methods=["DELETE"])
 @blp.response(204)
 def delete_routing_rule(rule_id):
     with web.database().transaction() as session:
-        domain.delete_routing_rule(session, web.principal(), rule_id)
+        routing.delete_routing_rule(session, web.principal(), rule_id)
 
 
 def _report(kind: str, args: dict, value: str):
     with web.database().transaction() as session:
         report = reports.build(
-            session, web.principal(), args["community_id"], kind, value, web.settings().timezone, now()
+            session, web.principal(), args["community_id"], kind, value, web.settings().timezone, web.now()
         )
     if args["format"] == "xlsx":
         name = f"tickets-{kind}-{report['period'].replace('/', '_')}.xlsx"
@@ -439,7 +425,7 @@ def weekly_report(args):
 def create_plan(data):
     """A patrol plan for a zone: frequency, checkpoints (codes printed on the tags scanned on site), staff."""
     with web.database().transaction() as session:
-        plan = patrols.create_plan(session, web.principal(), data, now())
+        plan = patrols.create_plan(session, web.principal(), data, web.now())
         return display.plans(session, patrols.plan_out(session, plan))
 
 
@@ -457,7 +443,7 @@ def list_plans(args):
 @patrol_blp.response(201, RoundOut)
 def start_round(data):
     with web.database().transaction() as session:
-        round_ = patrols.start_round(session, web.principal(), data["plan_id"], now())
+        round_ = patrols.start_round(session, web.principal(), data["plan_id"], web.now())
         return display.rounds(session, patrols.round_out(session, round_))
 
 
@@ -467,7 +453,7 @@ def start_round(data):
 def list_rounds(args):
     """Rounds of the plans the caller may see (and those they started), newest first: today's rounds on a phone."""
     with web.database().transaction() as session:
-        since = now() - timedelta(days=args["days"])
+        since = web.now() - timedelta(days=args["days"])
         rounds = patrols.visible_rounds(session, web.principal(), args, since)
         return {"items": display.rounds(session, [patrols.round_out(session, r) for r in rounds])}
 
@@ -485,7 +471,7 @@ def get_round(round_id):
 def scan(data, round_id):
     """Scan a checkpoint's code (scanning twice is harmless)."""
     with web.database().transaction() as session:
-        patrols.scan(session, web.principal(), round_id, data["code"], now())
+        patrols.scan(session, web.principal(), round_id, data["code"], web.now())
         return display.rounds(session, patrols.get_round(session, web.principal(), round_id))
 
 
@@ -495,7 +481,7 @@ def scan(data, round_id):
 def record_finding(data, round_id):
     """Record a finding; needs_work opens a ticket in the zone (channel patrol), linked to the round."""
     with web.database().transaction() as session:
-        return patrols.record_finding(session, web.settings(), web.principal(), round_id, data, now())
+        return patrols.record_finding(session, web.settings(), web.principal(), round_id, data, web.now())
 
 
 @patrol_blp.route("/rounds/<round_id>/complete", methods=["POST"])
@@ -504,7 +490,7 @@ def complete_round(round_id):
     """Finish the round (publishes patrol.completed); unscanned checkpoints are listed as missed."""
     with web.database().transaction() as session:
         return display.rounds(
-            session, patrols.complete_round(session, web.settings(), web.principal(), round_id, now())
+            session, patrols.complete_round(session, web.settings(), web.principal(), round_id, web.now())
         )
 
 
@@ -514,7 +500,7 @@ def complete_round(round_id):
 def coverage(args):
     """Per zone: the last round, days since, overdue or not, and the gaps longer than N days in the window."""
     with web.database().transaction() as session:
-        return patrols.coverage_report(session, web.principal(), args["community_id"], now(), args["days"])
+        return patrols.coverage_report(session, web.principal(), args["community_id"], web.now(), args["days"])
 
 
 # ---------------------------------------------------------------- incidents
@@ -531,7 +517,7 @@ def open_incident(data):
     """Open an incident (type, severity, affected units/buildings/zones, people on site). With notify_residents
     (default) the notifications service sends the urgent notice to exactly the households of the scope."""
     with web.database().transaction() as session:
-        incident = incidents.open_incident(session, web.settings(), web.principal(), data, now())
+        incident = incidents.open_incident(session, web.settings(), web.principal(), data, web.now())
         return _incident(session, incident)
 
 
@@ -571,7 +557,7 @@ _incident_action(
 def finish_incident_task(incident_id, task_id):
     """The owner (or a commander) marks an aftermath task done."""
     with web.database().transaction() as session:
-        incident = incidents.finish_task(session, web.settings(), web.principal(), incident_id, task_id, now())
+        incident = incidents.finish_task(session, web.settings(), web.principal(), incident_id, task_id, web.now())
         return _incident(session, incident)
 
 

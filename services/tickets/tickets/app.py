@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from guanjia import access, config, http, web
-from guanjia.db import Database, utcnow
+from guanjia.db import Database
 
-from .files import LocalFileStore
+from . import config as tickets_config
+from .domain.attachments import LocalFileStore
 
 
-def create_app(settings=None, upstreams=None, *, clock=utcnow, files_dir: str | Path | None = None):
+def create_app(settings=None, upstreams=None, *, clock=None, files_dir: str | Path | None = None):
     """`clock` gives the current UTC time (tests pass a controllable one); attachments are kept under
     `files_dir` (default GUANJIA_TICKETS_FILES_DIR, else <var>/files/tickets)."""
     settings = settings or config.from_env("tickets")
@@ -21,6 +21,7 @@ def create_app(settings=None, upstreams=None, *, clock=utcnow, files_dir: str | 
         settings,
         title="Guanjia tickets",
         database_=database,
+        clock=clock,
         description="Service requests with a closed loop (dispatch, SLA, return visits), patrols and zone coverage.",
     )
     app.extensions["guanjia.upstreams"] = upstreams  # the gateway answers staff display names
@@ -29,8 +30,7 @@ def create_app(settings=None, upstreams=None, *, clock=utcnow, files_dir: str | 
     app.extensions["tickets.gateway"] = http.ServiceClient(
         settings, http.RoutedUpstreams(settings, upstreams), "gateway"
     )
-    app.extensions["tickets.clock"] = clock
-    files_dir = files_dir or os.environ.get("GUANJIA_TICKETS_FILES_DIR") or config.var_dir() / "files" / "tickets"
+    files_dir = files_dir or tickets_config.from_env(settings.env).files_dir
     app.extensions["tickets.files"] = LocalFileStore(Path(files_dir))
 
     from .api import blp, incident_blp, patrol_blp

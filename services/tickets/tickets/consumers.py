@@ -1,93 +1,33 @@
-"""Events the tickets service handles: tolerant payload schemas and the HANDLERS dict."""
+"""Events the tickets service handles: the handler functions and the one HANDLERS dict."""
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
-import marshmallow as ma
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from guanjia.db import parse_time, utcnow
-from guanjia.fields import Tolerant
+from guanjia.db import parse_time
 
-from . import domain
+from .domain import projections, tickets
 from .models import Ticket, Unit
-
-
-class UnitChanged(Tolerant):
-    """unit.created / unit.updated as tickets needs them; unknown fields are ignored (additive changes)."""
-
-    unit_id = ma.fields.String(required=True)
-    community_id = ma.fields.String(required=True)
-    building_id = ma.fields.String(load_default=None, allow_none=True)
-    number = ma.fields.String(load_default=None, allow_none=True)
-    zone_id = ma.fields.String(load_default=None, allow_none=True)
-    label = ma.fields.String(load_default=None, allow_none=True)  # additive: `1栋1-101`, for display
-
-
-class ZoneUpdated(Tolerant):
-    zone_id = ma.fields.String(required=True)
-    community_id = ma.fields.String(required=True)
-    name = ma.fields.String(load_default=None, allow_none=True)
-    butler_ids = ma.fields.List(ma.fields.String(), load_default=list)
-
-
-class RenovationViolation(Tolerant):
-    violation_id = ma.fields.String(required=True)
-    renovation_id = ma.fields.String(load_default=None, allow_none=True)
-    unit_id = ma.fields.String(required=True)
-    community_id = ma.fields.String(required=True)
-    category = ma.fields.String(required=True)
-    severity = ma.fields.String(load_default="minor")
-    rectify_by = ma.fields.String(load_default=None, allow_none=True)
-    referred_to_authorities = ma.fields.Boolean(load_default=False)
-    occurred_at = ma.fields.String(load_default=None, allow_none=True)
-
-
-class Absence(Tolerant):
-    """staff.absence_started / staff.absence_ended as tickets needs them; unknown fields are ignored."""
-
-    absence_id = ma.fields.String(required=True)
-    community_id = ma.fields.String(required=True)
-    user_id = ma.fields.String(required=True)
-    stand_in_id = ma.fields.String(required=True)
-    starts_at = ma.fields.String(required=True)
-    ends_at = ma.fields.String(required=True)
-
-
-class SurveyLowScore(Tolerant):
-    survey_id = ma.fields.String(required=True)
-    answer_id = ma.fields.String(required=True)
-    community_id = ma.fields.String(required=True)
-    zone_id = ma.fields.String(load_default=None, allow_none=True)
-    unit_id = ma.fields.String(load_default=None, allow_none=True)
-    service_line = ma.fields.String(required=True)
-    score = ma.fields.Integer(required=True)
-    scale_max = ma.fields.Integer(required=True)
-
-
-def make_context(settings, upstreams):
-    """What handlers and scheduled jobs receive: this service's settings (needed to write events)."""
-    return SimpleNamespace(settings=settings, upstreams=upstreams)
+from .payloads import Absence, RenovationViolation, SurveyLowScore, UnitChanged, ZoneUpdated
 
 
 def on_unit_changed(context, session: Session, event: dict) -> None:
     data = UnitChanged().load(event["data"])
-    domain.upsert_unit(session, data, parse_time(event["time"]))
+    projections.upsert_unit(session, data, parse_time(event["time"]))
 
 
 def on_zone_updated(context, session: Session, event: dict) -> None:
     data = ZoneUpdated().load(event["data"])
-    domain.upsert_zone(session, data, parse_time(event["time"]))
+    projections.upsert_zone(session, data, parse_time(event["time"]))
 
 
 def on_absence_started(context, session: Session, event: dict) -> None:
-    domain.upsert_absence(session, Absence().load(event["data"]))
+    projections.upsert_absence(session, Absence().load(event["data"]))
 
 
 def on_absence_ended(context, session: Session, event: dict) -> None:
-    domain.upsert_absence(session, Absence().load(event["data"]), ended_at=parse_time(event["time"]))
+    projections.upsert_absence(session, Absence().load(event["data"]), ended_at=parse_time(event["time"]))
 
 
 VIOLATION_LABELS = {
@@ -103,11 +43,11 @@ VIOLATION_LABELS = {
 def _system_ticket(context, session: Session, actor: str, data: dict, **fields):
     """A ticket the system opens for a unit's household (routed to the unit's zone, else to `data`'s zone)."""
     unit = session.get(Unit, data["unit_id"]) if data.get("unit_id") else None
-    return domain.open_ticket(
+    return tickets.open_ticket(
         session,
         context.settings,
         actor=actor,
-        now=utcnow(),
+        now=context.clock(),
         community_id=data["community_id"],
         zone_id=unit.zone_id if unit is not None else data.get("zone_id"),
         unit_id=data.get("unit_id"),

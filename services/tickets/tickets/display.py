@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from guanjia.display import Shown, annotate
 from guanjia.names import staff_names
 
-from .domain import DEFAULT_CONFIG, stored_kinds
+from .domain.community import DEFAULT_CONFIG, stored_kinds
 from .models import CommunityConfig, Unit, Zone
 
 

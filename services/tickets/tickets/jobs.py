@@ -1,28 +1,26 @@
 """Scheduled jobs run by the worker (ServiceSpec.periodic): SLA escalation, patrol coverage, late return visits.
 
-Each job takes the time explicitly underneath (tests drive domain.check_sla / patrols.check_coverage with any
-`now`), and is safe on several worker replicas: breach and overdue rows are unique, candidates SKIP LOCKED."""
+Each job takes the time explicitly (`now`, else the context's clock; tests drive sla.check_sla /
+patrols.check_coverage with any `now`), and is safe on several worker replicas: breach and overdue rows are unique, candidates SKIP LOCKED."""
 
 from __future__ import annotations
 
-from guanjia.db import utcnow
-
-from . import domain, patrols
+from .domain import patrols, sla, visits
 
 
 def sla_job(context, database, now=None) -> int:
     with database.transaction() as session:
-        return domain.check_sla(session, context.settings, now or utcnow())
+        return sla.check_sla(session, context.settings, now or context.clock())
 
 
 def coverage_job(context, database, now=None) -> int:
     with database.transaction() as session:
-        return patrols.check_coverage(session, context.settings, now or utcnow())
+        return patrols.check_coverage(session, context.settings, now or context.clock())
 
 
 def visit_overdue_job(context, database, now=None) -> int:
     with database.transaction() as session:
-        return domain.check_visit_overdue(session, context.settings, now or utcnow())
+        return visits.check_visit_overdue(session, context.settings, now or context.clock())
 
 
 PERIODIC = [

@@ -17,7 +17,7 @@ class Base(DeclarativeBase):
     pass
 
 
-# The statuses of a ticket still being worked on (domain.OPEN_STATUSES), for the partial index of open lists.
+# The statuses of a ticket still being worked on (domain.common.OPEN_STATUSES), for the partial index of open lists.
 OPEN_PREDICATE = "status IN ('new', 'assigned', 'in_progress', 'on_hold', 'reopened')"
 
 

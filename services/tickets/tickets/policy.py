@@ -49,8 +49,9 @@ RESOURCES = [
         "return visits",
         (f"{T}/<ticket_id>/visits",),
         read=(R, B, SB, CM, E, IG),
-        write=(B, SB, CM),
-        why="the service desk calls back; the reporter and the worker see the outcome",
+        write=(R, B, SB, CM),
+        why="the service desk calls back, or the reporting resident answers it on their phone; the reporter and "
+        "the worker see the outcome",
         notes=NOTES,
     ),
     Resource(

@@ -5,24 +5,15 @@ import json
 import marshmallow as ma
 
 from guanjia import web
+from guanjia.money import fen_to_str
 from guanjia.web import PageArgs, UtcDateTime, enum_out, page_schema
 
-from .domain import (
-    CATEGORIES,
-    CHANNELS,
-    DEPARTMENTS,
-    LOCATIONS,
-    NOTE_KINDS,
-    NOTE_VISIBILITIES,
-    PRIORITIES,
-    REOPEN_REASONS,
-    SLA_STATES,
-    STATUSES,
-    allowed_actions_for,
-    fen_to_str,
-)
-from .incidents import INCIDENT_SEVERITIES, INCIDENT_STATUSES, INCIDENT_TYPES, STEPS
-from .patrols import FINDING_KINDS, SEVERITIES
+from .domain.common import CATEGORIES, CHANNELS, DEPARTMENTS, LOCATIONS, PRIORITIES, REOPEN_REASONS, STATUSES
+from .domain.incidents import INCIDENT_SEVERITIES, INCIDENT_STATUSES, INCIDENT_TYPES, STEPS
+from .domain.lifecycle import allowed_actions_for
+from .domain.notes import NOTE_KINDS, NOTE_VISIBILITIES
+from .domain.patrols import FINDING_KINDS, SEVERITIES
+from .domain.tickets import SLA_STATES
 
 _id = ma.fields.String
 _one_of = ma.validate.OneOf
@@ -87,7 +78,7 @@ class TicketOut(ma.Schema):
     visit_attempts = ma.fields.Integer()
     visit_outcome = ma.fields.String(allow_none=True)
     satisfaction = ma.fields.Integer(allow_none=True)
-    charge = ma.fields.Function(lambda t: fen_to_str(t.quote_fen))
+    charge = ma.fields.Function(lambda t: None if t.quote_fen is None else fen_to_str(t.quote_fen))
     charge_accepted = ma.fields.Boolean()
     escalation_level = ma.fields.Integer()
     reopen_count = ma.fields.Integer()

@@ -5,7 +5,8 @@ from pathlib import Path
 from guanjia.service import ServiceSpec
 
 from .app import create_app
-from .consumers import HANDLERS, make_context
+from .consumers import HANDLERS
+from .context import make_context
 from .jobs import PERIODIC
 from .models import Base, inbox, outbox
 

@@ -18,6 +18,8 @@ from guanjia.db import Database, utcnow
 from guanjia.logging import request_id_var
 
 from . import client, i18n, nav, security, sessions, views
+from . import config as workbench_config
+from .views import mobile
 
 log = logging.getLogger("workbench")
 HERE = Path(__file__).resolve().parent
@@ -30,12 +32,17 @@ HTML_CACHE = "no-store"
 STATIC_MAX_AGE = 3600
 
 
-def create_app(settings=None, upstreams=None):
-    """The workbench app. `upstreams["gateway"]` is the gateway (in-process when embedded); HTTP if None."""
+def create_app(settings=None, upstreams=None, *, clock=None, workbench=None):
+    """The workbench app. `upstreams["gateway"]` is the gateway (in-process when embedded); HTTP if None.
+
+    `clock` is the app's one source of the current UTC time (as in guanjia.web.create_flask_app): request code
+    reads it as `web.now()`; tests pass a controllable one. `workbench` (WorkbenchSettings) defaults to the
+    settings' environment."""
     settings = settings or config.from_env("workbench")
+    workbench = workbench or workbench_config.from_env(settings.env)
     if upstreams is None:
         upstreams = {"gateway": http.HttpUpstream("gateway", settings.service_urls["gateway"])}
-    if not settings.workbench_secret:
+    if not workbench.secret:
         raise RuntimeError("GUANJIA_WORKBENCH_SECRET must be set outside embedded mode")
     app = Flask("workbench", template_folder=str(HERE / "templates"), static_folder=str(HERE / "static"))
     app.config.update(
@@ -50,10 +57,13 @@ def create_app(settings=None, upstreams=None):
     app.extensions.update(
         {
             "guanjia.settings": settings,
+            "guanjia.clock": clock or utcnow,
             "workbench.db": database,
             "workbench.upstreams": upstreams,
-            "workbench.secret": settings.workbench_secret,
-            "workbench.idle": timedelta(minutes=settings.session_idle_minutes),
+            "workbench.secret": workbench.secret,
+            "workbench.idle": timedelta(minutes=workbench.session_idle_minutes),
+            # Where residents pay online (the provider's order API); unset: the mobile bills offer no online payment.
+            "workbench.payment_provider": workbench.payment_provider_url,
         }
     )
     _install_context(app, settings, database)
@@ -76,9 +86,14 @@ def _install_context(app: Flask, settings, database) -> None:
         g.started = time.perf_counter()
         if request.endpoint in ("static", "favicon", "healthz", "readyz", "metrics"):
             return None
+        if request.blueprint == mobile.bp.name:
+            # The residents' pages: their own cookie, sign-in and CSRF check (a staff session is never read there).
+            return mobile.begin(database, app.extensions["workbench.idle"])
         g.web_session = sessions.load(
-            database, request.cookies.get(sessions.COOKIE), utcnow(), app.extensions["workbench.idle"]
+            database, request.cookies.get(sessions.COOKIE), web.now(), app.extensions["workbench.idle"]
         )
+        if g.web_session is not None and g.web_session.role == mobile.ROLE:
+            g.web_session = None  # a resident's session never opens a staff page
         g.locale = i18n.select_locale()
         security.check_csrf()
         if g.web_session is None and request.endpoint not in PUBLIC_ENDPOINTS:
@@ -112,6 +127,8 @@ def _install_context(app: Flask, settings, database) -> None:
 
 def to_sign_in():
     """Send the browser to the sign-in page (htmx requests are told to load it as a whole page)."""
+    if request.blueprint == mobile.bp.name:
+        return mobile.to_sign_in()
     wanted = request.full_path.rstrip("?") if request.method == "GET" and request.path != "/" else None
     target = url_for("auth.signin", next=wanted)
     if request.headers.get("HX-Request"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import current_app, g
 
-from guanjia.db import utcnow
+from guanjia import web
 
 from . import sessions
 from .gateway import ApiError, Unavailable, call, decode
@@ -21,14 +21,14 @@ def _send(method: str, path: str, **kwargs):
     if web_session is None:
         raise SignedOut()
     database = current_app.extensions["workbench.db"]
-    token = sessions.access_token(database, web_session, utcnow())
+    token = sessions.access_token(database, web_session, web.now())
     if token is None:
         g.web_session = None
         raise SignedOut()
     response = call(method, path, token=token, **kwargs)
     if response.status == 401:
         # Expired between our check and the gateway's, or signed out elsewhere: one refresh, one retry.
-        token = sessions.access_token(database, web_session, utcnow(), force=True)
+        token = sessions.access_token(database, web_session, web.now(), force=True)
         if token is None:
             g.web_session = None
             raise SignedOut()

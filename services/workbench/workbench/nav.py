@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext
 # Who works the cash desk, and who reads the managers' figures (the dashboard's API calls answer the same roles).
 CASHIER_ROLES = ("finance", "senior_butler", "cs_manager", "admin")
 MANAGER_ROLES = ("senior_butler", "cs_manager", "admin")
+ADMIN_ROLES = ("admin",)
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ LINKS = (
     Link("staff.index", lazy_gettext("Leave")),
     Link("knowledge.index", lazy_gettext("Knowledge base")),
     Link("surveys.index", lazy_gettext("Surveys")),
+    Link("admin.users", lazy_gettext("Administration"), ADMIN_ROLES),
 )
 
 

@@ -5,6 +5,7 @@ from pathlib import Path
 from guanjia.service import ServiceSpec
 
 from .app import create_app
+from .config import from_env
 from .models import Base
 
 # No events, no worker, no broker: only its sessions database and HTTP calls to the gateway.
@@ -14,4 +15,5 @@ SPEC = ServiceSpec(
     metadata=Base.metadata,
     migrations_dir=Path(__file__).resolve().parent.parent / "migrations",
     uses_bus=False,
+    own_settings=from_env,
 )

@@ -46,12 +46,12 @@ SAMPLES = ("7", "unit")
 # Modules whose ValueError texts reach a client as a field message (`raise Invalid(field, str(exc))`).
 VALUE_ERROR_MODULES = {
     "libs/guanjia/guanjia/fields.py",
+    "libs/guanjia/guanjia/money.py",
     "libs/guanjia/guanjia/uploads.py",
-    "services/billing/billing/money.py",
     "services/residents/residents/values.py",
     "services/residents/residents/domain/structure.py",
-    "services/tickets/tickets/clock.py",
-    "services/tickets/tickets/files.py",
+    "services/tickets/tickets/domain/attachments.py",
+    "services/tickets/tickets/domain/business_hours.py",
 }
 CJK = re.compile(r"[\u4e00-\u9fff]")
 

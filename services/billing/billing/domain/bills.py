@@ -17,6 +17,7 @@ from guanjia import db as dbmod
 from guanjia import outbox as outboxmod
 from guanjia.auth import Principal
 from guanjia.errors import Invalid, NotFound
+from guanjia.money import Period, add_days, fen_to_str, month_of, parse_period, to_fen
 
 from ..events import BILL_ISSUED
 from ..models import (
@@ -31,7 +32,6 @@ from ..models import (
     Occupancy,
     outbox,
 )
-from ..money import Period, add_days, fen_to_str, month_of, parse_period, to_fen
 from .common import (
     FACT_READERS,
     MONEY_ROLES,
@@ -69,7 +69,7 @@ def run_billing(
     principal: Principal,
     community_id: str,
     period_name: str,
-    now: datetime | None = None,
+    now: datetime,
     residents_units: list[str] | None = None,
     fetch_units: Callable[[], list[dict]] | None = None,
     run_id: str | None = None,
@@ -90,7 +90,7 @@ def start_run(
     principal: Principal,
     community_id: str,
     period_name: str,
-    now: datetime | None = None,
+    now: datetime,
     residents_units: list[str] | None = None,
     fetch_units: Callable[[], list[dict]] | None = None,
     run_id: str | None = None,
@@ -101,7 +101,6 @@ def start_run(
     units the projection has not seen yet are fetched with `fetch_units` first, and the run records how many units
     it covered, how many it fetched, and how many it left without a bill and why."""
     period = check_run(principal, community_id, period_name)
-    now = now or dbmod.utcnow()
     policy_for(session, community_id, lock=True)  # one run of a community starts at a time
     fetched = None
     if residents_units is not None and fetch_units is not None:
@@ -141,9 +140,8 @@ def start_run(
     return run, pending
 
 
-def bill_units(session: Session, settings, run_id: str, unit_ids: list[str], now: datetime | None = None) -> BillingRun:
+def bill_units(session: Session, settings, run_id: str, unit_ids: list[str], now: datetime) -> BillingRun:
     """Bill these units of a started run (those still without a bill for its period) and count them as done."""
-    now = now or dbmod.utcnow()
     run = session.execute(
         select(BillingRun).where(BillingRun.id == run_id).execution_options(populate_existing=True)
     ).scalar_one()
@@ -253,17 +251,17 @@ def _count(skipped: dict, reason: str, n: int) -> None:
         skipped[reason] = skipped.get(reason, 0) + n
 
 
-def finish_run(session: Session, run_id: str, now: datetime | None = None, status: str = "done") -> BillingRun:
+def finish_run(session: Session, run_id: str, now: datetime, status: str = "done") -> BillingRun:
     run = session.execute(
         select(BillingRun).where(BillingRun.id == run_id).execution_options(populate_existing=True)
     ).scalar_one()
     run.status = status
-    run.finished_at = now or dbmod.utcnow()
+    run.finished_at = now
     session.flush()
     return run
 
 
-def fail_run(session: Session, run_id: str, now: datetime | None = None) -> BillingRun:
+def fail_run(session: Session, run_id: str, now: datetime) -> BillingRun:
     """A chunk failed: the bills of the chunks before it stand; a re-run of the period bills the rest."""
     return finish_run(session, run_id, now, status="failed")
 
@@ -456,7 +454,7 @@ def issue_charge(
     day: date,
     due_days: int | None = None,
     renovation_id: str | None = None,
-    now: datetime | None = None,
+    now: datetime,
 ) -> Bill | None:
     """One bill with one line; None when a bill for this source exists already (a replayed event)."""
     exists = session.execute(
@@ -464,7 +462,6 @@ def issue_charge(
     ).scalar_one_or_none()
     if exists is not None:
         return None
-    now = now or dbmod.utcnow()
     policy = policy_for(session, community_id)
     unit = session.get(BillingUnit, unit_id)
     period = month_of(day)
@@ -513,7 +510,15 @@ def issue_charge(
 
 
 def create_one_off(
-    session: Session, settings, principal: Principal, data: dict, today: date, fetch_unit=None, fetch_resident=None
+    session: Session,
+    settings,
+    principal: Principal,
+    data: dict,
+    today: date,
+    fetch_unit=None,
+    fetch_resident=None,
+    *,
+    now: datetime,
 ) -> Bill:
     require(principal, *MONEY_ROLES)
     if data.get("due_date") and data["due_date"] < today:
@@ -534,11 +539,14 @@ def create_one_off(
         payer_id=data.get("payer_id"),
         day=today,
         due_days=(data["due_date"] - today).days if data.get("due_date") else None,
+        now=now,
     )
     return bill
 
 
-def credit_bill(session: Session, principal: Principal, bill_id: str, amount_fen: int, reason: str) -> Bill:
+def credit_bill(
+    session: Session, principal: Principal, bill_id: str, amount_fen: int, reason: str, now: datetime
+) -> Bill:
     """A correction: a credit entry lowers what the bill asks for; the bill and its lines stay as issued."""
     require(principal, *MONEY_ROLES)
     bill = _locked_bill(session, principal, bill_id)
@@ -554,7 +562,7 @@ def credit_bill(session: Session, principal: Principal, bill_id: str, amount_fen
             amount_fen=-amount_fen,
             bill_id=bill.id,
             reason=reason,
-            created_at=dbmod.utcnow(),
+            created_at=now,
         )
     )
     session.flush()

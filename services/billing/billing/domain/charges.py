@@ -10,10 +10,10 @@ from sqlalchemy.orm import Session
 
 from guanjia import db as dbmod
 from guanjia import outbox as outboxmod
+from guanjia.money import fen_to_str, to_fen
 
 from ..events import DEPOSIT_REFUNDED
 from ..models import Allocation, Bill, Deposit, LedgerEntry, outbox
-from ..money import fen_to_str, to_fen
 from .bills import issue_charge
 from .common import policy_for
 from .payments import _allocation
@@ -23,7 +23,7 @@ def _local_day(settings, when: datetime):
     return dbmod.as_utc(when).astimezone(ZoneInfo(settings.timezone)).date()
 
 
-def renovation_approved(session: Session, settings, data: dict) -> Bill | None:
+def renovation_approved(session: Session, settings, data: dict, now: datetime) -> Bill | None:
     """The deposit falls due when the community's policy sets one."""
     policy = policy_for(session, data["community_id"])
     if not policy.renovation_deposit_fen:
@@ -41,6 +41,7 @@ def renovation_approved(session: Session, settings, data: dict) -> Bill | None:
         day=_local_day(settings, data["approved_at"]),
         due_days=0,
         renovation_id=data["renovation_id"],
+        now=now,
     )
     if bill is not None:
         session.add(
@@ -80,7 +81,7 @@ def deposit_state(session: Session, community_id: str, renovation_id: str) -> di
     }
 
 
-def renovation_violation(session: Session, settings, data: dict) -> Bill | None:
+def renovation_violation(session: Session, settings, data: dict, now: datetime) -> Bill | None:
     """A fine where the community's policy sets one for the severity (none by default)."""
     policy = policy_for(session, data["community_id"])
     amount = policy.fine_serious_fen if data["severity"] == "serious" else policy.fine_minor_fen
@@ -98,10 +99,11 @@ def renovation_violation(session: Session, settings, data: dict) -> Bill | None:
         payer_id=data.get("applicant_id"),
         day=_local_day(settings, data["occurred_at"]),
         renovation_id=data["renovation_id"],
+        now=now,
     )
 
 
-def renovation_completed(session: Session, settings, data: dict) -> Deposit | None:
+def renovation_completed(session: Session, settings, data: dict, now: datetime) -> Deposit | None:
     """A passed completion refunds the paid deposit less the renovation's unpaid fines (which the deducted money
     pays); the deposit charge is credited. Entries: credit −D, transfer of F to the fines, refund +(P−F)."""
     if not data["passed"]:
@@ -112,7 +114,6 @@ def renovation_completed(session: Session, settings, data: dict) -> Deposit | No
     deposit = session.execute(query).scalar_one_or_none()
     if deposit is None or deposit.status != "due":
         return None
-    now = dbmod.utcnow()
     bill = session.execute(
         select(Bill).where(Bill.id == deposit.bill_id).execution_options(populate_existing=True)
     ).scalar_one()
@@ -203,17 +204,25 @@ def _entry(session: Session, bill: Bill, kind: str, amount: int, reason: str, no
     )
 
 
-def ticket_resolved(session: Session, settings, data: dict) -> Bill | None:
+def ticket_resolved(session: Session, settings, data: dict, now: datetime) -> Bill | None:
     """A paid repair whose charge the resident accepted becomes a bill; free or refused repairs bill nothing."""
     if not (data["paid"] and data["charge_accepted"] and data.get("charge") and data.get("unit_id")):
         return None
     label = f"Paid repair {data['number']}" if data.get("number") else "Paid repair"
     return _event_charge(
-        session, settings, data, "repair", f"ticket:{data['ticket_id']}", data["charge"], label, data["resolved_at"]
+        session,
+        settings,
+        data,
+        "repair",
+        f"ticket:{data['ticket_id']}",
+        data["charge"],
+        label,
+        data["resolved_at"],
+        now,
     )
 
 
-def service_order_completed(session: Session, settings, data: dict) -> Bill | None:
+def service_order_completed(session: Session, settings, data: dict, now: datetime) -> Bill | None:
     """A delivered catalogue service (特约服务) with a price becomes a bill named after the item; free ones bill
     nothing."""
     return _event_charge(
@@ -225,10 +234,11 @@ def service_order_completed(session: Session, settings, data: dict) -> Bill | No
         data["amount"],
         data["item_name"],
         data["completed_at"],
+        now,
     )
 
 
-def _event_charge(session, settings, data, kind, source_key, amount, description, at) -> Bill | None:
+def _event_charge(session, settings, data, kind, source_key, amount, description, at, now) -> Bill | None:
     """One bill for the unit from another service's event (once per source: a replay bills nothing)."""
     amount = to_fen(amount)
     if amount <= 0:
@@ -244,4 +254,5 @@ def _event_charge(session, settings, data, kind, source_key, amount, description
         description=description,
         payer_id=data.get("reporter_id"),
         day=_local_day(settings, at),
+        now=now,
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -37,20 +37,20 @@ def require_community(principal: Principal, community_id: str | None, what: str 
         raise NotFound(f"{what} not found")
 
 
-def today_in(settings, now: datetime | None = None) -> date:
-    """The instance's calendar date (billing periods and due dates are local, Asia/Shanghai by default)."""
-    return (now or datetime.now(UTC)).astimezone(ZoneInfo(settings.timezone)).date()
+def today_in(settings, now: datetime) -> date:
+    """The instance's calendar date at `now` (billing periods and due dates are local, Asia/Shanghai by default)."""
+    return now.astimezone(ZoneInfo(settings.timezone)).date()
 
 
 def policy_for(session: Session, community_id: str, *, lock: bool = False) -> Policy:
     """The community's policy (created with the defaults on first use); lock=True serialises runs and scans."""
     policy = session.get(Policy, community_id)
     if policy is None:
-        insert = _insert(session)
-        session.execute(
-            insert(Policy)
-            .values(community_id=community_id, updated_at=dbmod.utcnow(), **_policy_defaults())
-            .on_conflict_do_nothing(index_elements=[Policy.community_id])
+        dbmod.insert_if_absent(
+            session,
+            Policy,
+            {"community_id": community_id, "updated_at": dbmod.utcnow(), **_policy_defaults()},
+            index_elements=[Policy.community_id],
         )
     query = select(Policy).where(Policy.community_id == community_id).execution_options(populate_existing=True)
     if lock and dbmod.is_postgres(session):

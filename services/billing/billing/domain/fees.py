@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -41,7 +41,7 @@ def get_policy(session: Session, principal: Principal, community_id: str) -> Pol
     return policy_for(session, community_id)
 
 
-def update_policy(session: Session, principal: Principal, community_id: str, changes: dict) -> Policy:
+def update_policy(session: Session, principal: Principal, community_id: str, changes: dict, now: datetime) -> Policy:
     require(principal, *MONEY_ROLES)
     require_community(principal, community_id)
     policy = policy_for(session, community_id, lock=True)
@@ -53,11 +53,11 @@ def update_policy(session: Session, principal: Principal, community_id: str, cha
         raise Invalid("reminder_second_days", "reminder days must grow: first < second < final")
     for name, value in changes.items():
         setattr(policy, name, value)
-    policy.updated_at = dbmod.utcnow()
+    policy.updated_at = now
     return policy
 
 
-def create_fee_item(session: Session, principal: Principal, data: dict) -> FeeItem:
+def create_fee_item(session: Session, principal: Principal, data: dict, now: datetime) -> FeeItem:
     require(principal, *MONEY_ROLES)
     require_community(principal, data["community_id"])
     kind, basis = data["kind"], data["basis"]
@@ -74,11 +74,11 @@ def create_fee_item(session: Session, principal: Principal, data: dict) -> FeeIt
         exempt_floors_max=data.get("exempt_floors_max"),
         rounding=data.get("rounding", "half_even"),
         active=True,
-        created_at=dbmod.utcnow(),
+        created_at=now,
     )
     session.add(item)
     session.flush()
-    add_rate(session, principal, item.id, {"rate": data["rate"], "effective_from": data["effective_from"]})
+    add_rate(session, principal, item.id, {"rate": data["rate"], "effective_from": data["effective_from"]}, now)
     return item
 
 
@@ -107,7 +107,7 @@ def update_fee_item(session: Session, principal: Principal, fee_item_id: str, ch
     return item
 
 
-def add_rate(session: Session, principal: Principal, fee_item_id: str, data: dict) -> FeeRate:
+def add_rate(session: Session, principal: Principal, fee_item_id: str, data: dict, now: datetime) -> FeeRate:
     """A new rate from a date on. Bills already issued keep the amounts they were issued with."""
     require(principal, *MONEY_ROLES)
     item = _item(session, principal, fee_item_id)
@@ -124,7 +124,7 @@ def add_rate(session: Session, principal: Principal, fee_item_id: str, data: dic
         fee_item_id=item.id,
         effective_from=data["effective_from"],
         rate=data["rate"],
-        created_at=dbmod.utcnow(),
+        created_at=now,
     )
     session.add(rate)
     session.flush()
@@ -151,7 +151,7 @@ def list_fee_items(principal: Principal, community_id: str):
     return select(FeeItem).where(FeeItem.community_id == community_id).order_by(FeeItem.created_at, FeeItem.id)
 
 
-def record_reading(session: Session, principal: Principal, data: dict) -> MeterReading:
+def record_reading(session: Session, principal: Principal, data: dict, now: datetime) -> MeterReading:
     require(principal, *MONEY_ROLES)
     item = _item(session, principal, data["fee_item_id"])
     if item.basis != "metered":
@@ -180,7 +180,7 @@ def record_reading(session: Session, principal: Principal, data: dict) -> MeterR
         period=data["period"],
         previous=data["previous"],
         current=data["current"],
-        created_at=dbmod.utcnow(),
+        created_at=now,
     )
     session.add(reading)
     session.flush()

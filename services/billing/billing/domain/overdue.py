@@ -9,10 +9,10 @@ from sqlalchemy.orm import Session
 
 from guanjia import db as dbmod
 from guanjia import outbox as outboxmod
+from guanjia.money import fen_to_str
 
 from ..events import FEE_OVERDUE
 from ..models import outbox
-from ..money import fen_to_str
 
 # The stage a bill has reached and the ones after it; the rank makes "no stage twice, never go back" one comparison.
 STAGES = ("first", "second", "final")
@@ -71,10 +71,9 @@ events AS (
 """
 
 
-def scan(session: Session, settings, today: date, now: datetime | None = None) -> int:
+def scan(session: Session, settings, today: date, now: datetime) -> int:
     """Publish fee.overdue for every bill that reached a reminder stage it has not had. Several replicas may scan
     at once: the (bill, stage) key lets one insert win and the others insert (and publish) nothing."""
-    now = now or dbmod.utcnow()
     writer = outboxmod.Batch(outbox, settings, FEE_OVERDUE, time=now)
     if dbmod.is_postgres(session):
         session.execute(text(_PG_PASS), {"today": today})

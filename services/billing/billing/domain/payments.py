@@ -14,11 +14,11 @@ from guanjia import db as dbmod
 from guanjia import outbox as outboxmod
 from guanjia.auth import Principal
 from guanjia.errors import Conflict, Invalid, NotFound
+from guanjia.money import fen_in_capitals, fen_to_str
 
 from ..events import PAYMENT_RECEIVED, PAYMENT_REVERSED
 from ..models import Allocation, Bill, BillLine, FeeItem, LedgerEntry, Payment, ReceiptCounter, outbox
-from ..money import fen_in_capitals, fen_to_str
-from .common import MONEY_ROLES, require, upsert_insert
+from .common import MONEY_ROLES, require
 from .units import check_payer, find_unit, lives_in
 
 CASH_BOOK_READERS = ("finance", "senior_butler", "cs_manager")
@@ -29,8 +29,8 @@ def record_payment(
     settings,
     principal: Principal,
     data: dict,
+    now: datetime,
     fetch_unit=None,
-    now: datetime | None = None,
     fetch_resident=None,
 ) -> Payment:
     require(principal, *MONEY_ROLES)
@@ -41,18 +41,11 @@ def record_payment(
     return _receive(session, settings, unit, data, recorded_by=principal.subject, now=now)
 
 
-def _receive(session: Session, settings, unit, data: dict, *, recorded_by: str, now: datetime | None) -> Payment:
-    now = now or dbmod.utcnow()
+def _receive(session: Session, settings, unit, data: dict, *, recorded_by: str, now: datetime) -> Payment:
     amount = data["amount"]
     bills = _bills_to_pay(session, unit, data.get("bill_ids"))
-    plan, left = [], amount
-    for bill in bills:
-        if left == 0:
-            break
-        part = min(left, bill.outstanding_fen)
-        if part > 0:
-            plan.append((bill, part))
-            left -= part
+    parts, left = allocate(amount, [bill.outstanding_fen for bill in bills])
+    plan = [(bill, part) for bill, part in zip(bills, parts, strict=True) if part > 0]
     if left and not data.get("prepaid"):
         owed = amount - left
         raise Invalid(
@@ -118,6 +111,18 @@ def _receive(session: Session, settings, unit, data: dict, *, recorded_by: str, 
     return payment
 
 
+def allocate(amount: int, owed: list[int]) -> tuple[list[int], int]:
+    """How `amount` fen pays debts owing `owed` fen, in the order given (bills named, else oldest first; prepaid
+    money, oldest payment first): each in full before the next, none beyond what it owes. → the part of each, and
+    what is left over (prepaid, or refused without prepaid: true)."""
+    parts, left = [], amount
+    for debt in owed:
+        part = max(0, min(left, debt))
+        parts.append(part)
+        left -= part
+    return parts, left
+
+
 def _bills_to_pay(session: Session, unit, bill_ids: list[str] | None) -> list[Bill]:
     """The named bills in the order named, or the unit's open bills oldest first (deposits only when named)."""
     query = select(Bill).execution_options(populate_existing=True)
@@ -160,10 +165,11 @@ def _allocation(payment_id, unit_id, bill_id, amount, kind, now) -> Allocation:
 def next_receipt_number(session: Session, community_id: str) -> int:
     """The community's next receipt number. The counter row stays locked until the payment commits, so a
     rolled-back payment gives its number back and the numbers have no gaps."""
-    session.execute(
-        upsert_insert(session)(ReceiptCounter)
-        .values(community_id=community_id, last_number=0)
-        .on_conflict_do_nothing(index_elements=[ReceiptCounter.community_id])
+    dbmod.insert_if_absent(
+        session,
+        ReceiptCounter,
+        {"community_id": community_id, "last_number": 0},
+        index_elements=[ReceiptCounter.community_id],
     )
     return session.execute(
         update(ReceiptCounter)
@@ -214,8 +220,9 @@ def apply_prepaid(session: Session, unit_ids: set[str], now: datetime) -> int:
         if dbmod.is_postgres(session):
             query = query.with_for_update()
         for bill in session.execute(query).scalars():
-            for entry in pot:
-                part = min(entry[2], bill.outstanding_fen)
+            # The bill is the amount to cover here, the pot's payments what covers it (the same rule reversed).
+            parts, _unpaid = allocate(bill.outstanding_fen, [entry[2] for entry in pot])
+            for entry, part in zip(pot, parts, strict=True):
                 if part <= 0:
                     continue
                 entry[2] -= part
@@ -227,12 +234,9 @@ def apply_prepaid(session: Session, unit_ids: set[str], now: datetime) -> int:
     return moved
 
 
-def refund_prepaid(
-    session: Session, principal: Principal, unit_id: str, data: dict, now: datetime | None = None
-) -> dict:
+def refund_prepaid(session: Session, principal: Principal, unit_id: str, data: dict, now: datetime) -> dict:
     """Pay prepaid money back to the resident (moving out, paid twice): refund entries, oldest payment first."""
     require(principal, *MONEY_ROLES)
-    now = now or dbmod.utcnow()
     unit = find_unit(session, unit_id, None)
     if unit is None or not principal.sees_community(unit.community_id):
         raise NotFound(f"unit {unit_id} not found")
@@ -241,12 +245,10 @@ def refund_prepaid(
     amount = data["amount"]
     if amount > available:
         raise Invalid("amount", f"more than the {fen_to_str(available)} prepaid balance")
-    left = amount
-    for _, payment_id, held in pot:
-        part = min(left, held)
+    parts, _left = allocate(amount, [held for _, _, held in pot])
+    for (_, payment_id, _held), part in zip(pot, parts, strict=True):
         if part > 0:
             session.add(_allocation(payment_id, unit_id, None, -part, "refund", now))
-            left -= part
     session.add(
         LedgerEntry(
             id=dbmod.new_id(),
@@ -263,12 +265,11 @@ def refund_prepaid(
 
 
 def reverse_payment(
-    session: Session, settings, principal: Principal, payment_id: str, data: dict, now: datetime | None = None
+    session: Session, settings, principal: Principal, payment_id: str, data: dict, now: datetime
 ) -> Payment:
     """Undo a payment with a reason: every bill it paid is owed again and its prepaid part is taken back (less
     what was refunded from it already). The payment and its allocations stay; the reversal is new rows."""
     require(principal, *MONEY_ROLES)
-    now = now or dbmod.utcnow()
     query = select(Payment).where(Payment.id == payment_id).execution_options(populate_existing=True)
     if dbmod.is_postgres(session):
         query = query.with_for_update()
@@ -334,7 +335,7 @@ def reverse_payment(
     return payment
 
 
-def provider_payment(session: Session, settings, data: dict, now: datetime | None = None) -> tuple[Payment, bool]:
+def provider_payment(session: Session, settings, data: dict, now: datetime) -> tuple[Payment, bool]:
     """A confirmed online payment posted by the provider: recorded once per (provider, reference); money beyond
     what the unit owes is kept as prepaid (the resident has paid it, it cannot be refused)."""
     existing = session.execute(

@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 from guanjia import db as dbmod
 from guanjia.auth import Principal
 from guanjia.errors import Invalid
+from guanjia.money import fen_to_str, parse_period, sub_periods
 
 from ..models import Allocation, Bill, BillingUnit, BillingZone, BillLine, CollectionNote, FeeItem, Payment
-from ..money import fen_to_str, parse_period, sub_periods
 from .common import COLLECTORS, MONEY_ROLES, READERS, policy_for, require, require_community
 from .units import butlers_by_zone
 
@@ -183,7 +183,7 @@ def collection_list(
     return {"community_id": community_id, "as_of": as_of, "items": items}
 
 
-def add_note(session: Session, principal: Principal, data: dict) -> CollectionNote:
+def add_note(session: Session, principal: Principal, data: dict, now: datetime) -> CollectionNote:
     require(principal, *COLLECTORS)
     unit = session.get(BillingUnit, data["unit_id"])
     if unit is None or not principal.sees_community(unit.community_id):
@@ -198,7 +198,7 @@ def add_note(session: Session, principal: Principal, data: dict) -> CollectionNo
         outcome=data["outcome"],
         promised_on=data.get("promised_on"),
         note=data["note"],
-        created_at=dbmod.utcnow(),
+        created_at=now,
     )
     session.add(note)
     session.flush()

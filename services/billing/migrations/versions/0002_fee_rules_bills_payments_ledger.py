@@ -8,6 +8,8 @@ Create Date: 2026-11-27 12:58:08.723105
 import sqlalchemy as sa
 from alembic import op
 
+from guanjia import migrations
+
 revision = "0002"
 down_revision = "0001"
 branch_labels = None
@@ -181,16 +183,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("fee_item_id", "effective_from"),
     )
-    op.create_table(
-        "idempotency_keys",
-        sa.Column("subject", sa.String(length=100), nullable=False),
-        sa.Column("key", sa.String(length=200), nullable=False),
-        sa.Column("request_hash", sa.String(length=64), nullable=False),
-        sa.Column("status", sa.Integer(), nullable=False),
-        sa.Column("body", sa.Text(), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("subject", "key"),
-    )
+    migrations.create_idempotency_keys()
     op.create_table(
         "ledger_entries",
         sa.Column("id", sa.String(length=36), nullable=False),
@@ -277,7 +270,7 @@ def downgrade() -> None:
     op.drop_table("meter_readings")
     op.drop_index(op.f("ix_ledger_entries_unit_id"), table_name="ledger_entries")
     op.drop_table("ledger_entries")
-    op.drop_table("idempotency_keys")
+    migrations.drop_idempotency_keys()
     op.drop_table("fee_rates")
     op.drop_index(op.f("ix_fee_items_community_id"), table_name="fee_items")
     op.drop_table("fee_items")

@@ -62,9 +62,9 @@ def test_a_month_billed_paid_reminded_and_reported_on_sqlite(embedded):
     assert (paid.status_code, paid.json["receipt_number"]) == (201, "R00000001")
     assert client.get(f"/api/v1/billing/units/{units[0]}/account", headers=headers).json["prepaid"] == "40.00"
     with db.transaction() as session:
-        assert overdue.scan(session, settings, date(2026, 12, 20)) == 1  # unit 2, "second" stage
+        assert overdue.scan(session, settings, date(2026, 12, 20), datetime.now(UTC)) == 1  # unit 2, "second" stage
     with db.transaction() as session:
-        assert overdue.scan(session, settings, date(2026, 12, 21)) == 0
+        assert overdue.scan(session, settings, date(2026, 12, 21), datetime.now(UTC)) == 0
     rate = client.get(
         "/api/v1/billing/reports/collection-rate",
         headers=headers,

@@ -60,6 +60,7 @@ def test_entries_sum_to_the_balance_and_no_fen_appears_or_vanishes(db, billing_s
                         description="charge",
                         payer_id=None,
                         day=date(2026, 11, 1),
+                        now=datetime.now(UTC),
                     )
                     bill_ids.append(bill.id)
                 elif operation[0] == "pay":
@@ -67,15 +68,26 @@ def test_entries_sum_to_the_balance_and_no_fen_appears_or_vanishes(db, billing_s
                     data = {"unit_id": unit_id, "amount": amount, "method": "cash", "prepaid": prepaid}
                     if target is not None and target < len(bill_ids):
                         data["bill_ids"] = [bill_ids[target]]
-                    payment_ids.append(payments.record_payment(session, billing_settings, finance, data).id)
+                    payment_ids.append(
+                        payments.record_payment(session, billing_settings, finance, data, datetime.now(UTC)).id
+                    )
                 elif operation[0] == "reverse" and operation[1] < len(payment_ids):
                     payments.reverse_payment(
-                        session, billing_settings, finance, payment_ids[operation[1]], {"reason_code": "entry_error"}
+                        session,
+                        billing_settings,
+                        finance,
+                        payment_ids[operation[1]],
+                        {"reason_code": "entry_error"},
+                        datetime.now(UTC),
                     )
                 elif operation[0] == "credit" and operation[1] < len(bill_ids):
-                    bills.credit_bill(session, finance, bill_ids[operation[1]], operation[2], "correction")
+                    bills.credit_bill(
+                        session, finance, bill_ids[operation[1]], operation[2], "correction", datetime.now(UTC)
+                    )
                 elif operation[0] == "refund":
-                    payments.refund_prepaid(session, finance, unit_id, {"amount": operation[1], "reason": "moved out"})
+                    payments.refund_prepaid(
+                        session, finance, unit_id, {"amount": operation[1], "reason": "moved out"}, datetime.now(UTC)
+                    )
         except ProblemError:
             pass  # refused (over-payment without intent, nothing left to pay, reversed twice): nothing written
 

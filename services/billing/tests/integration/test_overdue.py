@@ -20,7 +20,7 @@ def billed(community, run):
 
 def scan(db, settings, today):
     with db.transaction() as session:
-        return overdue.scan(session, settings, today)
+        return overdue.scan(session, settings, today, datetime.now(UTC))
 
 
 def reminders(outbox_events, community):

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from billing.callbacks import hmac_verifier, sign
-from billing.money import Money, Rate, fen_in_capitals, fen_to_str, parse_amount, parse_period, to_fen
+from guanjia.money import Money, Rate, fen_in_capitals, fen_to_str, parse_amount, parse_period, to_fen
 
 
 @settings(database=None)

@@ -8,6 +8,8 @@ Create Date: 2026-12-02 06:14:26.042247
 import sqlalchemy as sa
 from alembic import op
 
+from guanjia import migrations
+
 revision = "0001"
 down_revision = None
 branch_labels = None
@@ -35,14 +37,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_directory_community_kind", "directory_entries", ["community_id", "kind"], unique=False)
-    op.create_table(
-        "inbox",
-        sa.Column("consumer", sa.String(length=100), nullable=False),
-        sa.Column("event_id", sa.String(length=64), nullable=False),
-        sa.Column("event_type", sa.String(length=100), nullable=False),
-        sa.Column("processed_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("consumer", "event_id"),
-    )
+    migrations.create_inbox()
     op.create_table(
         "knowledge_entries",
         sa.Column("id", sa.String(length=36), nullable=False),
@@ -61,25 +56,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_knowledge_community_category", "knowledge_entries", ["community_id", "category"], unique=False)
     op.create_index("ix_knowledge_community_review", "knowledge_entries", ["community_id", "review_by"], unique=False)
-    op.create_table(
-        "outbox",
-        sa.Column("id", sa.String(length=36), nullable=False),
-        sa.Column("event_type", sa.String(length=100), nullable=False),
-        sa.Column("payload", sa.Text(), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("last_error", sa.Text(), nullable=True),
-        sa.PrimaryKeyConstraint("id"),
-    )
-    op.create_index(
-        "ix_outbox_unpublished",
-        "outbox",
-        ["created_at"],
-        unique=False,
-        postgresql_where=sa.text("published_at IS NULL"),
-        sqlite_where=sa.text("published_at IS NULL"),
-    )
+    migrations.create_outbox()
     op.create_table(
         "surveys",
         sa.Column("id", sa.String(length=36), nullable=False),
@@ -179,17 +156,11 @@ def downgrade() -> None:
     op.drop_table("units")
     op.drop_index(op.f("ix_surveys_community_id"), table_name="surveys")
     op.drop_table("surveys")
-    op.drop_index(
-        "ix_outbox_unpublished",
-        table_name="outbox",
-        postgresql_where=sa.text("published_at IS NULL"),
-        sqlite_where=sa.text("published_at IS NULL"),
-    )
-    op.drop_table("outbox")
+    migrations.drop_outbox()
     op.drop_index("ix_knowledge_community_review", table_name="knowledge_entries")
     op.drop_index("ix_knowledge_community_category", table_name="knowledge_entries")
     op.drop_table("knowledge_entries")
-    op.drop_table("inbox")
+    migrations.drop_inbox()
     op.drop_index("ix_directory_community_kind", table_name="directory_entries")
     op.drop_table("directory_entries")
     # ### end Alembic commands ###

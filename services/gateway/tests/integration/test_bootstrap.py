@@ -40,7 +40,7 @@ def test_bootstrap_generates_and_prints_the_admin_password_once(infra):
 
 
 def test_bootstrap_takes_the_password_from_the_environment_and_never_prints_it(infra):
-    settings = fresh_settings(infra, admin_password="from-the-env-42")
+    settings = fresh_settings(infra, env={"GUANJIA_ADMIN_PASSWORD": "from-the-env-42"})
     lines = bootstrap(settings)
     assert lines and any("GUANJIA_ADMIN_PASSWORD" in line for line in lines)
     assert not any("from-the-env-42" in line for line in lines)

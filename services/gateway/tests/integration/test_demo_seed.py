@@ -30,7 +30,9 @@ def stack(infra, serve):
         # Databases of its own: other tests of the session file tickets that this gateway's users never saw.
         apps[name] = specs[name].create_app(infra.settings(name, database=f"{name}_demo_{suffix}"), upstreams)
         upstreams[name] = WsgiUpstream(name, apps[name])
-    settings = infra.settings("gateway", database=f"gateway_demo_{uuid.uuid4().hex[:6]}", admin_password="demo-admin-1")
+    settings = infra.settings(
+        "gateway", database=f"gateway_demo_{uuid.uuid4().hex[:6]}", env={"GUANJIA_ADMIN_PASSWORD": "demo-admin-1"}
+    )
     bootstrap(settings)
     gateway = create_app(settings, upstreams_for(settings, apps))
     upstreams["gateway"] = WsgiUpstream("gateway", gateway)
@@ -83,7 +85,9 @@ def test_readiness_waits_for_the_admin_and_with_demo_for_the_demo_logins(infra, 
         apps[name] = specs[name].create_app(infra.settings(name, database=f"{name}_ready_{suffix}"), upstreams)
         upstreams[name] = WsgiUpstream(name, apps[name])
     settings = infra.settings(
-        "gateway", database=f"gateway_ready_{uuid.uuid4().hex[:6]}", admin_password="ready-admin-1", demo=True
+        "gateway",
+        database=f"gateway_ready_{uuid.uuid4().hex[:6]}",
+        env={"GUANJIA_ADMIN_PASSWORD": "ready-admin-1", "GUANJIA_DEMO": "1"},
     )
     gateway = create_app(settings, upstreams_for(settings, apps))
     upstreams["gateway"] = WsgiUpstream("gateway", gateway)

@@ -7,6 +7,7 @@ import random
 import pytest
 
 from gateway.app import create_app
+from gateway.config import GatewaySettings
 from guanjia.http import WsgiUpstream
 from guanjia.testing import auth_header
 
@@ -84,7 +85,7 @@ def test_every_answer_carries_security_headers(client, gateway_settings, tickets
 
 def test_cors_answers_the_configured_web_origin_only(gateway_settings):
     client = create_app(
-        gateway_settings.with_service("gateway", cors_origins=("https://wy.example.cn",)), upstreams={}
+        gateway_settings, upstreams={}, gateway=GatewaySettings(cors_origins=("https://wy.example.cn",))
     ).test_client()
     preflight = {"Origin": "https://wy.example.cn", "Access-Control-Request-Method": "POST"}
     allowed = client.options("/api/v1/auth/token", headers=preflight)

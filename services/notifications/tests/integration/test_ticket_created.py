@@ -13,6 +13,7 @@ from guanjia import bus
 from guanjia.db import Database
 from guanjia.errors import UpstreamUnavailable
 from guanjia.testing import EventRecorder, auth_header, wait_until
+from notifications import config
 from notifications.models import outbox
 
 
@@ -102,7 +103,7 @@ def test_ticket_created_sends_one_sms_and_publishes_notification_sent(
     number = event["data"]["number"]
     assert (
         delivery["text"]
-        == f"【{notifications_settings.sms_signature}】您的报修已受理，工单号{number}，我们将尽快处理。"
+        == f"【{config.from_env(notifications_settings).signature}】您的报修已受理，工单号{number}，我们将尽快处理。"
     )
     masked = f"{resident['phone'][3:6]}****{resident['phone'][-4:]}"
     assert delivery["recipient"] == masked

@@ -41,7 +41,7 @@ def test_wechat_settings_from_the_environment():
         wechat_from_env(env={"GUANJIA_WECHAT_QUIET_HOURS": "maybe"})
 
     class Settings:
-        sms_env = {"GUANJIA_WECHAT_TOKEN_MARGIN_SECONDS": "soon"}
+        env = {"GUANJIA_WECHAT_TOKEN_MARGIN_SECONDS": "soon"}
 
     assert any("GUANJIA_WECHAT_TOKEN_MARGIN_SECONDS" in problem for problem in check(Settings()))
 
@@ -65,7 +65,7 @@ def test_openids_are_masked_and_the_inbox_drops_the_sms_signature():
 
 
 def test_the_instance_configuration_carries_the_wechat_and_smtp_variables_secrets_from_files_too(tmp_path):
-    """A worker configured with GUANJIA_SMS_* (its sms_env) still reads its WeChat and SMTP settings."""
+    """The instance configuration (the variables the settings were read from) carries WeChat and SMTP too."""
     from guanjia import config
 
     secret = tmp_path / "wechat-secret"

@@ -123,7 +123,7 @@ def test_settings_from_the_environment():
         "GUANJIA_SMS_QUIET_HOURS": "22:00-07:30",
         "GUANJIA_SMS_RECIPIENT_PER_DAY": "5",
     }
-    sms = config.from_env(SimpleNamespace(sms_provider="console", sms_signature="幸福物业"), env)
+    sms = config.from_env(None, {**env, "GUANJIA_SMS_SIGNATURE": "幸福物业"})
     assert sms.chain == ("aliyun", "tencent", "twilio") and sms.signature == "幸福物业"
     assert sms.aliyun.templates == {"fee.overdue.first": "SMS_1"}
     assert (sms.quiet_start, sms.quiet_end) == (time(22), time(7, 30)) and sms.recipient_per_day == 5

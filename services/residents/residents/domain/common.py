@@ -14,7 +14,7 @@ from guanjia.db import as_utc, new_id
 from guanjia.errors import Invalid, NotFound
 
 from .. import events
-from ..models import Building, Resident, Unit, UnitStatusChange, outbox
+from ..models import Building, Community, Resident, Unit, UnitStatusChange, outbox
 from ..values import format_area
 
 # Who shapes a community's structure (zones, buildings, units) and decides renovations.
@@ -126,6 +126,15 @@ def resident_scope(query, principal: Principal):
 
 def residents_query():
     return select(Resident).join(Unit, Unit.id == Resident.unit_id)
+
+
+def named_community(session: Session, principal: Principal, community_id: str) -> Community:
+    """The community a request names (`community_id`); another community's id reads as unknown: its existence is
+    not the caller's business."""
+    community = session.get(Community, community_id)
+    if community is None or not principal.sees_community(community.id):
+        raise Invalid("community_id", "no such community")
+    return community
 
 
 def load_resident(

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import String, cast, or_, select
 from sqlalchemy.orm import Session
 
 from guanjia.auth import Principal, require_role
-from guanjia.db import new_id, utcnow
+from guanjia.db import new_id
 from guanjia.errors import Conflict, Forbidden, Invalid, NotFound
 from guanjia.logging import current_request_id
 from guanjia.pii import (
@@ -41,7 +43,7 @@ def seal_id_number(settings, number: str | None) -> tuple[str | None, str | None
     return encrypt_pii(settings.pii_key, number), pii_lookup_hash(settings.pii_key, number)
 
 
-def register_resident(session: Session, settings, principal: Principal, data: dict) -> Resident:
+def register_resident(session: Session, settings, principal: Principal, data: dict, now: datetime) -> Resident:
     require_role(principal, *FRONT_DESK)
     unit = load_unit(session, principal, data["unit_id"], field="unit_id")
     phone = data["phone"]
@@ -52,7 +54,6 @@ def register_resident(session: Session, settings, principal: Principal, data: di
         raise Conflict("this phone number is already registered in this unit", errors={"phone": ["already registered"]})
     enc, digest = seal_id_number(settings, data.get("id_number"))
     emergency = data.get("emergency_contact") or {}
-    now = utcnow()
     resident = Resident(
         id=new_id(),
         community_id=unit.community_id,
@@ -89,7 +90,9 @@ def register_resident(session: Session, settings, principal: Principal, data: di
 SELF_SERVICE = {"emergency_contact", "sms_opt_out"}
 
 
-def update_resident(session: Session, settings, principal: Principal, resident_id: str, data: dict) -> Resident:
+def update_resident(
+    session: Session, settings, principal: Principal, resident_id: str, data: dict, now: datetime
+) -> Resident:
     """Change a resident's record; publishes resident.updated (ids and role/status only) when something changed."""
     resident = load_resident(session, principal, resident_id, lock=True)
     if principal.role == "resident":
@@ -129,7 +132,7 @@ def update_resident(session: Session, settings, principal: Principal, resident_i
             )
     for name, value in changed.items():
         setattr(resident, name, value)
-    resident.updated_at = utcnow()
+    resident.updated_at = now
     session.flush()
     emit(
         session,
@@ -206,19 +209,24 @@ def record_lookup(session: Session, principal: Principal, found, kind: str, now)
     for resident in found:
         if principal.role == "resident" and resident.id == principal.resident_id:
             continue  # finding oneself discloses nothing
-        session.add(
-            PiiDisclosure(
-                id=new_id(),
-                resident_id=resident.id,
-                actor_id=principal.subject,
-                actor_role=principal.role,
-                fields=f"search:{kind}",
-                request_id=current_request_id(),
-                at=now,
-            )
-        )
+        _disclosed(session, principal, resident.id, f"search:{kind}", now)
         ids.append(resident.id)
     return ids
+
+
+def _disclosed(session: Session, principal: Principal, resident_id: str, fields: str, now) -> None:
+    """Record that `principal` saw `fields` of this resident's personal data (listed at /disclosures)."""
+    session.add(
+        PiiDisclosure(
+            id=new_id(),
+            resident_id=resident_id,
+            actor_id=principal.subject,
+            actor_role=principal.role,
+            fields=fields,
+            request_id=current_request_id(),
+            at=now,
+        )
+    )
 
 
 def audit_header(action: str, resident_ids) -> dict:
@@ -401,17 +409,7 @@ def reveal(session: Session, settings, principal: Principal, resident_id: str, n
     resident = load_resident(session, principal, resident_id)
     with_id = principal.role in REVEAL_ID_NUMBER
     fields = ["name", "phone", "emergency_contact"] + (["id_number"] if with_id else [])
-    session.add(
-        PiiDisclosure(
-            id=new_id(),
-            resident_id=resident.id,
-            actor_id=principal.subject,
-            actor_role=principal.role,
-            fields=",".join(fields),
-            request_id=current_request_id(),
-            at=now,
-        )
-    )
+    _disclosed(session, principal, resident.id, ",".join(fields), now)
     id_number = None
     if resident.id_number_enc:
         id_number = decrypt_pii(settings.pii_key, resident.id_number_enc)

@@ -11,6 +11,7 @@ import functools
 import io
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import select, text, update
@@ -20,7 +21,7 @@ from guanjia import db as dbmod
 from guanjia import outbox as outboxmod
 from guanjia import workbook
 from guanjia.auth import Principal, require_role
-from guanjia.db import new_id, utcnow
+from guanjia.db import new_id
 from guanjia.errors import Invalid, ProblemError
 from guanjia.pii import (
     decrypt_pii,
@@ -35,7 +36,15 @@ from guanjia.workbook import safe_text
 from .. import events
 from ..models import Building, Community, Resident, Unit, Zone, outbox
 from ..values import parse_area
-from .common import MANAGERS, RESIDENT_ROLES, RESIDENT_TAGS, UNIT_TYPES, resident_event_data, unit_event_data
+from .common import (
+    MANAGERS,
+    RESIDENT_ROLES,
+    RESIDENT_TAGS,
+    UNIT_TYPES,
+    named_community,
+    resident_event_data,
+    unit_event_data,
+)
 from .structure import zone_event_data
 
 COLUMNS = {
@@ -209,7 +218,7 @@ def read_csv(content: bytes, kind: str) -> dict[str, list[tuple[int, dict]]]:
 # --- planning (validation against the file and the stored state) -----------------------------------------------
 
 
-def _plan(session: Session, settings, community: Community, sheets: dict) -> Plan:
+def _plan(session: Session, settings, community: Community, sheets: dict, now: datetime) -> Plan:
     plan = Plan()
     cid = community.id
     zones = {z.name: z for z in session.execute(select(Zone).where(Zone.community_id == cid)).scalars()}
@@ -227,7 +236,6 @@ def _plan(session: Session, settings, community: Community, sheets: dict) -> Pla
         select(Resident).where(Resident.community_id == cid, Resident.status != "moved_out")
     ).scalars():
         residents[(resident.unit_id, resident.phone)] = resident
-    now = utcnow()
     counts = {k: {"created": 0, "updated": 0, "unchanged": 0} for k in ("buildings", "units", "residents")}
     counts["zones"] = {"created": 0}
 
@@ -411,8 +419,7 @@ def _event(settings, batches: dict, event_type: str, subject: str, community: st
     batch.add(subject=subject, community=community, data=data)
 
 
-def _write(session: Session, settings, plan: Plan, cid: str) -> None:
-    now = utcnow()
+def _write(session: Session, settings, plan: Plan, cid: str, now: datetime) -> None:
     batches: dict = {}
     for zone in plan.zones:
         session.add(zone)
@@ -492,15 +499,14 @@ def run_import(
     community_id: str,
     sheets: dict,
     dry_run: bool,
+    now: datetime,
 ) -> dict:
     require_role(principal, *MANAGERS)
-    community = session.get(Community, community_id)
-    if community is None or not principal.sees_community(community.id):
-        raise Invalid("community_id", "no such community")
+    community = named_community(session, principal, community_id)
     if dbmod.is_postgres(session):
         # One import per community at a time: a concurrent twin waits and then finds everything in place.
         session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"residents-import:{community.id}"})
-    plan = _plan(session, settings, community, sheets)
+    plan = _plan(session, settings, community, sheets, now)
     result = {
         "community_id": community.id,
         "dry_run": dry_run,
@@ -519,7 +525,7 @@ def run_import(
             extra={"rows": plan.errors[:MAX_REPORTED], "error_count": len(plan.errors)},
         )
     if not dry_run:
-        _write(session, settings, plan, community.id)
+        _write(session, settings, plan, community.id, now)
     return result
 
 

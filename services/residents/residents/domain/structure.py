@@ -10,12 +10,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from guanjia.auth import Principal, require_role, scoped
-from guanjia.db import new_id, utcnow
+from guanjia.db import new_id
 from guanjia.errors import Conflict, Invalid, NotFound
 
 from .. import events
 from ..models import Building, ButlerCover, Community, Unit, UnitStatusChange, Zone
-from .common import MANAGERS, emit, emit_unit, load_unit, unit_event_data, unit_scope
+from .common import MANAGERS, emit, emit_unit, load_unit, named_community, unit_event_data, unit_scope
 
 DEFAULT_RENOVATION_HOURS = "08:00-12:00,14:00-18:00"
 _HOURS_RE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")
@@ -35,12 +35,12 @@ def parse_hours(raw: str) -> str:
 # --- communities -----------------------------------------------------------------------------------------------
 
 
-def create_community(session: Session, principal: Principal, data: dict) -> Community:
+def create_community(session: Session, principal: Principal, data: dict, now: datetime) -> Community:
     require_role(principal, "admin")
     community = Community(
         id=new_id(),
         name=data["name"].strip(),
-        created_at=utcnow(),
+        created_at=now,
         renovation_hours=data.get("renovation_hours") or DEFAULT_RENOVATION_HOURS,
         deposit_before_permit=data.get("deposit_before_permit", True),
     )
@@ -89,15 +89,12 @@ def _unique_butlers(ids) -> list[str]:
     return list(dict.fromkeys(i.strip() for i in ids if i and i.strip()))
 
 
-def create_zone(session: Session, settings, principal: Principal, data: dict) -> Zone:
+def create_zone(session: Session, settings, principal: Principal, data: dict, now: datetime) -> Zone:
     require_role(principal, *MANAGERS)
-    community = session.get(Community, data["community_id"])
-    if community is None or not principal.sees_community(community.id):
-        raise Invalid("community_id", "no such community")
+    community = named_community(session, principal, data["community_id"])
     name = data["name"].strip()
     if session.execute(select(Zone.id).where(Zone.community_id == community.id, Zone.name == name)).first():
         raise Conflict(f"zone {name} already exists in this community", errors={"name": ["already exists"]})
-    now = utcnow()
     zone = Zone(
         id=new_id(),
         community_id=community.id,
@@ -135,7 +132,7 @@ def get_zone(session: Session, principal: Principal, zone_id: str, *, field: str
     return zone
 
 
-def update_zone(session: Session, settings, principal: Principal, zone_id: str, data: dict) -> Zone:
+def update_zone(session: Session, settings, principal: Principal, zone_id: str, data: dict, now: datetime) -> Zone:
     """Rename a zone or (re)assign its butlers; publishes zone.updated when something changed."""
     require_role(principal, *MANAGERS)
     zone = get_zone(session, principal, zone_id)
@@ -151,7 +148,7 @@ def update_zone(session: Session, settings, principal: Principal, zone_id: str, 
         if butlers != list(zone.butler_ids):
             zone.butler_ids, changed = butlers, True
     if changed:
-        zone.updated_at = utcnow()
+        zone.updated_at = now
         session.flush()
         emit(session, settings, events.ZONE_UPDATED, f"zone/{zone.id}", zone.community_id, zone_event_data(zone))
     return zone
@@ -185,7 +182,7 @@ def internal_units(session: Session, principal: Principal, community_id: str, de
     }
 
 
-def zones_of_butler(session: Session, principal: Principal, user_id: str) -> dict:
+def zones_of_butler(session: Session, principal: Principal, user_id: str, now: datetime) -> dict:
     """The zones whose butlers include `user_id`: residents' zones are the one source of zone membership; the
     gateway puts them into the butler's token at sign-in and refresh."""
     require_role(principal, "service")
@@ -195,7 +192,7 @@ def zones_of_butler(session: Session, principal: Principal, user_id: str) -> dic
         "user_id": user_id,
         "zones": [z.id for z in zones],
         "communities": sorted({z.community_id for z in zones}),
-        "cover": covers_of(session, user_id, all_zones, utcnow()),
+        "cover": covers_of(session, user_id, all_zones, now),
     }
 
 
@@ -239,12 +236,9 @@ def _zone_in(session: Session, community_id: str, zone_id: str | None, field: st
 # --- buildings -------------------------------------------------------------------------------------------------
 
 
-def create_building(session: Session, principal: Principal, data: dict) -> Building:
+def create_building(session: Session, principal: Principal, data: dict, now: datetime) -> Building:
     require_role(principal, *MANAGERS)
-    community = session.get(Community, data["community_id"])
-    # Another community's id reads as unknown: its existence is not the caller's business.
-    if community is None or not principal.sees_community(community.id):
-        raise Invalid("community_id", "no such community")
+    community = named_community(session, principal, data["community_id"])
     name = data["name"].strip()
     if session.execute(select(Building.id).where(Building.community_id == community.id, Building.name == name)).first():
         raise Conflict(f"building {name} already exists in this community", errors={"name": ["already exists"]})
@@ -252,7 +246,7 @@ def create_building(session: Session, principal: Principal, data: dict) -> Build
         id=new_id(),
         community_id=community.id,
         name=name,
-        created_at=utcnow(),
+        created_at=now,
         zone_id=_zone_in(session, community.id, data.get("zone_id")),
     )
     session.add(building)
@@ -280,7 +274,9 @@ def get_building(session: Session, principal: Principal, building_id: str) -> Bu
     return building
 
 
-def update_building(session: Session, settings, principal: Principal, building_id: str, data: dict) -> Building:
+def update_building(
+    session: Session, settings, principal: Principal, building_id: str, data: dict, now: datetime
+) -> Building:
     """Rename a building or move it to a zone: its units follow into the zone (unit.updated for each)."""
     require_role(principal, *MANAGERS)
     building = get_building(session, principal, building_id)
@@ -294,7 +290,6 @@ def update_building(session: Session, settings, principal: Principal, building_i
         building.name = name
     if "zone_id" in data:
         building.zone_id = _zone_in(session, building.community_id, data["zone_id"])
-        now = utcnow()
         for unit in session.execute(select(Unit).where(Unit.building_id == building.id)).scalars():
             if unit.zone_id != building.zone_id:
                 unit.zone_id = building.zone_id
@@ -307,7 +302,7 @@ def update_building(session: Session, settings, principal: Principal, building_i
 # --- units -----------------------------------------------------------------------------------------------------
 
 
-def create_unit(session: Session, settings, principal: Principal, data: dict) -> Unit:
+def create_unit(session: Session, settings, principal: Principal, data: dict, now: datetime) -> Unit:
     require_role(principal, *MANAGERS)
     building = session.get(Building, data["building_id"])
     if building is None or not principal.sees_community(building.community_id):
@@ -317,7 +312,6 @@ def create_unit(session: Session, settings, principal: Principal, data: dict) ->
     if taken:
         raise Conflict(f"unit {number} already exists in this building", errors={"number": ["already exists"]})
     zone_id = _zone_in(session, building.community_id, data["zone_id"]) if "zone_id" in data else building.zone_id
-    now = utcnow()
     unit = Unit(
         id=new_id(),
         community_id=building.community_id,
@@ -357,7 +351,7 @@ def get_unit(session: Session, principal: Principal, unit_id: str) -> Unit:
     return load_unit(session, principal, unit_id)
 
 
-def update_unit(session: Session, settings, principal: Principal, unit_id: str, data: dict) -> Unit:
+def update_unit(session: Session, settings, principal: Principal, unit_id: str, data: dict, now: datetime) -> Unit:
     """Correct a unit's facts (areas, type, floor, zone); its status changes only through the flows."""
     require_role(principal, *MANAGERS)
     unit = load_unit(session, principal, unit_id, lock=True)
@@ -374,7 +368,7 @@ def update_unit(session: Session, settings, principal: Principal, unit_id: str, 
             setattr(unit, name, value)
             changed = True
     if changed:
-        unit.updated_at = utcnow()
+        unit.updated_at = now
         session.flush()
         emit_unit(session, settings, unit)
     return unit

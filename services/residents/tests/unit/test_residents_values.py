@@ -6,7 +6,8 @@ from decimal import Decimal
 import marshmallow as ma
 import pytest
 
-from residents.schemas import ResidentCreate, UnitCreate, UnitOut
+from residents.schemas.residents import ResidentCreate
+from residents.schemas.units import UnitCreate, UnitOut
 from residents.values import format_area, parse_area
 
 

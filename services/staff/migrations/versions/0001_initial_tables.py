@@ -8,6 +8,8 @@ Create Date: 2026-12-02 06:15:13.262226
 import sqlalchemy as sa
 from alembic import op
 
+from guanjia import migrations
+
 revision = "0001"
 down_revision = None
 branch_labels = None
@@ -26,33 +28,8 @@ def upgrade() -> None:
         sa.UniqueConstraint("community_id", "kind", name="uq_departments_community_kind"),
     )
     op.create_index(op.f("ix_departments_community_id"), "departments", ["community_id"], unique=False)
-    op.create_table(
-        "inbox",
-        sa.Column("consumer", sa.String(length=100), nullable=False),
-        sa.Column("event_id", sa.String(length=64), nullable=False),
-        sa.Column("event_type", sa.String(length=100), nullable=False),
-        sa.Column("processed_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("consumer", "event_id"),
-    )
-    op.create_table(
-        "outbox",
-        sa.Column("id", sa.String(length=36), nullable=False),
-        sa.Column("event_type", sa.String(length=100), nullable=False),
-        sa.Column("payload", sa.Text(), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("last_error", sa.Text(), nullable=True),
-        sa.PrimaryKeyConstraint("id"),
-    )
-    op.create_index(
-        "ix_outbox_unpublished",
-        "outbox",
-        ["created_at"],
-        unique=False,
-        postgresql_where=sa.text("published_at IS NULL"),
-        sqlite_where=sa.text("published_at IS NULL"),
-    )
+    migrations.create_inbox()
+    migrations.create_outbox()
     op.create_table(
         "positions",
         sa.Column("id", sa.String(length=36), nullable=False),
@@ -121,13 +98,7 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_positions_user_id"), table_name="positions")
     op.drop_index(op.f("ix_positions_community_id"), table_name="positions")
     op.drop_table("positions")
-    op.drop_index(
-        "ix_outbox_unpublished",
-        table_name="outbox",
-        postgresql_where=sa.text("published_at IS NULL"),
-        sqlite_where=sa.text("published_at IS NULL"),
-    )
-    op.drop_table("outbox")
-    op.drop_table("inbox")
+    migrations.drop_outbox()
+    migrations.drop_inbox()
     op.drop_index(op.f("ix_departments_community_id"), table_name="departments")
     op.drop_table("departments")

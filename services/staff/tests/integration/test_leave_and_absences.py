@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 
 from guanjia.db import Database
-from staff import domain
+from staff.domain import leaves
 from staff.models import Leave, outbox
 
 START = datetime(2031, 3, 2, 1, 0, tzinfo=UTC)
@@ -77,14 +77,14 @@ def test_the_absence_job_announces_start_and_end_once(client, team, staff_settin
         return sorted(t for t, payload in rows if json.loads(payload)["subject"] == f"absence/{leave['id']}")
 
     with database.transaction() as session:
-        domain.announce_absences(session, staff_settings, START - timedelta(minutes=1))
+        leaves.announce_absences(session, staff_settings, START - timedelta(minutes=1))
     assert announced() == []
     for _ in range(2):  # twice, as two worker replicas would: still one event
         with database.transaction() as session:
-            domain.announce_absences(session, staff_settings, START + timedelta(hours=1))
+            leaves.announce_absences(session, staff_settings, START + timedelta(hours=1))
     assert announced() == ["staff.absence_started"]
     assert client.get(f"/api/v1/staff/leaves/{leave['id']}", headers=team["headers"]["wang"]).get_json()["in_progress"]
     for _ in range(2):
         with database.transaction() as session:
-            domain.announce_absences(session, staff_settings, START + timedelta(days=2))
+            leaves.announce_absences(session, staff_settings, START + timedelta(days=2))
     assert announced() == ["staff.absence_ended", "staff.absence_started"]

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from guanjia.db import Database
-from staff import tasks
+from staff.domain import tasks
 from staff.models import outbox
 
 DUE = datetime(2031, 5, 1, 2, 0, tzinfo=UTC)

@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 
 from staff.config import PayRule, from_env
-from staff.payrule import grade_change
+from staff.domain.payrule import grade_change
 
 RULE = PayRule()
 
@@ -66,6 +66,6 @@ def test_a_bad_rule_names_its_variable(env, named):
     ],
 )
 def test_a_month_lies_in_the_rules_period_as_billing_names_it(month, period, name):
-    from staff.scorecards import pay_period
+    from staff.domain.scorecards import pay_period
 
     assert pay_period(month, PayRule(period=period)) == name

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from guanjia.db import parse_time
 from guanjia.testing import auth_header, wait_until
-from tickets import domain
+from tickets.domain import sla, visits
 from tickets.models import Ticket, TicketNote
 
 LONG_AGO = datetime(2026, 10, 5, 2, 0, tzinfo=UTC)
@@ -240,17 +240,17 @@ def test_time_on_hold_does_not_count_against_the_sla(client, tickets_settings, w
     _act(client, world["manager"], ticket, "hold", {"reason": "等待配件"})
     # Long past the original deadline while on hold: no escalation of the resolution clock.
     with db.transaction() as session:
-        domain.check_sla(session, tickets_settings, due + timedelta(days=3))
+        sla.check_sla(session, tickets_settings, due + timedelta(days=3))
     assert outbox_events(f"ticket/{ticket['id']}", "ticket.sla_breached") == []
     clock.set(LONG_AGO + timedelta(hours=1, days=2))
     resumed = _act(client, world["manager"], ticket, "resume")
     assert resumed["held_seconds"] == 2 * 24 * 3600 and resumed["hold_started_at"] is None
     assert parse_time(resumed["resolution_due_at"]) == due + timedelta(days=2)
     with db.transaction() as session:
-        domain.check_sla(session, tickets_settings, due + timedelta(days=2) - timedelta(minutes=1))
+        sla.check_sla(session, tickets_settings, due + timedelta(days=2) - timedelta(minutes=1))
     assert outbox_events(f"ticket/{ticket['id']}", "ticket.sla_breached") == []
     with db.transaction() as session:
-        domain.check_sla(session, tickets_settings, due + timedelta(days=2, minutes=1))
+        sla.check_sla(session, tickets_settings, due + timedelta(days=2, minutes=1))
     (breach,) = outbox_events(f"ticket/{ticket['id']}", "ticket.sla_breached")
     assert breach["data"]["clock"] == "resolution"
 
@@ -271,12 +271,12 @@ def test_a_late_return_visit_is_reported_once_even_with_several_workers(
     tickets = [_resolved(client, world, clock, LONG_AGO) for _ in range(3)]
     due = parse_time(tickets[0]["visit_due_at"])
     with db.transaction() as session:
-        domain.check_visit_overdue(session, tickets_settings, due - timedelta(minutes=1))
+        visits.check_visit_overdue(session, tickets_settings, due - timedelta(minutes=1))
     assert outbox_events(f"ticket/{tickets[0]['id']}", "ticket.visit_overdue") == []
 
     def check():
         with db.transaction() as session:
-            domain.check_visit_overdue(session, tickets_settings, due + timedelta(minutes=5))
+            visits.check_visit_overdue(session, tickets_settings, due + timedelta(minutes=5))
 
     at_once(3, check)
     for ticket in tickets:
@@ -291,7 +291,7 @@ def test_a_late_return_visit_is_reported_once_even_with_several_workers(
     resolved = _act(client, world["manager"], again, "resolve")
     assert resolved["visit_overdue_at"] is None
     with db.transaction() as session:
-        domain.check_visit_overdue(session, tickets_settings, parse_time(resolved["visit_due_at"]) + timedelta(1))
+        visits.check_visit_overdue(session, tickets_settings, parse_time(resolved["visit_due_at"]) + timedelta(1))
     assert len(outbox_events(f"ticket/{again['id']}", "ticket.visit_overdue")) == 2
 
 

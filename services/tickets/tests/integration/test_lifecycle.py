@@ -213,6 +213,32 @@ def test_unreachable_residents_close_the_ticket_after_the_allowed_attempts(clien
     assert [v["outcome"] for v in visits] == ["unreachable", "unreachable"]
 
 
+def test_the_reporting_resident_answers_the_return_visit_themselves(client, world, tickets_settings):
+    ticket = _file(client, world["resident"], world)
+    _act(client, world["butler"], ticket, "start")
+    _act(client, world["butler"], ticket, "resolve")
+    path = f"/api/v1/tickets/{ticket['id']}/visits"
+    neighbour = auth_header(
+        tickets_settings,
+        "resident",
+        units=[world["unit_id"]],
+        resident_id="someone-else",
+        communities=[world["community_id"]],
+    )
+    assert client.post(path, headers=neighbour, json={"outcome": "reached", "satisfaction": 5}).status_code in (
+        403,
+        404,
+    )
+    unreachable = client.post(path, headers=world["resident"], json={"outcome": "unreachable"})
+    assert unreachable.status_code == 422 and "outcome" in unreachable.json["errors"]
+    answer = client.post(
+        path, headers=world["resident"], json={"outcome": "reached", "satisfaction": 4, "comment": "好"}
+    )
+    assert answer.status_code == 201 and answer.json["satisfaction"] == 4
+    final = client.get(f"/api/v1/tickets/{ticket['id']}", headers=world["resident"]).json
+    assert (final["status"], final["satisfaction"]) == ("closed", 4)
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [
@@ -301,3 +327,17 @@ def test_the_effective_sla_table_shows_defaults_and_overrides(client, world):
     assert ticket["response_due_at"] is not None
     bad = client.put("/api/v1/tickets/sla-policies", headers=world["manager"], json={**policy, "response_minutes": 0})
     assert bad.status_code == 422 and "response_minutes" in bad.json["errors"]
+
+
+def test_the_apps_clock_is_the_time_of_the_tickets_events(client, world, clock, outbox_events):
+    """One clock: what create_app(clock=) says is now is the ticket's creation and its events' `time`."""
+    from datetime import UTC, datetime
+
+    from guanjia.db import parse_time
+
+    clock.set(datetime(2026, 11, 27, 1, 30, tzinfo=UTC))
+    ticket = _file(client, world["resident"], world)
+    assert parse_time(ticket["created_at"]) == clock.fixed
+    written = outbox_events(f"ticket/{ticket['id']}")
+    assert {e["type"] for e in written} >= {"ticket.created", "ticket.assigned"}
+    assert all(parse_time(e["time"]) == clock.fixed for e in written)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from openpyxl import load_workbook
 
 from guanjia.testing import auth_header
-from tickets import patrols, reports
+from tickets.domain import patrols, reports
 from tickets.models import Ticket
 
 START = datetime(2026, 10, 1, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from guanjia import bus
 from guanjia.db import parse_time
 from guanjia.testing import EventRecorder, auth_header, wait_until
-from tickets import domain
+from tickets.domain import sla
 from tickets.models import SlaBreach, Ticket
 
 # A Friday, 17:30 in Shanghai.
@@ -26,7 +26,7 @@ def _file(client, world, headers=None, **extra):
 
 def _check_sla(db, settings, now):
     with db.transaction() as session:
-        return domain.check_sla(session, settings, now)
+        return sla.check_sla(session, settings, now)
 
 
 def test_a_missed_response_escalates_to_the_senior_butler_then_the_manager_once_each(

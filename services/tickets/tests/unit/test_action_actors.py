@@ -1,8 +1,8 @@
 """Every ticket action has its actors: a transition added without them made every ticket answer 500."""
 
-from tickets.domain import ACTION_ACTORS, TRANSITIONS
+from tickets.domain.lifecycle import ACTION_ACTORS, TRANSITIONS
 
 
 def test_every_transition_names_who_may_take_it():
     assert set(TRANSITIONS) == set(ACTION_ACTORS)
-    assert ACTION_ACTORS["triage"] == {"dispatcher": True}  # domain.triage requires a dispatcher
+    assert ACTION_ACTORS["triage"] == {"dispatcher": True}  # lifecycle.triage requires a dispatcher

@@ -1,6 +1,7 @@
 """The workbench's screens, one blueprint per area (register a new one in BLUEPRINTS)."""
 
 from . import (
+    admin,
     auth,
     dashboard,
     finance,
@@ -8,6 +9,7 @@ from . import (
     household,
     incidents,
     knowledge,
+    mobile,
     notices,
     patrols,
     renovations,
@@ -36,4 +38,6 @@ BLUEPRINTS = [
     staff.bp,
     knowledge.bp,
     surveys.bp,
+    admin.bp,
+    mobile.bp,
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from guanjia.db import utcnow
+from guanjia import web
 
 from .. import client, i18n, security, sessions
 
@@ -26,7 +26,11 @@ def _database():
 def _signed_in(tokens: dict, next_path: str):
     """Store the session for fresh tokens and send the person on, with the session cookie."""
     me = client.decode(client.call("GET", "/api/v1/users/me", token=tokens["access_token"]))
-    raw = sessions.create(_database(), tokens, me, utcnow(), locale=g.get("locale"))
+    if me.get("role") == "resident":
+        # Residents have their own pages and sign-in (/m/): no staff session is made for them.
+        client.call("POST", "/api/v1/auth/logout", token=None, json={"refresh_token": tokens["refresh_token"]})
+        return redirect(url_for("mobile.signin"), code=303)
+    raw = sessions.create(_database(), tokens, me, web.now(), locale=g.get("locale"))
     response = redirect(_safe_next(next_path), code=303)
     response.set_cookie(sessions.COOKIE, raw, httponly=True, samesite="Lax", secure=security.is_secure(), path="/")
     # The sign-in form's cookie has done its job.
@@ -49,7 +53,7 @@ def signin_post():
     response = client.call("POST", "/api/v1/auth/token", token=None, json={"username": username, "password": password})
     if response.status == 200:
         return _signed_in(response.json(), next_path)
-    problem = _problem(response)
+    problem = problem_of(response)
     if response.status == 403 and problem.get("password_change_required"):
         return render_template("password.html", username=username, next=next_path, errors={}, form_error=None)
     errors = client.ApiError(response.status, problem).field_errors
@@ -92,7 +96,7 @@ def password_post():
         )
         if response.status == 200:
             return _signed_in(response.json(), next_path)
-        problem = _problem(response)
+        problem = problem_of(response)
         errors = client.ApiError(response.status, problem).field_errors
         if response.status == 401:
             errors["password"] = _("Wrong username or password.")
@@ -104,11 +108,16 @@ def password_post():
 
 @bp.post("/signout")
 def signout():
+    return end_session(sessions.COOKIE, "/", url_for("auth.signin"))
+
+
+def end_session(cookie: str, path: str, target: str):
+    """Sign-out (staff or resident): the session ends at the server and its cookie is dropped."""
     web_session = g.get("web_session")
     if web_session is not None:
         sessions.end(_database(), web_session)
-    response = redirect(url_for("auth.signin"), code=303)
-    response.delete_cookie(sessions.COOKIE, path="/")
+    response = redirect(target, code=303)
+    response.delete_cookie(cookie, path=path)
     return response
 
 
@@ -127,7 +136,7 @@ def language():
     return response
 
 
-def _problem(response) -> dict:
+def problem_of(response) -> dict:
     try:
         body = response.json()
     except ValueError:

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, Response, abort, current_app, render_template, request
 from flask_babel import gettext as _
 
-from guanjia.db import utcnow
+from guanjia import web
 from guanjia.workbook import Column, Workbook
 
 from .. import charts, client
@@ -24,7 +24,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _today() -> date:
-    return utcnow().astimezone(ZoneInfo(current_app.extensions["guanjia.settings"].timezone)).date()
+    return web.now().astimezone(ZoneInfo(current_app.extensions["guanjia.settings"].timezone)).date()
 
 
 def _choice() -> tuple[list, str, str]:

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, render_template
 
-from guanjia.db import utcnow
+from guanjia import web
 
 from .. import client
 from .common import items, me, sort_by_sla
@@ -36,13 +36,13 @@ def _timezone():
 
 def _today_bounds():
     """Midnight to midnight of today in the instance's timezone, as UTC ISO strings."""
-    now_local = utcnow().astimezone(_timezone())
+    now_local = web.now().astimezone(_timezone())
     start = now_local.replace(hour=0, minute=0, second=0, microsecond=0)
     return start, start + timedelta(days=1)
 
 
 def butler_home(person: dict) -> dict:
-    now = utcnow()
+    now = web.now()
     start, end = _today_bounds()
     mine = client.get("/api/v1/tickets", {"assignee_id": person["id"], "open": True, "page_size": PAGE})
     follow_ups = client.get("/api/v1/tickets/follow-ups", {"page_size": PAGE})
@@ -107,9 +107,9 @@ def _moving_today(person: dict, start, end) -> list:
 
 
 def centre_home(person: dict) -> dict:
-    now = utcnow()
+    now = web.now()
     week_start = (
-        utcnow().astimezone(_timezone()) - timedelta(days=utcnow().astimezone(_timezone()).weekday())
+        web.now().astimezone(_timezone()) - timedelta(days=web.now().astimezone(_timezone()).weekday())
     ).replace(hour=0, minute=0, second=0, microsecond=0)
     scope = {"page_size": PAGE}
     new = client.get("/api/v1/tickets", {**scope, "status": "new"})
@@ -130,6 +130,6 @@ def centre_home(person: dict) -> dict:
 
 
 def engineer_home(person: dict) -> dict:
-    now = utcnow()
+    now = web.now()
     mine = client.get("/api/v1/tickets", {"assignee_id": person["id"], "open": True, "page_size": PAGE})
     return {"mine": sort_by_sla(mine["items"], now), "mine_total": mine["total"], "now": now.isoformat()}

@@ -11,7 +11,8 @@ from flask import Blueprint, Response, abort, current_app, redirect, render_temp
 from flask_babel import gettext as _
 from urllib3 import encode_multipart_formdata
 
-from guanjia.db import parse_time, utcnow
+from guanjia import web
+from guanjia.db import parse_time
 
 from .. import client, i18n
 from .common import items, me, sla_state
@@ -83,7 +84,7 @@ def index():
             if isinstance(exc, client.Unavailable):
                 raise
             errors = _list_errors(exc)
-    now = utcnow()
+    now = web.now()
     for ticket in found["items"]:
         ticket["sla_state"] = sla_state(ticket, now)
     # htmx swaps only the rows; a history restore (the Back button) needs the whole page again.
@@ -277,7 +278,7 @@ def _upload(ticket_id: str, upload) -> None:
 def _detail_context(ticket_id: str, errors=None, action=None, values=None) -> dict:
     base = f"/api/v1/tickets/{quote(ticket_id, safe='')}"
     ticket = client.get(base)
-    ticket["sla_state"] = sla_state(ticket, utcnow())
+    ticket["sla_state"] = sla_state(ticket, web.now())
     timeline = items(client.get(f"{base}/timeline"))
     visits = items(client.get(f"{base}/visits"))
     attachments = items(client.get(f"{base}/attachments"))
@@ -373,9 +374,9 @@ def feedback_due():
     soon = request.args.get("within") == "day"
     params = {"page_size": 100}
     if soon:
-        params["before"] = (utcnow() + timedelta(days=1)).isoformat()
+        params["before"] = (web.now() + timedelta(days=1)).isoformat()
     found = client.get("/api/v1/tickets/feedback-due", params)
-    now = utcnow()
+    now = web.now()
     for ticket in found["items"]:
         # The "due" column shows the feedback date; red once it has passed.
         ticket["sla_due"] = ticket["next_feedback_at"]
@@ -385,7 +386,11 @@ def feedback_due():
 
 @bp.get("/<ticket_id>/attachments/<attachment_id>")
 def attachment(ticket_id, attachment_id):
-    """An attachment's bytes through the person's own token (the page shows photos as images)."""
+    return attachment_response(ticket_id, attachment_id)
+
+
+def attachment_response(ticket_id: str, attachment_id: str) -> Response:
+    """An attachment's bytes through the person's own token (the page shows photos as images; residents' too)."""
     path = f"/api/v1/tickets/{quote(ticket_id, safe='')}/attachments/{quote(attachment_id, safe='')}/content"
     response = client.raw("GET", path)
     if response.status != 200:

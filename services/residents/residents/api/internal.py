@@ -1,0 +1,41 @@
+"""HTTP API for other services (role `service`): a resident's contact, occupancy, phone lookup."""
+
+from __future__ import annotations
+
+from guanjia import web
+from guanjia.web import Blueprint
+
+from ..domain import people
+from ..schemas.internal import ContactOut, OccupancyOut, PhoneArgs, PhoneMatches
+
+internal = Blueprint(
+    "internal",
+    __name__,
+    url_prefix="/api/v1/internal/residents",
+    description="For other services only (role `service`): unmasked contact details",
+)
+
+
+@internal.route("/<resident_id>/contact", methods=["GET"])
+@internal.response(200, ContactOut)
+def resident_contact(resident_id):
+    """Name and phone in clear for a service about to contact the person (role `service` only)."""
+    with web.database().transaction() as session:
+        return people.resident_contact(session, web.principal(), resident_id)
+
+
+@internal.route("/<resident_id>/occupancy", methods=["GET"])
+@internal.response(200, OccupancyOut)
+def resident_occupancy(resident_id):
+    """The units a resident's token may carry now (gateway: at every sign-in and refresh). Role `service` only."""
+    with web.database().transaction() as session:
+        return people.occupancy(session, web.principal(), resident_id)
+
+
+@internal.route("", methods=["GET"])
+@internal.arguments(PhoneArgs, location="query")
+@internal.response(200, PhoneMatches)
+def residents_by_phone(args):
+    """Current residents with this phone number (gateway: resident SMS sign-in)."""
+    with web.database().transaction() as session:
+        return people.residents_by_phone(session, web.principal(), args["phone"])

@@ -1,0 +1,42 @@
+"""Response schemas of the internal residents blueprint (role `service`)."""
+
+import marshmallow as ma
+
+from guanjia.fields import Phone
+from guanjia.web import enum_out
+
+from ..domain.common import RESIDENT_STATUSES
+
+
+class ContactOut(ma.Schema):
+    """Unmasked: served to the `service` role only."""
+
+    resident_id = ma.fields.String()
+    unit_id = ma.fields.String()
+    community_id = ma.fields.String()
+    name = ma.fields.String()
+    phone = ma.fields.String()
+    locale = ma.fields.String()
+
+
+class PhoneArgs(ma.Schema):
+    phone = Phone(required=True)
+
+
+class PhoneMatch(ma.Schema):
+    resident_id = ma.fields.String()
+    unit_id = ma.fields.String()
+    community_id = ma.fields.String()
+    status = enum_out(RESIDENT_STATUSES)
+
+
+class PhoneMatches(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(PhoneMatch))
+
+
+class OccupancyOut(ma.Schema):
+    """What a resident's token may carry now: the person's current stays (none after the move-out)."""
+
+    resident_id = ma.fields.String()
+    status = enum_out(RESIDENT_STATUSES)
+    stays = ma.fields.List(ma.fields.Nested(PhoneMatch))

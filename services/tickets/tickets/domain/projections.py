@@ -1,0 +1,107 @@
+"""What tickets keeps of other services' data (units, zones, staff absences), fed by their events."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from guanjia.db import as_utc, parse_time
+
+from ..models import Absence, Ticket, Unit, Zone
+from .common import OPEN_STATUSES
+
+
+def upsert_unit(session: Session, data: dict, source_time: datetime) -> None:
+    unit = session.get(Unit, data["unit_id"])
+    if unit is None:
+        session.add(
+            Unit(
+                id=data["unit_id"],
+                community_id=data["community_id"],
+                building_id=data.get("building_id"),
+                number=data.get("number"),
+                zone_id=data.get("zone_id"),
+                label=data.get("label"),
+                source_time=source_time,
+            )
+        )
+        return
+    if as_utc(unit.source_time) > source_time:
+        return  # an older event arriving late
+    if unit.zone_id != data.get("zone_id"):
+        # Open tickets follow their unit into its new zone (its butlers see them; patrol coverage stays apart).
+        session.execute(
+            update(Ticket)
+            .where(Ticket.unit_id == unit.id, Ticket.status.in_((*OPEN_STATUSES, "resolved")))
+            .values(zone_id=data.get("zone_id"))
+        )
+    unit.community_id = data["community_id"]
+    unit.building_id = data.get("building_id")
+    unit.number = data.get("number")
+    unit.zone_id = data.get("zone_id")
+    unit.label = data.get("label")
+    unit.source_time = source_time
+
+
+def upsert_zone(session: Session, data: dict, source_time: datetime) -> None:
+    zone = session.get(Zone, data["zone_id"])
+    if zone is None:
+        session.add(
+            Zone(
+                id=data["zone_id"],
+                community_id=data["community_id"],
+                name=data.get("name"),
+                butler_ids=json.dumps(list(data.get("butler_ids") or [])),
+                first_seen_at=source_time,
+                source_time=source_time,
+            )
+        )
+        return
+    if as_utc(zone.source_time) > source_time:
+        return
+    zone.community_id = data["community_id"]
+    zone.name = data.get("name")
+    zone.butler_ids = json.dumps(list(data.get("butler_ids") or []))
+    zone.source_time = source_time
+
+
+def find_unit(session: Session, unit_id: str, fetch_unit) -> Unit | None:
+    """The unit from the projection; on a miss ask residents (it may have been created a moment ago)."""
+    unit = session.get(Unit, unit_id)
+    if unit is not None:
+        return unit
+    fetched = fetch_unit(unit_id)
+    if fetched is None:
+        return None
+    upsert_unit(
+        session,
+        {
+            "unit_id": fetched["id"],
+            "community_id": fetched["community_id"],
+            "building_id": fetched.get("building_id"),
+            "number": fetched.get("number"),
+            "zone_id": fetched.get("zone_id"),
+            "label": fetched.get("unit_label"),
+        },
+        parse_time(fetched.get("updated_at") or "2000-01-01T00:00:00Z"),
+    )
+    session.flush()
+    return session.get(Unit, unit_id)
+
+
+def upsert_absence(session: Session, data: dict, ended_at: datetime | None = None) -> None:
+    """staff.absence_started/_ended in any order: the row follows the payload; an end, once heard, stays."""
+    absence = session.get(Absence, data["absence_id"])
+    if absence is None:
+        absence = Absence(absence_id=data["absence_id"])
+        session.add(absence)
+    absence.community_id, absence.butler_id, absence.stand_in_id = (
+        data["community_id"],
+        data["user_id"],
+        data["stand_in_id"],
+    )
+    absence.starts_at, absence.ends_at = parse_time(data["starts_at"]), parse_time(data["ends_at"])
+    absence.ended_at = absence.ended_at or ended_at

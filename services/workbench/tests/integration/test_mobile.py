@@ -1,0 +1,370 @@
+"""The residents' mobile pages (/m/) on a whole embedded instance, through the workbench's Flask test client: the SMS
+sign-in, a resident session kept apart from the staff screens both ways, and two households that never see each
+other's household, bills, receipts or tickets — not even by typing the address."""
+
+from __future__ import annotations
+
+import io
+import re
+import time
+import uuid
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+
+from guanjia.testing import TEST_RATE_LIMITS_ENV, TEST_SMS_LIMITS_ENV
+
+ADMIN_PASSWORD = "mobile-admin-password-1"
+CALLBACK_SECRET = "mobile-callback-secret-1"
+
+
+def _png() -> bytes:
+    """A small real PNG: the tickets API proves an image by its content."""
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (4, 4), (200, 30, 30)).save(out, "PNG")
+    return out.getvalue()
+
+
+PNG = _png()
+
+
+@pytest.fixture(scope="module")
+def provider():
+    """The fake payment provider, a real local HTTP server (billing's callback address is set once it runs)."""
+    from guanjia.fakepay import FakePaymentProvider
+
+    fake = FakePaymentProvider(notify_url="", secret=CALLBACK_SECRET).start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory, provider):
+    from guanjia.stack import EmbeddedStack
+
+    env = {
+        "GUANJIA_VAR_DIR": str(tmp_path_factory.mktemp("mobile-var")),
+        "GUANJIA_ADMIN_PASSWORD": ADMIN_PASSWORD,
+        "GUANJIA_QUEUE_PREFIX": f"m{uuid.uuid4().hex[:6]}.",
+        "GUANJIA_RATE_LIMITS": TEST_RATE_LIMITS_ENV,
+        "GUANJIA_BILLING_CALLBACK_SECRET": CALLBACK_SECRET,  # billing verifies the provider's callbacks with it
+        "GUANJIA_PAYMENT_PROVIDER_URL": provider.url,  # the workbench opens residents' orders there
+        **TEST_SMS_LIMITS_ENV,
+    }
+    stack = EmbeddedStack(env=env, port=0).start()
+    provider.notify_url = stack.url + "/api/v1/payments/callback"
+    yield stack
+    stack.stop()
+
+
+class Api:
+    def __init__(self, base: str, token: str):
+        self.base, self.http = base, requests.Session()
+        self.http.headers["Authorization"] = f"Bearer {token}"
+
+    def post(self, path: str, body: dict) -> dict:
+        response = self.http.post(self.base + path, json=body, timeout=15)
+        assert response.status_code in (200, 201), f"{path}: {response.status_code} {response.text}"
+        return response.json()
+
+    def get(self, path: str, **params):
+        return self.http.get(self.base + path, params=params, timeout=15)
+
+
+@pytest.fixture(scope="module")
+def admin(stack) -> Api:
+    answer = requests.post(
+        stack.url + "/api/v1/auth/token", json={"username": "admin", "password": ADMIN_PASSWORD}, timeout=10
+    )
+    return Api(stack.url, answer.json()["access_token"])
+
+
+def _household(admin: Api, phone: str, name: str) -> dict:
+    """Community → zone → building → unit → a resident moved in, and a bill billing knows for the unit."""
+    label = uuid.uuid4().hex[:6]
+    community = admin.post("/api/v1/communities", {"name": f"移动小区 {label}"})
+    zone = admin.post("/api/v1/zones", {"community_id": community["id"], "name": "一区"})
+    building = admin.post("/api/v1/buildings", {"community_id": community["id"], "name": "2栋", "zone_id": zone["id"]})
+    unit = admin.post(
+        "/api/v1/units", {"building_id": building["id"], "number": f"2-{label[:3]}", "floor": 1, "area_m2": "90.00"}
+    )
+    resident = admin.post("/api/v1/residents", {"unit_id": unit["id"], "name": name, "phone": phone, "role": "owner"})
+    admin.post(f"/api/v1/units/{unit['id']}/move-in", {"resident_id": resident["id"]})
+    deadline = time.monotonic() + 20
+    while admin.get(f"/api/v1/billing/units/{unit['id']}").status_code != 200:  # billing learns the unit by event
+        assert time.monotonic() < deadline, "billing never learnt the unit"
+        time.sleep(0.1)
+    bill = admin.post(
+        "/api/v1/billing/bills", {"unit_id": unit["id"], "description": f"水费 {name}", "amount": "88.50"}
+    )
+    payment = admin.post(
+        "/api/v1/payments", {"unit_id": unit["id"], "amount": "88.50", "method": "cash", "bill_ids": [bill["id"]]}
+    )
+    return {"unit": unit, "resident": resident, "phone": phone, "name": name, "bill": bill, "payment": payment}
+
+
+@pytest.fixture(scope="module")
+def households(admin):
+    return _household(admin, "13700137001", "王小明"), _household(admin, "13700137002", "李大红")
+
+
+@pytest.fixture(scope="module")
+def workbench(stack):
+    return stack.upstreams["workbench"].wsgi_app
+
+
+def _csrf(html: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def _signed_in(workbench, console_sms_codes, phone: str):
+    """A browser-like test client that signed in at /m/signin with the texted code."""
+    browser = workbench.test_client()
+    page = browser.get("/m/signin")
+    assert page.status_code == 200 and "m-phone-form" in page.text
+    mark = len(console_sms_codes.lines)
+    sent = browser.post("/m/signin/code", data={"phone": phone, "csrf_token": _csrf(page.text)})
+    assert sent.status_code == 200 and "m-code-form" in sent.text
+    code = console_sms_codes.code_for(phone, mark)
+    answer = browser.post("/m/signin", data={"phone": phone, "code": code, "csrf_token": _csrf(sent.text)})
+    assert answer.status_code == 303 and answer.headers["Location"].endswith("/m/")
+    return browser
+
+
+@pytest.fixture(scope="module")
+def residents(workbench, console_sms_codes, households):
+    return tuple(_signed_in(workbench, console_sms_codes, h["phone"]) for h in households)
+
+
+def test_the_sms_sign_in_shows_my_household_in_chinese(residents, households):
+    mine, theirs = households
+    home = residents[0].get("/m/")
+    assert home.status_code == 200
+    assert "我的房屋" in home.text and mine["unit"]["number"] in home.text and mine["name"] in home.text
+    assert theirs["unit"]["number"] not in home.text and theirs["name"] not in home.text
+
+
+def test_a_wrong_code_is_refused_under_the_field(workbench, households):
+    browser = workbench.test_client()
+    page = browser.get("/m/signin")
+    answer = browser.post(
+        "/m/signin", data={"phone": households[0]["phone"], "code": "000000", "csrf_token": _csrf(page.text)}
+    )
+    assert answer.status_code == 422 and 'id="code-error"' in answer.text
+    assert "gj_resident" not in answer.headers.get("Set-Cookie", "")
+
+
+def test_pages_need_a_resident_session(workbench):
+    browser = workbench.test_client()
+    for path in ("/m/", "/m/bills", "/m/tickets", "/m/repair", "/m/notices", "/m/receipts"):
+        answer = browser.get(path)
+        assert answer.status_code == 303 and answer.headers["Location"].endswith("/m/signin"), path
+
+
+def test_a_resident_session_never_opens_a_staff_page(residents, households):
+    browser = residents[0]
+    for path in ("/", "/tickets", "/finance", f"/units/{households[0]['unit']['id']}", "/search?q=13700137001"):
+        answer = browser.get(path)
+        assert answer.status_code == 303 and "/signin" in answer.headers["Location"], path
+    # Even the resident's cookie presented as the staff one opens nothing.
+    cookie = browser.get_cookie("gj_resident", path="/m/")
+    forged = browser.application.test_client()
+    forged.set_cookie("gj_session", cookie.value)
+    assert forged.get("/tickets").status_code == 303
+
+
+def test_a_staff_session_never_opens_a_resident_page(workbench):
+    staff = workbench.test_client()
+    page = staff.get("/signin")
+    signed = staff.post(
+        "/signin", data={"username": "admin", "password": ADMIN_PASSWORD, "csrf_token": _csrf(page.text)}
+    )
+    assert signed.status_code == 303 and staff.get("/").status_code == 200
+    for path in ("/m/", "/m/bills", "/m/tickets"):
+        answer = staff.get(path)
+        assert answer.status_code == 303 and answer.headers["Location"].endswith("/m/signin"), path
+    # The staff cookie under the residents' name is not a resident's session either.
+    raw = staff.get_cookie("gj_session").value
+    forged = workbench.test_client()
+    forged.set_cookie("gj_resident", raw, path="/m/")
+    assert forged.get("/m/").status_code == 303
+
+
+def test_a_resident_account_at_the_staff_sign_in_gets_no_staff_session(workbench, admin, households):
+    mine = households[0]
+    username, password = f"res-{uuid.uuid4().hex[:6]}", "resident-password-1"
+    admin.post(
+        "/api/v1/users",
+        {
+            "username": username,
+            "password": password,
+            "role": "resident",
+            "resident_id": mine["resident"]["id"],
+            "units": [mine["unit"]["id"]],
+            "communities": [mine["unit"]["community_id"]],
+        },
+    )
+    browser = workbench.test_client()
+    page = browser.get("/signin")
+    answer = browser.post("/signin", data={"username": username, "password": password, "csrf_token": _csrf(page.text)})
+    assert answer.status_code == 303 and answer.headers["Location"].endswith("/m/signin")
+    assert browser.get_cookie("gj_session") is None
+    assert browser.get("/tickets").status_code == 303
+
+
+def test_my_bills_and_receipts_and_not_the_neighbours(residents, households):
+    mine, theirs = households
+    browser = residents[0]
+    bills = browser.get("/m/bills")
+    assert bills.status_code == 200 and "水费 王小明" in bills.text and "李大红" not in bills.text
+    assert browser.get(f"/m/bills/{mine['bill']['id']}").status_code == 200
+    receipts = browser.get("/m/receipts")
+    # Receipt numbers run per community (both are R00000001): the links name the payment.
+    assert mine["payment"]["id"] in receipts.text and theirs["payment"]["id"] not in receipts.text
+    receipt = browser.get(f"/m/receipts/{mine['payment']['id']}")
+    assert receipt.status_code == 200 and "¥88.50" in receipt.text
+    for path in (f"/m/bills/{theirs['bill']['id']}", f"/m/receipts/{theirs['payment']['id']}"):
+        answer = browser.get(path)
+        assert answer.status_code in (403, 404), path
+        assert "李大红" not in answer.text and "88.50" not in answer.text and "m-nav-home" in answer.text
+
+
+def test_pay_a_bill_at_the_provider_and_see_the_receipt(residents, households, admin, provider, stack):
+    mine, theirs = households
+    bill = admin.post(
+        "/api/v1/billing/bills", {"unit_id": mine["unit"]["id"], "description": "停车费", "amount": "150.00"}
+    )
+    browser = residents[0]
+    page = browser.get(f"/m/bills/{bill['id']}")
+    assert "m-pay-form" in page.text and "¥150.00" in page.text
+    offered = browser.post(f"/m/bills/{bill['id']}/pay", data={"csrf_token": _csrf(page.text)})
+    assert offered.status_code == 200
+    checkout = re.search(r'href="([^"]+)" id="m-checkout"', offered.text).group(1)
+    assert checkout.startswith(provider.url + "/checkout/")
+
+    # The resident's browser at the provider: confirm, the signed callback reaches billing, and back we go.
+    at_provider = requests.Session()
+    assert "150.00" in at_provider.get(checkout, timeout=10).text
+    back = at_provider.post(checkout + "/pay", data={"method": "alipay"}, allow_redirects=False, timeout=20)
+    assert back.status_code == 303 and provider.callbacks[-1][0] == 200
+    location = urlsplit(back.headers["Location"])
+    assert location.path == f"/m/bills/{bill['id']}/paid"
+    done = browser.get(f"{location.path}?{location.query}")
+    assert done.status_code == 200 and "m-paid-receipt" in done.text
+    receipt_path = re.search(r'href="([^"]+)" id="m-paid-receipt"', done.text).group(1)
+    receipt = browser.get(receipt_path)
+    assert "¥150.00" in receipt.text and "支付宝" in receipt.text
+    assert admin.get(f"/api/v1/billing/bills/{bill['id']}").json()["outstanding"] == "0.00"
+    assert "m-pay-form" not in browser.get(f"/m/bills/{bill['id']}").text  # nothing left to pay
+
+    # The same confirmation posted twice is one payment; an unsigned or forged callback is refused.
+    assert at_provider.post(checkout + "/pay", data={"method": "alipay"}, allow_redirects=False).status_code == 303
+    assert provider.callbacks[-1][1]["id"] == provider.callbacks[-2][1]["id"]
+    forged = requests.post(
+        provider.notify_url,
+        json={
+            "provider": "fakepay",
+            "reference": "FPX",
+            "community_id": bill["community_id"],
+            "unit_id": bill["unit_id"],
+            "amount": "1.00",
+            "method": "wechat",
+            "paid_at": "2026-12-01T08:00:00+00:00",
+        },
+        headers={"X-Guanjia-Signature": "0" * 64},
+        timeout=10,
+    )
+    assert forged.status_code == 401
+
+    # The neighbour cannot open an order for my bill.
+    orders = len(provider.orders)
+    other = residents[1]
+    refused = other.post(f"/m/bills/{bill['id']}/pay", data={"csrf_token": _csrf(other.get("/m/").text)})
+    assert refused.status_code in (403, 404) and len(provider.orders) == orders
+    assert theirs["name"] not in refused.text
+
+
+def test_report_a_repair_with_a_photo_and_rate_the_visit(residents, households, admin):
+    mine, theirs = households
+    browser = residents[0]
+    form = browser.get("/m/repair")
+    assert form.status_code == 200 and mine["unit"]["id"] in form.text and theirs["unit"]["id"] not in form.text
+    answer = browser.post(
+        "/m/repair",
+        data={
+            "csrf_token": _csrf(form.text),
+            "unit_id": mine["unit"]["id"],
+            "description": "厨房水龙头漏水",
+            "photos": (io.BytesIO(PNG), "tap.png", "image/png"),
+        },
+        content_type="multipart/form-data",
+    )
+    assert answer.status_code == 303, answer.text
+    ticket_id = answer.headers["Location"].rsplit("/", 1)[-1]
+    page = browser.get(f"/m/tickets/{ticket_id}")
+    assert "厨房水龙头漏水" in page.text and f"/m/tickets/{ticket_id}/attachments/" in page.text
+    photo = re.search(r'src="(/m/tickets/[^"]+/attachments/[^"]+)"', page.text).group(1)
+    assert browser.get(photo).data == PNG
+    assert "m-visit-form" not in page.text  # nothing to rate before the work is done
+    assert ticket_id in browser.get("/m/tickets").text
+
+    # The neighbour cannot open it, nor its photo, nor answer its visit.
+    other = residents[1]
+    assert other.get(f"/m/tickets/{ticket_id}").status_code in (403, 404)
+    assert other.get(photo).status_code == 404
+    assert ticket_id not in other.get("/m/tickets").text
+
+    me = admin.get("/api/v1/users/me").json()
+    admin.post(f"/api/v1/tickets/{ticket_id}/assign", {"department": "engineering", "assignee_id": me["id"]})
+    admin.post(f"/api/v1/tickets/{ticket_id}/start", {})
+    admin.post(f"/api/v1/tickets/{ticket_id}/resolve", {})
+    page = browser.get(f"/m/tickets/{ticket_id}")
+    assert "m-visit-form" in page.text
+    refused = other.post(
+        f"/m/tickets/{ticket_id}/visit", data={"csrf_token": _csrf(other.get("/m/").text), "satisfaction": "1"}
+    )
+    assert refused.status_code in (403, 404)
+    missing = browser.post(f"/m/tickets/{ticket_id}/visit", data={"csrf_token": _csrf(page.text)})
+    assert missing.status_code == 422 and 'id="satisfaction-error"' in missing.text
+    rated = browser.post(
+        f"/m/tickets/{ticket_id}/visit",
+        data={"csrf_token": _csrf(page.text), "satisfaction": "5", "comment": "师傅很准时"},
+    )
+    assert rated.status_code == 303
+    ticket = admin.get(f"/api/v1/tickets/{ticket_id}").json()
+    assert (ticket["status"], ticket["satisfaction"]) == ("closed", 5)
+    assert "师傅很准时" in browser.get(f"/m/tickets/{ticket_id}").text
+
+
+def test_notices_are_those_sent_to_me(residents, households, admin):
+    mine, _ = households
+    community_id = mine["unit"]["community_id"]
+    admin.post(
+        "/api/v1/notifications/notices",
+        {
+            "community_id": community_id,
+            "scope": "community",
+            "title": "停水通知",
+            "body": "明日9点至12点停水",
+            "urgent": True,
+        },  # urgent: not held back by the quiet hours of the evening
+    )
+    deadline = time.monotonic() + 20
+    while "明日9点至12点停水" not in (page := residents[0].get("/m/notices")).text:
+        assert time.monotonic() < deadline, page.text
+        time.sleep(0.2)
+    assert "明日9点至12点停水" not in residents[1].get("/m/notices").text
+
+
+def test_signing_out_ends_the_resident_session(workbench, console_sms_codes, households):
+    browser = _signed_in(workbench, console_sms_codes, households[1]["phone"])
+    page = browser.get("/m/")
+    raw = browser.get_cookie("gj_resident", path="/m/").value
+    assert browser.post("/m/signout", data={"csrf_token": _csrf(page.text)}).status_code == 303
+    assert browser.get("/m/").status_code == 303
+    again = workbench.test_client()  # the old cookie, kept by someone: the session is gone at the server
+    again.set_cookie("gj_resident", raw, path="/m/")
+    assert again.get("/m/").status_code == 303

@@ -1,0 +1,289 @@
+"""住户 — the residents' mobile pages under /m/: sign in by phone and SMS code, my household, bills and receipts,
+pay a bill at the payment provider, report a repair with photos, follow my tickets and answer the return visit,
+the notices sent to me.
+
+A resident's session has its own cookie (path /m/) and is refused by every staff page; a staff session is never
+read here. Every page asks the API with the resident's own token: the API keeps them to their household."""
+
+from __future__ import annotations
+
+import requests
+from flask import Blueprint, Response, abort, current_app, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from guanjia import web
+
+from .. import client, i18n, security, sessions
+from .auth import end_session, problem_of
+from .common import items, me
+from .forms import attempt, q
+from .tickets import _upload, attachment_response
+
+bp = Blueprint("mobile", __name__, url_prefix="/m")
+COOKIE = "gj_resident"
+ROLE = "resident"
+PUBLIC = frozenset(["mobile.signin", "mobile.send_code", "mobile.signin_post"])
+MAX_PHOTOS = 5
+SATISFACTION = (5, 4, 3, 2, 1)
+# A ticket the resident may still answer the return visit of.
+VISIT_DUE = "resolved"
+
+
+def _database():
+    return current_app.extensions["workbench.db"]
+
+
+def begin(database, idle):
+    """The before-request of every /m/ page (called by the app instead of the staff one): the resident's session,
+    its CSRF check, and the mobile sign-in page for anyone without one."""
+    web_session = sessions.load(database, request.cookies.get(COOKIE), web.now(), idle)
+    # Only a resident's session opens these pages (a staff session lives under another cookie and never here).
+    g.web_session = web_session if web_session is not None and web_session.role == ROLE else None
+    g.locale = i18n.select_locale()
+    security.check_csrf()
+    if g.web_session is None and request.endpoint not in PUBLIC:
+        return to_sign_in()
+    return None
+
+
+def to_sign_in():
+    target = url_for("mobile.signin")
+    if request.headers.get("HX-Request"):
+        response = Response(status=204)
+        response.headers["HX-Redirect"] = target
+        return response
+    return redirect(target, code=303)
+
+
+# ---------------------------------------------------------------- sign-in by SMS code
+
+
+@bp.get("/signin")
+def signin():
+    if g.get("web_session") is not None:
+        return redirect(url_for("mobile.home"))
+    return render_template("m_signin.html", phone="", code_sent=False, errors={})
+
+
+@bp.post("/signin/code")
+def send_code():
+    """Ask the gateway to text a code (it answers the same whether or not the phone is a resident's)."""
+    phone = request.form.get("phone", "").strip()
+    response = client.call("POST", "/api/v1/auth/sms-code", token=None, json={"phone": phone})
+    if response.status == 202:
+        return render_template("m_signin.html", phone=phone, code_sent=True, errors={})
+    return _signin_refused(response, phone, code_sent=False)
+
+
+@bp.post("/signin")
+def signin_post():
+    phone = request.form.get("phone", "").strip()
+    code = request.form.get("code", "").strip()
+    response = client.call("POST", "/api/v1/auth/sms-token", token=None, json={"phone": phone, "code": code})
+    if response.status != 200:
+        return _signin_refused(response, phone, code_sent=True)
+    tokens = response.json()
+    person = client.decode(client.call("GET", "/api/v1/users/me", token=tokens["access_token"]))
+    if person.get("role") != ROLE:
+        abort(403)
+    raw = sessions.create(_database(), tokens, person, web.now(), locale=g.get("locale"))
+    answer = redirect(url_for("mobile.home"), code=303)
+    answer.set_cookie(COOKIE, raw, httponly=True, samesite="Lax", secure=security.is_secure(), path="/m/")
+    answer.delete_cookie(security.PRE_COOKIE, path="/")
+    return answer
+
+
+def _signin_refused(response, phone: str, *, code_sent: bool):
+    problem = problem_of(response)
+    errors = client.ApiError(response.status, problem).field_errors
+    if response.status == 401:
+        errors = {"code": _("Wrong or expired code; ask for a new one.")}
+    elif response.status == 429:
+        errors = {"_": _("Too many attempts; try again in a minute.")}
+    elif response.status >= 500:
+        errors = {"_": _("The service is unavailable; try again shortly.")}
+    elif not errors:
+        errors = {"_": str(problem.get("detail") or problem.get("title") or response.status)}
+    page = render_template("m_signin.html", phone=phone, code_sent=code_sent, errors=errors)
+    return page, 503 if response.status >= 500 else 422
+
+
+@bp.post("/signout")
+def signout():
+    return end_session(COOKIE, "/m/", url_for("mobile.signin"))
+
+
+# ---------------------------------------------------------------- my household, bills, receipts
+
+
+def _units() -> list[dict]:
+    """My current units (the token names them; a unit the API no longer shows me is left out)."""
+    found = []
+    for unit_id in me().get("units") or []:
+        unit = client.get_or_none(f"/api/v1/units/{q(unit_id)}")
+        if unit is not None:
+            found.append(unit)
+    return found
+
+
+@bp.get("/")
+def home():
+    units = _units()
+    for unit in units:
+        unit["residents"] = items(client.get_or_none("/api/v1/residents", {"unit_id": unit["id"], "page_size": 50}))
+        unit["account"] = client.get_or_none(f"/api/v1/billing/units/{q(unit['id'])}/account")
+    return render_template("m_home.html", units=units)
+
+
+@bp.get("/bills")
+def bills():
+    found = items(client.get_or_none("/api/v1/billing/bills", {"page_size": 100}))
+    return render_template("m_bills.html", bills=found)
+
+
+@bp.get("/bills/<bill_id>")
+def bill(bill_id):
+    found = client.get(f"/api/v1/billing/bills/{q(bill_id)}")
+    return render_template("m_bill.html", bill=found, can_pay=bool(_provider()) and _owes(found))
+
+
+def _provider() -> str:
+    return current_app.extensions.get("workbench.payment_provider") or ""
+
+
+@bp.post("/bills/<bill_id>/pay")
+def pay(bill_id):
+    """Open an order for what the bill still owes at the payment provider and offer its checkout page. The payment
+    is recorded only by the provider's signed callback to billing, never by this page."""
+    found = client.get(f"/api/v1/billing/bills/{q(bill_id)}")  # my bill, or the 404 page
+    if not _provider() or not _owes(found):
+        return redirect(url_for("mobile.bill", bill_id=bill_id), code=303)
+    order = {
+        "amount": found["outstanding"],
+        "description": f"{found.get('description') or found['period']} · {found['period']}",
+        "community_id": found["community_id"],
+        "unit_id": found["unit_id"],
+        "bill_ids": [found["id"]],
+        "payer_id": me().get("resident_id"),
+        "return_url": url_for("mobile.paid", bill_id=bill_id, _external=True),
+    }
+    try:
+        answer = requests.post(f"{_provider()}/orders", json=order, timeout=10)
+        opened = answer.json() if answer.status_code == 201 else None
+    except (requests.RequestException, ValueError):
+        opened = None
+    # The resident is sent only to the configured provider's own pages, whatever its answer says.
+    if not opened or not str(opened.get("checkout_url", "")).startswith(_provider() + "/"):
+        raise client.Unavailable(503, {"title": _("The payment service is unavailable; try again shortly.")})
+    # A link, not a redirect: the page's CSP lets forms post only to this site (form-action 'self').
+    return render_template("m_pay.html", bill=found, checkout_url=opened["checkout_url"])
+
+
+@bp.get("/bills/<bill_id>/paid")
+def paid(bill_id):
+    """Where the provider sends the payer back: the bill as billing now knows it, and its receipt once recorded."""
+    found = client.get(f"/api/v1/billing/bills/{q(bill_id)}")
+    payments = items(client.get_or_none("/api/v1/payments", {"unit_id": found["unit_id"], "page_size": 20}))
+    order = request.args.get("order", "")
+    mine = [p for p in payments if order and p.get("provider_reference") == order]
+    return render_template("m_paid.html", bill=found, payment=mine[0] if mine else None)
+
+
+def _owes(found: dict) -> bool:
+    return bool(found.get("outstanding")) and found["outstanding"] not in ("0", "0.00")
+
+
+@bp.get("/receipts")
+def receipts():
+    found = items(client.get_or_none("/api/v1/payments", {"page_size": 100}))
+    return render_template("m_receipts.html", payments=found)
+
+
+@bp.get("/receipts/<payment_id>")
+def receipt(payment_id):
+    return render_template("m_receipt.html", receipt=client.get(f"/api/v1/payments/{q(payment_id)}/receipt"))
+
+
+# ---------------------------------------------------------------- repairs, my tickets, the return visit
+
+
+@bp.get("/repair")
+def repair():
+    return render_template("m_repair.html", units=_units(), values={}, errors={})
+
+
+@bp.post("/repair")
+def repair_post():
+    values = {k: request.form.get(k, "").strip() for k in ("unit_id", "description")}
+    body = {"unit_id": values["unit_id"], "category": "repair", "description": values["description"]}
+    if request.form.get("urgent"):
+        body["urgent"] = values["urgent"] = True
+    photos = [f for f in request.files.getlist("photos") if f and f.filename][:MAX_PHOTOS]
+    ticket, errors = attempt(client.post, "/api/v1/tickets", {k: v for k, v in body.items() if v})
+    if errors:
+        return render_template("m_repair.html", units=_units(), values=values, errors=errors), 422
+    for photo in photos:
+        _upload(ticket["id"], photo)  # the desk's upload (patrols use it too), with my token
+    return redirect(url_for("mobile.ticket", ticket_id=ticket["id"]), code=303)
+
+
+@bp.get("/tickets")
+def tickets():
+    found = items(client.get_or_none("/api/v1/tickets", {"page_size": 50}))
+    return render_template("m_tickets.html", tickets=found)
+
+
+def _ticket_page(ticket_id: str, values=None, errors=None, status: int = 200):
+    base = f"/api/v1/tickets/{q(ticket_id)}"
+    ticket = client.get(base)
+    page = render_template(
+        "m_ticket.html",
+        ticket=ticket,
+        timeline=items(client.get_or_none(f"{base}/timeline")),
+        notes=items(client.get_or_none(f"{base}/notes")),
+        visits=items(client.get_or_none(f"{base}/visits")),
+        attachments=items(client.get_or_none(f"{base}/attachments")),
+        visit_due=ticket.get("status") == VISIT_DUE,
+        satisfaction=SATISFACTION,
+        values=values or {},
+        errors=errors or {},
+    )
+    return page, status
+
+
+@bp.get("/tickets/<ticket_id>")
+def ticket(ticket_id):
+    return _ticket_page(ticket_id)
+
+
+@bp.post("/tickets/<ticket_id>/visit")
+def visit(ticket_id):
+    """My answer to the return visit: satisfaction 1–5 and a comment (3–5 closes the ticket, 1–2 reopens it)."""
+    values = {k: request.form.get(k, "").strip() for k in ("satisfaction", "comment")}
+    errors = {}
+    if values["satisfaction"] not in {str(s) for s in SATISFACTION}:
+        errors["satisfaction"] = _("Choose how satisfied you are.")
+    else:
+        body = {"outcome": "reached", "satisfaction": int(values["satisfaction"])}
+        if values["comment"]:
+            body["comment"] = values["comment"]
+        errors = attempt(client.post, f"/api/v1/tickets/{q(ticket_id)}/visits", body)[1]
+    if errors:
+        return _ticket_page(ticket_id, values, errors, 422)
+    return redirect(url_for("mobile.ticket", ticket_id=ticket_id), code=303)
+
+
+@bp.get("/tickets/<ticket_id>/attachments/<attachment_id>")
+def attachment(ticket_id, attachment_id):
+    """A photo of my ticket through my own token."""
+    return attachment_response(ticket_id, attachment_id)
+
+
+# ---------------------------------------------------------------- notices
+
+
+@bp.get("/notices")
+def notices():
+    """The community's notices as they reached me (the delivery log shows a resident only what was sent to them)."""
+    found = items(client.get_or_none("/api/v1/notifications", {"page_size": 100}))
+    return render_template("m_notices.html", notices=[n for n in found if n.get("notice_id")])
