@@ -249,6 +249,9 @@ DOMAIN_MESSAGES_ZH = {
     "residents answer on the mobile page": "住户请在手机页面作答",
     "staff record answers taken by phone or on a visit": "工作人员只能录入电话或上门收集的答卷",
     "name the household": "请指明住户",
+    "name the events": "请指明事件",
+    "name the events, or all": "请指明事件，或选择全部",
+    "replay or discard, with ids or all": "请选择重放或丢弃，并指明事件或全部",
     "this household is not in the survey's audience": "该住户不在本次调查范围内",
     "not a question of this survey": "不是本调查的题目",
     "this question must be answered": "此题必答",
@@ -399,6 +402,10 @@ def _p(pattern: str) -> re.Pattern:
 # status/action/role/scope/kind is looked up in VALUES_ZH (unknown values stay as they are).
 DOMAIN_PATTERNS_ZH = [
     # libs/guanjia
+    (
+        _p(r"(?P<service>\S+) could not (?P<action>\S+) its dead letters now; try again"),
+        "{service} 服务暂时无法处理（{action}）其死信，请重试",
+    ),
     (_p(r"role (?P<role>\S+) has no need to (?P<verb>\S+) (?P<what>.+)"), "{role}角色无需{verb} {what}"),
     (_p(r"role (?P<role>\S+) may not do this to ticket (?P<id>\S+)"), "{role}角色无权对工单 {id} 执行此操作"),
     (_p(r"role (?P<role>\S+) may not do this"), "{role}角色无权执行此操作"),

@@ -444,7 +444,7 @@ def _act_on_dead_letters(action: str, data: dict):
         raise UpstreamUnavailable(f"{data['service']} could not {action} its dead letters now; try again", status=503)
     done = response.json()
     with web.database().transaction() as session:
-        domain.dead_letters_acted(session, web.principal(), action, data, done, _now())
+        domain.dead_letters_acted(session, web.principal(), action, data, done, web.now())
     return done
 
 
