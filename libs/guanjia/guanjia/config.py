@@ -48,7 +48,6 @@ class Settings:
     jwt_issuer: str = "guanjia"
     jwt_audience: str = "guanjia"
     token_ttl_seconds: int = 600
-    refresh_ttl_seconds: int = 30 * 24 * 3600
     service_urls: dict = dataclasses.field(default_factory=dict)
     max_body_bytes: int = 1024 * 1024
     # Uploaded files (ticket photos) have their own limit: a phone photo is larger than any JSON body (tickets
@@ -293,7 +292,6 @@ def from_env(service: str, env=None) -> Settings:
         jwt_issuer=env.get("GUANJIA_JWT_ISSUER", "guanjia"),
         jwt_audience=env.get("GUANJIA_JWT_AUDIENCE", "guanjia"),
         token_ttl_seconds=read.integer("GUANJIA_TOKEN_TTL_SECONDS", 600, seconds, minimum=1),
-        refresh_ttl_seconds=read.integer("GUANJIA_REFRESH_TTL_SECONDS", 30 * 24 * 3600, seconds, minimum=1),
         service_urls=_service_urls(env),
         max_body_bytes=read.integer("GUANJIA_MAX_BODY_BYTES", 1024 * 1024, "a whole number of bytes", minimum=1),
         max_upload_bytes=read.integer(

@@ -58,6 +58,7 @@ def create_app(settings=None, upstreams=None, *, clock=None, limiter=None, gatew
     api_keys = edge.ApiKeys(database, settings, clock=clock)
     app.extensions.update(
         {
+            "gateway.settings": gateway,
             "gateway.limiter": limiter,
             "gateway.revocations": revocations,
             "gateway.api_keys": api_keys,

@@ -1,5 +1,5 @@
 """Gateway-owned settings: the first admin's password, the demo start-up, the web origins allowed by CORS, the
-rate limits and the Redis that counts them."""
+rate limits and the Redis that counts them, the refresh tokens' lifetime."""
 
 from __future__ import annotations
 
@@ -24,6 +24,9 @@ class GatewaySettings:
     redis_url: str = DEFAULT_REDIS_URL
     # Overrides of ratelimit.DEFAULT_LIMITS: name → (count, seconds) (GUANJIA_RATE_LIMITS="login=20/60,api=600/60").
     rate_limits: dict = dataclasses.field(default_factory=dict)
+    # Lifetime of a refresh token (GUANJIA_REFRESH_TTL_SECONDS); each use rotates it. Access tokens' lifetime is
+    # shared (GUANJIA_TOKEN_TTL_SECONDS): the library signs them and the edge's revocation window follows it.
+    refresh_ttl_seconds: int = 30 * 24 * 3600
 
 
 def from_env(env=None) -> GatewaySettings:
@@ -36,6 +39,9 @@ def from_env(env=None) -> GatewaySettings:
         cors_origins=tuple(o.strip() for o in env.get("GUANJIA_CORS_ORIGINS", "").split(",") if o.strip()),
         redis_url=read.secret("GUANJIA_REDIS_URL") or DEFAULT_REDIS_URL,
         rate_limits=_rate_limits(env, read.problems),
+        refresh_ttl_seconds=read.integer(
+            "GUANJIA_REFRESH_TTL_SECONDS", 30 * 24 * 3600, "a whole number of seconds", minimum=1
+        ),
     )
     read.done()
     return settings
