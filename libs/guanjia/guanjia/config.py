@@ -48,11 +48,6 @@ class Settings:
     jwt_issuer: str = "guanjia"
     jwt_audience: str = "guanjia"
     token_ttl_seconds: int = 600
-    refresh_ttl_seconds: int = 30 * 24 * 3600
-    # Shared rate-limit store of the gateway workers (distributed mode); embedded mode counts in-process. The
-    # gateway's alone, still here: its RateLimiter and the tests that build one take them from these Settings.
-    redis_url: str = "redis://127.0.0.1:6379/0"
-    rate_limits: dict = dataclasses.field(default_factory=dict)
     service_urls: dict = dataclasses.field(default_factory=dict)
     max_body_bytes: int = 1024 * 1024
     # Uploaded files (ticket photos) have their own limit: a phone photo is larger than any JSON body (tickets
@@ -225,22 +220,6 @@ class Reader:
             raise ConfigError(self.problems)
 
 
-def _rate_limits(env, problems: list | None = None) -> dict:
-    """GUANJIA_RATE_LIMITS="login=20/60,api=600/60": overrides of the gateway's limits (count/seconds)."""
-    limits = {}
-    for item in (env.get("GUANJIA_RATE_LIMITS") or "").split(","):
-        if "=" in item:
-            name, _, spec = item.partition("=")
-            count, _, seconds = spec.partition("/")
-            try:
-                limits[name.strip()] = (int(count), int(seconds or 60))
-            except ValueError:
-                if problems is None:
-                    raise
-                problems.append(f"GUANJIA_RATE_LIMITS: name=count/seconds items such as login=20/60 (got {item!r})")
-    return limits
-
-
 def _retry_delays(reader: Reader) -> tuple:
     raw = reader.env.get("GUANJIA_RETRY_DELAYS_MS")
     if not raw:
@@ -313,9 +292,6 @@ def from_env(service: str, env=None) -> Settings:
         jwt_issuer=env.get("GUANJIA_JWT_ISSUER", "guanjia"),
         jwt_audience=env.get("GUANJIA_JWT_AUDIENCE", "guanjia"),
         token_ttl_seconds=read.integer("GUANJIA_TOKEN_TTL_SECONDS", 600, seconds, minimum=1),
-        refresh_ttl_seconds=read.integer("GUANJIA_REFRESH_TTL_SECONDS", 30 * 24 * 3600, seconds, minimum=1),
-        redis_url=read.secret("GUANJIA_REDIS_URL") or "redis://127.0.0.1:6379/0",
-        rate_limits=_rate_limits(env, read.problems),
         service_urls=_service_urls(env),
         max_body_bytes=read.integer("GUANJIA_MAX_BODY_BYTES", 1024 * 1024, "a whole number of bytes", minimum=1),
         max_upload_bytes=read.integer(

@@ -20,16 +20,37 @@ _AMOUNT_RE = re.compile(r"^\d{1,12}(\.\d{1,2})?$")
 MAX_AMOUNT = Decimal(10) ** 12  # twelve digits of yuan, as the decimal strings always allowed
 
 
-def to_fen(yuan: Decimal, rounding: str = "half_even") -> int:
-    """Yuan (any precision) to integer fen with the item's rounding rule."""
+def to_fen(yuan: Decimal | None, rounding: str = "half_even") -> int | None:
+    """Yuan (any precision) to integer fen with the item's rounding rule; None (no amount) stays None."""
+    if yuan is None:
+        return None
     return int((yuan.quantize(FEN, rounding=ROUNDING[rounding]) * 100).to_integral_value())
 
 
-def fen_to_str(fen: int) -> str:
-    """12345 → "123.45"; -5 → "-0.05"."""
+def fen_to_str(fen: int | None) -> str | None:
+    """12345 → "123.45"; -5 → "-0.05"; None (no amount) stays None."""
+    if fen is None:
+        return None
     sign = "-" if fen < 0 else ""
     fen = abs(fen)
     return f"{sign}{fen // 100}.{fen % 100:02d}"
+
+
+def yuan_text(amount: Decimal | str) -> str:
+    """An amount of yuan as people read it: Decimal("1234.5") or "1234.50" → "¥1,234.50", "-12" → "-¥12.00".
+
+    Yuan only (a decimal string as the API answers, or a Decimal): integer fen go through fen_to_str() first, so
+    that 1234 is never read as yuan by mistake. AmountError (a ValueError) for a string that is no amount."""
+    if isinstance(amount, bool) or not isinstance(amount, (Decimal, str)):
+        raise TypeError(f"yuan_text takes a Decimal or a decimal string of yuan, not {type(amount).__name__}")
+    try:
+        value = Decimal(amount.strip()) if isinstance(amount, str) else amount
+    except ArithmeticError:
+        raise AmountError("not_a_number") from None
+    if not value.is_finite():
+        raise AmountError("not_a_number")
+    sign = "-" if value < 0 else ""
+    return f"{sign}¥{abs(value).quantize(FEN, rounding=ROUND_HALF_EVEN):,}"
 
 
 _DIGITS = "零壹贰叁肆伍陆柒捌玖"

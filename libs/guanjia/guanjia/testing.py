@@ -160,11 +160,13 @@ class Infra:
             queue_prefix=f"{self.prefix}.",
             jwt_private_key=TEST_JWT_PRIVATE_KEY,
             service_key=TEST_SERVICE_KEY,
-            rate_limits=TEST_RATE_LIMITS,
             pii_key=TEST_PII_KEY,
             retry_delays_ms=(200, 400),
             relay_poll_seconds=1.0,
         )
+        if service == "gateway":
+            # The gateway reads its own settings (the rate limits among them) from the variables of Settings.env.
+            values["env"] = {"GUANJIA_RATE_LIMITS": TEST_RATE_LIMITS_ENV}
         values.update(overrides)
         return Settings(**values)
 

@@ -178,7 +178,7 @@ def refund_prepaid(data, unit_id):
 def get_policy(community_id):
     """The community's billing policy (defaults until changed): area basis, due days, reminders, late fee, target."""
     with web.database().transaction() as session:
-        return fees.get_policy(session, web.principal(), community_id)
+        return fees.get_policy(session, web.principal(), community_id, _now())
 
 
 @fees_blp.route("/policies/<community_id>", methods=["PATCH"])
@@ -377,7 +377,7 @@ def create_charge(data):
 
 
 def _bill_detail(session, bill):
-    policy = common.policy_for(session, bill.community_id)
+    policy = common.policy_for(session, bill.community_id, _now())
     return {
         **{c.name: getattr(bill, c.name) for c in bill.__table__.columns},
         "outstanding_fen": bill.outstanding_fen,
@@ -593,6 +593,7 @@ def get_collection_rate(args):
             args["group_by"],
             args.get("as_of") or _today(),
             staff,
+            now=_now(),
         )
     return jsonify(web.jsonable(body))
 
@@ -621,7 +622,9 @@ def _report(body: dict, name: str, fmt: str):
 def get_monthly(args):
     """Monthly fee analysis (月度物业费分析), JSON or XLSX (`format=xlsx`)."""
     with web.database().transaction() as session:
-        body = reports.monthly_report(session, web.settings(), web.principal(), args["community_id"], args["month"])
+        body = reports.monthly_report(
+            session, web.settings(), web.principal(), args["community_id"], args["month"], now=_now()
+        )
     return _report(body, f"monthly-{args['month']}", args["format"])
 
 
@@ -632,7 +635,7 @@ def get_weekly(args):
     """Weekly fee report (Monday to Sunday of `week_of`), JSON or XLSX (`format=xlsx`)."""
     with web.database().transaction() as session:
         body = reports.weekly_report(
-            session, web.settings(), web.principal(), args["community_id"], args.get("week_of") or _today()
+            session, web.settings(), web.principal(), args["community_id"], args.get("week_of") or _today(), now=_now()
         )
     return _report(body, f"weekly-{body['week_start'].isoformat()}", args["format"])
 
@@ -655,4 +658,4 @@ def renovation_deposit(args, renovation_id):
     """Residents, before it issues a renovation permit: is the deposit paid (`paid`, `outstanding`, `not_required`
     when the community's policy sets no deposit, `not_billed` while renovation.approved has not been consumed)?"""
     with web.database().transaction() as session:
-        return charges.deposit_state(session, args["community_id"], renovation_id)
+        return charges.deposit_state(session, args["community_id"], renovation_id, _now())

@@ -17,6 +17,8 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from guanjia.money import yuan_text
+
 METHOD_NAMES = {"cash": "现金", "wechat": "微信支付", "alipay": "支付宝", "bank_transfer": "银行转账", "card": "银行卡"}
 REVERSAL_NAMES = {"entry_error": "录入错误", "refund": "退款", "bounced": "退票", "other": "其他"}
 CJK_FONT = "STSong-Light"  # one of the Adobe CID fonts every PDF reader has: nothing to embed, nothing to download
@@ -53,13 +55,6 @@ def local_time(value: str | None, timezone: str) -> str:
     return moment.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M")
 
 
-def yuan(amount: str) -> str:
-    """ "1234.50" → "¥1,234.50" (the decimal string as it is, grouped)."""
-    whole, _, cents = amount.partition(".")
-    sign = "-" if whole.startswith("-") else ""
-    return f"{sign}¥{int(whole.lstrip('-')):,}.{cents or '00'}"
-
-
 def facts(receipt: dict, timezone: str) -> list[tuple[str, str]]:
     """The receipt's header rows, in the order both formats print them."""
     rows = [
@@ -85,8 +80,8 @@ def item_rows(receipt: dict) -> list[tuple[str, str, str]]:
         lines = item.get("lines") or []
         name = item["description"]
         if len(lines) > 1:
-            name = "、".join(f"{line['description']} {yuan(line['amount'])}" for line in lines)
-        rows.append((name, item.get("period") or "", yuan(item["amount"])))
+            name = "、".join(f"{line['description']} {yuan_text(line['amount'])}" for line in lines)
+        rows.append((name, item.get("period") or "", yuan_text(item["amount"])))
     return rows
 
 
@@ -105,7 +100,7 @@ def to_html(receipt: dict, timezone: str) -> str:
 <dl>{header}</dl>
 <table><thead><tr><th>收费项目</th><th>所属期间</th><th class=amount>金额</th></tr></thead><tbody>{rows}</tbody>
 <tfoot><tr><th colspan=2>合计（大写）{esc(receipt["amount_in_words"])}</th>
-<th class=amount>{esc(yuan(receipt["amount"]))}</th></tr></tfoot></table>
+<th class=amount>{esc(yuan_text(receipt["amount"]))}</th></tr></tfoot></table>
 <button id="print" type="button">打印</button><script>{_SCRIPT}</script></body></html>"""
 
 
@@ -151,7 +146,11 @@ def to_pdf(receipt: dict, timezone: str) -> bytes:
         [Paragraph(html.escape(n), text), Paragraph(p, text), Paragraph(a, text)] for n, p, a in item_rows(receipt)
     ]
     cell.append(
-        [Paragraph(f"合计（大写）：{receipt['amount_in_words']}", text), "", Paragraph(yuan(receipt["amount"]), text)]
+        [
+            Paragraph(f"合计（大写）：{receipt['amount_in_words']}", text),
+            "",
+            Paragraph(yuan_text(receipt["amount"]), text),
+        ]
     )
     table = Table(cell, colWidths=[116 * mm, 35 * mm, 35 * mm], repeatRows=1)
     table.setStyle(

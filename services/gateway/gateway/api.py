@@ -151,7 +151,13 @@ def refresh_token(data):
     _limit("login", _client_ip())
     with web.database().transaction() as session:
         body, why = domain.refresh(
-            session, web.settings(), data["refresh_token"], web.now(), occupancy_of=_occupancy, zones_of=_butler_zones
+            session,
+            web.settings(),
+            data["refresh_token"],
+            web.now(),
+            occupancy_of=_occupancy,
+            zones_of=_butler_zones,
+            refresh_ttl_seconds=_refresh_ttl_seconds(),
         )
     if body is None:
         raise Unauthorized(
@@ -228,7 +234,19 @@ def sign_in_with_code(data):
 
 def _tokens(session, settings, user) -> dict:
     """The access and refresh tokens of a sign-in: a resident's household and a butler's zones as residents says."""
-    return domain.issue_tokens(session, settings, user, web.now(), occupancy_of=_occupancy, zones_of=_butler_zones)
+    return domain.issue_tokens(
+        session,
+        settings,
+        user,
+        web.now(),
+        occupancy_of=_occupancy,
+        zones_of=_butler_zones,
+        refresh_ttl_seconds=_refresh_ttl_seconds(),
+    )
+
+
+def _refresh_ttl_seconds() -> int:
+    return current_app.extensions["gateway.settings"].refresh_ttl_seconds
 
 
 def _service(name: str) -> http.ServiceClient:

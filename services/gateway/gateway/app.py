@@ -26,7 +26,7 @@ def create_app(settings=None, upstreams=None, *, clock=None, limiter=None, gatew
     gateway = gateway or gateway_config.from_env(settings.env)
     upstreams = upstreams if upstreams is not None else http.upstreams_for(settings)
     database = Database(settings.database_url)
-    limiter = limiter or RateLimiter(settings)
+    limiter = limiter or RateLimiter(settings, gateway)
 
     from .api import PUBLIC_PATHS, audit_blp, auth_blp, dead_blp, internal_blp, jwks_view, keys_blp, users_blp
 
@@ -58,6 +58,7 @@ def create_app(settings=None, upstreams=None, *, clock=None, limiter=None, gatew
     api_keys = edge.ApiKeys(database, settings, clock=clock)
     app.extensions.update(
         {
+            "gateway.settings": gateway,
             "gateway.limiter": limiter,
             "gateway.revocations": revocations,
             "gateway.api_keys": api_keys,

@@ -260,6 +260,8 @@ def issue_tokens(
     family_id: str | None = None,
     occupancy_of=None,
     zones_of=None,
+    *,
+    refresh_ttl_seconds: int,
 ) -> dict:
     """An access token plus a refresh token (a new family at sign-in, the same family on refresh).
 
@@ -275,7 +277,7 @@ def issue_tokens(
             user_id=user.id,
             token_hash=security.sha256(raw),
             created_at=now,
-            expires_at=now + timedelta(seconds=settings.refresh_ttl_seconds),
+            expires_at=now + timedelta(seconds=refresh_ttl_seconds),
         )
     )
     principal = principal_of(user, occupancy_of(user) if occupancy_of and user.role == "resident" else None)
@@ -285,12 +287,19 @@ def issue_tokens(
         "token_type": "Bearer",
         "expires_in": ttl or settings.token_ttl_seconds,
         "refresh_token": raw,
-        "refresh_expires_in": settings.refresh_ttl_seconds,
+        "refresh_expires_in": refresh_ttl_seconds,
     }
 
 
 def refresh(
-    session: Session, settings, raw: str, now: datetime, occupancy_of=None, zones_of=None
+    session: Session,
+    settings,
+    raw: str,
+    now: datetime,
+    occupancy_of=None,
+    zones_of=None,
+    *,
+    refresh_ttl_seconds: int,
 ) -> tuple[dict | None, str | None]:
     """(new token pair, None) or (None, why). A refresh token used twice burns its whole family (it was stolen,
     or the client is broken): the caller commits that before answering 401."""
@@ -311,7 +320,14 @@ def refresh(
     row.used_at = now
     return (
         issue_tokens(
-            session, settings, user, now, family_id=row.family_id, occupancy_of=occupancy_of, zones_of=zones_of
+            session,
+            settings,
+            user,
+            now,
+            family_id=row.family_id,
+            occupancy_of=occupancy_of,
+            zones_of=zones_of,
+            refresh_ttl_seconds=refresh_ttl_seconds,
         ),
         None,
     )

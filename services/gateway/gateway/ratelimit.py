@@ -79,14 +79,15 @@ BATCHED = frozenset(["api", "api_key"])
 class RateLimiter:
     """hit(name, key) → None when allowed, else the seconds until a request would be allowed (for Retry-After)."""
 
-    def __init__(self, settings, store=None):
-        self.limits = {**DEFAULT_LIMITS, **(settings.rate_limits or {})}
+    def __init__(self, settings, gateway, store=None):
+        """`settings`: the shared Settings (city, queue prefix, embedded); `gateway`: GatewaySettings (limits, Redis)."""
+        self.limits = {**DEFAULT_LIMITS, **(gateway.rate_limits or {})}
         # Keys carry the queue prefix, so test sessions (and cities sharing one Redis) never count together.
         self.prefix = f"{settings.queue_prefix}{settings.city}:rl:"
-        self.store = store or (MemoryStore() if settings.embedded else RedisStore(settings.redis_url))
+        self.store = store or (MemoryStore() if settings.embedded else RedisStore(gateway.redis_url))
         self._local: dict[str, list] = {}  # key → [slot, pending, last known shared count]
         self._lock = threading.Lock()
-        self._windows = _window_strategies(self.store, settings.redis_url)
+        self._windows = _window_strategies(self.store, gateway.redis_url)
         self._items: dict[tuple[int, int], object] = {}
 
     def check(self, name: str, key: str, detail: str = "too many requests; slow down") -> None:

@@ -5,7 +5,7 @@ from pathlib import Path
 from guanjia.service import ServiceSpec
 
 from .app import create_app
-from .config import check
+from .config import check, from_env
 from .consumers import HANDLERS
 from .context import make_context
 from .events import NOTIFICATION_DELIVERED, NOTIFICATION_FAILED, NOTIFICATION_SENT
@@ -23,6 +23,8 @@ SPEC = ServiceSpec(
     make_context=make_context,
     # The dispatcher: waits for a wake-up (a commit that planned deliveries) or its interval, then sends what is due.
     periodic=PERIODIC,
+    # Its own settings are the SMS settings, read from the variables of Settings.env (from_env(settings, env)).
+    own_settings=lambda env: from_env(env=env),
     check_config=check,
     # Published for integrators; no service of ours consumes them (kept out of guanjia.unrouted).
     routine_events=(NOTIFICATION_SENT, NOTIFICATION_DELIVERED, NOTIFICATION_FAILED),

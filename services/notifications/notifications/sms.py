@@ -397,13 +397,3 @@ class ProviderChain:
 
 def provider_chain(settings: SmsSettings) -> ProviderChain:
     return ProviderChain([PROVIDERS[name](settings) for name in settings.chain])
-
-
-def provider_from_settings(settings):
-    """The primary provider named by settings.sms_provider (GUANJIA_SMS_PROVIDER, default console)."""
-    name = settings.sms_provider
-    try:
-        cls = PROVIDERS[name]
-    except KeyError:
-        raise RuntimeError(f"unknown SMS provider {name!r}; known: {', '.join(sorted(PROVIDERS))}") from None
-    return cls(SmsSettings(provider=name))

@@ -5,6 +5,7 @@ from pathlib import Path
 from guanjia.service import ServiceSpec
 
 from .app import create_app
+from .config import from_env
 from .consumers import HANDLERS
 from .context import make_context
 from .jobs import PERIODIC
@@ -20,4 +21,5 @@ SPEC = ServiceSpec(
     handlers=HANDLERS,
     make_context=make_context,
     periodic=PERIODIC,
+    own_settings=from_env,
 )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import tempfile
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -17,6 +17,8 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import g, request
 from flask_babel import pgettext
+
+from guanjia.money import yuan_text
 
 LOCALES = ("zh_CN", "en")
 DEFAULT_LOCALE = "zh_CN"
@@ -83,12 +85,11 @@ def local_time(value, timezone: str, fmt: str = "%Y-%m-%d %H:%M") -> str:
 
 
 def money(value) -> str:
-    """A decimal string of yuan ("1234.5") as ¥1,234.50; negative amounts as -¥12.00."""
+    """A decimal string of yuan ("1234.5") as ¥1,234.50 (guanjia.money.yuan_text); nothing for no amount, and a
+    value that is no amount as it is (a page never fails on one figure)."""
     if value is None or value == "":
         return ""
     try:
-        amount = Decimal(str(value))
-    except InvalidOperation:
+        return yuan_text(value if isinstance(value, Decimal) else str(value))
+    except ValueError:
         return str(value)
-    sign = "-" if amount < 0 else ""
-    return f"{sign}¥{abs(amount):,.2f}"

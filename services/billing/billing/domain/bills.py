@@ -101,7 +101,7 @@ def start_run(
     units the projection has not seen yet are fetched with `fetch_units` first, and the run records how many units
     it covered, how many it fetched, and how many it left without a bill and why."""
     period = check_run(principal, community_id, period_name)
-    policy_for(session, community_id, lock=True)  # one run of a community starts at a time
+    policy_for(session, community_id, now, lock=True)  # one run of a community starts at a time
     fetched = None
     if residents_units is not None and fetch_units is not None:
         fetched = catch_up(session, community_id, residents_units, fetch_units)
@@ -147,7 +147,7 @@ def bill_units(session: Session, settings, run_id: str, unit_ids: list[str], now
     ).scalar_one()
     community_id = run.community_id
     period = parse_period(run.period)
-    policy = policy_for(session, community_id, lock=True)  # a concurrent run's chunk waits, then finds them billed
+    policy = policy_for(session, community_id, now, lock=True)  # a concurrent run's chunk waits, then finds them billed
     source_key = f"period:{period.name}"
     skipped = json.loads(run.units_skipped or "{}")
 
@@ -462,7 +462,7 @@ def issue_charge(
     ).scalar_one_or_none()
     if exists is not None:
         return None
-    policy = policy_for(session, community_id)
+    policy = policy_for(session, community_id, now)
     unit = session.get(BillingUnit, unit_id)
     period = month_of(day)
     bill = Bill(

@@ -25,7 +25,7 @@ def _local_day(settings, when: datetime):
 
 def renovation_approved(session: Session, settings, data: dict, now: datetime) -> Bill | None:
     """The deposit falls due when the community's policy sets one."""
-    policy = policy_for(session, data["community_id"])
+    policy = policy_for(session, data["community_id"], now)
     if not policy.renovation_deposit_fen:
         return None
     bill = issue_charge(
@@ -60,7 +60,7 @@ def renovation_approved(session: Session, settings, data: dict, now: datetime) -
     return bill
 
 
-def deposit_state(session: Session, community_id: str, renovation_id: str) -> dict:
+def deposit_state(session: Session, community_id: str, renovation_id: str, now: datetime) -> dict:
     """Whether a renovation's deposit is paid, for residents' permit check (read only: never creates a bill)."""
     found = session.execute(
         select(Deposit).where(Deposit.renovation_id == renovation_id, Deposit.community_id == community_id)
@@ -68,7 +68,7 @@ def deposit_state(session: Session, community_id: str, renovation_id: str) -> di
     state = {"renovation_id": renovation_id, "bill_id": None, "amount_fen": None, "outstanding_fen": None}
     if found is None:
         # No deposit yet: either the policy sets none, or renovation.approved has not reached billing yet.
-        required = policy_for(session, community_id).renovation_deposit_fen
+        required = policy_for(session, community_id, now).renovation_deposit_fen
         return {**state, "status": "not_billed" if required else "not_required"}
     bill = session.get(Bill, found.bill_id)
     outstanding = max(bill.outstanding_fen, 0)
@@ -83,7 +83,7 @@ def deposit_state(session: Session, community_id: str, renovation_id: str) -> di
 
 def renovation_violation(session: Session, settings, data: dict, now: datetime) -> Bill | None:
     """A fine where the community's policy sets one for the severity (none by default)."""
-    policy = policy_for(session, data["community_id"])
+    policy = policy_for(session, data["community_id"], now)
     amount = policy.fine_serious_fen if data["severity"] == "serious" else policy.fine_minor_fen
     if not amount:
         return None

@@ -42,14 +42,15 @@ def today_in(settings, now: datetime) -> date:
     return now.astimezone(ZoneInfo(settings.timezone)).date()
 
 
-def policy_for(session: Session, community_id: str, *, lock: bool = False) -> Policy:
-    """The community's policy (created with the defaults on first use); lock=True serialises runs and scans."""
+def policy_for(session: Session, community_id: str, now: datetime, *, lock: bool = False) -> Policy:
+    """The community's policy (created with the defaults at `now` on first use); lock=True serialises runs and
+    scans."""
     policy = session.get(Policy, community_id)
     if policy is None:
         dbmod.insert_if_absent(
             session,
             Policy,
-            {"community_id": community_id, "updated_at": dbmod.utcnow(), **_policy_defaults()},
+            {"community_id": community_id, "updated_at": now, **_policy_defaults()},
             index_elements=[Policy.community_id],
         )
     query = select(Policy).where(Policy.community_id == community_id).execution_options(populate_existing=True)

@@ -35,16 +35,16 @@ ALLOWED_BASES = {
 }
 
 
-def get_policy(session: Session, principal: Principal, community_id: str) -> Policy:
+def get_policy(session: Session, principal: Principal, community_id: str, now: datetime) -> Policy:
     require(principal, *READERS, *MONEY_ROLES)
     require_community(principal, community_id)
-    return policy_for(session, community_id)
+    return policy_for(session, community_id, now)
 
 
 def update_policy(session: Session, principal: Principal, community_id: str, changes: dict, now: datetime) -> Policy:
     require(principal, *MONEY_ROLES)
     require_community(principal, community_id)
-    policy = policy_for(session, community_id, lock=True)
+    policy = policy_for(session, community_id, now, lock=True)
     merged = {
         name: changes.get(name, getattr(policy, name))
         for name in ("reminder_first_days", "reminder_second_days", "reminder_final_days")

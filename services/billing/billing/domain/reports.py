@@ -223,6 +223,8 @@ def collection_rate(
     group_by: str,
     as_of: date,
     staff: dict | None = None,
+    *,
+    now: datetime,
 ) -> dict:
     """收缴率 = collected on the period's bills ÷ their receivable; 清欠率 = collected during the period on older
     bills ÷ what they owed at its start; target, gap and a linear projection to the period's end. Staff's
@@ -296,7 +298,7 @@ def collection_rate(
             groups[key]["arrears_at_start"] += int(owed)
             groups[key]["recovered"] += int(recovered)
 
-    policy = policy_for(session, community_id)
+    policy = policy_for(session, community_id, now)
     target = policy.collection_target
     elapsed = max(0, min((as_of - period.start).days + 1, period.days))
     names = group_names(session, community_id, group_by, staff)
@@ -336,7 +338,9 @@ def _payments_between(session: Session, principal, community_id: str, start: dat
     ).all()
 
 
-def monthly_report(session: Session, settings, principal: Principal, community_id: str, month: str) -> dict:
+def monthly_report(
+    session: Session, settings, principal: Principal, community_id: str, month: str, *, now: datetime
+) -> dict:
     """月度物业费分析: the month's receivable and collection by fee item and zone, payments by method, arrears."""
     _check_reader(principal, community_id)
     try:
@@ -345,8 +349,8 @@ def monthly_report(session: Session, settings, principal: Principal, community_i
         raise Invalid("month", str(exc)) from None
     if period.months != 1:
         raise Invalid("month", 'must be a month, like "2026-11"')
-    rate = collection_rate(session, settings, principal, community_id, month, "community", period.end)
-    by_zone = collection_rate(session, settings, principal, community_id, month, "zone", period.end)["items"]
+    rate = collection_rate(session, settings, principal, community_id, month, "community", period.end, now=now)
+    by_zone = collection_rate(session, settings, principal, community_id, month, "zone", period.end, now=now)["items"]
     lines = session.execute(
         select(FeeItem.name, func.sum(BillLine.amount_fen), func.count(func.distinct(Bill.id)))
         .select_from(BillLine)
@@ -386,7 +390,9 @@ def _by_method(payments) -> list[dict]:
     return [{"method": m, "payments": c, "amount": fen_to_str(a)} for m, (c, a) in sorted(totals.items())]
 
 
-def weekly_report(session: Session, settings, principal: Principal, community_id: str, week_of: date) -> dict:
+def weekly_report(
+    session: Session, settings, principal: Principal, community_id: str, week_of: date, *, now: datetime
+) -> dict:
     """Weekly fee report: the week's (Mon–Sun) payments by day and method and the month's collection rate at the
     week's end compared with its start."""
     _check_reader(principal, community_id)
@@ -401,8 +407,9 @@ def weekly_report(session: Session, settings, principal: Principal, community_id
         if status != "reversed":
             by_day[dbmod.as_utc(received_at).astimezone(tz).date()] += int(amount)
     month = f"{sunday.year}-{sunday.month:02d}"
-    before = collection_rate(session, settings, principal, community_id, month, "community", monday - timedelta(days=1))
-    after = collection_rate(session, settings, principal, community_id, month, "community", sunday)
+    day_before = monday - timedelta(days=1)
+    before = collection_rate(session, settings, principal, community_id, month, "community", day_before, now=now)
+    after = collection_rate(session, settings, principal, community_id, month, "community", sunday, now=now)
     return {
         "community_id": community_id,
         "week_start": monday,

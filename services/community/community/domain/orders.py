@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from guanjia.auth import Principal
 from guanjia.db import as_utc, new_id
 from guanjia.errors import Conflict, Invalid, NotFound
+from guanjia.money import fen_to_str, to_fen
 
 from .. import events
 from ..models import CatalogueItem, ServiceOrder
@@ -25,14 +26,6 @@ PROVIDERS = ("own_staff", "partner")
 ORDER_STATUSES = ("requested", "scheduled", "completed", "rated", "cancelled")
 
 
-def fen(amount: Decimal | None) -> int | None:
-    return None if amount is None else int(amount * 100)
-
-
-def yuan(amount_fen: int | None) -> str | None:
-    return None if amount_fen is None else f"{Decimal(amount_fen) / 100:.2f}"
-
-
 def _check_price(pricing: str, price: Decimal | None) -> None:
     if pricing in ("fixed", "per_unit") and not price:
         raise Invalid("price", "a fixed or per-unit price needs a price above zero")
@@ -41,7 +34,10 @@ def _check_price(pricing: str, price: Decimal | None) -> None:
 
 
 def item_view(item: CatalogueItem) -> dict:
-    return {**{c.name: getattr(item, c.name) for c in CatalogueItem.__table__.columns}, "price": yuan(item.price_fen)}
+    return {
+        **{c.name: getattr(item, c.name) for c in CatalogueItem.__table__.columns},
+        "price": fen_to_str(item.price_fen),
+    }
 
 
 def create_item(session: Session, principal: Principal, now: datetime, body: dict) -> CatalogueItem:
@@ -54,7 +50,7 @@ def create_item(session: Session, principal: Principal, now: datetime, body: dic
         name=body["name"],
         description=body.get("description"),
         pricing=body["pricing"],
-        price_fen=fen(body.get("price")),
+        price_fen=to_fen(body.get("price")),
         unit_name=body.get("unit_name"),
         provider=body["provider"],
         partner_name=body.get("partner_name"),
@@ -80,7 +76,7 @@ def get_item(session: Session, principal: Principal, item_id: str) -> CatalogueI
 def update_item(session: Session, principal: Principal, now: datetime, item_id: str, body: dict) -> CatalogueItem:
     item = get_item(session, principal, item_id)
     if "price" in body:
-        item.price_fen = fen(body.pop("price"))
+        item.price_fen = to_fen(body.pop("price"))
     for name, value in body.items():
         setattr(item, name, value)
     _check_price(item.pricing, None if item.price_fen is None else Decimal(item.price_fen))
@@ -100,7 +96,7 @@ def items_query(principal: Principal, args: dict):
 def order_view(order: ServiceOrder) -> dict:
     return {
         **{c.name: getattr(order, c.name) for c in ServiceOrder.__table__.columns},
-        "amount": yuan(order.amount_fen),
+        "amount": fen_to_str(order.amount_fen),
     }
 
 
@@ -177,7 +173,7 @@ def schedule(session: Session, principal: Principal, order_id: str, body: dict) 
     if body.get("price") is not None:
         if session.get(CatalogueItem, order.item_id).pricing != "quoted":
             raise Invalid("price", "only a quoted item is priced per order")
-        order.amount_fen = fen(body["price"])
+        order.amount_fen = to_fen(body["price"])
     return order
 
 
@@ -202,7 +198,7 @@ def complete(session: Session, settings, principal: Principal, now: datetime, or
             "item_id": order.item_id,
             "item_name": order.item_name,
             "quantity": order.quantity,
-            "amount": yuan(order.amount_fen),
+            "amount": fen_to_str(order.amount_fen),
             "completed_at": now.isoformat(),
         },
     )
@@ -247,10 +243,11 @@ def monthly_figures(session: Session, principal: Principal, settings, community_
         "community_id": community_id,
         "month": month,
         "by_item": [
-            {"item_name": name, "orders": n, "revenue": yuan(total)} for name, (n, total) in sorted(by_item.items())
+            {"item_name": name, "orders": n, "revenue": fen_to_str(total)}
+            for name, (n, total) in sorted(by_item.items())
         ],
         "by_zone": [
-            {"zone_id": z, "zone_name": names.get(z), "orders": n, "revenue": yuan(total)}
+            {"zone_id": z, "zone_name": names.get(z), "orders": n, "revenue": fen_to_str(total)}
             for z, (n, total) in sorted(by_zone.items(), key=lambda kv: names.get(kv[0]) or "")
         ],
     }

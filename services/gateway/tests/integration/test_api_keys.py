@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from gateway.app import create_app
+from gateway.config import GatewaySettings
 from gateway.models import ApiKey
 from guanjia.db import Database, utcnow
 from guanjia.http import WsgiUpstream
@@ -130,8 +131,9 @@ def test_only_admins_issue_and_revoke_keys(keyed_gateway, gateway_settings):
 
 
 def test_a_key_has_its_own_rate_limit(gateway_settings, residents_app, admin_headers, two_communities):
-    settings = gateway_settings.with_service("gateway", rate_limits={"api_key": (3, 60)})
-    client = create_app(settings, upstreams={"residents": WsgiUpstream("residents", residents_app)}).test_client()
+    upstreams = {"residents": WsgiUpstream("residents", residents_app)}
+    gateway = GatewaySettings(rate_limits={"api_key": (3, 60)})
+    client = create_app(gateway_settings, upstreams=upstreams, gateway=gateway).test_client()
     key = issue(client, admin_headers, communities=[two_communities[0]["id"]])["key"]
     path = f"/api/v1/communities/{two_communities[0]['id']}"
     statuses = [client.get(path, headers={"X-API-Key": key}).status_code for _ in range(4)]

@@ -35,7 +35,8 @@ def fresh(gateway_settings, **overrides):
 
 
 def test_sign_in_is_rate_limited_per_address_with_retry_after(gateway_settings, create_user):
-    client = create_app(fresh(gateway_settings, rate_limits={"login": (3, 60)}), upstreams={}).test_client()
+    limits = GatewaySettings(rate_limits={"login": (3, 60)})
+    client = create_app(fresh(gateway_settings), upstreams={}, gateway=limits).test_client()
     body, _ = create_user()
     credentials = {"username": body["username"], "password": body["password"]}
     assert [client.post("/api/v1/auth/token", json=credentials).status_code for _ in range(4)] == [200, 200, 200, 429]
@@ -47,8 +48,10 @@ def test_sign_in_is_rate_limited_per_address_with_retry_after(gateway_settings, 
 
 
 def test_the_api_is_rate_limited_per_principal(gateway_settings, tickets_app):
-    settings = fresh(gateway_settings, rate_limits={"api": (3, 60)})
-    client = create_app(settings, upstreams={"tickets": WsgiUpstream("tickets", tickets_app)}).test_client()
+    settings = fresh(gateway_settings)
+    limits = GatewaySettings(rate_limits={"api": (3, 60)})
+    client = create_app(settings, upstreams={"tickets": WsgiUpstream("tickets", tickets_app)}, gateway=limits)
+    client = client.test_client()
     busy = auth_header(settings, "cs_manager", communities=["c-1"])
     calm = auth_header(settings, "cs_manager", communities=["c-1"])
     statuses = [client.get("/api/v1/tickets", headers=busy).status_code for _ in range(4)]
@@ -59,9 +62,9 @@ def test_the_api_is_rate_limited_per_principal(gateway_settings, tickets_app):
 
 def test_the_shared_store_counts_across_gateway_workers(gateway_settings, tickets_app):
     """Two gateway apps (two workers) on the same Redis share one budget per principal."""
-    settings = fresh(gateway_settings, rate_limits={"api": (4, 60)})
+    settings, limits = fresh(gateway_settings), GatewaySettings(rate_limits={"api": (4, 60)})
     upstreams = {"tickets": WsgiUpstream("tickets", tickets_app)}
-    first, second = (create_app(settings, upstreams=upstreams).test_client() for _ in range(2))
+    first, second = (create_app(settings, upstreams=upstreams, gateway=limits).test_client() for _ in range(2))
     headers = auth_header(settings, "cs_manager", communities=["c-1"])
     statuses = [(first if i % 2 else second).get("/api/v1/tickets", headers=headers).status_code for i in range(5)]
     assert statuses == [200, 200, 200, 200, 429]
@@ -144,8 +147,9 @@ def test_a_new_resource_of_a_service_is_routed_without_a_gateway_change(gateway_
 
 def test_a_rate_limit_store_that_is_down_lets_requests_through(gateway_settings, create_user):
     """Fail open: Redis down must not lock everyone out (the account lockout still holds)."""
-    settings = fresh(gateway_settings, redis_url="redis://127.0.0.1:1/0", rate_limits={"login": (1, 60)})
-    client = create_app(settings, upstreams={}).test_client()
+    settings = fresh(gateway_settings)
+    limits = GatewaySettings(redis_url="redis://127.0.0.1:1/0", rate_limits={"login": (1, 60)})
+    client = create_app(settings, upstreams={}, gateway=limits).test_client()
     body, _ = create_user()
     credentials = {"username": body["username"], "password": body["password"]}
     assert [client.post("/api/v1/auth/token", json=credentials).status_code for _ in range(3)] == [200, 200, 200]
@@ -160,8 +164,8 @@ def test_large_limits_are_counted_in_batches_and_overshoot_by_at_most_a_batch_pe
 
     from gateway.ratelimit import RateLimiter
 
-    settings = fresh(gateway_settings, rate_limits={"api": (200, 60)})  # batches of 4
-    workers = [RateLimiter(settings), RateLimiter(settings)]
+    settings, limits = fresh(gateway_settings), GatewaySettings(rate_limits={"api": (200, 60)})  # batches of 4
+    workers = [RateLimiter(settings, limits), RateLimiter(settings, limits)]
     slot = int(time.time() // 60)
     admitted = sum(workers[i % 2].hit("api", "busy-user") is None for i in range(400))
     if int(time.time() // 60) != slot:

@@ -6,9 +6,10 @@ import uuid
 import pytest
 
 from gateway.app import create_app
+from gateway.config import GatewaySettings
 from gateway.domain import ADMIN_USERNAME, ensure_admin
 from guanjia.db import Database, utcnow
-from guanjia.testing import auth_header
+from guanjia.testing import TEST_RATE_LIMITS, auth_header
 
 ATTACKER = {"REMOTE_ADDR": "203.0.113.66"}
 OWNER = {"REMOTE_ADDR": "198.51.100.7"}
@@ -107,12 +108,9 @@ def test_a_token_with_base64_padding_is_refused_at_the_gateway_and_the_service(
 def test_sign_ins_are_limited_in_a_moving_window(gateway_settings, create_user):
     import dataclasses
 
-    settings = dataclasses.replace(
-        gateway_settings,
-        rate_limits={**gateway_settings.rate_limits, "login": (3, 60)},
-        queue_prefix="mw" + uuid.uuid4().hex[:6],
-    )
-    client = create_app(settings, upstreams={}).test_client()
+    settings = dataclasses.replace(gateway_settings, queue_prefix="mw" + uuid.uuid4().hex[:6])
+    limits = GatewaySettings(rate_limits={**TEST_RATE_LIMITS, "login": (3, 60)})
+    client = create_app(settings, upstreams={}, gateway=limits).test_client()
     body, _ = create_user()
     codes = [_sign_in(client, body["username"], body["password"], OWNER).status_code for _ in range(4)]
     assert codes == [200, 200, 200, 429]

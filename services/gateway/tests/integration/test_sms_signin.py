@@ -7,6 +7,7 @@ import random
 import pytest
 
 from gateway.app import create_app
+from gateway.config import GatewaySettings
 from guanjia import auth
 from guanjia.http import WsgiUpstream
 from guanjia.service import load_specs
@@ -156,12 +157,13 @@ def test_codes_are_rate_limited_per_phone_and_per_address(
     gateway_settings, residents_app, notifications_spy, household, clock
 ):
     limits = {"code_phone": (3, 3600), "code_ip": (5, 3600), "code_verify": (100, 600)}
-    settings = gateway_settings.with_service("gateway", rate_limits=limits, queue_prefix=f"rl{random.random()}.")
+    settings = gateway_settings.with_service("gateway", queue_prefix=f"rl{random.random()}.")
     upstreams = {
         "residents": WsgiUpstream("residents", residents_app),
         "notifications": WsgiUpstream("notifications", notifications_spy),
     }
-    client = create_app(settings, upstreams=upstreams, clock=clock).test_client()
+    client = create_app(settings, upstreams=upstreams, clock=clock, gateway=GatewaySettings(rate_limits=limits))
+    client = client.test_client()
     phone = household["phone"]
     for _ in range(3):
         assert client.post("/api/v1/auth/sms-code", json={"phone": phone}).status_code == 202

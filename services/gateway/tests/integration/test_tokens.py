@@ -5,6 +5,7 @@ import dataclasses
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from gateway import config as gateway_config
 from gateway.app import create_app
 from guanjia import auth
 from guanjia.http import WsgiUpstream
@@ -123,7 +124,7 @@ def test_an_expired_refresh_token_is_refused(gateway_settings, create_user, cloc
     client = create_app(gateway_settings, upstreams={}, clock=clock).test_client()
     body, _ = create_user()
     tokens = client.post("/api/v1/auth/token", json={"username": body["username"], "password": body["password"]})
-    clock.advance(seconds=gateway_settings.refresh_ttl_seconds + 1)
+    clock.advance(seconds=gateway_config.from_env(gateway_settings.env).refresh_ttl_seconds + 1)
     refused = client.post("/api/v1/auth/refresh", json={"refresh_token": tokens.json["refresh_token"]})
     assert refused.status_code == 401
 

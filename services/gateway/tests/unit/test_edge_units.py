@@ -3,6 +3,7 @@
 import pytest
 
 from gateway import security
+from gateway.config import GatewaySettings
 from gateway.openapi import discovered_owners, merge_documents
 from gateway.ratelimit import MemoryStore, RateLimiter
 from gateway.routing import is_blocked
@@ -43,7 +44,8 @@ def test_a_segment_a_service_documents_is_routed_to_it_and_internal_paths_never_
 
 def test_memory_limits_count_a_moving_window_and_say_when_it_frees():
     limiter = RateLimiter(
-        Settings(service="gateway", database_url="sqlite://", embedded=True, rate_limits={"login": (2, 60)}),
+        Settings(service="gateway", database_url="sqlite://", embedded=True),
+        GatewaySettings(rate_limits={"login": (2, 60)}),
         MemoryStore(),
     )
     assert limiter.hit("login", "1.2.3.4") is None

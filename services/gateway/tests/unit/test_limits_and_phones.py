@@ -4,6 +4,7 @@ library's phone field in sign-in by SMS — without infrastructure."""
 import marshmallow as ma
 import pytest
 
+from gateway.config import GatewaySettings
 from gateway.edge import hold_back
 from gateway.ratelimit import MemoryStore, RateLimiter
 from gateway.schemas import CodeRequest, CodeSignIn, UserCreate
@@ -13,8 +14,8 @@ from guanjia.errors import TooManyRequests, Unauthorized
 
 
 def _limiter(**limits) -> RateLimiter:
-    settings = Settings(service="gateway", database_url="sqlite://", embedded=True, rate_limits=limits)
-    return RateLimiter(settings, MemoryStore())
+    settings = Settings(service="gateway", database_url="sqlite://", embedded=True)
+    return RateLimiter(settings, GatewaySettings(rate_limits=limits), MemoryStore())
 
 
 def test_check_passes_under_the_limit_and_raises_the_one_429_over_it():

@@ -5,6 +5,7 @@ import uuid
 
 import pytest
 
+from gateway.config import GatewaySettings
 from gateway.ratelimit import MemoryStore, RateLimiter
 from guanjia.config import Settings
 
@@ -15,16 +16,16 @@ def _limiter(mode: str, limit: int, window: int) -> RateLimiter:
         database_url="sqlite://",
         embedded=mode == "memory",
         queue_prefix=f"t{uuid.uuid4().hex[:8]}.",
-        rate_limits={"login": (limit, window)},
     )
+    gateway = GatewaySettings(rate_limits={"login": (limit, window)})
     if mode == "redis":
-        limiter = RateLimiter(settings)
+        limiter = RateLimiter(settings, gateway)
         try:
             limiter.ping()
         except Exception:
             pytest.skip("no Redis on 127.0.0.1:6379")
         return limiter
-    return RateLimiter(settings, MemoryStore())
+    return RateLimiter(settings, gateway, MemoryStore())
 
 
 @pytest.mark.parametrize("mode", ["memory", "redis"])

@@ -2,7 +2,6 @@
 
 import logging
 from datetime import UTC, datetime, time
-from types import SimpleNamespace
 
 import marshmallow as ma
 import pytest
@@ -12,7 +11,7 @@ from notifications import config
 from notifications.domain.dispatch import backoff
 from notifications.domain.quiet_hours import in_quiet_hours, quiet_hours_end
 from notifications.payloads import SCHEMAS, TicketCreated
-from notifications.sms import ConsoleSms, aliyun_signature, provider_from_settings, tc3_signature, twilio_signature
+from notifications.sms import ConsoleSms, aliyun_signature, tc3_signature, twilio_signature
 from notifications.templates import TEMPLATES, render, segments, validate_text
 
 
@@ -135,12 +134,6 @@ def test_settings_from_the_environment():
     ):
         with pytest.raises(RuntimeError):
             config.from_env(None, bad)
-
-
-def test_provider_from_settings():
-    assert provider_from_settings(SimpleNamespace(sms_provider="console")).name == "console"
-    with pytest.raises(RuntimeError, match="unknown SMS provider"):
-        provider_from_settings(SimpleNamespace(sms_provider="carrier-pigeon"))
 
 
 def test_consumer_payloads_tolerate_new_fields_and_null_reporters():

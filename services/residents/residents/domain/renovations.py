@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -15,6 +14,7 @@ from sqlalchemy.orm import Session
 from guanjia.auth import Principal, require_role
 from guanjia.db import as_utc, new_id
 from guanjia.errors import Conflict, Invalid, NotFound, UpstreamUnavailable
+from guanjia.money import yuan_text
 
 from .. import events
 from ..models import Community, Inspection, Renovation, Resident, Unit, Violation
@@ -167,10 +167,6 @@ def approve(session: Session, settings, principal: Principal, renovation_id: str
     return renovation
 
 
-def _yuan(amount: str | None) -> str:
-    return f"¥{Decimal(amount or '0'):,.2f}"
-
-
 def issue_permit(
     session: Session,
     principal: Principal,
@@ -199,7 +195,7 @@ def issue_permit(
             # renovation.approved has not reached billing yet: a moment's wait, not a business refusal.
             raise UpstreamUnavailable("billing has not billed this renovation's deposit yet; retry shortly")
         if state["status"] == "outstanding":
-            amount = _yuan(state.get("outstanding"))
+            amount = yuan_text(state.get("outstanding") or "0")
             raise Conflict(
                 f"the renovation deposit (bill {state['bill_id']}) is not paid: {amount} outstanding",
                 errors={"deposit": [f"{amount} outstanding on bill {state['bill_id']}"]},
