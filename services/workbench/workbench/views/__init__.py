@@ -7,6 +7,7 @@ from . import (
     finance,
     home,
     household,
+    inbox,
     incidents,
     knowledge,
     mobile,
@@ -39,5 +40,6 @@ BLUEPRINTS = [
     knowledge.bp,
     surveys.bp,
     admin.bp,
+    inbox.bp,
     mobile.bp,
 ]
