@@ -17,11 +17,15 @@ def page(unread_only: bool = False, page_number: int = 1) -> dict:
     """The caller's own messages, newest first ({items, total, unread, page, page_size}); the API keeps them theirs."""
     found = client.get(API, {"unread": unread_only, "page": page_number, "page_size": PAGE_SIZE})
     for message in found.get("items") or []:
-        # Only https links (the API accepts no others); whatever else is stored is not made a link.
-        message["links"] = [
-            link for link in message.get("links") or [] if str(link.get("url", "")).startswith("https://")
-        ]
+        https_links(message)
     return found
+
+
+def https_links(message: dict) -> dict:
+    """Only https links (the API accepts no others): whatever else might be stored is not made a link."""
+    links = message.get("links") or []
+    message["links"] = [link for link in links if str(link.get("url", "")).startswith("https://")]
+    return message
 
 
 def unread_count() -> int | None:

@@ -308,9 +308,7 @@ def inbox():
 @bp.get("/inbox/<message_id>")
 def inbox_message(message_id):
     """One message of mine (the page a WeChat template message links to): opening it reads it."""
-    message = my_inbox.mark_read(message_id)
-    message["links"] = [link for link in message.get("links") or [] if str(link.get("url", "")).startswith("https://")]
-    return render_template("m_inbox_message.html", message=message)
+    return render_template("m_inbox_message.html", message=my_inbox.https_links(my_inbox.mark_read(message_id)))
 
 
 @bp.post("/inbox/<message_id>/read")

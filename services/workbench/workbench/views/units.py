@@ -55,28 +55,26 @@ def detail(unit_id):
     )
 
 
+def _answer_or_refusal(call, *args) -> tuple[object, str | None]:
+    """(the API's answer, None), or (None, its refusal) for an htmx fragment to show in place (a 5xx: the 503 page)."""
+    try:
+        return call(*args), None
+    except client.ApiError as exc:
+        if isinstance(exc, client.Unavailable):
+            raise
+        return None, exc.message
+
+
 @bp.post("/<unit_id>/wechat-binding-code")
 def wechat_binding_code(unit_id):
     """htmx: a one-time code for a resident of this household to bind their WeChat with, shown once (only its hash
     is kept), with the time it expires."""
-    try:
-        issued = client.post("/api/v1/notifications/wechat/binding-codes", {"unit_id": unit_id})
-        error = None
-    except client.ApiError as exc:
-        if isinstance(exc, client.Unavailable):
-            raise
-        issued, error = None, exc.message
+    issued, error = _answer_or_refusal(client.post, "/api/v1/notifications/wechat/binding-codes", {"unit_id": unit_id})
     return render_template("binding_code.html", issued=issued, error=error, unit_id=unit_id)
 
 
 @bp.get("/<unit_id>/residents/<resident_id>/personal-data")
 def personal_data(unit_id, resident_id):
     """htmx: a resident's details in clear, from the audited personal-data endpoint (the API decides who may)."""
-    try:
-        revealed = client.get(f"/api/v1/residents/{_q(resident_id)}/personal-data")
-        error = None
-    except client.ApiError as exc:
-        if isinstance(exc, client.Unavailable):
-            raise
-        revealed, error = None, exc.message
+    revealed, error = _answer_or_refusal(client.get, f"/api/v1/residents/{_q(resident_id)}/personal-data")
     return render_template("personal_data.html", revealed=revealed, error=error, resident_id=resident_id)
