@@ -678,7 +678,7 @@ _equipment_action(
     "state",
     EquipmentStateIn,
     equipment.set_state,
-    "The running state: running, fault, under maintenance, stopped, retired (for good).",
+    "The running state: operating, fault, under maintenance, stopped, retired (for good).",
 )
 _equipment_action("certificates", CertificateIn, equipment.add_certificate, "A certificate with its expiry date.")
 

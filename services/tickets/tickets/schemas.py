@@ -625,7 +625,7 @@ class EquipmentIn(EquipmentFields):
     community_id = _ids(required=True)
     kind = ma.fields.String(required=True, validate=_one_of(EQUIPMENT_KINDS))
     name = _text(100, required=True)
-    state = ma.fields.String(load_default="running", validate=_one_of(EQUIPMENT_STATES[:-1]))
+    state = ma.fields.String(load_default="operating", validate=_one_of(EQUIPMENT_STATES[:-1]))
 
 
 class EquipmentStateIn(ma.Schema):

@@ -45,7 +45,7 @@ def _engineer(client, world, staff_user, subject=None):
 def test_the_register_keeps_location_makers_certificates_and_state(client, world, clock):
     clock.set(MORNING)
     lift = _register(client, world)
-    assert lift["state"] == "running" and lift["room"] == "电梯机房" and lift["contractor"].startswith("某某")
+    assert lift["state"] == "operating" and lift["room"] == "电梯机房" and lift["contractor"].startswith("某某")
     _register(client, world, status=422, code=lift["code"])  # the asset tag is unique in the community
     bad = _register(client, world, status=422, kind="spaceship")
     assert "kind" in str(bad)
@@ -68,7 +68,7 @@ def test_the_register_keeps_location_makers_certificates_and_state(client, world
     listed = client.get(EQ, headers=world["butler"], query_string={"community_id": world["community_id"]}).json
     assert [e["id"] for e in listed["items"]] == [lift["id"]] and listed["items"][0]["state"] == "stopped"
     client.post(f"{path}/state", headers=world["manager"], json={"state": "retired"})
-    again = client.post(f"{path}/state", headers=world["manager"], json={"state": "running"})
+    again = client.post(f"{path}/state", headers=world["manager"], json={"state": "operating"})
     assert again.status_code == 409 and again.json["allowed_actions"] == []
 
 

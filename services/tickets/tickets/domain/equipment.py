@@ -29,7 +29,7 @@ EQUIPMENT_KINDS = (
     "boiler",  # 锅炉
     "other",
 )
-EQUIPMENT_STATES = ("running", "fault", "under_maintenance", "stopped", "retired")
+EQUIPMENT_STATES = ("operating", "fault", "under_maintenance", "stopped", "retired")
 CERTIFICATE_KINDS = (
     "elevator_annual_inspection",  # 电梯年检
     "special_equipment_registration",  # 特种设备使用登记
@@ -97,7 +97,7 @@ def register(session: Session, principal: Principal, data: dict, now: datetime) 
         id=new_id(),
         community_id=community_id,
         kind=data["kind"],
-        state=data.get("state") or "running",
+        state=data.get("state") or "operating",
         state_changed_at=now,
         created_by=principal.subject,
         created_at=now,
@@ -123,7 +123,7 @@ def update(session: Session, principal: Principal, equipment_id: str, data: dict
 
 
 def set_state(session, settings, principal, equipment_id: str, data: dict, now: datetime) -> Equipment:
-    """Running, fault, under maintenance, stopped; retired is for good."""
+    """Operating, fault, under maintenance, stopped; retired is for good."""
     require(principal, KEEPERS, "change the state of equipment")
     equipment = get(session, principal, equipment_id, lock=True)
     if equipment.state == "retired":

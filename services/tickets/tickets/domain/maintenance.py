@@ -1,4 +1,4 @@
-"""Maintenance plans (daily, weekly, monthly, annual checklists), the work orders they make on schedule, overdue."""
+"""Maintenance plans (daily, weekly, monthly, yearly checklists), the work orders they make on schedule, overdue."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from ..models import Equipment, MaintenanceOrder, MaintenancePlan, outbox
 from . import equipment as equipmentmod
 from . import people
 
-FREQUENCIES = ("daily", "weekly", "monthly", "annual")
+FREQUENCIES = ("daily", "weekly", "monthly", "yearly")
 ORDER_STATUSES = ("open", "done")
 PLANNERS = equipmentmod.KEEPERS
 # Plans looked at per transaction by the job: a worker holds a batch's locks only briefly.
@@ -34,7 +34,7 @@ def local_today(now: datetime, timezone: str) -> date:
 
 def occurrence(frequency: str, starts_on: date, n: int) -> date:
     """The n-th due date from starts_on (n = 0 is starts_on); a monthly plan on the 31st is due on the last day of
-    shorter months, an annual one on 29 February on the 28th in other years."""
+    shorter months, a yearly one on 29 February on the 28th in other years."""
     if frequency == "daily":
         return starts_on + timedelta(days=n)
     if frequency == "weekly":
