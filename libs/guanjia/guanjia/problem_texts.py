@@ -306,6 +306,9 @@ DOMAIN_MESSAGES_ZH = {
     "the equipment is retired": "该设备已报废",
     "the maintenance order is done already": "该保养工单已完成",
     "the order is assigned to another engineer": "该保养工单已派给其他工程师",
+    "a time in the future": "须晚于现在",
+    "the quality case is closed": "该投诉案件已结案",
+    "the case's owner or a manager gives its feedback": "只有案件负责人或经理可以反馈",
     **WERKZEUG_MESSAGES_ZH,
     "business hours need at least one day and an end after the start": "工作时间至少包含一天，且结束晚于开始",
     "deadline too far in the future": "期限太远",
@@ -596,6 +599,10 @@ DOMAIN_PATTERNS_ZH = [
     (_p(r"role (?P<role>\S+) may not report faults of equipment"), "{role}角色无权报告设备故障"),
     (_p(r"role (?P<role>\S+) may not plan maintenance"), "{role}角色无权制定维保计划"),
     (_p(r"role (?P<role>\S+) may not do maintenance"), "{role}角色无权完成保养工单"),
+    (_p(r"quality case (?P<id>\S+) not found"), "投诉案件 {id} 不存在"),
+    (_p(r"no such ticket in this community: (?P<id>\S+)"), "本小区没有该工单：{id}"),
+    (_p(r"role (?P<role>\S+) may not open quality cases"), "{role}角色无权登记重大投诉"),
+    (_p(r"role (?P<role>\S+) may not close quality cases"), "{role}角色无权结案重大投诉"),
     # the most general last: any other "role … may not …"
     (_p(r"role (?P<role>\S+) may not (?P<what>.+)"), "{role}角色无权执行此操作（{what}）"),
 ]

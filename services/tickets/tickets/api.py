@@ -24,6 +24,7 @@ from .domain import (
     notes,
     patrols,
     people,
+    quality,
     reports,
     routing,
     sla,
@@ -81,6 +82,12 @@ from .schemas import (
     PlanList,
     PlanListArgs,
     PlanOut,
+    QualityCaseIn,
+    QualityCaseListArgs,
+    QualityCaseOut,
+    QualityCasePage,
+    QualityCloseIn,
+    QualityFeedbackIn,
     QuoteIn,
     ReasonIn,
     ReopenIn,
@@ -132,6 +139,12 @@ maintenance_blp = Blueprint(
     __name__,
     url_prefix="/api/v1/tickets/maintenance",
     description="Maintenance plans (daily to annual checklists) and the work orders they make on schedule",
+)
+quality_blp = Blueprint(
+    "quality_cases",
+    __name__,
+    url_prefix="/api/v1/tickets/quality-cases",
+    description="重大投诉, 疑似负面信息: source, linked tickets, owner, stage feedback, deadline, closure report",
 )
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -764,3 +777,51 @@ def complete_maintenance_order(data, order_id):
     with web.database().transaction() as session:
         order = maintenance.complete(session, web.settings(), web.principal(), order_id, data, web.now())
         return maintenance.order_out(order, _today())
+
+
+# ---------------------------------------------------------------- quality cases
+
+
+def _case(session, case):
+    return quality.out(session, case, web.now())
+
+
+@quality_blp.route("", methods=["POST"])
+@quality_blp.arguments(QualityCaseIn)
+@quality_blp.response(201, QualityCaseOut)
+def open_quality_case(data):
+    """A major complaint or a 疑似负面信息 case (quality department, 12345 hotline, social media, media), with its
+    owner, deadline and linked tickets."""
+    with web.database().transaction() as session:
+        return _case(session, quality.open_case(session, web.principal(), data, web.now()))
+
+
+@quality_blp.route("", methods=["GET"])
+@quality_blp.arguments(QualityCaseListArgs, location="query")
+@quality_blp.response(200, QualityCasePage)
+def list_quality_cases(args):
+    """The manager's list: cases not closed (open=false for all), the nearest deadline first."""
+    with web.database().transaction() as session:
+        return web.paginate(session, quality.visible(web.principal(), args), args["page"], args["page_size"])
+
+
+@quality_blp.route("/<case_id>", methods=["GET"])
+@quality_blp.response(200, QualityCaseOut)
+def get_quality_case(case_id):
+    with web.database().transaction() as session:
+        return _case(session, quality.get(session, web.principal(), case_id))
+
+
+_route_action(
+    quality_blp,
+    "case",
+    QualityCaseOut,
+    _case,
+    "feedback",
+    QualityFeedbackIn,
+    quality.add_feedback,
+    "A stage feedback to the customer or to the quality department (the owner or a manager).",
+)
+_route_action(
+    quality_blp, "case", QualityCaseOut, _case, "close", QualityCloseIn, quality.close, "Close with the closure report."
+)

@@ -528,3 +528,40 @@ class MaintenanceOrder(Base):
         Index("ix_maintenance_orders_community_due", "community_id", "due_on"),
         Index("ix_maintenance_orders_equipment", "equipment_id"),
     )
+
+
+class QualityCase(Base):
+    """重大投诉 / 疑似负面信息: a case from the quality department, the 12345 hotline or the media, run to a closure
+    report by its owner, listed for the manager until closed."""
+
+    __tablename__ = "quality_cases"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    community_id: Mapped[str] = mapped_column(String(36))
+    source: Mapped[str] = mapped_column(String(30))
+    status: Mapped[str] = mapped_column(String(20))  # open | closed
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text)
+    owner_id: Mapped[str] = mapped_column(String(100))
+    ticket_ids: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of the linked tickets
+    deadline_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    report: Mapped[str | None] = mapped_column(Text)  # the closure report
+    opened_by: Mapped[str] = mapped_column(String(100))
+    opened_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    __table_args__ = (Index("ix_quality_cases_community_deadline", "community_id", "deadline_at"),)
+
+
+class QualityCaseFeedback(Base):
+    """A stage feedback of a quality case: to the customer, or to the quality department."""
+
+    __tablename__ = "quality_case_feedback"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    case_id: Mapped[str] = mapped_column(String(36))
+    audience: Mapped[str] = mapped_column(String(30))
+    body: Mapped[str] = mapped_column(Text)
+    author: Mapped[str] = mapped_column(String(100))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    __table_args__ = (Index("ix_quality_case_feedback_case", "case_id"),)

@@ -10,7 +10,7 @@ from guanjia.access import Policy, Resource
 
 R, B, SB, CM, E, F, IG = "resident", "butler", "senior_butler", "cs_manager", "engineer", "finance", "integrator"
 T, P, INC = "/api/v1/tickets", "/api/v1/tickets/patrols", "/api/v1/tickets/incidents"
-EQ, MT = "/api/v1/tickets/equipment", "/api/v1/tickets/maintenance"
+EQ, MT, QC = "/api/v1/tickets/equipment", "/api/v1/tickets/maintenance", "/api/v1/tickets/quality-cases"
 ACTIONS = (
     "assign",
     "start",
@@ -135,6 +135,15 @@ RESOURCES = [
         why="engineering and the supervisors plan the maintenance and do the orders; butlers see what is due and "
         "overdue in their community",
         notes=("note", "description"),
+    ),
+    Resource(
+        "quality cases",
+        (QC, f"{QC}/<case_id>", f"{QC}/<case_id>/feedback", f"{QC}/<case_id>/close"),
+        read=(B, SB, CM, IG),
+        write=(B, SB, CM),
+        why="重大投诉: the managers open and close them and follow them until closed; the butler who owns one gives "
+        "its stage feedback; engineers, residents and finance have no part",
+        notes=("description", "body", "report", "title"),
     ),
 ]
 

@@ -15,6 +15,7 @@ from .domain.lifecycle import allowed_actions_for
 from .domain.maintenance import FREQUENCIES, ORDER_STATUSES
 from .domain.notes import NOTE_KINDS, NOTE_VISIBILITIES
 from .domain.patrols import FINDING_KINDS, SEVERITIES
+from .domain.quality import AUDIENCES, CASE_STATUSES, SOURCES
 from .domain.tickets import SLA_STATES
 
 _id = ma.fields.String
@@ -817,3 +818,65 @@ class MaintenanceCompleteIn(ma.Schema):
         validate=ma.validate.Length(max=20),
         metadata={"description": "faults found: each opens a repair ticket linked to the equipment"},
     )
+
+
+# ---------------------------------------------------------------- quality cases (重大投诉)
+
+
+class QualityCaseIn(ma.Schema):
+    community_id = _ids(required=True)
+    source = ma.fields.String(required=True, validate=_one_of(SOURCES))
+    title = _text(200, required=True)
+    description = ma.fields.String(validate=ma.validate.Length(max=4000))
+    owner_id = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=100))
+    deadline_at = ma.fields.AwareDateTime(required=True)
+    ticket_ids = ma.fields.List(_ids(), load_default=list, validate=ma.validate.Length(max=50))
+
+
+class QualityFeedbackIn(ma.Schema):
+    audience = ma.fields.String(required=True, validate=_one_of(AUDIENCES))
+    body = _text(4000, required=True)
+
+
+class QualityCloseIn(ma.Schema):
+    report = _text(8000, required=True, metadata={"description": "the closure report (结案报告)"})
+
+
+class QualityFeedbackOut(ma.Schema):
+    audience = enum_out(AUDIENCES)
+    body = ma.fields.String()
+    author = ma.fields.String()
+    at = UtcDateTime()
+
+
+class QualityCaseSummaryOut(ma.Schema):
+    id = ma.fields.String()
+    community_id = ma.fields.String()
+    source = enum_out(SOURCES)
+    status = enum_out(CASE_STATUSES)
+    title = ma.fields.String()
+    owner_id = ma.fields.String()
+    deadline_at = UtcDateTime()
+    opened_at = UtcDateTime()
+    closed_at = UtcDateTime(allow_none=True)
+
+
+class QualityCaseOut(QualityCaseSummaryOut):
+    description = ma.fields.String()
+    ticket_ids = ma.fields.List(ma.fields.String())
+    overdue = ma.fields.Boolean(metadata={"description": "open past its deadline"})
+    report = ma.fields.String(allow_none=True)
+    opened_by = ma.fields.String()
+    feedback = ma.fields.List(ma.fields.Nested(QualityFeedbackOut))
+    allowed_actions = ma.fields.List(ma.fields.String())
+
+
+QualityCasePage = page_schema(QualityCaseSummaryOut, "QualityCasePage")
+
+
+class QualityCaseListArgs(PageArgs):
+    community_id = ma.fields.String()
+    status = ma.fields.String(validate=_one_of(CASE_STATUSES))
+    source = ma.fields.String(validate=_one_of(SOURCES))
+    owner_id = ma.fields.String()
+    open = ma.fields.Boolean(load_default=True, metadata={"description": "only cases not closed (default true)"})
