@@ -17,11 +17,14 @@ from .domain import (
     attachments,
     common,
     community,
+    equipment,
     incidents,
     lifecycle,
+    maintenance,
     notes,
     patrols,
     people,
+    quality,
     reports,
     routing,
     sla,
@@ -34,11 +37,22 @@ from .schemas import (
     AssignIn,
     AttachmentList,
     AttachmentOut,
+    CertificateIn,
     CommunityArgs,
     CommunityConfigIn,
     CommunityConfigOut,
     CoverageArgs,
     CoverageOut,
+    EquipmentFields,
+    EquipmentHistoryOut,
+    EquipmentIn,
+    EquipmentListArgs,
+    EquipmentOut,
+    EquipmentPage,
+    EquipmentStateIn,
+    ExpiringArgs,
+    ExpiringCertificateList,
+    FaultIn,
     FeedbackDueArgs,
     FindingIn,
     FindingOut,
@@ -53,12 +67,27 @@ from .schemas import (
     IncidentReportOut,
     IncidentStepIn,
     IncidentTaskIn,
+    MaintenanceCompleteIn,
+    MaintenanceOrderListArgs,
+    MaintenanceOrderOut,
+    MaintenanceOrderPage,
+    MaintenancePlanActiveIn,
+    MaintenancePlanIn,
+    MaintenancePlanListArgs,
+    MaintenancePlanOut,
+    MaintenancePlanPage,
     MonthlyReportArgs,
     NoteIn,
     PlanIn,
     PlanList,
     PlanListArgs,
     PlanOut,
+    QualityCaseIn,
+    QualityCaseListArgs,
+    QualityCaseOut,
+    QualityCasePage,
+    QualityCloseIn,
+    QualityFeedbackIn,
     QuoteIn,
     ReasonIn,
     ReopenIn,
@@ -97,6 +126,25 @@ incident_blp = Blueprint(
     __name__,
     url_prefix="/api/v1/tickets/incidents",
     description="突发事件: scope, on-site timeline, people, urgent notice, aftermath, report",
+)
+
+equipment_blp = Blueprint(
+    "equipment",
+    __name__,
+    url_prefix="/api/v1/tickets/equipment",
+    description="设施设备台账: a community's equipment, certificates, running state, faults and history",
+)
+maintenance_blp = Blueprint(
+    "maintenance",
+    __name__,
+    url_prefix="/api/v1/tickets/maintenance",
+    description="Maintenance plans (daily to annual checklists) and the work orders they make on schedule",
+)
+quality_blp = Blueprint(
+    "quality_cases",
+    __name__,
+    url_prefix="/api/v1/tickets/quality-cases",
+    description="重大投诉, 疑似负面信息: source, linked tickets, owner, stage feedback, deadline, closure report",
 )
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -576,3 +624,204 @@ def incident_report(args, incident_id):
             headers={"Content-Disposition": f'attachment; filename="incident-{incident_id[:8]}.xlsx"'},
         )
     return display.incidents(found)
+
+
+# ---------------------------------------------------------------- equipment
+
+
+def _today():
+    return maintenance.local_today(web.now(), web.settings().timezone)
+
+
+def _equipment(session, found):
+    return equipment.out(session, found, _today())
+
+
+@equipment_blp.route("", methods=["POST"])
+@equipment_blp.arguments(EquipmentIn)
+@equipment_blp.response(201, EquipmentOut)
+def register_equipment(data):
+    """Add a piece of equipment to the community's register: kind, location (building, floor, room), maker and
+    model, maintenance contractor."""
+    with web.database().transaction() as session:
+        return _equipment(session, equipment.register(session, web.principal(), data, web.now()))
+
+
+@equipment_blp.route("", methods=["GET"])
+@equipment_blp.arguments(EquipmentListArgs, location="query")
+@equipment_blp.response(200, EquipmentPage)
+def list_equipment(args):
+    """The equipment of the caller's communities, by kind and name."""
+    with web.database().transaction() as session:
+        return web.paginate(session, equipment.visible(web.principal(), args), args["page"], args["page_size"])
+
+
+@equipment_blp.route("/certificates/expiring", methods=["GET"])
+@equipment_blp.arguments(ExpiringArgs, location="query")
+@equipment_blp.response(200, ExpiringCertificateList)
+def expiring_certificates(args):
+    """Certificates (elevator annual inspection, ...) expired or expiring within `within_days`, the soonest first."""
+    with web.database().transaction() as session:
+        found = equipment.expiring(session, web.principal(), args["community_id"], _today(), args["within_days"])
+        return {"items": found}
+
+
+@equipment_blp.route("/<equipment_id>", methods=["GET"])
+@equipment_blp.response(200, EquipmentOut)
+def get_equipment(equipment_id):
+    with web.database().transaction() as session:
+        return _equipment(session, equipment.get(session, web.principal(), equipment_id))
+
+
+@equipment_blp.route("/<equipment_id>", methods=["PATCH"])
+@equipment_blp.arguments(EquipmentFields)
+@equipment_blp.response(200, EquipmentOut)
+def update_equipment(data, equipment_id):
+    """Change what the register says (location, maker, contractor, ...); the running state has its own action."""
+    with web.database().transaction() as session:
+        found = equipment.update(session, web.principal(), equipment_id, data, web.now())
+        return _equipment(session, found)
+
+
+def _equipment_action(name, schema, fn, doc):
+    return _route_action(equipment_blp, "equipment", EquipmentOut, _equipment, name, schema, fn, doc)
+
+
+_equipment_action(
+    "state",
+    EquipmentStateIn,
+    equipment.set_state,
+    "The running state: operating, fault, under maintenance, stopped, retired (for good).",
+)
+_equipment_action("certificates", CertificateIn, equipment.add_certificate, "A certificate with its expiry date.")
+
+
+@equipment_blp.route("/<equipment_id>/faults", methods=["POST"])
+@equipment_blp.arguments(FaultIn)
+@equipment_blp.response(201, TicketOut)
+def report_fault(data, equipment_id):
+    """A fault of the equipment: a repair ticket for engineering in its zone, linked to it."""
+    with web.database().transaction() as session:
+        ticket = equipment.report_fault(session, web.settings(), web.principal(), equipment_id, data, web.now())
+        return display.tickets(session, ticket)
+
+
+@equipment_blp.route("/<equipment_id>/history", methods=["GET"])
+@equipment_blp.response(200, EquipmentHistoryOut)
+def equipment_history(equipment_id):
+    """Its repair tickets and its maintenance orders, newest first."""
+    with web.database().transaction() as session:
+        found = equipment.history(session, web.principal(), equipment_id)
+        today = _today()
+        return {**found, "maintenance": [maintenance.order_out(o, today) for o in found["maintenance"]]}
+
+
+# ---------------------------------------------------------------- maintenance plans and orders
+
+
+@maintenance_blp.route("/plans", methods=["POST"])
+@maintenance_blp.arguments(MaintenancePlanIn)
+@maintenance_blp.response(201, MaintenancePlanOut)
+def create_maintenance_plan(data):
+    """A checklist done daily, weekly, monthly or yearly from `starts_on`: the worker makes one work order per due
+    date (equipment.maintenance_due)."""
+    with web.database().transaction() as session:
+        return maintenance.plan_out(maintenance.create_plan(session, web.principal(), data, web.now()))
+
+
+@maintenance_blp.route("/plans", methods=["GET"])
+@maintenance_blp.arguments(MaintenancePlanListArgs, location="query")
+@maintenance_blp.response(200, MaintenancePlanPage)
+def list_maintenance_plans(args):
+    """Plans of the caller's communities, the next due first."""
+    with web.database().transaction() as session:
+        page = web.paginate(session, maintenance.visible_plans(web.principal(), args), args["page"], args["page_size"])
+        return {**page, "items": [maintenance.plan_out(p) for p in page["items"]]}
+
+
+@maintenance_blp.route("/plans/<plan_id>/active", methods=["POST"])
+@maintenance_blp.arguments(MaintenancePlanActiveIn)
+@maintenance_blp.response(200, MaintenancePlanOut)
+def set_maintenance_plan_active(data, plan_id):
+    """Pause or resume a plan (a paused plan makes no orders)."""
+    with web.database().transaction() as session:
+        return maintenance.plan_out(maintenance.set_active(session, web.principal(), plan_id, data["active"]))
+
+
+@maintenance_blp.route("/orders", methods=["GET"])
+@maintenance_blp.arguments(MaintenanceOrderListArgs, location="query")
+@maintenance_blp.response(200, MaintenanceOrderPage)
+def list_maintenance_orders(args):
+    """Maintenance work orders, the earliest due first; `overdue=true` lists those still open after their date."""
+    today = _today()
+    with web.database().transaction() as session:
+        query = maintenance.visible_orders(web.principal(), args, today)
+        page = web.paginate(session, query, args["page"], args["page_size"])
+        return {**page, "items": [maintenance.order_out(o, today) for o in page["items"]]}
+
+
+@maintenance_blp.route("/orders/<order_id>", methods=["GET"])
+@maintenance_blp.response(200, MaintenanceOrderOut)
+def get_maintenance_order(order_id):
+    with web.database().transaction() as session:
+        return maintenance.order_out(maintenance.get_order(session, web.principal(), order_id), _today())
+
+
+@maintenance_blp.route("/orders/<order_id>/complete", methods=["POST"])
+@maintenance_blp.arguments(MaintenanceCompleteIn)
+@maintenance_blp.response(200, MaintenanceOrderOut)
+@maintenance_blp.alt_response(409, description="the order is done already; `allowed_actions` names what is")
+def complete_maintenance_order(data, order_id):
+    """Record the checklist's results (one per item); each fault found opens a repair ticket linked to the
+    equipment."""
+    with web.database().transaction() as session:
+        order = maintenance.complete(session, web.settings(), web.principal(), order_id, data, web.now())
+        return maintenance.order_out(order, _today())
+
+
+# ---------------------------------------------------------------- quality cases
+
+
+def _case(session, case):
+    return quality.out(session, case, web.now())
+
+
+@quality_blp.route("", methods=["POST"])
+@quality_blp.arguments(QualityCaseIn)
+@quality_blp.response(201, QualityCaseOut)
+def open_quality_case(data):
+    """A major complaint or a 疑似负面信息 case (quality department, 12345 hotline, social media, media), with its
+    owner, deadline and linked tickets."""
+    with web.database().transaction() as session:
+        return _case(session, quality.open_case(session, web.principal(), data, web.now()))
+
+
+@quality_blp.route("", methods=["GET"])
+@quality_blp.arguments(QualityCaseListArgs, location="query")
+@quality_blp.response(200, QualityCasePage)
+def list_quality_cases(args):
+    """The manager's list: cases not closed (open=false for all), the nearest deadline first."""
+    with web.database().transaction() as session:
+        return web.paginate(session, quality.visible(web.principal(), args), args["page"], args["page_size"])
+
+
+@quality_blp.route("/<case_id>", methods=["GET"])
+@quality_blp.response(200, QualityCaseOut)
+def get_quality_case(case_id):
+    with web.database().transaction() as session:
+        return _case(session, quality.get(session, web.principal(), case_id))
+
+
+_route_action(
+    quality_blp,
+    "case",
+    QualityCaseOut,
+    _case,
+    "feedback",
+    QualityFeedbackIn,
+    quality.add_feedback,
+    "A stage feedback to the customer or to the quality department (the owner or a manager).",
+)
+_route_action(
+    quality_blp, "case", QualityCaseOut, _case, "close", QualityCloseIn, quality.close, "Close with the closure report."
+)

@@ -13,6 +13,8 @@ TICKET_VISIT_OVERDUE = "ticket.visit_overdue"
 INCIDENT_OPENED = "incident.opened"
 INCIDENT_UPDATED = "incident.updated"
 INCIDENT_CLOSED = "incident.closed"
+EQUIPMENT_MAINTENANCE_DUE = "equipment.maintenance_due"
+EQUIPMENT_MAINTENANCE_OVERDUE = "equipment.maintenance_overdue"
 PATROL_COMPLETED = "patrol.completed"
 PATROL_ZONE_OVERDUE = "patrol.zone_overdue"
 
@@ -159,6 +161,33 @@ class IncidentClosedV1(ma.Schema):
     tasks = ma.fields.Integer(required=True)
 
 
+class EquipmentMaintenanceDueV1(ma.Schema):
+    """equipment.maintenance_due v1 — a maintenance work order was made for its due date (one per plan and date)."""
+
+    order_id = _str(required=True)
+    plan_id = _str(required=True)
+    equipment_id = _str(required=True)
+    community_id = _str(required=True)
+    equipment_kind = _str(required=True)
+    frequency = _str(required=True)
+    due_on = _str(required=True)
+    assignee_id = _str(required=True, allow_none=True)
+    generated_at = _str(required=True)
+
+
+class EquipmentMaintenanceOverdueV1(ma.Schema):
+    """equipment.maintenance_overdue v1 — an order still open after its due date (sent once): the escalation."""
+
+    order_id = _str(required=True)
+    plan_id = _str(required=True)
+    equipment_id = _str(required=True)
+    community_id = _str(required=True)
+    due_on = _str(required=True)
+    assignee_id = _str(required=True, allow_none=True)
+    overdue_days = ma.fields.Integer(required=True)
+    detected_at = _str(required=True)
+
+
 class PatrolCompletedV1(ma.Schema):
     round_id = _str(required=True)
     plan_id = _str(required=True)
@@ -190,6 +219,8 @@ PUBLISHED = {
     INCIDENT_OPENED: IncidentOpenedV1,
     INCIDENT_UPDATED: IncidentUpdatedV1,
     INCIDENT_CLOSED: IncidentClosedV1,
+    EQUIPMENT_MAINTENANCE_DUE: EquipmentMaintenanceDueV1,
+    EQUIPMENT_MAINTENANCE_OVERDUE: EquipmentMaintenanceOverdueV1,
     PATROL_COMPLETED: PatrolCompletedV1,
     PATROL_ZONE_OVERDUE: PatrolZoneOverdueV1,
 }

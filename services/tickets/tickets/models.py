@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Boolean, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import BigInteger, Boolean, Date, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from guanjia.db import UtcDateTime
@@ -92,6 +92,8 @@ class Ticket(Base):
     round_id: Mapped[str | None] = mapped_column(String(36))
     # A renovation violation opens exactly one rectification ticket, however often the event arrives.
     violation_id: Mapped[str | None] = mapped_column(String(36))
+    # A repair of a piece of equipment (a fault reported on it, or found by its maintenance): its history.
+    equipment_id: Mapped[str | None] = mapped_column(String(36))
     # When the current hold began, and all the time held so far: the resolution clock stands still on hold.
     hold_started_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     held_seconds: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
@@ -124,6 +126,7 @@ class Ticket(Base):
         Index("ix_tickets_first_responder_status", "first_responder", "status"),
         Index("ix_tickets_reporter", "reporter_id"),
         Index("ix_tickets_unit", "unit_id"),
+        Index("ix_tickets_equipment", "equipment_id"),
         UniqueConstraint("violation_id", name="uq_tickets_violation_id"),
         Index("ix_tickets_next_feedback", "next_feedback_at", postgresql_where=text("next_feedback_at IS NOT NULL")),
         # Free-text search (ILIKE '%…%', Chinese included) through pg_trgm; a plain index on SQLite.
@@ -421,3 +424,144 @@ class IncidentLog(Base):
     note: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (UniqueConstraint("incident_id", "position", name="uq_incident_log_position"),)
+
+
+class Equipment(Base):
+    """设施设备台账: one piece of a community's equipment, where it is, who made and maintains it, its state."""
+
+    __tablename__ = "equipment"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    community_id: Mapped[str] = mapped_column(String(36))
+    zone_id: Mapped[str | None] = mapped_column(String(36))  # the zone its repair tickets are routed in
+    kind: Mapped[str] = mapped_column(String(30))
+    name: Mapped[str] = mapped_column(String(100))
+    code: Mapped[str | None] = mapped_column(String(50))  # the asset tag, unique in the community
+    building_id: Mapped[str | None] = mapped_column(String(36))
+    floor: Mapped[str | None] = mapped_column(String(20))  # `B2`, `12`, `屋面`: a label, not a number
+    room: Mapped[str | None] = mapped_column(String(50))
+    location_note: Mapped[str | None] = mapped_column(String(200))
+    maker: Mapped[str | None] = mapped_column(String(100))
+    model: Mapped[str | None] = mapped_column(String(100))
+    serial_number: Mapped[str | None] = mapped_column(String(100))
+    installed_on: Mapped[date | None] = mapped_column(Date)
+    contractor: Mapped[str | None] = mapped_column(String(100))  # the maintenance contractor (维保单位)
+    state: Mapped[str] = mapped_column(String(20))
+    state_note: Mapped[str | None] = mapped_column(Text)
+    state_changed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    __table_args__ = (
+        UniqueConstraint("community_id", "code", name="uq_equipment_community_code"),
+        Index("ix_equipment_community_kind", "community_id", "kind"),
+    )
+
+
+class EquipmentCertificate(Base):
+    """A certificate of a piece of equipment with its expiry (电梯年检, 特种设备使用登记, 消防检测, ...)."""
+
+    __tablename__ = "equipment_certificates"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    equipment_id: Mapped[str] = mapped_column(String(36))
+    community_id: Mapped[str] = mapped_column(String(36))
+    kind: Mapped[str] = mapped_column(String(40))
+    number: Mapped[str | None] = mapped_column(String(100))
+    issued_on: Mapped[date | None] = mapped_column(Date)
+    expires_on: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    __table_args__ = (
+        Index("ix_equipment_certificates_equipment", "equipment_id"),
+        Index("ix_equipment_certificates_expiry", "community_id", "expires_on"),
+    )
+
+
+class MaintenancePlan(Base):
+    """A maintenance plan of a piece of equipment: a checklist done daily, weekly, monthly or yearly."""
+
+    __tablename__ = "maintenance_plans"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    equipment_id: Mapped[str] = mapped_column(String(36))
+    community_id: Mapped[str] = mapped_column(String(36))
+    title: Mapped[str] = mapped_column(String(200))
+    frequency: Mapped[str] = mapped_column(String(20))
+    checklist: Mapped[str] = mapped_column(Text)  # JSON list of the items to check
+    starts_on: Mapped[date] = mapped_column(Date)
+    assignee_id: Mapped[str | None] = mapped_column(String(100))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The next occurrence (number n from starts_on, and its date) the generation job has not made an order for.
+    next_n: Mapped[int] = mapped_column(Integer, default=0)
+    next_due_on: Mapped[date] = mapped_column(Date)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    __table_args__ = (
+        Index("ix_maintenance_plans_due", "next_due_on"),
+        Index("ix_maintenance_plans_equipment", "equipment_id"),
+    )
+
+
+class MaintenanceOrder(Base):
+    """A maintenance work order (保养工单): one per plan and due date, however many workers generate them."""
+
+    __tablename__ = "maintenance_orders"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    plan_id: Mapped[str] = mapped_column(String(36))
+    equipment_id: Mapped[str] = mapped_column(String(36))
+    community_id: Mapped[str] = mapped_column(String(36))
+    due_on: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20))  # open | done
+    assignee_id: Mapped[str | None] = mapped_column(String(100))
+    checklist: Mapped[str] = mapped_column(Text)  # the plan's items when the order was made (JSON)
+    results: Mapped[str | None] = mapped_column(Text)  # JSON [{item, ok, note}]
+    note: Mapped[str | None] = mapped_column(Text)
+    fault_ticket_ids: Mapped[str] = mapped_column(Text, default="[]")  # repair tickets opened for faults found
+    completed_by: Mapped[str | None] = mapped_column(String(100))
+    completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # When equipment.maintenance_overdue went out for it (once).
+    overdue_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    __table_args__ = (
+        UniqueConstraint("plan_id", "due_on", name="uq_maintenance_orders_plan_due"),
+        Index("ix_maintenance_orders_community_due", "community_id", "due_on"),
+        Index("ix_maintenance_orders_equipment", "equipment_id"),
+    )
+
+
+class QualityCase(Base):
+    """重大投诉 / 疑似负面信息: a case from the quality department, the 12345 hotline or the media, run to a closure
+    report by its owner, listed for the manager until closed."""
+
+    __tablename__ = "quality_cases"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    community_id: Mapped[str] = mapped_column(String(36))
+    source: Mapped[str] = mapped_column(String(30))
+    status: Mapped[str] = mapped_column(String(20))  # open | closed
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text)
+    owner_id: Mapped[str] = mapped_column(String(100))
+    ticket_ids: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of the linked tickets
+    deadline_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    report: Mapped[str | None] = mapped_column(Text)  # the closure report
+    opened_by: Mapped[str] = mapped_column(String(100))
+    opened_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    __table_args__ = (Index("ix_quality_cases_community_deadline", "community_id", "deadline_at"),)
+
+
+class QualityCaseFeedback(Base):
+    """A stage feedback of a quality case: to the customer, or to the quality department."""
+
+    __tablename__ = "quality_case_feedback"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    case_id: Mapped[str] = mapped_column(String(36))
+    audience: Mapped[str] = mapped_column(String(30))
+    body: Mapped[str] = mapped_column(Text)
+    author: Mapped[str] = mapped_column(String(100))
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    __table_args__ = (Index("ix_quality_case_feedback_case", "case_id"),)

@@ -10,6 +10,7 @@ from guanjia.access import Policy, Resource
 
 R, B, SB, CM, E, F, IG = "resident", "butler", "senior_butler", "cs_manager", "engineer", "finance", "integrator"
 T, P, INC = "/api/v1/tickets", "/api/v1/tickets/patrols", "/api/v1/tickets/incidents"
+EQ, MT, QC = "/api/v1/tickets/equipment", "/api/v1/tickets/maintenance", "/api/v1/tickets/quality-cases"
 ACTIONS = (
     "assign",
     "start",
@@ -100,6 +101,49 @@ RESOURCES = [
         why="butlers and the service centre run an emergency, engineers on site record its progress and their "
         "aftermath tasks; residents hear of it by the urgent notice; headquarters read the report",
         notes=("description", "summary", "note", "title"),
+    ),
+    Resource(
+        "equipment",
+        (
+            EQ,
+            f"{EQ}/certificates/expiring",
+            f"{EQ}/<equipment_id>",
+            f"{EQ}/<equipment_id>/state",
+            f"{EQ}/<equipment_id>/certificates",
+            f"{EQ}/<equipment_id>/history",
+        ),
+        read=(B, SB, CM, E, IG),
+        write=(SB, CM, E),
+        why="engineering keeps the register (设施设备台账) and its running state with the supervisors; butlers see it; "
+        "residents and finance have no part",
+        notes=("state_note", "note"),
+    ),
+    Resource(
+        "equipment faults",
+        (f"{EQ}/<equipment_id>/faults",),
+        read=(),
+        write=(B, SB, CM, E),
+        why="whoever finds a piece of equipment broken opens its repair ticket, linked to it",
+        notes=("description",),
+    ),
+    Resource(
+        "maintenance",
+        (f"{MT}/plans", f"{MT}/plans/<plan_id>/active", f"{MT}/orders", f"{MT}/orders/<order_id>")
+        + (f"{MT}/orders/<order_id>/complete",),
+        read=(B, SB, CM, E, IG),
+        write=(SB, CM, E),
+        why="engineering and the supervisors plan the maintenance and do the orders; butlers see what is due and "
+        "overdue in their community",
+        notes=("note", "description"),
+    ),
+    Resource(
+        "quality cases",
+        (QC, f"{QC}/<case_id>", f"{QC}/<case_id>/feedback", f"{QC}/<case_id>/close"),
+        read=(B, SB, CM, IG),
+        write=(B, SB, CM),
+        why="重大投诉: the managers open and close them and follow them until closed; the butler who owns one gives "
+        "its stage feedback; engineers, residents and finance have no part",
+        notes=("description", "body", "report", "title"),
     ),
 ]
 

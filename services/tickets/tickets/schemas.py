@@ -9,10 +9,13 @@ from guanjia.money import fen_to_str
 from guanjia.web import PageArgs, UtcDateTime, enum_out, page_schema
 
 from .domain.common import CATEGORIES, CHANNELS, DEPARTMENTS, LOCATIONS, PRIORITIES, REOPEN_REASONS, STATUSES
+from .domain.equipment import CERTIFICATE_KINDS, EQUIPMENT_KINDS, EQUIPMENT_STATES
 from .domain.incidents import INCIDENT_SEVERITIES, INCIDENT_STATUSES, INCIDENT_TYPES, STEPS
 from .domain.lifecycle import allowed_actions_for
+from .domain.maintenance import FREQUENCIES, ORDER_STATUSES
 from .domain.notes import NOTE_KINDS, NOTE_VISIBILITIES
 from .domain.patrols import FINDING_KINDS, SEVERITIES
+from .domain.quality import AUDIENCES, CASE_STATUSES, SOURCES
 from .domain.tickets import SLA_STATES
 
 _id = ma.fields.String
@@ -83,6 +86,7 @@ class TicketOut(ma.Schema):
     escalation_level = ma.fields.Integer()
     reopen_count = ma.fields.Integer()
     round_id = ma.fields.String(allow_none=True)
+    equipment_id = ma.fields.String(allow_none=True, metadata={"description": "the equipment repaired"})
     violation_id = ma.fields.String(allow_none=True)
     hold_started_at = UtcDateTime(allow_none=True)
     held_seconds = ma.fields.Integer(metadata={"description": "time on hold so far; it does not count against the SLA"})
@@ -105,6 +109,7 @@ class TicketListArgs(PageArgs):
     reporter_id = ma.fields.String()
     assignee_id = ma.fields.String()
     first_responder = ma.fields.String()
+    equipment_id = ma.fields.String(metadata={"description": "repairs of this piece of equipment"})
     open = ma.fields.Boolean(metadata={"description": "only tickets not yet resolved, closed or cancelled"})
     created_from = ma.fields.AwareDateTime()
     created_to = ma.fields.AwareDateTime()
@@ -590,3 +595,288 @@ class IncidentListArgs(PageArgs):
 
 class IncidentReportArgs(ma.Schema):
     format = ma.fields.String(load_default="json", validate=_one_of(("json", "xlsx")))
+
+
+# ---------------------------------------------------------------- equipment and maintenance
+
+
+def _text(max_length: int, **kwargs):
+    return ma.fields.String(validate=ma.validate.Length(min=1, max=max_length), **kwargs)
+
+
+class EquipmentFields(ma.Schema):
+    """What the register says of a piece of equipment, besides its community and state."""
+
+    kind = ma.fields.String(validate=_one_of(EQUIPMENT_KINDS))
+    name = _text(100)
+    code = _text(50, allow_none=True, metadata={"description": "the asset tag, unique in the community"})
+    zone_id = _ids(allow_none=True, metadata={"description": "the zone its repair tickets are routed in"})
+    building_id = _ids(allow_none=True)
+    floor = _text(20, allow_none=True, metadata={"description": "a label: B2, 12, 屋面"})
+    room = _text(50, allow_none=True)
+    location_note = _text(200, allow_none=True)
+    maker = _text(100, allow_none=True)
+    model = _text(100, allow_none=True)
+    serial_number = _text(100, allow_none=True)
+    installed_on = ma.fields.Date(allow_none=True)
+    contractor = _text(100, allow_none=True, metadata={"description": "the maintenance contractor (维保单位)"})
+
+
+class EquipmentIn(EquipmentFields):
+    community_id = _ids(required=True)
+    kind = ma.fields.String(required=True, validate=_one_of(EQUIPMENT_KINDS))
+    name = _text(100, required=True)
+    state = ma.fields.String(load_default="operating", validate=_one_of(EQUIPMENT_STATES[:-1]))
+
+
+class EquipmentStateIn(ma.Schema):
+    state = ma.fields.String(required=True, validate=_one_of(EQUIPMENT_STATES))
+    note = ma.fields.String(validate=ma.validate.Length(max=2000))
+
+
+class CertificateIn(ma.Schema):
+    kind = ma.fields.String(required=True, validate=_one_of(CERTIFICATE_KINDS))
+    number = _text(100)
+    issued_on = ma.fields.Date()
+    expires_on = ma.fields.Date(required=True)
+
+
+class CertificateOut(ma.Schema):
+    id = ma.fields.String()
+    kind = enum_out(CERTIFICATE_KINDS)
+    number = ma.fields.String(allow_none=True)
+    issued_on = ma.fields.Date(allow_none=True)
+    expires_on = ma.fields.Date()
+    days_left = ma.fields.Integer(metadata={"description": "negative once expired"})
+
+
+class ExpiringCertificateOut(CertificateOut):
+    equipment_id = ma.fields.String()
+    equipment_name = ma.fields.String()
+    equipment_kind = enum_out(EQUIPMENT_KINDS)
+
+
+class ExpiringCertificateList(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(ExpiringCertificateOut))
+
+
+class ExpiringArgs(ma.Schema):
+    community_id = ma.fields.String(required=True)
+    within_days = ma.fields.Integer(load_default=30, validate=ma.validate.Range(min=0, max=366))
+
+
+class EquipmentSummaryOut(ma.Schema):
+    id = ma.fields.String()
+    community_id = ma.fields.String()
+    zone_id = ma.fields.String(allow_none=True)
+    kind = enum_out(EQUIPMENT_KINDS)
+    name = ma.fields.String()
+    code = ma.fields.String(allow_none=True)
+    building_id = ma.fields.String(allow_none=True)
+    floor = ma.fields.String(allow_none=True)
+    room = ma.fields.String(allow_none=True)
+    state = enum_out(EQUIPMENT_STATES)
+    state_changed_at = UtcDateTime()
+
+
+class EquipmentOut(EquipmentSummaryOut):
+    location_note = ma.fields.String(allow_none=True)
+    maker = ma.fields.String(allow_none=True)
+    model = ma.fields.String(allow_none=True)
+    serial_number = ma.fields.String(allow_none=True)
+    installed_on = ma.fields.Date(allow_none=True)
+    contractor = ma.fields.String(allow_none=True)
+    state_note = ma.fields.String(allow_none=True)
+    certificates = ma.fields.List(ma.fields.Nested(CertificateOut))
+    created_by = ma.fields.String()
+    created_at = UtcDateTime()
+    updated_at = UtcDateTime()
+
+
+EquipmentPage = page_schema(EquipmentSummaryOut, "EquipmentPage")
+
+
+class EquipmentListArgs(PageArgs):
+    community_id = ma.fields.String()
+    kind = ma.fields.String(validate=_one_of(EQUIPMENT_KINDS))
+    state = ma.fields.String(validate=_one_of(EQUIPMENT_STATES))
+    building_id = ma.fields.String()
+    zone_id = ma.fields.String()
+
+
+class FaultIn(ma.Schema):
+    description = _text(2000, required=True)
+    priority = ma.fields.String(load_default="normal", validate=_one_of(PRIORITIES))
+
+
+class EquipmentTicketOut(ma.Schema):
+    id = ma.fields.String()
+    number = ma.fields.String()
+    status = enum_out(STATUSES)
+    priority = enum_out(PRIORITIES)
+    channel = enum_out(CHANNELS)
+    description = ma.fields.String()
+    assignee_id = ma.fields.String(allow_none=True)
+    created_at = UtcDateTime()
+    resolved_at = UtcDateTime(allow_none=True)
+    closed_at = UtcDateTime(allow_none=True)
+
+
+class ChecklistResultIn(ma.Schema):
+    item = _text(200, required=True)
+    ok = ma.fields.Boolean(required=True)
+    note = ma.fields.String(validate=ma.validate.Length(max=1000))
+
+
+class ChecklistResultOut(ma.Schema):
+    item = ma.fields.String()
+    ok = ma.fields.Boolean()
+    note = ma.fields.String(allow_none=True)
+
+
+class MaintenanceOrderOut(ma.Schema):
+    id = ma.fields.String()
+    plan_id = ma.fields.String()
+    equipment_id = ma.fields.String()
+    community_id = ma.fields.String()
+    due_on = ma.fields.Date()
+    status = enum_out(ORDER_STATUSES)
+    overdue = ma.fields.Boolean(metadata={"description": "open after its due date"})
+    assignee_id = ma.fields.String(allow_none=True)
+    checklist = ma.fields.List(ma.fields.String())
+    results = ma.fields.List(ma.fields.Nested(ChecklistResultOut))
+    note = ma.fields.String(allow_none=True)
+    fault_ticket_ids = ma.fields.List(ma.fields.String())
+    completed_by = ma.fields.String(allow_none=True)
+    completed_at = UtcDateTime(allow_none=True)
+    created_at = UtcDateTime()
+    allowed_actions = ma.fields.List(ma.fields.String())
+
+
+class EquipmentHistoryOut(ma.Schema):
+    equipment_id = ma.fields.String()
+    tickets = ma.fields.List(ma.fields.Nested(EquipmentTicketOut))
+    maintenance = ma.fields.List(ma.fields.Nested(MaintenanceOrderOut))
+
+
+class MaintenancePlanIn(ma.Schema):
+    equipment_id = _ids(required=True)
+    title = _text(200, required=True)
+    frequency = ma.fields.String(required=True, validate=_one_of(FREQUENCIES))
+    checklist = ma.fields.List(_text(200), required=True, validate=ma.validate.Length(min=1, max=100))
+    starts_on = ma.fields.Date(required=True, metadata={"description": "the first due date (local)"})
+    assignee_id = ma.fields.String(validate=ma.validate.Length(min=1, max=100))
+
+
+class MaintenancePlanActiveIn(ma.Schema):
+    active = ma.fields.Boolean(required=True)
+
+
+class MaintenancePlanOut(ma.Schema):
+    id = ma.fields.String()
+    equipment_id = ma.fields.String()
+    community_id = ma.fields.String()
+    title = ma.fields.String()
+    frequency = enum_out(FREQUENCIES)
+    checklist = ma.fields.List(ma.fields.String())
+    starts_on = ma.fields.Date()
+    next_due_on = ma.fields.Date(metadata={"description": "the next date an order will be made for"})
+    assignee_id = ma.fields.String(allow_none=True)
+    active = ma.fields.Boolean()
+    created_by = ma.fields.String()
+    created_at = UtcDateTime()
+
+
+MaintenancePlanPage = page_schema(MaintenancePlanOut, "MaintenancePlanPage")
+MaintenanceOrderPage = page_schema(MaintenanceOrderOut, "MaintenanceOrderPage")
+
+
+class MaintenancePlanListArgs(PageArgs):
+    community_id = ma.fields.String()
+    equipment_id = ma.fields.String()
+    frequency = ma.fields.String(validate=_one_of(FREQUENCIES))
+    active = ma.fields.Boolean()
+
+
+class MaintenanceOrderListArgs(PageArgs):
+    community_id = ma.fields.String()
+    equipment_id = ma.fields.String()
+    plan_id = ma.fields.String()
+    status = ma.fields.String(validate=_one_of(ORDER_STATUSES))
+    assignee_id = ma.fields.String()
+    overdue = ma.fields.Boolean(metadata={"description": "only open orders past their due date"})
+
+
+class MaintenanceCompleteIn(ma.Schema):
+    results = ma.fields.List(
+        ma.fields.Nested(ChecklistResultIn), required=True, validate=ma.validate.Length(min=1, max=100)
+    )
+    note = ma.fields.String(validate=ma.validate.Length(max=2000))
+    faults = ma.fields.List(
+        ma.fields.Nested(FaultIn),
+        load_default=list,
+        validate=ma.validate.Length(max=20),
+        metadata={"description": "faults found: each opens a repair ticket linked to the equipment"},
+    )
+
+
+# ---------------------------------------------------------------- quality cases (重大投诉)
+
+
+class QualityCaseIn(ma.Schema):
+    community_id = _ids(required=True)
+    source = ma.fields.String(required=True, validate=_one_of(SOURCES))
+    title = _text(200, required=True)
+    description = ma.fields.String(validate=ma.validate.Length(max=4000))
+    owner_id = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=100))
+    deadline_at = ma.fields.AwareDateTime(required=True)
+    ticket_ids = ma.fields.List(_ids(), load_default=list, validate=ma.validate.Length(max=50))
+
+
+class QualityFeedbackIn(ma.Schema):
+    audience = ma.fields.String(required=True, validate=_one_of(AUDIENCES))
+    body = _text(4000, required=True)
+
+
+class QualityCloseIn(ma.Schema):
+    report = _text(8000, required=True, metadata={"description": "the closure report (结案报告)"})
+
+
+class QualityFeedbackOut(ma.Schema):
+    audience = enum_out(AUDIENCES)
+    body = ma.fields.String()
+    author = ma.fields.String()
+    at = UtcDateTime()
+
+
+class QualityCaseSummaryOut(ma.Schema):
+    id = ma.fields.String()
+    community_id = ma.fields.String()
+    source = enum_out(SOURCES)
+    status = enum_out(CASE_STATUSES)
+    title = ma.fields.String()
+    owner_id = ma.fields.String()
+    deadline_at = UtcDateTime()
+    opened_at = UtcDateTime()
+    closed_at = UtcDateTime(allow_none=True)
+
+
+class QualityCaseOut(QualityCaseSummaryOut):
+    description = ma.fields.String()
+    ticket_ids = ma.fields.List(ma.fields.String())
+    overdue = ma.fields.Boolean(metadata={"description": "open past its deadline"})
+    report = ma.fields.String(allow_none=True)
+    opened_by = ma.fields.String()
+    feedback = ma.fields.List(ma.fields.Nested(QualityFeedbackOut))
+    allowed_actions = ma.fields.List(ma.fields.String())
+
+
+QualityCasePage = page_schema(QualityCaseSummaryOut, "QualityCasePage")
+
+
+class QualityCaseListArgs(PageArgs):
+    community_id = ma.fields.String()
+    status = ma.fields.String(validate=_one_of(CASE_STATUSES))
+    source = ma.fields.String(validate=_one_of(SOURCES))
+    owner_id = ma.fields.String()
+    open = ma.fields.Boolean(load_default=True, metadata={"description": "only cases not closed (default true)"})

@@ -338,7 +338,7 @@ def test_photos_attach_to_tickets_and_only_their_readers_fetch_them(client, tick
 def test_the_worker_runs_both_scheduled_jobs_with_its_own_context(tickets_worker, client, world, clock, outbox_events):
     from tickets.service import SPEC
 
-    assert {name for name, _, _ in SPEC.periodic} == {"sla", "patrol-coverage", "visit-overdue"}
+    assert {name for name, _, _ in SPEC.periodic} == {"sla", "patrol-coverage", "visit-overdue", "maintenance"}
     clock.set(FRIDAY_EVENING - timedelta(days=90))
     ticket = _file(client, world)
     for _name, every_seconds, job in SPEC.periodic:

@@ -30,9 +30,16 @@ def test_jobs_take_now_explicitly_or_from_the_contexts_clock(monkeypatch):
         (jobs.visits, "check_visit_overdue"),
     ):
         monkeypatch.setattr(module, name, lambda session, settings, now: seen.append((session, settings, now)) or 1)
+    # The maintenance job: (plans looked at, orders made) per batch, then the overdue check.
+    monkeypatch.setattr(
+        jobs.maintenance,
+        "generate_orders",
+        lambda session, settings, now: seen.append((session, settings, now)) or (0, 1),
+    )
+    monkeypatch.setattr(jobs.maintenance, "check_overdue", lambda session, settings, now: 0)
     context = make_context("settings", {}, clock=lambda: MIDNIGHT)
     explicit = datetime(2026, 1, 1, tzinfo=UTC)
     for _name, _every, job in jobs.PERIODIC:
         assert job(context, FakeDatabase()) == 1
         assert job(context, FakeDatabase(), now=explicit) == 1
-    assert seen == [("session", "settings", MIDNIGHT), ("session", "settings", explicit)] * 3
+    assert seen == [("session", "settings", MIDNIGHT), ("session", "settings", explicit)] * 4

@@ -201,6 +201,7 @@ LIST_FILTERS = (
     "assignee_id",
     "first_responder",
     "number",
+    "equipment_id",
 )
 # The list's SLA filter: an open ticket whose resolution deadline has passed, is under two hours away, or further.
 SLA_STATES = ("breached", "due_soon", "on_track")
