@@ -16,6 +16,7 @@ from . import (
     roster,
     search,
     staff,
+    structure,
     surveys,
     tickets,
     units,
@@ -39,5 +40,6 @@ BLUEPRINTS = [
     knowledge.bp,
     surveys.bp,
     admin.bp,
+    structure.bp,
     mobile.bp,
 ]
