@@ -2,8 +2,10 @@
 
 from . import (
     admin,
+    arrears,
     auth,
     dashboard,
+    fees,
     finance,
     home,
     household,
@@ -35,7 +37,9 @@ BLUEPRINTS = [
     incidents.bp,
     roster.bp,
     finance.bp,
+    fees.bp,
     dashboard.bp,
+    arrears.bp,
     staff.bp,
     knowledge.bp,
     surveys.bp,
