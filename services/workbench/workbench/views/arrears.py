@@ -15,7 +15,7 @@ from guanjia.workbook import XLSX_TYPE, Column, Workbook
 from .. import client
 from ..i18n import label
 from .common import items
-from .forms import attempt, communities, form_values, q
+from .forms import attempt, chosen_community, form_values, q
 
 bp = Blueprint("arrears", __name__, url_prefix="/arrears")
 GROUPS = ("zone", "building", "butler")
@@ -35,15 +35,6 @@ def _as_of() -> date:
         return web.now().astimezone(ZoneInfo(current_app.extensions["guanjia.settings"].timezone)).date()
 
 
-def _community() -> tuple[list, dict | None]:
-    known = communities()
-    chosen = request.values.get("community_id") or (known[0]["id"] if known else "")
-    community = next((c for c in known if c["id"] == chosen), None)
-    if chosen and community is None:
-        abort(404)
-    return known, community
-
-
 def months_overdue(oldest_due: str | date | None, as_of: date) -> int:
     """Months begun since the oldest unpaid due date: 1 day to a month late is 1, a month and a day is 2."""
     if not oldest_due:
@@ -59,7 +50,7 @@ def months_overdue(oldest_due: str | date | None, as_of: date) -> int:
 @bp.get("")
 def index():
     """The arrears of a community grouped by zone, building or butler, each group opening its collection list."""
-    known, community = _community()
+    known, community = chosen_community()
     group_by = request.args.get("group_by") if request.args.get("group_by") in GROUPS else "zone"
     found = None
     if community:
@@ -154,7 +145,7 @@ def _scope() -> dict:
 
 
 def _list_page(values: dict, errors: dict, status: int = 200):
-    _known, community = _community()
+    _known, community = chosen_community()
     if community is None:
         abort(404)
     scope = _scope()
@@ -192,7 +183,7 @@ def add_note():
 @bp.get("/list.xlsx")
 def collection_xlsx():
     """The collection list as a workbook: sheet 催缴清单, Chinese headers, amounts as numbers in yuan."""
-    _known, community = _community()
+    _known, community = chosen_community()
     if community is None:
         abort(404)
     rows, as_of, title = collection_rows(community["id"], _scope())

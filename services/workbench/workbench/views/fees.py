@@ -8,7 +8,7 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 
 from .. import client
 from .common import items, me
-from .forms import attempt, communities, form_values, q
+from .forms import attempt, chosen_community, form_values, q
 
 bp = Blueprint("fees", __name__, url_prefix="/finance/fees")
 EDITORS = ("finance", "admin")  # billing's MONEY_ROLES: the roles that may change fee items and rates
@@ -19,17 +19,8 @@ UNIT_TYPES = ("residential", "shop", "parking", "storage")
 ITEM_FIELDS = ("name", "kind", "basis", "rate", "effective_from", "exempt_floors_max", "rounding")
 
 
-def _community() -> tuple[list, dict | None]:
-    known = communities()
-    chosen = request.values.get("community_id") or (known[0]["id"] if known else "")
-    community = next((c for c in known if c["id"] == chosen), None)
-    if chosen and community is None:
-        abort(404)
-    return known, community
-
-
 def _page(values: dict, errors: dict, status: int = 200):
-    known, community = _community()
+    known, community = chosen_community()
     fee_items = []
     if community:
         fee_items = items(client.get("/api/v1/billing/fee-items", {"community_id": community["id"], "page_size": 100}))
@@ -66,7 +57,7 @@ def index():
 
 @bp.post("")
 def create_item():
-    _known, community = _community()
+    _known, community = chosen_community()
     if community is None:
         abort(404)
     values = form_values(*ITEM_FIELDS)
