@@ -79,16 +79,24 @@ def index():
     )
 
 
-def _unit_ids(path: str, params: dict) -> set:
-    """The ids of every unit of a residents list (paged at the API's most)."""
-    found, page = set(), 1
+def _all(path: str, params: dict) -> list:
+    """Every row of a paged list of the API (at its largest page)."""
+    found, page = [], 1
     while True:
-        answer = client.get(path, {**params, "page": page, "page_size": 100})
-        rows = items(answer)
-        found |= {row["id"] for row in rows}
+        rows = items(client.get(path, {**params, "page": page, "page_size": 100}))
+        found += rows
         if len(rows) < 100:
             return found
         page += 1
+
+
+def _by_id(path: str, params: dict, ids: set) -> dict:
+    """{id: record} of these ids: one GET each for a short list, else the whole scoped list page by page (and a GET
+    for any it did not hold, e.g. a payer who has moved out)."""
+    found = {row["id"]: row for row in _all(path, params)} if len(ids) > 20 else {}
+    for missing in ids - found.keys():
+        found[missing] = client.get_or_none(f"{path}/{q(missing)}") or {}
+    return found
 
 
 def collection_rows(community_id: str, scope: dict) -> tuple[list, date, str]:
@@ -101,7 +109,8 @@ def collection_rows(community_id: str, scope: dict) -> tuple[list, date, str]:
         params["zone_id"], title = zone["id"], zone["name"]
     elif scope.get("building_id"):
         building = client.get(f"/api/v1/buildings/{q(scope['building_id'])}")
-        unit_ids, title = _unit_ids("/api/v1/units", {"building_id": building["id"]}), building["name"]
+        unit_ids = {unit["id"] for unit in _all("/api/v1/units", {"building_id": building["id"]})}
+        title = building["name"]
     elif scope.get("butler_id"):
         zones = items(client.get("/api/v1/zones", {"community_id": community_id, "page_size": 100}))
         mine = [z for z in zones if scope["butler_id"] in (z.get("butler_ids") or [])]
@@ -110,27 +119,22 @@ def collection_rows(community_id: str, scope: dict) -> tuple[list, date, str]:
             title = title or dict(zip(zone["butler_ids"], zone.get("butler_names") or [], strict=False)).get(
                 scope["butler_id"], ""
             )
-    found = client.get("/api/v1/billing/collection-list", params)
-    labels = {}
+    found = [
+        item
+        for item in client.get("/api/v1/billing/collection-list", params).get("items") or []
+        if (unit_ids is None or item["unit_id"] in unit_ids) and (zone_ids is None or item.get("zone_id") in zone_ids)
+    ]
+    lookup = {"community_id": community_id, "zone_id": params.get("zone_id")}
+    units = _by_id("/api/v1/units", lookup, {item["unit_id"] for item in found})
+    payers = _by_id("/api/v1/residents", lookup, {item["payer_id"] for item in found if item.get("payer_id")})
     rows = []
-    payers: dict = {}
-    for item in found.get("items") or []:
-        if unit_ids is not None and item["unit_id"] not in unit_ids:
-            continue
-        if zone_ids is not None and item.get("zone_id") not in zone_ids:
-            continue
-        if item["unit_id"] not in labels:
-            unit = client.get_or_none(f"/api/v1/units/{q(item['unit_id'])}") or {}
-            labels[item["unit_id"]] = unit.get("unit_label") or item.get("unit_number") or ""
-        payer_id = item.get("payer_id")
-        if payer_id and payer_id not in payers:
-            payers[payer_id] = client.get_or_none(f"/api/v1/residents/{q(payer_id)}") or {}
-        payer = payers.get(payer_id) or {}
+    for item in found:
+        unit, payer = units.get(item["unit_id"]) or {}, payers.get(item.get("payer_id")) or {}
         notes = item.get("notes") or []
         rows.append(
             {
                 **item,
-                "unit_label": labels[item["unit_id"]],
+                "unit_label": unit.get("unit_label") or item.get("unit_number") or "",
                 "payer_name": payer.get("name") or "",
                 "payer_phone": payer.get("phone") or "",
                 "months": months_overdue(item.get("oldest_due_date"), as_of),
