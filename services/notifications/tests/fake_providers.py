@@ -15,7 +15,7 @@ import uuid
 from collections import defaultdict
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qsl, quote, urlparse
+from urllib.parse import parse_qsl, quote, urlencode, urlparse
 
 ALIYUN_KEY_ID, ALIYUN_SECRET = "LTAI5tFakeKeyId", "fake-aliyun-secret"
 TENCENT_ID, TENCENT_KEY, TENCENT_APP = "AKIDfakeSecretId", "fake-tencent-key", "1400000001"
@@ -312,6 +312,8 @@ class FakeWechat:
         self.unsubscribed: set[str] = set()  # openids that once followed and left (43004)
         self.templates: dict[str, tuple] = {}  # template_id → the data keys it expects
         self.oauth_codes: dict[str, str] = {}  # one-time OAuth code → openid
+        self.browser_user: str | None = None  # who is signed in to WeChat in the browser at the authorize page
+        self.authorized: list[dict] = []  # the authorize requests (appid, redirect_uri, scope, state)
         self.tokens: dict[str, bool] = {}  # access token → still valid
         self.token_requests = 0
         self.sent: list[dict] = []
@@ -366,6 +368,8 @@ class _WechatHandler(BaseHTTPRequestHandler):
         query = dict(parse_qsl(url.query))
         if url.path == "/_sent":  # what was accepted (for a bench running this server in another process)
             return self._reply(self.fake.of())
+        if url.path == "/connect/oauth2/authorize":
+            return self._authorize(query)
         if url.path != "/sns/oauth2/access_token":
             return self._error(404, "not found")
         if query.get("appid") != WECHAT_APP_ID:
@@ -387,6 +391,28 @@ class _WechatHandler(BaseHTTPRequestHandler):
                 "scope": "snsapi_base",
             }
         )
+
+    def _authorize(self, query: dict):
+        """WeChat's web OAuth page (open.weixin.qq.com/connect/oauth2/authorize): for snsapi_base no consent screen,
+        straight back to redirect_uri with a one-time code (for `browser_user`, else a new follower) and the state."""
+        if query.get("appid") != WECHAT_APP_ID:
+            return self._error(40013, "invalid appid")
+        if query.get("response_type") != "code" or query.get("scope") not in ("snsapi_base", "snsapi_userinfo"):
+            return self._error(40117, "invalid response_type or scope")
+        target = urlparse(query.get("redirect_uri", ""))
+        if target.scheme not in ("http", "https") or not target.netloc:
+            return self._error(10003, "redirect_uri domain mismatch")
+        if len(query.get("state", "")) > 128:
+            return self._error(10016, "state too long")
+        with self.fake.lock:
+            self.fake.authorized.append(dict(query))
+        code = self.fake.oauth_code(self.fake.browser_user or self.fake.follower())
+        back = urlencode([("code", code), ("state", query.get("state", ""))])
+        separator = "&" if target.query else "?"
+        self.send_response(302)
+        self.send_header("Location", f"{query['redirect_uri']}{separator}{back}")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
 
     def do_POST(self):  # noqa: N802 (http.server's naming)
         url = urlparse(self.path)

@@ -19,7 +19,7 @@ from guanjia.logging import request_id_var
 
 from . import client, i18n, nav, security, sessions, views
 from . import config as workbench_config
-from .views import mobile
+from .views import inbox, mobile
 
 log = logging.getLogger("workbench")
 HERE = Path(__file__).resolve().parent
@@ -64,6 +64,8 @@ def create_app(settings=None, upstreams=None, *, clock=None, workbench=None):
             "workbench.idle": timedelta(minutes=workbench.session_idle_minutes),
             # Where residents pay online (the provider's order API); unset: the mobile bills offer no online payment.
             "workbench.payment_provider": workbench.payment_provider_url,
+            # The official account residents bind their WeChat to (unset: the residents' pages offer no binding).
+            "workbench.wechat": {"app_id": workbench.wechat_app_id, "authorize_url": workbench.wechat_authorize_url},
         }
     )
     _install_context(app, settings, database)
@@ -201,6 +203,7 @@ def _install_templates(app: Flask, settings) -> None:
         current_locale=lambda: g.get("locale", i18n.DEFAULT_LOCALE),
         web_session=lambda: g.get("web_session"),
         nav_links=nav.nav_links,
+        inbox_unread=inbox.unread_count,
     )
     app.jinja_env.filters.update(
         local_time=lambda value, fmt="%Y-%m-%d %H:%M": i18n.local_time(value, timezone, fmt),

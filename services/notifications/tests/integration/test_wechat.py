@@ -357,3 +357,26 @@ def test_wechat_pushes_are_signed_and_report_outcomes_and_unsubscribes(
     with p.database.transaction() as s:
         assert s.get(WechatBinding, ok_resident["resident_id"]) is None  # found by the openid's lookup hash
         assert s.get(WechatBinding, blocked["resident_id"]) is not None
+
+
+def test_the_fake_official_accounts_authorize_page_sends_the_browser_back_with_a_code(
+    wechat_server, fake_wechat, wechat_config, fakes
+):
+    """The workbench's /m/wechat round trip relies on it: WeChat's authorize page (snsapi_base, no consent screen)
+    redirects to redirect_uri with a one-time code for the person in the browser, and our state."""
+    import requests
+
+    from notifications.wechat import WechatClient
+
+    page = f"{wechat_server.url}/connect/oauth2/authorize"
+    back = "https://m.example.org/m/wechat/callback"
+    wrong = requests.get(page, params={"appid": "wx-other", "redirect_uri": back, "response_type": "code"}, timeout=5)
+    assert wrong.json()["errcode"] == 40013
+    fake_wechat.browser_user = openid = fake_wechat.follower()
+    query = {"appid": fakes.WECHAT_APP_ID, "redirect_uri": back, "response_type": "code", "scope": "snsapi_base"}
+    answer = requests.get(page, params={**query, "state": "s1"}, allow_redirects=False, timeout=5)
+    assert answer.status_code == 302 and answer.headers["Location"].startswith(back + "?code=")
+    code = answer.headers["Location"].split("code=", 1)[1].split("&", 1)[0]
+    assert answer.headers["Location"].endswith("&state=s1")
+    assert WechatClient(wechat_config()).openid_for_code(code) == openid
+    fake_wechat.browser_user = None

@@ -1,13 +1,18 @@
 """The residents' mobile pages (/m/) on a whole embedded instance, through the workbench's Flask test client: the SMS
 sign-in, a resident session kept apart from the staff screens both ways, and two households that never see each
-other's household, bills, receipts or tickets — not even by typing the address."""
+other's household, bills, receipts, tickets or inbox messages — not even by typing the address; binding WeChat
+through the fake official account's OAuth page, and the staff's inbox and binding codes."""
 
 from __future__ import annotations
 
+import html
+import importlib.util
 import io
 import re
+import sys
 import time
 import uuid
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -41,8 +46,26 @@ def provider():
     fake.stop()
 
 
+def _fake_providers():
+    """The notifications tests' fake providers (its fake WeChat official account), loaded by path as the bench does."""
+    name = "notifications_fake_providers"
+    if name not in sys.modules:
+        path = Path(__file__).resolve().parents[3] / "notifications" / "tests" / "fake_providers.py"
+        spec = importlib.util.spec_from_file_location(name, path)
+        sys.modules[name] = module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory, provider):
+def wechat():
+    """The fake WeChat official account: its API for notifications, its OAuth page for the residents' browsers."""
+    with _fake_providers().FakeWechatServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory, provider, wechat):
     from guanjia.stack import EmbeddedStack
 
     env = {
@@ -52,6 +75,10 @@ def stack(tmp_path_factory, provider):
         "GUANJIA_RATE_LIMITS": TEST_RATE_LIMITS_ENV,
         "GUANJIA_BILLING_CALLBACK_SECRET": CALLBACK_SECRET,  # billing verifies the provider's callbacks with it
         "GUANJIA_PAYMENT_PROVIDER_URL": provider.url,  # the workbench opens residents' orders there
+        "GUANJIA_WECHAT_APP_ID": _fake_providers().WECHAT_APP_ID,
+        "GUANJIA_WECHAT_APP_SECRET": _fake_providers().WECHAT_SECRET,
+        "GUANJIA_WECHAT_ENDPOINT": wechat.url,
+        "GUANJIA_WECHAT_AUTHORIZE_URL": wechat.url + "/connect/oauth2/authorize",
         **TEST_SMS_LIMITS_ENV,
     }
     stack = EmbeddedStack(env=env, port=0).start()
@@ -159,14 +186,21 @@ def test_a_wrong_code_is_refused_under_the_field(workbench, households):
 
 def test_pages_need_a_resident_session(workbench):
     browser = workbench.test_client()
-    for path in ("/m/", "/m/bills", "/m/tickets", "/m/repair", "/m/notices", "/m/receipts"):
+    for path in ("/m/", "/m/bills", "/m/tickets", "/m/repair", "/m/notices", "/m/receipts", "/m/inbox", "/m/wechat"):
         answer = browser.get(path)
         assert answer.status_code == 303 and answer.headers["Location"].endswith("/m/signin"), path
 
 
 def test_a_resident_session_never_opens_a_staff_page(residents, households):
     browser = residents[0]
-    for path in ("/", "/tickets", "/finance", f"/units/{households[0]['unit']['id']}", "/search?q=13700137001"):
+    for path in (
+        "/",
+        "/tickets",
+        "/finance",
+        f"/units/{households[0]['unit']['id']}",
+        "/search?q=13700137001",
+        "/inbox",
+    ):
         answer = browser.get(path)
         assert answer.status_code == 303 and "/signin" in answer.headers["Location"], path
     # Even the resident's cookie presented as the staff one opens nothing.
@@ -176,14 +210,20 @@ def test_a_resident_session_never_opens_a_staff_page(residents, households):
     assert forged.get("/tickets").status_code == 303
 
 
-def test_a_staff_session_never_opens_a_resident_page(workbench):
+def _staff(workbench):
+    """A test client signed in to the staff screens as the admin."""
     staff = workbench.test_client()
     page = staff.get("/signin")
     signed = staff.post(
         "/signin", data={"username": "admin", "password": ADMIN_PASSWORD, "csrf_token": _csrf(page.text)}
     )
     assert signed.status_code == 303 and staff.get("/").status_code == 200
-    for path in ("/m/", "/m/bills", "/m/tickets"):
+    return staff
+
+
+def test_a_staff_session_never_opens_a_resident_page(workbench):
+    staff = _staff(workbench)
+    for path in ("/m/", "/m/bills", "/m/tickets", "/m/inbox", "/m/wechat"):
         answer = staff.get(path)
         assert answer.status_code == 303 and answer.headers["Location"].endswith("/m/signin"), path
     # The staff cookie under the residents' name is not a resident's session either.
@@ -368,3 +408,148 @@ def test_signing_out_ends_the_resident_session(workbench, console_sms_codes, hou
     again = workbench.test_client()  # the old cookie, kept by someone: the session is gone at the server
     again.set_cookie("gj_resident", raw, path="/m/")
     assert again.get("/m/").status_code == 303
+
+
+def _until(fetch, condition, what: str):
+    """fetch() again until condition(answer): events reach notifications through the bus."""
+    deadline = time.monotonic() + 20
+    while not condition(answer := fetch()):
+        assert time.monotonic() < deadline, what
+        time.sleep(0.2)
+    return answer
+
+
+LONG_BODY = (
+    "业主大会将于12月20日下午三点在会所召开，议程如下：" + "一、物业费调整方案；二、电梯更新；三、停车位分配。" * 10
+)
+
+
+def test_my_inbox_has_the_long_notice_and_only_mine(residents, households, admin):
+    mine, theirs = households
+    admin.post(
+        "/api/v1/notifications/notices",
+        {
+            "community_id": mine["unit"]["community_id"],
+            "scope": "community",
+            "title": "业主大会",
+            "body": "业主大会通知，详见住户页面",
+            "urgent": True,
+            "long": {
+                "title": "关于召开业主大会的通知",
+                "body": LONG_BODY,
+                "links": [{"title": "会议议程", "url": "https://example.org/agenda?a=1&b=2"}],
+            },
+        },
+    )
+    browser, other = residents
+    page = _until(lambda: browser.get("/m/inbox"), lambda r: "关于召开业主大会的通知" in r.text, "no inbox message")
+    assert LONG_BODY in page.text and len(LONG_BODY) > 200  # the full text, no SMS cap
+    assert 'href="https://example.org/agenda?a=1&amp;b=2"' in page.text and "会议议程" in page.text
+    assert "我的消息" in page.text and "未读" in page.text and "标为已读" in page.text
+    message_id = re.findall(r'<li id="message-([^"]+)" class="unread">', page.text)[0]
+    home = browser.get("/m/")
+    unread = int(re.search(r'id="m-home-unread">(\d+)', home.text).group(1))
+    assert unread >= 1
+
+    # The neighbour's inbox does not have it, nor can they open or read it by its address.
+    assert "关于召开业主大会的通知" not in other.get("/m/inbox").text
+    for answer in (
+        other.get(f"/m/inbox/{message_id}"),
+        other.post(f"/m/inbox/{message_id}/read", data={"csrf_token": _csrf(other.get("/m/").text)}),
+    ):
+        assert answer.status_code == 404 and "关于召开业主大会的通知" not in answer.text
+
+    read = browser.post(f"/m/inbox/{message_id}/read", data={"csrf_token": _csrf(page.text)})
+    assert read.status_code == 303
+    after = browser.get("/m/inbox").text
+    assert f'<li id="message-{message_id}" class="read">' in after
+    now_unread = re.search(r'id="m-home-unread">(\d+)', browser.get("/m/").text)
+    assert (int(now_unread.group(1)) if now_unread else 0) == unread - 1
+    opened = browser.get(f"/m/inbox/{message_id}")  # the page a WeChat template message links to
+    assert opened.status_code == 200 and LONG_BODY in opened.text and "会议议程" in opened.text
+    assert message_id not in browser.get("/m/inbox?unread=1").text
+
+
+def _authorize_link(page: str) -> str:
+    return html.unescape(re.search(r'href="([^"]+)" id="m-wechat-authorize"', page).group(1))
+
+
+def _through_wechat(browser, link: str):
+    """The resident's browser at WeChat's OAuth page (the fake's), and back to our callback."""
+    assert link.endswith("#wechat_redirect")
+    at_wechat = requests.get(link.split("#", 1)[0], allow_redirects=False, timeout=10)
+    assert at_wechat.status_code == 302, at_wechat.text
+    back = urlsplit(at_wechat.headers["Location"])
+    assert back.path == "/m/wechat/callback"
+    return browser.get(f"{back.path}?{back.query}")
+
+
+def test_a_butler_code_and_the_oauth_round_trip_bind_my_wechat(residents, households, workbench, wechat):
+    mine, theirs = households
+    staff = _staff(workbench)
+    unit_page = staff.get(f"/units/{mine['unit']['id']}")
+    assert 'id="issue-binding-code"' in unit_page.text and "生成微信绑定码" in unit_page.text
+    token = re.search(r'"X-CSRF-Token": "([^"]+)"', unit_page.text).group(1)
+    issued = staff.post(
+        f"/units/{mine['unit']['id']}/wechat-binding-code", headers={"X-CSRF-Token": token, "HX-Request": "true"}
+    )
+    assert (
+        issued.status_code == 200
+        and "有效期至" in issued.text
+        and "T" not in re.search(r"有效期至 ([^。]+)", issued.text).group(1)
+    )  # a local time, not the API's ISO instant
+    code = re.search(r'id="binding-code-value">([A-Z2-9]{8})<', issued.text).group(1)
+
+    browser, other = residents
+    page = browser.get("/m/wechat")
+    assert page.status_code == 200 and "m-wechat-form" in page.text and "m-wechat-binding" not in page.text
+    started = browser.post("/m/wechat/bind", data={"csrf_token": _csrf(page.text), "code": code.lower()})
+    assert started.status_code == 200
+    link = _authorize_link(started.text)
+    assert link.startswith(f"{wechat.url}/connect/oauth2/authorize?appid={_fake_providers().WECHAT_APP_ID}&")
+    assert "scope=snsapi_base" in link and code not in link and code.lower() not in link  # the code stays here
+
+    openid = wechat.fake.follower()
+    wechat.fake.browser_user = openid
+    answer = _through_wechat(browser, link)
+    assert answer.status_code == 303 and answer.headers["Location"].endswith("/m/wechat?done=bound"), answer.text
+    bound = browser.get("/m/wechat?done=bound").text
+    assert f"{openid[:4]}****{openid[-4:]}" in bound and openid not in bound and "m-wechat-unbind" in bound
+
+    # The neighbour with my household's code: refused (another household's, and used), nothing bound for them.
+    page = other.get("/m/wechat")
+    started = other.post("/m/wechat/bind", data={"csrf_token": _csrf(page.text), "code": code})
+    refused = _through_wechat(other, _authorize_link(started.text))
+    assert refused.status_code == 422 and 'id="code-error"' in refused.text
+    assert "m-wechat-binding" not in other.get("/m/wechat").text
+    # A callback this browser did not start (another state, no cookie) binds nothing.
+    forged = workbench.test_client()
+    forged.set_cookie("gj_resident", other.get_cookie("gj_resident", path="/m/").value, path="/m/")
+    answer = forged.get("/m/wechat/callback?code=abc&state=xyz")
+    assert answer.status_code == 422 and "m-wechat-binding" not in answer.text
+
+    # Unbinding: SMS again, the form is back.
+    unbound = browser.post("/m/wechat/unbind", data={"csrf_token": _csrf(bound)})
+    assert unbound.status_code == 303
+    page = browser.get("/m/wechat").text
+    assert "m-wechat-binding" not in page and "m-wechat-form" in page and openid[-4:] not in page
+
+
+def test_the_staff_inbox_and_its_unread_count(workbench, admin, households):
+    mine, _ = households
+    staff = _staff(workbench)
+    me = admin.get("/api/v1/users/me").json()
+    ticket = admin.post(
+        "/api/v1/tickets", {"unit_id": mine["unit"]["id"], "category": "repair", "description": "楼道灯不亮"}
+    )
+    admin.post(f"/api/v1/tickets/{ticket['id']}/assign", {"department": "engineering", "assignee_id": me["id"]})
+    page = _until(lambda: staff.get("/inbox"), lambda r: ticket["number"] in r.text, "no staff inbox message")
+    assert "站内信" in page.text and "标为已读" in page.text
+    home = staff.get("/").text
+    count = int(re.search(r'id="nav-inbox-unread"[^>]*>(\d+)<', home).group(1))
+    message_id = re.findall(r'<li id="message-([^"]+)" class="unread">', page.text)[0]
+    read = staff.post(f"/inbox/{message_id}/read", data={"csrf_token": _csrf(page.text)})
+    assert read.status_code == 303
+    left = re.search(r'id="nav-inbox-unread"[^>]*>(\d+)<', staff.get("/").text)
+    assert (int(left.group(1)) if left else 0) == count - 1
+    assert f'<li id="message-{message_id}" class="read">' in staff.get("/inbox").text

@@ -9,6 +9,7 @@ from . import (
     finance,
     home,
     household,
+    inbox,
     incidents,
     knowledge,
     mobile,
@@ -45,5 +46,6 @@ BLUEPRINTS = [
     surveys.bp,
     admin.bp,
     structure.bp,
+    inbox.bp,
     mobile.bp,
 ]

@@ -1,19 +1,24 @@
 """住户 — the residents' mobile pages under /m/: sign in by phone and SMS code, my household, bills and receipts,
 pay a bill at the payment provider, report a repair with photos, follow my tickets and answer the return visit,
-the notices sent to me.
+the notices sent to me, my in-app inbox, and binding my WeChat to my household (OAuth snsapi_base).
 
 A resident's session has its own cookie (path /m/) and is refused by every staff page; a staff session is never
 read here. Every page asks the API with the resident's own token: the API keeps them to their household."""
 
 from __future__ import annotations
 
+import secrets
+from urllib.parse import urlencode
+
 import requests
 from flask import Blueprint, Response, abort, current_app, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from guanjia import web
 
 from .. import client, i18n, security, sessions
+from . import inbox as my_inbox
 from .auth import end_session, problem_of
 from .common import items, me
 from .forms import attempt, q
@@ -132,7 +137,7 @@ def home():
     for unit in units:
         unit["residents"] = items(client.get_or_none("/api/v1/residents", {"unit_id": unit["id"], "page_size": 50}))
         unit["account"] = client.get_or_none(f"/api/v1/billing/units/{q(unit['id'])}/account")
-    return render_template("m_home.html", units=units)
+    return render_template("m_home.html", units=units, unread=my_inbox.unread_count())
 
 
 @bp.get("/bills")
@@ -287,3 +292,144 @@ def notices():
     """The community's notices as they reached me (the delivery log shows a resident only what was sent to them)."""
     found = items(client.get_or_none("/api/v1/notifications", {"page_size": 100}))
     return render_template("m_notices.html", notices=[n for n in found if n.get("notice_id")])
+
+
+# ---------------------------------------------------------------- my inbox
+
+
+@bp.get("/inbox")
+def inbox():
+    """Every notification to me, full text and links (no SMS cap), newest first; the API keeps it to mine."""
+    unread_only = request.args.get("unread") == "1"
+    found = my_inbox.page(unread_only, my_inbox.page_number())
+    return render_template("m_inbox.html", inbox=found, unread_only=unread_only)
+
+
+@bp.get("/inbox/<message_id>")
+def inbox_message(message_id):
+    """One message of mine (the page a WeChat template message links to): opening it reads it."""
+    return render_template("m_inbox_message.html", message=my_inbox.https_links(my_inbox.mark_read(message_id)))
+
+
+@bp.post("/inbox/<message_id>/read")
+def inbox_read(message_id):
+    my_inbox.mark_read(message_id)
+    return redirect(url_for("mobile.inbox", unread=request.form.get("unread") or None), code=303)
+
+
+# ---------------------------------------------------------------- binding my WeChat (公众号)
+
+BINDINGS = "/api/v1/notifications/wechat/bindings"
+WECHAT_COOKIE = "gj_wechat"
+# The OAuth round trip must come back within this long (WeChat's own code is valid five minutes).
+WECHAT_MAX_AGE = 600
+
+
+def _wechat() -> dict:
+    return current_app.extensions.get("workbench.wechat") or {}
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.extensions["workbench.secret"], salt="workbench.wechat-binding")
+
+
+def _wechat_page(errors=None, status: int = 200, **extra):
+    binding = client.get_or_none(f"{BINDINGS}/me")
+    page = render_template(
+        "m_wechat.html", binding=binding, enabled=bool(_wechat().get("app_id")), errors=errors or {}, **extra
+    )
+    return page, status
+
+
+@bp.get("/wechat")
+def wechat():
+    """My binding (the openid masked as the API shows it), a form for the butler's code, and unbinding."""
+    return _wechat_page(done=request.args.get("done", ""))
+
+
+@bp.post("/wechat/bind")
+def wechat_bind():
+    """The butler's code, kept in a signed cookie of this session for the round trip; then a link to WeChat's
+    authorize page (a link, not a redirect: the CSP lets forms post only to this site)."""
+    code = request.form.get("code", "").strip().upper()
+    if not _wechat().get("app_id"):
+        return _wechat_page(status=404)
+    if not 4 <= len(code) <= 20:
+        return _wechat_page({"code": _("Enter the binding code your butler gave you.")}, 422)
+    state = secrets.token_urlsafe(16)
+    # snsapi_base: no consent screen; WeChat sends the browser back with a one-time code and our state.
+    query = urlencode(
+        [
+            ("appid", _wechat()["app_id"]),
+            ("redirect_uri", url_for("mobile.wechat_callback", _external=True)),
+            ("response_type", "code"),
+            ("scope", "snsapi_base"),
+            ("state", state),
+        ]
+    )
+    page, status = _wechat_page(authorize_url=f"{_wechat()['authorize_url']}?{query}#wechat_redirect")
+    answer = current_app.make_response((page, status))
+    sealed = _serializer().dumps({"code": code, "state": state, "user": g.web_session.user_id})
+    answer.set_cookie(
+        WECHAT_COOKIE,
+        sealed,
+        max_age=WECHAT_MAX_AGE,
+        httponly=True,
+        samesite="Lax",  # sent on WeChat's top-level redirect back to us
+        secure=security.is_secure(),
+        path="/m/wechat",
+    )
+    return answer
+
+
+@bp.get("/wechat/callback")
+def wechat_callback():
+    """WeChat's redirect back: its OAuth code and our state; the code is redeemed with the notifications API, which
+    exchanges the OAuth code for my openid itself (this page never sees it)."""
+    try:
+        kept = _serializer().loads(request.cookies.get(WECHAT_COOKIE, ""), max_age=WECHAT_MAX_AGE)
+    except BadSignature:
+        kept = None
+    state, oauth_code = request.args.get("state", ""), request.args.get("code", "")
+    if (
+        not isinstance(kept, dict)
+        or kept.get("user") != g.web_session.user_id
+        or not secrets.compare_digest(str(kept.get("state", "")), state)
+    ):
+        page, status = _wechat_page({"_": _("The binding took too long or was started elsewhere; start again.")}, 422)
+    elif not oauth_code:
+        page, status = _wechat_page({"_": _("WeChat did not confirm your account; start again.")}, 422)
+    else:
+        try:
+            client.post(BINDINGS, {"code": kept["code"], "oauth_code": oauth_code})
+            page, status = None, 303
+        except client.Unavailable:
+            raise
+        except client.ApiError as exc:
+            page, status = _wechat_page(_binding_errors(exc), 422)
+    answer = current_app.make_response(
+        redirect(url_for("mobile.wechat", done="bound"), code=303) if page is None else (page, status)
+    )
+    answer.delete_cookie(WECHAT_COOKIE, path="/m/wechat")
+    return answer
+
+
+def _binding_errors(exc: client.ApiError) -> dict:
+    """The API's refusal in the resident's words (its texts are for integrators)."""
+    fields = exc.field_errors
+    if exc.status == 409:
+        return {"code": _("This binding code was used already; ask your butler for a new one.")}
+    if "code" in fields:
+        return {"code": _("This binding code is unknown or has expired; ask your butler for a new one.")}
+    if "oauth_code" in fields:
+        return {"_": _("WeChat did not confirm your account; start again.")}
+    return {"_": exc.message}
+
+
+@bp.post("/wechat/unbind")
+def wechat_unbind():
+    """Take my WeChat back: messages come by SMS again."""
+    response = client.raw("DELETE", f"{BINDINGS}/me")
+    if response.status != 404:
+        client.decode(response)
+    return redirect(url_for("mobile.wechat", done="unbound"), code=303)

@@ -1,16 +1,19 @@
 """房屋档案 — the unit file: where it is, its status and history, household, cards, keys, passes, moves,
-renovations, tickets and the contact log, all as the API shows them to this person (masked per role)."""
+renovations, tickets and the contact log, all as the API shows them to this person (masked per role); a butler
+issues the household's WeChat binding code here."""
 
 from __future__ import annotations
 
 from urllib.parse import quote
 
-from flask import Blueprint, render_template
+from flask import Blueprint, current_app, render_template
 
 from .. import client
 from .common import items
 
 bp = Blueprint("units", __name__, url_prefix="/units")
+# Who may issue a WeChat binding code for a household (the notifications API decides; the button is shown to them).
+BINDING_CODE_ROLES = ("admin", "cs_manager", "senior_butler", "butler")
 
 
 def _q(value: str) -> str:
@@ -47,17 +50,31 @@ def detail(unit_id):
         renovations=items(client.get_or_none("/api/v1/renovations", {"unit_id": unit_id, "page_size": 50})),
         tickets=items(client.get_or_none("/api/v1/tickets", {"unit_id": unit_id, "page_size": 50})),
         contacts=contacts,
+        offers_binding=bool((current_app.extensions.get("workbench.wechat") or {}).get("app_id")),
+        binding_code_roles=BINDING_CODE_ROLES,
     )
+
+
+def _answer_or_refusal(call, *args) -> tuple[object, str | None]:
+    """(the API's answer, None), or (None, its refusal) for an htmx fragment to show in place (a 5xx: the 503 page)."""
+    try:
+        return call(*args), None
+    except client.ApiError as exc:
+        if isinstance(exc, client.Unavailable):
+            raise
+        return None, exc.message
+
+
+@bp.post("/<unit_id>/wechat-binding-code")
+def wechat_binding_code(unit_id):
+    """htmx: a one-time code for a resident of this household to bind their WeChat with, shown once (only its hash
+    is kept), with the time it expires."""
+    issued, error = _answer_or_refusal(client.post, "/api/v1/notifications/wechat/binding-codes", {"unit_id": unit_id})
+    return render_template("binding_code.html", issued=issued, error=error, unit_id=unit_id)
 
 
 @bp.get("/<unit_id>/residents/<resident_id>/personal-data")
 def personal_data(unit_id, resident_id):
     """htmx: a resident's details in clear, from the audited personal-data endpoint (the API decides who may)."""
-    try:
-        revealed = client.get(f"/api/v1/residents/{_q(resident_id)}/personal-data")
-        error = None
-    except client.ApiError as exc:
-        if isinstance(exc, client.Unavailable):
-            raise
-        revealed, error = None, exc.message
+    revealed, error = _answer_or_refusal(client.get, f"/api/v1/residents/{_q(resident_id)}/personal-data")
     return render_template("personal_data.html", revealed=revealed, error=error, resident_id=resident_id)
