@@ -464,6 +464,11 @@ class NoteOut(ma.Schema):
     created_at = UtcDateTime()
 
 
+class ReminderOut(ma.Schema):
+    stage = enum_out(("first", "second", "final"))
+    noticed_on = ma.fields.Date()
+
+
 class CollectionItemOut(ma.Schema):
     unit_id = ma.fields.String()
     unit_number = ma.fields.String(allow_none=True)
@@ -474,6 +479,9 @@ class CollectionItemOut(ma.Schema):
     bills = ma.fields.Integer()
     payer_id = ma.fields.String(allow_none=True)
     notes = ma.fields.List(ma.fields.Nested(NoteOut))
+    last_reminder = ma.fields.Nested(
+        ReminderOut, allow_none=True, metadata={"description": "the newest overdue reminder sent (none yet: null)"}
+    )
 
 
 class CollectionListOut(ma.Schema):

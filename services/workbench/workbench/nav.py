@@ -11,6 +11,8 @@ from flask_babel import lazy_gettext
 CASHIER_ROLES = ("finance", "senior_butler", "cs_manager", "admin")
 MANAGER_ROLES = ("senior_butler", "cs_manager", "admin")
 ADMIN_ROLES = ("admin",)
+# Who works through arrears and the collection list (billing's COLLECTORS).
+COLLECTION_ROLES = ("butler", "senior_butler", "cs_manager", "finance", "admin")
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,7 @@ LINKS = (
     Link("roster.index", lazy_gettext("Roster")),
     Link("finance.index", lazy_gettext("Cashier"), CASHIER_ROLES),
     Link("dashboard.index", lazy_gettext("Dashboard"), MANAGER_ROLES),
+    Link("arrears.index", lazy_gettext("Arrears"), COLLECTION_ROLES),
     Link("staff.index", lazy_gettext("Leave")),
     Link("knowledge.index", lazy_gettext("Knowledge base")),
     Link("surveys.index", lazy_gettext("Surveys")),

@@ -15,7 +15,17 @@ from guanjia.auth import Principal
 from guanjia.errors import Invalid
 from guanjia.money import fen_to_str, parse_period, sub_periods
 
-from ..models import Allocation, Bill, BillingUnit, BillingZone, BillLine, CollectionNote, FeeItem, Payment
+from ..models import (
+    Allocation,
+    Bill,
+    BillingUnit,
+    BillingZone,
+    BillLine,
+    CollectionNote,
+    FeeItem,
+    OverdueNotice,
+    Payment,
+)
 from .common import COLLECTORS, MONEY_ROLES, READERS, policy_for, require, require_community
 from .units import butlers_by_zone
 
@@ -166,6 +176,7 @@ def collection_list(
             if len(notes[note.unit_id]) < 3:
                 notes[note.unit_id].append(note)
     numbers = _unit_numbers(session, unit_ids)
+    reminded = _last_reminders(session, community_id, unit_ids)
     items = [
         {
             "unit_id": unit_id,
@@ -177,10 +188,29 @@ def collection_list(
             "bills": count,
             "payer_id": payer,
             "notes": notes.get(unit_id, []),
+            "last_reminder": reminded.get(unit_id),
         }
         for unit_id, zone, total, oldest, count, payer in sorted(rows, key=lambda r: (-int(r[2]), r[0]))
     ]
     return {"community_id": community_id, "as_of": as_of, "items": items}
+
+
+def _last_reminders(session: Session, community_id: str, unit_ids: list) -> dict:
+    """{unit_id: {stage, noticed_on}}: the newest overdue reminder (fee.overdue) sent for any bill of the unit."""
+    found: dict = {}
+    if not unit_ids:
+        return found
+    query = (
+        select(Bill.unit_id, OverdueNotice.stage, OverdueNotice.noticed_on)
+        .join(OverdueNotice, OverdueNotice.bill_id == Bill.id)
+        .where(Bill.community_id == community_id, Bill.unit_id.in_(unit_ids))
+    )
+    ranks = {"first": 1, "second": 2, "final": 3}
+    for unit_id, stage, noticed_on in session.execute(query).all():
+        known = found.get(unit_id)
+        if known is None or (noticed_on, ranks.get(stage, 0)) > (known["noticed_on"], ranks.get(known["stage"], 0)):
+            found[unit_id] = {"stage": stage, "noticed_on": noticed_on}
+    return found
 
 
 def add_note(session: Session, principal: Principal, data: dict, now: datetime) -> CollectionNote:

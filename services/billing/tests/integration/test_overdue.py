@@ -127,3 +127,17 @@ def test_the_scan_is_a_scheduled_job_of_the_worker():
 
     [(name, every, job)] = SPEC.periodic
     assert (name, job) == ("overdue-scan", overdue.scheduled_scan) and every > 0
+
+
+def test_the_collection_list_names_each_units_last_reminder(client, db, billing_settings, billed):
+    a, b = billed["units"]
+    scan(db, billing_settings, date(2026, 11, 17))
+    scan(db, billing_settings, date(2026, 12, 1))  # the newer, later stage is the one the list shows
+    answer = client.get(
+        "/api/v1/billing/collection-list",
+        headers=billed["headers"],
+        query_string={"community_id": billed["id"], "as_of": "2026-12-02"},
+    )
+    assert answer.status_code == 200
+    found = {item["unit_id"]: item["last_reminder"] for item in answer.json["items"]}
+    assert found[a] == found[b] == {"stage": "second", "noticed_on": "2026-12-01"}

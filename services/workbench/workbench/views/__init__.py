@@ -2,8 +2,10 @@
 
 from . import (
     admin,
+    arrears,
     auth,
     dashboard,
+    fees,
     finance,
     home,
     household,
@@ -17,6 +19,7 @@ from . import (
     roster,
     search,
     staff,
+    structure,
     surveys,
     tickets,
     units,
@@ -35,11 +38,14 @@ BLUEPRINTS = [
     incidents.bp,
     roster.bp,
     finance.bp,
+    fees.bp,
     dashboard.bp,
+    arrears.bp,
     staff.bp,
     knowledge.bp,
     surveys.bp,
     admin.bp,
+    structure.bp,
     inbox.bp,
     mobile.bp,
 ]

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from flask import current_app, request
+from flask import abort, current_app, request
 from flask_babel import gettext as _
 
 from .. import client
@@ -36,6 +36,17 @@ def form_values(*names: str) -> dict:
 def communities() -> list:
     """The communities the person works in, with their names (the API answers only those)."""
     return items(client.get_or_none("/api/v1/communities", {"page_size": 100}))
+
+
+def chosen_community() -> tuple[list, dict | None]:
+    """(the person's communities, the one the request names by `community_id` or else the first); 404 for one
+    they do not work in."""
+    known = communities()
+    chosen = request.values.get("community_id") or (known[0]["id"] if known else "")
+    community = next((c for c in known if c["id"] == chosen), None)
+    if chosen and community is None:
+        abort(404)
+    return known, community
 
 
 def zones() -> list:
