@@ -7,6 +7,8 @@ SURVEY_CLOSED = "survey.closed"
 SURVEY_LOW_SCORE = "survey.low_score"
 SERVICE_ORDER_COMPLETED = "service_order.completed"
 ACTIVITY_PUBLISHED = "activity.published"
+GREETING_DUE = "greeting.due"
+REMINDER_DUE = "reminder.due"
 
 
 class SurveyOpenedV1(ma.Schema):
@@ -71,10 +73,32 @@ class ActivityPublishedV1(ma.Schema):
     capacity = ma.fields.Integer(required=True)
 
 
+class GreetingDueV1(ma.Schema):
+    """greeting.due v1 — today is the birthday of a resident who opted in: ids only (never the date or a name);
+    notifications renders and sends the greeting."""
+
+    greeting_id = ma.fields.String(required=True)
+    community_id = ma.fields.String(required=True)
+    resident_id = ma.fields.String(required=True)
+
+
+class ReminderDueV1(ma.Schema):
+    """reminder.due v1 — a household's custom reminder (事务提醒) is due today: ids and the kind of matter (a code;
+    the butler's note stays in community); notifications renders the text."""
+
+    reminder_id = ma.fields.String(required=True)
+    community_id = ma.fields.String(required=True)
+    unit_id = ma.fields.String(required=True)
+    kind = ma.fields.String(required=True)
+    due_on = ma.fields.String(required=True, metadata={"description": "the local day, e.g. 2026-12-05"})
+
+
 PUBLISHED = {
     SURVEY_OPENED: SurveyOpenedV1,
     SURVEY_CLOSED: SurveyClosedV1,
     SURVEY_LOW_SCORE: SurveyLowScoreV1,
     SERVICE_ORDER_COMPLETED: ServiceOrderCompletedV1,
     ACTIVITY_PUBLISHED: ActivityPublishedV1,
+    GREETING_DUE: GreetingDueV1,
+    REMINDER_DUE: ReminderDueV1,
 }

@@ -16,9 +16,11 @@ from .domain.deliveries import Plan, Recipient
 from .payloads import (
     SCHEMAS,
     FeeOverdue,
+    GreetingDue,
     IncidentOpened,
     PatrolZoneOverdue,
     PaymentReceived,
+    ReminderDue,
     RenovationViolation,
     ResidentMovedIn,
     TicketAssigned,
@@ -218,6 +220,30 @@ def on_incident_opened(context: Context, session: Session, event: dict) -> None:
     _apply(context, session, event, plan)
 
 
+def on_greeting_due(context: Context, session: Session, event: dict) -> None:
+    """生日祝福 to the resident who opted in (community keeps the birthday): not essential, so never in quiet hours
+    and not to a resident who opted out of non-essential messages."""
+    data = GreetingDue().load(event["data"])
+    plan = Plan("greeting.due", {}, [Recipient(data["resident_id"])], data["community_id"], essential=False)
+    _apply(context, session, event, plan)
+
+
+def on_reminder_due(context: Context, session: Session, event: dict) -> None:
+    """事务提醒 to the household a butler scheduled it for: its owners and tenants, each once; held in quiet hours."""
+    data = ReminderDue().load(event["data"])
+    contacts = _lookup(context.directory.unit_contacts, data["unit_id"], "owner,tenant")
+    if contacts is None:
+        raise RetryLater(f"unit {data['unit_id']} unknown to residents")
+    recipients = {c["resident_id"]: Recipient(c["resident_id"], "resident", bool(c.get("opted_out"))) for c in contacts}
+    plan = Plan(
+        "reminder.due",
+        {"matter": data["kind"], "due_date": data["due_on"]},
+        list(recipients.values()),
+        data["community_id"],
+    )
+    _apply(context, session, event, plan)
+
+
 HANDLERS = {
     "ticket.created": on_ticket_created,
     "ticket.assigned": on_ticket_assigned,
@@ -229,4 +255,6 @@ HANDLERS = {
     "resident.moved_in": on_resident_moved_in,
     "patrol.zone_overdue": on_patrol_zone_overdue,
     "incident.opened": on_incident_opened,
+    "greeting.due": on_greeting_due,
+    "reminder.due": on_reminder_due,
 }

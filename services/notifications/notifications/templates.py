@@ -106,6 +106,19 @@ TEMPLATES = {
             "[{signature}] Urgent: {incident} in your area. The property team is handling it; please stay safe "
             "and contact your butler for details.",
         ),
+        _t(
+            "greeting.due",
+            [],
+            "【{signature}】生日快乐！值此生日之际，物业服务中心全体同仁祝您身体健康、阖家幸福。",
+            "[{signature}] Happy birthday! Everyone at the service centre wishes you good health and happiness.",
+        ),
+        _t(
+            "reminder.due",
+            ["matter", "due_date"],
+            "【{signature}】事务提醒：您家的{matter}安排在{due_date}，如需改期请联系您的管家。",
+            "[{signature}] Reminder: your household's {matter} is due on {due_date}. "
+            "Please contact your butler to change it.",
+        ),
         _t("notice", ["title", "body"], "【{signature}】{title}：{body}", "[{signature}] {title}: {body}"),
         _t(
             "login_code",
@@ -153,6 +166,23 @@ VIOLATIONS = {
     },
 }
 
+REMINDER_MATTERS = {
+    "zh-CN": {
+        "gas_safety_check": "燃气安全检查",
+        "key_collection": "钥匙领取",
+        "document_expiry": "证件到期办理",
+        "water_meter_reading": "水表抄表",
+        "other": "预约事项",
+    },
+    "en": {
+        "gas_safety_check": "gas safety check",
+        "key_collection": "key collection",
+        "document_expiry": "document renewal",
+        "water_meter_reading": "water meter reading",
+        "other": "appointment",
+    },
+}
+
 
 # The inbox shows a title above each message (a notice brings its own).
 INBOX_TITLES = {
@@ -168,6 +198,8 @@ INBOX_TITLES = {
     "resident.moved_in": ("欢迎入住", "Welcome home"),
     "patrol.zone_overdue": ("巡查提醒", "Patrol reminder"),
     "incident.opened": ("紧急通知", "Urgent notice"),
+    "greeting.due": ("生日祝福", "Birthday greetings"),
+    "reminder.due": ("事务提醒", "Reminder"),
     "notice": ("社区公告", "Community notice"),
 }
 
@@ -197,6 +229,8 @@ def localized(key: str, variables: dict, locale: str) -> dict:
         values["clock"] = _word(CLOCKS, locale, values.get("clock"))
     elif key == "renovation.violation":
         values["violation"] = _word(VIOLATIONS, locale, values.get("violation"))
+    elif key == "reminder.due":
+        values["matter"] = _word(REMINDER_MATTERS, locale, values.get("matter"), REMINDER_MATTERS[locale]["other"])
     return {name: values.get(name, "") for name in TEMPLATES[key].variables}
 
 

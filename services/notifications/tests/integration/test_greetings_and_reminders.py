@@ -1,0 +1,66 @@
+"""生日祝福 and 事务提醒 from community: greeting.due and reminder.due carry ids only and notifications writes the
+Chinese text; held in quiet hours, sent once per event and recipient (a redelivery sends nothing more)."""
+
+import uuid
+
+from sqlalchemy import select
+
+from notifications.models import Delivery
+
+
+def rows(pipeline, event_id):
+    with pipeline.database.transaction() as s:
+        return list(s.execute(select(Delivery).where(Delivery.event_id == event_id)).scalars())
+
+
+def test_a_birthday_greeting_waits_for_the_morning_and_is_sent_once(pipeline, directory, fake_sms, make_event, clock):
+    p = pipeline("twilio")
+    resident = directory.resident()
+    greeting = make_event(
+        "greeting.due",
+        {
+            "greeting_id": str(uuid.uuid4()),
+            "community_id": resident["community_id"],
+            "resident_id": resident["resident_id"],
+        },
+    )
+    clock.set_local(0, 1)  # the job runs just after midnight: quiet hours hold the greeting
+    assert p.handle(greeting) == "applied"
+    assert p.handle(greeting) == "duplicate"
+    assert p.dispatch() == 0
+    [held] = rows(p, greeting["id"])
+    assert held.status == "pending" and held.reason == "waiting for the end of quiet hours"
+    clock.set_local(8, 0)
+    p.dispatch()
+    [sms] = fake_sms.of("twilio")
+    assert sms["phone"] == resident["phone"]
+    assert sms["body"].startswith("【幸福物业】生日快乐！") and "李四" not in sms["body"]
+    assert p.dispatch() == 0 and len(fake_sms.of("twilio")) == 1
+
+
+def test_a_reminder_reaches_the_households_owner_and_tenant_each_once(pipeline, directory, fake_sms, make_event, clock):
+    p = pipeline("twilio")
+    unit_id = str(uuid.uuid4())
+    owner = directory.resident(unit_id=unit_id)
+    tenant = directory.resident(unit_id=unit_id, community_id=owner["community_id"], role="tenant")
+    directory.resident(unit_id=unit_id, community_id=owner["community_id"], role="family")  # not told
+    clock.set_local(10, 0)
+    reminder = make_event(
+        "reminder.due",
+        {
+            "reminder_id": str(uuid.uuid4()),
+            "community_id": owner["community_id"],
+            "unit_id": unit_id,
+            "kind": "gas_safety_check",
+            "due_on": "2026-12-05",
+        },
+    )
+    assert p.handle(reminder) == "applied"
+    assert p.handle(reminder) == "duplicate"
+    p.dispatch()
+    sent = fake_sms.of("twilio")
+    assert sorted(m["phone"] for m in sent) == sorted([owner["phone"], tenant["phone"]])
+    assert all(
+        m["body"] == "【幸福物业】事务提醒：您家的燃气安全检查安排在2026-12-05，如需改期请联系您的管家。" for m in sent
+    )
+    assert len(rows(p, reminder["id"])) == 2
