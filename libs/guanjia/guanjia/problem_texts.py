@@ -246,6 +246,7 @@ DOMAIN_MESSAGES_ZH = {
     "must be a whole number on the question's scale": "必须是该题分值范围内的整数",
     "must be a text of 1 to 2,000 characters": "必须是 1 到 2000 个字符的文字",
     "the survey is not open for answers": "该调查未在进行中，不能作答",
+    "the survey is not open": "该调查不在进行中",
     "residents answer on the mobile page": "住户请在手机页面作答",
     "staff record answers taken by phone or on a visit": "工作人员只能录入电话或上门收集的答卷",
     "name the household": "请指明住户",

@@ -60,6 +60,7 @@ from .schemas import (
     SurveyListArgs,
     SurveyOut,
     SurveyPage,
+    SurveyRemindOut,
 )
 
 knowledge_blp = Blueprint(
@@ -229,6 +230,14 @@ def survey_progress(survey_id):
     """Response rate by zone while the survey runs."""
     with web.database().transaction() as session:
         return surveys.progress(session, web.principal(), survey_id)
+
+
+@survey_blp.route("/<survey_id>/reminders", methods=["POST"])
+@survey_blp.response(200, SurveyRemindOut)
+def remind_survey(survey_id):
+    """Remind the households that have not answered (a butler: their zones'), each at most once a day."""
+    with web.database().transaction() as session:
+        return surveys.remind(session, web.settings(), web.principal(), web.now(), _today(), survey_id)
 
 
 @survey_blp.route("/<survey_id>/report", methods=["GET"])

@@ -7,6 +7,7 @@ SURVEY_CLOSED = "survey.closed"
 SURVEY_LOW_SCORE = "survey.low_score"
 SERVICE_ORDER_COMPLETED = "service_order.completed"
 ACTIVITY_PUBLISHED = "activity.published"
+SURVEY_REMINDER_DUE = "survey.reminder_due"
 GREETING_DUE = "greeting.due"
 REMINDER_DUE = "reminder.due"
 
@@ -46,6 +47,15 @@ class SurveyLowScoreV1(ma.Schema):
     question_id = ma.fields.String(required=True)
     score = ma.fields.Integer(required=True)
     scale_max = ma.fields.Integer(required=True)
+
+
+class SurveyReminderDueV1(ma.Schema):
+    """survey.reminder_due v1 — a household drawn into an open survey has not answered yet: notifications asks it
+    to answer (ids only; at most once per household and day)."""
+
+    survey_id = ma.fields.String(required=True)
+    community_id = ma.fields.String(required=True)
+    unit_id = ma.fields.String(required=True)
 
 
 class ServiceOrderCompletedV1(ma.Schema):
@@ -97,6 +107,7 @@ PUBLISHED = {
     SURVEY_OPENED: SurveyOpenedV1,
     SURVEY_CLOSED: SurveyClosedV1,
     SURVEY_LOW_SCORE: SurveyLowScoreV1,
+    SURVEY_REMINDER_DUE: SurveyReminderDueV1,
     SERVICE_ORDER_COMPLETED: ServiceOrderCompletedV1,
     ACTIVITY_PUBLISHED: ActivityPublishedV1,
     GREETING_DUE: GreetingDueV1,

@@ -268,6 +268,17 @@ class Reminder(Base):
     __table_args__ = (Index("ix_reminders_status_due", "status", "next_due"),)
 
 
+class SurveyReminder(Base):
+    """A reminder sent to a household that has not answered an open survey: at most one per household and day."""
+
+    __tablename__ = "survey_reminders"
+    survey_id: Mapped[str] = mapped_column(ForeignKey("surveys.id"), primary_key=True)
+    unit_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)  # the local day it was sent
+    sent_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
 class DueNotice(Base):
     """One row per greeting or reminder occurrence announced: the job's once-only mark across replicas and re-runs
     (written with insert-if-absent in the transaction that writes the event)."""

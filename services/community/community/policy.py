@@ -61,6 +61,13 @@ RESOURCES = [
         why="butlers chase their zones' response rate",
     ),
     Resource(
+        "survey reminders",
+        (f"{S}/<survey_id>/reminders",),
+        read=(),
+        write=(B, SB, CM),
+        why="butlers and the survey's organisers remind the households that have not answered",
+    ),
+    Resource(
         "survey report",
         (f"{S}/<survey_id>/report",),
         read=(SB, CM),

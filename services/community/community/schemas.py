@@ -461,6 +461,12 @@ class SignUpOut(ma.Schema):
 SignUpPage = page_schema(SignUpOut, "SignUpPage")
 
 
+class SurveyRemindOut(ma.Schema):
+    survey_id = ma.fields.String()
+    reminded = ma.fields.Integer(metadata={"description": "households asked now (survey.reminder_due each)"})
+    already_reminded_today = ma.fields.Integer(metadata={"description": "not asked twice on one day"})
+
+
 # -- birthday greetings and custom reminders -------------------------------------------------------------------------
 class GreetingIn(ma.Schema):
     unit_id = ma.fields.String(required=True, validate=ID, metadata={"description": "the resident's home"})

@@ -23,6 +23,7 @@ from .payloads import (
     ReminderDue,
     RenovationViolation,
     ResidentMovedIn,
+    SurveyReminderDue,
     TicketAssigned,
     TicketCreated,
     TicketResolved,
@@ -244,6 +245,13 @@ def on_reminder_due(context: Context, session: Session, event: dict) -> None:
     _apply(context, session, event, plan)
 
 
+def on_survey_reminder_due(context: Context, session: Session, event: dict) -> None:
+    """满意度调查 reminder to the owners of a household that has not answered: a request, so not essential."""
+    data = SurveyReminderDue().load(event["data"])
+    plan = Plan("survey.reminder_due", {}, _owners(context, data["unit_id"]), data["community_id"], essential=False)
+    _apply(context, session, event, plan)
+
+
 HANDLERS = {
     "ticket.created": on_ticket_created,
     "ticket.assigned": on_ticket_assigned,
@@ -257,4 +265,5 @@ HANDLERS = {
     "incident.opened": on_incident_opened,
     "greeting.due": on_greeting_due,
     "reminder.due": on_reminder_due,
+    "survey.reminder_due": on_survey_reminder_due,
 }

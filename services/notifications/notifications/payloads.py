@@ -100,6 +100,12 @@ class IncidentOpened(Tolerant):
     notify_residents = ma.fields.Boolean(load_default=True)
 
 
+class SurveyReminderDue(Tolerant):
+    survey_id = _id(required=True)
+    community_id = _id(required=True)
+    unit_id = _id(required=True)
+
+
 class GreetingDue(Tolerant):
     """greeting.due from community: ids only (the birthday itself never leaves community)."""
 
@@ -131,5 +137,6 @@ SCHEMAS = {
     "patrol.zone_overdue": PatrolZoneOverdue,
     "incident.opened": IncidentOpened,
     "greeting.due": GreetingDue,
+    "survey.reminder_due": SurveyReminderDue,
     "reminder.due": ReminderDue,
 }

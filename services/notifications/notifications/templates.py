@@ -113,6 +113,13 @@ TEMPLATES = {
             "[{signature}] Happy birthday! Everyone at the service centre wishes you good health and happiness.",
         ),
         _t(
+            "survey.reminder_due",
+            [],
+            "【{signature}】满意度调查：您家尚未填写本期满意度调查，您的意见对我们很重要，请在住户页面填写或告诉您的管家。",
+            "[{signature}] Satisfaction survey: your household has not answered yet. Your views matter to us; please "
+            "answer on the residents' pages or tell your butler.",
+        ),
+        _t(
             "reminder.due",
             ["matter", "due_date"],
             "【{signature}】事务提醒：您家的{matter}安排在{due_date}，如需改期请联系您的管家。",
@@ -200,6 +207,7 @@ INBOX_TITLES = {
     "incident.opened": ("紧急通知", "Urgent notice"),
     "greeting.due": ("生日祝福", "Birthday greetings"),
     "reminder.due": ("事务提醒", "Reminder"),
+    "survey.reminder_due": ("满意度调查", "Satisfaction survey"),
     "notice": ("社区公告", "Community notice"),
 }
 

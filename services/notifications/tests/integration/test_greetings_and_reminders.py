@@ -64,3 +64,20 @@ def test_a_reminder_reaches_the_households_owner_and_tenant_each_once(pipeline, 
         m["body"] == "【幸福物业】事务提醒：您家的燃气安全检查安排在2026-12-05，如需改期请联系您的管家。" for m in sent
     )
     assert len(rows(p, reminder["id"])) == 2
+
+
+def test_a_survey_reminder_asks_the_owners_and_spares_the_opted_out(pipeline, directory, fake_sms, make_event, clock):
+    p = pipeline("twilio")
+    unit_id = str(uuid.uuid4())
+    owner = directory.resident(unit_id=unit_id)
+    directory.resident(unit_id=unit_id, community_id=owner["community_id"], role="tenant")  # the owners are asked
+    clock.set_local(10, 0)
+    event = make_event(
+        "survey.reminder_due",
+        {"survey_id": str(uuid.uuid4()), "community_id": owner["community_id"], "unit_id": unit_id},
+    )
+    assert p.handle(event) == "applied"
+    assert p.handle(event) == "duplicate"
+    p.dispatch()
+    [sms] = fake_sms.of("twilio")
+    assert sms["phone"] == owner["phone"] and sms["body"].startswith("【幸福物业】满意度调查：您家尚未填写")
