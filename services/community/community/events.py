@@ -7,6 +7,7 @@ SURVEY_CLOSED = "survey.closed"
 SURVEY_LOW_SCORE = "survey.low_score"
 SERVICE_ORDER_COMPLETED = "service_order.completed"
 ACTIVITY_PUBLISHED = "activity.published"
+ACTIVITY_REMINDER_DUE = "activity.reminder_due"
 SURVEY_REMINDER_DUE = "survey.reminder_due"
 GREETING_DUE = "greeting.due"
 REMINDER_DUE = "reminder.due"
@@ -83,6 +84,18 @@ class ActivityPublishedV1(ma.Schema):
     capacity = ma.fields.Integer(required=True)
 
 
+class ActivityReminderDueV1(ma.Schema):
+    """activity.reminder_due v1 — the day before an activity, per confirmed sign-up: notifications reminds the
+    household (ids, kind and start; the title and place are read from the API)."""
+
+    activity_id = ma.fields.String(required=True)
+    signup_id = ma.fields.String(required=True)
+    community_id = ma.fields.String(required=True)
+    unit_id = ma.fields.String(required=True)
+    kind = ma.fields.String(required=True)
+    starts_at = ma.fields.String(required=True)
+
+
 class GreetingDueV1(ma.Schema):
     """greeting.due v1 — today is the birthday of a resident who opted in: ids only (never the date or a name);
     notifications renders and sends the greeting."""
@@ -110,6 +123,7 @@ PUBLISHED = {
     SURVEY_REMINDER_DUE: SurveyReminderDueV1,
     SERVICE_ORDER_COMPLETED: ServiceOrderCompletedV1,
     ACTIVITY_PUBLISHED: ActivityPublishedV1,
+    ACTIVITY_REMINDER_DUE: ActivityReminderDueV1,
     GREETING_DUE: GreetingDueV1,
     REMINDER_DUE: ReminderDueV1,
 }

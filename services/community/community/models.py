@@ -280,11 +280,11 @@ class SurveyReminder(Base):
 
 
 class DueNotice(Base):
-    """One row per greeting or reminder occurrence announced: the job's once-only mark across replicas and re-runs
+    """One row per greeting, reminder occurrence or activity sign-up reminded: the job's once-only mark across replicas and re-runs
     (written with insert-if-absent in the transaction that writes the event)."""
 
     __tablename__ = "due_notices"
-    kind: Mapped[str] = mapped_column(String(20), primary_key=True)  # greeting | reminder
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)  # greeting | reminder | activity (a sign-up)
     ref_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     due_on: Mapped[date] = mapped_column(Date, primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())

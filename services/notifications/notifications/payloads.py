@@ -106,6 +106,23 @@ class SurveyReminderDue(Tolerant):
     unit_id = _id(required=True)
 
 
+class ActivityPublished(Tolerant):
+    activity_id = _id(required=True)
+    community_id = _id(required=True)
+    kind = ma.fields.String(required=True)
+    starts_at = ma.fields.String(required=True)
+    signup_closes_at = ma.fields.String(required=True)
+
+
+class ActivityReminderDue(Tolerant):
+    activity_id = _id(required=True)
+    signup_id = _id(required=True)
+    community_id = _id(required=True)
+    unit_id = _id(required=True)
+    kind = ma.fields.String(required=True)
+    starts_at = ma.fields.String(required=True)
+
+
 class GreetingDue(Tolerant):
     """greeting.due from community: ids only (the birthday itself never leaves community)."""
 
@@ -136,6 +153,8 @@ SCHEMAS = {
     "resident.moved_in": ResidentMovedIn,
     "patrol.zone_overdue": PatrolZoneOverdue,
     "incident.opened": IncidentOpened,
+    "activity.published": ActivityPublished,
+    "activity.reminder_due": ActivityReminderDue,
     "greeting.due": GreetingDue,
     "survey.reminder_due": SurveyReminderDue,
     "reminder.due": ReminderDue,

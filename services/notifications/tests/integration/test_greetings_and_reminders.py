@@ -81,3 +81,58 @@ def test_a_survey_reminder_asks_the_owners_and_spares_the_opted_out(pipeline, di
     p.dispatch()
     [sms] = fake_sms.of("twilio")
     assert sms["phone"] == owner["phone"] and sms["body"].startswith("【幸福物业】满意度调查：您家尚未填写")
+
+
+def test_an_activity_is_announced_to_the_community_and_recalled_the_day_before(
+    pipeline, directory, fake_sms, make_event, clock
+):
+    p = pipeline("twilio")
+    community_id, unit_id = str(uuid.uuid4()), str(uuid.uuid4())
+    one = directory.resident(unit_id=unit_id, community_id=community_id)
+    two = directory.resident(community_id=community_id)
+    quiet = directory.resident(community_id=community_id)
+    directory.areas[(community_id, "community", None)] = [one["resident_id"], two["resident_id"]]
+    directory.areas[(community_id, "community", None)].append(quiet["resident_id"])
+    app = p.app()
+    from guanjia.testing import auth_header
+
+    headers = auth_header(app.extensions["guanjia.settings"], "resident", resident_id=quiet["resident_id"])
+    app.test_client().put("/api/v1/notifications/preferences/me", json={"opted_out": True}, headers=headers)
+    clock.set_local(10, 0)
+    activity_id = str(uuid.uuid4())
+    published = make_event(
+        "activity.published",
+        {
+            "activity_id": activity_id,
+            "community_id": community_id,
+            "kind": "owner_meeting",
+            "starts_at": "2026-12-20T06:00:00+00:00",
+            "signup_closes_at": "2026-12-19T06:00:00+00:00",
+            "capacity": 80,
+        },
+    )
+    assert p.handle(published) == "applied"
+    assert p.handle(published) == "duplicate"
+    p.dispatch()
+    sent = fake_sms.of("twilio")
+    assert sorted(m["phone"] for m in sent) == sorted([one["phone"], two["phone"]])  # not the opted-out resident
+    assert (
+        sent[0]["body"]
+        == "【幸福物业】社区活动：业主见面会将于2026-12-20 14:00举行，2026-12-19 14:00前可报名，详见住户页面。"
+    )
+    reminder = make_event(
+        "activity.reminder_due",
+        {
+            "activity_id": activity_id,
+            "signup_id": str(uuid.uuid4()),
+            "community_id": community_id,
+            "unit_id": unit_id,
+            "kind": "owner_meeting",
+            "starts_at": "2026-12-20T06:00:00+00:00",
+        },
+    )
+    assert p.handle(reminder) == "applied"
+    p.dispatch()
+    [recalled] = fake_sms.of("twilio")[2:]
+    assert recalled["phone"] == one["phone"]
+    assert recalled["body"] == "【幸福物业】活动提醒：您报名的业主见面会将于2026-12-20 14:00开始，欢迎准时参加。"
