@@ -223,13 +223,17 @@ def on_incident_opened(context: Context, session: Session, event: dict) -> None:
     _apply(context, session, event, plan)
 
 
+def _each_once(contacts: list[dict]) -> list[Recipient]:
+    found = {c["resident_id"]: Recipient(c["resident_id"], "resident", bool(c.get("opted_out"))) for c in contacts}
+    return list(found.values())
+
+
 def _household(context: Context, unit_id: str) -> list[Recipient]:
     """The owners and tenants of a home, each once (community's events name the household, not a person)."""
     contacts = _lookup(context.directory.unit_contacts, unit_id, "owner,tenant")
     if contacts is None:
         raise RetryLater(f"unit {unit_id} unknown to residents")
-    found = {c["resident_id"]: Recipient(c["resident_id"], "resident", bool(c.get("opted_out"))) for c in contacts}
-    return list(found.values())
+    return _each_once(contacts)
 
 
 def on_activity_published(context: Context, session: Session, event: dict) -> None:
@@ -239,7 +243,6 @@ def on_activity_published(context: Context, session: Session, event: dict) -> No
     contacts = _lookup(context.directory.community_recipients, data["community_id"], "community", None)
     if contacts is None:
         raise RetryLater(f"community {data['community_id']} unknown to residents")
-    recipients = {c["resident_id"]: Recipient(c["resident_id"], "resident", bool(c.get("opted_out"))) for c in contacts}
     plan = Plan(
         "activity.published",
         {
@@ -247,7 +250,7 @@ def on_activity_published(context: Context, session: Session, event: dict) -> No
             "starts_at": _local(context, data["starts_at"]),
             "signup_closes_at": _local(context, data["signup_closes_at"]),
         },
-        list(recipients.values()),
+        _each_once(contacts),
         data["community_id"],
         essential=False,
     )
