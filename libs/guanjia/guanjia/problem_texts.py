@@ -246,6 +246,7 @@ DOMAIN_MESSAGES_ZH = {
     "must be a whole number on the question's scale": "必须是该题分值范围内的整数",
     "must be a text of 1 to 2,000 characters": "必须是 1 到 2000 个字符的文字",
     "the survey is not open for answers": "该调查未在进行中，不能作答",
+    "the survey is not open": "该调查不在进行中",
     "residents answer on the mobile page": "住户请在手机页面作答",
     "staff record answers taken by phone or on a visit": "工作人员只能录入电话或上门收集的答卷",
     "name the household": "请指明住户",
@@ -281,6 +282,13 @@ DOMAIN_MESSAGES_ZH = {
     "this household has already signed up": "该住户已经报名",
     "the sign-up is already cancelled": "该报名已取消",
     "only a confirmed sign-up can check in": "只有已确认的报名才能签到",
+    # community: birthday greetings and household reminders
+    "no such resident": "没有该住户成员",
+    "no greeting opt-in": "您尚未开通生日祝福",
+    "not a day of that month": "该月份没有这一天",
+    "no such reminder": "没有该提醒",
+    "must be today or later": "不能早于今天",
+    "the reminder is no longer active": "该提醒已结束或已取消",
     # tickets: notes, staged feedback, direct close, incidents; billing runs and receipts; staff
     "amount too large for capitals": "金额过大，无法写成大写",
     "a month like 2026-11": "应为年月，如 2026-11",

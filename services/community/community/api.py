@@ -9,7 +9,7 @@ from guanjia import web
 from guanjia.web import Blueprint, PageArgs
 from guanjia.workbook import XLSX_TYPE
 
-from .domain import activities, knowledge, orders, surveys
+from .domain import activities, knowledge, orders, reminders, surveys
 from .schemas import (
     ActivityIn,
     ActivityListArgs,
@@ -31,6 +31,10 @@ from .schemas import (
     DirectoryPatch,
     FiguresArgs,
     FiguresOut,
+    GreetingIn,
+    GreetingListArgs,
+    GreetingOut,
+    GreetingPage,
     KnowledgeIn,
     KnowledgeListArgs,
     KnowledgeOut,
@@ -43,6 +47,10 @@ from .schemas import (
     OverdueArgs,
     ProgressOut,
     RateIn,
+    ReminderIn,
+    ReminderListArgs,
+    ReminderOut,
+    ReminderPage,
     ReportArgs,
     ScheduleIn,
     SignUpIn,
@@ -52,6 +60,7 @@ from .schemas import (
     SurveyListArgs,
     SurveyOut,
     SurveyPage,
+    SurveyRemindOut,
 )
 
 knowledge_blp = Blueprint(
@@ -73,6 +82,12 @@ order_blp = Blueprint(
 
 activity_blp = Blueprint(
     "activities", __name__, url_prefix="/api/v1/activities", description="Activities and owner meetings (社区活动)"
+)
+greeting_blp = Blueprint(
+    "greetings", __name__, url_prefix="/api/v1/greetings", description="Birthday greetings (生日祝福), by opt-in"
+)
+reminder_blp = Blueprint(
+    "reminders", __name__, url_prefix="/api/v1/reminders", description="Custom reminders for households (事务提醒)"
 )
 
 
@@ -215,6 +230,14 @@ def survey_progress(survey_id):
     """Response rate by zone while the survey runs."""
     with web.database().transaction() as session:
         return surveys.progress(session, web.principal(), survey_id)
+
+
+@survey_blp.route("/<survey_id>/reminders", methods=["POST"])
+@survey_blp.response(200, SurveyRemindOut)
+def remind_survey(survey_id):
+    """Remind the households that have not answered (a butler: their zones'), each at most once a day."""
+    with web.database().transaction() as session:
+        return surveys.remind(session, web.settings(), web.principal(), web.now(), _today(), survey_id)
 
 
 @survey_blp.route("/<survey_id>/report", methods=["GET"])
@@ -403,3 +426,66 @@ def cancel_signup(activity_id, signup_id):
 def check_in(activity_id, signup_id):
     with web.database().transaction() as session:
         return activities.check_in(session, web.principal(), web.now(), activity_id, signup_id)
+
+
+# -- birthday greetings and custom reminders -------------------------------------------------------------------------
+@greeting_blp.route("", methods=["GET"])
+@greeting_blp.arguments(GreetingListArgs, location="query")
+@greeting_blp.response(200, GreetingPage)
+def list_greetings(args):
+    """Who opted in (a butler their zones'); the birthday is shown to the resident only."""
+    principal = web.principal()
+    query = reminders.greetings_query(principal, args["community_id"])
+    with web.database().transaction() as session:
+        return _paged(session, query, args, lambda row: reminders.greeting_view(principal, row))
+
+
+@greeting_blp.route("", methods=["POST"])
+@greeting_blp.arguments(GreetingIn)
+@greeting_blp.response(201, GreetingOut)
+def opt_in_greeting(body):
+    """The resident opts in with their birth month and day (a second call changes them)."""
+    principal = web.principal()
+    with web.database().transaction() as session:
+        return reminders.greeting_view(principal, reminders.opt_in(session, principal, web.now(), body))
+
+
+@greeting_blp.route("/me", methods=["DELETE"])
+@greeting_blp.response(204)
+def opt_out_greeting():
+    """The resident opts out: the birthday is deleted."""
+    with web.database().transaction() as session:
+        reminders.opt_out(session, web.principal())
+
+
+@reminder_blp.route("", methods=["GET"])
+@reminder_blp.arguments(ReminderListArgs, location="query")
+@reminder_blp.response(200, ReminderPage)
+def list_reminders(args):
+    """A household's reminders for its residents; a butler their zones'; the soonest first."""
+    query = reminders.reminders_query(web.principal(), args)
+    with web.database().transaction() as session:
+        return web.paginate(session, query, args["page"], args["page_size"])
+
+
+@reminder_blp.route("", methods=["POST"])
+@reminder_blp.arguments(ReminderIn)
+@reminder_blp.response(201, ReminderOut)
+def create_reminder(body):
+    """A butler schedules a reminder for a household of their zones (one-off, or monthly, quarterly, yearly)."""
+    with web.database().transaction() as session:
+        return reminders.create_reminder(session, web.principal(), web.now(), _today(), body)
+
+
+@reminder_blp.route("/<reminder_id>", methods=["GET"])
+@reminder_blp.response(200, ReminderOut)
+def get_reminder(reminder_id):
+    with web.database().transaction() as session:
+        return reminders.get_reminder(session, web.principal(), reminder_id)
+
+
+@reminder_blp.route("/<reminder_id>/cancel", methods=["POST"])
+@reminder_blp.response(200, ReminderOut)
+def cancel_reminder(reminder_id):
+    with web.database().transaction() as session:
+        return reminders.cancel_reminder(session, web.principal(), reminder_id)

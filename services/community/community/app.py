@@ -8,7 +8,16 @@ from guanjia.db import Database, utcnow
 
 def create_app(settings=None, upstreams=None, *, clock=None):
     """`clock` gives the current UTC time (tests pass a controllable one)."""
-    from .api import activity_blp, catalogue_blp, directory_blp, knowledge_blp, order_blp, survey_blp
+    from .api import (
+        activity_blp,
+        catalogue_blp,
+        directory_blp,
+        greeting_blp,
+        knowledge_blp,
+        order_blp,
+        reminder_blp,
+        survey_blp,
+    )
     from .policy import policy
 
     settings = settings or config.from_env("community")
@@ -21,6 +30,16 @@ def create_app(settings=None, upstreams=None, *, clock=None):
         description="The front desk's knowledge base (百问百答), local services and hotlines, satisfaction surveys.",
     )
     access.install(app, policy())
-    for blueprint in (knowledge_blp, directory_blp, survey_blp, catalogue_blp, order_blp, activity_blp):
+    blueprints = (
+        knowledge_blp,
+        directory_blp,
+        survey_blp,
+        catalogue_blp,
+        order_blp,
+        activity_blp,
+        greeting_blp,
+        reminder_blp,
+    )
+    for blueprint in blueprints:
         api.register_blueprint(blueprint)
     return app

@@ -7,6 +7,10 @@ SURVEY_CLOSED = "survey.closed"
 SURVEY_LOW_SCORE = "survey.low_score"
 SERVICE_ORDER_COMPLETED = "service_order.completed"
 ACTIVITY_PUBLISHED = "activity.published"
+ACTIVITY_REMINDER_DUE = "activity.reminder_due"
+SURVEY_REMINDER_DUE = "survey.reminder_due"
+GREETING_DUE = "greeting.due"
+REMINDER_DUE = "reminder.due"
 
 
 class SurveyOpenedV1(ma.Schema):
@@ -46,6 +50,15 @@ class SurveyLowScoreV1(ma.Schema):
     scale_max = ma.fields.Integer(required=True)
 
 
+class SurveyReminderDueV1(ma.Schema):
+    """survey.reminder_due v1 — a household drawn into an open survey has not answered yet: notifications asks it
+    to answer (ids only; at most once per household and day)."""
+
+    survey_id = ma.fields.String(required=True)
+    community_id = ma.fields.String(required=True)
+    unit_id = ma.fields.String(required=True)
+
+
 class ServiceOrderCompletedV1(ma.Schema):
     """service_order.completed v1 — a catalogue service was delivered; billing charges a priced one to the unit under
     the item's name (an item name, not a person's)."""
@@ -71,10 +84,46 @@ class ActivityPublishedV1(ma.Schema):
     capacity = ma.fields.Integer(required=True)
 
 
+class ActivityReminderDueV1(ma.Schema):
+    """activity.reminder_due v1 — the day before an activity, per confirmed sign-up: notifications reminds the
+    household (ids, kind and start; the title and place are read from the API)."""
+
+    activity_id = ma.fields.String(required=True)
+    signup_id = ma.fields.String(required=True)
+    community_id = ma.fields.String(required=True)
+    unit_id = ma.fields.String(required=True)
+    kind = ma.fields.String(required=True)
+    starts_at = ma.fields.String(required=True)
+
+
+class GreetingDueV1(ma.Schema):
+    """greeting.due v1 — today is the birthday of a resident who opted in: ids only (never the date or a name);
+    notifications renders and sends the greeting."""
+
+    greeting_id = ma.fields.String(required=True)
+    community_id = ma.fields.String(required=True)
+    resident_id = ma.fields.String(required=True)
+
+
+class ReminderDueV1(ma.Schema):
+    """reminder.due v1 — a household's custom reminder (事务提醒) is due today: ids and the kind of matter (a code;
+    the butler's note stays in community); notifications renders the text."""
+
+    reminder_id = ma.fields.String(required=True)
+    community_id = ma.fields.String(required=True)
+    unit_id = ma.fields.String(required=True)
+    kind = ma.fields.String(required=True)
+    due_on = ma.fields.String(required=True, metadata={"description": "the local day, e.g. 2026-12-05"})
+
+
 PUBLISHED = {
     SURVEY_OPENED: SurveyOpenedV1,
     SURVEY_CLOSED: SurveyClosedV1,
     SURVEY_LOW_SCORE: SurveyLowScoreV1,
+    SURVEY_REMINDER_DUE: SurveyReminderDueV1,
     SERVICE_ORDER_COMPLETED: ServiceOrderCompletedV1,
     ACTIVITY_PUBLISHED: ActivityPublishedV1,
+    ACTIVITY_REMINDER_DUE: ActivityReminderDueV1,
+    GREETING_DUE: GreetingDueV1,
+    REMINDER_DUE: ReminderDueV1,
 }

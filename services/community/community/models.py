@@ -1,4 +1,5 @@
-"""Tables of the community database: the unit projection, knowledge base, directory, surveys, outbox and inbox."""
+"""Tables of the community database: the unit projection, knowledge base, directory, surveys, catalogue, activities,
+greetings and reminders, outbox and inbox."""
 
 from __future__ import annotations
 
@@ -227,3 +228,63 @@ class SignUp(Base):
     checked_in_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
     __table_args__ = (UniqueConstraint("activity_id", "unit_id", name="uq_activity_signups_household"),)
+
+
+class Greeting(Base):
+    """A resident's opt-in to birthday greetings (生日祝福): the birth month and day, kept for that purpose only
+    (never in an event or a log; shown to nobody but the resident). Opting out deletes the row."""
+
+    __tablename__ = "greetings"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    community_id: Mapped[str] = mapped_column(String(36), index=True)
+    unit_id: Mapped[str] = mapped_column(String(36))
+    zone_id: Mapped[str | None] = mapped_column(String(36))
+    resident_id: Mapped[str] = mapped_column(String(64), unique=True)
+    birth_month: Mapped[int] = mapped_column(Integer)
+    birth_day: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    __table_args__ = (Index("ix_greetings_birthday", "birth_month", "birth_day"),)
+
+
+class Reminder(Base):
+    """A custom reminder (事务提醒) a butler schedules for a household: one-off or repeating from `next_due`."""
+
+    __tablename__ = "reminders"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    community_id: Mapped[str] = mapped_column(String(36), index=True)
+    unit_id: Mapped[str] = mapped_column(String(36))
+    zone_id: Mapped[str | None] = mapped_column(String(36))
+    kind: Mapped[str] = mapped_column(String(30))  # gas_safety_check | key_collection | document_expiry | ...
+    note: Mapped[str | None] = mapped_column(String(500))  # staff's own note: never in the event or the SMS
+    repeat: Mapped[str] = mapped_column(String(20))  # none | monthly | quarterly | yearly
+    first_due: Mapped[date] = mapped_column(Date)  # the day repeats are counted from (keeps the 31st a 31st)
+    next_due: Mapped[date | None] = mapped_column(Date)  # None once a one-off has been sent
+    status: Mapped[str] = mapped_column(String(20))  # active | done | cancelled
+    occurrence: Mapped[int] = mapped_column(Integer, default=0)  # which occurrence next_due is (0: first_due)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    __table_args__ = (Index("ix_reminders_status_due", "status", "next_due"),)
+
+
+class SurveyReminder(Base):
+    """A reminder sent to a household that has not answered an open survey: at most one per household and day."""
+
+    __tablename__ = "survey_reminders"
+    survey_id: Mapped[str] = mapped_column(ForeignKey("surveys.id"), primary_key=True)
+    unit_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)  # the local day it was sent
+    sent_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class DueNotice(Base):
+    """One row per greeting, reminder occurrence or activity sign-up reminded: the job's once-only mark across replicas and re-runs
+    (written with insert-if-absent in the transaction that writes the event)."""
+
+    __tablename__ = "due_notices"
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)  # greeting | reminder | activity (a sign-up)
+    ref_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    due_on: Mapped[date] = mapped_column(Date, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -12,6 +12,7 @@ from guanjia.access import Policy, Resource
 R, B, SB, CM, E, F, IG = "resident", "butler", "senior_butler", "cs_manager", "engineer", "finance", "integrator"
 K, D, S = "/api/v1/knowledge", "/api/v1/directory", "/api/v1/surveys"
 C, SO, A = "/api/v1/catalogue", "/api/v1/service-orders", "/api/v1/activities"
+G, RM = "/api/v1/greetings", "/api/v1/reminders"
 
 RESOURCES = [
     Resource(
@@ -58,6 +59,13 @@ RESOURCES = [
         read=(B, SB, CM),
         write=(),
         why="butlers chase their zones' response rate",
+    ),
+    Resource(
+        "survey reminders",
+        (f"{S}/<survey_id>/reminders",),
+        read=(),
+        write=(B, SB, CM),
+        why="butlers and the survey's organisers remind the households that have not answered",
     ),
     Resource(
         "survey report",
@@ -117,6 +125,23 @@ RESOURCES = [
         read=(),
         write=(B, SB, CM),
         why="staff record attendance on the day",
+    ),
+    Resource(
+        "birthday greetings (生日祝福)",
+        (G, f"{G}/me"),
+        read=(R, B, SB, CM),
+        write=(R,),
+        why="a resident opts in (or out) with their birth month and day, kept for the greeting only; staff see who "
+        "opted in, never the birthday",
+    ),
+    Resource(
+        "household reminders (事务提醒)",
+        (RM, f"{RM}/<reminder_id>", f"{RM}/<reminder_id>/cancel"),
+        read=(R, B, SB, CM),
+        write=(B, SB, CM),
+        why="the butler schedules reminders for a household (gas safety check, key collection, document expiry); "
+        "the household sees its own",
+        notes=("note",),
     ),
 ]
 

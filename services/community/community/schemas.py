@@ -10,6 +10,7 @@ from .domain.activities import SIGNUP_STATUSES
 from .domain.activities import STATUSES as ACTIVITY_STATUSES
 from .domain.knowledge import CATEGORIES, DIRECTORY_CATEGORIES, DIRECTORY_KINDS, PARTIES, STATUSES
 from .domain.orders import ORDER_STATUSES, PRICINGS, PROVIDERS
+from .domain.reminders import REMINDER_KINDS, REMINDER_STATUSES, REPEATS
 from .domain.surveys import CHANNELS, KINDS, SERVICE_LINES
 from .domain.surveys import STATUSES as SURVEY_STATUSES
 
@@ -458,3 +459,68 @@ class SignUpOut(ma.Schema):
 
 
 SignUpPage = page_schema(SignUpOut, "SignUpPage")
+
+
+class SurveyRemindOut(ma.Schema):
+    survey_id = ma.fields.String()
+    reminded = ma.fields.Integer(metadata={"description": "households asked now (survey.reminder_due each)"})
+    already_reminded_today = ma.fields.Integer(metadata={"description": "not asked twice on one day"})
+
+
+# -- birthday greetings and custom reminders -------------------------------------------------------------------------
+class GreetingIn(ma.Schema):
+    unit_id = ma.fields.String(required=True, validate=ID, metadata={"description": "the resident's home"})
+    birth_month = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1, max=12))
+    birth_day = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1, max=31))
+
+
+class GreetingOut(ma.Schema):
+    id = ma.fields.String()
+    community_id = ma.fields.String()
+    unit_id = ma.fields.String()
+    resident_id = ma.fields.String()
+    birthday = ma.fields.String(metadata={"description": "MM-DD for the resident themselves; **-** for staff"})
+    created_at = UtcDateTime()
+
+
+class GreetingListArgs(PageArgs):
+    community_id = ma.fields.String(required=True, validate=ID)
+
+
+GreetingPage = page_schema(GreetingOut, "GreetingPage")
+
+
+class ReminderIn(ma.Schema):
+    unit_id = ma.fields.String(required=True, validate=ID)
+    kind = ma.fields.String(
+        required=True,
+        validate=ma.validate.OneOf(REMINDER_KINDS),
+        metadata={"description": "the matter: gas safety check, key collection, document expiry, ..."},
+    )
+    due_on = ma.fields.Date(required=True, metadata={"description": "the local day of the (first) reminder"})
+    repeat = ma.fields.String(validate=ma.validate.OneOf(tuple(REPEATS)), metadata={"description": "default none"})
+    note = _text(500, metadata={"description": "the butler's note; never sent"})
+
+
+class ReminderOut(ma.Schema):
+    id = ma.fields.String()
+    community_id = ma.fields.String()
+    unit_id = ma.fields.String()
+    zone_id = ma.fields.String(allow_none=True)
+    kind = enum_out(REMINDER_KINDS)
+    note = ma.fields.String(allow_none=True)
+    repeat = enum_out(tuple(REPEATS))
+    first_due = ma.fields.Date()
+    next_due = ma.fields.Date(allow_none=True, metadata={"description": "the next day it is sent; null when done"})
+    status = enum_out(REMINDER_STATUSES)
+    created_by = ma.fields.String()
+    created_at = UtcDateTime()
+
+
+class ReminderListArgs(PageArgs):
+    community_id = ma.fields.String(required=True, validate=ID)
+    unit_id = ma.fields.String(validate=ID)
+    status = ma.fields.String(validate=ma.validate.OneOf(REMINDER_STATUSES))
+
+
+ReminderPage = page_schema(ReminderOut, "ReminderPage")

@@ -7,7 +7,8 @@ from guanjia.service import ServiceSpec
 from .app import create_app
 from .consumers import HANDLERS
 from .context import make_context
-from .events import ACTIVITY_PUBLISHED, SURVEY_CLOSED, SURVEY_OPENED
+from .events import SURVEY_CLOSED, SURVEY_OPENED
+from .jobs import PERIODIC
 from .models import Base, inbox, outbox
 
 SPEC = ServiceSpec(
@@ -19,6 +20,7 @@ SPEC = ServiceSpec(
     inbox=inbox,
     handlers=HANDLERS,
     make_context=make_context,
+    periodic=PERIODIC,
     # Published for integrators; no service of ours consumes them (kept out of guanjia.unrouted).
-    routine_events=(SURVEY_OPENED, SURVEY_CLOSED, ACTIVITY_PUBLISHED),
+    routine_events=(SURVEY_OPENED, SURVEY_CLOSED),
 )

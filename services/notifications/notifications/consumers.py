@@ -15,12 +15,17 @@ from .domain import deliveries
 from .domain.deliveries import Plan, Recipient
 from .payloads import (
     SCHEMAS,
+    ActivityPublished,
+    ActivityReminderDue,
     FeeOverdue,
+    GreetingDue,
     IncidentOpened,
     PatrolZoneOverdue,
     PaymentReceived,
+    ReminderDue,
     RenovationViolation,
     ResidentMovedIn,
+    SurveyReminderDue,
     TicketAssigned,
     TicketCreated,
     TicketResolved,
@@ -218,6 +223,79 @@ def on_incident_opened(context: Context, session: Session, event: dict) -> None:
     _apply(context, session, event, plan)
 
 
+def _each_once(contacts: list[dict]) -> list[Recipient]:
+    found = {c["resident_id"]: Recipient(c["resident_id"], "resident", bool(c.get("opted_out"))) for c in contacts}
+    return list(found.values())
+
+
+def _household(context: Context, unit_id: str) -> list[Recipient]:
+    """The owners and tenants of a home, each once (community's events name the household, not a person)."""
+    contacts = _lookup(context.directory.unit_contacts, unit_id, "owner,tenant")
+    if contacts is None:
+        raise RetryLater(f"unit {unit_id} unknown to residents")
+    return _each_once(contacts)
+
+
+def on_activity_published(context: Context, session: Session, event: dict) -> None:
+    """社区活动 announcement to every current resident of the community: not essential (opted-out residents are
+    not told; quiet hours hold it)."""
+    data = ActivityPublished().load(event["data"])
+    contacts = _lookup(context.directory.community_recipients, data["community_id"], "community", None)
+    if contacts is None:
+        raise RetryLater(f"community {data['community_id']} unknown to residents")
+    plan = Plan(
+        "activity.published",
+        {
+            "kind": data["kind"],
+            "starts_at": _local(context, data["starts_at"]),
+            "signup_closes_at": _local(context, data["signup_closes_at"]),
+        },
+        _each_once(contacts),
+        data["community_id"],
+        essential=False,
+    )
+    _apply(context, session, event, plan)
+
+
+def on_activity_reminder_due(context: Context, session: Session, event: dict) -> None:
+    """活动提醒 the day before, to the household that signed up (they asked to come: essential)."""
+    data = ActivityReminderDue().load(event["data"])
+    plan = Plan(
+        "activity.reminder_due",
+        {"kind": data["kind"], "starts_at": _local(context, data["starts_at"])},
+        _household(context, data["unit_id"]),
+        data["community_id"],
+    )
+    _apply(context, session, event, plan)
+
+
+def on_greeting_due(context: Context, session: Session, event: dict) -> None:
+    """生日祝福 to the resident who opted in (community keeps the birthday): not essential, so never in quiet hours
+    and not to a resident who opted out of non-essential messages."""
+    data = GreetingDue().load(event["data"])
+    plan = Plan("greeting.due", {}, [Recipient(data["resident_id"])], data["community_id"], essential=False)
+    _apply(context, session, event, plan)
+
+
+def on_reminder_due(context: Context, session: Session, event: dict) -> None:
+    """事务提醒 to the household a butler scheduled it for: its owners and tenants, each once; held in quiet hours."""
+    data = ReminderDue().load(event["data"])
+    plan = Plan(
+        "reminder.due",
+        {"matter": data["kind"], "due_date": data["due_on"]},
+        _household(context, data["unit_id"]),
+        data["community_id"],
+    )
+    _apply(context, session, event, plan)
+
+
+def on_survey_reminder_due(context: Context, session: Session, event: dict) -> None:
+    """满意度调查 reminder to the owners of a household that has not answered: a request, so not essential."""
+    data = SurveyReminderDue().load(event["data"])
+    plan = Plan("survey.reminder_due", {}, _owners(context, data["unit_id"]), data["community_id"], essential=False)
+    _apply(context, session, event, plan)
+
+
 HANDLERS = {
     "ticket.created": on_ticket_created,
     "ticket.assigned": on_ticket_assigned,
@@ -229,4 +307,9 @@ HANDLERS = {
     "resident.moved_in": on_resident_moved_in,
     "patrol.zone_overdue": on_patrol_zone_overdue,
     "incident.opened": on_incident_opened,
+    "activity.published": on_activity_published,
+    "activity.reminder_due": on_activity_reminder_due,
+    "greeting.due": on_greeting_due,
+    "reminder.due": on_reminder_due,
+    "survey.reminder_due": on_survey_reminder_due,
 }

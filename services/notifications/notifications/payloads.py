@@ -100,6 +100,47 @@ class IncidentOpened(Tolerant):
     notify_residents = ma.fields.Boolean(load_default=True)
 
 
+class SurveyReminderDue(Tolerant):
+    survey_id = _id(required=True)
+    community_id = _id(required=True)
+    unit_id = _id(required=True)
+
+
+class ActivityPublished(Tolerant):
+    activity_id = _id(required=True)
+    community_id = _id(required=True)
+    kind = ma.fields.String(required=True)
+    starts_at = ma.fields.String(required=True)
+    signup_closes_at = ma.fields.String(required=True)
+
+
+class ActivityReminderDue(Tolerant):
+    activity_id = _id(required=True)
+    signup_id = _id(required=True)
+    community_id = _id(required=True)
+    unit_id = _id(required=True)
+    kind = ma.fields.String(required=True)
+    starts_at = ma.fields.String(required=True)
+
+
+class GreetingDue(Tolerant):
+    """greeting.due from community: ids only (the birthday itself never leaves community)."""
+
+    greeting_id = _id(required=True)
+    community_id = _id(required=True)
+    resident_id = _id(required=True)
+
+
+class ReminderDue(Tolerant):
+    """reminder.due from community: the household and the matter as a code (the text is ours)."""
+
+    reminder_id = _id(required=True)
+    community_id = _id(required=True)
+    unit_id = _id(required=True)
+    kind = ma.fields.String(required=True)
+    due_on = ma.fields.String(required=True)
+
+
 # The payload schema of every consumed type (checked against the producers' documents in tests/contract).
 SCHEMAS = {
     "ticket.created": TicketCreated,
@@ -112,4 +153,9 @@ SCHEMAS = {
     "resident.moved_in": ResidentMovedIn,
     "patrol.zone_overdue": PatrolZoneOverdue,
     "incident.opened": IncidentOpened,
+    "activity.published": ActivityPublished,
+    "activity.reminder_due": ActivityReminderDue,
+    "greeting.due": GreetingDue,
+    "survey.reminder_due": SurveyReminderDue,
+    "reminder.due": ReminderDue,
 }

@@ -106,6 +106,39 @@ TEMPLATES = {
             "[{signature}] Urgent: {incident} in your area. The property team is handling it; please stay safe "
             "and contact your butler for details.",
         ),
+        _t(
+            "greeting.due",
+            [],
+            "【{signature}】生日快乐！值此生日之际，物业服务中心全体同仁祝您身体健康、阖家幸福。",
+            "[{signature}] Happy birthday! Everyone at the service centre wishes you good health and happiness.",
+        ),
+        _t(
+            "activity.published",
+            ["kind", "starts_at", "signup_closes_at"],
+            "【{signature}】社区活动：{kind}将于{starts_at}举行，{signup_closes_at}前可报名，详见住户页面。",
+            "[{signature}] Community event ({kind}) on {starts_at}. Sign up by {signup_closes_at}; details on the "
+            "residents' pages.",
+        ),
+        _t(
+            "activity.reminder_due",
+            ["kind", "starts_at"],
+            "【{signature}】活动提醒：您报名的{kind}将于{starts_at}开始，欢迎准时参加。",
+            "[{signature}] Reminder: the {kind} you signed up for starts at {starts_at}. See you there.",
+        ),
+        _t(
+            "survey.reminder_due",
+            [],
+            "【{signature}】满意度调查：您家尚未填写本期满意度调查，您的意见对我们很重要，请在住户页面填写或告诉您的管家。",
+            "[{signature}] Satisfaction survey: your household has not answered yet. Your views matter to us; please "
+            "answer on the residents' pages or tell your butler.",
+        ),
+        _t(
+            "reminder.due",
+            ["matter", "due_date"],
+            "【{signature}】事务提醒：您家的{matter}安排在{due_date}，如需改期请联系您的管家。",
+            "[{signature}] Reminder: your household's {matter} is due on {due_date}. "
+            "Please contact your butler to change it.",
+        ),
         _t("notice", ["title", "body"], "【{signature}】{title}：{body}", "[{signature}] {title}: {body}"),
         _t(
             "login_code",
@@ -153,6 +186,33 @@ VIOLATIONS = {
     },
 }
 
+ACTIVITY_KINDS = {
+    "zh-CN": {
+        "festival": "节庆活动",
+        "sport": "体育活动",
+        "culture": "文化活动",
+        "volunteer": "志愿活动",
+        "owner_meeting": "业主见面会",
+    },
+    "en": {"owner_meeting": "owner meeting", "festival": "festival", "sport": "sports event"},
+}
+REMINDER_MATTERS = {
+    "zh-CN": {
+        "gas_safety_check": "燃气安全检查",
+        "key_collection": "钥匙领取",
+        "document_expiry": "证件到期办理",
+        "water_meter_reading": "水表抄表",
+        "other": "预约事项",
+    },
+    "en": {
+        "gas_safety_check": "gas safety check",
+        "key_collection": "key collection",
+        "document_expiry": "document renewal",
+        "water_meter_reading": "water meter reading",
+        "other": "appointment",
+    },
+}
+
 
 # The inbox shows a title above each message (a notice brings its own).
 INBOX_TITLES = {
@@ -168,6 +228,11 @@ INBOX_TITLES = {
     "resident.moved_in": ("欢迎入住", "Welcome home"),
     "patrol.zone_overdue": ("巡查提醒", "Patrol reminder"),
     "incident.opened": ("紧急通知", "Urgent notice"),
+    "greeting.due": ("生日祝福", "Birthday greetings"),
+    "reminder.due": ("事务提醒", "Reminder"),
+    "survey.reminder_due": ("满意度调查", "Satisfaction survey"),
+    "activity.published": ("社区活动", "Community event"),
+    "activity.reminder_due": ("活动提醒", "Event reminder"),
     "notice": ("社区公告", "Community notice"),
 }
 
@@ -197,6 +262,10 @@ def localized(key: str, variables: dict, locale: str) -> dict:
         values["clock"] = _word(CLOCKS, locale, values.get("clock"))
     elif key == "renovation.violation":
         values["violation"] = _word(VIOLATIONS, locale, values.get("violation"))
+    elif key in ("activity.published", "activity.reminder_due"):
+        values["kind"] = _word(ACTIVITY_KINDS, locale, values.get("kind"))
+    elif key == "reminder.due":
+        values["matter"] = _word(REMINDER_MATTERS, locale, values.get("matter"), REMINDER_MATTERS[locale]["other"])
     return {name: values.get(name, "") for name in TEMPLATES[key].variables}
 
 

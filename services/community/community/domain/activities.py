@@ -1,20 +1,21 @@
 """Community activities and owner meetings: publish, sign-up within the capacity (else a waiting list), cancel
-(the first waiting household moves up), check-in, minutes."""
+(the first waiting household moves up), check-in, minutes, and the reminder the day before."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from guanjia.auth import Principal
-from guanjia.db import as_utc, new_id
+from guanjia.db import as_utc, insert_if_absent, new_id
 from guanjia.errors import Conflict, Invalid, NotFound
 
 from .. import events
-from ..models import Activity, SignUp
+from ..models import Activity, DueNotice, SignUp
 from . import units
 from .common import emit
 
@@ -210,3 +211,40 @@ def check_in(session: Session, principal: Principal, now: datetime, activity_id:
         raise Conflict("only a confirmed sign-up can check in")
     row.checked_in_at = row.checked_in_at or now
     return row
+
+
+def announce_reminders(session: Session, settings, now: datetime) -> int:
+    """The day before (instance time zone), `activity.reminder_due` for each confirmed sign-up of a published
+    activity starting tomorrow — once per sign-up (a household confirmed later that day, off the waiting list, is
+    reminded on the next run). Returns the events written."""
+    zone = ZoneInfo(settings.timezone)
+    today = now.astimezone(zone).date()
+    start = datetime.combine(today + timedelta(days=1), datetime.min.time(), zone)
+    end = start + timedelta(days=1)
+    rows = session.execute(
+        select(Activity, SignUp)
+        .join(SignUp, SignUp.activity_id == Activity.id)
+        .where(
+            Activity.status == "published",
+            Activity.starts_at >= start,
+            Activity.starts_at < end,
+            SignUp.status == "confirmed",
+        )
+        .order_by(Activity.starts_at, SignUp.created_at)
+    ).all()
+    written = 0
+    for activity, signup in rows:
+        mark = {"kind": "activity", "ref_id": signup.id, "due_on": today, "created_at": now}
+        if not insert_if_absent(session, DueNotice, mark):
+            continue
+        data = {
+            "activity_id": activity.id,
+            "signup_id": signup.id,
+            "community_id": activity.community_id,
+            "unit_id": signup.unit_id,
+            "kind": activity.kind,
+            "starts_at": as_utc(activity.starts_at).isoformat(),
+        }
+        emit(session, settings, events.ACTIVITY_REMINDER_DUE, f"activity/{activity.id}", data)
+        written += 1
+    return written

@@ -1,22 +1,23 @@
-"""Satisfaction surveys (满意度调查): build, open (freeze and draw the audience), answer, progress, close, report."""
+"""Satisfaction surveys (满意度调查): build, open (freeze and draw the audience), answer, progress, remind the
+households that have not answered, close, report."""
 
 from __future__ import annotations
 
 import json
 import random
 from collections import Counter, defaultdict
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from guanjia.auth import Principal
-from guanjia.db import new_id
+from guanjia.db import insert_if_absent, new_id
 from guanjia.errors import Conflict, Invalid, NotFound, ProblemError
 
 from .. import events
-from ..models import Survey, SurveyAnswer, SurveyHousehold, SurveyQuestion, Unit
+from ..models import Survey, SurveyAnswer, SurveyHousehold, SurveyQuestion, SurveyReminder, Unit
 from . import units
 from .common import emit
 
@@ -370,6 +371,37 @@ def progress(session: Session, principal: Principal, survey_id: str) -> dict:
         "response_rate": round(done / total, 4) if total else 0.0,
         "zones": zones,
     }
+
+
+def remind(session: Session, settings, principal: Principal, now: datetime, today: date, survey_id: str) -> dict:
+    """Ask the households that have not answered an open survey (a butler: those of their zones) to answer:
+    `survey.reminder_due` per household, at most once per household and local day (a second call the same day
+    reminds nobody twice)."""
+    survey = get(session, principal, survey_id)
+    if survey.status != "open":
+        raise Conflict("the survey is not open")
+    answered = select(SurveyAnswer.unit_id).where(SurveyAnswer.survey_id == survey.id)
+    query = select(SurveyHousehold).where(
+        SurveyHousehold.survey_id == survey.id, SurveyHousehold.unit_id.not_in(answered)
+    )
+    if principal.role == "butler":
+        query = query.where(SurveyHousehold.zone_id.in_(principal.zones or ("",)))
+    reminded = already = 0
+    for household in session.execute(query.order_by(SurveyHousehold.unit_id)).scalars():
+        mark = {
+            "survey_id": survey.id,
+            "unit_id": household.unit_id,
+            "day": today,
+            "sent_by": principal.username or principal.subject,
+            "created_at": now,
+        }
+        if not insert_if_absent(session, SurveyReminder, mark):
+            already += 1
+            continue
+        data = {"survey_id": survey.id, "community_id": survey.community_id, "unit_id": household.unit_id}
+        emit(session, settings, events.SURVEY_REMINDER_DUE, f"survey/{survey.id}", data)
+        reminded += 1
+    return {"survey_id": survey.id, "reminded": reminded, "already_reminded_today": already}
 
 
 def close(session: Session, settings, principal: Principal, now: datetime, survey_id: str) -> Survey:

@@ -106,3 +106,55 @@ def test_a_full_activity_without_waiting_list_refuses_and_minutes_are_for_owner_
         },
     )
     assert wrong.status_code == 422 and "ends_at" in wrong.json["errors"]
+
+
+def test_the_day_before_each_confirmed_household_is_reminded_once(client, world, community_settings, db, outbox_events):
+    import threading
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from community.context import make_context
+    from community.jobs import activity_reminders_job
+
+    activity = _activity(client, world, capacity=1)
+    aid, units = activity["id"], world["units"]
+    client.patch(f"/api/v1/activities/{aid}", headers=world["butler"], json={"status": "published"})
+    first = client.post(
+        f"/api/v1/activities/{aid}/signups", headers=world["butler"], json={"unit_id": units["1栋1-101"]}
+    )
+    waiting = client.post(
+        f"/api/v1/activities/{aid}/signups", headers=world["butler"], json={"unit_id": units["1栋1-102"]}
+    )
+    assert (first.json["status"], waiting.json["status"]) == ("confirmed", "waiting")
+    start_day = datetime.fromisoformat(activity["starts_at"]).astimezone(ZoneInfo("Asia/Shanghai")).date()
+    context = make_context(community_settings, {})
+
+    def at_ten(day_offset):
+        day = start_day + timedelta(days=day_offset)
+        return datetime(day.year, day.month, day.day, 2, 0, tzinfo=UTC)  # 10:00 in Asia/Shanghai
+
+    activity_reminders_job(context, db, at_ten(-2))
+    assert outbox_events(f"activity/{aid}", "activity.reminder_due") == []
+    replicas = [threading.Thread(target=activity_reminders_job, args=(context, db, at_ten(-1))) for _ in range(2)]
+    for t in replicas:
+        t.start()
+    for t in replicas:
+        t.join()
+    activity_reminders_job(context, db, at_ten(-1))
+    (event,) = outbox_events(f"activity/{aid}", "activity.reminder_due")
+    assert event["data"] == {
+        "activity_id": aid,
+        "signup_id": first.json["id"],
+        "community_id": world["community_id"],
+        "unit_id": units["1栋1-101"],
+        "kind": "festival",
+        "starts_at": datetime.fromisoformat(activity["starts_at"]).astimezone(UTC).isoformat(),
+    }
+    # A withdrawal later that day moves the waiting household up: the next run reminds it, once.
+    client.post(f"/api/v1/activities/{aid}/signups/{first.json['id']}/cancel", headers=world["butler"])
+    activity_reminders_job(context, db, at_ten(-1) + timedelta(hours=3))
+    activity_reminders_job(context, db, at_ten(-1) + timedelta(hours=4))
+    reminded = [e["data"]["signup_id"] for e in outbox_events(f"activity/{aid}", "activity.reminder_due")]
+    assert reminded == [first.json["id"], waiting.json["id"]]
+    activity_reminders_job(context, db, at_ten(0))  # the day itself: nothing more
+    assert len(outbox_events(f"activity/{aid}", "activity.reminder_due")) == 2

@@ -186,3 +186,29 @@ def test_close_makes_the_report_in_json_and_xlsx_and_answers_stop(client, world,
     assert [row[0] for row in book["按服务条线"].iter_rows(min_row=2, values_only=True)] == ["客服", "工程维修"]
     # Another community's manager learns nothing of it.
     assert client.get(f"/api/v1/surveys/{sid}/report", headers=world["outsider"]).status_code == 404
+
+
+def test_reminders_go_to_the_households_that_have_not_answered_once_a_day(client, world, survey, outbox_events):
+    sid, units = survey["id"], world["units"]
+    draft = client.post(f"/api/v1/surveys/{sid}/reminders", headers=world["senior"])
+    assert draft.status_code == 409  # not open yet
+    assert client.post(f"/api/v1/surveys/{sid}/open", headers=world["senior"]).status_code == 200
+    answered = client.post(
+        f"/api/v1/surveys/{sid}/answers",
+        headers=world["resident"],
+        json={"unit_id": units["1栋1-101"], "channel": "mobile", "answers": _answers(survey)},
+    )
+    assert answered.status_code == 201, answered.json
+    assert client.post(f"/api/v1/surveys/{sid}/reminders", headers=world["resident"]).status_code == 403
+    # The butler of 一区 reminds their zone's household that has not answered, not 二区's.
+    by_butler = client.post(f"/api/v1/surveys/{sid}/reminders", headers=world["butler"])
+    assert by_butler.status_code == 200 and by_butler.json["reminded"] == 1, by_butler.json
+    by_senior = client.post(f"/api/v1/surveys/{sid}/reminders", headers=world["senior"]).json
+    assert (by_senior["reminded"], by_senior["already_reminded_today"]) == (1, 1)
+    reminders = outbox_events(f"survey/{sid}", "survey.reminder_due")
+    assert sorted(e["data"]["unit_id"] for e in reminders) == sorted([units["1栋1-102"], units["2栋2-201"]])
+    assert set(reminders[0]["data"]) == {"survey_id", "community_id", "unit_id"}
+    again = client.post(f"/api/v1/surveys/{sid}/reminders", headers=world["manager"]).json
+    assert (again["reminded"], again["already_reminded_today"]) == (0, 2)
+    outsider = client.post(f"/api/v1/surveys/{sid}/reminders", headers=world["outsider"])
+    assert outsider.status_code == 404
