@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from guanjia.auth import Principal
+from guanjia.auth import Principal, require_role
 from guanjia.errors import Forbidden
 
 from ..config import SmsSettings, WechatSettings
@@ -32,8 +32,9 @@ def wechat_at_night(session: Session, community_ids: Iterable[str | None], defau
 
 
 def _check(principal: Principal, community_id: str) -> None:
-    if principal.role not in ROLES or not principal.sees_community(community_id):
-        raise Forbidden("the community's manager sets its quiet hours")
+    require_role(principal, *ROLES)
+    if not principal.sees_community(community_id):
+        raise Forbidden("not one of your communities")
 
 
 def _out(row: CommunityQuietHours | None, community_id: str, sms: SmsSettings, wechat: WechatSettings) -> dict:

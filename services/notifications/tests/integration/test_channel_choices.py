@@ -4,7 +4,6 @@ reach the inbox."""
 
 import uuid
 
-import pytest
 from sqlalchemy import select
 
 from guanjia.testing import auth_header
@@ -12,28 +11,6 @@ from notifications.models import Delivery, InboxMessage
 
 QUIET = "/api/v1/notifications/communities/{}/quiet-hours"
 PREFS = "/api/v1/notifications/preferences/me"
-
-
-@pytest.fixture
-def bound(pipeline, directory, fake_wechat, wechat_config):
-    """(pipeline, client, bind): bind(resident=None) → (resident, openid), bound the way the API does it."""
-    p = pipeline("twilio", wechat=wechat_config())
-    client = p.app().test_client()
-    settings = p.context.settings
-
-    def bind(resident=None):
-        resident = resident or directory.resident(unit_id=str(uuid.uuid4()), community_id=str(uuid.uuid4()))
-        butler = auth_header(settings, "butler", communities=[resident["community_id"]])
-        issued = client.post(
-            "/api/v1/notifications/wechat/binding-codes", json={"unit_id": resident["unit_id"]}, headers=butler
-        )
-        openid = fake_wechat.follower()
-        body = {"code": issued.json["code"], "oauth_code": fake_wechat.oauth_code(openid)}
-        answer = client.post("/api/v1/notifications/wechat/bindings", json=body, headers=own(settings, resident))
-        assert answer.status_code == 201, answer.json
-        return resident, openid
-
-    return p, client, bind
 
 
 def own(settings, resident):
