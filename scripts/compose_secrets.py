@@ -38,6 +38,22 @@ SECRETS = {
     # The broker users of deploy/rabbitmq/definitions.json (password <service>-dev); change both together.
     "amqp-url": ("GUANJIA_AMQP_URL", lambda values: "amqp://{service}:{service}-dev@rabbitmq:5672//"),
 }
+# notifications' provider keys: yours from the environment, else empty (SMS on the console, WeChat and the
+# e-mailed reports off) until you write them into the file.
+for _name in (
+    "sms-aliyun-access-key-id",
+    "sms-aliyun-access-key-secret",
+    "sms-aliyun-callback-token",
+    "sms-tencent-secret-id",
+    "sms-tencent-secret-key",
+    "sms-tencent-callback-token",
+    "sms-twilio-account-sid",
+    "sms-twilio-auth-token",
+    "wechat-app-secret",
+    "wechat-callback-token",
+    "smtp-password",
+):
+    SECRETS[_name] = ("GUANJIA_" + _name.upper().replace("-", "_"), lambda values: "")
 
 
 def write_secrets(directory: Path, env=None) -> dict[str, str]:

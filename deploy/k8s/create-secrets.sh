@@ -81,6 +81,10 @@ for key in ALIYUN_ACCESS_KEY_ID ALIYUN_ACCESS_KEY_SECRET ALIYUN_CALLBACK_TOKEN T
 done
 # shellcheck disable=SC2086 # one argument per key
 create notifications-sms $sms_keys
+# The WeChat official account's secret and server-configuration Token, the SMTP relay's password (empty: WeChat
+# and the e-mailed reports stay off).
+create notifications-channels --from-literal=GUANJIA_WECHAT_APP_SECRET= --from-literal=GUANJIA_WECHAT_CALLBACK_TOKEN= \
+    --from-literal=GUANJIA_SMTP_PASSWORD=
 create integrator-amqp --from-literal=username=integrator --from-literal=password="$(random)"
 
 cat <<DONE
@@ -88,6 +92,7 @@ Secrets are in $ns. Still to create yourself (they come from outside):
   backup-s3          ACCESS_KEY_ID, ACCESS_SECRET_KEY for the backup bucket (CloudNativePG)
 Still to fill in (created empty above; every key must stay present, the pods mount each one as a file):
   notifications-sms  GUANJIA_SMS_ALIYUN_* / GUANJIA_SMS_TENCENT_* / GUANJIA_SMS_TWILIO_* provider credentials
+  notifications-channels  GUANJIA_WECHAT_APP_SECRET, GUANJIA_WECHAT_CALLBACK_TOKEN, GUANJIA_SMTP_PASSWORD
   billing-payments   GUANJIA_BILLING_CALLBACK_SECRET (empty: payment callbacks are refused)
 The metrics token (Prometheus → gateway /metrics):  kubectl -n $ns get secret guanjia-keys -o jsonpath='{.data.metrics-token}' | base64 -d
 The first admin password:   kubectl -n $ns get secret guanjia-keys -o jsonpath='{.data.admin-password}' | base64 -d

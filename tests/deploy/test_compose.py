@@ -253,6 +253,8 @@ def test_no_secret_is_passed_to_a_container_as_an_environment_variable(secrets_d
         }
         if _own_service(name) == "gateway":
             expected |= {"GUANJIA_JWT_PRIVATE_KEY_FILE", "GUANJIA_ADMIN_PASSWORD_FILE", "GUANJIA_METRICS_TOKEN_FILE"}
+        if _own_service(name) == "notifications":  # its providers' keys: SMS, the WeChat account, the SMTP relay
+            expected |= NOTIFICATIONS_FILES
         assert files == expected, f"{name}: {files ^ expected}"
         _env(service, secrets_dir)  # every _FILE names a secret the service mounts
     assert _services()["postgres"]["secrets"] == ["postgres_password"]
@@ -261,6 +263,47 @@ def test_no_secret_is_passed_to_a_container_as_an_environment_variable(secrets_d
         assert top["file"].startswith("./secrets/"), top
     assert "/secrets/" in (ROOT / ".gitignore").read_text().splitlines()
     assert "secrets" in (ROOT / ".dockerignore").read_text().splitlines()
+
+
+NOTIFICATIONS_FILES = {
+    f"GUANJIA_{key}_FILE"
+    for key in (
+        "SMS_ALIYUN_ACCESS_KEY_ID",
+        "SMS_ALIYUN_ACCESS_KEY_SECRET",
+        "SMS_ALIYUN_CALLBACK_TOKEN",
+        "SMS_TENCENT_SECRET_ID",
+        "SMS_TENCENT_SECRET_KEY",
+        "SMS_TENCENT_CALLBACK_TOKEN",
+        "SMS_TWILIO_ACCOUNT_SID",
+        "SMS_TWILIO_AUTH_TOKEN",
+        "WECHAT_APP_SECRET",
+        "WECHAT_CALLBACK_TOKEN",
+        "SMTP_PASSWORD",
+    )
+}
+
+
+def test_notifications_reads_its_providers_keys_from_the_files_make_secrets_writes(tmp_path):
+    """Empty by default (SMS on the console, WeChat and reports off); given in the environment, they reach the
+    settings through the mounted files."""
+    from notifications import config as notifications_config
+
+    given = {"GUANJIA_WECHAT_APP_SECRET": "wx-secret", "GUANJIA_SMTP_PASSWORD": "mail-pw"}
+    directory = tmp_path / "secrets"
+    _secrets_script().write_secrets(
+        directory, env={"GUANJIA_SERVICE_KEY": COMPOSE_SERVICE_KEY, "GUANJIA_JWT_PRIVATE_KEY": COMPOSE_JWT_KEY, **given}
+    )
+    for name in ("notifications", "notifications-worker", "notifications-migrate"):
+        env = _env(_services()[name], directory, {"GUANJIA_WECHAT_APP_ID": "wx123", "GUANJIA_SMTP_HOST": "smtp"})
+        wechat = notifications_config.wechat_from_env(env=env)
+        assert (wechat.app_id, wechat.app_secret, wechat.callback_token) == ("wx123", "wx-secret", ""), name
+        assert wechat.enabled, name
+        smtp = notifications_config.smtp_from_env(env=env)
+        assert (smtp.host, smtp.password) == ("smtp", "mail-pw"), name
+        sms = notifications_config.from_env(env=env)
+        assert sms.provider == "console" and not sms.aliyun.access_key_secret, name
+    empty = _env(_services()["notifications-worker"], directory)
+    assert not notifications_config.wechat_from_env(env=empty).enabled
 
 
 def test_the_secret_check_catches_a_secret_in_the_environment():

@@ -273,6 +273,8 @@ def test_no_secret_reaches_a_container_as_an_environment_variable(city):
     assert "GUANJIA_BILLING_CALLBACK_SECRET_FILE" in {e["name"] for e in billing["env"]}
     sms = _one(objects, "Deployment", "notifications-worker")["spec"]["template"]["spec"]["containers"][0]
     assert "GUANJIA_SMS_ALIYUN_ACCESS_KEY_SECRET_FILE" in {e["name"] for e in sms["env"]}
+    for name in ("GUANJIA_WECHAT_APP_SECRET_FILE", "GUANJIA_WECHAT_CALLBACK_TOKEN_FILE", "GUANJIA_SMTP_PASSWORD_FILE"):
+        assert name in {e["name"] for e in sms["env"]}
     for name in WITH_WORKER:
         worker = _one(objects, "Deployment", f"{name}-worker")["spec"]["template"]["spec"]["containers"][0]
         assert "GUANJIA_JWT_PRIVATE_KEY_FILE" not in {e["name"] for e in worker["env"]}, "the gateway's key only"
@@ -293,6 +295,8 @@ def test_the_mounted_files_are_what_create_secrets_makes():
                     assert key == "url" and f'ensure_url "$service-{secret.rsplit("-", 1)[1]}"' in script
                 elif secret == "notifications-sms":
                     assert key.startswith("GUANJIA_SMS_") and key.removeprefix("GUANJIA_SMS_") in script, key
+                elif secret == "notifications-channels":
+                    assert f"--from-literal={key}=" in script, key
                 else:
                     assert f"create {secret} --from-literal={key}=" in script, (secret, key)
 
@@ -394,6 +398,7 @@ def test_every_container_reads_its_settings_from_the_mounted_files(city, tmp_pat
     """Mount the files as the kubelet would (each Secret key's value at its path) and read the settings."""
     from gateway import config as gateway_config
     from guanjia import config
+    from notifications import config as notifications_config
     from workbench import config as workbench_config
 
     objects = render(city)
@@ -435,3 +440,8 @@ def test_every_container_reads_its_settings_from_the_mounted_files(city, tmp_pat
             if service == "notifications":
                 sms = config.with_secret_files(settings.env, "GUANJIA_SMS_")["GUANJIA_SMS_ALIYUN_ACCESS_KEY_SECRET"]
                 assert sms == "notifications-sms.GUANJIA_SMS_ALIYUN_ACCESS_KEY_SECRET.value", where
+                wechat = notifications_config.wechat_from_env(env=settings.env)
+                assert wechat.app_secret == "notifications-channels.GUANJIA_WECHAT_APP_SECRET.value", where
+                assert wechat.callback_token == "notifications-channels.GUANJIA_WECHAT_CALLBACK_TOKEN.value", where
+                smtp = notifications_config.smtp_from_env(env=settings.env)
+                assert smtp.password == "notifications-channels.GUANJIA_SMTP_PASSWORD.value", where

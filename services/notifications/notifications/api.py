@@ -16,7 +16,7 @@ from guanjia.errors import Forbidden, Invalid, NotFound
 from guanjia.web import Blueprint
 
 from . import examples
-from .domain import deliveries, inbox_messages, messages, opt_outs, provider, wechat_bindings, wording
+from .domain import channel_hours, deliveries, inbox_messages, messages, opt_outs, provider, wechat_bindings, wording
 from .domain import notices as notice_rules
 from .domain import receipts as receipt_rules
 from .domain import stats as delivery_stats
@@ -44,6 +44,8 @@ from .schemas import (
     PreferenceIn,
     PreferenceOut,
     ProviderSettingsOut,
+    QuietHoursIn,
+    QuietHoursOut,
     StatsArgs,
     StatsOut,
     TemplateIn,
@@ -111,10 +113,7 @@ def get_preference():
     if principal.role != "resident" or not principal.resident_id:
         raise Forbidden("residents only")
     with web.database().transaction() as session:
-        return {
-            "resident_id": principal.resident_id,
-            "opted_out": opt_outs.is_opted_out(session, principal.resident_id),
-        }
+        return opt_outs.preference(session, principal.resident_id)
 
 
 @blp.route("/preferences/me", methods=["PUT"])
@@ -122,9 +121,30 @@ def get_preference():
 @blp.response(200, PreferenceOut)
 def set_preference(body):
     """A resident opts out of (or back into) non-essential messages: welcomes, feedback requests, notices
-    marked non-essential. Receipts, fee reminders and warnings still arrive."""
+    marked non-essential. Receipts, fee reminders and warnings still arrive. `opted_out_channels`: nothing at all
+    by SMS and/or WeChat (WeChat opted out → SMS; both → the inbox alone)."""
     with web.database().transaction() as session:
-        return opt_outs.set_opt_out(session, web.principal(), web.now(), body["opted_out"])
+        return opt_outs.set_opt_out(session, web.principal(), web.now(), body["opted_out"], body["opted_out_channels"])
+
+
+@blp.route("/communities/<community_id>/quiet-hours", methods=["GET"])
+@blp.response(200, QuietHoursOut)
+def get_quiet_hours(community_id):
+    """Which channels carry non-urgent messages during quiet hours in this community (manager, admin)."""
+    with web.database().transaction() as session:
+        return channel_hours.get(session, web.principal(), community_id, context().sms, context().wechat)
+
+
+@blp.route("/communities/<community_id>/quiet-hours", methods=["PUT"])
+@blp.arguments(QuietHoursIn)
+@blp.response(200, QuietHoursOut)
+def set_quiet_hours(body, community_id):
+    """The community's manager (or admin) lets non-urgent WeChat messages go at night, or not (null: the instance's
+    default). SMS always keeps quiet hours; the inbox never holds a message."""
+    with web.database().transaction() as session:
+        return channel_hours.put(
+            session, web.principal(), web.now(), community_id, body["wechat_at_night"], context().sms, context().wechat
+        )
 
 
 @blp.route("/<delivery_id>", methods=["GET"])

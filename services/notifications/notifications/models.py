@@ -113,6 +113,7 @@ class Notice(Base):
     long_title: Mapped[str | None] = mapped_column(String(100))
     long_body: Mapped[str | None] = mapped_column(Text)
     links: Mapped[str | None] = mapped_column(Text)  # JSON list of {"title", "url"}
+    images: Mapped[str | None] = mapped_column(Text)  # JSON list of {"url", "alt"} (https addresses)
     urgent: Mapped[bool] = mapped_column(Boolean)
     essential: Mapped[bool] = mapped_column(Boolean)
     recipients: Mapped[int] = mapped_column(Integer)
@@ -152,6 +153,7 @@ class InboxMessage(Base):
     title: Mapped[str] = mapped_column(Text)
     body: Mapped[str] = mapped_column(Text)
     links: Mapped[str | None] = mapped_column(Text)  # JSON list of {"title", "url"}
+    images: Mapped[str | None] = mapped_column(Text)  # JSON list of {"url", "alt"} (https addresses)
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     read_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
@@ -168,6 +170,26 @@ class OptOut(Base):
     __tablename__ = "opt_outs"
     recipient_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class ChannelOptOut(Base):
+    """A resident who asked for nothing on one pushed channel (`sms`, `wechat`); the inbox always receives."""
+
+    __tablename__ = "channel_opt_outs"
+    recipient_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(10), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class CommunityQuietHours(Base):
+    """A community's choice of which channels may carry non-urgent messages during quiet hours. No row: the
+    instance's default (GUANJIA_WECHAT_QUIET_HOURS); SMS always keeps quiet hours, the inbox never holds."""
+
+    __tablename__ = "community_quiet_hours"
+    community_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    wechat_at_night: Mapped[bool] = mapped_column(Boolean)
+    updated_by: Mapped[str | None] = mapped_column(String(36))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class WechatBinding(Base):

@@ -35,6 +35,14 @@ RESOURCES = [
         why="a resident chooses what they hear",
     ),
     Resource(
+        "community quiet hours",
+        (f"{N}/communities/<community_id>/quiet-hours",),
+        read=(CM,),
+        write=(CM,),
+        why="the community's manager decides whether WeChat may carry non-urgent messages at night (the operator "
+        "may too); SMS always keeps quiet hours",
+    ),
+    Resource(
         "own inbox",
         ("/api/v1/inbox", "/api/v1/inbox/<message_id>/read"),
         read=(R, B, SB, CM, E, F),

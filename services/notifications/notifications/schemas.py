@@ -126,6 +126,18 @@ class LinkIn(ma.Schema):
     url = ma.fields.String(required=True, validate=[ma.validate.Length(max=500), _https])
 
 
+class ImageOut(ma.Schema):
+    url = ma.fields.String()
+    alt = ma.fields.String()
+
+
+class ImageIn(ma.Schema):
+    """An image of a long notice: an https address like a link's (the residents' pages load it), with its text."""
+
+    url = ma.fields.String(required=True, validate=[ma.validate.Length(max=500), _https])
+    alt = ma.fields.String(load_default="", validate=ma.validate.Length(max=100))
+
+
 class LongNoticeIn(ma.Schema):
     """The long form for the inbox and WeChat: no SMS limits, links allowed."""
 
@@ -136,12 +148,14 @@ class LongNoticeIn(ma.Schema):
         metadata={"description": "the full text (no SMS cap; 20,000 characters at most)"},
     )
     links = ma.fields.List(ma.fields.Nested(LinkIn), load_default=list, validate=ma.validate.Length(max=10))
+    images = ma.fields.List(ma.fields.Nested(ImageIn), load_default=list, validate=ma.validate.Length(max=9))
 
 
 class LongNoticeOut(ma.Schema):
     title = ma.fields.String()
     body = ma.fields.String()
     links = ma.fields.List(ma.fields.Nested(LinkOut))
+    images = ma.fields.List(ma.fields.Nested(ImageOut))
 
 
 class NoticeIn(ma.Schema):
@@ -211,12 +225,42 @@ class TemplateLocaleArgs(ma.Schema):
 
 
 class PreferenceIn(ma.Schema):
-    opted_out = ma.fields.Boolean(required=True)
+    opted_out = ma.fields.Boolean(
+        load_default=None, metadata={"description": "of non-essential messages; left as it is when absent"}
+    )
+    opted_out_channels = ma.fields.List(
+        ma.fields.String(validate=ma.validate.OneOf(("sms", "wechat"))),
+        load_default=None,
+        validate=ma.validate.Length(max=2),
+        metadata={"description": "the pushed channels to get nothing on (the inbox always receives); absent: as is"},
+    )
 
 
 class PreferenceOut(ma.Schema):
     resident_id = ma.fields.String()
     opted_out = ma.fields.Boolean()
+    opted_out_channels = ma.fields.List(ma.fields.String())
+
+
+class QuietHoursIn(ma.Schema):
+    wechat_at_night = ma.fields.Boolean(
+        required=True,
+        allow_none=True,
+        metadata={"description": "non-urgent WeChat messages go during quiet hours; null: the instance's default"},
+    )
+
+
+class QuietHoursOut(ma.Schema):
+    """Which channels carry non-urgent messages during the quiet hours, in one community."""
+
+    community_id = ma.fields.String()
+    quiet_hours = ma.fields.String(allow_none=True)
+    sms_at_night = ma.fields.Boolean()
+    wechat_at_night = ma.fields.Boolean()
+    wechat_at_night_default = ma.fields.Boolean()
+    inbox_at_night = ma.fields.Boolean()
+    updated_by = ma.fields.String(allow_none=True)
+    updated_at = UtcDateTime(allow_none=True)
 
 
 class AliyunReceipt(ma.Schema):
@@ -253,6 +297,7 @@ class InboxMessageOut(ma.Schema):
     title = ma.fields.String()
     body = ma.fields.String()
     links = ma.fields.Method("_links")
+    images = ma.fields.Method("_images", metadata={"description": "a long notice's images: [{url, alt}]"})
     urgent = ma.fields.Boolean()
     read = ma.fields.Method("_read", metadata={"type": "boolean"})
     read_at = UtcDateTime(allow_none=True)
@@ -260,6 +305,9 @@ class InboxMessageOut(ma.Schema):
 
     def _links(self, message):
         return json.loads(message.links or "[]")
+
+    def _images(self, message):
+        return json.loads(message.images or "[]")
 
     def _read(self, message):
         return message.read_at is not None

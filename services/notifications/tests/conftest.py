@@ -500,3 +500,28 @@ def fee_overdue(resident: dict, stage: str = "first") -> dict:
 @pytest.fixture
 def overdue_event():
     return fee_overdue
+
+
+@pytest.fixture
+def bound(pipeline, directory, fake_wechat, wechat_config):
+    """(pipeline, client, bind): bind(resident=None) → (resident, openid), a resident whose WeChat is bound the way
+    the API does it (test_wechat, test_channel_choices)."""
+    p = pipeline("twilio", wechat=wechat_config())
+    client = p.app().test_client()
+    settings = p.context.settings
+
+    def bind(resident=None):
+        resident = resident or directory.resident(unit_id=str(uuid.uuid4()), community_id=str(uuid.uuid4()))
+        butler = auth_header(settings, "butler", communities=[resident["community_id"]])
+        issued = client.post(
+            "/api/v1/notifications/wechat/binding-codes", json={"unit_id": resident["unit_id"]}, headers=butler
+        )
+        assert issued.status_code == 201, issued.json
+        openid = fake_wechat.follower()
+        own = auth_header(settings, "resident", resident_id=resident["resident_id"], units=[resident["unit_id"]])
+        body = {"code": issued.json["code"], "oauth_code": fake_wechat.oauth_code(openid)}
+        answer = client.post("/api/v1/notifications/wechat/bindings", json=body, headers=own)
+        assert answer.status_code == 201, answer.json
+        return resident, openid
+
+    return p, client, bind

@@ -22,11 +22,10 @@ from .. import events
 from ..config import SMS, WECHAT, WechatSettings
 from ..models import Delivery, outbox
 from ..templates import DEFAULT_LOCALE
-from . import inbox_messages, wechat_bindings
+from . import inbox_messages, opt_outs, wechat_bindings
 
 CHANNELS = (SMS, WECHAT)
 
-NO_CHANNEL = "-"  # planning only: the rule's channels are all unavailable to this person
 STATUSES = ("pending", "sending", "sent", "delivered", "failed", "skipped")
 FINAL = ("delivered", "failed", "skipped")
 RESEND_ROLES = ("admin", "cs_manager", "senior_butler", "butler")
@@ -86,17 +85,24 @@ def _planned(session: Session, event_id: str, recipient_id: str) -> bool:
     return session.execute(query.limit(1)).first() is not None
 
 
-def _channels(session: Session, plan: Plan, wechat: WechatSettings | None) -> dict[str, str]:
-    """The channel of each recipient: the rule's first channel they can get (WeChat if bound), else SMS."""
+def _channels(session: Session, plan: Plan, wechat: WechatSettings | None) -> dict[str, str | tuple[str, str]]:
+    """The channel of each recipient: the rule's first channel they can get (WeChat if bound) and did not opt out
+    of, else SMS; (channel, reason) for one who can get none of them (the inbox still has the message)."""
     order = wechat.order(plan.template) if wechat is not None else (SMS,)
-    if WECHAT not in order:
-        return {}
     residents = {r.id for r in plan.recipients if r.id and r.kind == "resident"}
-    bindings = wechat_bindings.bound(session, residents)
-    chosen = {}
+    refused = opt_outs.opted_out_channels(session, residents)
+    if WECHAT not in order and not refused:
+        return {}
+    bindings = wechat_bindings.bound(session, residents) if WECHAT in order else {}
+    chosen: dict[str, str | tuple[str, str]] = {}
     for recipient in plan.recipients:
-        usable = [c for c in order if c == SMS or (c == WECHAT and recipient.id in bindings)]
-        chosen[recipient.id] = usable[0] if usable else NO_CHANNEL
+        off = refused.get(recipient.id, set())
+        usable = [c for c in order if c not in off and (c == SMS or recipient.id in bindings)]
+        if usable:
+            chosen[recipient.id] = usable[0]
+            continue
+        why = [f"opted out of {c}" if c in off else "not bound to WeChat" for c in order]
+        chosen[recipient.id] = (SMS if SMS in order else WECHAT, "; ".join(why))
     return chosen
 
 
@@ -122,6 +128,7 @@ def plan_deliveries(
         seen.add(recipient.id)
         if _planned(session, key, recipient.id):
             continue
+        channel = channels.get(recipient.id, SMS)
         delivery = Delivery(
             id=new_id(),
             event_id=key,
@@ -131,7 +138,7 @@ def plan_deliveries(
             community_id=plan.community_id,
             recipient_id=recipient.id,
             recipient_kind=recipient.kind,
-            channel=channels.get(recipient.id, SMS),
+            channel=channel if isinstance(channel, str) else channel[0],
             locale=DEFAULT_LOCALE,
             template=plan.template,
             variables=json.dumps(plan.variables, ensure_ascii=False),
@@ -145,10 +152,10 @@ def plan_deliveries(
         )
         if recipient.opted_out and not plan.essential:
             delivery.status, delivery.reason, delivery.next_attempt_at = "skipped", "opted out", None
-        elif delivery.channel == NO_CHANNEL:
-            # The rule sends by WeChat only and this resident has not bound theirs: the inbox has it.
-            delivery.channel, delivery.status, delivery.next_attempt_at = WECHAT, "skipped", None
-            delivery.reason = "not bound to WeChat"
+        elif not isinstance(channel, str):
+            # None of the rule's channels reaches this resident (opted out, or WeChat only and not bound): the
+            # inbox has it.
+            delivery.status, delivery.next_attempt_at, delivery.reason = "skipped", None, channel[1][:200]
         session.add(delivery)
         created.append(delivery)
     if plan.kind in ("event", "notice"):
@@ -239,6 +246,8 @@ def fall_back(session: Session, row: Delivery, now: datetime, wechat: WechatSett
     later = order[order.index(WECHAT) + 1 :] if WECHAT in order else (SMS,)
     if SMS not in later or find_delivery(session, row.event_id, row.recipient_id, SMS) is not None:
         return
+    if SMS in opt_outs.opted_out_channels(session, {row.recipient_id}).get(row.recipient_id, ()):
+        return  # opted out of SMS too: the inbox alone has it
     copied = ("event_id", "event_type", "kind", "subject", "community_id", "recipient_id", "recipient_kind", "locale")
     session.add(
         Delivery(

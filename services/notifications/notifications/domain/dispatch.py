@@ -21,14 +21,14 @@ from guanjia.logging import mask_text
 from guanjia.pii import mask_phone, normalize_phone
 
 from .. import events
-from ..config import SMS, WECHAT, SmsSettings, WechatSettings
+from ..config import SMS, WECHAT, SmsSettings
 from ..directory import DirectoryUnavailable
 from ..models import Delivery, InboxMessage
 from ..sms import PROVIDER, REJECTED, THROTTLED, Message, SmsError
 from ..templates import localized, pick_locale, render, segments
 from ..wechat import PERMANENT, THROTTLE_SECONDS, WechatError, mask_openid
 from ..wechat import THROTTLED as WECHAT_THROTTLED
-from . import wechat_bindings
+from . import channel_hours, opt_outs, wechat_bindings
 from .caps import (
     COMMUNITY_DAY,
     RECIPIENT_DAY,
@@ -97,12 +97,17 @@ def held(
     timezone: str,
     *,
     quiet: bool,
+    channel: str = SMS,
+    at_night: bool = False,
 ) -> Held | None:
     """Why a message due at `now` may not be claimed — quiet hours, then the recipient's daily and per-minute caps,
     then the community's daily budget — or None when it may. `counts` are the counters' current values,
-    {(scope, key): count}; urgent messages pass quiet hours and the community's budget, never a recipient's caps."""
-    if quiet and not urgent:
+    {(scope, key): count}; urgent messages pass quiet hours and the community's budget, never a recipient's caps.
+    On another channel than SMS (WeChat) only quiet hours apply, and not where the community allows it `at_night`."""
+    if quiet and not urgent and not (at_night and channel != SMS):
         return Held("waiting for the end of quiet hours", until=quiet_hours_end(now, sms, timezone))
+    if channel != SMS:
+        return None  # the caps count SMS (billed, and the anti-bombing limits); WeChat has its own limits
     if counts.get((RECIPIENT_DAY, recipient_id), 0) >= sms.recipient_per_day:
         return Held(f"over {sms.recipient_per_day} messages today", code="recipient_daily_cap")
     if counts.get((RECIPIENT_MINUTE, recipient_id), 0) >= sms.recipient_per_minute:
@@ -133,15 +138,28 @@ def claim_due(session: Session, context, now: datetime) -> list[dict]:
     rows = list(session.execute(query).scalars())
     if not rows:
         return []
+    rows = _without_opted_out(session, context, rows, now)
     quiet = in_quiet_hours(now, sms, tz)
+    nights = channel_hours.wechat_at_night(
+        session, {r.community_id for r in rows if quiet and r.channel == WECHAT}, not context.wechat.quiet_hours
+    )
     capped = [r for r in rows if r.channel == SMS]  # the SMS caps are SMS's; WeChat has its own limits
     counts = lock_caps(session, {w for r in capped for w in cap_windows(r.recipient_id, r.community_id, now, tz)})
     claimed, taken = [], Counter()
     for row in rows:
-        if row.channel == SMS:
-            wait = held(row.urgent, row.recipient_id, row.community_id, counts, sms, now, tz, quiet=quiet)
-        else:
-            wait = held_wechat(row.urgent, context.wechat, sms, now, tz, quiet=quiet)
+        night = nights.get(row.community_id, nights[None])
+        wait = held(
+            row.urgent,
+            row.recipient_id,
+            row.community_id,
+            counts,
+            sms,
+            now,
+            tz,
+            quiet=quiet,
+            channel=row.channel,
+            at_night=night,
+        )
         if wait is not None and wait.code:
             fail(session, written, row, now, wait.code, wait.reason)
             continue
@@ -176,11 +194,26 @@ def claim_due(session: Session, context, now: datetime) -> list[dict]:
     return claimed
 
 
-def held_wechat(urgent: bool, wechat: WechatSettings, sms: SmsSettings, now: datetime, tz: str, *, quiet: bool):
-    """WeChat keeps the instance's quiet hours unless the community allows template messages at night."""
-    if quiet and not urgent and wechat.quiet_hours:
-        return Held("waiting for the end of quiet hours", until=quiet_hours_end(now, sms, tz))
-    return None
+def _without_opted_out(session: Session, context, rows: list[Delivery], now: datetime) -> list[Delivery]:
+    """A resident who opted out of a channel after the message was planned: skipped there (WeChat falls back to
+    SMS unless they opted out of that too; the inbox has it anyway). One query for the batch."""
+    refused = opt_outs.opted_out_channels(session, {r.recipient_id for r in rows if r.recipient_kind == "resident"})
+    if not refused:
+        return rows
+    kept = []
+    for row in rows:
+        if row.recipient_kind == "resident" and row.channel in refused.get(row.recipient_id, ()):
+            row.status, row.next_attempt_at, row.reason, row.secret = (
+                "skipped",
+                None,
+                f"opted out of {row.channel}",
+                None,
+            )
+            if row.channel == WECHAT:
+                fall_back(session, row, now, context.wechat)
+            continue
+        kept.append(row)
+    return kept
 
 
 def _wechat_addresses(session: Session, items: list[dict]) -> None:

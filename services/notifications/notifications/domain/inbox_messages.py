@@ -79,6 +79,7 @@ def deposit(
                 title=form["title"],
                 body=form["body"],
                 links=json.dumps(form.get("links") or [], ensure_ascii=False),
+                images=json.dumps(form.get("images") or [], ensure_ascii=False),
                 urgent=urgent,
                 created_at=now,
             )

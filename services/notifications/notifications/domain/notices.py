@@ -110,19 +110,30 @@ def _long_columns(long: dict | None) -> dict:
     if not long:
         return {}
     links = [{"title": link["title"], "url": link["url"]} for link in long.get("links") or ()]
-    return {"long_title": long["title"], "long_body": long["body"], "links": json.dumps(links, ensure_ascii=False)}
+    images = [{"url": image["url"], "alt": image.get("alt") or ""} for image in long.get("images") or ()]
+    return {
+        "long_title": long["title"],
+        "long_body": long["body"],
+        "links": json.dumps(links, ensure_ascii=False),
+        "images": json.dumps(images, ensure_ascii=False),
+    }
 
 
 def long_of(notice: Notice) -> dict | None:
     """The notice's long form (title, body, links), or None when it has only the SMS form."""
     if notice.long_body is None:
         return None
-    return {"title": notice.long_title, "body": notice.long_body, "links": json.loads(notice.links or "[]")}
+    return {
+        "title": notice.long_title,
+        "body": notice.long_body,
+        "links": json.loads(notice.links or "[]"),
+        "images": json.loads(notice.images or "[]"),
+    }
 
 
 def inbox_form(notice: Notice) -> dict:
     """What the inbox (and WeChat) show: the long form, else the SMS form's title and body."""
-    return long_of(notice) or {"title": notice.title, "body": notice.body, "links": []}
+    return long_of(notice) or {"title": notice.title, "body": notice.body, "links": [], "images": []}
 
 
 def notice_counts(session: Session, notice_id: str) -> dict:

@@ -110,9 +110,20 @@ def counts(day=0, minute=0, community=0) -> dict:
     return {(RECIPIENT_DAY, "r1"): day, (RECIPIENT_MINUTE, "r1"): minute, (COMMUNITY_DAY, "c1"): community}
 
 
-def hold(urgent=False, community="c1", values=None, now=None, quiet=False):
+def hold(urgent=False, community="c1", values=None, now=None, quiet=False, channel="sms", at_night=False):
     now = now or shanghai(26, 10)
-    return held(urgent, "r1", community, values or counts(), CAPS, now, SHANGHAI, quiet=quiet)
+    return held(
+        urgent,
+        "r1",
+        community,
+        values or counts(),
+        CAPS,
+        now,
+        SHANGHAI,
+        quiet=quiet,
+        channel=channel,
+        at_night=at_night,
+    )
 
 
 def test_under_every_cap_and_outside_quiet_hours_a_message_is_claimed():
@@ -127,6 +138,24 @@ def test_quiet_hours_hold_a_non_urgent_message_until_they_end_but_not_an_urgent_
     assert hold(urgent=True, now=night, quiet=True) is None
     # Quiet hours come first: a message over its daily cap waits for the morning instead of failing at night.
     assert hold(now=night, quiet=True, values=counts(day=3)).code is None
+
+
+def test_quiet_hours_per_channel_wechat_goes_at_night_only_where_the_community_allows():
+    night = shanghai(26, 23)
+    # The community does not allow it: WeChat waits for the morning like SMS.
+    wait = hold(now=night, quiet=True, channel="wechat")
+    assert wait.code is None and wait.until == shanghai(27, 8)
+    # It allows it: a non-urgent WeChat message goes at night; SMS keeps quiet hours whatever the community says.
+    assert hold(now=night, quiet=True, channel="wechat", at_night=True) is None
+    assert hold(now=night, quiet=True, channel="sms", at_night=True).until == shanghai(27, 8)
+    assert hold(urgent=True, now=night, quiet=True, channel="wechat") is None
+
+
+def test_the_sms_caps_do_not_hold_a_wechat_message():
+    spent = counts(day=3, minute=2, community=10)
+    assert hold(values=spent).code == "recipient_daily_cap"
+    assert hold(values=spent, channel="wechat") is None
+    assert hold(values=spent, channel="wechat", quiet=True, at_night=True, now=shanghai(26, 23)) is None
 
 
 def test_the_recipients_daily_cap_fails_the_message_even_an_urgent_one():
