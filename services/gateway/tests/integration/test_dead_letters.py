@@ -10,7 +10,20 @@ from kombu import Queue
 from gateway.app import create_app
 from guanjia import bus
 from guanjia.http import WsgiUpstream
+from guanjia.service import load_specs
 from guanjia.testing import auth_header
+
+
+@pytest.fixture(scope="module")
+def residents_settings(infra):
+    """Residents on queues of this module's own: in a whole run the session's residents dead-letter queue holds the
+    letters of other tests (hundreds from the hostile-message tests), and a listing shows a queue's first 200."""
+    return infra.settings("residents", queue_prefix=f"{infra.prefix}.deadletters.")
+
+
+@pytest.fixture(scope="module")
+def residents_app(residents_settings):
+    return load_specs()["residents"].create_app(residents_settings, {})
 
 
 @pytest.fixture

@@ -18,6 +18,20 @@ from notifications.models import outbox
 
 
 @pytest.fixture(scope="module")
+def notifications_settings(infra):
+    """This module runs the worker: a database and queues of its own, so that the deliveries and events the session's
+    other modules leave behind (nobody consumes them there) are not a backlog in front of this module's events."""
+    return infra.settings("notifications", database="notifications_worker", queue_prefix=f"{infra.prefix}.worker.")
+
+
+@pytest.fixture(scope="module")
+def notifications_app(notifications_settings):
+    from notifications.app import create_app
+
+    return create_app(notifications_settings, upstreams={})
+
+
+@pytest.fixture(scope="module")
 def upstreams(residents_upstream):
     # One dict shared with the worker's residents client: a test may put a flaky upstream in front of it.
     return {"residents": residents_upstream}
