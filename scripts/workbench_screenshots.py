@@ -3,7 +3,7 @@
 Usage: .venv/bin/python scripts/workbench_screenshots.py   (writes docs/img/workbench-*.png)
 
 Starts an embedded stack with the demo community in a temporary folder, files two repairs as the demo resident,
-and photographs the butler's home on a desk monitor and a ticket on a phone.
+and photographs the butler's home on a desk monitor, a ticket on a phone and the KPI dashboard.
 """
 
 import sys
@@ -62,11 +62,16 @@ def main() -> int:
         browser.get(f"{stack.url}/tickets/{tickets[0]['id']}")
         wait_for(browser, "#ticket-actions")
         browser.save_screenshot(str(ROOT / "docs/img/workbench-ticket-phone.png"))
+        fresh(browser, (1280, 1400))
+        sign_in(browser, stack.url, "admin", "screenshot-admin-1")
+        browser.get(f"{stack.url}/dashboard")
+        wait_for(browser, "svg")
+        browser.save_screenshot(str(ROOT / "docs/img/workbench-dashboard.png"))
     finally:
         if browser is not None:
             stop_browser(browser)
         stack.stop()
-    print("docs/img/workbench-home.png docs/img/workbench-ticket-phone.png")
+    print("docs/img/workbench-home.png docs/img/workbench-ticket-phone.png docs/img/workbench-dashboard.png")
     return 0
 
 
