@@ -279,6 +279,7 @@ class SmtpSettings:
     report_recipients: dict = dataclasses.field(default_factory=dict)
     report_period: str = "weekly"
     max_attempts: int = 5
+    send_lease_seconds: float = 120.0  # a mail in 'sending' without an outcome for this long lost its worker
 
     @property
     def enabled(self) -> bool:
@@ -304,8 +305,9 @@ def smtp_from_env(settings=None, env=None) -> SmtpSettings:
     try:
         port = int(env.get("GUANJIA_SMTP_PORT", "25"))
         timeout = float(env.get("GUANJIA_SMTP_TIMEOUT_SECONDS", "10"))
+        lease = float(env.get("GUANJIA_SMTP_SEND_LEASE_SECONDS", "120"))
     except ValueError:
-        raise RuntimeError("GUANJIA_SMTP_PORT / GUANJIA_SMTP_TIMEOUT_SECONDS: numbers") from None
+        raise RuntimeError("GUANJIA_SMTP_PORT / _TIMEOUT_SECONDS / _SEND_LEASE_SECONDS: numbers") from None
     return SmtpSettings(
         host=env.get("GUANJIA_SMTP_HOST", ""),
         port=port,
@@ -316,4 +318,5 @@ def smtp_from_env(settings=None, env=None) -> SmtpSettings:
         timeout_seconds=timeout,
         report_recipients={str(k): list(v) for k, v in recipients.items()},
         report_period=period,
+        send_lease_seconds=lease,
     )

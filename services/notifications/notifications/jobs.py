@@ -36,19 +36,28 @@ def dispatch_job(context, database, now: datetime | None = None) -> None:
 
 def email_reports_job(context, database, now: datetime | None = None) -> int:
     """Managers' reports by e-mail: plan the last finished period's mails (once per community, period and
-    address), then send what is pending; each mail in its own transaction. Off while GUANJIA_SMTP_* is unset."""
+    address), then send what is pending: each mail committed to 'sending' before the SMTP conversation and its
+    outcome in a transaction of its own (exactly once, one recorded duplicate at most after a lost worker).
+    Off while GUANJIA_SMTP_* is unset."""
     if not context.smtp.enabled:
         return 0
-    now = now or context.clock()
+    fixed, now = now, now or context.clock()
     with database.transaction() as session:
         reports.plan_reports(session, context.settings, context.smtp, now)
+        reports.recover_stale(session, context.smtp, now)
     sent, tried = 0, set()
     while True:
+        now = fixed or context.clock()  # each lease starts when its mail is claimed, not when the run began
         with database.transaction() as session:
-            row = reports.send_due(session, context, now, tried)
-            if row is None:
-                return sent
-            sent += row.status == "sent"
+            claim = reports.claim_due(session, context, now, tried)
+        if claim is None:
+            return sent
+        if not isinstance(claim, reports.Claim):
+            continue  # failed without sending (its address was removed)
+        error = reports.send_claimed(context.smtp, claim)
+        with database.transaction() as session:
+            row = reports.record(session, context.smtp, claim, error, fixed or context.clock())
+            sent += row is not None and row.status == "sent"
 
 
 PERIODIC = [("dispatch", 0.01, dispatch_job), ("email_reports", 300.0, email_reports_job)]

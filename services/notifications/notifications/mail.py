@@ -27,12 +27,25 @@ def mask_email(address: str | None) -> str | None:
     return f"{local[:2]}***@{domain}"
 
 
-def send(smtp: SmtpSettings, to: str, subject: str, text: str, attachment: tuple[str, bytes] | None = None) -> str:
+def message_id(smtp: SmtpSettings, key: str) -> str:
+    """A stable Message-ID for `key` (a row id): a repeat of the same mail carries the same one, so a client can drop it."""
+    return f"<{key}@{smtp.sender.rsplit('@', 1)[-1]}>"
+
+
+def send(
+    smtp: SmtpSettings,
+    to: str,
+    subject: str,
+    text: str,
+    attachment: tuple[str, bytes] | None = None,
+    *,
+    msgid: str | None = None,
+) -> str:
     """Send one message; its Message-ID. MailError(kind=PERMANENT|TRANSIENT) when the relay does not take it."""
     message = EmailMessage()
     message["From"], message["To"], message["Subject"] = smtp.sender, to, subject
     message["Date"] = formatdate(localtime=False)
-    message["Message-ID"] = make_msgid(domain=smtp.sender.rsplit("@", 1)[-1])
+    message["Message-ID"] = msgid or make_msgid(domain=smtp.sender.rsplit("@", 1)[-1])
     message.set_content(text)
     if attachment:
         filename, data = attachment

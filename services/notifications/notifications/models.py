@@ -231,11 +231,14 @@ class ReportMail(Base):
     period_start: Mapped[str] = mapped_column(String(10))  # the local first day, ISO
     recipient_hash: Mapped[str] = mapped_column(String(64))  # guanjia.pii.pii_lookup_hash of the address
     recipient_masked: Mapped[str] = mapped_column(String(100))
-    status: Mapped[str] = mapped_column(String(20))  # pending|sent|failed
+    status: Mapped[str] = mapped_column(String(20))  # pending|sending|sent|failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error_code: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())  # 'sending' since: the lease starts here
+    # A worker was lost between the relay's answer and the commit; this mail was sent once more and may arrive twice.
+    duplicate_risk: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     __table_args__ = (
         UniqueConstraint(

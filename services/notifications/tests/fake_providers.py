@@ -511,7 +511,8 @@ class FakeWechatServer:
 # -- an SMTP sink: a real local SMTP server that keeps what it accepts --------------------------------------------
 class SmtpSink:
     """`with SmtpSink() as sink:` → sink.host, sink.port, sink.messages (raw bytes, envelope); addresses in
-    `sink.refuse` get 550, and `sink.busy` answers 451 to every RCPT (a transient refusal)."""
+    `sink.refuse` get 550, and `sink.busy` answers 451 to every RCPT (a transient refusal); `sink.hold` cleared, an
+    accepted message waits for its 250 (a worker can be killed meanwhile), `sink.received` set once one arrived."""
 
     def __init__(self):
         import socketserver
@@ -519,6 +520,9 @@ class SmtpSink:
         self.messages: list[dict] = []
         self.refuse: set[str] = set()
         self.busy = False
+        self.hold = threading.Event()
+        self.hold.set()
+        self.received = threading.Event()
         self.lock = threading.Lock()
         sink = self
 
@@ -559,6 +563,8 @@ class SmtpSink:
                             data += chunk[1:] if chunk.startswith(b"..") else chunk
                         with sink.lock:
                             sink.messages.append({"from": sender, "to": recipients, "data": data})
+                        sink.received.set()
+                        sink.hold.wait(60)  # accepted; the answer may be held back
                         self.reply("250 OK queued")
                     elif verb == "RSET":
                         sender, recipients = None, []
@@ -582,5 +588,6 @@ class SmtpSink:
         return self
 
     def __exit__(self, *exc):
+        self.hold.set()
         self.server.shutdown()
         self.server.server_close()

@@ -3,22 +3,25 @@ week or month, as an XLSX attachment, once per (community, period, address)."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
+import logging
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from guanjia.auth import Principal
-from guanjia.db import new_id
+from guanjia.db import as_utc, new_id
 from guanjia.pii import pii_lookup_hash
 
 from ..config import SmtpSettings
-from ..mail import MailError, mask_email, send
+from ..mail import PERMANENT, MailError, mask_email, message_id, send
 from ..models import ReportMail
 from .quiet_hours import local_now
 from .stats import daily_stats
 
+log = logging.getLogger(__name__)
 REPORT_CHANNELS = ("sms", "wechat", "inbox")
 COLUMNS = ("date", "channel", "sent", "delivered", "failed", "skipped", "pending", "segments", "estimated_cost", "read")
 REPORTER = Principal(subject="notifications-reports", role="service")
@@ -95,11 +98,43 @@ def workbook(session: Session, settings, sms, community_id: str, start: date, en
     return out.getvalue()
 
 
-def send_due(session: Session, context, now: datetime, tried: set[str]) -> ReportMail | None:
-    """Claim one pending report mail (SKIP LOCKED; held while it is sent) and send it; None when none is due.
+@dataclasses.dataclass(frozen=True)
+class Claim:
+    """A report mail committed to 'sending' (its lease runs from claimed_at) and everything needed to send it."""
 
-    The row stays locked until the outcome commits, so two workers never send the same report; a worker killed
-    between the relay's acceptance and the commit leaves it pending, and it goes again (at least once)."""
+    id: str
+    claimed_at: datetime
+    address: str
+    subject: str
+    text: str
+    attachment: tuple[str, bytes]
+
+
+def recover_stale(session: Session, smtp: SmtpSettings, now: datetime) -> int:
+    """A mail left 'sending' past the lease lost its worker between the relay's answer and our commit. It is sent
+    once more, marked as a possible duplicate; a second loss fails it (outcome_unknown), so at most one duplicate."""
+    lease = now - timedelta(seconds=smtp.send_lease_seconds)
+    query = (
+        select(ReportMail)
+        .where(ReportMail.status == "sending", ReportMail.claimed_at < lease)
+        .with_for_update(skip_locked=True)
+    )
+    recovered = 0
+    for row in session.execute(query).scalars():
+        recovered += 1
+        if row.duplicate_risk:
+            row.status, row.error_code = "failed", "outcome_unknown"
+            log.warning("report mail lost twice while sending; not sent again", extra={"report_mail_id": row.id})
+            continue
+        row.status, row.duplicate_risk = "pending", True
+        log.warning("report mail lost while sending; resending once", extra={"report_mail_id": row.id})
+    return recovered
+
+
+def claim_due(session: Session, context, now: datetime, tried: set[str]) -> Claim | ReportMail | None:
+    """Claim one pending report mail (SKIP LOCKED) into 'sending' with its lease; the caller commits that before
+    the SMTP conversation, so a worker lost during it leaves a trace (`recover_stale`). A row that cannot be sent
+    (its address was removed) is failed and returned as is; None when none is due."""
     smtp = context.smtp
     query = (
         select(ReportMail)
@@ -122,13 +157,31 @@ def send_due(session: Session, context, now: datetime, tried: set[str]) -> Repor
     data = workbook(session, context.settings, context.sms, row.community_id, start, end)
     subject = f"通知投递{'周报' if row.period == 'weekly' else '月报'} {start.isoformat()} – {end.isoformat()}"
     text = f"附件为小区 {row.community_id} 在 {start.isoformat()} 至 {end.isoformat()} 的短信、微信与站内信投递统计。"
-    row.attempts += 1
+    row.status, row.claimed_at, row.attempts = "sending", now, row.attempts + 1
+    filename = f"deliveries-{row.community_id[:8]}-{start.isoformat()}.xlsx"
+    return Claim(row.id, now, address, subject, text, (filename, data))
+
+
+def send_claimed(smtp: SmtpSettings, claim: Claim) -> MailError | None:
+    """The SMTP conversation, outside any transaction; the refusal, or None when the relay took the mail. The
+    Message-ID comes from the row id, so a repeat after a lost worker carries the same one."""
     try:
-        send(smtp, address, subject, text, (f"deliveries-{row.community_id[:8]}-{start.isoformat()}.xlsx", data))
+        send(smtp, claim.address, claim.subject, claim.text, claim.attachment, msgid=message_id(smtp, claim.id))
     except MailError as exc:
-        row.error_code = exc.code
-        if exc.kind == "permanent" or row.attempts >= smtp.max_attempts:
-            row.status = "failed"
+        return exc
+    return None
+
+
+def record(session: Session, smtp: SmtpSettings, claim: Claim, error: MailError | None, now: datetime):
+    """The outcome of a claimed mail; the row, or None when it was taken over meanwhile (past its lease)."""
+    row = session.get(ReportMail, claim.id, with_for_update=True)
+    if row is None or row.status != "sending" or as_utc(row.claimed_at) != as_utc(claim.claimed_at):
+        log.warning("report mail outcome arrived after its lease", extra={"report_mail_id": claim.id})
+        return None
+    if error is None:
+        row.status, row.sent_at, row.error_code = "sent", now, None
         return row
-    row.status, row.sent_at, row.error_code = "sent", now, None
+    row.error_code = error.code
+    failed = error.kind == PERMANENT or row.attempts >= smtp.max_attempts
+    row.status = "failed" if failed else "pending"
     return row

@@ -84,3 +84,32 @@ def test_a_busy_relay_is_retried_and_nothing_goes_while_smtp_is_unset(pipeline, 
     assert email_reports_job(p.context, p.database) == 1
     [row] = reports(p, resident["community_id"])
     assert row.status == "sent" and len(sink.messages) == 1
+
+
+def test_an_outcome_arriving_after_the_lease_leaves_the_newer_attempt_alone(pipeline, directory, sink, clock):
+    """The first worker's late answer does not overwrite what the worker that took the mail over records."""
+    from datetime import timedelta
+
+    from notifications.domain import reports as domain
+
+    resident = directory.resident()
+    p = pipeline("twilio")
+    p.context.smtp = SmtpSettings(
+        host=sink.host, port=sink.port, timeout_seconds=3, report_recipients={resident["community_id"]: ["m@x.org"]}
+    )
+    now = p.context.clock()
+    with p.database.transaction() as s:
+        domain.plan_reports(s, p.context.settings, p.context.smtp, now)
+        claim = domain.claim_due(s, p.context, now, set())
+    later = now + timedelta(seconds=p.context.smtp.send_lease_seconds + 1)
+    with p.database.transaction() as s:
+        assert domain.recover_stale(s, p.context.smtp, later) == 1
+        taken = domain.claim_due(s, p.context, later, set())
+    assert domain.send_claimed(p.context.smtp, taken) is None
+    with p.database.transaction() as s:
+        assert domain.record(s, p.context.smtp, taken, None, later).status == "sent"
+    with p.database.transaction() as s:
+        assert domain.record(s, p.context.smtp, claim, None, later) is None  # the first worker's late outcome
+    [row] = reports(p, resident["community_id"])
+    assert (row.status, row.attempts, row.duplicate_risk) == ("sent", 2, True) and len(sink.messages) == 1
+    assert email.message_from_bytes(sink.messages[0]["data"])["Message-ID"] == f"<{row.id}@localhost>"

@@ -1,6 +1,7 @@
 """Kill the worker process between the provider's acceptance and our commit: the documented outcome is at most one
-duplicate, recorded on the delivery (duplicate_risk) — never a lost message and never a third copy."""
+duplicate, recorded on the delivery or report mail (duplicate_risk) — never a lost message and never a third copy."""
 
+import json
 import os
 import signal
 import subprocess
@@ -129,8 +130,6 @@ def test_a_worker_killed_while_sending_by_wechat_gives_at_most_one_recorded_dupl
     infra, served_directory, directory, sms_server, fake_sms, wechat_server, fake_wechat, fakes, overdue_event
 ):
     """The same for a template message to a bound resident: one duplicate at most, on record, no SMS on top."""
-    import json
-
     from guanjia.db import utcnow
     from guanjia.pii import encrypt_pii, pii_lookup_hash
     from notifications.models import WechatBinding
@@ -197,3 +196,71 @@ def test_a_worker_killed_while_sending_by_wechat_gives_at_most_one_recorded_dupl
     assert row.duplicate_risk and row.attempts == 2 and "may arrive twice" in row.reason
     time.sleep(0.5)
     assert len(fake_wechat.of(openid)) == 2 and fake_sms.of(phone=resident["phone"]) == []
+
+
+def start_report_job(env):
+    """`guanjia jobs run notifications email_reports`: a worker process running the e-mail reports job once, now."""
+    return subprocess.Popen(
+        [GUANJIA, "jobs", "run", "notifications", "email_reports"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
+@pytest.mark.parametrize("lost", [1, 2])
+def test_a_worker_killed_while_mailing_a_report_gives_at_most_one_recorded_duplicate(
+    infra, served_directory, sms_server, fakes, lost
+):
+    """Killed once between the SMTP sink's acceptance and the commit: sent once more, marked, with the same
+    Message-ID; killed twice: failed as outcome_unknown — never a third copy."""
+    import email
+    import email.policy
+
+    from notifications.models import ReportMail
+
+    community = str(uuid.uuid4())
+    with fakes.SmtpSink() as sink:
+        smtp = {
+            "GUANJIA_SMTP_HOST": sink.host,
+            "GUANJIA_SMTP_PORT": str(sink.port),
+            "GUANJIA_SMTP_FROM": "reports@wuye.example.org",
+            "GUANJIA_SMTP_TIMEOUT_SECONDS": "30",
+            "GUANJIA_SMTP_SEND_LEASE_SECONDS": "2",
+            "GUANJIA_SMTP_REPORT_RECIPIENTS": json.dumps({community: ["manager@example.org"]}),
+        }
+        env, settings = kill_env(infra, served_directory, sms_server, fakes, smtp)
+        database = Database(settings.database_url)
+
+        def report():
+            with database.transaction() as s:
+                return s.execute(select(ReportMail).where(ReportMail.community_id == community)).scalar_one()
+
+        try:
+            sink.hold.clear()  # the relay takes the mail and keeps its 250 back
+            for attempt in range(1, lost + 1):
+                sink.received.clear()
+                job = start_report_job(env)
+                try:
+                    assert sink.received.wait(60), job.stderr.read1().decode(errors="replace") if job.poll() else "-"
+                    job.send_signal(signal.SIGKILL)  # between the relay's acceptance and our commit
+                    job.wait(10)
+                finally:
+                    if job.poll() is None:
+                        job.kill()
+                left = report()
+                assert (left.status, left.attempts, left.duplicate_risk) == ("sending", attempt, attempt > 1)
+                time.sleep(2.5)  # past the lease
+            sink.hold.set()
+            job = start_report_job(env)
+            assert job.wait(60) == 0, job.stderr.read().decode(errors="replace")
+            row = report()
+        finally:
+            database.dispose()
+        ids = {email.message_from_bytes(m["data"], policy=email.policy.default)["Message-ID"] for m in sink.messages}
+    assert len(sink.messages) == 2 and ids == {f"<{row.id}@wuye.example.org>"}  # one duplicate, the same Message-ID
+    assert row.duplicate_risk and row.attempts == 2
+    if lost == 1:
+        assert row.status == "sent" and row.error_code is None
+    else:
+        assert row.status == "failed" and row.error_code == "outcome_unknown"
