@@ -84,11 +84,22 @@ def wait_for(browser, css: str, timeout: float = 30.0):
 
 
 def wait_text(browser, css: str, text: str, timeout: float = 30.0):
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
 
-    WebDriverWait(browser, timeout).until(ec.text_to_be_present_in_element((By.CSS_SELECTOR, css), text))
+    def present(driver) -> bool:
+        try:
+            return text in driver.find_element(By.CSS_SELECTOR, css).text
+        except StaleElementReferenceException:
+            return False
+        except WebDriverException as error:
+            # htmx swapped the element between finding it and reading its text; chromium says so in its own words.
+            if "does not belong to the document" in str(error):
+                return False
+            raise
+
+    WebDriverWait(browser, timeout).until(present)
     return browser.find_element(By.CSS_SELECTOR, css)
 
 

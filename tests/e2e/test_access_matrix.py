@@ -28,7 +28,9 @@ SCOPED_ROLES = ("resident", "butler", "senior_butler", "cs_manager", "engineer",
 # may legitimately see these, so that caller is checked on household-level objects only. The community's knowledge
 # base and directory entries, its service catalogue and its surveys' questionnaires are pages of the whole community,
 # like its zones (a survey's answers stay per household: the community service's tests cover the neighbours).
-COMMUNITY_LEVEL = {"community_id", "building_id", "zone_id", "entry_id", "item_id", "survey_id"}
+# The estate's equipment is the community's too; a butler sees the community-wide pieces and those of their own
+# zones (services/tickets/tests/integration/test_equipment.py covers the zones).
+COMMUNITY_LEVEL = {"community_id", "building_id", "zone_id", "entry_id", "item_id", "survey_id", "equipment_id"}
 ALLOWED = {403, 404}
 PARAM = re.compile(r"\{([^}]+)\}")
 

@@ -127,4 +127,4 @@ def test_jobs_show_when_each_ran_and_run_one_now(operator_env, capsys):
     code, _, err = _run(capsys, "jobs", "run", "tickets", "nightly")
     assert code == 2 and "one of: sla, patrol-coverage" in err
     code, _, err = _run(capsys, "jobs", "list", "gateway")
-    assert code == 2 and "unknown service 'gateway'; one of: tickets, billing, notifications, staff" in err
+    assert code == 2 and "unknown service 'gateway'; one of: tickets, billing, notifications, community, staff" in err

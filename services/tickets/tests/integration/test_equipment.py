@@ -83,6 +83,20 @@ def test_equipment_is_for_its_community_staff_only(client, world, staff):
     assert refused.status_code == 403
 
 
+def test_butlers_see_their_zones_equipment_and_the_community_wide_pieces(client, world):
+    settings = client.application.extensions["guanjia.settings"]
+    elsewhere = auth_header(settings, "butler", communities=[world["community_id"]], zones=[str(uuid.uuid4())])
+    lift = _register(client, world)  # in the world's zone
+    gate = _register(client, world, name="南门道闸", kind="gate", zone_id=None, building_id=None)
+    for path in (f"{EQ}/{lift['id']}", f"{EQ}/{lift['id']}/history"):
+        assert client.get(path, headers=world["butler"]).status_code == 200
+        assert client.get(path, headers=elsewhere).status_code == 404
+    assert client.post(f"{EQ}/{lift['id']}/faults", headers=elsewhere, json={"description": "异响"}).status_code == 404
+    assert client.get(f"{EQ}/{gate['id']}", headers=elsewhere).status_code == 200
+    listed = client.get(EQ, headers=elsewhere, query_string={"community_id": world["community_id"]}).json["items"]
+    assert gate["id"] in [e["id"] for e in listed] and lift["id"] not in [e["id"] for e in listed]
+
+
 def test_a_fault_becomes_a_repair_ticket_in_the_equipment_history(client, world):
     lift = _register(client, world)
     body = {"description": "轿厢异响", "priority": "high"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -13,6 +13,8 @@ from guanjia.db import new_id
 from guanjia.errors import Conflict, Forbidden, Invalid, NotFound
 
 from ..models import Equipment, EquipmentCertificate, MaintenanceOrder, Ticket, Zone
+from . import people
+from .projections import building_community
 from .tickets import open_ticket
 
 EQUIPMENT_KINDS = (
@@ -62,10 +64,18 @@ def require(principal: Principal, roles: tuple[str, ...], what: str) -> None:
         raise Forbidden(f"role {principal.role} may not {what}")
 
 
+def _sees(principal: Principal, equipment: Equipment) -> bool:
+    """Butlers the equipment of their zones and the community-wide pieces (no zone: the main gate, the pump room);
+    the other readers every piece of their communities."""
+    if principal.role not in READERS or not principal.sees_community(equipment.community_id):
+        return False
+    return equipment.zone_id is None or principal.sees_zone(equipment.community_id, equipment.zone_id)
+
+
 def get(session: Session, principal: Principal, equipment_id: str, lock: bool = False) -> Equipment:
     query = select(Equipment).where(Equipment.id == equipment_id)
     found = session.execute(query.with_for_update() if lock else query).scalar_one_or_none()
-    if found is None or principal.role not in READERS or not principal.sees_community(found.community_id):
+    if found is None or not _sees(principal, found):
         raise NotFound(f"equipment {equipment_id} not found")
     return found
 
@@ -75,6 +85,13 @@ def _check_zone(session: Session, community_id: str, zone_id: str | None) -> Non
         zone = session.get(Zone, zone_id)
         if zone is None or zone.community_id != community_id:
             raise Invalid("zone_id", "no such zone in this community")
+
+
+def _check_building(session: Session, community_id: str, building_id: str | None, directory) -> None:
+    if building_id and building_community(session, directory or people.People(), community_id, building_id) != (
+        community_id
+    ):
+        raise Invalid("building_id", "no such building in this community")
 
 
 def _save(session: Session, equipment: Equipment) -> Equipment:
@@ -87,12 +104,13 @@ def _save(session: Session, equipment: Equipment) -> Equipment:
     return equipment
 
 
-def register(session: Session, principal: Principal, data: dict, now: datetime) -> Equipment:
+def register(session: Session, principal: Principal, data: dict, now: datetime, directory=None) -> Equipment:
     require(principal, KEEPERS, "keep the equipment register")
     community_id = data["community_id"]
     if not principal.sees_community(community_id):
         raise Invalid("community_id", "not one of your communities")
     _check_zone(session, community_id, data.get("zone_id"))
+    _check_building(session, community_id, data.get("building_id"), directory)
     equipment = Equipment(
         id=new_id(),
         community_id=community_id,
@@ -107,12 +125,16 @@ def register(session: Session, principal: Principal, data: dict, now: datetime) 
     return _save(session, equipment)
 
 
-def update(session: Session, principal: Principal, equipment_id: str, data: dict, now: datetime) -> Equipment:
+def update(
+    session: Session, principal: Principal, equipment_id: str, data: dict, now: datetime, directory=None
+) -> Equipment:
     """Change what the register says of it (location, maker, contractor, ...); the state has its own action."""
     require(principal, KEEPERS, "keep the equipment register")
     equipment = get(session, principal, equipment_id, lock=True)
     if "zone_id" in data:
         _check_zone(session, equipment.community_id, data["zone_id"])
+    if "building_id" in data:
+        _check_building(session, equipment.community_id, data["building_id"], directory)
     for name in FIELDS:
         if name in data:
             setattr(equipment, name, data[name])
@@ -139,6 +161,8 @@ def visible(principal: Principal, filters: dict):
         return query.where(Equipment.id.is_(None))
     if not principal.instance_wide:
         query = query.where(Equipment.community_id.in_(principal.communities or ("",)))
+    if principal.role == "butler":
+        query = query.where(or_(Equipment.zone_id.is_(None), Equipment.zone_id.in_(principal.zones or ("",))))
     for name in ("community_id", "kind", "state", "building_id", "zone_id"):
         if filters.get(name):
             query = query.where(getattr(Equipment, name) == filters[name])

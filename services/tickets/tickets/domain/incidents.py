@@ -16,6 +16,7 @@ from guanjia.errors import Conflict, Forbidden, Invalid, NotFound, UpstreamUnava
 from .. import events
 from ..models import Incident, IncidentLog, IncidentScope, IncidentTask, Unit, Zone, outbox
 from . import people
+from .projections import building_community
 
 INCIDENT_TYPES = (
     "water_outage",  # 停水
@@ -105,10 +106,7 @@ def _check_scope(session: Session, community_id: str, scope: dict, directory) ->
                 unit = session.get(Unit, target)
                 found = unit.community_id if unit else (directory.unit(target) or {}).get("community_id")
             elif kind == "building":
-                here = session.execute(
-                    select(Unit.id).where(Unit.building_id == target, Unit.community_id == community_id).limit(1)
-                ).scalar_one_or_none()
-                found = community_id if here else (directory.building(target) or {}).get("community_id")
+                found = building_community(session, directory, community_id, target)
             else:
                 zone = session.get(Zone, target)
                 found = zone.community_id if zone else people.zone_community(directory, target)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from guanjia.db import as_utc, parse_time
@@ -105,3 +105,11 @@ def upsert_absence(session: Session, data: dict, ended_at: datetime | None = Non
     )
     absence.starts_at, absence.ends_at = parse_time(data["starts_at"]), parse_time(data["ends_at"])
     absence.ended_at = absence.ended_at or ended_at
+
+
+def building_community(session: Session, directory, community_id: str, building_id: str) -> str | None:
+    """The community of a building: `community_id` when one of its units there is known here, else residents'."""
+    here = session.execute(
+        select(Unit.id).where(Unit.building_id == building_id, Unit.community_id == community_id).limit(1)
+    ).scalar_one_or_none()
+    return community_id if here else (directory.building(building_id) or {}).get("community_id")
