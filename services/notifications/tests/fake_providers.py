@@ -278,16 +278,20 @@ class _Handler(BaseHTTPRequestHandler):
         self.fake.hold.wait(60)
 
 
-class FakeSmsServer:
-    """`with FakeSmsServer() as server:` → server.url, server.fake (a fresh FakeSms)."""
+class _FakeServer:
+    """A fake provider on a real local HTTP server: `with <Subclass>() as server:` → server.url, server.fake."""
+
+    fake_class: type
+    handler_class: type
+    name: str
 
     def __init__(self):
-        self.fake = FakeSms()
-        handler = type("Handler", (_Handler,), {"fake": self.fake})
+        self.fake = self.fake_class()
+        handler = type(f"{self.handler_class.__name__}Bound", (self.handler_class,), {"fake": self.fake})
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.httpd.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, name="fake-sms", daemon=True)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, name=self.name, daemon=True)
 
     def __enter__(self):
         self.thread.start()
@@ -297,6 +301,12 @@ class FakeSmsServer:
         self.fake.hold.set()
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+class FakeSmsServer(_FakeServer):
+    """`with FakeSmsServer() as server:` → server.url, server.fake (a fresh FakeSms)."""
+
+    fake_class, handler_class, name = FakeSms, _Handler, "fake-sms"
 
 
 # -- WeChat official account (公众号): stable_token, template/send, OAuth snsapi_base ----------------------------------
@@ -487,25 +497,10 @@ class _WechatHandler(BaseHTTPRequestHandler):
         return self._reply({"errcode": 0, "errmsg": "ok", "msgid": msgid})
 
 
-class FakeWechatServer:
+class FakeWechatServer(_FakeServer):
     """`with FakeWechatServer() as server:` → server.url, server.fake (a fresh FakeWechat)."""
 
-    def __init__(self):
-        self.fake = FakeWechat()
-        handler = type("WechatHandler", (_WechatHandler,), {"fake": self.fake})
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, name="fake-wechat", daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.fake.hold.set()
-        self.httpd.shutdown()
-        self.httpd.server_close()
+    fake_class, handler_class, name = FakeWechat, _WechatHandler, "fake-wechat"
 
 
 # -- an SMTP sink: a real local SMTP server that keeps what it accepts --------------------------------------------
