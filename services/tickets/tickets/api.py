@@ -634,7 +634,7 @@ def _today():
 
 
 def _equipment(session, found):
-    return equipment.out(session, found, _today())
+    return display.equipment(session, equipment.out(session, found, _today()))
 
 
 @equipment_blp.route("", methods=["POST"])
@@ -653,7 +653,8 @@ def register_equipment(data):
 def list_equipment(args):
     """The equipment of the caller's communities, by kind and name."""
     with web.database().transaction() as session:
-        return web.paginate(session, equipment.visible(web.principal(), args), args["page"], args["page_size"])
+        page = web.paginate(session, equipment.visible(web.principal(), args), args["page"], args["page_size"])
+        return display.equipment(session, page)
 
 
 @equipment_blp.route("/certificates/expiring", methods=["GET"])
@@ -713,7 +714,8 @@ def equipment_history(equipment_id):
     with web.database().transaction() as session:
         found = equipment.history(session, web.principal(), equipment_id)
         today = _today()
-        return {**found, "maintenance": [maintenance.order_out(o, today) for o in found["maintenance"]]}
+        found = {**found, "maintenance": [maintenance.order_out(o, today) for o in found["maintenance"]]}
+        return display.equipment_history(session, found)
 
 
 # ---------------------------------------------------------------- maintenance plans and orders
@@ -726,7 +728,8 @@ def create_maintenance_plan(data):
     """A checklist done daily, weekly, monthly or yearly from `starts_on`: the worker makes one work order per due
     date (equipment.maintenance_due)."""
     with web.database().transaction() as session:
-        return maintenance.plan_out(maintenance.create_plan(session, web.principal(), data, web.now()))
+        plan = maintenance.plan_out(maintenance.create_plan(session, web.principal(), data, web.now()))
+        return display.maintenance_plans(session, plan)
 
 
 @maintenance_blp.route("/plans", methods=["GET"])
@@ -736,7 +739,7 @@ def list_maintenance_plans(args):
     """Plans of the caller's communities, the next due first."""
     with web.database().transaction() as session:
         page = web.paginate(session, maintenance.visible_plans(web.principal(), args), args["page"], args["page_size"])
-        return {**page, "items": [maintenance.plan_out(p) for p in page["items"]]}
+        return display.maintenance_plans(session, {**page, "items": [maintenance.plan_out(p) for p in page["items"]]})
 
 
 @maintenance_blp.route("/plans/<plan_id>/active", methods=["POST"])
@@ -745,7 +748,8 @@ def list_maintenance_plans(args):
 def set_maintenance_plan_active(data, plan_id):
     """Pause or resume a plan (a paused plan makes no orders)."""
     with web.database().transaction() as session:
-        return maintenance.plan_out(maintenance.set_active(session, web.principal(), plan_id, data["active"]))
+        plan = maintenance.plan_out(maintenance.set_active(session, web.principal(), plan_id, data["active"]))
+        return display.maintenance_plans(session, plan)
 
 
 @maintenance_blp.route("/orders", methods=["GET"])
@@ -757,14 +761,16 @@ def list_maintenance_orders(args):
     with web.database().transaction() as session:
         query = maintenance.visible_orders(web.principal(), args, today)
         page = web.paginate(session, query, args["page"], args["page_size"])
-        return {**page, "items": [maintenance.order_out(o, today) for o in page["items"]]}
+        found = {**page, "items": [maintenance.order_out(o, today) for o in page["items"]]}
+        return display.maintenance_orders(session, found)
 
 
 @maintenance_blp.route("/orders/<order_id>", methods=["GET"])
 @maintenance_blp.response(200, MaintenanceOrderOut)
 def get_maintenance_order(order_id):
     with web.database().transaction() as session:
-        return maintenance.order_out(maintenance.get_order(session, web.principal(), order_id), _today())
+        order = maintenance.order_out(maintenance.get_order(session, web.principal(), order_id), _today())
+        return display.maintenance_orders(session, order)
 
 
 @maintenance_blp.route("/orders/<order_id>/complete", methods=["POST"])
@@ -776,14 +782,14 @@ def complete_maintenance_order(data, order_id):
     equipment."""
     with web.database().transaction() as session:
         order = maintenance.complete(session, web.settings(), web.principal(), order_id, data, web.now())
-        return maintenance.order_out(order, _today())
+        return display.maintenance_orders(session, maintenance.order_out(order, _today()))
 
 
 # ---------------------------------------------------------------- quality cases
 
 
 def _case(session, case):
-    return quality.out(session, case, web.now())
+    return display.quality_case(session, quality.out(session, case, web.now()))
 
 
 @quality_blp.route("", methods=["POST"])
@@ -802,7 +808,11 @@ def open_quality_case(data):
 def list_quality_cases(args):
     """The manager's list: cases not closed (open=false for all), the nearest deadline first."""
     with web.database().transaction() as session:
-        return web.paginate(session, quality.visible(web.principal(), args), args["page"], args["page_size"])
+        page = web.paginate(session, quality.visible(web.principal(), args), args["page"], args["page_size"])
+        now = web.now()
+        for case in page["items"]:
+            case.overdue = quality.overdue(case, now)  # read by the response schema
+        return display.quality_case_list(page)
 
 
 @quality_blp.route("/<case_id>", methods=["GET"])

@@ -9,7 +9,7 @@ from guanjia.display import Shown, annotate
 from guanjia.names import staff_names
 
 from .domain.community import DEFAULT_CONFIG, stored_kinds
-from .models import CommunityConfig, Unit, Zone
+from .models import CommunityConfig, Equipment, Ticket, Unit, Zone
 
 
 def units(session: Session) -> Shown:
@@ -79,3 +79,52 @@ def incidents(result):
     nested = {"tasks": [staff("owner_id", "owner_name")], "log": [staff("actor", "actor_name")]}
     fields = [staff("reported_by", "reported_by_name"), staff("on_site", "on_site_names")]
     return annotate(result, fields, nested)
+
+
+def equipment_names(session: Session) -> Shown:
+    def values(ids):
+        return dict(session.execute(select(Equipment.id, Equipment.name).where(Equipment.id.in_(ids))).all())
+
+    return Shown("equipment_id", "equipment_name", values)
+
+
+def ticket_numbers(session: Session, source: str = "ticket_ids", target: str = "ticket_numbers") -> Shown:
+    def values(ids):
+        return dict(session.execute(select(Ticket.id, Ticket.number).where(Ticket.id.in_(ids))).all())
+
+    return Shown(source, target, values)
+
+
+def equipment(session: Session, result):
+    """The zone's name on each piece of equipment."""
+    return annotate(result, [zones(session)])
+
+
+def maintenance_plans(session: Session, result):
+    return annotate(result, [equipment_names(session), staff("assignee_id", "assignee_name")])
+
+
+def maintenance_orders(session: Session, result):
+    fields = [
+        equipment_names(session),
+        staff("assignee_id", "assignee_name"),
+        staff("completed_by", "completed_by_name"),
+        ticket_numbers(session, "fault_ticket_ids", "fault_ticket_numbers"),
+    ]
+    return annotate(result, fields)
+
+
+def equipment_history(session: Session, result: dict) -> dict:
+    annotate(result["tickets"], [staff("assignee_id", "assignee_name")])
+    maintenance_orders(session, result["maintenance"])
+    return result
+
+
+def quality_case_list(result):
+    return annotate(result, [staff("owner_id", "owner_name")])
+
+
+def quality_case(session: Session, result):
+    """The owner's and opener's names, the linked tickets' numbers, the feedback authors' names."""
+    fields = [staff("owner_id", "owner_name"), staff("opened_by", "opened_by_name"), ticket_numbers(session)]
+    return annotate(result, fields, {"feedback": [staff("author", "author_name")]})

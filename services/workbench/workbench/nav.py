@@ -13,6 +13,10 @@ MANAGER_ROLES = ("senior_butler", "cs_manager", "admin")
 ADMIN_ROLES = ("admin",)
 # Who works through arrears and the collection list (billing's COLLECTORS).
 COLLECTION_ROLES = ("butler", "senior_butler", "cs_manager", "finance", "admin")
+# The equipment register (tickets' READERS who sign in here), maintenance (its KEEPERS), quality cases (READERS).
+EQUIPMENT_ROLES = ("engineer", "butler", "senior_butler", "cs_manager", "admin")
+MAINTENANCE_ROLES = ("engineer", "senior_butler", "cs_manager", "admin")
+QUALITY_ROLES = ("butler", "senior_butler", "cs_manager", "admin")
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,9 @@ LINKS = (
     Link("renovations.index", lazy_gettext("Renovations")),
     Link("notices.index", lazy_gettext("Notices")),
     Link("incidents.index", lazy_gettext("Incidents")),
+    Link("quality.index", lazy_gettext("Major complaints"), QUALITY_ROLES),
+    Link("equipment.index", lazy_gettext("Equipment"), EQUIPMENT_ROLES),
+    Link("maintenance.index", lazy_gettext("Maintenance"), MAINTENANCE_ROLES),
     Link("roster.index", lazy_gettext("Roster")),
     Link("finance.index", lazy_gettext("Cashier"), CASHIER_ROLES),
     Link("dashboard.index", lazy_gettext("Dashboard"), MANAGER_ROLES),

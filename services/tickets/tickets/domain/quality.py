@@ -119,6 +119,11 @@ def visible(principal: Principal, filters: dict):
     return query
 
 
+def overdue(case: QualityCase, now: datetime) -> bool:
+    """Open past its deadline."""
+    return case.status == "open" and as_utc(case.deadline_at) < now
+
+
 def out(session: Session, case: QualityCase, now: datetime) -> dict:
     feedback = session.execute(
         select(QualityCaseFeedback).where(QualityCaseFeedback.case_id == case.id).order_by(QualityCaseFeedback.at)
@@ -127,7 +132,7 @@ def out(session: Session, case: QualityCase, now: datetime) -> dict:
     return {
         **columns,
         "ticket_ids": json.loads(case.ticket_ids),
-        "overdue": case.status == "open" and as_utc(case.deadline_at) < now,
+        "overdue": overdue(case, now),
         "feedback": list(feedback),
         "allowed_actions": ["feedback", "close"] if case.status == "open" else [],
     }
