@@ -31,7 +31,8 @@ ENGINEERS_PER_COMMUNITY = 20
 REPORT_COMMUNITY = "c-report"
 
 
-def load(engine, tickets: int, report_tickets: int) -> None:
+def load(engine, tickets: int, report_tickets: int, description_sql: str = "'报修内容'") -> None:
+    """`description_sql`: the SQL expression of each generated ticket's description (over `g`, 1…tickets)."""
     categories = "ARRAY['repair','repair','repair','complaint','complaint','inquiry','suggestion','praise','service_request','dispute']"
     statuses = (
         "ARRAY['closed','closed','closed','closed','closed','resolved','in_progress','assigned','new','cancelled']"
@@ -48,7 +49,7 @@ def load(engine, tickets: int, report_tickets: int) -> None:
                 'T' || lpad(currval('ticket_number_seq')::text, 8, '0'),
                 'c-' || (g % {COMMUNITIES}), 'z-' || (g % {COMMUNITIES}) || '-' || floor(random() * {ZONES_PER_COMMUNITY}),
                 'u-' || (g % 20000), 'in_unit', ({categories})[1 + floor(random() * 10)::int], NULL,
-                (ARRAY['low','normal','normal','normal','high','emergency'])[1 + g % 6], 'app', '报修内容',
+                (ARRAY['low','normal','normal','normal','high','emergency'])[1 + g % 6], 'app', {description_sql},
                 'r-' || (g % 50000), 'butler-' || (g % {COMMUNITIES}) || '-' || floor(random() * {ZONES_PER_COMMUNITY}),
                 'engineering',
                 'eng-' || (g % {COMMUNITIES}) || '-' || floor(random() * {ENGINEERS_PER_COMMUNITY}),

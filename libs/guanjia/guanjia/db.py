@@ -7,9 +7,12 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import DateTime, create_engine, event, text
+from sqlalchemy import Boolean, DateTime, create_engine, event, text
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.visitors import InternalTraversal
 from sqlalchemy.types import TypeDecorator
 
 
@@ -196,14 +199,53 @@ def insert_if_absent(session: Session, table, values: dict, *, index_elements=No
     """INSERT … ON CONFLICT DO NOTHING on PostgreSQL and SQLite alike: True if this statement inserted the row,
     False if it was there already (another worker or request wrote it first). `table` is a Table or a mapped
     class; `index_elements` names the unique columns to conflict on (default: any unique constraint)."""
+    return bool(insert_many_if_absent(session, table, [values], index_elements=index_elements))
+
+
+def insert_many_if_absent(session: Session, table, rows: list[dict], *, index_elements=None) -> set:
+    """`insert_if_absent` for many rows (SQLAlchemy's insertmanyvalues: one compiled statement, a round trip per
+    1,000 rows): the primary keys of the rows this call inserted (those already there — written by another worker
+    first — are left out)."""
     from sqlalchemy.dialects import postgresql, sqlite
 
+    if not rows:
+        return set()
     table = getattr(table, "__table__", table)
     insert = postgresql.insert if is_postgres(session) else sqlite.insert
-    statement = (
-        insert(table)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=index_elements)
-        .returning(*table.primary_key.columns)
-    )
-    return session.execute(statement).first() is not None
+    (key,) = table.primary_key.columns
+    statement = insert(table).on_conflict_do_nothing(index_elements=index_elements).returning(key)
+    return set(session.execute(statement, rows).scalars())
+
+
+class InSelected(ColumnElement):
+    """`column IN (subquery)` that PostgreSQL can serve with the column's index inside an OR.
+
+    PostgreSQL plans `x IN (SELECT …)` under an OR as a filter over every candidate row (a hashed subplan); written
+    `x = ANY(ARRAY(SELECT …))` the subquery runs once first and the column's index joins a BitmapOr with the other
+    arms (a trigram index, say). Elsewhere (SQLite) it is the plain IN.
+    """
+
+    inherit_cache = True
+    type = Boolean()
+    # Both parts are in the statement's cache key (another column or subquery is another compiled form).
+    _traverse_internals = [
+        ("column", InternalTraversal.dp_clauseelement),
+        ("subquery", InternalTraversal.dp_clauseelement),
+    ]
+
+    def __init__(self, column, subquery):
+        self.column, self.subquery = column, subquery
+
+
+@compiles(InSelected)
+def _in_selected(element, compiler, **kw):
+    return f"{compiler.process(element.column, **kw)} IN ({compiler.process(element.subquery, **kw)})"
+
+
+@compiles(InSelected, "postgresql")
+def _in_selected_postgres(element, compiler, **kw):
+    return f"{compiler.process(element.column, **kw)} = ANY(ARRAY({compiler.process(element.subquery, **kw)}))"
+
+
+def in_selected(column, subquery) -> InSelected:
+    return InSelected(column, subquery)

@@ -1,6 +1,7 @@
 """Uploaded files: their own size limit, the type proven by content (magic bytes, then decoded), safe serving headers.
 
-One helper for every service that accepts a file (ticket photos today). A file is accepted only when its bytes are
+One helper for every service that accepts a file (ticket attachments, photos of incidents and patrol findings):
+`receive` proves the upload, `keep` stores it in a `LocalFileStore` and writes its row, `download` serves it. A file is accepted only when its bytes are
 one of the allowed types — the name and the client's Content-Type are never believed — and it is served back only
 as a download that a browser will neither render inline, sniff nor run (no stored XSS through an `x.html` or
 `x.svg` waiting for a member of staff to open it).
@@ -11,6 +12,8 @@ from __future__ import annotations
 import dataclasses
 import os
 import unicodedata
+import uuid
+from pathlib import Path
 
 from flask import Response, request, send_file
 
@@ -157,3 +160,50 @@ def download(path, content_type: str | None, filename: str, allowed=DEFAULT_TYPE
     response = send_file(path, mimetype=mimetype, as_attachment=True, download_name=safe_filename(filename, mimetype))
     response.headers.update(DOWNLOAD_HEADERS)
     return response
+
+
+class LocalFileStore:
+    """Files under one folder, named by a generated key (never by the uploaded file name)."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+
+    def put(self, stream, max_bytes: int) -> tuple[str, int]:
+        """Store the stream; returns (storage key, size). Raises ValueError above max_bytes (nothing is kept)."""
+        key = f"{uuid.uuid4().hex[:2]}/{uuid.uuid4()}"
+        path = self.root / key
+        path.parent.mkdir(parents=True, exist_ok=True)
+        size = 0
+        try:
+            with path.open("wb") as out:
+                while chunk := stream.read(64 * 1024):
+                    size += len(chunk)
+                    if size > max_bytes:
+                        raise ValueError(f"larger than {max_bytes} bytes")
+                    out.write(chunk)
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+        return key, size
+
+    def path(self, key: str) -> Path:
+        path = (self.root / key).resolve()
+        if self.root.resolve() not in path.parents:
+            raise ValueError("bad storage key")
+        return path
+
+    def delete(self, key: str) -> None:
+        self.path(key).unlink(missing_ok=True)
+
+
+def keep(database, store: LocalFileStore, upload: Upload, max_bytes: int, write_row):
+    """Store a proven upload, then `write_row(session, storage_key, size)` in its own transaction (returns what it
+    returns). The file is written outside a transaction; a row that fails to commit removes the file again, so
+    there is never a file without its row."""
+    key, size = store.put(upload.stream, max_bytes)
+    try:
+        with database.transaction() as session:
+            return write_row(session, key, size)
+    except Exception:
+        store.delete(key)
+        raise

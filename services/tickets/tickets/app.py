@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from guanjia import access, config, http, web
+from guanjia import access, config, http, uploads, web
 from guanjia.db import Database
 
 from . import config as tickets_config
-from .domain.attachments import LocalFileStore
 
 
 def create_app(settings=None, upstreams=None, *, clock=None, files_dir: str | Path | None = None):
@@ -31,7 +30,7 @@ def create_app(settings=None, upstreams=None, *, clock=None, files_dir: str | Pa
         settings, http.RoutedUpstreams(settings, upstreams), "gateway"
     )
     files_dir = files_dir or tickets_config.from_env(settings.env).files_dir
-    app.extensions["tickets.files"] = LocalFileStore(Path(files_dir))
+    app.extensions["tickets.files"] = uploads.LocalFileStore(Path(files_dir))
 
     from .api import blp, equipment_blp, incident_blp, maintenance_blp, patrol_blp, quality_blp
     from .policy import policy

@@ -1,14 +1,15 @@
-"""Attachments (photos, PDFs) of a ticket or of one of its visits: the file store (a local folder by default,
-GUANJIA_TICKETS_FILES_DIR; keys are opaque) and the rows that name the stored files."""
+"""Attachments (photos, PDFs) of a ticket or of one of its visits, and photos of incidents and patrol findings:
+the rows that name the files kept in the service's file store (`guanjia.uploads.LocalFileStore`, a local folder,
+GUANJIA_TICKETS_FILES_DIR; keys are opaque)."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from guanjia import uploads
 from guanjia.auth import Principal
 from guanjia.db import new_id
 from guanjia.errors import Invalid, NotFound
@@ -18,43 +19,9 @@ from .common import get_ticket
 from .visits import list_visits
 
 
-class LocalFileStore:
-    """Files under one folder, named by a generated key (never by the uploaded file name)."""
-
-    def __init__(self, root: Path):
-        self.root = Path(root)
-
-    def put(self, stream, max_bytes: int) -> tuple[str, int]:
-        """Store the stream; returns (storage key, size). Raises ValueError above max_bytes (nothing is kept)."""
-        key = f"{new_id()[:2]}/{new_id()}"
-        path = self.root / key
-        path.parent.mkdir(parents=True, exist_ok=True)
-        size = 0
-        try:
-            with path.open("wb") as out:
-                while chunk := stream.read(64 * 1024):
-                    size += len(chunk)
-                    if size > max_bytes:
-                        raise ValueError(f"larger than {max_bytes} bytes")
-                    out.write(chunk)
-        except BaseException:
-            path.unlink(missing_ok=True)
-            raise
-        return key, size
-
-    def path(self, key: str) -> Path:
-        path = (self.root / key).resolve()
-        if self.root.resolve() not in path.parents:
-            raise ValueError("bad storage key")
-        return path
-
-    def delete(self, key: str) -> None:
-        self.path(key).unlink(missing_ok=True)
-
-
 def attach(
     database,
-    store: LocalFileStore,
+    store: uploads.LocalFileStore,
     principal: Principal,
     ticket_id: str,
     upload,
@@ -68,25 +35,23 @@ def attach(
         ticket = get_ticket(session, principal, ticket_id)  # 404 before anything is stored
         if visit_id and visit_id not in {v.id for v in list_visits(session, ticket.id)}:
             raise Invalid("visit_id", "not a visit of this ticket")
-    key, size = store.put(upload.stream, max_bytes)
-    try:
-        with database.transaction() as session:
-            attachment = Attachment(
-                id=new_id(),
-                ticket_id=ticket_id,
-                visit_id=visit_id,
-                storage_key=key,
-                filename=upload.filename[:200],
-                content_type=upload.content_type,  # what the bytes are, never what the client said
-                size=size,
-                uploaded_by=principal.subject,
-                created_at=now,
-            )
-            session.add(attachment)
-    except Exception:
-        store.delete(key)  # nothing half-written: no orphan file without its row
-        raise
-    return attachment
+
+    def write_row(session, key, size):
+        attachment = Attachment(
+            id=new_id(),
+            ticket_id=ticket_id,
+            visit_id=visit_id,
+            storage_key=key,
+            filename=upload.filename[:200],
+            content_type=upload.content_type,  # what the bytes are, never what the client said
+            size=size,
+            uploaded_by=principal.subject,
+            created_at=now,
+        )
+        session.add(attachment)
+        return attachment
+
+    return uploads.keep(database, store, upload, max_bytes, write_row)
 
 
 def list_attachments(session: Session, principal: Principal, ticket_id: str) -> list[Attachment]:
