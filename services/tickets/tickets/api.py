@@ -78,6 +78,8 @@ from .schemas import (
     MaintenancePlanPage,
     MonthlyReportArgs,
     NoteIn,
+    PhotoList,
+    PhotoOut,
     PlanIn,
     PlanList,
     PlanListArgs,
@@ -549,6 +551,96 @@ def coverage(args):
     """Per zone: the last round, days since, overdue or not, and the gaps longer than N days in the window."""
     with web.database().transaction() as session:
         return patrols.coverage_report(session, web.principal(), args["community_id"], web.now(), args["days"])
+
+
+# ---------------------------------------------------------------- photos of patrol findings and incidents
+
+PHOTO_UPLOAD = {
+    "requestBody": {
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {"file": {"type": "string", "format": "binary"}, "log_id": {"type": "string"}},
+                    "required": ["file"],
+                }
+            }
+        }
+    }
+}
+
+
+def _add_photo(kind: str, subject_id: str, check, log_id=None):
+    """Receive a photo (JPEG, PNG, WebP; the type proven by its content, up to GUANJIA_MAX_UPLOAD_BYTES) and keep
+    it after `check(session)` has proven the caller may."""
+    settings = web.settings()
+    upload = uploads.receive("file", max_bytes=settings.max_upload_bytes, allowed=uploads.IMAGE_TYPES)
+    photo = attachments.add_photo(
+        web.database(),
+        current_app.extensions["tickets.files"],
+        web.principal(),
+        kind,
+        subject_id,
+        upload,
+        settings.max_upload_bytes,
+        web.now(),
+        check=check,
+        log_id=log_id,
+    )
+    return display.photos(photo)
+
+
+def _photo_content(kind: str, subject_id: str, photo_id: str, check):
+    with web.database().transaction() as session:
+        check(session)
+        photo = attachments.find_photo(session, kind, subject_id, photo_id)
+    path = current_app.extensions["tickets.files"].path(photo.storage_key)
+    return uploads.download(path, photo.content_type, photo.filename, allowed=uploads.IMAGE_TYPES)
+
+
+def _finding_check(round_id, finding_id):
+    return lambda session: patrols.finding_of(session, web.principal(), round_id, finding_id)
+
+
+@patrol_blp.route("/rounds/<round_id>/findings/<finding_id>/photos", methods=["POST"])
+@patrol_blp.response(201, PhotoOut)
+@patrol_blp.doc(**PHOTO_UPLOAD)
+def add_finding_photo(round_id, finding_id):
+    """A photo of what the patrol found (multipart field `file`)."""
+    return _add_photo("finding", finding_id, _finding_check(round_id, finding_id))
+
+
+@patrol_blp.route("/rounds/<round_id>/findings/<finding_id>/photos/<photo_id>/content", methods=["GET"])
+@patrol_blp.response(200, description="the photo, as a download")
+def finding_photo_content(round_id, finding_id, photo_id):
+    return _photo_content("finding", finding_id, photo_id, _finding_check(round_id, finding_id))
+
+
+def _incident_check(incident_id, log_id=None):
+    return lambda session: incidents.photo_subject(session, web.principal(), incident_id, log_id)
+
+
+@incident_blp.route("/<incident_id>/photos", methods=["POST"])
+@incident_blp.response(201, PhotoOut)
+@incident_blp.doc(**PHOTO_UPLOAD)
+def add_incident_photo(incident_id):
+    """A photo from the scene (multipart field `file`; optional `log_id`: the on-site log entry it shows)."""
+    log_id = request.form.get("log_id") or None
+    return _add_photo("incident", incident_id, _incident_check(incident_id, log_id), log_id)
+
+
+@incident_blp.route("/<incident_id>/photos", methods=["GET"])
+@incident_blp.response(200, PhotoList)
+def list_incident_photos(incident_id):
+    with web.database().transaction() as session:
+        incidents.photo_subject(session, web.principal(), incident_id)
+        return {"items": display.photos(attachments.photos_of(session, "incident", [incident_id]))}
+
+
+@incident_blp.route("/<incident_id>/photos/<photo_id>/content", methods=["GET"])
+@incident_blp.response(200, description="the photo, as a download")
+def incident_photo_content(incident_id, photo_id):
+    return _photo_content("incident", incident_id, photo_id, _incident_check(incident_id))
 
 
 # ---------------------------------------------------------------- incidents

@@ -74,9 +74,17 @@ def notes(result):
     return annotate(result, [staff("author", "author_name")])
 
 
+def photos(result):
+    return annotate(result, [staff("uploaded_by", "uploaded_by_name")])
+
+
 def incidents(result):
-    """Staff names on an incident (reporter, people on site) and on its tasks and log."""
-    nested = {"tasks": [staff("owner_id", "owner_name")], "log": [staff("actor", "actor_name")]}
+    """Staff names on an incident (reporter, people on site) and on its tasks, log and photos."""
+    nested = {
+        "tasks": [staff("owner_id", "owner_name")],
+        "log": [staff("actor", "actor_name")],
+        "photos": [staff("uploaded_by", "uploaded_by_name")],
+    }
     fields = [staff("reported_by", "reported_by_name"), staff("on_site", "on_site_names")]
     return annotate(result, fields, nested)
 

@@ -269,6 +269,24 @@ class Attachment(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
+class Photo(Base):
+    """A photo of an incident (optionally of one of its on-site log entries) or of a patrol finding."""
+
+    __tablename__ = "photos"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    subject_kind: Mapped[str] = mapped_column(String(20))  # incident | finding
+    subject_id: Mapped[str] = mapped_column(String(36))
+    log_id: Mapped[str | None] = mapped_column(String(36))  # the incident log entry it shows, if any
+    storage_key: Mapped[str] = mapped_column(String(200))
+    filename: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(BigInteger)
+    uploaded_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    __table_args__ = (Index("ix_photos_subject", "subject_kind", "subject_id", "created_at"),)
+
+
 class PatrolPlan(Base):
     __tablename__ = "patrol_plans"
     id: Mapped[str] = mapped_column(String(36), primary_key=True)

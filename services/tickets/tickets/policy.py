@@ -63,6 +63,19 @@ RESOURCES = [
         why="photos of the problem and of the work, by those on the ticket",
     ),
     Resource(
+        "photos of findings and incidents",
+        (
+            f"{P}/rounds/<round_id>/findings/<finding_id>/photos",
+            f"{P}/rounds/<round_id>/findings/<finding_id>/photos/<photo_id>/content",
+            f"{INC}/<incident_id>/photos",
+            f"{INC}/<incident_id>/photos/<photo_id>/content",
+        ),
+        read=(B, SB, CM, E),
+        write=(B, SB, CM, E),
+        why="evidence from the round and the scene for those who walk and run them; integrators read the facts, "
+        "not the pictures (people may be on them)",
+    ),
+    Resource(
         "community ticket rules",
         (f"{T}/settings/<community_id>", f"{T}/sla-policies", f"{T}/routing-rules", f"{T}/routing-rules/<rule_id>"),
         read=(B, SB, CM, E, IG),

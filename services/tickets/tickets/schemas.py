@@ -252,6 +252,22 @@ class AttachmentList(ma.Schema):
     items = ma.fields.List(ma.fields.Nested(AttachmentOut))
 
 
+class PhotoOut(ma.Schema):
+    """A photo of an incident (of one of its log entries when `log_id` is set) or of a patrol finding."""
+
+    id = ma.fields.String()
+    log_id = ma.fields.String(allow_none=True)
+    content_type = ma.fields.String()
+    size = ma.fields.Integer()
+    uploaded_by = ma.fields.String()
+    uploaded_by_name = ma.fields.String(dump_only=True, allow_none=True)
+    created_at = UtcDateTime()
+
+
+class PhotoList(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(PhotoOut))
+
+
 class CommunityConfigIn(ma.Schema):
     business_day_start = ma.fields.String(validate=ma.validate.Regexp(r"^([01]\d|2[0-3]):[0-5]\d$"))
     business_day_end = ma.fields.String(validate=ma.validate.Regexp(r"^([01]\d|2[0-3]):[0-5]\d$"))
@@ -394,6 +410,7 @@ class FindingOut(ma.Schema):
     needs_work = ma.fields.Boolean()
     ticket_id = ma.fields.String(allow_none=True)
     recorded_at = UtcDateTime()
+    photos = ma.fields.List(ma.fields.Nested(PhotoOut))
 
 
 class RoundCheckpointOut(ma.Schema):
@@ -528,6 +545,7 @@ class IncidentTaskOut(ma.Schema):
 
 
 class IncidentLogOut(ma.Schema):
+    id = ma.fields.String()
     at = UtcDateTime()
     actor = ma.fields.String()
     actor_name = ma.fields.String(dump_only=True, allow_none=True)
@@ -559,6 +577,7 @@ class IncidentOut(ma.Schema):
     allowed_steps = ma.fields.List(enum_out(STEPS))
     tasks = ma.fields.List(ma.fields.Nested(IncidentTaskOut))
     log = ma.fields.List(ma.fields.Nested(IncidentLogOut))
+    photos = ma.fields.List(ma.fields.Nested(PhotoOut), metadata={"description": "photos from the scene"})
 
 
 class IncidentReportOut(IncidentOut):

@@ -146,3 +146,49 @@ def test_who_sees_an_incident(client, tickets_settings, world):
     listed = client.get(BASE, headers=world["butler"], query_string={"open": "true"}).json
     assert incident["id"] in [i["id"] for i in listed["items"]]
     assert client.get(BASE, headers=world["manager"], query_string={"colour": "red"}).status_code in (400, 422)
+
+
+def _png(colour="red") -> bytes:
+    from PIL import Image
+
+    photo = io.BytesIO()
+    Image.new("RGB", (4, 3), colour).save(photo, "PNG")
+    return photo.getvalue()
+
+
+def test_photos_from_the_scene_on_the_incident_and_its_log(client, world, tickets_settings):
+    incident = _open(client, world)
+    arrived = _post(client, world, incident, "progress", {"step": "arrived", "note": "到场"})
+    (entry,) = arrived["log"][1:] or arrived["log"]
+    png = _png()
+
+    def upload(data, headers=None):
+        return client.post(f"{BASE}/{incident['id']}/photos", headers=headers or world["manager"], data=data,
+                           content_type="multipart/form-data")  # fmt: skip
+
+    made = upload({"file": (io.BytesIO(png), "scene.png", "image/png"), "log_id": entry["id"]})
+    assert made.status_code == 201, made.json
+    assert made.json["log_id"] == entry["id"] and made.json["content_type"] == "image/png"
+    # A PDF or a page pretending to be a photo, another incident's log entry: 422 naming the field, nothing kept.
+    pdf = upload({"file": (io.BytesIO(b"%PDF-1.4\n%%EOF\n"), "a.pdf", "application/pdf")})
+    assert pdf.status_code == 422 and "file" in pdf.json["errors"]
+    page = upload({"file": (io.BytesIO(b"<html><script>x</script>"), "a.png", "image/png")})
+    assert page.status_code == 422 and "file" in page.json["errors"]
+    other = _open(client, world, title="另一起")
+    foreign = upload({"file": (io.BytesIO(png), "x.png", "image/png"), "log_id": other["log"][0]["id"]})
+    assert foreign.status_code == 422 and "log_id" in foreign.json["errors"]
+
+    shown = client.get(f"{BASE}/{incident['id']}", headers=world["manager"]).json
+    assert [p["id"] for p in shown["photos"]] == [made.json["id"]]
+    listed = client.get(f"{BASE}/{incident['id']}/photos", headers=world["manager"]).json["items"]
+    assert [p["id"] for p in listed] == [made.json["id"]]
+    content = client.get(f"{BASE}/{incident['id']}/photos/{made.json['id']}/content", headers=world["manager"])
+    assert content.status_code == 200 and content.data == png
+    assert content.headers["Content-Disposition"].startswith("attachment")
+    # Under another incident, or for another community's manager, the photo is not there.
+    assert client.get(f"{BASE}/{other['id']}/photos/{made.json['id']}/content",
+                      headers=world["manager"]).status_code == 404  # fmt: skip
+    stranger = auth_header(tickets_settings, "cs_manager", communities=[str(uuid.uuid4())])
+    assert client.get(f"{BASE}/{incident['id']}/photos", headers=stranger).status_code == 404
+    integrator = auth_header(tickets_settings, "integrator", communities=[world["community_id"]])
+    assert client.get(f"{BASE}/{incident['id']}/photos", headers=integrator).status_code == 403

@@ -309,3 +309,33 @@ def test_a_plan_naming_staff_of_another_community_is_refused_and_not_stored(clie
         assert response.status_code == 422, response.json
         assert "staff_ids" in response.json["errors"]
     assert client.get("/api/v1/tickets/patrols/plans", headers=world["manager"]).json["items"] == before
+
+
+def test_a_finding_keeps_its_photos_whether_or_not_it_opened_a_ticket(client, tickets_settings, world, staff_user):
+    from PIL import Image
+
+    guard_id = staff_user(world["community_id"])
+    guard = auth_header(tickets_settings, "engineer", communities=[world["community_id"]], subject=guard_id)
+    plan = _plan(client, world, guard_id)
+    round_ = client.post("/api/v1/tickets/patrols/rounds", headers=guard, json={"plan_id": plan["id"]}).json
+    note = {"kind": "environment", "severity": "minor", "description": "绿化带有烟头", "needs_work": False}
+    finding = client.post(f"/api/v1/tickets/patrols/rounds/{round_['id']}/findings", headers=guard, json=note).json
+    photo = io.BytesIO()
+    Image.new("RGB", (4, 3), "green").save(photo, "JPEG")
+    path = f"/api/v1/tickets/patrols/rounds/{round_['id']}/findings/{finding['id']}/photos"
+    made = client.post(path, headers=guard, data={"file": (io.BytesIO(photo.getvalue()), "f.jpg", "image/jpeg")},
+                       content_type="multipart/form-data")  # fmt: skip
+    assert made.status_code == 201, made.json
+    svg = client.post(path, headers=guard, data={"file": (io.BytesIO(b"<svg onload=x>"), "f.svg", "image/svg+xml")},
+                      content_type="multipart/form-data")  # fmt: skip
+    assert svg.status_code == 422 and "file" in svg.json["errors"]
+    shown = client.get(f"/api/v1/tickets/patrols/rounds/{round_['id']}", headers=world["butler"]).json
+    assert [p["id"] for p in shown["findings"][0]["photos"]] == [made.json["id"]]
+    content = client.get(f"{path}/{made.json['id']}/content", headers=world["butler"])
+    assert content.status_code == 200 and content.data == photo.getvalue()
+    stranger = auth_header(tickets_settings, "engineer", communities=[world["community_id"]])
+    assert client.get(f"{path}/{made.json['id']}/content", headers=stranger).status_code == 404
+    other = client.post(f"/api/v1/tickets/patrols/rounds/{round_['id']}/findings/{uuid.uuid4()}/photos",
+                        headers=guard, data={"file": (io.BytesIO(photo.getvalue()), "f.jpg", "image/jpeg")},
+                        content_type="multipart/form-data")  # fmt: skip
+    assert other.status_code == 404

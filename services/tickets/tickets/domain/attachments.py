@@ -14,7 +14,7 @@ from guanjia.auth import Principal
 from guanjia.db import new_id
 from guanjia.errors import Invalid, NotFound
 
-from ..models import Attachment
+from ..models import Attachment, Photo
 from .common import get_ticket
 from .visits import list_visits
 
@@ -67,3 +67,44 @@ def find_attachment(session: Session, principal: Principal, ticket_id: str, atta
     if attachment is None or attachment.ticket_id != ticket_id:
         raise NotFound(f"attachment {attachment_id} not found")
     return attachment
+
+
+# ---------------------------------------------------------------- photos of incidents and patrol findings
+
+
+def add_photo(database, store, principal: Principal, kind: str, subject_id: str, upload, max_bytes: int, now,
+              *, check, log_id=None) -> Photo:  # fmt: skip
+    """Keep a photo of an incident or a finding: `check(session)` first proves the caller may (404/409/422 before
+    anything is stored)."""
+    with database.transaction() as session:
+        check(session)
+
+    def write_row(session, key, size):
+        photo = Photo(
+            id=new_id(),
+            subject_kind=kind,
+            subject_id=subject_id,
+            log_id=log_id,
+            storage_key=key,
+            filename=upload.filename[:200],
+            content_type=upload.content_type,
+            size=size,
+            uploaded_by=principal.subject,
+            created_at=now,
+        )
+        session.add(photo)
+        return photo
+
+    return uploads.keep(database, store, upload, max_bytes, write_row)
+
+
+def photos_of(session: Session, kind: str, subject_ids) -> list[Photo]:
+    query = select(Photo).where(Photo.subject_kind == kind, Photo.subject_id.in_(list(subject_ids)))
+    return list(session.execute(query.order_by(Photo.created_at)).scalars())
+
+
+def find_photo(session: Session, kind: str, subject_id: str, photo_id: str) -> Photo:
+    photo = session.get(Photo, photo_id)
+    if photo is None or photo.subject_kind != kind or photo.subject_id != subject_id:
+        raise NotFound(f"photo {photo_id} not found")
+    return photo

@@ -15,7 +15,7 @@ from guanjia.errors import Conflict, Forbidden, Invalid, NotFound, UpstreamUnava
 
 from .. import events
 from ..models import Incident, IncidentLog, IncidentScope, IncidentTask, Unit, Zone, outbox
-from . import people
+from . import attachments, people
 from .projections import building_community
 
 INCIDENT_TYPES = (
@@ -215,6 +215,18 @@ def add_on_site(session, settings, principal, incident_id: str, data: dict, now:
     return incident
 
 
+def photo_subject(session: Session, principal: Principal, incident_id: str, log_id: str | None = None) -> Incident:
+    """The incident a photo is of (those on site see and add them; integrators read the facts only), and the
+    log entry it shows, which must be one of the incident's (422 naming log_id)."""
+    incident = get(session, principal, incident_id)
+    _require(principal, ON_SITE_ROLES, "see or add photos of incidents")
+    if log_id is not None:
+        entry = session.get(IncidentLog, log_id)
+        if entry is None or entry.incident_id != incident.id:
+            raise Invalid("log_id", "not an entry of this incident's log")
+    return incident
+
+
 def _not_closed(incident: Incident) -> None:
     if incident.status == "closed":
         raise Conflict("the incident is closed", extra={"current_status": "closed", "allowed_actions": []})
@@ -333,6 +345,7 @@ def out(session: Session, incident: Incident) -> dict:
         "scope": scope,
         "tasks": list(tasks),
         "log": list(log),
+        "photos": attachments.photos_of(session, "incident", [incident.id]),
         "allowed_steps": allowed_steps(incident),
     }
 

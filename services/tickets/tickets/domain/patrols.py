@@ -16,7 +16,7 @@ from guanjia.errors import Conflict, Forbidden, Invalid, NotFound
 
 from .. import events
 from ..models import Checkpoint, CheckpointScan, Finding, PatrolPlan, PatrolRound, Zone, ZoneOverdue, outbox
-from . import people
+from . import attachments, people
 from .community import community_config
 from .tickets import open_ticket
 
@@ -168,6 +168,15 @@ def _round(session: Session, principal: Principal, round_id: str, *, lock=False)
     return round_
 
 
+def finding_of(session: Session, principal: Principal, round_id: str, finding_id: str) -> Finding:
+    """A finding of a round the caller sees (another round's, or a missing one, is 404)."""
+    _round(session, principal, round_id)
+    finding = session.get(Finding, finding_id)
+    if finding is None or finding.round_id != round_id:
+        raise NotFound(f"finding {finding_id} not found")
+    return finding
+
+
 def _in_progress(round_: PatrolRound) -> None:
     if round_.status != "in_progress":
         raise Conflict(f"the round is {round_.status}", extra={"current_status": round_.status, "allowed_actions": []})
@@ -279,9 +288,12 @@ def round_out(session: Session, round_: PatrolRound) -> dict:
         s.checkpoint_id: s
         for s in session.execute(select(CheckpointScan).where(CheckpointScan.round_id == round_.id)).scalars()
     }
-    findings = session.execute(
-        select(Finding).where(Finding.round_id == round_.id).order_by(Finding.recorded_at)
-    ).scalars()
+    findings = list(
+        session.execute(select(Finding).where(Finding.round_id == round_.id).order_by(Finding.recorded_at)).scalars()
+    )
+    photos: dict[str, list] = {}
+    for photo in attachments.photos_of(session, "finding", [f.id for f in findings]) if findings else []:
+        photos.setdefault(photo.subject_id, []).append(photo)
     return {
         "id": round_.id,
         "plan_id": round_.plan_id,
@@ -308,6 +320,7 @@ def round_out(session: Session, round_: PatrolRound) -> dict:
                 "needs_work": f.needs_work,
                 "ticket_id": f.ticket_id,
                 "recorded_at": f.recorded_at,
+                "photos": photos.get(f.id, []),
             }
             for f in findings
         ],

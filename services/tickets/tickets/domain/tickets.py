@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select, text
+from sqlalchemy import and_, exists, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from guanjia.auth import Principal
@@ -243,6 +243,9 @@ def _contains(words: str) -> str:
     return f"%{escaped}%"
 
 
+TRIGRAM = 3  # pg_trgm's index serves a substring of at least three characters
+
+
 def text_matches(principal: Principal, q: str):
     """Free-text search (Chinese included: substring, served by pg_trgm on PostgreSQL): every word of `q` in the
     description or in a note the caller may read, or `q` is the ticket number."""
@@ -252,10 +255,16 @@ def text_matches(principal: Principal, q: str):
         # The tickets whose notes match, found once through the notes' trigram index (not a subquery per ticket):
         # PostgreSQL then ORs the description's trigram index, the ids and the caller's other filters as bitmaps,
         # and reads only the rows that match them all.
+        # A word of 1–2 characters has no trigram: its notes are looked up per candidate ticket instead (by the
+        # notes' ticket index), never by scanning every note.
         notes = select(TicketNote.ticket_id).where(TicketNote.body.ilike(pattern, escape="\\"))
         if principal.role == "resident":
             notes = notes.where(TicketNote.visibility == "resident")  # internal notes are never searched for them
-        conditions.append(or_(Ticket.description.ilike(pattern, escape="\\"), in_selected(Ticket.id, notes)))
+        if len(word) >= TRIGRAM:
+            in_notes = in_selected(Ticket.id, notes)
+        else:
+            in_notes = exists(notes.where(TicketNote.ticket_id == Ticket.id))
+        conditions.append(or_(Ticket.description.ilike(pattern, escape="\\"), in_notes))
     return or_(Ticket.number == q.strip().upper(), and_(*conditions))
 
 
