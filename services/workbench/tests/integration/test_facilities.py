@@ -1,10 +1,12 @@
 """The equipment register (设施设备台账), maintenance work orders and major complaints (重大投诉) on a whole embedded
 instance through the workbench's test client: names instead of ids, the API's refusals under the field and nothing
 saved, 报故障 opening a linked repair ticket, an overdue order completed item by item with a fault, a case's feedback
-log and closure report, and the roles that may not use a screen kept out of it."""
+log and closure report, photos from an incident's scene and a patrol finding, and the roles that may not use a screen
+kept out of it."""
 
 from __future__ import annotations
 
+import io
 import re
 import time
 import uuid
@@ -272,3 +274,55 @@ def test_a_major_complaint_from_the_list_to_its_closure_report(stack, place):
     assert 'id="feedback-form"' not in shown.text
     assert f'id="case-{case_id}"' not in manager.get(f"/quality-cases?community_id={community_id}").text
     assert f'id="case-{case_id}"' in manager.get(f"/quality-cases?community_id={community_id}&closed=1").text
+
+
+def _png(colour: str) -> bytes:
+    from PIL import Image
+
+    photo = io.BytesIO()
+    Image.new("RGB", (6, 4), colour).save(photo, "PNG")
+    return photo.getvalue()
+
+
+def test_photos_from_an_incidents_scene_and_a_patrol_finding(stack, place):
+    admin, manager = place["admin"], _signed_in(stack, place["manager"]["username"])
+    incident = admin.post(
+        "/api/v1/tickets/incidents",
+        {"community_id": place["community"]["id"], "type": "flooding", "severity": "major", "title": "7栋地下室水浸",
+         "scope": {"building_ids": [place["building"]["id"]]}, "notify_residents": False},
+    )  # fmt: skip
+    page = f"/incidents/{incident['id']}"
+    shot = _png("blue")
+    arrived = _post(manager, page, f"{page}/progress",
+                    {"step": "arrived", "note": "已到场", "photo": (io.BytesIO(shot), "scene.png", "image/png")})  # fmt: skip
+    assert arrived.status_code == 303, arrived.text
+    shown = manager.get(page)
+    log = shown.text.split('id="incident-log"')[1].split("</ol>")[0]
+    src = re.search(rf'src="(/incidents/{incident["id"]}/photos/[^"]+)"', log).group(1)
+    image = manager.get(src)
+    assert image.status_code == 200 and image.data == shot and image.content_type == "image/png"
+    # Not an image: refused under the field, nothing kept.
+    refused = _post(manager, page, f"{page}/photos", {"photo": (io.BytesIO(b"<html>hi</html>"), "x.png", "image/png")})
+    assert refused.status_code == 422 and 'id="photo-error"' in refused.text
+    loose = _post(manager, page, f"{page}/photos", {"photo": (io.BytesIO(_png("red")), "wide.png", "image/png")})
+    assert loose.status_code == 303
+    assert 'id="incident-photos"' in manager.get(page).text
+    assert len(admin.get(f"/api/v1/tickets/incidents/{incident['id']}/photos").json()["items"]) == 2
+
+    # A patrol finding keeps its photo, though it opens no ticket.
+    butler = _signed_in(stack, place["butler"]["username"])
+    plan = admin.post(
+        "/api/v1/tickets/patrols/plans",
+        {"zone_id": place["zone"]["id"], "name": "北区夜巡", "frequency": "daily", "staff_ids": [place["butler"]["id"]],
+         "checkpoints": [{"code": "N-1", "name": "7栋大堂"}]},
+    )  # fmt: skip
+    started = _post(butler, "/patrols", "/patrols/rounds", {"plan_id": plan["id"]})
+    assert started.status_code == 303, started.text
+    round_page = started.headers["Location"]
+    finding = _post(butler, round_page, f"{round_page}/findings",
+                    {"kind": "environment", "severity": "minor", "description": "大堂地面湿滑",
+                     "photo": (io.BytesIO(shot), "floor.png", "image/png")})  # fmt: skip
+    assert finding.status_code == 303, finding.text
+    findings = butler.get(round_page).text.split('id="findings"')[1]
+    src = re.search(r'src="(/patrols/rounds/[^"]+/photos/[^"]+)"', findings).group(1)
+    assert butler.get(src).data == shot

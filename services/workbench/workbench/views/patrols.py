@@ -1,5 +1,6 @@
 """巡查 on a phone: today's rounds and plans, starting a round, scanning checkpoints by code, findings with a
-photo (a finding that needs work becomes a ticket, the photo goes onto it), completing, and per-zone coverage."""
+photo (kept on the finding; a finding that needs work becomes a ticket, and the photo goes onto it too), completing,
+and per-zone coverage."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from .. import client
 from .common import items, me
 from .forms import attempt, communities, q
-from .tickets import _upload
+from .tickets import _upload, file_response, upload_file
 
 bp = Blueprint("patrols", __name__, url_prefix="/patrols")
 
@@ -88,9 +89,22 @@ def finding(round_id):
     if recorded is None:
         return _round_page(round_id, errors, {**body, "needs_work": body["needs_work"]}, 422)
     photo = request.files.get("photo")
-    if photo and photo.filename and recorded.get("ticket_id"):
-        _upload(recorded["ticket_id"], photo)  # the photo goes with the work: onto the ticket the finding opened
+    if photo and photo.filename:
+        path = f"/api/v1/tickets/patrols/rounds/{q(round_id)}/findings/{q(recorded['id'])}/photos"
+        _, errors = attempt(upload_file, path, photo)
+        if errors:  # the finding is recorded; the photo was refused (not an image): say so on the round
+            return _round_page(round_id, {"photo": errors.get("file") or next(iter(errors.values()))}, status=422)
+        if recorded.get("ticket_id"):
+            photo.stream.seek(0)
+            _upload(recorded["ticket_id"], photo)  # and with the work: onto the ticket the finding opened
     return redirect(url_for("patrols.round_page", round_id=round_id), code=303)
+
+
+@bp.get("/rounds/<round_id>/findings/<finding_id>/photos/<photo_id>")
+def finding_photo(round_id, finding_id, photo_id):
+    return file_response(
+        f"/api/v1/tickets/patrols/rounds/{q(round_id)}/findings/{q(finding_id)}/photos/{q(photo_id)}/content"
+    )
 
 
 @bp.post("/rounds/<round_id>/complete")

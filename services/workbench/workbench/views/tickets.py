@@ -262,14 +262,15 @@ def create():
 
 
 def _upload(ticket_id: str, upload) -> None:
-    body, content_type = encode_multipart_formdata(
-        {"file": (upload.filename, upload.read(), upload.mimetype or "application/octet-stream")}
-    )
-    client.decode(
-        client.raw(
-            "POST", f"/api/v1/tickets/{quote(ticket_id, safe='')}/attachments", body=body, content_type=content_type
-        )
-    )
+    upload_file(f"/api/v1/tickets/{quote(ticket_id, safe='')}/attachments", upload)
+
+
+def upload_file(path: str, upload, **fields) -> dict:
+    """Post a browser's file (and small form fields) to an API upload route as multipart; the API's answer (or
+    its refusal as client.ApiError)."""
+    parts = {"file": (upload.filename, upload.read(), upload.mimetype or "application/octet-stream"), **fields}
+    body, content_type = encode_multipart_formdata(parts)
+    return client.decode(client.raw("POST", path, body=body, content_type=content_type))
 
 
 # ---------------------------------------------------------------- detail and actions
@@ -391,7 +392,13 @@ def attachment(ticket_id, attachment_id):
 
 def attachment_response(ticket_id: str, attachment_id: str) -> Response:
     """An attachment's bytes through the person's own token (the page shows photos as images; residents' too)."""
-    path = f"/api/v1/tickets/{quote(ticket_id, safe='')}/attachments/{quote(attachment_id, safe='')}/content"
+    return file_response(
+        f"/api/v1/tickets/{quote(ticket_id, safe='')}/attachments/{quote(attachment_id, safe='')}/content"
+    )
+
+
+def file_response(path: str) -> Response:
+    """A stored file's bytes from the API `path`: an image shown inline on our pages, anything else a download."""
     response = client.raw("GET", path)
     if response.status != 200:
         abort(404)
