@@ -136,6 +136,10 @@ class Ticket(Base):
             postgresql_using="gin",
             postgresql_ops={"description": "gin_trgm_ops"},
         ),
+        # Words of two characters (no trigram): their character pairs (migration 0011's function; PostgreSQL only).
+        Index("ix_tickets_description_bigrams", text("ticket_bigrams(description)"), postgresql_using="gin").ddl_if(
+            dialect="postgresql"
+        ),
     )
 
 
@@ -156,6 +160,9 @@ class TicketNote(Base):
     __table_args__ = (
         Index("ix_ticket_notes_ticket_created", "ticket_id", "created_at"),
         Index("ix_ticket_notes_body_trgm", "body", postgresql_using="gin", postgresql_ops={"body": "gin_trgm_ops"}),
+        Index("ix_ticket_notes_body_bigrams", text("ticket_bigrams(body)"), postgresql_using="gin").ddl_if(
+            dialect="postgresql"
+        ),
     )
 
 

@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, func, or_, select, text
+from sqlalchemy import Boolean, String, and_, bindparam, exists, func, or_, select, text
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from guanjia.auth import Principal
 from guanjia.db import in_selected, is_postgres, new_id
@@ -246,25 +249,59 @@ def _contains(words: str) -> str:
 TRIGRAM = 3  # pg_trgm's index serves a substring of at least three characters
 
 
+class PairMatch(ColumnElement):
+    """A two-character word anywhere in `column`, case-insensitive: on PostgreSQL through the character pairs of
+    `ticket_bigrams()` and their GIN index (migration 0011), elsewhere (SQLite) a LIKE scan."""
+
+    inherit_cache = True
+    type = Boolean()
+    _traverse_internals = [
+        ("column", InternalTraversal.dp_clauseelement),
+        ("pair", InternalTraversal.dp_clauseelement),
+        ("pattern", InternalTraversal.dp_clauseelement),
+    ]
+
+    def __init__(self, column, word: str):
+        self.column = column
+        self.pair = bindparam(None, word.lower(), type_=String())
+        self.pattern = bindparam(None, _contains(word), type_=String())
+
+
+@compiles(PairMatch)
+def _pair_match(element, compiler, **kw):
+    column, pattern = compiler.process(element.column, **kw), compiler.process(element.pattern, **kw)
+    return f"{column} LIKE {pattern} ESCAPE '\\'"
+
+
+@compiles(PairMatch, "postgresql")
+def _pair_match_postgres(element, compiler, **kw):
+    column, pair = compiler.process(element.column, **kw), compiler.process(element.pair, **kw)
+    return f"ticket_bigrams({column}) @> ARRAY[CAST({pair} AS text)]"
+
+
 def text_matches(principal: Principal, q: str):
     """Free-text search (Chinese included: substring, served by pg_trgm on PostgreSQL): every word of `q` in the
     description or in a note the caller may read, or `q` is the ticket number."""
     conditions = []
     for word in q.split():
         pattern = _contains(word)
-        # The tickets whose notes match, found once through the notes' trigram index (not a subquery per ticket):
-        # PostgreSQL then ORs the description's trigram index, the ids and the caller's other filters as bitmaps,
-        # and reads only the rows that match them all.
-        # A word of 1–2 characters has no trigram: its notes are looked up per candidate ticket instead (by the
-        # notes' ticket index), never by scanning every note.
-        notes = select(TicketNote.ticket_id).where(TicketNote.body.ilike(pattern, escape="\\"))
+        # The tickets whose notes match are found once through the notes' index (not a subquery per ticket):
+        # PostgreSQL then ORs the description's index, those ids and the caller's other filters as bitmaps, and
+        # reads only the rows that match them all. Three characters or more: trigrams; two: character pairs; one
+        # character has neither, and is checked row by row within the other filters.
+        if len(word) == TRIGRAM - 1:
+            in_description, in_body = PairMatch(Ticket.description, word), PairMatch(TicketNote.body, word)
+        else:
+            in_description = Ticket.description.ilike(pattern, escape="\\")
+            in_body = TicketNote.body.ilike(pattern, escape="\\")
+        notes = select(TicketNote.ticket_id).where(in_body)
         if principal.role == "resident":
             notes = notes.where(TicketNote.visibility == "resident")  # internal notes are never searched for them
-        if len(word) >= TRIGRAM:
+        if len(word) >= TRIGRAM - 1:
             in_notes = in_selected(Ticket.id, notes)
         else:
             in_notes = exists(notes.where(TicketNote.ticket_id == Ticket.id))
-        conditions.append(or_(Ticket.description.ilike(pattern, escape="\\"), in_notes))
+        conditions.append(or_(in_description, in_notes))
     return or_(Ticket.number == q.strip().upper(), and_(*conditions))
 
 
