@@ -169,6 +169,8 @@ def test_pages_do_not_scroll_sideways_on_a_phone(stack, admin, browser):
         f"/tickets/{ticket['id']}",
         "/tickets/feedback-due",
         "/incidents",
+        "/equipment",
+        "/quality-cases",
         f"/units/{place['unit']['id']}",
         "/search?q=13800138000",
         "/leave",
