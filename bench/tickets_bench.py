@@ -111,6 +111,24 @@ def pct(samples: list[float], p: float) -> float:
     return round(ordered[min(len(ordered) - 1, int(round(p * (len(ordered) - 1))))], 2)
 
 
+def scratch_app(url: str):
+    """(app, test client, header(role, subject, **scopes)) of a tickets app on `url`: it both signs tokens with the
+    test keys of guanjia.testing (as the gateway would) and verifies them."""
+    from guanjia.testing import TEST_JWT_PRIVATE_KEY, TEST_SERVICE_KEY
+    from tickets.app import create_app
+
+    settings = Settings(
+        service="tickets", database_url=url, jwt_private_key=TEST_JWT_PRIVATE_KEY, service_key=TEST_SERVICE_KEY
+    )
+    app = create_app(settings, upstreams={})
+
+    def header(role: str, subject: str, **scopes) -> dict:
+        token = issue_token(settings, Principal(subject=subject, role=role, **scopes), ttl_seconds=3600)
+        return {"Authorization": f"Bearer {token}"}
+
+    return app, app.test_client(), header
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--tickets", type=int, default=1_000_000)
@@ -120,7 +138,6 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="reuse a database kept with --keep")
     args = parser.parse_args()
 
-    from tickets.app import create_app
     from tickets.service import SPEC
 
     if not args.reuse:
@@ -133,18 +150,7 @@ def main() -> None:
         print(f"loaded {args.tickets + args.report_tickets} tickets in {time.perf_counter() - started:.0f} s")
         engine.dispose()
 
-    # The test keys of guanjia.testing: this scratch app both signs (as the gateway would) and verifies.
-    from guanjia.testing import TEST_JWT_PRIVATE_KEY, TEST_SERVICE_KEY
-
-    settings = Settings(
-        service="tickets", database_url=URL, jwt_private_key=TEST_JWT_PRIVATE_KEY, service_key=TEST_SERVICE_KEY
-    )
-    app = create_app(settings, upstreams={})
-    client = app.test_client()
-
-    def header(role: str, subject: str, **scopes) -> dict:
-        token = issue_token(settings, Principal(subject=subject, role=role, **scopes), ttl_seconds=3600)
-        return {"Authorization": f"Bearer {token}"}
+    app, client, header = scratch_app(URL)
 
     manager = header("cs_manager", "mgr-7", communities=("c-7",))
     butler = header("butler", "butler-7-3", communities=("c-7",), zones=("z-7-3", "z-7-4"))

@@ -21,10 +21,8 @@ import time
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
-from tickets_bench import load, pct, timed
+from tickets_bench import load, pct, scratch_app, timed
 
-from guanjia.auth import Principal, issue_token
-from guanjia.config import Settings
 from guanjia.db import drop_postgres_database, ensure_postgres_database, upgrade
 
 SERVER = os.environ.get("GUANJIA_BENCH_DATABASE_SERVER", "postgresql+psycopg://postgres@127.0.0.1:5432")
@@ -90,7 +88,6 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true")
     args = parser.parse_args()
 
-    from tickets.app import create_app
     from tickets.service import SPEC
 
     if not args.reuse:
@@ -104,17 +101,7 @@ def main() -> None:
         engine.dispose()
     print(f"load average {Path('/proc/loadavg').read_text().split()[:3]}")
 
-    from guanjia.testing import TEST_JWT_PRIVATE_KEY, TEST_SERVICE_KEY
-
-    settings = Settings(
-        service="tickets", database_url=URL, jwt_private_key=TEST_JWT_PRIVATE_KEY, service_key=TEST_SERVICE_KEY
-    )
-    app = create_app(settings, upstreams={})
-    client = app.test_client()
-
-    def header(role: str, subject: str, **scopes) -> dict:
-        token = issue_token(settings, Principal(subject=subject, role=role, **scopes), ttl_seconds=3600)
-        return {"Authorization": f"Bearer {token}"}
+    app, client, header = scratch_app(URL)
 
     manager = header("cs_manager", "mgr-7", communities=("c-7",))
     butler = header("butler", "butler-7-3", communities=("c-7",), zones=("z-7-3", "z-7-4"))

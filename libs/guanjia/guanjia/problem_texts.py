@@ -195,6 +195,7 @@ DOMAIN_MESSAGES_ZH = {
     "required for a CSV file": "CSV 文件必填",
     # tickets
     "not a visit of this ticket": "不是该工单的回访记录",
+    "not an entry of this incident's log": "不是该突发事件的现场记录",
     "business hours need HH:MM times with the end after the start": "工作时间须为 HH:MM 格式，且结束晚于开始",
     "residents file tickets for themselves": "住户只能为自己报修",
     "set by the property staff": "由物业工作人员设置",
@@ -578,6 +579,9 @@ DOMAIN_PATTERNS_ZH = [
     (_p(r"residents file through (?P<channels>.+)"), "住户只能通过 {channels} 报事"),
     (_p(r"the round is (?P<status>\S+)"), "该巡检轮次{status}"),
     (_p(r"attachment (?P<id>\S+) not found"), "附件 {id} 不存在"),
+    (_p(r"photo (?P<id>\S+) not found"), "照片 {id} 不存在"),
+    (_p(r"finding (?P<id>\S+) not found"), "巡查问题 {id} 不存在"),
+    (_p(r"role (?P<role>\S+) may not see or add photos of incidents"), "{role}角色无权查看或上传突发事件照片"),
     (
         _p(r"a (?P<kind>\S+) ticket is closed after its return visit, not directly"),
         "{kind}工单须回访后关闭，不能直接关闭",
