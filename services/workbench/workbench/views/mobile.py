@@ -338,10 +338,12 @@ def _my_units_in(community_id: str) -> list[dict]:
 
 @bp.get("/surveys")
 def surveys():
-    """The surveys my household was asked to answer (open first), and whether we answered."""
+    """The surveys my household was asked to answer (open first), and whether we answered the open ones (a
+    household has one or two open at a time; a closed one answers no more)."""
     found = _each_community("/api/v1/surveys", page_size=50)
     for survey in found:
-        survey["mine"] = items(client.get_or_none(f"/api/v1/surveys/{q(survey['id'])}/answers", {"page_size": 10}))
+        if survey.get("status") == "open":
+            survey["mine"] = items(client.get_or_none(f"/api/v1/surveys/{q(survey['id'])}/answers", {"page_size": 1}))
     found.sort(key=lambda s: s.get("status") != "open")
     return render_template("m_surveys.html", surveys=found)
 
