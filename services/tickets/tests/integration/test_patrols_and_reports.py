@@ -241,6 +241,10 @@ def test_the_monthly_report_in_json_and_xlsx(client, world, clock, db, tickets_s
     assert {row[0]: row[1] for row in book["按类别"].iter_rows(min_row=2, values_only=True)}["报修"] == 2
     assert list(book["按片区"].iter_rows(min_row=2, values_only=True)) == [("一区", 6)]
     assert list(book["重复投诉"].iter_rows(min_row=2, values_only=True)) == [("1-101", 2, world["resident_id"])]
+    listed = list(book["投诉清单"].iter_rows(min_row=2, values_only=True))
+    assert [row[0] for row in listed] == [tickets[2]["number"], tickets[3]["number"]]
+    assert listed[0][3] == "一区" and listed[0][5] == "已关闭" and listed[0][8] == 300 and listed[0][10] == 3
+    assert list(book["巡查"].iter_rows(min_row=2, values_only=True)) == [("一区", 1, 1, 1)]
 
     weekly = client.get(
         f"/api/v1/tickets/reports/weekly?community_id={world['community_id']}&week=2026-10-01", headers=world["senior"]

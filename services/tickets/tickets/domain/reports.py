@@ -447,4 +447,44 @@ def to_xlsx(report: dict, timezone: str = "Asia/Shanghai") -> bytes:
             for r in report["top_recurring_issues"]
         ],
     )
+    book.sheet(
+        "投诉清单",
+        [
+            Column("工单号"),
+            Column("登记时间", "datetime"),
+            Column("房屋"),
+            Column("片区"),
+            Column("子类"),
+            Column("状态"),
+            Column("处理人"),
+            Column("解决时间", "datetime"),
+            Column("处理时长（分钟）", "decimal"),
+            Column("是否超时"),
+            Column("满意度", "int"),
+        ],
+        [
+            [
+                c["number"],
+                c["created_at"],
+                c.get("unit_label") or "—",
+                c.get("zone_name") or "—",
+                label("subcategory", c["subcategory"]),
+                label("status", c["status"]),
+                c.get("assignee_name") or "—",
+                c["resolved_at"],
+                c["resolution_minutes"],
+                "是" if c["overdue"] else "否",
+                c["satisfaction"],
+            ]
+            for c in report["complaints"]["items"]
+        ],
+    )
+    book.sheet(
+        "巡查",
+        [Column("片区"), Column("巡查次数", "int"), Column("已完成", "int"), Column("发现问题", "int")],
+        [
+            [r.get("name") or label("zone", r["key"]), r["rounds"], r["completed"], r["findings"]]
+            for r in report["patrols"]["by_zone"]
+        ],
+    )
     return book.to_bytes()

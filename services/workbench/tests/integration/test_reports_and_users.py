@@ -259,6 +259,13 @@ def test_an_admin_changes_a_users_role_communities_and_zones_in_one_form(stack, 
     api = Api(stack.url, token)
     for zone in (place["zone"], place["west"], place["far"]):
         assert butler["id"] not in (api.get(f"/api/v1/zones/{zone['id']}").json().get("butler_ids") or [])
+    # A resident's or an integrator's account has no such form, and a posted one changes nothing.
+    robot = api.post("/api/v1/users", {"username": f"robot-{uuid.uuid4().hex[:6]}", "role": "integrator"})
+    page = admin.get(f"/admin/users/{robot['id']}")
+    assert page.status_code == 200 and 'id="user-edit-form"' not in page.text
+    posted = admin.post(f"/admin/users/{robot['id']}", data={**form, "communities": both})
+    assert posted.status_code == 422 and 'id="role-error"' in posted.text
+    assert api.get(f"/api/v1/users/{robot['id']}").json()["role"] == "integrator"
     audit = api.get("/api/v1/audit", target_id=butler["id"]).json()
     actions = {entry["action"] for entry in audit.get("items", [])}
     assert {"user.role_changed", "user.scope_changed"} <= actions

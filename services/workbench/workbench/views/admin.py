@@ -197,6 +197,9 @@ def edit_user(user_id):
     """Change the role, name, phone, department, communities and (for butlers) zones in one form: the gateway's
     account first (it decides and audits), then the zones' butlers in residents, as creating does."""
     before = client.get(f"/api/v1/users/{q(user_id)}")
+    if before.get("role") not in STAFF_ROLES:
+        refusal = {"role": _("A resident's or an integrator's account is not changed here.")}
+        return _user_detail(user_id, errors=refusal, status=422)
     values = form_values("display_name", "phone", "role", "department")
     values["communities"] = [c for c in request.form.getlist("communities") if c]
     values["zones"] = [z for z in request.form.getlist("zones") if z]
