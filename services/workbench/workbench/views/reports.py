@@ -169,7 +169,7 @@ def complaint_report(community_id: str, month: str) -> Report:
     time_, visits = c.get("resolution_time") or {}, c.get("satisfaction") or {}
     summary = [
         (pgettext("report", "Complaints"), c.get("count"), "int"),
-        (pgettext("report", "Resolved"), time_.get("count"), "int"),
+        (pgettext("report", "Resolved complaints"), time_.get("count"), "int"),
         (pgettext("report", "Median handling time (hours)"), _hours(time_.get("p50_minutes")), "decimal"),
         (pgettext("report", "Handling time P90 (hours)"), _hours(time_.get("p90_minutes")), "decimal"),
         (pgettext("report", "Resolved within SLA"), (c.get("sla") or {}).get("compliance"), "percent"),
@@ -216,7 +216,7 @@ def complaint_report(community_id: str, month: str) -> Report:
                 Column(pgettext("report", "Kind of complaint")),
                 Column(pgettext("report", "Status")),
                 Column(pgettext("report", "Handled by")),
-                Column(pgettext("report", "Resolved"), "datetime"),
+                Column(pgettext("report", "Resolved at"), "datetime"),
                 Column(pgettext("report", "Handling time (hours)"), "decimal"),
                 Column(pgettext("report", "Overdue")),
                 Column(pgettext("report", "Satisfaction"), "int"),
