@@ -11,6 +11,8 @@ from flask_babel import lazy_gettext
 CASHIER_ROLES = ("finance", "senior_butler", "cs_manager", "admin")
 MANAGER_ROLES = ("senior_butler", "cs_manager", "admin")
 ADMIN_ROLES = ("admin",)
+# Who reads the periodic reports: the managers (tickets' and billing's reports) and finance (the fee reports).
+REPORT_ROLES = CASHIER_ROLES
 # Who works through arrears and the collection list (billing's COLLECTORS).
 COLLECTION_ROLES = ("butler", "senior_butler", "cs_manager", "finance", "admin")
 
@@ -38,6 +40,7 @@ LINKS = (
     Link("finance.index", lazy_gettext("Cashier"), CASHIER_ROLES),
     Link("dashboard.index", lazy_gettext("Dashboard"), MANAGER_ROLES),
     Link("arrears.index", lazy_gettext("Arrears"), COLLECTION_ROLES),
+    Link("reports.index", lazy_gettext("Reports"), REPORT_ROLES),
     Link("staff.index", lazy_gettext("Leave")),
     Link("knowledge.index", lazy_gettext("Knowledge base")),
     Link("surveys.index", lazy_gettext("Surveys")),
