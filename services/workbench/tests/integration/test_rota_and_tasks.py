@@ -154,6 +154,8 @@ def test_a_week_is_drawn_up_clocked_swapped_and_downloaded(stack, team):
         data={"community_id": community_id, "entry_id": entry_id, "with_position_id": li, "csrf_token": token},
     )
     assert again.status_code == 422 and 'id="swap-error"' in again.text and "待审批" in again.text
+    taker = _signed_in(stack, f"li-{label}").get(f"/rota?community_id={community_id}")
+    assert "李管家" in taker.text and "/approve" not in taker.text  # li takes the shift but does not decide it
     page = lead.get(f"/rota?community_id={community_id}")
     swap_id = re.search(r'id="swap-([0-9a-f-]{36})"', page.text).group(1)
     assert "赵助理" in page.text and "李管家" in page.text

@@ -22,6 +22,8 @@ bp = Blueprint("rota", __name__, url_prefix="/rota")
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DAYS_AHEAD = 14
+# Roles that decide swaps (a superior or the manager); the API decides whose.
+DECIDERS = ("senior_butler", "cs_manager", "admin")
 
 
 def _today() -> date:
@@ -77,6 +79,7 @@ def _mine(errors=None, status=200):
             colleagues=colleagues,
             swaps=swaps,
             me_post=post,
+            may_decide=person.get("role") in DECIDERS,
             departments=items(client.get_or_none("/api/v1/staff/departments", {"community_id": community["id"]})),
             month=today.strftime("%Y-%m"),
             errors=errors or {},
