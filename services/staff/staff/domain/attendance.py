@@ -37,7 +37,9 @@ def _open_record(session: Session, user_id: str, community_id: str) -> ClockReco
 
 
 def _own_post(session: Session, principal: Principal, position_id: str) -> Position:
-    position = session.get(Position, position_id)
+    # The post's row is locked: two clock-ins racing (a double tap on two devices) are taken one after the other, so
+    # the second sees the first's open record and is refused.
+    position = session.get(Position, position_id, with_for_update=True)
     if position is None or position.user_id != principal.subject or not principal.sees_community(position.community_id):
         raise Invalid("position_id", "not one's own post")
     return position

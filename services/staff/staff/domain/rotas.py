@@ -24,8 +24,10 @@ SWAP_STATUSES = ("pending", "approved", "rejected")
 # --- who may see and edit a department's rota -------------------------------------------------------------------
 
 
-def _department(session: Session, principal: Principal, department_id: str, field: str | None = None) -> Department:
-    department = session.get(Department, department_id)
+def _department(
+    session: Session, principal: Principal, department_id: str, field: str | None = None, for_update: bool = False
+) -> Department:
+    department = session.get(Department, department_id, with_for_update=for_update)
     if department is None or not principal.sees_community(department.community_id):
         if field:
             raise Invalid(field, "no such department")
