@@ -42,6 +42,8 @@ LINKS = (
     Link("arrears.index", lazy_gettext("Arrears"), COLLECTION_ROLES),
     Link("reports.index", lazy_gettext("Reports"), REPORT_ROLES),
     Link("staff.index", lazy_gettext("Leave")),
+    Link("rota.index", lazy_gettext("Rota and attendance")),
+    Link("tasks.index", lazy_gettext("Tasks handed down")),
     Link("knowledge.index", lazy_gettext("Knowledge base")),
     Link("surveys.index", lazy_gettext("Surveys")),
     Link("admin.users", lazy_gettext("Administration"), ADMIN_ROLES),
