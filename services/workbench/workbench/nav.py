@@ -41,6 +41,7 @@ LINKS = (
     Link("staff.index", lazy_gettext("Leave")),
     Link("knowledge.index", lazy_gettext("Knowledge base")),
     Link("surveys.index", lazy_gettext("Surveys")),
+    Link("reminders.index", lazy_gettext("Household reminders")),
     Link("admin.users", lazy_gettext("Administration"), ADMIN_ROLES),
 )
 
