@@ -111,6 +111,8 @@ class Survey(Base):
     status: Mapped[str] = mapped_column(String(20))  # draft | open | closed
     anonymous: Mapped[bool] = mapped_column(default=False)
     zone_ids: Mapped[str] = mapped_column(Text, default="[]")  # JSON; empty: the whole community
+    # JSON; empty: no narrowing by building. Zones and buildings together: the households in both.
+    building_ids: Mapped[str] = mapped_column(Text, default="[]", server_default="[]")
     sample_size: Mapped[int | None] = mapped_column(Integer)  # None: every household
     seed: Mapped[int] = mapped_column(Integer)
     # A 1–5 answer at or below this (or a 0–10 answer at or below twice it) opens a follow-up complaint.

@@ -119,6 +119,7 @@ def test_a_survey_is_built_opened_answered_by_phone_reminded_closed_and_printed(
     assert 'id="survey-new"' in listed.text
     page = manager.get(f"/surveys/new?community_id={community_id}")
     assert page.status_code == 200 and "工程维修" in page.text and "绿化" in page.text
+    assert re.search(r'name="building_ids" value="[^"]+"> 1栋', page.text)
     token = _csrf(page.text)
     form = {"csrf_token": token, "community_id": community_id, "title": "年度满意度调查", "rows": "6"}
 

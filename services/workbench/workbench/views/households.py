@@ -18,6 +18,12 @@ def zones_of(community_id: str, own_only: bool = False) -> list:
     return sorted(found, key=lambda z: z.get("name") or "")
 
 
+def buildings_of(community_id: str) -> list:
+    """The community's buildings by name."""
+    found = items(client.get_or_none("/api/v1/buildings", {"community_id": community_id, "page_size": 100}))
+    return sorted(found, key=lambda b: b.get("name") or "")
+
+
 def households_of(community_id: str) -> list:
     """The households the person may act for, each with its label and zone's name, in label order."""
     person = me()

@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from .. import client
 from .common import items, me
 from .forms import attempt, chosen_community, communities, q
-from .households import households_of, zones_of
+from .households import buildings_of, households_of, zones_of
 
 bp = Blueprint("surveys", __name__, url_prefix="/surveys")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -83,6 +83,7 @@ def _survey_body(form, community_id: str, questions: list[dict], errors: dict) -
         "title": form.get("title", "").strip(),
         "anonymous": form.get("anonymous") == "on",
         "zone_ids": form.getlist("zone_ids"),
+        "building_ids": form.getlist("building_ids"),
         "questions": questions,
     }
     for name in ("sample_size", "seed", "low_score"):
@@ -102,8 +103,8 @@ def _field_errors(errors: dict, origin: list[int]) -> dict:
         parts = name.split(".")
         if parts[0] == "questions" and len(parts) >= 2 and parts[1].isdigit() and int(parts[1]) < len(origin):
             shown[f"q{origin[int(parts[1])]}_{parts[2] if len(parts) > 2 else 'text'}"] = message
-        elif name == "zone_ids.0" or name.startswith("zone_ids"):
-            shown["zone_ids"] = message
+        elif name.startswith(("zone_ids", "building_ids")):
+            shown[name.split(".")[0]] = message
         else:
             shown[name] = message
     return shown
@@ -111,12 +112,15 @@ def _field_errors(errors: dict, origin: list[int]) -> dict:
 
 def _build_page(community: dict | None, places: list, rows: list[dict], errors=None, status=200):
     zones = zones_of(community["id"]) if community else []
+    buildings = buildings_of(community["id"]) if community else []
     return (
         render_template(
             "survey_new.html",
             places=places,
             community=community,
             zones=zones,
+            buildings=buildings,
+            chosen_buildings=request.form.getlist("building_ids"),
             rows=rows,
             values=request.form,
             chosen_zones=request.form.getlist("zone_ids"),
@@ -171,6 +175,7 @@ def _detail(survey_id: str, errors=None, status=200, notice=None, answering=Fals
     progress = client.get_or_none(f"/api/v1/surveys/{q(survey_id)}/progress")
     report = client.get_or_none(f"/api/v1/surveys/{q(survey_id)}/report") if survey["status"] == "closed" else None
     zones = {z["id"]: z["name"] for z in zones_of(survey["community_id"])}
+    buildings = {b["id"]: b["name"] for b in buildings_of(survey["community_id"])} if survey["building_ids"] else {}
     answering = answering or survey["status"] == "open"
     households = households_of(survey["community_id"]) if answering else []
     return (
@@ -179,6 +184,7 @@ def _detail(survey_id: str, errors=None, status=200, notice=None, answering=Fals
             survey=survey,
             sections=_sections(survey),
             zone_names=[zones.get(z, "—") for z in survey["zone_ids"]],
+            building_names=[buildings.get(b, "—") for b in survey["building_ids"]],
             progress=progress,
             report=report,
             households=households,
