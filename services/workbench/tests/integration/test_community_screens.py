@@ -152,6 +152,7 @@ def test_a_survey_is_built_opened_answered_by_phone_reminded_closed_and_printed(
     butler = _signed_in(stack, place["logins"]["butler"])
     opened = butler.get(detail_path)
     assert 'id="survey-answer-form"' in opened.text and "1栋1-101" in opened.text
+    assert "年度满意度调查 · 进行中" in opened.text
     assert 'id="survey-open"' not in opened.text and 'id="survey-close"' not in opened.text
     survey = requests.get(
         f"{stack.url}/api/v1/surveys/{survey_id}",

@@ -40,7 +40,8 @@ def index():
 # -- building a questionnaire ----------------------------------------------------------------------------------------
 def _rows_from_form(form) -> list[dict]:
     """The question rows as posted (q0_text, q0_kind, ...), blank rows kept so the form comes back as typed."""
-    count = min(int(form.get("rows") or NEW_ROWS) if (form.get("rows") or "").isdigit() else NEW_ROWS, 100)
+    posted = form.get("rows", "")
+    count = min(int(posted), 100) if posted.isdigit() else NEW_ROWS
     return [
         {
             "service_line": form.get(f"q{i}_service_line", ""),
