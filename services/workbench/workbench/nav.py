@@ -11,6 +11,8 @@ from flask_babel import lazy_gettext
 CASHIER_ROLES = ("finance", "senior_butler", "cs_manager", "admin")
 MANAGER_ROLES = ("senior_butler", "cs_manager", "admin")
 ADMIN_ROLES = ("admin",)
+# Who schedules household reminders (事务提醒) and sees the birthday opt-ins (the community API decides).
+REMINDER_ROLES = ("butler", "senior_butler", "cs_manager")
 # Who works through arrears and the collection list (billing's COLLECTORS).
 COLLECTION_ROLES = ("butler", "senior_butler", "cs_manager", "finance", "admin")
 
@@ -41,7 +43,7 @@ LINKS = (
     Link("staff.index", lazy_gettext("Leave")),
     Link("knowledge.index", lazy_gettext("Knowledge base")),
     Link("surveys.index", lazy_gettext("Surveys")),
-    Link("reminders.index", lazy_gettext("Household reminders")),
+    Link("reminders.index", lazy_gettext("Household reminders"), REMINDER_ROLES),
     Link("admin.users", lazy_gettext("Administration"), ADMIN_ROLES),
 )
 
