@@ -13,6 +13,8 @@ MANAGER_ROLES = ("senior_butler", "cs_manager", "admin")
 ADMIN_ROLES = ("admin",)
 # Who reads the periodic reports: the managers (tickets' and billing's reports) and finance (the fee reports).
 REPORT_ROLES = CASHIER_ROLES
+# Who schedules household reminders (事务提醒) and sees the birthday opt-ins (the community API decides).
+REMINDER_ROLES = ("butler", "senior_butler", "cs_manager")
 # Who works through arrears and the collection list (billing's COLLECTORS).
 COLLECTION_ROLES = ("butler", "senior_butler", "cs_manager", "finance", "admin")
 
@@ -46,6 +48,7 @@ LINKS = (
     Link("tasks.index", lazy_gettext("Tasks handed down")),
     Link("knowledge.index", lazy_gettext("Knowledge base")),
     Link("surveys.index", lazy_gettext("Surveys")),
+    Link("reminders.index", lazy_gettext("Household reminders"), REMINDER_ROLES),
     Link("admin.users", lazy_gettext("Administration"), ADMIN_ROLES),
 )
 
