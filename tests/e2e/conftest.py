@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from contextlib import contextmanager
 
 import pytest
 import requests
@@ -12,6 +13,8 @@ from guanjia.stack import STACK_SERVICES
 from guanjia.testing import TEST_RATE_LIMITS_ENV, TEST_SMS_LIMITS_ENV, free_port_block
 
 ADMIN_PASSWORD = "e2e-admin-password-1"
+# Billing verifies the payment provider's callbacks with it; each stack's fake provider signs with it.
+CALLBACK_SECRET = "e2e-callback-secret-1"
 
 
 class Client:
@@ -100,6 +103,27 @@ def wait_for_notifications(client: Client, subject: str, expected: int = 1, time
         time.sleep(0.1)
 
 
+@contextmanager
+def paying(env: dict):
+    """A fake payment provider (guanjia.fakepay, a real local HTTP server that signs its callback) for one stack:
+    the workbench opens residents' orders there and billing verifies its callbacks. Yields `attach(stack)`, which
+    points the provider's callback at the stack's gateway and keeps the provider as `stack.fakepay`."""
+    from guanjia.fakepay import FakePaymentProvider
+
+    provider = FakePaymentProvider(notify_url="", secret=CALLBACK_SECRET).start()
+    env.update(GUANJIA_PAYMENT_PROVIDER_URL=provider.url, GUANJIA_BILLING_CALLBACK_SECRET=CALLBACK_SECRET)
+
+    def attach(stack):
+        provider.notify_url = stack.url + "/api/v1/payments/callback"
+        stack.fakepay = provider
+        return stack
+
+    try:
+        yield attach
+    finally:
+        provider.stop()
+
+
 @pytest.fixture(scope="session")
 def embedded_stack(tmp_path_factory):
     from guanjia.stack import EmbeddedStack
@@ -114,9 +138,10 @@ def embedded_stack(tmp_path_factory):
         "GUANJIA_RATE_LIMITS": TEST_RATE_LIMITS_ENV,  # many sign-ins a minute from 127.0.0.1
         **TEST_SMS_LIMITS_ENV,  # many receipts a minute to one resident
     }
-    stack = EmbeddedStack(env=env, port=0).start()
-    yield stack
-    stack.stop()
+    with paying(env) as attach:
+        stack = attach(EmbeddedStack(env=env, port=0).start())
+        yield stack
+        stack.stop()
 
 
 @pytest.fixture(scope="session")
@@ -126,14 +151,16 @@ def distributed_stack(infra, tmp_path_factory):
     env = infra.stack_env(
         "e2e", GUANJIA_ADMIN_PASSWORD=ADMIN_PASSWORD, GUANJIA_VAR_DIR=str(tmp_path_factory.mktemp("distributed-var"))
     )
-    stack = DistributedStack(
-        env=env,
-        port=free_port_block(len(STACK_SERVICES)),
-        web_workers=1,
-        log_dir=tmp_path_factory.mktemp("distributed-logs"),
-    ).start()
-    yield stack
-    stack.stop()
+    with paying(env) as attach:
+        stack = DistributedStack(
+            env=env,
+            port=free_port_block(len(STACK_SERVICES)),
+            web_workers=1,
+            log_dir=tmp_path_factory.mktemp("distributed-logs"),
+        )
+        stack = attach(stack.start())
+        yield stack
+        stack.stop()
 
 
 @pytest.fixture(scope="session")
@@ -149,6 +176,18 @@ def browser():
 @pytest.fixture(params=["embedded", "distributed"])
 def stack(request):
     return request.getfixturevalue(f"{request.param}_stack")
+
+
+@pytest.fixture
+def sms_codes(stack, request):
+    """The sign-in codes the console SMS provider texted: its log read in-process (embedded) or from the
+    notifications processes' log files (distributed)."""
+    from guanjia.stack import DistributedStack
+    from guanjia.testing import LoggedSmsCodes
+
+    if isinstance(stack, DistributedStack):
+        return LoggedSmsCodes(stack.log_dir)
+    return request.getfixturevalue("console_sms_codes")
 
 
 @pytest.fixture

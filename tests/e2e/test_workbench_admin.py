@@ -340,6 +340,7 @@ def test_the_admin_pages_do_not_scroll_sideways_on_a_phone(embedded_stack, brows
     for path in [
         "/admin/users",
         "/admin/users/new",
+        f"/admin/users/{admin.get('/api/v1/users/me').json()['id']}",
         "/admin/keys",
         "/admin/dead-letters",
         "/admin/audit",

@@ -1,6 +1,7 @@
 """The community screens in a real browser, both run modes: the front desk's 百问百答 (a Chinese search narrows the
 answers as the butler types, each answer names who is responsible, the entries past their review date are listed)
-and a survey's response rate and report with its XLSX."""
+a survey's response rate and report with its XLSX; and, on a phone, a survey built and the household reminders
+screen (embedded mode only: the screens are the workbench's, the same in both modes)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from datetime import date, timedelta
 
 from selenium.webdriver.common.by import By
 
-from .browser import csp_violations, fresh, sign_in, wait_for, wait_text, web_session
+from .browser import PHONE, csp_violations, fresh, sign_in, wait_for, wait_text, web_session
+from .conftest import ADMIN_PASSWORD, Client
 from .test_workbench import shared_place, staff
 
 
@@ -97,4 +99,25 @@ def test_the_service_manager_follows_a_survey_and_downloads_its_report(stack, ad
     session = web_session(stack.url, *manager[:2])
     download = session.get(link, timeout=15)
     assert download.status_code == 200 and download.content[:2] == b"PK"
+    assert csp_violations(browser) == []
+
+
+def test_the_service_manager_builds_a_survey_on_a_phone(embedded_stack, browser):
+    admin = Client(embedded_stack.url).login("admin", ADMIN_PASSWORD)
+    place = shared_place(embedded_stack, admin, "knowledge")
+    community_id = place["community"]["id"]
+    manager = staff(admin, place, "cs_manager")
+    fresh(browser, PHONE)
+    sign_in(browser, embedded_stack.url, *manager[:2])
+    wait_for(browser, "#queue-new")
+    browser.get(f"{embedded_stack.url}/surveys?community_id={community_id}")
+    wait_for(browser, "#survey-new").click()
+    wait_for(browser, "#f-title").send_keys("手机上建的问卷")
+    browser.find_element(By.ID, "f-q0_text").send_keys("您对管家服务满意吗？")
+    browser.find_element(By.ID, "survey-save").click()
+    wait_text(browser, "#survey-questionnaire", "您对管家服务满意吗？")
+    assert "客服" in browser.find_element(By.ID, "survey-questionnaire").text
+    assert browser.find_element(By.ID, "survey-open").is_displayed()
+    browser.get(f"{embedded_stack.url}/reminders?community_id={community_id}")
+    wait_for(browser, "#reminder-form")
     assert csp_violations(browser) == []

@@ -224,7 +224,15 @@ def test_the_cashier_and_dashboard_pages_do_not_scroll_sideways_on_a_phone(stack
     manager = staff(admin, place, "cs_manager")
     pages = {
         place["finance"]: ["/finance", f"/finance/units/{unit_id}", f"/finance/payments/{payment['id']}"],
-        manager: [f"/dashboard?community_id={cid}&period=2026-11", f"/finance/runs?community_id={cid}"],
+        manager: [
+            f"/dashboard?community_id={cid}&period=2026-11",
+            f"/finance/runs?community_id={cid}",
+            f"/reports?community_id={cid}",
+            f"/reports/weekly?community_id={cid}",
+            f"/reports/complaints?community_id={cid}",
+            f"/reports/fees-monthly?community_id={cid}&month=2026-11",
+            f"/reports/fees-weekly?community_id={cid}",
+        ],
     }
     for (username, password, _), paths in pages.items():
         fresh(browser, PHONE)

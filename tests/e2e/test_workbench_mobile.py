@@ -1,6 +1,7 @@
-"""The residents' mobile pages in a real browser at 375 px (embedded stack: the console SMS provider's log line is
-read in-process): sign in by SMS code, see the household and the bills, report a repair with a photo, rate the
-visit. The access checks with two households are Flask test-client tests (services/workbench/tests/integration)."""
+"""The residents' mobile pages in a real browser at 375 px, in both run modes: sign in by the SMS code (the console
+provider's log), pay a bill through the fake payment provider (guanjia.fakepay, its signed callback to billing) and
+see the receipt, report a repair with a photo, rate the visit. The access checks with two households are Flask
+test-client tests (services/workbench/tests/integration)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,17 @@ pytestmark = pytest.mark.timeout(300)
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
 )
-PAGES = ("/m/", "/m/bills", "/m/receipts", "/m/tickets", "/m/repair", "/m/notices")
+PAGES = (
+    "/m/",
+    "/m/bills",
+    "/m/receipts",
+    "/m/tickets",
+    "/m/repair",
+    "/m/notices",
+    "/m/surveys",
+    "/m/activities",
+    "/m/knowledge",
+)
 
 
 def _household(admin: Client, phone: str) -> dict:
@@ -44,10 +55,10 @@ def _household(admin: Client, phone: str) -> dict:
     while admin.get(f"/api/v1/billing/units/{unit['id']}").status_code != 200:  # billing learns it by event
         assert time.monotonic() < deadline, "billing never learnt the unit"
         time.sleep(0.1)
-    admin.created(
+    bill = admin.created(
         "/api/v1/billing/bills", {"unit_id": unit["id"], "description": "物业服务费 十二月", "amount": "256.00"}
     )
-    return {"unit": unit, "resident": resident}
+    return {"unit": unit, "resident": resident, "bill": bill}
 
 
 def _no_sideways_scroll(browser, path: str) -> None:
@@ -57,22 +68,30 @@ def _no_sideways_scroll(browser, path: str) -> None:
     assert overflow <= 0, f"{path} scrolls sideways by {overflow}px at 375 px"
 
 
-def test_a_resident_signs_in_by_sms_sees_the_bills_reports_a_repair_and_rates_the_visit(
-    embedded_stack, browser, console_sms_codes
-):
-    stack = embedded_stack
+def test_a_resident_signs_in_by_sms_pays_a_bill_reports_a_repair_and_rates_the_visit(stack, browser, sms_codes):
     admin = Client(stack.url).login("admin", ADMIN_PASSWORD)
     phone = f"137{random.randrange(10**8):08d}"
     place = _household(admin, phone)
 
     fresh(browser, PHONE)
-    sms_sign_in(browser, stack.url, phone, console_sms_codes)
+    sms_sign_in(browser, stack.url, phone, sms_codes)
     wait_text(browser, "main", "我的房屋")
     body = browser.find_element(By.TAG_NAME, "body").text
     assert place["unit"]["number"] in body and "赵小燕" in body and "¥256.00" in body
 
+    # Pay the bill at the provider's checkout page; its signed callback records the payment; back to the receipt.
     browser.find_element(By.ID, "m-nav-bills").click()
-    wait_text(browser, "#m-bills", "物业服务费 十二月")
+    wait_text(browser, "#m-bills", "物业服务费 十二月").find_element(By.TAG_NAME, "a").click()
+    wait_for(browser, "#m-pay-form").find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait_for(browser, "#m-checkout").click()
+    wait_text(browser, "#fp-amount", "256.00")
+    browser.find_element(By.CSS_SELECTOR, "#fp-form select option[value=alipay]").click()
+    browser.find_element(By.CSS_SELECTOR, "#fp-form button[type=submit]").click()
+    wait_for(browser, "#m-paid-receipt").click()
+    receipt = wait_text(browser, "#m-receipt", "¥256.00").text
+    assert "支付宝" in receipt and place["unit"]["number"] in receipt
+    assert [status for status, _ in stack.fakepay.callbacks[-1:]] == [200]
+    assert admin.get(f"/api/v1/billing/bills/{place['bill']['id']}").json()["outstanding"] == "0.00"
 
     browser.get(stack.url + "/m/repair")
     form = wait_for(browser, "#m-repair-form")
@@ -107,7 +126,7 @@ def test_a_resident_signs_in_by_sms_sees_the_bills_reports_a_repair_and_rates_th
     assert admin.get(f"/api/v1/tickets/{ticket_id}").json()["status"] == "closed"
     assert not browser.find_elements(By.ID, "m-visit-form")
 
-    for path in (*PAGES, f"/m/tickets/{ticket_id}"):
+    for path in (*PAGES, f"/m/tickets/{ticket_id}", f"/m/bills/{place['bill']['id']}"):
         browser.get(stack.url + path)
         wait_for(browser, "main")
         _no_sideways_scroll(browser, path)

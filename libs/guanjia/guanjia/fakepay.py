@@ -70,6 +70,8 @@ class FakePaymentProvider:
             response = self._checkout(parts[1])
         elif request.method == "POST" and len(parts) == 3 and parts[0] == "checkout" and parts[2] == "pay":
             response = self._pay(parts[1], request.form.get("method", "wechat"))
+        elif request.method == "GET" and parts == ["favicon.ico"]:
+            response = Response(status=204)  # what a browser asks of every page's host, answered quietly
         else:
             response = Response("not found", status=404)
         return response(environ, start_response)

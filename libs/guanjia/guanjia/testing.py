@@ -434,16 +434,11 @@ def outbox_events(database, outbox, subject: str, event_type: str | None = None)
     return [event for event in rows if event["subject"] == subject]
 
 
-class ConsoleSmsCodes(logging.Handler):
-    """The texts the console SMS provider logs in this process (embedded stacks): `code_for(phone)` waits for the
-    newest sign-in code sent to that phone (the log masks it as 137****7001) since line `after`."""
+class SmsCodes:
+    """The texts a console SMS provider logged (`lines`, oldest first): `code_for(phone)` waits for the newest
+    sign-in code sent to that phone (the log masks it as 137****7001) since line `after`."""
 
-    def __init__(self):
-        super().__init__(logging.INFO)
-        self.lines: list[str] = []
-
-    def emit(self, record):
-        self.lines.append(record.getMessage())
+    lines: list[str]
 
     def code_for(self, phone: str, after: int = 0, timeout: float = 15.0) -> str:
         masked = f"{phone[:3]}****{phone[-4:]}"
@@ -455,6 +450,40 @@ class ConsoleSmsCodes(logging.Handler):
                     return found.group(1) or found.group(2)
             time.sleep(0.05)
         raise AssertionError(f"no sign-in code texted to {masked} within {timeout}s")
+
+
+class ConsoleSmsCodes(logging.Handler, SmsCodes):
+    """The texts the console SMS provider logs in this process (embedded stacks)."""
+
+    def __init__(self):
+        super().__init__(logging.INFO)
+        self.lines = []
+
+    def emit(self, record):
+        self.lines.append(record.getMessage())
+
+
+class LoggedSmsCodes(SmsCodes):
+    """The texts the console SMS provider logged in a distributed stack's notifications processes, read from their
+    JSON log files (`<log_dir>/notifications-*.log`, see guanjia.stack.DistributedStack)."""
+
+    def __init__(self, log_dir):
+        from pathlib import Path
+
+        self.log_dir = Path(log_dir)
+
+    @property
+    def lines(self) -> list[str]:
+        found = []
+        for path in sorted(self.log_dir.glob("notifications-*.log")):
+            for raw in path.read_text(encoding="utf-8", errors="replace").splitlines():
+                try:
+                    entry = json.loads(raw)
+                except ValueError:
+                    continue
+                if isinstance(entry, dict) and entry.get("logger") == "notifications.sms":
+                    found.append((str(entry.get("time", "")), str(entry.get("message", ""))))
+        return [message for _, message in sorted(found)]
 
 
 @pytest.fixture(scope="module")

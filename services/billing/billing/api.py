@@ -620,7 +620,9 @@ def _report(body: dict, name: str, fmt: str):
 @reports_blp.arguments(MonthlyArgs, location="query")
 @reports_blp.response(200)
 def get_monthly(args):
-    """Monthly fee analysis (月度物业费分析), JSON or XLSX (`format=xlsx`)."""
+    """Monthly fee analysis (月度物业费分析), JSON or XLSX (`format=xlsx`): the month's receivable and collection
+    (`summary`, `by_zone` with each zone's `name`), by fee item, payments by method, arrears with ageing at the
+    month's end in all (`arrears`) and by zone (`arrears_by_zone`)."""
     with web.database().transaction() as session:
         body = reports.monthly_report(
             session, web.settings(), web.principal(), args["community_id"], args["month"], now=_now()
@@ -632,7 +634,10 @@ def get_monthly(args):
 @reports_blp.arguments(WeeklyArgs, location="query")
 @reports_blp.response(200)
 def get_weekly(args):
-    """Weekly fee report (Monday to Sunday of `week_of`), JSON or XLSX (`format=xlsx`)."""
+    """Weekly fee report (Monday to Sunday of `week_of`), JSON or XLSX (`format=xlsx`): payments by day and method,
+    `collected` in the week, the month's collection rate at the week's start and end, `by_zone` (the month's
+    receivable, collected and rate at the week's end with `collected_in_week`), arrears at the week's end
+    (`arrears_total`, `arrears_by_zone`)."""
     with web.database().transaction() as session:
         body = reports.weekly_report(
             session, web.settings(), web.principal(), args["community_id"], args.get("week_of") or _today(), now=_now()

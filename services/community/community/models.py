@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy import Computed, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import DeclarativeBase, Mapped, deferred, mapped_column
 
 from guanjia.db import UtcDateTime
 from guanjia.inbox import define_inbox
@@ -60,10 +61,21 @@ class KnowledgeEntry(Base):
     updated_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # Every character and pair of adjacent characters of the question and of the answer, kept by PostgreSQL (the
+    # function is in migration 0006): what the search's GIN index looks a query's pairs up in. Never loaded. On
+    # SQLite (the embedded mode's small instances) a plain empty column: the search there is the LIKE alone.
+    search_grams: Mapped[list[str] | None] = deferred(
+        mapped_column(
+            Text().with_variant(ARRAY(Text), "postgresql"),
+            Computed("knowledge_grams(question::text) || knowledge_grams(answer)"),
+        )
+    )
 
     __table_args__ = (
         Index("ix_knowledge_community_category", "community_id", "category"),
         Index("ix_knowledge_community_review", "community_id", "review_by"),
+        Index("ix_knowledge_community_order", "community_id", "category", "question", "id"),
+        Index("ix_knowledge_search_grams", "search_grams", postgresql_using="gin"),
     )
 
 
@@ -99,6 +111,8 @@ class Survey(Base):
     status: Mapped[str] = mapped_column(String(20))  # draft | open | closed
     anonymous: Mapped[bool] = mapped_column(default=False)
     zone_ids: Mapped[str] = mapped_column(Text, default="[]")  # JSON; empty: the whole community
+    # JSON; empty: no narrowing by building. Zones and buildings together: the households in both.
+    building_ids: Mapped[str] = mapped_column(Text, default="[]", server_default="[]")
     sample_size: Mapped[int | None] = mapped_column(Integer)  # None: every household
     seed: Mapped[int] = mapped_column(Integer)
     # A 1–5 answer at or below this (or a 0–10 answer at or below twice it) opens a follow-up complaint.

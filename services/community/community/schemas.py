@@ -152,6 +152,11 @@ class SurveyIn(ma.Schema):
         validate=ma.validate.Length(max=100),
         metadata={"description": "the zones asked; empty or absent: the whole community"},
     )
+    building_ids = ma.fields.List(
+        ma.fields.String(validate=ID),
+        validate=ma.validate.Length(max=200),
+        metadata={"description": "the buildings asked (with zone_ids: the households in both); empty: no narrowing"},
+    )
     sample_size = ma.fields.Integer(
         validate=ma.validate.Range(min=1, max=100_000),
         metadata={"description": "a random sample of this many households; absent: every household"},
@@ -184,6 +189,7 @@ class SurveyOut(ma.Schema):
     status = enum_out(SURVEY_STATUSES)
     anonymous = ma.fields.Boolean()
     zone_ids = ma.fields.List(ma.fields.String())
+    building_ids = ma.fields.List(ma.fields.String())
     sample_size = ma.fields.Integer(allow_none=True)
     seed = ma.fields.Integer()
     low_score = ma.fields.Integer()

@@ -26,6 +26,7 @@ from .payloads import (
     RenovationViolation,
     ResidentMovedIn,
     SurveyReminderDue,
+    TaskDue,
     TicketAssigned,
     TicketCreated,
     TicketResolved,
@@ -296,6 +297,30 @@ def on_survey_reminder_due(context: Context, session: Session, event: dict) -> N
     _apply(context, session, event, plan)
 
 
+def on_task_due_soon(context: Context, session: Session, event: dict) -> None:
+    """交办任务提醒 to the assignee before the task falls due (held in quiet hours)."""
+    data = TaskDue().load(event["data"])
+    plan = Plan(
+        "task.due_soon",
+        {"due_at": _local(context, data["due_at"])},
+        [Recipient(data["assignee_id"], "user")],
+        data["community_id"],
+    )
+    _apply(context, session, event, plan)
+
+
+def on_task_overdue(context: Context, session: Session, event: dict) -> None:
+    """交办任务逾期: the escalation to the assigner, who handed the task down (held in quiet hours)."""
+    data = TaskDue().load(event["data"])
+    plan = Plan(
+        "task.overdue",
+        {"due_at": _local(context, data["due_at"])},
+        [Recipient(data["assigner_id"], "user")],
+        data["community_id"],
+    )
+    _apply(context, session, event, plan)
+
+
 HANDLERS = {
     "ticket.created": on_ticket_created,
     "ticket.assigned": on_ticket_assigned,
@@ -312,4 +337,6 @@ HANDLERS = {
     "greeting.due": on_greeting_due,
     "reminder.due": on_reminder_due,
     "survey.reminder_due": on_survey_reminder_due,
+    "task.due_soon": on_task_due_soon,
+    "task.overdue": on_task_overdue,
 }

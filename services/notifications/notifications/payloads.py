@@ -141,6 +141,16 @@ class ReminderDue(Tolerant):
     due_on = ma.fields.String(required=True)
 
 
+class TaskDue(Tolerant):
+    """task.due_soon and task.overdue from staff: the task, its assignee and assigner (gateway user ids), due time."""
+
+    task_id = _id(required=True)
+    community_id = _id(required=True)
+    assignee_id = _id(required=True)
+    assigner_id = _id(required=True)
+    due_at = ma.fields.String(required=True)
+
+
 # The payload schema of every consumed type (checked against the producers' documents in tests/contract).
 SCHEMAS = {
     "ticket.created": TicketCreated,
@@ -158,4 +168,6 @@ SCHEMAS = {
     "greeting.due": GreetingDue,
     "survey.reminder_due": SurveyReminderDue,
     "reminder.due": ReminderDue,
+    "task.due_soon": TaskDue,
+    "task.overdue": TaskDue,
 }

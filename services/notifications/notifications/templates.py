@@ -100,6 +100,18 @@ TEMPLATES = {
             "[{signature}] Zone {zone} has not been patrolled for {overdue_days} days. Please arrange a round.",
         ),
         _t(
+            "task.due_soon",
+            ["due_at"],
+            "【{signature}】您有一项交办任务将于{due_at}到期，请按时完成。",
+            "[{signature}] A task handed to you is due at {due_at}. Please complete it in time.",
+        ),
+        _t(
+            "task.overdue",
+            ["due_at"],
+            "【{signature}】您交办的一项任务已逾期（截止{due_at}）仍未完成，请跟进。",
+            "[{signature}] A task you handed down is overdue (due {due_at}) and still open. Please follow it up.",
+        ),
+        _t(
             "incident.opened",
             ["incident"],
             "【{signature}】紧急通知：您所在区域发生{incident}，物业正在全力处置，请注意安全，详情请联系您的管家。",
@@ -233,6 +245,8 @@ INBOX_TITLES = {
     "survey.reminder_due": ("满意度调查", "Satisfaction survey"),
     "activity.published": ("社区活动", "Community event"),
     "activity.reminder_due": ("活动提醒", "Event reminder"),
+    "task.due_soon": ("交办任务提醒", "Task reminder"),
+    "task.overdue": ("交办任务逾期", "Task overdue"),
     "notice": ("社区公告", "Community notice"),
 }
 

@@ -9,11 +9,18 @@ from guanjia.web import Blueprint
 from guanjia.workbook import XLSX_TYPE
 
 from . import display
-from .domain import leaves, organisation, scorecards, tasks
+from .domain import attendance, leaves, organisation, rotas, scorecards, tasks
 from .domain.payrule import grade_change
 from .schemas import (
+    AttendanceArgs,
+    AttendanceList,
+    ClockArgs,
+    ClockIn,
+    ClockOut,
+    ClockState,
     CommunityArgs,
     DecisionIn,
+    DepartmentArgs,
     DepartmentIn,
     DepartmentList,
     DepartmentOut,
@@ -27,17 +34,32 @@ from .schemas import (
     PositionList,
     PositionOut,
     ReviewIn,
+    RotaArgs,
+    RotaIn,
+    RotaOut,
     ScorecardArgs,
     ScorecardIn,
     ScorecardOut,
     ScorecardPage,
+    ShiftTemplateIn,
+    ShiftTemplateList,
+    ShiftTemplateOut,
+    SwapArgs,
+    SwapIn,
+    SwapOut,
+    SwapPage,
     TaskArgs,
     TaskIn,
     TaskOut,
     TaskPage,
 )
 
-blp = Blueprint("staff", __name__, url_prefix="/api/v1/staff", description="Departments, positions, leave")
+blp = Blueprint(
+    "staff",
+    __name__,
+    url_prefix="/api/v1/staff",
+    description="Departments, positions, leave, rotas and attendance, tasks",
+)
 
 
 @blp.route("/departments", methods=["POST"])
@@ -247,3 +269,143 @@ def complete_task(task_id):
     """The assignee reports the task done."""
     with web.database().transaction() as session:
         return tasks.complete(session, web.principal(), task_id, web.now())
+
+
+# --- rotas, swaps and attendance ------------------------------------------------------------------------------------
+
+
+@blp.route("/shift-templates", methods=["POST"])
+@blp.arguments(ShiftTemplateIn)
+@blp.response(201, ShiftTemplateOut)
+def create_shift_template(data):
+    """A shift of a department (name, local start and end — ending at or before its start: the next day — and the
+    minimum staffing); its senior butler or the community's manager sets it up."""
+    with web.database().transaction() as session:
+        return rotas.create_template(session, web.principal(), data, web.now())
+
+
+@blp.route("/shift-templates", methods=["GET"])
+@blp.arguments(DepartmentArgs, location="query")
+@blp.response(200, ShiftTemplateList)
+def list_shift_templates(args):
+    with web.database().transaction() as session:
+        return {"items": rotas.list_templates(session, web.principal(), args["department_id"])}
+
+
+@blp.route("/rotas", methods=["POST"])
+@blp.arguments(RotaIn)
+@blp.response(200, RotaOut)
+def save_rota(data):
+    """排班: draw up (replace) a department's week — person × day × shift; the answer flags the shifts below their
+    minimum staffing (and staff.rota_understaffed goes out)."""
+    with web.database().transaction() as session:
+        rota = rotas.save_week(session, web.settings(), web.principal(), data, web.now())
+        rota["editable"] = True
+        return rota
+
+
+@blp.route("/rotas", methods=["GET"])
+@blp.arguments(RotaArgs, location="query")
+@blp.response(200, RotaOut)
+def get_rota(args):
+    """A department's week with its gaps: for its members and the community's manager."""
+    with web.database().transaction() as session:
+        return rotas.get_week(session, web.principal(), args["department_id"], args["week"])
+
+
+@blp.route("/swaps", methods=["POST"])
+@blp.arguments(SwapIn)
+@blp.response(201, SwapOut)
+def request_swap(data):
+    """换班: hand one's own shift (not yet begun) to a colleague of the department; the superior approves."""
+    with web.database().transaction() as session:
+        swap = rotas.request_swap(session, web.settings(), web.principal(), data, web.now())
+        session.flush()
+        return rotas.with_details(session, web.settings(), [swap])[0]
+
+
+@blp.route("/swaps", methods=["GET"])
+@blp.arguments(SwapArgs, location="query")
+@blp.response(200, SwapPage)
+def list_swaps(args):
+    """Swaps one asked for or takes over; a senior butler the team's; a manager the community's; latest first."""
+    with web.database().transaction() as session:
+        page = web.paginate(
+            session, rotas.visible_swaps(session, web.principal(), args), args["page"], args["page_size"]
+        )
+        page["items"] = rotas.with_details(session, web.settings(), page["items"])
+        return page
+
+
+@blp.route("/swaps/<swap_id>", methods=["GET"])
+@blp.response(200, SwapOut)
+def get_swap(swap_id):
+    with web.database().transaction() as session:
+        return rotas.with_details(session, web.settings(), [rotas.get_swap(session, web.principal(), swap_id)])[0]
+
+
+def _swap_decision(approve: bool, doc: str):
+    def decide(swap_id):
+        with web.database().transaction() as session:
+            swap = rotas.decide_swap(session, web.principal(), swap_id, approve, web.now())
+            return rotas.with_details(session, web.settings(), [swap])[0]
+
+    decide.__doc__ = doc
+    decide.__name__ = "approve_swap" if approve else "reject_swap"
+    return decide
+
+
+for _action, _approve, _doc in (
+    ("approve", True, "The superior approves: the shift is the colleague's."),
+    ("reject", False, "The superior turns the swap down."),
+):
+    blp.route(f"/swaps/<swap_id>/{_action}", methods=["POST"])(
+        blp.response(200, SwapOut)(_swap_decision(_approve, _doc))
+    )
+
+
+@blp.route("/attendance/clock-in", methods=["POST"])
+@blp.arguments(ClockIn)
+@blp.response(201, ClockOut)
+def clock_in(data):
+    """打卡上班 from the workbench (no GPS); once until the clock-out."""
+    with web.database().transaction() as session:
+        return attendance.clock_in(session, web.settings(), web.principal(), data["position_id"], web.now())
+
+
+@blp.route("/attendance/clock-out", methods=["POST"])
+@blp.arguments(ClockIn)
+@blp.response(200, ClockOut)
+def clock_out(data):
+    """打卡下班: closes the open clock-in (409 without one)."""
+    with web.database().transaction() as session:
+        return attendance.clock_out(session, web.principal(), data["position_id"], web.now())
+
+
+@blp.route("/attendance/clock", methods=["GET"])
+@blp.arguments(ClockArgs, location="query")
+@blp.response(200, ClockState)
+def clock_state(args):
+    """Whether the caller is clocked in in the community, and since when."""
+    with web.database().transaction() as session:
+        record = attendance.current_record(session, web.principal(), args["community_id"])
+        return {"clocked_in": record is not None, "record": record}
+
+
+@blp.route("/attendance", methods=["GET"])
+@blp.arguments(AttendanceArgs, location="query")
+@blp.response(200, AttendanceList)
+def list_attendance(args):
+    """考勤: every rostered shift of a month (or from/to) with its clock-in and outcome — present, late, absent, on
+    leave; one's own, a senior butler the team's, a manager the community's. format=xlsx gives the monthly sheet."""
+    settings = web.settings()
+    with web.database().transaction() as session:
+        found = attendance.rows(session, settings, web.principal(), args, web.now())
+    if args["format"] == "xlsx":
+        name = args.get("month") or f"{args.get('day_from')}-{args.get('day_to')}"
+        return Response(
+            attendance.to_xlsx(found, settings.timezone),
+            mimetype=XLSX_TYPE,
+            headers={"Content-Disposition": f'attachment; filename="attendance-{name}.xlsx"'},
+        )
+    return {"items": found}

@@ -5,6 +5,8 @@ import marshmallow as ma
 ABSENCE_STARTED = "staff.absence_started"
 ABSENCE_ENDED = "staff.absence_ended"
 TASK_OVERDUE = "task.overdue"
+TASK_DUE_SOON = "task.due_soon"
+ROTA_UNDERSTAFFED = "staff.rota_understaffed"
 
 
 class AbsenceStartedV1(ma.Schema):
@@ -33,8 +35,25 @@ class TaskOverdueV1(ma.Schema):
     due_at = ma.fields.String(required=True)
 
 
+class TaskDueSoonV1(TaskOverdueV1):
+    """task.due_soon v1 — an open task handed down falls due within the reminder's lead (24 hours): the assignee is
+    reminded, once."""
+
+
+class RotaUnderstaffedV1(ma.Schema):
+    """staff.rota_understaffed v1 — a department's weekly rota was saved with shifts below their minimum staffing:
+    how many day × shift slots are short (the week by its Monday, a local date)."""
+
+    community_id = ma.fields.String(required=True)
+    department_id = ma.fields.String(required=True)
+    week = ma.fields.String(required=True)
+    gaps = ma.fields.Integer(required=True)
+
+
 PUBLISHED = {
     ABSENCE_STARTED: AbsenceStartedV1,
     ABSENCE_ENDED: AbsenceEndedV1,
     TASK_OVERDUE: TaskOverdueV1,
+    TASK_DUE_SOON: TaskDueSoonV1,
+    ROTA_UNDERSTAFFED: RotaUnderstaffedV1,
 }

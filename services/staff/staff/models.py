@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from guanjia.db import UtcDateTime
@@ -125,8 +125,78 @@ class Task(Base):
     status: Mapped[str] = mapped_column(String(20))  # open, done, cancelled
     completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     overdue_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)  # when task.overdue went out
+    reminded_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)  # when task.due_soon went out
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
     @property
     def overdue(self) -> bool:
         return self.overdue_at is not None
+
+
+class ShiftTemplate(Base):
+    """A shift of a department (早班 08:00–16:00, 夜班 22:00–06:00 crossing midnight) and how many must work it."""
+
+    __tablename__ = "shift_templates"
+    __table_args__ = (UniqueConstraint("department_id", "name", name="uq_shift_templates_department_name"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    community_id: Mapped[str] = mapped_column(String(36), index=True)
+    department_id: Mapped[str] = mapped_column(ForeignKey("departments.id"))
+    name: Mapped[str] = mapped_column(String(50))
+    starts: Mapped[str] = mapped_column(String(5))  # local time, 08:00
+    ends: Mapped[str] = mapped_column(String(5))  # local time; at or before `starts`: ends the next day
+    min_staff: Mapped[int] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class RotaEntry(Base):
+    """One person on one shift on one day of a department's weekly rota (排班)."""
+
+    __tablename__ = "rota_entries"
+    __table_args__ = (
+        UniqueConstraint("position_id", "day", "shift_id", name="uq_rota_entries_position_day_shift"),
+        Index("ix_rota_entries_department_day", "department_id", "day"),
+        Index("ix_rota_entries_user_day", "user_id", "day"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    community_id: Mapped[str] = mapped_column(String(36), index=True)
+    department_id: Mapped[str] = mapped_column(ForeignKey("departments.id"))
+    shift_id: Mapped[str] = mapped_column(ForeignKey("shift_templates.id"))
+    position_id: Mapped[str] = mapped_column(ForeignKey("positions.id"))
+    user_id: Mapped[str] = mapped_column(String(36))
+    day: Mapped[date] = mapped_column(Date())
+    created_by: Mapped[str] = mapped_column(String(36))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class ShiftSwap(Base):
+    """换班: a person asks to hand one of their rostered shifts to a colleague; the superior approves."""
+
+    __tablename__ = "shift_swaps"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    community_id: Mapped[str] = mapped_column(String(36), index=True)
+    entry_id: Mapped[str] = mapped_column(ForeignKey("rota_entries.id", ondelete="CASCADE"))
+    position_id: Mapped[str] = mapped_column(ForeignKey("positions.id"))  # who gives the shift away
+    with_position_id: Mapped[str] = mapped_column(ForeignKey("positions.id"))  # who takes it
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    status: Mapped[str] = mapped_column(String(20))  # pending, approved, rejected
+    decided_by: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    created_by: Mapped[str] = mapped_column(String(36))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class ClockRecord(Base):
+    """打卡: a clock-in from the workbench and, later, its clock-out (no GPS)."""
+
+    __tablename__ = "clock_records"
+    __table_args__ = (Index("ix_clock_records_user_in", "user_id", "clock_in_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    community_id: Mapped[str] = mapped_column(String(36), index=True)
+    position_id: Mapped[str] = mapped_column(ForeignKey("positions.id"))
+    user_id: Mapped[str] = mapped_column(String(36))
+    clock_in_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    clock_out_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)

@@ -60,6 +60,31 @@ RESOURCES = [
         notes=("details",),
     ),
     Resource(
+        "shift templates and weekly rotas",
+        (f"{S}/shift-templates", f"{S}/rotas"),
+        read=(B, SB, CM, E, F),
+        write=(SB, CM),
+        why="the members of a department see its shifts and week (to know their duty and ask for swaps); its senior "
+        "butler or the manager draws it up",
+    ),
+    Resource(
+        "shift swaps",
+        (f"{S}/swaps", f"{S}/swaps/<swap_id>", f"{S}/swaps/<swap_id>/approve", f"{S}/swaps/<swap_id>/reject"),
+        read=(B, SB, CM, E, F),
+        write=(B, SB, CM, E, F),
+        why="a person hands their own shift to a colleague and both see it; the superior decides; a senior butler sees "
+        "the team's, the manager the community's",
+        notes=("reason",),
+    ),
+    Resource(
+        "clock-in and attendance",
+        (f"{S}/attendance", f"{S}/attendance/clock", f"{S}/attendance/clock-in", f"{S}/attendance/clock-out"),
+        read=(B, SB, CM, E, F),
+        write=(B, SB, CM, E, F),
+        why="a person clocks in and out and sees their own attendance; a senior butler the team's, the manager the "
+        "community's (the monthly sheet)",
+    ),
+    Resource(
         "collection-rate pay rule",
         (f"{S}/pay-rule",),
         read=(B, SB, CM, F),

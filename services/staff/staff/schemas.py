@@ -6,6 +6,7 @@ from guanjia.web import PageArgs, UtcDateTime, enum_out, page_schema
 
 from .config import PERIODS
 from .domain.common import DEPARTMENT_KINDS, LEAVE_KINDS, LEAVE_STATUSES, TITLES
+from .domain.rotas import SWAP_STATUSES
 from .domain.tasks import TASK_STATUSES
 
 ID = ma.validate.Length(min=1, max=36)
@@ -190,3 +191,171 @@ class TaskOut(ma.Schema):
 
 
 TaskPage = page_schema(TaskOut, "TaskPage")
+
+
+# --- rotas and attendance -------------------------------------------------------------------------------------------
+
+CLOCK = ma.validate.Regexp(r"^([01]\d|2[0-3]):[0-5]\d$", error="a local time like 08:30")
+
+
+class ShiftTemplateIn(ma.Schema):
+    department_id = ma.fields.String(required=True, validate=ID)
+    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=50))
+    starts = ma.fields.String(required=True, validate=CLOCK, metadata={"description": "local time, 08:00"})
+    ends = ma.fields.String(
+        required=True, validate=CLOCK, metadata={"description": "local time; at or before `starts`: the next day"}
+    )
+    min_staff = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=0, max=50))
+
+
+class ShiftTemplateOut(ma.Schema):
+    id = ma.fields.String()
+    community_id = ma.fields.String()
+    department_id = ma.fields.String()
+    name = ma.fields.String()
+    starts = ma.fields.String()
+    ends = ma.fields.String()
+    min_staff = ma.fields.Integer()
+    crosses_midnight = ma.fields.Function(lambda t: t.ends <= t.starts, metadata={"description": "ends the next day"})
+
+
+class DepartmentArgs(ma.Schema):
+    department_id = ma.fields.String(required=True, validate=ID)
+
+
+class ShiftTemplateList(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(ShiftTemplateOut))
+
+
+class RotaEntryIn(ma.Schema):
+    position_id = ma.fields.String(required=True, validate=ID)
+    day = ma.fields.Date(required=True)
+    shift_id = ma.fields.String(required=True, validate=ID)
+
+
+class RotaIn(ma.Schema):
+    department_id = ma.fields.String(required=True, validate=ID)
+    week = ma.fields.Date(required=True, metadata={"description": "the week's Monday"})
+    entries = ma.fields.List(ma.fields.Nested(RotaEntryIn), required=True, validate=ma.validate.Length(max=1000))
+
+
+class RotaArgs(DepartmentArgs):
+    week = ma.fields.Date(required=True, metadata={"description": "the week's Monday"})
+
+
+class RotaEntryOut(ma.Schema):
+    id = ma.fields.String()
+    day = ma.fields.Date()
+    shift_id = ma.fields.String()
+    position_id = ma.fields.String()
+    user_id = ma.fields.String()
+    display_name = ma.fields.String()
+
+
+class GapOut(ma.Schema):
+    day = ma.fields.Date()
+    shift_id = ma.fields.String()
+    staffed = ma.fields.Integer()
+    min_staff = ma.fields.Integer()
+
+
+class RotaOut(ma.Schema):
+    department_id = ma.fields.String()
+    department_name = ma.fields.String()
+    community_id = ma.fields.String()
+    week = ma.fields.Date()
+    days = ma.fields.List(ma.fields.Date())
+    shifts = ma.fields.List(ma.fields.Nested(ShiftTemplateOut))
+    entries = ma.fields.List(ma.fields.Nested(RotaEntryOut))
+    gaps = ma.fields.List(ma.fields.Nested(GapOut), metadata={"description": "day × shift below its minimum"})
+    understaffed = ma.fields.Boolean(metadata={"description": "some shift of the week is below its minimum"})
+    editable = ma.fields.Boolean(metadata={"description": "the caller may draw up this rota"})
+
+
+class ClockIn(ma.Schema):
+    position_id = ma.fields.String(required=True, validate=ID, metadata={"description": "one's own post"})
+
+
+class ClockOut(ma.Schema):
+    id = ma.fields.String()
+    community_id = ma.fields.String()
+    position_id = ma.fields.String()
+    clock_in_at = UtcDateTime()
+    clock_out_at = UtcDateTime(allow_none=True)
+
+
+class ClockArgs(ma.Schema):
+    community_id = ma.fields.String(required=True, validate=ID)
+
+
+class ClockState(ma.Schema):
+    clocked_in = ma.fields.Boolean()
+    record = ma.fields.Nested(ClockOut, allow_none=True)
+
+
+class AttendanceArgs(ma.Schema):
+    community_id = ma.fields.String(required=True, validate=ID)
+    month = ma.fields.String(validate=MONTH)
+    day_from = ma.fields.Date(data_key="from")
+    day_to = ma.fields.Date(data_key="to")
+    position_id = ma.fields.String(validate=ID)
+    department_id = ma.fields.String(validate=ID)
+    format = ma.fields.String(load_default="json", validate=ma.validate.OneOf(("json", "xlsx")))
+
+
+ATTENDANCE_STATUSES = ("upcoming", "on_duty", "present", "late", "absent", "on_leave")
+
+
+class AttendanceRow(ma.Schema):
+    entry_id = ma.fields.String()
+    day = ma.fields.Date()
+    department_id = ma.fields.String()
+    department_name = ma.fields.String()
+    shift_id = ma.fields.String()
+    shift_name = ma.fields.String()
+    starts_at = UtcDateTime()
+    ends_at = UtcDateTime()
+    position_id = ma.fields.String()
+    user_id = ma.fields.String()
+    display_name = ma.fields.String()
+    clock_in_at = UtcDateTime(allow_none=True)
+    clock_out_at = UtcDateTime(allow_none=True)
+    status = enum_out(ATTENDANCE_STATUSES)
+    late_minutes = ma.fields.Integer()
+
+
+class AttendanceList(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(AttendanceRow))
+
+
+class SwapIn(ma.Schema):
+    entry_id = ma.fields.String(required=True, validate=ID, metadata={"description": "one's own rota entry"})
+    with_position_id = ma.fields.String(required=True, validate=ID, metadata={"description": "who takes it"})
+    reason = ma.fields.String(load_default=None, allow_none=True, validate=ma.validate.Length(max=500))
+
+
+class SwapArgs(PageArgs):
+    community_id = ma.fields.String(required=True, validate=ID)
+    status = ma.fields.String(validate=ma.validate.OneOf(SWAP_STATUSES))
+
+
+class SwapOut(ma.Schema):
+    id = ma.fields.String()
+    community_id = ma.fields.String()
+    entry_id = ma.fields.String()
+    position_id = ma.fields.String()
+    display_name = ma.fields.String()
+    with_position_id = ma.fields.String()
+    with_name = ma.fields.String()
+    day = ma.fields.Date()
+    shift_name = ma.fields.String()
+    starts_at = UtcDateTime()
+    ends_at = UtcDateTime()
+    reason = ma.fields.String(allow_none=True)
+    status = enum_out(SWAP_STATUSES)
+    decided_by = ma.fields.String(allow_none=True)
+    decided_at = UtcDateTime(allow_none=True)
+    created_at = UtcDateTime()
+
+
+SwapPage = page_schema(SwapOut, "SwapPage")

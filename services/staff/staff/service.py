@@ -8,7 +8,7 @@ from .app import create_app
 from .config import from_env
 from .consumers import HANDLERS
 from .context import make_context
-from .events import TASK_OVERDUE
+from .events import ROTA_UNDERSTAFFED
 from .jobs import PERIODIC
 from .models import Base, inbox, outbox
 
@@ -23,6 +23,6 @@ SPEC = ServiceSpec(
     make_context=make_context,
     periodic=PERIODIC,
     own_settings=from_env,
-    # Published for integrators (and a future reminder rule); no service of ours consumes it yet.
-    routine_events=(TASK_OVERDUE,),
+    # Published for integrators; no service of ours consumes it (task.* goes to notifications).
+    routine_events=(ROTA_UNDERSTAFFED,),
 )

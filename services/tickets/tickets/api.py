@@ -439,6 +439,7 @@ def _report(kind: str, args: dict, value: str):
         report = reports.build(
             session, web.principal(), args["community_id"], kind, value, web.settings().timezone, web.now()
         )
+        display.complaints(session, report["complaints"]["items"])
     if args["format"] == "xlsx":
         name = f"tickets-{kind}-{report['period'].replace('/', '_')}.xlsx"
         return Response(
@@ -454,7 +455,11 @@ def _report(kind: str, args: dict, value: str):
 @blp.response(200, description="JSON, or an XLSX workbook with format=xlsx")
 def monthly_report(args):
     """客户投诉月报: volume by kind, category, zone, department; response/resolution p50/p90; SLA compliance;
-    satisfaction; repeat complainants; top recurring issues."""
+    satisfaction; repeat complainants; top recurring issues. `complaints` also holds the complaints' own figures
+    (by subcategory and zone with the zone's `name`, resolution time, resolution SLA, `overdue`, satisfaction) and
+    their list (`items`, oldest first, at most 500: number, unit_label, zone_name, assignee_name, resolution
+    minutes, whether overdue, satisfaction); `patrols` the rounds started in the period (completed, findings) in
+    all and by zone."""
     return _report("monthly", args, args["month"])
 
 
@@ -462,7 +467,8 @@ def monthly_report(args):
 @blp.arguments(WeeklyReportArgs, location="query")
 @blp.response(200, description="JSON, or an XLSX workbook with format=xlsx")
 def weekly_report(args):
-    """Weekly statistics (same sections as the monthly report) for the week holding `week`."""
+    """Weekly statistics (same sections as the monthly report, patrols and complaints included) for the week
+    holding `week`."""
     return _report("weekly", args, args["week"].isoformat())
 
 

@@ -58,6 +58,11 @@ def tickets(session: Session, result):
     return annotate(result, fields)
 
 
+def complaints(session: Session, result):
+    """Unit label, zone name and assignee's name on the rows of a report's complaint list."""
+    return annotate(result, [units(session), zones(session), staff("assignee_id", "assignee_name")])
+
+
 def timeline(result):
     return annotate(result, [staff("actor", "actor_name")])
 

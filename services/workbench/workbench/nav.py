@@ -11,6 +11,10 @@ from flask_babel import lazy_gettext
 CASHIER_ROLES = ("finance", "senior_butler", "cs_manager", "admin")
 MANAGER_ROLES = ("senior_butler", "cs_manager", "admin")
 ADMIN_ROLES = ("admin",)
+# Who reads the periodic reports: the managers (tickets' and billing's reports) and finance (the fee reports).
+REPORT_ROLES = CASHIER_ROLES
+# Who schedules household reminders (事务提醒) and sees the birthday opt-ins (the community API decides).
+REMINDER_ROLES = ("butler", "senior_butler", "cs_manager")
 # Who works through arrears and the collection list (billing's COLLECTORS).
 COLLECTION_ROLES = ("butler", "senior_butler", "cs_manager", "finance", "admin")
 # The equipment register (tickets' READERS who sign in here), maintenance (its KEEPERS), quality cases (READERS).
@@ -45,9 +49,13 @@ LINKS = (
     Link("finance.index", lazy_gettext("Cashier"), CASHIER_ROLES),
     Link("dashboard.index", lazy_gettext("Dashboard"), MANAGER_ROLES),
     Link("arrears.index", lazy_gettext("Arrears"), COLLECTION_ROLES),
+    Link("reports.index", lazy_gettext("Reports"), REPORT_ROLES),
     Link("staff.index", lazy_gettext("Leave")),
+    Link("rota.index", lazy_gettext("Rota and attendance")),
+    Link("tasks.index", lazy_gettext("Tasks handed down")),
     Link("knowledge.index", lazy_gettext("Knowledge base")),
     Link("surveys.index", lazy_gettext("Surveys")),
+    Link("reminders.index", lazy_gettext("Household reminders"), REMINDER_ROLES),
     Link("admin.users", lazy_gettext("Administration"), ADMIN_ROLES),
 )
 

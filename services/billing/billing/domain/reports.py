@@ -407,7 +407,23 @@ def monthly_report(
         "arrears": arrears(session, settings, principal, community_id, "community", period.end + timedelta(days=1))[
             "items"
         ],
+        "arrears_by_zone": arrears(session, settings, principal, community_id, "zone", period.end + timedelta(days=1))[
+            "items"
+        ],
     }
+
+
+def _collected_by_zone(session: Session, principal, community_id: str, start: datetime, end: datetime) -> dict:
+    """{zone: fen} settled on bills between start and end (payments less their reversals), by the bill's zone."""
+    query = (
+        select(Bill.zone_id, func.sum(Allocation.amount_fen))
+        .join(Allocation, Allocation.bill_id == Bill.id)
+        .where(Bill.community_id == community_id, Allocation.created_at >= start, Allocation.created_at < end)
+        .group_by(Bill.zone_id)
+    )
+    if (zone := _zone_filter(principal)) is not None:
+        query = query.where(zone)
+    return {zone_id: int(total or 0) for zone_id, total in session.execute(query).all()}
 
 
 def _by_method(payments) -> list[dict]:
@@ -440,10 +456,17 @@ def weekly_report(
     day_before = monday - timedelta(days=1)
     before = collection_rate(session, settings, principal, community_id, month, "community", day_before, now=now)
     after = collection_rate(session, settings, principal, community_id, month, "community", sunday, now=now)
+    by_zone = collection_rate(session, settings, principal, community_id, month, "zone", sunday, now=now)["items"]
+    in_week = _collected_by_zone(session, principal, community_id, start, end)
+    owed = arrears(session, settings, principal, community_id, "zone", sunday + timedelta(days=1))
     return {
         "community_id": community_id,
         "week_start": monday,
         "week_end": sunday,
+        "collected": fen_to_str(sum(by_day.values())),
+        "by_zone": [{**row, "collected_in_week": fen_to_str(in_week.get(row["key"], 0))} for row in by_zone],
+        "arrears_total": owed["total"],
+        "arrears_by_zone": owed["items"],
         "payments_by_day": [
             {"date": monday + timedelta(days=i), "amount": fen_to_str(by_day.get(monday + timedelta(days=i), 0))}
             for i in range(7)

@@ -166,6 +166,16 @@ def test_monthly_and_weekly_reports_as_json_and_xlsx(client, ledger, at):
     assert (weekly["week_start"], weekly["week_end"]) == ("2026-11-09", "2026-11-15")
     assert [d["amount"] for d in weekly["payments_by_day"]] == ["0.00", "250.00"] + ["0.00"] * 5
     assert weekly["payments_by_method"] == [{"method": "wechat", "payments": 1, "amount": "250.00"}]
+    assert weekly["collected"] == "250.00"
+    zones = {row["key"]: row for row in weekly["by_zone"]}
+    assert zones["zone-1"]["collected_in_week"] == "250.00" and zones["zone-2"]["collected_in_week"] == "0.00"
+    # The week's payment settled unit a's August bill (the oldest first): November's rate is still nought.
+    assert (zones["zone-1"]["receivable"], zones["zone-1"]["collected"]) == ("500.00", "0.00")
+    assert zones["zone-2"]["receivable"] == "250.00" and zones["zone-1"]["name"] is None
+    # At the week's end August's bills of units b and c are past due (November's fall due on the 16th).
+    assert weekly["arrears_total"] == "500.00"
+    assert {r["key"]: r["total"] for r in weekly["arrears_by_zone"]} == {"zone-1": "250.00", "zone-2": "250.00"}
+    assert {r["key"]: r["total"] for r in body["arrears_by_zone"]} == {"zone-1": "750.00", "zone-2": "500.00"}
     response = get(client, ledger, "reports/weekly", week_of="2026-11-12", format="xlsx")
     assert response.mimetype == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     week = load_workbook(io.BytesIO(response.data))

@@ -6,7 +6,10 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import ColumnElement
+from sqlalchemy.types import Boolean
 
 from guanjia.auth import Principal
 from guanjia.db import new_id
@@ -71,6 +74,41 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
+def search_grams(text: str) -> list[str]:
+    """What an entry's `search_grams` must all hold for `text` to be a substring of its question or answer: the
+    pairs of adjacent characters (the one character of a one-character query). Necessary, not sufficient — the LIKE
+    still decides; the GIN index on the grams only spares reading the entries that cannot match."""
+    if len(text) == 1:
+        return [text]
+    return sorted({text[i : i + 2] for i in range(len(text) - 1)})
+
+
+class GramsContain(ColumnElement):
+    """`search_grams @> ARRAY[...]` on PostgreSQL (the GIN index's question); true elsewhere (SQLite keeps no
+    grams: the LIKE alone decides there)."""
+
+    inherit_cache = False
+    type = Boolean()
+
+    def __init__(self, column, grams: list[str]):
+        self.column, self.grams = column, grams
+
+
+@compiles(GramsContain)
+def _grams_anywhere(element, compiler, **kw):
+    return "1 = 1"
+
+
+@compiles(GramsContain, "postgresql")
+def _grams_postgresql(element, compiler, **kw):
+    from sqlalchemy import bindparam, cast
+    from sqlalchemy.dialects.postgresql import ARRAY
+    from sqlalchemy.types import Text
+
+    grams = cast(bindparam(None, element.grams, type_=ARRAY(Text)), ARRAY(Text))
+    return compiler.process(element.column.op("@>")(grams), **kw)
+
+
 def list_query(principal: Principal, kind: str, args: dict):
     """Entries of one community the caller may read, optionally filtered and searched; residents get published
     entries only."""
@@ -91,6 +129,8 @@ def list_query(principal: Principal, kind: str, args: dict):
             if model is KnowledgeEntry
             else (DirectoryEntry.name, DirectoryEntry.address, DirectoryEntry.note)
         )
+        if model is KnowledgeEntry:
+            query = query.where(GramsContain(KnowledgeEntry.search_grams, search_grams(args["q"])))
         query = query.where(or_(*(column.like(pattern, escape="\\") for column in columns)))
     order = (model.category, model.question) if model is KnowledgeEntry else (model.kind, model.category, model.name)
     return query.order_by(*order, model.id)

@@ -84,6 +84,7 @@ def view(session: Session, survey: Survey) -> dict:
     return {
         **{c.name: getattr(survey, c.name) for c in Survey.__table__.columns if c.name != "report"},
         "zone_ids": json.loads(survey.zone_ids),
+        "building_ids": json.loads(survey.building_ids or "[]"),
         "questions": [
             {**{c.name: getattr(q, c.name) for c in SurveyQuestion.__table__.columns}, "options": json.loads(q.options)}
             for q in _questions(session, survey.id)
@@ -107,6 +108,7 @@ def create(session: Session, principal: Principal, now: datetime, body: dict) ->
         title=body["title"],
         anonymous=body.get("anonymous", False),
         zone_ids=json.dumps(body.get("zone_ids") or []),
+        building_ids=json.dumps(body.get("building_ids") or []),
         sample_size=body.get("sample_size"),
         seed=body.get("seed", 1),
         low_score=body.get("low_score", 2),
@@ -167,6 +169,7 @@ def replace(session: Session, principal: Principal, survey_id: str, body: dict) 
     survey.title = body["title"]
     survey.anonymous = body.get("anonymous", False)
     survey.zone_ids = json.dumps(body.get("zone_ids") or [])
+    survey.building_ids = json.dumps(body.get("building_ids") or [])
     survey.sample_size = body.get("sample_size")
     survey.seed = body.get("seed", 1)
     survey.low_score = body.get("low_score", 2)
@@ -191,10 +194,13 @@ def open_survey(session: Session, settings, principal: Principal, now: datetime,
     query = select(Unit.id, Unit.zone_id).where(Unit.community_id == survey.community_id)
     if zone_ids:
         query = query.where(Unit.zone_id.in_(zone_ids))
+    building_ids = json.loads(survey.building_ids or "[]")
+    if building_ids:
+        query = query.where(Unit.building_id.in_(building_ids))
     zone_of = dict(session.execute(query).all())
     chosen = draw_audience(list(zone_of), survey.sample_size, survey.seed)
     if not chosen:
-        raise Invalid("zone_ids", "no household in the survey's audience yet")
+        raise Invalid("building_ids" if building_ids else "zone_ids", "no household in the survey's audience yet")
     session.add_all(SurveyHousehold(survey_id=survey.id, unit_id=u, zone_id=zone_of[u]) for u in chosen)
     survey.status, survey.opened_at = "open", now
     emit(

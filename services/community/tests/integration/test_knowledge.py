@@ -145,3 +145,25 @@ def test_directory_of_local_services_and_hotlines(client, world):
         },
     )
     assert bad.status_code == 422 and "phone" in bad.json["errors"]
+
+
+def test_search_by_one_character_three_characters_and_an_edited_text(client, world):
+    """The search's grams (kept by PostgreSQL) answer every query length, follow an edit, and never widen a
+    match across the question and the answer."""
+    c, m = world["community_id"], world["manager"]
+    lift = _entry(client, m, c, question="电梯困人怎么办？", answer="立即按下警铃，物业值班人员五分钟内到场。")
+    key = _entry(client, m, c, question="钥匙交接", answer="凭身份证到服务中心领取 A 栋 Key。")
+
+    def found(q):
+        response = client.get("/api/v1/knowledge", headers=m, query_string={"community_id": c, "q": q})
+        assert response.status_code == 200, response.json
+        assert response.json["total"] == len(response.json["items"])
+        return {item["id"] for item in response.json["items"]}
+
+    assert found("梯") == {lift["id"]}
+    assert found("五分钟内") == {lift["id"]}
+    assert found("Key") == {key["id"]} and found("key") == set()  # as LIKE: case kept
+    assert found("办？立即") == set()  # the end of the question and the start of the answer are not one text
+    changed = client.patch(f"/api/v1/knowledge/{key['id']}", headers=m, json={"answer": "门禁卡在物业前台补办。"})
+    assert changed.status_code == 200, changed.json
+    assert found("Key") == set() and found("前台补办") == {key["id"]}

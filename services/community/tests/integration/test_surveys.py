@@ -212,3 +212,22 @@ def test_reminders_go_to_the_households_that_have_not_answered_once_a_day(client
     assert (again["reminded"], again["already_reminded_today"]) == (0, 2)
     outsider = client.post(f"/api/v1/surveys/{sid}/reminders", headers=world["outsider"])
     assert outsider.status_code == 404
+
+
+def test_an_audience_by_building_draws_only_its_households(client, world, db):
+    from community.models import Unit
+
+    building, other = "b-1-" + world["community_id"][:8], "b-2-" + world["community_id"][:8]
+    with db.transaction() as session:
+        for label, unit_id in world["units"].items():
+            session.get(Unit, unit_id).building_id = building if label.startswith("1栋") else other
+    body = {"community_id": world["community_id"], "title": "1栋回访", "questions": QUESTIONS[:1]}
+    made = client.post("/api/v1/surveys", headers=world["senior"], json={**body, "building_ids": [building]})
+    assert made.status_code == 201 and made.json["building_ids"] == [building]
+    opened = client.post(f"/api/v1/surveys/{made.json['id']}/open", headers=world["senior"])
+    assert opened.status_code == 200 and opened.json["households"] == 2
+    # Zones and buildings together: the households in both — none here, refused under the buildings.
+    both = {**body, "zone_ids": [world["zones"]["二区"]], "building_ids": [building]}
+    empty = client.post("/api/v1/surveys", headers=world["senior"], json=both).json
+    refused = client.post(f"/api/v1/surveys/{empty['id']}/open", headers=world["senior"])
+    assert refused.status_code == 422 and "building_ids" in refused.json["errors"]

@@ -189,6 +189,29 @@ def test_staff_rules_reach_the_assignee_and_the_zone_butlers(pipeline, directory
     assert {d.recipient_kind for d in rows(p, assigned["id"])} == {"user"}
 
 
+def test_a_task_reminds_its_assignee_and_escalates_to_its_assigner(pipeline, directory, fake_sms, make_event):
+    p = pipeline("twilio")
+    community = str(uuid.uuid4())
+    butler, lead = directory.user("butler", community), directory.user("senior_butler", community)
+    task = {
+        "task_id": str(uuid.uuid4()),
+        "community_id": community,
+        "assignee_id": butler["user_id"],
+        "assigner_id": lead["user_id"],
+        "due_at": "2026-11-27T02:00:00+00:00",
+    }
+    soon, late = make_event("task.due_soon", task), make_event("task.overdue", task)
+    p.handle(soon)
+    p.dispatch()
+    bodies = {m["phone"]: m["body"] for m in fake_sms.of("twilio")}
+    assert set(bodies) == {butler["phone"]} and "2026-11-27 10:00到期" in bodies[butler["phone"]]
+    p.handle(late)
+    p.dispatch()
+    bodies = {m["phone"]: m["body"] for m in fake_sms.of("twilio")}
+    assert "逾期" in bodies[lead["phone"]] and "2026-11-27 10:00" in bodies[lead["phone"]]
+    assert [d.recipient_id for d in rows(p, late["id"])] == [lead["user_id"]]
+
+
 def test_someone_without_a_contact_is_skipped_and_a_directory_outage_retries(
     pipeline, directory, fake_sms, make_event, clock
 ):

@@ -3,7 +3,7 @@ completes it; the worker announces an open task past its due date once (task.ove
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -17,6 +17,8 @@ from ..models import Position, Task
 from .common import MANAGERS, check_community, claim_due, emit_event, position_seen, team_of, visible_positions
 
 TASK_STATUSES = ("open", "done", "cancelled")
+# The assignee is reminded (task.due_soon) this long before a task falls due.
+REMIND_BEFORE = timedelta(hours=24)
 
 
 def hand_down(session: Session, principal: Principal, data: dict, now: datetime) -> Task:
@@ -76,19 +78,41 @@ def complete(session: Session, principal: Principal, task_id: str, now: datetime
     return task
 
 
+def _task_event(session: Session, settings, event_type: str, task: Task) -> None:
+    data = {
+        "task_id": task.id,
+        "community_id": task.community_id,
+        "assignee_id": task.assignee_id,
+        "assigner_id": task.assigner_id,
+        "due_at": as_utc(task.due_at).isoformat(),
+    }
+    emit_event(session, settings, event_type, f"task/{task.id}", task.community_id, data)
+
+
 def announce_overdue(session: Session, settings, now: datetime) -> int:
     """task.overdue, once per open task past its due date (several worker replicas: SKIP LOCKED, overdue_at)."""
     late = select(Task).where(Task.status == "open", Task.overdue_at.is_(None), Task.due_at <= now)
     count = 0
     for task in claim_due(session, late.order_by(Task.due_at)):
         task.overdue_at = now
-        data = {
-            "task_id": task.id,
-            "community_id": task.community_id,
-            "assignee_id": task.assignee_id,
-            "assigner_id": task.assigner_id,
-            "due_at": as_utc(task.due_at).isoformat(),
-        }
-        emit_event(session, settings, events.TASK_OVERDUE, f"task/{task.id}", task.community_id, data)
+        _task_event(session, settings, events.TASK_OVERDUE, task)
+        count += 1
+    return count
+
+
+def announce_due_soon(session: Session, settings, now: datetime) -> int:
+    """task.due_soon, once per open task falling due within REMIND_BEFORE (one handed down with less time left is
+    reminded at once); a task already past due is not reminded but escalated (announce_overdue)."""
+    soon = select(Task).where(
+        Task.status == "open",
+        Task.reminded_at.is_(None),
+        Task.overdue_at.is_(None),
+        Task.due_at > now,
+        Task.due_at <= now + REMIND_BEFORE,
+    )
+    count = 0
+    for task in claim_due(session, soon.order_by(Task.due_at)):
+        task.reminded_at = now
+        _task_event(session, settings, events.TASK_DUE_SOON, task)
         count += 1
     return count

@@ -13,7 +13,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "staff"
 def _raised_messages() -> list[str]:
     """The constant message of every Invalid/Forbidden/Conflict raised in the staff package."""
     messages = []
-    nodes = [n for f in sorted(PACKAGE.glob("*.py")) for n in ast.walk(ast.parse(f.read_text(encoding="utf-8")))]
+    nodes = [n for f in sorted(PACKAGE.rglob("*.py")) for n in ast.walk(ast.parse(f.read_text(encoding="utf-8")))]
     for node in nodes:
         if isinstance(node, ast.Call) and getattr(node.func, "id", "") in ("Invalid", "Forbidden", "Conflict"):
             text = node.args[-1]
@@ -40,6 +40,8 @@ def test_every_constant_message_has_a_chinese_text(message):
         ),
         ("this leave is approved, not pending", "该请假为已批准状态，不是待审批"),
         ("this task is done, not open", "该任务为已完成状态，不是进行中"),
+        ("this swap is approved, not pending", "该换班申请为已批准状态，不是待审批"),
+        ("already clocked in at 2026-12-07 08:00", "已于 2026-12-07 08:00 签到"),
     ],
 )
 def test_templated_messages_keep_their_values(english, chinese):

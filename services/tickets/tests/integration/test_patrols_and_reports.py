@@ -169,8 +169,13 @@ def _seed_month(client, world, clock):
     return tickets
 
 
-def test_the_monthly_report_in_json_and_xlsx(client, world, clock, db):
-    _seed_month(client, world, clock)
+def test_the_monthly_report_in_json_and_xlsx(client, world, clock, db, tickets_settings, staff_user):
+    tickets = _seed_month(client, world, clock)
+    clock.set(START + timedelta(days=7))
+    guard_id = staff_user(world["community_id"])
+    guard = auth_header(tickets_settings, "engineer", communities=[world["community_id"]], subject=guard_id)
+    loose = {"kind": "engineering", "severity": "minor", "description": "井盖松动", "needs_work": False}
+    _patrol(client, guard, _plan(client, world, guard_id), findings=[loose])
     clock.set(datetime(2026, 11, 15, tzinfo=UTC))
     url = f"/api/v1/tickets/reports/monthly?community_id={world['community_id']}&month=2026-10"
     report = client.get(url, headers=world["manager"])
@@ -191,10 +196,26 @@ def test_the_monthly_report_in_json_and_xlsx(client, world, clock, db):
     assert r["sla"]["response"] == {"met": 4, "breached": 2, "compliance": 0.6667}
     assert r["satisfaction"]["distribution"] == {"1": 1, "2": 0, "3": 1, "4": 1, "5": 2}
     assert r["satisfaction"]["average"] == 3.6 and r["satisfaction"]["satisfied_rate"] == 0.6
-    assert r["complaints"] == {
-        "count": 2,
-        "repeat_complainants": [{"reporter_id": world["resident_id"], "complaints": 2, "unit_numbers": ["1-101"]}],
-    }
+    complaints = r["complaints"]
+    assert complaints["count"] == 2
+    assert complaints["repeat_complainants"] == [
+        {"reporter_id": world["resident_id"], "complaints": 2, "unit_numbers": ["1-101"]}
+    ]
+    assert complaints["by_subcategory"] == [{"key": "noise", "count": 2}]
+    assert complaints["by_zone"] == [{"key": world["zone_id"], "count": 2, "name": "一区"}]
+    # The first complaint resolved after 300 minutes; the second one was reopened by its score of 1.
+    assert complaints["resolution_time"] == {"count": 1, "p50_minutes": 300.0, "p90_minutes": 300.0}
+    assert complaints["satisfaction"]["visits_reached"] == 2 and complaints["satisfaction"]["average"] == 2.0
+    first, second = complaints["items"]
+    assert (first["number"], second["number"]) == (tickets[2]["number"], tickets[3]["number"])
+    assert first["unit_label"] and first["zone_name"] == "一区" and first["resolution_minutes"] == 300.0
+    assert first["status"] == "closed" and first["satisfaction"] == 3 and first["overdue"] is False
+    assert second["status"] == "reopened" and second["resolved_at"] is None
+    assert complaints["overdue"] == complaints["sla"]["breached"] == sum(i["overdue"] for i in complaints["items"])
+    assert r["patrols"]["rounds"] == r["patrols"]["completed"] == 1 and r["patrols"]["findings"] == 1
+    assert r["patrols"]["by_zone"] == [
+        {"key": world["zone_id"], "name": "一区", "rounds": 1, "completed": 1, "findings": 1}
+    ]
     top = {(i["category"], i["subcategory"]): i["count"] for i in r["top_recurring_issues"]}
     assert top[("repair", "plumbing")] == 2 and top[("complaint", "noise")] == 2
     # The dissatisfied visit reopened one complaint: it shows as reopened in the totals.
@@ -220,6 +241,10 @@ def test_the_monthly_report_in_json_and_xlsx(client, world, clock, db):
     assert {row[0]: row[1] for row in book["按类别"].iter_rows(min_row=2, values_only=True)}["报修"] == 2
     assert list(book["按片区"].iter_rows(min_row=2, values_only=True)) == [("一区", 6)]
     assert list(book["重复投诉"].iter_rows(min_row=2, values_only=True)) == [("1-101", 2, world["resident_id"])]
+    listed = list(book["投诉清单"].iter_rows(min_row=2, values_only=True))
+    assert [row[0] for row in listed] == [tickets[2]["number"], tickets[3]["number"]]
+    assert listed[0][3] == "一区" and listed[0][5] == "已关闭" and listed[0][8] == 300 and listed[0][10] == 3
+    assert list(book["巡查"].iter_rows(min_row=2, values_only=True)) == [("一区", 1, 1, 1)]
 
     weekly = client.get(
         f"/api/v1/tickets/reports/weekly?community_id={world['community_id']}&week=2026-10-01", headers=world["senior"]

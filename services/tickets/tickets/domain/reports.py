@@ -12,7 +12,7 @@ from guanjia.auth import Principal
 from guanjia.db import as_utc, is_postgres
 from guanjia.errors import Forbidden, Invalid, NotFound
 
-from ..models import ReturnVisit, Ticket, Unit, Zone
+from ..models import Finding, PatrolRound, ReturnVisit, Ticket, Unit, Zone
 
 REPORT_ROLES = ("admin", "senior_butler", "cs_manager")
 
@@ -127,26 +127,17 @@ def build(session: Session, principal: Principal, community_id: str, kind: str, 
     start, end, label = period_bounds(kind, value, timezone)
     in_period = (Ticket.community_id == community_id, Ticket.created_at >= start, Ticket.created_at < end)
 
-    def counts(column) -> list[dict]:
-        query = select(column, func.count()).where(*in_period).group_by(column).order_by(func.count().desc(), column)
+    def counts_of(where, column) -> list[dict]:
+        query = select(column, func.count()).where(*where).group_by(column).order_by(func.count().desc(), column)
         return [{"key": key, "count": n} for key, n in session.execute(query)]
+
+    def counts(column) -> list[dict]:
+        return counts_of(in_period, column)
 
     totals = dict(session.execute(select(Ticket.status, func.count()).where(*in_period).group_by(Ticket.status)).all())
 
     figures = clock_figures_sql if is_postgres(session) else clock_figures_python
     response_time, resolution_time, sla = figures(session, in_period, now)
-
-    visits = session.execute(
-        select(ReturnVisit.satisfaction, func.count())
-        .join(Ticket, Ticket.id == ReturnVisit.ticket_id)
-        .where(*in_period, ReturnVisit.outcome == "reached")
-        .group_by(ReturnVisit.satisfaction)
-    ).all()
-    distribution = {str(score): 0 for score in range(1, 6)}
-    for score, n in visits:
-        distribution[str(score)] = n
-    reached = sum(distribution.values())
-    satisfied = distribution["4"] + distribution["5"]
 
     complaint = (*in_period, Ticket.category == "complaint")
     repeat = session.execute(
@@ -165,7 +156,16 @@ def build(session: Session, principal: Principal, community_id: str, kind: str, 
         .order_by(func.count().desc(), Ticket.category, Ticket.subcategory, Ticket.zone_id)
         .limit(10)
     ).all()
-    zone_ids = {r["key"] for r in counts(Ticket.zone_id)} | {z for _, _, z, _ in recurring}
+    complaint_list = _complaint_list(session, complaint, now)
+    _response, complaint_time, complaint_sla = figures(session, complaint, now)
+    complaint_visits = _satisfaction(session, complaint)
+    patrol = _patrols(session, community_id, start, end)
+    zone_ids = (
+        {r["key"] for r in counts(Ticket.zone_id)}
+        | {z for _, _, z, _ in recurring}
+        | {row["zone_id"] for row in complaint_list}
+        | {row["key"] for row in patrol["by_zone"]}
+    )
     zones = _zone_names(session, zone_ids)
     units = _complainant_units(session, complaint, [r for r, _ in repeat])
     return {
@@ -185,22 +185,129 @@ def build(session: Session, principal: Principal, community_id: str, kind: str, 
         "response_time": response_time,
         "resolution_time": resolution_time,
         "sla": sla,
-        "satisfaction": {
-            "visits_reached": reached,
-            "average": round(sum(int(k) * n for k, n in distribution.items()) / reached, 2) if reached else None,
-            "satisfied_rate": round(satisfied / reached, 4) if reached else None,
-            "distribution": distribution,
-        },
+        "satisfaction": _satisfaction(session, in_period),
         "complaints": {
             "count": next((row["count"] for row in counts(Ticket.category) if row["key"] == "complaint"), 0),
             "repeat_complainants": [
                 {"reporter_id": r, "complaints": n, "unit_numbers": units.get(r, [])} for r, n in repeat
             ],
+            "by_subcategory": counts_of(complaint, Ticket.subcategory),
+            "by_zone": [{**row, "name": zones.get(row["key"])} for row in counts_of(complaint, Ticket.zone_id)],
+            "resolution_time": complaint_time,
+            "sla": complaint_sla["resolution"],
+            "overdue": complaint_sla["resolution"]["breached"],
+            "satisfaction": complaint_visits,
+            "items": complaint_list,
+        },
+        "patrols": {
+            **patrol,
+            "by_zone": [{**row, "name": zones.get(row["key"])} for row in patrol["by_zone"]],
         },
         "top_recurring_issues": [
             {"category": c, "subcategory": s, "zone_id": z, "zone_name": zones.get(z), "count": n}
             for c, s, z, n in recurring
         ],
+    }
+
+
+def _satisfaction(session: Session, where) -> dict:
+    """The reached return visits of the tickets `where` selects: how many, the average, the 4–5 share."""
+    visits = session.execute(
+        select(ReturnVisit.satisfaction, func.count())
+        .join(Ticket, Ticket.id == ReturnVisit.ticket_id)
+        .where(*where, ReturnVisit.outcome == "reached")
+        .group_by(ReturnVisit.satisfaction)
+    ).all()
+    distribution = {str(score): 0 for score in range(1, 6)}
+    for score, n in visits:
+        distribution[str(score)] = n
+    reached = sum(distribution.values())
+    satisfied = distribution["4"] + distribution["5"]
+    return {
+        "visits_reached": reached,
+        "average": round(sum(int(k) * n for k, n in distribution.items()) / reached, 2) if reached else None,
+        "satisfied_rate": round(satisfied / reached, 4) if reached else None,
+        "distribution": distribution,
+    }
+
+
+COMPLAINT_LIST_LIMIT = 500
+
+
+def _complaint_list(session: Session, complaint, now) -> list[dict]:
+    """The period's complaints, oldest first (at most COMPLAINT_LIST_LIMIT): each with how long it took to resolve,
+    whether it missed its resolution deadline (late, or open past it) and its latest reached visit's score. Ids
+    only: the API adds the unit label, zone and assignee names (display fields)."""
+    tickets = session.execute(
+        select(
+            Ticket.id,
+            Ticket.number,
+            Ticket.created_at,
+            Ticket.unit_id,
+            Ticket.zone_id,
+            Ticket.subcategory,
+            Ticket.status,
+            Ticket.assignee_id,
+            Ticket.resolved_at,
+            Ticket.resolution_due_at,
+            Ticket.satisfaction,
+        )
+        .where(*complaint)
+        .order_by(Ticket.created_at, Ticket.number)
+        .limit(COMPLAINT_LIST_LIMIT)
+    ).all()
+    rows = []
+    for tid, number, created, unit, zone, sub, status, assignee, resolved, due, score in tickets:
+        created, resolved, due = as_utc(created), resolved and as_utc(resolved), due and as_utc(due)
+        late = due is not None and status != "cancelled" and ((resolved or now) > due)
+        rows.append(
+            {
+                "id": tid,
+                "number": number,
+                "created_at": created,
+                "unit_id": unit,
+                "zone_id": zone,
+                "subcategory": sub,
+                "status": status,
+                "assignee_id": assignee,
+                "resolved_at": resolved,
+                "resolution_minutes": round((resolved - created).total_seconds() / 60, 1) if resolved else None,
+                "resolution_due_at": due,
+                "overdue": bool(late),
+                "satisfaction": score,
+            }
+        )
+    return rows
+
+
+def _patrols(session: Session, community_id: str, start: datetime, end: datetime) -> dict:
+    """Patrol rounds started in the period (and how many were completed) with their findings, in all and by zone."""
+    found = dict(
+        session.execute(
+            select(Finding.round_id, func.count())
+            .join(PatrolRound, PatrolRound.id == Finding.round_id)
+            .where(
+                PatrolRound.community_id == community_id, PatrolRound.started_at >= start, PatrolRound.started_at < end
+            )
+            .group_by(Finding.round_id)
+        ).all()
+    )
+    zones: dict = {}
+    for round_id, zone_id, status in session.execute(
+        select(PatrolRound.id, PatrolRound.zone_id, PatrolRound.status).where(
+            PatrolRound.community_id == community_id, PatrolRound.started_at >= start, PatrolRound.started_at < end
+        )
+    ):
+        row = zones.setdefault(zone_id, {"key": zone_id, "rounds": 0, "completed": 0, "findings": 0})
+        row["rounds"] += 1
+        row["completed"] += status == "completed"
+        row["findings"] += found.get(round_id, 0)
+    by_zone = sorted(zones.values(), key=lambda r: (-r["rounds"], str(r["key"])))
+    return {
+        "rounds": sum(r["rounds"] for r in by_zone),
+        "completed": sum(r["completed"] for r in by_zone),
+        "findings": sum(r["findings"] for r in by_zone),
+        "by_zone": by_zone,
     }
 
 
@@ -338,6 +445,46 @@ def to_xlsx(report: dict, timezone: str = "Asia/Shanghai") -> bytes:
                 r["count"],
             ]
             for r in report["top_recurring_issues"]
+        ],
+    )
+    book.sheet(
+        "投诉清单",
+        [
+            Column("工单号"),
+            Column("登记时间", "datetime"),
+            Column("房屋"),
+            Column("片区"),
+            Column("子类"),
+            Column("状态"),
+            Column("处理人"),
+            Column("解决时间", "datetime"),
+            Column("处理时长（分钟）", "decimal"),
+            Column("是否超时"),
+            Column("满意度", "int"),
+        ],
+        [
+            [
+                c["number"],
+                c["created_at"],
+                c.get("unit_label") or "—",
+                c.get("zone_name") or "—",
+                label("subcategory", c["subcategory"]),
+                label("status", c["status"]),
+                c.get("assignee_name") or "—",
+                c["resolved_at"],
+                c["resolution_minutes"],
+                "是" if c["overdue"] else "否",
+                c["satisfaction"],
+            ]
+            for c in report["complaints"]["items"]
+        ],
+    )
+    book.sheet(
+        "巡查",
+        [Column("片区"), Column("巡查次数", "int"), Column("已完成", "int"), Column("发现问题", "int")],
+        [
+            [r.get("name") or label("zone", r["key"]), r["rounds"], r["completed"], r["findings"]]
+            for r in report["patrols"]["by_zone"]
         ],
     )
     return book.to_bytes()

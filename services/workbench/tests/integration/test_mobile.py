@@ -12,6 +12,7 @@ import re
 import sys
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -186,7 +187,19 @@ def test_a_wrong_code_is_refused_under_the_field(workbench, households):
 
 def test_pages_need_a_resident_session(workbench):
     browser = workbench.test_client()
-    for path in ("/m/", "/m/bills", "/m/tickets", "/m/repair", "/m/notices", "/m/receipts", "/m/inbox", "/m/wechat"):
+    for path in (
+        "/m/",
+        "/m/bills",
+        "/m/tickets",
+        "/m/repair",
+        "/m/notices",
+        "/m/receipts",
+        "/m/inbox",
+        "/m/wechat",
+        "/m/surveys",
+        "/m/knowledge",
+        "/m/activities",
+    ):
         answer = browser.get(path)
         assert answer.status_code == 303 and answer.headers["Location"].endswith("/m/signin"), path
 
@@ -553,3 +566,198 @@ def test_the_staff_inbox_and_its_unread_count(workbench, admin, households):
     left = re.search(r'id="nav-inbox-unread"[^>]*>(\d+)<', staff.get("/").text)
     assert (int(left.group(1)) if left else 0) == count - 1
     assert f'<li id="message-{message_id}" class="read">' in staff.get("/inbox").text
+
+
+# ---------------------------------------------------------------- my community: surveys, 百问百答, activities
+
+QUESTIONS = [
+    {
+        "service_line": "customer_service",
+        "kind": "single",
+        "text": "管家上门是否及时？",
+        "options": ["及时", "一般", "不及时"],
+    },
+    {
+        "service_line": "cleaning",
+        "kind": "multiple",
+        "text": "哪些区域需要加强保洁？",
+        "options": ["楼道", "电梯", "车库"],
+    },
+    {"service_line": "maintenance", "kind": "scale_5", "text": "对维修服务的满意度"},
+    {"service_line": "overall", "kind": "nps", "text": "您有多大可能向亲友推荐我们？"},
+    {"service_line": "overall", "kind": "text", "text": "其他意见和建议", "required": False},
+]
+
+
+def _open_survey(admin: Api, community_id: str, title: str) -> dict:
+    """A survey of every question kind, opened once community knows the community's units (by event)."""
+    survey = admin.post("/api/v1/surveys", {"community_id": community_id, "title": title, "questions": QUESTIONS})
+    opened = _until(
+        lambda: admin.http.post(f"{admin.base}/api/v1/surveys/{survey['id']}/open", timeout=15),
+        lambda r: r.status_code != 422,
+        "community never learnt the units",
+    )
+    assert opened.status_code == 200, opened.text
+    return opened.json()
+
+
+@pytest.fixture(scope="module")
+def surveys(admin, households):
+    """An open survey in each household's community, and a closed one in the first."""
+    mine, theirs = (h["unit"]["community_id"] for h in households)
+    closed = _open_survey(admin, mine, "去年满意度调查")
+    admin.post(f"/api/v1/surveys/{closed['id']}/close", {})
+    return _open_survey(admin, mine, "2026年度满意度调查"), _open_survey(admin, theirs, "邻居小区调查"), closed
+
+
+def test_answer_my_household_survey_once(residents, surveys, admin):
+    browser, other = residents
+    survey, theirs, closed = surveys
+    listed = browser.get("/m/surveys").text
+    assert "2026年度满意度调查" in listed and "去年满意度调查" in listed and "邻居小区调查" not in listed
+    assert browser.get(f"/m/surveys/{theirs['id']}").status_code == 404
+    assert other.get(f"/m/surveys/{survey['id']}").status_code == 404
+    page = browser.get(f"/m/surveys/{survey['id']}")
+    assert page.status_code == 200 and "m-survey-form" in page.text and "推荐" in page.text
+    single, multiple, scale, nps, text = (f"q-{q['id']}" for q in survey["questions"])
+
+    # A required question left out: refused under that question, nothing recorded.
+    partial = browser.post(
+        f"/m/surveys/{survey['id']}",
+        data={"csrf_token": _csrf(page.text), single: "及时", multiple: ["楼道", "车库"], scale: "4"},
+    )
+    assert partial.status_code == 422 and f'id="{nps}-error"' in partial.text and "请回答此题" in partial.text
+    assert 'value="车库" checked' in partial.text  # what was chosen stays chosen
+    assert admin.get(f"/api/v1/surveys/{survey['id']}/answers").json()["items"] == []
+
+    answer = {single: "及时", multiple: ["楼道", "车库"], scale: "4", nps: "9", text: "电梯有异味"}
+    sent = browser.post(f"/m/surveys/{survey['id']}", data={"csrf_token": _csrf(page.text), **answer})
+    assert sent.status_code == 303
+    done = browser.get(sent.headers["Location"]).text
+    assert "m-survey-thanks" in done and "m-survey-form" not in done and "电梯有异味" in done
+    (recorded,) = admin.get(f"/api/v1/surveys/{survey['id']}/answers").json()["items"]
+    given = [recorded["answers"][q["id"]] for q in survey["questions"]]
+    assert given == ["及时", ["楼道", "车库"], 4, 9, "电梯有异味"] and recorded["channel"] == "mobile"
+
+    # One answer per household; the neighbour cannot answer ours; a closed survey takes none.
+    again = browser.post(f"/m/surveys/{survey['id']}", data={"csrf_token": _csrf(page.text), **answer})
+    assert again.status_code == 409 and "m-survey-answered" in again.text
+    refused = other.post(f"/m/surveys/{survey['id']}", data={"csrf_token": _csrf(other.get("/m/").text), **answer})
+    assert refused.status_code == 404
+    assert len(admin.get(f"/api/v1/surveys/{survey['id']}/answers").json()["items"]) == 1
+    shut = browser.get(f"/m/surveys/{closed['id']}").text
+    assert "m-survey-closed" in shut and "m-survey-form" not in shut
+    late = browser.post(f"/m/surveys/{closed['id']}", data={"csrf_token": _csrf(page.text), **answer})
+    assert late.status_code == 409 and "m-survey-closed" in late.text
+
+
+def test_published_questions_and_hotlines_searched_in_chinese(residents, households, admin):
+    browser, other = residents
+    mine, theirs = (h["unit"]["community_id"] for h in households)
+    review = {"review_by": "2027-06-30"}
+    for community_id, question, status in (
+        (mine, "房屋漏水找谁维修？", "published"),
+        (mine, "草稿：物业费如何调整？", "draft"),
+        (theirs, "邻居小区漏水怎么办？", "published"),
+    ):
+        admin.post(
+            "/api/v1/knowledge",
+            {
+                "community_id": community_id,
+                "category": "repairs",
+                "question": question,
+                "answer": "保修期内由开发商负责，过保后由物业公司维修；公共区域的绿化养护另行安排。",
+                "responsible_party": "developer",
+                "status": status,
+                **review,
+            },
+        )
+    admin.post(
+        "/api/v1/directory",
+        {
+            "community_id": mine,
+            "kind": "hotline",
+            "category": "police",
+            "name": "城南派出所",
+            "phone": "0571-87000110",
+            "status": "published",
+            **review,
+        },
+    )
+    page = browser.get("/m/knowledge")
+    assert page.status_code == 200 and "房屋漏水找谁维修？" in page.text and "城南派出所" in page.text
+    assert "草稿" not in page.text and "邻居小区" not in page.text and "开发商" in page.text
+    assert 'hx-get="/m/knowledge"' in page.text  # searched as the resident types
+
+    def search(client, text):
+        return client.get("/m/knowledge", query_string={"q": text}, headers={"HX-Request": "true"}).text
+
+    found = search(browser, "漏水")
+    assert "房屋漏水找谁维修？" in found and "城南派出所" not in found and "<html" not in found
+    assert "房屋漏水找谁维修？" in search(browser, "绿化养护")  # a substring in the middle of the answer
+    assert "城南派出所" in search(browser, "派出所") and "房屋漏水" not in search(browser, "派出所")
+    assert "房屋漏水" not in search(other, "漏水") and "邻居小区漏水怎么办？" in search(other, "漏水")
+
+
+def test_sign_up_for_an_activity_wait_for_a_place_and_cancel(residents, households, admin):
+    browser, other = residents
+    community_id = households[0]["unit"]["community_id"]
+    when = datetime.now(UTC) + timedelta(days=3)
+    times = {
+        "starts_at": when.isoformat(),
+        "ends_at": (when + timedelta(hours=2)).isoformat(),
+        "signup_closes_at": (when - timedelta(days=1)).isoformat(),
+    }
+    base = {"community_id": community_id, "kind": "festival", "place": "会所广场", **times}
+    activity = admin.post("/api/v1/activities", {**base, "title": "元旦游园会", "capacity": 1})
+    admin.http.patch(f"{admin.base}/api/v1/activities/{activity['id']}", json={"status": "published"}, timeout=15)
+    draft = admin.post("/api/v1/activities", {**base, "title": "筹备中的活动", "capacity": 10})
+
+    listed = browser.get("/m/activities").text
+    assert "元旦游园会" in listed and "筹备中的活动" not in listed
+    assert "元旦游园会" not in other.get("/m/activities").text
+    assert browser.get(f"/m/activities/{draft['id']}").status_code == 404
+    assert other.get(f"/m/activities/{activity['id']}").status_code == 404
+    page = browser.get(f"/m/activities/{activity['id']}")
+    assert "m-signup-form" in page.text and "会所广场" in page.text
+
+    # Two people for one place: on the waiting list, shown as such.
+    bad = browser.post(
+        f"/m/activities/{activity['id']}/signups",
+        data={"csrf_token": _csrf(page.text), "unit_id": households[0]["unit"]["id"], "people": "99"},
+    )
+    assert bad.status_code == 422 and 'id="people-error"' in bad.text
+    signed = browser.post(
+        f"/m/activities/{activity['id']}/signups",
+        data={"csrf_token": _csrf(page.text), "unit_id": households[0]["unit"]["id"], "people": "2"},
+    )
+    assert signed.status_code == 303
+    page = browser.get(f"/m/activities/{activity['id']}").text
+    assert re.search(r'id="m-signup-status">候补<', page) and "m-signup-form" not in page
+    assert re.search(r'id="m-waiting">1 ', page)
+    refused = other.post(
+        f"/m/activities/{activity['id']}/signups",
+        data={"csrf_token": _csrf(other.get("/m/").text), "unit_id": households[0]["unit"]["id"]},
+    )
+    assert refused.status_code == 404
+    signup_id = re.search(r"/signups/([^/]+)/cancel", page).group(1)
+    assert (
+        other.post(
+            f"/m/activities/{activity['id']}/signups/{signup_id}/cancel",
+            data={"csrf_token": _csrf(other.get("/m/").text)},
+        ).status_code
+        == 404
+    )
+    cancelled = browser.post(
+        f"/m/activities/{activity['id']}/signups/{signup_id}/cancel", data={"csrf_token": _csrf(page)}
+    )
+    assert cancelled.status_code == 303
+    page = browser.get(f"/m/activities/{activity['id']}").text
+    assert re.search(r'id="m-signup-status">已取消<', page) and "m-signup-cancel" not in page
+    assert re.search(r'id="m-waiting">0 ', page)
+
+
+def test_the_household_page_links_to_my_community(residents):
+    home = residents[0].get("/m/").text
+    for path in ("/m/surveys", "/m/activities", "/m/knowledge"):
+        assert f'href="{path}"' in home

@@ -96,7 +96,8 @@ def new_user():
 def zone_choices():
     """htmx: the zones of the ticked communities, to tick the new butler's zones."""
     chosen = request.args.getlist("communities")
-    return render_template("admin_zone_choices.html", zones=_zones_of(chosen), values={"zones": []}, errors={})
+    ticked = request.args.getlist("zones")  # kept ticked when another community is ticked too
+    return render_template("admin_zone_choices.html", zones=_zones_of(chosen), values={"zones": ticked}, errors={})
 
 
 def _assign_zones(user_id: str, zone_ids: list) -> dict:
@@ -136,11 +137,37 @@ def create_user():
     return _user_detail(user["id"], issued=user.get("initial_password"), errors=zone_errors, created=True)
 
 
-def _user_detail(user_id: str, *, issued=None, errors=None, created=False, status=200):
+def _set_zones(user_id: str, wanted: list, community_ids) -> dict:
+    """Make the user a butler of exactly the `wanted` zones among those of these communities (residents' zones:
+    added where missing, taken off the others); {} or the error of a zone residents refused."""
+    errors, listed = {}, _zones_of(community_ids)
+    for zone in listed:
+        butlers = zone.get("butler_ids") or []
+        if (user_id in butlers) == (zone["id"] in wanted):
+            continue
+        changed = [b for b in butlers if b != user_id] if user_id in butlers else [*butlers, user_id]
+        _done, refused = attempt(client.patch, f"/api/v1/zones/{q(zone['id'])}", {"butler_ids": changed})
+        if refused:
+            errors["zones"] = next(iter(refused.values()))
+    extra = [
+        z for z in wanted if z not in {zone["id"] for zone in listed}
+    ]  # a zone outside the listed communities: residents decides
+    return {**errors, **_assign_zones(user_id, extra)}
+
+
+def _user_detail(user_id: str, *, issued=None, errors=None, created=False, status=200, values=None, saved=False):
     user = client.get(f"/api/v1/users/{q(user_id)}")
     names = _community_names()
     # Residents' zones are where zone membership lives: the zones naming this user among their butlers.
     zones = [z for z in _zones_of(user.get("communities") or []) if user_id in (z.get("butler_ids") or [])]
+    if values is None:
+        values = {
+            "role": user.get("role"),
+            "department": user.get("department") or "",
+            "display_name": user.get("display_name") or "",
+            "communities": user.get("communities") or [],
+            "zones": [z["id"] for z in zones],
+        }
     page = render_template(
         "admin_user.html",
         user=user,
@@ -148,7 +175,13 @@ def _user_detail(user_id: str, *, issued=None, errors=None, created=False, statu
         zones=zones,
         issued=issued,
         created=created,
+        saved=saved,
         errors=errors or {},
+        values=values,
+        roles=STAFF_ROLES,
+        departments=DEPARTMENTS,
+        communities=communities(),
+        zone_choices=_zones_of(values.get("communities") or []),
     )
     # A one-time password is in this page: no cache may keep it.
     return page, status, {"Cache-Control": "no-store"}
@@ -157,6 +190,40 @@ def _user_detail(user_id: str, *, issued=None, errors=None, created=False, statu
 @bp.get("/users/<user_id>")
 def user(user_id):
     return _user_detail(user_id)
+
+
+@bp.post("/users/<user_id>")
+def edit_user(user_id):
+    """Change the role, name, phone, department, communities and (for butlers) zones in one form: the gateway's
+    account first (it decides and audits), then the zones' butlers in residents, as creating does."""
+    before = client.get(f"/api/v1/users/{q(user_id)}")
+    if before.get("role") not in STAFF_ROLES:
+        refusal = {"role": _("A resident's or an integrator's account is not changed here.")}
+        return _user_detail(user_id, errors=refusal, status=422)
+    values = form_values("display_name", "phone", "role", "department")
+    values["communities"] = [c for c in request.form.getlist("communities") if c]
+    values["zones"] = [z for z in request.form.getlist("zones") if z]
+    butler = values.get("role") in ZONE_ROLES
+    if values["zones"] and not butler:
+        return _user_detail(
+            user_id, errors={"zones": _("Only butlers are assigned to zones.")}, values=values, status=422
+        )
+    body = {k: values[k] for k in ("role", "display_name", "communities") if k in values}
+    body["communities"] = values["communities"]
+    body["department"] = values.get("department") if values.get("role") == "engineer" else None
+    body["zones"] = values["zones"] if butler else []  # the last known answer; residents' zones are the source
+    if values.get("phone"):
+        body["phone"] = values["phone"]  # shown masked: an empty field keeps the number
+    _done, errors = attempt(client.patch, f"/api/v1/users/{q(user_id)}", body)
+    if errors:
+        values.pop("phone", None)
+        return _user_detail(user_id, errors=errors, values=values, status=422)
+    # Off the zones of the communities it had and has; onto the ticked ones (none unless a butler).
+    scope = list(dict.fromkeys([*(before.get("communities") or []), *values["communities"]]))
+    zone_errors = _set_zones(user_id, values["zones"] if butler else [], scope)
+    if zone_errors:
+        return _user_detail(user_id, errors=zone_errors, values=values, status=422)
+    return _user_detail(user_id, saved=True)
 
 
 @bp.post("/users/<user_id>/reset-password")

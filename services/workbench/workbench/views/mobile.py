@@ -1,6 +1,7 @@
 """住户 — the residents' mobile pages under /m/: sign in by phone and SMS code, my household, bills and receipts,
 pay a bill at the payment provider, report a repair with photos, follow my tickets and answer the return visit,
-the notices sent to me, my in-app inbox, and binding my WeChat to my household (OAuth snsapi_base).
+the notices sent to me, my in-app inbox, binding my WeChat to my household (OAuth snsapi_base), and my community:
+the satisfaction survey my household was asked, the published 百问百答 and local directory, and the activities.
 
 A resident's session has its own cookie (path /m/) and is refused by every staff page; a staff session is never
 read here. Every page asks the API with the resident's own token: the API keeps them to their household."""
@@ -8,6 +9,7 @@ read here. Every page asks the API with the resident's own token: the API keeps 
 from __future__ import annotations
 
 import secrets
+from datetime import datetime
 from urllib.parse import urlencode
 
 import requests
@@ -315,6 +317,177 @@ def inbox_message(message_id):
 def inbox_read(message_id):
     my_inbox.mark_read(message_id)
     return redirect(url_for("mobile.inbox", unread=request.form.get("unread") or None), code=303)
+
+
+# ---------------------------------------------------------------- my community: surveys, 百问百答, activities
+
+
+def _communities() -> list[str]:
+    """The communities of my current homes (the token names them)."""
+    return list(me().get("communities") or [])
+
+
+def _each_community(path: str, **params) -> list[dict]:
+    """The rows of a community list of the API for each of my communities (a resident has one, rarely two)."""
+    return [row for c in _communities() for row in items(client.get_or_none(path, {"community_id": c, **params}))]
+
+
+def _my_units_in(community_id: str) -> list[dict]:
+    return [unit for unit in _units() if unit.get("community_id") == community_id]
+
+
+@bp.get("/surveys")
+def surveys():
+    """The surveys my household was asked to answer (open first), and whether we answered the open ones (a
+    household has one or two open at a time; a closed one answers no more)."""
+    found = _each_community("/api/v1/surveys", page_size=50)
+    for survey in found:
+        if survey.get("status") == "open":
+            survey["mine"] = items(client.get_or_none(f"/api/v1/surveys/{q(survey['id'])}/answers", {"page_size": 1}))
+    found.sort(key=lambda s: s.get("status") != "open")
+    return render_template("m_surveys.html", surveys=found)
+
+
+def _survey_page(survey_id: str, values=None, errors=None, status: int = 200):
+    base = f"/api/v1/surveys/{q(survey_id)}"
+    survey = client.get(base)  # one my household was asked, or the 404 page
+    mine = items(client.get_or_none(f"{base}/answers", {"page_size": 10}))
+    units = _my_units_in(survey["community_id"])
+    answered = {a.get("unit_id") for a in mine}
+    # An anonymous survey does not say which of my homes answered: one answer closes the form.
+    open_units = [u for u in units if u["id"] not in answered] if not survey.get("anonymous") else []
+    can_answer = survey["status"] == "open" and (not mine or bool(open_units))
+    page = render_template(
+        "m_survey.html",
+        survey=survey,
+        mine=mine,
+        units=open_units or units,
+        can_answer=can_answer,
+        values=values or {},
+        errors=errors or {},
+    )
+    return page, status
+
+
+@bp.get("/surveys/<survey_id>")
+def survey(survey_id):
+    return _survey_page(survey_id)
+
+
+def _answer_of(question: dict):
+    """The form's value for a question in the API's shape (None: left unanswered)."""
+    name = f"q-{question['id']}"
+    if question["kind"] == "multiple":
+        return [v for v in request.form.getlist(name) if v] or None
+    value = request.form.get(name, "").strip()
+    if not value:
+        return None
+    if question["kind"] in ("scale_5", "nps"):
+        return int(value) if value.isdigit() else value
+    return value
+
+
+@bp.post("/surveys/<survey_id>")
+def survey_answer(survey_id):
+    """My household's answers, once (the API requires every required question and refuses a second answer)."""
+    found = client.get(f"/api/v1/surveys/{q(survey_id)}")
+    answers = {question["id"]: _answer_of(question) for question in found["questions"]}
+    body = {"channel": "mobile", "answers": {k: v for k, v in answers.items() if v is not None}}
+    if request.form.get("unit_id"):
+        body["unit_id"] = request.form["unit_id"]
+    try:
+        client.post(f"/api/v1/surveys/{q(survey_id)}/answers", body)
+    except client.Unavailable:
+        raise
+    except client.ApiError as exc:
+        values = {k: v for k, v in answers.items() if v is not None}
+        return _survey_page(survey_id, values, _answer_errors(exc, answers), 409 if exc.status == 409 else 422)
+    return redirect(url_for("mobile.survey", survey_id=survey_id, done=1), code=303)
+
+
+def _answer_errors(exc: client.ApiError, answers: dict) -> dict:
+    """The API's refusal in the resident's words, under the question it names (its texts are for integrators)."""
+    if exc.status == 409:  # closed meanwhile, or my household answered already: the page shows which
+        return {"_": _("Your answer was not recorded.")}
+    shown = {}
+    for field, message in (exc.field_errors or {"_": exc.message}).items():
+        question_id = field.removeprefix("answers.")
+        if question_id == field:
+            shown[field] = message
+        elif answers.get(question_id) is None:
+            shown[f"q-{question_id}"] = _("Please answer this question.")
+        else:
+            shown[f"q-{question_id}"] = _("Choose one of the answers offered.")
+    return shown
+
+
+@bp.get("/knowledge")
+def knowledge():
+    """The published 百问百答 and the local services and hotlines of my community, searched as I type."""
+    query = request.args.get("q", "").strip()[:50]
+    params = {"page_size": 100, **({"q": query} if query else {})}
+    found = {"entries": _each_community("/api/v1/knowledge", **params)}
+    found["directory"] = _each_community("/api/v1/directory", **params)
+    template = "_m_knowledge.html" if request.headers.get("HX-Request") else "m_knowledge.html"
+    return render_template(template, query=query, **found)
+
+
+@bp.get("/activities")
+def activities():
+    """The activities and owner meetings announced in my community, latest first."""
+    found = [a for a in _each_community("/api/v1/activities", page_size=50) if a.get("status") != "draft"]
+    return render_template("m_activities.html", activities=found)
+
+
+def _activity_page(activity_id: str, values=None, errors=None, status: int = 200):
+    base = f"/api/v1/activities/{q(activity_id)}"
+    activity = client.get(base)
+    signups = items(client.get_or_none(f"{base}/signups", {"page_size": 20}))
+    signed = {s["unit_id"] for s in signups}  # one sign-up per household, a withdrawn one included
+    page = render_template(
+        "m_activity.html",
+        activity=activity,
+        signups=signups,
+        units=[u for u in _my_units_in(activity["community_id"]) if u["id"] not in signed],
+        closed=_instant(activity["signup_closes_at"]) <= web.now(),
+        values=values or {},
+        errors=errors or {},
+    )
+    return page, status
+
+
+def _instant(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+@bp.get("/activities/<activity_id>")
+def activity(activity_id):
+    return _activity_page(activity_id)
+
+
+@bp.post("/activities/<activity_id>/signups")
+def activity_signup(activity_id):
+    """Sign my household up: confirmed while places last, then on the waiting list (the API decides)."""
+    values = {k: request.form.get(k, "").strip() for k in ("unit_id", "people")}
+    body = {"unit_id": values["unit_id"]}
+    if values["people"]:
+        body["people"] = int(values["people"]) if values["people"].isdigit() else values["people"]
+    errors = attempt(client.post, f"/api/v1/activities/{q(activity_id)}/signups", body)[1]
+    if errors:
+        # Full without a waiting list, closed, or signed up already: the page shows which.
+        shown = {k: v for k, v in errors.items() if k in ("unit_id", "people")} or {
+            "_": _("Your sign-up was not taken.")
+        }
+        return _activity_page(activity_id, values, shown, 422)
+    return redirect(url_for("mobile.activity", activity_id=activity_id), code=303)
+
+
+@bp.post("/activities/<activity_id>/signups/<signup_id>/cancel")
+def activity_cancel(activity_id, signup_id):
+    errors = attempt(client.post, f"/api/v1/activities/{q(activity_id)}/signups/{q(signup_id)}/cancel", {})[1]
+    if errors:
+        return _activity_page(activity_id, errors={"_": _("The sign-up could not be cancelled.")}, status=422)
+    return redirect(url_for("mobile.activity", activity_id=activity_id), code=303)
 
 
 # ---------------------------------------------------------------- binding my WeChat (公众号)

@@ -9,6 +9,7 @@ from urllib.parse import quote
 from flask import Blueprint, current_app, render_template
 
 from .. import client
+from ..nav import REMINDER_ROLES
 from .common import items
 
 bp = Blueprint("units", __name__, url_prefix="/units")
@@ -52,6 +53,7 @@ def detail(unit_id):
         contacts=contacts,
         offers_binding=bool((current_app.extensions.get("workbench.wechat") or {}).get("app_id")),
         binding_code_roles=BINDING_CODE_ROLES,
+        reminder_roles=REMINDER_ROLES,
     )
 
 
