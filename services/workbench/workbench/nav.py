@@ -13,6 +13,8 @@ MANAGER_ROLES = ("senior_butler", "cs_manager", "admin")
 ADMIN_ROLES = ("admin",)
 # Who works through arrears and the collection list (billing's COLLECTORS).
 COLLECTION_ROLES = ("butler", "senior_butler", "cs_manager", "finance", "admin")
+# Who takes part in a new-building acceptance (the tickets API's acceptance readers among staff).
+ACCEPTANCE_ROLES = ("butler", "engineer", "senior_butler", "cs_manager", "admin")
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,7 @@ LINKS = (
     Link("renovations.index", lazy_gettext("Renovations")),
     Link("notices.index", lazy_gettext("Notices")),
     Link("incidents.index", lazy_gettext("Incidents")),
+    Link("acceptance.index", lazy_gettext("Acceptance"), ACCEPTANCE_ROLES),
     Link("roster.index", lazy_gettext("Roster")),
     Link("finance.index", lazy_gettext("Cashier"), CASHIER_ROLES),
     Link("dashboard.index", lazy_gettext("Dashboard"), MANAGER_ROLES),

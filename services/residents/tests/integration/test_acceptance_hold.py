@@ -63,6 +63,8 @@ def test_handover_is_held_while_defects_are_open(client, place, register, reside
     changed = client.patch(f"/api/v1/communities/{place['community_id']}", headers=place["manager"], json=hold)
     assert changed.status_code == 200 and changed.json["hold_handover_on_defects"] is True
 
+    shown = client.get(f"/api/v1/units/{place['unit_id']}", headers=place["staff"]).json
+    assert shown["open_acceptance_defects"] == 1
     held = _handover(client, place, owner)
     assert held.status_code == 409, held.json
     assert "防水：卫生间、厨房闭水试验无渗漏" in held.json["detail"]

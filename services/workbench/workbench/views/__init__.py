@@ -1,6 +1,7 @@
 """The workbench's screens, one blueprint per area (register a new one in BLUEPRINTS)."""
 
 from . import (
+    acceptance,
     admin,
     arrears,
     auth,
@@ -36,6 +37,7 @@ BLUEPRINTS = [
     renovations.bp,
     notices.bp,
     incidents.bp,
+    acceptance.bp,
     roster.bp,
     finance.bp,
     fees.bp,
