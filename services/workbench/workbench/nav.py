@@ -36,7 +36,7 @@ LINKS = (
     Link("renovations.index", lazy_gettext("Renovations")),
     Link("notices.index", lazy_gettext("Notices")),
     Link("incidents.index", lazy_gettext("Incidents")),
-    Link("acceptance.index", lazy_gettext("Acceptance"), ACCEPTANCE_ROLES),
+    Link("acceptance.index", lazy_gettext("New-building acceptance"), ACCEPTANCE_ROLES),
     Link("roster.index", lazy_gettext("Roster")),
     Link("finance.index", lazy_gettext("Cashier"), CASHIER_ROLES),
     Link("dashboard.index", lazy_gettext("Dashboard"), MANAGER_ROLES),

@@ -222,7 +222,13 @@ def defects(plan_id):
     filters = _filters(plan_id)
     listed = client.get(f"{AC}/defects", {**filters, "page_size": 100})
     return render_template(
-        "acceptance_defects.html", plan=found, defects=listed, filters=filters, parties=PARTIES, statuses=STATUSES
+        "acceptance_defects.html",
+        plan=found,
+        defects=listed,
+        filters=filters,
+        chosen={k: v for k, v in filters.items() if k != "plan_id"},
+        parties=PARTIES,
+        statuses=STATUSES,
     )
 
 
