@@ -30,6 +30,7 @@ from ..models import (
     outbox,
 )
 from . import people
+from .attachments import keep
 from .projections import building_community, find_unit
 
 CATEGORIES = (
@@ -629,31 +630,28 @@ def reinspect(session, settings, principal, defect_id: str, data: dict, now: dat
 
 
 def add_photo(database, store, principal: Principal, defect_id: str, upload, max_bytes: int, now: datetime):
-    """Store a photo (its type proven by its content) of an open defect: the file outside a transaction, a row
-    that fails to commit removes it again (as ticket attachments)."""
+    """Store a photo (its type proven by its content) of an open defect, as ticket attachments are kept."""
     with database.transaction() as session:
         defect = get_defect(session, principal, defect_id)
         _require_inspector(principal, session.get(AcceptancePlan, defect.plan_id))
         if defect.status != "open":
             raise Conflict("the defect is rectified already", extra={"current_status": "closed", "allowed_actions": []})
-    key, size = store.put(upload.stream, max_bytes)
-    try:
-        with database.transaction() as session:
-            photo = AcceptanceDefectPhoto(
-                id=new_id(),
-                defect_id=defect_id,
-                storage_key=key,
-                filename=upload.filename[:200],
-                content_type=upload.content_type,
-                size=size,
-                uploaded_by=principal.subject,
-                created_at=now,
-            )
-            session.add(photo)
-    except Exception:
-        store.delete(key)
-        raise
-    return photo
+    return keep(
+        database,
+        store,
+        upload,
+        max_bytes,
+        lambda key, size: AcceptanceDefectPhoto(
+            id=new_id(),
+            defect_id=defect_id,
+            storage_key=key,
+            filename=upload.filename[:200],
+            content_type=upload.content_type,
+            size=size,
+            uploaded_by=principal.subject,
+            created_at=now,
+        ),
+    )
 
 
 def list_photos_of(session: Session, defect_id: str) -> list[AcceptanceDefectPhoto]:

@@ -68,25 +68,37 @@ def attach(
         ticket = get_ticket(session, principal, ticket_id)  # 404 before anything is stored
         if visit_id and visit_id not in {v.id for v in list_visits(session, ticket.id)}:
             raise Invalid("visit_id", "not a visit of this ticket")
+    return keep(
+        database,
+        store,
+        upload,
+        max_bytes,
+        lambda key, size: Attachment(
+            id=new_id(),
+            ticket_id=ticket_id,
+            visit_id=visit_id,
+            storage_key=key,
+            filename=upload.filename[:200],
+            content_type=upload.content_type,  # what the bytes are, never what the client said
+            size=size,
+            uploaded_by=principal.subject,
+            created_at=now,
+        ),
+    )
+
+
+def keep(database, store: LocalFileStore, upload, max_bytes: int, row):
+    """Store the upload's file outside a transaction, then the row `row(key, size)` names it in one; a row that fails
+    to commit removes the file again (nothing half-written: no orphan file without its row)."""
     key, size = store.put(upload.stream, max_bytes)
     try:
         with database.transaction() as session:
-            attachment = Attachment(
-                id=new_id(),
-                ticket_id=ticket_id,
-                visit_id=visit_id,
-                storage_key=key,
-                filename=upload.filename[:200],
-                content_type=upload.content_type,  # what the bytes are, never what the client said
-                size=size,
-                uploaded_by=principal.subject,
-                created_at=now,
-            )
-            session.add(attachment)
+            kept = row(key, size)
+            session.add(kept)
     except Exception:
-        store.delete(key)  # nothing half-written: no orphan file without its row
+        store.delete(key)
         raise
-    return attachment
+    return kept
 
 
 def list_attachments(session: Session, principal: Principal, ticket_id: str) -> list[Attachment]:
