@@ -96,7 +96,7 @@ def check_results(items: list[dict], results: list[dict], today: date) -> list[d
     for index, result in enumerate(results):
         position = result["position"]
         if not 0 <= position < len(items):
-            raise Invalid(f"results.{index}.position", f"no checklist item {position} (0 to {len(items) - 1})")
+            raise Invalid(f"results.{index}.position", f"no checklist item {position} (0–{len(items) - 1})")
         if position in by_position:
             raise Invalid(f"results.{index}.position", f"item {position} is given twice")
         if result["result"] == "defect":
