@@ -163,6 +163,23 @@ def test_a_building_is_accepted_unit_by_unit_and_its_defects_rectified(
     progress = client.get(f"{AC}/plans/{plan['id']}", headers=world["manager"]).json["progress"]
     assert progress["units_inspected"] == 2 and progress["defects_open"] == 2 and progress["percent_inspected"] == 100
 
+    # Another community's staff, or a butler of another zone, do not see the defect, its photo, nor change it.
+    strangers = (
+        auth_header(tickets_settings, "cs_manager", communities=[str(uuid.uuid4())]),
+        auth_header(tickets_settings, "butler", communities=[world["community_id"]], zones=[str(uuid.uuid4())]),
+    )
+    for headers in strangers:
+        assert client.get(f"{AC}/defects/{leak['id']}", headers=headers).status_code == 404
+        assert client.get(f"{photos}/{photo.json['id']}/content", headers=headers).status_code == 404
+        assert (
+            client.post(
+                f"{AC}/defects/{leak['id']}/reinspect", headers=headers, json={"outcome": "rectified"}
+            ).status_code
+            == 404
+        )
+        assert client.get(f"{AC}/defects", headers=headers, query_string={"plan_id": plan["id"]}).json["total"] == 0
+    assert client.get(f"{AC}/defects/{leak['id']}", headers=world["resident"]).status_code == 403
+
     # Re-inspection: still open (with a new deadline), then rectified; a closed defect is 409 with no actions.
     reinspect = f"{AC}/defects/{leak['id']}/reinspect"
     still = client.post(reinspect, headers=engineer, json={"outcome": "still_open", "rectify_by": "2026-12-28"})

@@ -283,7 +283,7 @@ def visible_plans(principal: Principal, filters: dict):
         query = query.where(
             or_(
                 AcceptancePlan.zone_id.in_(principal.zones or ("",)),
-                AcceptancePlan.inspector_ids.contains(json.dumps(principal.subject)),
+                AcceptancePlan.inspector_ids.contains(json.dumps(principal.subject), autoescape=True),
             )
         )
     for name in ("community_id", "building_id", "status"):
