@@ -83,13 +83,16 @@ def _png() -> bytes:
 def test_a_building_is_planned_inspected_on_the_phone_and_its_defects_listed(stack, estate):
     manager = _signed_in(stack, "admin", ADMIN_PASSWORD)
     page = manager.get("/acceptance")
-    assert page.status_code == 200 and "新楼验收" in page.text and "赵工程师" in page.text
+    assert (
+        page.status_code == 200 and "新楼验收" in page.text and "赵工程师" in page.text and "默认验收清单" in page.text
+    )
     form = {
         "building_id": estate["building"]["id"],
         "name": "9栋承接查验",
         "starts_on": "2031-01-10",
         "ends_on": "2031-01-01",
         "inspector_ids": [estate["engineer"]["id"]],
+        "template_id": "default",
         "csrf_token": _csrf(page.text),
     }
     refused = manager.post("/acceptance", data=form)

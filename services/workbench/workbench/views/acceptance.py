@@ -39,9 +39,21 @@ def _staff() -> list[dict]:
     return found
 
 
+def _templates() -> list[tuple[str, str]]:
+    """(template id, name) — the default checklist, then each community's own, named with its community."""
+    found = []
+    for community in communities():
+        for template in items(client.get_or_none(f"{AC}/templates", {"community_id": community["id"]})):
+            if template["community_id"] is None and found:
+                continue  # the default once
+            name = template["name"] if template["community_id"] is None else f"{community['name']} › {template['name']}"
+            found.append((template["id"], name))
+    return found
+
+
 def _index(values=None, errors=None, status=200):
     plans = client.get(f"{AC}/plans", {"page_size": 50, **({"status": "open"} if not request.args.get("all") else {})})
-    context = {"plans": plans, "buildings": _buildings(), "staff": _staff()}
+    context = {"plans": plans, "buildings": _buildings(), "staff": _staff(), "templates": _templates()}
     return render_template("acceptance.html", values=values or {}, errors=errors or {}, **context), status
 
 
@@ -55,7 +67,7 @@ def create():
     buildings = _buildings()
     building_id = request.form.get("building_id", "")
     body = {
-        **form_values("name", "starts_on", "ends_on"),
+        **form_values("name", "starts_on", "ends_on", "template_id"),
         "building_id": building_id,
         "community_id": next((c for b, _, c in buildings if b == building_id), ""),
         "inspector_ids": request.form.getlist("inspector_ids"),
