@@ -340,6 +340,18 @@ DOMAIN_MESSAGES_ZH = {
     "a time in the future": "须晚于现在",
     "the quality case is closed": "该投诉案件已结案",
     "the case's owner or a manager gives its feedback": "只有案件负责人或经理可以反馈",
+    # tickets: new-building acceptance; residents: the handover hold
+    "required for a defect": "有问题的检查项必填",
+    "a date from today on": "须为今天或以后的日期",
+    "no such template in this community": "本小区没有该验收模板",
+    "before starts_on": "早于开始日期",
+    "this building has an acceptance plan under way; close it first": "该楼栋已有进行中的验收计划，请先结束该计划",
+    "an open acceptance plan exists": "已有进行中的验收计划",
+    "the acceptance plan is closed": "该验收计划已结束",
+    "only the plan's inspectors (or a supervisor) inspect": "只有本计划的查验人员（或主管）可以查验",
+    "this unit is inspected already; re-inspect its defects one by one": "该房屋已查验，请逐项复查问题",
+    "the defect is rectified already": "该问题已整改",
+    "a new deadline only for a defect still open": "只有仍未整改的问题可以设新的整改期限",
     **WERKZEUG_MESSAGES_ZH,
     "business hours need at least one day and an end after the start": "工作时间至少包含一天，且结束晚于开始",
     "deadline too far in the future": "期限太远",
@@ -641,6 +653,27 @@ DOMAIN_PATTERNS_ZH = [
     (_p(r"no such ticket in this community: (?P<id>\S+)"), "本小区没有该工单：{id}"),
     (_p(r"role (?P<role>\S+) may not open quality cases"), "{role}角色无权登记重大投诉"),
     (_p(r"role (?P<role>\S+) may not close quality cases"), "{role}角色无权结案重大投诉"),
+    (_p(r"acceptance plan (?P<id>\S+) not found"), "验收计划 {id} 不存在"),
+    (_p(r"acceptance defect (?P<id>\S+) not found"), "验收问题 {id} 不存在"),
+    (_p(r"photo (?P<id>\S+) not found"), "照片 {id} 不存在"),
+    (_p(r"unit (?P<id>\S+) not found in this plan's building"), "本计划的楼栋没有房屋 {id}"),
+    (_p(r"no checklist item (?P<n>-?\d+) \((?P<range>[^)]+)\)"), "没有第 {n} 项检查项（{range}）"),
+    (_p(r"item (?P<n>\d+) is given twice"), "第 {n} 项重复填写"),
+    (
+        _p(r"no result for (?P<count>\d+) item\(s\), the first (?P<n>\d+) \((?P<item>.+)\)"),
+        "有 {count} 项未填写结果，第一项为第 {n} 项（{item}）",
+    ),
+    (_p(r"role (?P<role>\S+) may not make acceptance plans"), "{role}角色无权制定验收计划"),
+    (_p(r"role (?P<role>\S+) may not make acceptance templates"), "{role}角色无权制定验收模板"),
+    (_p(r"role (?P<role>\S+) may not close acceptance plans"), "{role}角色无权结束验收计划"),
+    (
+        _p(
+            r"unit (?P<unit>\S+) has (?P<count>\d+) open acceptance defect\(s\); it is handed over once they are "
+            r"rectified: (?P<items>.+)"
+        ),
+        "房屋 {unit} 有 {count} 项验收问题未整改，整改后方可交付：{items}",
+    ),
+    (_p(r"open acceptance defect: (?P<item>.+)"), "验收问题未整改：{item}"),
     # the most general last: any other "role … may not …"
     (_p(r"role (?P<role>\S+) may not (?P<what>.+)"), "{role}角色无权执行此操作（{what}）"),
 ]

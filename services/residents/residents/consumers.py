@@ -7,8 +7,9 @@ from sqlalchemy.orm import Session
 
 from guanjia.db import parse_time
 
-from .models import ButlerCover
+from .models import AcceptanceDefect, ButlerCover
 from .payloads import Absence
+from .payloads import AcceptanceDefect as DefectPayload
 
 
 def _cover(session: Session, data: dict) -> ButlerCover:
@@ -31,12 +32,37 @@ def on_absence_ended(context, session: Session, event: dict) -> None:
     cover.ended_at = cover.ended_at or parse_time(event["time"])
 
 
+def _defect(session: Session, data: dict) -> AcceptanceDefect:
+    defect = session.get(AcceptanceDefect, data["defect_id"])
+    if defect is None:
+        defect = AcceptanceDefect(defect_id=data["defect_id"])
+        session.add(defect)
+    defect.unit_id, defect.community_id = data["unit_id"], data["community_id"]
+    defect.category, defect.item = data["category"], data["item"][:200]
+    defect.responsible_party, defect.rectify_by = data["responsible_party"], data["rectify_by"][:10]
+    return defect
+
+
+def on_defect_opened(context, session: Session, event: dict) -> None:
+    # A close that arrived first stays the close (order is not guaranteed): closed_at is never cleared.
+    _defect(session, DefectPayload().load(event["data"]))
+
+
+def on_defect_closed(context, session: Session, event: dict) -> None:
+    defect = _defect(session, DefectPayload().load(event["data"]))
+    defect.closed_at = defect.closed_at or parse_time(event["time"])
+
+
 HANDLERS = {
     "staff.absence_started": on_absence_started,
     "staff.absence_ended": on_absence_ended,
+    "acceptance.defect_opened": on_defect_opened,
+    "acceptance.defect_closed": on_defect_closed,
 }
 # The tolerant payload schema of each handled type (checked against the producers in tests/contract).
 SCHEMAS = {
     "staff.absence_started": Absence,
     "staff.absence_ended": Absence,
+    "acceptance.defect_opened": DefectPayload,
+    "acceptance.defect_closed": DefectPayload,
 }

@@ -44,6 +44,8 @@ class Community(Base):
     renovation_hours: Mapped[str | None] = mapped_column(String(100))
     # Whether a renovation permit waits for the deposit to be paid (companies differ; the default is yes).
     deposit_before_permit: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
+    # Whether a unit's handover (交付) waits while it has open new-building acceptance defects (the default is no).
+    hold_handover_on_defects: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
 
 
 class Zone(Base):
@@ -343,3 +345,18 @@ class ButlerCover(Base):
     starts_at: Mapped[datetime] = mapped_column(UtcDateTime())
     ends_at: Mapped[datetime] = mapped_column(UtcDateTime())
     ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+class AcceptanceDefect(Base):
+    """A defect found at a unit's new-building acceptance (tickets), projected from acceptance.defect_opened /
+    acceptance.defect_closed: while one is open, the unit's handover waits where the community says so."""
+
+    __tablename__ = "acceptance_defects"
+    defect_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    unit_id: Mapped[str] = mapped_column(String(36), index=True)
+    community_id: Mapped[str] = mapped_column(String(36))
+    category: Mapped[str] = mapped_column(String(30))
+    item: Mapped[str] = mapped_column(String(200))
+    responsible_party: Mapped[str] = mapped_column(String(20))
+    rectify_by: Mapped[str] = mapped_column(String(10))
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)  # once closed, closed

@@ -14,6 +14,7 @@ from guanjia.web import Blueprint
 
 from . import display, examples
 from .domain import (
+    acceptance,
     attachments,
     common,
     community,
@@ -33,6 +34,22 @@ from .domain import (
 )
 from .models import idempotency_keys
 from .schemas import (
+    AcceptanceChecklistOut,
+    AcceptanceDefectListArgs,
+    AcceptanceDefectOut,
+    AcceptanceDefectPage,
+    AcceptanceInspectionIn,
+    AcceptancePhotoOut,
+    AcceptancePlanCloseIn,
+    AcceptancePlanIn,
+    AcceptancePlanListArgs,
+    AcceptancePlanOut,
+    AcceptancePlanPage,
+    AcceptanceReinspectIn,
+    AcceptanceTemplateArgs,
+    AcceptanceTemplateIn,
+    AcceptanceTemplateList,
+    AcceptanceTemplateOut,
     AcceptQuoteIn,
     AssignIn,
     AttachmentList,
@@ -147,6 +164,13 @@ quality_blp = Blueprint(
     __name__,
     url_prefix="/api/v1/tickets/quality-cases",
     description="重大投诉, 疑似负面信息: source, linked tickets, owner, stage feedback, deadline, closure report",
+)
+
+acceptance_blp = Blueprint(
+    "acceptance",
+    __name__,
+    url_prefix="/api/v1/tickets/acceptance",
+    description="新楼验收 / 承接查验: plans per building, per-unit checklists, defects with photos, re-inspection",
 )
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -933,3 +957,183 @@ _route_action(
 _route_action(
     quality_blp, "case", QualityCaseOut, _case, "close", QualityCloseIn, quality.close, "Close with the closure report."
 )
+
+
+# ---------------------------------------------------------------- new-building acceptance
+
+
+_UPLOAD_BODY = {
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "properties": {"file": {"type": "string", "format": "binary"}},
+                "required": ["file"],
+            }
+        }
+    }
+}
+
+
+def _plan(session, plan):
+    return display.acceptance_plans(session, acceptance.plan_out(session, plan), people.People())
+
+
+def _defect(session, defect):
+    return display.acceptance_defects(session, acceptance.defect_out(session, defect, _today()))
+
+
+@acceptance_blp.route("/templates", methods=["GET"])
+@acceptance_blp.arguments(AcceptanceTemplateArgs, location="query")
+@acceptance_blp.response(200, AcceptanceTemplateList)
+def list_acceptance_templates(args):
+    """The checklists a plan may follow: the default one (墙面天花, 门窗, 给排水, 电气, 防水, 配套设施), then the
+    community's own."""
+    with web.database().transaction() as session:
+        return {"items": acceptance.templates(session, web.principal(), args["community_id"])}
+
+
+@acceptance_blp.route("/templates", methods=["POST"])
+@acceptance_blp.arguments(AcceptanceTemplateIn)
+@acceptance_blp.response(201, AcceptanceTemplateOut)
+def create_acceptance_template(data):
+    """A community's own checklist (supervisors)."""
+    with web.database().transaction() as session:
+        return acceptance.template_out(acceptance.create_template(session, web.principal(), data, web.now()))
+
+
+@acceptance_blp.route("/plans", methods=["POST"])
+@acceptance_blp.arguments(AcceptancePlanIn)
+@acceptance_blp.response(201, AcceptancePlanOut)
+@acceptance_blp.alt_response(409, description="the building has an acceptance plan under way")
+def create_acceptance_plan(data):
+    """The acceptance of a building: its inspectors (staff of the community), dates and checklist (a template's
+    items, copied into the plan). One plan under way per building."""
+    with web.database().transaction() as session:
+        return _plan(session, acceptance.create_plan(session, web.principal(), data, web.now()))
+
+
+@acceptance_blp.route("/plans", methods=["GET"])
+@acceptance_blp.arguments(AcceptancePlanListArgs, location="query")
+@acceptance_blp.response(200, AcceptancePlanPage)
+def list_acceptance_plans(args):
+    """Plans of the caller's communities (a butler's: their zones' and those they inspect), with each building's
+    progress: units inspected, defects open and closed."""
+    with web.database().transaction() as session:
+        page = web.paginate(session, acceptance.visible_plans(web.principal(), args), args["page"], args["page_size"])
+        found = acceptance.plan_progress(session, page["items"])
+        page["items"] = [acceptance.plan_summary(p, found[p.id]) for p in page["items"]]
+        return display.acceptance_plans(session, page, people.People())
+
+
+@acceptance_blp.route("/plans/<plan_id>", methods=["GET"])
+@acceptance_blp.response(200, AcceptancePlanOut)
+def get_acceptance_plan(plan_id):
+    """The plan, its progress and every unit of the building (inspected or not, its defects open and closed)."""
+    with web.database().transaction() as session:
+        return _plan(session, acceptance.get_plan(session, web.principal(), plan_id))
+
+
+@acceptance_blp.route("/plans/<plan_id>/close", methods=["POST"])
+@acceptance_blp.arguments(AcceptancePlanCloseIn)
+@acceptance_blp.response(200, AcceptancePlanOut)
+@acceptance_blp.alt_response(409, description="the plan is closed already; `allowed_actions` names what is")
+def close_acceptance_plan(data, plan_id):
+    """Close the acceptance (supervisors); open defects stay open (and keep holding their units' handover)."""
+    with web.database().transaction() as session:
+        plan = acceptance.close_plan(session, web.settings(), web.principal(), plan_id, data, web.now())
+        return _plan(session, plan)
+
+
+@acceptance_blp.route("/plans/<plan_id>/units/<unit_id>", methods=["GET"])
+@acceptance_blp.response(200, AcceptanceChecklistOut)
+def get_acceptance_checklist(plan_id, unit_id):
+    """A unit's checklist: every item with its result once inspected, and the unit's defects."""
+    with web.database().transaction() as session:
+        found = acceptance.checklist(session, web.principal(), plan_id, unit_id, _today())
+        return display.acceptance_checklist(session, found)
+
+
+@acceptance_blp.route("/plans/<plan_id>/units/<unit_id>/inspection", methods=["POST"])
+@acceptance_blp.arguments(AcceptanceInspectionIn)
+@acceptance_blp.response(201, AcceptanceChecklistOut)
+@acceptance_blp.alt_response(409, description="the unit is inspected already, or the plan is closed")
+def inspect_acceptance_unit(data, plan_id, unit_id):
+    """Record a unit's inspection (the plan's inspectors): one result per checklist item, pass or defect; a defect
+    names what is wrong, the responsible party (developer, contractor) and the rectification deadline, and is
+    published as acceptance.defect_opened."""
+    principal, today = web.principal(), _today()
+    with web.database().transaction() as session:
+        acceptance.inspect_unit(session, web.settings(), principal, plan_id, unit_id, data, web.now(), today)
+        return display.acceptance_checklist(session, acceptance.checklist(session, principal, plan_id, unit_id, today))
+
+
+@acceptance_blp.route("/defects", methods=["GET"])
+@acceptance_blp.arguments(AcceptanceDefectListArgs, location="query")
+@acceptance_blp.response(200, AcceptanceDefectPage, description="JSON, or an XLSX workbook with format=xlsx")
+def list_acceptance_defects(args):
+    """Defects of the plans the caller sees, by unit; format=xlsx is the list for the developer (every match,
+    Chinese headers)."""
+    today = _today()
+    query = acceptance.visible_defects(web.principal(), args, today)
+    with web.database().transaction() as session:
+        if args["format"] == "xlsx":
+            rows = display.acceptance_defects(
+                session, acceptance.defects_page(session, list(session.execute(query.limit(10_000)).scalars()), today)
+            )
+            return Response(
+                acceptance.defects_xlsx(rows, web.settings().timezone),
+                mimetype=XLSX,
+                headers={"Content-Disposition": 'attachment; filename="acceptance-defects.xlsx"'},
+            )
+        page = web.paginate(session, query, args["page"], args["page_size"])
+        page["items"] = acceptance.defects_page(session, page["items"], today)
+        return display.acceptance_defects(session, page)
+
+
+@acceptance_blp.route("/defects/<defect_id>", methods=["GET"])
+@acceptance_blp.response(200, AcceptanceDefectOut)
+def get_acceptance_defect(defect_id):
+    with web.database().transaction() as session:
+        return _defect(session, acceptance.get_defect(session, web.principal(), defect_id))
+
+
+@acceptance_blp.route("/defects/<defect_id>/reinspect", methods=["POST"])
+@acceptance_blp.arguments(AcceptanceReinspectIn)
+@acceptance_blp.response(200, AcceptanceDefectOut)
+@acceptance_blp.alt_response(409, description="the defect is rectified already; `allowed_actions` names what is")
+def reinspect_acceptance_defect(data, defect_id):
+    """复查 (the plan's inspectors): rectified closes the defect (acceptance.defect_closed); still_open records the
+    visit, with a new deadline if given."""
+    with web.database().transaction() as session:
+        defect = acceptance.reinspect(session, web.settings(), web.principal(), defect_id, data, web.now(), _today())
+        return _defect(session, defect)
+
+
+@acceptance_blp.route("/defects/<defect_id>/photos", methods=["POST"])
+@acceptance_blp.response(201, AcceptancePhotoOut)
+@acceptance_blp.alt_response(409, description="the defect is rectified already")
+@acceptance_blp.doc(requestBody=_UPLOAD_BODY)
+def upload_acceptance_photo(defect_id):
+    """A photo of the defect (JPEG, PNG, WebP; multipart field `file`), up to GUANJIA_MAX_UPLOAD_BYTES. The type is
+    proven by the file's content."""
+    settings = web.settings()
+    upload = uploads.receive("file", max_bytes=settings.max_upload_bytes, allowed=uploads.IMAGE_TYPES)
+    return acceptance.add_photo(
+        web.database(),
+        current_app.extensions["tickets.files"],
+        web.principal(),
+        defect_id,
+        upload,
+        settings.max_upload_bytes,
+        web.now(),
+    )
+
+
+@acceptance_blp.route("/defects/<defect_id>/photos/<photo_id>/content", methods=["GET"])
+@acceptance_blp.response(200, description="the photo")
+def download_acceptance_photo(defect_id, photo_id):
+    with web.database().transaction() as session:
+        photo = acceptance.find_photo(session, web.principal(), defect_id, photo_id)
+    path = current_app.extensions["tickets.files"].path(photo.storage_key)
+    return uploads.download(path, photo.content_type, photo.filename, allowed=uploads.IMAGE_TYPES)

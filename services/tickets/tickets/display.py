@@ -6,6 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from guanjia.display import Shown, annotate
+from guanjia.errors import UpstreamUnavailable
 from guanjia.names import staff_names
 
 from .domain.community import DEFAULT_CONFIG, stored_kinds
@@ -141,3 +142,32 @@ def quality_case(session: Session, result):
     """The owner's and opener's names, the linked tickets' numbers, the feedback authors' names."""
     fields = [staff("owner_id", "owner_name"), staff("opened_by", "opened_by_name"), ticket_numbers(session)]
     return annotate(result, fields, {"feedback": [staff("author", "author_name")]})
+
+
+def buildings(directory) -> Shown:
+    """Building names from residents (a page of acceptance plans names a few buildings); its id if residents is away."""
+
+    def values(ids):
+        found = {}
+        for building_id in ids:
+            try:
+                found[building_id] = (directory.building(building_id) or {}).get("name")
+            except UpstreamUnavailable:
+                found[building_id] = None
+        return found
+
+    return Shown("building_id", "building_name", values)
+
+
+def acceptance_plans(session: Session, result, directory):
+    """Inspectors' names and the building's name on plans; unit labels on a plan's units."""
+    fields = [staff("inspector_ids", "inspector_names"), buildings(directory)]
+    return annotate(result, fields, {"units": [units(session)]})
+
+
+def acceptance_defects(session: Session, result):
+    return annotate(result, [units(session)])
+
+
+def acceptance_checklist(session: Session, result):
+    return annotate(result, [units(session), staff("inspected_by", "inspected_by_name")], {"defects": [units(session)]})

@@ -15,6 +15,8 @@ INCIDENT_UPDATED = "incident.updated"
 INCIDENT_CLOSED = "incident.closed"
 EQUIPMENT_MAINTENANCE_DUE = "equipment.maintenance_due"
 EQUIPMENT_MAINTENANCE_OVERDUE = "equipment.maintenance_overdue"
+ACCEPTANCE_DEFECT_OPENED = "acceptance.defect_opened"
+ACCEPTANCE_DEFECT_CLOSED = "acceptance.defect_closed"
 PATROL_COMPLETED = "patrol.completed"
 PATROL_ZONE_OVERDUE = "patrol.zone_overdue"
 
@@ -188,6 +190,24 @@ class EquipmentMaintenanceOverdueV1(ma.Schema):
     detected_at = _str(required=True)
 
 
+class AcceptanceDefectV1(ma.Schema):
+    """acceptance.defect_opened / acceptance.defect_closed v1 — a defect found at a unit's new-building acceptance,
+    and its rectification. residents holds the unit's handover while it has open defects (where the community says
+    so). The checklist item's name (template text) and the category, never the inspector's description."""
+
+    defect_id = _str(required=True)
+    plan_id = _str(required=True)
+    community_id = _str(required=True)
+    building_id = _str(required=True)
+    unit_id = _str(required=True)
+    category = _str(required=True)
+    item = _str(required=True)
+    responsible_party = _str(required=True)
+    rectify_by = _str(required=True)
+    status = _str(required=True)
+    at = _str(required=True)
+
+
 class PatrolCompletedV1(ma.Schema):
     round_id = _str(required=True)
     plan_id = _str(required=True)
@@ -221,6 +241,8 @@ PUBLISHED = {
     INCIDENT_CLOSED: IncidentClosedV1,
     EQUIPMENT_MAINTENANCE_DUE: EquipmentMaintenanceDueV1,
     EQUIPMENT_MAINTENANCE_OVERDUE: EquipmentMaintenanceOverdueV1,
+    ACCEPTANCE_DEFECT_OPENED: AcceptanceDefectV1,
+    ACCEPTANCE_DEFECT_CLOSED: AcceptanceDefectV1,
     PATROL_COMPLETED: PatrolCompletedV1,
     PATROL_ZONE_OVERDUE: PatrolZoneOverdueV1,
 }

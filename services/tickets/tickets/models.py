@@ -590,3 +590,112 @@ class QualityCaseFeedback(Base):
     at: Mapped[datetime] = mapped_column(UtcDateTime())
 
     __table_args__ = (Index("ix_quality_case_feedback_case", "case_id"),)
+
+
+class AcceptanceTemplate(Base):
+    """A community's own checklist for new-building acceptance (新楼验收); without one the default list is used."""
+
+    __tablename__ = "acceptance_templates"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    community_id: Mapped[str] = mapped_column(String(36), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    items: Mapped[str] = mapped_column(Text)  # JSON list of {"category", "item"}
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class AcceptancePlan(Base):
+    """承接查验: the acceptance of one building, its inspectors and dates; the checklist is copied from the template
+    when the plan is made (a template changed later does not change a plan under way)."""
+
+    __tablename__ = "acceptance_plans"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    community_id: Mapped[str] = mapped_column(String(36))
+    building_id: Mapped[str] = mapped_column(String(36))
+    zone_id: Mapped[str | None] = mapped_column(String(36))  # the building's zone (its butlers see the plan)
+    name: Mapped[str] = mapped_column(String(200))
+    inspector_ids: Mapped[str] = mapped_column(Text)  # JSON list of staff user ids
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    template_id: Mapped[str | None] = mapped_column(String(36))  # None: the default template
+    items: Mapped[str] = mapped_column(Text)  # JSON list of {"category", "item"}
+    status: Mapped[str] = mapped_column(String(20))  # open | closed
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+    __table_args__ = (
+        Index("ix_acceptance_plans_community", "community_id", "starts_on"),
+        # One plan under way per building.
+        Index(
+            "ux_acceptance_plans_open_building",
+            "community_id",
+            "building_id",
+            unique=True,
+            postgresql_where=text("status = 'open'"),
+            sqlite_where=text("status = 'open'"),
+        ),
+    )
+
+
+class AcceptanceCheck(Base):
+    """One unit's checklist of a plan, as inspected: every item's result (pass or defect) and note."""
+
+    __tablename__ = "acceptance_checks"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    plan_id: Mapped[str] = mapped_column(String(36))
+    unit_id: Mapped[str] = mapped_column(String(36))
+    community_id: Mapped[str] = mapped_column(String(36))
+    results: Mapped[str] = mapped_column(Text)  # JSON list of {"position", "result", "note"}
+    inspected_by: Mapped[str] = mapped_column(String(100))
+    inspected_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    __table_args__ = (UniqueConstraint("plan_id", "unit_id", name="uq_acceptance_checks_plan_unit"),)
+
+
+class AcceptanceDefect(Base):
+    """A defect found at acceptance: who must put it right (developer or contractor) and by when; re-inspected
+    until it is rectified (closed)."""
+
+    __tablename__ = "acceptance_defects"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    plan_id: Mapped[str] = mapped_column(String(36))
+    check_id: Mapped[str] = mapped_column(String(36))
+    unit_id: Mapped[str] = mapped_column(String(36))
+    community_id: Mapped[str] = mapped_column(String(36))
+    building_id: Mapped[str] = mapped_column(String(36))
+    position: Mapped[int] = mapped_column(Integer)  # the checklist item (0-based)
+    category: Mapped[str] = mapped_column(String(30))
+    item: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text)
+    responsible_party: Mapped[str] = mapped_column(String(20))  # developer | contractor
+    rectify_by: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20))  # open | closed
+    reinspections: Mapped[int] = mapped_column(Integer, default=0)
+    last_reinspected_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    last_reinspection_note: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    closed_by: Mapped[str | None] = mapped_column(String(100))
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    __table_args__ = (
+        Index("ix_acceptance_defects_plan", "plan_id", "status"),
+        Index("ix_acceptance_defects_unit", "unit_id", "status"),
+    )
+
+
+class AcceptanceDefectPhoto(Base):
+    """A photo of an acceptance defect (at the finding or at a re-inspection), in the service's file store."""
+
+    __tablename__ = "acceptance_defect_photos"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    defect_id: Mapped[str] = mapped_column(String(36), index=True)
+    storage_key: Mapped[str] = mapped_column(String(200))
+    filename: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    uploaded_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())

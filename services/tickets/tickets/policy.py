@@ -10,6 +10,7 @@ from guanjia.access import Policy, Resource
 
 R, B, SB, CM, E, F, IG = "resident", "butler", "senior_butler", "cs_manager", "engineer", "finance", "integrator"
 T, P, INC = "/api/v1/tickets", "/api/v1/tickets/patrols", "/api/v1/tickets/incidents"
+AC = "/api/v1/tickets/acceptance"
 EQ, MT, QC = "/api/v1/tickets/equipment", "/api/v1/tickets/maintenance", "/api/v1/tickets/quality-cases"
 ACTIONS = (
     "assign",
@@ -157,6 +158,28 @@ RESOURCES = [
         why="重大投诉: the managers open and close them and follow them until closed; the butler who owns one gives "
         "its stage feedback; engineers, residents and finance have no part",
         notes=("description", "body", "report", "title"),
+    ),
+    Resource(
+        "new-building acceptance",
+        (
+            f"{AC}/templates",
+            f"{AC}/plans",
+            f"{AC}/plans/<plan_id>",
+            f"{AC}/plans/<plan_id>/close",
+            f"{AC}/plans/<plan_id>/units/<unit_id>",
+            f"{AC}/plans/<plan_id>/units/<unit_id>/inspection",
+            f"{AC}/defects",
+            f"{AC}/defects/<defect_id>",
+            f"{AC}/defects/<defect_id>/reinspect",
+            f"{AC}/defects/<defect_id>/photos",
+            f"{AC}/defects/<defect_id>/photos/<photo_id>/content",
+        ),
+        read=(B, SB, CM, E, IG),
+        write=(B, SB, CM, E),
+        why="承接查验: supervisors plan a building's acceptance, its inspectors (engineers, butlers) check each unit "
+        "and re-inspect the defects; the developer receives the defect list; residents and finance have no part "
+        "(a buyer's handover waits in residents while defects are open)",
+        notes=("description", "note", "last_reinspection_note"),
     ),
 ]
 

@@ -8,6 +8,8 @@ from guanjia import web
 from guanjia.money import fen_to_str
 from guanjia.web import PageArgs, UtcDateTime, enum_out, page_schema
 
+from .domain.acceptance import CATEGORIES as ACCEPTANCE_CATEGORIES
+from .domain.acceptance import DEFECT_STATUSES, OUTCOMES, PARTIES, PLAN_STATUSES, RESULTS
 from .domain.common import CATEGORIES, CHANNELS, DEPARTMENTS, LOCATIONS, PRIORITIES, REOPEN_REASONS, STATUSES
 from .domain.equipment import CERTIFICATE_KINDS, EQUIPMENT_KINDS, EQUIPMENT_STATES
 from .domain.incidents import INCIDENT_SEVERITIES, INCIDENT_STATUSES, INCIDENT_TYPES, STEPS
@@ -911,3 +913,210 @@ class QualityCaseListArgs(PageArgs):
     source = ma.fields.String(validate=_one_of(SOURCES))
     owner_id = ma.fields.String()
     open = ma.fields.Boolean(load_default=True, metadata={"description": "only cases not closed (default true)"})
+
+
+# ---------------------------------------------------------------- new-building acceptance
+
+
+class AcceptanceItemIn(ma.Schema):
+    category = ma.fields.String(required=True, validate=_one_of(ACCEPTANCE_CATEGORIES))
+    item = _text(200, required=True)
+
+
+class AcceptanceItemOut(ma.Schema):
+    category = enum_out(ACCEPTANCE_CATEGORIES)
+    item = ma.fields.String()
+
+
+class AcceptanceTemplateIn(ma.Schema):
+    community_id = _ids(required=True)
+    name = _text(100, required=True)
+    items = ma.fields.List(
+        ma.fields.Nested(AcceptanceItemIn), required=True, validate=ma.validate.Length(min=1, max=200)
+    )
+
+
+class AcceptanceTemplateOut(ma.Schema):
+    id = ma.fields.String()
+    community_id = ma.fields.String(allow_none=True, metadata={"description": "null: the default template"})
+    name = ma.fields.String()
+    items = ma.fields.List(ma.fields.Nested(AcceptanceItemOut))
+
+
+class AcceptanceTemplateList(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(AcceptanceTemplateOut))
+
+
+class AcceptanceTemplateArgs(ma.Schema):
+    community_id = _ids(required=True)
+
+
+class AcceptancePlanIn(ma.Schema):
+    community_id = _ids(required=True)
+    building_id = _ids(required=True)
+    name = _text(200, required=True, metadata={"example": "3栋承接查验"})
+    inspector_ids = ma.fields.List(
+        ma.fields.String(validate=ma.validate.Length(min=1, max=100)),
+        required=True,
+        validate=ma.validate.Length(min=1, max=20),
+        metadata={"description": "staff user ids of the inspectors"},
+    )
+    starts_on = ma.fields.Date(required=True)
+    ends_on = ma.fields.Date(required=True)
+    template_id = ma.fields.String(
+        validate=ma.validate.Length(min=1, max=36), metadata={"description": "default: the default checklist"}
+    )
+
+
+class AcceptanceProgressOut(ma.Schema):
+    units_total = ma.fields.Integer()
+    units_inspected = ma.fields.Integer()
+    units_pending = ma.fields.Integer()
+    defects_open = ma.fields.Integer()
+    defects_closed = ma.fields.Integer()
+    percent_inspected = ma.fields.Integer()
+
+
+class AcceptancePlanSummaryOut(ma.Schema):
+    id = ma.fields.String()
+    community_id = ma.fields.String()
+    building_id = ma.fields.String()
+    building_name = ma.fields.String(dump_only=True, allow_none=True)
+    zone_id = ma.fields.String(allow_none=True)
+    name = ma.fields.String()
+    inspector_ids = ma.fields.List(ma.fields.String())
+    inspector_names = ma.fields.List(ma.fields.String(allow_none=True), dump_only=True)
+    starts_on = ma.fields.Date()
+    ends_on = ma.fields.Date()
+    template_id = ma.fields.String(allow_none=True)
+    status = enum_out(PLAN_STATUSES)
+    progress = ma.fields.Nested(AcceptanceProgressOut)
+    created_at = UtcDateTime()
+    closed_at = UtcDateTime(allow_none=True)
+    allowed_actions = ma.fields.List(ma.fields.String())
+
+
+class AcceptanceUnitOut(ma.Schema):
+    unit_id = ma.fields.String()
+    unit_label = ma.fields.String(dump_only=True, allow_none=True)
+    inspected = ma.fields.Boolean()
+    inspected_at = UtcDateTime(allow_none=True)
+    defects_open = ma.fields.Integer()
+    defects_closed = ma.fields.Integer()
+
+
+class AcceptancePlanOut(AcceptancePlanSummaryOut):
+    checklist = ma.fields.List(ma.fields.Nested(AcceptanceItemOut))
+    units = ma.fields.List(ma.fields.Nested(AcceptanceUnitOut))
+
+
+AcceptancePlanPage = page_schema(AcceptancePlanSummaryOut, "AcceptancePlanPage")
+
+
+class AcceptancePlanListArgs(PageArgs):
+    community_id = ma.fields.String()
+    building_id = ma.fields.String()
+    status = ma.fields.String(validate=_one_of(PLAN_STATUSES))
+
+
+class AcceptancePlanCloseIn(ma.Schema):
+    note = ma.fields.String(validate=ma.validate.Length(max=2000))
+
+
+class AcceptanceResultIn(ma.Schema):
+    position = ma.fields.Integer(required=True, metadata={"description": "the checklist item (0-based)"})
+    result = ma.fields.String(required=True, validate=_one_of(RESULTS))
+    note = ma.fields.String(validate=ma.validate.Length(max=2000))
+    description = ma.fields.String(
+        validate=ma.validate.Length(min=1, max=4000), metadata={"description": "required for a defect"}
+    )
+    responsible_party = ma.fields.String(validate=_one_of(PARTIES), metadata={"description": "required for a defect"})
+    rectify_by = ma.fields.Date(metadata={"description": "rectification deadline, required for a defect"})
+
+
+class AcceptanceInspectionIn(ma.Schema):
+    results = ma.fields.List(
+        ma.fields.Nested(AcceptanceResultIn), required=True, validate=ma.validate.Length(min=1, max=200)
+    )
+
+
+class AcceptancePhotoOut(ma.Schema):
+    id = ma.fields.String()
+    filename = ma.fields.String()
+    content_type = ma.fields.String()
+    size = ma.fields.Integer()
+    uploaded_by = ma.fields.String()
+    created_at = UtcDateTime()
+
+
+class AcceptanceDefectOut(ma.Schema):
+    id = ma.fields.String()
+    plan_id = ma.fields.String()
+    community_id = ma.fields.String()
+    building_id = ma.fields.String()
+    unit_id = ma.fields.String()
+    unit_label = ma.fields.String(dump_only=True, allow_none=True)
+    position = ma.fields.Integer()
+    category = enum_out(ACCEPTANCE_CATEGORIES)
+    item = ma.fields.String()
+    description = ma.fields.String()
+    responsible_party = enum_out(PARTIES)
+    rectify_by = ma.fields.Date()
+    status = enum_out(DEFECT_STATUSES)
+    overdue = ma.fields.Boolean(metadata={"description": "open past its rectification deadline"})
+    reinspections = ma.fields.Integer()
+    last_reinspected_at = UtcDateTime(allow_none=True)
+    last_reinspection_note = ma.fields.String(allow_none=True)
+    created_by = ma.fields.String()
+    created_at = UtcDateTime()
+    closed_by = ma.fields.String(allow_none=True)
+    closed_at = UtcDateTime(allow_none=True)
+    photo_count = ma.fields.Integer()
+    photos = ma.fields.List(ma.fields.Nested(AcceptancePhotoOut))
+    allowed_actions = ma.fields.List(ma.fields.String())
+
+
+AcceptanceDefectPage = page_schema(AcceptanceDefectOut, "AcceptanceDefectPage")
+
+
+class AcceptanceDefectListArgs(PageArgs):
+    plan_id = ma.fields.String()
+    community_id = ma.fields.String()
+    building_id = ma.fields.String()
+    unit_id = ma.fields.String()
+    status = ma.fields.String(validate=_one_of(DEFECT_STATUSES))
+    responsible_party = ma.fields.String(validate=_one_of(PARTIES))
+    category = ma.fields.String(validate=_one_of(ACCEPTANCE_CATEGORIES))
+    overdue = ma.fields.Boolean(metadata={"description": "only open defects past their deadline"})
+    format = ma.fields.String(load_default="json", validate=_one_of(("json", "xlsx")))
+
+
+class AcceptanceChecklistItemOut(ma.Schema):
+    position = ma.fields.Integer()
+    category = enum_out(ACCEPTANCE_CATEGORIES)
+    item = ma.fields.String()
+    result = ma.fields.String(allow_none=True, validate=_one_of(RESULTS))
+    note = ma.fields.String(allow_none=True)
+
+
+class AcceptanceChecklistOut(ma.Schema):
+    plan_id = ma.fields.String()
+    plan_name = ma.fields.String()
+    plan_status = enum_out(PLAN_STATUSES)
+    community_id = ma.fields.String()
+    building_id = ma.fields.String()
+    unit_id = ma.fields.String()
+    unit_label = ma.fields.String(dump_only=True, allow_none=True)
+    inspected = ma.fields.Boolean()
+    inspected_by = ma.fields.String(allow_none=True)
+    inspected_by_name = ma.fields.String(dump_only=True, allow_none=True)
+    inspected_at = UtcDateTime(allow_none=True)
+    checklist = ma.fields.List(ma.fields.Nested(AcceptanceChecklistItemOut))
+    defects = ma.fields.List(ma.fields.Nested(AcceptanceDefectOut))
+    allowed_actions = ma.fields.List(ma.fields.String())
+
+
+class AcceptanceReinspectIn(ma.Schema):
+    outcome = ma.fields.String(required=True, validate=_one_of(OUTCOMES))
+    note = ma.fields.String(validate=ma.validate.Length(max=2000))
+    rectify_by = ma.fields.Date(metadata={"description": "a new deadline for a defect still open"})

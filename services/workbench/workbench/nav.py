@@ -21,6 +21,8 @@ COLLECTION_ROLES = ("butler", "senior_butler", "cs_manager", "finance", "admin")
 EQUIPMENT_ROLES = ("engineer", "butler", "senior_butler", "cs_manager", "admin")
 MAINTENANCE_ROLES = ("engineer", "senior_butler", "cs_manager", "admin")
 QUALITY_ROLES = ("butler", "senior_butler", "cs_manager", "admin")
+# Who takes part in a new-building acceptance (the tickets API's acceptance readers among staff).
+ACCEPTANCE_ROLES = ("butler", "engineer", "senior_butler", "cs_manager", "admin")
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,7 @@ LINKS = (
     Link("quality.index", lazy_gettext("Major complaints"), QUALITY_ROLES),
     Link("equipment.index", lazy_gettext("Equipment"), EQUIPMENT_ROLES),
     Link("maintenance.index", lazy_gettext("Maintenance"), MAINTENANCE_ROLES),
+    Link("acceptance.index", lazy_gettext("New-building acceptance"), ACCEPTANCE_ROLES),
     Link("roster.index", lazy_gettext("Roster")),
     Link("finance.index", lazy_gettext("Cashier"), CASHIER_ROLES),
     Link("dashboard.index", lazy_gettext("Dashboard"), MANAGER_ROLES),

@@ -73,8 +73,11 @@ def list_units(args):
 @units.route("/<unit_id>", methods=["GET"])
 @units.response(200, UnitOut)
 def get_unit(unit_id):
+    """The unit, with the number of its open new-building acceptance defects (they may hold its handover)."""
     with web.database().transaction() as session:
-        return with_unit_rows(session, structure.get_unit(session, web.principal(), unit_id))
+        unit = with_unit_rows(session, structure.get_unit(session, web.principal(), unit_id))
+        unit.open_acceptance_defects = len(occupancy.open_defects(session, unit_id))
+        return unit
 
 
 @units.route("/<unit_id>", methods=["PATCH"])

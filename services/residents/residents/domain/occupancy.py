@@ -12,7 +12,7 @@ from guanjia.db import as_utc, new_id
 from guanjia.errors import Conflict, Invalid, NotFound
 
 from .. import events
-from ..models import Handover, MovingAppointment, ReleasePass, Resident, Unit
+from ..models import AcceptanceDefect, Community, Handover, MovingAppointment, ReleasePass, Resident, Unit
 from .common import FRONT_DESK, change_unit_status, emit, iso, load_unit, since_move_in, unit_scope
 
 MOVING_LIST_LIMIT = 500
@@ -34,6 +34,7 @@ def handover(session: Session, settings, principal: Principal, unit_id: str, dat
         raise Invalid("owner_id", "must be a current owner of this unit")
     if unit.status != "vacant":
         raise Conflict(f"unit {unit.number} is {unit.status}; only a vacant unit is handed over")
+    _check_acceptance(session, unit)
     at = as_utc(data.get("handed_over_at") or now)
     session.add(
         Handover(
@@ -48,6 +49,51 @@ def handover(session: Session, settings, principal: Principal, unit_id: str, dat
     unit.handed_over_at = at
     change_unit_status(session, settings, unit, "delivered", "handover", principal, now)
     return unit
+
+
+CATEGORY_LABELS = {
+    "walls_ceilings": "墙面天花",
+    "doors_windows": "门窗",
+    "plumbing_drainage": "给排水",
+    "electrical": "电气",
+    "waterproofing": "防水",
+    "fittings": "配套设施",
+}
+
+
+def open_defects(session: Session, unit_id: str) -> list[AcceptanceDefect]:
+    query = select(AcceptanceDefect).where(AcceptanceDefect.unit_id == unit_id, AcceptanceDefect.closed_at.is_(None))
+    return list(session.execute(query.order_by(AcceptanceDefect.rectify_by, AcceptanceDefect.defect_id)).scalars())
+
+
+def _check_acceptance(session: Session, unit: Unit) -> None:
+    """Where the community holds handover on acceptance defects, a unit with open ones is not handed over: 409
+    naming each defect (its checklist item) and the party that must rectify it."""
+    community = session.get(Community, unit.community_id)
+    if community is None or not community.hold_handover_on_defects:
+        return
+    defects = open_defects(session, unit.id)
+    if not defects:
+        return
+    named = [f"{CATEGORY_LABELS.get(d.category, d.category)}：{d.item}" for d in defects]
+    raise Conflict(
+        f"unit {unit.number} has {len(defects)} open acceptance defect(s); it is handed over once they are "
+        f"rectified: " + "; ".join(named),
+        errors={"unit_id": [f"open acceptance defect: {n}" for n in named]},
+        extra={
+            "open_defects": [
+                {
+                    "defect_id": d.defect_id,
+                    "category": d.category,
+                    "item": d.item,
+                    "responsible_party": d.responsible_party,
+                    "rectify_by": d.rectify_by,
+                }
+                for d in defects
+            ],
+            "allowed_actions": [],
+        },
+    )
 
 
 def move_in(

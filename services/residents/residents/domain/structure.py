@@ -43,6 +43,7 @@ def create_community(session: Session, principal: Principal, data: dict, now: da
         created_at=now,
         renovation_hours=data.get("renovation_hours") or DEFAULT_RENOVATION_HOURS,
         deposit_before_permit=data.get("deposit_before_permit", True),
+        hold_handover_on_defects=data.get("hold_handover_on_defects", False),
     )
     session.add(community)
     session.flush()
@@ -68,8 +69,9 @@ def update_community(session: Session, principal: Principal, community_id: str, 
         community.name = data["name"].strip()
     if "renovation_hours" in data:
         community.renovation_hours = data["renovation_hours"]
-    if "deposit_before_permit" in data:
-        community.deposit_before_permit = data["deposit_before_permit"]
+    for name in ("deposit_before_permit", "hold_handover_on_defects"):
+        if name in data:
+            setattr(community, name, data[name])
     session.flush()
     return community
 

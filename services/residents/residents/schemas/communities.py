@@ -21,12 +21,16 @@ class CommunityCreate(ma.Schema):
     name = required_text(200)
     renovation_hours = Hours(metadata={"example": "08:00-12:00,14:00-18:00"})
     deposit_before_permit = ma.fields.Boolean(load_default=True)
+    hold_handover_on_defects = ma.fields.Boolean(
+        load_default=False, metadata={"description": "a unit's handover waits while it has open acceptance defects"}
+    )
 
 
 class CommunityUpdate(ma.Schema):
     name = required_text(200, required=False)
     renovation_hours = Hours()
     deposit_before_permit = ma.fields.Boolean()
+    hold_handover_on_defects = ma.fields.Boolean()
 
 
 class CommunityOut(ma.Schema):
@@ -34,6 +38,7 @@ class CommunityOut(ma.Schema):
     name = ma.fields.String()
     renovation_hours = ma.fields.String()
     deposit_before_permit = ma.fields.Boolean()
+    hold_handover_on_defects = ma.fields.Boolean()
     created_at = UtcDateTime()
 
 

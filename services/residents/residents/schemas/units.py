@@ -96,6 +96,9 @@ class UnitOut(ma.Schema):
     inner_area_m2 = Area(allow_none=True)
     status = enum_out(UNIT_STATUSES)
     handed_over_at = UtcDateTime(allow_none=True)
+    open_acceptance_defects = ma.fields.Integer(
+        dump_only=True, metadata={"description": "open new-building acceptance defects (on a single unit's answer)"}
+    )
     created_at = UtcDateTime()
     updated_at = UtcDateTime()
 

@@ -1,6 +1,7 @@
 """The workbench's screens, one blueprint per area (register a new one in BLUEPRINTS)."""
 
 from . import (
+    acceptance,
     admin,
     arrears,
     auth,
@@ -46,6 +47,7 @@ BLUEPRINTS = [
     quality.bp,
     equipment.bp,
     maintenance.bp,
+    acceptance.bp,
     roster.bp,
     finance.bp,
     fees.bp,
