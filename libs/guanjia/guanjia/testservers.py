@@ -63,11 +63,20 @@ class _Server:
                 self.process.wait()
         self.process = None
 
+    def _start_up_tail(self, size: int = 2000) -> str:
+        """The end of what the server said while starting: kept in the error, because its directory is removed."""
+        startup = getattr(self, "root", None)
+        path = startup / "startup.log" if startup is not None and (startup / "startup.log").exists() else self.log
+        try:
+            return Path(path).read_text(errors="replace")[-size:]
+        except OSError:
+            return "(no start-up log)"
+
     def _wait_port(self, port: int, timeout: float, what: str) -> None:
         deadline = time.monotonic() + timeout
         while not _port_open(port):
             if self.process is not None and self.process.poll() is not None:
-                raise RuntimeError(f"{what} exited during start-up; see {self.log}")
+                raise RuntimeError(f"{what} exited during start-up; see {self.log}:\n{self._start_up_tail()}")
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{what} not listening after {timeout}s; see {self.log}")
             time.sleep(0.2)
