@@ -168,10 +168,22 @@ def measure_scorecard(data):
     period = scorecards.pay_period(data["month"], rule)
     month_figures = scorecards.butler_figures(billing, community_id, data["month"])
     period_figures = scorecards.butler_figures(billing, community_id, period)
+    services = scorecards.service_figures(
+        current_app.extensions["staff.tickets"], current_app.extensions["staff.residents"], community_id, data["month"]
+    )
     with web.database().transaction() as session:
         position = scorecards.position_for_scorecard(session, web.principal(), data["position_id"])
         card = scorecards.measure(
-            session, web.principal(), position, data["month"], month_figures, period_figures, period, rule, web.now()
+            session,
+            web.principal(),
+            position,
+            data["month"],
+            month_figures,
+            period_figures,
+            period,
+            rule,
+            web.now(),
+            services,
         )
         session.flush()
         return scorecards.with_names(session, [card])[0]

@@ -100,6 +100,16 @@ class Scorecard(Base):
     period_collection_rate: Mapped[str | None] = mapped_column(String(10), nullable=True)
     grade_change: Mapped[int | None] = mapped_column(nullable=True)
     target_met: Mapped[bool | None] = mapped_column(nullable=True)
+    # Tickets' figures for the butler's zones (its API, role service): tickets and resolved ones, resolution SLA
+    # compliance, satisfaction of the return visits, patrol coverage; residents': familiarity and communication.
+    tickets: Mapped[int | None] = mapped_column(nullable=True)
+    tickets_resolved: Mapped[int | None] = mapped_column(nullable=True)
+    sla_compliance: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    satisfaction_average: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    satisfied_rate: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    patrol_coverage: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    familiarity: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    communication: Mapped[str | None] = mapped_column(String(10), nullable=True)
     measured_at: Mapped[datetime] = mapped_column(UtcDateTime())
     score: Mapped[int | None] = mapped_column(nullable=True)  # the superior's, 0–100
     comment: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -134,6 +134,7 @@ class ScorecardArgs(PageArgs):
     community_id = ma.fields.String(required=True, validate=ID)
     month = ma.fields.String(validate=MONTH)
     position_id = ma.fields.String(validate=ID)
+    flagged = ma.fields.Boolean(metadata={"description": "true: only cards whose pay period's target is missed"})
     format = ma.fields.String(load_default="json", validate=ma.validate.OneOf(("json", "xlsx")))
 
 
@@ -151,6 +152,14 @@ class ScorecardOut(ma.Schema):
     period_collection_rate = ma.fields.String(allow_none=True)
     grade_change = ma.fields.Integer(allow_none=True, metadata={"description": "what the pay rule gives"})
     target_met = ma.fields.Boolean(allow_none=True, metadata={"description": "false: flagged for the manager"})
+    tickets = ma.fields.Integer(allow_none=True, metadata={"description": "tickets of the butler's zones (tickets')"})
+    tickets_resolved = ma.fields.Integer(allow_none=True)
+    sla_compliance = ma.fields.String(allow_none=True, metadata={"description": "resolution SLA met, a ratio"})
+    satisfaction_average = ma.fields.String(allow_none=True, metadata={"description": "return visits, 1–5"})
+    satisfied_rate = ma.fields.String(allow_none=True, metadata={"description": "visits scoring 4–5, a ratio"})
+    patrol_coverage = ma.fields.String(allow_none=True, metadata={"description": "zones patrolled, a ratio"})
+    familiarity = ma.fields.String(allow_none=True, metadata={"description": "households contacted (residents')"})
+    communication = ma.fields.String(allow_none=True, metadata={"description": "households reached effectively"})
     measured_at = UtcDateTime()
     score = ma.fields.Integer(allow_none=True)
     comment = ma.fields.String(allow_none=True)
