@@ -9,7 +9,7 @@ from guanjia.web import Blueprint
 from guanjia.workbook import XLSX_TYPE
 
 from . import display
-from .domain import leaves, organisation, scorecards, tasks
+from .domain import leaves, organisation, plans, scorecards, tasks
 from .domain.payrule import grade_change
 from .schemas import (
     CommunityArgs,
@@ -17,12 +17,19 @@ from .schemas import (
     DepartmentIn,
     DepartmentList,
     DepartmentOut,
+    ItemStatusIn,
     LeaveArgs,
     LeaveIn,
     LeaveOut,
     LeavePage,
     PayRuleArgs,
     PayRuleOut,
+    PlanArgs,
+    PlanIn,
+    PlanItemIn,
+    PlanOut,
+    PlanPage,
+    PlanReviewIn,
     PositionIn,
     PositionList,
     PositionOut,
@@ -31,6 +38,7 @@ from .schemas import (
     ScorecardIn,
     ScorecardOut,
     ScorecardPage,
+    SummaryIn,
     TaskArgs,
     TaskIn,
     TaskOut,
@@ -259,3 +267,86 @@ def complete_task(task_id):
     """The assignee reports the task done."""
     with web.database().transaction() as session:
         return tasks.complete(session, web.principal(), task_id, web.now())
+
+
+def _plan(session, plan):
+    return plans.with_details(session, [plan])[0]
+
+
+@blp.route("/plans", methods=["POST"])
+@blp.arguments(PlanIn)
+@blp.response(201, PlanOut)
+def create_plan(data):
+    """工作计划: a person's monthly (2026-11) or quarterly (2026-Q4) plan with its items (title, owner's post, due
+    date); by the person, their superior or the manager; one per post and period."""
+    with web.database().transaction() as session:
+        plan = plans.create_plan(session, web.principal(), data, web.now())
+        session.flush()
+        return _plan(session, plan)
+
+
+@blp.route("/plans", methods=["GET"])
+@blp.arguments(PlanArgs, location="query")
+@blp.response(200, PlanPage)
+def list_plans(args):
+    """Plans one may see, latest period first: one's own, a senior butler the team's, a manager the community's."""
+    with web.database().transaction() as session:
+        page = web.paginate(
+            session, plans.visible_plans(session, web.principal(), args), args["page"], args["page_size"]
+        )
+        page["items"] = plans.with_details(session, page["items"])
+        return page
+
+
+@blp.route("/plans/<plan_id>", methods=["GET"])
+@blp.response(200, PlanOut)
+def get_plan(plan_id):
+    with web.database().transaction() as session:
+        return _plan(session, plans.get_plan(session, web.principal(), plan_id))
+
+
+@blp.route("/plans/<plan_id>/items", methods=["POST"])
+@blp.arguments(PlanItemIn)
+@blp.response(201, PlanOut)
+def add_plan_item(data, plan_id):
+    with web.database().transaction() as session:
+        plan = plans.add_item(session, web.principal(), plan_id, data, web.now())
+        session.flush()
+        return _plan(session, plan)
+
+
+@blp.route("/plans/<plan_id>/items/<item_id>/status", methods=["POST"])
+@blp.arguments(ItemStatusIn)
+@blp.response(200, PlanOut)
+def set_plan_item_status(data, plan_id, item_id):
+    """An item open, done or dropped."""
+    with web.database().transaction() as session:
+        return _plan(session, plans.set_item_status(session, web.principal(), plan_id, item_id, data["status"]))
+
+
+@blp.route("/plans/<plan_id>/summary", methods=["POST"])
+@blp.arguments(SummaryIn)
+@blp.response(200, PlanOut)
+def summarise_plan(data, plan_id):
+    """月末总结: the holder's text; a monthly plan's summary pulls the month's measured figures (the scorecard's:
+    billing's, tickets', residents', over their APIs) beside it. Rewritable until reviewed (then 409)."""
+    extensions = current_app.extensions
+    with web.database().transaction() as session:
+        plan, month = plans.summary_month(session, web.principal(), plan_id)
+        community_id, user_id = plan.community_id, plan.user_id
+    figures = None
+    if month:
+        clients = (extensions["staff.billing"], extensions["staff.tickets"], extensions["staff.residents"])
+        figures = scorecards.measured_figures(*clients, community_id, user_id, month)
+    with web.database().transaction() as session:
+        plan = plans.summarise(session, web.principal(), plan_id, data["text"], figures, web.now())
+        return _plan(session, plan)
+
+
+@blp.route("/plans/<plan_id>/review", methods=["POST"])
+@blp.arguments(PlanReviewIn)
+@blp.response(200, PlanOut)
+def review_plan(data, plan_id):
+    """The superior's (or the manager's) review and comments on the summary."""
+    with web.database().transaction() as session:
+        return _plan(session, plans.review(session, web.principal(), plan_id, data["text"], web.now()))

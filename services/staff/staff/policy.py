@@ -60,6 +60,22 @@ RESOURCES = [
         notes=("details",),
     ),
     Resource(
+        "work plans and summaries",
+        (
+            f"{S}/plans",
+            f"{S}/plans/<plan_id>",
+            f"{S}/plans/<plan_id>/items",
+            f"{S}/plans/<plan_id>/items/<item_id>/status",
+            f"{S}/plans/<plan_id>/summary",
+            f"{S}/plans/<plan_id>/review",
+        ),
+        read=(B, SB, CM, E, F),
+        write=(B, SB, CM, E, F),
+        why="a person plans and sums up their own month and quarter; the superior sees the team's and reviews them, "
+        "the manager the community's",
+        notes=("summary", "review"),
+    ),
+    Resource(
         "collection-rate pay rule",
         (f"{S}/pay-rule",),
         read=(B, SB, CM, F),

@@ -6,6 +6,7 @@ from guanjia.web import PageArgs, UtcDateTime, enum_out, page_schema
 
 from .config import PERIODS
 from .domain.common import DEPARTMENT_KINDS, LEAVE_KINDS, LEAVE_STATUSES, TITLES
+from .domain.plans import ITEM_STATUSES, PLAN_KINDS
 from .domain.tasks import TASK_STATUSES
 
 ID = ma.validate.Length(min=1, max=36)
@@ -199,3 +200,85 @@ class TaskOut(ma.Schema):
 
 
 TaskPage = page_schema(TaskOut, "TaskPage")
+
+
+QUARTER = r"^\d{4}-Q[1-4]$"
+
+
+class PlanItemIn(ma.Schema):
+    title = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
+    owner_id = ma.fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=ID,
+        metadata={"description": "the owner's post (default: the plan's)"},
+    )
+    due_on = ma.fields.Date(required=True)
+
+
+class PlanIn(ma.Schema):
+    position_id = ma.fields.String(required=True, validate=ID, metadata={"description": "whose plan"})
+    kind = ma.fields.String(required=True, validate=ma.validate.OneOf(PLAN_KINDS))
+    period = ma.fields.String(required=True, metadata={"description": "2026-11 (monthly) or 2026-Q4 (quarterly)"})
+    items = ma.fields.List(ma.fields.Nested(PlanItemIn), load_default=list, validate=ma.validate.Length(max=100))
+
+    @ma.validates_schema
+    def period_of_kind(self, data, **kwargs):
+        import re
+
+        pattern = QUARTER if data.get("kind") == "quarterly" else r"^\d{4}-(0[1-9]|1[0-2])$"
+        if data.get("kind") and not re.match(pattern, data.get("period") or ""):
+            raise ma.ValidationError("a month like 2026-11, a quarter like 2026-Q4", "period")
+
+
+class PlanArgs(PageArgs):
+    community_id = ma.fields.String(required=True, validate=ID)
+    position_id = ma.fields.String(validate=ID)
+    kind = ma.fields.String(validate=ma.validate.OneOf(PLAN_KINDS))
+    period = ma.fields.String(validate=ma.validate.Length(max=7))
+
+
+class ItemStatusIn(ma.Schema):
+    status = ma.fields.String(required=True, validate=ma.validate.OneOf(ITEM_STATUSES))
+
+
+class SummaryIn(ma.Schema):
+    text = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=5000))
+
+
+class PlanReviewIn(ma.Schema):
+    text = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=2000))
+
+
+class PlanItemOut(ma.Schema):
+    id = ma.fields.String()
+    title = ma.fields.String()
+    owner_id = ma.fields.String(attribute="owner_position_id")
+    owner_name = ma.fields.String()
+    due_on = ma.fields.Date()
+    status = enum_out(ITEM_STATUSES)
+
+
+class PlanOut(ma.Schema):
+    id = ma.fields.String()
+    community_id = ma.fields.String()
+    position_id = ma.fields.String()
+    user_id = ma.fields.String()
+    display_name = ma.fields.String()
+    kind = enum_out(PLAN_KINDS)
+    period = ma.fields.String()
+    items = ma.fields.List(ma.fields.Nested(PlanItemOut), attribute="item_list")
+    summary = ma.fields.String(allow_none=True)
+    figures = ma.fields.Dict(
+        allow_none=True,
+        metadata={"description": "the month's measured figures as the scorecard names them, pulled with the summary"},
+    )
+    summarised_at = UtcDateTime(allow_none=True)
+    review = ma.fields.String(allow_none=True)
+    reviewed_by = ma.fields.String(allow_none=True)
+    reviewed_by_name = ma.fields.String(allow_none=True)
+    reviewed_at = UtcDateTime(allow_none=True)
+    created_at = UtcDateTime()
+
+
+PlanPage = page_schema(PlanOut, "PlanPage")

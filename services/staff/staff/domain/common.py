@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from guanjia import outbox as outboxmod
 from guanjia.auth import Principal
 from guanjia.db import is_postgres
-from guanjia.errors import Invalid, NotFound
+from guanjia.errors import Forbidden, Invalid, NotFound
 
 from .. import events
 from ..models import Position, outbox
@@ -82,6 +82,16 @@ def position_seen(session: Session, principal: Principal, position_id: str, fiel
             raise Invalid(field, "no such position")
         raise NotFound(f"position {position_id} not found")
     return position
+
+
+def require_superior(session: Session, principal: Principal, position: Position, own: str, others: str) -> None:
+    """Reviews and scores are the superior's (the holder of the post it reports to) or the community's manager's;
+    nobody reviews their own (`own`, `others`: the refusals' texts)."""
+    if position.user_id == principal.subject:
+        raise Forbidden(own)
+    superior = session.get(Position, position.reports_to_id) if position.reports_to_id else None
+    if principal.role not in MANAGERS and (superior is None or superior.user_id != principal.subject):
+        raise Forbidden(others)
 
 
 # --- events and scheduled claims ------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from guanjia.errors import Forbidden, NotFound
 
 from ..config import PayRule
 from ..models import Position, Scorecard
-from .common import MANAGERS, check_community, position_seen, visible_positions
+from .common import MANAGERS, check_community, position_seen, require_superior, visible_positions
 from .payrule import grade_change
 
 
@@ -58,7 +58,18 @@ def service_figures(tickets, residents, community_id: str, month: str) -> dict:
     return merged
 
 
-# The figures a scorecard (and a month-end summary) carries beside billing's: name → (column, kind).
+def measured_figures(billing, tickets, residents, community_id: str, user_id: str, month: str) -> dict:
+    """One person's month as a scorecard measures it (billing's collection figures, tickets' and residents'):
+    what a month-end summary shows beside the person's own text."""
+    collection = butler_figures(billing, community_id, month).get(user_id) or {}
+    services = service_figures(tickets, residents, community_id, month).get(user_id) or {}
+    return {
+        **{name: collection.get(name) for name in ("receivable", "collected", "collection_rate")},
+        **figure_values(services),
+    }
+
+
+# The figures a scorecard (and a month-end summary) carries beside billing's.
 SERVICE_FIGURES = (
     "tickets",
     "tickets_resolved",
@@ -133,12 +144,13 @@ def review(
     session: Session, principal: Principal, card_id: str, score: int, comment: str | None, now: datetime
 ) -> Scorecard:
     card = get_scorecard(session, principal, card_id)
-    position = session.get(Position, card.position_id)
-    superior = session.get(Position, position.reports_to_id) if position.reports_to_id else None
-    if card.user_id == principal.subject:
-        raise Forbidden("one's own scorecard is scored by one's superior")
-    if principal.role not in MANAGERS and (superior is None or superior.user_id != principal.subject):
-        raise Forbidden("only the superior (or the community's manager) scores")
+    require_superior(
+        session,
+        principal,
+        session.get(Position, card.position_id),
+        "one's own scorecard is scored by one's superior",
+        "only the superior (or the community's manager) scores",
+    )
     card.score, card.comment, card.scored_by, card.scored_at = score, comment, principal.subject, now
     return card
 
