@@ -142,6 +142,9 @@ DOMAIN_MESSAGES_ZH = {
     "one's own plan is reviewed by one's superior": "本人的计划由上级审阅",
     "only the superior (or the community's manager) reviews a plan": "只有上级（或小区经理）可以审阅计划",
     "there is no summary to review yet": "尚无可审阅的总结",
+    "not an attendee of this session": "不是本次培训的参训人",
+    "this item has been returned already": "该物品已归还",
+    "must not be before the day it was issued": "不能早于配发日期",
     # residents
     "this key is out on loan; it must be returned first": "该钥匙已借出，须先归还",
     "not on the list of people allowed to collect this key": "不在该钥匙的授权领取人名单中",

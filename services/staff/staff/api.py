@@ -9,19 +9,27 @@ from guanjia.web import Blueprint
 from guanjia.workbook import XLSX_TYPE
 
 from . import display
-from .domain import leaves, organisation, plans, scorecards, tasks
+from .domain import leaves, meetings, organisation, plans, scorecards, tasks, training
 from .domain.payrule import grade_change
 from .schemas import (
     CommunityArgs,
+    CompletionIn,
     DecisionIn,
     DepartmentIn,
     DepartmentList,
     DepartmentOut,
+    IssuedArgs,
+    IssuedOut,
+    IssuedPage,
+    IssueIn,
     ItemStatusIn,
     LeaveArgs,
     LeaveIn,
     LeaveOut,
     LeavePage,
+    MeetingIn,
+    MeetingOut,
+    MeetingPage,
     PayRuleArgs,
     PayRuleOut,
     PlanArgs,
@@ -33,6 +41,7 @@ from .schemas import (
     PositionIn,
     PositionList,
     PositionOut,
+    ReturnIn,
     ReviewIn,
     ScorecardArgs,
     ScorecardIn,
@@ -43,6 +52,10 @@ from .schemas import (
     TaskIn,
     TaskOut,
     TaskPage,
+    TrainingArgs,
+    TrainingIn,
+    TrainingOut,
+    TrainingPage,
 )
 
 blp = Blueprint("staff", __name__, url_prefix="/api/v1/staff", description="Departments, positions, leave")
@@ -350,3 +363,115 @@ def review_plan(data, plan_id):
     """The superior's (or the manager's) review and comments on the summary."""
     with web.database().transaction() as session:
         return _plan(session, plans.review(session, web.principal(), plan_id, data["text"], web.now()))
+
+
+@blp.route("/meetings", methods=["POST"])
+@blp.arguments(MeetingIn)
+@blp.response(201, MeetingOut)
+def hold_meeting(data):
+    """例会: date, attendees (posts), minutes; each action item becomes a task handed down (the tasks' rules: to a
+    post below the chair's, due in the future; refused naming `action_items.N.<field>`, nothing written)."""
+    with web.database().transaction() as session:
+        meeting = meetings.hold(session, web.principal(), data, web.now())
+        session.flush()
+        return meetings.with_details(session, [meeting])[0]
+
+
+@blp.route("/meetings", methods=["GET"])
+@blp.arguments(CommunityArgs, location="query")
+@blp.response(200, MeetingPage)
+def list_meetings(args):
+    """Latest first: a manager the community's; others those they chaired, attended, or their team attended."""
+    with web.database().transaction() as session:
+        query = meetings.visible_meetings(session, web.principal(), args)
+        page = web.paginate(session, query, args["page"], args["page_size"])
+        page["items"] = meetings.with_details(session, page["items"])
+        return page
+
+
+@blp.route("/meetings/<meeting_id>", methods=["GET"])
+@blp.response(200, MeetingOut)
+def get_meeting(meeting_id):
+    with web.database().transaction() as session:
+        return meetings.with_details(session, [meetings.get_meeting(session, web.principal(), meeting_id)])[0]
+
+
+@blp.route("/trainings", methods=["POST"])
+@blp.arguments(TrainingIn)
+@blp.response(201, TrainingOut)
+def record_training(data):
+    """A training session (topic, e.g. 百问百答; date; attendees' posts) — by a senior butler for the team or a
+    manager."""
+    with web.database().transaction() as session:
+        principal = web.principal()
+        found = training.record_training(session, principal, data, web.now())
+        session.flush()
+        return training.trainings_with_attendees(session, principal, [found])[0]
+
+
+@blp.route("/trainings", methods=["GET"])
+@blp.arguments(TrainingArgs, location="query")
+@blp.response(200, TrainingPage)
+def list_trainings(args):
+    """Latest first: a manager the community's; others those they gave or they (or their team) attended."""
+    with web.database().transaction() as session:
+        principal = web.principal()
+        query = training.visible_trainings(session, principal, args)
+        page = web.paginate(session, query, args["page"], args["page_size"])
+        page["items"] = training.trainings_with_attendees(session, principal, page["items"])
+        return page
+
+
+@blp.route("/trainings/<training_id>", methods=["GET"])
+@blp.response(200, TrainingOut)
+def get_training(training_id):
+    with web.database().transaction() as session:
+        principal = web.principal()
+        found = training.get_training(session, principal, training_id)
+        return training.trainings_with_attendees(session, principal, [found])[0]
+
+
+@blp.route("/trainings/<training_id>/completion", methods=["POST"])
+@blp.arguments(CompletionIn)
+@blp.response(200, TrainingOut)
+def mark_training_completed(data, training_id):
+    """Whether an attendee completed the session."""
+    with web.database().transaction() as session:
+        principal = web.principal()
+        found = training.mark_completed(
+            session, principal, training_id, data["position_id"], data["completed"], web.now()
+        )
+        return training.trainings_with_attendees(session, principal, [found])[0]
+
+
+@blp.route("/issued-items", methods=["POST"])
+@blp.arguments(IssueIn)
+@blp.response(201, IssuedOut)
+def issue_item(data):
+    """配发工具物品: a tool or item issued to a post (a senior butler's team, any post for a manager)."""
+    with web.database().transaction() as session:
+        item = training.issue(session, web.principal(), data, web.now())
+        session.flush()
+        return training.items_with_names(session, [item])[0]
+
+
+@blp.route("/issued-items", methods=["GET"])
+@blp.arguments(IssuedArgs, location="query")
+@blp.response(200, IssuedPage)
+def list_issued_items(args):
+    """One's own, a senior butler the team's, a manager the community's; outstanding first."""
+    with web.database().transaction() as session:
+        query = training.visible_items(session, web.principal(), args)
+        page = web.paginate(session, query, args["page"], args["page_size"])
+        page["items"] = training.items_with_names(session, page["items"])
+        return page
+
+
+@blp.route("/issued-items/<item_id>/return", methods=["POST"])
+@blp.arguments(ReturnIn)
+@blp.response(200, IssuedOut)
+def return_issued_item(data, item_id):
+    """The item came back (409 if it already had)."""
+    with web.database().transaction() as session:
+        item = training.return_item(session, web.principal(), item_id, data["returned_on"])
+        return training.items_with_names(session, [item])[0]

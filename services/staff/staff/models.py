@@ -189,11 +189,19 @@ class Meeting(Base):
     community_id: Mapped[str] = mapped_column(String(36), index=True)
     title: Mapped[str] = mapped_column(String(200))
     held_on: Mapped[date] = mapped_column(Date)
-    attendee_ids: Mapped[list] = mapped_column(JSON)  # position ids
     minutes: Mapped[str | None] = mapped_column(Text, nullable=True)
     task_ids: Mapped[list] = mapped_column(JSON)  # the tasks its action items became
     created_by: Mapped[str] = mapped_column(String(36))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class MeetingAttendee(Base):
+    __tablename__ = "meeting_attendees"
+    __table_args__ = (UniqueConstraint("meeting_id", "position_id", name="uq_meeting_attendees"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    meeting_id: Mapped[str] = mapped_column(ForeignKey("meetings.id"), index=True)
+    position_id: Mapped[str] = mapped_column(ForeignKey("positions.id"), index=True)
 
 
 class Training(Base):

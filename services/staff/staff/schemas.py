@@ -282,3 +282,126 @@ class PlanOut(ma.Schema):
 
 
 PlanPage = page_schema(PlanOut, "PlanPage")
+
+
+class ActionItemIn(TaskIn):
+    """An action item of a meeting: handed down as a task (TaskIn's fields and rules)."""
+
+
+class MeetingIn(ma.Schema):
+    community_id = ma.fields.String(required=True, validate=ID)
+    title = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
+    held_on = ma.fields.Date(required=True)
+    attendee_ids = ma.fields.List(
+        ma.fields.String(validate=ID),
+        load_default=list,
+        validate=ma.validate.Length(max=200),
+        metadata={"description": "the attendees' posts"},
+    )
+    minutes = ma.fields.String(load_default=None, allow_none=True, validate=ma.validate.Length(max=20000))
+    action_items = ma.fields.List(
+        ma.fields.Nested(ActionItemIn), load_default=list, validate=ma.validate.Length(max=50)
+    )
+
+
+class PersonRef(ma.Schema):
+    id = ma.fields.String(metadata={"description": "the post"})
+    name = ma.fields.String()
+
+
+class ActionItemOut(ma.Schema):
+    task_id = ma.fields.String()
+    title = ma.fields.String()
+    position_id = ma.fields.String()
+    assignee_name = ma.fields.String(allow_none=True)
+    due_at = UtcDateTime()
+    status = enum_out(TASK_STATUSES)
+
+
+class MeetingOut(ma.Schema):
+    id = ma.fields.String()
+    community_id = ma.fields.String()
+    title = ma.fields.String()
+    held_on = ma.fields.Date()
+    attendees = ma.fields.List(ma.fields.Nested(PersonRef))
+    minutes = ma.fields.String(allow_none=True)
+    action_items = ma.fields.List(ma.fields.Nested(ActionItemOut))
+    created_by = ma.fields.String()
+    created_at = UtcDateTime()
+
+
+MeetingPage = page_schema(MeetingOut, "MeetingPage")
+
+
+class TrainingIn(ma.Schema):
+    community_id = ma.fields.String(required=True, validate=ID)
+    topic = ma.fields.String(
+        required=True, validate=ma.validate.Length(min=1, max=200), metadata={"example": "百问百答"}
+    )
+    held_on = ma.fields.Date(required=True)
+    attendee_ids = ma.fields.List(
+        ma.fields.String(validate=ID), required=True, validate=ma.validate.Length(min=1, max=200)
+    )
+
+
+class TrainingArgs(PageArgs):
+    community_id = ma.fields.String(required=True, validate=ID)
+    topic = ma.fields.String(validate=ma.validate.Length(max=200))
+
+
+class CompletionIn(ma.Schema):
+    position_id = ma.fields.String(required=True, validate=ID)
+    completed = ma.fields.Boolean(load_default=True)
+
+
+class AttendeeOut(PersonRef):
+    completed = ma.fields.Boolean()
+    completed_at = UtcDateTime(allow_none=True)
+
+
+class TrainingOut(ma.Schema):
+    id = ma.fields.String()
+    community_id = ma.fields.String()
+    topic = ma.fields.String()
+    held_on = ma.fields.Date()
+    attendees = ma.fields.List(ma.fields.Nested(AttendeeOut))
+    created_by = ma.fields.String()
+    created_at = UtcDateTime()
+
+
+TrainingPage = page_schema(TrainingOut, "TrainingPage")
+
+
+class IssueIn(ma.Schema):
+    position_id = ma.fields.String(required=True, validate=ID, metadata={"description": "to whom"})
+    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=100), metadata={"example": "对讲机"})
+    quantity = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1, max=1000))
+    issued_on = ma.fields.Date(required=True)
+    note = ma.fields.String(load_default=None, allow_none=True, validate=ma.validate.Length(max=500))
+
+
+class ReturnIn(ma.Schema):
+    returned_on = ma.fields.Date(required=True)
+
+
+class IssuedArgs(PageArgs):
+    community_id = ma.fields.String(required=True, validate=ID)
+    position_id = ma.fields.String(validate=ID)
+    outstanding = ma.fields.Boolean(metadata={"description": "true: not returned yet; false: returned"})
+
+
+class IssuedOut(ma.Schema):
+    id = ma.fields.String()
+    community_id = ma.fields.String()
+    position_id = ma.fields.String()
+    holder_name = ma.fields.String()
+    name = ma.fields.String()
+    quantity = ma.fields.Integer()
+    issued_on = ma.fields.Date()
+    returned_on = ma.fields.Date(allow_none=True)
+    note = ma.fields.String(allow_none=True)
+    issued_by = ma.fields.String()
+    created_at = UtcDateTime()
+
+
+IssuedPage = page_schema(IssuedOut, "IssuedPage")

@@ -59,7 +59,6 @@ def upgrade() -> None:
         sa.Column("community_id", ID, nullable=False),
         sa.Column("title", sa.String(length=200), nullable=False),
         sa.Column("held_on", sa.Date(), nullable=False),
-        sa.Column("attendee_ids", sa.JSON(), nullable=False),
         sa.Column("minutes", sa.Text(), nullable=True),
         sa.Column("task_ids", sa.JSON(), nullable=False),
         sa.Column("created_by", ID, nullable=False),
@@ -67,6 +66,18 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index(op.f("ix_meetings_community_id"), "meetings", ["community_id"], unique=False)
+    op.create_table(
+        "meeting_attendees",
+        sa.Column("id", ID, nullable=False),
+        sa.Column("meeting_id", ID, nullable=False),
+        sa.Column("position_id", ID, nullable=False),
+        sa.ForeignKeyConstraint(["meeting_id"], ["meetings.id"]),
+        sa.ForeignKeyConstraint(["position_id"], ["positions.id"]),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("meeting_id", "position_id", name="uq_meeting_attendees"),
+    )
+    op.create_index(op.f("ix_meeting_attendees_meeting_id"), "meeting_attendees", ["meeting_id"], unique=False)
+    op.create_index(op.f("ix_meeting_attendees_position_id"), "meeting_attendees", ["position_id"], unique=False)
     op.create_table(
         "trainings",
         sa.Column("id", ID, nullable=False),
@@ -112,5 +123,13 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("issued_items", "training_attendees", "trainings", "meetings", "plan_items", "work_plans"):
+    for table in (
+        "issued_items",
+        "training_attendees",
+        "trainings",
+        "meeting_attendees",
+        "meetings",
+        "plan_items",
+        "work_plans",
+    ):
         op.drop_table(table)

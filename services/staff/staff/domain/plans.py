@@ -14,7 +14,7 @@ from guanjia.db import new_id
 from guanjia.errors import Conflict, Forbidden, Invalid, NotFound
 
 from ..models import PlanItem, Position, WorkPlan
-from .common import check_community, position_seen, require_superior, visible_positions
+from .common import check_community, position_seen, require_superior, seen_record, visible_positions
 
 PLAN_KINDS = ("monthly", "quarterly")
 ITEM_STATUSES = ("open", "done", "dropped")
@@ -84,15 +84,7 @@ def visible_plans(session: Session, principal: Principal, args: dict):
 
 
 def get_plan(session: Session, principal: Principal, plan_id: str) -> WorkPlan:
-    plan = session.get(WorkPlan, plan_id)
-    seen = visible_positions(session, principal) if plan is not None else None
-    if (
-        plan is None
-        or not principal.sees_community(plan.community_id)
-        or (seen is not None and plan.position_id not in seen)
-    ):
-        raise NotFound(f"plan {plan_id} not found")
-    return plan
+    return seen_record(session, principal, WorkPlan, plan_id, "plan")
 
 
 def add_item(session: Session, principal: Principal, plan_id: str, data: dict, now: datetime) -> WorkPlan:

@@ -13,11 +13,11 @@ from sqlalchemy.orm import Session
 
 from guanjia.auth import Principal
 from guanjia.db import new_id
-from guanjia.errors import Forbidden, NotFound
+from guanjia.errors import Forbidden
 
 from ..config import PayRule
 from ..models import Position, Scorecard
-from .common import MANAGERS, check_community, position_seen, require_superior, visible_positions
+from .common import MANAGERS, check_community, position_seen, require_superior, seen_record, visible_positions
 from .payrule import grade_change
 
 
@@ -172,15 +172,7 @@ def visible_scorecards(session: Session, principal: Principal, args: dict):
 
 
 def get_scorecard(session: Session, principal: Principal, card_id: str) -> Scorecard:
-    card = session.get(Scorecard, card_id)
-    seen = visible_positions(session, principal) if card is not None else None
-    if (
-        card is None
-        or not principal.sees_community(card.community_id)
-        or (seen is not None and card.position_id not in seen)
-    ):
-        raise NotFound(f"scorecard {card_id} not found")
-    return card
+    return seen_record(session, principal, Scorecard, card_id, "scorecard")
 
 
 def with_names(session: Session, cards: list[Scorecard]) -> list[Scorecard]:
