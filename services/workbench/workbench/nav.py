@@ -42,6 +42,7 @@ LINKS = (
     Link("arrears.index", lazy_gettext("Arrears"), COLLECTION_ROLES),
     Link("reports.index", lazy_gettext("Reports"), REPORT_ROLES),
     Link("staff.index", lazy_gettext("Leave")),
+    Link("team.scorecards", lazy_gettext("Team")),
     Link("knowledge.index", lazy_gettext("Knowledge base")),
     Link("surveys.index", lazy_gettext("Surveys")),
     Link("admin.users", lazy_gettext("Administration"), ADMIN_ROLES),

@@ -22,6 +22,7 @@ from . import (
     staff,
     structure,
     surveys,
+    team,
     tickets,
     units,
 )
@@ -44,6 +45,7 @@ BLUEPRINTS = [
     arrears.bp,
     reports.bp,
     staff.bp,
+    team.bp,
     knowledge.bp,
     surveys.bp,
     admin.bp,
