@@ -109,7 +109,7 @@ def test_a_scorecard_shows_billings_figures_the_grade_change_and_the_superiors_s
     assert header[:5] == ["月份", "姓名", "应收", "实收", "收缴率"]
     assert row[1].value == "李管家" and row[2].number_format.startswith('"¥"') and row[4].number_format == "0.00%"
     assert row[header.index("达标")].value == "否（需经理关注）" and row[header.index("上级评分")].value == 78
-    assert row[header.index("熟悉度")].value == 0 and row[header.index("熟悉度")].number_format == "0.00%"
+    assert row[header.index("熟悉率")].value == 0 and row[header.index("熟悉率")].number_format == "0.00%"
 
     # Another community's manager does not find it.
     other = make_household(admin)

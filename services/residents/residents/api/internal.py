@@ -52,7 +52,7 @@ def residents_by_phone(args):
 @internal.arguments(ButlerFamiliarityArgs, location="query")
 @internal.response(200, ButlerFamiliarityOut)
 def butler_familiarity(args):
-    """Per butler, for a month: households of their zones contacted (熟悉度) and reached effectively (沟通) — staff's
+    """Per butler, for a month: households of their zones contacted (熟悉率) and reached effectively (沟通) — staff's
     scorecards ask it (role `service` only)."""
     with web.database().transaction() as session:
         return affairs.butler_familiarity(session, args["community_id"], args["month"], web.settings().timezone)

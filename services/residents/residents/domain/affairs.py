@@ -365,7 +365,7 @@ def familiarity(session: Session, principal: Principal, zone_id: str, days: int,
 
 def butler_familiarity(session: Session, community_id: str, month: str, timezone: str) -> dict:
     """Per butler of a community (the zones' butler_ids), for a month: their zones' households, how many were
-    contacted in it (熟悉度) and reached effectively (沟通); staff's monthly scorecards ask this (role `service`)."""
+    contacted in it (熟悉率) and reached effectively (沟通); staff's monthly scorecards ask this (role `service`)."""
     from zoneinfo import ZoneInfo
 
     from ..models import Zone

@@ -208,7 +208,7 @@ def to_xlsx(cards: list[Scorecard], timezone: str) -> bytes:
             Column("平均满意度", "decimal"),
             Column("满意率", "percent"),
             Column("巡查覆盖率", "percent"),
-            Column("熟悉度", "percent"),
+            Column("熟悉率", "percent"),
             Column("有效沟通率", "percent"),
             Column("考核周期"),
             Column("周期收缴率", "percent"),

@@ -66,7 +66,7 @@ def test_the_card_carries_tickets_and_residents_figures_and_flags_a_missed_targe
         "平均满意度",
         "满意率",
         "巡查覆盖率",
-        "熟悉度",
+        "熟悉率",
         "有效沟通率",
     ]
     row = next(r for r in sheet.iter_rows(min_row=2) if r[1].value == "wang")

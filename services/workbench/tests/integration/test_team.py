@@ -154,7 +154,7 @@ def test_plans_summaries_scorecards_meetings_training_on_the_team_screens(stack,
     xlsx = lead.get(f"/team/scorecards.xlsx?community_id={community}")
     assert xlsx.status_code == 200 and xlsx.mimetype.startswith("application/vnd.openxmlformats")
     sheet = load_workbook(io.BytesIO(xlsx.data)).active
-    assert "熟悉度" in [c.value for c in sheet[1]] and sheet["B2"].value == "李管家"
+    assert "熟悉率" in [c.value for c in sheet[1]] and sheet["B2"].value == "李管家"
 
     meetings_url = f"/team/meetings?community_id={community}"
     due = (date.today() + timedelta(days=7)).isoformat()
