@@ -112,17 +112,10 @@ def test_plans_summaries_scorecards_meetings_training_on_the_team_screens(stack,
     assert page.status_code == 200 and "走访 7 栋" in page.text and "李管家" in page.text
     assert team["post"]["id"] not in re.sub(r'value="[^"]*"|action="[^"]*"|id="[^"]*"', "", page.text)
     # A period that does not fit the kind: the API's refusal names the field on the screen; nothing is written.
-    refused = _post(
-        butler,
-        "/team/plans",
-        {"community_id": community, "position_id": team["post"]["id"], "kind": "quarterly", "period": month},
-        plans_url,
-    )
-    assert (
-        'role="alert"' in refused.text
-        and "period" in refused.text
-        and refused.text.count('class="card wide plan"') == 1
-    )
+    form = {"community_id": community, "position_id": team["post"]["id"], "kind": "quarterly", "period": month}
+    refused = butler.post("/team/plans", data={**form, "csrf_token": _csrf(butler.get(plans_url).text)})
+    assert refused.status_code == 422 and 'role="alert"' in refused.text and "period" in refused.text
+    assert refused.text.count('class="card wide plan"') == 1
     plan_id = re.search(r'id="plan-([0-9a-f-]+)"', page.text).group(1)
     summary = _post(
         butler, f"/team/plans/{plan_id}/summary", {"community_id": community, "text": "本月走访 30 户"}, plans_url

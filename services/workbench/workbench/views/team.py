@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
-from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 
@@ -71,9 +71,10 @@ def _context() -> dict:
 
 
 def _back(endpoint: str, community_id: str, errors: dict | None = None):
+    """After a write: back to the screen (303); a refusal shows the screen again with the API's message (422)."""
     if errors:
         message = errors.get("_") or "; ".join(f"{k}: {v}" for k, v in errors.items())
-        return redirect(url_for(endpoint, community_id=community_id, refused=message), code=303)
+        return current_app.view_functions[endpoint](refused=message), 422
     return redirect(url_for(endpoint, community_id=community_id), code=303)
 
 
@@ -81,7 +82,7 @@ def _back(endpoint: str, community_id: str, errors: dict | None = None):
 
 
 @bp.get("/scorecards")
-def scorecards():
+def scorecards(refused: str | None = None):
     context = _context()
     params = {"community_id": context["community"]["id"], "page_size": 100}
     if request.args.get("month"):
@@ -105,7 +106,7 @@ def scorecards():
         headings=[str(text) for _n, text, _k in FIGURES],
         month=request.args.get("month", ""),
         flagged=bool(request.args.get("flagged")),
-        refused=request.args.get("refused"),
+        refused=refused,
     )
 
 
@@ -152,14 +153,14 @@ def score(card_id):
 
 
 @bp.get("/plans")
-def plans():
+def plans(refused: str | None = None):
     context = _context()
     found = items(client.get_or_none(f"{S}/plans", {"community_id": context["community"]["id"], "page_size": 50}))
     rows = [
         {**plan, "mine": plan["user_id"] == context["me_id"], "measured": figures_of(plan.get("figures"))}
         for plan in found
     ]
-    return render_template("team_plans.html", **context, plans=rows, refused=request.args.get("refused"))
+    return render_template("team_plans.html", **context, plans=rows, refused=refused)
 
 
 @bp.post("/plans")
@@ -199,10 +200,10 @@ def item_status(plan_id, item_id):
 
 
 @bp.get("/meetings")
-def meetings():
+def meetings(refused: str | None = None):
     context = _context()
     found = items(client.get_or_none(f"{S}/meetings", {"community_id": context["community"]["id"], "page_size": 50}))
-    return render_template("team_meetings.html", **context, meetings=found, refused=request.args.get("refused"))
+    return render_template("team_meetings.html", **context, meetings=found, refused=refused)
 
 
 @bp.post("/meetings")
@@ -234,14 +235,12 @@ def hold_meeting():
 
 
 @bp.get("/training")
-def training():
+def training(refused: str | None = None):
     context = _context()
     community_id = context["community"]["id"]
     sessions = items(client.get_or_none(f"{S}/trainings", {"community_id": community_id, "page_size": 50}))
     issued = items(client.get_or_none(f"{S}/issued-items", {"community_id": community_id, "page_size": 100}))
-    return render_template(
-        "team_training.html", **context, sessions=sessions, issued=issued, refused=request.args.get("refused")
-    )
+    return render_template("team_training.html", **context, sessions=sessions, issued=issued, refused=refused)
 
 
 @bp.post("/training")
