@@ -85,6 +85,9 @@ def test_a_scorecard_shows_billings_figures_the_grade_change_and_the_superiors_s
     assert card["pay_period"] == half
     assert (card["target_met"], card["grade_change"]) == (False, -1)
     assert card["display_name"] == "李管家"
+    # Residents' figures for the butler's zone (asked over its API): the household nobody contacted last month.
+    assert (card["familiarity"], card["communication"]) == ("0.0", "0.0")
+    assert {"tickets", "sla_compliance", "satisfaction_average", "patrol_coverage"} <= set(card)
 
     bad = senior_client.post(f"/api/v1/staff/scorecards/{card['id']}/review", json={"score": 101})
     assert bad.status_code == 422 and "score" in bad.json()["errors"]
@@ -105,7 +108,8 @@ def test_a_scorecard_shows_billings_figures_the_grade_change_and_the_superiors_s
     header, row = [c.value for c in sheet[1]], [c for c in sheet[2]]
     assert header[:5] == ["月份", "姓名", "应收", "实收", "收缴率"]
     assert row[1].value == "李管家" and row[2].number_format.startswith('"¥"') and row[4].number_format == "0.00%"
-    assert row[7].value == "否（需经理关注）" and row[9].value == 78
+    assert row[header.index("达标")].value == "否（需经理关注）" and row[header.index("上级评分")].value == 78
+    assert row[header.index("熟悉率")].value == 0 and row[header.index("熟悉率")].number_format == "0.00%"
 
     # Another community's manager does not find it.
     other = make_household(admin)

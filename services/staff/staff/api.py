@@ -9,7 +9,7 @@ from guanjia.web import Blueprint
 from guanjia.workbook import XLSX_TYPE
 
 from . import display
-from .domain import attendance, leaves, organisation, rotas, scorecards, tasks
+from .domain import attendance, leaves, meetings, organisation, plans, rotas, scorecards, tasks, training
 from .domain.payrule import grade_change
 from .schemas import (
     AttendanceArgs,
@@ -19,20 +19,36 @@ from .schemas import (
     ClockOut,
     ClockState,
     CommunityArgs,
+    CompletionIn,
     DecisionIn,
     DepartmentArgs,
     DepartmentIn,
     DepartmentList,
     DepartmentOut,
+    IssuedArgs,
+    IssuedOut,
+    IssuedPage,
+    IssueIn,
+    ItemStatusIn,
     LeaveArgs,
     LeaveIn,
     LeaveOut,
     LeavePage,
+    MeetingIn,
+    MeetingOut,
+    MeetingPage,
     PayRuleArgs,
     PayRuleOut,
+    PlanArgs,
+    PlanIn,
+    PlanItemIn,
+    PlanOut,
+    PlanPage,
+    PlanReviewIn,
     PositionIn,
     PositionList,
     PositionOut,
+    ReturnIn,
     ReviewIn,
     RotaArgs,
     RotaIn,
@@ -44,6 +60,7 @@ from .schemas import (
     ShiftTemplateIn,
     ShiftTemplateList,
     ShiftTemplateOut,
+    SummaryIn,
     SwapArgs,
     SwapIn,
     SwapOut,
@@ -52,6 +69,10 @@ from .schemas import (
     TaskIn,
     TaskOut,
     TaskPage,
+    TrainingArgs,
+    TrainingIn,
+    TrainingOut,
+    TrainingPage,
 )
 
 blp = Blueprint(
@@ -190,10 +211,22 @@ def measure_scorecard(data):
     period = scorecards.pay_period(data["month"], rule)
     month_figures = scorecards.butler_figures(billing, community_id, data["month"])
     period_figures = scorecards.butler_figures(billing, community_id, period)
+    services = scorecards.service_figures(
+        current_app.extensions["staff.tickets"], current_app.extensions["staff.residents"], community_id, data["month"]
+    )
     with web.database().transaction() as session:
         position = scorecards.position_for_scorecard(session, web.principal(), data["position_id"])
         card = scorecards.measure(
-            session, web.principal(), position, data["month"], month_figures, period_figures, period, rule, web.now()
+            session,
+            web.principal(),
+            position,
+            data["month"],
+            month_figures,
+            period_figures,
+            period,
+            rule,
+            web.now(),
+            services,
         )
         session.flush()
         return scorecards.with_names(session, [card])[0]
@@ -409,3 +442,198 @@ def list_attendance(args):
             headers={"Content-Disposition": f'attachment; filename="attendance-{name}.xlsx"'},
         )
     return {"items": found}
+
+
+def _plan(session, plan):
+    return plans.with_details(session, [plan])[0]
+
+
+@blp.route("/plans", methods=["POST"])
+@blp.arguments(PlanIn)
+@blp.response(201, PlanOut)
+def create_plan(data):
+    """工作计划: a person's monthly (2026-11) or quarterly (2026-Q4) plan with its items (title, owner's post, due
+    date); by the person, their superior or the manager; one per post and period."""
+    with web.database().transaction() as session:
+        plan = plans.create_plan(session, web.principal(), data, web.now())
+        session.flush()
+        return _plan(session, plan)
+
+
+@blp.route("/plans", methods=["GET"])
+@blp.arguments(PlanArgs, location="query")
+@blp.response(200, PlanPage)
+def list_plans(args):
+    """Plans one may see, latest period first: one's own, a senior butler the team's, a manager the community's."""
+    with web.database().transaction() as session:
+        page = web.paginate(
+            session, plans.visible_plans(session, web.principal(), args), args["page"], args["page_size"]
+        )
+        page["items"] = plans.with_details(session, page["items"])
+        return page
+
+
+@blp.route("/plans/<plan_id>", methods=["GET"])
+@blp.response(200, PlanOut)
+def get_plan(plan_id):
+    with web.database().transaction() as session:
+        return _plan(session, plans.get_plan(session, web.principal(), plan_id))
+
+
+@blp.route("/plans/<plan_id>/items", methods=["POST"])
+@blp.arguments(PlanItemIn)
+@blp.response(201, PlanOut)
+def add_plan_item(data, plan_id):
+    with web.database().transaction() as session:
+        plan = plans.add_item(session, web.principal(), plan_id, data, web.now())
+        session.flush()
+        return _plan(session, plan)
+
+
+@blp.route("/plans/<plan_id>/items/<item_id>/status", methods=["POST"])
+@blp.arguments(ItemStatusIn)
+@blp.response(200, PlanOut)
+def set_plan_item_status(data, plan_id, item_id):
+    """An item open, done or dropped."""
+    with web.database().transaction() as session:
+        return _plan(session, plans.set_item_status(session, web.principal(), plan_id, item_id, data["status"]))
+
+
+@blp.route("/plans/<plan_id>/summary", methods=["POST"])
+@blp.arguments(SummaryIn)
+@blp.response(200, PlanOut)
+def summarise_plan(data, plan_id):
+    """月末总结: the holder's text; a monthly plan's summary pulls the month's measured figures (the scorecard's:
+    billing's, tickets', residents', over their APIs) beside it. Rewritable until reviewed (then 409)."""
+    extensions = current_app.extensions
+    with web.database().transaction() as session:
+        plan, month = plans.summary_month(session, web.principal(), plan_id)
+        community_id, user_id = plan.community_id, plan.user_id
+    figures = None
+    if month:
+        clients = (extensions["staff.billing"], extensions["staff.tickets"], extensions["staff.residents"])
+        figures = scorecards.measured_figures(*clients, community_id, user_id, month)
+    with web.database().transaction() as session:
+        plan = plans.summarise(session, web.principal(), plan_id, data["text"], figures, web.now())
+        return _plan(session, plan)
+
+
+@blp.route("/plans/<plan_id>/review", methods=["POST"])
+@blp.arguments(PlanReviewIn)
+@blp.response(200, PlanOut)
+def review_plan(data, plan_id):
+    """The superior's (or the manager's) review and comments on the summary."""
+    with web.database().transaction() as session:
+        return _plan(session, plans.review(session, web.principal(), plan_id, data["text"], web.now()))
+
+
+@blp.route("/meetings", methods=["POST"])
+@blp.arguments(MeetingIn)
+@blp.response(201, MeetingOut)
+def hold_meeting(data):
+    """例会: date, attendees (posts), minutes; each action item becomes a task handed down (the tasks' rules: to a
+    post below the chair's, due in the future; refused naming `action_items.N.<field>`, nothing written)."""
+    with web.database().transaction() as session:
+        meeting = meetings.hold(session, web.principal(), data, web.now())
+        session.flush()
+        return meetings.with_details(session, [meeting])[0]
+
+
+@blp.route("/meetings", methods=["GET"])
+@blp.arguments(CommunityArgs, location="query")
+@blp.response(200, MeetingPage)
+def list_meetings(args):
+    """Latest first: a manager the community's; others those they chaired, attended, or their team attended."""
+    with web.database().transaction() as session:
+        query = meetings.visible_meetings(session, web.principal(), args)
+        page = web.paginate(session, query, args["page"], args["page_size"])
+        page["items"] = meetings.with_details(session, page["items"])
+        return page
+
+
+@blp.route("/meetings/<meeting_id>", methods=["GET"])
+@blp.response(200, MeetingOut)
+def get_meeting(meeting_id):
+    with web.database().transaction() as session:
+        return meetings.with_details(session, [meetings.get_meeting(session, web.principal(), meeting_id)])[0]
+
+
+@blp.route("/trainings", methods=["POST"])
+@blp.arguments(TrainingIn)
+@blp.response(201, TrainingOut)
+def record_training(data):
+    """A training session (topic, e.g. 百问百答; date; attendees' posts) — by a senior butler for the team or a
+    manager."""
+    with web.database().transaction() as session:
+        principal = web.principal()
+        found = training.record_training(session, principal, data, web.now())
+        session.flush()
+        return training.trainings_with_attendees(session, principal, [found])[0]
+
+
+@blp.route("/trainings", methods=["GET"])
+@blp.arguments(TrainingArgs, location="query")
+@blp.response(200, TrainingPage)
+def list_trainings(args):
+    """Latest first: a manager the community's; others those they gave or they (or their team) attended."""
+    with web.database().transaction() as session:
+        principal = web.principal()
+        query = training.visible_trainings(session, principal, args)
+        page = web.paginate(session, query, args["page"], args["page_size"])
+        page["items"] = training.trainings_with_attendees(session, principal, page["items"])
+        return page
+
+
+@blp.route("/trainings/<training_id>", methods=["GET"])
+@blp.response(200, TrainingOut)
+def get_training(training_id):
+    with web.database().transaction() as session:
+        principal = web.principal()
+        found = training.get_training(session, principal, training_id)
+        return training.trainings_with_attendees(session, principal, [found])[0]
+
+
+@blp.route("/trainings/<training_id>/completion", methods=["POST"])
+@blp.arguments(CompletionIn)
+@blp.response(200, TrainingOut)
+def mark_training_completed(data, training_id):
+    """Whether an attendee completed the session."""
+    with web.database().transaction() as session:
+        principal = web.principal()
+        found = training.mark_completed(
+            session, principal, training_id, data["position_id"], data["completed"], web.now()
+        )
+        return training.trainings_with_attendees(session, principal, [found])[0]
+
+
+@blp.route("/issued-items", methods=["POST"])
+@blp.arguments(IssueIn)
+@blp.response(201, IssuedOut)
+def issue_item(data):
+    """配发工具物品: a tool or item issued to a post (a senior butler's team, any post for a manager)."""
+    with web.database().transaction() as session:
+        item = training.issue(session, web.principal(), data, web.now())
+        session.flush()
+        return training.items_with_names(session, [item])[0]
+
+
+@blp.route("/issued-items", methods=["GET"])
+@blp.arguments(IssuedArgs, location="query")
+@blp.response(200, IssuedPage)
+def list_issued_items(args):
+    """One's own, a senior butler the team's, a manager the community's; outstanding first."""
+    with web.database().transaction() as session:
+        query = training.visible_items(session, web.principal(), args)
+        page = web.paginate(session, query, args["page"], args["page_size"])
+        page["items"] = training.items_with_names(session, page["items"])
+        return page
+
+
+@blp.route("/issued-items/<item_id>/return", methods=["POST"])
+@blp.arguments(ReturnIn)
+@blp.response(200, IssuedOut)
+def return_issued_item(data, item_id):
+    """The item came back (409 if it already had)."""
+    with web.database().transaction() as session:
+        item = training.return_item(session, web.principal(), item_id, data["returned_on"])
+        return training.items_with_names(session, [item])[0]

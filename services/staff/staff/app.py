@@ -27,6 +27,9 @@ def create_app(settings=None, upstreams=None, *, clock=None, staff=None):
     app.extensions["staff.settings"] = staff or from_env(settings.env)
     # The collection figures of the scorecards are billing's: asked over its API, never read from its database.
     app.extensions["staff.billing"] = http.ServiceClient(settings, upstreams, "billing")
+    # So are tickets' (handled, SLA, satisfaction, patrol coverage) and residents' (familiarity, communication).
+    app.extensions["staff.tickets"] = http.ServiceClient(settings, upstreams, "tickets")
+    app.extensions["staff.residents"] = http.ServiceClient(settings, upstreams, "residents")
     access.install(app, policy())
     api.register_blueprint(blp)
     return app

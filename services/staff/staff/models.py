@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from guanjia.db import UtcDateTime
@@ -100,6 +100,16 @@ class Scorecard(Base):
     period_collection_rate: Mapped[str | None] = mapped_column(String(10), nullable=True)
     grade_change: Mapped[int | None] = mapped_column(nullable=True)
     target_met: Mapped[bool | None] = mapped_column(nullable=True)
+    # Tickets' figures for the butler's zones (its API, role service): tickets and resolved ones, resolution SLA
+    # compliance, satisfaction of the return visits, patrol coverage; residents': familiarity and communication.
+    tickets: Mapped[int | None] = mapped_column(nullable=True)
+    tickets_resolved: Mapped[int | None] = mapped_column(nullable=True)
+    sla_compliance: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    satisfaction_average: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    satisfied_rate: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    patrol_coverage: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    familiarity: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    communication: Mapped[str | None] = mapped_column(String(10), nullable=True)
     measured_at: Mapped[datetime] = mapped_column(UtcDateTime())
     score: Mapped[int | None] = mapped_column(nullable=True)  # the superior's, 0–100
     comment: Mapped[str | None] = mapped_column(Text, nullable=True)
@@ -200,3 +210,106 @@ class ClockRecord(Base):
     user_id: Mapped[str] = mapped_column(String(36))
     clock_in_at: Mapped[datetime] = mapped_column(UtcDateTime())
     clock_out_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+class WorkPlan(Base):
+    """工作计划: a person's monthly (2026-11) or quarterly (2026-Q4) plan; its month-end summary (the person's text
+    beside the measured figures, pulled as the scorecard pulls them) and the superior's review."""
+
+    __tablename__ = "work_plans"
+    __table_args__ = (UniqueConstraint("position_id", "kind", "period", name="uq_work_plans_position_period"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    community_id: Mapped[str] = mapped_column(String(36), index=True)
+    position_id: Mapped[str] = mapped_column(ForeignKey("positions.id"))
+    user_id: Mapped[str] = mapped_column(String(36))
+    kind: Mapped[str] = mapped_column(String(20))  # monthly, quarterly
+    period: Mapped[str] = mapped_column(String(7))
+    summary: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # The figures of the period as measured when the summary was written: {name: value}, the scorecard's names.
+    figures: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    summarised_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    review: Mapped[str | None] = mapped_column(Text, nullable=True)
+    reviewed_by: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    reviewed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    created_by: Mapped[str] = mapped_column(String(36))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class PlanItem(Base):
+    """One item of a work plan: what, whose (a post), by when, and where it stands."""
+
+    __tablename__ = "plan_items"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    plan_id: Mapped[str] = mapped_column(ForeignKey("work_plans.id"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    owner_position_id: Mapped[str] = mapped_column(ForeignKey("positions.id"))
+    due_on: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20))  # open, done, dropped
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class Meeting(Base):
+    """例会: a meeting of a community's staff — when, who attended, the minutes; its action items become tasks."""
+
+    __tablename__ = "meetings"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    community_id: Mapped[str] = mapped_column(String(36), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    held_on: Mapped[date] = mapped_column(Date)
+    minutes: Mapped[str | None] = mapped_column(Text, nullable=True)
+    task_ids: Mapped[list] = mapped_column(JSON)  # the tasks its action items became
+    created_by: Mapped[str] = mapped_column(String(36))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class MeetingAttendee(Base):
+    __tablename__ = "meeting_attendees"
+    __table_args__ = (UniqueConstraint("meeting_id", "position_id", name="uq_meeting_attendees"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    meeting_id: Mapped[str] = mapped_column(ForeignKey("meetings.id"), index=True)
+    position_id: Mapped[str] = mapped_column(ForeignKey("positions.id"), index=True)
+
+
+class Training(Base):
+    """A training session (e.g. 百问百答): topic, date, attendees and whether each completed it."""
+
+    __tablename__ = "trainings"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    community_id: Mapped[str] = mapped_column(String(36), index=True)
+    topic: Mapped[str] = mapped_column(String(200))
+    held_on: Mapped[date] = mapped_column(Date)
+    created_by: Mapped[str] = mapped_column(String(36))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class TrainingAttendee(Base):
+    __tablename__ = "training_attendees"
+    __table_args__ = (UniqueConstraint("training_id", "position_id", name="uq_training_attendees"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    training_id: Mapped[str] = mapped_column(ForeignKey("trainings.id"), index=True)
+    position_id: Mapped[str] = mapped_column(ForeignKey("positions.id"), index=True)
+    completed: Mapped[bool] = mapped_column(default=False)
+    completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+class IssuedItem(Base):
+    """配发工具物品: a tool or item issued to a person, and when it came back."""
+
+    __tablename__ = "issued_items"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    community_id: Mapped[str] = mapped_column(String(36), index=True)
+    position_id: Mapped[str] = mapped_column(ForeignKey("positions.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    quantity: Mapped[int] = mapped_column(default=1)
+    issued_on: Mapped[date] = mapped_column(Date)
+    returned_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    issued_by: Mapped[str] = mapped_column(String(36))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())

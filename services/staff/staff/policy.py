@@ -85,6 +85,46 @@ RESOURCES = [
         "community's (the monthly sheet)",
     ),
     Resource(
+        "work plans and summaries",
+        (
+            f"{S}/plans",
+            f"{S}/plans/<plan_id>",
+            f"{S}/plans/<plan_id>/items",
+            f"{S}/plans/<plan_id>/items/<item_id>/status",
+            f"{S}/plans/<plan_id>/summary",
+            f"{S}/plans/<plan_id>/review",
+        ),
+        read=(B, SB, CM, E, F),
+        write=(B, SB, CM, E, F),
+        why="a person plans and sums up their own month and quarter; the superior sees the team's and reviews them, "
+        "the manager the community's",
+        notes=("summary", "review"),
+    ),
+    Resource(
+        "meetings (例会)",
+        (f"{S}/meetings", f"{S}/meetings/<meeting_id>"),
+        read=(B, SB, CM, E, F),
+        write=(SB, CM),
+        why="the senior butler or the manager holds the regular meetings and hands their action items down as tasks; "
+        "attendees read the minutes",
+        notes=("minutes",),
+    ),
+    Resource(
+        "training records",
+        (f"{S}/trainings", f"{S}/trainings/<training_id>", f"{S}/trainings/<training_id>/completion"),
+        read=(B, SB, CM, E, F),
+        write=(SB, CM),
+        why="the superior trains the team (百问百答) and records who completed it; attendees see their own sessions",
+    ),
+    Resource(
+        "tools and items issued",
+        (f"{S}/issued-items", f"{S}/issued-items/<item_id>/return"),
+        read=(B, SB, CM, E, F),
+        write=(SB, CM),
+        why="配发工具物品: the superior issues tools to the team and takes them back; a person sees what they hold",
+        notes=("note",),
+    ),
+    Resource(
         "collection-rate pay rule",
         (f"{S}/pay-rule",),
         read=(B, SB, CM, F),

@@ -6,6 +6,7 @@ from guanjia.web import PageArgs, UtcDateTime, enum_out, page_schema
 
 from .config import PERIODS
 from .domain.common import DEPARTMENT_KINDS, LEAVE_KINDS, LEAVE_STATUSES, TITLES
+from .domain.plans import ITEM_STATUSES, PLAN_KINDS
 from .domain.rotas import SWAP_STATUSES
 from .domain.tasks import TASK_STATUSES
 
@@ -135,6 +136,7 @@ class ScorecardArgs(PageArgs):
     community_id = ma.fields.String(required=True, validate=ID)
     month = ma.fields.String(validate=MONTH)
     position_id = ma.fields.String(validate=ID)
+    flagged = ma.fields.Boolean(metadata={"description": "true: only cards whose pay period's target is missed"})
     format = ma.fields.String(load_default="json", validate=ma.validate.OneOf(("json", "xlsx")))
 
 
@@ -152,6 +154,14 @@ class ScorecardOut(ma.Schema):
     period_collection_rate = ma.fields.String(allow_none=True)
     grade_change = ma.fields.Integer(allow_none=True, metadata={"description": "what the pay rule gives"})
     target_met = ma.fields.Boolean(allow_none=True, metadata={"description": "false: flagged for the manager"})
+    tickets = ma.fields.Integer(allow_none=True, metadata={"description": "tickets of the butler's zones (tickets')"})
+    tickets_resolved = ma.fields.Integer(allow_none=True)
+    sla_compliance = ma.fields.String(allow_none=True, metadata={"description": "resolution SLA met, a ratio"})
+    satisfaction_average = ma.fields.String(allow_none=True, metadata={"description": "return visits, 1–5"})
+    satisfied_rate = ma.fields.String(allow_none=True, metadata={"description": "visits scoring 4–5, a ratio"})
+    patrol_coverage = ma.fields.String(allow_none=True, metadata={"description": "zones patrolled, a ratio"})
+    familiarity = ma.fields.String(allow_none=True, metadata={"description": "households contacted (residents')"})
+    communication = ma.fields.String(allow_none=True, metadata={"description": "households reached effectively"})
     measured_at = UtcDateTime()
     score = ma.fields.Integer(allow_none=True)
     comment = ma.fields.String(allow_none=True)
@@ -359,3 +369,206 @@ class SwapOut(ma.Schema):
 
 
 SwapPage = page_schema(SwapOut, "SwapPage")
+QUARTER = r"^\d{4}-Q[1-4]$"
+
+
+class PlanItemIn(ma.Schema):
+    title = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
+    owner_id = ma.fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=ID,
+        metadata={"description": "the owner's post (default: the plan's)"},
+    )
+    due_on = ma.fields.Date(required=True)
+
+
+class PlanIn(ma.Schema):
+    position_id = ma.fields.String(required=True, validate=ID, metadata={"description": "whose plan"})
+    kind = ma.fields.String(required=True, validate=ma.validate.OneOf(PLAN_KINDS))
+    period = ma.fields.String(required=True, metadata={"description": "2026-11 (monthly) or 2026-Q4 (quarterly)"})
+    items = ma.fields.List(ma.fields.Nested(PlanItemIn), load_default=list, validate=ma.validate.Length(max=100))
+
+    @ma.validates_schema
+    def period_of_kind(self, data, **kwargs):
+        import re
+
+        pattern = QUARTER if data.get("kind") == "quarterly" else r"^\d{4}-(0[1-9]|1[0-2])$"
+        if data.get("kind") and not re.match(pattern, data.get("period") or ""):
+            raise ma.ValidationError("a month like 2026-11, a quarter like 2026-Q4", "period")
+
+
+class PlanArgs(PageArgs):
+    community_id = ma.fields.String(required=True, validate=ID)
+    position_id = ma.fields.String(validate=ID)
+    kind = ma.fields.String(validate=ma.validate.OneOf(PLAN_KINDS))
+    period = ma.fields.String(validate=ma.validate.Length(max=7))
+
+
+class ItemStatusIn(ma.Schema):
+    status = ma.fields.String(required=True, validate=ma.validate.OneOf(ITEM_STATUSES))
+
+
+class SummaryIn(ma.Schema):
+    text = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=5000))
+
+
+class PlanReviewIn(ma.Schema):
+    text = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=2000))
+
+
+class PlanItemOut(ma.Schema):
+    id = ma.fields.String()
+    title = ma.fields.String()
+    owner_id = ma.fields.String(attribute="owner_position_id")
+    owner_name = ma.fields.String()
+    due_on = ma.fields.Date()
+    status = enum_out(ITEM_STATUSES)
+
+
+class PlanOut(ma.Schema):
+    id = ma.fields.String()
+    community_id = ma.fields.String()
+    position_id = ma.fields.String()
+    user_id = ma.fields.String()
+    display_name = ma.fields.String()
+    kind = enum_out(PLAN_KINDS)
+    period = ma.fields.String()
+    items = ma.fields.List(ma.fields.Nested(PlanItemOut), attribute="item_list")
+    summary = ma.fields.String(allow_none=True)
+    figures = ma.fields.Dict(
+        allow_none=True,
+        metadata={"description": "the month's measured figures as the scorecard names them, pulled with the summary"},
+    )
+    summarised_at = UtcDateTime(allow_none=True)
+    review = ma.fields.String(allow_none=True)
+    reviewed_by = ma.fields.String(allow_none=True)
+    reviewed_by_name = ma.fields.String(allow_none=True)
+    reviewed_at = UtcDateTime(allow_none=True)
+    created_at = UtcDateTime()
+
+
+PlanPage = page_schema(PlanOut, "PlanPage")
+
+
+class ActionItemIn(TaskIn):
+    """An action item of a meeting: handed down as a task (TaskIn's fields and rules)."""
+
+
+class MeetingIn(ma.Schema):
+    community_id = ma.fields.String(required=True, validate=ID)
+    title = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
+    held_on = ma.fields.Date(required=True)
+    attendee_ids = ma.fields.List(
+        ma.fields.String(validate=ID),
+        load_default=list,
+        validate=ma.validate.Length(max=200),
+        metadata={"description": "the attendees' posts"},
+    )
+    minutes = ma.fields.String(load_default=None, allow_none=True, validate=ma.validate.Length(max=20000))
+    action_items = ma.fields.List(
+        ma.fields.Nested(ActionItemIn), load_default=list, validate=ma.validate.Length(max=50)
+    )
+
+
+class PersonRef(ma.Schema):
+    id = ma.fields.String(metadata={"description": "the post"})
+    name = ma.fields.String()
+
+
+class ActionItemOut(ma.Schema):
+    task_id = ma.fields.String()
+    title = ma.fields.String()
+    position_id = ma.fields.String()
+    assignee_name = ma.fields.String(allow_none=True)
+    due_at = UtcDateTime()
+    status = enum_out(TASK_STATUSES)
+
+
+class MeetingOut(ma.Schema):
+    id = ma.fields.String()
+    community_id = ma.fields.String()
+    title = ma.fields.String()
+    held_on = ma.fields.Date()
+    attendees = ma.fields.List(ma.fields.Nested(PersonRef))
+    minutes = ma.fields.String(allow_none=True)
+    action_items = ma.fields.List(ma.fields.Nested(ActionItemOut))
+    created_by = ma.fields.String()
+    created_at = UtcDateTime()
+
+
+MeetingPage = page_schema(MeetingOut, "MeetingPage")
+
+
+class TrainingIn(ma.Schema):
+    community_id = ma.fields.String(required=True, validate=ID)
+    topic = ma.fields.String(
+        required=True, validate=ma.validate.Length(min=1, max=200), metadata={"example": "百问百答"}
+    )
+    held_on = ma.fields.Date(required=True)
+    attendee_ids = ma.fields.List(
+        ma.fields.String(validate=ID), required=True, validate=ma.validate.Length(min=1, max=200)
+    )
+
+
+class TrainingArgs(PageArgs):
+    community_id = ma.fields.String(required=True, validate=ID)
+    topic = ma.fields.String(validate=ma.validate.Length(max=200))
+
+
+class CompletionIn(ma.Schema):
+    position_id = ma.fields.String(required=True, validate=ID)
+    completed = ma.fields.Boolean(load_default=True)
+
+
+class AttendeeOut(PersonRef):
+    completed = ma.fields.Boolean()
+    completed_at = UtcDateTime(allow_none=True)
+
+
+class TrainingOut(ma.Schema):
+    id = ma.fields.String()
+    community_id = ma.fields.String()
+    topic = ma.fields.String()
+    held_on = ma.fields.Date()
+    attendees = ma.fields.List(ma.fields.Nested(AttendeeOut))
+    created_by = ma.fields.String()
+    created_at = UtcDateTime()
+
+
+TrainingPage = page_schema(TrainingOut, "TrainingPage")
+
+
+class IssueIn(ma.Schema):
+    position_id = ma.fields.String(required=True, validate=ID, metadata={"description": "to whom"})
+    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=100), metadata={"example": "对讲机"})
+    quantity = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1, max=1000))
+    issued_on = ma.fields.Date(required=True)
+    note = ma.fields.String(load_default=None, allow_none=True, validate=ma.validate.Length(max=500))
+
+
+class ReturnIn(ma.Schema):
+    returned_on = ma.fields.Date(required=True)
+
+
+class IssuedArgs(PageArgs):
+    community_id = ma.fields.String(required=True, validate=ID)
+    position_id = ma.fields.String(validate=ID)
+    outstanding = ma.fields.Boolean(metadata={"description": "true: not returned yet; false: returned"})
+
+
+class IssuedOut(ma.Schema):
+    id = ma.fields.String()
+    community_id = ma.fields.String()
+    position_id = ma.fields.String()
+    holder_name = ma.fields.String()
+    name = ma.fields.String()
+    quantity = ma.fields.Integer()
+    issued_on = ma.fields.Date()
+    returned_on = ma.fields.Date(allow_none=True)
+    note = ma.fields.String(allow_none=True)
+    issued_by = ma.fields.String()
+    created_at = UtcDateTime()
+
+
+IssuedPage = page_schema(IssuedOut, "IssuedPage")

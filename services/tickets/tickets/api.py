@@ -54,6 +54,8 @@ from .schemas import (
     AssignIn,
     AttachmentList,
     AttachmentOut,
+    ButlerFiguresArgs,
+    ButlerFiguresOut,
     CertificateIn,
     CommunityArgs,
     CommunityConfigIn,
@@ -494,6 +496,24 @@ def weekly_report(args):
     """Weekly statistics (same sections as the monthly report, patrols and complaints included) for the week
     holding `week`."""
     return _report("weekly", args, args["week"].isoformat())
+
+
+internal_blp = Blueprint(
+    "tickets_internal",
+    __name__,
+    url_prefix="/api/v1/internal/tickets",
+    description="For other services only (role `service`): figures per butler",
+)
+
+
+@internal_blp.route("/butler-figures", methods=["GET"])
+@internal_blp.arguments(ButlerFiguresArgs, location="query")
+@internal_blp.response(200, ButlerFiguresOut)
+def butler_figures(args):
+    """Per butler of a community, for a month: tickets of their zones handled, resolution SLA compliance,
+    satisfaction, patrol coverage (staff's monthly scorecards ask it; role `service` only)."""
+    with web.database().transaction() as session:
+        return reports.butler_figures(session, args["community_id"], args["month"], web.settings().timezone, web.now())
 
 
 # ---------------------------------------------------------------- patrols

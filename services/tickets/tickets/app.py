@@ -32,7 +32,16 @@ def create_app(settings=None, upstreams=None, *, clock=None, files_dir: str | Pa
     files_dir = files_dir or tickets_config.from_env(settings.env).files_dir
     app.extensions["tickets.files"] = uploads.LocalFileStore(Path(files_dir))
 
-    from .api import acceptance_blp, blp, equipment_blp, incident_blp, maintenance_blp, patrol_blp, quality_blp
+    from .api import (
+        acceptance_blp,
+        blp,
+        equipment_blp,
+        incident_blp,
+        internal_blp,
+        maintenance_blp,
+        patrol_blp,
+        quality_blp,
+    )
     from .policy import policy
 
     access.install(app, policy())
@@ -44,4 +53,5 @@ def create_app(settings=None, upstreams=None, *, clock=None, files_dir: str | Pa
     api.register_blueprint(maintenance_blp)
     api.register_blueprint(quality_blp)
     api.register_blueprint(acceptance_blp)
+    api.register_blueprint(internal_blp)
     return app

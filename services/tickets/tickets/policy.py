@@ -185,4 +185,4 @@ RESOURCES = [
 
 
 def policy() -> Policy:
-    return Policy("tickets", RESOURCES)
+    return Policy("tickets", RESOURCES, service_only=("/api/v1/internal",))

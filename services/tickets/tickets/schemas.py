@@ -341,6 +341,29 @@ class WeeklyReportArgs(ReportArgs):
     week = ma.fields.Date(required=True, metadata={"description": "any day of the week (weeks start on Monday)"})
 
 
+class ButlerFiguresArgs(ma.Schema):
+    community_id = _ids(required=True)
+    month = ma.fields.String(required=True, validate=ma.validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$"))
+
+
+class ButlerFiguresRow(ma.Schema):
+    key = ma.fields.String(metadata={"description": "the butler's gateway user id"})
+    zones = ma.fields.Integer()
+    tickets = ma.fields.Integer(metadata={"description": "tickets of their zones created in the month"})
+    tickets_resolved = ma.fields.Integer()
+    sla_compliance = ma.fields.Float(allow_none=True, metadata={"description": "resolution SLA met, a ratio"})
+    satisfaction_average = ma.fields.Float(allow_none=True, metadata={"description": "1–5, reached return visits"})
+    satisfied_rate = ma.fields.Float(allow_none=True)
+    zones_patrolled = ma.fields.Integer()
+    patrol_coverage = ma.fields.Float(metadata={"description": "share of their zones with a completed round"})
+
+
+class ButlerFiguresOut(ma.Schema):
+    community_id = ma.fields.String()
+    month = ma.fields.String()
+    items = ma.fields.List(ma.fields.Nested(ButlerFiguresRow))
+
+
 # ---------------------------------------------------------------- patrols
 
 

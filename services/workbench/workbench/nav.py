@@ -56,6 +56,7 @@ LINKS = (
     Link("staff.index", lazy_gettext("Leave")),
     Link("rota.index", lazy_gettext("Rota and attendance")),
     Link("tasks.index", lazy_gettext("Tasks handed down")),
+    Link("team.scorecards", lazy_gettext("Team")),
     Link("knowledge.index", lazy_gettext("Knowledge base")),
     Link("surveys.index", lazy_gettext("Surveys")),
     Link("reminders.index", lazy_gettext("Household reminders"), REMINDER_ROLES),

@@ -5,8 +5,15 @@ from __future__ import annotations
 from guanjia import web
 from guanjia.web import Blueprint
 
-from ..domain import people
-from ..schemas.internal import ContactOut, OccupancyOut, PhoneArgs, PhoneMatches
+from ..domain import affairs, people
+from ..schemas.internal import (
+    ButlerFamiliarityArgs,
+    ButlerFamiliarityOut,
+    ContactOut,
+    OccupancyOut,
+    PhoneArgs,
+    PhoneMatches,
+)
 
 internal = Blueprint(
     "internal",
@@ -39,3 +46,13 @@ def residents_by_phone(args):
     """Current residents with this phone number (gateway: resident SMS sign-in)."""
     with web.database().transaction() as session:
         return people.residents_by_phone(session, web.principal(), args["phone"])
+
+
+@internal.route("/butler-familiarity", methods=["GET"])
+@internal.arguments(ButlerFamiliarityArgs, location="query")
+@internal.response(200, ButlerFamiliarityOut)
+def butler_familiarity(args):
+    """Per butler, for a month: households of their zones contacted (熟悉率) and reached effectively (沟通) — staff's
+    scorecards ask it (role `service` only)."""
+    with web.database().transaction() as session:
+        return affairs.butler_familiarity(session, args["community_id"], args["month"], web.settings().timezone)

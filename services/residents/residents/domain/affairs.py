@@ -310,8 +310,9 @@ def list_contacts(session: Session, principal: Principal, resident_id: str) -> l
     return list(session.execute(query.order_by(ContactLog.contacted_at.desc())).scalars())
 
 
-def _households(session: Session, zone_id: str, since: datetime):
-    """Each household of the zone (a unit with current residents): last contact and last effective contact."""
+def _households(session: Session, zone_id: str, since: datetime, until: datetime | None = None):
+    """Each household of the zone (a unit with current residents): last contact and last effective contact (the
+    contacts from `since`, and before `until` when given)."""
     current = select(Resident.unit_id).where(Resident.status != "moved_out").distinct().subquery()
     contacted = (
         select(
@@ -320,7 +321,7 @@ def _households(session: Session, zone_id: str, since: datetime):
             func.count().filter(ContactLog.effective.is_(True)).label("effective"),
             func.max(ContactLog.contacted_at).label("last"),
         )
-        .where(ContactLog.contacted_at >= since)
+        .where(ContactLog.contacted_at >= since, *((ContactLog.contacted_at < until,) if until else ()))
         .group_by(ContactLog.unit_id)
         .subquery()
     )
@@ -360,6 +361,33 @@ def familiarity(session: Session, principal: Principal, zone_id: str, days: int,
         and share(contacted) >= FAMILIARITY_TARGET
         and share(effective) >= EFFECTIVE_TARGET,
     }
+
+
+def butler_familiarity(session: Session, community_id: str, month: str, timezone: str) -> dict:
+    """Per butler of a community (the zones' butler_ids), for a month: their zones' households, how many were
+    contacted in it (熟悉率) and reached effectively (沟通); staff's monthly scorecards ask this (role `service`)."""
+    from zoneinfo import ZoneInfo
+
+    from ..models import Zone
+
+    try:
+        first = datetime.strptime(month, "%Y-%m").replace(tzinfo=ZoneInfo(timezone))
+    except ValueError:
+        raise Invalid("month", "a month like 2026-11") from None
+    after = first.replace(year=first.year + (first.month == 12), month=first.month % 12 + 1)
+    totals: dict[str, dict] = {}
+    for zone in session.execute(select(Zone).where(Zone.community_id == community_id)).scalars():
+        rows = _households(session, zone.id, first, after)
+        counts = (len(rows), sum(1 for r in rows if r.contacts), sum(1 for r in rows if r.effective))
+        for butler in zone.butler_ids or []:
+            row = totals.setdefault(butler, {"key": butler, "households": 0, "contacted": 0, "effective": 0})
+            for name, n in zip(("households", "contacted", "effective"), counts, strict=True):
+                row[name] += n
+    for row in totals.values():
+        households = row["households"]
+        row["familiarity"] = round(row["contacted"] / households, 4) if households else None
+        row["communication"] = round(row["effective"] / households, 4) if households else None
+    return {"community_id": community_id, "month": month, "items": [totals[k] for k in sorted(totals)]}
 
 
 def unreached(session: Session, principal: Principal, zone_id: str, days: int, now: datetime) -> list[dict]:

@@ -40,3 +40,23 @@ class OccupancyOut(ma.Schema):
     resident_id = ma.fields.String()
     status = enum_out(RESIDENT_STATUSES)
     stays = ma.fields.List(ma.fields.Nested(PhoneMatch))
+
+
+class ButlerFamiliarityArgs(ma.Schema):
+    community_id = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=36))
+    month = ma.fields.String(required=True, validate=ma.validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$"))
+
+
+class ButlerFamiliarityRow(ma.Schema):
+    key = ma.fields.String(metadata={"description": "the butler's gateway user id"})
+    households = ma.fields.Integer()
+    contacted = ma.fields.Integer()
+    effective = ma.fields.Integer()
+    familiarity = ma.fields.Float(allow_none=True, metadata={"description": "share of households contacted"})
+    communication = ma.fields.Float(allow_none=True, metadata={"description": "share reached effectively"})
+
+
+class ButlerFamiliarityOut(ma.Schema):
+    community_id = ma.fields.String()
+    month = ma.fields.String()
+    items = ma.fields.List(ma.fields.Nested(ButlerFamiliarityRow))

@@ -97,7 +97,7 @@ def test_vacant_units_and_their_checks(client, clock, place, register):
     assert occupied.status_code == 409
 
 
-def test_zone_familiarity_and_the_households_nobody_reached(client, clock, place, register):
+def test_zone_familiarity_and_the_households_nobody_reached(client, clock, place, register, as_role):
     clock.set(datetime(2026, 11, 27, 1, 0, tzinfo=UTC))
     second = client.post(
         "/api/v1/units",
@@ -136,3 +136,16 @@ def test_zone_familiarity_and_the_households_nobody_reached(client, clock, place
         json={"kind": "call", "effective": True, "contacted_at": "2027-01-01T00:00:00+00:00"},
     )
     assert future.status_code == 422 and "contacted_at" in future.json["errors"]
+
+    # Per butler for a month (staff's scorecards ask it, the service role only): November holds the visit only.
+    zone = client.patch(f"/api/v1/zones/{place['zone_id']}", headers=place["manager"], json={"butler_ids": ["u-9"]})
+    assert zone.status_code == 200, zone.json
+    url = f"/api/v1/internal/residents/butler-familiarity?community_id={place['community_id']}&month=2026-11"
+    assert client.get(url, headers=place["staff"]).status_code == 403
+    [row] = client.get(url, headers=as_role("service")).json["items"]
+    assert (row["key"], row["households"], row["contacted"], row["effective"]) == ("u-9", 2, 1, 1)
+    assert (row["familiarity"], row["communication"]) == (0.5, 0.5)
+    [january] = client.get(url.replace("2026-11", "2026-01"), headers=as_role("service")).json["items"]
+    assert (january["contacted"], january["effective"], january["familiarity"]) == (1, 0, 0.5)
+    bad = client.get(url.replace("2026-11", "2026-1"), headers=as_role("service"))
+    assert bad.status_code == 422 and "month" in bad.json["errors"]

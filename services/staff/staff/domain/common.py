@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from guanjia import outbox as outboxmod
 from guanjia.auth import Principal
 from guanjia.db import is_postgres
-from guanjia.errors import Invalid, NotFound
+from guanjia.errors import Forbidden, Invalid, NotFound
 
 from .. import events
 from ..models import Position, outbox
@@ -82,6 +82,40 @@ def position_seen(session: Session, principal: Principal, position_id: str, fiel
             raise Invalid(field, "no such position")
         raise NotFound(f"position {position_id} not found")
     return position
+
+
+def seen_record(session: Session, principal: Principal, model, record_id: str, what: str):
+    """A record of a post (scorecard, plan, issued item) the caller may see: in their communities and, below a
+    manager, of a post they see; else 404 naming `what`."""
+    record = session.get(model, record_id)
+    seen = visible_positions(session, principal) if record is not None else None
+    if (
+        record is None
+        or not principal.sees_community(record.community_id)
+        or (seen is not None and record.position_id not in seen)
+    ):
+        raise NotFound(f"{what} {record_id} not found")
+    return record
+
+
+def listed_record(session: Session, principal: Principal, model, record_id: str, visible, what: str):
+    """A record the caller's list (`visible(session, principal, {"community_id": …})`) holds; else 404."""
+    record = session.get(model, record_id)
+    if record is not None and principal.sees_community(record.community_id):
+        query = visible(session, principal, {"community_id": record.community_id}).where(model.id == record_id)
+        if session.execute(query).scalars().first() is not None:
+            return record
+    raise NotFound(f"{what} {record_id} not found")
+
+
+def require_superior(session: Session, principal: Principal, position: Position, own: str, others: str) -> None:
+    """Reviews and scores are the superior's (the holder of the post it reports to) or the community's manager's;
+    nobody reviews their own (`own`, `others`: the refusals' texts)."""
+    if position.user_id == principal.subject:
+        raise Forbidden(own)
+    superior = session.get(Position, position.reports_to_id) if position.reports_to_id else None
+    if principal.role not in MANAGERS and (superior is None or superior.user_id != principal.subject):
+        raise Forbidden(others)
 
 
 # --- events and scheduled claims ------------------------------------------------------------------------------------

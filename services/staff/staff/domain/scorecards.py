@@ -1,5 +1,6 @@
-"""Monthly scorecards: billing's collection figures (asked over its API with staff's service credential), the pay
-rule's grade change for the period, and the superior's score; history per person; XLSX."""
+"""Monthly scorecards: billing's collection figures, tickets' (handled, SLA compliance, satisfaction, patrol coverage)
+and residents' (familiarity, communication) — each asked over its owner's API with staff's service credential — the
+pay rule's grade change for the period, and the superior's score; history per person; XLSX."""
 
 from __future__ import annotations
 
@@ -12,11 +13,11 @@ from sqlalchemy.orm import Session
 
 from guanjia.auth import Principal
 from guanjia.db import new_id
-from guanjia.errors import Forbidden, NotFound
+from guanjia.errors import Forbidden
 
 from ..config import PayRule
 from ..models import Position, Scorecard
-from .common import MANAGERS, check_community, position_seen, visible_positions
+from .common import MANAGERS, check_community, position_seen, require_superior, seen_record, visible_positions
 from .payrule import grade_change
 
 
@@ -31,11 +32,63 @@ def pay_period(month: str, rule: PayRule) -> str:
     return year
 
 
+def _by_butler(client, path: str, **params) -> dict:
+    """{user id: the owner's row} from one call answering a row per butler (`key`: the user id)."""
+    found = client.get_found(f"{path}?{urlencode(params)}") or {}
+    return {row["key"]: row for row in found.get("items") or [] if row.get("key")}
+
+
 def butler_figures(billing, community_id: str, period: str) -> dict:
     """{user id: billing's collection-rate row} for a community and period (one call, grouped by butler)."""
-    query = urlencode({"community_id": community_id, "period": period, "group_by": "butler"})
-    found = billing.get_found(f"/api/v1/billing/reports/collection-rate?{query}") or {}
-    return {row["key"]: row for row in found.get("items") or [] if row.get("key")}
+    return _by_butler(
+        billing, "/api/v1/billing/reports/collection-rate", community_id=community_id, period=period, group_by="butler"
+    )
+
+
+def service_figures(tickets, residents, community_id: str, month: str) -> dict:
+    """{user id: the month's figures} from tickets (handled, SLA compliance, satisfaction, patrol coverage) and
+    residents (familiarity, communication): one call to each, both answering per butler."""
+    merged: dict[str, dict] = {}
+    for client, path in (
+        (tickets, "/api/v1/internal/tickets/butler-figures"),
+        (residents, "/api/v1/internal/residents/butler-familiarity"),
+    ):
+        for key, row in _by_butler(client, path, community_id=community_id, month=month).items():
+            merged.setdefault(key, {}).update(row)
+    return merged
+
+
+def measured_figures(billing, tickets, residents, community_id: str, user_id: str, month: str) -> dict:
+    """One person's month as a scorecard measures it (billing's collection figures, tickets' and residents'):
+    what a month-end summary shows beside the person's own text."""
+    collection = butler_figures(billing, community_id, month).get(user_id) or {}
+    services = service_figures(tickets, residents, community_id, month).get(user_id) or {}
+    return {
+        **{name: collection.get(name) for name in ("receivable", "collected", "collection_rate")},
+        **figure_values(services),
+    }
+
+
+# The figures a scorecard (and a month-end summary) carries beside billing's.
+SERVICE_FIGURES = (
+    "tickets",
+    "tickets_resolved",
+    "sla_compliance",
+    "satisfaction_average",
+    "satisfied_rate",
+    "patrol_coverage",
+    "familiarity",
+    "communication",
+)
+
+
+def figure_values(row: dict) -> dict:
+    """The service figures of a butler's row as stored: counts as integers, ratios as decimal strings."""
+    values = {}
+    for name in SERVICE_FIGURES:
+        value = row.get(name)
+        values[name] = value if value is None or name.startswith("tickets") else str(value)
+    return values
 
 
 def measure(
@@ -48,6 +101,7 @@ def measure(
     period: str,
     rule: PayRule,
     now: datetime,
+    services: dict | None = None,
 ) -> Scorecard:
     """Create or refresh the month's scorecard of a post with the figures billing gave."""
     card = session.execute(
@@ -66,6 +120,8 @@ def measure(
     row, period_row = figures.get(position.user_id) or {}, period_figures.get(position.user_id) or {}
     card.receivable, card.collected = row.get("receivable"), row.get("collected")
     card.collection_rate = row.get("collection_rate")
+    for name, value in figure_values((services or {}).get(position.user_id) or {}).items():
+        setattr(card, name, value)
     card.pay_period, card.period_collection_rate = period, period_row.get("collection_rate")
     if card.period_collection_rate is not None:
         change = grade_change(Decimal(card.period_collection_rate) * 100, rule)
@@ -88,12 +144,13 @@ def review(
     session: Session, principal: Principal, card_id: str, score: int, comment: str | None, now: datetime
 ) -> Scorecard:
     card = get_scorecard(session, principal, card_id)
-    position = session.get(Position, card.position_id)
-    superior = session.get(Position, position.reports_to_id) if position.reports_to_id else None
-    if card.user_id == principal.subject:
-        raise Forbidden("one's own scorecard is scored by one's superior")
-    if principal.role not in MANAGERS and (superior is None or superior.user_id != principal.subject):
-        raise Forbidden("only the superior (or the community's manager) scores")
+    require_superior(
+        session,
+        principal,
+        session.get(Position, card.position_id),
+        "one's own scorecard is scored by one's superior",
+        "only the superior (or the community's manager) scores",
+    )
     card.score, card.comment, card.scored_by, card.scored_at = score, comment, principal.subject, now
     return card
 
@@ -108,19 +165,14 @@ def visible_scorecards(session: Session, principal: Principal, args: dict):
     for name in ("month", "position_id"):
         if args.get(name):
             query = query.where(getattr(Scorecard, name) == args[name])
+    if args.get("flagged") is not None:
+        # The manager's list of missed targets (a pay cut or demotion to decide); false: the met ones.
+        query = query.where(Scorecard.target_met.is_(not args["flagged"]))
     return query.order_by(Scorecard.month.desc(), Scorecard.position_id)
 
 
 def get_scorecard(session: Session, principal: Principal, card_id: str) -> Scorecard:
-    card = session.get(Scorecard, card_id)
-    seen = visible_positions(session, principal) if card is not None else None
-    if (
-        card is None
-        or not principal.sees_community(card.community_id)
-        or (seen is not None and card.position_id not in seen)
-    ):
-        raise NotFound(f"scorecard {card_id} not found")
-    return card
+    return seen_record(session, principal, Scorecard, card_id, "scorecard")
 
 
 def with_names(session: Session, cards: list[Scorecard]) -> list[Scorecard]:
@@ -150,6 +202,14 @@ def to_xlsx(cards: list[Scorecard], timezone: str) -> bytes:
             Column("应收", "money"),
             Column("实收", "money"),
             Column("收缴率", "percent"),
+            Column("工单数", "int"),
+            Column("已办结", "int"),
+            Column("时效达标率", "percent"),
+            Column("平均满意度", "decimal"),
+            Column("满意率", "percent"),
+            Column("巡查覆盖率", "percent"),
+            Column("熟悉率", "percent"),
+            Column("有效沟通率", "percent"),
             Column("考核周期"),
             Column("周期收缴率", "percent"),
             Column("达标"),
@@ -165,6 +225,7 @@ def to_xlsx(cards: list[Scorecard], timezone: str) -> bytes:
                 c.receivable,
                 c.collected,
                 c.collection_rate,
+                *(getattr(c, name) for name in SERVICE_FIGURES),
                 c.pay_period,
                 c.period_collection_rate,
                 {True: "是", False: "否（需经理关注）", None: "—"}[c.target_met],

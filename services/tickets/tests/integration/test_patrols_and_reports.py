@@ -254,6 +254,38 @@ def test_the_monthly_report_in_json_and_xlsx(client, world, clock, db, tickets_s
     assert weekly.json["period"] == "2026-09-28/2026-10-04"
 
 
+def test_the_butler_figures_for_staffs_scorecards(client, world, clock, tickets_settings, staff_user):
+    """Per butler of the community for a month: their zones' tickets and resolved ones, the resolution SLA, the
+    satisfaction of the reached visits, the share of their zones patrolled; for the service role only."""
+    _seed_month(client, world, clock)
+    clock.set(START + timedelta(days=7))
+    guard_id = staff_user(world["community_id"])
+    guard = auth_header(tickets_settings, "engineer", communities=[world["community_id"]], subject=guard_id)
+    _patrol(client, guard, _plan(client, world, guard_id))
+    clock.set(datetime(2026, 11, 15, tzinfo=UTC))
+    url = f"/api/v1/internal/tickets/butler-figures?community_id={world['community_id']}&month=2026-10"
+    service = auth_header(tickets_settings, "service")
+    assert client.get(url, headers=world["manager"]).status_code == 403
+    monthly = client.get(
+        url.replace("internal/tickets/butler-figures", "tickets/reports/monthly"), headers=world["manager"]
+    )
+    answer = client.get(url, headers=service)
+    assert answer.status_code == 200, answer.json
+    [row] = answer.json["items"]
+    report = monthly.json
+    assert row["key"] == world["butler_id"] and row["zones"] == 1
+    assert row["tickets"] == report["totals"]["tickets"] == 6
+    assert row["tickets_resolved"] == report["resolution_time"]["count"]
+    assert row["sla_compliance"] == report["sla"]["resolution"]["compliance"]
+    assert row["satisfaction_average"] == 3.6 and row["satisfied_rate"] == 0.6
+    assert (row["zones_patrolled"], row["patrol_coverage"]) == (1, 1.0)
+    # November: nothing yet, the zone unpatrolled.
+    [empty] = client.get(url.replace("2026-10", "2026-11"), headers=service).json["items"]
+    assert (empty["tickets"], empty["sla_compliance"], empty["patrol_coverage"]) == (0, None, 0.0)
+    bad = client.get(url.replace("2026-10", "2026-13"), headers=service)
+    assert bad.status_code == 422 and "month" in bad.json["errors"]
+
+
 def test_reports_refuse_bad_periods_and_butlers(client, world):
     bad = client.get(
         f"/api/v1/tickets/reports/monthly?community_id={world['community_id']}&month=2026-13", headers=world["manager"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -488,3 +489,52 @@ def to_xlsx(report: dict, timezone: str = "Asia/Shanghai") -> bytes:
         ],
     )
     return book.to_bytes()
+
+
+def butler_figures(session: Session, community_id: str, month: str, timezone: str, now) -> dict:
+    """Per butler, over the zones they look after (tickets' zone projection), for a month: the tickets of those
+    zones created in it and how many are resolved, resolution SLA compliance, satisfaction of the reached return
+    visits, and patrol coverage (the share of their zones with a completed round started in the month). Staff's
+    monthly scorecards ask this (role `service`); one row per butler, keyed by their gateway user id."""
+    start, end, label = period_bounds("monthly", month, timezone)
+    butlers: dict[str, list[str]] = {}
+    for zone_id, raw in session.execute(select(Zone.id, Zone.butler_ids).where(Zone.community_id == community_id)):
+        for butler in json.loads(raw or "[]"):
+            butlers.setdefault(butler, []).append(zone_id)
+    patrolled = set(
+        session.execute(
+            select(PatrolRound.zone_id).where(
+                PatrolRound.community_id == community_id,
+                PatrolRound.status == "completed",
+                PatrolRound.started_at >= start,
+                PatrolRound.started_at < end,
+            )
+        ).scalars()
+    )
+    figures = clock_figures_sql if is_postgres(session) else clock_figures_python
+    items = []
+    for butler, zones in sorted(butlers.items()):
+        in_zones = (
+            Ticket.community_id == community_id,
+            Ticket.zone_id.in_(zones),
+            Ticket.created_at >= start,
+            Ticket.created_at < end,
+        )
+        tickets, resolved = session.execute(select(func.count(), func.count(Ticket.resolved_at)).where(*in_zones)).one()
+        _response, _resolution, sla = figures(session, in_zones, now)
+        satisfaction = _satisfaction(session, in_zones)
+        covered = sum(1 for z in zones if z in patrolled)
+        items.append(
+            {
+                "key": butler,
+                "zones": len(zones),
+                "tickets": tickets,
+                "tickets_resolved": resolved,
+                "sla_compliance": sla["resolution"]["compliance"],
+                "satisfaction_average": satisfaction["average"],
+                "satisfied_rate": satisfaction["satisfied_rate"],
+                "zones_patrolled": covered,
+                "patrol_coverage": round(covered / len(zones), 4),
+            }
+        )
+    return {"community_id": community_id, "month": label, "items": items}

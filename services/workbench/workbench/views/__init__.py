@@ -29,6 +29,7 @@ from . import (
     structure,
     surveys,
     tasks,
+    team,
     tickets,
     units,
 )
@@ -57,6 +58,7 @@ BLUEPRINTS = [
     staff.bp,
     rota.bp,
     tasks.bp,
+    team.bp,
     knowledge.bp,
     surveys.bp,
     reminders.bp,

@@ -1,0 +1,128 @@
+"""Work plans and summaries against the real PostgreSQL: items with owners and due dates, who sees and writes
+whose plan, the month-end summary with the measured figures (asked of the real billing, tickets and residents
+apps, in process), the superior's review; bad input names the field and writes nothing."""
+
+import uuid
+
+import pytest
+from sqlalchemy import func, select
+
+from guanjia.db import Database
+from guanjia.http import WsgiUpstream
+from staff.models import WorkPlan
+
+
+@pytest.fixture(scope="module")
+def wired(infra, staff_settings):
+    """Staff with the real owners of the measured figures as its upstreams (embedded, in process)."""
+    from billing.app import create_app as billing_app
+    from residents.app import create_app as residents_app
+    from staff.app import create_app
+    from tickets.app import create_app as tickets_app
+
+    upstreams = {}
+    for name, make in (("billing", billing_app), ("tickets", tickets_app), ("residents", residents_app)):
+        upstreams[name] = WsgiUpstream(name, make(infra.settings(name), upstreams={}))
+    return create_app(staff_settings, upstreams=upstreams).test_client()
+
+
+def _plan(client, team, who, whose, **extra):
+    body = {
+        "position_id": team["positions"][whose]["id"],
+        "kind": "monthly",
+        "period": "2031-05",
+        "items": [{"title": "走访 3 栋全部住户", "due_on": "2031-05-20"}],
+        **extra,
+    }
+    return client.post("/api/v1/staff/plans", json=body, headers=team["headers"][who])
+
+
+def test_a_plan_its_summary_with_the_measured_figures_and_the_superiors_review(client, wired, team, staff_settings):
+    headers, positions = team["headers"], team["positions"]
+    database = Database(staff_settings.database_url)
+
+    def count():
+        with database.transaction() as session:
+            return session.execute(
+                select(func.count()).select_from(WorkPlan).where(WorkPlan.community_id == team["community"])
+            ).scalar_one()
+
+    # Bad input names the field and writes nothing.
+    for extra, field in (
+        ({"period": "2031-Q2"}, "period"),
+        ({"kind": "quarterly", "period": "2031-05"}, "period"),
+        ({"kind": "weekly"}, "kind"),
+        ({"items": [{"title": "x", "due_on": "someday"}]}, "items.0.due_on"),
+        ({"items": [{"title": "x", "due_on": "2031-05-01", "owner_id": str(uuid.uuid4())}]}, "items.0.owner_id"),
+    ):
+        refused = _plan(client, team, "wang", "wang", **extra)
+        assert refused.status_code == 422 and field in refused.get_json()["errors"], (extra, refused.get_json())
+    # A butler plans their own month only; li's plan is not wang's to write, nor wang's post an owner in li's.
+    assert _plan(client, team, "wang", "li").status_code == 422
+    assert count() == 0
+
+    plan = _plan(client, team, "wang", "wang")
+    assert plan.status_code == 201, plan.get_data(as_text=True)
+    plan = plan.get_json()
+    assert [(i["title"], i["owner_name"], i["status"]) for i in plan["items"]] == [
+        ("走访 3 栋全部住户", "wang", "open")
+    ]
+    again = _plan(client, team, "wang", "wang")
+    assert again.status_code == 422 and "period" in again.get_json()["errors"]
+    # The senior butler adds an item owned by li to wang's plan (their team); the quarter is a separate plan.
+    added = client.post(
+        f"/api/v1/staff/plans/{plan['id']}/items",
+        json={"title": "协助催缴", "owner_id": positions["li"]["id"], "due_on": "2031-05-25"},
+        headers=headers["lead"],
+    )
+    assert added.status_code == 201 and [i["owner_name"] for i in added.get_json()["items"]] == ["wang", "li"]
+    quarter = _plan(client, team, "lead", "wang", kind="quarterly", period="2031-Q2", items=[])
+    assert quarter.status_code == 201, quarter.get_data(as_text=True)
+    item = plan["items"][0]["id"]
+    done = client.post(
+        f"/api/v1/staff/plans/{plan['id']}/items/{item}/status", json={"status": "done"}, headers=headers["wang"]
+    )
+    assert done.status_code == 200 and done.get_json()["items"][0]["status"] == "done"
+    bad = client.post(
+        f"/api/v1/staff/plans/{plan['id']}/items/{item}/status", json={"status": "half"}, headers=headers["wang"]
+    )
+    assert bad.status_code == 422 and "status" in bad.get_json()["errors"]
+
+    # Who sees whose: wang their own two, li none, the lead and the manager the team's; another community 404.
+    url = f"/api/v1/staff/plans?community_id={team['community']}"
+    assert len(client.get(url, headers=headers["wang"]).get_json()["items"]) == 2
+    assert client.get(url, headers=headers["li"]).get_json()["items"] == []
+    assert len(client.get(url + "&kind=monthly", headers=headers["manager"]).get_json()["items"]) == 1
+    assert client.get(f"/api/v1/staff/plans/{plan['id']}", headers=headers["li"]).status_code == 404
+    from guanjia.testing import auth_header
+
+    stranger = auth_header(staff_settings, "cs_manager", communities=[str(uuid.uuid4())])
+    assert client.get(f"/api/v1/staff/plans/{plan['id']}", headers=stranger).status_code == 404
+
+    # Nothing to review before the summary; the summary is the holder's and pulls the month's figures.
+    review = {"text": "走访完成，催缴需加强"}
+    early = client.post(f"/api/v1/staff/plans/{plan['id']}/review", json=review, headers=headers["lead"])
+    assert early.status_code == 409
+    summary = {"text": "本月走访 120 户，收缴率偏低"}
+    assert (
+        wired.post(f"/api/v1/staff/plans/{plan['id']}/summary", json=summary, headers=headers["lead"]).status_code
+        == 403
+    )
+    written = wired.post(f"/api/v1/staff/plans/{plan['id']}/summary", json=summary, headers=headers["wang"])
+    assert written.status_code == 200, written.get_data(as_text=True)
+    written = written.get_json()
+    assert written["summary"] == summary["text"] and written["summarised_at"]
+    # The owners answered: no bills, tickets nor households for this new community, so every figure is null.
+    assert set(written["figures"]) >= {"collection_rate", "tickets", "sla_compliance", "familiarity", "patrol_coverage"}
+    assert set(written["figures"].values()) == {None}
+    empty = wired.post(f"/api/v1/staff/plans/{plan['id']}/summary", json={"text": ""}, headers=headers["wang"])
+    assert empty.status_code == 422 and "text" in empty.get_json()["errors"]
+
+    # The superior reviews (not wang, nor li); then the summary stands.
+    assert (
+        client.post(f"/api/v1/staff/plans/{plan['id']}/review", json=review, headers=headers["wang"]).status_code == 403
+    )
+    reviewed = client.post(f"/api/v1/staff/plans/{plan['id']}/review", json=review, headers=headers["lead"])
+    assert reviewed.status_code == 200 and reviewed.get_json()["reviewed_by_name"] == "lead"
+    late = wired.post(f"/api/v1/staff/plans/{plan['id']}/summary", json=summary, headers=headers["wang"])
+    assert late.status_code == 409
