@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from guanjia import uploads
 from guanjia.auth import Principal
 from guanjia.db import new_id
 from guanjia.errors import Conflict, Invalid, NotFound
@@ -32,30 +33,28 @@ def _staff_activity(session: Session, principal: Principal, activity_id: str):
 
 # -- photos ----------------------------------------------------------------------------------------------------------
 def add_photo(database, store, principal: Principal, activity_id: str, upload, max_bytes: int, now: datetime):
-    """Keep an uploaded photo (its type already proven by its content) for an activity the caller organises. The
-    file is written first and removed again when the row cannot be."""
+    """Keep an uploaded photo (its type already proven by its content) for an activity the caller organises (no
+    file stays without its row)."""
     with database.transaction() as session:
         activity = _staff_activity(session, principal, activity_id)
         if activity.status == "cancelled":
             raise Conflict("the activity is cancelled")
-    key, size = store.put(upload.stream, max_bytes)
-    try:
-        with database.transaction() as session:
-            photo = ActivityPhoto(
-                id=new_id(),
-                activity_id=activity_id,
-                storage_key=key,
-                filename=upload.filename[:200],
-                content_type=upload.content_type,
-                size=size,
-                uploaded_by=principal.username or principal.subject,
-                created_at=now,
-            )
-            session.add(photo)
-    except BaseException:
-        store.delete(key)
-        raise
-    return photo
+
+    def write_row(session, key: str, size: int) -> ActivityPhoto:
+        photo = ActivityPhoto(
+            id=new_id(),
+            activity_id=activity_id,
+            storage_key=key,
+            filename=upload.filename[:200],
+            content_type=upload.content_type,  # what the bytes are, never what the client said
+            size=size,
+            uploaded_by=principal.username or principal.subject,
+            created_at=now,
+        )
+        session.add(photo)
+        return photo
+
+    return uploads.keep(database, store, upload, max_bytes, write_row)
 
 
 def photos_query(session: Session, principal: Principal, activity_id: str):

@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from .. import client
 from .common import items
 from .forms import attempt, chosen_community, household_form, local_instant, q
+from .tickets import file_response, upload_file
 
 bp = Blueprint("activities", __name__, url_prefix="/activities")
 
