@@ -1,7 +1,8 @@
 """The community screens in a real browser, both run modes: the front desk's 百问百答 (a Chinese search narrows the
 answers as the butler types, each answer names who is responsible, the entries past their review date are listed)
-a survey's response rate and report with its XLSX; and, on a phone, a survey built and the household reminders
-screen (embedded mode only: the screens are the workbench's, the same in both modes)."""
+a survey's response rate and report with its XLSX; and, on a phone, a survey built, the household reminders
+screen, and an activity's sign-up and check-in (embedded mode only: the screens are the workbench's, the same in
+both modes)."""
 
 from __future__ import annotations
 
@@ -120,4 +121,40 @@ def test_the_service_manager_builds_a_survey_on_a_phone(embedded_stack, browser)
     assert browser.find_element(By.ID, "survey-open").is_displayed()
     browser.get(f"{embedded_stack.url}/reminders?community_id={community_id}")
     wait_for(browser, "#reminder-form")
+    assert csp_violations(browser) == []
+
+
+def test_on_a_phone_the_butler_signs_a_household_up_and_checks_it_in(embedded_stack, browser):
+    """Embedded only: the activity page at 375 px — find the household, sign it up, check it in — without CSP
+    violations or a page wider than the phone."""
+    from datetime import datetime
+
+    stack = embedded_stack
+    admin = Client(stack.url).login("admin", ADMIN_PASSWORD)
+    place = shared_place(stack, admin, "activities")
+    start = datetime.now().astimezone() + timedelta(days=4)
+    activity = admin.created(
+        "/api/v1/activities",
+        {"community_id": place["community"]["id"], "title": "亲子运动会", "kind": "sport", "place": "中心广场",
+         "starts_at": start.isoformat(), "ends_at": (start + timedelta(hours=2)).isoformat(),
+         "signup_closes_at": (start - timedelta(hours=1)).isoformat(), "capacity": 10},
+    )  # fmt: skip
+    assert admin.request("PATCH", f"/api/v1/activities/{activity['id']}", json={"status": "published"}).ok
+    fresh(browser, PHONE)
+    sign_in(browser, stack.url, *place["butler"][:2])
+    wait_for(browser, "#my-tickets")
+    browser.get(f"{stack.url}/activities/{activity['id']}")
+    search = wait_for(browser, "#f-q")
+    search.send_keys("1-101")
+    search.submit()
+    deadline = time.monotonic() + 30
+    while not browser.find_elements(By.CSS_SELECTOR, ".signup-pick button"):  # the unit reaches community by event
+        assert time.monotonic() < deadline, "the household never reached the community service"
+        time.sleep(0.3)
+        browser.refresh()
+    browser.find_element(By.CSS_SELECTOR, ".signup-pick button").click()
+    wait_text(browser, "#activity-signups", "1栋1-101")
+    wait_for(browser, "#activity-signups .check-in").click()
+    wait_text(browser, "#attended-count", "1")
+    assert browser.execute_script("return document.documentElement.scrollWidth") <= PHONE[0]
     assert csp_violations(browser) == []

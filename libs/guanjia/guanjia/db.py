@@ -204,7 +204,7 @@ def insert_if_absent(session: Session, table, values: dict, *, index_elements=No
 
 def insert_many_if_absent(session: Session, table, rows: list[dict], *, index_elements=None) -> set:
     """`insert_if_absent` for many rows (SQLAlchemy's insertmanyvalues: one compiled statement, a round trip per
-    1,000 rows): the primary keys of the rows this call inserted (those already there — written by another worker
+    1,000 rows): the primary keys (tuples for a composite key) of the rows this call inserted (those already there — written by another worker
     first — are left out)."""
     from sqlalchemy.dialects import postgresql, sqlite
 
@@ -212,9 +212,11 @@ def insert_many_if_absent(session: Session, table, rows: list[dict], *, index_el
         return set()
     table = getattr(table, "__table__", table)
     insert = postgresql.insert if is_postgres(session) else sqlite.insert
-    (key,) = table.primary_key.columns
-    statement = insert(table).on_conflict_do_nothing(index_elements=index_elements).returning(key)
-    return set(session.execute(statement, rows).scalars())
+    keys = list(table.primary_key.columns)
+    statement = insert(table).on_conflict_do_nothing(index_elements=index_elements).returning(*keys)
+    found = session.execute(statement, rows).all()
+    # A one-column key comes back as its values; a composite key (due_notices) as tuples.
+    return {row[0] for row in found} if len(keys) == 1 else {tuple(row) for row in found}
 
 
 class InSelected(ColumnElement):

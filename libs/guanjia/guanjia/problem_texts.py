@@ -315,6 +315,11 @@ DOMAIN_MESSAGES_ZH = {
     "this household has already signed up": "该住户已经报名",
     "the sign-up is already cancelled": "该报名已取消",
     "only a confirmed sign-up can check in": "只有已确认的报名才能签到",
+    "no such photo": "没有该照片",
+    "only an owner meeting records issues": "只有业主见面会才记录业主提出的问题",
+    "no such issue": "没有该问题记录",
+    "this issue has already been handed on": "该问题已处理，不能再次转交",
+    "not a ticket category": "不是工单类别",
     # community: birthday greetings and household reminders
     "no such resident": "没有该住户成员",
     "no greeting opt-in": "您尚未开通生日祝福",

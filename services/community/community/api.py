@@ -3,13 +3,13 @@ here."""
 
 from __future__ import annotations
 
-from flask import Response, jsonify
+from flask import Response, current_app, jsonify
 
-from guanjia import web
+from guanjia import uploads, web
 from guanjia.web import Blueprint, PageArgs
 from guanjia.workbook import XLSX_TYPE
 
-from .domain import activities, knowledge, orders, reminders, surveys
+from .domain import activities, knowledge, meetings, orders, reminders, surveys, units
 from .schemas import (
     ActivityIn,
     ActivityListArgs,
@@ -35,6 +35,10 @@ from .schemas import (
     GreetingListArgs,
     GreetingOut,
     GreetingPage,
+    IssueIn,
+    IssueOut,
+    IssuePage,
+    IssueTicketIn,
     KnowledgeIn,
     KnowledgeListArgs,
     KnowledgeOut,
@@ -45,6 +49,8 @@ from .schemas import (
     OrderOut,
     OrderPage,
     OverdueArgs,
+    PhotoOut,
+    PhotoPage,
     ProgressOut,
     RateIn,
     ReminderIn,
@@ -96,6 +102,18 @@ def _paged(session, query, args: dict, view) -> dict:
     page = web.paginate(session, query, args["page"], args["page_size"])
     page["items"] = [view(row) for row in page["items"]]
     return page
+
+
+def _with_households(session, query, args: dict, view) -> dict:
+    """A page of household rows (sign-ups, orders, issues), each with its unit's label (one query per page)."""
+    page = web.paginate(session, query, args["page"], args["page_size"])
+    labels = units.unit_labels(session, [row.unit_id for row in page["items"]])
+    page["items"] = [{**view(row), "unit_label": labels.get(row.unit_id)} for row in page["items"]]
+    return page
+
+
+def _columns(row) -> dict:
+    return {c.name: getattr(row, c.name) for c in row.__table__.columns}
 
 
 def _today():
@@ -297,7 +315,7 @@ def list_orders(args):
     """Orders the caller may see, newest first: a resident their household's, a butler their zones'."""
     query = orders.orders_query(web.principal(), args)
     with web.database().transaction() as session:
-        return _paged(session, query, args, orders.order_view)
+        return _with_households(session, query, args, orders.order_view)
 
 
 @order_blp.route("", methods=["POST"])
@@ -313,9 +331,17 @@ def place_order(body):
 @order_blp.arguments(FiguresArgs, location="query")
 @order_blp.response(200, FiguresOut)
 def order_figures(args):
-    """Promotion figures: completed orders and revenue by item and by zone in a month."""
+    """Promotion figures: completed orders and revenue by item and by zone in a month; `format=xlsx` for the
+    workbook (sheets 按服务项目, 按片区 with Chinese headers, revenue in yuan)."""
     with web.database().transaction() as session:
-        return orders.monthly_figures(session, web.principal(), web.settings(), args["community_id"], args["month"])
+        body = orders.monthly_figures(session, web.principal(), web.settings(), args["community_id"], args["month"])
+    if args["format"] == "xlsx":
+        return Response(
+            orders.figures_xlsx(body, web.settings().timezone),
+            mimetype=XLSX_TYPE,
+            headers={"Content-Disposition": f'attachment; filename="service-figures-{args["month"]}.xlsx"'},
+        )
+    return body
 
 
 @order_blp.route("/<order_id>", methods=["GET"])
@@ -401,7 +427,7 @@ def list_signups(args, activity_id):
     """Sign-ups the caller may see: a resident their household's, a butler their zones'."""
     with web.database().transaction() as session:
         query = activities.signups_query(session, web.principal(), activity_id)
-        return web.paginate(session, query, args["page"], args["page_size"])
+        return _with_households(session, query, args, _columns)
 
 
 @activity_blp.route("/<activity_id>/signups", methods=["POST"])
@@ -426,6 +452,88 @@ def cancel_signup(activity_id, signup_id):
 def check_in(activity_id, signup_id):
     with web.database().transaction() as session:
         return activities.check_in(session, web.principal(), web.now(), activity_id, signup_id)
+
+
+@activity_blp.route("/<activity_id>/photos", methods=["POST"])
+@activity_blp.response(201, PhotoOut)
+@activity_blp.doc(
+    requestBody={
+        "content": {
+            "multipart/form-data": {
+                "schema": {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}
+            }
+        }
+    }
+)
+def add_photo(activity_id):
+    """A photo of the activity (multipart field `file`: JPEG, PNG or WebP, proven by its content), up to
+    GUANJIA_MAX_UPLOAD_BYTES."""
+    settings = web.settings()
+    upload = uploads.receive("file", max_bytes=settings.max_upload_bytes, allowed=uploads.IMAGE_TYPES)
+    store = current_app.extensions["community.files"]
+    return meetings.add_photo(
+        web.database(), store, web.principal(), activity_id, upload, settings.max_upload_bytes, web.now()
+    )
+
+
+@activity_blp.route("/<activity_id>/photos", methods=["GET"])
+@activity_blp.arguments(PageArgs, location="query")
+@activity_blp.response(200, PhotoPage)
+def list_photos(args, activity_id):
+    with web.database().transaction() as session:
+        query = meetings.photos_query(session, web.principal(), activity_id)
+        return web.paginate(session, query, args["page"], args["page_size"])
+
+
+@activity_blp.route("/<activity_id>/photos/<photo_id>/content", methods=["GET"])
+@activity_blp.response(200, description="the photo")
+def photo_content(activity_id, photo_id):
+    """The photo as a download (never rendered inline by the API)."""
+    with web.database().transaction() as session:
+        photo = meetings.find_photo(session, web.principal(), activity_id, photo_id)
+    path = current_app.extensions["community.files"].path(photo.storage_key)
+    return uploads.download(path, photo.content_type, photo.filename, allowed=uploads.IMAGE_TYPES)
+
+
+@activity_blp.route("/<activity_id>/issues", methods=["GET"])
+@activity_blp.arguments(PageArgs, location="query")
+@activity_blp.response(200, IssuePage)
+def list_issues(args, activity_id):
+    """Issues raised at an owner meeting (a butler: the general ones and their zones' households')."""
+    with web.database().transaction() as session:
+        query = meetings.issues_query(session, web.principal(), activity_id)
+        return _with_households(session, query, args, _columns)
+
+
+def _issue_out(session, issue) -> dict:
+    return meetings.issue_view(issue, units.unit_labels(session, [issue.unit_id]))
+
+
+@activity_blp.route("/<activity_id>/issues", methods=["POST"])
+@activity_blp.arguments(IssueIn)
+@activity_blp.response(201, IssueOut)
+def raise_issue(body, activity_id):
+    """Record an issue raised at an owner meeting: its topic, what was said, and the household if one raised it."""
+    with web.database().transaction() as session:
+        return _issue_out(session, meetings.raise_issue(session, web.principal(), web.now(), activity_id, body))
+
+
+@activity_blp.route("/<activity_id>/issues/<issue_id>/ticket", methods=["POST"])
+@activity_blp.arguments(IssueTicketIn)
+@activity_blp.response(200, IssueOut)
+def issue_to_ticket(body, activity_id, issue_id):
+    """Hand the issue on as a ticket (meeting.issue_raised → tickets opens it, once); 409 the second time."""
+    with web.database().transaction() as session:
+        issue = meetings.to_ticket(session, web.settings(), web.principal(), web.now(), activity_id, issue_id, body)
+        return _issue_out(session, issue)
+
+
+@activity_blp.route("/<activity_id>/issues/<issue_id>/close", methods=["POST"])
+@activity_blp.response(200, IssueOut)
+def close_issue(activity_id, issue_id):
+    """Answered at the meeting: nothing to hand on."""
+    with web.database().transaction() as session:
+        return _issue_out(session, meetings.close_issue(session, web.principal(), activity_id, issue_id))
 
 
 # -- birthday greetings and custom reminders -------------------------------------------------------------------------

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from guanjia import access, config, web
 from guanjia.db import Database, utcnow
+from guanjia.uploads import LocalFileStore
+
+from . import config as community_config
 
 
-def create_app(settings=None, upstreams=None, *, clock=None):
-    """`clock` gives the current UTC time (tests pass a controllable one)."""
+def create_app(settings=None, upstreams=None, *, clock=None, files_dir: str | Path | None = None):
+    """`clock` gives the current UTC time (tests pass a controllable one); activity photos are kept under
+    `files_dir` (default GUANJIA_COMMUNITY_FILES_DIR, else <var>/files/community)."""
     from .api import (
         activity_blp,
         catalogue_blp,
@@ -29,6 +35,8 @@ def create_app(settings=None, upstreams=None, *, clock=None):
         clock=clock or utcnow,
         description="The front desk's knowledge base (百问百答), local services and hotlines, satisfaction surveys.",
     )
+    files_dir = files_dir or community_config.from_env(settings.env).files_dir
+    app.extensions["community.files"] = LocalFileStore(Path(files_dir))
     access.install(app, policy())
     blueprints = (
         knowledge_blp,

@@ -11,6 +11,7 @@ ACTIVITY_REMINDER_DUE = "activity.reminder_due"
 SURVEY_REMINDER_DUE = "survey.reminder_due"
 GREETING_DUE = "greeting.due"
 REMINDER_DUE = "reminder.due"
+MEETING_ISSUE_RAISED = "meeting.issue_raised"
 
 
 class SurveyOpenedV1(ma.Schema):
@@ -116,6 +117,20 @@ class ReminderDueV1(ma.Schema):
     due_on = ma.fields.String(required=True, metadata={"description": "the local day, e.g. 2026-12-05"})
 
 
+class MeetingIssueRaisedV1(ma.Schema):
+    """meeting.issue_raised v1 — staff hand an issue raised at an owner meeting on as a ticket: tickets opens one
+    (once per issue). Ids, the topic and the ticket category as codes; the issue's words stay in community."""
+
+    issue_id = ma.fields.String(required=True)
+    activity_id = ma.fields.String(required=True)
+    community_id = ma.fields.String(required=True)
+    # The household that raised it and its zone; both null for an issue of the whole community.
+    zone_id = ma.fields.String(required=True, allow_none=True)
+    unit_id = ma.fields.String(required=True, allow_none=True)
+    topic = ma.fields.String(required=True)
+    category = ma.fields.String(required=True)
+
+
 PUBLISHED = {
     SURVEY_OPENED: SurveyOpenedV1,
     SURVEY_CLOSED: SurveyClosedV1,
@@ -126,4 +141,5 @@ PUBLISHED = {
     ACTIVITY_REMINDER_DUE: ActivityReminderDueV1,
     GREETING_DUE: GreetingDueV1,
     REMINDER_DUE: ReminderDueV1,
+    MEETING_ISSUE_RAISED: MeetingIssueRaisedV1,
 }

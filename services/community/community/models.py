@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Computed, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Computed, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import DeclarativeBase, Mapped, deferred, mapped_column
 
@@ -242,6 +242,38 @@ class SignUp(Base):
     checked_in_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
     __table_args__ = (UniqueConstraint("activity_id", "unit_id", name="uq_activity_signups_household"),)
+
+
+class ActivityPhoto(Base):
+    """A photo of an activity (JPEG, PNG, WebP; the type proven by its content), kept in the service's file store."""
+
+    __tablename__ = "activity_photos"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    activity_id: Mapped[str] = mapped_column(ForeignKey("activities.id"), index=True)
+    storage_key: Mapped[str] = mapped_column(String(200))
+    filename: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(BigInteger)
+    uploaded_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class MeetingIssue(Base):
+    """An issue raised at an owner meeting (业主见面会), by a household or in general; it may become a ticket."""
+
+    __tablename__ = "meeting_issues"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    activity_id: Mapped[str] = mapped_column(ForeignKey("activities.id"), index=True)
+    community_id: Mapped[str] = mapped_column(String(36))
+    unit_id: Mapped[str | None] = mapped_column(String(36))  # the household that raised it, if one did
+    zone_id: Mapped[str | None] = mapped_column(String(36))
+    topic: Mapped[str] = mapped_column(String(30))  # a code: lift | parking | ... (what the ticket is told)
+    description: Mapped[str] = mapped_column(Text)  # stays here: never in an event
+    status: Mapped[str] = mapped_column(String(20))  # open | ticket_requested | closed
+    ticket_category: Mapped[str | None] = mapped_column(String(30))
+    raised_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    ticket_requested_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class Greeting(Base):

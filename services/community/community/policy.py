@@ -127,6 +127,26 @@ RESOURCES = [
         why="staff record attendance on the day",
     ),
     Resource(
+        "activity photos",
+        (f"{A}/<activity_id>/photos", f"{A}/<activity_id>/photos/<photo_id>/content"),
+        read=(R, B, SB, CM),
+        write=(B, SB, CM),
+        why="staff keep the photos of an activity; the residents of the community see those of announced ones",
+    ),
+    Resource(
+        "issues raised at owner meetings",
+        (
+            f"{A}/<activity_id>/issues",
+            f"{A}/<activity_id>/issues/<issue_id>/ticket",
+            f"{A}/<activity_id>/issues/<issue_id>/close",
+        ),
+        read=(B, SB, CM),
+        write=(B, SB, CM),
+        why="staff record what owners raised at the meeting and hand each issue on as a ticket (a butler: the "
+        "general ones and their zones' households')",
+        notes=("description",),
+    ),
+    Resource(
         "birthday greetings (生日祝福)",
         (G, f"{G}/me"),
         read=(R, B, SB, CM),

@@ -9,6 +9,9 @@ from .domain.activities import KINDS as ACTIVITY_KINDS
 from .domain.activities import SIGNUP_STATUSES
 from .domain.activities import STATUSES as ACTIVITY_STATUSES
 from .domain.knowledge import CATEGORIES, DIRECTORY_CATEGORIES, DIRECTORY_KINDS, PARTIES, STATUSES
+from .domain.meetings import ISSUE_STATUSES
+from .domain.meetings import TICKET_CATEGORIES as ISSUE_TICKET_CATEGORIES
+from .domain.meetings import TOPICS as ISSUE_TOPICS
 from .domain.orders import ORDER_STATUSES, PRICINGS, PROVIDERS
 from .domain.reminders import REMINDER_KINDS, REMINDER_STATUSES, REPEATS
 from .domain.surveys import CHANNELS, KINDS, SERVICE_LINES
@@ -348,6 +351,7 @@ class OrderOut(ma.Schema):
     zone_id = ma.fields.String(allow_none=True)
     item_id = ma.fields.String()
     item_name = ma.fields.String()
+    unit_label = ma.fields.String(allow_none=True, metadata={"description": "the household, e.g. 1栋1-101"})
     quantity = ma.fields.Integer()
     amount = ma.fields.String(allow_none=True, metadata={"description": "decimal yuan; null until a quote is agreed"})
     status = enum_out(ORDER_STATUSES)
@@ -367,7 +371,7 @@ class OrderListArgs(PageArgs):
 OrderPage = page_schema(OrderOut, "OrderPage")
 
 
-class FiguresArgs(ma.Schema):
+class FiguresArgs(ReportArgs):
     community_id = ma.fields.String(required=True, validate=ID)
     month = ma.fields.String(
         required=True, validate=ma.validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$"), metadata={"example": "2026-12"}
@@ -456,6 +460,7 @@ class SignUpOut(ma.Schema):
     id = ma.fields.String()
     activity_id = ma.fields.String()
     unit_id = ma.fields.String()
+    unit_label = ma.fields.String(allow_none=True, metadata={"description": "the household, e.g. 1栋1-101"})
     zone_id = ma.fields.String(allow_none=True)
     people = ma.fields.Integer()
     status = enum_out(SIGNUP_STATUSES)
@@ -465,6 +470,48 @@ class SignUpOut(ma.Schema):
 
 
 SignUpPage = page_schema(SignUpOut, "SignUpPage")
+
+
+class PhotoOut(ma.Schema):
+    id = ma.fields.String()
+    activity_id = ma.fields.String()
+    filename = ma.fields.String()
+    content_type = ma.fields.String()
+    size = ma.fields.Integer()
+    uploaded_by = ma.fields.String()
+    created_at = UtcDateTime()
+
+
+PhotoPage = page_schema(PhotoOut, "ActivityPhotoPage")
+
+
+class IssueIn(ma.Schema):
+    topic = ma.fields.String(required=True, validate=ma.validate.OneOf(ISSUE_TOPICS))
+    description = _text(2000, required=True)
+    unit_id = ma.fields.String(validate=ID, metadata={"description": "the household that raised it (optional)"})
+
+
+class IssueTicketIn(ma.Schema):
+    category = ma.fields.String(required=True, validate=ma.validate.OneOf(ISSUE_TICKET_CATEGORIES))
+
+
+class IssueOut(ma.Schema):
+    id = ma.fields.String()
+    activity_id = ma.fields.String()
+    community_id = ma.fields.String()
+    unit_id = ma.fields.String(allow_none=True)
+    unit_label = ma.fields.String(allow_none=True)
+    zone_id = ma.fields.String(allow_none=True)
+    topic = enum_out(ISSUE_TOPICS)
+    description = ma.fields.String()
+    status = enum_out(ISSUE_STATUSES)
+    ticket_category = enum_out(ISSUE_TICKET_CATEGORIES, allow_none=True)
+    raised_by = ma.fields.String()
+    created_at = UtcDateTime()
+    ticket_requested_at = UtcDateTime(allow_none=True)
+
+
+IssuePage = page_schema(IssueOut, "MeetingIssuePage")
 
 
 class SurveyRemindOut(ma.Schema):

@@ -15,10 +15,10 @@ def community_settings(infra):
 
 
 @pytest.fixture(scope="session")
-def community_app(community_settings):
+def community_app(community_settings, tmp_path_factory):
     from community.app import create_app
 
-    return create_app(community_settings, upstreams={})
+    return create_app(community_settings, upstreams={}, files_dir=tmp_path_factory.mktemp("files"))
 
 
 @pytest.fixture

@@ -8,8 +8,9 @@ from sqlalchemy.orm import Session
 from guanjia.db import parse_time
 
 from .domain import projections, tickets
+from .domain.common import CATEGORIES
 from .models import Ticket, Unit
-from .payloads import Absence, RenovationViolation, SurveyLowScore, UnitChanged, ZoneUpdated
+from .payloads import Absence, MeetingIssueRaised, RenovationViolation, SurveyLowScore, UnitChanged, ZoneUpdated
 
 
 def on_unit_changed(context, session: Session, event: dict) -> None:
@@ -108,6 +109,46 @@ def on_survey_low_score(context, session: Session, event: dict) -> None:
     )
 
 
+MEETING_TOPIC_LABELS = {
+    "lift": "电梯",
+    "parking": "停车",
+    "cleaning": "环境卫生",
+    "greening": "绿化",
+    "security": "秩序安全",
+    "repairs": "维修",
+    "fees": "收费",
+    "noise": "噪音",
+    "facilities": "公共设施",
+    "other": "其他",
+}
+
+
+def on_meeting_issue_raised(context, session: Session, event: dict) -> None:
+    """An issue raised at an owner meeting becomes a ticket for the household (or the zone, or the community's
+    desk). Once per issue: the inbox applies each event once, and a second event naming the same issue (a replay
+    under another id) finds the ticket by its text and changes nothing. The issue's words stay in community."""
+    data = MeetingIssueRaised().load(event["data"])
+    description = (
+        f"业主见面会议题：{MEETING_TOPIC_LABELS.get(data['topic'], data['topic'])}（议题 {data['issue_id']}，"
+        f"详见社区活动记录）"
+    )
+    known = select(Ticket.id).where(Ticket.community_id == data["community_id"], Ticket.description == description)
+    if session.execute(known).first():
+        return
+    _system_ticket(
+        context,
+        session,
+        "system:meeting",
+        data,
+        location="in_unit" if data["unit_id"] else "public_area",
+        category=data["category"] if data["category"] in CATEGORIES else "suggestion",
+        subcategory=f"owner_meeting_{data['topic']}"[:50],
+        priority="normal",
+        channel="owner_meeting",
+        description=description,
+    )
+
+
 # The payload schema of every consumed type (checked against the producers' documents in tests/contract).
 SCHEMAS = {
     "unit.created": UnitChanged,
@@ -117,6 +158,7 @@ SCHEMAS = {
     "staff.absence_started": Absence,
     "staff.absence_ended": Absence,
     "survey.low_score": SurveyLowScore,
+    "meeting.issue_raised": MeetingIssueRaised,
 }
 
 HANDLERS = {
@@ -127,4 +169,5 @@ HANDLERS = {
     "staff.absence_started": on_absence_started,
     "staff.absence_ended": on_absence_ended,
     "survey.low_score": on_survey_low_score,
+    "meeting.issue_raised": on_meeting_issue_raised,
 }

@@ -57,3 +57,15 @@ class SurveyLowScore(Tolerant):
     service_line = ma.fields.String(required=True)
     score = ma.fields.Integer(required=True)
     scale_max = ma.fields.Integer(required=True)
+
+
+class MeetingIssueRaised(Tolerant):
+    """meeting.issue_raised as tickets needs it: an issue of an owner meeting to open a ticket for."""
+
+    issue_id = ma.fields.String(required=True)
+    activity_id = ma.fields.String(required=True)
+    community_id = ma.fields.String(required=True)
+    zone_id = ma.fields.String(load_default=None, allow_none=True)
+    unit_id = ma.fields.String(load_default=None, allow_none=True)
+    topic = ma.fields.String(required=True)
+    category = ma.fields.String(required=True)

@@ -23,6 +23,9 @@ MAINTENANCE_ROLES = ("engineer", "senior_butler", "cs_manager", "admin")
 QUALITY_ROLES = ("butler", "senior_butler", "cs_manager", "admin")
 # Who takes part in a new-building acceptance (the tickets API's acceptance readers among staff).
 ACCEPTANCE_ROLES = ("butler", "engineer", "senior_butler", "cs_manager", "admin")
+# Who organises activities (community's organisers), and who works the special services (finance reads figures).
+COMMUNITY_ROLES = ("butler", "senior_butler", "cs_manager", "admin")
+SERVICE_ROLES = ("butler", "senior_butler", "cs_manager", "finance", "admin")
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,8 @@ LINKS = (
     Link("knowledge.index", lazy_gettext("Knowledge base")),
     Link("surveys.index", lazy_gettext("Surveys")),
     Link("reminders.index", lazy_gettext("Household reminders"), REMINDER_ROLES),
+    Link("activities.index", lazy_gettext("Activities"), COMMUNITY_ROLES),
+    Link("services.index", lazy_gettext("Special services"), SERVICE_ROLES),
     Link("admin.users", lazy_gettext("Administration"), ADMIN_ROLES),
 )
 

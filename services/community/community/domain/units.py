@@ -56,3 +56,11 @@ def zone_names(session: Session, zone_ids) -> dict[str, str]:
     if not ids:
         return {}
     return {z.id: z.name for z in session.query(Zone).filter(Zone.id.in_(ids)) if z.name}
+
+
+def unit_labels(session: Session, unit_ids) -> dict[str, str]:
+    """{unit id: label} for the units of one page (one query): screens show `1栋1-101`, not an id."""
+    ids = [u for u in set(unit_ids) if u]
+    if not ids:
+        return {}
+    return {u.id: u.label for u in session.query(Unit).filter(Unit.id.in_(ids)) if u.label}

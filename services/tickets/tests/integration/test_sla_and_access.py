@@ -287,6 +287,35 @@ def test_a_low_survey_score_opens_one_follow_up_complaint_for_the_household(tick
     assert len(opened()) == 1
 
 
+def test_an_owner_meeting_issue_opens_one_ticket_for_the_household(tickets_settings, world, db, publish):
+    issue_id = str(uuid.uuid4())
+    data = {
+        "issue_id": issue_id,
+        "activity_id": str(uuid.uuid4()),
+        "community_id": world["community_id"],
+        "zone_id": world["zone_id"],
+        "unit_id": world["unit_id"],
+        "topic": "lift",
+        "category": "repair",
+    }
+    first = publish(tickets_settings, "meeting.issue_raised", data, source="community")
+    replayed = publish(tickets_settings, "meeting.issue_raised", data, source="community")  # another id, same issue
+
+    def opened():
+        with db.transaction() as s:
+            query = select(Ticket).where(
+                Ticket.community_id == world["community_id"], Ticket.channel == "owner_meeting"
+            )
+            return s.execute(query).scalars().all()
+
+    (ticket,) = wait_until(opened, message="meeting issue ticket")
+    _wait_processed(db, first["id"], replayed["id"])
+    assert len(opened()) == 1
+    assert (ticket.category, ticket.subcategory, ticket.unit_id) == ("repair", "owner_meeting_lift", world["unit_id"])
+    assert ticket.assignee_id == world["butler_id"] and ticket.reporter_id is None
+    assert ticket.description == f"业主见面会议题：电梯（议题 {issue_id}，详见社区活动记录）"
+
+
 def _wait_processed(db, *event_ids):
     """Until the consumer has applied (or skipped as a duplicate) every one of these events."""
     from tickets.models import inbox

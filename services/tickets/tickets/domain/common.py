@@ -19,7 +19,7 @@ from ..models import Ticket, TimelineEntry, outbox
 
 CATEGORIES = ("repair", "complaint", "inquiry", "suggestion", "praise", "service_request", "dispute")
 PRIORITIES = ("low", "normal", "high", "emergency")
-CHANNELS = ("phone", "walk_in", "app", "wechat", "patrol", "survey", "maintenance")
+CHANNELS = ("phone", "walk_in", "app", "wechat", "patrol", "survey", "maintenance", "owner_meeting")
 LOCATIONS = ("in_unit", "public_area")
 DEPARTMENTS = ("engineering", "security", "cleaning", "landscaping", "customer_service")
 STATUSES = ("new", "assigned", "in_progress", "on_hold", "resolved", "closed", "reopened", "cancelled")

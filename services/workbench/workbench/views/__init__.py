@@ -2,6 +2,7 @@
 
 from . import (
     acceptance,
+    activities,
     admin,
     arrears,
     auth,
@@ -25,6 +26,7 @@ from . import (
     roster,
     rota,
     search,
+    services,
     staff,
     structure,
     surveys,
@@ -62,6 +64,8 @@ BLUEPRINTS = [
     knowledge.bp,
     surveys.bp,
     reminders.bp,
+    activities.bp,
+    services.bp,
     admin.bp,
     structure.bp,
     inbox.bp,

@@ -69,3 +69,29 @@ def local_instant(text: str, field: str, errors: dict) -> str | None:
         return None
     tz = ZoneInfo(current_app.extensions["guanjia.settings"].timezone)
     return moment.replace(tzinfo=tz).astimezone(UTC).isoformat()
+
+
+def household_matches(search: str) -> list:
+    """Households found by unit number, phone or name (two characters at least), one row per home: the forms that
+    act for a household (a sign-up, an order) pick it from here; the API still decides which are the person's."""
+    if len(search) < 2:
+        return []
+    found, seen = [], set()
+    for row in items(client.get_or_none("/api/v1/residents", {"q": search, "page_size": 20})):
+        if row.get("unit_id") and row["unit_id"] not in seen:
+            seen.add(row["unit_id"])
+            found.append(row)
+    return found
+
+
+def household_form(errors=None, form_name=None) -> dict:
+    """What a page that acts for a household shows around its forms: the search (`q`), the households it found,
+    and the API's refusal of the form named `form_name` (with the values posted, to fill it in again)."""
+    search = request.values.get("q", "").strip()[:50]
+    return {
+        "q": search,
+        "matches": household_matches(search),
+        "errors": errors or {},
+        "form_name": form_name,
+        "values": request.form,
+    }
