@@ -268,7 +268,8 @@ class Allocation(Base):
     bill_id: Mapped[str | None] = mapped_column(String(36), index=True)
     amount_fen: Mapped[int] = mapped_column(BigInteger)
     kind: Mapped[str] = mapped_column(String(20))  # payment | prepaid | prepaid_use | transfer | reversal | refund
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # Indexed: the collection-rate report reads the bills paid into since a period's start.
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
 
 
 class LedgerEntry(Base):

@@ -7,7 +7,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import func, select, union
 from sqlalchemy.orm import Session
 
 from guanjia import db as dbmod
@@ -279,54 +279,53 @@ def collection_rate(
     base = [Bill.community_id == community_id, Bill.kind != "deposit"]
     if (zone := _zone_filter(principal)) is not None:
         base.append(zone)
-    # This period's bills: receivable and what was collected on them by the cut-off.
+    # This period's bills: receivable and what was collected on them by the cut-off. The allocations are summed per
+    # bill reported (a lookup by bill_id), never over the instance's whole history.
     collected = (
-        select(Allocation.bill_id, func.sum(Allocation.amount_fen).label("paid"))
-        .where(Allocation.bill_id.is_not(None), Allocation.created_at < cutoff)
-        .group_by(Allocation.bill_id)
-        .subquery()
+        select(func.coalesce(func.sum(Allocation.amount_fen), 0))
+        .where(Allocation.bill_id == Bill.id, Allocation.created_at < cutoff)
+        .correlate(Bill)
+        .scalar_subquery()
     )
     rows = session.execute(
-        select(Bill.zone_id, Bill.amount_fen - Bill.credited_fen, func.coalesce(collected.c.paid, 0))
-        .outerjoin(collected, collected.c.bill_id == Bill.id)
+        select(Bill.zone_id, func.sum(Bill.amount_fen - Bill.credited_fen), func.sum(collected))
         .where(*base, Bill.period.in_(sub_periods(period)))
+        .group_by(Bill.zone_id)
     ).all()
     for zone_id, receivable, paid in rows:
         for key in keys(zone_id):
             groups[key]["receivable"] += int(receivable)
             groups[key]["collected"] += int(paid)
-    # Older bills: owed at the period's start, recovered between its start and the cut-off.
-    before = (
-        select(Allocation.bill_id, func.sum(Allocation.amount_fen).label("paid"))
-        .where(Allocation.bill_id.is_not(None), Allocation.created_at < start)
-        .group_by(Allocation.bill_id)
-        .subquery()
-    )
-    during = (
-        select(Allocation.bill_id, func.sum(Allocation.amount_fen).label("paid"))
-        .where(
-            Allocation.bill_id.is_not(None),
-            and_(Allocation.created_at >= start, Allocation.created_at < recovery_cutoff),
+    # Older bills: owed at the period's start, recovered between its start and the cut-off. Allocations are signed
+    # and kept (paid_fen is their sum), so an older bill settled today with no allocation since the period's start
+    # owed nothing at it: only the bills open today and those with an allocation since the start are read.
+    moved = select(Allocation.bill_id).where(Allocation.bill_id.is_not(None), Allocation.created_at >= start)
+    older = [*base, Bill.period_end < period.start]
+    candidates = union(
+        select(Bill.id).where(*older, Bill.amount_fen > Bill.credited_fen + Bill.paid_fen),
+        select(Bill.id).where(*older, Bill.id.in_(moved)),
+    ).subquery()
+
+    def paid_between(*when):
+        return (
+            select(func.coalesce(func.sum(Allocation.amount_fen), 0))
+            .where(Allocation.bill_id == Bill.id, *when)
+            .correlate(Bill)
+            .scalar_subquery()
         )
-        .group_by(Allocation.bill_id)
-        .subquery()
-    )
+
+    owed = (Bill.amount_fen - Bill.credited_fen - paid_between(Allocation.created_at < start)).label("owed")
+    recovered = paid_between(Allocation.created_at >= start, Allocation.created_at < recovery_cutoff).label("recovered")
+    per_bill = select(Bill.zone_id, owed, recovered).join(candidates, candidates.c.id == Bill.id).subquery()
     rows = session.execute(
-        select(
-            Bill.zone_id,
-            Bill.amount_fen - Bill.credited_fen - func.coalesce(before.c.paid, 0),
-            func.coalesce(during.c.paid, 0),
-        )
-        .outerjoin(before, before.c.bill_id == Bill.id)
-        .outerjoin(during, during.c.bill_id == Bill.id)
-        .where(*base, Bill.period_end < period.start)
+        select(per_bill.c.zone_id, func.sum(per_bill.c.owed), func.sum(per_bill.c.recovered))
+        .where(per_bill.c.owed > 0)
+        .group_by(per_bill.c.zone_id)
     ).all()
-    for zone_id, owed, recovered in rows:
-        if owed <= 0:
-            continue
+    for zone_id, owed_sum, recovered_sum in rows:
         for key in keys(zone_id):
-            groups[key]["arrears_at_start"] += int(owed)
-            groups[key]["recovered"] += int(recovered)
+            groups[key]["arrears_at_start"] += int(owed_sum)
+            groups[key]["recovered"] += int(recovered_sum)
 
     policy = policy_for(session, community_id, now)
     target = policy.collection_target
