@@ -310,9 +310,9 @@ def list_contacts(session: Session, principal: Principal, resident_id: str) -> l
     return list(session.execute(query.order_by(ContactLog.contacted_at.desc())).scalars())
 
 
-def _contacted_since(since: datetime):
-    """Per unit: contacts since `since`, how many were effective, and the last one."""
-    return (
+def _contacted_since(since: datetime, community_id: str | None = None):
+    """Per unit (of the community, if given): contacts since `since`, how many were effective, and the last one."""
+    query = (
         select(
             ContactLog.unit_id,
             func.count().label("contacts"),
@@ -321,12 +321,17 @@ def _contacted_since(since: datetime):
         )
         .where(ContactLog.contacted_at >= since)
         .group_by(ContactLog.unit_id)
-        .subquery()
     )
+    if community_id is not None:
+        query = query.where(ContactLog.unit_id.in_(select(Unit.id).where(Unit.community_id == community_id)))
+    return query.subquery()
 
 
-def _current_households():
-    return select(Resident.unit_id).where(Resident.status != "moved_out").distinct().subquery()
+def _current_households(community_id: str | None = None):
+    query = select(Resident.unit_id).where(Resident.status != "moved_out")
+    if community_id is not None:
+        query = query.where(Resident.community_id == community_id)
+    return query.distinct().subquery()
 
 
 def _households(session: Session, zone_id: str, since: datetime):
@@ -379,8 +384,8 @@ def community_familiarity(
     """The zone figures of `familiarity` for every zone of the community the caller sees, in one query."""
     get_community(session, principal, community_id)
     zones = list(session.execute(visible_zones(principal).where(Zone.community_id == community_id)).scalars())
-    current = _current_households()
-    contacted = _contacted_since(now - timedelta(days=days))
+    current = _current_households(community_id)
+    contacted = _contacted_since(now - timedelta(days=days), community_id)
     counts = {
         zone_id: (households, reached, effective)
         for zone_id, households, reached, effective in session.execute(
