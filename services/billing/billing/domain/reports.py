@@ -7,7 +7,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, text, union
+from sqlalchemy import case, func, select, text, union_all
 from sqlalchemy.orm import Session
 
 from guanjia import db as dbmod
@@ -284,44 +284,57 @@ def collection_rate(
     base = [Bill.community_id == community_id, Bill.kind != "deposit"]
     if (zone := _zone_filter(principal)) is not None:
         base.append(zone)
-    # This period's bills: receivable and what was collected on them by the cut-off. The allocations are summed per
-    # bill reported (a lookup by bill_id), never over the instance's whole history.
-    collected = (
-        select(func.coalesce(func.sum(Allocation.amount_fen), 0))
-        .where(Allocation.bill_id == Bill.id, Allocation.created_at < cutoff)
-        .correlate(Bill)
-        .scalar_subquery()
-    )
+    # Allocations are signed and kept (a move or a reversal is new rows) and paid_fen is their sum, so what a bill
+    # had been paid by a moment is paid_fen minus what was allocated to it since: the report reads only the
+    # allocations made after the moments it asks about (few, by created_at), never a bill's whole history.
+    open_bill = Bill.amount_fen > Bill.credited_fen + Bill.paid_fen
+    # This period's bills: receivable and what was collected on them by the cut-off.
+    current = [*base, Bill.period.in_(sub_periods(period))]
     rows = session.execute(
-        select(Bill.zone_id, func.sum(Bill.amount_fen - Bill.credited_fen), func.sum(collected))
-        .where(*base, Bill.period.in_(sub_periods(period)))
+        select(Bill.zone_id, func.sum(Bill.amount_fen - Bill.credited_fen), func.sum(Bill.paid_fen))
+        .where(*current)
         .group_by(Bill.zone_id)
     ).all()
+    later = dict(
+        session.execute(
+            select(Bill.zone_id, func.sum(Allocation.amount_fen))
+            .join(Bill, Bill.id == Allocation.bill_id)
+            .where(Allocation.created_at >= cutoff, *current)
+            .group_by(Bill.zone_id)
+        ).all()
+    )
     for zone_id, receivable, paid in rows:
         for key in keys(zone_id):
             groups[key]["receivable"] += int(receivable)
-            groups[key]["collected"] += int(paid)
-    # Older bills: owed at the period's start, recovered between its start and the cut-off. Allocations are signed
-    # and kept (paid_fen is their sum), so an older bill settled today with no allocation since the period's start
-    # owed nothing at it: only the bills open today and those with an allocation since the start are read.
+            groups[key]["collected"] += int(paid) - int(later.get(zone_id) or 0)
+    # Older bills: owed at the period's start (outstanding today plus what was allocated since the start),
+    # recovered between the start and the cut-off. Only the bills open today and those paid into since the start
+    # can have owed something at it.
     older = [*base, Bill.period_end < period.start]
-    candidates = union(
-        select(Bill.id).where(*older, Bill.amount_fen > Bill.credited_fen + Bill.paid_fen),
-        # From the allocations since the start (few) to their bills, not the other way round.
-        select(Bill.id).join(Allocation, Allocation.bill_id == Bill.id).where(*older, Allocation.created_at >= start),
-    ).subquery()
-
-    def paid_between(*when):
-        return (
-            select(func.coalesce(func.sum(Allocation.amount_fen), 0))
-            .where(Allocation.bill_id == Bill.id, *when)
-            .correlate(Bill)
-            .scalar_subquery()
+    since = (
+        select(
+            Allocation.bill_id,
+            func.sum(Allocation.amount_fen).label("since"),
+            func.sum(case((Allocation.created_at < recovery_cutoff, Allocation.amount_fen), else_=0)).label("during"),
         )
-
-    owed = (Bill.amount_fen - Bill.credited_fen - paid_between(Allocation.created_at < start)).label("owed")
-    recovered = paid_between(Allocation.created_at >= start, Allocation.created_at < recovery_cutoff).label("recovered")
-    per_bill = select(Bill.zone_id, owed, recovered).join(candidates, candidates.c.id == Bill.id).subquery()
+        .join(Bill, Bill.id == Allocation.bill_id)
+        .where(Allocation.created_at >= start, *older)
+        .group_by(Allocation.bill_id)
+        .cte("since")  # read once for both halves below
+    )
+    outstanding = Bill.amount_fen - Bill.credited_fen - Bill.paid_fen
+    per_bill = union_all(
+        select(
+            Bill.zone_id,
+            (outstanding + func.coalesce(since.c.since, 0)).label("owed"),
+            func.coalesce(since.c.during, 0).label("recovered"),
+        )
+        .outerjoin(since, since.c.bill_id == Bill.id)
+        .where(*older, open_bill),
+        select(Bill.zone_id, outstanding + since.c.since, since.c.during)
+        .join(since, since.c.bill_id == Bill.id)
+        .where(*older, ~open_bill),
+    ).subquery()
     rows = session.execute(
         select(per_bill.c.zone_id, func.sum(per_bill.c.owed), func.sum(per_bill.c.recovered))
         .where(per_bill.c.owed > 0)
