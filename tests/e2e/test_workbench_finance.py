@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import date, timedelta
 
 import openpyxl
 import pypdf
@@ -15,7 +16,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from .browser import PHONE, csp_violations, csrf_of, fresh, sign_in, wait_for, wait_text, web_session
-from .conftest import Client, make_household
+from .conftest import Client, approved_renovation, make_household
 from .test_workbench import staff
 
 pytestmark = pytest.mark.timeout(300)
@@ -186,7 +187,26 @@ def test_the_dashboard_draws_every_chart_with_its_table_and_workbook(stack, admi
     cid, unit_id = place["community"]["id"], place["unit"]["id"]
     admin.created("/api/v1/payments", {"unit_id": unit_id, "amount": "100.00", "method": "cash"})
     admin.created("/api/v1/tickets", {"unit_id": unit_id, "category": "repair", "description": "厨房水龙头漏水"})
-    username, password, _ = staff(admin, place, "cs_manager")
+    username, password, manager_id = staff(admin, place, "cs_manager")
+    # The other panels' data: a household visited (familiarity), a patrol round completed, a renovation violation.
+    admin.created(f"/api/v1/residents/{place['resident']['id']}/contacts", {"kind": "visit", "effective": True})
+    plan = admin.created(
+        "/api/v1/tickets/patrols/plans",
+        {
+            "zone_id": place["unit"]["zone_id"],
+            "name": "一区日常巡查",
+            "frequency": "daily",
+            "staff_ids": [manager_id],
+            "checkpoints": [{"code": "CP-A", "name": "大堂"}],
+        },
+    )
+    patrol = admin.created("/api/v1/tickets/patrols/rounds", {"plan_id": plan["id"]})
+    assert admin.post(f"/api/v1/tickets/patrols/rounds/{patrol['id']}/complete").status_code == 200
+    admin.created(
+        f"{approved_renovation(admin, place)}/inspections",
+        {"findings": "封闭阳台", "violation": {"category": "debris", "severity": "serious", "evidence": "外立面改动",
+                                              "rectify_by": (date.today() + timedelta(days=7)).isoformat()}},
+    )  # fmt: skip
     fresh(browser)
     sign_in(browser, stack.url, username, password)
     wait_for(browser, "#nav-dashboard")
@@ -201,11 +221,34 @@ def test_the_dashboard_draws_every_chart_with_its_table_and_workbook(stack, admi
     assert "¥123.75" in browser.find_element(By.ID, "chart-ageing").text
     tickets = browser.find_element(By.ID, "chart-tickets")
     assert len(tickets.find_elements(By.CSS_SELECTOR, "svg rect.bar")) == 8  # eight weeks, this one with a ticket
-    assert tickets.find_elements(By.CSS_SELECTOR, "tbody tr")[-1].text.split()[1] == "1"
+    # This week: the repair and the violation's rectification ticket (the bus may still be delivering it).
+    assert tickets.find_elements(By.CSS_SELECTOR, "tbody tr")[-1].text.split()[1] in ("1", "2")
+    assert "回访成功" in tickets.text  # satisfaction and the visits behind it, week by week
+    # Familiarity 100 % / effective 100 % in 一区: two green bars, each with its dashed target tick.
+    known = browser.find_element(By.ID, "chart-familiarity")
+    assert [b.get_attribute("fill") for b in known.find_elements(By.CSS_SELECTOR, "svg rect.bar")] == [
+        "#2e7d32",
+        "#1565c0",
+    ]
+    assert len(known.find_elements(By.CSS_SELECTOR, "svg line[stroke-dasharray]")) == 2
+    assert "一区" in known.text and "100.0% (1)" in known.text and "熟悉率" in known.text
+    patrols = browser.find_element(By.ID, "chart-patrols")
+    assert patrols.find_elements(By.CSS_SELECTOR, "svg rect.bar") and "一区" in patrols.text
+    assert patrols.find_element(By.CSS_SELECTOR, "tbody tr").text.split()[-1] == "否"  # not overdue
+    broken = browser.find_element(By.ID, "chart-violations")
+    assert "装修违规 · 1" in broken.text and len(broken.find_elements(By.CSS_SELECTOR, "svg rect.bar")) == 6
+    assert broken.find_element(By.CSS_SELECTOR, "tbody tr").text.split()[-3:] == ["1", "1", "1"]
     assert csp_violations(browser) == []
 
     session = web_session(stack.url, username, password)
-    for chart, header in (("collection-zone", "收缴率"), ("ageing", "0–30天"), ("tickets", "SLA达标率")):
+    for chart, header in (
+        ("collection-zone", "收缴率"),
+        ("ageing", "0–30天"),
+        ("tickets", "满意度"),
+        ("familiarity", "有效沟通率"),
+        ("patrols", "最近巡逻"),
+        ("violations", "未整改"),
+    ):
         answer = session.get(
             f"{stack.url}/dashboard/{chart}.xlsx", params={"community_id": cid, "period": "2026-11"}, timeout=30
         )

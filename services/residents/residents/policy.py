@@ -122,6 +122,7 @@ RESOURCES = [
         (
             f"{Z}/<zone_id>/vacant-units",
             f"{Z}/<zone_id>/familiarity",
+            f"{C}/<community_id>/familiarity",
             f"{Z}/<zone_id>/unreached",
             f"{C}/<community_id>/overdue-keys",
         ),
@@ -168,6 +169,13 @@ RESOURCES = [
         write=(R, B, SB, CM, E),
         why="the household applies, engineering reviews and inspects, managers approve and issue the permit",
         notes=NOTES,
+    ),
+    Resource(
+        "renovation violation counts",
+        (f"{C}/<community_id>/renovation-violations",),
+        read=(B, SB, CM, E),
+        write=(),
+        why="counts per zone and month for the inspectors and the managers' dashboard; no household named",
     ),
 ]
 

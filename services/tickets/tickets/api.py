@@ -136,6 +136,7 @@ from .schemas import (
     VisitIn,
     VisitOut,
     WeeklyReportArgs,
+    WeeklySeriesArgs,
 )
 
 blp = Blueprint("tickets", __name__, url_prefix="/api/v1/tickets", description="Repair, complaint and enquiry tickets")
@@ -514,6 +515,25 @@ def butler_figures(args):
     satisfaction, patrol coverage (staff's monthly scorecards ask it; role `service` only)."""
     with web.database().transaction() as session:
         return reports.butler_figures(session, args["community_id"], args["month"], web.settings().timezone, web.now())
+
+
+@blp.route("/reports/weekly-series", methods=["GET"])
+@blp.arguments(WeeklySeriesArgs, location="query")
+@blp.response(200, description="JSON: one entry a week, oldest first")
+def weekly_series(args):
+    """The weekly report's headline figures (tickets, SLA compliance, satisfaction) for `weeks` weeks ending with
+    the week holding `week`, in one answer (the managers' dashboard)."""
+    with web.database().transaction() as session:
+        series = reports.weekly_series(
+            session,
+            web.principal(),
+            args["community_id"],
+            args["week"],
+            args["weeks"],
+            web.settings().timezone,
+            web.now(),
+        )
+    return jsonify(web.jsonable(series))
 
 
 # ---------------------------------------------------------------- patrols

@@ -85,7 +85,7 @@ RESOURCES = [
     ),
     Resource(
         "ticket reports",
-        (f"{T}/reports/monthly", f"{T}/reports/weekly"),
+        (f"{T}/reports/monthly", f"{T}/reports/weekly", f"{T}/reports/weekly-series"),
         read=(SB, CM),
         write=(),
         why="supervisors' monthly and weekly complaint statistics",

@@ -364,6 +364,12 @@ class ButlerFiguresOut(ma.Schema):
     items = ma.fields.List(ma.fields.Nested(ButlerFiguresRow))
 
 
+class WeeklySeriesArgs(ma.Schema):
+    community_id = _ids(required=True)
+    week = ma.fields.Date(required=True, metadata={"description": "any day of the last week of the series"})
+    weeks = ma.fields.Integer(load_default=8, validate=ma.validate.Range(min=1, max=53))
+
+
 # ---------------------------------------------------------------- patrols
 
 

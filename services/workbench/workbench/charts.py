@@ -124,3 +124,52 @@ def columns_with_line(rows: list[dict]) -> Chart:
     chart.polyline = " ".join(f"{x},{y}" for x, y in points)
     chart.lines.append({"x1": 40, "y1": top + plot, "x2": WIDTH - 20, "y2": top + plot, "stroke": "#555", "dash": ""})
     return chart
+
+
+def _text(chart: Chart, x: float, y: float, text: str, anchor: str = "start", cls: str = "value") -> None:
+    chart.texts.append({"x": x, "y": y, "text": text, "anchor": anchor, "cls": cls})
+
+
+def twin_rate_bars(rows: list[dict], targets: tuple[float, float]) -> Chart:
+    """Two thin horizontal bars per group (two rates, 0–1), each against its own target, drawn as a dashed tick
+    across its bar: green when it meets the target, red when not. rows: {label, rates: (a, b)}."""
+    span = WIDTH - LABEL_W - 50
+    half = BAR_H // 2
+    chart = Chart(WIDTH, max(1, len(rows)) * ROW_H + 10)
+    fills = (("#2e7d32", "#c62828"), ("#1565c0", "#ef6c00"))
+    for index, row in enumerate(rows):
+        y = 10 + index * ROW_H
+        _text(chart, LABEL_W - 6, y + BAR_H - 4, row["label"], "end", "label")
+        for part, (rate, target) in enumerate(zip(row["rates"], targets, strict=True)):
+            top = y + part * (half + 1)
+            rate = 0.0 if rate is None else min(max(rate, 0.0), 1.0)
+            width = round(span * rate, 1)
+            fill = fills[part][0] if rate >= target else fills[part][1]
+            chart.rects.append({"x": LABEL_W, "y": top, "w": width, "h": half, "fill": fill, "title": f"{rate:.1%}"})
+            _text(chart, LABEL_W + width + 4, top + half - 1, f"{rate:.0%}")
+            x = round(LABEL_W + span * target, 1)
+            chart.lines.append({"x1": x, "y1": top - 1, "x2": x, "y2": top + half + 1, "stroke": "#555", "dash": "2 2"})
+    return chart
+
+
+def value_bars(rows: list[dict], mark: float, unit: str) -> Chart:
+    """One horizontal bar per group of a quantity (days since the last patrol round), scaled to the largest value
+    or the mark, with the mark (the required interval) as a dashed line: red past it. rows: {label, value}."""
+    span = WIDTH - LABEL_W - 70
+    largest = max([mark, *(row["value"] or 0 for row in rows)]) or 1.0
+    chart = Chart(WIDTH, max(1, len(rows)) * ROW_H + 30)
+    for index, row in enumerate(rows):
+        y = 10 + index * ROW_H
+        _text(chart, LABEL_W - 6, y + BAR_H - 4, row["label"], "end", "label")
+        value = row["value"]
+        if value is None:
+            _text(chart, LABEL_W + 4, y + BAR_H - 4, "—")
+            continue
+        width = round(span * value / largest, 1)
+        fill = "#2e7d32" if value <= mark else "#c62828"
+        chart.rects.append({"x": LABEL_W, "y": y, "w": width, "h": BAR_H, "fill": fill, "title": f"{value:g}{unit}"})
+        _text(chart, LABEL_W + width + 4, y + BAR_H - 4, f"{value:g}{unit}")
+    x = round(LABEL_W + span * mark / largest, 1)
+    chart.lines.append({"x1": x, "y1": 4, "x2": x, "y2": chart.height - 18, "stroke": "#555", "dash": "4 3"})
+    chart.texts.append({"x": x, "y": chart.height - 4, "text": f"{mark:g}{unit}", "anchor": "middle", "cls": "axis"})
+    return chart

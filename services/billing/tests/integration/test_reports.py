@@ -144,6 +144,31 @@ def test_collection_rate_recovery_rate_target_gap_and_projection(client, ledger,
     assert mid["projected_rate"] == "0.6667" and mid["collection_rate"] == "0.3333"
 
 
+def test_recovery_counts_older_bills_owed_at_the_start_whether_settled_since_or_not(client, ledger, at):
+    """清欠率 reads only the older bills open today or paid into since the period's start (the report's query
+    never sums the whole instance's allocations): a bill settled before the start owed nothing at it, one settled
+    during the period still counts as owed, one paid after the cut-off counts as owed and not recovered."""
+    a, b, c = ledger["units"]
+
+    def pay(day, unit, amount):
+        answer = at(day).post(
+            "/api/v1/payments", headers=ledger["headers"], json={"unit_id": unit, "amount": amount, "method": "cash"}
+        )
+        assert answer.status_code == 201, answer.json
+
+    pay("2026-10-20", a, "250.00")  # August settled before November: not owed at its start
+    pay("2026-10-20", b, "100.00")  # August part-paid before November …
+    pay("2026-11-10", b, "150.00")  # … and settled during it: 150.00 owed at the start, all recovered
+    pay("2026-12-05", c, "250.00")  # August settled after the cut-off: owed, not recovered by 30 November
+    [total] = get(client, ledger, "reports/collection-rate", period="2026-11", as_of="2026-11-30").json["items"]
+    assert (total["arrears_at_start"], total["recovered"], total["arrears_recovery_rate"]) == (
+        "400.00",
+        "150.00",
+        "0.3750",
+    )
+    assert (total["receivable"], total["collected"]) == ("750.00", "0.00")
+
+
 def test_monthly_and_weekly_reports_as_json_and_xlsx(client, ledger, at):
     at("2026-11-10").post(
         "/api/v1/payments",

@@ -8,15 +8,19 @@ from guanjia import web
 from guanjia.display import annotate
 from guanjia.web import Blueprint
 
-from ..domain import affairs, display, roster, structure
+from ..domain import affairs, display, renovations, roster, structure
 from ..schemas.communities import (
     CommunityCreate,
     CommunityListArgs,
     CommunityOut,
     CommunityPage,
     CommunityUpdate,
+    FamiliarityArgs,
     OverdueArgs,
     OverdueKeyOut,
+    ViolationCountArgs,
+    ViolationCounts,
+    ZoneFamiliarityList,
 )
 
 communities = Blueprint("communities", __name__, url_prefix="/api/v1/communities", description="Communities (小区)")
@@ -86,3 +90,24 @@ def overdue_keys(args, community_id):
             for k, loan, u in rows
         ]
         return annotate(keys, [display.units(session), display.zones(session)])
+
+
+@communities.route("/<community_id>/familiarity", methods=["GET"])
+@communities.arguments(FamiliarityArgs, location="query")
+@communities.response(200, ZoneFamiliarityList)
+def familiarity(args, community_id):
+    """Every zone's familiarity (households contacted) and effective communication in the last `days` days
+    against the 95 % / 60 % targets, in one answer (a butler sees their zones)."""
+    with web.database().transaction() as session:
+        return {"items": affairs.community_familiarity(session, web.principal(), community_id, args["days"], web.now())}
+
+
+@communities.route("/<community_id>/renovation-violations", methods=["GET"])
+@communities.arguments(ViolationCountArgs, location="query")
+@communities.response(200, ViolationCounts)
+def renovation_violations(args, community_id):
+    """Renovation violations of the last `months` months per zone and month: total, serious, still open."""
+    with web.database().transaction() as session:
+        return renovations.violation_counts(
+            session, web.settings(), web.principal(), community_id, args["months"], web.now()
+        )

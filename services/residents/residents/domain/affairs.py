@@ -12,9 +12,9 @@ from guanjia.db import as_utc, new_id
 from guanjia.errors import Conflict, Invalid, NotFound
 from guanjia.pii import mask_name, mask_phone
 
-from ..models import Building, ContactLog, Key, KeyLoan, Resident, ResidentCard, Unit, VacancyCheck
+from ..models import Building, ContactLog, Key, KeyLoan, Resident, ResidentCard, Unit, VacancyCheck, Zone
 from .common import FRONT_DESK, load_resident, load_unit, since_move_in, unit_scope
-from .structure import get_community, get_zone
+from .structure import get_community, get_zone, visible_zones
 
 # The seeds' targets for a zone: households contacted at all (familiarity), and reached in a real conversation.
 FAMILIARITY_TARGET = 0.95
@@ -310,11 +310,9 @@ def list_contacts(session: Session, principal: Principal, resident_id: str) -> l
     return list(session.execute(query.order_by(ContactLog.contacted_at.desc())).scalars())
 
 
-def _households(session: Session, zone_id: str, since: datetime, until: datetime | None = None):
-    """Each household of the zone (a unit with current residents): last contact and last effective contact (the
-    contacts from `since`, and before `until` when given)."""
-    current = select(Resident.unit_id).where(Resident.status != "moved_out").distinct().subquery()
-    contacted = (
+def _contacted_since(since: datetime, community_id: str | None = None, until: datetime | None = None):
+    """Per unit (of the community, if given): contacts from `since` (and before `until` when given), how many were effective, and the last one."""
+    query = (
         select(
             ContactLog.unit_id,
             func.count().label("contacts"),
@@ -323,8 +321,24 @@ def _households(session: Session, zone_id: str, since: datetime, until: datetime
         )
         .where(ContactLog.contacted_at >= since, *((ContactLog.contacted_at < until,) if until else ()))
         .group_by(ContactLog.unit_id)
-        .subquery()
     )
+    if community_id is not None:
+        query = query.where(ContactLog.unit_id.in_(select(Unit.id).where(Unit.community_id == community_id)))
+    return query.subquery()
+
+
+def _current_households(community_id: str | None = None):
+    query = select(Resident.unit_id).where(Resident.status != "moved_out")
+    if community_id is not None:
+        query = query.where(Resident.community_id == community_id)
+    return query.distinct().subquery()
+
+
+def _households(session: Session, zone_id: str, since: datetime, until: datetime | None = None):
+    """Each household of the zone (a unit with current residents): last contact and last effective contact (the
+    contacts from `since`, and before `until` when given)."""
+    current = _current_households()
+    contacted = _contacted_since(since, until=until)
     query = (
         select(Unit, Building.name, contacted.c.contacts, contacted.c.effective, contacted.c.last)
         .join(current, current.c.unit_id == Unit.id)
@@ -336,13 +350,7 @@ def _households(session: Session, zone_id: str, since: datetime, until: datetime
     return session.execute(query).all()
 
 
-def familiarity(session: Session, principal: Principal, zone_id: str, days: int, now: datetime) -> dict:
-    zone = get_zone(session, principal, zone_id)
-    rows = _households(session, zone.id, now - timedelta(days=days))
-    households = len(rows)
-    contacted = sum(1 for r in rows if r.contacts)
-    effective = sum(1 for r in rows if r.effective)
-
+def _familiarity_figures(zone, days: int, households: int, contacted: int, effective: int) -> dict:
     def share(n: int) -> float:
         return round(n / households, 4) if households else 0.0
 
@@ -388,6 +396,41 @@ def butler_familiarity(session: Session, community_id: str, month: str, timezone
         row["familiarity"] = round(row["contacted"] / households, 4) if households else None
         row["communication"] = round(row["effective"] / households, 4) if households else None
     return {"community_id": community_id, "month": month, "items": [totals[k] for k in sorted(totals)]}
+
+
+def familiarity(session: Session, principal: Principal, zone_id: str, days: int, now: datetime) -> dict:
+    zone = get_zone(session, principal, zone_id)
+    rows = _households(session, zone.id, now - timedelta(days=days))
+    contacted = sum(1 for r in rows if r.contacts)
+    effective = sum(1 for r in rows if r.effective)
+    return _familiarity_figures(zone, days, len(rows), contacted, effective)
+
+
+def community_familiarity(
+    session: Session, principal: Principal, community_id: str, days: int, now: datetime
+) -> list[dict]:
+    """The zone figures of `familiarity` for every zone of the community the caller sees, in one query."""
+    get_community(session, principal, community_id)
+    zones = list(session.execute(visible_zones(principal).where(Zone.community_id == community_id)).scalars())
+    current = _current_households(community_id)
+    contacted = _contacted_since(now - timedelta(days=days), community_id)
+    counts = {
+        zone_id: (households, reached, effective)
+        for zone_id, households, reached, effective in session.execute(
+            select(
+                Unit.zone_id,
+                func.count(),
+                func.count().filter(contacted.c.contacts > 0),
+                func.count().filter(contacted.c.effective > 0),
+            )
+            .join(current, current.c.unit_id == Unit.id)
+            .join(Building, Building.id == Unit.building_id)
+            .outerjoin(contacted, contacted.c.unit_id == Unit.id)
+            .where(Unit.community_id == community_id, Unit.zone_id.in_([z.id for z in zones]))
+            .group_by(Unit.zone_id)
+        )
+    }
+    return [{**_familiarity_figures(zone, days, *counts.get(zone.id, (0, 0, 0))), "name": zone.name} for zone in zones]
 
 
 def unreached(session: Session, principal: Principal, zone_id: str, days: int, now: datetime) -> list[dict]:

@@ -5,7 +5,7 @@ Publishes renovation.approved / .violation / .completed."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -17,7 +17,7 @@ from guanjia.errors import Conflict, Invalid, NotFound, UpstreamUnavailable
 from guanjia.money import yuan_text
 
 from .. import events
-from ..models import Community, Inspection, Renovation, Resident, Unit, Violation
+from ..models import Community, Inspection, Renovation, Resident, Unit, Violation, Zone
 from .common import (
     FRONT_DESK,
     INSPECTORS,
@@ -29,7 +29,7 @@ from .common import (
     load_unit,
     unit_scope,
 )
-from .structure import community_hours
+from .structure import community_hours, get_community, visible_zones
 
 VIOLATION_CATEGORIES = (
     "unapproved_structural_change",
@@ -409,3 +409,41 @@ def accept(
     after = "occupied" if living else ("vacant" if before == "occupied" else before)
     change_unit_status(session, settings, unit, after, "renovation_completed", principal, now)
     return renovation
+
+
+def violation_counts(session: Session, settings, principal: Principal, community_id: str, months: int, now) -> dict:
+    """Renovation violations of the community's last `months` months (local time) per zone and month: how many,
+    how many serious, how many still open. A butler sees their zones."""
+    require_role(principal, *INSPECTORS, *MANAGERS, *FRONT_DESK)
+    get_community(session, principal, community_id)
+    tz = ZoneInfo(settings.timezone)
+    today = now.astimezone(tz).date()
+    first = today.replace(day=1)
+    names = []
+    for _ in range(months):
+        names.insert(0, first.strftime("%Y-%m"))
+        first = (first - timedelta(days=1)).replace(day=1)
+    since = datetime.combine(date.fromisoformat(f"{names[0]}-01"), time(), tz)
+    query = unit_scope(
+        select(Unit.zone_id, Violation.occurred_at, Violation.severity, Violation.status)
+        .join(Renovation, Renovation.id == Violation.renovation_id)
+        .join(Unit, Unit.id == Renovation.unit_id)
+        .where(Renovation.community_id == community_id, Violation.occurred_at >= since),
+        principal,
+    )
+    zones = {
+        z.id: {"zone_id": z.id, "name": z.name, "violations": 0, "serious": 0, "open": 0, "by_month": {}}
+        for z in session.execute(visible_zones(principal).where(Zone.community_id == community_id)).scalars()
+    }
+    for zone_id, occurred_at, severity, status in session.execute(query):
+        row = zones.setdefault(
+            zone_id, {"zone_id": zone_id, "name": None, "violations": 0, "serious": 0, "open": 0, "by_month": {}}
+        )
+        month = as_utc(occurred_at).astimezone(tz).strftime("%Y-%m")
+        row["violations"] += 1
+        row["serious"] += severity == "serious"
+        row["open"] += status == "open"
+        row["by_month"][month] = row["by_month"].get(month, 0) + 1
+    for row in zones.values():
+        row["by_month"] = {name: row["by_month"].get(name, 0) for name in names}
+    return {"community_id": community_id, "months": names, "items": list(zones.values())}

@@ -7,6 +7,7 @@ from guanjia.web import PageArgs, UtcDateTime, page_schema
 from ..domain.structure import parse_hours
 from .common import required_text
 from .units import LoanOut
+from .zones import FamiliarityOut
 
 
 class Hours(ma.fields.String):
@@ -62,3 +63,34 @@ class OverdueArgs(ma.Schema):
 
 
 CommunityPage = page_schema(CommunityOut, "CommunityPage")
+
+
+class FamiliarityArgs(ma.Schema):
+    days = ma.fields.Integer(load_default=90, validate=ma.validate.Range(min=1, max=730))
+
+
+class ZoneFamiliarity(FamiliarityOut):
+    name = ma.fields.String()
+
+
+class ZoneFamiliarityList(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(ZoneFamiliarity))
+
+
+class ViolationCountArgs(ma.Schema):
+    months = ma.fields.Integer(load_default=6, validate=ma.validate.Range(min=1, max=24))
+
+
+class ZoneViolations(ma.Schema):
+    zone_id = ma.fields.String(allow_none=True)
+    name = ma.fields.String(allow_none=True)
+    violations = ma.fields.Integer()
+    serious = ma.fields.Integer()
+    open = ma.fields.Integer()
+    by_month = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer())
+
+
+class ViolationCounts(ma.Schema):
+    community_id = ma.fields.String()
+    months = ma.fields.List(ma.fields.String())
+    items = ma.fields.List(ma.fields.Nested(ZoneViolations))

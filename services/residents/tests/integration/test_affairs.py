@@ -128,6 +128,13 @@ def test_zone_familiarity_and_the_households_nobody_reached(client, clock, place
     assert unreached == [{"unit_id": second["id"], "building": "1栋", "number": "1-102"}]
     whole_year = client.get(f"/api/v1/zones/{place['zone_id']}/familiarity?days=365", headers=place["staff"]).json
     assert whole_year["contacted"] == 2 and whole_year["effective"] == 1
+    # The community's list gives every zone's figures at once, the same as the zone's own answer, with its name.
+    listed = client.get(
+        f"/api/v1/communities/{place['community_id']}/familiarity?days=30", headers=place["manager"]
+    ).json["items"]
+    assert listed == [{**report, "name": "A区"}]
+    missing = client.get("/api/v1/communities/no-such-community/familiarity", headers=place["manager"])
+    assert missing.status_code == 404
     log = client.get(f"/api/v1/residents/{a['id']}/contacts", headers=place["staff"]).json
     assert [(c["kind"], c["effective"]) for c in log] == [("visit", True)]
     future = client.post(

@@ -199,6 +199,32 @@ def test_referral_to_the_authorities_only_for_serious_or_repeated_violations(cli
     )
     assert late.status_code == 422 and "violation.rectify_by" in late.json["errors"]
 
+    # The dashboard's counts: the two violations of March 2030 in zone A, none serious, both open; the refused
+    # ones wrote nothing. A resident may not read them.
+    clock.set(datetime(2030, 4, 10, 3, 0, tzinfo=UTC))
+    counts = client.get(
+        f"/api/v1/communities/{place['community_id']}/renovation-violations?months=3", headers=place["manager"]
+    )
+    assert counts.status_code == 200, counts.json
+    assert counts.json["months"] == ["2030-02", "2030-03", "2030-04"]
+    [zone] = counts.json["items"]
+    assert (zone["zone_id"], zone["name"], zone["violations"], zone["serious"], zone["open"]) == (
+        place["zone_id"],
+        "A区",
+        2,
+        0,
+        2,
+    )
+    assert zone["by_month"] == {"2030-02": 0, "2030-03": 2, "2030-04": 0}
+    later = client.get(
+        f"/api/v1/communities/{place['community_id']}/renovation-violations?months=1", headers=engineer
+    ).json["items"]
+    assert [z["violations"] for z in later] == [0]
+    bad = client.get(
+        f"/api/v1/communities/{place['community_id']}/renovation-violations?months=0", headers=place["manager"]
+    )
+    assert bad.status_code == 422 and "months" in bad.json["errors"]
+
 
 def test_who_may_apply_and_what_is_checked(client, as_role, place, register, owner):
     tenant = register(place, phone="13800138510", role="tenant")

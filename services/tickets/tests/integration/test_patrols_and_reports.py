@@ -253,6 +253,38 @@ def test_the_monthly_report_in_json_and_xlsx(client, world, clock, db, tickets_s
     assert weekly.status_code == 200 and weekly.json["totals"]["tickets"] == 4
     assert weekly.json["period"] == "2026-09-28/2026-10-04"
 
+    # The weekly series answers the same headline figures for several weeks at once (the dashboard's one call).
+    series = client.get(
+        f"/api/v1/tickets/reports/weekly-series?community_id={world['community_id']}&week=2026-10-25&weeks=6",
+        headers=world["senior"],
+    )
+    assert series.status_code == 200
+    weeks = series.json["weeks"]
+    assert [w["week"] for w in weeks] == ["2026-09-14", "2026-09-21", "2026-09-28", "2026-10-05", "2026-10-12",
+                                          "2026-10-19"]  # fmt: skip
+    assert sum(w["tickets"] for w in weeks) == 6
+    for entry in weeks:
+        one = client.get(
+            f"/api/v1/tickets/reports/weekly?community_id={world['community_id']}&week={entry['week']}",
+            headers=world["senior"],
+        ).json
+        assert entry["period"] == one["period"] and entry["tickets"] == one["totals"]["tickets"]
+        assert entry["sla"] == one["sla"]
+        assert entry["satisfaction"] == {
+            k: one["satisfaction"][k] for k in ("visits_reached", "average", "satisfied_rate")
+        }
+    assert any(w["satisfaction"]["visits_reached"] for w in weeks)
+    refused = client.get(
+        f"/api/v1/tickets/reports/weekly-series?community_id={world['community_id']}&week=2026-10-25&weeks=60",
+        headers=world["senior"],
+    )
+    assert refused.status_code == 422 and "weeks" in refused.json["errors"]
+    denied = client.get(
+        f"/api/v1/tickets/reports/weekly-series?community_id={world['community_id']}&week=2026-10-25",
+        headers=world["butler"],
+    )
+    assert denied.status_code == 403
+
 
 def test_the_butler_figures_for_staffs_scorecards(client, world, clock, tickets_settings, staff_user):
     """Per butler of the community for a month: their zones' tickets and resolved ones, the resolution SLA, the

@@ -6,7 +6,7 @@ import json
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from guanjia.auth import Principal
@@ -538,3 +538,70 @@ def butler_figures(session: Session, community_id: str, month: str, timezone: st
             }
         )
     return {"community_id": community_id, "month": label, "items": items}
+
+
+def weekly_series(
+    session: Session, principal: Principal, community_id: str, last_week: date, weeks: int, timezone: str, now
+) -> dict:
+    """The weekly report's headline figures for `weeks` weeks ending with the week holding `last_week`, in two
+    grouped queries: tickets filed, SLA compliance of both clocks, satisfaction of the reached return visits —
+    the same figures as `build` gives week by week."""
+    if principal.role not in REPORT_ROLES:
+        raise Forbidden(f"role {principal.role} may not read reports")
+    if not principal.sees_community(community_id):
+        raise NotFound(f"community {community_id} not found")
+    zone = ZoneInfo(timezone)
+    monday = last_week - timedelta(days=last_week.weekday())
+    days = [monday - timedelta(weeks=back) for back in range(weeks - 1, -1, -1)]
+    starts = [datetime.combine(day, time(0), zone) for day in [*days, monday + timedelta(days=7)]]
+    week = case(*((Ticket.created_at < starts[i + 1], i) for i in range(weeks - 1)), else_=weeks - 1)
+    in_series = (Ticket.community_id == community_id, Ticket.created_at >= starts[0], Ticket.created_at < starts[-1])
+    columns = []
+    for done, due in ((Ticket.responded_at, Ticket.response_due_at), (Ticket.resolved_at, Ticket.resolution_due_at)):
+        judged = and_(Ticket.status != "cancelled", due.is_not(None))
+        columns += [
+            func.count().filter(and_(judged, done.is_not(None), done <= due)),
+            func.count().filter(and_(judged, or_(done > due, and_(done.is_(None), due < now)))),
+        ]
+    counted = {
+        row[0]: row[1:]
+        for row in session.execute(select(week, func.count(), *columns).where(*in_series).group_by(week))
+    }
+    visits = {
+        row[0]: row[1:]
+        for row in session.execute(
+            select(
+                week,
+                func.count(),
+                func.sum(ReturnVisit.satisfaction),
+                func.count().filter(ReturnVisit.satisfaction >= 4),
+            )
+            .join(Ticket, Ticket.id == ReturnVisit.ticket_id)
+            .where(*in_series, ReturnVisit.outcome == "reached", ReturnVisit.satisfaction.is_not(None))
+            .group_by(week)
+        )
+    }
+    items = []
+    for index, day in enumerate(days):
+        tickets, response_met, response_breached, resolution_met, resolution_breached = counted.get(index, (0,) * 5)
+        reached, score, satisfied = visits.get(index, (0, 0, 0))
+        sla = {
+            "response": {"met": response_met, "breached": response_breached},
+            "resolution": {"met": resolution_met, "breached": resolution_breached},
+        }
+        items.append(
+            {
+                "week": day,
+                "period": f"{day.isoformat()}/{(day + timedelta(days=6)).isoformat()}",
+                "from": starts[index],
+                "to": starts[index + 1],
+                "tickets": tickets,
+                "sla": _compliance(sla),
+                "satisfaction": {
+                    "visits_reached": reached,
+                    "average": round(int(score) / reached, 2) if reached else None,
+                    "satisfied_rate": round(satisfied / reached, 4) if reached else None,
+                },
+            }
+        )
+    return {"community_id": community_id, "generated_at": now, "weeks": items}

@@ -204,3 +204,54 @@ def test_the_collection_list_as_xlsx_with_chinese_names(stack, place):
     assert header[:5] == ["房屋", "缴费人", "联系电话", "欠费金额", "欠费月数"]
     first = [c.value for c in sheet[2]]
     assert "3-502" in first[0] and float(first[3]) == 1234.5 and first[4] == 2 and first[7] == "最后催缴"
+
+
+def _section(html: str, chart: str) -> str:
+    start = html.index(f'id="chart-{chart}"')
+    return html[start : html.index("</section>", start)]
+
+
+def test_the_dashboard_leaves_empty_the_panels_the_role_may_not_read(stack, place):
+    """Finance reads the collection figures but not the tickets', residents' or patrols' ones: those panels stay
+    empty (no error page); a manager gets every panel, and each new table as a workbook with Chinese headers."""
+    from openpyxl import load_workbook
+
+    community_id = place["community"]["id"]
+    finance = _signed_in(stack, place["finance"]["username"], PASSWORD)
+    page = finance.get(f"/dashboard?community_id={community_id}")
+    assert page.status_code == 200
+    assert "南区" in _section(page.text, "collection-zone")
+    for chart in ("tickets", "familiarity", "patrols", "violations"):
+        assert 'class="empty"' in _section(page.text, chart), chart
+        assert "<rect" not in _section(page.text, chart), chart
+
+    token = requests.post(
+        stack.url + "/api/v1/auth/token", json={"username": "admin", "password": ADMIN_PASSWORD}, timeout=10
+    ).json()["access_token"]
+    label = uuid.uuid4().hex[:6]
+    Api(stack.url, token).post(
+        "/api/v1/users",
+        {"username": f"mgr-{label}", "display_name": "周经理", "role": "cs_manager", "password": PASSWORD,
+         "communities": [community_id]},
+    )  # fmt: skip
+    manager = _signed_in(stack, f"mgr-{label}", PASSWORD)
+    page = manager.get(f"/dashboard?community_id={community_id}")
+    known = _section(page.text, "familiarity")
+    assert "南区" in known and "0.0% (0)" in known and "熟悉率" in known  # one household, nobody contacted yet
+    assert "每 " in _section(page.text, "patrols") and "装修违规 · 0" in _section(page.text, "violations")
+    assert "回访成功" in _section(page.text, "tickets")
+    for chart, headers in (
+        ("familiarity", ["片区", "住户数", "已联系", "熟悉率", "有效沟通", "有效沟通率", "达标"]),
+        ("violations", ["片区"]),
+        ("patrols", ["片区", "最近巡逻", "距今天数", "巡逻次数", "超期空档天数", "已超期"]),
+    ):
+        answer = manager.get(f"/dashboard/{chart}.xlsx?community_id={community_id}")
+        assert answer.status_code == 200, chart
+        sheet = load_workbook(io.BytesIO(answer.data)).worksheets[0]
+        assert [c.value for c in sheet[1]][: len(headers)] == headers, chart
+    rows = list(load_workbook(io.BytesIO(manager.get(f"/dashboard/familiarity.xlsx?community_id={community_id}").data))
+                .worksheets[0].iter_rows(min_row=2, values_only=True))  # fmt: skip
+    assert rows == [("南区", 1, 0, 0, 0, 0, "否")]
+    violations = load_workbook(io.BytesIO(manager.get(f"/dashboard/violations.xlsx?community_id={community_id}").data))
+    assert [c.value for c in violations.worksheets[0][1]][-3:] == ["合计", "严重", "未整改"]
+    assert manager.get(f"/dashboard/nothing.xlsx?community_id={community_id}").status_code == 404

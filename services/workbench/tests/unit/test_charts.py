@@ -63,3 +63,34 @@ def test_columns_and_line_follow_counts_and_rates():
 def test_empty_reports_draw_an_empty_chart():
     for chart in (charts.rate_bars([], 0.85), charts.stacked_bars([], ["0-30"]), charts.columns_with_line([])):
         assert chart.height > 0 and chart.rects == []
+
+
+def test_twin_bars_each_against_its_own_target():
+    chart = charts.twin_rate_bars(
+        [{"label": "一区", "rates": (0.97, 0.5)}, {"label": "二区", "rates": (None, 0.6)}], (0.95, 0.60)
+    )
+    fills = [r["fill"] for r in chart.rects]
+    # 一区: familiarity met (green), communication not (orange); 二区: no figure reads as 0 (red), 60 % met (blue).
+    assert fills == ["#2e7d32", "#ef6c00", "#c62828", "#1565c0"]
+    assert chart.rects[0]["w"] == pytest.approx(SPAN * 0.97, abs=0.1) and chart.rects[2]["w"] == 0
+    ticks = sorted({line["x1"] for line in chart.lines})
+    assert ticks == [
+        pytest.approx(charts.LABEL_W + SPAN * 0.6, abs=0.1),
+        pytest.approx(charts.LABEL_W + SPAN * 0.95, abs=0.1),
+    ]
+    assert len(chart.lines) == 4 and {"97%", "50%", "0%", "60%"} <= {t["text"] for t in chart.texts}
+
+
+def test_value_bars_scale_to_the_larger_of_the_values_and_the_mark():
+    span = charts.WIDTH - charts.LABEL_W - 70
+    chart = charts.value_bars(
+        [{"label": "一区", "value": 1.5}, {"label": "二区", "value": 6.0}, {"label": "三区", "value": None}], 3.0, "天"
+    )
+    first, second = chart.rects
+    assert second["w"] == pytest.approx(span, abs=0.1) and first["w"] == pytest.approx(span / 4, abs=0.1)
+    assert (first["fill"], second["fill"]) == ("#2e7d32", "#c62828")  # within the interval, overdue
+    [mark] = chart.lines
+    assert mark["dash"] and mark["x1"] == pytest.approx(charts.LABEL_W + span / 2, abs=0.1)
+    assert {"1.5天", "6天", "3天", "—"} <= {t["text"] for t in chart.texts}
+    empty = charts.value_bars([], 0.0, "天")
+    assert empty.rects == [] and empty.height > 0

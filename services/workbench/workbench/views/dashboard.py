@@ -4,7 +4,7 @@ here from the API's report, with its table and its XLSX download beside it."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, abort, current_app, render_template, request
@@ -20,6 +20,9 @@ bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 AGES = ("0-30", "31-90", "91-180", "181-365", "over_365")
 AGE_NAMES = {"0-30": "0–30天", "31-90": "31–90天", "91-180": "91–180天", "181-365": "181–365天", "over_365": "一年以上"}
 WEEKS = 8
+FAMILIARITY_DAYS = 90  # the butler's home page's window
+PATROL_DAYS = 30
+VIOLATION_MONTHS = 6
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -75,28 +78,81 @@ def ageing(community_id: str) -> dict:
 
 
 def weekly_tickets(community_id: str) -> dict:
-    """The last WEEKS weeks of the tickets' weekly report: volume, SLA compliance, satisfaction."""
-    monday = _today() - timedelta(days=_today().weekday())
+    """The last WEEKS weeks of the tickets' weekly figures in one call: volume, SLA compliance, satisfaction."""
+    found = client.get_or_none(
+        "/api/v1/tickets/reports/weekly-series",
+        {"community_id": community_id, "week": _today().isoformat(), "weeks": WEEKS},
+    )
+    if found is None:
+        return {"rows": [], "chart": charts.columns_with_line([]), "found": False}
     rows = []
-    for back in range(WEEKS - 1, -1, -1):
-        week = monday - timedelta(weeks=back)
-        found = client.get_or_none(
-            "/api/v1/tickets/reports/weekly", {"community_id": community_id, "week": week.isoformat()}
-        )
-        if found is None:
-            return {"rows": [], "chart": charts.columns_with_line([]), "found": False}
-        sla = (found.get("sla") or {}).get("resolution") or {}
+    for item in found.get("weeks") or []:
+        sla = (item.get("sla") or {}).get("resolution") or {}
+        week = date.fromisoformat(item["week"])
         rows.append(
             {
                 "label": week.strftime("%m-%d"),
                 "week": week.isoformat(),
-                "count": (found.get("totals") or {}).get("tickets") or 0,
+                "count": item.get("tickets") or 0,
                 "rate": _rate(sla.get("compliance")),
                 "breached": sla.get("breached") or 0,
-                "satisfaction": (found.get("satisfaction") or {}).get("average"),
+                "satisfaction": (item.get("satisfaction") or {}).get("average"),
+                "visits": (item.get("satisfaction") or {}).get("visits_reached") or 0,
             }
         )
     return {"rows": rows, "chart": charts.columns_with_line(rows), "found": True}
+
+
+def familiarity(community_id: str) -> dict:
+    """Each zone's familiarity (households contacted in the last FAMILIARITY_DAYS days) and effective
+    communication against their targets (95 % / 60 %), from one residents call."""
+    found = client.get_or_none(f"/api/v1/communities/{community_id}/familiarity", {"days": FAMILIARITY_DAYS})
+    items = (found or {}).get("items") or []
+    targets = (items[0]["familiarity_target"], items[0]["effective_target"]) if items else (0.95, 0.60)
+    rows = [
+        {
+            "label": item.get("name") or _("(no zone)"),
+            "rates": (item.get("contacted_share"), item.get("effective_share")),
+            "item": item,
+        }
+        for item in items
+    ]
+    return {"rows": rows, "targets": targets, "chart": charts.twin_rate_bars(rows, targets), "found": found is not None}
+
+
+def patrols(community_id: str) -> dict:
+    """Per zone: days since the last patrol round against the community's required interval (tickets' coverage)."""
+    found = client.get_or_none("/api/v1/tickets/patrols/coverage", {"community_id": community_id, "days": PATROL_DAYS})
+    every = float((found or {}).get("required_every_days") or 0)
+    rows = [
+        {
+            "label": zone.get("name") or _("(no zone)"),
+            "value": zone.get("days_since_last_round"),
+            "item": zone,
+            "gap_days": round(sum(g.get("days") or 0 for g in zone.get("gaps") or []), 1),
+        }
+        for zone in (found or {}).get("zones") or []
+    ]
+    return {"rows": rows, "every": every, "chart": charts.value_bars(rows, every, "天"), "found": found is not None}
+
+
+def violations(community_id: str) -> dict:
+    """Renovation violations of the last VIOLATION_MONTHS months: per month (columns) and per zone (the table)."""
+    found = client.get_or_none(
+        f"/api/v1/communities/{community_id}/renovation-violations", {"months": VIOLATION_MONTHS}
+    )
+    months = (found or {}).get("months") or []
+    rows = [{"label": item.get("name") or _("(no zone)"), "item": item} for item in (found or {}).get("items") or []]
+    per_month = [
+        {"label": month[2:], "count": sum(r["item"]["by_month"].get(month, 0) for r in rows)} for month in months
+    ]
+    return {
+        "rows": rows,
+        "months": months,
+        "chart": charts.columns_with_line(per_month),
+        "total": sum(r["item"]["violations"] for r in rows),
+        "found": found is not None,
+    }
 
 
 @bp.get("")
@@ -111,8 +167,13 @@ def index():
         by_butler=collection(community_id, period, "butler"),
         ageing=ageing(community_id),
         weekly=weekly_tickets(community_id),
+        familiarity=familiarity(community_id),
+        patrols=patrols(community_id),
+        violations=violations(community_id),
         ages=AGES,
         age_names=AGE_NAMES,
+        familiarity_days=FAMILIARITY_DAYS,
+        patrol_days=PATROL_DAYS,
     )
 
 
@@ -162,8 +223,36 @@ def download(chart):
         book.sheet(
             "工单 按周",
             [Column("周一", "text"), Column("工单数", "int"), Column("处理超时", "int"), Column("SLA达标率", "percent"),
-             Column("满意度", "decimal")],
-            [(r["week"], r["count"], r["breached"], r["rate"], r["satisfaction"]) for r in data["rows"]],
+             Column("满意度", "decimal"), Column("回访成功", "int")],
+            [(r["week"], r["count"], r["breached"], r["rate"], r["satisfaction"], r["visits"]) for r in data["rows"]],
+        )  # fmt: skip
+    elif chart == "familiarity":
+        data = familiarity(community_id)
+        book.sheet(
+            f"熟悉率与有效沟通率 按片区 近{FAMILIARITY_DAYS}天",
+            [Column("片区"), Column("住户数", "int"), Column("已联系", "int"), Column("熟悉率", "percent"),
+             Column("有效沟通", "int"), Column("有效沟通率", "percent"), Column("达标", "text")],
+            [(r["label"], r["item"]["households"], r["item"]["contacted"], r["item"]["contacted_share"],
+              r["item"]["effective"], r["item"]["effective_share"], "是" if r["item"]["meets_targets"] else "否")
+             for r in data["rows"]],
+        )  # fmt: skip
+    elif chart == "patrols":
+        data = patrols(community_id)
+        book.sheet(
+            f"巡逻覆盖 按片区 近{PATROL_DAYS}天",
+            [Column("片区"), Column("最近巡逻", "datetime"), Column("距今天数", "decimal"), Column("巡逻次数", "int"),
+             Column("超期空档天数", "decimal"), Column("已超期", "text")],
+            [(r["label"], r["item"].get("last_round_at"), r["value"], r["item"].get("rounds_in_window"),
+              r["gap_days"], "是" if r["item"].get("overdue") else "否") for r in data["rows"]],
+        )  # fmt: skip
+    elif chart == "violations":
+        data = violations(community_id)
+        book.sheet(
+            f"装修违规 按片区 近{VIOLATION_MONTHS}个月",
+            [Column("片区"), *(Column(m, "int") for m in data["months"]), Column("合计", "int"),
+             Column("严重", "int"), Column("未整改", "int")],
+            [(r["label"], *(r["item"]["by_month"].get(m, 0) for m in data["months"]), r["item"]["violations"],
+              r["item"]["serious"], r["item"]["open"]) for r in data["rows"]],
         )  # fmt: skip
     else:
         abort(404)
