@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
-from sqlalchemy import and_, cast, false, func, or_, select
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import and_, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from guanjia.auth import Principal
@@ -104,16 +104,13 @@ def check_audience(session: Session, community_id: str, zone_ids, building_ids) 
 
 
 def json_audience_for(session: Session, unit_ids, zone_column, building_column):
-    """A SQL condition on rows keeping an audience as JSON lists (`[]`: everyone): true when one of the caller's
-    units (a resident's homes) is in it — the rule of `audience_where`, for listing."""
+    """A SQL condition on rows keeping an audience as JSON lists of ids (`[]`: everyone): true when one of the
+    caller's units (a resident's homes) is in it — the rule of `audience_where`, for listing. The lists are matched
+    as text (`"<id>"` inside them), which PostgreSQL and SQLite (the embedded mode) read alike."""
     homes = session.execute(select(Unit.zone_id, Unit.building_id).where(Unit.id.in_(list(unit_ids)))).all()
-    everyone_zone = func.coalesce(zone_column, "[]") == "[]"
-    everyone_building = func.coalesce(building_column, "[]") == "[]"
-    either = [
-        and_(
-            or_(everyone_zone, cast(zone_column, JSONB).contains([zone_id]) if zone_id else false()),
-            or_(everyone_building, cast(building_column, JSONB).contains([building_id]) if building_id else false()),
-        )
-        for zone_id, building_id in homes
-    ]
-    return or_(false(), *either)
+
+    def holds(column, item_id):
+        everyone = func.coalesce(column, "[]") == "[]"
+        return or_(everyone, column.contains(json.dumps(item_id), autoescape=True)) if item_id else everyone
+
+    return or_(false(), *(and_(holds(zone_column, z), holds(building_column, b)) for z, b in homes))

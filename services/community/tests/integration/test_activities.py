@@ -227,3 +227,29 @@ def _body(world):
         "signup_closes_at": (start - timedelta(days=1)).isoformat(),
         "capacity": 10,
     }
+
+
+def test_an_activity_for_a_building_is_listed_to_its_residents(client, world, community_settings, db):
+    from community.models import Unit
+
+    units, building = world["units"], str(uuid.uuid4())
+    home = {"unit_id": units["1栋1-101"], "community_id": world["community_id"], "zone_id": world["zones"]["一区"]}
+    announce(community_settings, "unit.updated", {**home, "building_id": building, "label": "1栋1-101"})
+
+    def moved():
+        with db.transaction() as session:
+            return session.get(Unit, units["1栋1-101"]).building_id == building
+
+    wait_until(moved, message="building projected")
+    made = client.post(
+        "/api/v1/activities",
+        headers=world["manager"],
+        json={**_body(world), "title": "1栋聚会", "building_ids": [building]},
+    )
+    assert made.status_code == 201, made.json
+    client.patch(f"/api/v1/activities/{made.json['id']}", headers=world["manager"], json={"status": "published"})
+    listed = client.get(
+        "/api/v1/activities", headers=world["resident"], query_string={"community_id": world["community_id"]}
+    )
+    assert listed.status_code == 200, listed.json
+    assert [a["title"] for a in listed.json["items"]] == ["1栋聚会"]
