@@ -388,9 +388,10 @@ def cancel_order(order_id):
 @activity_blp.arguments(ActivityListArgs, location="query")
 @activity_blp.response(200, ActivityPage)
 def list_activities(args):
-    """The community's activities and owner meetings, latest first; residents see the announced ones."""
-    query = activities.list_query(web.principal(), args)
+    """The community's activities and owner meetings, latest first; residents see the announced ones whose
+    audience (zones and/or buildings; none: the whole community) includes one of their homes."""
     with web.database().transaction() as session:
+        query = activities.list_query(session, web.principal(), args)
         return _paged(session, query, args, lambda row: activities.view(session, row))
 
 

@@ -75,7 +75,8 @@ class ServiceOrderCompletedV1(ma.Schema):
 
 
 class ActivityPublishedV1(ma.Schema):
-    """activity.published v1 — an activity or owner meeting is announced to its community."""
+    """activity.published v1 — an activity or owner meeting is announced to its audience (zone and building ids;
+    both empty: the whole community)."""
 
     activity_id = ma.fields.String(required=True)
     community_id = ma.fields.String(required=True)
@@ -83,6 +84,8 @@ class ActivityPublishedV1(ma.Schema):
     starts_at = ma.fields.String(required=True)
     signup_closes_at = ma.fields.String(required=True)
     capacity = ma.fields.Integer(required=True)
+    zone_ids = ma.fields.List(ma.fields.String(), required=True)  # the audience's zones; empty: no narrowing
+    building_ids = ma.fields.List(ma.fields.String(), required=True)  # its buildings (with zones: in both)
 
 
 class ActivityReminderDueV1(ma.Schema):

@@ -220,6 +220,9 @@ class Activity(Base):
     signup_closes_at: Mapped[datetime] = mapped_column(UtcDateTime())
     capacity: Mapped[int] = mapped_column(Integer)  # people, not households
     waiting_list: Mapped[bool] = mapped_column(default=True)
+    # The audience (JSON lists of ids; both empty: the whole community; both given: the households in both).
+    zone_ids: Mapped[str] = mapped_column(Text, default="[]", server_default="[]")
+    building_ids: Mapped[str] = mapped_column(Text, default="[]", server_default="[]")
     status: Mapped[str] = mapped_column(String(20))  # draft | published | cancelled
     minutes: Mapped[str | None] = mapped_column(Text)  # an owner meeting's minutes
     created_by: Mapped[str] = mapped_column(String(100))

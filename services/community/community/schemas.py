@@ -24,6 +24,13 @@ def _text(maximum: int, **kwargs):
     return ma.fields.String(validate=ma.validate.Length(min=1, max=maximum), **kwargs)
 
 
+def _ids(maximum: int, description: str):
+    """A list of zone or building ids (an audience), at most `maximum`."""
+    return ma.fields.List(
+        ma.fields.String(validate=ID), validate=ma.validate.Length(max=maximum), metadata={"description": description}
+    )
+
+
 # -- knowledge base --------------------------------------------------------------------------------------------------
 class KnowledgeIn(ma.Schema):
     community_id = ma.fields.String(required=True, validate=ID)
@@ -150,16 +157,8 @@ class SurveyIn(ma.Schema):
     community_id = ma.fields.String(required=True, validate=ID)
     title = _text(100, required=True)
     anonymous = ma.fields.Boolean(metadata={"description": "answers and follow-ups without the household"})
-    zone_ids = ma.fields.List(
-        ma.fields.String(validate=ID),
-        validate=ma.validate.Length(max=100),
-        metadata={"description": "the zones asked; empty or absent: the whole community"},
-    )
-    building_ids = ma.fields.List(
-        ma.fields.String(validate=ID),
-        validate=ma.validate.Length(max=200),
-        metadata={"description": "the buildings asked (with zone_ids: the households in both); empty: no narrowing"},
-    )
+    zone_ids = _ids(100, "the zones asked; empty or absent: the whole community")
+    building_ids = _ids(200, "the buildings asked (with zone_ids: the households in both); empty: no narrowing")
     sample_size = ma.fields.Integer(
         validate=ma.validate.Range(min=1, max=100_000),
         metadata={"description": "a random sample of this many households; absent: every household"},
@@ -409,6 +408,8 @@ class ActivityIn(ma.Schema):
     signup_closes_at = ma.fields.AwareDateTime(required=True)
     capacity = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1, max=100_000))
     waiting_list = ma.fields.Boolean(metadata={"description": "keep a waiting list when full (default true)"})
+    zone_ids = _ids(100, "the audience's zones; empty or absent: the whole community")
+    building_ids = _ids(200, "the audience's buildings (with zone_ids: the households in both)")
 
 
 class ActivityPatch(ma.Schema):
@@ -420,6 +421,8 @@ class ActivityPatch(ma.Schema):
     capacity = ma.fields.Integer(validate=ma.validate.Range(min=1, max=100_000))
     status = ma.fields.String(validate=ma.validate.OneOf(ACTIVITY_STATUSES))
     minutes = _text(20_000, metadata={"description": "an owner meeting's minutes"})
+    zone_ids = _ids(100, "the audience's zones (a draft only); empty: the whole community")
+    building_ids = _ids(200, "the audience's buildings (a draft only; with zone_ids: the households in both)")
 
 
 class ActivityOut(ma.Schema):
@@ -438,6 +441,9 @@ class ActivityOut(ma.Schema):
     confirmed_people = ma.fields.Integer()
     places_left = ma.fields.Integer()
     waiting = ma.fields.Integer(metadata={"description": "households on the waiting list"})
+    zone_ids = ma.fields.List(ma.fields.String())
+    zone_names = ma.fields.List(ma.fields.String(allow_none=True), metadata={"description": "in zone_ids' order"})
+    building_ids = ma.fields.List(ma.fields.String())
     created_by = ma.fields.String()
     created_at = UtcDateTime()
     published_at = UtcDateTime(allow_none=True)

@@ -202,13 +202,8 @@ def on_incident_opened(context: Context, session: Session, event: dict) -> None:
     if not data["notify_residents"]:
         return
     community_id, scope = data["community_id"], data["scope"]
-    contacts: dict[str, dict] = {}
-    areas = [("building", b) for b in scope["building_ids"]] + [("zone", z) for z in scope["zone_ids"]]
-    for kind, target in areas:
-        found = _lookup(context.directory.community_recipients, community_id, kind, target)
-        if found is None:
-            raise RetryLater(f"{kind} {target} unknown to residents")
-        contacts.update((c["resident_id"], c) for c in found)
+    contacts = _area_contacts(context, community_id, "building", scope["building_ids"])
+    contacts.update(_area_contacts(context, community_id, "zone", scope["zone_ids"]))
     for unit_id in scope["unit_ids"]:
         found = _lookup(context.directory.unit_contacts, unit_id, "owner,tenant,family")
         if found is None:
@@ -237,13 +232,37 @@ def _household(context: Context, unit_id: str) -> list[Recipient]:
     return _each_once(contacts)
 
 
+def _area_contacts(context: Context, community_id: str, kind: str, targets: list[str]) -> dict[str, dict]:
+    contacts: dict[str, dict] = {}
+    for target in targets:
+        found = _lookup(context.directory.community_recipients, community_id, kind, target)
+        if found is None:
+            raise RetryLater(f"{kind} {target} unknown to residents")
+        contacts.update((c["resident_id"], c) for c in found)
+    return contacts
+
+
+def _audience_contacts(context: Context, community_id: str, zone_ids: list[str], building_ids: list[str]) -> list:
+    """The residents of the zones, of the buildings, or (both given) of both."""
+    by_zone = _area_contacts(context, community_id, "zone", zone_ids) if zone_ids else None
+    by_building = _area_contacts(context, community_id, "building", building_ids) if building_ids else None
+    if by_zone is not None and by_building is not None:
+        return [c for rid, c in by_zone.items() if rid in by_building]
+    return list((by_zone if by_zone is not None else by_building).values())
+
+
 def on_activity_published(context: Context, session: Session, event: dict) -> None:
-    """社区活动 announcement to every current resident of the community: not essential (opted-out residents are
-    not told; quiet hours hold it)."""
+    """社区活动 announcement to the current residents of its audience — the zones and/or buildings (with both: the
+    residents in both), else the whole community: not essential (opted-out residents are not told; quiet hours
+    hold it)."""
     data = ActivityPublished().load(event["data"])
-    contacts = _lookup(context.directory.community_recipients, data["community_id"], "community", None)
-    if contacts is None:
-        raise RetryLater(f"community {data['community_id']} unknown to residents")
+    community_id = data["community_id"]
+    if not data["zone_ids"] and not data["building_ids"]:
+        contacts = _lookup(context.directory.community_recipients, community_id, "community", None)
+        if contacts is None:
+            raise RetryLater(f"community {community_id} unknown to residents")
+    else:
+        contacts = _audience_contacts(context, community_id, data["zone_ids"], data["building_ids"])
     plan = Plan(
         "activity.published",
         {

@@ -112,6 +112,8 @@ class ActivityPublished(Tolerant):
     kind = ma.fields.String(required=True)
     starts_at = ma.fields.String(required=True)
     signup_closes_at = ma.fields.String(required=True)
+    zone_ids = ma.fields.List(_id(), load_default=list)  # the audience; absent (older events): everyone
+    building_ids = ma.fields.List(_id(), load_default=list)
 
 
 class ActivityReminderDue(Tolerant):

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -15,7 +16,7 @@ from guanjia.db import as_utc, insert_if_absent, new_id
 from guanjia.errors import Conflict, Invalid, NotFound
 
 from .. import events
-from ..models import Activity, DueNotice, SignUp
+from ..models import Activity, DueNotice, SignUp, Unit
 from . import units
 from .common import emit
 
@@ -37,12 +38,35 @@ def view(session: Session, activity: Activity) -> dict:
     waiting = session.execute(
         select(func.count()).select_from(SignUp).where(SignUp.activity_id == activity.id, SignUp.status == "waiting")
     ).scalar_one()
+    zone_ids = audience(activity)[0]
     return {
         **{c.name: getattr(activity, c.name) for c in Activity.__table__.columns},
+        "zone_ids": zone_ids,
+        "building_ids": audience(activity)[1],
+        "zone_names": [units.zone_names(session, zone_ids).get(z) for z in zone_ids],
         "confirmed_people": taken,
         "places_left": max(activity.capacity - taken, 0),
         "waiting": waiting,
     }
+
+
+def audience(activity: Activity) -> tuple[list[str], list[str]]:
+    """The zones and buildings the activity is for (both empty: the whole community)."""
+    return json.loads(activity.zone_ids or "[]"), json.loads(activity.building_ids or "[]")
+
+
+def _set_audience(session: Session, activity: Activity, body: dict) -> None:
+    zone_ids = body.pop("zone_ids", None)
+    building_ids = body.pop("building_ids", None)
+    if zone_ids is None and building_ids is None:
+        return
+    if activity.status not in (None, "draft"):
+        raise Conflict("the activity has been announced: its audience is fixed")
+    old_zones, old_buildings = audience(activity)
+    zone_ids = sorted(set(old_zones if zone_ids is None else zone_ids))
+    building_ids = sorted(set(old_buildings if building_ids is None else building_ids))
+    units.check_audience(session, activity.community_id, zone_ids, building_ids)
+    activity.zone_ids, activity.building_ids = json.dumps(zone_ids), json.dumps(building_ids)
 
 
 def _check_times(body: dict) -> None:
@@ -56,14 +80,18 @@ def create(session: Session, principal: Principal, now: datetime, body: dict) ->
     if not principal.sees_community(body["community_id"]):
         raise NotFound("no such community")
     _check_times(body)
+    given = {"zone_ids": body.pop("zone_ids", None) or [], "building_ids": body.pop("building_ids", None) or []}
     activity = Activity(
         id=new_id(),
         status="draft",
+        zone_ids="[]",
+        building_ids="[]",
         created_by=principal.username or principal.subject,
         created_at=now,
         waiting_list=body.pop("waiting_list", True),
         **body,
     )
+    _set_audience(session, activity, given)
     session.add(activity)
     session.flush()
     return activity
@@ -73,17 +101,27 @@ def get(session: Session, principal: Principal, activity_id: str) -> Activity:
     activity = session.get(Activity, activity_id)
     if activity is None or not principal.sees_community(activity.community_id):
         raise NotFound("no such activity")
-    if principal.role == "resident" and activity.status == "draft":
+    if principal.role == "resident" and (activity.status == "draft" or not _for_resident(session, principal, activity)):
         raise NotFound("no such activity")
     return activity
 
 
-def list_query(principal: Principal, args: dict):
+def _for_resident(session: Session, principal: Principal, activity: Activity) -> bool:
+    """Whether one of the resident's homes is in the activity's audience."""
+    zone_ids, building_ids = audience(activity)
+    homes = [session.get(Unit, unit_id) for unit_id in principal.units]
+    return any(home is not None and units.in_audience(home, zone_ids, building_ids) for home in homes)
+
+
+def list_query(session: Session, principal: Principal, args: dict):
     if not principal.sees_community(args["community_id"]):
         raise NotFound("no such community")
     query = select(Activity).where(Activity.community_id == args["community_id"])
     if principal.role == "resident":
-        query = query.where(Activity.status != "draft")
+        query = query.where(
+            Activity.status != "draft",
+            units.json_audience_for(session, principal.units, Activity.zone_ids, Activity.building_ids),
+        )
     if args.get("kind"):
         query = query.where(Activity.kind == args["kind"])
     return query.order_by(Activity.starts_at.desc(), Activity.id)
@@ -95,6 +133,7 @@ def update(session: Session, settings, principal: Principal, now: datetime, acti
     if activity.status == "cancelled":
         raise Conflict("the activity is cancelled")
     status = body.pop("status", None)
+    _set_audience(session, activity, body)
     if "minutes" in body and activity.kind != "owner_meeting":
         raise Invalid("minutes", "only an owner meeting has minutes")
     for name, value in body.items():
@@ -120,6 +159,8 @@ def update(session: Session, settings, principal: Principal, now: datetime, acti
                 "starts_at": as_utc(activity.starts_at).isoformat(),
                 "signup_closes_at": as_utc(activity.signup_closes_at).isoformat(),
                 "capacity": activity.capacity,
+                "zone_ids": audience(activity)[0],
+                "building_ids": audience(activity)[1],
             },
         )
     elif status == "cancelled":
@@ -136,6 +177,8 @@ def sign_up(session: Session, principal: Principal, now: datetime, activity_id: 
     unit = units.household_in_scope(session, principal, body["unit_id"])
     if unit.community_id != activity.community_id:
         raise NotFound("no such household")
+    if not units.in_audience(unit, *audience(activity)):
+        raise Invalid("unit_id", "this household is not in the activity's audience")
     if activity.status != "published":
         raise Conflict("the activity is not open for sign-up")
     if now > as_utc(activity.signup_closes_at):

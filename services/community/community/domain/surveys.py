@@ -191,12 +191,10 @@ def open_survey(session: Session, settings, principal: Principal, now: datetime,
     if survey.status != "draft":
         raise Conflict("the survey has already been opened")
     zone_ids = json.loads(survey.zone_ids)
-    query = select(Unit.id, Unit.zone_id).where(Unit.community_id == survey.community_id)
-    if zone_ids:
-        query = query.where(Unit.zone_id.in_(zone_ids))
     building_ids = json.loads(survey.building_ids or "[]")
-    if building_ids:
-        query = query.where(Unit.building_id.in_(building_ids))
+    query = select(Unit.id, Unit.zone_id).where(
+        Unit.community_id == survey.community_id, *units.audience_where(zone_ids, building_ids)
+    )
     zone_of = dict(session.execute(query).all())
     chosen = draw_audience(list(zone_of), survey.sample_size, survey.seed)
     if not chosen:

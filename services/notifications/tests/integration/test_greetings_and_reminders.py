@@ -136,3 +136,38 @@ def test_an_activity_is_announced_to_the_community_and_recalled_the_day_before(
     [recalled] = fake_sms.of("twilio")[2:]
     assert recalled["phone"] == one["phone"]
     assert recalled["body"] == "【幸福物业】活动提醒：您报名的业主见面会将于2026-12-20 14:00开始，欢迎准时参加。"
+
+
+def test_an_activity_for_zones_and_buildings_is_announced_to_their_residents_only(
+    pipeline, directory, fake_sms, make_event, clock
+):
+    p = pipeline("twilio")
+    community_id, zone_id, building_id = str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
+    inside = directory.resident(community_id=community_id)
+    other_building = directory.resident(community_id=community_id)
+    elsewhere = directory.resident(community_id=community_id)
+    people = [inside["resident_id"], other_building["resident_id"], elsewhere["resident_id"]]
+    directory.areas[(community_id, "community", None)] = people
+    directory.areas[(community_id, "zone", zone_id)] = people[:2]
+    directory.areas[(community_id, "building", building_id)] = people[:1]
+    clock.set_local(10, 0)
+
+    def announce(zone_ids, building_ids):
+        data = {
+            "activity_id": str(uuid.uuid4()),
+            "community_id": community_id,
+            "kind": "sport",
+            "starts_at": "2026-12-20T06:00:00+00:00",
+            "signup_closes_at": "2026-12-19T06:00:00+00:00",
+            "capacity": 30,
+            "zone_ids": zone_ids,
+            "building_ids": building_ids,
+        }
+        before = len(fake_sms.of("twilio"))
+        assert p.handle(make_event("activity.published", data)) == "applied"
+        p.dispatch()
+        return sorted(m["phone"] for m in fake_sms.of("twilio")[before:])
+
+    assert announce([zone_id], []) == sorted([inside["phone"], other_building["phone"]])
+    assert announce([], [building_id]) == [inside["phone"]]
+    assert announce([zone_id], [building_id]) == [inside["phone"]]  # both given: the residents in both

@@ -80,7 +80,8 @@ def place(stack) -> dict:
     ).status_code not in (201, 409):
         assert time.monotonic() < deadline, "the household never reached the community service"
         time.sleep(0.2)
-    return {"community": community, "zone": zone, "unit": unit, "staff": staff, "foreign": foreign, "admin": http}
+    return {"community": community, "zone": zone, "building": building, "unit": unit, "staff": staff, "foreign": foreign,
+            "other_zone": post("/api/v1/zones", {"community_id": other["id"], "name": "别区"}), "admin": http}  # fmt: skip
 
 
 def _activity(community_id, title, kind, start):
@@ -190,6 +191,31 @@ def test_the_butler_runs_an_activity_sign_up_check_in_and_photos(stack, place):
     assert photo.status_code == 200 and photo.data == _png() and photo.mimetype == "image/png"
 
     assert browser.get(f"/activities/{place['foreign']['id']}").status_code == 404  # another community's
+
+
+def test_the_audience_is_ticked_by_zone_and_building_and_shown_by_name(stack, place):
+    browser = _signed_in(stack, place["staff"]["senior_butler"]["username"])
+    community_id = place["community"]["id"]
+    page = browser.get(f"/activities/new?community_id={community_id}")
+    assert (
+        f'value="{place["zone"]["id"]}"> 东区' in page.text and f'value="{place["building"]["id"]}"> 5栋' in page.text
+    )
+    start = datetime.now().astimezone() + timedelta(days=4)
+    form = {"title": "东区乒乓球赛", "kind": "sport", "place": "会所", "starts_at": _local(start),
+            "ends_at": _local(start + timedelta(hours=2)), "signup_closes_at": _local(start - timedelta(hours=2)),
+            "capacity": "16", "csrf_token": _csrf(page.text)}  # fmt: skip
+    foreign = browser.post(
+        f"/activities/new?community_id={community_id}", data={**form, "zone_ids": place["other_zone"]["id"]}
+    )
+    assert foreign.status_code == 422 and 'id="zone_ids-error"' in foreign.text, foreign.text
+    made = browser.post(
+        f"/activities/new?community_id={community_id}",
+        data={**form, "zone_ids": place["zone"]["id"], "building_ids": place["building"]["id"]},
+    )
+    assert made.status_code == 303, made.text
+    facts = browser.get(made.headers["Location"]).text
+    audience = facts[facts.index('id="activity-audience"') :].split("</p>")[0]
+    assert "东区" in audience and "5栋" in audience and place["zone"]["id"] not in audience
 
 
 def test_an_owner_meeting_issue_becomes_a_ticket(stack, place):

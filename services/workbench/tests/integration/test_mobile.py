@@ -761,3 +761,56 @@ def test_the_household_page_links_to_my_community(residents):
     home = residents[0].get("/m/").text
     for path in ("/m/surveys", "/m/activities", "/m/knowledge"):
         assert f'href="{path}"' in home
+    assert 'href="/m/birthday"' in home
+
+
+def test_i_see_the_activities_of_my_zone_or_building_only(residents, households, admin):
+    browser = residents[0]
+    community_id, unit = households[0]["unit"]["community_id"], households[0]["unit"]
+    elsewhere = admin.post("/api/v1/zones", {"community_id": community_id, "name": "远区"})
+    when = datetime.now(UTC) + timedelta(days=4)
+    base = {"community_id": community_id, "kind": "sport", "place": "球场", "capacity": 10,
+            "starts_at": when.isoformat(), "ends_at": (when + timedelta(hours=1)).isoformat(),
+            "signup_closes_at": (when - timedelta(hours=1)).isoformat()}  # fmt: skip
+
+    def published(title, **audience):
+        answer = _until(
+            lambda: admin.http.post(f"{admin.base}/api/v1/activities", json={**base, "title": title, **audience}),
+            lambda r: r.status_code == 201,
+            "the zone reaching the community service",
+        )
+        activity_id = answer.json()["id"]
+        admin.http.patch(f"{admin.base}/api/v1/activities/{activity_id}", json={"status": "published"}, timeout=15)
+        return activity_id
+
+    far = published("远区篮球赛", zone_ids=[elsewhere["id"]])
+    published("我楼健身操", building_ids=[unit["building_id"]])
+    listed = browser.get("/m/activities").text
+    assert "我楼健身操" in listed and "远区篮球赛" not in listed
+    assert browser.get(f"/m/activities/{far}").status_code == 404
+
+
+def test_my_birthday_greeting_opt_in_shown_to_me_alone_and_opt_out(residents, households):
+    browser, other = residents
+    home = {"unit_id": households[0]["unit"]["id"]}
+    page = browser.get("/m/birthday")
+    assert page.status_code == 200 and "m-birthday-form" in page.text and "m-birthday-mine" not in page.text
+    bad = browser.post(
+        "/m/birthday", data={**home, "csrf_token": _csrf(page.text), "birth_month": "2", "birth_day": "30"}
+    )
+    assert bad.status_code == 422 and 'id="birth_day-error"' in bad.text
+    assert "m-birthday-mine" not in browser.get("/m/birthday").text  # nothing written
+    saved = browser.post(
+        "/m/birthday", data={**home, "csrf_token": _csrf(page.text), "birth_month": "3", "birth_day": "7"}
+    )
+    assert saved.status_code == 303
+    mine = browser.get(saved.headers["Location"]).text
+    assert 'id="m-birthday-date">03-07<' in mine and "m-birthday-saved" in mine
+    theirs = other.get("/m/birthday").text
+    foreign = {**home, "csrf_token": _csrf(theirs), "birth_month": "1", "birth_day": "1"}
+    assert other.post("/m/birthday", data=foreign).status_code == 422  # not their household
+    assert "03-07" not in theirs and "m-birthday-mine" not in theirs  # the other household never sees it
+    out = browser.post("/m/birthday/out", data={"csrf_token": _csrf(mine)})
+    assert out.status_code == 303
+    after = browser.get(out.headers["Location"]).text
+    assert "m-birthday-mine" not in after and "m-birthday-removed" in after

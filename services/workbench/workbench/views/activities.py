@@ -1,4 +1,5 @@
-"""社区活动与业主见面会: the community's activities, a new one (time, place, capacity, sign-up deadline), publishing
+"""社区活动与业主见面会: the community's activities, a new one (time, place, capacity, sign-up deadline, the audience
+of zones and/or buildings), publishing
 or cancelling it, sign-ups taken by the butler for a household (confirmed or on the waiting list), check-in on the
 day, photos; for an owner meeting the minutes, attendance by household and the issues raised, each handed on as a
 ticket or answered on the spot. Every rule is the API's; its refusals stand under the fields."""
@@ -11,6 +12,7 @@ from flask_babel import gettext as _
 from .. import client
 from .common import items
 from .forms import attempt, chosen_community, household_form, local_instant, q
+from .households import audience_names, buildings_of, zones_of
 from .tickets import file_response, upload_file
 
 bp = Blueprint("activities", __name__, url_prefix="/activities")
@@ -45,6 +47,10 @@ def _new_page(community, places, errors=None, status=200):
             places=places,
             community=community,
             kinds=KINDS,
+            zones=zones_of(community["id"]) if community else [],
+            buildings=buildings_of(community["id"]) if community else [],
+            chosen_zones=request.form.getlist("zone_ids"),
+            chosen_buildings=request.form.getlist("building_ids"),
             errors=errors or {},
             values=request.form,
         ),
@@ -68,6 +74,8 @@ def create():
         "kind": form.get("kind", ""),
         "place": form.get("place", "").strip(),
         "waiting_list": form.get("waiting_list") == "on",
+        "zone_ids": form.getlist("zone_ids"),
+        "building_ids": form.getlist("building_ids"),
     }
     for name in TIMES:
         body[name] = local_instant(form.get(name, ""), name, errors)
@@ -76,6 +84,7 @@ def create():
         created, errors = attempt(client.post, "/api/v1/activities", body)
         if created is not None:
             return redirect(url_for("activities.detail", activity_id=created["id"]), code=303)
+        errors = {name.split(".")[0]: message for name, message in errors.items()}  # zone_ids.0 → zone_ids
     return _new_page(community, places, errors, 422)
 
 
@@ -87,12 +96,17 @@ def _detail(activity_id: str, errors=None, form_name=None, status=200):
     meeting = activity["kind"] == "owner_meeting"
     issues = items(client.get_or_none(f"{base}/issues", {"page_size": 100})) if meeting else []
     attended = [s for s in signups if s.get("checked_in_at")]
+    zone_names, building_names = audience_names(
+        activity["community_id"], activity.get("zone_ids") or [], activity.get("building_ids") or []
+    )
     return (
         render_template(
             "activity_detail.html",
             activity=activity,
             signups=signups,
             attended=attended,
+            zone_names=zone_names,
+            building_names=building_names,
             photos=photos,
             meeting=meeting,
             issues=issues,

@@ -24,6 +24,14 @@ def buildings_of(community_id: str) -> list:
     return sorted(found, key=lambda b: b.get("name") or "")
 
 
+def audience_names(community_id: str, zone_ids: list, building_ids: list) -> tuple[list, list]:
+    """The names of an audience's zones and buildings (a survey's, an activity's), in their order; `—` for one
+    no longer known."""
+    zones = {z["id"]: z["name"] for z in zones_of(community_id)} if zone_ids else {}
+    buildings = {b["id"]: b["name"] for b in buildings_of(community_id)} if building_ids else {}
+    return [zones.get(z, "—") for z in zone_ids], [buildings.get(b, "—") for b in building_ids]
+
+
 def households_of(community_id: str) -> list:
     """The households the person may act for, each with its label and zone's name, in label order."""
     person = me()

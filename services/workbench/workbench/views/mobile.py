@@ -1,7 +1,8 @@
 """住户 — the residents' mobile pages under /m/: sign in by phone and SMS code, my household, bills and receipts,
 pay a bill at the payment provider, report a repair with photos, follow my tickets and answer the return visit,
 the notices sent to me, my in-app inbox, binding my WeChat to my household (OAuth snsapi_base), and my community:
-the satisfaction survey my household was asked, the published 百问百答 and local directory, and the activities.
+the satisfaction survey my household was asked, the published 百问百答 and local directory, the activities, and
+my birthday greeting (opt in with a month and day, opt out).
 
 A resident's session has its own cookie (path /m/) and is refused by every staff page; a staff session is never
 read here. Every page asks the API with the resident's own token: the API keeps them to their household."""
@@ -490,6 +491,58 @@ def activity_cancel(activity_id, signup_id):
     return redirect(url_for("mobile.activity", activity_id=activity_id), code=303)
 
 
+def _delete_mine(path: str) -> None:
+    """DELETE one of my own things (`…/me`); a 404 means there was none: already as asked."""
+    response = client.raw("DELETE", path)
+    if response.status != 404:
+        client.decode(response)
+
+
+# ---------------------------------------------------------------- my birthday greeting (生日祝福), by opt-in
+
+GREETINGS = "/api/v1/greetings"
+
+
+def _birthday_page(values=None, errors=None, status: int = 200):
+    """My own opt-in (the API shows the birthday `MM-DD` to me alone), the form to give or change it, opting out."""
+    mine = next(iter(_each_community(GREETINGS, page_size=1)), None)
+    page = render_template(
+        "m_birthday.html",
+        greeting=mine,
+        units=_units(),
+        months=range(1, 13),
+        days=range(1, 32),
+        done=request.args.get("done"),
+        values=values or {},
+        errors=errors or {},
+    )
+    return page, status
+
+
+@bp.get("/birthday")
+def birthday():
+    return _birthday_page()
+
+
+@bp.post("/birthday")
+def birthday_opt_in():
+    """Opt in (or change the date): the month and day only, kept for the greeting and nothing else."""
+    values = {k: request.form.get(k, "").strip() for k in ("unit_id", "birth_month", "birth_day")}
+    body = {k: int(v) if k != "unit_id" and v.isdigit() else v for k, v in values.items()}
+    errors = attempt(client.post, GREETINGS, body)[1]
+    if errors:
+        shown = {k: v for k, v in errors.items() if k in values} or {"_": _("Your birthday was not saved.")}
+        return _birthday_page(values, shown, 422)
+    return redirect(url_for("mobile.birthday", done="in"), code=303)
+
+
+@bp.post("/birthday/out")
+def birthday_opt_out():
+    """Opt out: the API deletes the birthday (none kept: nothing to do)."""
+    _delete_mine(f"{GREETINGS}/me")
+    return redirect(url_for("mobile.birthday", done="out"), code=303)
+
+
 # ---------------------------------------------------------------- binding my WeChat (公众号)
 
 BINDINGS = "/api/v1/notifications/wechat/bindings"
@@ -602,7 +655,5 @@ def _binding_errors(exc: client.ApiError) -> dict:
 @bp.post("/wechat/unbind")
 def wechat_unbind():
     """Take my WeChat back: messages come by SMS again."""
-    response = client.raw("DELETE", f"{BINDINGS}/me")
-    if response.status != 404:
-        client.decode(response)
+    _delete_mine(f"{BINDINGS}/me")
     return redirect(url_for("mobile.wechat", done="unbound"), code=303)

@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from .. import client
 from .common import items, me
 from .forms import attempt, chosen_community, communities, q
-from .households import buildings_of, households_of, zones_of
+from .households import audience_names, buildings_of, households_of, zones_of
 
 bp = Blueprint("surveys", __name__, url_prefix="/surveys")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -175,8 +175,7 @@ def _detail(survey_id: str, errors=None, status=200, notice=None, answering=Fals
     survey = client.get(f"/api/v1/surveys/{q(survey_id)}")
     progress = client.get_or_none(f"/api/v1/surveys/{q(survey_id)}/progress")
     report = client.get_or_none(f"/api/v1/surveys/{q(survey_id)}/report") if survey["status"] == "closed" else None
-    zones = {z["id"]: z["name"] for z in zones_of(survey["community_id"])}
-    buildings = {b["id"]: b["name"] for b in buildings_of(survey["community_id"])} if survey["building_ids"] else {}
+    zone_names, building_names = audience_names(survey["community_id"], survey["zone_ids"], survey["building_ids"])
     answering = answering or survey["status"] == "open"
     households = households_of(survey["community_id"]) if answering else []
     return (
@@ -184,8 +183,8 @@ def _detail(survey_id: str, errors=None, status=200, notice=None, answering=Fals
             "survey_detail.html",
             survey=survey,
             sections=_sections(survey),
-            zone_names=[zones.get(z, "—") for z in survey["zone_ids"]],
-            building_names=[buildings.get(b, "—") for b in survey["building_ids"]],
+            zone_names=zone_names,
+            building_names=building_names,
             progress=progress,
             report=report,
             households=households,
