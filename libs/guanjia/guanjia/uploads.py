@@ -1,7 +1,8 @@
 """Uploaded files: their own size limit, the type proven by content (magic bytes, then decoded), safe serving headers.
 
 One helper for every service that accepts a file (ticket attachments, photos of incidents and patrol findings):
-`receive` proves the upload, `keep` stores it in a `LocalFileStore` and writes its row, `download` serves it. A file is accepted only when its bytes are
+`receive` proves the upload, `keep` (or `keep_row`, for the usual row) stores it in a `LocalFileStore` and writes its
+row, `download` serves it; `multipart_doc` is the OpenAPI body of such an upload. A file is accepted only when its bytes are
 one of the allowed types — the name and the client's Content-Type are never believed — and it is served back only
 as a download that a browser will neither render inline, sniff nor run (no stored XSS through an `x.html` or
 `x.svg` waiting for a member of staff to open it).
@@ -17,6 +18,7 @@ from pathlib import Path
 
 from flask import Response, request, send_file
 
+from .db import new_id
 from .errors import Invalid, ProblemError
 
 # What the product needs: phone photos of a repair or a violation, and scanned documents.
@@ -207,3 +209,33 @@ def keep(database, store: LocalFileStore, upload: Upload, max_bytes: int, write_
     except Exception:
         store.delete(key)
         raise
+
+
+def keep_row(database, store: LocalFileStore, upload: Upload, max_bytes: int, model, *, uploaded_by: str, now,
+             **columns):  # fmt: skip
+    """`keep` with the row every kept file has: `model(id, storage_key, filename, content_type, size, uploaded_by,
+    created_at, **columns)` — the type is what the bytes proved, never what the client said. Returns the row."""
+
+    def write_row(session, key, size):
+        row = model(
+            id=new_id(),
+            storage_key=key,
+            filename=upload.filename[:200],
+            content_type=upload.content_type,
+            size=size,
+            uploaded_by=uploaded_by,
+            created_at=now,
+            **columns,
+        )
+        session.add(row)
+        return row
+
+    return keep(database, store, upload, max_bytes, write_row)
+
+
+def multipart_doc(*fields: str) -> dict:
+    """The OpenAPI request body of an upload (for `blueprint.doc(**…)`): the required file `file` and the optional
+    string `fields` beside it."""
+    properties = {"file": {"type": "string", "format": "binary"}, **{name: {"type": "string"} for name in fields}}
+    schema = {"type": "object", "properties": properties, "required": ["file"]}
+    return {"requestBody": {"content": {"multipart/form-data": {"schema": schema}}}}

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     ForeignKey,
@@ -284,6 +285,24 @@ class Inspection(Base):
     inspected_at: Mapped[datetime] = mapped_column(UtcDateTime())
     inspector_id: Mapped[str] = mapped_column(String(100))
     findings: Mapped[str] = mapped_column(Text)
+
+
+class Photo(Base):
+    """A photo of a renovation site inspection or of a vacancy check: metadata and the key under which the file
+    store (GUANJIA_RESIDENTS_FILES_DIR) keeps it."""
+
+    __tablename__ = "photos"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    subject_kind: Mapped[str] = mapped_column(String(20))  # inspection | vacancy_check
+    subject_id: Mapped[str] = mapped_column(String(36))
+    storage_key: Mapped[str] = mapped_column(String(200))
+    filename: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(BigInteger)
+    uploaded_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    __table_args__ = (Index("ix_photos_subject", "subject_kind", "subject_id", "created_at"),)
 
 
 class Violation(Base):

@@ -118,6 +118,16 @@ RESOURCES = [
         notes=NOTES,
     ),
     Resource(
+        "photos of vacancy checks",
+        (
+            f"{U}/<unit_id>/vacancy-checks/<check_id>/photos",
+            f"{U}/<unit_id>/vacancy-checks/<check_id>/photos/<photo_id>/content",
+        ),
+        read=FRONT_DESK,
+        write=FRONT_DESK,
+        why="what the front desk saw inside an empty unit",
+    ),
+    Resource(
         "front-desk follow-up lists",
         (
             f"{Z}/<zone_id>/vacant-units",
@@ -176,6 +186,17 @@ RESOURCES = [
         read=(B, SB, CM, E),
         write=(),
         why="counts per zone and month for the inspectors and the managers' dashboard; no household named",
+    ),
+    Resource(
+        "photos of renovation inspections",
+        (
+            f"{RN}/<renovation_id>/inspections/<inspection_id>/photos",
+            f"{RN}/<renovation_id>/inspections/<inspection_id>/photos/<photo_id>/content",
+        ),
+        read=(B, SB, CM, E),
+        write=(B, SB, CM, E),
+        why="evidence of the site for those who inspect it; the household and integrators read the inspection's "
+        "facts, not the pictures (people and their homes may be on them)",
     ),
 ]
 

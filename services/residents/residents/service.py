@@ -5,6 +5,7 @@ from pathlib import Path
 from guanjia.service import ServiceSpec
 
 from .app import create_app
+from .config import from_env
 from .consumers import HANDLERS
 from .context import make_context
 from .models import Base, inbox, outbox
@@ -18,4 +19,5 @@ SPEC = ServiceSpec(
     inbox=inbox,
     handlers=HANDLERS,
     make_context=make_context,
+    own_settings=from_env,
 )

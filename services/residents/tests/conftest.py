@@ -33,10 +33,10 @@ def app_clock():
 
 
 @pytest.fixture(scope="session")
-def residents_app(residents_settings, app_clock):
+def residents_app(residents_settings, app_clock, tmp_path_factory):
     from residents.app import create_app
 
-    return create_app(residents_settings, upstreams={}, clock=app_clock)
+    return create_app(residents_settings, upstreams={}, clock=app_clock, files_dir=tmp_path_factory.mktemp("files"))
 
 
 @pytest.fixture

@@ -349,19 +349,7 @@ def list_visits(ticket_id):
 
 @blp.route("/<ticket_id>/attachments", methods=["POST"])
 @blp.response(201, AttachmentOut)
-@blp.doc(
-    requestBody={
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "properties": {"file": {"type": "string", "format": "binary"}, "visit_id": {"type": "string"}},
-                    "required": ["file"],
-                }
-            }
-        }
-    }
-)
+@blp.doc(**uploads.multipart_doc("visit_id"))
 def upload_attachment(ticket_id):
     """Attach a photo (JPEG, PNG, WebP) or a PDF (multipart field `file`; optional `visit_id` of one of the
     ticket's visits), up to GUANJIA_MAX_UPLOAD_BYTES (10 MB). The type is proven by the file's content."""
@@ -625,19 +613,7 @@ def coverage(args):
 
 # ---------------------------------------------------------------- photos of patrol findings and incidents
 
-PHOTO_UPLOAD = {
-    "requestBody": {
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "properties": {"file": {"type": "string", "format": "binary"}, "log_id": {"type": "string"}},
-                    "required": ["file"],
-                }
-            }
-        }
-    }
-}
+PHOTO_UPLOAD = uploads.multipart_doc("log_id")
 
 
 def _add_photo(kind: str, subject_id: str, check, log_id=None):

@@ -40,21 +40,10 @@ def add_photo(database, store, principal: Principal, activity_id: str, upload, m
         if activity.status == "cancelled":
             raise Conflict("the activity is cancelled")
 
-    def write_row(session, key: str, size: int) -> ActivityPhoto:
-        photo = ActivityPhoto(
-            id=new_id(),
-            activity_id=activity_id,
-            storage_key=key,
-            filename=upload.filename[:200],
-            content_type=upload.content_type,  # what the bytes are, never what the client said
-            size=size,
-            uploaded_by=principal.username or principal.subject,
-            created_at=now,
-        )
-        session.add(photo)
-        return photo
-
-    return uploads.keep(database, store, upload, max_bytes, write_row)
+    uploaded_by = principal.username or principal.subject
+    return uploads.keep_row(
+        database, store, upload, max_bytes, ActivityPhoto, uploaded_by=uploaded_by, now=now, activity_id=activity_id
+    )
 
 
 def photos_query(session: Session, principal: Principal, activity_id: str):

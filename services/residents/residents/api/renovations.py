@@ -6,14 +6,15 @@ from urllib.parse import quote
 
 from flask import current_app
 
-from guanjia import web
+from guanjia import uploads, web
 from guanjia.display import annotate
 from guanjia.errors import UpstreamUnavailable
 from guanjia.pii import mask_phone
 from guanjia.web import Blueprint
 
-from ..domain import display, renovations
+from ..domain import display, photos, renovations
 from ..domain.common import iso
+from ..schemas.common import PhotoOut
 from ..schemas.renovations import (
     Acceptance,
     InspectionCreate,
@@ -28,6 +29,7 @@ from ..schemas.renovations import (
     Review,
     ViolationOut,
 )
+from . import photos as photo_routes
 
 renovation = Blueprint(
     "renovations", __name__, url_prefix="/api/v1/renovations", description="Renovation control (装修管理)"
@@ -161,7 +163,7 @@ def inspect_renovation(data, renovation_id):
         inspection, violation = renovations.inspect(
             session, web.settings(), web.principal(), renovation_id, data, web.now()
         )
-        return annotate(_inspection_view(inspection, [violation] if violation else []), [_inspector()])
+        return _inspections(session, [_inspection_view(inspection, [violation] if violation else [])])[0]
 
 
 @renovation.route("/<renovation_id>/inspections", methods=["GET"])
@@ -169,16 +171,45 @@ def inspect_renovation(data, renovation_id):
 def list_inspections(renovation_id):
     with web.database().transaction() as session:
         found = renovations.inspections(session, web.principal(), renovation_id)
-        return annotate([_inspection_view(i, v) for i, v in found], [_inspector()])
+        return _inspections(session, [_inspection_view(i, v) for i, v in found])
+
+
+def _inspections(session, rows: list[dict]) -> list[dict]:
+    rows = photo_routes.with_photos(session, photos.INSPECTION, rows)
+    return annotate(rows, [_inspector()], {"photos": [photo_routes.uploader()]})
 
 
 def _inspector():
     return display.staff("inspector_id", "inspector_name")
 
 
+def _inspection_check(renovation_id, inspection_id):
+    return lambda session: photos.inspection_of(session, web.principal(), renovation_id, inspection_id)
+
+
+@renovation.route("/<renovation_id>/inspections/<inspection_id>/photos", methods=["POST"])
+@renovation.response(201, PhotoOut)
+@renovation.doc(**uploads.multipart_doc())
+def add_inspection_photo(renovation_id, inspection_id):
+    """A photo of the site (JPEG, PNG, WebP; multipart field `file`, up to GUANJIA_MAX_UPLOAD_BYTES); the type is
+    proven by the file's content. Those who inspect only (integrators and the household 403)."""
+    return photo_routes.add(photos.INSPECTION, inspection_id, _inspection_check(renovation_id, inspection_id))
+
+
+@renovation.route("/<renovation_id>/inspections/<inspection_id>/photos/<photo_id>/content", methods=["GET"])
+@renovation.response(200, description="the photo, as a download")
+def inspection_photo_content(renovation_id, inspection_id, photo_id):
+    check = _inspection_check(renovation_id, inspection_id)
+    return photo_routes.content(photos.INSPECTION, inspection_id, photo_id, check)
+
+
 def _inspection_view(inspection, violations) -> dict:
     return {
-        **{c: getattr(inspection, c) for c in InspectionOut().fields if c != "violations" and hasattr(inspection, c)},
+        **{
+            c: getattr(inspection, c)
+            for c in InspectionOut().fields
+            if c not in ("violations", "photos") and hasattr(inspection, c)
+        },
         "violations": violations,
     }
 

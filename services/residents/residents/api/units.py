@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from guanjia import web
+from guanjia import uploads, web
 from guanjia.display import annotate
 from guanjia.web import Blueprint
 
 from .. import examples
-from ..domain import affairs, display, occupancy, structure
+from ..domain import affairs, display, occupancy, photos, structure
+from ..schemas.common import PhotoOut
 from ..schemas.units import (
     Handover,
     KeyCreate,
@@ -34,6 +35,7 @@ from ..schemas.units import (
     VacancyCheckCreate,
     VacancyCheckOut,
 )
+from . import photos as photo_routes
 from .common import IDEMPOTENCY_HEADER, create_idempotently, resident_view, with_household, with_unit_rows, with_units
 
 units = Blueprint(
@@ -238,18 +240,39 @@ def _key_view(key, loan) -> dict:
 @units.arguments(VacancyCheckCreate)
 @units.response(201, VacancyCheckOut)
 def record_vacancy_check(data, unit_id):
+    """A check of an empty unit; its photos are added after it (`…/vacancy-checks/{check_id}/photos`)."""
     with web.database().transaction() as session:
-        return annotate(
-            affairs.record_vacancy_check(session, web.principal(), unit_id, data, web.now()),
-            [display.staff("checked_by", "checked_by_name")],
-        )
+        check = affairs.record_vacancy_check(session, web.principal(), unit_id, data, web.now())
+        return _vacancy_checks(session, [check])[0]
 
 
 @units.route("/<unit_id>/vacancy-checks", methods=["GET"])
 @units.response(200, VacancyCheckOut(many=True))
 def list_vacancy_checks(unit_id):
     with web.database().transaction() as session:
-        return annotate(
-            affairs.list_vacancy_checks(session, web.principal(), unit_id),
-            [display.staff("checked_by", "checked_by_name")],
-        )
+        return _vacancy_checks(session, affairs.list_vacancy_checks(session, web.principal(), unit_id))
+
+
+def _vacancy_checks(session, checks) -> list[dict]:
+    rows = [{c: getattr(check, c) for c in VacancyCheckOut().fields if hasattr(check, c)} for check in checks]
+    rows = photo_routes.with_photos(session, photos.VACANCY_CHECK, rows)
+    return annotate(rows, [display.staff("checked_by", "checked_by_name")], {"photos": [photo_routes.uploader()]})
+
+
+def _vacancy_check(unit_id, check_id):
+    return lambda session: photos.vacancy_check_of(session, web.principal(), unit_id, check_id)
+
+
+@units.route("/<unit_id>/vacancy-checks/<check_id>/photos", methods=["POST"])
+@units.response(201, PhotoOut)
+@units.doc(**uploads.multipart_doc())
+def add_vacancy_check_photo(unit_id, check_id):
+    """A photo taken in the empty unit (JPEG, PNG, WebP; multipart field `file`, up to GUANJIA_MAX_UPLOAD_BYTES);
+    the type is proven by the file's content. The front desk only."""
+    return photo_routes.add(photos.VACANCY_CHECK, check_id, _vacancy_check(unit_id, check_id))
+
+
+@units.route("/<unit_id>/vacancy-checks/<check_id>/photos/<photo_id>/content", methods=["GET"])
+@units.response(200, description="the photo, as a download")
+def vacancy_check_photo_content(unit_id, check_id, photo_id):
+    return photo_routes.content(photos.VACANCY_CHECK, check_id, photo_id, _vacancy_check(unit_id, check_id))

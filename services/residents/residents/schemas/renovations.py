@@ -6,7 +6,7 @@ from guanjia.fields import Phone
 from guanjia.web import DayEndDateTime, PageArgs, UtcDateTime, enum_out, page_schema
 
 from ..domain.renovations import VIOLATION_CATEGORIES
-from .common import ID_LENGTH, optional_text, required_text
+from .common import ID_LENGTH, PhotoOut, optional_text, required_text
 
 # Output enums: the values the domain writes into these columns (models.py), so clients see the choices.
 VIOLATION_STATUSES = ("open", "rectified")
@@ -101,6 +101,7 @@ class InspectionOut(ma.Schema):
     inspector_name = ma.fields.String(dump_only=True, allow_none=True)
     findings = ma.fields.String()
     violations = ma.fields.List(ma.fields.Nested(ViolationOut))
+    photos = ma.fields.List(ma.fields.Nested(PhotoOut), metadata={"description": "photos of the site (staff only)"})
 
 
 class RenovationOut(ma.Schema):

@@ -7,7 +7,7 @@ from guanjia.web import PageArgs, UtcDateTime, enum_out, page_schema
 
 from ..domain.common import UNIT_STATUSES, UNIT_TYPES
 from ..values import format_area, parse_area
-from .common import ID_LENGTH, optional_text, required_text
+from .common import ID_LENGTH, PhotoOut, optional_text, required_text
 from .residents import ResidentOut
 
 # Output enums: the values the domain writes into these columns (models.py), so clients see the choices.
@@ -266,6 +266,7 @@ class VacancyCheckOut(ma.Schema):
     checked_by_name = ma.fields.String(dump_only=True, allow_none=True)
     issues_found = ma.fields.Boolean()
     findings = ma.fields.String()
+    photos = ma.fields.List(ma.fields.Nested(PhotoOut), metadata={"description": "photos taken in the unit"})
 
 
 UnitPage = page_schema(UnitOut, "UnitPage")

@@ -637,21 +637,10 @@ def add_photo(database, store, principal: Principal, defect_id: str, upload, max
         if defect.status != "open":
             raise Conflict("the defect is rectified already", extra={"current_status": "closed", "allowed_actions": []})
 
-    def write_row(session, key, size):
-        photo = AcceptanceDefectPhoto(
-            id=new_id(),
-            defect_id=defect_id,
-            storage_key=key,
-            filename=upload.filename[:200],
-            content_type=upload.content_type,
-            size=size,
-            uploaded_by=principal.subject,
-            created_at=now,
-        )
-        session.add(photo)
-        return photo
-
-    return uploads.keep(database, store, upload, max_bytes, write_row)
+    return uploads.keep_row(
+        database, store, upload, max_bytes, AcceptanceDefectPhoto, uploaded_by=principal.subject, now=now,
+        defect_id=defect_id,
+    )  # fmt: skip
 
 
 def list_photos_of(session: Session, defect_id: str) -> list[AcceptanceDefectPhoto]:

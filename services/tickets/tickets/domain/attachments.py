@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session
 
 from guanjia import uploads
 from guanjia.auth import Principal
-from guanjia.db import new_id
 from guanjia.errors import Invalid, NotFound
 
 from ..models import Attachment, Photo
@@ -36,22 +35,10 @@ def attach(
         if visit_id and visit_id not in {v.id for v in list_visits(session, ticket.id)}:
             raise Invalid("visit_id", "not a visit of this ticket")
 
-    def write_row(session, key, size):
-        attachment = Attachment(
-            id=new_id(),
-            ticket_id=ticket_id,
-            visit_id=visit_id,
-            storage_key=key,
-            filename=upload.filename[:200],
-            content_type=upload.content_type,  # what the bytes are, never what the client said
-            size=size,
-            uploaded_by=principal.subject,
-            created_at=now,
-        )
-        session.add(attachment)
-        return attachment
-
-    return uploads.keep(database, store, upload, max_bytes, write_row)
+    return uploads.keep_row(
+        database, store, upload, max_bytes, Attachment, uploaded_by=principal.subject, now=now,
+        ticket_id=ticket_id, visit_id=visit_id,
+    )  # fmt: skip
 
 
 def list_attachments(session: Session, principal: Principal, ticket_id: str) -> list[Attachment]:
@@ -79,23 +66,10 @@ def add_photo(database, store, principal: Principal, kind: str, subject_id: str,
     with database.transaction() as session:
         check(session)
 
-    def write_row(session, key, size):
-        photo = Photo(
-            id=new_id(),
-            subject_kind=kind,
-            subject_id=subject_id,
-            log_id=log_id,
-            storage_key=key,
-            filename=upload.filename[:200],
-            content_type=upload.content_type,
-            size=size,
-            uploaded_by=principal.subject,
-            created_at=now,
-        )
-        session.add(photo)
-        return photo
-
-    return uploads.keep(database, store, upload, max_bytes, write_row)
+    return uploads.keep_row(
+        database, store, upload, max_bytes, Photo, uploaded_by=principal.subject, now=now,
+        subject_kind=kind, subject_id=subject_id, log_id=log_id,
+    )  # fmt: skip
 
 
 def photos_of(session: Session, kind: str, subject_ids) -> list[Photo]:

@@ -9,6 +9,7 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from .. import client
 from .common import items
 from .forms import attempt, communities, local_instant, q
+from .tickets import file_response, posted_photo, required_photo
 
 bp = Blueprint("household", __name__, url_prefix="/household")
 
@@ -110,7 +111,9 @@ def act(unit_id):
     form = request.form
     path, body, errors = _resident_call(unit_id, form)
     if not errors:
-        _, errors = attempt(client.post, path, body)
+        done, errors = attempt(client.post, path, body)
+        if not errors and form.get("form") == "vacancy":  # a photo taken in the unit goes with the check
+            errors = posted_photo(_check_photos(unit_id, done["id"]))
     if not errors and form.get("form") == "contact" and form.get("resident_id"):
         # The contact's tags (living alone, hardship …) are the resident's: saved with the entry.
         tags = [t for t in TAGS if form.get(f"tag_{t}") == "on"]
@@ -118,3 +121,21 @@ def act(unit_id):
     if errors:
         return _page(unit_id, form.get("form"), errors, 422)
     return redirect(url_for("household.unit", unit_id=unit_id, done=form.get("form")), code=303)
+
+
+def _check_photos(unit_id: str, check_id: str) -> str:
+    return f"/api/v1/units/{q(unit_id)}/vacancy-checks/{q(check_id)}/photos"
+
+
+@bp.post("/<unit_id>/vacancy-checks/<check_id>/photos")
+def add_check_photo(unit_id, check_id):
+    """One more photo of a vacancy check already recorded."""
+    errors = required_photo(_check_photos(unit_id, check_id))
+    if errors:
+        return _page(unit_id, f"photo-{check_id}", errors, 422)
+    return redirect(url_for("household.unit", unit_id=unit_id) + "#vacancy-checks", code=303)
+
+
+@bp.get("/<unit_id>/vacancy-checks/<check_id>/photos/<photo_id>")
+def check_photo(unit_id, check_id, photo_id):
+    return file_response(f"{_check_photos(unit_id, check_id)}/{q(photo_id)}/content")

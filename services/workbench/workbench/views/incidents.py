@@ -4,13 +4,12 @@ site — arrival, containment, resolution, aftermath tasks with owners — close
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 
 from .. import client
 from .common import items
 from .forms import attempt, form_values, q
 from .notices import _targets
-from .tickets import file_response, upload_file
+from .tickets import file_response, posted_photo, required_photo
 
 bp = Blueprint("incidents", __name__, url_prefix="/incidents")
 
@@ -93,19 +92,13 @@ ACTIONS = {
 
 def _photo(incident_id: str, log_id: str | None = None) -> dict:
     """The posted photo (field `photo`) onto the incident, of its log entry `log_id`; {} or {photo: message}."""
-    photo = request.files.get("photo")
-    if not (photo and photo.filename):
-        return {}
     fields = {"log_id": log_id} if log_id else {}
-    _, errors = attempt(upload_file, f"/api/v1/tickets/incidents/{q(incident_id)}/photos", photo, **fields)
-    return {"photo": errors.get("file") or next(iter(errors.values()))} if errors else {}
+    return posted_photo(f"/api/v1/tickets/incidents/{q(incident_id)}/photos", **fields)
 
 
 @bp.post("/<incident_id>/photos")
 def add_photo(incident_id):
-    if not request.files.get("photo") or not request.files["photo"].filename:
-        return detail(incident_id, errors={"photo": _("Choose a photo.")}, status=422)
-    errors = _photo(incident_id)
+    errors = required_photo(f"/api/v1/tickets/incidents/{q(incident_id)}/photos")
     if errors:
         return detail(incident_id, errors=errors, status=422)
     return redirect(url_for("incidents.detail", incident_id=incident_id) + "#incident-photos", code=303)

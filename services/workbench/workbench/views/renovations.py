@@ -8,6 +8,7 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from .. import client
 from .common import items
 from .forms import attempt, local_instant, q
+from .tickets import file_response, posted_photo, required_photo
 
 bp = Blueprint("renovations", __name__, url_prefix="/renovations")
 
@@ -131,8 +132,28 @@ def _action_body(name: str, form) -> tuple[str, dict | None, dict]:
 def act(renovation_id, name):
     path, body, errors = _action_body(name, request.form)
     if body is not None and not errors:
-        _, errors = attempt(client.post, f"/api/v1/renovations/{q(renovation_id)}/{path}", body)
+        done, errors = attempt(client.post, f"/api/v1/renovations/{q(renovation_id)}/{path}", body)
+        if not errors and name == "inspect":  # a photo taken on the site goes with the inspection just recorded
+            errors = posted_photo(_photos_path(renovation_id, done["id"]))
     if errors:
         flat = {k.removeprefix("violation."): v for k, v in errors.items()}
         return _detail(renovation_id, name, flat, 422)
     return redirect(url_for("renovations.detail", renovation_id=renovation_id), code=303)
+
+
+def _photos_path(renovation_id: str, inspection_id: str) -> str:
+    return f"/api/v1/renovations/{q(renovation_id)}/inspections/{q(inspection_id)}/photos"
+
+
+@bp.post("/<renovation_id>/inspections/<inspection_id>/photos")
+def add_inspection_photo(renovation_id, inspection_id):
+    """One more photo of an inspection already recorded."""
+    errors = required_photo(_photos_path(renovation_id, inspection_id))
+    if errors:
+        return _detail(renovation_id, f"photo-{inspection_id}", errors, 422)
+    return redirect(url_for("renovations.detail", renovation_id=renovation_id) + "#inspections", code=303)
+
+
+@bp.get("/<renovation_id>/inspections/<inspection_id>/photos/<photo_id>")
+def inspection_photo(renovation_id, inspection_id, photo_id):
+    return file_response(f"{_photos_path(renovation_id, inspection_id)}/{q(photo_id)}/content")

@@ -273,6 +273,25 @@ def upload_file(path: str, upload, **fields) -> dict:
     return client.decode(client.raw("POST", path, body=body, content_type=content_type))
 
 
+def posted_photo(path: str, **fields) -> dict:
+    """The browser's file field `photo`, if one was chosen, posted to the API photo route `path`: {} when kept (or
+    none was chosen), else {"photo": the API's refusal}."""
+    photo = request.files.get("photo")
+    if not (photo and photo.filename):
+        return {}
+    _, errors = attempt(upload_file, path, photo, **fields)
+    return {"photo": errors.get("file") or next(iter(errors.values()))} if errors else {}
+
+
+def photo_chosen() -> bool:
+    return bool(request.files.get("photo") and request.files["photo"].filename)
+
+
+def required_photo(path: str, **fields) -> dict:
+    """`posted_photo` for a form that is only the photo: none chosen is an error too."""
+    return posted_photo(path, **fields) if photo_chosen() else {"photo": _("Choose a photo.")}
+
+
 # ---------------------------------------------------------------- detail and actions
 
 
