@@ -169,7 +169,8 @@ def messages() -> dict[str, str]:
             if _name(node.func) in calls:
                 # Invalid(field, message): the first argument names a field, it is no sentence.
                 arguments += list(node.args[1:] if _name(node.func) == "Invalid" else node.args)
-                arguments += [keyword.value for keyword in node.keywords if keyword.arg != "field_name"]
+                # field= / field_name= name a field (`attendee_ids.3`), they are no sentence either.
+                arguments += [keyword.value for keyword in node.keywords if keyword.arg not in ("field_name", "field")]
             else:
                 arguments += [keyword.value for keyword in node.keywords if keyword.arg in MESSAGE_KEYWORDS]
             for argument in arguments:

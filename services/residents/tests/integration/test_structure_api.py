@@ -33,6 +33,7 @@ def test_the_hierarchy_is_created_and_read_back(client, as_role, place):
         "inner_area_m2": None,
         "status": "vacant",
         "handed_over_at": None,
+        "open_acceptance_defects": 0,  # new-building acceptance's open defects (tickets' events)
         "created_at": unit.json["created_at"],
         "updated_at": unit.json["updated_at"],
     }
