@@ -12,7 +12,8 @@ import uuid
 
 import pytest
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import Select
+from selenium.webdriver.support import expected_conditions as ec
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from .browser import PHONE, csp_violations, csrf_of, fresh, sign_in, wait_for, wait_text, web_session
 from .conftest import ADMIN_PASSWORD, Client, make_household
@@ -57,10 +58,12 @@ def test_an_admin_creates_a_butler_who_signs_in_and_sees_only_their_zone(stack, 
     assert browser.find_element(By.ID, "user-role").text == "管家"
     assert browser.find_element(By.ID, "user-zones").text.endswith("二区")
     assert place["community"]["name"] in browser.find_element(By.ID, "user-communities").text
-    browser.find_element(By.ID, "one-time-password")  # generated, shown once
+    generated = browser.find_element(By.ID, "one-time-password")  # generated, shown once
 
-    # A reset gives a new one-time password (the generated one is forgotten).
+    # A reset gives a new one-time password (the generated one is forgotten). Until the answer's page replaces this
+    # one, the old password's element is still there: wait for it to go, or the old one is read (or goes stale).
     browser.find_element(By.ID, "reset-password").click()
+    WebDriverWait(browser, 30).until(ec.staleness_of(generated))
     password = wait_for(browser, "#one-time-password").text
     assert csp_violations(browser) == []
     user_id = re.search(r"/admin/users/([^/?#]+)/reset-password", browser.current_url).group(1)
