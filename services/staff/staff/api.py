@@ -452,8 +452,9 @@ def _plan(session, plan):
 @blp.arguments(PlanIn)
 @blp.response(201, PlanOut)
 def create_plan(data):
-    """工作计划: a person's monthly (2026-11) or quarterly (2026-Q4) plan with its items (title, owner's post, due
-    date); by the person, their superior or the manager; one per post and period."""
+    """工作计划: a monthly (2026-11) or quarterly (2026-Q4) plan with its items (title, owner's post, due date) of a
+    person (by the person, their superior or the manager), a zone (senior butlers, the manager) or the community
+    (the manager); one per target and period."""
     with web.database().transaction() as session:
         plan = plans.create_plan(session, web.principal(), data, web.now())
         session.flush()
@@ -503,16 +504,17 @@ def set_plan_item_status(data, plan_id, item_id):
 @blp.arguments(SummaryIn)
 @blp.response(200, PlanOut)
 def summarise_plan(data, plan_id):
-    """月末总结: the holder's text; a monthly plan's summary pulls the month's measured figures (the scorecard's:
-    billing's, tickets', residents', over their APIs) beside it. Rewritable until reviewed (then 409)."""
+    """月末总结: the holder's text beside the period's measured figures of the plan's scope — a person's, the zone's
+    or the community's (the scorecard's calls: billing's, tickets', residents', over their APIs); a quarterly
+    plan's figures combine its three months (counts summed, ratios from the sums). Rewritable until reviewed
+    (then 409)."""
     extensions = current_app.extensions
     with web.database().transaction() as session:
-        plan, month = plans.summary_month(session, web.principal(), plan_id)
-        community_id, user_id = plan.community_id, plan.user_id
-    figures = None
-    if month:
-        clients = (extensions["staff.billing"], extensions["staff.tickets"], extensions["staff.residents"])
-        figures = scorecards.measured_figures(*clients, community_id, user_id, month)
+        plan, months = plans.summary_months(session, web.principal(), plan_id)
+        scope, community_id = plan.scope, plan.community_id
+        key = {"person": plan.user_id, "zone": plan.zone_id, "community": plan.community_id}[scope]
+    clients = (extensions["staff.billing"], extensions["staff.tickets"], extensions["staff.residents"])
+    figures = scorecards.plan_figures(*clients, scope, community_id, key, months)
     with web.database().transaction() as session:
         plan = plans.summarise(session, web.principal(), plan_id, data["text"], figures, web.now())
         return _plan(session, plan)
