@@ -119,6 +119,7 @@ DOMAIN_MESSAGES_ZH = {
     "this community already has this department": "本小区已有该部门",
     "no such department": "没有该部门",
     "no such position": "没有该岗位",
+    "no such zone": "没有该片区",
     "no such position in this community": "本小区没有该岗位",
     "this person already holds a position in this community": "此人在本小区已有岗位",
     "a leave request is filed by the person themselves or by the community's manager": "请假须由本人或小区经理提交",

@@ -11,6 +11,7 @@ from guanjia.workbook import XLSX_TYPE
 from . import display
 from .domain import attendance, leaves, meetings, organisation, plans, rotas, scorecards, tasks, training
 from .domain.payrule import grade_change
+from .domain.plan_figures import quarter_months
 from .schemas import (
     AttendanceArgs,
     AttendanceList,
@@ -455,8 +456,13 @@ def create_plan(data):
     """工作计划: a monthly (2026-11) or quarterly (2026-Q4) plan with its items (title, owner's post, due date) of a
     person (by the person, their superior or the manager), a zone (senior butlers, the manager) or the community
     (the manager); one per target and period."""
+    principal, zones = web.principal(), None
+    if data.get("scope") == "zone" and data.get("zone_id") and principal.sees_community(data.get("community_id")):
+        # The zone is residents': asked before the transaction, checked by the domain.
+        month = data["period"] if data["kind"] == "monthly" else quarter_months(data["period"])[0]
+        zones = scorecards.community_zones(current_app.extensions["staff.residents"], data["community_id"], month)
     with web.database().transaction() as session:
-        plan = plans.create_plan(session, web.principal(), data, web.now())
+        plan = plans.create_plan(session, principal, data, web.now(), zones)
         session.flush()
         return _plan(session, plan)
 

@@ -67,9 +67,11 @@ def _require_writer(principal: Principal, plan: WorkPlan) -> None:
         raise Forbidden(WRITERS_ONLY[plan.scope])
 
 
-def create_plan(session: Session, principal: Principal, data: dict, now: datetime) -> WorkPlan:
-    """A person's plan (their own, or one their superior or the manager draws up for them), a zone's or the
-    community's; one per target (post, zone, community) and period."""
+def create_plan(
+    session: Session, principal: Principal, data: dict, now: datetime, zones: set[str] | None = None
+) -> WorkPlan:
+    """A person's plan (their own, or one their superior or the manager draws up for them), a zone's (`zones`: the
+    community's zone ids, residents') or the community's; one per target (post, zone, community) and period."""
     scope = data.get("scope") or "person"
     position = None
     if scope == "person":
@@ -85,6 +87,8 @@ def create_plan(session: Session, principal: Principal, data: dict, now: datetim
         if scope == "zone" and not data.get("zone_id"):
             raise Invalid("zone_id", "a zone plan names the zone")
         target = data["zone_id"] if scope == "zone" else community_id
+    if scope == "zone" and target not in (zones or ()):
+        raise Invalid("zone_id", "no such zone")
     plan = WorkPlan(
         id=new_id(),
         community_id=community_id,

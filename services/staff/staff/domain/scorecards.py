@@ -78,6 +78,12 @@ def plan_figures(billing, tickets, residents, plan_scope: str, community_id: str
     return found[0] if len(found) == 1 else combine_months(found)
 
 
+def community_zones(residents, community_id: str, month: str) -> set[str]:
+    """The ids of the community's zones as residents (their owner) knows them: its per-zone familiarity rows."""
+    path = "/api/v1/internal/residents/butler-familiarity"
+    return set(_by_butler(residents, path, community_id=community_id, month=month, group_by="zone"))
+
+
 # The figures a scorecard (and a month-end summary) carries beside billing's.
 SERVICE_FIGURES = (
     "tickets",

@@ -23,7 +23,26 @@ def wired(infra, staff_settings):
     upstreams = {}
     for name, make in (("billing", billing_app), ("tickets", tickets_app), ("residents", residents_app)):
         upstreams[name] = WsgiUpstream(name, make(infra.settings(name), upstreams={}))
-    return create_app(staff_settings, upstreams=upstreams).test_client()
+    client = create_app(staff_settings, upstreams=upstreams).test_client()
+    client.residents = upstreams["residents"].wsgi_app.test_client()
+    return client
+
+
+@pytest.fixture
+def zoned(wired, infra, team_in):
+    """A team in a community residents knows, with one zone (residents'), and the zone's id."""
+    from guanjia.testing import auth_header
+
+    settings = infra.settings("residents")
+    created = wired.residents.post(
+        "/api/v1/communities", json={"name": f"计划小区{uuid.uuid4().hex[:6]}"}, headers=auth_header(settings, "admin")
+    )
+    assert created.status_code == 201, created.get_data(as_text=True)
+    community = created.get_json()["id"]
+    manager = auth_header(settings, "cs_manager", communities=[community])
+    zone = wired.residents.post("/api/v1/zones", json={"community_id": community, "name": "东区"}, headers=manager)
+    assert zone.status_code == 201, zone.get_data(as_text=True)
+    return {**team_in(community), "zone": zone.get_json()["id"]}
 
 
 def _plan(client, team, who, whose, **extra):
@@ -128,14 +147,14 @@ def test_a_plan_its_summary_with_the_measured_figures_and_the_superiors_review(c
     assert late.status_code == 409
 
 
-def test_zone_and_community_plans_who_writes_and_reads_and_their_summaries(client, wired, team, staff_settings):
+def test_zone_and_community_plans_who_writes_and_reads_and_their_summaries(wired, zoned, staff_settings):
     """A zone's plan: the senior butler and the manager write it, the zone's butlers read it; the community's: the
     manager writes it, every member of staff reads it. Their summaries pull the zone's / community's figures; a
     quarter's combine its months (here: no bills, tickets nor households, so the figures are null)."""
     from guanjia.testing import auth_header
 
-    headers, positions, community = team["headers"], team["positions"], team["community"]
-    zone = str(uuid.uuid4())
+    client, team = wired, zoned
+    headers, positions, community, zone = team["headers"], team["positions"], team["community"], team["zone"]
     wang = auth_header(
         staff_settings, "butler", subject=positions["wang"]["user_id"], communities=[community], zones=[zone]
     )
@@ -157,6 +176,7 @@ def test_zone_and_community_plans_who_writes_and_reads_and_their_summaries(clien
     for who, body, field in (
         ("lead", {"scope": "team", "zone_id": zone}, "scope"),
         ("lead", {"scope": "zone"}, "zone_id"),
+        ("lead", {"scope": "zone", "zone_id": str(uuid.uuid4())}, "zone_id"),
         ("lead", {"scope": "zone", "zone_id": zone, "community_id": ""}, "community_id"),
         ("lead", {"scope": "zone", "zone_id": zone, "items": [item]}, "items.0.owner_id"),
         ("lead", {"scope": "person"}, "position_id"),
