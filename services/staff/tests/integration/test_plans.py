@@ -42,6 +42,22 @@ def zoned(wired, infra, team_in):
     manager = auth_header(settings, "cs_manager", communities=[community])
     zone = wired.residents.post("/api/v1/zones", json={"community_id": community, "name": "东区"}, headers=manager)
     assert zone.status_code == 201, zone.get_data(as_text=True)
+    # Two households in the zone (no contact in the plans' period): the figures residents answers are not null.
+    building = wired.residents.post(
+        "/api/v1/buildings",
+        json={"community_id": community, "name": "1栋", "zone_id": zone.get_json()["id"]},
+        headers=manager,
+    ).get_json()
+    for number, phone in (("1-101", "13800138001"), ("1-102", "13800138002")):
+        unit = wired.residents.post(
+            "/api/v1/units",
+            json={"building_id": building["id"], "number": number, "floor": 1, "area_m2": "88.50"},
+            headers=manager,
+        )
+        assert unit.status_code == 201, unit.get_data(as_text=True)
+        body = {"unit_id": unit.get_json()["id"], "name": "张三", "phone": phone, "role": "owner"}
+        resident = wired.residents.post("/api/v1/residents", json=body, headers=manager)
+        assert resident.status_code == 201, resident.get_data(as_text=True)
     return {**team_in(community), "zone": zone.get_json()["id"]}
 
 
@@ -223,13 +239,18 @@ def test_zone_and_community_plans_who_writes_and_reads_and_their_summaries(wired
     assert wired.post(f"/api/v1/staff/plans/{zone_plan['id']}/summary", json=summary, headers=wang).status_code == 403
     written = wired.post(f"/api/v1/staff/plans/{zone_plan['id']}/summary", json=summary, headers=headers["lead"])
     assert written.status_code == 200, written.get_data(as_text=True)
-    assert set(written.get_json()["figures"]) >= {"collection_rate", "tickets", "sla_met", "households"}
+    zone_figures = written.get_json()["figures"]
+    assert set(zone_figures) >= {"collection_rate", "tickets", "sla_met", "households"}
+    # The zone's row: its two households, none contacted in the month.
+    assert (zone_figures["households"], zone_figures["contacted"], zone_figures["familiarity"]) == (2, 0, "0.0")
     lead_whole = wired.post(f"/api/v1/staff/plans/{whole['id']}/summary", json=summary, headers=headers["lead"])
     assert lead_whole.status_code == 403
     quarter = wired.post(f"/api/v1/staff/plans/{whole['id']}/summary", json=summary, headers=headers["manager"])
     assert quarter.status_code == 200, quarter.get_data(as_text=True)
     figures = quarter.get_json()["figures"]
-    assert figures is not None and figures["collection_rate"] is None and figures["tickets"] is None
+    assert figures["collection_rate"] is None and figures["tickets"] is None
+    # The quarter: the community's three months summed (2 households a month), the ratio from the sums.
+    assert (figures["households"], figures["contacted"], figures["familiarity"]) == (6, 0, "0.0000")
 
     # The manager reviews a zone's plan; the senior butler may not.
     review = {"text": "继续保持"}
