@@ -11,6 +11,7 @@ from guanjia.workbook import XLSX_TYPE
 from . import display
 from .domain import attendance, leaves, meetings, organisation, plans, rotas, scorecards, tasks, training
 from .domain.payrule import grade_change
+from .domain.plan_figures import quarter_months
 from .schemas import (
     AttendanceArgs,
     AttendanceList,
@@ -452,10 +453,16 @@ def _plan(session, plan):
 @blp.arguments(PlanIn)
 @blp.response(201, PlanOut)
 def create_plan(data):
-    """工作计划: a person's monthly (2026-11) or quarterly (2026-Q4) plan with its items (title, owner's post, due
-    date); by the person, their superior or the manager; one per post and period."""
+    """工作计划: a monthly (2026-11) or quarterly (2026-Q4) plan with its items (title, owner's post, due date) of a
+    person (by the person, their superior or the manager), a zone (senior butlers, the manager) or the community
+    (the manager); one per target and period."""
+    principal, zones = web.principal(), None
+    if data.get("scope") == "zone" and data.get("zone_id") and principal.sees_community(data.get("community_id")):
+        # The zone is residents': asked before the transaction, checked by the domain.
+        month = data["period"] if data["kind"] == "monthly" else quarter_months(data["period"])[0]
+        zones = scorecards.community_zones(current_app.extensions["staff.residents"], data["community_id"], month)
     with web.database().transaction() as session:
-        plan = plans.create_plan(session, web.principal(), data, web.now())
+        plan = plans.create_plan(session, principal, data, web.now(), zones)
         session.flush()
         return _plan(session, plan)
 
@@ -503,16 +510,17 @@ def set_plan_item_status(data, plan_id, item_id):
 @blp.arguments(SummaryIn)
 @blp.response(200, PlanOut)
 def summarise_plan(data, plan_id):
-    """月末总结: the holder's text; a monthly plan's summary pulls the month's measured figures (the scorecard's:
-    billing's, tickets', residents', over their APIs) beside it. Rewritable until reviewed (then 409)."""
+    """月末总结: the holder's text beside the period's measured figures of the plan's scope — a person's, the zone's
+    or the community's (the scorecard's calls: billing's, tickets', residents', over their APIs); a quarterly
+    plan's figures combine its three months (counts summed, ratios from the sums). Rewritable until reviewed
+    (then 409)."""
     extensions = current_app.extensions
     with web.database().transaction() as session:
-        plan, month = plans.summary_month(session, web.principal(), plan_id)
-        community_id, user_id = plan.community_id, plan.user_id
-    figures = None
-    if month:
-        clients = (extensions["staff.billing"], extensions["staff.tickets"], extensions["staff.residents"])
-        figures = scorecards.measured_figures(*clients, community_id, user_id, month)
+        plan, months = plans.summary_months(session, web.principal(), plan_id)
+        scope, community_id = plan.scope, plan.community_id
+        key = {"person": plan.user_id, "zone": plan.zone_id, "community": plan.community_id}[scope]
+    clients = (extensions["staff.billing"], extensions["staff.tickets"], extensions["staff.residents"])
+    figures = scorecards.plan_figures(*clients, scope, community_id, key, months)
     with web.database().transaction() as session:
         plan = plans.summarise(session, web.principal(), plan_id, data["text"], figures, web.now())
         return _plan(session, plan)

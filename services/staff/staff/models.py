@@ -213,16 +213,21 @@ class ClockRecord(Base):
 
 
 class WorkPlan(Base):
-    """工作计划: a person's monthly (2026-11) or quarterly (2026-Q4) plan; its month-end summary (the person's text
-    beside the measured figures, pulled as the scorecard pulls them) and the superior's review."""
+    """工作计划: a monthly (2026-11) or quarterly (2026-Q4) plan of a person, a zone (片区) or the community; its
+    summary (the holder's text beside the measured figures of that scope, pulled as the scorecard pulls them) and
+    the review."""
 
     __tablename__ = "work_plans"
-    __table_args__ = (UniqueConstraint("position_id", "kind", "period", name="uq_work_plans_position_period"),)
+    __table_args__ = (UniqueConstraint("scope", "target_id", "kind", "period", name="uq_work_plans_target_period"),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     community_id: Mapped[str] = mapped_column(String(36), index=True)
-    position_id: Mapped[str] = mapped_column(ForeignKey("positions.id"))
-    user_id: Mapped[str] = mapped_column(String(36))
+    scope: Mapped[str] = mapped_column(String(20), default="person", server_default="person")  # person, zone, community
+    # Whose plan: the post (person), the zone id (zone) or the community id (community) — one plan a period each.
+    target_id: Mapped[str] = mapped_column(String(36))
+    position_id: Mapped[str | None] = mapped_column(ForeignKey("positions.id"), nullable=True)
+    user_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    zone_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
     kind: Mapped[str] = mapped_column(String(20))  # monthly, quarterly
     period: Mapped[str] = mapped_column(String(7))
     summary: Mapped[str | None] = mapped_column(Text, nullable=True)

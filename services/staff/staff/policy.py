@@ -97,7 +97,8 @@ RESOURCES = [
         read=(B, SB, CM, E, F),
         write=(B, SB, CM, E, F),
         why="a person plans and sums up their own month and quarter; the superior sees the team's and reviews them, "
-        "the manager the community's",
+        "the manager the community's; a zone's plan is the senior butlers' and the manager's (the zone's butlers "
+        "read it), the community's the manager's (all its staff read it)",
         notes=("summary", "review"),
     ),
     Resource(

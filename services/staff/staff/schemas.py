@@ -6,7 +6,7 @@ from guanjia.web import PageArgs, UtcDateTime, enum_out, page_schema
 
 from .config import PERIODS
 from .domain.common import DEPARTMENT_KINDS, LEAVE_KINDS, LEAVE_STATUSES, TITLES
-from .domain.plans import ITEM_STATUSES, PLAN_KINDS
+from .domain.plans import ITEM_STATUSES, PLAN_KINDS, PLAN_SCOPES
 from .domain.rotas import SWAP_STATUSES
 from .domain.tasks import TASK_STATUSES
 
@@ -384,7 +384,14 @@ class PlanItemIn(ma.Schema):
 
 
 class PlanIn(ma.Schema):
-    position_id = ma.fields.String(required=True, validate=ID, metadata={"description": "whose plan"})
+    scope = ma.fields.String(
+        load_default="person",
+        validate=ma.validate.OneOf(PLAN_SCOPES),
+        metadata={"description": "a person's plan (default), a zone's or the community's"},
+    )
+    position_id = ma.fields.String(validate=ID, metadata={"description": "whose plan (scope person: required)"})
+    community_id = ma.fields.String(validate=ID, metadata={"description": "scope zone or community: required"})
+    zone_id = ma.fields.String(validate=ID, metadata={"description": "scope zone: the zone (片区), required"})
     kind = ma.fields.String(required=True, validate=ma.validate.OneOf(PLAN_KINDS))
     period = ma.fields.String(required=True, metadata={"description": "2026-11 (monthly) or 2026-Q4 (quarterly)"})
     items = ma.fields.List(ma.fields.Nested(PlanItemIn), load_default=list, validate=ma.validate.Length(max=100))
@@ -400,7 +407,9 @@ class PlanIn(ma.Schema):
 
 class PlanArgs(PageArgs):
     community_id = ma.fields.String(required=True, validate=ID)
+    scope = ma.fields.String(validate=ma.validate.OneOf(PLAN_SCOPES))
     position_id = ma.fields.String(validate=ID)
+    zone_id = ma.fields.String(validate=ID)
     kind = ma.fields.String(validate=ma.validate.OneOf(PLAN_KINDS))
     period = ma.fields.String(validate=ma.validate.Length(max=7))
 
@@ -429,8 +438,10 @@ class PlanItemOut(ma.Schema):
 class PlanOut(ma.Schema):
     id = ma.fields.String()
     community_id = ma.fields.String()
-    position_id = ma.fields.String()
-    user_id = ma.fields.String()
+    scope = enum_out(PLAN_SCOPES)
+    zone_id = ma.fields.String(allow_none=True, metadata={"description": "scope zone: the zone"})
+    position_id = ma.fields.String(allow_none=True, metadata={"description": "scope person: the post"})
+    user_id = ma.fields.String(allow_none=True)
     display_name = ma.fields.String()
     kind = enum_out(PLAN_KINDS)
     period = ma.fields.String()
@@ -438,7 +449,10 @@ class PlanOut(ma.Schema):
     summary = ma.fields.String(allow_none=True)
     figures = ma.fields.Dict(
         allow_none=True,
-        metadata={"description": "the month's measured figures as the scorecard names them, pulled with the summary"},
+        metadata={
+            "description": "the period's measured figures of the plan's scope as the scorecard names them, with the "
+            "counts behind the ratios (a quarter: its months combined), pulled with the summary"
+        },
     )
     summarised_at = UtcDateTime(allow_none=True)
     review = ma.fields.String(allow_none=True)

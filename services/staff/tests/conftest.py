@@ -27,7 +27,17 @@ def client(staff_app):
 @pytest.fixture
 def team(client, staff_settings):
     """A community with 客服部: a senior butler over two butlers, and headers to call as each of them."""
-    community = str(uuid.uuid4())
+    return make_team(client, staff_settings, str(uuid.uuid4()))
+
+
+@pytest.fixture
+def team_in(client, staff_settings):
+    """The `team` fixture's team in a given community: team_in(community_id)."""
+    return lambda community: make_team(client, staff_settings, community)
+
+
+def make_team(client, staff_settings, community: str) -> dict:
+    """The `team` fixture's team in a given community."""
     manager = auth_header(staff_settings, "cs_manager", communities=[community])
     department = client.post(
         "/api/v1/staff/departments", json={"community_id": community, "kind": "customer_service"}, headers=manager

@@ -502,7 +502,9 @@ def butler_figures(args):
     """Per butler of a community, for a month: tickets of their zones handled, resolution SLA compliance,
     satisfaction, patrol coverage (staff's monthly scorecards ask it; role `service` only)."""
     with web.database().transaction() as session:
-        return reports.butler_figures(session, args["community_id"], args["month"], web.settings().timezone, web.now())
+        return reports.butler_figures(
+            session, args["community_id"], args["month"], web.settings().timezone, web.now(), args["group_by"]
+        )
 
 
 @blp.route("/reports/weekly-series", methods=["GET"])

@@ -344,16 +344,26 @@ class WeeklyReportArgs(ReportArgs):
 class ButlerFiguresArgs(ma.Schema):
     community_id = _ids(required=True)
     month = ma.fields.String(required=True, validate=ma.validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$"))
+    group_by = ma.fields.String(
+        load_default="butler",
+        validate=ma.validate.OneOf(("butler", "zone", "community")),
+        metadata={"description": "a row per butler (default), per zone, or one for the community"},
+    )
 
 
 class ButlerFiguresRow(ma.Schema):
-    key = ma.fields.String(metadata={"description": "the butler's gateway user id"})
+    key = ma.fields.String(metadata={"description": "the butler's gateway user id (the zone's, the community's)"})
     zones = ma.fields.Integer()
     tickets = ma.fields.Integer(metadata={"description": "tickets of their zones created in the month"})
     tickets_resolved = ma.fields.Integer()
     sla_compliance = ma.fields.Float(allow_none=True, metadata={"description": "resolution SLA met, a ratio"})
     satisfaction_average = ma.fields.Float(allow_none=True, metadata={"description": "1–5, reached return visits"})
     satisfied_rate = ma.fields.Float(allow_none=True)
+    sla_met = ma.fields.Integer(metadata={"description": "resolution SLA met (the compliance's numerator)"})
+    sla_breached = ma.fields.Integer()
+    visits_reached = ma.fields.Integer(metadata={"description": "reached return visits with a score"})
+    visits_score = ma.fields.Integer(metadata={"description": "their scores summed (the average's numerator)"})
+    visits_satisfied = ma.fields.Integer(metadata={"description": "scored 4–5"})
     zones_patrolled = ma.fields.Integer()
     patrol_coverage = ma.fields.Float(metadata={"description": "share of their zones with a completed round"})
 

@@ -55,4 +55,6 @@ def butler_familiarity(args):
     """Per butler, for a month: households of their zones contacted (熟悉率) and reached effectively (沟通) — staff's
     scorecards ask it (role `service` only)."""
     with web.database().transaction() as session:
-        return affairs.butler_familiarity(session, args["community_id"], args["month"], web.settings().timezone)
+        return affairs.butler_familiarity(
+            session, args["community_id"], args["month"], web.settings().timezone, args["group_by"]
+        )

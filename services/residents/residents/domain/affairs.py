@@ -371,9 +371,12 @@ def _familiarity_figures(zone, days: int, households: int, contacted: int, effec
     }
 
 
-def butler_familiarity(session: Session, community_id: str, month: str, timezone: str) -> dict:
+def butler_familiarity(
+    session: Session, community_id: str, month: str, timezone: str, group_by: str = "butler"
+) -> dict:
     """Per butler of a community (the zones' butler_ids), for a month: their zones' households, how many were
-    contacted in it (熟悉率) and reached effectively (沟通); staff's monthly scorecards ask this (role `service`)."""
+    contacted in it (熟悉率) and reached effectively (沟通); staff's monthly scorecards and plan summaries ask this
+    (role `service`). group_by zone: a row per zone (keyed by its id); community: one row (keyed by its id)."""
     from zoneinfo import ZoneInfo
 
     from ..models import Zone
@@ -387,7 +390,8 @@ def butler_familiarity(session: Session, community_id: str, month: str, timezone
     for zone in session.execute(select(Zone).where(Zone.community_id == community_id)).scalars():
         rows = _households(session, zone.id, first, after)
         counts = (len(rows), sum(1 for r in rows if r.contacts), sum(1 for r in rows if r.effective))
-        for butler in zone.butler_ids or []:
+        keys = {"butler": zone.butler_ids or [], "zone": [zone.id], "community": [community_id]}[group_by]
+        for butler in keys:
             row = totals.setdefault(butler, {"key": butler, "households": 0, "contacted": 0, "effective": 0})
             for name, n in zip(("households", "contacted", "effective"), counts, strict=True):
                 row[name] += n

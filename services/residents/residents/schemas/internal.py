@@ -45,10 +45,15 @@ class OccupancyOut(ma.Schema):
 class ButlerFamiliarityArgs(ma.Schema):
     community_id = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=36))
     month = ma.fields.String(required=True, validate=ma.validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$"))
+    group_by = ma.fields.String(
+        load_default="butler",
+        validate=ma.validate.OneOf(("butler", "zone", "community")),
+        metadata={"description": "a row per butler (default), per zone, or one for the community"},
+    )
 
 
 class ButlerFamiliarityRow(ma.Schema):
-    key = ma.fields.String(metadata={"description": "the butler's gateway user id"})
+    key = ma.fields.String(metadata={"description": "the butler's gateway user id (the zone's, the community's)"})
     households = ma.fields.Integer()
     contacted = ma.fields.Integer()
     effective = ma.fields.Integer()

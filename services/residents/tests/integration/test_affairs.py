@@ -152,6 +152,13 @@ def test_zone_familiarity_and_the_households_nobody_reached(client, clock, place
     [row] = client.get(url, headers=as_role("service")).json["items"]
     assert (row["key"], row["households"], row["contacted"], row["effective"]) == ("u-9", 2, 1, 1)
     assert (row["familiarity"], row["communication"]) == (0.5, 0.5)
+    # The zone's and the community's rows (a zone or community plan's summary asks them).
+    [by_zone] = client.get(f"{url}&group_by=zone", headers=as_role("service")).json["items"]
+    [whole] = client.get(f"{url}&group_by=community", headers=as_role("service")).json["items"]
+    assert (by_zone["key"], by_zone["households"], by_zone["contacted"]) == (place["zone_id"], 2, 1)
+    assert (whole["key"], whole["households"], whole["familiarity"]) == (place["community_id"], 2, 0.5)
+    wrong = client.get(f"{url}&group_by=unit", headers=as_role("service"))
+    assert wrong.status_code == 422 and "group_by" in wrong.json["errors"]
     [january] = client.get(url.replace("2026-11", "2026-01"), headers=as_role("service")).json["items"]
     assert (january["contacted"], january["effective"], january["familiarity"]) == (1, 0, 0.5)
     bad = client.get(url.replace("2026-11", "2026-1"), headers=as_role("service"))

@@ -19,6 +19,7 @@ from ..config import PayRule
 from ..models import Position, Scorecard
 from .common import MANAGERS, check_community, position_seen, require_superior, seen_record, visible_positions
 from .payrule import grade_change
+from .plan_figures import combine_months, month_figures
 
 
 def pay_period(month: str, rule: PayRule) -> str:
@@ -58,15 +59,29 @@ def service_figures(tickets, residents, community_id: str, month: str) -> dict:
     return merged
 
 
-def measured_figures(billing, tickets, residents, community_id: str, user_id: str, month: str) -> dict:
-    """One person's month as a scorecard measures it (billing's collection figures, tickets' and residents'):
-    what a month-end summary shows beside the person's own text."""
-    collection = butler_figures(billing, community_id, month).get(user_id) or {}
-    services = service_figures(tickets, residents, community_id, month).get(user_id) or {}
-    return {
-        **{name: collection.get(name) for name in ("receivable", "collected", "collection_rate")},
-        **figure_values(services),
-    }
+def plan_figures(billing, tickets, residents, plan_scope: str, community_id: str, key: str, months: list[str]):
+    """A plan summary's figures: the months' figures of a person (key: their user id), a zone (the zone id) or the
+    community (its id) from the calls a scorecard makes, grouped by butler, zone or community; one month as it
+    stands, several (a quarter) combined — counts summed, ratios recomputed."""
+    group_by = {"person": "butler", "zone": "zone", "community": "community"}[plan_scope]
+    found = []
+    for month in months:
+        rows = []
+        for client, path in (
+            (billing, "/api/v1/billing/reports/collection-rate"),
+            (tickets, "/api/v1/internal/tickets/butler-figures"),
+            (residents, "/api/v1/internal/residents/butler-familiarity"),
+        ):
+            when = {"period": month} if client is billing else {"month": month}
+            rows.append(_by_butler(client, path, community_id=community_id, group_by=group_by, **when).get(key) or {})
+        found.append(month_figures(*rows))
+    return found[0] if len(found) == 1 else combine_months(found)
+
+
+def community_zones(residents, community_id: str, month: str) -> set[str]:
+    """The ids of the community's zones as residents (their owner) knows them: its per-zone familiarity rows."""
+    path = "/api/v1/internal/residents/butler-familiarity"
+    return set(_by_butler(residents, path, community_id=community_id, month=month, group_by="zone"))
 
 
 # The figures a scorecard (and a month-end summary) carries beside billing's.

@@ -311,6 +311,16 @@ def test_the_butler_figures_for_staffs_scorecards(client, world, clock, tickets_
     assert row["sla_compliance"] == report["sla"]["resolution"]["compliance"]
     assert row["satisfaction_average"] == 3.6 and row["satisfied_rate"] == 0.6
     assert (row["zones_patrolled"], row["patrol_coverage"]) == (1, 1.0)
+    assert (row["visits_reached"], row["visits_score"], row["visits_satisfied"]) == (5, 18, 3)
+    assert row["sla_met"] + row["sla_breached"] > 0
+    # The same figures for the zone and for the community (a zone or community plan's summary asks them).
+    [zone_row] = client.get(f"{url}&group_by=zone", headers=service).json["items"]
+    [community_row] = client.get(f"{url}&group_by=community", headers=service).json["items"]
+    assert zone_row["key"] == world["zone_id"] and community_row["key"] == world["community_id"]
+    assert {k: v for k, v in zone_row.items() if k != "key"} == {k: v for k, v in row.items() if k != "key"}
+    assert community_row["tickets"] == 6
+    wrong = client.get(f"{url}&group_by=unit", headers=service)
+    assert wrong.status_code == 422 and "group_by" in wrong.json["errors"]
     # November: nothing yet, the zone unpatrolled.
     [empty] = client.get(url.replace("2026-10", "2026-11"), headers=service).json["items"]
     assert (empty["tickets"], empty["sla_compliance"], empty["patrol_coverage"]) == (0, None, 0.0)

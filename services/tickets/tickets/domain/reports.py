@@ -491,15 +491,20 @@ def to_xlsx(report: dict, timezone: str = "Asia/Shanghai") -> bytes:
     return book.to_bytes()
 
 
-def butler_figures(session: Session, community_id: str, month: str, timezone: str, now) -> dict:
+def butler_figures(
+    session: Session, community_id: str, month: str, timezone: str, now, group_by: str = "butler"
+) -> dict:
     """Per butler, over the zones they look after (tickets' zone projection), for a month: the tickets of those
     zones created in it and how many are resolved, resolution SLA compliance, satisfaction of the reached return
     visits, and patrol coverage (the share of their zones with a completed round started in the month). Staff's
-    monthly scorecards ask this (role `service`); one row per butler, keyed by their gateway user id."""
+    monthly scorecards and plan summaries ask this (role `service`); one row per butler, keyed by their gateway
+    user id — or per zone (keyed by the zone id) or one for the community's zones (keyed by the community id).
+    The counts behind each ratio come along so that months can be combined (a quarter's ratios from its sums)."""
     start, end, label = period_bounds("monthly", month, timezone)
     butlers: dict[str, list[str]] = {}
     for zone_id, raw in session.execute(select(Zone.id, Zone.butler_ids).where(Zone.community_id == community_id)):
-        for butler in json.loads(raw or "[]"):
+        keys = {"butler": json.loads(raw or "[]"), "zone": [zone_id], "community": [community_id]}[group_by]
+        for butler in keys:
             butlers.setdefault(butler, []).append(zone_id)
     patrolled = set(
         session.execute(
@@ -531,8 +536,13 @@ def butler_figures(session: Session, community_id: str, month: str, timezone: st
                 "tickets": tickets,
                 "tickets_resolved": resolved,
                 "sla_compliance": sla["resolution"]["compliance"],
+                "sla_met": sla["resolution"]["met"],
+                "sla_breached": sla["resolution"]["breached"],
                 "satisfaction_average": satisfaction["average"],
                 "satisfied_rate": satisfaction["satisfied_rate"],
+                "visits_reached": satisfaction["visits_reached"],
+                "visits_score": sum(int(k) * n for k, n in satisfaction["distribution"].items()),
+                "visits_satisfied": satisfaction["distribution"]["4"] + satisfaction["distribution"]["5"],
                 "zones_patrolled": covered,
                 "patrol_coverage": round(covered / len(zones), 4),
             }

@@ -55,7 +55,7 @@ def team(stack):
     post, label = _api(stack), uuid.uuid4().hex[:6]
     community = post("/api/v1/communities", {"name": f"团队小区{label}"})
     users = {}
-    for role, name in (("senior_butler", "王主管"), ("butler", "李管家")):
+    for role, name in (("senior_butler", "王主管"), ("butler", "李管家"), ("cs_manager", "赵经理")):
         users[role] = post(
             "/api/v1/users",
             {"username": f"{role}-{label}", "display_name": name, "role": role, "password": PASSWORD,
@@ -72,7 +72,8 @@ def team(stack):
         {**base, "title": "assistant_butler", "user_id": users["butler"]["id"], "display_name": "李管家",
          "reports_to_id": lead["id"]},
     )  # fmt: skip
-    return {"community": community, "users": users, "lead": lead, "post": post_}
+    zone = post("/api/v1/zones", {"community_id": community["id"], "name": f"东区{label}"})
+    return {"community": community, "users": users, "lead": lead, "post": post_, "zone": zone}
 
 
 def _csrf(html: str) -> str:
@@ -200,3 +201,46 @@ def test_plans_summaries_scorecards_meetings_training_on_the_team_screens(stack,
     )
     assert date.today().isoformat() in back.text.split(f'id="item-{item_id}"')[1].split("</tr>")[0]
     assert "对讲机" in butler.get(training_url).text
+
+
+def test_zone_and_community_plans_on_the_plans_screen(stack, team):
+    """The senior butler draws up the zone's plan, the manager the community's quarter; each shown by its name
+    (the zone's, the community's), its summary with the scope's figures; a senior butler's community plan is
+    refused on the screen and nothing is written."""
+    community, zone = team["community"], team["zone"]
+    lead = _signed_in(stack, team["users"]["senior_butler"]["username"])
+    manager = _signed_in(stack, team["users"]["cs_manager"]["username"])
+    month = (date.today().replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
+    quarter = f"{month[:4]}-Q{(int(month[5:]) - 1) // 3 + 1}"
+    plans_url = f"/team/plans?community_id={community['id']}"
+    page = _post(
+        lead,
+        "/team/plans",
+        {"community_id": community["id"], "scope": "zone", "zone_id": zone["id"], "position_id": team["post"]["id"],
+         "kind": "monthly", "period": month, "item_title": "片区消防通道清理", "item_due_on": f"{month}-25"},
+        plans_url,
+    )  # fmt: skip
+    assert page.status_code == 200 and f"片区 {zone['name']}" in page.text and "片区消防通道清理" in page.text
+    assert zone["id"] not in re.sub(r'value="[^"]*"|action="[^"]*"|id="[^"]*"', "", page.text)
+    form = {"community_id": community["id"], "scope": "community", "kind": "quarterly", "period": quarter}
+    refused = lead.post("/team/plans", data={**form, "csrf_token": _csrf(lead.get(plans_url).text)})
+    assert refused.status_code == 422 and 'role="alert"' in refused.text
+    assert f"小区 {community['name']}" not in refused.text
+    whole = _post(manager, "/team/plans", form, plans_url)
+    assert f"小区 {community['name']}" in whole.text and "每季度" in whole.text
+    plan_ids = dict(
+        (scope, re.search(rf'id="plan-([0-9a-f-]+)">\s*<h2>{heading}', whole.text).group(1))
+        for scope, heading in (("zone", f"片区 {zone['name']}"), ("community", f"小区 {community['name']}"))
+    )
+    summed = _post(
+        lead, f"/team/plans/{plan_ids['zone']}/summary", {"community_id": community["id"], "text": "片区月末总结"},
+        plans_url,
+    )  # fmt: skip
+    assert "片区月末总结" in summed.text and "收缴率" in summed.text
+    quarter_summary = _post(
+        manager,
+        f"/team/plans/{plan_ids['community']}/summary",
+        {"community_id": community["id"], "text": "本季度小区总结"},
+        plans_url,
+    )
+    assert "本季度小区总结" in quarter_summary.text and "熟悉率" in quarter_summary.text

@@ -152,24 +152,57 @@ def score(card_id):
 # --- 计划与总结: plans and summaries -------------------------------------------------------------------------------
 
 
+PLAN_SCOPES = ("person", "zone", "community")
+
+
+def plan_heading(plan: dict, zone_names: dict, community_name: str) -> str:
+    """Whose plan, by name: the person's, the zone's (its name from residents) or the community's."""
+    if plan.get("scope") == "zone":
+        return _("Zone %(name)s", name=zone_names.get(plan.get("zone_id")) or "—")
+    if plan.get("scope") == "community":
+        return _("Community %(name)s", name=community_name)
+    return plan.get("display_name") or "—"
+
+
 @bp.get("/plans")
 def plans(refused: str | None = None):
     context = _context()
-    found = items(client.get_or_none(f"{S}/plans", {"community_id": context["community"]["id"], "page_size": 50}))
+    community_id = context["community"]["id"]
+    found = items(client.get_or_none(f"{S}/plans", {"community_id": community_id, "page_size": 50}))
+    zones = items(client.get_or_none("/api/v1/zones", {"community_id": community_id, "page_size": 100}))
+    names = {z["id"]: z["name"] for z in zones}
     rows = [
-        {**plan, "mine": plan["user_id"] == context["me_id"], "measured": figures_of(plan.get("figures"))}
+        {
+            **plan,
+            "heading": plan_heading(plan, names, context["community"]["name"]),
+            "mine": plan["user_id"] == context["me_id"] if plan.get("scope", "person") == "person" else None,
+            "measured": figures_of(plan.get("figures")),
+        }
         for plan in found
     ]
-    return render_template("team_plans.html", **context, plans=rows, refused=refused)
+    return render_template(
+        "team_plans.html", **context, plans=rows, zones=[(z["id"], z["name"]) for z in zones], refused=refused
+    )
 
 
 @bp.post("/plans")
 def new_plan():
+    """A person's plan (the post chosen), a zone's (the zone chosen) or the community's."""
     form = request.form
     community_id = form.get("community_id", "")
-    body = {"position_id": form.get("position_id", ""), "kind": form.get("kind", ""), "period": form.get("period", "")}
+    scope = form.get("scope", "person")
+    body = {"scope": scope, "kind": form.get("kind", ""), "period": form.get("period", "")}
+    if scope == "person":
+        body["position_id"] = form.get("position_id", "")
+    else:
+        body["community_id"] = community_id
+        if scope == "zone":
+            body["zone_id"] = form.get("zone_id", "")
     if form.get("item_title", "").strip():
-        body["items"] = [{"title": form["item_title"].strip(), "due_on": form.get("item_due_on", "")}]
+        item = {"title": form["item_title"].strip(), "due_on": form.get("item_due_on", "")}
+        if scope != "person":
+            item["owner_id"] = form.get("position_id", "")
+        body["items"] = [item]
     _done, errors = attempt(client.post, f"{S}/plans", body)
     return _back("team.plans", community_id, errors)
 
