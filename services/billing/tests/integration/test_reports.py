@@ -69,6 +69,32 @@ def test_arrears_by_unit_building_zone_and_butler_with_ageing(client, ledger):
     assert get(client, ledger, "arrears", group_by="community", as_of="2026-11-16").json["total"] == "500.00"
 
 
+@pytest.mark.parametrize(
+    "as_of", ["2026-09-15", "2026-09-16", "2026-11-14", "2026-11-15", "2027-02-12", "2027-02-13", "2027-08-16",
+              "2027-08-17", "2027-11-16", "2027-11-17"],
+)  # fmt: skip
+def test_the_summed_arrears_age_bills_as_the_unit_rows_do(client, ledger, as_of):
+    """Zone, building and community figures are summed by PostgreSQL, units' rows in Python: the same buckets,
+    bills and units on each side of every bucket's bound (30/31, 90/91, 180/181, 365/366 days past due)."""
+    a, _b, _c = ledger["units"]
+    client.post(
+        "/api/v1/payments", headers=ledger["headers"], json={"unit_id": a, "amount": "100.00", "method": "cash"}
+    )
+    units = get(client, ledger, "arrears", group_by="unit", as_of=as_of).json
+    expected = {
+        name: f"{sum(float(i['buckets'][name]) for i in units['items']):.2f}" for name in units["items"][0]["buckets"]
+    }
+    for group_by in ("community", "zone", "building"):
+        body = get(client, ledger, "arrears", group_by=group_by, as_of=as_of).json
+        assert body["total"] == units["total"]
+        summed = {name: f"{sum(float(i['buckets'][name]) for i in body['items']):.2f}" for name in expected}
+        assert summed == expected, group_by
+        assert sum(i["bills"] for i in body["items"]) == sum(i["bills"] for i in units["items"])
+        assert sum(i["units"] for i in body["items"]) == len(units["items"])
+    (community,) = get(client, ledger, "arrears", group_by="community", as_of=as_of).json["items"]
+    assert community["buckets"] == expected and community["units"] == len(units["items"])
+
+
 def test_a_butler_sees_the_arrears_and_collection_list_of_their_zone_only(client, ledger, billing_settings):
     butler = auth_header(billing_settings, "butler", communities=[ledger["id"]], zones=["zone-2"])
     body = client.get(
