@@ -170,6 +170,27 @@ def test_collection_rate_recovery_rate_target_gap_and_projection(client, ledger,
     assert mid["projected_rate"] == "0.6667" and mid["collection_rate"] == "0.3333"
 
 
+def test_several_groupings_in_one_call_answer_each_grouping_s_report(client, ledger, at):
+    a, b, _c = ledger["units"]
+    cashier = at("2026-11-10")
+    for unit, amount in ((a, "500.00"), (b, "250.00")):
+        cashier.post(
+            "/api/v1/payments", headers=ledger["headers"], json={"unit_id": unit, "amount": amount, "method": "cash"}
+        )
+    query = {"period": "2026-11", "as_of": "2026-11-30"}
+    both = get(client, ledger, "reports/collection-rate", group_by="zone,butler,community", **query).json
+    assert both["group_by"] == "zone,butler,community" and set(both["by"]) == {"zone", "butler", "community"}
+    for group_by in ("zone", "butler", "community"):
+        assert both["by"][group_by] == get(client, ledger, "reports/collection-rate", group_by=group_by, **query).json
+    for bad in ("zone,unit", "zone,zone", ""):
+        response = client.get(
+            "/api/v1/billing/reports/collection-rate",
+            headers=ledger["headers"],
+            query_string={"community_id": ledger["id"], "group_by": bad, **query},
+        )
+        assert response.status_code == 422 and "group_by" in str(response.json), bad
+
+
 def test_recovery_counts_older_bills_owed_at_the_start_whether_settled_since_or_not(client, ledger, at):
     """清欠率 reads only the older bills open today or paid into since the period's start (the report's query
     never sums the whole instance's allocations): a bill settled before the start owed nothing at it, one settled
