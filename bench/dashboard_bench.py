@@ -2,6 +2,7 @@
 payments, and a year of tickets.
 
 Usage: .venv/bin/python bench/dashboard_bench.py [--units 100000] [--months 12] [--tickets 1000000] [--requests 20]
+       [--keep]  (the scratch databases are left for EXPLAIN; drop them after)
 
 Runs the whole instance in this process on scratch PostgreSQL databases (gateway, every service and the workbench
 as WSGI apps, the workbench calling the gateway in-process as in embedded mode), as bench/workbench_bench.py does.
@@ -130,6 +131,7 @@ def main() -> None:
     parser.add_argument("--months", type=int, default=12)
     parser.add_argument("--tickets", type=int, default=1_000_000)
     parser.add_argument("--requests", type=int, default=20)
+    parser.add_argument("--keep", action="store_true", help="keep the scratch databases (for EXPLAIN), print them")
     args = parser.parse_args()
 
     from guanjia import config, http
@@ -160,7 +162,10 @@ def main() -> None:
         results = run(gateway, args, scratch)
     finally:
         for name in specs:
-            drop_postgres_database(scratch.format(service=name))
+            if args.keep:
+                print("kept", scratch.format(service=name))
+            else:
+                drop_postgres_database(scratch.format(service=name))
     out = Path(__file__).resolve().parent / "results"
     out.mkdir(exist_ok=True)
     (out / "dashboard.json").write_text(json.dumps(results, indent=2))
