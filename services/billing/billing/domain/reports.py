@@ -125,7 +125,7 @@ def arrears(
 
 
 # Groupings whose figures PostgreSQL sums (a unit's bills are in one building and zone): the community's open bills
-# are not sent to Python one by one (180,000 rows at 100,000 units). Units and butlers (a zone may have several
+# are not sent to Python one by one (165,000 rows at 100,000 units). Units and butlers (a zone may have several
 # butlers, a butler several zones) are counted from the rows.
 SUMMED = {"zone": "zone_id", "building": "building_id", "community": "community_id"}
 
