@@ -581,27 +581,34 @@ def add_note(data):
 @reports_blp.response(200)
 def get_collection_rate(args):
     """收缴率 and 清欠率 for a period by community, zone or butler, with the target, gap and projected rate; each
-    group with its `name` (zone name, butler's display name)."""
-    staff = _staff_names(args["community_id"], args["group_by"])
+    group with its `name` (zone name, butler's display name). Several groupings comma-separated
+    (`group_by=zone,butler`) answer each one's report under `by` from one reading of the bills."""
+    groupings = args["group_by"].split(",")
+    staff = _staff_names(args["community_id"], *groupings)
     with web.database().transaction() as session:
-        body = reports.collection_rate(
+        found = reports.collection_rates(
             session,
             web.settings(),
             web.principal(),
             args["community_id"],
             args["period"],
-            args["group_by"],
+            groupings,
             args.get("as_of") or _today(),
             staff,
             now=_now(),
         )
+    if len(groupings) == 1:
+        body = found[groupings[0]]
+    else:
+        first = found[groupings[0]]
+        body = {**{k: first[k] for k in ("community_id", "period", "as_of")}, "group_by": args["group_by"], "by": found}
     return jsonify(web.jsonable(body))
 
 
-def _staff_names(community_id: str, group_by: str) -> dict | None:
+def _staff_names(community_id: str, *groupings: str) -> dict | None:
     """Butlers' display names from the gateway, asked once (outside the database transaction) when grouping by
     butler for a caller who may read the community."""
-    if group_by != "butler" or not web.principal().sees_community(community_id):
+    if "butler" not in groupings or not web.principal().sees_community(community_id):
         return None
     return http.staff_names(current_app.extensions["billing.gateway"], community_id)
 

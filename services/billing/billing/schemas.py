@@ -490,10 +490,20 @@ class CollectionListOut(ma.Schema):
     items = ma.fields.List(ma.fields.Nested(CollectionItemOut))
 
 
+RATE_GROUPS = ("community", "zone", "butler")
+
+
+def _rate_groups(value: str) -> None:
+    found = value.split(",")
+    if any(name not in RATE_GROUPS for name in found) or len(set(found)) != len(found):
+        raise ma.ValidationError(f"one or more of {', '.join(RATE_GROUPS)}, comma-separated, each once")
+
+
 class RateArgs(ma.Schema):
     community_id = ma.fields.String(required=True, **_ID)
     period = ma.fields.String(required=True, validate=_period)
-    group_by = ma.fields.String(load_default="community", validate=ma.validate.OneOf(("community", "zone", "butler")))
+    # One grouping, or several comma-separated (`zone,butler`): then each one's report under `by`, read at once.
+    group_by = ma.fields.String(load_default="community", validate=_rate_groups)
     as_of = ma.fields.Date()
 
 

@@ -80,7 +80,11 @@ def arrears(
         query = query.where(zone)
     butlers = butlers_by_zone(session, community_id) if group_by == "butler" else {}
     groups: dict = defaultdict(lambda: {"total": 0, "bills": 0, "units": set(), **{b[0]: 0 for b in BUCKETS}})
-    for unit_id, building_id, zone_id, due_date, outstanding in session.execute(query).all():
+    if group_by in SUMMED:
+        groups.update(_arrears_summed(session, query, SUMMED[group_by], as_of))
+    for unit_id, building_id, zone_id, due_date, outstanding in (
+        [] if group_by in SUMMED else session.execute(query).all()
+    ):
         keys = {
             "unit": [unit_id],
             "building": [building_id],
@@ -102,7 +106,7 @@ def arrears(
             "key": key,
             "total": fen_to_str(group["total"]),
             "bills": group["bills"],
-            "units": len(group["units"]),
+            "units": group["units"] if isinstance(group["units"], int) else len(group["units"]),
             "buckets": {name: fen_to_str(group[name]) for name, _, _ in BUCKETS},
         }
         if group_by == "unit":
@@ -117,6 +121,39 @@ def arrears(
         "as_of": as_of,
         "total": fen_to_str(total),
         "items": items,
+    }
+
+
+# Groupings whose figures PostgreSQL sums (a unit's bills are in one building and zone): the community's open bills
+# are not sent to Python one by one (165,000 rows at 100,000 units). Units and butlers (a zone may have several
+# butlers, a butler several zones) are counted from the rows.
+SUMMED = {"zone": "zone_id", "building": "building_id", "community": "community_id"}
+
+
+def _arrears_summed(session: Session, query, key: str, as_of: date) -> dict:
+    """The arrears query's bills summed per `key` column in the database: total, bills, distinct units and each
+    age bucket (days past due at `as_of` as `_bucket` counts them, compared as due dates)."""
+    bills = query.add_columns(Bill.community_id).subquery()
+    outstanding = list(bills.c)[4]
+    sums = []
+    for _name, low, high in BUCKETS:
+        inside = bills.c.due_date <= as_of - timedelta(days=low)
+        if high is not None:
+            inside = inside & (bills.c.due_date >= as_of - timedelta(days=high))
+        sums.append(func.sum(case((inside, outstanding), else_=0)))
+    found = session.execute(
+        select(
+            bills.c[key], func.sum(outstanding), func.count(), func.count(bills.c.unit_id.distinct()), *sums
+        ).group_by(bills.c[key])
+    ).all()
+    return {
+        row[0]: {
+            "total": int(row[1]),
+            "bills": int(row[2]),
+            "units": int(row[3]),
+            **{name: int(value) for (name, _, _), value in zip(BUCKETS, row[4:], strict=True)},
+        }
+        for row in found
     }
 
 
@@ -260,6 +297,24 @@ def collection_rate(
     """收缴率 = collected on the period's bills ÷ their receivable; 清欠率 = collected during the period on older
     bills ÷ what they owed at its start; target, gap and a linear projection to the period's end. Staff's
     scorecards ask it too, with their service credential (the figures by butler, never billing's database)."""
+    rates = collection_rates(session, settings, principal, community_id, period_name, [group_by], as_of, staff, now=now)
+    return rates[group_by]
+
+
+def collection_rates(
+    session: Session,
+    settings,
+    principal: Principal,
+    community_id: str,
+    period_name: str,
+    groupings: list[str],
+    as_of: date,
+    staff: dict | None = None,
+    *,
+    now: datetime,
+) -> dict[str, dict]:
+    """collection_rate's report for each grouping of `groupings` ({grouping: report}): the database's figures are
+    per zone and read once, whatever the groupings (the dashboard asks by zone and by butler)."""
     _check_reader(principal, community_id, "service")
     try:
         period = parse_period(period_name)
@@ -271,12 +326,7 @@ def collection_rate(
     cutoff = _end_of_day(settings, as_of)
     # 清欠率 counts what was recovered *during* the period.
     recovery_cutoff = _end_of_day(settings, min(as_of, period.end))
-    butlers = butlers_by_zone(session, community_id) if group_by == "butler" else {}
-
-    def keys(zone_id):
-        return {"community": [community_id], "zone": [zone_id], "butler": butlers.get(zone_id) or [None]}[group_by]
-
-    groups: dict = defaultdict(lambda: defaultdict(int))
+    zones: dict = defaultdict(lambda: defaultdict(int))
     if is_postgres(session):
         # A large table's estimates cross the JIT threshold, and the compilation alone costs more than the queries
         # (tens of ms); and once psycopg prepares the statements, PostgreSQL's generic plan (no dates known) scans
@@ -307,9 +357,8 @@ def collection_rate(
         ).all()
     )
     for zone_id, receivable, paid in rows:
-        for key in keys(zone_id):
-            groups[key]["receivable"] += int(receivable)
-            groups[key]["collected"] += int(paid) - int(later.get(zone_id) or 0)
+        zones[zone_id]["receivable"] += int(receivable)
+        zones[zone_id]["collected"] += int(paid) - int(later.get(zone_id) or 0)
     # Older bills: owed at the period's start (outstanding today plus what was allocated since the start),
     # recovered between the start and the cut-off. Only the bills open today and those paid into since the start
     # can have owed something at it.
@@ -344,14 +393,34 @@ def collection_rate(
         .group_by(per_bill.c.zone_id)
     ).all()
     for zone_id, owed_sum, recovered_sum in rows:
-        for key in keys(zone_id):
-            groups[key]["arrears_at_start"] += int(owed_sum)
-            groups[key]["recovered"] += int(recovered_sum)
+        zones[zone_id]["arrears_at_start"] += int(owed_sum)
+        zones[zone_id]["recovered"] += int(recovered_sum)
 
     policy = policy_for(session, community_id, now)
     target = policy.collection_target
     elapsed = max(0, min((as_of - period.start).days + 1, period.days))
-    names = group_names(session, community_id, group_by, staff)
+    butlers = butlers_by_zone(session, community_id) if "butler" in groupings else {}
+    reports = {}
+    for group_by in groupings:
+        groups: dict = defaultdict(lambda: defaultdict(int))
+        for zone_id, sums in zones.items():
+            keys = {"community": [community_id], "zone": [zone_id], "butler": butlers.get(zone_id) or [None]}
+            for key in keys[group_by]:
+                for name, value in sums.items():
+                    groups[key][name] += value
+        names = group_names(session, community_id, group_by, staff)
+        reports[group_by] = {
+            "community_id": community_id,
+            "period": period.name,
+            "as_of": as_of,
+            "group_by": group_by,
+            "items": _rate_items(groups, names, target, period, elapsed),
+        }
+    return reports
+
+
+def _rate_items(groups: dict, names: dict, target: Decimal, period, elapsed: int) -> list[dict]:
+    """The report's rows of one grouping: rates, target, gap and projection from each group's sums."""
     items = []
     for key, group in sorted(groups.items(), key=lambda kv: str(kv[0])):
         rate = _ratio(group["collected"], group["receivable"])
@@ -374,7 +443,7 @@ def collection_rate(
                 "arrears_recovery_rate": _ratio(group["recovered"], group["arrears_at_start"]),
             }
         )
-    return {"community_id": community_id, "period": period.name, "as_of": as_of, "group_by": group_by, "items": items}
+    return items
 
 
 # --- monthly and weekly reports ------------------------------------------------------------------------------------

@@ -69,6 +69,32 @@ def test_arrears_by_unit_building_zone_and_butler_with_ageing(client, ledger):
     assert get(client, ledger, "arrears", group_by="community", as_of="2026-11-16").json["total"] == "500.00"
 
 
+@pytest.mark.parametrize(
+    "as_of", ["2026-09-15", "2026-09-16", "2026-11-14", "2026-11-15", "2027-02-12", "2027-02-13", "2027-08-16",
+              "2027-08-17", "2027-11-16", "2027-11-17"],
+)  # fmt: skip
+def test_the_summed_arrears_age_bills_as_the_unit_rows_do(client, ledger, as_of):
+    """Zone, building and community figures are summed by PostgreSQL, units' rows in Python: the same buckets,
+    bills and units on each side of every bucket's bound (30/31, 90/91, 180/181, 365/366 days past due)."""
+    a, _b, _c = ledger["units"]
+    client.post(
+        "/api/v1/payments", headers=ledger["headers"], json={"unit_id": a, "amount": "100.00", "method": "cash"}
+    )
+    units = get(client, ledger, "arrears", group_by="unit", as_of=as_of).json
+    expected = {
+        name: f"{sum(float(i['buckets'][name]) for i in units['items']):.2f}" for name in units["items"][0]["buckets"]
+    }
+    for group_by in ("community", "zone", "building"):
+        body = get(client, ledger, "arrears", group_by=group_by, as_of=as_of).json
+        assert body["total"] == units["total"]
+        summed = {name: f"{sum(float(i['buckets'][name]) for i in body['items']):.2f}" for name in expected}
+        assert summed == expected, group_by
+        assert sum(i["bills"] for i in body["items"]) == sum(i["bills"] for i in units["items"])
+        assert sum(i["units"] for i in body["items"]) == len(units["items"])
+    (community,) = get(client, ledger, "arrears", group_by="community", as_of=as_of).json["items"]
+    assert community["buckets"] == expected and community["units"] == len(units["items"])
+
+
 def test_a_butler_sees_the_arrears_and_collection_list_of_their_zone_only(client, ledger, billing_settings):
     butler = auth_header(billing_settings, "butler", communities=[ledger["id"]], zones=["zone-2"])
     body = client.get(
@@ -142,6 +168,27 @@ def test_collection_rate_recovery_rate_target_gap_and_projection(client, ledger,
     # Half-way through the month a 33 % rate projects to the month end linearly.
     mid = get(client, ledger, "reports/collection-rate", period="2026-11", as_of="2026-11-15").json["items"][0]
     assert mid["projected_rate"] == "0.6667" and mid["collection_rate"] == "0.3333"
+
+
+def test_several_groupings_in_one_call_answer_each_grouping_s_report(client, ledger, at):
+    a, b, _c = ledger["units"]
+    cashier = at("2026-11-10")
+    for unit, amount in ((a, "500.00"), (b, "250.00")):
+        cashier.post(
+            "/api/v1/payments", headers=ledger["headers"], json={"unit_id": unit, "amount": amount, "method": "cash"}
+        )
+    query = {"period": "2026-11", "as_of": "2026-11-30"}
+    both = get(client, ledger, "reports/collection-rate", group_by="zone,butler,community", **query).json
+    assert both["group_by"] == "zone,butler,community" and set(both["by"]) == {"zone", "butler", "community"}
+    for group_by in ("zone", "butler", "community"):
+        assert both["by"][group_by] == get(client, ledger, "reports/collection-rate", group_by=group_by, **query).json
+    for bad in ("zone,unit", "zone,zone", ""):
+        response = client.get(
+            "/api/v1/billing/reports/collection-rate",
+            headers=ledger["headers"],
+            query_string={"community_id": ledger["id"], "group_by": bad, **query},
+        )
+        assert response.status_code == 422 and "group_by" in str(response.json), bad
 
 
 def test_recovery_counts_older_bills_owed_at_the_start_whether_settled_since_or_not(client, ledger, at):

@@ -255,3 +255,32 @@ def test_the_dashboard_leaves_empty_the_panels_the_role_may_not_read(stack, plac
     violations = load_workbook(io.BytesIO(manager.get(f"/dashboard/violations.xlsx?community_id={community_id}").data))
     assert [c.value for c in violations.worksheets[0][1]][-3:] == ["合计", "严重", "未整改"]
     assert manager.get(f"/dashboard/nothing.xlsx?community_id={community_id}").status_code == 404
+
+
+def test_the_dashboard_refreshes_an_expired_token_once_before_its_calls_fan_out(stack, place):
+    """The page's API calls are made at once on their own threads; an access token that has run out is refreshed
+    first, on the request's thread, then the calls fan out with the new token: the session lives on (one refresh,
+    kept for the next page), and the butler chart comes from the same collection-rate call as the zone chart."""
+    from sqlalchemy import select
+
+    from guanjia.db import utcnow
+    from workbench.models import WebSession
+
+    community_id = place["community"]["id"]
+    finance = _signed_in(stack, place["finance"]["username"], PASSWORD)
+    database = stack.upstreams["workbench"].wsgi_app.extensions["workbench.db"]
+    query = select(WebSession).where(WebSession.username == place["finance"]["username"])
+    with database.transaction() as session:
+        row = session.execute(query).scalars().all()[-1]
+        row_id, first_refresh = row.id, row.refresh_token
+        row.access_expires_at = utcnow() - timedelta(minutes=1)
+    page = finance.get(f"/dashboard?community_id={community_id}")
+    assert page.status_code == 200
+    assert "南区" in _section(page.text, "collection-zone") and "<rect" in _section(page.text, "collection-butler")
+    with database.transaction() as session:
+        row = session.get(WebSession, row_id)
+        assert row is not None and row.refresh_token != first_refresh
+        second_refresh = row.refresh_token
+    assert finance.get(f"/dashboard?community_id={community_id}").status_code == 200
+    with database.transaction() as session:
+        assert session.get(WebSession, row_id).refresh_token == second_refresh  # still valid: no refresh needed

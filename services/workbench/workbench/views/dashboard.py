@@ -23,6 +23,7 @@ WEEKS = 8
 FAMILIARITY_DAYS = 90  # the butler's home page's window
 PATROL_DAYS = 30
 VIOLATION_MONTHS = 6
+MISSING = object()  # a panel's answer not fetched yet (None is the API's 403/404: the panel left out)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -43,12 +44,22 @@ def _rate(value) -> float | None:
     return None if value in (None, "") else float(value)
 
 
-def collection(community_id: str, period: str, group_by: str) -> dict:
-    """The API's collection rates of the period by zone or butler, as chart rows and table rows."""
-    found = client.get_or_none(
+def _collection_call(community_id: str, period: str, group_by: str) -> tuple[str, dict]:
+    return (
         "/api/v1/billing/reports/collection-rate",
         {"community_id": community_id, "period": period, "group_by": group_by},
     )
+
+
+def _by(found: dict | None, group_by: str) -> dict | None:
+    """One grouping's report of a several-groupings collection-rate answer (None: the panel is left out)."""
+    return None if found is None else (found.get("by") or {}).get(group_by)
+
+
+def collection(community_id: str, period: str, group_by: str, found=MISSING) -> dict:
+    """The API's collection rates of the period by zone or butler, as chart rows and table rows."""
+    if found is MISSING:
+        found = client.get_or_none(*_collection_call(community_id, period, group_by))
     items = (found or {}).get("items") or []
     target = _rate(items[0]["target"]) if items else 0.85
     rows = [
@@ -63,8 +74,13 @@ def collection(community_id: str, period: str, group_by: str) -> dict:
     return {"rows": rows, "target": target, "chart": charts.rate_bars(rows, target), "found": found is not None}
 
 
-def ageing(community_id: str) -> dict:
-    found = client.get_or_none("/api/v1/billing/arrears", {"community_id": community_id, "group_by": "zone"})
+def _ageing_call(community_id: str) -> tuple[str, dict]:
+    return "/api/v1/billing/arrears", {"community_id": community_id, "group_by": "zone"}
+
+
+def ageing(community_id: str, found=MISSING) -> dict:
+    if found is MISSING:
+        found = client.get_or_none(*_ageing_call(community_id))
     rows = [
         {"label": item.get("name") or _("(no zone)"), "values": item.get("buckets") or {}, "item": item}
         for item in (found or {}).get("items") or []
@@ -77,12 +93,17 @@ def ageing(community_id: str) -> dict:
     }
 
 
-def weekly_tickets(community_id: str) -> dict:
-    """The last WEEKS weeks of the tickets' weekly figures in one call: volume, SLA compliance, satisfaction."""
-    found = client.get_or_none(
+def _weekly_call(community_id: str) -> tuple[str, dict]:
+    return (
         "/api/v1/tickets/reports/weekly-series",
         {"community_id": community_id, "week": _today().isoformat(), "weeks": WEEKS},
     )
+
+
+def weekly_tickets(community_id: str, found=MISSING) -> dict:
+    """The last WEEKS weeks of the tickets' weekly figures in one call: volume, SLA compliance, satisfaction."""
+    if found is MISSING:
+        found = client.get_or_none(*_weekly_call(community_id))
     if found is None:
         return {"rows": [], "chart": charts.columns_with_line([]), "found": False}
     rows = []
@@ -103,10 +124,15 @@ def weekly_tickets(community_id: str) -> dict:
     return {"rows": rows, "chart": charts.columns_with_line(rows), "found": True}
 
 
-def familiarity(community_id: str) -> dict:
+def _familiarity_call(community_id: str) -> tuple[str, dict]:
+    return f"/api/v1/communities/{community_id}/familiarity", {"days": FAMILIARITY_DAYS}
+
+
+def familiarity(community_id: str, found=MISSING) -> dict:
     """Each zone's familiarity (households contacted in the last FAMILIARITY_DAYS days) and effective
     communication against their targets (95 % / 60 %), from one residents call."""
-    found = client.get_or_none(f"/api/v1/communities/{community_id}/familiarity", {"days": FAMILIARITY_DAYS})
+    if found is MISSING:
+        found = client.get_or_none(*_familiarity_call(community_id))
     items = (found or {}).get("items") or []
     targets = (items[0]["familiarity_target"], items[0]["effective_target"]) if items else (0.95, 0.60)
     rows = [
@@ -120,9 +146,14 @@ def familiarity(community_id: str) -> dict:
     return {"rows": rows, "targets": targets, "chart": charts.twin_rate_bars(rows, targets), "found": found is not None}
 
 
-def patrols(community_id: str) -> dict:
+def _patrols_call(community_id: str) -> tuple[str, dict]:
+    return "/api/v1/tickets/patrols/coverage", {"community_id": community_id, "days": PATROL_DAYS}
+
+
+def patrols(community_id: str, found=MISSING) -> dict:
     """Per zone: days since the last patrol round against the community's required interval (tickets' coverage)."""
-    found = client.get_or_none("/api/v1/tickets/patrols/coverage", {"community_id": community_id, "days": PATROL_DAYS})
+    if found is MISSING:
+        found = client.get_or_none(*_patrols_call(community_id))
     every = float((found or {}).get("required_every_days") or 0)
     rows = [
         {
@@ -136,11 +167,14 @@ def patrols(community_id: str) -> dict:
     return {"rows": rows, "every": every, "chart": charts.value_bars(rows, every, "天"), "found": found is not None}
 
 
-def violations(community_id: str) -> dict:
+def _violations_call(community_id: str) -> tuple[str, dict]:
+    return f"/api/v1/communities/{community_id}/renovation-violations", {"months": VIOLATION_MONTHS}
+
+
+def violations(community_id: str, found=MISSING) -> dict:
     """Renovation violations of the last VIOLATION_MONTHS months: per month (columns) and per zone (the table)."""
-    found = client.get_or_none(
-        f"/api/v1/communities/{community_id}/renovation-violations", {"months": VIOLATION_MONTHS}
-    )
+    if found is MISSING:
+        found = client.get_or_none(*_violations_call(community_id))
     months = (found or {}).get("months") or []
     rows = [{"label": item.get("name") or _("(no zone)"), "item": item} for item in (found or {}).get("items") or []]
     per_month = [
@@ -158,18 +192,30 @@ def violations(community_id: str) -> dict:
 @bp.get("")
 def index():
     found, community_id, period = _choice()
+    # The six calls are independent: made at once, the page waits for the slowest, not for their sum.
+    answers = client.gather(
+        {
+            # By zone and by butler in one call: billing reads the bills once for both.
+            "collection": _collection_call(community_id, period, "zone,butler"),
+            "ageing": _ageing_call(community_id),
+            "weekly": _weekly_call(community_id),
+            "familiarity": _familiarity_call(community_id),
+            "patrols": _patrols_call(community_id),
+            "violations": _violations_call(community_id),
+        }
+    )
     return render_template(
         "dashboard.html",
         communities=found,
         community_id=community_id,
         period=period,
-        by_zone=collection(community_id, period, "zone"),
-        by_butler=collection(community_id, period, "butler"),
-        ageing=ageing(community_id),
-        weekly=weekly_tickets(community_id),
-        familiarity=familiarity(community_id),
-        patrols=patrols(community_id),
-        violations=violations(community_id),
+        by_zone=collection(community_id, period, "zone", _by(answers["collection"], "zone")),
+        by_butler=collection(community_id, period, "butler", _by(answers["collection"], "butler")),
+        ageing=ageing(community_id, answers["ageing"]),
+        weekly=weekly_tickets(community_id, answers["weekly"]),
+        familiarity=familiarity(community_id, answers["familiarity"]),
+        patrols=patrols(community_id, answers["patrols"]),
+        violations=violations(community_id, answers["violations"]),
         ages=AGES,
         age_names=AGE_NAMES,
         familiarity_days=FAMILIARITY_DAYS,
