@@ -340,6 +340,26 @@ class EventRecorder:
 
 
 @contextmanager
+def embedded_instance(var_dir, admin_password: str, **env: str):
+    """A whole instance in this process (`EmbeddedStack`: every service, the gateway and the workbench) in `var_dir`,
+    on queues of its own and with the tests' rate limits; `env` adds or overrides settings."""
+    from .stack import EmbeddedStack
+
+    settings = {
+        "GUANJIA_VAR_DIR": str(var_dir),
+        "GUANJIA_ADMIN_PASSWORD": admin_password,
+        "GUANJIA_QUEUE_PREFIX": f"w{uuid.uuid4().hex[:6]}.",
+        "GUANJIA_RATE_LIMITS": TEST_RATE_LIMITS_ENV,
+        **env,
+    }
+    stack = EmbeddedStack(env=settings, port=0).start()
+    try:
+        yield stack
+    finally:
+        stack.stop()
+
+
+@contextmanager
 def running_worker(service: str, settings: Settings, upstreams: dict | None = None, *, relays: int = 1):
     """Run a service's relay and consumer threads for the duration of the block."""
     from .runtime import Worker, declare_queues

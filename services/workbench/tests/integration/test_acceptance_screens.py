@@ -14,7 +14,7 @@ import requests
 from openpyxl import load_workbook
 from PIL import Image
 
-from guanjia.testing import TEST_RATE_LIMITS_ENV
+from guanjia.testing import embedded_instance
 
 ADMIN_PASSWORD = "acceptance-admin-password-1"
 ENGINEER_PASSWORD = "acceptance-engineer-pw-1"
@@ -22,17 +22,8 @@ ENGINEER_PASSWORD = "acceptance-engineer-pw-1"
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    from guanjia.stack import EmbeddedStack
-
-    env = {
-        "GUANJIA_VAR_DIR": str(tmp_path_factory.mktemp("acceptance-var")),
-        "GUANJIA_ADMIN_PASSWORD": ADMIN_PASSWORD,
-        "GUANJIA_QUEUE_PREFIX": f"a{uuid.uuid4().hex[:6]}.",
-        "GUANJIA_RATE_LIMITS": TEST_RATE_LIMITS_ENV,
-    }
-    stack = EmbeddedStack(env=env, port=0).start()
-    yield stack
-    stack.stop()
+    with embedded_instance(tmp_path_factory.mktemp("acceptance-var"), ADMIN_PASSWORD) as stack:
+        yield stack
 
 
 def _csrf(html: str) -> str:

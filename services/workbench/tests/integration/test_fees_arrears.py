@@ -13,7 +13,7 @@ from datetime import date, timedelta
 import pytest
 import requests
 
-from guanjia.testing import TEST_RATE_LIMITS_ENV
+from guanjia.testing import embedded_instance
 
 ADMIN_PASSWORD = "fees-admin-password-1"
 PASSWORD = "fees-staff-password-1"
@@ -22,17 +22,8 @@ AS_OF = (date.today() + timedelta(days=45)).isoformat()
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    from guanjia.stack import EmbeddedStack
-
-    env = {
-        "GUANJIA_VAR_DIR": str(tmp_path_factory.mktemp("fees-var")),
-        "GUANJIA_ADMIN_PASSWORD": ADMIN_PASSWORD,
-        "GUANJIA_QUEUE_PREFIX": f"f{uuid.uuid4().hex[:6]}.",
-        "GUANJIA_RATE_LIMITS": TEST_RATE_LIMITS_ENV,
-    }
-    stack = EmbeddedStack(env=env, port=0).start()
-    yield stack
-    stack.stop()
+    with embedded_instance(tmp_path_factory.mktemp("fees-var"), ADMIN_PASSWORD) as stack:
+        yield stack
 
 
 class Api:

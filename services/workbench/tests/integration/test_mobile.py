@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from guanjia.testing import TEST_RATE_LIMITS_ENV, TEST_SMS_LIMITS_ENV
+from guanjia.testing import TEST_SMS_LIMITS_ENV, embedded_instance
 
 ADMIN_PASSWORD = "mobile-admin-password-1"
 CALLBACK_SECRET = "mobile-callback-secret-1"
@@ -67,13 +67,7 @@ def wechat():
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory, provider, wechat):
-    from guanjia.stack import EmbeddedStack
-
     env = {
-        "GUANJIA_VAR_DIR": str(tmp_path_factory.mktemp("mobile-var")),
-        "GUANJIA_ADMIN_PASSWORD": ADMIN_PASSWORD,
-        "GUANJIA_QUEUE_PREFIX": f"m{uuid.uuid4().hex[:6]}.",
-        "GUANJIA_RATE_LIMITS": TEST_RATE_LIMITS_ENV,
         "GUANJIA_BILLING_CALLBACK_SECRET": CALLBACK_SECRET,  # billing verifies the provider's callbacks with it
         "GUANJIA_PAYMENT_PROVIDER_URL": provider.url,  # the workbench opens residents' orders there
         "GUANJIA_WECHAT_APP_ID": _fake_providers().WECHAT_APP_ID,
@@ -82,10 +76,9 @@ def stack(tmp_path_factory, provider, wechat):
         "GUANJIA_WECHAT_AUTHORIZE_URL": wechat.url + "/connect/oauth2/authorize",
         **TEST_SMS_LIMITS_ENV,
     }
-    stack = EmbeddedStack(env=env, port=0).start()
-    provider.notify_url = stack.url + "/api/v1/payments/callback"
-    yield stack
-    stack.stop()
+    with embedded_instance(tmp_path_factory.mktemp("mobile-var"), ADMIN_PASSWORD, **env) as stack:
+        provider.notify_url = stack.url + "/api/v1/payments/callback"
+        yield stack
 
 
 class Api:

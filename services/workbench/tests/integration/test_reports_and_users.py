@@ -15,7 +15,7 @@ import pytest
 import requests
 from openpyxl import load_workbook
 
-from guanjia.testing import TEST_RATE_LIMITS_ENV
+from guanjia.testing import embedded_instance
 
 ADMIN_PASSWORD = "reports-admin-password-1"
 PASSWORD = "reports-staff-password-1"
@@ -29,17 +29,8 @@ def _today() -> date:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    from guanjia.stack import EmbeddedStack
-
-    env = {
-        "GUANJIA_VAR_DIR": str(tmp_path_factory.mktemp("reports-var")),
-        "GUANJIA_ADMIN_PASSWORD": ADMIN_PASSWORD,
-        "GUANJIA_QUEUE_PREFIX": f"r{uuid.uuid4().hex[:6]}.",
-        "GUANJIA_RATE_LIMITS": TEST_RATE_LIMITS_ENV,
-    }
-    stack = EmbeddedStack(env=env, port=0).start()
-    yield stack
-    stack.stop()
+    with embedded_instance(tmp_path_factory.mktemp("reports-var"), ADMIN_PASSWORD) as stack:
+        yield stack
 
 
 class Api:

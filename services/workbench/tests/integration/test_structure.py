@@ -10,24 +10,15 @@ import uuid
 import pytest
 import requests
 
-from guanjia.testing import TEST_RATE_LIMITS_ENV
+from guanjia.testing import embedded_instance
 
 ADMIN_PASSWORD = "structure-admin-password-1"
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    from guanjia.stack import EmbeddedStack
-
-    env = {
-        "GUANJIA_VAR_DIR": str(tmp_path_factory.mktemp("structure-var")),
-        "GUANJIA_ADMIN_PASSWORD": ADMIN_PASSWORD,
-        "GUANJIA_QUEUE_PREFIX": f"s{uuid.uuid4().hex[:6]}.",
-        "GUANJIA_RATE_LIMITS": TEST_RATE_LIMITS_ENV,
-    }
-    stack = EmbeddedStack(env=env, port=0).start()
-    yield stack
-    stack.stop()
+    with embedded_instance(tmp_path_factory.mktemp("structure-var"), ADMIN_PASSWORD) as stack:
+        yield stack
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ import pytest
 import requests
 from openpyxl import load_workbook
 
-from guanjia.testing import TEST_RATE_LIMITS_ENV
+from guanjia.testing import embedded_instance
 
 ADMIN_PASSWORD = "team-admin-password-1"
 PASSWORD = "team-staff-password-1"
@@ -22,17 +22,8 @@ PASSWORD = "team-staff-password-1"
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    from guanjia.stack import EmbeddedStack
-
-    env = {
-        "GUANJIA_VAR_DIR": str(tmp_path_factory.mktemp("team-var")),
-        "GUANJIA_ADMIN_PASSWORD": ADMIN_PASSWORD,
-        "GUANJIA_QUEUE_PREFIX": f"t{uuid.uuid4().hex[:6]}.",
-        "GUANJIA_RATE_LIMITS": TEST_RATE_LIMITS_ENV,
-    }
-    stack = EmbeddedStack(env=env, port=0).start()
-    yield stack
-    stack.stop()
+    with embedded_instance(tmp_path_factory.mktemp("team-var"), ADMIN_PASSWORD) as stack:
+        yield stack
 
 
 def _api(stack):
