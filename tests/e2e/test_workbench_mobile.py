@@ -33,6 +33,8 @@ PAGES = (
     "/m/surveys",
     "/m/activities",
     "/m/knowledge",
+    "/m/services",
+    "/m/birthday",
 )
 
 

@@ -807,3 +807,53 @@ def test_my_birthday_greeting_opt_in_shown_to_me_alone_and_opt_out(residents, ho
     assert out.status_code == 303
     after = browser.get(out.headers["Location"]).text
     assert "m-birthday-mine" not in after and "m-birthday-removed" in after
+
+
+def test_order_a_special_service_and_rate_it_once_delivered(residents, households, admin):
+    browser, other = residents
+    community_id, unit = households[0]["unit"]["community_id"], households[0]["unit"]
+    item = admin.post(
+        "/api/v1/catalogue",
+        {"community_id": community_id, "name": "家电清洗", "pricing": "fixed", "price": "120.00",
+         "provider": "own_staff", "lead_days": 2},
+    )  # fmt: skip
+    page = browser.get("/m/services")
+    assert page.status_code == 200 and "家电清洗" in page.text and "¥120.00" in page.text
+    assert "家电清洗" not in other.get("/m/services").text  # another community's catalogue
+    assert 'id="m-home-services"' in browser.get("/m/").text
+
+    # The neighbour's household is no household of mine: refused on the item's card, nothing ordered.
+    refused = other.post(
+        "/m/services/orders",
+        data={"csrf_token": _csrf(other.get("/m/services").text), "item_id": item["id"], "unit_id": unit["id"]},
+    )
+    assert refused.status_code in (404, 422)
+    ordered = _until(
+        lambda: browser.post(
+            "/m/services/orders",
+            data={"csrf_token": _csrf(page.text), "item_id": item["id"], "unit_id": unit["id"], "note": "周末上午"},
+        ),
+        lambda r: r.status_code == 303,
+        "the community service knowing the household",
+    )
+    assert "ordered=1" in ordered.headers["Location"]
+    mine = admin.get("/api/v1/service-orders", community_id=community_id).json()["items"]
+    order = next(o for o in mine if o["item_id"] == item["id"])
+    assert order["unit_id"] == unit["id"] and order["note"] == "周末上午" and order["status"] == "requested"
+    listed = browser.get("/m/services?ordered=1").text
+    assert 'id="m-ordered"' in listed and f'id="m-order-{order["id"]}"' in listed
+    assert f'id="m-order-{order["id"]}"' not in other.get("/m/services").text
+
+    # The desk schedules and delivers it; then the household rates it (1–5), once.
+    when = (datetime.now(UTC) + timedelta(days=2)).isoformat()
+    admin.post(f"/api/v1/service-orders/{order['id']}/schedule", {"scheduled_for": when})
+    admin.post(f"/api/v1/service-orders/{order['id']}/complete", {})
+    page = browser.get("/m/services")
+    assert "m-rate-form" in page.text
+    bad = browser.post(f"/m/services/orders/{order['id']}/rate", data={"csrf_token": _csrf(page.text), "rating": "9"})
+    assert bad.status_code == 422 and f'id="rate-{order["id"]}-error"' in bad.text
+    rated = browser.post(f"/m/services/orders/{order['id']}/rate", data={"csrf_token": _csrf(page.text), "rating": "4"})
+    assert rated.status_code == 303
+    page = browser.get("/m/services").text
+    assert "4 / 5" in page and "m-rate-form" not in page
+    assert admin.get(f"/api/v1/service-orders/{order['id']}").json()["rating"] == 4

@@ -491,6 +491,50 @@ def activity_cancel(activity_id, signup_id):
     return redirect(url_for("mobile.activity", activity_id=activity_id), code=303)
 
 
+def _services_page(values=None, errors=None, status: int = 200):
+    """The special and paid services on offer in my communities (特约服务, 有偿服务) and my household's orders."""
+    offered = [i for i in _each_community("/api/v1/catalogue", page_size=100) if i.get("active")]
+    for item in offered:
+        item["units"] = _my_units_in(item["community_id"])
+    orders = _each_community("/api/v1/service-orders", page_size=50)
+    page = render_template("m_services.html", offered=offered, orders=orders, values=values or {}, errors=errors or {})
+    return page, status
+
+
+@bp.get("/services")
+def services():
+    return _services_page()
+
+
+@bp.post("/services/orders")
+def service_order():
+    """Order a service for my household; the butler's desk agrees the time (and a quoted price) with us."""
+    values = {k: request.form.get(k, "").strip() for k in ("item_id", "unit_id", "quantity", "note")}
+    body = {"item_id": values["item_id"], "unit_id": values["unit_id"]}
+    if values["quantity"]:
+        body["quantity"] = int(values["quantity"]) if values["quantity"].isdigit() else values["quantity"]
+    if values["note"]:
+        body["note"] = values["note"]
+    errors = attempt(client.post, "/api/v1/service-orders", body)[1]
+    if errors:
+        shown = {k: v for k, v in errors.items() if k in ("unit_id", "quantity", "note")} or {
+            "_": _("Your order was not taken.")
+        }
+        return _services_page(values, {f"{values['item_id']}.{k}": v for k, v in shown.items()}, 422)
+    return redirect(url_for("mobile.services", ordered=1), code=303)
+
+
+@bp.post("/services/orders/<order_id>/rate")
+def service_rate(order_id):
+    """My household's rating (1–5) of a delivered service."""
+    rating = request.form.get("rating", "")
+    body = {"rating": int(rating) if rating.isdigit() else rating}
+    errors = attempt(client.post, f"/api/v1/service-orders/{q(order_id)}/rate", body)[1]
+    if errors:
+        return _services_page(errors={f"rate-{order_id}": _("Choose 1 to 5.")}, status=422)
+    return redirect(url_for("mobile.services"), code=303)
+
+
 def _delete_mine(path: str) -> None:
     """DELETE one of my own things (`…/me`); a 404 means there was none: already as asked."""
     response = client.raw("DELETE", path)
