@@ -192,6 +192,8 @@ def test_pages_need_a_resident_session(workbench):
         "/m/surveys",
         "/m/knowledge",
         "/m/activities",
+        "/m/services",
+        "/m/birthday",
     ):
         answer = browser.get(path)
         assert answer.status_code == 303 and answer.headers["Location"].endswith("/m/signin"), path
