@@ -581,6 +581,10 @@ DOMAIN_PATTERNS_ZH = [
         _p(r"only a failed message can be resent; this one is (?P<status>\S+)"),
         "只有发送失败的短信可以重发；该短信状态为{status}",
     ),
+    (
+        _p(r"one or more of (?P<choices>.+), comma-separated, each once"),
+        "以下一项或多项，用逗号分隔、各一次：{choices}",
+    ),
     (_p(r"one of (?P<choices>.+)"), "必须是以下之一：{choices}"),
     (_p(r"not a valid template: (?P<why>.+)"), "不是有效的模板：{why}"),
     (_p(r"placeholder \{(?P<name>.*)\} is not a variable name"), "占位符 {{{name}}} 不是有效的变量名"),
