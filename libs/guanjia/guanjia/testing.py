@@ -339,6 +339,30 @@ class EventRecorder:
             pass
 
 
+class ApiClient:
+    """A caller of an instance's public API with one bearer token: `post`/`patch` insist on success and answer the
+    JSON, `get` answers the response (tests assert on refusals too)."""
+
+    def __init__(self, base: str, token: str):
+        import requests
+
+        self.base, self.http = base, requests.Session()
+        self.http.headers["Authorization"] = f"Bearer {token}"
+
+    def post(self, path: str, body: dict) -> dict:
+        response = self.http.post(self.base + path, json=body, timeout=15)
+        assert response.status_code in (200, 201), f"{path}: {response.status_code} {response.text}"
+        return response.json()
+
+    def patch(self, path: str, body: dict) -> dict:
+        response = self.http.patch(self.base + path, json=body, timeout=15)
+        assert response.status_code == 200, f"{path}: {response.status_code} {response.text}"
+        return response.json()
+
+    def get(self, path: str, **params):
+        return self.http.get(self.base + path, params=params, timeout=15)
+
+
 @contextmanager
 def embedded_instance(var_dir, admin_password: str, **env: str):
     """A whole instance in this process (`EmbeddedStack`: every service, the gateway and the workbench) in `var_dir`,

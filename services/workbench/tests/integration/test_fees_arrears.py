@@ -13,6 +13,7 @@ from datetime import date, timedelta
 import pytest
 import requests
 
+from guanjia.testing import ApiClient as Api
 from guanjia.testing import embedded_instance
 
 ADMIN_PASSWORD = "fees-admin-password-1"
@@ -24,25 +25,6 @@ AS_OF = (date.today() + timedelta(days=45)).isoformat()
 def stack(tmp_path_factory):
     with embedded_instance(tmp_path_factory.mktemp("fees-var"), ADMIN_PASSWORD) as stack:
         yield stack
-
-
-class Api:
-    def __init__(self, base: str, token: str):
-        self.base, self.http = base, requests.Session()
-        self.http.headers["Authorization"] = f"Bearer {token}"
-
-    def post(self, path: str, body: dict) -> dict:
-        response = self.http.post(self.base + path, json=body, timeout=15)
-        assert response.status_code in (200, 201), f"{path}: {response.status_code} {response.text}"
-        return response.json()
-
-    def patch(self, path: str, body: dict) -> dict:
-        response = self.http.patch(self.base + path, json=body, timeout=15)
-        assert response.status_code == 200, f"{path}: {response.status_code} {response.text}"
-        return response.json()
-
-    def get(self, path: str, **params):
-        return self.http.get(self.base + path, params=params, timeout=15)
 
 
 @pytest.fixture(scope="module")

@@ -20,6 +20,7 @@ import pytest
 import requests
 
 from guanjia.testing import TEST_SMS_LIMITS_ENV, embedded_instance
+from guanjia.testing import ApiClient as Api
 
 ADMIN_PASSWORD = "mobile-admin-password-1"
 CALLBACK_SECRET = "mobile-callback-secret-1"
@@ -79,20 +80,6 @@ def stack(tmp_path_factory, provider, wechat):
     with embedded_instance(tmp_path_factory.mktemp("mobile-var"), ADMIN_PASSWORD, **env) as stack:
         provider.notify_url = stack.url + "/api/v1/payments/callback"
         yield stack
-
-
-class Api:
-    def __init__(self, base: str, token: str):
-        self.base, self.http = base, requests.Session()
-        self.http.headers["Authorization"] = f"Bearer {token}"
-
-    def post(self, path: str, body: dict) -> dict:
-        response = self.http.post(self.base + path, json=body, timeout=15)
-        assert response.status_code in (200, 201), f"{path}: {response.status_code} {response.text}"
-        return response.json()
-
-    def get(self, path: str, **params):
-        return self.http.get(self.base + path, params=params, timeout=15)
 
 
 @pytest.fixture(scope="module")

@@ -15,6 +15,7 @@ import pytest
 import requests
 from openpyxl import load_workbook
 
+from guanjia.testing import ApiClient as Api
 from guanjia.testing import embedded_instance
 
 ADMIN_PASSWORD = "reports-admin-password-1"
@@ -31,20 +32,6 @@ def _today() -> date:
 def stack(tmp_path_factory):
     with embedded_instance(tmp_path_factory.mktemp("reports-var"), ADMIN_PASSWORD) as stack:
         yield stack
-
-
-class Api:
-    def __init__(self, base: str, token: str):
-        self.base, self.http = base, requests.Session()
-        self.http.headers["Authorization"] = f"Bearer {token}"
-
-    def post(self, path: str, body: dict) -> dict:
-        response = self.http.post(self.base + path, json=body, timeout=15)
-        assert response.status_code in (200, 201), f"{path}: {response.status_code} {response.text}"
-        return response.json()
-
-    def get(self, path: str, **params):
-        return self.http.get(self.base + path, params=params, timeout=15)
 
 
 def _wait(check, what: str):

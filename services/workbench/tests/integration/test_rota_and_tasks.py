@@ -15,6 +15,7 @@ import openpyxl
 import pytest
 import requests
 
+from guanjia.testing import ApiClient as Api
 from guanjia.testing import embedded_instance
 
 ADMIN_PASSWORD = "rota-admin-password-1"
@@ -25,17 +26,6 @@ PASSWORD = "rota-staff-password-1"
 def stack(tmp_path_factory):
     with embedded_instance(tmp_path_factory.mktemp("rota-var"), ADMIN_PASSWORD) as stack:
         yield stack
-
-
-class Api:
-    def __init__(self, base: str, token: str):
-        self.base, self.http = base, requests.Session()
-        self.http.headers["Authorization"] = f"Bearer {token}"
-
-    def post(self, path: str, body: dict) -> dict:
-        response = self.http.post(self.base + path, json=body, timeout=15)
-        assert response.status_code in (200, 201), f"{path}: {response.status_code} {response.text}"
-        return response.json()
 
 
 @pytest.fixture(scope="module")
