@@ -151,14 +151,14 @@ def renovation_completed(session: Session, settings, data: dict, now: datetime) 
             entry[1] -= part
             bill.paid_fen -= part
             fine.paid_fen += part
-            session.add(_allocation(entry[0], bill.unit_id, bill.id, -part, "transfer", now))
-            session.add(_allocation(entry[0], bill.unit_id, fine.id, part, "transfer", now))
+            session.add(_allocation(entry[0], bill.unit_id, bill, -part, "transfer", now))
+            session.add(_allocation(entry[0], bill.unit_id, fine, part, "transfer", now))
             deducted += part
     refunded = 0
     for payment_id, amount in held:
         if amount > 0:
             bill.paid_fen -= amount
-            session.add(_allocation(payment_id, bill.unit_id, bill.id, -amount, "refund", now))
+            session.add(_allocation(payment_id, bill.unit_id, bill, -amount, "refund", now))
             refunded += amount
     if refunded:
         _entry(session, bill, "refund", refunded, "renovation deposit refunded", now)

@@ -74,7 +74,7 @@ def _receive(session: Session, settings, unit, data: dict, *, recorded_by: str, 
     session.add(payment)
     for bill, part in plan:
         bill.paid_fen += part
-        session.add(_allocation(payment.id, unit.unit_id, bill.id, part, "payment", now))
+        session.add(_allocation(payment.id, unit.unit_id, bill, part, "payment", now))
     if left:
         session.add(_allocation(payment.id, unit.unit_id, None, left, "prepaid", now))
     session.add(
@@ -150,12 +150,15 @@ def _bills_to_pay(session: Session, unit, bill_ids: list[str] | None) -> list[Bi
     return [by_id[bill_id] for bill_id in bill_ids]
 
 
-def _allocation(payment_id, unit_id, bill_id, amount, kind, now) -> Allocation:
+def _allocation(payment_id, unit_id, bill: Bill | None, amount, kind, now) -> Allocation:
+    """An allocation of `amount` of a payment to `bill` (None: the unit's prepaid balance). The bill's period end is
+    kept beside it: the collection-rate report finds the older bills paid into since a date from this table alone."""
     return Allocation(
         id=str(uuid.uuid4()),
         payment_id=payment_id,
         unit_id=unit_id,
-        bill_id=bill_id,
+        bill_id=bill.id if bill is not None else None,
+        bill_period_end=bill.period_end if bill is not None else None,
         amount_fen=amount,
         kind=kind,
         created_at=now,
@@ -228,7 +231,7 @@ def apply_prepaid(session: Session, unit_ids: set[str], now: datetime) -> int:
                 entry[2] -= part
                 bill.paid_fen += part
                 session.add(_allocation(entry[1], unit_id, None, -part, "prepaid_use", now))
-                session.add(_allocation(entry[1], unit_id, bill.id, part, "prepaid_use", now))
+                session.add(_allocation(entry[1], unit_id, bill, part, "prepaid_use", now))
                 moved += part
     session.flush()
     return moved
@@ -291,6 +294,7 @@ def reverse_payment(
         amount = int(amount)
         if amount == 0:
             continue
+        bill = None
         if bill_id is not None:
             bill = session.execute(
                 select(Bill).where(Bill.id == bill_id).with_for_update()
@@ -298,7 +302,7 @@ def reverse_payment(
                 else select(Bill).where(Bill.id == bill_id)
             ).scalar_one()
             bill.paid_fen -= amount
-        session.add(_allocation(payment.id, payment.unit_id, bill_id, -amount, "reversal", now))
+        session.add(_allocation(payment.id, payment.unit_id, bill, -amount, "reversal", now))
     payment.status = "reversed"
     payment.reversed_at = now
     payment.reversal_reason = data["reason_code"]

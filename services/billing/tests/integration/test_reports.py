@@ -216,6 +216,38 @@ def test_recovery_counts_older_bills_owed_at_the_start_whether_settled_since_or_
     assert (total["receivable"], total["collected"]) == ("750.00", "0.00")
 
 
+def test_recovery_takes_a_reversal_since_the_start_as_money_the_bill_did_not_keep(client, ledger, at):
+    """A payment reversed during the period is an allocation back out of the bill since the start (it keeps the bill's
+    period end, as every allocation does): the bill owed at the start what it owes today less that, and what the
+    reversal took back was not recovered."""
+    a, b, _c = ledger["units"]
+
+    def pay(day, unit):
+        answer = at(day).post(
+            "/api/v1/payments", headers=ledger["headers"], json={"unit_id": unit, "amount": "250.00", "method": "cash"}
+        )
+        assert answer.status_code == 201, answer.json
+        return answer.json["id"]
+
+    def reverse(day, payment_id):
+        answer = at(day).post(
+            f"/api/v1/payments/{payment_id}/reversal", headers=ledger["headers"], json={"reason_code": "bounced"}
+        )
+        assert answer.status_code == 201, answer.json
+
+    reverse("2026-11-10", pay("2026-10-20", a))  # August settled before November, open again since: owed 0 at start
+    reverse("2026-11-20", pay("2026-11-10", b))  # August settled during November, then reversed: owed, not recovered
+    [total] = get(client, ledger, "reports/collection-rate", period="2026-11", as_of="2026-11-30").json["items"]
+    # b's and c's August (250.00 each) were owed at the start; a's was not; nothing stayed recovered.
+    assert (total["arrears_at_start"], total["recovered"], total["arrears_recovery_rate"]) == (
+        "500.00",
+        "0.00",
+        "0.0000",
+    )
+    # The reversals reopened the bills: the arrears on 30 November are all three Augusts and Novembers.
+    assert get(client, ledger, "arrears", group_by="community", as_of="2026-11-30").json["total"] == "1500.00"
+
+
 def test_monthly_and_weekly_reports_as_json_and_xlsx(client, ledger, at):
     at("2026-11-10").post(
         "/api/v1/payments",
