@@ -200,6 +200,22 @@ def test_the_fee_monthly_and_weekly_reports(stack, place):
     assert [c.value for c in book["按支付方式"][2]] == ["现金", 1, 234.5]
 
 
+def test_a_malformed_week_or_month_is_said_under_its_field_not_replaced_by_this_one(stack, place):
+    finance = _signed_in(stack, place["finance"]["username"], PASSWORD)
+    community_id = place["community"]["id"]
+    for path, field, text in (
+        ("fees-monthly?month=2026-13", "month", "请输入月份，如 2026-11。"),
+        ("fees-monthly.xlsx?month=11-2026", "month", "请输入月份，如 2026-11。"),
+        ("fees-weekly?week=2026-02-30", "week", "请输入日期，如 2026-11-30（该周任意一天）。"),
+    ):
+        page = finance.get(f"/reports/{path}&community_id={community_id}")
+        assert page.status_code == 400 and page.mimetype == "text/html", path
+        assert f'id="{field}-error"' in page.text and text in page.text, path
+        assert 'aria-invalid="true"' in page.text and 'id="section-' not in page.text, path
+    # No period at all is this one, as before.
+    assert finance.get(f"/reports/fees-monthly?community_id={community_id}").status_code == 200
+
+
 def test_an_admin_changes_a_users_role_communities_and_zones_in_one_form(stack, place):
     admin = _signed_in(stack, "admin", ADMIN_PASSWORD)
     butler = place["butler"]

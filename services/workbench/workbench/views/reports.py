@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, abort, current_app, render_template, request
-from flask_babel import force_locale, pgettext
+from flask_babel import force_locale, gettext, pgettext
 
 from guanjia import web
 from guanjia.workbook import XLSX_TYPE, Column, Workbook
@@ -52,22 +52,41 @@ def _today() -> date:
     return web.now().astimezone(ZoneInfo(current_app.extensions["guanjia.settings"].timezone)).date()
 
 
-def _week() -> date:
-    """The Monday of the week the request names (`week`, any day of it), this week by default."""
+class BadPeriod(ValueError):
+    """The request names a week or month that is not one: the report page says so under the field (400)."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def _week(strict: bool = False) -> date:
+    """The Monday of the week the request names (`week`, any day of it), this week when none is named; a malformed
+    one is BadPeriod when `strict` (a report), this week otherwise (the index only builds its links)."""
+    value = request.args.get("week", "")
     try:
-        day = date.fromisoformat(request.args.get("week", ""))
+        day = date.fromisoformat(value) if value else _today()
     except ValueError:
+        if strict:
+            raise BadPeriod("week", gettext("Enter a day like 2026-11-30 (any day of the week).")) from None
         day = _today()
     return day - timedelta(days=day.weekday())
 
 
-def _month() -> str:
+def _month(strict: bool = False) -> str:
+    """The month the request names (`month`, like 2026-11), this month when none is named; a malformed one is
+    BadPeriod when `strict`, this month otherwise."""
     value = request.args.get("month", "")
     try:
-        date.fromisoformat(f"{value}-01")
-        return value
+        if len(value) == 7:
+            date.fromisoformat(f"{value}-01")
+            return value
     except ValueError:
-        return _today().strftime("%Y-%m")
+        pass
+    if value and strict:
+        raise BadPeriod("month", gettext("Enter a month like 2026-11."))
+    return _today().strftime("%Y-%m")
 
 
 def _hours(minutes) -> float | None:
@@ -159,7 +178,7 @@ def weekly_statistics(community_id: str, week: date) -> Report:
         ),
     ]
     period = f"{week.isoformat()} – {(week + timedelta(days=6)).isoformat()}"
-    return Report("weekly", pgettext("report", "Weekly statistics"), period, sections, found is not None)
+    return Report("weekly", TITLES["weekly"](), period, sections, found is not None)
 
 
 def complaint_report(community_id: str, month: str) -> Report:
@@ -233,7 +252,7 @@ def complaint_report(community_id: str, month: str) -> Report:
             ],
         ),
     ]
-    return Report("complaints", pgettext("report", "Monthly complaint report"), month, sections, found is not None)
+    return Report("complaints", TITLES["complaints"](), month, sections, found is not None)
 
 
 def _method_section(report: dict) -> Section:
@@ -336,7 +355,7 @@ def fee_monthly(community_id: str, month: str) -> Report:
         _method_section(r),
         _ageing_section(r.get("arrears_by_zone") or []),
     ]
-    return Report("fees-monthly", pgettext("report", "Fee monthly report"), month, sections, found is not None)
+    return Report("fees-monthly", TITLES["fees-monthly"](), month, sections, found is not None)
 
 
 def fee_weekly(community_id: str, week: date) -> Report:
@@ -387,8 +406,16 @@ def fee_weekly(community_id: str, week: date) -> Report:
         _method_section(r),
     ]
     period = f"{week.isoformat()} – {(week + timedelta(days=6)).isoformat()}"
-    return Report("fees-weekly", pgettext("report", "Fee weekly report"), period, sections, found is not None)
+    return Report("fees-weekly", TITLES["fees-weekly"](), period, sections, found is not None)
 
+
+# The reports' titles (called: translated in the request's or the workbook's language).
+TITLES = {
+    "weekly": lambda: pgettext("report", "Weekly statistics"),
+    "complaints": lambda: pgettext("report", "Monthly complaint report"),
+    "fees-monthly": lambda: pgettext("report", "Fee monthly report"),
+    "fees-weekly": lambda: pgettext("report", "Fee weekly report"),
+}
 
 # name: (builder, the period it takes, the roles the index offers it to — the API still decides)
 REPORTS = {
@@ -412,8 +439,26 @@ def _build(name: str) -> tuple[list, dict, Report, str]:
     if community is None:
         abort(404)
     builder, kind, _roles = REPORTS[name]
-    period = _week() if kind == "week" else _month()
+    period = _week(strict=True) if kind == "week" else _month(strict=True)
     return known, community, builder(community["id"], period), period
+
+
+def _bad_period(name: str, error: BadPeriod):
+    """The report's page with its period form and the error under the field, no figures (400)."""
+    known, community = chosen_community()
+    _builder, kind, _roles = REPORTS[name]
+    period = _week() if kind == "week" else _month()
+    report = Report(name, TITLES[name](), "", [], True)
+    page = render_template(
+        TEMPLATES[name],
+        communities=known,
+        community=community,
+        report=report,
+        period=period,
+        name=name,
+        errors={error.field: error.message},
+    )
+    return page, 400
 
 
 @bp.get("")
@@ -428,9 +473,12 @@ def index():
 
 @bp.get("/<name>")
 def show(name):
-    known, community, report, period = _build(name)
+    try:
+        known, community, report, period = _build(name)
+    except BadPeriod as error:
+        return _bad_period(name, error)
     return render_template(
-        TEMPLATES[name], communities=known, community=community, report=report, period=period, name=name
+        TEMPLATES[name], communities=known, community=community, report=report, period=period, name=name, errors={}
     )
 
 
@@ -451,10 +499,13 @@ def workbook(community: dict, report: Report) -> bytes:
 @bp.get("/<name>.xlsx")
 def download(name):
     """The report as an XLSX workbook, in Chinese (sheet names, headers, labels) whatever the screen's language."""
-    with force_locale("zh_CN"):
-        _known, community, report, period = _build(name)
-        content = workbook(community, report)
-        filename = f"{report.title}-{community['name']}-{report.period.replace(' ', '')}.xlsx"
+    try:
+        with force_locale("zh_CN"):
+            _known, community, report, period = _build(name)
+            content = workbook(community, report)
+            filename = f"{report.title}-{community['name']}-{report.period.replace(' ', '')}.xlsx"
+    except BadPeriod as error:
+        return _bad_period(name, error)
     return Response(
         content,
         mimetype=XLSX_TYPE,
