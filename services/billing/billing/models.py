@@ -222,12 +222,14 @@ class Bill(Base):
             "period",
             postgresql_include=["zone_id", "kind", "amount_fen", "credited_fen", "paid_fen"],
         ),
-        # Bills with something left to pay: the overdue scan, the arrears and the collection rate's older bills
-        # still open read only these, and the reports read them from the index alone (an index-only scan).
+        # Bills with something left to pay: the overdue scan, the arrears, the collection list and the collection
+        # rate's older bills still open read only these, from the index alone (an index-only scan); in zone and unit
+        # order, so the arrears' sums per unit and per zone stream from it without a sort or a hash.
         Index(
             "ix_bills_open",
             "community_id",
-            "due_date",
+            "zone_id",
+            "unit_id",
             postgresql_include=OPEN_BILL_COLUMNS,
             postgresql_where=text("amount_fen > credited_fen + paid_fen"),
             sqlite_where=text("amount_fen > credited_fen + paid_fen"),

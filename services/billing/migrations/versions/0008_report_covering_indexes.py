@@ -1,7 +1,7 @@
 """the reports read from indexes alone: an allocation keeps its bill's period end (清欠率 finds the older bills paid
 into since a date without reading every bill paid into since), and the open bills' and a period's bills' indexes
 carry the columns the arrears and the collection rate sum (index-only scans); the open bills' two indexes become one,
-led by the community
+led by community, zone and unit (the arrears sum per unit and per zone in index order)
 
 Revision ID: 0008
 Revises: 0007
@@ -52,7 +52,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_bills_open",
         "bills",
-        ["community_id", "due_date"],
+        ["community_id", "zone_id", "unit_id"],
         postgresql_include=OPEN_BILL_COLUMNS,
         postgresql_where=OPEN_BILL,
         sqlite_where=OPEN_BILL,
