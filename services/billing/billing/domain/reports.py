@@ -7,7 +7,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, func, select, text
+from sqlalchemy import and_, case, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from guanjia import db as dbmod
@@ -437,10 +437,15 @@ def _allocated_since(session: Session, moment: datetime, period_ends: tuple, unt
         .where(Allocation.created_at >= moment, Allocation.bill_id.is_not(None))
         .group_by(Allocation.bill_id)
     )
+    within = []
     if low is not None:
-        query = query.where(Allocation.bill_period_end >= low)
+        within.append(Allocation.bill_period_end >= low)
     if high is not None:
-        query = query.where(Allocation.bill_period_end <= high)
+        within.append(Allocation.bill_period_end <= high)
+    if within:
+        # Without a period end: written by the previous release during a rolling upgrade (before migration 0008
+        # the column did not exist); kept, the bill's own conditions decide.
+        query = query.where(or_(Allocation.bill_period_end.is_(None), and_(*within)))
     return {bill_id: (int(total), int(part)) for bill_id, total, part in session.execute(query).all()}
 
 

@@ -248,6 +248,26 @@ def test_recovery_takes_a_reversal_since_the_start_as_money_the_bill_did_not_kee
     assert get(client, ledger, "arrears", group_by="community", as_of="2026-11-30").json["total"] == "1500.00"
 
 
+def test_an_allocation_without_its_bill_s_period_end_still_counts(client, ledger, at, db):
+    """Allocations the previous release wrote during a rolling upgrade have no period end: the reports still find
+    their bills (by the bills' own conditions), so the figures are the same."""
+    from sqlalchemy import text
+
+    a, b, _c = ledger["units"]
+    for day, unit in (("2026-11-10", a), ("2026-12-05", b)):  # August and November: in November, and after it
+        answer = at(day).post(
+            "/api/v1/payments", headers=ledger["headers"], json={"unit_id": unit, "amount": "500.00", "method": "cash"}
+        )
+        assert answer.status_code == 201, answer.json
+    query = {"period": "2026-11", "as_of": "2026-11-30"}
+    before = get(client, ledger, "reports/collection-rate", **query).json
+    with db.transaction() as session:
+        assert session.execute(text("UPDATE allocations SET bill_period_end = NULL")).rowcount >= 4
+    assert get(client, ledger, "reports/collection-rate", **query).json == before
+    [total] = before["items"]
+    assert (total["recovered"], total["collected"]) == ("250.00", "250.00")
+
+
 def test_monthly_and_weekly_reports_as_json_and_xlsx(client, ledger, at):
     at("2026-11-10").post(
         "/api/v1/payments",
