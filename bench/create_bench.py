@@ -13,17 +13,29 @@ at a time, and this process's CPU time (`time.process_time`, Python and driver) 
   routing to the zone's butler, timeline, `ticket.created` and `ticket.assigned` in the outbox, the response).
 
 Floor and app alternate for `--rounds` rounds; medians are printed with the load average (the machine is shared).
+
+`--concurrency 8` adds a throughput mode: each app (the same two apps, built the same way) is served by gunicorn with
+the services' own configuration (`guanjia.gunicorn_conf`: 2 worker processes × 4 gthread threads, here on
+127.0.0.1), and 8 client threads in this process each post their share of `--requests` over their own keep-alive
+connection. Per round it prints each server's requests/s (wall) and CPU per request (utime + stime of the gunicorn
+master and its workers, from /proc), floor and app in turn; the client threads' CPU is the same for both.
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
+import socket
 import statistics
+import subprocess
+import sys
+import threading
 import time
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 
 from flask import Flask, jsonify, request
 from sqlalchemy import create_engine, select, text
@@ -121,13 +133,165 @@ def cpu_per_request(client, path: str, body: dict, headers: dict, requests: int)
     return (time.process_time() - cpu0) / requests * 1e6, requests / (time.perf_counter() - wall0)
 
 
+def _settings(url: str):
+    from guanjia.testing import TEST_JWT_PRIVATE_KEY, TEST_SERVICE_KEY
+
+    return Settings(
+        service="tickets", database_url=url, jwt_private_key=TEST_JWT_PRIVATE_KEY, service_key=TEST_SERVICE_KEY
+    )
+
+
+def served_app():
+    """gunicorn's entry (`create_bench:served_app()`): the floor or the tickets app of the in-process mode, on the
+    database in GUANJIA_BENCH_CREATE_URL, built in each worker after the fork."""
+    from tickets import models
+    from tickets.app import create_app
+
+    url = os.environ["GUANJIA_BENCH_CREATE_URL"]
+    if os.environ["GUANJIA_BENCH_CREATE_APP"] == "floor":
+        return floor_app(
+            url, (models.Ticket.__table__, models.TimelineEntry.__table__, models.outbox, models.Unit.__table__)
+        )
+    return create_app(_settings(url), upstreams={})
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _cpu_seconds(pid: int) -> float:
+    """utime + stime of a process and its children that still run (the gunicorn master and its workers)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    pids = [pid]
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        pids += [int(child) for child in (task / "children").read_text().split()]
+    for one in pids:
+        fields = Path(f"/proc/{one}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
+class Served:
+    """One app under gunicorn (the services' gunicorn_conf, bound to a free local port)."""
+
+    def __init__(self, which: str, url: str):
+        self.port = _free_port()
+        env = {
+            **os.environ,
+            "GUANJIA_BENCH_CREATE_URL": url,
+            "GUANJIA_BENCH_CREATE_APP": which,
+            "GUANJIA_LOG_LEVEL": "warning",
+        }
+        env.pop("GUANJIA_SERVICE", None)
+        self.process = subprocess.Popen(
+            [
+                str(Path(sys.executable).with_name("gunicorn")),
+                "-c",
+                "python:guanjia.gunicorn_conf",
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--pythonpath",
+                str(Path(__file__).parent),
+                "create_bench:served_app()",
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"gunicorn for {which} did not start")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+def throughput(served: Served, path: str, body: dict, headers: dict, requests: int, concurrency: int):
+    """(requests/s wall, server CPU µs per request) of `requests` creates from `concurrency` client threads."""
+    payload = json.dumps(body).encode()
+    headers = {**headers, "Content-Type": "application/json"}
+    failures: list[str] = []
+
+    def post(count: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", served.port, timeout=60)
+        try:
+            for _ in range(count):
+                conn.request("POST", path, payload, headers)
+                response = conn.getresponse()
+                answer = response.read()
+                if response.status != 201:
+                    failures.append(f"{response.status} {answer[:200]!r}")
+                    return
+        finally:
+            conn.close()
+
+    def run(total: int) -> float:
+        shares = [total // concurrency + (i < total % concurrency) for i in range(concurrency)]
+        threads = [threading.Thread(target=post, args=(share,)) for share in shares]
+        start = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        if failures:
+            raise RuntimeError(failures[0])
+        return time.perf_counter() - start
+
+    run(concurrency * 10)  # every worker thread warmed up (connections, caches, compiled statements)
+    cpu0 = _cpu_seconds(served.process.pid)
+    wall = run(requests)
+    return requests / wall, (_cpu_seconds(served.process.pid) - cpu0) / requests * 1e6
+
+
+def concurrent_rounds(url: str, body: dict, headers: dict, args) -> list[tuple]:
+    floor, app = Served("floor", url), Served("tickets", url)
+    runs = []
+    try:
+        for _ in range(args.rounds):
+            load = os.getloadavg()[0]
+            floor_rps, floor_cpu = throughput(floor, "/tickets", body, {}, args.requests, args.concurrency)
+            app_rps, app_cpu = throughput(app, "/api/v1/tickets", body, headers, args.requests, args.concurrency)
+            runs.append((app_rps / floor_rps, floor_rps, app_rps, floor_cpu, app_cpu, load))
+            print(
+                json.dumps(
+                    {
+                        "round": len(runs),
+                        "concurrency": args.concurrency,
+                        "throughput_ratio": round(runs[-1][0], 2),
+                        "floor_requests_per_s": round(floor_rps),
+                        "tickets_requests_per_s": round(app_rps),
+                        "floor_server_cpu_us": round(floor_cpu),
+                        "tickets_server_cpu_us": round(app_cpu),
+                        "server_cpu_ratio": round(app_cpu / floor_cpu, 2),
+                        "load_average_1m": round(load, 2),
+                    }
+                ),
+                flush=True,
+            )
+    finally:
+        floor.stop()
+        app.stop()
+    return runs
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--concurrency", type=int, default=0, help="also serve both apps with gunicorn and post from N threads"
+    )
     args = parser.parse_args()
 
-    from guanjia.testing import TEST_JWT_PRIVATE_KEY, TEST_SERVICE_KEY
     from tickets import models
     from tickets.app import create_app
     from tickets.service import SPEC
@@ -156,9 +320,7 @@ def main() -> None:
             )
         )
     setup.dispose()
-    settings = Settings(
-        service="tickets", database_url=url, jwt_private_key=TEST_JWT_PRIVATE_KEY, service_key=TEST_SERVICE_KEY
-    )
+    settings = _settings(url)
     app = create_app(settings, upstreams={})
     token = issue_token(
         settings,
@@ -189,6 +351,7 @@ def main() -> None:
                 ),
                 flush=True,
             )
+        concurrent = concurrent_rounds(url, body, headers, args) if args.concurrency else []
     finally:
         floor.extensions["bench.engine"].dispose()
         for extension in app.extensions.values():
@@ -197,9 +360,24 @@ def main() -> None:
                 dispose()
         drop_postgres_database(url)
 
-    def median(i):
-        return statistics.median(run[i] for run in runs)
+    def median(i, rows=runs):
+        return statistics.median(run[i] for run in rows)
 
+    served = {}
+    if concurrent:
+        served = {
+            "concurrency": args.concurrency,
+            "served_floor_requests_per_s": round(median(1, concurrent)),
+            "served_tickets_requests_per_s": round(median(2, concurrent)),
+            "throughput_ratio_median": round(median(0, concurrent), 2),
+            "throughput_ratio_min_max": [
+                round(min(r[0] for r in concurrent), 2),
+                round(max(r[0] for r in concurrent), 2),
+            ],
+            "served_floor_cpu_us_per_request": round(median(3, concurrent)),
+            "served_tickets_cpu_us_per_request": round(median(4, concurrent)),
+            "served_load_average_1m": [round(r[5], 2) for r in concurrent],
+        }
     print(
         json.dumps(
             {
@@ -213,6 +391,7 @@ def main() -> None:
                 "floor_requests_per_s": round(median(3)),
                 "tickets_requests_per_s": round(median(4)),
                 "load_average_1m": [round(r[5], 2) for r in runs],
+                **served,
             }
         )
     )

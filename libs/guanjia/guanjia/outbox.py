@@ -8,7 +8,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from contextlib import ExitStack
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import orjson
 from sqlalchemy import (
@@ -87,6 +87,36 @@ def add(session: Session, table: Table, event_dict: dict) -> None:
     _wake_relay(session)
 
 
+def insert_sql(session: Session, table: Table, event_dicts: list[dict], prefix: str = "ob") -> tuple[str, str, dict]:
+    """PostgreSQL: the outbox rows of `event_dicts` as pieces of the caller's one statement (a data-modifying CTE):
+    (`INSERT INTO outbox … VALUES …` with named parameters `:<prefix><i>_<column>`, the `pg_notify(…)` expression
+    that wakes the relay at commit — or `NULL` when this transaction has notified already — and the parameters).
+    The rows are those `add` writes (the same `_row`, checked the same way); the caller puts the notify expression
+    in its statement's select list, so the relay is woken exactly as after `add`."""
+    params: dict = {}
+    values = []
+    created_at = datetime.now(UTC)
+    for i, event_dict in enumerate(event_dicts):
+        names = {column: f"{prefix}{i}_{column}" for column in _ROW_COLUMNS}
+        # The relay publishes in created_at order: each row a microsecond after the one before, as if added one by
+        # one, so the events of one statement go out in the caller's order (ticket.created before ticket.assigned).
+        params.update({names[column]: value for column, value in _row(event_dict, created_at).items()})
+        created_at += timedelta(microseconds=1)
+        values.append(
+            f"(:{names['id']}, :{names['event_type']}, :{names['payload']}, "
+            f"CAST(:{names['created_at']} AS timestamptz), :{names['attempts']})"
+        )
+    sql = f"INSERT INTO {table.name} ({', '.join(_ROW_COLUMNS)}) VALUES {', '.join(values)}"
+    notify = "NULL"
+    if event_dicts and not session.info.get(_NOTIFIED):
+        notify, params[f"{prefix}_channel"] = f"pg_notify(:{prefix}_channel, '')", NOTIFY_CHANNEL
+        session.info[_NOTIFIED] = True  # forgotten at the end of the transaction, as after `_wake_relay`
+    return sql, notify, params
+
+
+_ROW_COLUMNS = ("id", "event_type", "payload", "created_at", "attempts")
+
+
 def _row(event_dict: dict, created_at: datetime) -> dict:
     """The outbox row of one event (checked first when the test plugin set `payload_check`)."""
     if payload_check is not None:
@@ -100,9 +130,15 @@ def _row(event_dict: dict, created_at: datetime) -> dict:
     }
 
 
-def emit(
-    session: Session,
-    table: Table,
+def emit(session: Session, table: Table, settings, **event) -> dict:
+    """Build a CloudEvent from this service's settings and the current request (or consumed event) — `event` is
+    what `build` takes: type, subject, data, community, version, time — and add it to the outbox."""
+    event_dict = build(settings, **event)
+    add(session, table, event_dict)
+    return event_dict
+
+
+def build(
     settings,
     *,
     type: str,
@@ -112,9 +148,9 @@ def emit(
     version: int = 1,
     time: datetime | None = None,
 ) -> dict:
-    """Build a CloudEvent from this service's settings and the current request (or consumed event), and add it
-    to the outbox. `time` is the caller's clock (a job run with an explicit `now`); the wall clock otherwise."""
-    event_dict = events.build(
+    """The CloudEvent `emit` writes, not yet written (for a caller that writes its rows in its own statement,
+    `insert_sql`). `time` is the caller's clock (a job run with an explicit `now`); the wall clock otherwise."""
+    return events.build(
         type=type,
         source=settings.source,
         subject=subject,
@@ -127,8 +163,6 @@ def emit(
         time=time,
         dataschema_url=events.schema_url(settings, type, version),
     )
-    add(session, table, event_dict)
-    return event_dict
 
 
 class Batch:

@@ -199,7 +199,7 @@ def create_ticket(data):
 
     def create(session):
         ticket = tickets.create_ticket(session, settings, principal, data, people.People().unit, web.now())
-        return _ticket_out().dump(display.tickets(session, ticket))
+        return _ticket_out().dump(display.filed(session, ticket))
 
     return web.idempotent(idempotency_keys, data, 201, create)
 

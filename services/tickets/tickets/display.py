@@ -59,6 +59,16 @@ def tickets(session: Session, result):
     return annotate(result, fields)
 
 
+def filed(session: Session, ticket):
+    """A ticket just filed: the two-statement create read its unit label, zone name and the community's
+    direct-close kinds already, so only the staff names are added; else as `tickets`."""
+    if getattr(ticket, "display_read", False):
+        return annotate(
+            ticket, [staff("assignee_id", "assignee_name"), staff("first_responder", "first_responder_name")]
+        )
+    return tickets(session, ticket)
+
+
 def complaints(session: Session, result):
     """Unit label, zone name and assignee's name on the rows of a report's complaint list."""
     return annotate(result, [units(session), zones(session), staff("assignee_id", "assignee_name")])

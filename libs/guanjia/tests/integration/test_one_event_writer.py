@@ -84,3 +84,31 @@ events AS (
             settings.source,
         )
         assert ("community" in event) == (event["data"]["n"] % 2 == 0)
+
+
+def test_rows_for_the_callers_own_statement_are_those_emit_writes(world):
+    settings, database, table = world
+    from sqlalchemy import text
+
+    with tracing.span("request", TRACE), database.transaction() as session:
+        built = [
+            outbox.build(settings, type="thing.inlined", subject=f"thing/{n}", data={"n": n}, community="c1", time=THEN)
+            for n in (1, 2)
+        ]
+        sql, notify, params = outbox.insert_sql(session, table, built)
+        assert notify.startswith("pg_notify(")
+        # The caller's statement: here just the insert and the wake-up; the ticket create adds its own rows.
+        session.execute(text(f"WITH written AS ({sql}) SELECT {notify}"), params)
+        again = outbox.insert_sql(session, table, built[:1], prefix="x")
+        assert again[1] == "NULL"  # one NOTIFY per transaction, as after `add`
+        trace = tracing.current()
+    with database.transaction() as session:
+        rows = session.execute(
+            select(table.c.id, table.c.payload, table.c.attempts)
+            .where(table.c.event_type == "thing.inlined")
+            .order_by(table.c.created_at)
+        ).all()
+    # In the caller's order (the relay publishes by created_at), stored exactly as `add` stores them.
+    assert [row.payload for row in rows] == [outbox.encode(event) for event in built]
+    assert [row.id for row in rows] == [event["id"] for event in built] and {row.attempts for row in rows} == {0}
+    assert built[0]["traceparent"] == trace and built[0]["time"] == "2026-06-30T16:00:00Z"

@@ -136,25 +136,23 @@ def dispatch(session, settings, ticket, department, assignee_id, actor, reason, 
     if previous[1] is not None:
         details.update(previous_department=previous[0], previous_assignee_id=previous[1])
     add_timeline(session, ticket, actor, action, from_status, now, reason, details)
-    emit(
-        session,
-        settings,
-        ticket,
-        events.TICKET_ASSIGNED,
-        {
-            "ticket_id": ticket.id,
-            "number": ticket.number,
-            "community_id": ticket.community_id,
-            "unit_id": ticket.unit_id,
-            "zone_id": ticket.zone_id,
-            "department": department,
-            "assignee_id": assignee_id,
-            "assigned_by": actor,
-            "assigned_at": now.isoformat(),
-            "reason": reason,
-        },
-        now,
-    )
+    emit(session, settings, ticket, events.TICKET_ASSIGNED, assigned_data(ticket, actor, reason, now), now)
+
+
+def assigned_data(ticket, actor: str, reason: str | None, now: datetime) -> dict:
+    """The data of ticket.assigned for a ticket just given its department and assignee (the create's too)."""
+    return {
+        "ticket_id": ticket.id,
+        "number": ticket.number,
+        "community_id": ticket.community_id,
+        "unit_id": ticket.unit_id,
+        "zone_id": ticket.zone_id,
+        "department": ticket.department,
+        "assignee_id": ticket.assignee_id,
+        "assigned_by": actor,
+        "assigned_at": now.isoformat(),
+        "reason": reason,
+    }
 
 
 def assign(session, settings, principal, ticket_id, data, now, directory=None) -> Ticket:

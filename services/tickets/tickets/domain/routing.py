@@ -106,5 +106,7 @@ def destination(rule, butlers: list[str], default_department: str) -> tuple[str,
 
 def route(session: Session, ticket: Ticket, default_department: str = "customer_service") -> tuple[str, str] | None:
     """(department, assignee) for a new ticket: the most specific matching rule, else the zone's butler."""
-    rules = session.execute(select(RoutingRule).where(RoutingRule.community_id == ticket.community_id)).scalars()
+    # The older rule first (ties go to it); the two-statement create (filing) reads them in the same order.
+    query = select(RoutingRule).where(RoutingRule.community_id == ticket.community_id)
+    rules = session.execute(query.order_by(RoutingRule.created_at, RoutingRule.id)).scalars()
     return destination(best_rule(rules, ticket), zone_butlers(session, ticket.zone_id), default_department)
