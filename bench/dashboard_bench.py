@@ -128,6 +128,14 @@ def load_residents(url: str, community_id: str, zone_ids: list[str], units: int)
             ),
             {"n": units, "contacts": units * 3 // 2},
         )
+        # What log_contact keeps for each unit (the bench writes the log directly).
+        conn.execute(
+            text(
+                "UPDATE units SET last_contacted_at = c.last, last_effective_at = c.last_effective FROM ("
+                "SELECT unit_id, max(contacted_at) AS last, max(contacted_at) FILTER (WHERE effective) AS last_effective "
+                "FROM contact_logs GROUP BY unit_id) c WHERE c.unit_id = units.id"
+            )
+        )
     vacuum(engine, ("buildings", "units", "residents", "contact_logs"))
     engine.dispose()
 

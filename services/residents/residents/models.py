@@ -86,6 +86,10 @@ class Unit(Base):
     unit_type: Mapped[str] = mapped_column(String(20), server_default="residential")
     inner_area_m2: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))  # 套内面积
     handed_over_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # The unit's latest contact and latest effective one (contact_logs, kept by log_contact as the later of the
+    # two, for contacts may be backdated): "contacted in the last N days" reads one row a unit, not the log.
+    last_contacted_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    last_effective_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
     __table_args__ = (UniqueConstraint("building_id", "number", name="uq_units_building_number"),)
 
@@ -130,6 +134,14 @@ class Resident(Base):
         Index("ix_residents_unit", "unit_id"),
         Index("ix_residents_phone", "phone"),
         Index("ix_residents_community_name", "community_id", "name"),
+        # The community's households (units with a resident not moved out), read by index only.
+        Index(
+            "ix_residents_current_unit",
+            "community_id",
+            "unit_id",
+            postgresql_where=text("status <> 'moved_out'"),
+            sqlite_where=text("status <> 'moved_out'"),
+        ),
     )
 
 
