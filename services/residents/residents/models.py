@@ -90,6 +90,9 @@ class Unit(Base):
     # two, for contacts may be backdated): "contacted in the last N days" reads one row a unit, not the log.
     last_contacted_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     last_effective_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # A household: the unit has a resident who has not moved out (kept by domain.common.keep_households wherever
+    # residents are added, move out or are removed), so the familiarity figures read the units alone.
+    household: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
 
     __table_args__ = (UniqueConstraint("building_id", "number", name="uq_units_building_number"),)
 
@@ -134,14 +137,6 @@ class Resident(Base):
         Index("ix_residents_unit", "unit_id"),
         Index("ix_residents_phone", "phone"),
         Index("ix_residents_community_name", "community_id", "name"),
-        # The community's households (units with a resident not moved out), read by index only.
-        Index(
-            "ix_residents_current_unit",
-            "community_id",
-            "unit_id",
-            postgresql_where=text("status <> 'moved_out'"),
-            sqlite_where=text("status <> 'moved_out'"),
-        ),
     )
 
 

@@ -1,5 +1,5 @@
-"""each unit's last contact and last effective contact (kept by log_contact), backfilled from contact_logs; an
-index of the current households
+"""each unit's last contact and last effective contact (kept by log_contact), and whether it is a household (has a
+resident not moved out, kept by domain.common.keep_households), backfilled
 
 Revision ID: 0008
 Revises: 0007
@@ -14,30 +14,27 @@ down_revision = "0007"
 branch_labels = None
 depends_on = None
 
-CURRENT = sa.text("status <> 'moved_out'")
-
 
 def upgrade() -> None:
     op.add_column("units", sa.Column("last_contacted_at", sa.DateTime(timezone=True), nullable=True))
     op.add_column("units", sa.Column("last_effective_at", sa.DateTime(timezone=True), nullable=True))
-    # Correlated subqueries: the same statement on PostgreSQL and SQLite (embedded mode), by ix_contact_logs_unit_time.
+    op.add_column("units", sa.Column("household", sa.Boolean(), server_default=sa.text("false"), nullable=False))
+    # Correlated subqueries: the same statement on PostgreSQL and SQLite (embedded mode), by ix_contact_logs_unit_time
+    # and ix_residents_unit.
     op.execute(
         "UPDATE units SET "
         "last_contacted_at = (SELECT max(c.contacted_at) FROM contact_logs c WHERE c.unit_id = units.id), "
         "last_effective_at = (SELECT max(c.contacted_at) FROM contact_logs c WHERE c.unit_id = units.id AND c.effective) "
         "WHERE EXISTS (SELECT 1 FROM contact_logs c WHERE c.unit_id = units.id)"
     )
-    op.create_index(
-        "ix_residents_current_unit",
-        "residents",
-        ["community_id", "unit_id"],
-        postgresql_where=CURRENT,
-        sqlite_where=CURRENT,
+    op.execute(
+        "UPDATE units SET household = TRUE "
+        "WHERE EXISTS (SELECT 1 FROM residents r WHERE r.unit_id = units.id AND r.status <> 'moved_out')"
     )
 
 
 def downgrade() -> None:
-    op.drop_index("ix_residents_current_unit", table_name="residents")
     with op.batch_alter_table("units") as batch:
+        batch.drop_column("household")
         batch.drop_column("last_effective_at")
         batch.drop_column("last_contacted_at")

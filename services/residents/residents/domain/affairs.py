@@ -328,11 +328,9 @@ def list_contacts(session: Session, principal: Principal, resident_id: str) -> l
 
 
 def _is_household():
-    """The unit has a current resident (one who has not moved out); ix_residents_current_unit answers it."""
-    current = select(Resident.id).where(
-        Resident.community_id == Unit.community_id, Resident.unit_id == Unit.id, Resident.status != "moved_out"
-    )
-    return current.exists()
+    """The unit has a current resident (one who has not moved out), as the unit keeps it (common.keep_households):
+    the figures read the units alone, without joining the residents."""
+    return Unit.household.is_(True)
 
 
 def _reached(since: datetime):

@@ -236,3 +236,35 @@ def test_familiarity_figures_are_the_count_of_the_contact_log(client, clock, pla
         contacted = {u for u, at, _ in log if at.strftime("%Y-%m") == month}
         effective = {u for u, at, eff in log if at.strftime("%Y-%m") == month and eff}
         assert (row["households"], row["contacted"], row["effective"]) == (5, len(contacted), len(effective)), month
+
+
+def test_a_unit_is_a_household_while_a_resident_has_not_moved_out(client, place, register, kept_households):
+    """The households the figures count, as the units keep them, follow registering, moving out, removing a record
+    registered by mistake and merging a duplicate."""
+    familiarity = f"/api/v1/zones/{place['zone_id']}/familiarity"
+
+    def households():
+        kept_households(place["community_id"])
+        return client.get(familiarity, headers=place["staff"]).json["households"]
+
+    assert households() == 0
+    wrong = register(place, phone="13800138420")
+    assert households() == 1
+    removed = client.post(f"/api/v1/residents/{wrong['id']}/removal", headers=place["manager"], json={"reason": "录错"})
+    assert removed.status_code == 200, removed.json
+    assert households() == 0
+
+    owner = register(place, phone="13800138421")
+    unit = f"/api/v1/units/{place['unit_id']}"
+    assert client.post(f"{unit}/move-in", headers=place["staff"], json={"resident_id": owner["id"]}).status_code == 200
+    assert households() == 1
+    assert client.post(f"{unit}/move-out", headers=place["staff"], json={}).status_code == 200
+    assert households() == 0
+    # A record registered again for the moved-out person, merged into their old record: nobody lives there.
+    again = register(place, phone="13800138422")
+    assert households() == 1
+    merged = client.post(
+        f"/api/v1/residents/{again['id']}/merge", headers=place["manager"], json={"into": owner["id"], "reason": "重复"}
+    )
+    assert merged.status_code == 200, merged.json
+    assert households() == 0
