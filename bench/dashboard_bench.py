@@ -104,9 +104,9 @@ def load_residents(url: str, community_id: str, zone_ids: list[str], units: int)
         conn.execute(
             text(
                 "INSERT INTO units (id, community_id, building_id, number, floor, area_m2, status, created_at, "
-                "updated_at, zone_id, unit_type) "
+                "updated_at, zone_id, unit_type, household) "
                 "SELECT 'ru-' || g, :c, 'rb-' || (g % 200), g::text, 2 + g % 30, 90.25, 'occupied', now(), now(), "
-                f"({zones})[1 + (g % 200) % {len(zone_ids)}], 'residential' FROM generate_series(1, :n) g"
+                f"({zones})[1 + (g % 200) % {len(zone_ids)}], 'residential', true FROM generate_series(1, :n) g"
             ),
             {"c": community_id, "n": units},
         )
@@ -127,6 +127,14 @@ def load_residents(url: str, community_id: str, zone_ids: list[str], units: int)
                 "FROM generate_series(1, :contacts) g"
             ),
             {"n": units, "contacts": units * 3 // 2},
+        )
+        # What log_contact keeps for each unit (the bench writes the log directly; each unit is a household).
+        conn.execute(
+            text(
+                "UPDATE units SET last_contacted_at = c.last, last_effective_at = c.last_effective FROM ("
+                "SELECT unit_id, max(contacted_at) AS last, max(contacted_at) FILTER (WHERE effective) AS last_effective "
+                "FROM contact_logs GROUP BY unit_id) c WHERE c.unit_id = units.id"
+            )
         )
     vacuum(engine, ("buildings", "units", "residents", "contact_logs"))
     engine.dispose()

@@ -86,6 +86,13 @@ class Unit(Base):
     unit_type: Mapped[str] = mapped_column(String(20), server_default="residential")
     inner_area_m2: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))  # 套内面积
     handed_over_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # The unit's latest contact and latest effective one (contact_logs, kept by log_contact as the later of the
+    # two, for contacts may be backdated): "contacted in the last N days" reads one row a unit, not the log.
+    last_contacted_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    last_effective_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # A household: the unit has a resident who has not moved out (kept by domain.common.keep_households wherever
+    # residents are added, move out or are removed), so the familiarity figures read the units alone.
+    household: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
 
     __table_args__ = (UniqueConstraint("building_id", "number", name="uq_units_building_number"),)
 

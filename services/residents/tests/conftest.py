@@ -148,3 +148,24 @@ def clock(app_clock):
     """clock.set(datetime) fixes the service's notion of now (time-driven rules); reset after the test."""
     yield app_clock
     app_clock.set(None)
+
+
+@pytest.fixture
+def kept_households(db):
+    """kept_households(community_id) → {unit_id: household} as the units keep it, after checking it is what the
+    residents say (a unit with a resident who has not moved out)."""
+    from sqlalchemy import select
+
+    from residents.models import Resident, Unit
+
+    def _kept(community_id):
+        with db.transaction() as s:
+            kept = dict(s.execute(select(Unit.id, Unit.household).where(Unit.community_id == community_id)).all())
+            current = select(Resident.unit_id).where(
+                Resident.community_id == community_id, Resident.status != "moved_out"
+            )
+            truth = set(s.execute(current).scalars())
+        assert kept == {unit_id: unit_id in truth for unit_id in kept}
+        return kept
+
+    return _kept

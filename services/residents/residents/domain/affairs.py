@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from guanjia.auth import Principal, require_role
-from guanjia.db import as_utc, new_id
+from guanjia.db import UtcDateTime, as_utc, new_id
 from guanjia.errors import Conflict, Invalid, NotFound
 from guanjia.pii import mask_name, mask_phone
 
@@ -301,7 +301,24 @@ def log_contact(session: Session, principal: Principal, resident_id: str, data: 
     )
     session.add(entry)
     session.flush()
+    _keep_last_contact(session, entry)
     return entry
+
+
+def _later(column, at: datetime):
+    """The column, or `at` when that is later: a backdated contact leaves a later one in place."""
+    at = literal(at, UtcDateTime())
+    return case((or_(column.is_(None), column < at), at), else_=column)
+
+
+def _keep_last_contact(session: Session, entry: ContactLog) -> None:
+    """The unit's last contact (and last effective one), in the entry's own transaction. One UPDATE: of two
+    contacts of a unit logged at once, the second waits for the first's row and compares with its value."""
+    units = Unit.__table__
+    values = {"last_contacted_at": _later(units.c.last_contacted_at, entry.contacted_at)}
+    if entry.effective:
+        values["last_effective_at"] = _later(units.c.last_effective_at, entry.contacted_at)
+    session.execute(update(units).where(units.c.id == entry.unit_id).values(values))
 
 
 def list_contacts(session: Session, principal: Principal, resident_id: str) -> list[ContactLog]:
@@ -310,44 +327,54 @@ def list_contacts(session: Session, principal: Principal, resident_id: str) -> l
     return list(session.execute(query.order_by(ContactLog.contacted_at.desc())).scalars())
 
 
-def _contacted_since(since: datetime, community_id: str | None = None, until: datetime | None = None):
-    """Per unit (of the community, if given): contacts from `since` (and before `until` when given), how many were effective, and the last one."""
-    query = (
+def _is_household():
+    """The unit has a current resident (one who has not moved out), as the unit keeps it (common.keep_households):
+    the figures read the units alone, without joining the residents."""
+    return Unit.household.is_(True)
+
+
+def _reached(since: datetime):
+    """(contacted, effective): the unit had a contact from `since` to now, and an effective one. The unit's kept
+    last contacts say it without reading the log (no contact is logged in the future)."""
+    return Unit.last_contacted_at >= since, Unit.last_effective_at >= since
+
+
+def _contacted_between(community_id: str, since: datetime, until: datetime):
+    """Per unit of the community: contacts from `since` and before `until`, and how many were effective (a window
+    that does not end now, such as a past month, needs the log itself)."""
+    return (
         select(
             ContactLog.unit_id,
             func.count().label("contacts"),
             func.count().filter(ContactLog.effective.is_(True)).label("effective"),
-            func.max(ContactLog.contacted_at).label("last"),
         )
-        .where(ContactLog.contacted_at >= since, *((ContactLog.contacted_at < until,) if until else ()))
+        .where(ContactLog.contacted_at >= since, ContactLog.contacted_at < until)
+        .where(ContactLog.unit_id.in_(select(Unit.id).where(Unit.community_id == community_id)))
         .group_by(ContactLog.unit_id)
+        .subquery()
     )
-    if community_id is not None:
-        query = query.where(ContactLog.unit_id.in_(select(Unit.id).where(Unit.community_id == community_id)))
-    return query.subquery()
 
 
-def _current_households(community_id: str | None = None):
-    query = select(Resident.unit_id).where(Resident.status != "moved_out")
-    if community_id is not None:
-        query = query.where(Resident.community_id == community_id)
-    return query.distinct().subquery()
-
-
-def _households(session: Session, zone_id: str, since: datetime, until: datetime | None = None):
-    """Each household of the zone (a unit with current residents): last contact and last effective contact (the
-    contacts from `since`, and before `until` when given)."""
-    current = _current_households()
-    contacted = _contacted_since(since, until=until)
-    query = (
-        select(Unit, Building.name, contacted.c.contacts, contacted.c.effective, contacted.c.last)
-        .join(current, current.c.unit_id == Unit.id)
-        .join(Building, Building.id == Unit.building_id)
-        .outerjoin(contacted, contacted.c.unit_id == Unit.id)
-        .where(Unit.zone_id == zone_id)
-        .order_by(Building.name, Unit.floor, Unit.number)
-    )
-    return session.execute(query).all()
+def _household_counts(
+    session: Session, community_id: str, since: datetime, until: datetime | None = None, zone_id: str | None = None
+) -> dict[str | None, tuple[int, int, int]]:
+    """Per zone of the community (or of the one zone): (households, how many were contacted from `since` — to now,
+    or before `until` when given — and how many effectively)."""
+    if until is None:
+        contacted, effective = _reached(since)
+        query = select(Unit.zone_id, func.count(), func.count().filter(contacted), func.count().filter(effective))
+    else:
+        window = _contacted_between(community_id, since, until)
+        query = select(
+            Unit.zone_id,
+            func.count(),
+            func.count().filter(window.c.contacts > 0),
+            func.count().filter(window.c.effective > 0),
+        ).outerjoin(window, window.c.unit_id == Unit.id)
+    query = query.where(Unit.community_id == community_id, _is_household())
+    if zone_id is not None:
+        query = query.where(Unit.zone_id == zone_id)
+    return {zone: tuple(counts) for zone, *counts in session.execute(query.group_by(Unit.zone_id))}
 
 
 def _familiarity_figures(zone, days: int, households: int, contacted: int, effective: int) -> dict:
@@ -379,17 +406,15 @@ def butler_familiarity(
     (role `service`). group_by zone: a row per zone (keyed by its id); community: one row (keyed by its id)."""
     from zoneinfo import ZoneInfo
 
-    from ..models import Zone
-
     try:
         first = datetime.strptime(month, "%Y-%m").replace(tzinfo=ZoneInfo(timezone))
     except ValueError:
         raise Invalid("month", "a month like 2026-11") from None
     after = first.replace(year=first.year + (first.month == 12), month=first.month % 12 + 1)
+    by_zone = _household_counts(session, community_id, first, after)
     totals: dict[str, dict] = {}
     for zone in session.execute(select(Zone).where(Zone.community_id == community_id)).scalars():
-        rows = _households(session, zone.id, first, after)
-        counts = (len(rows), sum(1 for r in rows if r.contacts), sum(1 for r in rows if r.effective))
+        counts = by_zone.get(zone.id, (0, 0, 0))
         keys = {"butler": zone.butler_ids or [], "zone": [zone.id], "community": [community_id]}[group_by]
         for butler in keys:
             row = totals.setdefault(butler, {"key": butler, "households": 0, "contacted": 0, "effective": 0})
@@ -404,10 +429,8 @@ def butler_familiarity(
 
 def familiarity(session: Session, principal: Principal, zone_id: str, days: int, now: datetime) -> dict:
     zone = get_zone(session, principal, zone_id)
-    rows = _households(session, zone.id, now - timedelta(days=days))
-    contacted = sum(1 for r in rows if r.contacts)
-    effective = sum(1 for r in rows if r.effective)
-    return _familiarity_figures(zone, days, len(rows), contacted, effective)
+    counts = _household_counts(session, zone.community_id, now - timedelta(days=days), zone_id=zone.id)
+    return _familiarity_figures(zone, days, *counts.get(zone.id, (0, 0, 0)))
 
 
 def community_familiarity(
@@ -416,31 +439,21 @@ def community_familiarity(
     """The zone figures of `familiarity` for every zone of the community the caller sees, in one query."""
     get_community(session, principal, community_id)
     zones = list(session.execute(visible_zones(principal).where(Zone.community_id == community_id)).scalars())
-    current = _current_households(community_id)
-    contacted = _contacted_since(now - timedelta(days=days), community_id)
-    counts = {
-        zone_id: (households, reached, effective)
-        for zone_id, households, reached, effective in session.execute(
-            select(
-                Unit.zone_id,
-                func.count(),
-                func.count().filter(contacted.c.contacts > 0),
-                func.count().filter(contacted.c.effective > 0),
-            )
-            .join(current, current.c.unit_id == Unit.id)
-            .join(Building, Building.id == Unit.building_id)
-            .outerjoin(contacted, contacted.c.unit_id == Unit.id)
-            .where(Unit.community_id == community_id, Unit.zone_id.in_([z.id for z in zones]))
-            .group_by(Unit.zone_id)
-        )
-    }
+    # Every zone's counts, then the visible ones: a filter on the zones would cost more than the rows it saves.
+    counts = _household_counts(session, community_id, now - timedelta(days=days))
     return [{**_familiarity_figures(zone, days, *counts.get(zone.id, (0, 0, 0))), "name": zone.name} for zone in zones]
 
 
 def unreached(session: Session, principal: Principal, zone_id: str, days: int, now: datetime) -> list[dict]:
     zone = get_zone(session, principal, zone_id)
+    contacted, _ = _reached(now - timedelta(days=days))
+    query = (
+        select(Unit.id, Building.name, Unit.number)
+        .join(Building, Building.id == Unit.building_id)
+        .where(Unit.zone_id == zone.id, _is_household(), or_(Unit.last_contacted_at.is_(None), ~contacted))
+        .order_by(Building.name, Unit.floor, Unit.number)
+    )
     return [
-        {"unit_id": r.Unit.id, "building": r.name, "number": r.Unit.number}
-        for r in _households(session, zone.id, now - timedelta(days=days))
-        if not r.contacts
+        {"unit_id": unit_id, "building": building, "number": number}
+        for unit_id, building, number in session.execute(query)
     ]

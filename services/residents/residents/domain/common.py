@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime
 
-from sqlalchemy import and_, false, or_, select
+from sqlalchemy import and_, false, or_, select, update
 from sqlalchemy.orm import Session
 
 from guanjia import outbox as outboxmod
@@ -99,6 +99,20 @@ def load_unit(session: Session, principal: Principal, unit_id: str, *, field: st
             raise Invalid(field, "no such unit")
         raise NotFound(f"unit {unit_id} not found")
     return unit
+
+
+def keep_households(session: Session, community_id: str, unit_ids: list[str] | None = None) -> None:
+    """Units.household again from the residents, for these units (or all of the community's): call it wherever a
+    resident is added, moves out or is removed. The units' rows are locked first, so of two flows changing one
+    unit's residents at once the second recounts after the first committed."""
+    session.flush()
+    units = Unit.__table__
+    chosen = units.c.community_id == community_id
+    if unit_ids is not None:
+        chosen = and_(chosen, units.c.id.in_(unit_ids))
+        session.execute(select(units.c.id).where(chosen).order_by(units.c.id).with_for_update())
+    current = select(Resident.id).where(Resident.unit_id == units.c.id, Resident.status != "moved_out").exists()
+    session.execute(update(units).where(chosen, units.c.household != current).values(household=current))
 
 
 def resident_scope(query, principal: Principal):

@@ -25,7 +25,7 @@ from ..models import (
     Resident,
     ResidentCard,
 )
-from .common import FRONT_DESK, MANAGERS, emit, load_resident, load_unit, resident_event_data
+from .common import FRONT_DESK, MANAGERS, emit, keep_households, load_resident, load_unit, resident_event_data
 
 # What refers to a resident: a record with any of these was used, so it is merged, never just removed.
 DEPENDENTS = (
@@ -90,8 +90,9 @@ def remove(session: Session, settings, principal: Principal, resident_id: str, r
         )
     correction = _record(session, principal, resident, "removed", reason, now)
     _gone(session, settings, resident)
+    community_id, unit_id = resident.community_id, resident.unit_id
     session.delete(resident)
-    session.flush()
+    keep_households(session, community_id, [unit_id])
     return correction
 
 
@@ -135,6 +136,7 @@ def merge(
     )
     session.flush()
     session.execute(delete(Resident).where(Resident.id == source.id))
+    keep_households(session, source.community_id, [source.unit_id])
     return correction
 
 

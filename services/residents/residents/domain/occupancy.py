@@ -13,7 +13,7 @@ from guanjia.errors import Conflict, Invalid, NotFound
 
 from .. import events
 from ..models import AcceptanceDefect, Community, Handover, MovingAppointment, ReleasePass, Resident, Unit
-from .common import FRONT_DESK, change_unit_status, emit, iso, load_unit, since_move_in, unit_scope
+from .common import FRONT_DESK, change_unit_status, emit, iso, keep_households, load_unit, since_move_in, unit_scope
 
 MOVING_LIST_LIMIT = 500
 
@@ -177,6 +177,7 @@ def move_out(
                 "moved_out_at": iso(now),
             },
         )
+    keep_households(session, unit.community_id, [unit.id])
     if len(leaving) == len(living) and unit.status == "occupied":
         change_unit_status(session, settings, unit, "vacant", "move_out", principal, now)
     return unit, leaving

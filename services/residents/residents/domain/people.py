@@ -28,6 +28,7 @@ from .common import (
     FRONT_DESK,
     LOCALE,
     emit,
+    keep_households,
     load_resident,
     load_unit,
     resident_event_data,
@@ -74,7 +75,7 @@ def register_resident(session: Session, settings, principal: Principal, data: di
         sms_opt_out=bool(data.get("sms_opt_out", False)),
     )
     session.add(resident)
-    session.flush()
+    keep_households(session, unit.community_id, [unit.id])
     emit(
         session,
         settings,

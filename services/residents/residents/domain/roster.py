@@ -41,6 +41,7 @@ from .common import (
     RESIDENT_ROLES,
     RESIDENT_TAGS,
     UNIT_TYPES,
+    keep_households,
     named_community,
     resident_event_data,
     unit_event_data,
@@ -462,6 +463,8 @@ def _write(session: Session, settings, plan: Plan, cid: str, now: datetime) -> N
         )
     for start in range(0, len(people), chunk):
         session.execute(Resident.__table__.insert(), people[start : start + chunk])
+    if people:
+        keep_households(session, cid)
     for person in people:
         data = {k: person[k] for k in ("unit_id", "community_id", "role", "status")}
         _event(

@@ -163,3 +163,108 @@ def test_zone_familiarity_and_the_households_nobody_reached(client, clock, place
     assert (january["contacted"], january["effective"], january["familiarity"]) == (1, 0, 0.5)
     bad = client.get(url.replace("2026-11", "2026-1"), headers=as_role("service"))
     assert bad.status_code == 422 and "month" in bad.json["errors"]
+
+
+def test_familiarity_figures_are_the_count_of_the_contact_log(client, clock, place, register, as_role):
+    """The kept last contacts of each unit give the figures counting the log would: a backdated contact leaves a
+    later one in place, an older one falls out of the window, a call that reached nobody is not effective, a
+    moved-out household is not counted at all."""
+    now = datetime(2026, 11, 27, 1, 0, tzinfo=UTC)
+    clock.set(now)
+    units = [place["unit_id"]]
+    for number in ("1-102", "1-103", "1-104", "1-105", "1-106"):
+        unit = client.post(
+            "/api/v1/units",
+            headers=place["manager"],
+            json={"building_id": place["building_id"], "number": number, "floor": 1, "area_m2": "70.00"},
+        )
+        units.append(unit.json["id"])
+    residents = [register(place, phone=f"1380013840{n}", unit_id=unit) for n, unit in enumerate(units)]
+    residents.append(register(place, phone="13800138410", role="family", unit_id=units[0]))
+
+    def contact(resident, days_ago, effective):
+        at = (now - timedelta(days=days_ago)).isoformat()
+        body = {"kind": "visit" if effective else "call", "effective": effective, "contacted_at": at}
+        response = client.post(f"/api/v1/residents/{resident['id']}/contacts", headers=place["staff"], json=body)
+        assert response.status_code == 201, response.json
+
+    contact(residents[0], 0, True)
+    contact(residents[0], 40, False)  # backdated after a later one: the later one stays the unit's last
+    contact(residents[6], 3, False)  # another resident of the same household
+    contact(residents[1], 2, False)
+    contact(residents[1], 20, True)  # backdated: contacted 2 days ago, effectively 20 days ago
+    contact(residents[2], 100, True)  # only an older contact
+    contact(residents[3], 200, True)
+    contact(residents[3], 1, False)  # reached nobody: contacted, not effectively
+    unit = f"/api/v1/units/{units[4]}"
+    moved = client.post(f"{unit}/move-in", headers=place["staff"], json={"resident_id": residents[4]["id"]})
+    assert moved.status_code == 200, moved.json
+    contact(residents[4], 0, True)
+    left = client.post(f"{unit}/move-out", headers=place["staff"], json={})
+    assert left.status_code == 200, left.json
+    # units[5]: a household nobody contacted.
+
+    log = [
+        (r["unit_id"], datetime.fromisoformat(c["contacted_at"]), c["effective"])
+        for r in residents
+        if r["unit_id"] != units[4]
+        for c in client.get(f"/api/v1/residents/{r['id']}/contacts", headers=place["staff"]).json
+    ]
+    households = set(units) - {units[4]}
+    for days in (1, 7, 30, 90, 365):
+        since = now - timedelta(days=days)
+        contacted = {u for u, at, _ in log if at >= since}
+        effective = {u for u, at, eff in log if at >= since and eff}
+        report = client.get(f"/api/v1/zones/{place['zone_id']}/familiarity?days={days}", headers=place["staff"]).json
+        assert (report["households"], report["contacted"], report["effective"]) == (
+            len(households),
+            len(contacted),
+            len(effective),
+        ), days
+        listed = client.get(
+            f"/api/v1/communities/{place['community_id']}/familiarity?days={days}", headers=place["manager"]
+        ).json["items"]
+        assert listed == [{**report, "name": "A区"}]
+        unreached = client.get(f"/api/v1/zones/{place['zone_id']}/unreached?days={days}", headers=place["staff"]).json
+        assert {u["unit_id"] for u in unreached} == households - contacted, days
+    assert (report["contacted"], report["effective"]) == (4, 4)  # 365 days: all but the untouched household
+
+    # A month that does not end now is counted from the log itself (no contact lies near a month's edge).
+    for month in ("2026-11", "2026-10", "2026-08", "2026-05"):
+        url = f"/api/v1/internal/residents/butler-familiarity?community_id={place['community_id']}&month={month}"
+        [row] = client.get(f"{url}&group_by=zone", headers=as_role("service")).json["items"]
+        contacted = {u for u, at, _ in log if at.strftime("%Y-%m") == month}
+        effective = {u for u, at, eff in log if at.strftime("%Y-%m") == month and eff}
+        assert (row["households"], row["contacted"], row["effective"]) == (5, len(contacted), len(effective)), month
+
+
+def test_a_unit_is_a_household_while_a_resident_has_not_moved_out(client, place, register, kept_households):
+    """The households the figures count, as the units keep them, follow registering, moving out, removing a record
+    registered by mistake and merging a duplicate."""
+    familiarity = f"/api/v1/zones/{place['zone_id']}/familiarity"
+
+    def households():
+        kept_households(place["community_id"])
+        return client.get(familiarity, headers=place["staff"]).json["households"]
+
+    assert households() == 0
+    wrong = register(place, phone="13800138420")
+    assert households() == 1
+    removed = client.post(f"/api/v1/residents/{wrong['id']}/removal", headers=place["manager"], json={"reason": "录错"})
+    assert removed.status_code == 200, removed.json
+    assert households() == 0
+
+    owner = register(place, phone="13800138421")
+    unit = f"/api/v1/units/{place['unit_id']}"
+    assert client.post(f"{unit}/move-in", headers=place["staff"], json={"resident_id": owner["id"]}).status_code == 200
+    assert households() == 1
+    assert client.post(f"{unit}/move-out", headers=place["staff"], json={}).status_code == 200
+    assert households() == 0
+    # A record registered again for the moved-out person, merged into their old record: nobody lives there.
+    again = register(place, phone="13800138422")
+    assert households() == 1
+    merged = client.post(
+        f"/api/v1/residents/{again['id']}/merge", headers=place["manager"], json={"into": owner["id"], "reason": "重复"}
+    )
+    assert merged.status_code == 200, merged.json
+    assert households() == 0

@@ -63,7 +63,7 @@ def _state(count):
     return tuple(count(t) for t in (Building, Unit, Resident, outbox))
 
 
-def test_an_import_then_the_same_file_again_changes_nothing(client, count, db, place, upload):
+def test_an_import_then_the_same_file_again_changes_nothing(client, count, db, place, upload, kept_households):
     content = _xlsx(ROSTER)
     dry = upload(content, dry_run=True)
     before = _state(count)
@@ -78,6 +78,7 @@ def test_an_import_then_the_same_file_again_changes_nothing(client, count, db, p
     assert after[1] - before[1] == 3 and after[2] - before[2] == 3
     # zone.updated + 3 unit.created + 3 resident.registered
     assert after[3] - before[3] == 7
+    assert sorted(kept_households(place["community_id"]).values()) == [False, False, True, True]
 
     again = upload(content)
     assert again.status_code == 200
