@@ -101,18 +101,26 @@ def load_unit(session: Session, principal: Principal, unit_id: str, *, field: st
     return unit
 
 
+HOUSEHOLD_CHUNK = 5000  # units locked and recounted per statement (bound parameters stay well under 65,535)
+
+
 def keep_households(session: Session, community_id: str, unit_ids: list[str] | None = None) -> None:
     """Units.household again from the residents, for these units (or all of the community's): call it wherever a
     resident is added, moves out or is removed. The units' rows are locked first, so of two flows changing one
     unit's residents at once the second recounts after the first committed."""
     session.flush()
     units = Unit.__table__
-    chosen = units.c.community_id == community_id
-    if unit_ids is not None:
-        chosen = and_(chosen, units.c.id.in_(unit_ids))
-        session.execute(select(units.c.id).where(chosen).order_by(units.c.id).with_for_update())
     current = select(Resident.id).where(Resident.unit_id == units.c.id, Resident.status != "moved_out").exists()
-    session.execute(update(units).where(chosen, units.c.household != current).values(household=current))
+    if unit_ids is None:
+        chosen = units.c.community_id == community_id
+        session.execute(update(units).where(chosen, units.c.household != current).values(household=current))
+        return
+    # In id order and in chunks (a roster import names thousands): two flows lock shared units in the same order.
+    ordered = sorted(set(unit_ids))
+    for start in range(0, len(ordered), HOUSEHOLD_CHUNK):
+        chosen = and_(units.c.community_id == community_id, units.c.id.in_(ordered[start : start + HOUSEHOLD_CHUNK]))
+        session.execute(select(units.c.id).where(chosen).order_by(units.c.id).with_for_update())
+        session.execute(update(units).where(chosen, units.c.household != current).values(household=current))
 
 
 def resident_scope(query, principal: Principal):

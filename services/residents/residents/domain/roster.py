@@ -464,7 +464,9 @@ def _write(session: Session, settings, plan: Plan, cid: str, now: datetime) -> N
     for start in range(0, len(people), chunk):
         session.execute(Resident.__table__.insert(), people[start : start + chunk])
     if people:
-        keep_households(session, cid)
+        # The units that gained a resident, locked like any other flow's (a move-out of one at the same moment
+        # recounts after this import commits, and sees its residents).
+        keep_households(session, cid, [person["unit_id"] for person in people])
     for person in people:
         data = {k: person[k] for k in ("unit_id", "community_id", "role", "status")}
         _event(
