@@ -38,16 +38,7 @@ inbox = define_inbox(Base.metadata)
 idempotency_keys = define_idempotency(Base.metadata)
 
 # What the reports read of an open bill, carried in the open bills' index so they never visit the table's rows.
-OPEN_BILL_COLUMNS = [
-    "period_end",
-    "zone_id",
-    "building_id",
-    "unit_id",
-    "kind",
-    "amount_fen",
-    "credited_fen",
-    "paid_fen",
-]
+OPEN_BILL_COLUMNS = ["due_date", "period_end", "building_id", "kind", "amount_fen", "credited_fen", "paid_fen"]
 
 
 class BillingUnit(Base):

@@ -16,16 +16,7 @@ branch_labels = None
 depends_on = None
 
 OPEN_BILL = sa.text("amount_fen > credited_fen + paid_fen")
-OPEN_BILL_COLUMNS = [
-    "period_end",
-    "zone_id",
-    "building_id",
-    "unit_id",
-    "kind",
-    "amount_fen",
-    "credited_fen",
-    "paid_fen",
-]
+OPEN_BILL_COLUMNS = ["due_date", "period_end", "building_id", "kind", "amount_fen", "credited_fen", "paid_fen"]
 
 
 def upgrade() -> None:
