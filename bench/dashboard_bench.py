@@ -147,6 +147,7 @@ def main() -> None:
     parser.add_argument("--tickets", type=int, default=1_000_000)
     parser.add_argument("--requests", type=int, default=20)
     parser.add_argument("--keep", action="store_true", help="keep the scratch databases (for EXPLAIN), print them")
+    parser.add_argument("--profile", action="store_true", help="then profile 3 pages (cProfile, every thread)")
     args = parser.parse_args()
 
     from guanjia import config, http
@@ -284,7 +285,38 @@ def run(gateway, args, scratch: str) -> dict:
     }
     for call, figures in results["calls"].items():
         print(f"  {call:70s} p50 {figures['p50_ms']:8.1f} ms")
+    if args.profile:
+        profile_pages(web, path)
     return results
+
+
+def profile_pages(web, path: str) -> None:
+    """Where the process's Python time goes over 3 pages (the page's call threads included): top 30 by own time."""
+    import cProfile
+    import pstats
+    import threading
+
+    profiles = []
+
+    def traced(frame, event, arg):  # each new thread runs under its own profiler
+        profile = cProfile.Profile()
+        profiles.append(profile)
+        profile.enable()
+
+    main = cProfile.Profile()
+    threading.setprofile(traced)
+    main.enable()
+    try:
+        timed(web, path, 3)
+    finally:
+        main.disable()
+        threading.setprofile(None)
+    for profile in profiles:
+        profile.disable()
+    stats = pstats.Stats(main)
+    for profile in profiles:
+        stats.add(profile)
+    stats.sort_stats("tottime").print_stats(30)
 
 
 if __name__ == "__main__":
