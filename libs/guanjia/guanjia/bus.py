@@ -736,6 +736,9 @@ class EventConsumer:
         except (events.InvalidEvent, Poison) as exc:
             item.failed(exc, poison=True)
             return item
+        except Exception as exc:  # unforeseen: retried, then dead-lettered, as a handler's failure is
+            item.failed(exc)
+            return item
         item.event, item.event_type = event, event["type"]
         return item
 
