@@ -8,9 +8,10 @@ import threading
 import pika
 import pytest
 from marshmallow import ValidationError
-from sqlalchemy import select, text
+from sqlalchemy import MetaData, select, text
 
 from guanjia import bus, events, outbox
+from guanjia.db import Database
 from guanjia.testing import scratch_outbox_and_inbox, wait_until
 
 
@@ -169,3 +170,26 @@ def test_a_batch_of_one_is_one_transaction_per_event(world):
     finally:
         run.close()
     assert len(set(run.transactions.values())) == 5
+
+
+def test_the_embedded_relay_is_woken_by_the_batch_commit_not_by_a_released_savepoint(tmp_path):
+    metadata = MetaData()
+    table = outbox.define_outbox(metadata)
+    database = Database(f"sqlite:///{tmp_path}/batch.db")
+    metadata.create_all(database.engine)
+    wakeup = outbox.wakeup_for(str(database.engine.url))
+    wakeup.clear()
+    try:
+        with database.transaction() as session:
+            with session.begin_nested():
+                outbox.add(
+                    session,
+                    table,
+                    events.build(type="thing.noted", source="/t/x", subject="t/1", data={}, city="testcity"),
+                )
+            with pytest.raises(RuntimeError), session.begin_nested():
+                raise RuntimeError("the next event of the batch fails: its savepoint is rolled back")
+            assert not wakeup.is_set()  # nothing committed yet: a relay woken now would find no row
+        assert wakeup.is_set()
+    finally:
+        database.dispose()
