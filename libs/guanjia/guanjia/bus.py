@@ -561,9 +561,36 @@ class _Confirms:
 
 Handler = Callable[[Any, Any, dict], None]
 
+# Taking a batch: after the first message, more are read only while the next arrives within BATCH_GAP_SECONDS and
+# for BATCH_WAIT_SECONDS at most — what the broker has already sent (the prefetch), never a wait for a batch to fill:
+# a lone message is held back by one gap at most.
+BATCH_GAP_SECONDS = 0.002
+BATCH_WAIT_SECONDS = 0.01
+
+
+@dataclass
+class _Delivered:
+    """One message of a batch and what became of it; `error` set: it is retried or dead-lettered after the commit."""
+
+    message: Any
+    headers: dict = field(default_factory=dict)
+    attempt: int = 0
+    event: dict | None = None
+    event_type: str = "unknown"  # only handled types become metric labels (no unbounded series)
+    outcome: str = ""
+    error: Exception | None = None
+    poison: bool = False  # dead-lettered at once, not retried
+
+    def failed(self, exc: Exception, *, poison: bool = False) -> None:
+        self.error, self.poison = exc, poison
+
 
 class EventConsumer:
-    """Consumes `<service>.events`: parse, apply once (inbox), commit, then ack; retry, then dead-letter."""
+    """Consumes `<service>.events`: parse, apply once (inbox), commit, then ack; retry, then dead-letter.
+
+    Several events are applied per transaction (`consumer_batch`, of those already delivered), each in its own
+    savepoint: a failing event rolls back to its savepoint only, the others commit together, and every message of
+    the batch is acked after that one commit (its dead letter or retry published first)."""
 
     def __init__(
         self,
@@ -574,13 +601,16 @@ class EventConsumer:
         context: Any = None,
         *,
         prefetch: int = 16,
+        batch: int | None = None,
     ):
         self.settings = settings
         self.database = database
         self.inbox_table = inbox_table
         self.handlers = handlers
         self.context = context
-        self.prefetch = prefetch
+        self.batch = max(1, batch if batch is not None else settings.consumer_batch)
+        # Two batches in flight: the next one is already here while this one commits.
+        self.prefetch = max(prefetch, 2 * self.batch)
         self.name = settings.service
         self.queues = service_queues(settings, handlers.keys())
         self.embedded = settings.amqp_url.startswith("memory://")
@@ -595,7 +625,7 @@ class EventConsumer:
             try:
                 self._consume(stop)
                 backoff = 0.5
-            except _Paused as exc:  # a dependency is down: the message was requeued, nothing spent
+            except _Paused as exc:  # a dependency is down: the batch was requeued, nothing spent
                 self.ready.clear()
                 self.paused = True
                 log.warning(
@@ -622,7 +652,8 @@ class EventConsumer:
             declare_service_queues(channel, self.settings, self.queues)
             channel.basic_qos(0, self.prefetch, False)
             self._publisher = self._publisher or Publisher(self.settings)
-            with kombu.Consumer(channel, queues=[self.queues.main], on_message=self._on_message, no_ack=False):
+            delivered: list = []
+            with kombu.Consumer(channel, queues=[self.queues.main], on_message=delivered.append, no_ack=False):
                 self.ready.set()
                 self.paused = False
                 while not stop.is_set():
@@ -630,77 +661,155 @@ class EventConsumer:
                         conn.drain_events(timeout=1)
                     except TimeoutError:
                         conn.heartbeat_check()
+                        continue
+                    self._take_delivered(conn, delivered)
+                    batch = delivered[:]
+                    delivered.clear()
+                    if batch:
+                        self._on_messages(batch)
+
+    def _take_delivered(self, conn, delivered: list) -> None:
+        """Read what the broker has already sent, up to a batch (see BATCH_GAP_SECONDS)."""
+        deadline = time.monotonic() + BATCH_WAIT_SECONDS
+        while len(delivered) < self.batch:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            try:
+                conn.drain_events(timeout=min(BATCH_GAP_SECONDS, left))
+            except TimeoutError:
+                return
 
     def declare(self) -> None:
         """Declare exchange and queues (so events published before the first consume are kept)."""
         with connect(self.settings) as conn:
             declare_service_queues(conn.channel(), self.settings, self.queues)
 
-    # -- one message ------------------------------------------------------------------------------
-    def _on_message(self, message) -> None:
-        """Every value read from the message is untrusted: what cannot be parsed is dead-lettered with the
-        reason and acked, and the consumer goes on. A dependency outage requeues the message and pauses."""
-        event_type = "unknown"
+    # -- a batch of messages ----------------------------------------------------------------------
+    def _on_messages(self, messages: list) -> None:
+        """Every value read from a message is untrusted: what cannot be parsed is dead-lettered with the reason
+        and acked, and the consumer goes on. A dependency outage requeues the whole batch (none of it committed,
+        nothing published) and pauses."""
+        items = [self._read(message) for message in messages]
+        todo = [item for item in items if item.event is not None]
         try:
-            headers = dict(message.headers or {})
-        except Exception:
-            headers = {}
-        try:
-            attempt = _attempt(headers, len(self.settings.retry_delays_ms))
-            event = events.from_message(message.body, message.content_type, headers)
-            if event["type"] not in self.handlers:
-                raise Poison(f"no handler for {str(event['type'])[:100]}")
-            event_type = event["type"]  # only handled types become metric labels (no unbounded series)
-            outcome = self.handle(event)
-            log.info(
-                "event handled",
-                extra={"event_id": event["id"], "event_type": event["type"], "consumer": self.name, "outcome": outcome},
-            )
-        except (events.InvalidEvent, Poison) as exc:
-            outcome = "dead_lettered"
-            self._dead_letter(message, headers, exc)
+            if todo:
+                with self.database.transaction() as session:
+                    for item in todo:
+                        self._apply(session, item)
         except Exception as exc:
             if is_outage(exc):
-                # Not the message's fault: back to the queue, attempt count unchanged; stop consuming for a while.
-                message.requeue()
-                EVENTS_HANDLED.labels(self.name, event_type, "paused").inc()
+                # Not the messages' fault: back to the queue, attempt counts unchanged; stop consuming for a while.
+                for item in items:
+                    item.message.requeue()
+                EVENTS_HANDLED.labels(self.name, todo[-1].event_type if todo else "unknown", "paused").inc()
                 raise _Paused(repr(exc)[:300]) from exc
-            outcome = self._retry_or_dead_letter(message, headers, attempt, exc)
-        message.ack()
-        EVENTS_HANDLED.labels(self.name, event_type, outcome).inc()
+            if len(messages) > 1:
+                # The commit itself failed: one transaction per message, so that the one at fault fails alone.
+                for message in messages:
+                    self._on_messages([message])
+                return
+            self._commit_failed(todo[0], exc)
+        for item in items:
+            self._settle(item)
+
+    def _commit_failed(self, item: _Delivered, exc: Exception) -> None:
+        if isinstance(exc, IntegrityError):
+            # Another consumer replica applied the same event concurrently.
+            with self.database.transaction() as session:
+                if inbox.seen(session, self.inbox_table, self.name, item.event["id"]):
+                    item.outcome = "duplicate"
+                    return
+        item.failed(exc)
+
+    def _read(self, message) -> _Delivered:
+        item = _Delivered(message)
+        try:
+            item.headers = dict(message.headers or {})
+        except Exception:
+            item.headers = {}
+        try:
+            item.attempt = _attempt(item.headers, len(self.settings.retry_delays_ms))
+            event = events.from_message(message.body, message.content_type, item.headers)
+            if event["type"] not in self.handlers:
+                raise Poison(f"no handler for {str(event['type'])[:100]}")
+        except (events.InvalidEvent, Poison) as exc:
+            item.failed(exc, poison=True)
+            return item
+        except Exception as exc:  # unforeseen: retried, then dead-lettered, as a handler's failure is
+            item.failed(exc)
+            return item
+        item.event, item.event_type = event, event["type"]
+        return item
+
+    def _settle(self, item: _Delivered) -> None:
+        """After the commit: the dead letter or retry published (confirmed), then the message acked."""
+        if item.error is None:
+            log.info(
+                "event handled",
+                extra={
+                    "event_id": item.event["id"],
+                    "event_type": item.event_type,
+                    "consumer": self.name,
+                    "outcome": item.outcome,
+                },
+            )
+        elif item.poison:
+            item.outcome = "dead_lettered"
+            self._dead_letter(item.message, item.headers, item.error)
+        else:
+            item.outcome = self._retry_or_dead_letter(item.message, item.headers, item.attempt, item.error)
+        item.message.ack()
+        EVENTS_HANDLED.labels(self.name, item.event_type, item.outcome).inc()
 
     def handle(self, event: dict) -> str:
-        """Apply `event` once: the handler's effect and the inbox row commit together."""
+        """Apply `event` once in a transaction of its own (tests, replays): its outcome, or its failure raised."""
+        item = _Delivered(None, event=event, event_type=event["type"])
+        with self.database.transaction() as session:
+            self._apply(session, item)
+        if item.error is not None:
+            raise item.error
+        return item.outcome
+
+    def _apply(self, session, item: _Delivered) -> None:
+        """Apply one event in its own savepoint: the handler's effect and the inbox row, or neither. Its failure
+        is noted on `item` (the batch goes on); an outage is raised (the whole batch goes back to the queue)."""
+        event = item.event
         handler = self.handlers[event["type"]]
         # Log lines and outgoing calls made while handling carry the request id that caused the event.
         token = request_id_var.set(event.get("correlationid"))
         event_token = event_id_var.set(event["id"])
         try:
             # Continue the trace of the request that caused the event (see guanjia.tracing).
-            with tracing.span(
-                f"handle {event['type']}", event.get("traceparent"), "consumer", {"event_id": event["id"]}
+            with (
+                tracing.span(
+                    f"handle {event['type']}", event.get("traceparent"), "consumer", {"event_id": event["id"]}
+                ),
+                session.begin_nested(),
             ):
-                return self._apply(handler, event)
-        finally:
-            event_id_var.reset(event_token)
-            request_id_var.reset(token)
-
-    def _apply(self, handler, event: dict) -> str:
-        try:
-            with self.database.transaction() as session:
                 if not inbox.claim(session, self.inbox_table, self.name, event):
-                    return "duplicate"
+                    item.outcome = "duplicate"
+                    return
                 try:
                     handler(self.context, session, event)
                 except ValidationError as exc:
                     raise Poison(f"invalid payload: {exc.messages}") from exc
-        except IntegrityError:
-            # Another consumer replica applied the same event concurrently.
-            with self.database.transaction() as session:
-                if inbox.seen(session, self.inbox_table, self.name, event["id"]):
-                    return "duplicate"
-            raise
-        return "applied"
+            item.outcome = "applied"
+        except (events.InvalidEvent, Poison) as exc:
+            item.failed(exc, poison=True)
+        except IntegrityError as exc:
+            # Another consumer replica applied the same event concurrently (seen once it committed).
+            if inbox.seen(session, self.inbox_table, self.name, event["id"]):
+                item.outcome = "duplicate"
+            else:
+                item.failed(exc)
+        except Exception as exc:
+            if is_outage(exc):
+                raise
+            item.failed(exc)
+        finally:
+            event_id_var.reset(event_token)
+            request_id_var.reset(token)
 
     def _retry_or_dead_letter(self, message, headers: dict, attempt: int, exc: Exception) -> str:
         delays = self.settings.retry_delays_ms

@@ -58,6 +58,8 @@ class Settings:
     # Key for personal data encrypted at rest (ID-card numbers); generated into var/ when embedded.
     pii_key: str = ""
     relay_poll_seconds: float = 5.0
+    # Events the consumer applies in one transaction (each in its own savepoint), acked after the one commit.
+    consumer_batch: int = 50
     retry_delays_ms: tuple = (1000, 5000, 30000)
     # Failed publishes (broker nacks) after which the relay sets an outbox row aside (`guanjia outbox dead`).
     outbox_max_attempts: int = 5
@@ -300,6 +302,7 @@ def from_env(service: str, env=None) -> Settings:
         metrics_token=read.secret("GUANJIA_METRICS_TOKEN"),
         pii_key=pii_key,
         relay_poll_seconds=read.number("GUANJIA_RELAY_POLL_SECONDS", 5.0, "a number of seconds"),
+        consumer_batch=read.integer("GUANJIA_CONSUMER_BATCH", 50, "a whole number of events", minimum=1),
         retry_delays_ms=_retry_delays(read),
         outbox_max_attempts=read.integer("GUANJIA_OUTBOX_MAX_ATTEMPTS", 5, "a whole number of attempts", minimum=1),
         log_level=read.choice("GUANJIA_LOG_LEVEL", "INFO", LOG_LEVELS, str.upper),

@@ -256,6 +256,8 @@ def _wake_relay(session: Session) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _wake_embedded_relay(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint released (a consumer's batch): the rows are committed with the transaction, later
     url = session.info.pop("guanjia_outbox_url", None)
     if url:
         wakeup_for(url).set()
@@ -263,6 +265,8 @@ def _wake_embedded_relay(session: Session) -> None:
 
 @event.listens_for(Session, "after_rollback")
 def _forget_on_rollback(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # one event's savepoint rolled back: the others' rows in the transaction are still to be published
     session.info.pop("guanjia_outbox_url", None)
 
 

@@ -428,6 +428,24 @@ def service_database(settings: Settings):
     database.dispose()
 
 
+def scratch_outbox_and_inbox(infra: Infra, service: str, **overrides):
+    """A module fixture of the library's own tests: `yield from scratch_outbox_and_inbox(infra, "libtest")` gives
+    (settings, database, tables) — a scratch 'service' with only an outbox and an inbox table on PostgreSQL."""
+    from sqlalchemy import MetaData
+
+    from . import inbox, outbox
+    from .db import Database, ensure_postgres_database
+
+    settings = infra.settings(service, **overrides)
+    ensure_postgres_database(settings.database_url)
+    metadata = MetaData()
+    tables = {"outbox": outbox.define_outbox(metadata), "inbox": inbox.define_inbox(metadata)}
+    database = Database(settings.database_url)
+    metadata.create_all(database.engine)
+    yield settings, database, tables
+    database.dispose()
+
+
 def installed_app(infra: Infra, service: str, upstreams: dict):
     """The real app of another service on this session's infrastructure; the test skips until it is installed."""
     from .service import load_specs

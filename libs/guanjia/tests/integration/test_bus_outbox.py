@@ -4,24 +4,16 @@ import threading
 
 import pika
 import pytest
-from sqlalchemy import MetaData, func, select
+from sqlalchemy import func, select
 
-from guanjia import bus, events, inbox, outbox
-from guanjia.db import Database, ensure_postgres_database
-from guanjia.testing import EventRecorder, wait_until
+from guanjia import bus, events, outbox
+from guanjia.testing import EventRecorder, scratch_outbox_and_inbox, wait_until
 
 
 @pytest.fixture(scope="module")
 def world(infra):
     """A scratch 'service' with its own outbox/inbox tables on PostgreSQL."""
-    settings = infra.settings("libtest", retry_delays_ms=(100, 200))
-    ensure_postgres_database(settings.database_url)
-    metadata = MetaData()
-    tables = {"outbox": outbox.define_outbox(metadata), "inbox": inbox.define_inbox(metadata)}
-    database = Database(settings.database_url)
-    metadata.create_all(database.engine)
-    yield settings, database, tables
-    database.dispose()
+    yield from scratch_outbox_and_inbox(infra, "libtest", retry_delays_ms=(100, 200))
 
 
 def _event(n, **data):

@@ -9,23 +9,16 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import MetaData, select
+from sqlalchemy import select
 
-from guanjia import bus, events, inbox, outbox
-from guanjia.db import Database, ensure_postgres_database
-from guanjia.testing import EventRecorder, wait_until
+from guanjia import bus, events, outbox
+from guanjia.db import Database
+from guanjia.testing import EventRecorder, scratch_outbox_and_inbox, wait_until
 
 
 @pytest.fixture(scope="module")
 def world(infra):
-    settings = infra.settings("reltest", outbox_max_attempts=3)
-    ensure_postgres_database(settings.database_url)
-    metadata = MetaData()
-    tables = {"outbox": outbox.define_outbox(metadata), "inbox": inbox.define_inbox(metadata)}
-    database = Database(settings.database_url)
-    metadata.create_all(database.engine)
-    yield settings, database, tables
-    database.dispose()
+    yield from scratch_outbox_and_inbox(infra, "reltest", outbox_max_attempts=3)
 
 
 def _event(n):

@@ -47,7 +47,14 @@ def wake_on_commit(session: Session) -> None:
         return
     session.info["notifications_wake"] = True
     url = session.get_bind().url.render_as_string(hide_password=False)
-    sa_event.listen(session, "after_commit", lambda _s: wakeup_for(url).set(), once=True)
+
+    def wake(committed: Session) -> None:
+        # Also called when a savepoint is released (the consumer applies each event of a batch in its own): the
+        # rows are not committed yet, and a dispatcher woken now would find nothing and sleep past the commit.
+        if not committed.in_nested_transaction():
+            wakeup_for(url).set()
+
+    sa_event.listen(session, "after_commit", wake)
 
 
 # -- planning ------------------------------------------------------------------------------------------------------

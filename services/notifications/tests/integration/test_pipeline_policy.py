@@ -345,3 +345,18 @@ def test_the_caps_count_what_providers_accepted_and_a_claim_that_sent_nothing_st
         community = s.get(SmsCounter, (caps.COMMUNITY_DAY, resident["community_id"], day))
     assert counter.count == 2 and community.count == 2
     assert len(fake_sms.of("aliyun", resident["phone"])) == 2
+
+
+def test_the_dispatcher_is_woken_by_the_commit_of_a_consumer_batch_not_by_a_released_savepoint(pipeline):
+    """The consumer applies each event of a batch in its own savepoint: a dispatcher woken when one is released
+    would find nothing committed and sleep past the batch's commit."""
+    from notifications.domain import deliveries
+
+    p = pipeline("aliyun")
+    wakeup = deliveries.wakeup_for(p.database.engine.url.render_as_string(hide_password=False))
+    wakeup.clear()
+    with p.database.transaction() as session:
+        with session.begin_nested():
+            deliveries.wake_on_commit(session)
+        assert not wakeup.is_set()
+    assert wakeup.is_set()
