@@ -78,19 +78,22 @@ def _event_schema(event_type: str):
 
 def emit(session, settings, ticket, event_type: str, data: dict, now: datetime) -> None:
     """The ticket's event, its payload dumped by the published schema, its time the caller's `now`."""
-    outboxmod.add(session, outbox, ticket_event(settings, ticket.id, ticket.community_id, event_type, data, now))
+    outboxmod.emit(session, outbox, settings, **_ticket_fields(ticket.id, ticket.community_id, event_type, data, now))
 
 
 def ticket_event(settings, ticket_id: str, community_id: str, event_type: str, data: dict, now: datetime) -> dict:
     """The CloudEvent `emit` writes for a ticket (for the create's one statement, which writes it itself)."""
-    return outboxmod.build(
-        settings,
-        type=event_type,
-        subject=f"ticket/{ticket_id}",
-        community=community_id,
-        data=_event_schema(event_type).dump(data),
-        time=now,
-    )
+    return outboxmod.build(settings, **_ticket_fields(ticket_id, community_id, event_type, data, now))
+
+
+def _ticket_fields(ticket_id: str, community_id: str, event_type: str, data: dict, now: datetime) -> dict:
+    return {
+        "type": event_type,
+        "subject": f"ticket/{ticket_id}",
+        "community": community_id,
+        "data": _event_schema(event_type).dump(data),
+        "time": now,
+    }
 
 
 def visible_tickets(principal: Principal):
