@@ -206,6 +206,8 @@ def main() -> int:
     if "granian" in servers and not (Path(sys.executable).parent / "granian").exists():
         print("granian is not installed (.venv/bin/pip install granian): its measurements are skipped")
         servers.remove("granian")
+        if not servers:
+            return 0
     if not shutil.which("wrk"):
         print("wrk is needed: apt-get install wrk", file=sys.stderr)
         return 2
@@ -380,8 +382,8 @@ def main() -> int:
                 f"{gateway['cpu_us_per_request_gateway']:.0f} µs | {direct['cpu_us_per_request_tickets']:.0f} µs | "
                 f"{keyed_run['rps']:.0f} | {_nginx_cell(by, direct, concurrency)} |"
             )
-    if len(urls) > 1 or args.create:
-        _server_table(by, [s for s in ("gunicorn", "granian") if s in urls], args)
+    if len(servers) > 1 or "gunicorn" not in servers or args.create:
+        _server_table(by, [s for s in ("gunicorn", "granian") if s in servers], args)
     out = HERE / "results"
     out.mkdir(exist_ok=True)
     target = out / f"gateway-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
