@@ -174,9 +174,12 @@ def test_ready_means_the_banners_logins_work_and_the_log_shows_the_console_sms(t
         run.wait_for(lambda: _answers(base + "/readyz"), "readiness")
         tokens = {}
         for username, password in (("resident", "home-1-101-sunny"), ("butler", "garden-walk-2026")):
-            answer = _post_once_more_if_dropped(
-                base + "/api/v1/auth/token", {"username": username, "password": password}
-            )
+            try:
+                answer = _post_once_more_if_dropped(
+                    base + "/api/v1/auth/token", {"username": username, "password": password}
+                )
+            except requests.ConnectionError as exc:  # what the process said (and whether it still runs) tells why
+                raise AssertionError(f"{exc}\nexit code {run.proc.poll()}:\n{run.output[-3000:]}") from None
             assert answer.status_code == 200, (username, answer.text)
             tokens[username] = answer.json()["access_token"]
         assert requests.post(base + "/api/v1/auth/token", json={"username": "admin", "password": "ready-admin-pw"}).ok

@@ -119,5 +119,5 @@ def startup_checks(gateway, database) -> list:
 
     checks = [("admin", user_exists(domain.ADMIN_USERNAME))]
     if gateway.demo:
-        checks.append(("demo", user_exists(demo.BUTLER[0])))
+        checks.append(("demo", user_exists(demo.LOADED_BY)))
     return checks

@@ -21,6 +21,8 @@ RESIDENT_2 = {"name": "李四", "phone": "13900139000", "role": "owner"}
 BUTLER = ("butler", "garden-walk-2026")
 RESIDENT_USER = ("resident", "home-1-101-sunny")
 ENGINEER = ("engineer", "fix-pipes-2026")
+# The login the demo creates last: once it exists the whole demo is loaded (seed's marker, /readyz's check).
+LOADED_BY = RESIDENT_USER[0]
 # The demo tickets, one per state a newcomer meets on the screens: (category, subcategory, description, how far).
 TICKETS = [
     ("repair", "plumbing", "厨房水龙头滴水", "new"),
@@ -80,14 +82,14 @@ def _looks_like_jwt(credential: str) -> bool:
 
 
 def seed(base_url: str, admin_credential: str, *, clock: Callable[[], datetime] = utcnow) -> list[str]:
-    """Load the demo community through the API; a second run finds user `butler` and changes nothing.
+    """Load the demo community through the API; a second run finds user `resident` (LOADED_BY) and changes nothing.
 
     `admin_credential` is the admin's password, or an admin bearer token (the CLI mints one: it holds the key).
     """
     client = _Client(base_url)
     try:
         token = admin_credential if _looks_like_jwt(admin_credential) else client.login("admin", admin_credential)
-        existing = client.call("GET", "/api/v1/users", token, params={"username": BUTLER[0]})
+        existing = client.call("GET", "/api/v1/users", token, params={"username": LOADED_BY})
         if existing["total"]:
             return _login_lines(base_url)
 
@@ -135,18 +137,9 @@ def seed(base_url: str, admin_credential: str, *, clock: Callable[[], datetime] 
             },
         )
 
-        # The users come last: `butler` existing is what marks the demo as loaded.
-        _ensure_user(
-            client,
-            token,
-            {
-                "username": RESIDENT_USER[0],
-                "password": RESIDENT_USER[1],
-                "role": "resident",
-                "resident_id": resident["id"],
-                "units": [unit["id"]],
-            },
-        )
+        # The logins come last, and the one created last (LOADED_BY) marks the demo as loaded: /readyz waits for
+        # it, so a script that signs in after /readyz finds the zone's butler set too (and a run interrupted before
+        # it loads the demo again instead of stopping half-way).
         butler_id = _ensure_user(
             client,
             token,
@@ -161,6 +154,17 @@ def seed(base_url: str, admin_credential: str, *, clock: Callable[[], datetime] 
         )
         # The zone's butler: tickets of the zone are routed to them, the zone's SMS reach them.
         client.call("PATCH", f"/api/v1/zones/{zone['id']}", token, json={"butler_ids": [butler_id]})
+        _ensure_user(
+            client,
+            token,
+            {
+                "username": RESIDENT_USER[0],
+                "password": RESIDENT_USER[1],
+                "role": "resident",
+                "resident_id": resident["id"],
+                "units": [unit["id"]],
+            },
+        )
     finally:
         client.http.close()
     return _login_lines(base_url)

@@ -7,7 +7,7 @@ import requests
 
 from gateway.app import create_app
 from gateway.bootstrap import bootstrap
-from gateway.demo import seed
+from gateway.demo import LOADED_BY, seed
 from guanjia.http import WsgiUpstream, upstreams_for
 from guanjia.service import load_specs
 from guanjia.stack import admin_token
@@ -106,6 +106,12 @@ def test_readiness_waits_for_the_admin_and_with_demo_for_the_demo_logins(infra, 
         answer = requests.get(f"{url}/readyz", timeout=10)
         assert answer.status_code == 200, answer.text
         login(url, "butler", "garden-walk-2026")
+        # /readyz waits for the login the seed writes last (after the zone's butler is set): one CI run saw /readyz
+        # answer while the seed's last step was still to come, and the start-up then fail on it.
+        admin = login(url, "admin", "ready-admin-1")
+        users = requests.get(f"{url}/api/v1/users", headers=admin, params={"page_size": 100}, timeout=10).json()
+        newest = max(users["items"], key=lambda user: user["created_at"])
+        assert newest["username"] == LOADED_BY == "resident"
 
 
 def test_the_demo_has_something_to_look_at_with_names_not_ids(stack):
