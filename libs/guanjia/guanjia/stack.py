@@ -176,6 +176,9 @@ class EmbeddedStack:
             self.server.shutdown()
             self.server.server_close()  # the port is free when stop() returns
             self.server = None
+        # Every worker told first, then each waited for: their threads wind down together (≈ 1 s, not 4).
+        for worker in self.workers:
+            worker.stop_event.set()
         for worker in self.workers:
             worker.stop()
         self.workers.clear()
