@@ -470,7 +470,8 @@ def test_dockerfile_references_files_that_exist(name, monkeypatch):
 
 
 def _gunicorn_settings(monkeypatch, **env) -> dict:
-    for key in ("GUANJIA_BIND", "PORT", "GUANJIA_PORT", "GUANJIA_WEB_WORKERS", "GUANJIA_LOG_LEVEL", "GUANJIA_SERVICE"):
+    for key in ("GUANJIA_BIND", "PORT", "GUANJIA_PORT", "GUANJIA_WEB_WORKERS", "GUANJIA_WEB_THREADS", "GUANJIA_LOG_LEVEL",
+                "GUANJIA_SERVICE"):  # fmt: skip
         monkeypatch.delenv(key, raising=False)
     for key, value in env.items():
         monkeypatch.setenv(key, value)
@@ -496,6 +497,14 @@ def test_gunicorn_binds_port_and_workers_from_the_environment(monkeypatch):
     assert (settings["bind"], settings["workers"]) == ("127.0.0.1:9000", 5)
 
 
+def test_the_gateway_runs_more_threads_than_a_service(monkeypatch):
+    """A page holds several gateway threads at once (the browser's request, the workbench's calls, the services'
+    staff-name calls back): the gateway gets 16, a service 4 (each may hold a database connection)."""
+    assert _gunicorn_settings(monkeypatch, GUANJIA_SERVICE="gateway")["threads"] == 16
+    assert _gunicorn_settings(monkeypatch, GUANJIA_SERVICE="billing")["threads"] == 4
+    assert _gunicorn_settings(monkeypatch, GUANJIA_SERVICE="gateway", GUANJIA_WEB_THREADS="8")["threads"] == 8
+
+
 def test_the_distributed_stack_runs_gunicorn_with_the_same_configuration(tmp_path):
     """`guanjia run --distributed` adds only its per-process flags to guanjia.gunicorn_conf (no second config)."""
     from guanjia.stack import DistributedStack
@@ -503,9 +512,10 @@ def test_the_distributed_stack_runs_gunicorn_with_the_same_configuration(tmp_pat
     stack = DistributedStack.__new__(DistributedStack)  # no environment, keys or specs needed for one argv
     stack.web_workers = 3
     launched = []
-    stack._spawn = lambda name, argv, env: launched.append(argv)
+    stack._spawn = lambda name, argv, env: launched.append((argv, env))
     stack._spawn_web("tickets", 0, "http://127.0.0.1:9002", tmp_path, tmp_path)
-    (argv,) = launched
+    ((argv, env),) = launched
+    assert env["GUANJIA_SERVICE"] == "tickets"  # as the images set it (the gateway's thread count follows from it)
     assert argv[argv.index("-c") + 1] == "python:guanjia.gunicorn_conf"
     assert not {"--threads", "--keep-alive", "--worker-class", "--timeout"} & set(argv), argv
     assert argv[argv.index("--workers") + 1] == "3" and argv[argv.index("--bind") + 1] == "127.0.0.1:9002"

@@ -11,6 +11,7 @@ from datetime import date, timedelta
 import openpyxl
 import pypdf
 import pytest
+from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -41,6 +42,14 @@ def billed_household(admin: Client) -> dict:
     run = admin.post("/api/v1/billing-runs", json={"community_id": cid, "period": "2026-11"})
     assert run.status_code == 201 and run.json()["bills_created"] == 1, run.text
     return {**household, "finance": staff(admin, household, "finance")}
+
+
+def _names_warnings(stack) -> list[str]:
+    """What billing logged about staff names (distributed mode writes each process's log under its log_dir)."""
+    log_dir = getattr(stack, "log_dir", None)
+    if not log_dir:
+        return []
+    return [line for path in log_dir.glob("billing*.log") for line in path.read_text().splitlines() if "names" in line]
 
 
 def payments_of(admin: Client, unit_id: str) -> list[dict]:
@@ -76,9 +85,12 @@ def test_a_double_clicked_payment_is_one_payment_with_a_receipt_and_its_pdf(stac
     assert "2026-11" in receipt and place["community"]["name"] in receipt and "¥223.75" in receipt
     # The cashier by name. A display name never fails a page: when billing's call for it is slow (once, on a loaded CI
     # machine) the receipt shows the id, and the name once the gateway answers again, on a reload.
-    WebDriverWait(browser, TIMEOUT, poll_frequency=2).until(
-        lambda b: f"finance {username[-4:]}" in b.find_element(By.ID, "receipt").text or b.refresh()
-    )
+    try:
+        WebDriverWait(browser, TIMEOUT, poll_frequency=2).until(
+            lambda b: f"finance {username[-4:]}" in b.find_element(By.ID, "receipt").text or b.refresh()
+        )
+    except TimeoutException:
+        raise AssertionError(f"no cashier name on the receipt; billing said: {_names_warnings(stack)}") from None
     assert len(payments_of(admin, unit_id)) == 1  # two submits of one form, one payment
 
     # The print button works under the CSP (a script file, no inline handler): window.print is called.

@@ -8,7 +8,8 @@ Environment:
   GUANJIA_SERVICE       the service this process serves (`<name>.wsgi:app`); the image sets it from its build arg
   GUANJIA_BIND          full bind address; otherwise 0.0.0.0:$PORT (PORT defaults to GUANJIA_PORT, then the
                         service's own port, then 8000)
-  GUANJIA_WEB_WORKERS   worker processes (default 2); each runs 4 threads (gthread)
+  GUANJIA_WEB_WORKERS   worker processes (default 2); each runs GUANJIA_WEB_THREADS threads (gthread)
+  GUANJIA_WEB_THREADS   threads per worker (default 4; the gateway's 16: they wait on the services)
   GUANJIA_LOG_LEVEL     gunicorn's own log level (the app logs JSON through guanjia.logging)
   PROMETHEUS_MULTIPROC_DIR  a writable directory private to this gunicorn (an emptyDir in Kubernetes): /metrics
                         then sums every worker's counters instead of reporting whichever worker answered
@@ -29,9 +30,12 @@ _port = os.environ.get("PORT") or os.environ.get("GUANJIA_PORT") or str(_SERVICE
 bind = os.environ.get("GUANJIA_BIND") or f"0.0.0.0:{_port}"
 workers = int(os.environ.get("GUANJIA_WEB_WORKERS", "2"))
 worker_class = "gthread"
-# 4 threads, not more: each busy thread may hold a database connection, and 3 workers x 4 threads in every web
-# pod of a city already takes most of PostgreSQL's max_connections (300 in deploy/k8s/base/postgres.yaml).
-threads = 4
+# 4 threads, not more, in a service: each busy thread may hold a database connection, and 3 workers x 4 threads in
+# every web pod of a city already takes most of PostgreSQL's max_connections (300 in deploy/k8s/base/postgres.yaml).
+# The gateway's threads mostly wait on a service, holding no connection, and one page holds several of them at once:
+# the browser's request, the workbench's API calls through it, and the services' own calls back into it (staff
+# names). With 4, a few pages at once left those last calls queued behind the requests waiting for them.
+threads = int(os.environ.get("GUANJIA_WEB_THREADS") or (16 if _service == "gateway" else 4))
 # Longer than a request's gap on a busy pool: the gateway keeps pooled connections to every service without an
 # idle limit, and a POST sent on a connection the server is just closing fails (it is not retried) — the
 # shorter the server's keep-alive, the more often that race is lost. An idle keep-alive connection costs no

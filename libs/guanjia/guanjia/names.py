@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from urllib.parse import urlencode
@@ -13,6 +14,7 @@ from .http import RoutedUpstreams, ServiceClient
 TTL_SECONDS = 300.0
 MAX_BATCH = 500
 RETRY_AFTER_SECONDS = 10.0
+log = logging.getLogger("guanjia.names")
 
 
 # The given upstreams, falling back to HTTP at the configured URL (the gateway is not among a service's own).
@@ -58,13 +60,20 @@ class StaffNames:
     def _fetch(self, batch: list[str]) -> dict | None:
         if self.clock() < self._down_until:
             return None
+        reason = None
         try:
             path = "/api/v1/internal/users/names?" + urlencode([("ids", i) for i in batch])
             response = self.client.get(path, timeout=2.0)
-        except UpstreamUnavailable:
-            response = None
+        except UpstreamUnavailable as exc:
+            response, reason = None, str(exc)  # "gateway did not answer in time", "… is unreachable"
         if response is None or response.status != 200:
             self._down_until = self.clock() + RETRY_AFTER_SECONDS
+            # Said once per pause: the pages still answer (with ids where names would be), an operator sees why.
+            log.warning(
+                "staff names unavailable: responses show ids for %.0f s",
+                RETRY_AFTER_SECONDS,
+                extra={"upstream_status": getattr(response, "status", None), "reason": reason},
+            )
             return None
         return dict(response.json().get("names") or {})
 

@@ -330,7 +330,8 @@ class DistributedStack:
                 "--log-level",
                 "warning",
             ],
-            {"PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)},
+            # GUANJIA_SERVICE as the images set it: the configuration gives the gateway its own thread count.
+            {"PROMETHEUS_MULTIPROC_DIR": str(metrics_dir), "GUANJIA_SERVICE": name},
         )
 
     def wait_ready(self, timeout: float) -> None:
