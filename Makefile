@@ -71,8 +71,11 @@ run-distributed: $(RUN_STAMP)
 secrets:
 	python3 scripts/compose_secrets.py
 
+# Two worker processes (pytest-xdist), whole files each: the e2e flows mostly wait on processes and the broker, so
+# two at once use both cores. TEST_WORKERS=0 runs everything in this one process (a debugger, -x, --pdb).
+TEST_WORKERS ?= 2
 test: venv
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 # The same suite in three parts. Unit: the pure rules, no PostgreSQL or RabbitMQ, seconds.
 test-unit: venv

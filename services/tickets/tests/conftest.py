@@ -52,10 +52,10 @@ def tickets_app(tickets_settings, gateway_app, tmp_path_factory):
 @pytest.fixture(scope="session")
 def staff_user(infra, gateway_app):
     """staff_user(community_id, role="engineer") → the id of a real gateway account of that community."""
-    admin = auth_header(infra.settings("gateway"), "admin")
     client = gateway_app.test_client()
 
     def create(community_id: str, role: str = "engineer") -> str:
+        admin = auth_header(infra.settings("gateway"), "admin")  # per call: the session outlives a token
         body = {
             "username": f"{role}-{uuid.uuid4().hex[:8]}",
             "password": "staff-password-42",
