@@ -213,8 +213,8 @@ def copy_rows(session: Session, targets: Sequence[CopyTarget], items: Iterable[S
     """Insert the rows `items` yields — each item one sequence of row tuples per target, in `targets` order — in the
     caller's transaction, and return how many rows each target got.
 
-    PostgreSQL: one COPY per target and batch of `batch` items, and the next batch is built *while* the current one
-    is written: items are pulled from their iterator between the rows sent, so Python builds rows while the server
+    PostgreSQL: one COPY per target and batch of items (up to `batch`), and the next batch is built *while* the
+    current one is written: items are pulled from their iterator between the rows sent, so Python builds rows while the server
     stores those before them (one connection holds one COPY at a time, so the targets take turns per batch).
     `items` must therefore not use the session. Elsewhere (SQLite): one executemany per target."""
     tables = [getattr(target.table, "__table__", target.table) for target in targets]
@@ -249,14 +249,17 @@ def copy_rows(session: Session, targets: Sequence[CopyTarget], items: Iterable[S
         """Build `count` more items into `into`; False once the items ran out."""
         return all(take(into) for _ in range(count))
 
+    # The first batch is built before anything is sent, the one part not overlapped: small, then doubling to `batch`.
+    size = max(1, batch // 8)
     current: list[list] = [[] for _ in targets]
-    more = fill(current, batch)  # the first batch is built before anything is sent: the one part not overlapped
+    more = fill(current, size)
     with raw.cursor() as cursor:
         while more or any(current):
+            size = min(batch, size * 2)
             upcoming: list[list] = [[] for _ in targets]
-            wanted = batch if more else 0
+            wanted = size if more else 0
             # One item built every `every` rows written spreads the next batch's building over this batch's COPYs.
-            every = max(1, sum(map(len, current)) // batch)
+            every = max(1, sum(map(len, current)) // max(1, wanted))
             built = written = 0
             for k, (statement, rows) in enumerate(zip(statements, current, strict=True)):
                 if not rows:

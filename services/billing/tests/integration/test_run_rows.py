@@ -26,8 +26,8 @@ NOW = datetime(2026, 11, 30, 16, 0, tzinfo=UTC)  # the run of November, at midni
 
 
 def _world(db, community_id: str) -> dict[str, str]:
-    """Eight units: six plain ones (two below the elevator's floors), one moved into on 11 November (its property
-    fee split into occupied and vacant days, at half price vacant), one parking space no fee item applies to."""
+    """Nine units: seven plain ones (two below the elevator's floors, two alike), one moved into on 11 November (its
+    property fee split into occupied and vacant days, at half price vacant), one parking space no fee applies to."""
     numbers = {}
     with db.transaction() as session:
         for name, kind, basis, rate, exempt in (
@@ -62,6 +62,7 @@ def _world(db, community_id: str) -> dict[str, str]:
         policy_for(session, community_id, NOW).vacant_discount = Decimal("0.5000")
         for number, floor, unit_type, status in (
             *((f"1-{n}01", n, "residential", "occupied") for n in range(1, 7)),
+            ("1-502", 5, "residential", "occupied"),  # alike 1-501 in all its lines depend on
             ("2-301", 3, "residential", "vacant"),
             ("P-01", -1, "parking", "occupied"),
         ):
@@ -115,7 +116,7 @@ def _run_and_read(db, settings, community_id: str) -> dict:
 def _check(found: dict, settings, community_id: str, numbers: dict[str, str]) -> dict:
     """Every row is the one built for its unit; returns them without their random ids, by unit number."""
     run, by_unit = found["run"], {}
-    assert (run.bills_created, run.amount_fen) == (7, 6 * 25000 + 4 * 3000 + 16667 + 4167 + 3000)
+    assert (run.bills_created, run.amount_fen) == (8, 7 * 25000 + 5 * 3000 + 16667 + 4167 + 3000)
     assert json.loads(run.units_skipped) == {"no_fee_applies": 1}  # the parking space
     lines_of, charges_of = {}, {}
     for line in found["lines"]:
@@ -123,7 +124,7 @@ def _check(found: dict, settings, community_id: str, numbers: dict[str, str]) ->
     for entry in found["ledger"]:
         charges_of.setdefault(entry.bill_id, []).append(entry)
     events_of = {json.loads(row.payload)["data"]["bill_id"]: row for row in found["events"]}
-    assert len(found["bills"]) == len(events_of) == len(charges_of) == 7
+    assert len(found["bills"]) == len(events_of) == len(charges_of) == 8
     for bill in found["bills"]:
         payer = "resident-1" if numbers[bill.unit_id] == "2-301" else None
         columns = {c.name: getattr(bill, c.name) for c in Bill.__table__.columns}
@@ -187,7 +188,7 @@ def _check(found: dict, settings, community_id: str, numbers: dict[str, str]) ->
     # With a vacancy discount set, the property fee names the days it charges, occupied or vacant.
     full = ("物业服务费 (30 days occupied)", hundred, rate, 30, 25000)
     assert by_unit["1-101"]["lines"] == [full]  # floor 1: no elevator fee
-    assert by_unit["1-501"]["lines"] == [full, ("电梯费", one, elevator, None, 3000)]
+    assert by_unit["1-501"]["lines"] == by_unit["1-502"]["lines"] == [full, ("电梯费", one, elevator, None, 3000)]
     vacant, occupied, lift = by_unit["2-301"]["lines"]
     assert vacant[0].startswith("物业服务费 (10 days vacant, ")
     assert vacant[1:] == (hundred, rate, 10, 4167)  # 250 × 10/30 × 0.5 = 41.666…
