@@ -62,6 +62,31 @@ def clock(fn):
     return time.perf_counter() - started, result
 
 
+def measured(db, fn):
+    """`fn(session)` in a transaction of its own: wall seconds (commit included), CPU seconds of this process and of
+    the PostgreSQL backend that served it ({"py", "pg"}; pg None when the server does not run on this host), and
+    what `fn` returned. On a shared machine the CPU is the steadier figure: the wall time waits for other work."""
+    started, cpu = time.perf_counter(), time.process_time()
+    with db.transaction() as s:
+        pid = s.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        pg = backend_cpu(pid)
+        result = fn(s)
+    wall, py = time.perf_counter() - started, time.process_time() - cpu
+    after = backend_cpu(pid)
+    return wall, {"py": py, "pg": after - pg if after is not None and pg is not None else None}, result
+
+
+def backend_cpu(pid: int) -> float | None:
+    """CPU seconds (user + system) PostgreSQL backend `pid` has used, when it is a postgres process of this host."""
+    try:
+        if b"postgres" not in Path(f"/proc/{pid}/cmdline").read_bytes():
+            return None
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def count(db, table: str, where: str = "TRUE", **params) -> int:
     with db.transaction() as s:
         return s.execute(text(f"SELECT count(*) FROM {table} WHERE {where}"), params).scalar_one()
@@ -150,6 +175,7 @@ def main() -> None:
             print(
                 f"round {number + 1}: floor {figures['floor_s']:.2f} s, run {figures['run_s']:.2f} s, "
                 f"ratio {figures['run_s'] / figures['floor_s']:.2f}, re-run {figures['rerun_s']:.2f} s, "
+                f"cpu floor {cpu_text(figures['floor_cpu'])}, run {cpu_text(figures['run_cpu'])}, "
                 f"load {figures['load']}",
                 flush=True,
             )
@@ -180,27 +206,25 @@ def one_round(db, settings, admin, units: int, *, floor_first: bool) -> dict:
     with db.transaction() as s:
         s.execute(text("ANALYZE"))
 
-    def floor():
-        with db.transaction() as s:
-            for statement in FLOOR_SQL.split(";\n"):
-                if statement.strip():
-                    s.execute(text(statement), {"c": floor_c, "p": PERIOD})
+    def floor(s):
+        for statement in FLOOR_SQL.split(";\n"):
+            if statement.strip():
+                s.execute(text(statement), {"c": floor_c, "p": PERIOD})
 
-    def run():
-        with db.transaction() as s:
-            return bills.run_billing(s, settings, admin, community, PERIOD, datetime.now(UTC)).bills_created
+    def run(s):
+        return bills.run_billing(s, settings, admin, community, PERIOD, datetime.now(UTC)).bills_created
 
     figures["load"] = load_average()
     if floor_first:
-        figures["floor_s"], _ = clock(floor)
-    figures["run_s"], figures["run_bills"] = clock(run)
+        figures["floor_s"], figures["floor_cpu"], _ = measured(db, floor)
+    figures["run_s"], figures["run_cpu"], figures["run_bills"] = measured(db, run)
     if not floor_first:
-        figures["floor_s"], _ = clock(floor)
+        figures["floor_s"], figures["floor_cpu"], _ = measured(db, floor)
     figures["run_lines"] = count(
         db, "bill_lines l JOIN bills b ON b.id = l.bill_id", "b.community_id = :c", c=community
     )
     figures["run_outbox"] = count(db, "outbox", "event_type = 'bill.issued'") - units  # minus the floor's
-    figures["rerun_s"], figures["rerun_bills"] = clock(run)
+    figures["rerun_s"], _, figures["rerun_bills"] = measured(db, run)
     return figures
 
 
@@ -222,17 +246,26 @@ def scan_rounds(db, settings, scan_bills: int, results: dict) -> None:
     results["rescan_s"], results["rescan_events"] = clock(scan)
 
 
+def cpu_text(cpu: dict) -> str:
+    pg = "?" if cpu["pg"] is None else f"{cpu['pg']:.2f}"
+    return f"py {cpu['py']:.2f} + pg {pg} s"
+
+
 def load_average() -> str:
     return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 def print_rounds(rounds: list[dict]) -> None:
-    print("| round | first | load avg (1/5/15 min) | floor | billing run | run / floor | re-run |")
-    print("|---:|---|---|---:|---:|---:|---:|")
+    print(
+        "| round | first | load avg (1/5/15 min) | floor | billing run | run / floor | re-run "
+        "| CPU floor (pg) | CPU run (py + pg) |"
+    )
+    print("|---:|---|---|---:|---:|---:|---:|---:|---:|")
     for number, r in enumerate(rounds, 1):
         print(
             f"| {number} | {'floor' if r['floor_first'] else 'run'} | {r['load']} | {r['floor_s']:.2f} s "
-            f"| {r['run_s']:.2f} s | {r['run_s'] / r['floor_s']:.2f}× | {r['rerun_s']:.2f} s |"
+            f"| {r['run_s']:.2f} s | {r['run_s'] / r['floor_s']:.2f}× | {r['rerun_s']:.2f} s "
+            f"| {cpu_text(r['floor_cpu'])} | {cpu_text(r['run_cpu'])} |"
         )
     ratios = sorted(r["run_s"] / r["floor_s"] for r in rounds)
     print(f"\nrun / floor: median {ratios[len(ratios) // 2]:.2f}×, {ratios[0]:.2f}–{ratios[-1]:.2f}×\n")

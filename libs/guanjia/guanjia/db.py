@@ -214,8 +214,9 @@ def copy_rows(session: Session, targets: Sequence[CopyTarget], items: Iterable[S
     caller's transaction, and return how many rows each target got.
 
     PostgreSQL: one COPY per target and batch of items (up to `batch`), and the next batch is built *while* the
-    current one is written: items are pulled from their iterator between the rows sent, so Python builds rows while the server
-    stores those before them (one connection holds one COPY at a time, so the targets take turns per batch).
+    current one is written: items are pulled from their iterator between the rows sent, so Python builds rows
+    while the server stores those before them (one connection holds one COPY at a time: the targets take turns
+    per batch).
     `items` must therefore not use the session. Elsewhere (SQLite): one executemany per target."""
     tables = [getattr(target.table, "__table__", target.table) for target in targets]
     counts = [0] * len(targets)

@@ -63,7 +63,7 @@ def check_run(principal: Principal, community_id: str, period_name: str) -> Peri
 CHUNK_UNITS = 500  # units billed per transaction of a run: progress shows between them
 # Units per COPY batch of a chunk at most: the next batch's rows are built while this one's are written
 # (`db.copy_rows`); larger batches, fewer COPY statements and round trips.
-COPY_BATCH_UNITS = 8000
+COPY_BATCH_UNITS = 20000
 
 
 def run_billing(

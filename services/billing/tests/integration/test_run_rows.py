@@ -1,6 +1,4 @@
-"""The rows a billing run streams into COPY, batch by batch: each bill, line, ledger charge and `bill.issued` row is
-the one built for its unit (the bill and charge as `_charge_entry` builds them, the event exactly as `outbox.Batch.add`
-and `outbox.build` make it), on PostgreSQL (COPY, several batches) and on SQLite (the embedded mode) alike."""
+"""A run streamed into COPY writes for each unit the bill, lines, charge and bill.issued row built before."""
 
 import json
 import uuid
