@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, NamedTuple
 
 from sqlalchemy import Boolean, DateTime, create_engine, event, text
 from sqlalchemy.engine import Engine, make_url
@@ -193,6 +195,98 @@ def bulk_insert(session: Session, table, rows: list[dict]) -> None:
         with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy_:
             for row in rows:
                 copy_.write_row([row[c] for c in columns])
+
+
+class CopyTarget(NamedTuple):
+    """Where `copy_rows` writes: a table (or mapped class), the columns its row tuples hold in this order, and what
+    to do once rows were written in the transaction (the outbox's batch wakes its relay)."""
+
+    table: Any
+    columns: tuple[str, ...]
+    written: Callable[[Session], None] | None = None
+
+
+_DONE = object()
+
+
+def copy_rows(session: Session, targets: Sequence[CopyTarget], items: Iterable[Sequence], *, batch: int = 2000):
+    """Insert the rows `items` yields — each item one sequence of row tuples per target, in `targets` order — in the
+    caller's transaction, and return how many rows each target got.
+
+    PostgreSQL: one COPY per target and batch of items (up to `batch`), and the next batch is built *while* the
+    current one is written: items are pulled from their iterator between the rows sent, so Python builds rows
+    while the server stores those before them (one connection holds one COPY at a time: the targets take turns
+    per batch).
+    `items` must therefore not use the session. Elsewhere (SQLite): one executemany per target."""
+    tables = [getattr(target.table, "__table__", target.table) for target in targets]
+    counts = [0] * len(targets)
+    items = iter(items)
+    if not is_postgres(session):
+        pending: list[list] = [[] for _ in targets]
+        for item in items:
+            for rows, extra in zip(pending, item, strict=True):
+                rows.extend(extra)
+        for k, (table, target, rows) in enumerate(zip(tables, targets, pending, strict=True)):
+            if rows:
+                session.execute(table.insert(), [dict(zip(target.columns, row, strict=True)) for row in rows])
+                counts[k] = len(rows)
+        _copied(session, targets, counts)
+        return counts
+    statements = [
+        'COPY "{}" ({}) FROM STDIN'.format(table.name, ", ".join(f'"{c}"' for c in target.columns))
+        for table, target in zip(tables, targets, strict=True)
+    ]
+    raw = session.connection().connection.driver_connection
+
+    def take(into: list[list]) -> bool:
+        item = next(items, _DONE)
+        if item is _DONE:
+            return False
+        for rows, extra in zip(into, item, strict=True):
+            rows.extend(extra)
+        return True
+
+    def fill(into: list[list], count: int) -> bool:
+        """Build `count` more items into `into`; False once the items ran out."""
+        return all(take(into) for _ in range(count))
+
+    # The first batch is built before anything is sent, the one part not overlapped: small, then doubling to `batch`.
+    size = max(1, batch // 8)
+    current: list[list] = [[] for _ in targets]
+    more = fill(current, size)
+    with raw.cursor() as cursor:
+        while more or any(current):
+            size = min(batch, size * 2)
+            upcoming: list[list] = [[] for _ in targets]
+            wanted = size if more else 0
+            # One item built every `every` rows written spreads the next batch's building over this batch's COPYs.
+            every = max(1, sum(map(len, current)) // max(1, wanted))
+            built = written = 0
+            for k, (statement, rows) in enumerate(zip(statements, current, strict=True)):
+                if not rows:
+                    continue
+                counts[k] += len(rows)
+                with cursor.copy(statement) as copy_:
+                    write = copy_.write_row
+                    for row in rows:
+                        write(row)
+                        written += 1
+                        if built < wanted and written % every == 0:
+                            if take(upcoming):
+                                built += 1
+                            else:
+                                more, wanted = False, built
+            if built < wanted:  # fewer rows than items (units that got nothing): the rest of the batch is built now
+                more = fill(upcoming, wanted - built)
+            current = upcoming
+    _copied(session, targets, counts)
+    return counts
+
+
+def _copied(session: Session, targets: Sequence[CopyTarget], counts: list[int]) -> None:
+    for target, count in zip(targets, counts, strict=True):
+        if count and target.written is not None:
+            target.written(session)
 
 
 def insert_if_absent(session: Session, table, values: dict, *, index_elements=None) -> bool:

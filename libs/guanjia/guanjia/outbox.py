@@ -189,10 +189,25 @@ class Batch:
         self.rows: list[dict] = []
 
     def add(self, *, subject: str, data: dict, community: str | None = None, id: str | None = None) -> dict:
+        event_dict = self._event(subject, data, community, id)
+        self.rows.append(_row(event_dict, self.created_at))
+        return event_dict
+
+    def row(self, *, subject: str, data: dict, community: str | None = None, id: str | None = None) -> tuple:
+        """The outbox row of one more event, not kept: for a caller that streams it with its own rows through
+        `db.copy_rows` to `self.target` (the same event and row `add` makes; the relay is woken on commit)."""
+        row = _row(self._event(subject, data, community, id), self.created_at)
+        return (row["id"], row["event_type"], row["payload"], row["created_at"], row["attempts"])
+
+    @property
+    def target(self) -> dbmod.CopyTarget:
+        """Where `db.copy_rows` writes the rows of `row`: this batch's outbox table, waking the relay once written."""
+        return dbmod.CopyTarget(self.table, _ROW_COLUMNS, _wake_relay)
+
+    def _event(self, subject: str, data: dict, community: str | None, id: str | None) -> dict:
         event_dict = {**self.template, "id": id or str(uuid.uuid4()), "subject": subject, "data": data}
         if community:
             event_dict["community"] = community
-        self.rows.append(_row(event_dict, self.created_at))
         return event_dict
 
     def flush(self, session: Session) -> int:
