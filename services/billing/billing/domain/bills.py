@@ -510,10 +510,11 @@ def _lines_for(unit, items, policy, period: Period, spans, readings) -> list[dic
         vacant = period.days - occupied
         if occupied:
             part = full if not vacant else full * occupied / period.days
-            lines.append(_line(item, f"{item.name} ({occupied} days occupied)", quantity, rate, part, occupied))
+            lines.append(_line(item, f"{item.name}（入住{occupied}天）", quantity, rate, part, occupied))
         if vacant:
             part = full * vacant / period.days * (1 - discount)
-            label = f"{item.name} ({vacant} days vacant, {(discount * 100).normalize()}% off)"
+            # The line is what the bill and the receipt show: Chinese, and 50 % as "50", never Decimal's "5E+1".
+            label = f"{item.name}（空置{vacant}天，减免{format((discount * 100).normalize(), 'f')}%）"
             lines.append(_line(item, label, quantity, rate, part, vacant))
     return lines
 

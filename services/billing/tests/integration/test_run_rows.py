@@ -184,13 +184,12 @@ def _check(found: dict, settings, community_id: str, numbers: dict[str, str]) ->
     hundred, one = Decimal("100.000"), Decimal("1.000")
     rate, elevator = Decimal("2.5000"), Decimal("30.0000")
     # With a vacancy discount set, the property fee names the days it charges, occupied or vacant.
-    full = ("物业服务费 (30 days occupied)", hundred, rate, 30, 25000)
+    full = ("物业服务费（入住30天）", hundred, rate, 30, 25000)
     assert by_unit["1-101"]["lines"] == [full]  # floor 1: no elevator fee
     assert by_unit["1-501"]["lines"] == by_unit["1-502"]["lines"] == [full, ("电梯费", one, elevator, None, 3000)]
-    vacant, occupied, lift = by_unit["2-301"]["lines"]
-    assert vacant[0].startswith("物业服务费 (10 days vacant, ")
-    assert vacant[1:] == (hundred, rate, 10, 4167)  # 250 × 10/30 × 0.5 = 41.666…
-    assert occupied == ("物业服务费 (20 days occupied)", hundred, rate, 20, 16667)  # 250 × 20/30 = 166.666…
+    occupied, vacant, lift = by_unit["2-301"]["lines"]  # sorted by description: 入住 before 空置
+    assert vacant == ("物业服务费（空置10天，减免50%）", hundred, rate, 10, 4167)  # 250 × 10/30 × 0.5 = 41.666…
+    assert occupied == ("物业服务费（入住20天）", hundred, rate, 20, 16667)  # 250 × 20/30 = 166.666…
     assert lift == ("电梯费", one, elevator, None, 3000)
     assert by_unit["2-301"]["event"]["data"] == {
         "community_id": community_id,

@@ -125,6 +125,15 @@ def test_a_part_vacant_month_is_split_and_each_part_rounded():
     assert lines("up", spans=spans, discount=Decimal("0.5")) == [14002, 3501]
 
 
+@pytest.mark.parametrize(("discount", "shown"), [("0.5000", "50"), ("0.3", "30"), ("0.125", "12.5"), ("1", "100")])
+def test_a_part_vacant_line_says_its_days_and_discount_in_chinese(discount, shown):
+    spans = [("resident-1", date(2026, 11, 11), date.max)]
+    policy = SimpleNamespace(area_basis="gross", vacant_discount=Decimal(discount))
+    items = [(item("half_even"), Decimal("2.35"), ("residential",))]
+    found = [line["description"] for line in _lines_for(unit(), items, policy, NOVEMBER, spans, {})]
+    assert found == [f"{item('half_even').name}（入住20天）", f"{item('half_even').name}（空置10天，减免{shown}%）"]
+
+
 def test_without_a_vacancy_discount_a_vacant_unit_pays_in_full():
     assert lines("half_even", spans=[], discount=None, status="vacant") == [21002]
 
