@@ -3,6 +3,7 @@ notification.* events and its failure, the delivery log and resend."""
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 from dataclasses import dataclass, field
@@ -335,6 +336,12 @@ def _plan_event_pg(
     return len(rows["ids"])
 
 
+@functools.cache
+def _published(event_type: str):
+    """One instance per published schema: the dispatcher dumps one per message it records (dump keeps no state)."""
+    return events.PUBLISHED[event_type]()
+
+
 class NotificationEvents:
     """The notification.sent/delivered/failed events of one transaction, written through the library's writer at
     the caller's `now`: one `outbox.emit` each, or — `batched`, the dispatcher recording a whole batch — one
@@ -356,7 +363,7 @@ class NotificationEvents:
         }
         if event_type == events.NOTIFICATION_FAILED:
             data["error_code"] = row.error_code
-        subject, payload = f"notification/{row.id}", events.PUBLISHED[event_type]().dump(data)
+        subject, payload = f"notification/{row.id}", _published(event_type).dump(data)
         if self.batches is None:
             outboxmod.emit(
                 session,
