@@ -80,7 +80,7 @@ def fetch_sent(url: str | None) -> list[dict]:
 
 
 def residents_server(settings, contacts: dict):
-    """The residents contact endpoint (contract2), service role only, on keep-alive connections (HTTP/1.1) as the
+    """The residents contact endpoints (one resident, and a batch's), service role only, on keep-alive connections (HTTP/1.1) as the
     residents service under gunicorn keeps them: a new connection per call would bill both sides a TCP set-up and
     this server a thread per SMS that the real world does not cost."""
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -101,6 +101,19 @@ def residents_server(settings, contacts: dict):
                 rid = self.path[len(prefix) : -len(suffix)]
                 if rid in contacts:
                     status, body = 200, json.dumps(contacts[rid]).encode()
+            self._reply(status, body)
+
+        def do_POST(self):  # noqa: N802 (http.server's naming)
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            if principal_from_header(settings, self.headers.get("Authorization")).role != "service":
+                return self._reply(403, b'{"title": "Forbidden"}')
+            if self.path != "/api/v1/internal/residents/contacts":
+                return self._reply(404, b'{"title": "Not Found"}')
+            ids = json.loads(body)["resident_ids"]
+            found = [contacts[rid] for rid in dict.fromkeys(ids) if rid in contacts]
+            return self._reply(200, json.dumps({"contacts": found}).encode())
+
+        def _reply(self, status: int, body: bytes) -> None:
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
