@@ -2,10 +2,11 @@
 with `--wechat-share 0.5` half the residents bound to WeChat (template messages through a fake official account).
 
 Usage: .venv/bin/python bench/notifications_overdue.py [--events 10000] [--duplicates 100] [--concurrency 8] [--rate 0]
-       [--wechat-share 0]
-Runs the notifications worker (consumer + dispatcher + relay) on PostgreSQL and RabbitMQ. The outside world runs
-in a separate process: the fake Aliyun API and a residents stand-in serving the contact endpoint over HTTP (it
-checks the service credential). Each event names its own payer, so each must give exactly one SMS;
+       [--wechat-share 0] [--workers 1]
+Runs the notifications worker (consumer + dispatcher + relay) on PostgreSQL and RabbitMQ; `--workers N` runs N-1
+more replicas, each in a process of its own. The outside world runs in a separate process: the fake Aliyun API and
+a residents stand-in serving the contact endpoint over HTTP (it checks the service credential), both on keep-alive
+connections as the real ones. Each event names its own payer, so each must give exactly one SMS;
 `--duplicates` events are published twice (a redelivery) and must not. `--rate` paces publishing (events/s;
 0 = as fast as possible, so latency includes the backlog). Prints throughput, latency (publish → the provider
 accepted it), duplicates and lost. Not a test.
@@ -23,6 +24,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from functools import partial
@@ -77,27 +79,54 @@ def fetch_sent(url: str | None) -> list[dict]:
     return requests.get(f"{url}/_sent", timeout=30).json() if url else []
 
 
-def residents_app(settings, contacts: dict):
-    """The residents contact endpoint (contract2), service role only."""
-    from flask import Flask, abort, jsonify, request
+def residents_server(settings, contacts: dict):
+    """The residents contact endpoints (one resident, and a batch's), service role only, on keep-alive connections (HTTP/1.1) as the
+    residents service under gunicorn keeps them: a new connection per call would bill both sides a TCP set-up and
+    this server a thread per SMS that the real world does not cost."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-    app = Flask("residents-stand-in")
+    prefix, suffix = "/api/v1/internal/residents/", "/contact"
 
-    @app.get("/api/v1/internal/residents/<rid>/contact")
-    def contact(rid):
-        if principal_from_header(settings, request.headers.get("Authorization")).role != "service":
-            abort(403)
-        return jsonify(contacts[rid]) if rid in contacts else abort(404)
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
 
-    return app
+        def log_message(self, *args):  # quiet
+            pass
+
+        def do_GET(self):  # noqa: N802 (http.server's naming)
+            status, body = 404, b'{"title": "Not Found"}'
+            if principal_from_header(settings, self.headers.get("Authorization")).role != "service":
+                status, body = 403, b'{"title": "Forbidden"}'
+            elif self.path.startswith(prefix) and self.path.endswith(suffix):
+                rid = self.path[len(prefix) : -len(suffix)]
+                if rid in contacts:
+                    status, body = 200, json.dumps(contacts[rid]).encode()
+            self._reply(status, body)
+
+        def do_POST(self):  # noqa: N802 (http.server's naming)
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            if principal_from_header(settings, self.headers.get("Authorization")).role != "service":
+                return self._reply(403, b'{"title": "Forbidden"}')
+            if self.path != "/api/v1/internal/residents/contacts":
+                return self._reply(404, b'{"title": "Not Found"}')
+            ids = json.loads(body)["resident_ids"]
+            found = [contacts[rid] for rid in dict.fromkeys(ids) if rid in contacts]
+            return self._reply(200, json.dumps({"contacts": found}).encode())
+
+        def _reply(self, status: int, body: bytes) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    return server
 
 
 def serve_fakes(contacts_file: str, prefix: str) -> int:
     """Child process: the fake Aliyun API and the residents stand-in; prints their URLs, serves until killed."""
-    import json
-
-    from werkzeug.serving import make_server
-
     from notifications.templates import TEMPLATES
 
     fakes = load_fakes()
@@ -110,7 +139,9 @@ def serve_fakes(contacts_file: str, prefix: str) -> int:
     wechat = fakes.FakeWechatServer().__enter__()
     wechat.fake.templates = {f"tpl-{key}": TEMPLATES[key].variables for key in TEMPLATES}
     wechat.fake.followers = {c["openid"] for c in contacts.values() if c.get("openid")}
-    residents = make_server("127.0.0.1", 0, residents_app(settings, contacts), threaded=True)
+    # Keep-alive, as Aliyun's API keeps connections open (the fake's handler answers with a Content-Length).
+    server.httpd.RequestHandlerClass.protocol_version = "HTTP/1.1"
+    residents = residents_server(settings, contacts)
     print(f"READY {server.url} http://127.0.0.1:{residents.server_port} {wechat.url}", flush=True)
     residents.serve_forever()
     return 0
@@ -127,6 +158,59 @@ def percentile(values, q):
     return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
 
 
+def start_worker(settings, sms_url: str, residents_url: str, wechat_url: str, concurrency: int, wechat_on: bool):
+    """The notifications worker (consumer, dispatcher with `concurrency` senders, relay) against the fakes."""
+    from notifications.config import AliyunSettings, SmsSettings, WechatSettings
+    from notifications.context import make_context
+    from notifications.service import SPEC
+    from notifications.templates import TEMPLATES
+
+    fakes = load_fakes()
+    sms = SmsSettings(
+        provider="aliyun",
+        signature="幸福物业",
+        aliyun=AliyunSettings(
+            access_key_id=fakes.ALIYUN_KEY_ID,
+            access_key_secret=fakes.ALIYUN_SECRET,
+            endpoint=f"{sms_url}/aliyun/",
+            templates=template_codes(),
+        ),
+        quiet_start=None,  # the bench runs at any hour: quiet hours would (rightly) hold reminders
+        quiet_end=None,
+        community_daily_budget=1_000_000,
+        dispatch_concurrency=concurrency,
+    )
+    wechat = WechatSettings(
+        app_id=fakes.WECHAT_APP_ID,
+        app_secret=fakes.WECHAT_SECRET,
+        endpoint=wechat_url,
+        templates={key: f"tpl-{key}" for key in TEMPLATES} if wechat_on else {},
+    )
+    upstreams = {"residents": HttpUpstream("residents", residents_url)}
+    spec = dataclasses.replace(SPEC, make_context=partial(make_context, sms=sms, wechat=wechat))
+    declare_queues(spec, settings)
+    return Worker(spec, settings, upstreams).start()
+
+
+def serve_worker(args) -> int:
+    """Child process: one more worker replica on the parent's database and queues; serves until terminated."""
+    import signal
+
+    prefix, sms_url, residents_url, wechat_url = args.serve_worker
+    infra = Infra(PG, AMQP)
+    infra.prefix = prefix
+    settings = infra.settings("notifications", database="bench_notifications", retry_delays_ms=(1000, 5000))
+    worker = start_worker(settings, sms_url, residents_url, wechat_url, args.concurrency, args.wechat_share > 0)
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    started = time.process_time()
+    print("READY", flush=True)
+    stopped.wait()
+    worker.stop()
+    print(f"CPU {time.process_time() - started:.3f}", flush=True)  # from READY on: its share of the work
+    return 0
+
+
 def main() -> int:
     from guanjia import logging as glog
 
@@ -138,23 +222,23 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=900)
     parser.add_argument("--rate", type=float, default=0)
     parser.add_argument("--wechat-share", type=float, default=0.0, help="share of residents bound to WeChat")
+    parser.add_argument("--workers", type=int, default=1, help="worker processes (replicas)")
     parser.add_argument("--serve-fakes", nargs=2, metavar=("CONTACTS_JSON", "PREFIX"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--serve-worker", nargs=4, metavar=("PREFIX", "SMS", "RESIDENTS", "WECHAT"), help=argparse.SUPPRESS
+    )
     args = parser.parse_args()
     if args.serve_fakes:
         return serve_fakes(*args.serve_fakes)
+    if args.serve_worker:
+        return serve_worker(args)
 
     from guanjia.pii import encrypt_pii, pii_lookup_hash
-    from notifications.config import AliyunSettings, SmsSettings, WechatSettings
-    from notifications.context import make_context
     from notifications.models import Delivery, WechatBinding, outbox
-    from notifications.service import SPEC
-    from notifications.templates import TEMPLATES
     from notifications.wechat import mask_openid
 
-    fakes = load_fakes()
     infra = Infra(PG, AMQP)
     settings = infra.settings("notifications", database="bench_notifications", retry_delays_ms=(1000, 5000))
-    codes = template_codes()
     contacts, phones = make_contacts(args.events)
     bound = set(random.sample(sorted(contacts), int(len(contacts) * args.wechat_share)))
     for rid in bound:
@@ -168,26 +252,6 @@ def main() -> int:
     if not ready or ready[0] != "READY":
         raise SystemExit("the fake providers did not start")
     sms_url, residents_url, wechat_url = ready[1], ready[2], ready[3]
-    sms = SmsSettings(
-        provider="aliyun",
-        signature="幸福物业",
-        aliyun=AliyunSettings(
-            access_key_id=fakes.ALIYUN_KEY_ID,
-            access_key_secret=fakes.ALIYUN_SECRET,
-            endpoint=f"{sms_url}/aliyun/",
-            templates=codes,
-        ),
-        quiet_start=None,  # the bench runs at any hour: quiet hours would (rightly) hold reminders
-        quiet_end=None,
-        community_daily_budget=1_000_000,
-        dispatch_concurrency=args.concurrency,
-    )
-    wechat = WechatSettings(
-        app_id=fakes.WECHAT_APP_ID,
-        app_secret=fakes.WECHAT_SECRET,
-        endpoint=wechat_url,
-        templates={key: f"tpl-{key}" for key in TEMPLATES} if bound else {},
-    )
     database = Database(settings.database_url)
     with database.transaction() as session:  # as if each had redeemed a binding code (openids sealed)
         for rid in bound:
@@ -203,10 +267,21 @@ def main() -> int:
                     created_at=utcnow(),
                 )
             )
-    upstreams = {"residents": HttpUpstream("residents", residents_url)}
-    spec = dataclasses.replace(SPEC, make_context=partial(make_context, sms=sms, wechat=wechat))
-    declare_queues(spec, settings)
-    worker = Worker(spec, settings, upstreams).start()
+    worker = start_worker(settings, sms_url, residents_url, wechat_url, args.concurrency, bool(bound))
+    # More replicas of `guanjia worker notifications`, each a process of its own (own GIL): the consumers share the
+    # queue, the dispatchers and relays the rows (SKIP LOCKED).
+    replicas = [
+        subprocess.Popen(
+            [sys.executable, __file__, "--serve-worker", infra.prefix, sms_url, residents_url, wechat_url]
+            + ["--concurrency", str(args.concurrency), "--wechat-share", str(args.wechat_share)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(args.workers - 1)
+    ]
+    for replica in replicas:
+        if replica.stdout.readline().strip() != "READY":
+            raise SystemExit("a worker replica did not start")
 
     evts = []
     for rid, contact in contacts.items():
@@ -271,6 +346,11 @@ def main() -> int:
             select(func.count()).select_from(outbox).where(outbox.c.event_type == "notification.sent")
         ).scalar_one()
     worker.stop()
+    replica_cpu = []
+    for replica in replicas:
+        replica.terminate()
+        replica_cpu.append(float(replica.stdout.read().split()[-1]))
+        replica.wait(30)
     database.dispose()
     child.kill()
     child.wait()
@@ -306,6 +386,8 @@ def main() -> int:
             f"stages: consumer planned {args.events} deliveries in {consumed:.1f} s "
             f"({args.events / max(consumed, 0.001):.0f}/s); dispatcher recorded them sent over {dispatched:.1f} s"
         )
+    if replicas:
+        print(f"worker replicas' CPU (s, after start): {', '.join(f'{c:.2f}' for c in replica_cpu)}")
     print(f"throughput (first publish → last SMS): {len(per_phone) / elapsed:.0f} SMS/s over {elapsed:.1f} s")
     if latencies:
         print(

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 
-from sqlalchemy import Column, MetaData, String, Table, select
+from sqlalchemy import Column, MetaData, String, Table, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -32,14 +33,26 @@ def claim(session: Session, table: Table, consumer: str, event: dict) -> bool:
     duplicate. One `INSERT … ON CONFLICT DO NOTHING` instead of a look-up and a later insert: a concurrent replica
     applying the same event waits here on the primary key until this transaction ends, then sees a duplicate (or,
     if this one rolled back, applies it itself)."""
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    if session.get_bind().dialect.name == "postgresql":
+        # A fixed text per table: no statement to build and compile per event (the consumer claims one per event).
+        values = {"consumer": consumer, "event_id": event["id"], "event_type": event["type"], "at": datetime.now(UTC)}
+        return session.execute(_pg_claim(table), values).first() is not None
     statement = (
-        dialect.insert(table)
+        sqlite.insert(table)
         .values(consumer=consumer, event_id=event["id"], event_type=event["type"], processed_at=datetime.now(UTC))
         .on_conflict_do_nothing(index_elements=[table.c.consumer, table.c.event_id])
         .returning(table.c.event_id)
     )
     return session.execute(statement).first() is not None
+
+
+@functools.cache
+def _pg_claim(table: Table):
+    name = postgresql.dialect().identifier_preparer.format_table(table)
+    return text(
+        f"INSERT INTO {name} (consumer, event_id, event_type, processed_at)"
+        " VALUES (:consumer, :event_id, :event_type, :at) ON CONFLICT (consumer, event_id) DO NOTHING RETURNING event_id"
+    )
 
 
 def record(session: Session, table: Table, consumer: str, event: dict) -> None:

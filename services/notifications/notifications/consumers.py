@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
@@ -47,6 +48,12 @@ INCIDENT_NAMES = {
 }
 
 
+@functools.cache
+def _schema(schema_class):
+    """One instance per payload schema (building one per event cost more than loading with it; load keeps no state)."""
+    return schema_class()
+
+
 def _lookup(fn, *args):
     """A directory call from a handler: an unreachable residents/gateway pauses the consumer without spending the
     event's retry budget (nothing sent yet); a refusal (a credential mismatch) retries the event."""
@@ -84,7 +91,7 @@ def _apply(context: Context, session: Session, event: dict, plan: Plan) -> None:
 def on_ticket_created(context: Context, session: Session, event: dict) -> None:
     """Receipt to the reporter (a public-area or patrol ticket has none). Sent at once even in quiet hours:
     it answers something the resident did a moment ago, so they are awake and waiting for it."""
-    data = TicketCreated().load(event["data"])
+    data = _schema(TicketCreated).load(event["data"])
     if not data["reporter_id"]:
         return
     plan = Plan(
@@ -98,7 +105,7 @@ def on_ticket_created(context: Context, session: Session, event: dict) -> None:
 
 
 def on_ticket_assigned(context: Context, session: Session, event: dict) -> None:
-    data = TicketAssigned().load(event["data"])
+    data = _schema(TicketAssigned).load(event["data"])
     plan = Plan(
         "ticket.assigned",
         {"number": data["number"], "department": data["department"]},
@@ -110,7 +117,7 @@ def on_ticket_assigned(context: Context, session: Session, event: dict) -> None:
 
 def on_ticket_resolved(context: Context, session: Session, event: dict) -> None:
     """Ask the reporter for feedback: not essential (opted-out residents are not asked)."""
-    data = TicketResolved().load(event["data"])
+    data = _schema(TicketResolved).load(event["data"])
     if not data["reporter_id"]:
         return
     plan = Plan(
@@ -125,7 +132,7 @@ def on_ticket_resolved(context: Context, session: Session, event: dict) -> None:
 
 def on_ticket_sla_breached(context: Context, session: Session, event: dict) -> None:
     """To everyone holding the escalation role in the community; urgent (goes out in quiet hours)."""
-    data = TicketSlaBreached().load(event["data"])
+    data = _schema(TicketSlaBreached).load(event["data"])
     users = _lookup(context.directory.users, data["community_id"], data["escalate_to_role"])
     plan = Plan(
         "ticket.sla_breached",
@@ -139,7 +146,7 @@ def on_ticket_sla_breached(context: Context, session: Session, event: dict) -> N
 
 def on_fee_overdue(context: Context, session: Session, event: dict) -> None:
     """缴费提醒 per stage to the payer, or else to the unit's owners."""
-    data = FeeOverdue().load(event["data"])
+    data = _schema(FeeOverdue).load(event["data"])
     plan = Plan(
         f"fee.overdue.{data['stage']}",
         {"period": data["period"], "amount": data["amount_due"], "due_date": data["due_date"]},
@@ -150,7 +157,7 @@ def on_fee_overdue(context: Context, session: Session, event: dict) -> None:
 
 
 def on_payment_received(context: Context, session: Session, event: dict) -> None:
-    data = PaymentReceived().load(event["data"])
+    data = _schema(PaymentReceived).load(event["data"])
     plan = Plan(
         "payment.received",
         {"amount": data["amount"], "receipt_number": data["receipt_number"]},
@@ -162,7 +169,7 @@ def on_payment_received(context: Context, session: Session, event: dict) -> None
 
 def on_renovation_violation(context: Context, session: Session, event: dict) -> None:
     """To the unit's owners; a serious violation is urgent."""
-    data = RenovationViolation().load(event["data"])
+    data = _schema(RenovationViolation).load(event["data"])
     plan = Plan(
         "renovation.violation",
         {"violation": data["category"], "rectify_by": _local(context, data["rectify_by"])},
@@ -175,14 +182,14 @@ def on_renovation_violation(context: Context, session: Session, event: dict) -> 
 
 def on_resident_moved_in(context: Context, session: Session, event: dict) -> None:
     """A welcome: not essential."""
-    data = ResidentMovedIn().load(event["data"])
+    data = _schema(ResidentMovedIn).load(event["data"])
     plan = Plan("resident.moved_in", {}, [Recipient(data["resident_id"])], data["community_id"], essential=False)
     _apply(context, session, event, plan)
 
 
 def on_patrol_zone_overdue(context: Context, session: Session, event: dict) -> None:
     """To the zone's butlers (the zone and its butlers from residents)."""
-    data = PatrolZoneOverdue().load(event["data"])
+    data = _schema(PatrolZoneOverdue).load(event["data"])
     zone = _lookup(context.directory.zone, data["zone_id"])
     if zone is None:
         raise RetryLater(f"zone {data['zone_id']} unknown to residents")
@@ -198,7 +205,7 @@ def on_patrol_zone_overdue(context: Context, session: Session, event: dict) -> N
 def on_incident_opened(context: Context, session: Session, event: dict) -> None:
     """突发事件: the urgent notice to exactly the households of the affected units, buildings and zones, each
     resident once (essential and urgent: opted-out residents hear it too, also in quiet hours)."""
-    data = IncidentOpened().load(event["data"])
+    data = _schema(IncidentOpened).load(event["data"])
     if not data["notify_residents"]:
         return
     community_id, scope = data["community_id"], data["scope"]
@@ -255,7 +262,7 @@ def on_activity_published(context: Context, session: Session, event: dict) -> No
     """社区活动 announcement to the current residents of its audience — the zones and/or buildings (with both: the
     residents in both), else the whole community: not essential (opted-out residents are not told; quiet hours
     hold it)."""
-    data = ActivityPublished().load(event["data"])
+    data = _schema(ActivityPublished).load(event["data"])
     community_id = data["community_id"]
     if not data["zone_ids"] and not data["building_ids"]:
         contacts = _lookup(context.directory.community_recipients, community_id, "community", None)
@@ -279,7 +286,7 @@ def on_activity_published(context: Context, session: Session, event: dict) -> No
 
 def on_activity_reminder_due(context: Context, session: Session, event: dict) -> None:
     """活动提醒 the day before, to the household that signed up (they asked to come: essential)."""
-    data = ActivityReminderDue().load(event["data"])
+    data = _schema(ActivityReminderDue).load(event["data"])
     plan = Plan(
         "activity.reminder_due",
         {"kind": data["kind"], "starts_at": _local(context, data["starts_at"])},
@@ -292,14 +299,14 @@ def on_activity_reminder_due(context: Context, session: Session, event: dict) ->
 def on_greeting_due(context: Context, session: Session, event: dict) -> None:
     """生日祝福 to the resident who opted in (community keeps the birthday): not essential, so never in quiet hours
     and not to a resident who opted out of non-essential messages."""
-    data = GreetingDue().load(event["data"])
+    data = _schema(GreetingDue).load(event["data"])
     plan = Plan("greeting.due", {}, [Recipient(data["resident_id"])], data["community_id"], essential=False)
     _apply(context, session, event, plan)
 
 
 def on_reminder_due(context: Context, session: Session, event: dict) -> None:
     """事务提醒 to the household a butler scheduled it for: its owners and tenants, each once; held in quiet hours."""
-    data = ReminderDue().load(event["data"])
+    data = _schema(ReminderDue).load(event["data"])
     plan = Plan(
         "reminder.due",
         {"matter": data["kind"], "due_date": data["due_on"]},
@@ -311,14 +318,14 @@ def on_reminder_due(context: Context, session: Session, event: dict) -> None:
 
 def on_survey_reminder_due(context: Context, session: Session, event: dict) -> None:
     """满意度调查 reminder to the owners of a household that has not answered: a request, so not essential."""
-    data = SurveyReminderDue().load(event["data"])
+    data = _schema(SurveyReminderDue).load(event["data"])
     plan = Plan("survey.reminder_due", {}, _owners(context, data["unit_id"]), data["community_id"], essential=False)
     _apply(context, session, event, plan)
 
 
 def on_task_due_soon(context: Context, session: Session, event: dict) -> None:
     """交办任务提醒 to the assignee before the task falls due (held in quiet hours)."""
-    data = TaskDue().load(event["data"])
+    data = _schema(TaskDue).load(event["data"])
     plan = Plan(
         "task.due_soon",
         {"due_at": _local(context, data["due_at"])},
@@ -330,7 +337,7 @@ def on_task_due_soon(context: Context, session: Session, event: dict) -> None:
 
 def on_task_overdue(context: Context, session: Session, event: dict) -> None:
     """交办任务逾期: the escalation to the assigner, who handed the task down (held in quiet hours)."""
-    data = TaskDue().load(event["data"])
+    data = _schema(TaskDue).load(event["data"])
     plan = Plan(
         "task.overdue",
         {"due_at": _local(context, data["due_at"])},

@@ -304,6 +304,7 @@ class Directory:
 
         self.residents, self.units, self.zones, self.users, self.areas = {}, {}, {}, {}, {}
         self.calls = []
+        self.batch_contacts, self.batched = True, []  # the one-call look-up of a batch's contacts, and its calls
         app = Flask("directory")
 
         @app.before_request
@@ -319,10 +320,23 @@ class Directory:
         def found(value):
             return jsonify(value) if value is not None else abort(404)
 
+        def contact(c):
+            return {k: c[k] for k in ("resident_id", "unit_id", "community_id", "name", "phone", "locale")}
+
         @app.get("/api/v1/internal/residents/<rid>/contact")
         def resident(rid):
             c = self.residents.get(rid)
-            return found(c and {k: c[k] for k in ("resident_id", "unit_id", "community_id", "name", "phone", "locale")})
+            return found(c and contact(c))
+
+        @app.post("/api/v1/internal/residents/contacts")
+        def residents_contacts():
+            if not self.batch_contacts:
+                abort(404)  # an older residents without the call
+            ids = request.get_json()["resident_ids"]
+            self.batched.append(ids)
+            return jsonify(
+                {"contacts": [contact(self.residents[r]) for r in dict.fromkeys(ids) if r in self.residents]}
+            )
 
         @app.get("/api/v1/internal/units/<uid>/contacts")
         def unit(uid):

@@ -31,7 +31,12 @@ def without_signature(text: str) -> str:
 
 def long_form(session: Session, template: str, variables: dict, locale: str = DEFAULT_LOCALE) -> dict:
     """An event's inbox form: a title per template and the template's text (the operator's wording first)."""
-    text = render(template, variables, locale, "", template_overrides(session))
+    return form_of(template, variables, template_overrides(session), locale)
+
+
+def form_of(template: str, variables: dict, overrides: dict, locale: str = DEFAULT_LOCALE) -> dict:
+    """`long_form` with the overrides already read ({(template, locale): text})."""
+    text = render(template, variables, locale, "", overrides)
     return {"title": inbox_title(template, locale), "body": without_signature(text), "links": []}
 
 

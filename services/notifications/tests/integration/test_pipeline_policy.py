@@ -360,3 +360,26 @@ def test_the_dispatcher_is_woken_by_the_commit_of_a_consumer_batch_not_by_a_rele
             deliveries.wake_on_commit(session)
         assert not wakeup.is_set()
     assert wakeup.is_set()
+
+
+@pytest.mark.parametrize("batch_call", [True, False], ids=["one-call", "older-residents"])
+def test_a_batch_asks_residents_for_its_contacts_in_one_call(pipeline, directory, fake_sms, make_event, batch_call):
+    """The dispatcher asks residents for the contacts of the batch it claimed in one call, still at send time; a
+    residents without that call is asked one by one, with the same outcome. Someone it does not know is skipped."""
+    p = pipeline("aliyun")
+    directory.batch_contacts = batch_call
+    people = [directory.resident() for _ in range(3)]
+    ghost = {"resident_id": str(uuid.uuid4()), "unit_id": str(uuid.uuid4()), "community_id": str(uuid.uuid4())}
+    reminders = [overdue(make_event, person) for person in [*people, ghost]]
+    for event in reminders:
+        p.handle(event)
+    p.dispatch()
+    assert [[d.status for d in rows(p, event["id"])] for event in reminders] == [["sent"]] * 3 + [["skipped"]]
+    assert rows(p, reminders[-1]["id"])[0].reason == "no contact"
+    assert len(fake_sms.of("aliyun")) == 3
+    ids = {person["resident_id"] for person in [*people, ghost]}
+    one_by_one = [path for path in directory.calls if path.endswith("/contact") and path.split("/")[-2] in ids]
+    if batch_call:
+        assert any(ids <= set(batch) for batch in directory.batched) and not one_by_one
+    else:
+        assert not directory.batched and len(one_by_one) == 4

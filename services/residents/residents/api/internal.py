@@ -10,6 +10,8 @@ from ..schemas.internal import (
     ButlerFamiliarityArgs,
     ButlerFamiliarityOut,
     ContactOut,
+    ContactsArgs,
+    ContactsOut,
     OccupancyOut,
     PhoneArgs,
     PhoneMatches,
@@ -29,6 +31,16 @@ def resident_contact(resident_id):
     """Name and phone in clear for a service about to contact the person (role `service` only)."""
     with web.database().transaction() as session:
         return people.resident_contact(session, web.principal(), resident_id)
+
+
+@internal.route("/contacts", methods=["POST"])
+@internal.arguments(ContactsArgs)
+@internal.response(200, ContactsOut)
+def resident_contacts(args):
+    """The contacts of several residents at once (notifications: one call per batch it sends, not one per message);
+    unknown ids are left out. Role `service` only."""
+    with web.database().transaction() as session:
+        return people.resident_contacts(session, web.principal(), args["resident_ids"])
 
 
 @internal.route("/<resident_id>/occupancy", methods=["GET"])

@@ -19,6 +19,23 @@ class ContactOut(ma.Schema):
     locale = ma.fields.String()
 
 
+CONTACTS_AT_ONCE = 500  # a dispatcher's batch (200) fits
+
+
+class ContactsArgs(ma.Schema):
+    resident_ids = ma.fields.List(
+        ma.fields.String(validate=ma.validate.Length(min=1, max=36)),
+        required=True,
+        validate=ma.validate.Length(min=1, max=CONTACTS_AT_ONCE),
+    )
+
+
+class ContactsOut(ma.Schema):
+    """Unmasked: served to the `service` role only. Unknown ids are left out."""
+
+    contacts = ma.fields.List(ma.fields.Nested(ContactOut))
+
+
 class PhoneArgs(ma.Schema):
     phone = Phone(required=True)
 

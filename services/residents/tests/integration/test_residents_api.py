@@ -181,3 +181,25 @@ def test_contact_endpoint_is_for_services_only(client, as_role, place, register)
     assert (
         client.get(f"/api/v1/internal/residents/{uuid.uuid4()}/contact", headers=as_role("service")).status_code == 404
     )
+
+
+def test_the_contacts_of_several_residents_in_one_call_for_services_only(client, as_role, place, register):
+    first = register(place, name="郑一", phone="13500135001")
+    second = register(place, name="郑二", phone="13500135002")
+    path = "/api/v1/internal/residents/contacts"
+    unknown = str(uuid.uuid4())
+    body = {"resident_ids": [first["id"], unknown, second["id"], first["id"]]}
+    answer = client.post(path, headers=as_role("service"), json=body)
+    assert answer.status_code == 200
+    # Each known one once, exactly as the one-resident endpoint answers; the unknown id is left out.
+    one = client.get(f"/api/v1/internal/residents/{first['id']}/contact", headers=as_role("service")).json
+    by_id = {c["resident_id"]: c for c in answer.json["contacts"]}
+    assert len(answer.json["contacts"]) == 2 and by_id[first["id"]] == one
+    assert by_id[second["id"]]["phone"] == "+8613500135002"
+    for header in (as_role("admin"), place["staff"], as_role("integrator")):
+        response = client.post(path, headers=header, json=body)
+        assert response.status_code == 403 and response.mimetype == "application/problem+json"
+    assert client.post(path, json=body).status_code == 401
+    for bad in ({}, {"resident_ids": []}, {"resident_ids": [unknown] * 501}, {"resident_ids": [""]}):
+        refused = client.post(path, headers=as_role("service"), json=bad)
+        assert refused.status_code == 422 and any(name.startswith("resident_ids") for name in refused.json["errors"])
