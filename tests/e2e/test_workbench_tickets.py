@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
@@ -73,9 +74,15 @@ def test_notes_staged_feedback_search_and_direct_close(stack, admin, browser):
     wait_for(browser, "#f-q").send_keys(word)
     browser.find_element(By.CSS_SELECTOR, "#ticket-filters button[type=submit]").click()
     # The unfiltered list already shows the complaint (it is the newest): wait for the filtered answer itself.
+    # The search-as-you-type answer and the submit's may swap the list one after the other: a row read between two
+    # swaps is stale, so the count and the row's text are read together, again until they hold.
     rows = "#ticket-list tbody tr"
-    WebDriverWait(browser, 30).until(lambda b: len(b.find_elements(By.CSS_SELECTOR, rows)) == 1)
-    assert complaint["number"] in browser.find_element(By.CSS_SELECTOR, rows).text
+
+    def only_the_complaint(b) -> bool:
+        found = b.find_elements(By.CSS_SELECTOR, rows)
+        return len(found) == 1 and complaint["number"] in found[0].text
+
+    WebDriverWait(browser, 30, ignored_exceptions=[StaleElementReferenceException]).until(only_the_complaint)
 
     # An enquiry answered is closed without a return visit.
     enquiry = api.created(
