@@ -113,6 +113,29 @@ class Database:
         self.engine.dispose()
 
 
+# PostgreSQL's answers to two transactions that got in each other's way (deadlock detected, serialization failure):
+# the transaction was rolled back and the same work done again succeeds — not an outage.
+CONFLICT_SQLSTATES = frozenset({"40P01", "40001"})
+
+
+def is_conflict(exc: BaseException) -> bool:
+    """True when `exc` (a SQLAlchemy error or what it wraps) is a deadlock or a serialization failure."""
+    orig = getattr(exc, "orig", exc)
+    return getattr(orig, "sqlstate", None) in CONFLICT_SQLSTATES
+
+
+def retried_on_conflict(work: Callable[[], Any], *, attempts: int = 3) -> Any:
+    """`work()` — one whole transaction — done again when PostgreSQL rolled it back for a conflict with another
+    (e.g. a request upserting rows a consumer's batch holds, each in its own order); anything else propagates."""
+    for attempt in range(attempts):
+        try:
+            return work()
+        except Exception as exc:
+            if attempt == attempts - 1 or not is_conflict(exc):
+                raise
+    raise AssertionError("unreachable")
+
+
 def upgrade(url: str, migrations_dir: Path, revision: str = "head") -> None:
     """Run a service's Alembic migrations (`guanjia migrate`, the embedded start-up, the tests)."""
     from alembic import command

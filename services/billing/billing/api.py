@@ -8,6 +8,7 @@ from urllib.parse import quote
 
 from flask import Response, current_app, jsonify, request
 
+from guanjia import db as dbmod
 from guanjia import http, web
 from guanjia.errors import Invalid, Unauthorized, UpstreamUnavailable
 from guanjia.web import Blueprint
@@ -311,9 +312,15 @@ def run_billing(data):
                 raise _Preview(RunOut().dump(_run_out(session, run, dry_run=True)))
         except _Preview as preview:
             return jsonify(preview.body)
-    with web.database().transaction() as session:
-        run, pending = bills.start_run(session, principal, cid, data["period"], _now(), listed, fetch_units, run_id)
-        run_id = run.id
+
+    def start():
+        with web.database().transaction() as session:
+            run, pending = bills.start_run(session, principal, cid, data["period"], _now(), listed, fetch_units, run_id)
+            return run.id, pending
+
+    # Right after a large import the consumer's batches upsert the same new units the run fetches: a deadlock
+    # between them rolls the start back, and starting again is safe (nothing of it was kept).
+    run_id, pending = dbmod.retried_on_conflict(start)
     try:
         for start in range(0, len(pending), bills.CHUNK_UNITS):
             with web.database().transaction() as session:

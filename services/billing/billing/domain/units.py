@@ -159,7 +159,8 @@ def catch_up(session: Session, community_id: str, listed_ids: list[str], fetch_a
         return 0
     schema = UnitChanged()
     fetched = 0
-    for unit in fetch_all():
+    # In id order: two runs catching up at once take the rows' locks in the same order.
+    for unit in sorted(fetch_all(), key=lambda found: str(found.get("unit_id"))):
         if unit.get("unit_id") not in missing:
             continue
         try:
