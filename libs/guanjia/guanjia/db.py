@@ -250,9 +250,8 @@ def copy_rows(session: Session, targets: Sequence[CopyTarget], items: Iterable[S
             for rows, extra in zip(pending, item, strict=True):
                 rows.extend(extra)
         for k, (table, target, rows) in enumerate(zip(tables, targets, pending, strict=True)):
-            if rows:
-                session.execute(table.insert(), [dict(zip(target.columns, row, strict=True)) for row in rows])
-                counts[k] = len(rows)
+            bulk_insert(session, table, [dict(zip(target.columns, row, strict=True)) for row in rows])
+            counts[k] = len(rows)
         _copied(session, targets, counts)
         return counts
     statements = [

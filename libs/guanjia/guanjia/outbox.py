@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import operator
 import sys
 import threading
 import uuid
@@ -115,6 +116,7 @@ def insert_sql(session: Session, table: Table, event_dicts: list[dict], prefix: 
 
 
 _ROW_COLUMNS = ("id", "event_type", "payload", "created_at", "attempts")
+_row_values = operator.itemgetter(*_ROW_COLUMNS)  # a row's values in `_ROW_COLUMNS` order (what COPY writes)
 
 
 def _row(event_dict: dict, created_at: datetime) -> dict:
@@ -196,8 +198,7 @@ class Batch:
     def row(self, *, subject: str, data: dict, community: str | None = None, id: str | None = None) -> tuple:
         """The outbox row of one more event, not kept: for a caller that streams it with its own rows through
         `db.copy_rows` to `self.target` (the same event and row `add` makes; the relay is woken on commit)."""
-        row = _row(self._event(subject, data, community, id), self.created_at)
-        return (row["id"], row["event_type"], row["payload"], row["created_at"], row["attempts"])
+        return _row_values(_row(self._event(subject, data, community, id), self.created_at))
 
     @property
     def target(self) -> dbmod.CopyTarget:

@@ -313,14 +313,14 @@ def run_billing(data):
         except _Preview as preview:
             return jsonify(preview.body)
 
-    def start():
+    def start_once():
         with web.database().transaction() as session:
             run, pending = bills.start_run(session, principal, cid, data["period"], _now(), listed, fetch_units, run_id)
             return run.id, pending
 
     # Right after a large import the consumer's batches upsert the same new units the run fetches: a deadlock
     # between them rolls the start back, and starting again is safe (nothing of it was kept).
-    run_id, pending = dbmod.retried_on_conflict(start)
+    run_id, pending = dbmod.retried_on_conflict(start_once)
     try:
         for start in range(0, len(pending), bills.CHUNK_UNITS):
             with web.database().transaction() as session:

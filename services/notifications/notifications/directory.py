@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from urllib.parse import quote
 
 from guanjia.errors import UpstreamUnavailable
@@ -13,6 +14,16 @@ class DirectoryUnavailable(Exception):
 
 
 CONTACTS_AT_ONCE = 500  # residents' limit per call
+
+
+@contextmanager
+def _reaching(client: ServiceClient):
+    """A call to residents or the gateway: what it could not answer is DirectoryUnavailable (retry later)."""
+    try:
+        yield
+    except UpstreamUnavailable as exc:  # also a service that is not part of this instance
+        # Chained, so the consumer can tell an outage (pause) from a refusal (retry budget).
+        raise DirectoryUnavailable(f"{client.target} unavailable: {exc}") from exc
 
 
 def _q(value: str) -> str:
@@ -28,11 +39,8 @@ class Directory:
     @staticmethod
     def _get(client: ServiceClient, path: str):
         # 5xx, or 401/403 from a credential mismatch: retry later rather than drop the message.
-        try:
+        with _reaching(client):
             return client.get_found(path)
-        except UpstreamUnavailable as exc:  # also a service that is not part of this instance
-            # Chained, so the consumer can tell an outage (pause) from a refusal (retry budget).
-            raise DirectoryUnavailable(f"{client.target} unavailable: {exc}") from exc
 
     def resident_contact(self, resident_id: str) -> dict | None:
         return self._get(self.residents, f"/api/v1/internal/residents/{_q(resident_id)}/contact")
@@ -44,7 +52,7 @@ class Directory:
         for start in range(0, len(resident_ids), CONTACTS_AT_ONCE):
             ids = resident_ids[start : start + CONTACTS_AT_ONCE]
             path = "/api/v1/internal/residents/contacts"
-            try:
+            with _reaching(self.residents):
                 response = self.residents.request("POST", path, json={"resident_ids": ids})
                 if response.status in (404, 405):
                     return None
@@ -52,8 +60,6 @@ class Directory:
                     raise UpstreamUnavailable(
                         f"residents answered {response.status} for {path}", extra={"upstream_status": response.status}
                     )
-            except UpstreamUnavailable as exc:
-                raise DirectoryUnavailable(f"{self.residents.target} unavailable: {exc}") from exc
             found.update((c["resident_id"], c) for c in response.json().get("contacts") or ())
         return found
 

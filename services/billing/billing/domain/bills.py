@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import operator
 import uuid
 from collections import defaultdict
 from collections.abc import Callable
@@ -248,6 +249,9 @@ _LEDGER = dbmod.CopyTarget(
 )
 
 
+_ledger_values = operator.itemgetter(*_LEDGER.columns)  # a ledger entry's values in `_LEDGER` order
+
+
 class _Made:
     """What the rows of a run's chunk add up to, known once `copy_rows` has pulled them all."""
 
@@ -317,7 +321,7 @@ def _run_rows(
                 ),
             ),
             [(line_id, bill_id, *fields) for line_id, fields in zip(ids[3:], unit_lines, strict=True)],
-            ((ids[1], community_id, unit_id, "charge", total, bill_id, None, None, now),),
+            (_ledger_values(_charge_entry(community_id, unit_id, bill_id, total, now, ids[1])),),
             (
                 writer.row(
                     id=ids[2],

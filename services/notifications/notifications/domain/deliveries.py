@@ -102,8 +102,6 @@ def _channels(session: Session, plan: Plan, wechat: WechatSettings | None) -> di
     order = _order(plan, wechat)
     residents = {r.id for r in plan.recipients if r.id and r.kind == "resident"}
     refused = opt_outs.opted_out_channels(session, residents)
-    if WECHAT not in order and not refused:
-        return {}
     bindings = wechat_bindings.bound(session, residents) if WECHAT in order else {}
     return _choose(plan, order, refused, bindings)
 
