@@ -105,10 +105,12 @@ def start_run(
     units the projection has not seen yet are fetched with `fetch_units` first, and the run records how many units
     it covered, how many it fetched, and how many it left without a bill and why."""
     period = check_run(principal, community_id, period_name)
-    policy_for(session, community_id, now, lock=True)  # one run of a community starts at a time
     fetched = None
     if residents_units is not None and fetch_units is not None:
+        # Before the policy's lock: catching up may wait for the consumer's batch (see catch_up), which must then
+        # find nothing of this transaction's in its way.
         fetched = catch_up(session, community_id, residents_units, fetch_units)
+    policy_for(session, community_id, now, lock=True)  # one run of a community starts at a time
     already = (
         select(Bill.id).where(Bill.unit_id == BillingUnit.unit_id, Bill.source_key == f"period:{period.name}").exists()
     )

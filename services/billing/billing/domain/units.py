@@ -7,9 +7,10 @@ from collections.abc import Callable
 from datetime import datetime
 
 import marshmallow as ma
-from sqlalchemy import and_, exists, false, or_, select
+from sqlalchemy import and_, exists, false, or_, select, text
 from sqlalchemy.orm import Session
 
+from guanjia import db as dbmod
 from guanjia.auth import Principal
 from guanjia.db import parse_time
 from guanjia.errors import Invalid, NotFound, UpstreamUnavailable
@@ -157,9 +158,13 @@ def catch_up(session: Session, community_id: str, listed_ids: list[str], fetch_a
     missing = set(listed_ids) - known
     if not missing:
         return 0
+    if dbmod.is_postgres(session):
+        # The consumer's batch upserts the same new units in its events' order, each row locked to its commit:
+        # upserting them here too, in another order, deadlocked the two (a run's 503 right after an import). Writers
+        # of the projection wait for each other instead — readers, and bills' foreign keys, are not held up.
+        session.execute(text(f"LOCK TABLE {BillingUnit.__tablename__} IN SHARE ROW EXCLUSIVE MODE"))
     schema = UnitChanged()
     fetched = 0
-    # In id order: two runs catching up at once take the rows' locks in the same order.
     for unit in sorted(fetch_all(), key=lambda found: str(found.get("unit_id"))):
         if unit.get("unit_id") not in missing:
             continue

@@ -44,9 +44,10 @@ def applied(db, event_id):
 @pytest.fixture
 def unit(worker, db, publish, unit_event):
     unit_id, community_id = str(uuid.uuid4()), str(uuid.uuid4())
-    publish(unit_event(unit_id, community_id))
+    zone_id = f"zone-{uuid.uuid4().hex[:8]}"  # a zone no other test names (zone-1 may have been seen, with a name)
+    publish(unit_event(unit_id, community_id, zone_id=zone_id))
     projected(db, unit_id)
-    return {"unit_id": unit_id, "community_id": community_id}
+    return {"unit_id": unit_id, "community_id": community_id, "zone_id": zone_id}
 
 
 def test_published_unit_created_is_served_with_its_area_as_a_decimal_string(client, finance, unit):
@@ -57,10 +58,10 @@ def test_published_unit_created_is_served_with_its_area_as_a_decimal_string(clie
         "unit_id": unit["unit_id"],
         "community_id": unit["community_id"],
         "building_id": "b-1",
-        "zone_id": "zone-1",
+        "zone_id": unit["zone_id"],
         "number": "3-201",
         "unit_label": "3栋3-201",  # from the event's additive `label`: what screens show
-        "zone_name": None,  # no zone.updated seen for zone-1
+        "zone_name": None,  # no zone.updated seen for its zone
         "floor": 2,
         "unit_type": "residential",
         "area_m2": "88.50",
@@ -100,7 +101,7 @@ def test_an_update_older_than_the_held_one_is_ignored(worker, client, db, publis
 # An integrator's key covering `billing` reads its communities' units (docs/integrators.md).
 @pytest.mark.parametrize("role", ["admin", "service", "finance", "senior_butler", "cs_manager", "butler", "integrator"])
 def test_who_may_see_a_unit(client, billing_settings, unit, role):
-    headers = auth_header(billing_settings, role, communities=[unit["community_id"]], zones=["zone-1"])
+    headers = auth_header(billing_settings, role, communities=[unit["community_id"]], zones=[unit["zone_id"]])
     assert client.get(f"/api/v1/billing/units/{unit['unit_id']}", headers=headers).status_code == 200
 
 
@@ -216,3 +217,65 @@ def test_a_residents_unit_outside_the_callers_community_is_404(client, billing_s
     created = _residents_unit(residents_app, billing_settings)
     response = client.get(f"/api/v1/billing/units/{created['id']}", headers=finance("elsewhere"))
     assert response.status_code == 404
+
+
+def test_a_run_catching_up_waits_for_the_consumers_batch_instead_of_deadlocking_with_it(db):
+    """The consumer's batch holds one new unit (uncommitted) and upserts another next; a run catching up meanwhile
+    upserts both in id order. Before, that was a deadlock (one side rolled back); now the catch-up waits for the
+    batch's commit and both finish."""
+    import threading
+
+    from sqlalchemy import text
+
+    from billing.domain.units import catch_up, upsert_unit
+
+    community_id = str(uuid.uuid4())
+    first, second = sorted([str(uuid.uuid4()), str(uuid.uuid4())])  # catch-up takes `first` first
+    now = datetime.now(UTC)
+
+    def unit(unit_id):
+        return {
+            "unit_id": unit_id,
+            "community_id": community_id,
+            "building_id": "b-1",
+            "zone_id": "zone-1",
+            "number": "1-101" if unit_id == first else "1-102",
+            "floor": 1,
+            "unit_type": "residential",
+            "area_m2": 90,
+            "status": "occupied",
+        }
+
+    batch_holds_one, errors, caught_up = threading.Event(), [], []
+
+    def consumer_batch():
+        try:
+            with db.transaction() as session:
+                session.execute(text("SET LOCAL deadlock_timeout = '100ms'"))  # it would be the one to notice
+                upsert_unit(session, unit(second), now)
+                batch_holds_one.set()
+                time_to_catch_up.wait(10)
+                upsert_unit(session, unit(first), now)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    def run_catching_up():
+        try:
+            with db.transaction() as session:
+                caught_up.append(catch_up(session, community_id, [first, second], lambda: [unit(first), unit(second)]))
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    time_to_catch_up = threading.Event()
+    batch = threading.Thread(target=consumer_batch)
+    batch.start()
+    assert batch_holds_one.wait(10), errors
+    run = threading.Thread(target=run_catching_up)
+    run.start()
+    run.join(0.5)  # the catch-up is now waiting (before, it held `first` and waited for `second`)
+    time_to_catch_up.set()
+    batch.join(20)
+    run.join(20)
+    assert errors == [] and caught_up == [2]
+    with db.transaction() as session:
+        assert {u.unit_id for u in session.query(BillingUnit).filter_by(community_id=community_id)} == {first, second}
