@@ -645,6 +645,10 @@ DOMAIN_PATTERNS_ZH = [
     ),
     (_p(r"(?P<amount>\S+) outstanding on bill (?P<bill>\S+)"), "账单 {bill} 尚欠 {amount}"),
     (_p(r"(?P<dependency>.+) cannot be reached now; try again shortly"), "{dependency}暂时无法连接，请稍后再试"),
+    (
+        _p(r"a concurrent change to the same records got in the way; try again shortly"),
+        "同一记录正被另一操作修改，本次未保存，请稍后再试",
+    ),
     (_p(r"unknown query parameter (?P<names>.+)"), "不认识的查询参数：{names}"),
     (_p(r"the year must lie between (?P<a>\d+) and (?P<b>\d+)"), "年份必须在 {a} 到 {b} 之间"),
     # tickets

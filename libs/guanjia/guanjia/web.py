@@ -410,9 +410,15 @@ def dependency_unavailable(error: Exception) -> Response:
     """503 problem+json with Retry-After: the database or the broker cannot be reached (nothing was written)."""
     from sqlalchemy.exc import SQLAlchemyError
 
+    from .db import is_conflict
+
     dependency = "database" if isinstance(error, SQLAlchemyError) else "a dependency"
     log.warning("dependency unavailable", extra={"dependency": dependency, "error": error.__class__.__name__})
-    response = problem(503, "Service unavailable", f"{dependency} cannot be reached now; try again shortly")
+    if is_conflict(error):  # reachable, but this request's change met a concurrent one: nothing was kept
+        detail = "a concurrent change to the same records got in the way; try again shortly"
+    else:
+        detail = f"{dependency} cannot be reached now; try again shortly"
+    response = problem(503, "Service unavailable", detail)
     response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
 

@@ -70,3 +70,36 @@ def test_other_errors_are_not_retried(database):
     with pytest.raises(Exception) as raised:
         retried_on_conflict(work)
     assert not is_conflict(raised.value) and attempts == [1]
+
+
+def test_a_conflict_not_retried_is_a_503_that_says_so_not_an_unreachable_database(database):
+    """A deadlock that reaches the web layer: 503 with Retry-After, worded as what it is (in zh-CN on request)."""
+    from flask import Flask
+
+    from guanjia.web import dependency_unavailable
+
+    both_hold_one = threading.Barrier(2, timeout=10)
+    errors = []
+
+    def bump(first: int, second: int, timeout: str) -> None:
+        try:
+            with database.transaction() as session:
+                session.execute(text(f"SET LOCAL deadlock_timeout = '{timeout}'"))
+                _bump(session, first)
+                both_hold_one.wait()
+                _bump(session, second)
+        except Exception as exc:  # noqa: BLE001 - the victim's error is the subject
+            errors.append(exc)
+
+    threads = [threading.Thread(target=bump, args=args) for args in ((1, 2, "10s"), (2, 1, "100ms"))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
+    assert len(errors) == 1 and is_conflict(errors[0])
+    app = Flask(__name__)
+    for language, expected in (("en", "a concurrent change"), ("zh-CN", "另一操作修改")):
+        with app.test_request_context("/api/v1/billing-runs", headers={"Accept-Language": language}):
+            response = dependency_unavailable(errors[0])
+        assert response.status_code == 503 and int(response.headers["Retry-After"]) > 0
+        assert expected in response.get_json()["detail"] and "reach" not in response.get_json()["detail"]
