@@ -13,11 +13,14 @@ class Shown:
 
     `targets` is one attribute name (the answer is the value) or {attribute: key} (the answer is a dict).
     A list of ids gives a list of values. An id the lookup does not know gives None.
+    `kept` names an attribute of the row holding the value as it was written down (a receipt's cashier): a row
+    with one shows it and is not looked up (one target, one id per row).
     """
 
     source: str
     targets: str | dict[str, str]
     values: Callable[[set[str]], dict[str, Any]]
+    kept: str | None = None
 
 
 def _rows(result) -> list:
@@ -54,11 +57,14 @@ def annotate(result, fields: Iterable[Shown], nested: dict[str, Iterable[Shown]]
     for name, inner in (nested or {}).items():
         annotate([child for row in rows for child in (_get(row, name) or [])], inner)
     for field in fields:
-        ids = {i for row in rows for i in _ids(_get(row, field.source))}
+        kept = {id(row): _get(row, field.kept) for row in rows} if field.kept else {}
+        ids = {i for row in rows if not kept.get(id(row)) for i in _ids(_get(row, field.source))}
         found = field.values(ids) if ids else {}
         for row in rows:
             value = _get(row, field.source)
-            if isinstance(value, list | tuple):
+            if kept.get(id(row)):
+                _set(row, field.targets, kept[id(row)])
+            elif isinstance(value, list | tuple):
                 _set_all(row, field.targets, [found.get(i) for i in value])
             else:
                 _set_one(row, field.targets, found.get(value) if value else None)

@@ -11,6 +11,7 @@ from flask import Response, current_app, jsonify, request
 from guanjia import db as dbmod
 from guanjia import http, web
 from guanjia.errors import Invalid, Unauthorized, UpstreamUnavailable
+from guanjia.names import staff_names
 from guanjia.web import Blueprint
 
 from . import examples, receipts
@@ -419,14 +420,24 @@ def credit_bill(data, bill_id):
 @payments_blp.doc(parameters=_IDEMPOTENCY_DOC)
 def record_payment(data):
     """Record a payment (finance): to the named bills, else oldest bill first; more than is owed only with
-    `prepaid: true`. Idempotency-Key: a retry returns the first response; the same key with another body is 422."""
+    `prepaid: true`. Idempotency-Key: a retry returns the first response; the same key with another body is 422.
+    The payment keeps the cashier's name as it is now: its receipt shows that name after any rename."""
+    principal = web.principal()
+    cashier_name = staff_names({principal.subject}).get(principal.subject)  # before the transaction: a call out
     return _idempotent(
         PaymentOut,
         201,
         lambda session: display.payments(
             session,
             payments.record_payment(
-                session, web.settings(), web.principal(), data, _now(), _fetch_unit_from_residents, _fetch_resident
+                session,
+                web.settings(),
+                principal,
+                data,
+                _now(),
+                _fetch_unit_from_residents,
+                _fetch_resident,
+                cashier_name=cashier_name,
             ),
         ),
     )

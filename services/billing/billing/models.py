@@ -261,6 +261,8 @@ class Payment(Base):
     # What the cashier typed from the slip (bank transfer number, WeChat/Alipay order number): shown, not unique.
     reference: Mapped[str | None] = mapped_column(String(100))
     recorded_by: Mapped[str] = mapped_column(String(100))
+    # The cashier's name when the payment was taken (receipts keep it; None: not known then, looked up when shown).
+    cashier_name: Mapped[str | None] = mapped_column(String(100))
     note: Mapped[str | None] = mapped_column(String(500))
     reversed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     reversal_reason: Mapped[str | None] = mapped_column(String(20))

@@ -9,6 +9,7 @@ import pytest
 
 from guanjia import events
 from guanjia.http import WsgiUpstream
+from guanjia.service import load_specs
 from guanjia.testing import auth_header, installed_app, publish_as, service_database
 
 
@@ -262,3 +263,12 @@ def at(make_app):
         return make_app(clock=lambda: moment).test_client()
 
     return at
+
+
+@pytest.fixture(scope="session")
+def gateway_upstream(infra, billing_upstreams):
+    """The real gateway (staff accounts) beside billing, as in the embedded stack."""
+    app = load_specs()["gateway"].create_app(infra.settings("gateway"), {})
+    billing_upstreams["gateway"] = WsgiUpstream("gateway", app)
+    yield app
+    billing_upstreams.pop("gateway", None)

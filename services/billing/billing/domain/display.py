@@ -36,11 +36,11 @@ def units(session: Session, result):
 
 
 def payments(session: Session, result):
-    """Unit label and the cashier's (recording staff member's) name on each payment."""
+    """Unit label and the cashier's name on each payment: the one kept when it was taken, else today's."""
     return annotate(
         result,
         [
             Shown("unit_id", "unit_label", lambda ids: _labels(session, ids)),
-            Shown("recorded_by", "recorded_by_name", staff_names),
+            Shown("recorded_by", "recorded_by_name", staff_names, kept="cashier_name"),
         ],
     )

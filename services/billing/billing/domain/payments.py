@@ -32,16 +32,20 @@ def record_payment(
     now: datetime,
     fetch_unit=None,
     fetch_resident=None,
+    cashier_name: str | None = None,
 ) -> Payment:
+    """`cashier_name`: the recording staff member's name now, kept on the payment for its receipts."""
     require(principal, *MONEY_ROLES)
     unit = find_unit(session, data["unit_id"], fetch_unit)
     if unit is None or not principal.sees_community(unit.community_id):
         raise Invalid("unit_id", "no such unit in your communities")
     check_payer(session, data.get("payer_id"), unit, fetch_resident)
-    return _receive(session, settings, unit, data, recorded_by=principal.subject, now=now)
+    return _receive(session, settings, unit, data, recorded_by=principal.subject, now=now, cashier_name=cashier_name)
 
 
-def _receive(session: Session, settings, unit, data: dict, *, recorded_by: str, now: datetime) -> Payment:
+def _receive(
+    session: Session, settings, unit, data: dict, *, recorded_by: str, now: datetime, cashier_name: str | None = None
+) -> Payment:
     amount = data["amount"]
     bills = _bills_to_pay(session, unit, data.get("bill_ids"))
     parts, left = allocate(amount, [bill.outstanding_fen for bill in bills])
@@ -69,6 +73,7 @@ def _receive(session: Session, settings, unit, data: dict, *, recorded_by: str, 
         provider_reference=data.get("provider_reference"),
         reference=data.get("reference"),
         recorded_by=recorded_by,
+        cashier_name=cashier_name,
         note=data.get("note"),
     )
     session.add(payment)
@@ -442,6 +447,7 @@ def receipt(session: Session, principal: Principal, payment_id: str, unit_lookup
         "reference": payment.reference or payment.provider_reference,
         "received_at": payment.received_at,
         "recorded_by": payment.recorded_by,
+        "cashier_name": payment.cashier_name,
         "status": payment.status,
         "reversed_at": payment.reversed_at,
         "reversal_reason": payment.reversal_reason,

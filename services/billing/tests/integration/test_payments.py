@@ -461,3 +461,38 @@ def test_a_double_submit_racing_the_first_replays_its_answer(client, billed):
     assert [status for status, _ in answers] == [201, 201, 201], answers
     assert len({payment_id for _, payment_id in answers}) == 1
     assert account(client, billed, billed["units"][0])["outstanding"] == "0.00"
+
+
+def test_a_receipt_keeps_its_cashiers_name_through_a_rename(client, billed, billing_settings, gateway_upstream, db):
+    """The payment keeps the cashier's name as it was when the money was taken; one written before payments kept
+    it (no name kept) shows today's name."""
+    gateway, admin = gateway_upstream.test_client(), auth_header(billing_settings, "admin")
+    body = {
+        "username": f"cashier-{uuid.uuid4().hex[:6]}",
+        "password": "a-long-cashier-password-7",
+        "role": "finance",
+        "display_name": "李会计",
+        "communities": [billed["id"]],
+    }
+    created = gateway.post("/api/v1/users", headers=admin, json=body)
+    assert created.status_code == 201, created.json
+    cashier = auth_header(billing_settings, "finance", communities=[billed["id"]], subject=created.json["id"])
+    client.application.extensions.pop("guanjia.staff_names", None)  # names as they are now, not an earlier test's
+
+    kept = pay(client, billed, headers=cashier, amount="10.00").json
+    earlier = pay(client, billed, headers=cashier, amount="10.00").json
+    assert kept["recorded_by_name"] == earlier["recorded_by_name"] == "李会计"
+    with db.transaction() as session:
+        session.get(Payment, earlier["id"]).cashier_name = None  # as the previous release wrote it
+    renamed = gateway.patch(f"/api/v1/users/{created.json['id']}", headers=admin, json={"display_name": "王会计"})
+    assert renamed.status_code == 200, renamed.json
+    client.application.extensions.pop("guanjia.staff_names", None)  # past the names' cache
+
+    def receipt(payment):
+        return client.get(f"/api/v1/payments/{payment['id']}/receipt", headers=billed["headers"]).json
+
+    assert receipt(kept)["recorded_by_name"] == "李会计"
+    assert client.get(f"/api/v1/payments/{kept['id']}", headers=billed["headers"]).json["recorded_by_name"] == "李会计"
+    assert receipt(earlier)["recorded_by_name"] == "王会计"
+    pdf = client.get(f"/api/v1/payments/{kept['id']}/receipt.pdf", headers=billed["headers"])
+    assert "李会计" in pdf_text(pdf.data) and "王会计" not in pdf_text(pdf.data)

@@ -11,8 +11,6 @@ from sqlalchemy import delete
 
 from billing.domain.units import upsert_zone
 from billing.models import BillingUnit
-from guanjia.http import WsgiUpstream
-from guanjia.service import load_specs
 from guanjia.testing import auth_header
 
 
@@ -68,15 +66,6 @@ def test_a_half_year_covers_its_monthly_bills(client, ledger, at):
     [year] = rate(client, ledger, period="2026", as_of="2026-12-31")
     assert year["receivable"] == "1500.00"
     assert rate(client, ledger, period="2026-H1", as_of="2026-12-31") == []
-
-
-@pytest.fixture(scope="session")
-def gateway_upstream(infra, billing_upstreams):
-    """The real gateway (staff accounts) beside billing, as in the embedded stack."""
-    app = load_specs()["gateway"].create_app(infra.settings("gateway"), {})
-    billing_upstreams["gateway"] = WsgiUpstream("gateway", app)
-    yield app
-    billing_upstreams.pop("gateway", None)
 
 
 def test_grouping_by_butler_shows_their_display_names(client, ledger, gateway_upstream, infra):
