@@ -40,6 +40,21 @@ def _binding(resident_id, now):
     )
 
 
+def _sent(key, subject, recipient_id, at):
+    """A delivery of event `key` sent before (the event applied once already)."""
+    return Delivery(
+        id=str(uuid.uuid4()),
+        event_id=key,
+        event_type="fee.overdue",
+        subject=subject,
+        recipient_id=recipient_id,
+        channel="sms",
+        locale="zh-CN",
+        status="sent",
+        created_at=at,
+    )
+
+
 def _columns(row, skip=("id", "event_id")):
     return {c.key: getattr(row, c.key) for c in row.__table__.columns if c.key not in skip}
 
@@ -126,19 +141,7 @@ def test_an_event_plans_nobody_twice_and_its_inbox_shows_the_operators_current_w
     with database.transaction() as s:
         s.execute(delete(TemplateOverride).where(TemplateOverride.key == TEMPLATE))
         # Applied before for one person (a delivery) and in the inbox of another: neither is written again.
-        s.add(
-            Delivery(
-                id=str(uuid.uuid4()),
-                event_id=key,
-                event_type="fee.overdue",
-                subject="bill/2",
-                recipient_id=p["plain"],
-                channel="sms",
-                locale="zh-CN",
-                status="sent",
-                created_at=now - timedelta(minutes=5),
-            )
-        )
+        s.add(_sent(key, "bill/2", p["plain"], now - timedelta(minutes=5)))
     with database.transaction() as s:
         plan = Plan(TEMPLATE, VARIABLES, [Recipient(p["plain"]), Recipient(p["bound"])], community)
         assert plan_for_event(s, event, plan, now) == 1
@@ -192,19 +195,7 @@ def test_a_batch_of_events_planned_at_once_writes_what_the_orm_plans_write_event
     orm_keys, pg_keys = [str(uuid.uuid4()) for _ in plans], [str(uuid.uuid4()) for _ in plans]
     with database.transaction() as s:
         for keys in (orm_keys, pg_keys):  # the second event was applied before for one person on both sides
-            s.add(
-                Delivery(
-                    id=str(uuid.uuid4()),
-                    event_id=keys[1],
-                    event_type="fee.overdue",
-                    subject="bill/1",
-                    recipient_id=p["plain"],
-                    channel="sms",
-                    locale="zh-CN",
-                    status="sent",
-                    created_at=now,
-                )
-            )
+            s.add(_sent(keys[1], "bill/1", p["plain"], now))
     with database.transaction() as s:
         orm = [
             plan_deliveries(s, key=key, event_type="fee.overdue", subject="bill/1", plan=plan, now=now, wechat=wechat)
