@@ -7,8 +7,9 @@ Runs the notifications worker (consumer + dispatcher + relay) on PostgreSQL and 
 more replicas, each in a process of its own. The outside world runs in a separate process: the fake Aliyun API and
 a residents stand-in serving the contact endpoint over HTTP (it checks the service credential), both on keep-alive
 connections as the real ones. Each event names its own payer, so each must give exactly one SMS;
-`--duplicates` events are published twice (a redelivery) and must not. `--rate` paces publishing (events/s;
-0 = as fast as possible, so latency includes the backlog). Prints throughput, latency (publish → the provider
+`--duplicates` events are published twice (a redelivery) and must not. `--rate` paces publishing (events/s, one
+confirm each; 0 = as fast as possible, confirms per window of 500 as a relay publishes, so latency includes the
+backlog). Prints throughput, latency (publish → the provider
 accepted it), duplicates and lost. Not a test.
 """
 
@@ -41,6 +42,7 @@ from guanjia.testing import Infra
 
 ROOT = Path(__file__).resolve().parent.parent
 PG = os.environ.get("GUANJIA_BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+PUBLISH_CHUNK = 500  # events published per confirmed window with --rate 0
 AMQP = os.environ.get("GUANJIA_BENCH_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
 
 
@@ -151,6 +153,24 @@ def template_codes() -> dict:
     from notifications.templates import TEMPLATES
 
     return {key: f"SMS_{460000000 + i}" for i, key in enumerate(sorted(TEMPLATES))}
+
+
+def _ticks(stat_path: str) -> float:
+    """utime + stime of a process or thread from /proc, in seconds (0 when it is gone)."""
+    try:
+        fields = Path(stat_path).read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def threads_cpu() -> dict[str, float]:
+    """CPU seconds of this process's threads by role (a thread name without its numbers: the senders' pool as one)."""
+    roles: dict[str, float] = {}
+    for thread in threading.enumerate():
+        role = "".join(c for c in thread.name if not c.isdigit()).rstrip("-_ ") or "thread"
+        roles[role] = roles.get(role, 0.0) + _ticks(f"/proc/self/task/{thread.native_id}/stat")
+    return roles
 
 
 def percentile(values, q):
@@ -306,16 +326,31 @@ def main() -> int:
             )
         )
     repeats = random.sample(evts, min(args.duplicates, len(evts)))
+    cpu_before, process_before = threads_cpu(), _ticks("/proc/self/stat")
+    fakes_before = _ticks(f"/proc/{child.pid}/stat")
+    load_start = os.getloadavg()[0]
     published_at = {}
     publisher = bus.Publisher(settings.with_service("billing"))
     start = time.time()
-    for i, event in enumerate(evts):
-        if args.rate:
+    if args.rate:
+        for i, event in enumerate(evts):
             time.sleep(max(0.0, start + i / args.rate - time.time()))
-        published_at.setdefault(contacts[event["data"]["payer_id"]]["phone"], time.time())
-        publisher.publish(event)
-    for event in repeats:
-        publisher.publish(event)
+            published_at.setdefault(contacts[event["data"]["payer_id"]]["phone"], time.time())
+            publisher.publish(event)
+        for event in repeats:
+            publisher.publish(event)
+    else:
+        # As fast as possible: as billing's relay publishes, confirms awaited per window rather than per message,
+        # so that the queue fills faster than it drains (one confirm per message made the bench's publisher the
+        # limit on a busy machine).
+        everything = evts + repeats
+        for at in range(0, len(everything), PUBLISH_CHUNK):
+            chunk, now = everything[at : at + PUBLISH_CHUNK], time.time()
+            for event in chunk:
+                published_at.setdefault(contacts[event["data"]["payer_id"]]["phone"], now)
+            confirmed, nacked = publisher.publish_batch([(e["id"], e["type"], events.to_message(e)[0]) for e in chunk])
+            if nacked or len(confirmed) != len(chunk):
+                raise SystemExit(f"the broker did not confirm {len(chunk) - len(confirmed)} events")
     publish_done = time.time()
     publisher.close()
 
@@ -345,6 +380,8 @@ def main() -> int:
         notified = session.execute(
             select(func.count()).select_from(outbox).where(outbox.c.event_type == "notification.sent")
         ).scalar_one()
+    cpu_after, process_cpu = threads_cpu(), _ticks("/proc/self/stat") - process_before
+    fakes_cpu, load_end = _ticks(f"/proc/{child.pid}/stat") - fakes_before, os.getloadavg()[0]
     worker.stop()
     replica_cpu = []
     for replica in replicas:
@@ -388,6 +425,14 @@ def main() -> int:
         )
     if replicas:
         print(f"worker replicas' CPU (s, after start): {', '.join(f'{c:.2f}' for c in replica_cpu)}")
+    count = max(len(sent) + len(templated), 1)
+    roles = {role: cpu_after.get(role, 0.0) - cpu_before.get(role, 0.0) for role in cpu_after}
+    busy = ", ".join(f"{role} {1000 * cpu / count:.2f}" for role, cpu in sorted(roles.items(), key=lambda r: -r[1]))
+    print(
+        f"CPU per message (ms): this process {1000 * process_cpu / count:.2f} (by thread: {busy}); replicas "
+        f"{1000 * sum(replica_cpu) / count:.2f}; fakes {1000 * fakes_cpu / count:.2f}; "
+        f"load average {load_start:.1f} → {load_end:.1f}"
+    )
     print(f"throughput (first publish → last SMS): {len(per_phone) / elapsed:.0f} SMS/s over {elapsed:.1f} s")
     if latencies:
         print(

@@ -139,6 +139,12 @@ def test_compose_runs_a_migration_a_web_process_and_a_worker_per_service():
             assert "command" not in service, "web processes run the image's gunicorn CMD"
 
 
+def test_the_notifications_worker_runs_two_replicas_and_the_others_one():
+    replicas = {name: (s.get("deploy") or {}).get("replicas", 1) for name, s in _services().items()}
+    assert replicas["notifications-worker"] == 2
+    assert {name for name, count in replicas.items() if count != 1} == {"notifications-worker"}
+
+
 def test_every_long_running_service_has_a_healthcheck_and_migrations_are_one_shot():
     for name, service in _services().items():
         if name.endswith("-migrate"):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import logging
 import random
 import threading
@@ -561,6 +563,24 @@ class _Confirms:
 
 Handler = Callable[[Any, Any, dict], None]
 
+
+@dataclass(frozen=True)
+class Batched:
+    """A handler given a batch's events at once (a HANDLERS value like a plain handler): the consumer calls
+    `prepare(context, event)` for each event new to the inbox — its payload read and checked, look-ups in other
+    services, no database; what it raises (Poison, ValidationError, RetryLater, Unavailable) is that event's alone —
+    then `apply(context, session, prepared)` once with the `[(event, prepare's result)]` of the batch's events whose
+    handlers share that `apply` (one read and one write for them all, in one savepoint with their inbox rows). If
+    `apply` fails for a reason other than an outage, each event is applied again in its own savepoint, so that the
+    one at fault fails alone. Called as a plain handler, it is that for one event (`handle`, a batch of one)."""
+
+    prepare: Callable[[Any, dict], Any]
+    apply: Callable[[Any, Any, list[tuple[dict, Any]]], None]
+
+    def __call__(self, context, session, event: dict) -> None:
+        self.apply(context, session, [(event, self.prepare(context, event))])
+
+
 # Taking a batch: after the first message, more are read only while the next arrives within BATCH_GAP_SECONDS and
 # for BATCH_WAIT_SECONDS at most — what the broker has already sent (the prefetch), never a wait for a batch to fill:
 # a lone message is held back by one gap at most.
@@ -597,7 +617,7 @@ class EventConsumer:
         settings: Settings,
         database,
         inbox_table,
-        handlers: dict[str, Handler],
+        handlers: dict[str, Handler | Batched],
         context: Any = None,
         *,
         prefetch: int = 16,
@@ -695,8 +715,7 @@ class EventConsumer:
         try:
             if todo:
                 with self.database.transaction() as session:
-                    for item in todo:
-                        self._apply(session, item)
+                    self._apply_all(session, todo)
         except Exception as exc:
             if is_outage(exc):
                 # Not the messages' fault: back to the queue, attempt counts unchanged; stop consuming for a while.
@@ -771,45 +790,95 @@ class EventConsumer:
             raise item.error
         return item.outcome
 
-    def _apply(self, session, item: _Delivered) -> None:
-        """Apply one event in its own savepoint: the handler's effect and the inbox row, or neither. Its failure
-        is noted on `item` (the batch goes on); an outage is raised (the whole batch goes back to the queue)."""
-        event = item.event
-        handler = self.handlers[event["type"]]
-        # Log lines and outgoing calls made while handling carry the request id that caused the event.
-        token = request_id_var.set(event.get("correlationid"))
-        event_token = event_id_var.set(event["id"])
-        try:
-            # Continue the trace of the request that caused the event (see guanjia.tracing).
-            with (
-                tracing.span(
-                    f"handle {event['type']}", event.get("traceparent"), "consumer", {"event_id": event["id"]}
-                ),
-                session.begin_nested(),
-            ):
-                if not inbox.claim(session, self.inbox_table, self.name, event):
-                    item.outcome = "duplicate"
-                    return
-                try:
-                    handler(self.context, session, event)
-                except ValidationError as exc:
-                    raise Poison(f"invalid payload: {exc.messages}") from exc
-            item.outcome = "applied"
-        except (events.InvalidEvent, Poison) as exc:
-            item.failed(exc, poison=True)
-        except IntegrityError as exc:
-            # Another consumer replica applied the same event concurrently (seen once it committed).
-            if inbox.seen(session, self.inbox_table, self.name, event["id"]):
-                item.outcome = "duplicate"
+    def _apply_all(self, session, items: list[_Delivered]) -> None:
+        """Apply a batch's events: a plain handler's each in its own savepoint, in order; then the events of each
+        `Batched` apply together (an event already in this batch once goes alone, after them: a duplicate then, or
+        applied if the first one failed)."""
+        together: dict[Callable, list[_Delivered]] = {}
+        alone, ids = [], set()
+        for item in items:
+            handler = self.handlers[item.event_type]
+            if isinstance(handler, Batched) and item.event["id"] not in ids:
+                together.setdefault(handler.apply, []).append(item)
+                ids.add(item.event["id"])
+            elif isinstance(handler, Batched):
+                alone.append(item)
             else:
-                item.failed(exc)
+                self._apply(session, item)
+        for apply, group in together.items():
+            if len(group) == 1:
+                self._apply(session, group[0])
+            else:
+                self._apply_together(session, apply, group)
+        for item in alone:
+            self._apply(session, item)
+
+    def _apply_together(self, session, apply: Callable, items: list[_Delivered]) -> None:
+        """Events of one `Batched` apply in one savepoint: their inbox rows claimed in one statement, each prepared
+        (a failure is noted on its item and its inbox row released), then `apply` once for those prepared."""
+        prepared: list[tuple[_Delivered, Any]] = []
+        try:
+            with session.begin_nested():
+                new = inbox.claim_all(session, self.inbox_table, self.name, [item.event for item in items])
+                failed = []
+                for item in items:
+                    if item.event["id"] not in new:
+                        item.outcome = "duplicate"
+                        continue
+                    value = self._prepare(item)
+                    if item.error is None:
+                        prepared.append((item, value))
+                    else:
+                        failed.append(item.event["id"])
+                if failed:
+                    inbox.release(session, self.inbox_table, self.name, failed)
+                if prepared:
+                    apply(self.context, session, [(item.event, value) for item, value in prepared])
         except Exception as exc:
             if is_outage(exc):
                 raise
-            item.failed(exc)
-        finally:
-            event_id_var.reset(event_token)
-            request_id_var.reset(token)
+            log.warning(
+                "batch apply failed, applying its events one by one",
+                extra={"consumer": self.name, "error": repr(exc)[:200]},
+            )
+            # Those that failed to prepare keep their failure, duplicates stay duplicates; the others are applied
+            # again one by one (with what `prepare` gave, if it ran), so that the one at fault fails alone.
+            values = {id(item): value for item, value in prepared}
+            for item in items:
+                if item.error is not None or item.outcome == "duplicate":
+                    continue
+                handler = None
+                if id(item) in values:
+                    handler = functools.partial(_apply_one, apply, values[id(item)])
+                self._apply(session, item, handler)
+            return
+        for item, _ in prepared:
+            item.outcome = "applied"
+
+    def _prepare(self, item: _Delivered) -> Any:
+        """`prepare` of one event; its failure noted on `item`, an outage raised."""
+        with _noted(item), _handling(item.event):
+            return self.handlers[item.event_type].prepare(self.context, item.event)
+        return None
+
+    def _apply(self, session, item: _Delivered, handler: Handler | None = None) -> None:
+        """Apply one event in its own savepoint: the handler's effect and the inbox row, or neither. Its failure
+        is noted on `item` (the batch goes on); an outage is raised (the whole batch goes back to the queue)."""
+        event = item.event
+        handler = handler or self.handlers[event["type"]]
+        with _noted(item):
+            try:
+                with _handling(event), session.begin_nested():
+                    if not inbox.claim(session, self.inbox_table, self.name, event):
+                        item.outcome = "duplicate"
+                        return
+                    handler(self.context, session, event)
+                item.outcome = "applied"
+            except IntegrityError:
+                # Another consumer replica applied the same event concurrently (seen once it committed).
+                if not inbox.seen(session, self.inbox_table, self.name, event["id"]):
+                    raise
+                item.outcome = "duplicate"
 
     def _retry_or_dead_letter(self, message, headers: dict, attempt: int, exc: Exception) -> str:
         delays = self.settings.retry_delays_ms
@@ -859,6 +928,41 @@ class EventConsumer:
                 publisher.close()
             return
         self._publisher.publish_raw(body, properties, routing_key=queue_name, direct=True, headers=headers)
+
+
+def _apply_one(apply: Callable, value: Any, context, session, event: dict) -> None:
+    """A `Batched` apply for one event already prepared."""
+    apply(context, session, [(event, value)])
+
+
+@contextlib.contextmanager
+def _handling(event: dict):
+    """Log lines and outgoing calls made while handling `event` carry the request id that caused it, and the work
+    continues that request's trace (see guanjia.tracing); a payload the handler's schema refuses is poison."""
+    token = request_id_var.set(event.get("correlationid"))
+    event_token = event_id_var.set(event["id"])
+    try:
+        with tracing.span(f"handle {event['type']}", event.get("traceparent"), "consumer", {"event_id": event["id"]}):
+            yield
+    except ValidationError as exc:
+        raise Poison(f"invalid payload: {exc.messages}") from exc
+    finally:
+        event_id_var.reset(event_token)
+        request_id_var.reset(token)
+
+
+@contextlib.contextmanager
+def _noted(item: _Delivered):
+    """A failure of an event's work noted on `item` (poison: dead-lettered at once; else retried, then
+    dead-lettered), so that the batch goes on; an outage raised (the whole batch goes back to the queue)."""
+    try:
+        yield
+    except (events.InvalidEvent, Poison) as exc:
+        item.failed(exc, poison=True)
+    except Exception as exc:
+        if is_outage(exc):
+            raise
+        item.failed(exc)
 
 
 def _short(value) -> str | None:

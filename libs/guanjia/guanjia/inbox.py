@@ -46,12 +46,39 @@ def claim(session: Session, table: Table, consumer: str, event: dict) -> bool:
     return session.execute(statement).first() is not None
 
 
+def claim_all(session: Session, table: Table, consumer: str, events: list[dict]) -> set[str]:
+    """`claim` for several events (distinct ids) at once: the ids of those new to `consumer`. On PostgreSQL one
+    statement, its rows taken in id order so that two replicas claiming overlapping batches wait on each other
+    rather than deadlock."""
+    if session.get_bind().dialect.name != "postgresql":
+        return {event["id"] for event in events if claim(session, table, consumer, event)}
+    ordered = sorted(events, key=lambda event: event["id"])
+    values = {
+        "consumer": consumer,
+        "ids": [event["id"] for event in ordered],
+        "types": [event["type"] for event in ordered],
+        "at": datetime.now(UTC),
+    }
+    return set(session.execute(_pg_claim(table, many=True), values).scalars())
+
+
+def release(session: Session, table: Table, consumer: str, event_ids: list[str]) -> None:
+    """Undo `claim_all` for events that were not applied after all (in the same transaction)."""
+    session.execute(table.delete().where(table.c.consumer == consumer, table.c.event_id.in_(event_ids)))
+
+
 @functools.cache
-def _pg_claim(table: Table):
+def _pg_claim(table: Table, many: bool = False):
     name = postgresql.dialect().identifier_preparer.format_table(table)
+    rows = (
+        " SELECT :consumer, e.id, e.type, :at FROM unnest(CAST(:ids AS varchar[]), CAST(:types AS varchar[]))"
+        " WITH ORDINALITY AS e(id, type, n) ORDER BY e.n"
+        if many
+        else " VALUES (:consumer, :event_id, :event_type, :at)"
+    )
     return text(
-        f"INSERT INTO {name} (consumer, event_id, event_type, processed_at)"
-        " VALUES (:consumer, :event_id, :event_type, :at) ON CONFLICT (consumer, event_id) DO NOTHING RETURNING event_id"
+        f"INSERT INTO {name} (consumer, event_id, event_type, processed_at){rows}"
+        " ON CONFLICT (consumer, event_id) DO NOTHING RETURNING event_id"
     )
 
 

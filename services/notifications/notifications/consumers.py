@@ -1,4 +1,5 @@
-"""Events the notifications service handles: the rules (who hears what) and the one HANDLERS dict."""
+"""Events the notifications service handles: the rules (who hears what, an event's plan) and the one HANDLERS dict
+(a batch's plans written together)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from guanjia.bus import RetryLater, Unavailable, is_outage
+from guanjia.bus import Batched, RetryLater, Unavailable, is_outage
 from guanjia.db import parse_time
 
 from .context import Context
@@ -84,16 +85,20 @@ def _local(context: Context, value: str) -> str:
         return value
 
 
-def _apply(context: Context, session: Session, event: dict, plan: Plan) -> None:
-    deliveries.plan_for_event(session, event, plan, context.clock(), context.wechat)
+def _plan_all(context: Context, session: Session, planned: list[tuple[dict, Plan | None]]) -> None:
+    """The deliveries and inbox messages of a batch's events at once (each handler below gives its event's plan)."""
+    now = context.clock()
+    deliveries.plan_for_events(
+        session, [(event, plan) for event, plan in planned if plan is not None], now, context.wechat
+    )
 
 
-def on_ticket_created(context: Context, session: Session, event: dict) -> None:
+def on_ticket_created(context: Context, event: dict) -> Plan | None:
     """Receipt to the reporter (a public-area or patrol ticket has none). Sent at once even in quiet hours:
     it answers something the resident did a moment ago, so they are awake and waiting for it."""
     data = _schema(TicketCreated).load(event["data"])
     if not data["reporter_id"]:
-        return
+        return None
     plan = Plan(
         "ticket.created",
         {"category": data["category"], "number": data["number"]},
@@ -101,10 +106,10 @@ def on_ticket_created(context: Context, session: Session, event: dict) -> None:
         data["community_id"] or event.get("community"),
         urgent=True,
     )
-    _apply(context, session, event, plan)
+    return plan
 
 
-def on_ticket_assigned(context: Context, session: Session, event: dict) -> None:
+def on_ticket_assigned(context: Context, event: dict) -> Plan | None:
     data = _schema(TicketAssigned).load(event["data"])
     plan = Plan(
         "ticket.assigned",
@@ -112,14 +117,14 @@ def on_ticket_assigned(context: Context, session: Session, event: dict) -> None:
         [Recipient(data["assignee_id"], "user")],
         data["community_id"],
     )
-    _apply(context, session, event, plan)
+    return plan
 
 
-def on_ticket_resolved(context: Context, session: Session, event: dict) -> None:
+def on_ticket_resolved(context: Context, event: dict) -> Plan | None:
     """Ask the reporter for feedback: not essential (opted-out residents are not asked)."""
     data = _schema(TicketResolved).load(event["data"])
     if not data["reporter_id"]:
-        return
+        return None
     plan = Plan(
         "ticket.resolved",
         {"number": data["number"]},
@@ -127,10 +132,10 @@ def on_ticket_resolved(context: Context, session: Session, event: dict) -> None:
         data["community_id"],
         essential=False,
     )
-    _apply(context, session, event, plan)
+    return plan
 
 
-def on_ticket_sla_breached(context: Context, session: Session, event: dict) -> None:
+def on_ticket_sla_breached(context: Context, event: dict) -> Plan | None:
     """To everyone holding the escalation role in the community; urgent (goes out in quiet hours)."""
     data = _schema(TicketSlaBreached).load(event["data"])
     users = _lookup(context.directory.users, data["community_id"], data["escalate_to_role"])
@@ -141,10 +146,10 @@ def on_ticket_sla_breached(context: Context, session: Session, event: dict) -> N
         data["community_id"],
         urgent=True,
     )
-    _apply(context, session, event, plan)
+    return plan
 
 
-def on_fee_overdue(context: Context, session: Session, event: dict) -> None:
+def on_fee_overdue(context: Context, event: dict) -> Plan | None:
     """缴费提醒 per stage to the payer, or else to the unit's owners."""
     data = _schema(FeeOverdue).load(event["data"])
     plan = Plan(
@@ -153,10 +158,10 @@ def on_fee_overdue(context: Context, session: Session, event: dict) -> None:
         _payer_or_owners(context, data["payer_id"], data["unit_id"]),
         data["community_id"],
     )
-    _apply(context, session, event, plan)
+    return plan
 
 
-def on_payment_received(context: Context, session: Session, event: dict) -> None:
+def on_payment_received(context: Context, event: dict) -> Plan | None:
     data = _schema(PaymentReceived).load(event["data"])
     plan = Plan(
         "payment.received",
@@ -164,10 +169,10 @@ def on_payment_received(context: Context, session: Session, event: dict) -> None
         _payer_or_owners(context, data["payer_id"], data["unit_id"]),
         data["community_id"],
     )
-    _apply(context, session, event, plan)
+    return plan
 
 
-def on_renovation_violation(context: Context, session: Session, event: dict) -> None:
+def on_renovation_violation(context: Context, event: dict) -> Plan | None:
     """To the unit's owners; a serious violation is urgent."""
     data = _schema(RenovationViolation).load(event["data"])
     plan = Plan(
@@ -177,17 +182,17 @@ def on_renovation_violation(context: Context, session: Session, event: dict) -> 
         data["community_id"],
         urgent=data["severity"] == "serious",
     )
-    _apply(context, session, event, plan)
+    return plan
 
 
-def on_resident_moved_in(context: Context, session: Session, event: dict) -> None:
+def on_resident_moved_in(context: Context, event: dict) -> Plan | None:
     """A welcome: not essential."""
     data = _schema(ResidentMovedIn).load(event["data"])
     plan = Plan("resident.moved_in", {}, [Recipient(data["resident_id"])], data["community_id"], essential=False)
-    _apply(context, session, event, plan)
+    return plan
 
 
-def on_patrol_zone_overdue(context: Context, session: Session, event: dict) -> None:
+def on_patrol_zone_overdue(context: Context, event: dict) -> Plan | None:
     """To the zone's butlers (the zone and its butlers from residents)."""
     data = _schema(PatrolZoneOverdue).load(event["data"])
     zone = _lookup(context.directory.zone, data["zone_id"])
@@ -199,15 +204,15 @@ def on_patrol_zone_overdue(context: Context, session: Session, event: dict) -> N
         [Recipient(uid, "user") for uid in zone.get("butler_ids") or []],
         data["community_id"],
     )
-    _apply(context, session, event, plan)
+    return plan
 
 
-def on_incident_opened(context: Context, session: Session, event: dict) -> None:
+def on_incident_opened(context: Context, event: dict) -> Plan | None:
     """突发事件: the urgent notice to exactly the households of the affected units, buildings and zones, each
     resident once (essential and urgent: opted-out residents hear it too, also in quiet hours)."""
     data = _schema(IncidentOpened).load(event["data"])
     if not data["notify_residents"]:
-        return
+        return None
     community_id, scope = data["community_id"], data["scope"]
     contacts = _area_contacts(context, community_id, "building", scope["building_ids"])
     contacts.update(_area_contacts(context, community_id, "zone", scope["zone_ids"]))
@@ -223,7 +228,7 @@ def on_incident_opened(context: Context, session: Session, event: dict) -> None:
         community_id,
         urgent=True,
     )
-    _apply(context, session, event, plan)
+    return plan
 
 
 def _each_once(contacts: list[dict]) -> list[Recipient]:
@@ -258,7 +263,7 @@ def _audience_contacts(context: Context, community_id: str, zone_ids: list[str],
     return list((by_zone if by_zone is not None else by_building).values())
 
 
-def on_activity_published(context: Context, session: Session, event: dict) -> None:
+def on_activity_published(context: Context, event: dict) -> Plan | None:
     """社区活动 announcement to the current residents of its audience — the zones and/or buildings (with both: the
     residents in both), else the whole community: not essential (opted-out residents are not told; quiet hours
     hold it)."""
@@ -281,10 +286,10 @@ def on_activity_published(context: Context, session: Session, event: dict) -> No
         data["community_id"],
         essential=False,
     )
-    _apply(context, session, event, plan)
+    return plan
 
 
-def on_activity_reminder_due(context: Context, session: Session, event: dict) -> None:
+def on_activity_reminder_due(context: Context, event: dict) -> Plan | None:
     """活动提醒 the day before, to the household that signed up (they asked to come: essential)."""
     data = _schema(ActivityReminderDue).load(event["data"])
     plan = Plan(
@@ -293,18 +298,18 @@ def on_activity_reminder_due(context: Context, session: Session, event: dict) ->
         _household(context, data["unit_id"]),
         data["community_id"],
     )
-    _apply(context, session, event, plan)
+    return plan
 
 
-def on_greeting_due(context: Context, session: Session, event: dict) -> None:
+def on_greeting_due(context: Context, event: dict) -> Plan | None:
     """生日祝福 to the resident who opted in (community keeps the birthday): not essential, so never in quiet hours
     and not to a resident who opted out of non-essential messages."""
     data = _schema(GreetingDue).load(event["data"])
     plan = Plan("greeting.due", {}, [Recipient(data["resident_id"])], data["community_id"], essential=False)
-    _apply(context, session, event, plan)
+    return plan
 
 
-def on_reminder_due(context: Context, session: Session, event: dict) -> None:
+def on_reminder_due(context: Context, event: dict) -> Plan | None:
     """事务提醒 to the household a butler scheduled it for: its owners and tenants, each once; held in quiet hours."""
     data = _schema(ReminderDue).load(event["data"])
     plan = Plan(
@@ -313,17 +318,17 @@ def on_reminder_due(context: Context, session: Session, event: dict) -> None:
         _household(context, data["unit_id"]),
         data["community_id"],
     )
-    _apply(context, session, event, plan)
+    return plan
 
 
-def on_survey_reminder_due(context: Context, session: Session, event: dict) -> None:
+def on_survey_reminder_due(context: Context, event: dict) -> Plan | None:
     """满意度调查 reminder to the owners of a household that has not answered: a request, so not essential."""
     data = _schema(SurveyReminderDue).load(event["data"])
     plan = Plan("survey.reminder_due", {}, _owners(context, data["unit_id"]), data["community_id"], essential=False)
-    _apply(context, session, event, plan)
+    return plan
 
 
-def on_task_due_soon(context: Context, session: Session, event: dict) -> None:
+def on_task_due_soon(context: Context, event: dict) -> Plan | None:
     """交办任务提醒 to the assignee before the task falls due (held in quiet hours)."""
     data = _schema(TaskDue).load(event["data"])
     plan = Plan(
@@ -332,10 +337,10 @@ def on_task_due_soon(context: Context, session: Session, event: dict) -> None:
         [Recipient(data["assignee_id"], "user")],
         data["community_id"],
     )
-    _apply(context, session, event, plan)
+    return plan
 
 
-def on_task_overdue(context: Context, session: Session, event: dict) -> None:
+def on_task_overdue(context: Context, event: dict) -> Plan | None:
     """交办任务逾期: the escalation to the assigner, who handed the task down (held in quiet hours)."""
     data = _schema(TaskDue).load(event["data"])
     plan = Plan(
@@ -344,25 +349,25 @@ def on_task_overdue(context: Context, session: Session, event: dict) -> None:
         [Recipient(data["assigner_id"], "user")],
         data["community_id"],
     )
-    _apply(context, session, event, plan)
+    return plan
 
 
 HANDLERS = {
-    "ticket.created": on_ticket_created,
-    "ticket.assigned": on_ticket_assigned,
-    "ticket.resolved": on_ticket_resolved,
-    "ticket.sla_breached": on_ticket_sla_breached,
-    "fee.overdue": on_fee_overdue,
-    "payment.received": on_payment_received,
-    "renovation.violation": on_renovation_violation,
-    "resident.moved_in": on_resident_moved_in,
-    "patrol.zone_overdue": on_patrol_zone_overdue,
-    "incident.opened": on_incident_opened,
-    "activity.published": on_activity_published,
-    "activity.reminder_due": on_activity_reminder_due,
-    "greeting.due": on_greeting_due,
-    "reminder.due": on_reminder_due,
-    "survey.reminder_due": on_survey_reminder_due,
-    "task.due_soon": on_task_due_soon,
-    "task.overdue": on_task_overdue,
+    "ticket.created": Batched(on_ticket_created, _plan_all),
+    "ticket.assigned": Batched(on_ticket_assigned, _plan_all),
+    "ticket.resolved": Batched(on_ticket_resolved, _plan_all),
+    "ticket.sla_breached": Batched(on_ticket_sla_breached, _plan_all),
+    "fee.overdue": Batched(on_fee_overdue, _plan_all),
+    "payment.received": Batched(on_payment_received, _plan_all),
+    "renovation.violation": Batched(on_renovation_violation, _plan_all),
+    "resident.moved_in": Batched(on_resident_moved_in, _plan_all),
+    "patrol.zone_overdue": Batched(on_patrol_zone_overdue, _plan_all),
+    "incident.opened": Batched(on_incident_opened, _plan_all),
+    "activity.published": Batched(on_activity_published, _plan_all),
+    "activity.reminder_due": Batched(on_activity_reminder_due, _plan_all),
+    "greeting.due": Batched(on_greeting_due, _plan_all),
+    "reminder.due": Batched(on_reminder_due, _plan_all),
+    "survey.reminder_due": Batched(on_survey_reminder_due, _plan_all),
+    "task.due_soon": Batched(on_task_due_soon, _plan_all),
+    "task.overdue": Batched(on_task_overdue, _plan_all),
 }

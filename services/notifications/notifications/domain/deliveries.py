@@ -206,132 +206,188 @@ def plan_deliveries(
 def plan_for_event(
     session: Session, event: dict, plan: Plan, now: datetime, wechat: WechatSettings | None = None
 ) -> int:
-    """`plan_deliveries` for a consumed event: how many deliveries it planned. On PostgreSQL an event's plan (its
-    recipients residents or staff) takes two statements of a fixed text whatever the number of recipients — one
-    read (opt-outs, bindings, rows already planned, inbox messages already there, the operator's wording) and one
-    write (the deliveries and the inbox messages) — instead of the ORM's ~7 round trips: the consumer's work per
-    event. Same rows, same decisions (`_choose`, `_state`), same unique keys."""
-    key, event_type, subject = event["id"], event["type"], event["subject"]
-    people = all(r.kind in inbox_messages.PEOPLE for r in plan.recipients if r.id)
-    if not (people and plan.kind == "event" and not plan.extra and is_postgres(session)):
-        planned = plan_deliveries(
-            session, key=key, event_type=event_type, subject=subject, plan=plan, now=now, wechat=wechat
+    """`plan_for_events` for one event."""
+    return plan_for_events(session, [(event, plan)], now, wechat)
+
+
+def plan_for_events(
+    session: Session, planned: list[tuple[dict, Plan]], now: datetime, wechat: WechatSettings | None = None
+) -> int:
+    """`plan_deliveries` for consumed events (distinct ids): how many deliveries they planned. On PostgreSQL the
+    plans of events whose recipients are residents or staff take two statements of a fixed text whatever the number
+    of events and recipients — one read (opt-outs, bindings, rows already planned, inbox messages already there, the
+    operator's wording) and one write (the deliveries and the inbox messages) — instead of the ORM's ~7 round trips
+    per event: the consumer's work per batch. Same rows, same decisions (`_choose`, `_state`), same unique keys."""
+    fixed, count = [], 0
+    for event, plan in planned:
+        people = all(r.kind in inbox_messages.PEOPLE for r in plan.recipients if r.id)
+        if people and plan.kind == "event" and not plan.extra and is_postgres(session):
+            fixed.append((event, plan))
+            continue
+        count += len(
+            plan_deliveries(
+                session,
+                key=event["id"],
+                event_type=event["type"],
+                subject=event["subject"],
+                plan=plan,
+                now=now,
+                wechat=wechat,
+            )
         )
-        return len(planned)
-    return _plan_event_pg(session, key=key, event_type=event_type, subject=subject, plan=plan, now=now, wechat=wechat)
+    return count + (_plan_events_pg(session, fixed, now, wechat) if fixed else 0)
 
 
-# Arrays as parameters: one text whatever the number of recipients (prepared once per connection by psycopg).
-_PG_EVENT_READ = text(
-    "SELECT 'refused', recipient_id, channel FROM channel_opt_outs"
+# Arrays as parameters: one text whatever the number of events and recipients (prepared once per connection by
+# psycopg). Rows already planned and inbox messages already there are read for the events × the recipients and
+# matched per (event, recipient) here.
+_PG_EVENTS_READ = text(
+    "SELECT 'refused', NULL, recipient_id, channel FROM channel_opt_outs"
     " WHERE recipient_id = ANY(CAST(:residents AS varchar[]))"
-    " UNION ALL SELECT 'bound', resident_id, NULL FROM wechat_bindings"
-    " WHERE CAST(:wechat AS boolean) AND resident_id = ANY(CAST(:residents AS varchar[]))"
-    " UNION ALL SELECT 'planned', recipient_id, NULL FROM deliveries"
-    " WHERE event_id = :key AND recipient_id = ANY(CAST(:ids AS varchar[]))"
-    " UNION ALL SELECT 'inbox', recipient_id, NULL FROM inbox_messages"
-    " WHERE event_id = :key AND recipient_id = ANY(CAST(:ids AS varchar[]))"
-    " UNION ALL SELECT 'wording', NULL, text FROM template_overrides WHERE key = :template AND locale = :locale"
+    " UNION ALL SELECT 'bound', NULL, resident_id, NULL FROM wechat_bindings"
+    " WHERE resident_id = ANY(CAST(:wechat_residents AS varchar[]))"
+    " UNION ALL SELECT 'planned', event_id, recipient_id, NULL FROM deliveries"
+    " WHERE event_id = ANY(CAST(:keys AS varchar[])) AND recipient_id = ANY(CAST(:ids AS varchar[]))"
+    " UNION ALL SELECT 'inbox', event_id, recipient_id, NULL FROM inbox_messages"
+    " WHERE event_id = ANY(CAST(:keys AS varchar[])) AND recipient_id = ANY(CAST(:ids AS varchar[]))"
+    " UNION ALL SELECT 'wording', key, NULL, text FROM template_overrides"
+    " WHERE key = ANY(CAST(:templates AS varchar[])) AND locale = :locale"
 )
-_PG_EVENT_WRITE = text(
+# The columns of a new delivery and of a new inbox message that vary per row (the others are the same for all).
+_SHARED_COLUMNS = {
+    "id": "varchar",
+    "event_id": "varchar",
+    "event_type": "varchar",
+    "subject": "varchar",
+    "community_id": "varchar",
+    "recipient_id": "varchar",
+    "recipient_kind": "varchar",
+    "template": "varchar",
+    "urgent": "boolean",
+}
+_DELIVERY_COLUMNS = _SHARED_COLUMNS | {
+    "channel": "varchar",
+    "variables": "text",
+    "essential": "boolean",
+    "status": "varchar",
+    "reason": "varchar",
+    "next_attempt_at": "timestamptz",
+}
+_MESSAGE_COLUMNS = _SHARED_COLUMNS | {"title": "text", "body": "text", "links": "text", "images": "text"}
+
+
+def _unnest(prefix: str, columns: dict[str, str]) -> str:
+    arrays = ", ".join(f"CAST(:{prefix}{name} AS {kind}[])" for name, kind in columns.items())
+    return f"unnest({arrays}) AS {prefix[0]}({', '.join(columns)})"
+
+
+_PG_EVENTS_WRITE = text(
     "WITH planned AS (INSERT INTO deliveries (id, event_id, event_type, kind, subject, community_id, recipient_id,"
     " recipient_kind, channel, locale, template, variables, urgent, essential, status, reason, attempts,"
     " next_attempt_at, created_at)"
-    " SELECT d.id, :key, :event_type, :kind, :subject, :community_id, d.recipient_id, d.recipient_kind, d.channel,"
-    " :locale, :template, :variables, :urgent, :essential, d.status, d.reason, 0, d.next_attempt_at, :now"
-    " FROM unnest(CAST(:d_ids AS varchar[]), CAST(:d_recipients AS varchar[]), CAST(:d_kinds AS varchar[]),"
-    " CAST(:d_channels AS varchar[]), CAST(:d_statuses AS varchar[]), CAST(:d_reasons AS varchar[]),"
-    " CAST(:d_next AS timestamptz[])) AS d(id, recipient_id, recipient_kind, channel, status, reason,"
-    " next_attempt_at))"
+    " SELECT d.id, d.event_id, d.event_type, 'event', d.subject, d.community_id, d.recipient_id, d.recipient_kind,"
+    " d.channel, :locale, d.template, d.variables, d.urgent, d.essential, d.status, d.reason, 0, d.next_attempt_at,"
+    f" :now FROM {_unnest('d_', _DELIVERY_COLUMNS)})"
     " INSERT INTO inbox_messages (id, event_id, event_type, kind, subject, community_id, recipient_id,"
     " recipient_kind, template, locale, title, body, links, images, urgent, created_at)"
-    " SELECT m.id, :key, :event_type, :kind, :subject, :community_id, m.recipient_id, m.recipient_kind, :template,"
-    " :locale, :title, :body, :links, :images, :urgent, :now"
-    " FROM unnest(CAST(:m_ids AS varchar[]), CAST(:m_recipients AS varchar[]), CAST(:m_kinds AS varchar[]))"
-    " AS m(id, recipient_id, recipient_kind)"
+    " SELECT m.id, m.event_id, m.event_type, 'event', m.subject, m.community_id, m.recipient_id, m.recipient_kind,"
+    f" m.template, :locale, m.title, m.body, m.links, m.images, m.urgent, :now FROM {_unnest('m_', _MESSAGE_COLUMNS)}"
 )
 
 
-def _plan_event_pg(
-    session: Session, *, key: str, event_type: str, subject: str, plan: Plan, now: datetime, wechat
-) -> int:
-    order = _order(plan, wechat)
-    ids = list(dict.fromkeys(r.id for r in plan.recipients if r.id))
-    residents = list(dict.fromkeys(r.id for r in plan.recipients if r.id and r.kind == "resident"))
+def _plan_events_pg(session: Session, planned: list[tuple[dict, Plan]], now: datetime, wechat) -> int:
+    ids = list(dict.fromkeys(r.id for _, plan in planned for r in plan.recipients if r.id))
+    residents = list(dict.fromkeys(r.id for _, p in planned for r in p.recipients if r.id and r.kind == "resident"))
+    wechat_residents = list(
+        dict.fromkeys(
+            r.id
+            for _, p in planned
+            if WECHAT in _order(p, wechat)
+            for r in p.recipients
+            if r.id and r.kind == "resident"
+        )
+    )
     refused: dict[str, set[str]] = {}
-    bound, planned, present, overrides = set(), set(), set(), {}
+    bound, planned_rows, present, overrides = set(), set(), set(), {}
     found = session.execute(
-        _PG_EVENT_READ,
+        _PG_EVENTS_READ,
         {
             "residents": residents,
-            "wechat": WECHAT in order,
+            "wechat_residents": wechat_residents,
+            "keys": [event["id"] for event, _ in planned],
             "ids": ids,
-            "key": key,
-            "template": plan.template,
+            "templates": list(dict.fromkeys(plan.template for _, plan in planned)),
             "locale": DEFAULT_LOCALE,
         },
     )
-    for what, recipient_id, value in found:
+    for what, key, recipient_id, value in found:
         if what == "refused":
             refused.setdefault(recipient_id, set()).add(value)
         elif what == "bound":
             bound.add(recipient_id)
         elif what == "planned":
-            planned.add(recipient_id)
+            planned_rows.add((key, recipient_id))
         elif what == "inbox":
-            present.add(recipient_id)
+            present.add((key, recipient_id))
         else:
-            overrides[plan.template, DEFAULT_LOCALE] = value
-    channels = _choose(plan, order, refused, bound)
-    rows: dict[str, list] = {name: [] for name in ("ids", "recipients", "kinds", "channels", "statuses", "reasons")}
-    rows["next"], messages, seen = [], {"ids": [], "recipients": [], "kinds": []}, set()
+            overrides[key, DEFAULT_LOCALE] = value
+    rows: dict[str, list] = {f"d_{name}": [] for name in _DELIVERY_COLUMNS}
+    messages: dict[str, list] = {f"m_{name}": [] for name in _MESSAGE_COLUMNS}
+    for event, plan in planned:
+        _rows_of(event, plan, now, wechat, (refused, bound, planned_rows, present, overrides), rows, messages)
+    if not rows["d_id"] and not messages["m_id"]:
+        return 0
+    session.execute(_PG_EVENTS_WRITE, {"locale": DEFAULT_LOCALE, "now": as_utc(now), **rows, **messages})
+    if rows["d_id"]:
+        # A concurrent replica planning the same event blocks on the unique index until we commit, as above.
+        wake_on_commit(session)
+    return len(rows["d_id"])
+
+
+def _rows_of(event: dict, plan: Plan, now: datetime, wechat, found: tuple, rows: dict, messages: dict) -> None:
+    """One event's new deliveries and inbox messages, appended to the write's columns."""
+    refused, bound, planned_rows, present, overrides = found
+    key = event["id"]
+    channels = _choose(plan, _order(plan, wechat), refused, bound)
+    shared = {
+        "event_id": key,
+        "event_type": event["type"],
+        "subject": event["subject"],
+        "community_id": plan.community_id,
+        "template": plan.template,
+        "urgent": plan.urgent,
+        "variables": json.dumps(plan.variables, ensure_ascii=False),
+        "essential": plan.essential,
+    }
+    form, seen = None, set()
     for recipient in plan.recipients:
         if not recipient.id or recipient.id in seen:
             continue
         seen.add(recipient.id)
-        if recipient.id not in present:
-            messages["ids"].append(new_id())
-            messages["recipients"].append(recipient.id)
-            messages["kinds"].append(recipient.kind)
-        if recipient.id in planned:
+        if (key, recipient.id) not in present:
+            if form is None:
+                form = plan.inbox or inbox_messages.form_of(plan.template, plan.variables, overrides)
+                links = json.dumps(form.get("links") or [], ensure_ascii=False)
+                images = json.dumps(form.get("images") or [], ensure_ascii=False)
+            values = {"title": form["title"], "body": form["body"], "links": links, "images": images}
+            values |= {"id": new_id(), "recipient_id": recipient.id, "recipient_kind": recipient.kind, **shared}
+            for name in _MESSAGE_COLUMNS:
+                messages[f"m_{name}"].append(values[name])
+        if (key, recipient.id) in planned_rows:
             continue
         channel, status, reason, next_attempt_at = _state(plan, recipient, channels.get(recipient.id, SMS), now)
-        rows["ids"].append(new_id())
-        rows["recipients"].append(recipient.id)
-        rows["kinds"].append(recipient.kind)
-        rows["channels"].append(channel)
-        rows["statuses"].append(status)
-        rows["reasons"].append(reason)
-        rows["next"].append(as_utc(next_attempt_at) if next_attempt_at else None)
-    if not rows["ids"] and not messages["ids"]:
-        return 0
-    form = plan.inbox or inbox_messages.form_of(plan.template, plan.variables, overrides)
-    session.execute(
-        _PG_EVENT_WRITE,
-        {
-            "key": key,
-            "event_type": event_type,
-            "kind": plan.kind,
-            "subject": subject,
-            "community_id": plan.community_id,
-            "locale": DEFAULT_LOCALE,
-            "template": plan.template,
-            "variables": json.dumps(plan.variables, ensure_ascii=False),
-            "urgent": plan.urgent,
-            "essential": plan.essential,
-            "now": as_utc(now),
-            "title": form["title"],
-            "body": form["body"],
-            "links": json.dumps(form.get("links") or [], ensure_ascii=False),
-            "images": json.dumps(form.get("images") or [], ensure_ascii=False),
-            **{f"d_{name}": values for name, values in rows.items()},
-            **{f"m_{name}": values for name, values in messages.items()},
-        },
-    )
-    if rows["ids"]:
-        # A concurrent replica planning the same event blocked on the unique index until we commit, as above.
-        wake_on_commit(session)
-    return len(rows["ids"])
+        values = {
+            "id": new_id(),
+            "recipient_id": recipient.id,
+            "recipient_kind": recipient.kind,
+            "channel": channel,
+            "status": status,
+            "reason": reason,
+            "next_attempt_at": as_utc(next_attempt_at) if next_attempt_at else None,
+            **shared,
+        }
+        for name in _DELIVERY_COLUMNS:
+            rows[f"d_{name}"].append(values[name])
 
 
 @functools.cache

@@ -10,7 +10,7 @@ from sqlalchemy import delete, select
 
 from guanjia.db import Database, utcnow
 from notifications.config import WechatSettings
-from notifications.domain.deliveries import Plan, Recipient, plan_deliveries, plan_for_event
+from notifications.domain.deliveries import Plan, Recipient, plan_deliveries, plan_for_event, plan_for_events
 from notifications.models import ChannelOptOut, Delivery, InboxMessage, TemplateOverride, WechatBinding
 
 TEMPLATE = "fee.overdue.first"
@@ -26,6 +26,33 @@ def database(notifications_settings):
 
 def _people():
     return {name: str(uuid.uuid4()) for name in ("sms_off", "wechat_off", "bound", "plain", "both_off", "staff")}
+
+
+def _binding(resident_id, now):
+    return WechatBinding(
+        resident_id=resident_id,
+        unit_id=str(uuid.uuid4()),
+        community_id=None,
+        openid="sealed",
+        openid_hash=uuid.uuid4().hex,
+        openid_masked="o***",
+        created_at=now,
+    )
+
+
+def _sent(key, subject, recipient_id, at):
+    """A delivery of event `key` sent before (the event applied once already)."""
+    return Delivery(
+        id=str(uuid.uuid4()),
+        event_id=key,
+        event_type="fee.overdue",
+        subject=subject,
+        recipient_id=recipient_id,
+        channel="sms",
+        locale="zh-CN",
+        status="sent",
+        created_at=at,
+    )
 
 
 def _columns(row, skip=("id", "event_id")):
@@ -76,18 +103,7 @@ def test_the_two_statement_plan_writes_what_the_orm_plan_writes(database, wechat
                 ChannelOptOut(recipient_id=p["both_off"], channel="wechat", created_at=now),
             ]
         )
-        for rid in (p["bound"], p["wechat_off"]):
-            s.add(
-                WechatBinding(
-                    resident_id=rid,
-                    unit_id=str(uuid.uuid4()),
-                    community_id=None,
-                    openid="sealed",
-                    openid_hash=uuid.uuid4().hex,
-                    openid_masked="o***",
-                    created_at=now,
-                )
-            )
+        s.add_all([_binding(p["bound"], now), _binding(p["wechat_off"], now)])
     community = str(uuid.uuid4())
     orm_key, pg_key = str(uuid.uuid4()), str(uuid.uuid4())
 
@@ -125,19 +141,7 @@ def test_an_event_plans_nobody_twice_and_its_inbox_shows_the_operators_current_w
     with database.transaction() as s:
         s.execute(delete(TemplateOverride).where(TemplateOverride.key == TEMPLATE))
         # Applied before for one person (a delivery) and in the inbox of another: neither is written again.
-        s.add(
-            Delivery(
-                id=str(uuid.uuid4()),
-                event_id=key,
-                event_type="fee.overdue",
-                subject="bill/2",
-                recipient_id=p["plain"],
-                channel="sms",
-                locale="zh-CN",
-                status="sent",
-                created_at=now - timedelta(minutes=5),
-            )
-        )
+        s.add(_sent(key, "bill/2", p["plain"], now - timedelta(minutes=5)))
     with database.transaction() as s:
         plan = Plan(TEMPLATE, VARIABLES, [Recipient(p["plain"]), Recipient(p["bound"])], community)
         assert plan_for_event(s, event, plan, now) == 1
@@ -170,3 +174,40 @@ def test_an_event_plans_nobody_twice_and_its_inbox_shows_the_operators_current_w
     finally:
         with database.transaction() as s:
             s.execute(delete(TemplateOverride).where(TemplateOverride.key == TEMPLATE))
+
+
+@pytest.mark.parametrize("wechat", [None, WECHAT], ids=["sms", "wechat-then-sms"])
+def test_a_batch_of_events_planned_at_once_writes_what_the_orm_plans_write_event_by_event(database, wechat):
+    """The consumer's batch: several events, templates and recipients shared between them, one event applied before
+    for one person — two statements for them all, and for each event exactly the ORM plan's rows."""
+    p, now = _people(), utcnow().replace(microsecond=0)
+    with database.transaction() as s:
+        s.add(ChannelOptOut(recipient_id=p["sms_off"], channel="sms", created_at=now))
+        s.add(_binding(p["bound"], now))
+    community = str(uuid.uuid4())
+    plans = [
+        Plan(TEMPLATE, VARIABLES, _recipients(p), community),
+        Plan(TEMPLATE, {**VARIABLES, "amount": "99.00"}, [Recipient(p["plain"]), Recipient(p["bound"])], community),
+        Plan("ticket.resolved", {"number": "T-1"}, _recipients(p, True), None, essential=False),
+        Plan("ticket.created", {"category": "repair", "number": "T-2"}, [Recipient(p["staff"], "user")], community),
+        Plan(TEMPLATE, VARIABLES, [], community),  # nobody to tell: nothing written
+    ]
+    orm_keys, pg_keys = [str(uuid.uuid4()) for _ in plans], [str(uuid.uuid4()) for _ in plans]
+    with database.transaction() as s:
+        for keys in (orm_keys, pg_keys):  # the second event was applied before for one person on both sides
+            s.add(_sent(keys[1], "bill/1", p["plain"], now))
+    with database.transaction() as s:
+        orm = [
+            plan_deliveries(s, key=key, event_type="fee.overdue", subject="bill/1", plan=plan, now=now, wechat=wechat)
+            for key, plan in zip(orm_keys, plans, strict=True)
+        ]
+    batch = [
+        ({"id": key, "type": "fee.overdue", "subject": "bill/1"}, plan)
+        for key, plan in zip(pg_keys, plans, strict=True)
+    ]
+    with database.transaction() as s:
+        assert plan_for_events(s, batch, now, wechat) == sum(len(o) for o in orm) == 6 + 1 + 6 + 1
+    with database.transaction() as s:
+        for orm_key, pg_key in zip(orm_keys, pg_keys, strict=True):
+            assert _written(s, pg_key) == _written(s, orm_key)
+        assert _written(s, pg_keys[4]) == ([], [])
