@@ -12,25 +12,35 @@ from .domain import reports
 from .domain.deliveries import wakeup_for
 from .domain.dispatch import dispatch
 
+# A claim of at least this many messages is a burst (a billing run's reminders, a consumer batch of events): only
+# then does the dispatcher linger. At tens of tickets per second a claim finds one or two, and a linger would only
+# hold them back: the messages that arrive while a batch is sent are claimed right after it anyway.
+BURST = 10
+
 
 def dispatch_job(context, database, now: datetime | None = None) -> None:
     """Wait for a wake-up (a commit that planned deliveries) or the interval, then dispatch until nothing is due.
 
-    A lone message is claimed at once; the dispatcher lingers only when a burst is forming (the last claim found
-    several messages due and commits kept coming while it sent them), so that the burst (a billing run's
-    reminders) is claimed in batches rather than one message at a time. `now` fixes the claims' time (tests);
-    otherwise each claim reads the context's clock."""
+    What was committed while a batch was being sent is claimed as soon as that batch is recorded. The dispatcher
+    lingers only when a burst is forming — its last claim found at least BURST messages and commits kept coming —
+    and then only for what is left of the linger after that batch's sends, so that the burst is claimed in batches
+    rather than a few messages at a time. `now` fixes the claims' time (tests); otherwise each claim reads the
+    context's clock."""
     wake = wakeup_for(database.url)
     wake.wait(context.sms.dispatch_interval_seconds)
     wake.clear()  # commits from here on set it again: they are seen by the next claim or the next call
-    linger = context.sms.dispatch_linger_seconds
+    linger, started = context.sms.dispatch_linger_seconds, time.monotonic()
     while True:
+        claim_started = time.monotonic()
         claimed = dispatch(context, database, now or context.clock())
         if claimed >= context.sms.dispatch_batch:
             continue
-        if not (linger and claimed > 1 and wake.is_set()):
+        # Nothing committed since the claim; or a run long enough to be recorded (the next call claims at once).
+        if not wake.is_set() or time.monotonic() - started >= context.sms.dispatch_interval_seconds:
             return
-        time.sleep(linger)
+        left = linger - (time.monotonic() - claim_started)
+        if claimed >= BURST and left > 0:
+            time.sleep(left)
         wake.clear()
 
 

@@ -285,9 +285,10 @@ def _look_up_contacts(context, claimed: list[dict]) -> None:
     """The residents' contacts of a claimed batch in one call to residents, still at send time, instead of one call
     per message (each cost both sides an HTTP round trip); kept on the items. A lone message, or residents unable
     to answer that call, leaves each send to ask for its own (and retry as before)."""
-    ids = list(dict.fromkeys(i["recipient_id"] for i in claimed if i["recipient_kind"] == "resident"))
-    if len(ids) < 2:
-        return
+    residents = [i["recipient_id"] for i in claimed if i["recipient_kind"] == "resident"]
+    if len(residents) < 2:
+        return  # a lone message asks for its own (the same one call)
+    ids = list(dict.fromkeys(residents))  # several messages to one resident: asked once
     try:
         found = context.directory.resident_contacts(ids)
     except DirectoryUnavailable:

@@ -383,3 +383,18 @@ def test_a_batch_asks_residents_for_its_contacts_in_one_call(pipeline, directory
         assert any(ids <= set(batch) for batch in directory.batched) and not one_by_one
     else:
         assert not directory.batched and len(one_by_one) == 4
+
+
+def test_messages_to_one_resident_in_one_claim_ask_residents_once(pipeline, directory, fake_sms, make_event):
+    """A claim of several messages to the same person (one resident filing tickets) is still a batch: one call for
+    their contact, not one per message."""
+    p = pipeline("aliyun")
+    person = directory.resident()
+    reminders = [overdue(make_event, person, stage) for stage in ("first", "second", "final")]
+    for event in reminders:
+        p.handle(event)
+    p.dispatch()
+    assert [[d.status for d in rows(p, event["id"])] for event in reminders] == [["sent"]] * 3
+    assert len(fake_sms.of("aliyun", person["phone"])) == 3
+    one_by_one = [path for path in directory.calls if path.endswith(f"/{person['resident_id']}/contact")]
+    assert directory.batched == [[person["resident_id"]]] and not one_by_one
