@@ -12,34 +12,39 @@ from .domain import reports
 from .domain.deliveries import wakeup_for
 from .domain.dispatch import dispatch
 
-# A claim of at least this many messages is a burst (a billing run's reminders, a consumer batch of events): only
-# then does the dispatcher linger. At tens of tickets per second a claim finds one or two, and a linger would only
-# hold them back: the messages that arrive while a batch is sent are claimed right after it anyway.
+# A burst is forming when a claim finds at least BURST messages, or when they became due faster than BURST_RATE per
+# second since the previous claim (a billing run's reminders, consumer batches of events): only then does the
+# dispatcher linger. At tens of tickets per second a claim finds one or two, and a linger would only hold them
+# back: what arrives while a batch is sent is claimed right after it anyway.
 BURST = 10
+BURST_RATE = 100.0
 
 
 def dispatch_job(context, database, now: datetime | None = None) -> None:
     """Wait for a wake-up (a commit that planned deliveries) or the interval, then dispatch until nothing is due.
 
     What was committed while a batch was being sent is claimed as soon as that batch is recorded. The dispatcher
-    lingers only when a burst is forming — its last claim found at least BURST messages and commits kept coming —
-    and then only for what is left of the linger after that batch's sends, so that the burst is claimed in batches
-    rather than a few messages at a time. `now` fixes the claims' time (tests); otherwise each claim reads the
-    context's clock."""
+    lingers only while a burst is forming (BURST, BURST_RATE) and commits keep coming, and then only for what is
+    left of the linger after that batch's sends, so that the burst is claimed in batches rather than a few
+    messages at a time. `now` fixes the claims' time (tests); otherwise each claim reads the context's clock."""
     wake = wakeup_for(database.url)
     wake.wait(context.sms.dispatch_interval_seconds)
     wake.clear()  # commits from here on set it again: they are seen by the next claim or the next call
-    linger, started = context.sms.dispatch_linger_seconds, time.monotonic()
+    linger, started, previous = context.sms.dispatch_linger_seconds, time.monotonic(), None
     while True:
         claim_started = time.monotonic()
         claimed = dispatch(context, database, now or context.clock())
         if claimed >= context.sms.dispatch_batch:
+            previous = claim_started
             continue
         # Nothing committed since the claim; or a run long enough to be recorded (the next call claims at once).
         if not wake.is_set() or time.monotonic() - started >= context.sms.dispatch_interval_seconds:
             return
+        since = claim_started - previous if previous is not None else 0.0
+        burst = claimed >= BURST or (claimed > 1 and since > 0 and claimed / since >= BURST_RATE)
+        previous = claim_started
         left = linger - (time.monotonic() - claim_started)
-        if claimed >= BURST and left > 0:
+        if burst and left > 0:
             time.sleep(left)
         wake.clear()
 

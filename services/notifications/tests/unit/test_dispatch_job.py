@@ -64,8 +64,15 @@ def test_a_lone_message_is_claimed_at_once_and_one_committed_meanwhile_right_aft
 
 def test_a_few_messages_and_commits_still_coming_are_not_held_back(run):
     """At tens of tickets per second a claim finds two or three while more commits arrive: no linger."""
-    made, slept = run([(2, True, 0.01), (3, True, 0.01), (2, True, 0.01), (1, False, 0.01)])
-    assert made == [2, 3, 2, 1] and slept == []
+    made, slept = run([(2, True, 0.04), (2, True, 0.04), (3, True, 0.06), (1, False, 0.02)])
+    assert made == [2, 2, 3, 1] and slept == []
+
+
+def test_messages_due_faster_than_the_burst_rate_linger(run):
+    """Four messages every 20 ms (200/s) is a burst forming, though each claim is small: it lingers from the second
+    claim on (the first has no rate to go by), for what is left of the linger after the sends."""
+    made, slept = run([(4, True, 0.02), (4, True, 0.02), (12, False, 0.02)])
+    assert made == [4, 4, 12] and slept == [0.03]
 
 
 def test_a_burst_lingers_for_what_is_left_of_the_linger_after_its_sends(run):
