@@ -12,25 +12,40 @@ from .domain import reports
 from .domain.deliveries import wakeup_for
 from .domain.dispatch import dispatch
 
+# A burst is forming when a claim finds at least BURST messages, or when they became due faster than BURST_RATE per
+# second since the previous claim (a billing run's reminders, consumer batches of events): only then does the
+# dispatcher linger. At tens of tickets per second a claim finds one or two, and a linger would only hold them
+# back: what arrives while a batch is sent is claimed right after it anyway.
+BURST = 10
+BURST_RATE = 100.0
+
 
 def dispatch_job(context, database, now: datetime | None = None) -> None:
     """Wait for a wake-up (a commit that planned deliveries) or the interval, then dispatch until nothing is due.
 
-    A lone message is claimed at once; the dispatcher lingers only when a burst is forming (the last claim found
-    several messages due and commits kept coming while it sent them), so that the burst (a billing run's
-    reminders) is claimed in batches rather than one message at a time. `now` fixes the claims' time (tests);
-    otherwise each claim reads the context's clock."""
+    What was committed while a batch was being sent is claimed as soon as that batch is recorded. The dispatcher
+    lingers only while a burst is forming (BURST, BURST_RATE) and commits keep coming, and then only for what is
+    left of the linger after that batch's sends, so that the burst is claimed in batches rather than a few
+    messages at a time. `now` fixes the claims' time (tests); otherwise each claim reads the context's clock."""
     wake = wakeup_for(database.url)
     wake.wait(context.sms.dispatch_interval_seconds)
     wake.clear()  # commits from here on set it again: they are seen by the next claim or the next call
-    linger = context.sms.dispatch_linger_seconds
+    linger, started, previous = context.sms.dispatch_linger_seconds, time.monotonic(), None
     while True:
+        claim_started = time.monotonic()
         claimed = dispatch(context, database, now or context.clock())
         if claimed >= context.sms.dispatch_batch:
+            previous = claim_started
             continue
-        if not (linger and claimed > 1 and wake.is_set()):
+        # Nothing committed since the claim; or a run long enough to be recorded (the next call claims at once).
+        if not wake.is_set() or time.monotonic() - started >= context.sms.dispatch_interval_seconds:
             return
-        time.sleep(linger)
+        since = claim_started - previous if previous is not None else 0.0
+        burst = claimed >= BURST or (claimed > 1 and since > 0 and claimed / since >= BURST_RATE)
+        previous = claim_started
+        left = linger - (time.monotonic() - claim_started)
+        if burst and left > 0:
+            time.sleep(left)
         wake.clear()
 
 

@@ -1,6 +1,7 @@
 """Who hears what (rules → residents and staff looked up at send time), quiet hours in the instance timezone,
 per-recipient caps, the community budget, opt-outs, and a send whose worker was lost."""
 
+import json
 import uuid
 from datetime import timedelta
 
@@ -383,3 +384,54 @@ def test_a_batch_asks_residents_for_its_contacts_in_one_call(pipeline, directory
         assert any(ids <= set(batch) for batch in directory.batched) and not one_by_one
     else:
         assert not directory.batched and len(one_by_one) == 4
+
+
+def test_messages_to_one_resident_in_one_claim_ask_residents_once(pipeline, directory, fake_sms, make_event):
+    """A claim of several messages to the same person (one resident filing tickets) is still a batch: one call for
+    their contact, not one per message."""
+    p = pipeline("aliyun")
+    person = directory.resident()
+    reminders = [overdue(make_event, person, stage) for stage in ("first", "second", "final")]
+    for event in reminders:
+        p.handle(event)
+    p.dispatch()
+    assert [[d.status for d in rows(p, event["id"])] for event in reminders] == [["sent"]] * 3
+    assert len(fake_sms.of("aliyun", person["phone"])) == 3
+    one_by_one = [path for path in directory.calls if path.endswith(f"/{person['resident_id']}/contact")]
+    assert directory.batched == [[person["resident_id"]]] and not one_by_one
+
+
+def test_an_outcome_whose_lease_was_taken_over_meanwhile_is_left_to_the_newer_attempt(
+    pipeline, directory, fake_sms, make_event, clock, monkeypatch
+):
+    """A batch whose sends outlasted the lease: the row claimed again by another attempt keeps that attempt's
+    state, and no notification.sent is written for the older one; the batch's other message is recorded sent."""
+    from notifications.domain import dispatch as dispatching
+    from notifications.models import outbox
+
+    p = pipeline("aliyun")
+    slow, quick = directory.resident(), directory.resident()
+    late, prompt = overdue(make_event, slow), overdue(make_event, quick)
+    p.handle(late)
+    p.handle(prompt)
+    send = dispatching._send_one
+    later = clock() + timedelta(seconds=1)
+
+    def send_and_lose_the_lease(context, item, overrides):
+        outcome = send(context, item, overrides)
+        if item["event_id"] == late["id"]:  # another worker claimed it again while this one was sending
+            with p.database.transaction() as s:
+                s.execute(update(Delivery).where(Delivery.id == item["id"]).values(claimed_at=later))
+        return outcome
+
+    monkeypatch.setattr(dispatching, "_send_one", send_and_lose_the_lease)
+    assert p.dispatch() == 2
+    [taken] = rows(p, late["id"])
+    assert (taken.status, taken.sent_at, taken.provider_message_id) == ("sending", None, None)
+    [recorded] = rows(p, prompt["id"])
+    assert recorded.status == "sent" and recorded.provider_message_id and recorded.segments == 1
+    assert recorded.recipient_masked and recorded.text and recorded.secret is None and recorded.reason is None
+    with p.database.transaction() as s:
+        payloads = s.execute(select(outbox.c.payload).where(outbox.c.event_type == "notification.sent")).scalars()
+        delivery_ids = {json.loads(payload)["data"]["delivery_id"] for payload in payloads}
+    assert recorded.id in delivery_ids and taken.id not in delivery_ids
