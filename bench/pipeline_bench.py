@@ -22,9 +22,9 @@ import importlib.util
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -378,6 +378,7 @@ def resident_token(stack, household: dict) -> str:
 
 
 # -- py-spy -----------------------------------------------------------------------------------------------------------
+OURS = re.compile(r"\((guanjia|tickets|residents|notifications|gateway)/")
 PROFILED = ("gateway-web-0", "tickets-web-0", "tickets-worker-0", "notifications-worker-0", "residents-web-0")
 
 
@@ -394,7 +395,9 @@ def start_spies(ctx: dict, meter: Meter, seconds: float) -> list:
         members = [p for p in _group_members(pgrp) if p != pgrp] or [pgrp]  # gunicorn: its workers, not the master
         for pid in members:
             path = out_dir / f"{group}-{pid}.txt"
-            argv = [str(spy), "record", "--nonblocking", "--rate", "50", "--format", "raw", "-o", str(path)]
+            # --gil: a sample only where the thread holds the GIL, i.e. runs Python (on a loaded machine a thread
+            # woken from a wait but not yet on a core would otherwise count as busy in psycopg's or select's wait)
+            argv = [str(spy), "record", "--nonblocking", "--gil", "--rate", "50", "--format", "raw", "-o", str(path)]
             argv += ["--duration", str(int(seconds)), "--pid", str(pid)]
             spies.append((group, path, subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)))
     return spies
@@ -429,7 +432,8 @@ def finish_spies(spies: list) -> dict:
         total = sum(counter.values())
         own, inclusive = Counter(), Counter()
         for frames, count in counter.items():
-            parts = frames.split(";")[1:]  # the first is the thread
+            # the first is the thread; a function's lines are one function here
+            parts = [re.sub(r":\d+\)$", ")", f) for f in frames.split(";")[1:]]
             if parts:
                 own[parts[-1]] += count
             for frame in set(parts):
@@ -437,7 +441,7 @@ def finish_spies(spies: list) -> dict:
         result[group] = {
             "samples": total,
             "self": [(f, n / total) for f, n in own.most_common(25)],
-            "inclusive": [(f, n / total) for f, n in inclusive.most_common(60)],
+            "inclusive": [(f, n / total) for f, n in inclusive.most_common(200)],
             "raw": [str(path) for g, path, _ in spies if g == group],
         }
     return result
@@ -478,6 +482,10 @@ def print_step(step: dict) -> None:
     for group, prof in step.get("profiles", {}).items():
         print(f"\npy-spy {group}: {prof['samples']} samples; largest self:")
         for frame, share in prof["self"][:12]:
+            print(f"  {share:6.1%}  {frame}")
+        print("  largest inclusive (our code):")
+        ours = [(f, v) for f, v in prof["inclusive"] if OURS.search(f)]
+        for frame, share in ours[:20]:
             print(f"  {share:6.1%}  {frame}")
 
 
@@ -543,7 +551,7 @@ def main() -> int:
             "connections": args.connections,
             "as": args.caller,
             "idle_seconds": args.idle_seconds,
-            "out_dir": tempfile_dir(out, stamp),
+            "out_dir": tempfile.mkdtemp(prefix=f"pipeline-{stamp}-pyspy-"),
         }
         # A short warm-up of every process (imports, pools, prepared statements) before anything is measured.
         run_step(ctx, 10, 5, 2, 60)
@@ -584,14 +592,6 @@ def main() -> int:
         path.write_text(json.dumps(results, indent=2, ensure_ascii=False, default=str))
         print(f"results written to {path.relative_to(ROOT)}")
     return 0
-
-
-def tempfile_dir(out: Path, stamp: str) -> str:
-    path = out / f"pipeline-{stamp}-pyspy"
-    if path.exists():
-        shutil.rmtree(path)
-    path.mkdir()
-    return str(path)
 
 
 if __name__ == "__main__":
