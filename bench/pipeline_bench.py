@@ -163,7 +163,9 @@ class Meter:
         parts = {}
         for tid, name in re.findall(r'^Thread (\d+) \(\w+\): "([^"]*)"', out, re.M):
             parts[int(tid)] = next((part for rx, part in THREAD_PARTS if rx.search(name)), "other threads")
-        self.threads[group] = parts
+        # Kept from the last dump when this one failed (py-spy may time out on a loaded machine); sender threads
+        # start when first needed, so later dumps add them.
+        self.threads.setdefault(group, {}).update(parts)
 
     def snapshot(self) -> dict[str, dict[int, int]]:
         """group → {pid or 'pid:tid' → ticks}; per-thread entries for the workers named by name_threads."""
