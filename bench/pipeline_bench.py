@@ -623,7 +623,7 @@ def main() -> int:
         if args.profile:
             ctx["as"] = args.caller.split(",")[0]
             step = run_step(ctx, args.profile, args.seconds, args.warmup, args.lag, profile=True)
-            step["profiled"] = True
+            step.update(profiled=True, **{"as": ctx["as"]})
             results["profile"] = step
             print_step(step)
         print(f"\nhighest rate kept up: {ok:g} tickets/s; lowest missed: {miss}", flush=True)
