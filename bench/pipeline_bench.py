@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import importlib.util
 import json
 import os
 import re
@@ -99,6 +98,18 @@ def generate(config: dict) -> dict:
     return {"records": records, "unsent": total - len(records)}
 
 
+def load_fakes():
+    from notifications_overdue import load_fakes
+
+    return load_fakes()
+
+
+def template_codes() -> dict:
+    from notifications_overdue import template_codes
+
+    return template_codes()
+
+
 def serve_sms() -> int:
     """Child process: the fake Aliyun SMS API (signatures and template variables checked), keep-alive."""
     fakes = load_fakes()
@@ -112,21 +123,6 @@ def serve_sms() -> int:
     print(f"READY {server.url}", flush=True)
     server.httpd.serve_forever()
     return 0
-
-
-def load_fakes():
-    path = ROOT / "services" / "notifications" / "tests" / "fake_providers.py"
-    spec = importlib.util.spec_from_file_location("notifications_fake_providers", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-def template_codes() -> dict:
-    from notifications.templates import TEMPLATES
-
-    return {key: f"SMS_{460000000 + i}" for i, key in enumerate(sorted(TEMPLATES))}
 
 
 # -- CPU from /proc -------------------------------------------------------------------------------------------------
@@ -233,7 +229,7 @@ def classify(group: str) -> str:
 
 def run_step(ctx: dict, rate: float, seconds: int, warmup: int, lag: float, profile: bool = False) -> dict:
     stack, meter, household = ctx["stack"], ctx["meter"], ctx["household"]
-    from run import admin_token, wait_drained
+    from run import admin_token, sms_times, wait_drained
 
     wait_drained(stack)
     # Idle rates first (RabbitMQ and PostgreSQL serve other agents too: their idle rate is subtracted).
@@ -290,17 +286,12 @@ def run_step(ctx: dict, rate: float, seconds: int, warmup: int, lag: float, prof
     tickets_db = create_engine(stack.settings["tickets"].database_url)
     deadline = time.monotonic() + 60
     while True:
-        with notes.connect() as conn:
-            sent = dict(
-                conn.execute(
-                    text("SELECT subject, sent_at FROM deliveries WHERE subject = ANY(:s) AND status = 'sent'"),
-                    {"s": [f"ticket/{i}" for i in ids]},
-                ).all()
-            )
-        if len(sent) >= len(ids) or time.monotonic() > deadline:
+        times = sms_times(notes, ids)
+        if len(times) >= len(ids) or time.monotonic() > deadline:
             break
         time.sleep(0.2)
     drain_s = time.time() - generated_at
+    sent = {subject: sent_at for subject, (_planned, sent_at) in times.items()}
     snap_c = meter.snapshot()
     with tickets_db.connect() as conn:
         created = dict(conn.execute(text("SELECT id, created_at FROM tickets WHERE id = ANY(:i)"), {"i": ids}).all())
@@ -322,13 +313,7 @@ def run_step(ctx: dict, rate: float, seconds: int, warmup: int, lag: float, prof
     latencies = [(sent[f"ticket/{r[4]}"] - created[r[4]]).total_seconds() * 1000 for r in by_due]
     # Where the time goes: commit → the delivery row planned (relay, broker, consumer), planned → sent (dispatcher,
     # contact, provider).
-    with notes.connect() as conn:
-        planned = dict(
-            conn.execute(
-                text("SELECT subject, created_at FROM deliveries WHERE subject = ANY(:s)"),
-                {"s": [f"ticket/{r[4]}" for r in by_due]},
-            ).all()
-        )
+    planned = {subject: planned_at for subject, (planned_at, _sent) in times.items()}
     to_planned = [(planned[f"ticket/{r[4]}"] - created[r[4]]).total_seconds() * 1000 for r in by_due]
     to_sent = [(sent[f"ticket/{r[4]}"] - planned[f"ticket/{r[4]}"]).total_seconds() * 1000 for r in by_due]
     quarters = [latencies[len(latencies) * q // 4 : len(latencies) * (q + 1) // 4] for q in range(4)]

@@ -98,6 +98,16 @@ def setup_household(stack) -> dict:
     return {"token": token, "unit_id": unit["id"], "resident_id": resident["id"], "community_id": community["id"]}
 
 
+def sms_times(notes_db, ticket_ids: list) -> dict:
+    """ "ticket/<id>" → (delivery row planned, sent) of the tickets' SMS sent so far."""
+    with notes_db.connect() as conn:
+        rows = conn.execute(
+            text("SELECT subject, created_at, sent_at FROM deliveries WHERE subject = ANY(:s) AND status = 'sent'"),
+            {"s": [f"ticket/{i}" for i in ticket_ids]},
+        ).all()
+    return {subject: (planned, sent) for subject, planned, sent in rows}
+
+
 def event_latency(stack, household: dict, rate: int, seconds: int) -> dict:
     """Open loop at `rate` tickets/s; latency = SMS delivery row sent_at − ticket row created_at."""
     session = requests.Session()
@@ -142,13 +152,7 @@ def event_latency(stack, household: dict, rate: int, seconds: int) -> dict:
     notes_db = create_engine(stack.settings["notifications"].database_url)
     deadline = time.monotonic() + 60
     while True:
-        with notes_db.connect() as conn:
-            sent = dict(
-                conn.execute(
-                    text("SELECT subject, sent_at FROM deliveries WHERE subject = ANY(:s) AND status = 'sent'"),
-                    {"s": [f"ticket/{i}" for i in ids]},
-                ).all()
-            )
+        sent = {subject: times[1] for subject, times in sms_times(notes_db, ids).items()}
         if len(sent) == len(ids) or time.monotonic() > deadline:
             break
         time.sleep(0.5)
