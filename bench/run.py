@@ -95,7 +95,17 @@ def setup_household(stack) -> dict:
     resident = post(
         "/api/v1/residents", {"unit_id": unit["id"], "name": "李四", "phone": "13900139000", "role": "owner"}
     )
-    return {"token": token, "unit_id": unit["id"], "resident_id": resident["id"]}
+    return {"token": token, "unit_id": unit["id"], "resident_id": resident["id"], "community_id": community["id"]}
+
+
+def sms_times(notes_db, ticket_ids: list) -> dict:
+    """ "ticket/<id>" → (delivery row planned, sent) of the tickets' SMS sent so far."""
+    with notes_db.connect() as conn:
+        rows = conn.execute(
+            text("SELECT subject, created_at, sent_at FROM deliveries WHERE subject = ANY(:s) AND status = 'sent'"),
+            {"s": [f"ticket/{i}" for i in ticket_ids]},
+        ).all()
+    return {subject: (planned, sent) for subject, planned, sent in rows}
 
 
 def event_latency(stack, household: dict, rate: int, seconds: int) -> dict:
@@ -142,13 +152,7 @@ def event_latency(stack, household: dict, rate: int, seconds: int) -> dict:
     notes_db = create_engine(stack.settings["notifications"].database_url)
     deadline = time.monotonic() + 60
     while True:
-        with notes_db.connect() as conn:
-            sent = dict(
-                conn.execute(
-                    text("SELECT subject, sent_at FROM deliveries WHERE subject = ANY(:s) AND status = 'sent'"),
-                    {"s": [f"ticket/{i}" for i in ids]},
-                ).all()
-            )
+        sent = {subject: times[1] for subject, times in sms_times(notes_db, ids).items()}
         if len(sent) == len(ids) or time.monotonic() > deadline:
             break
         time.sleep(0.5)
@@ -190,19 +194,9 @@ def wait_drained(stack, timeout: float = 300) -> float:
     return time.monotonic() - started
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--duration", type=int, default=10)
-    parser.add_argument("--web-workers", type=int, default=2)
-    parser.add_argument("--concurrency", default="1,8,32")
-    parser.add_argument("--latency-only", action="store_true", help="only commit → SMS (no wrk runs)")
-    parser.add_argument("--rates", default="50", help="open-loop rates (tickets/s) for commit → SMS, e.g. 5,50")
-    parser.add_argument("--latency-seconds", type=int, default=20)
-    args = parser.parse_args()
-    if not args.latency_only and not shutil.which("wrk"):
-        print("wrk is needed: apt-get install wrk", file=sys.stderr)
-        return 2
-    prefix = f"bench{uuid.uuid4().hex[:6]}"
+def bench_env(prefix: str, extra: dict | None = None) -> dict:
+    """The stack's environment: databases and broker objects named after `prefix` (dropped by teardown), the abuse
+    limits lifted, plus `extra` (e.g. an SMS provider)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("GUANJIA_")}
     env.update(
         {
@@ -219,14 +213,46 @@ def main() -> int:
             "GUANJIA_SMS_RECIPIENT_PER_DAY": "10000000",
             "GUANJIA_SMS_COMMUNITY_DAILY_BUDGET": "10000000",
             "GUANJIA_VAR_DIR": tempfile.mkdtemp(prefix="guanjia-bench-"),
+            **(extra or {}),
         }
     )
-    stack = DistributedStack(
+    return env
+
+
+def start_stack(env: dict, web_workers: int) -> DistributedStack:
+    return DistributedStack(
         env=env,
         port=free_port_block(len(STACK_SERVICES)),
-        web_workers=args.web_workers,
+        web_workers=web_workers,
         log_dir=Path(env["GUANJIA_VAR_DIR"]) / "logs",
     ).start()
+
+
+def teardown(stack: DistributedStack, prefix: str) -> None:
+    """Stop the stack, drop its databases and delete its exchange and queues."""
+    stack.stop()
+    from guanjia.db import drop_postgres_database
+    from guanjia.testing import _delete_broker_objects
+
+    for service in stack.specs:
+        drop_postgres_database(stack.settings[service].database_url)
+    _delete_broker_objects(AMQP, prefix)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--web-workers", type=int, default=2)
+    parser.add_argument("--concurrency", default="1,8,32")
+    parser.add_argument("--latency-only", action="store_true", help="only commit → SMS (no wrk runs)")
+    parser.add_argument("--rates", default="50", help="open-loop rates (tickets/s) for commit → SMS, e.g. 5,50")
+    parser.add_argument("--latency-seconds", type=int, default=20)
+    args = parser.parse_args()
+    if not args.latency_only and not shutil.which("wrk"):
+        print("wrk is needed: apt-get install wrk", file=sys.stderr)
+        return 2
+    prefix = f"bench{uuid.uuid4().hex[:6]}"
+    stack = start_stack(bench_env(prefix), args.web_workers)
     results = {
         "machine": machine(),
         "when": datetime.now(UTC).isoformat(),
@@ -274,13 +300,7 @@ def main() -> int:
         results["pipeline_drain_s"] = wait_drained(stack, timeout=600)
         print(f"SMS backlog after the last run drained in {results['pipeline_drain_s']:.1f} s", flush=True)
     finally:
-        stack.stop()
-        from guanjia.db import drop_postgres_database
-        from guanjia.testing import _delete_broker_objects
-
-        for service in stack.specs:
-            drop_postgres_database(stack.settings[service].database_url)
-        _delete_broker_objects(AMQP, prefix)
+        teardown(stack, prefix)
     out = HERE / "results"
     out.mkdir(exist_ok=True)
     path = out / f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
