@@ -98,7 +98,18 @@ class ProblemApi(Api):
         return contract_document(self.spec.to_dict(), self._app)
 
     def _openapi_json(self):
-        return current_app.response_class(json_module.dumps(self.openapi_document()), mimetype="application/json")
+        # Built once per process: the routes are all registered by create_app, and building costs ~0.1–1 s of CPU
+        # (the gateway asks every service for it once a minute). An ETag lets it ask "changed?" for nothing.
+        served = getattr(self, "_served_openapi", None)
+        if served is None:
+            import hashlib
+
+            body = json_module.dumps(self.openapi_document()).encode()
+            served = self._served_openapi = (body, hashlib.sha256(body).hexdigest()[:32])
+        body, etag = served
+        response = current_app.response_class(body, mimetype="application/json")
+        response.set_etag(etag)
+        return response.make_conditional(request)
 
     def handle_http_exception(self, error: HTTPException):
         data = getattr(error, "data", None) or {}

@@ -97,3 +97,37 @@ def test_health_is_public_and_metrics_need_the_metrics_token(client, gateway_set
     assert gateway.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
     metrics = gateway.get("/metrics", headers={"Authorization": "Bearer scrape-secret-123"})
     assert metrics.status_code == 200 and "guanjia_http_requests_total" in metrics.get_data(as_text=True)
+
+
+def test_the_document_is_merged_again_only_when_a_service_changed_its_own(gateway_settings, tickets_app, tickets_url):
+    """Once a minute every gateway worker asks each service for its document: a service answers 304 to the ETag it
+    gave, and the gateway then keeps the merged document (and its audit table) instead of merging anew."""
+    from gateway.openapi import OPENAPI_PATH, MergedOpenApi
+    from guanjia.http import WsgiUpstream
+
+    asked = []
+
+    class Recording(HttpUpstream):
+        def request(self, method, path, **kwargs):
+            response = super().request(method, path, **kwargs)
+            asked.append((kwargs["headers"].get("If-None-Match"), response.status))
+            return response
+
+    served = tickets_app.test_client().get(OPENAPI_PATH)
+    etag = served.headers["ETag"]
+    assert tickets_app.test_client().get(OPENAPI_PATH, headers={"If-None-Match": etag}).status_code == 304
+
+    merged = MergedOpenApi(lambda: {"openapi": "3.1.0", "paths": {}}, {"tickets": Recording("tickets", tickets_url)})
+    first = merged.document()
+    table = merged.audited()
+    merged._expires = 0.0  # a minute later
+    assert merged.audited() is table and merged.document() is first
+    assert asked == [(None, 200), (etag, 304)]
+
+    # A service whose document changed (a new release): merged anew.
+    merged = MergedOpenApi(lambda: {"openapi": "3.1.0", "paths": {}}, {"tickets": WsgiUpstream("tickets", tickets_app)})
+    first = merged.document()
+    merged._fetched["tickets"] = ("an-older-release", merged._fetched["tickets"][1])
+    merged._expires = 0.0
+    again = merged.document()
+    assert again is not first and "/api/v1/tickets" in again["paths"]
