@@ -1,9 +1,10 @@
 """Fields shared by every service: a decimal (money, a rate, an area) given as a string or a JSON number, a phone
-number, and the tolerant base of a consumed event's payload."""
+number, the tolerant base of a consumed event's payload, and one instance per schema class."""
 
 from __future__ import annotations
 
 import decimal
+import functools
 import re
 
 import marshmallow as ma
@@ -102,3 +103,10 @@ class Tolerant(ma.Schema):
 
     class Meta:
         unknown = ma.EXCLUDE
+
+
+@functools.cache
+def schema_instance(schema_class: type[ma.Schema]) -> ma.Schema:
+    """One instance of `schema_class` per process: building a schema costs more than loading or dumping with it,
+    and load and dump keep no state (a hot path's schemas: each event's payload, each response)."""
+    return schema_class()

@@ -178,7 +178,6 @@ class MergedOpenApi:
         self._audit_table: list = []
         self._audit_source: dict | None = None
         self._fetched: dict[str, tuple[str, dict]] = {}  # service → (its ETag, its document) as last fetched
-        self._missing: list[str] = []
 
     def document(self) -> dict:
         with self._lock:
@@ -215,9 +214,8 @@ class MergedOpenApi:
                 missing.append(name)
                 self._fetched.pop(name, None)
                 changed = True
-        if not changed and not self._missing:
+        if not changed:  # (a service missing last time has no ETag kept: it was fetched, or is missing, again)
             return self._cached, True
-        self._missing = missing
         documents = {"gateway": copy.deepcopy(self.own_document())} | documents
         self._owners = discovered_owners(documents)
         return merge_documents(documents, missing=missing), not missing

@@ -3,13 +3,13 @@
 
 from __future__ import annotations
 
-import functools
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
 from guanjia.bus import Batched, RetryLater, Unavailable, is_outage
 from guanjia.db import parse_time
+from guanjia.fields import schema_instance
 
 from .context import Context
 from .directory import DirectoryUnavailable
@@ -47,12 +47,6 @@ INCIDENT_NAMES = {
     "gas_leak": "燃气泄漏",
     "security": "治安事件",
 }
-
-
-@functools.cache
-def _schema(schema_class):
-    """One instance per payload schema (building one per event cost more than loading with it; load keeps no state)."""
-    return schema_class()
 
 
 def _lookup(fn, *args):
@@ -96,7 +90,7 @@ def _plan_all(context: Context, session: Session, planned: list[tuple[dict, Plan
 def on_ticket_created(context: Context, event: dict) -> Plan | None:
     """Receipt to the reporter (a public-area or patrol ticket has none). Sent at once even in quiet hours:
     it answers something the resident did a moment ago, so they are awake and waiting for it."""
-    data = _schema(TicketCreated).load(event["data"])
+    data = schema_instance(TicketCreated).load(event["data"])
     if not data["reporter_id"]:
         return None
     plan = Plan(
@@ -110,7 +104,7 @@ def on_ticket_created(context: Context, event: dict) -> Plan | None:
 
 
 def on_ticket_assigned(context: Context, event: dict) -> Plan | None:
-    data = _schema(TicketAssigned).load(event["data"])
+    data = schema_instance(TicketAssigned).load(event["data"])
     plan = Plan(
         "ticket.assigned",
         {"number": data["number"], "department": data["department"]},
@@ -122,7 +116,7 @@ def on_ticket_assigned(context: Context, event: dict) -> Plan | None:
 
 def on_ticket_resolved(context: Context, event: dict) -> Plan | None:
     """Ask the reporter for feedback: not essential (opted-out residents are not asked)."""
-    data = _schema(TicketResolved).load(event["data"])
+    data = schema_instance(TicketResolved).load(event["data"])
     if not data["reporter_id"]:
         return None
     plan = Plan(
@@ -137,7 +131,7 @@ def on_ticket_resolved(context: Context, event: dict) -> Plan | None:
 
 def on_ticket_sla_breached(context: Context, event: dict) -> Plan | None:
     """To everyone holding the escalation role in the community; urgent (goes out in quiet hours)."""
-    data = _schema(TicketSlaBreached).load(event["data"])
+    data = schema_instance(TicketSlaBreached).load(event["data"])
     users = _lookup(context.directory.users, data["community_id"], data["escalate_to_role"])
     plan = Plan(
         "ticket.sla_breached",
@@ -151,7 +145,7 @@ def on_ticket_sla_breached(context: Context, event: dict) -> Plan | None:
 
 def on_fee_overdue(context: Context, event: dict) -> Plan | None:
     """缴费提醒 per stage to the payer, or else to the unit's owners."""
-    data = _schema(FeeOverdue).load(event["data"])
+    data = schema_instance(FeeOverdue).load(event["data"])
     plan = Plan(
         f"fee.overdue.{data['stage']}",
         {"period": data["period"], "amount": data["amount_due"], "due_date": data["due_date"]},
@@ -162,7 +156,7 @@ def on_fee_overdue(context: Context, event: dict) -> Plan | None:
 
 
 def on_payment_received(context: Context, event: dict) -> Plan | None:
-    data = _schema(PaymentReceived).load(event["data"])
+    data = schema_instance(PaymentReceived).load(event["data"])
     plan = Plan(
         "payment.received",
         {"amount": data["amount"], "receipt_number": data["receipt_number"]},
@@ -174,7 +168,7 @@ def on_payment_received(context: Context, event: dict) -> Plan | None:
 
 def on_renovation_violation(context: Context, event: dict) -> Plan | None:
     """To the unit's owners; a serious violation is urgent."""
-    data = _schema(RenovationViolation).load(event["data"])
+    data = schema_instance(RenovationViolation).load(event["data"])
     plan = Plan(
         "renovation.violation",
         {"violation": data["category"], "rectify_by": _local(context, data["rectify_by"])},
@@ -187,14 +181,14 @@ def on_renovation_violation(context: Context, event: dict) -> Plan | None:
 
 def on_resident_moved_in(context: Context, event: dict) -> Plan | None:
     """A welcome: not essential."""
-    data = _schema(ResidentMovedIn).load(event["data"])
+    data = schema_instance(ResidentMovedIn).load(event["data"])
     plan = Plan("resident.moved_in", {}, [Recipient(data["resident_id"])], data["community_id"], essential=False)
     return plan
 
 
 def on_patrol_zone_overdue(context: Context, event: dict) -> Plan | None:
     """To the zone's butlers (the zone and its butlers from residents)."""
-    data = _schema(PatrolZoneOverdue).load(event["data"])
+    data = schema_instance(PatrolZoneOverdue).load(event["data"])
     zone = _lookup(context.directory.zone, data["zone_id"])
     if zone is None:
         raise RetryLater(f"zone {data['zone_id']} unknown to residents")
@@ -210,7 +204,7 @@ def on_patrol_zone_overdue(context: Context, event: dict) -> Plan | None:
 def on_incident_opened(context: Context, event: dict) -> Plan | None:
     """突发事件: the urgent notice to exactly the households of the affected units, buildings and zones, each
     resident once (essential and urgent: opted-out residents hear it too, also in quiet hours)."""
-    data = _schema(IncidentOpened).load(event["data"])
+    data = schema_instance(IncidentOpened).load(event["data"])
     if not data["notify_residents"]:
         return None
     community_id, scope = data["community_id"], data["scope"]
@@ -267,7 +261,7 @@ def on_activity_published(context: Context, event: dict) -> Plan | None:
     """社区活动 announcement to the current residents of its audience — the zones and/or buildings (with both: the
     residents in both), else the whole community: not essential (opted-out residents are not told; quiet hours
     hold it)."""
-    data = _schema(ActivityPublished).load(event["data"])
+    data = schema_instance(ActivityPublished).load(event["data"])
     community_id = data["community_id"]
     if not data["zone_ids"] and not data["building_ids"]:
         contacts = _lookup(context.directory.community_recipients, community_id, "community", None)
@@ -291,7 +285,7 @@ def on_activity_published(context: Context, event: dict) -> Plan | None:
 
 def on_activity_reminder_due(context: Context, event: dict) -> Plan | None:
     """活动提醒 the day before, to the household that signed up (they asked to come: essential)."""
-    data = _schema(ActivityReminderDue).load(event["data"])
+    data = schema_instance(ActivityReminderDue).load(event["data"])
     plan = Plan(
         "activity.reminder_due",
         {"kind": data["kind"], "starts_at": _local(context, data["starts_at"])},
@@ -304,14 +298,14 @@ def on_activity_reminder_due(context: Context, event: dict) -> Plan | None:
 def on_greeting_due(context: Context, event: dict) -> Plan | None:
     """生日祝福 to the resident who opted in (community keeps the birthday): not essential, so never in quiet hours
     and not to a resident who opted out of non-essential messages."""
-    data = _schema(GreetingDue).load(event["data"])
+    data = schema_instance(GreetingDue).load(event["data"])
     plan = Plan("greeting.due", {}, [Recipient(data["resident_id"])], data["community_id"], essential=False)
     return plan
 
 
 def on_reminder_due(context: Context, event: dict) -> Plan | None:
     """事务提醒 to the household a butler scheduled it for: its owners and tenants, each once; held in quiet hours."""
-    data = _schema(ReminderDue).load(event["data"])
+    data = schema_instance(ReminderDue).load(event["data"])
     plan = Plan(
         "reminder.due",
         {"matter": data["kind"], "due_date": data["due_on"]},
@@ -323,14 +317,14 @@ def on_reminder_due(context: Context, event: dict) -> Plan | None:
 
 def on_survey_reminder_due(context: Context, event: dict) -> Plan | None:
     """满意度调查 reminder to the owners of a household that has not answered: a request, so not essential."""
-    data = _schema(SurveyReminderDue).load(event["data"])
+    data = schema_instance(SurveyReminderDue).load(event["data"])
     plan = Plan("survey.reminder_due", {}, _owners(context, data["unit_id"]), data["community_id"], essential=False)
     return plan
 
 
 def on_task_due_soon(context: Context, event: dict) -> Plan | None:
     """交办任务提醒 to the assignee before the task falls due (held in quiet hours)."""
-    data = _schema(TaskDue).load(event["data"])
+    data = schema_instance(TaskDue).load(event["data"])
     plan = Plan(
         "task.due_soon",
         {"due_at": _local(context, data["due_at"])},
@@ -342,7 +336,7 @@ def on_task_due_soon(context: Context, event: dict) -> Plan | None:
 
 def on_task_overdue(context: Context, event: dict) -> Plan | None:
     """交办任务逾期: the escalation to the assigner, who handed the task down (held in quiet hours)."""
-    data = _schema(TaskDue).load(event["data"])
+    data = schema_instance(TaskDue).load(event["data"])
     plan = Plan(
         "task.overdue",
         {"due_at": _local(context, data["due_at"])},

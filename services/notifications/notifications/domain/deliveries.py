@@ -3,7 +3,6 @@ notification.* events and its failure, the delivery log and resend."""
 
 from __future__ import annotations
 
-import functools
 import json
 import threading
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from guanjia import outbox as outboxmod
 from guanjia.auth import Principal, scoped
 from guanjia.db import as_utc, is_postgres, new_id
 from guanjia.errors import Conflict, Forbidden, NotFound
+from guanjia.fields import schema_instance
 from guanjia.pii import mask_phone, normalize_phone
 
 from .. import events
@@ -390,12 +390,6 @@ def _rows_of(event: dict, plan: Plan, now: datetime, wechat, found: tuple, rows:
             rows[f"d_{name}"].append(values[name])
 
 
-@functools.cache
-def _published(event_type: str):
-    """One instance per published schema: the dispatcher dumps one per message it records (dump keeps no state)."""
-    return events.PUBLISHED[event_type]()
-
-
 class NotificationEvents:
     """The notification.sent/delivered/failed events of one transaction, written through the library's writer at
     the caller's `now`: one `outbox.emit` each, or — `batched`, the dispatcher recording a whole batch — one
@@ -417,7 +411,7 @@ class NotificationEvents:
         }
         if event_type == events.NOTIFICATION_FAILED:
             data["error_code"] = row.error_code
-        subject, payload = f"notification/{row.id}", _published(event_type).dump(data)
+        subject, payload = f"notification/{row.id}", schema_instance(events.PUBLISHED[event_type]).dump(data)
         if self.batches is None:
             outboxmod.emit(
                 session,

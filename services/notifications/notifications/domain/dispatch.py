@@ -294,8 +294,8 @@ def _record_sent(session: Session, written: NotificationEvents, sent: list, now:
         return
     for _item, outcome in sent:
         metrics.sms("notifications", outcome.provider or "-", outcome.status)
-    values: dict[str, list] = {k: [] for k in ("ids", "claimed", "providers", "message_ids", "masked", "locales")}
-    values["texts"], values["segments"] = [], []
+    columns = ("ids", "claimed", "providers", "message_ids", "masked", "locales", "texts", "segments")
+    values: dict[str, list] = {name: [] for name in columns}
     for item, outcome in sent:
         values["ids"].append(item["id"])
         values["claimed"].append(as_utc(item["claimed_at"]))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from datetime import datetime
 
 from sqlalchemy import event as sa_event
@@ -13,6 +12,7 @@ from guanjia import outbox as outboxmod
 from guanjia.auth import Principal, scoped
 from guanjia.db import new_id
 from guanjia.errors import NotFound
+from guanjia.fields import schema_instance
 
 from .. import events
 from ..models import Ticket, TimelineEntry, outbox
@@ -70,12 +70,6 @@ def timeline_positions(session) -> dict:
     return positions
 
 
-@functools.cache
-def _event_schema(event_type: str):
-    """The payload schema of `event_type`, built once (building a schema costs more than using it)."""
-    return events.PUBLISHED[event_type]()
-
-
 def emit(session, settings, ticket, event_type: str, data: dict, now: datetime) -> None:
     """The ticket's event, its payload dumped by the published schema, its time the caller's `now`."""
     outboxmod.emit(session, outbox, settings, **_ticket_fields(ticket.id, ticket.community_id, event_type, data, now))
@@ -91,7 +85,7 @@ def _ticket_fields(ticket_id: str, community_id: str, event_type: str, data: dic
         "type": event_type,
         "subject": f"ticket/{ticket_id}",
         "community": community_id,
-        "data": _event_schema(event_type).dump(data),
+        "data": schema_instance(events.PUBLISHED[event_type]).dump(data),
         "time": now,
     }
 
