@@ -10,7 +10,16 @@ from guanjia.db import parse_time
 from .domain import projections, tickets
 from .domain.common import CATEGORIES
 from .models import Ticket, Unit
-from .payloads import Absence, MeetingIssueRaised, RenovationViolation, SurveyLowScore, UnitChanged, ZoneUpdated
+from .payloads import (
+    Absence,
+    MeetingIssueRaised,
+    RenovationViolation,
+    ResidentChanged,
+    ResidentMoved,
+    SurveyLowScore,
+    UnitChanged,
+    ZoneUpdated,
+)
 
 
 def on_unit_changed(context, session: Session, event: dict) -> None:
@@ -21,6 +30,20 @@ def on_unit_changed(context, session: Session, event: dict) -> None:
 def on_zone_updated(context, session: Session, event: dict) -> None:
     data = ZoneUpdated().load(event["data"])
     projections.upsert_zone(session, data, parse_time(event["time"]))
+
+
+def on_resident_changed(context, session: Session, event: dict) -> None:
+    projections.upsert_resident(session, ResidentChanged().load(event["data"]), parse_time(event["time"]))
+
+
+def on_resident_moved_in(context, session: Session, event: dict) -> None:
+    data = {**ResidentMoved().load(event["data"]), "status": "moved_in"}
+    projections.upsert_resident(session, data, parse_time(event["time"]))
+
+
+def on_resident_moved_out(context, session: Session, event: dict) -> None:
+    data = {**ResidentMoved().load(event["data"]), "status": "moved_out"}
+    projections.upsert_resident(session, data, parse_time(event["time"]))
 
 
 def on_absence_started(context, session: Session, event: dict) -> None:
@@ -154,6 +177,10 @@ SCHEMAS = {
     "unit.created": UnitChanged,
     "unit.updated": UnitChanged,
     "zone.updated": ZoneUpdated,
+    "resident.registered": ResidentChanged,
+    "resident.updated": ResidentChanged,
+    "resident.moved_in": ResidentMoved,
+    "resident.moved_out": ResidentMoved,
     "renovation.violation": RenovationViolation,
     "staff.absence_started": Absence,
     "staff.absence_ended": Absence,
@@ -165,6 +192,10 @@ HANDLERS = {
     "unit.created": on_unit_changed,
     "unit.updated": on_unit_changed,
     "zone.updated": on_zone_updated,
+    "resident.registered": on_resident_changed,
+    "resident.updated": on_resident_changed,
+    "resident.moved_in": on_resident_moved_in,
+    "resident.moved_out": on_resident_moved_out,
     "renovation.violation": on_renovation_violation,
     "staff.absence_started": on_absence_started,
     "staff.absence_ended": on_absence_ended,

@@ -52,6 +52,19 @@ class Zone(Base):
     source_time: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
+class Resident(Base):
+    """What tickets knows of a resident (unit, community, status), built from resident.* events: the reporter a staff
+    member names is checked here first, and with residents only when this does not say current."""
+
+    __tablename__ = "residents"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    community_id: Mapped[str] = mapped_column(String(36))
+    unit_id: Mapped[str] = mapped_column(String(36))
+    status: Mapped[str] = mapped_column(String(20))  # registered | moved_in | moved_out | removed
+    # Time of the newest event (or answer of residents) applied: an older one never overwrites a newer one.
+    source_time: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
 class Ticket(Base):
     __tablename__ = "tickets"
     id: Mapped[str] = mapped_column(String(36), primary_key=True)

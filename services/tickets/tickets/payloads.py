@@ -25,6 +25,20 @@ class ZoneUpdated(Tolerant):
     butler_ids = ma.fields.List(ma.fields.String(), load_default=list)
 
 
+class ResidentMoved(Tolerant):
+    """resident.moved_in / resident.moved_out: the status is the event's."""
+
+    resident_id = ma.fields.String(required=True)
+    unit_id = ma.fields.String(required=True)
+    community_id = ma.fields.String(required=True)
+
+
+class ResidentChanged(ResidentMoved):
+    """resident.registered / resident.updated (its whole state: `removed` when the record is gone)."""
+
+    status = ma.fields.String(required=True)
+
+
 class RenovationViolation(Tolerant):
     violation_id = ma.fields.String(required=True)
     renovation_id = ma.fields.String(load_default=None, allow_none=True)

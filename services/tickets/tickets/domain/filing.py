@@ -1,7 +1,7 @@
 """Filing the usual ticket in two statements: one read, one write, no ORM unit of work on the hot path.
 
 The read gathers, for a ticket in a unit tickets knows, everything the create decides with: the unit (community,
-zone, label), the zone's butlers and name, the next ticket number, the community's SLA policy for the kind and
+zone, label), the named reporter as the resident projection knows them, the zone's butlers and name, the next ticket number, the community's SLA policy for the kind and
 priority, its business hours and direct-close kinds, its routing rules (oldest first) and the running absences of
 everyone a rule or the zone could route to. Nothing of it is cached: a rule, policy or absence changed a moment ago
 is what this read sees, in every process. Python then checks and decides exactly as the ORM create does (the same
@@ -30,11 +30,11 @@ from guanjia.errors import Invalid
 
 from .. import events
 from ..models import Ticket, TimelineEntry, outbox
-from . import people
 from .business_hours import BusinessHours, add_minutes
 from .common import ticket_event
 from .community import DEFAULT_CONFIG, stored_kinds
 from .lifecycle import assigned_data
+from .projections import check_reporter
 from .routing import STAND_IN_REASON, best_rule, destination
 from .sla import sla_values
 
@@ -121,6 +121,7 @@ SELECT u.community_id, u.zone_id, coalesce(nullif(u.label, ''), u.number) AS uni
        p.response_minutes, p.resolution_minutes, p.business_hours,
        c.community_id IS NOT NULL AS configured, c.business_day_start, c.business_day_end, c.business_days,
        c.direct_close_categories,
+       rr.community_id AS reporter_community_id, rr.unit_id AS reporter_unit_id, rr.status AS reporter_status,
        (SELECT json_agg(json_build_array(r.category, r.subcategory, r.zone_id, r.department, r.assignee_id)
                         ORDER BY r.created_at, r.id)
           FROM routing_rules r WHERE r.community_id = u.community_id) AS rules,
@@ -135,6 +136,7 @@ SELECT u.community_id, u.zone_id, coalesce(nullif(u.label, ''), u.number) AS uni
   LEFT JOIN sla_policies p
          ON p.community_id = u.community_id AND p.category = :category AND p.priority = :priority
   LEFT JOIN community_configs c ON c.community_id = u.community_id
+  LEFT JOIN residents rr ON rr.id = :reporter_id
  WHERE u.id = :unit_id
 """)
 
@@ -148,16 +150,32 @@ def create_in_unit(
     """File the ticket in two statements; None when tickets does not know the unit (the ORM create then asks)."""
     priority = data.get("priority") or "normal"
     conn = session.connection()
+    # The reporter a staff member names, as the resident projection knows them (a resident files for themself).
+    named = reporter_id if principal.role != "resident" else None
     read = conn.execute(
-        _READ, {"unit_id": data["unit_id"], "category": data["category"], "priority": priority, "now": now}
+        _READ,
+        {
+            "unit_id": data["unit_id"],
+            "category": data["category"],
+            "priority": priority,
+            "now": now,
+            "reporter_id": named,
+        },
     ).one_or_none()
     if read is None:
         return None
     community_id, zone_id = read.community_id, read.zone_id
     check_unit(principal, data["unit_id"], community_id, zone_id)
     check_zone_matches(data, zone_id)
-    if principal.role != "resident" and reporter_id:
-        people.check_reporter(directory, reporter_id, community_id, data["unit_id"])
+    if named:
+        known = None
+        if read.reporter_status is not None:
+            known = {
+                "community_id": read.reporter_community_id,
+                "unit_id": read.reporter_unit_id,
+                "status": read.reporter_status,
+            }
+        check_reporter(session, directory, named, community_id, data["unit_id"], known)
 
     ticket = new_ticket(
         read.seq,

@@ -39,16 +39,22 @@ class People:
         return current_app.extensions["tickets.gateway"].get_found(f"/api/v1/internal/users/{_q(user_id)}/contact")
 
 
-def check_reporter(people: People, reporter_id: str, community_id: str, unit_id: str | None) -> None:
-    """The reporter is a current resident of the ticket's unit (a public-area ticket: of its community)."""
+def is_current(resident, community_id: str, unit_id: str | None) -> bool:
+    """A current resident of the ticket's unit (a public-area ticket: of its community): residents' answer or the
+    projection's row alike."""
+    return (
+        resident["community_id"] == community_id
+        and (unit_id is None or resident["unit_id"] == unit_id)
+        and resident["status"] not in ("moved_out", "removed")
+    )
+
+
+def check_reporter(people: People, reporter_id: str, community_id: str, unit_id: str | None) -> dict:
+    """The reporter as residents answers, when a current resident of the ticket's unit; else a 422."""
     resident = people.resident(reporter_id)
-    if (
-        resident is None
-        or resident.get("community_id") != community_id
-        or (unit_id is not None and resident.get("unit_id") != unit_id)
-        or resident.get("status") == "moved_out"
-    ):
+    if resident is None or not is_current(resident, community_id, unit_id):
         raise Invalid("reporter_id", "not a current resident of this ticket's unit")
+    return resident
 
 
 def zone_community(people: People, zone_id: str) -> str | None:

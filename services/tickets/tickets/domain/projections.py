@@ -8,9 +8,10 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from guanjia.db import as_utc, parse_time
+from guanjia.db import as_utc, insert_if_absent, parse_time
 
-from ..models import Absence, Ticket, Unit, Zone
+from ..models import Absence, Resident, Ticket, Unit, Zone
+from . import people
 from .common import OPEN_STATUSES
 
 
@@ -90,6 +91,53 @@ def find_unit(session: Session, unit_id: str, fetch_unit) -> Unit | None:
     )
     session.flush()
     return session.get(Unit, unit_id)
+
+
+def upsert_resident(session: Session, data: dict, source_time: datetime) -> None:
+    """resident.* (or residents' own answer) in any order: a state older than the one kept changes nothing. Race
+    free: two requests remembering the same answer, or a request and the consumer, never collide."""
+    values = {
+        "community_id": data["community_id"],
+        "unit_id": data["unit_id"],
+        "status": data["status"],
+        "source_time": source_time,
+    }
+    if insert_if_absent(session, Resident, {"id": data["resident_id"], **values}):
+        return
+    session.execute(
+        update(Resident)
+        .where(Resident.id == data["resident_id"], Resident.source_time <= source_time)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+
+
+_UNREAD = object()
+
+
+def check_reporter(
+    session: Session, directory, reporter_id: str, community_id: str, unit_id: str | None, known=_UNREAD
+) -> None:
+    """The reporter is a current resident of the ticket's unit (a public-area ticket: of its community).
+
+    The projection answers when it says current (`known`: its row as the caller read it, None when absent).
+    Anything else — a resident not heard of yet, moved out, of another unit — is asked of residents, so a refusal
+    is always residents' own; its answer is kept for the next ticket. A move-out is heard by the bus: until
+    tickets' consumer applied it, the projection still says current (as the unit projection follows a unit).
+    """
+    if known is _UNREAD:
+        row = session.get(Resident, reporter_id)
+        known = (
+            None if row is None else {"community_id": row.community_id, "unit_id": row.unit_id, "status": row.status}
+        )
+    if known is not None and people.is_current(known, community_id, unit_id):
+        return
+    resident = people.check_reporter(directory, reporter_id, community_id, unit_id)
+    upsert_resident(
+        session,
+        {**resident, "resident_id": resident["id"]},
+        parse_time(resident.get("updated_at") or resident["created_at"]),
+    )
 
 
 def upsert_absence(session: Session, data: dict, ended_at: datetime | None = None) -> None:

@@ -29,7 +29,7 @@ from .common import (
 )
 from .filing import check_unit, check_zone_matches, created_data, new_ticket
 from .lifecycle import dispatch
-from .projections import find_unit
+from .projections import check_reporter, find_unit
 from .routing import STAND_IN_REASON, route, stand_in_for
 from .sla import deadlines, escalate_emergency
 
@@ -80,7 +80,7 @@ def create_ticket(
             raise Invalid("zone_id", "no such zone")
         community_id, zone_id = zone.community_id, zone.id
     if principal.role != "resident" and reporter_id:
-        people.check_reporter(directory, reporter_id, community_id, unit.id if unit else None)
+        check_reporter(session, directory, reporter_id, community_id, unit.id if unit else None)
     if data.get("assignee_id"):
         people.check_assignee(directory, data["assignee_id"], community_id)
 
