@@ -21,14 +21,13 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    any_,
     bindparam,
     event,
     select,
     text,
     update,
 )
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.orm import Session
 
 from . import db as dbmod
@@ -352,7 +351,7 @@ def retry_dead(session: Session, table: Table, max_attempts: int, ids: list[str]
 class _Claimed:
     """A claimed batch: its open transaction (row locks held), its rows, and the publish awaiting confirms."""
 
-    def __init__(self, stack: ExitStack, session: Session, rows):
+    def __init__(self, stack: ExitStack, session: Connection, rows):
         self.stack = stack
         self.session = session
         self.rows = rows
@@ -389,6 +388,30 @@ class OutboxRelay:
         self.max_attempts = max_attempts
         self.window = window
         self.postgres = dbmod.is_postgres(database.engine)
+        # A pass at the pipeline's pace claims a few rows: the statements are built once (fixed text with array
+        # parameters on PostgreSQL), not composed, keyed and bound anew per pass.
+        columns = (table.c.id, table.c.event_type, table.c.payload, table.c.attempts)
+        if self.postgres:
+            self._claim_statement = text(
+                f"SELECT id, event_type, payload, attempts FROM {table.name}"
+                f" WHERE published_at IS NULL AND attempts < {int(max_attempts)}"
+                f" ORDER BY created_at LIMIT {int(batch_size)} FOR UPDATE SKIP LOCKED"
+            ).columns(*columns)
+            self._sent_statement = text(f"UPDATE {table.name} SET published_at = :now WHERE id = ANY(:ids)").bindparams(
+                bindparam("now", type_=UtcDateTime()), bindparam("ids", type_=ARRAY(String))
+            )
+        else:
+            self._claim_statement = (
+                select(*columns)
+                .where(table.c.published_at.is_(None), table.c.attempts < max_attempts)
+                .order_by(table.c.created_at)
+                .limit(batch_size)
+            )
+            self._sent_statement = (
+                update(table)
+                .where(table.c.id.in_(bindparam("ids", expanding=True)))
+                .values(published_at=bindparam("now", type_=UtcDateTime()))
+            )
 
     def publish_pending(self) -> int:
         """Claim batches (SKIP LOCKED on PostgreSQL), publish them, mark the confirmed rows sent. Returns rows sent.
@@ -430,7 +453,8 @@ class OutboxRelay:
 
     def _claim_and_send(self, open_batches: list[_Claimed]) -> _Claimed | None:
         stack = ExitStack()
-        session = stack.enter_context(self.database.transaction())
+        # A plain connection: the relay needs no ORM unit of work, only its statements and one commit.
+        session = stack.enter_context(self.database.engine.begin())
         try:
             rows = session.execute(self._claim()).all()
         except BaseException:
@@ -489,13 +513,7 @@ class OutboxRelay:
         return len(confirmed)
 
     def _claim(self):
-        query = (
-            select(self.table.c.id, self.table.c.event_type, self.table.c.payload, self.table.c.attempts)
-            .where(self.table.c.published_at.is_(None), self.table.c.attempts < self.max_attempts)
-            .order_by(self.table.c.created_at)
-            .limit(self.batch_size)
-        )
-        return query.with_for_update(skip_locked=True) if self.postgres else query
+        return self._claim_statement
 
     def _count(self, event_types: list[str]) -> None:
         settings = getattr(self.publisher, "settings", None)
@@ -515,15 +533,15 @@ class OutboxRelay:
                 extra={"event_id": row_id, "attempts": attempts[row_id], "error": reason[:200]},
             )
 
-    def _mark_sent(self, session: Session, ids: list[str]) -> None:
+    def _mark_sent(self, session: Connection, ids: list[str]) -> None:
         if not ids:
             return
         # One array parameter on PostgreSQL rather than a thousand bound values to render and send.
-        match = self.table.c.id == any_(bindparam("ids", ids, type_=ARRAY(String))) if self.postgres else None
-        where = match if match is not None else self.table.c.id.in_(ids)
-        session.execute(update(self.table).where(where).values(published_at=datetime.now(UTC)))
+        session.execute(self._sent_statement, {"ids": ids, "now": datetime.now(UTC)})
 
-    def _mark_failed(self, session: Session, failed: dict[str, str], *, set_aside: bool = False) -> None:
+    def _mark_failed(self, session: Connection, failed: dict[str, str], *, set_aside: bool = False) -> None:
+        if not failed:
+            return  # the usual pass: nothing nacked, nothing unpublishable
         attempts = self.max_attempts if set_aside else self.table.c.attempts + 1
         for row_id, reason in failed.items():
             session.execute(

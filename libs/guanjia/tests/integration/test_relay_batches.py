@@ -186,3 +186,34 @@ def test_guanjia_outbox_dead_lists_the_set_aside_rows_of_a_service(infra):
     assert retried.returncode == 0 and "1 outbox row(s)" in retried.stderr
     listed = subprocess.run([*cli, "dead", "tickets"], env=env, capture_output=True, text=True, timeout=60)
     assert listed.stdout.strip() == ""
+
+
+@pytest.fixture
+def clean_world(infra):
+    yield from scratch_outbox_and_inbox(infra, "relfew")  # its own outbox: no rows left by the tests above
+
+
+def test_a_pass_of_a_few_rows_is_one_claim_and_one_mark_in_one_transaction(clean_world):
+    """The pipeline's pace: a pass claims a ticket's two events. Nothing nacked, nothing unpublishable: no
+    per-row statements, no bookkeeping of failures — the claim, the mark of the confirmed ids, the commit."""
+    from sqlalchemy import event as sa_event
+
+    settings, database, tables = clean_world
+    with database.transaction() as session:
+        outbox.add(session, tables["outbox"], _event("a"))
+        outbox.add(session, tables["outbox"], _event("b"))
+    relay = outbox.OutboxRelay(database, tables["outbox"], bus.Publisher(settings))
+    statements = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany):
+        statements.append(" ".join(statement.split()))
+
+    sa_event.listen(database.engine, "before_cursor_execute", seen)
+    try:
+        assert relay.publish_pending() == 2
+    finally:
+        sa_event.remove(database.engine, "before_cursor_execute", seen)
+        relay.publisher.close()
+    assert [s.split()[0] for s in statements] == ["SELECT", "UPDATE"], statements
+    assert statements[0].endswith("FOR UPDATE SKIP LOCKED") and "ANY(" in statements[1]
+    assert not _unpublished(database, tables["outbox"])
