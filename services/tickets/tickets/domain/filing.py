@@ -20,6 +20,7 @@ import json
 from datetime import datetime
 from typing import NamedTuple
 
+import orjson
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -212,10 +213,12 @@ def create_in_unit(
         emitted.append(ticket_event(settings, ticket.id, community_id, events.TICKET_ASSIGNED, data_assigned, now))
 
     outbox_sql, notify, params = outboxmod.insert_sql(session, outbox, emitted)
-    params.update({f"t_{name}": getattr(ticket, name) for name in _TICKET_COLUMNS})
-    for i, row in enumerate(timeline):
-        params.update({f"tl{i}_{name}": value for name, value in row.items()})
-    conn.execute(_write(len(timeline), outbox_sql, notify), params)
+    # The ticket and its timeline as two JSON parameters, not ~60 bound values: psycopg keeps the converted form
+    # of a statement of at most 50 parameters (else it parses it again on every execution), and nothing is bound
+    # value by value. The n-th timeline row is position n.
+    params["ticket"] = _json({name: getattr(ticket, name) for name in _TICKET_COLUMNS})
+    params["timeline"] = _json([{**row, "position": i + 1} for i, row in enumerate(timeline)])
+    conn.execute(_write(outbox_sql, notify), params)
 
     # What the response shows, from the same read (display.filed adds the staff names).
     ticket.unit_label, ticket.zone_name = read.unit_label, read.zone_name
@@ -260,17 +263,20 @@ def _timeline_row(ticket, actor, action, from_status, now, reason, details) -> d
     }
 
 
+def _json(value) -> str:
+    # Aware datetimes as RFC 3339 (timestamptz reads them exactly); a Decimal, were one set, as its text.
+    return orjson.dumps(value, default=str).decode()
+
+
 @functools.lru_cache(maxsize=16)
-def _write(timeline_rows: int, outbox_sql: str, notify: str):
+def _write(outbox_sql: str, notify: str):
     """The one write: ticket, timeline, outbox rows and the relay's wake-up (cached per shape: fixed text)."""
-    ticket_values = ", ".join(f":t_{name}" for name in _TICKET_COLUMNS)
-    timeline_values = ", ".join(
-        "(" + ", ".join(f"{i + 1}" if name == "position" else f":tl{i}_{name}" for name in _TIMELINE_COLUMNS) + ")"
-        for i in range(timeline_rows)
-    )
+    tickets, timeline = ", ".join(_TICKET_COLUMNS), ", ".join(_TIMELINE_COLUMNS)
     return text(f"""
-WITH ticket AS (INSERT INTO tickets ({", ".join(_TICKET_COLUMNS)}) VALUES ({ticket_values})),
-timeline AS (INSERT INTO ticket_timeline ({", ".join(_TIMELINE_COLUMNS)}) VALUES {timeline_values}),
+WITH ticket AS (INSERT INTO tickets ({tickets})
+                SELECT {tickets} FROM json_populate_record(NULL::tickets, CAST(:ticket AS json))),
+timeline AS (INSERT INTO ticket_timeline ({timeline})
+             SELECT {timeline} FROM json_populate_recordset(NULL::ticket_timeline, CAST(:timeline AS json))),
 events AS ({outbox_sql})
 SELECT {notify}
 """)
