@@ -23,6 +23,7 @@ from . import metrics as gmetrics
 from .config import Settings
 from .db import utcnow
 from .errors import ProblemError, TooManyRequests
+from .fields import schema_instance
 from .logging import request_id_var
 
 log = logging.getLogger("guanjia.web")
@@ -524,7 +525,7 @@ def idempotent(table, payload, status: int, produce) -> Response:
     key = request.headers.get("Idempotency-Key")
     if key is not None and not 0 < len(key) <= 200:
         raise Invalid("Idempotency-Key", "must be 1 to 200 characters")
-    payload_hash = idempotency.request_hash(payload)
+    payload_hash = idempotency.request_hash(payload) if key else None  # only a keyed request is compared
     try:
         with database().transaction() as session:
             if key:
@@ -629,6 +630,13 @@ class ProblemParser(FlaskParser):
         from flask_smorest import abort
 
         abort(400, messages={"json": [f"invalid JSON body: {error}"[:200]]})
+
+    def _get_schema(self, argmap, req):
+        # One instance per schema class (guanjia.fields.schema_instance), not webargs' new one per request: building
+        # a schema deep-copies its fields, which cost more than loading the body with it.
+        if isinstance(argmap, type) and issubclass(argmap, ma.Schema):
+            return schema_instance(argmap)
+        return super()._get_schema(argmap, req)
 
     def _process_location_data(self, location_data, schema, req, location, unknown, validators):
         data = super()._process_location_data(location_data, schema, req, location, unknown, validators)
