@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import NamedTuple
 
 import orjson
-from sqlalchemy import text
+from sqlalchemy import column, text
 from sqlalchemy.orm import Session
 
 from guanjia import outbox as outboxmod
@@ -114,6 +114,29 @@ class Rule(NamedTuple):
     assignee_id: str | None
 
 
+# Named result columns (untyped: psycopg's values as they come) let SQLAlchemy keep the result's metadata with the
+# cached statement instead of building it from the cursor's description on every create.
+_READ_COLUMNS = (
+    "community_id",
+    "zone_id",
+    "unit_label",
+    "zone_name",
+    "butler_ids",
+    "seq",
+    "response_minutes",
+    "resolution_minutes",
+    "business_hours",
+    "configured",
+    "business_day_start",
+    "business_day_end",
+    "business_days",
+    "direct_close_categories",
+    "reporter_community_id",
+    "reporter_unit_id",
+    "reporter_status",
+    "rules",
+    "absences",
+)
 # One row, or none when tickets does not know the unit (then the ORM create asks residents). nextval() is in the
 # select list of that one row: a unit not found takes no number.
 _READ = text("""
@@ -139,7 +162,7 @@ SELECT u.community_id, u.zone_id, coalesce(nullif(u.label, ''), u.number) AS uni
   LEFT JOIN community_configs c ON c.community_id = u.community_id
   LEFT JOIN residents rr ON rr.id = :reporter_id
  WHERE u.id = :unit_id
-""")
+""").columns(*(column(name) for name in _READ_COLUMNS))
 
 _TICKET_COLUMNS = tuple(column.name for column in Ticket.__table__.columns)
 _TIMELINE_COLUMNS = tuple(column.name for column in TimelineEntry.__table__.columns)
