@@ -136,45 +136,76 @@ ALIYUN_REJECTED = {
 }
 
 
+# SendBatchSms takes at most this many numbers per call (PhoneNumberJson).
+ALIYUN_BATCH_MAX = 100
+
+
+def _compact(value) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
 class AliyunSms:
     name = "aliyun"
+    batch_max = ALIYUN_BATCH_MAX
 
     def __init__(self, settings: SmsSettings, clock: SigningClock = time.time):
         self.settings, self.clock = settings, clock
         self.config = settings.aliyun
         self.session = _http()
 
-    def request_params(self, message: Message) -> dict:
+    def template_code(self, message: Message) -> str:
         code = self.config.templates.get(message.template)
         if not code:
             raise SmsError("template_not_configured", f"no Aliyun template code for {message.template}", PROVIDER)
+        return code
+
+    def _signed(self, action: str, params: dict) -> dict:
         params = {
             "AccessKeyId": self.config.access_key_id,
-            "Action": "SendSms",
+            "Action": action,
             "Format": "JSON",
-            "OutId": message.reference,
-            "PhoneNumbers": aliyun_phone(message.phone),
             "RegionId": self.config.region,
-            "SignName": self.settings.signature,
             "SignatureMethod": "HMAC-SHA1",
             "SignatureNonce": str(uuid.uuid4()),
             "SignatureVersion": "1.0",
-            "TemplateCode": code,
-            "TemplateParam": json.dumps(message.params, ensure_ascii=False, separators=(",", ":")),
             "Timestamp": datetime.fromtimestamp(self.clock(), UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "Version": "2017-05-25",
+            **params,
         }
         params["Signature"] = aliyun_signature(params, self.config.access_key_secret)
         return params
 
-    def send(self, message: Message) -> str:
-        response = _post(
-            self.name,
-            self.session,
-            self.config.endpoint,
-            self.settings.timeout_seconds,
-            data=self.request_params(message),
+    def request_params(self, message: Message) -> dict:
+        return self._signed(
+            "SendSms",
+            {
+                "OutId": message.reference,
+                "PhoneNumbers": aliyun_phone(message.phone),
+                "SignName": self.settings.signature,
+                "TemplateCode": self.template_code(message),
+                "TemplateParam": _compact(message.params),
+            },
         )
+
+    def batch_params(self, messages: list[Message]) -> dict:
+        """SendBatchSms of messages with one template: the numbers, signatures and variables as JSON arrays in one
+        order (no OutId: one call's id cannot name each delivery; the receipts name the number)."""
+        codes = {self.template_code(m) for m in messages}
+        if len(codes) != 1 or not 1 <= len(messages) <= self.batch_max:
+            raise ValueError(f"a batch is 1 to {self.batch_max} messages of one template")
+        return self._signed(
+            "SendBatchSms",
+            {
+                "PhoneNumberJson": _compact([aliyun_phone(m.phone) for m in messages]),
+                "SignNameJson": _compact([self.settings.signature] * len(messages)),
+                "TemplateCode": codes.pop(),
+                "TemplateParamJson": _compact([m.params for m in messages]),
+            },
+        )
+
+    def _call(self, params: dict) -> str:
+        """POST a signed call; its BizId, or SmsError classified by Aliyun's code."""
+        response = _post(self.name, self.session, self.config.endpoint, self.settings.timeout_seconds, data=params)
         body = _json_body(self.name, response)
         code = str(body.get("Code", f"http_{response.status_code}"))
         if code == "OK":
@@ -187,6 +218,13 @@ class AliyunSms:
         if code.startswith("isp.") or response.status_code >= 500:
             raise SmsError(code, text, TRANSIENT, provider=self.name)
         raise SmsError(code, text, PROVIDER, provider=self.name)
+
+    def send(self, message: Message) -> str:
+        return self._call(self.request_params(message))
+
+    def send_batch(self, messages: list[Message]) -> str:
+        """One SendBatchSms call for messages of one template; the call's BizId (one for all its numbers)."""
+        return self._call(self.batch_params(messages))
 
 
 # -- Tencent Cloud SMS (API 3.0, TC3-HMAC-SHA256) --------------------------------------------------------------------
@@ -360,6 +398,15 @@ class TwilioSms:
 PROVIDERS = {"console": ConsoleSms, "aliyun": AliyunSms, "tencent": TencentSms, "twilio": TwilioSms}
 
 
+@dataclass(frozen=True)
+class Sent:
+    """A message a provider accepted: `batched` when it went in a batch call whose `message_id` it shares."""
+
+    provider: str
+    message_id: str
+    batched: bool = False
+
+
 class ProviderChain:
     """The instance's providers in failover order; send() returns (provider name, provider message id)."""
 
@@ -367,10 +414,59 @@ class ProviderChain:
         self.providers = providers
         self.name = providers[0].name
 
+    def batch_key(self, message: Message) -> str | None:
+        """What messages must share to go in one call of the first provider (its template), or None when that
+        provider has no batch API or cannot send this template (the message goes alone, and fails over as ever)."""
+        first = self.providers[0]
+        if not hasattr(first, "send_batch"):
+            return None
+        try:
+            return first.template_code(message)
+        except SmsError:
+            return None
+
     def send(self, message: Message) -> tuple[str, str]:
-        retryable: list[SmsError] = []
-        last: SmsError | None = None
-        for provider in self.providers:
+        return self._send_from(message, 0, [], None)
+
+    def send_batch(self, messages: list[Message]) -> list[Sent | SmsError]:
+        """Messages of one batch key in one call of the first provider; a result per message, in order. Refused
+        as a whole: a rejected code (one bad number refuses the call) sends them one by one, so that only the bad
+        one fails; otherwise each message fails over to the next providers as send() does, and without any it
+        gets the first provider's error (throttled: waits out the window; transient: backs off)."""
+        first = self.providers[0]
+        try:
+            message_id = first.send_batch(messages)
+            return [Sent(first.name, message_id, batched=True) for _ in messages]
+        except SmsError as exc:
+            exc.provider = first.name
+            if exc.kind == REJECTED:
+                return [self._result(lambda m=m: self.send(m)) for m in messages]
+            self._refused(first, exc)
+            refusal = exc
+        except Exception as exc:  # a bug or an unexpected answer: an outage of this provider, as in send()
+            refusal = SmsError("error", mask_text(repr(exc))[:200], TRANSIENT, provider=first.name)
+        retryable = [refusal] if refusal.kind in (TRANSIENT, THROTTLED) else []
+        return [self._result(lambda m=m: self._send_from(m, 1, list(retryable), refusal)) for m in messages]
+
+    @staticmethod
+    def _result(send: Callable[[], tuple[str, str]]) -> Sent | SmsError:
+        try:
+            return Sent(*send())
+        except SmsError as exc:
+            return exc
+
+    @staticmethod
+    def _refused(provider, exc: SmsError) -> None:
+        log.warning(
+            "sms provider refused, trying the next one",
+            extra={"provider": provider.name, "code": exc.code, "kind": exc.kind},
+        )
+
+    def _send_from(
+        self, message: Message, start: int, retryable: list[SmsError], last: SmsError | None
+    ) -> tuple[str, str]:
+        """Try the providers from `start` on, after the refusals already met (`retryable`, `last`)."""
+        for provider in self.providers[start:]:
             try:
                 return provider.name, provider.send(message)
             except SmsError as exc:
@@ -380,10 +476,7 @@ class ProviderChain:
                 last = exc
                 if exc.kind in (TRANSIENT, THROTTLED):
                     retryable.append(exc)
-                log.warning(
-                    "sms provider refused, trying the next one",
-                    extra={"provider": provider.name, "code": exc.code, "kind": exc.kind},
-                )
+                self._refused(provider, exc)
             except Exception as exc:  # a bug or an unexpected answer: treat as an outage of this provider
                 last = SmsError("error", mask_text(repr(exc))[:200], TRANSIENT, provider=provider.name)
                 retryable.append(last)
