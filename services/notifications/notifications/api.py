@@ -352,7 +352,7 @@ def _json_list(schema):
         raise Invalid("body", f"invalid report: {exc.messages}") from None
 
 
-def _apply_all(provider: str, reports: list[tuple[str, bool, str | None]]) -> list[str]:
+def _apply_all(provider: str, reports: list[tuple[str | list[str], bool, str | None]]) -> list[str]:
     settings, now = web.settings(), web.now()
     with web.database().transaction() as session:
         return [
@@ -365,10 +365,13 @@ def _apply_all(provider: str, reports: list[tuple[str, bool, str | None]]) -> li
 
 @receipts.route("/aliyun", methods=["POST"])
 def aliyun_receipt():
-    """Aliyun SmsReport HTTP push at `?token=<GUANJIA_SMS_ALIYUN_CALLBACK_TOKEN>`; answers as Aliyun expects."""
+    """Aliyun SmsReport HTTP push at `?token=<GUANJIA_SMS_ALIYUN_CALLBACK_TOKEN>`; answers as Aliyun expects. A
+    report of a SendBatchSms call names its delivery by biz_id and phone_number."""
     _token_ok(context().sms.aliyun.callback_token)
     reports = _json_list(AliyunReceipt)
-    outcomes = _apply_all("aliyun", [(r["biz_id"], r["success"], r["err_code"]) for r in reports])
+    key = web.settings().pii_key
+    ids = [receipt_rules.aliyun_message_ids(key, r["biz_id"], r["phone_number"]) for r in reports]
+    outcomes = _apply_all("aliyun", [(i, r["success"], r["err_code"]) for i, r in zip(ids, reports, strict=True)])
     if "unknown" in outcomes:
         return {"code": 1, "msg": "unknown biz_id"}  # Aliyun pushes again later (we may not have recorded it yet)
     return {"code": 0, "msg": "成功"}

@@ -270,6 +270,7 @@ class AliyunReceipt(ma.Schema):
         unknown = ma.EXCLUDE
 
     biz_id = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=100))
+    phone_number = ma.fields.String(load_default=None, allow_none=True, validate=ma.validate.Length(max=32))
     success = ma.fields.Boolean(required=True)
     err_code = ma.fields.String(load_default=None, allow_none=True)
 

@@ -70,12 +70,15 @@ class FakeSms:
             self.requests[provider] += 1
             return self.script[provider].pop(0) if self.script[provider] else None
 
-    def accept(self, provider: str, phone: str, **details) -> str:
-        message_id = {
-            "aliyun": f"{int(time.time() * 1000)}^{uuid.uuid4().int % 10**10}",
-            "tencent": f"2433:{uuid.uuid4().int % 10**20}",
-            "twilio": "SM" + uuid.uuid4().hex,
-        }[provider]
+    def accept(self, provider: str, phone: str, message_id: str | None = None, **details) -> str:
+        message_id = (
+            message_id
+            or {
+                "aliyun": f"{int(time.time() * 1000)}^{uuid.uuid4().int % 10**10}",
+                "tencent": f"2433:{uuid.uuid4().int % 10**20}",
+                "twilio": "SM" + uuid.uuid4().hex,
+            }[provider]
+        )
         with self.lock:
             self.sent.append({"provider": provider, "phone": phone, "id": message_id, "at": time.time(), **details})
         self.received.set()
@@ -120,7 +123,7 @@ class _Handler(BaseHTTPRequestHandler):
             return self._twilio(path, body)
         return self._reply(404, {"message": "not found"})
 
-    # Aliyun dysmsapi SendSms (RPC, signature v1)
+    # Aliyun dysmsapi SendSms and SendBatchSms (RPC, signature v1)
     def _aliyun(self, body: bytes):
         params = dict(parse_qsl(body.decode(), keep_blank_values=True))
         request_id = str(uuid.uuid4()).upper()
@@ -132,8 +135,9 @@ class _Handler(BaseHTTPRequestHandler):
             return error(404, "InvalidAccessKeyId.NotFound", "Specified access key is not found.")
         if params.get("Signature") != aliyun_expected_signature(params, ALIYUN_SECRET):
             return error(400, "SignatureDoesNotMatch", "Specified signature is not matched with our calculation.")
+        if params.get("Action") not in ("SendSms", "SendBatchSms"):
+            return error(400, "MissingParameter" if "Action" not in params else "InvalidParameter", "Action")
         for name, value in [
-            ("Action", "SendSms"),
             ("Version", "2017-05-25"),
             ("SignatureMethod", "HMAC-SHA1"),
             ("SignatureVersion", "1.0"),
@@ -151,25 +155,40 @@ class _Handler(BaseHTTPRequestHandler):
         code = self.fake.next_code("aliyun")
         if code:
             return error(200, code, f"scripted {code}")
-        if not params.get("SignName"):
+        batch = params["Action"] == "SendBatchSms"
+        if batch:
+            try:
+                phones, signs, variables = (
+                    json.loads(params.get(name) or "null")
+                    for name in ("PhoneNumberJson", "SignNameJson", "TemplateParamJson")
+                )
+            except ValueError:
+                return error(200, "isv.INVALID_JSON_PARAM", "JSON参数不合法")
+            lists = (phones, signs, variables)
+            if not all(isinstance(v, list) for v in lists) or not phones or len({len(v) for v in lists}) != 1:
+                return error(200, "isv.INVALID_JSON_PARAM", "JSON参数不合法")
+            if len(phones) > 100:
+                return error(200, "isv.MOBILE_COUNT_OVER_LIMIT", "手机号码数量超过限制")
+        else:
+            phones, signs = [params.get("PhoneNumbers", "")], [params.get("SignName")]
+            variables = [json.loads(params.get("TemplateParam") or "{}")]
+        if not all(signs):
             return error(200, "isv.SMS_SIGNATURE_ILLEGAL", "签名不合法")
         expected = self.fake.templates["aliyun"].get(params.get("TemplateCode"))
         if expected is None:
             return error(200, "isv.SMS_TEMPLATE_ILLEGAL", "模板不合法(不存在或被拉黑)")
-        variables = json.loads(params.get("TemplateParam") or "{}")
-        if set(variables) != set(expected):
+        if any(not isinstance(v, dict) or set(v) != set(expected) for v in variables):
             return error(200, "isv.TEMPLATE_MISSING_PARAMETERS", "模板缺少变量")
-        phone = params.get("PhoneNumbers", "")
-        if not (phone.isdigit() and len(phone) == 11 and phone.startswith("1")):
+        # One bad number refuses the whole call (a batch as a single send).
+        if not all(isinstance(p, str) and p.isdigit() and len(p) == 11 and p.startswith("1") for p in phones):
             return error(200, "isv.MOBILE_NUMBER_ILLEGAL", "非法手机号")
-        biz_id = self.fake.accept(
-            "aliyun",
-            "+86" + phone,
-            template=params["TemplateCode"],
-            params=variables,
-            sign=params["SignName"],
-            reference=params.get("OutId"),
-        )
+        biz_id = None
+        for phone, sign, values in zip(phones, signs, variables, strict=True):
+            details = {"template": params["TemplateCode"], "params": values, "sign": sign, "batch": batch}
+            # A batch's numbers share the call's BizId (its reports name biz_id and phone_number).
+            biz_id = self.fake.accept(
+                "aliyun", "+86" + phone, message_id=biz_id, reference=params.get("OutId"), **details
+            )
         self._hold()  # accepted; the answer may be held back (a worker can be killed meanwhile)
         return self._reply(200, {"RequestId": request_id, "Code": "OK", "Message": "OK", "BizId": biz_id})
 

@@ -24,7 +24,7 @@ from .. import events
 from ..config import SMS, WECHAT, SmsSettings
 from ..directory import DirectoryUnavailable
 from ..models import Delivery, InboxMessage
-from ..sms import PROVIDER, REJECTED, THROTTLED, Message, SmsError
+from ..sms import PROVIDER, REJECTED, THROTTLED, Message, Sent, SmsError
 from ..templates import localized, pick_locale, render, segments
 from ..wechat import PERMANENT, THROTTLE_SECONDS, WechatError, mask_openid
 from ..wechat import THROTTLED as WECHAT_THROTTLED
@@ -43,6 +43,7 @@ from .deliveries import NotificationEvents, fail, fall_back
 from .inbox_messages import without_signature
 from .messages import unseal
 from .quiet_hours import in_quiet_hours, local_day_start, quiet_hours_end
+from .receipts import batch_message_id
 from .wording import template_overrides
 
 log = logging.getLogger("notifications.domain")
@@ -242,7 +243,7 @@ def dispatch(context, database, now: datetime) -> int:
     if not claimed:
         return 0
     _look_up_contacts(context, claimed)
-    results = list(context.pool().map(lambda item: _send_one(context, item, overrides), claimed))
+    results = _send_all(context, claimed, overrides)
     with database.transaction() as session:
         # One statement for what was sent, one query for the other rows and one multi-row outbox insert: the batch
         # is recorded in a few round trips.
@@ -375,8 +376,18 @@ def _valid_phone(contact: dict | None) -> str | None:
         return None
 
 
-def _send_one(context, item: dict, overrides: dict) -> Outcome:
-    """Look the contact up now, render, send through the provider chain; never raises."""
+@dataclass(frozen=True)
+class Ready:
+    """An SMS addressed and rendered, to be sent alone or in one call with others of its batch key."""
+
+    message: Message
+    base: dict  # the outcome's masked number, locale and logged text
+    now: datetime  # when it was prepared: back-off and throttling windows count from here
+
+
+def _prepare(context, item: dict, overrides: dict) -> Outcome | Ready:
+    """Look the contact up now and render: a Ready SMS, or the Outcome when there is nothing to send (WeChat:
+    sent, as it has no batch call)."""
     if item["channel"] == WECHAT:
         return _send_wechat(context, item, overrides)
     now = context.clock()
@@ -406,38 +417,91 @@ def _send_one(context, item: dict, overrides: dict) -> Outcome:
     if item["kind"] == "message":
         # A sign-in code is never written down: the delivery log shows the text with the code hidden.
         logged = render(key, {k: "*" * len(str(v)) for k, v in variables.items()}, locale, signature, overrides)
-    message = Message(
-        phone=phone, text=text, template=key, params=localized(key, variables, locale), reference=item["id"]
+    params = localized(key, variables, locale)
+    message = Message(phone=phone, text=text, template=key, params=params, reference=item["id"])
+    return Ready(message, {"masked": mask_phone(phone), "locale": locale, "text": logged}, now)
+
+
+def _unexpected(context, item: dict, exc: Exception, now: datetime) -> Outcome:
+    return Outcome(
+        "retry",
+        error_code="error",
+        reason=mask_text(repr(exc))[:200],
+        retry_at=now + backoff(item["attempts"], context.sms),
     )
-    base = {"masked": mask_phone(phone), "locale": locale, "text": logged}
-    try:
-        provider, message_id = context.chain.send(message)
-    except SmsError as exc:
-        reason = str(exc)[:200]
-        if exc.kind in (REJECTED, PROVIDER):
-            return Outcome("failed", provider=exc.provider, error_code=exc.code, reason=reason, **base)
-        if exc.kind == THROTTLED:
-            retry_at = now + timedelta(seconds=exc.retry_after or 1)
-            return Outcome("retry", exc.provider, error_code=exc.code, reason=reason, retry_at=retry_at, throttled=True)
-        if item["attempts"] >= context.sms.max_attempts:
-            return Outcome(
-                "failed", provider=exc.provider, error_code=exc.code, reason=f"gave up: {reason}"[:200], **base
-            )
-        return Outcome(
-            "retry",
-            exc.provider,
-            error_code=exc.code,
-            reason=reason,
-            retry_at=now + backoff(item["attempts"], context.sms),
-        )
-    except Exception as exc:  # never lose the row to a bug: retry it like an outage
-        return Outcome(
-            "retry",
-            error_code="error",
-            reason=mask_text(repr(exc))[:200],
-            retry_at=now + backoff(item["attempts"], context.sms),
-        )
-    return Outcome("sent", provider=provider, message_id=message_id, **base)
+
+
+def _sms_outcome(context, item: dict, ready: Ready, result: Sent | Exception) -> Outcome:
+    """The outcome of a prepared SMS from what the provider chain answered for it."""
+    now, base = ready.now, ready.base
+    if isinstance(result, Sent):
+        message_id = result.message_id
+        if result.batched:  # the call's id, shared by its numbers: the receipt names the number too
+            message_id = batch_message_id(context.settings.pii_key, message_id, ready.message.phone)
+        return Outcome("sent", provider=result.provider, message_id=message_id, **base)
+    if not isinstance(result, SmsError):
+        return _unexpected(context, item, result, now)
+    exc, reason = result, str(result)[:200]
+    if exc.kind in (REJECTED, PROVIDER):
+        return Outcome("failed", provider=exc.provider, error_code=exc.code, reason=reason, **base)
+    if exc.kind == THROTTLED:
+        retry_at = now + timedelta(seconds=exc.retry_after or 1)
+        return Outcome("retry", exc.provider, error_code=exc.code, reason=reason, retry_at=retry_at, throttled=True)
+    if item["attempts"] >= context.sms.max_attempts:
+        return Outcome("failed", provider=exc.provider, error_code=exc.code, reason=f"gave up: {reason}"[:200], **base)
+    return Outcome(
+        "retry", exc.provider, error_code=exc.code, reason=reason, retry_at=now + backoff(item["attempts"], context.sms)
+    )
+
+
+def batch_calls(keys: list[str | None], phones: list[str], size: int) -> list[list[int]]:
+    """The provider calls for prepared messages (indexes): messages of one batch key go together, up to `size` a
+    call and one message per number in a call (two messages to one number in one call would share an id and
+    its receipt); without a key, or left alone, a message is a call of its own."""
+    calls: list[list[int]] = []
+    open_calls: dict[str, list[tuple[list[int], set[str]]]] = {}
+    for index, (key, phone) in enumerate(zip(keys, phones, strict=True)):
+        if key is None or size < 2:
+            calls.append([index])
+            continue
+        chunks = open_calls.setdefault(key, [])
+        chunk = next((c for c in chunks if len(c[0]) < size and phone not in c[1]), None)
+        if chunk is None:
+            chunk = ([], set())
+            chunks.append(chunk)
+            calls.append(chunk[0])
+        chunk[0].append(index)
+        chunk[1].add(phone)
+    return calls
+
+
+def _send_all(context, claimed: list[dict], overrides: dict) -> list[Outcome]:
+    """Prepare the claimed messages (concurrently: a contact may need a call), then send them (concurrently):
+    SMS that the first provider can take in one call (Aliyun's SendBatchSms: one template) go in one call per
+    batch; the others one by one. An outcome per claimed item, in order."""
+    pool, chain = context.pool(), context.chain
+    prepared = list(pool.map(lambda item: _prepare(context, item, overrides), claimed))
+    outcomes: list[Outcome | None] = [p if isinstance(p, Outcome) else None for p in prepared]
+    waiting = [i for i, p in enumerate(prepared) if isinstance(p, Ready)]
+    calls = batch_calls(
+        [chain.batch_key(prepared[i].message) for i in waiting],
+        [prepared[i].message.phone for i in waiting],
+        getattr(chain.providers[0], "batch_max", 1),
+    )
+
+    def send(call: list[int]) -> list[tuple[int, Outcome]]:
+        indexes = [waiting[n] for n in call]
+        messages = [prepared[i].message for i in indexes]
+        try:
+            results = chain.send_batch(messages) if len(messages) > 1 else [Sent(*chain.send(messages[0]))]
+        except Exception as exc:  # SmsError (a refusal), or a bug: never lose the rows
+            results = [exc] * len(messages)
+        return [(i, _sms_outcome(context, claimed[i], prepared[i], r)) for i, r in zip(indexes, results, strict=True)]
+
+    for pairs in pool.map(send, calls):
+        for index, outcome in pairs:
+            outcomes[index] = outcome
+    return outcomes
 
 
 def _send_wechat(context, item: dict, overrides: dict) -> Outcome:

@@ -12,7 +12,34 @@ from guanjia.pii import pii_lookup_hash
 
 from .. import events
 from ..models import Delivery, WechatBinding
+from ..sms import aliyun_phone
 from .deliveries import NotificationEvents, fail, fall_back
+
+# A message sent in a batch call shares the call's id with the others: its provider_message_id is that id and a key
+# of its number (never the number in clear), which the provider's report names too. 16 hex digits: no two of a
+# call's ≤100 numbers share one.
+NUMBER_KEY_LENGTH = 16
+
+
+def _number_key(pii_key: str, number: str) -> str:
+    return pii_lookup_hash(pii_key, f"sms-batch:{number}")[:NUMBER_KEY_LENGTH]
+
+
+def batch_message_id(pii_key: str, call_id: str, phone: str) -> str:
+    """The id of one number's message in a batch call (`phone` E.164): `<call id>:<key of the number as sent>`."""
+    return f"{call_id}:{_number_key(pii_key, aliyun_phone(phone))}"
+
+
+def aliyun_message_ids(pii_key: str, biz_id: str, phone_number: str | None) -> list[str]:
+    """The ids an Aliyun report may name: a SendSms message (BizId alone), or one number of a SendBatchSms call
+    (BizId and the number; mainland numbers come as 11 digits, perhaps with the country code)."""
+    ids = [biz_id]
+    digits = "".join(ch for ch in phone_number or "" if ch.isdigit())
+    if digits:
+        if len(digits) == 13 and digits.startswith("861"):
+            digits = digits[2:]
+        ids.append(f"{biz_id}:{_number_key(pii_key, digits)}")
+    return ids
 
 
 def apply_receipt(
@@ -21,15 +48,15 @@ def apply_receipt(
     now: datetime,
     *,
     provider: str,
-    message_id: str,
+    message_id: str | list[str],
     delivered: bool,
     error_code: str | None,
 ) -> str:
-    """A provider's delivery report: sent → delivered | failed, once. 'applied', 'duplicate' or 'unknown'."""
+    """A provider's delivery report: sent → delivered | failed, once. 'applied', 'duplicate' or 'unknown'.
+    `message_id` may be the ids the report can mean (aliyun_message_ids): at most one of them is a delivery's."""
+    ids = [message_id] if isinstance(message_id, str) else message_id
     query = (
-        select(Delivery)
-        .where(Delivery.provider == provider, Delivery.provider_message_id == message_id)
-        .with_for_update()
+        select(Delivery).where(Delivery.provider == provider, Delivery.provider_message_id.in_(ids)).with_for_update()
     )
     row = session.execute(query).scalars().first()
     if row is None:

@@ -102,6 +102,51 @@ def test_aliyun_receipts_need_the_token_and_report_failures(pipeline, directory,
     assert bad.status_code == 422 and "body" in bad.json["errors"]
 
 
+def test_an_aliyun_receipt_for_one_number_of_a_batch_applies_to_that_delivery_only(
+    pipeline, directory, make_event, fake_sms
+):
+    p = pipeline("aliyun")
+    client = p.app().test_client()
+    unit, community = str(uuid.uuid4()), str(uuid.uuid4())
+    first, second = (directory.resident(unit_id=unit, community_id=community) for _ in range(2))
+    event = make_event(
+        "fee.overdue",
+        {
+            "bill_id": str(uuid.uuid4()),
+            "unit_id": unit,
+            "community_id": community,
+            "period": "2026-11",
+            "amount_due": "10.00",
+            "due_date": "2026-11-15",
+            "stage": "first",
+            "days_overdue": 3,
+            "payer_id": None,
+        },
+    )
+    p.handle(event)
+    assert p.dispatch() == 2
+    [biz_id] = {m["id"] for m in fake_sms.of("aliyun")}  # one SendBatchSms call for both owners
+    with p.database.transaction() as s:
+        deliveries = s.execute(select(Delivery).where(Delivery.event_id == event["id"])).scalars()
+        delivery_of = {d.recipient_id: d.id for d in deliveries}
+
+    def report(person, success, code):
+        number = person["phone"][3:]
+        return {"phone_number": number, "success": success, "err_code": code, "biz_id": biz_id, "out_id": ""}
+
+    path = "/api/v1/notifications/receipts/aliyun?token=aliyun-receipts-token"
+    answer = client.post(path, json=[report(first, True, "DELIVERED")])
+    assert answer.json == {"code": 0, "msg": "成功"}
+    assert row(p, delivery_of[first["resident_id"]]).status == "delivered"
+    assert row(p, delivery_of[second["resident_id"]]).status == "sent"  # its own report has not come
+    assert client.post(path, json=[report(second, False, "MK:0001")]).json["code"] == 0
+    failed = row(p, delivery_of[second["resident_id"]])
+    assert failed.status == "failed" and failed.error_code == "MK:0001"
+    assert row(p, delivery_of[first["resident_id"]]).status == "delivered"
+    stranger = {**report(first, True, "DELIVERED"), "phone_number": "13900000000"}
+    assert client.post(path, json=[stranger]).json["code"] == 1  # no such number in that call
+
+
 def test_tencent_receipts(pipeline, directory, make_event):
     p = pipeline("tencent")
     client = p.app().test_client()

@@ -414,17 +414,17 @@ def test_an_outcome_whose_lease_was_taken_over_meanwhile_is_left_to_the_newer_at
     late, prompt = overdue(make_event, slow), overdue(make_event, quick)
     p.handle(late)
     p.handle(prompt)
-    send = dispatching._send_one
+    prepare = dispatching._prepare
     later = clock() + timedelta(seconds=1)
 
-    def send_and_lose_the_lease(context, item, overrides):
-        outcome = send(context, item, overrides)
+    def prepare_and_lose_the_lease(context, item, overrides):
+        ready = prepare(context, item, overrides)
         if item["event_id"] == late["id"]:  # another worker claimed it again while this one was sending
             with p.database.transaction() as s:
                 s.execute(update(Delivery).where(Delivery.id == item["id"]).values(claimed_at=later))
-        return outcome
+        return ready
 
-    monkeypatch.setattr(dispatching, "_send_one", send_and_lose_the_lease)
+    monkeypatch.setattr(dispatching, "_prepare", prepare_and_lose_the_lease)
     assert p.dispatch() == 2
     [taken] = rows(p, late["id"])
     assert (taken.status, taken.sent_at, taken.provider_message_id) == ("sending", None, None)

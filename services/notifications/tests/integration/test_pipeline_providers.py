@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from notifications.domain.receipts import batch_message_id
 from notifications.models import Delivery, outbox
 
 
@@ -64,10 +65,16 @@ def test_fee_overdue_reaches_the_owners_through_aliyun_with_a_signed_request(pip
     assert all(m["template"] == code and m["sign"] == "幸福物业" for m in sent)
     assert sent[0]["params"] == {"period": "2026-11", "amount": "1234.50", "due_date": "2026-11-15"}
 
+    # The owners' messages (one template) went in one SendBatchSms call: each delivery has its own id, the call's
+    # BizId and a key of its number (never the number itself), which the delivery report names.
+    assert fake_sms.requests["aliyun"] == 1 and all(m["batch"] for m in sent)
     deliveries = rows(p, event["id"])
     assert {d.status for d in deliveries} == {"sent"}
-    assert {d.provider_message_id for d in deliveries} == {m["id"] for m in sent}
-    assert {m["reference"] for m in sent} == {d.id for d in deliveries}  # OutId: our delivery id
+    [biz_id] = {m["id"] for m in sent}
+    pii_key = p.context.settings.pii_key
+    assert {d.provider_message_id for d in deliveries} == {batch_message_id(pii_key, biz_id, m["phone"]) for m in sent}
+    assert len({d.provider_message_id for d in deliveries}) == 2
+    assert not any(m["phone"][3:] in d.provider_message_id for m in sent for d in deliveries)
     text = deliveries[0].text
     assert text.startswith("【幸福物业】缴费提醒") and "催" not in text and deliveries[0].segments == 1
     [notice] = published(p, "notification.sent", deliveries[0].id)
@@ -85,6 +92,11 @@ def test_a_redelivered_event_sends_nothing_new(pipeline, household, fake_sms, ma
     assert p.handle(event) == "duplicate"
     assert p.dispatch() == 0
     assert len(fake_sms.of("aliyun")) == 1 and len(rows(p, event["id"])) == 1
+    # A lone message goes by SendSms: its own BizId, our delivery id as OutId.
+    [message], [delivery] = fake_sms.of("aliyun"), rows(p, event["id"])
+    assert (
+        not message["batch"] and message["reference"] == delivery.id and delivery.provider_message_id == message["id"]
+    )
 
 
 def test_tencent_gets_positional_parameters_under_a_tc3_signature(pipeline, household, fake_sms, make_event):
@@ -245,3 +257,57 @@ def test_wrong_credentials_are_a_provider_failure_not_a_silent_success(pipeline,
     [delivery] = rows(p, event["id"])
     assert delivery.status == "failed" and delivery.error_code == "SignatureDoesNotMatch"
     assert fake_sms.of("aliyun") == []
+
+
+def test_a_batch_refused_for_one_bad_number_is_sent_one_by_one_so_only_that_number_fails(
+    pipeline, household, directory, fake_sms, make_event
+):
+    p = pipeline("aliyun")
+    abroad = directory.resident(
+        unit_id=household["unit_id"], community_id=household["community_id"], phone="+85291234567"
+    )
+    event = fee_overdue(make_event, household["unit_id"], household["community_id"])
+    p.handle(event)
+    assert p.dispatch() == 3
+    # The call of three is refused (isv.MOBILE_NUMBER_ILLEGAL), then each goes by SendSms.
+    assert fake_sms.requests["aliyun"] == 4
+    sent = fake_sms.of("aliyun")
+    assert sorted(m["phone"] for m in sent) == sorted(o["phone"] for o in household["owners"])
+    assert not any(m["batch"] for m in sent)
+    by_recipient = {d.recipient_id: d for d in rows(p, event["id"])}
+    failed = by_recipient.pop(abroad["resident_id"])
+    assert failed.status == "failed" and failed.error_code == "isv.MOBILE_NUMBER_ILLEGAL" and failed.attempts == 1
+    assert {d.status for d in by_recipient.values()} == {"sent"}
+    assert {d.provider_message_id for d in by_recipient.values()} == {m["id"] for m in sent}
+    assert [f["data"]["delivery_id"] for f in published(p, "notification.failed", failed.id)] == [failed.id]
+
+
+def test_a_throttled_batch_waits_out_the_window_without_using_an_attempt_then_goes_in_one_call(
+    pipeline, household, fake_sms, make_event, clock
+):
+    p = pipeline("aliyun")
+    fake_sms.script["aliyun"] = ["isv.BUSINESS_LIMIT_CONTROL"]
+    event = fee_overdue(make_event, household["unit_id"], household["community_id"])
+    p.handle(event)
+    assert p.dispatch() == 2
+    waiting = rows(p, event["id"])
+    assert {(d.status, d.attempts, d.error_code) for d in waiting} == {("pending", 0, "isv.BUSINESS_LIMIT_CONTROL")}
+    assert {d.next_attempt_at for d in waiting} == {clock() + timedelta(seconds=60)}
+    clock.advance(seconds=61)
+    assert p.dispatch() == 2
+    assert fake_sms.requests["aliyun"] == 2 and len({m["id"] for m in fake_sms.of("aliyun")}) == 1
+    assert {d.status for d in rows(p, event["id"])} == {"sent"}
+
+
+def test_a_batch_fails_over_message_by_message_when_the_first_provider_is_down(
+    pipeline, household, fake_sms, make_event
+):
+    p = pipeline("aliyun", failover=("tencent",))
+    fake_sms.script["aliyun"] = ["isp.SYSTEM_ERROR"]
+    event = fee_overdue(make_event, household["unit_id"], household["community_id"])
+    p.handle(event)
+    assert p.dispatch() == 2
+    deliveries = rows(p, event["id"])
+    assert {(d.status, d.provider) for d in deliveries} == {("sent", "tencent")}
+    assert {d.provider_message_id for d in deliveries} == {m["id"] for m in fake_sms.of("tencent")}
+    assert fake_sms.requests["aliyun"] == 1 and len(fake_sms.of("tencent")) == 2

@@ -145,3 +145,22 @@ def test_consumer_payloads_tolerate_new_fields_and_null_reporters():
         TicketCreated().load({"ticket_id": "t", "number": "n", "category": "repair"})
     assert "reporter_id" in error.value.messages
     assert set(SCHEMAS) >= {"ticket.created", "fee.overdue", "patrol.zone_overdue"}
+
+
+def test_a_provider_that_cannot_be_reached_is_a_transient_network_error():
+    import socket
+
+    from notifications.sms import TRANSIENT, AliyunSms, Message, SmsError
+
+    with socket.socket() as probe:  # a local port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings = config.SmsSettings(
+        provider="aliyun",
+        aliyun=config.AliyunSettings(
+            access_key_id="id", access_key_secret="s", endpoint=f"http://127.0.0.1:{port}/", templates={"notice": "C"}
+        ),
+    )
+    with pytest.raises(SmsError) as refused:
+        AliyunSms(settings).send(Message(phone="+8613800138000", text="…", template="notice"))
+    assert refused.value.code == "network" and refused.value.kind == TRANSIENT and "138" not in str(refused.value)
