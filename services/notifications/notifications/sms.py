@@ -436,15 +436,16 @@ class ProviderChain:
     def __init__(self, providers: list):
         self.providers = providers
         self.name = providers[0].name
+        # How many messages one call of the first provider takes (1: it has no batch API).
+        self.batch_max = getattr(providers[0], "batch_max", 1)
 
     def batch_key(self, message: Message) -> str | None:
         """What messages must share to go in one call of the first provider (its template), or None when that
         provider has no batch API or cannot send this template (the message goes alone, and fails over as ever)."""
-        first = self.providers[0]
-        if not hasattr(first, "send_batch"):
+        if self.batch_max < 2:
             return None
         try:
-            return first.template_code(message)
+            return self.providers[0].template_code(message)
         except SmsError:
             return None
 

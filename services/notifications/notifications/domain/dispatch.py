@@ -486,7 +486,7 @@ def _send_all(context, claimed: list[dict], overrides: dict) -> list[Outcome]:
     calls = batch_calls(
         [chain.batch_key(prepared[i].message) for i in waiting],
         [prepared[i].message.phone for i in waiting],
-        getattr(chain.providers[0], "batch_max", 1),
+        chain.batch_max,
     )
 
     def send(call: list[int]) -> list[tuple[int, Outcome]]:

@@ -1,9 +1,9 @@
 """Filing the usual ticket in two statements: one read, one write, no ORM unit of work on the hot path.
 
 The read gathers, for a ticket in a unit tickets knows, everything the create decides with: the unit (community,
-zone, label), the named reporter as the resident projection knows them, the zone's butlers and name, the next ticket number, the community's SLA policy for the kind and
-priority, its business hours and direct-close kinds, its routing rules (oldest first) and the running absences of
-everyone a rule or the zone could route to. Nothing of it is cached: a rule, policy or absence changed a moment ago
+zone, label), the named reporter as the resident projection knows them, the zone's butlers and name, the next
+ticket number, the community's SLA policy for the kind and priority, its business hours and direct-close kinds,
+its routing rules (oldest first) and the running absences of everyone a rule or the zone could route to. Nothing of it is cached: a rule, policy or absence changed a moment ago
 is what this read sees, in every process. Python then checks and decides exactly as the ORM create does (the same
 checks, `sla_values`, `best_rule`, `destination`, the stand-in), and one statement writes the ticket, its timeline
 entries and its events — built by the shared outbox writer (`guanjia.outbox.build` / `insert_sql`) — and wakes the

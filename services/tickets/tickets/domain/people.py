@@ -43,9 +43,9 @@ def is_current(resident, community_id: str, unit_id: str | None) -> bool:
     """A current resident of the ticket's unit (a public-area ticket: of its community): residents' answer or the
     projection's row alike."""
     return (
-        resident["community_id"] == community_id
-        and (unit_id is None or resident["unit_id"] == unit_id)
-        and resident["status"] not in ("moved_out", "removed")
+        resident.get("community_id") == community_id
+        and (unit_id is None or resident.get("unit_id") == unit_id)
+        and resident.get("status") not in ("moved_out", "removed")
     )
 
 
