@@ -56,6 +56,15 @@ class Unavailable(Exception):
     consumer pauses (back-off, no limit) until the dependency answers again."""
 
 
+class _Redo(Exception):
+    """A batch applied without savepoints failed: it is rolled back and applied again with them. `item`: the event
+    whose handler raised `error` (its failure is kept, the handler not called again), or None (a `Batched` apply)."""
+
+    def __init__(self, item: _Delivered | None = None, error: Exception | None = None):
+        super().__init__()
+        self.item, self.error = item, error
+
+
 class _Paused(Exception):
     """The consumer stops consuming for a while: a dependency is down (the message was requeued)."""
 
@@ -600,17 +609,26 @@ class _Delivered:
     outcome: str = ""
     error: Exception | None = None
     poison: bool = False  # dead-lettered at once, not retried
+    prepared: bool = False  # a `Batched` prepare ran (its value, or its failure noted): not run again for a redo
+    value: Any = None
 
     def failed(self, exc: Exception, *, poison: bool = False) -> None:
         self.error, self.poison = exc, poison
+
+    def reset(self) -> None:
+        """Back to unapplied (its batch is applied again); what its `prepare` gave, or its failure, is kept."""
+        self.outcome = ""
+        if not self.prepared:
+            self.error, self.poison = None, False
 
 
 class EventConsumer:
     """Consumes `<service>.events`: parse, apply once (inbox), commit, then ack; retry, then dead-letter.
 
-    Several events are applied per transaction (`consumer_batch`, of those already delivered), each in its own
-    savepoint: a failing event rolls back to its savepoint only, the others commit together, and every message of
-    the batch is acked after that one commit (its dead letter or retry published first)."""
+    Several events are applied per transaction (`consumer_batch`, of those already delivered), first without
+    savepoints; if one fails, the transaction is rolled back and the batch applied again with a savepoint per event:
+    the failing event alone is rolled back, the others commit together, and every message of the batch is acked
+    after that one commit (its dead letter or retry published first)."""
 
     def __init__(
         self,
@@ -714,8 +732,7 @@ class EventConsumer:
         todo = [item for item in items if item.event is not None]
         try:
             if todo:
-                with self.database.transaction() as session:
-                    self._apply_all(session, todo)
+                self._apply_committed(todo)
         except Exception as exc:
             if is_outage(exc):
                 # Not the messages' fault: back to the queue, attempt counts unchanged; stop consuming for a while.
@@ -731,6 +748,37 @@ class EventConsumer:
             self._commit_failed(todo[0], exc)
         for item in items:
             self._settle(item)
+
+    def _apply_committed(self, items: list[_Delivered]) -> None:
+        """Apply a batch's events in one transaction: first without savepoints — two round trips fewer per batch,
+        the consumer's usual case, where nothing fails — and, if anything in it raised (other than an outage or an
+        event's `prepare`, which touches no table), the transaction is rolled back and the batch applied again with
+        a savepoint per event (`_apply_all`), so that the one at fault fails alone."""
+        try:
+            with self.database.transaction() as session:
+                try:
+                    self._apply_all(session, items, savepoints=False)
+                except _Redo:
+                    raise
+                except Exception as exc:
+                    if is_outage(exc):
+                        raise
+                    raise _Redo() from exc
+            return
+        except _Redo as redo:
+            culprit, error = redo.item, redo.error
+            log.info(
+                "batch failed without savepoints, applying it again with them",
+                extra={"consumer": self.name, "error": repr(redo.error or redo.__cause__)[:200]},
+            )
+        for item in items:
+            item.reset()
+        if culprit is not None:
+            # As its savepoint would have: its failure noted, its inbox row never written; the others again.
+            culprit.failed(error, poison=isinstance(error, events.InvalidEvent | Poison))
+            items = [item for item in items if item is not culprit]
+        with self.database.transaction() as session:
+            self._apply_all(session, items)
 
     def _commit_failed(self, item: _Delivered, exc: Exception) -> None:
         if isinstance(exc, IntegrityError):
@@ -790,10 +838,12 @@ class EventConsumer:
             raise item.error
         return item.outcome
 
-    def _apply_all(self, session, items: list[_Delivered]) -> None:
+    def _apply_all(self, session, items: list[_Delivered], *, savepoints: bool = True) -> None:
         """Apply a batch's events: a plain handler's each in its own savepoint, in order; then the events of each
         `Batched` apply together (an event already in this batch once goes alone, after them: a duplicate then, or
-        applied if the first one failed)."""
+        applied if the first one failed). Without `savepoints` a failure is raised instead of noted (the caller
+        rolls back and applies the batch again with them)."""
+        apply_one = self._apply if savepoints else self._apply_unguarded
         together: dict[Callable, list[_Delivered]] = {}
         alone, ids = [], set()
         for item in items:
@@ -804,21 +854,22 @@ class EventConsumer:
             elif isinstance(handler, Batched):
                 alone.append(item)
             else:
-                self._apply(session, item)
+                apply_one(session, item)
         for apply, group in together.items():
             if len(group) == 1:
-                self._apply(session, group[0])
+                apply_one(session, group[0])
             else:
-                self._apply_together(session, apply, group)
+                self._apply_together(session, apply, group, savepoint=savepoints)
         for item in alone:
-            self._apply(session, item)
+            apply_one(session, item)
 
-    def _apply_together(self, session, apply: Callable, items: list[_Delivered]) -> None:
+    def _apply_together(self, session, apply: Callable, items: list[_Delivered], *, savepoint: bool = True) -> None:
         """Events of one `Batched` apply in one savepoint: their inbox rows claimed in one statement, each prepared
-        (a failure is noted on its item and its inbox row released), then `apply` once for those prepared."""
+        (a failure is noted on its item and its inbox row released), then `apply` once for those prepared. Without
+        `savepoint`, a failure of the claim or of `apply` is raised (the caller rolls the transaction back)."""
         prepared: list[tuple[_Delivered, Any]] = []
         try:
-            with session.begin_nested():
+            with session.begin_nested() if savepoint else contextlib.nullcontext():
                 new = inbox.claim_all(session, self.inbox_table, self.name, [item.event for item in items])
                 failed = []
                 for item in items:
@@ -835,7 +886,7 @@ class EventConsumer:
                 if prepared:
                     apply(self.context, session, [(item.event, value) for item, value in prepared])
         except Exception as exc:
-            if is_outage(exc):
+            if is_outage(exc) or not savepoint:
                 raise
             log.warning(
                 "batch apply failed, applying its events one by one",
@@ -856,10 +907,12 @@ class EventConsumer:
             item.outcome = "applied"
 
     def _prepare(self, item: _Delivered) -> Any:
-        """`prepare` of one event; its failure noted on `item`, an outage raised."""
-        with _noted(item), _handling(item.event):
-            return self.handlers[item.event_type].prepare(self.context, item.event)
-        return None
+        """`prepare` of one event, once; its failure noted on `item`, an outage raised."""
+        if not item.prepared:
+            with _noted(item), _handling(item.event):
+                item.value = self.handlers[item.event_type].prepare(self.context, item.event)
+            item.prepared = True
+        return item.value
 
     def _apply(self, session, item: _Delivered, handler: Handler | None = None) -> None:
         """Apply one event in its own savepoint: the handler's effect and the inbox row, or neither. Its failure
@@ -879,6 +932,24 @@ class EventConsumer:
                 if not inbox.seen(session, self.inbox_table, self.name, event["id"]):
                     raise
                 item.outcome = "duplicate"
+
+    def _apply_unguarded(self, session, item: _Delivered) -> None:
+        """`_apply` without a savepoint: the handler's effect and the inbox row in the caller's transaction; a
+        failure raised (`_Redo` naming the event, unless the outage or the unique-key race `_apply` handles)."""
+        event = item.event
+        try:
+            with _handling(event):
+                if not inbox.claim(session, self.inbox_table, self.name, event):
+                    item.outcome = "duplicate"
+                    return
+                self.handlers[event["type"]](self.context, session, event)
+        except IntegrityError:
+            raise
+        except Exception as exc:
+            if is_outage(exc):
+                raise
+            raise _Redo(item, exc) from exc
+        item.outcome = "applied"
 
     def _retry_or_dead_letter(self, message, headers: dict, attempt: int, exc: Exception) -> str:
         delays = self.settings.retry_delays_ms

@@ -4,7 +4,9 @@ import threading
 
 import pika
 import pytest
+from sqlalchemy import event as sa_event
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from guanjia import bus, events, outbox
 from guanjia.testing import EventRecorder, scratch_outbox_and_inbox, wait_until
@@ -98,7 +100,14 @@ def test_consumer_applies_once_retries_then_dead_letters_and_keeps_going(world):
             raise bus.RetryLater("refers to something not seen yet")
         if event["data"].get("fail_once") and attempts[n] == 1:
             raise bus.RetryLater("not yet")
-        applied.append(n)
+        session.info.setdefault("applied", []).append(n)
+
+    # Applied = committed: a batch rolled back (tried without savepoints, then again with them) applied nothing.
+    def committed(session):
+        if not session.in_nested_transaction():
+            applied.extend(session.info.pop("applied", []))
+
+    sa_event.listen(Session, "after_commit", committed)
 
     consumer_settings = settings.with_service("libconsumer")
     consumer = bus.EventConsumer(consumer_settings, database, tables["inbox"], {"thing.happened": handler})
@@ -123,6 +132,7 @@ def test_consumer_applies_once_retries_then_dead_letters_and_keeps_going(world):
         stop.set()
         thread.join(10)
         publisher.close()
+        sa_event.remove(Session, "after_commit", committed)
     assert applied.count(1) == 1 and applied.count(2) == 1
     connection = pika.BlockingConnection(pika.URLParameters(settings.amqp_url))
     channel = connection.channel()
