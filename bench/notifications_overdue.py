@@ -91,6 +91,7 @@ def residents_server(settings, contacts: dict):
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body are two writes: no delayed-ACK stall between them
 
         def log_message(self, *args):  # quiet
             pass

@@ -31,6 +31,8 @@ class Context:
     wechat: WechatSettings = field(default_factory=WechatSettings)
     wechat_client: WechatClient | None = None
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
+    # When the dispatcher last looked for sends lost with their worker (claim_due: at most once a second).
+    stale_checked_at: datetime | None = field(default=None, repr=False)
     _pool: ThreadPoolExecutor | None = field(default=None, repr=False)
     _db: Database | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
