@@ -4,8 +4,10 @@ valid envelopes — one event at a time, in bulk, and set-based in SQL."""
 import json
 from datetime import UTC, datetime
 
+import psycopg
 import pytest
 from sqlalchemy import MetaData, select
+from sqlalchemy.engine import make_url
 
 from guanjia import events, outbox, tracing
 from guanjia.db import Database, ensure_postgres_database
@@ -57,6 +59,34 @@ def test_a_batch_shares_one_envelope_and_each_event_has_its_own_id(world):
     assert {e["time"] for e in written} == {"2026-06-30T16:00:00Z"}
     assert {e["traceparent"] for e in written} == {trace}
     assert ["community" in e for e in written] == [False, True, True]
+
+
+@pytest.mark.parametrize("count", [2, outbox.SMALL_BATCH + 1], ids=["insert", "copy"])
+def test_a_batch_of_a_few_rows_and_one_of_many_write_the_same_rows_and_wake_the_relay_at_commit(world, count):
+    settings, database, table = world
+    listener = psycopg.connect(make_url(settings.database_url).set(drivername="postgresql").render_as_string(False))
+    listener.autocommit = True
+    listener.execute(f"LISTEN {outbox.NOTIFY_CHANNEL}")
+    kind = "thing.flushed" if count < outbox.SMALL_BATCH else "thing.copied"
+    try:
+        with database.transaction() as session:
+            batch = outbox.Batch(table, settings, kind, time=THEN)
+            for n in range(count):
+                batch.add(subject=f"thing/{n}", data={"n": n})
+            assert batch.flush(session) == count
+            assert not list(listener.notifies(timeout=0.2))  # not before the commit
+        assert len(list(listener.notifies(timeout=2, stop_after=1))) == 1
+    finally:
+        listener.close()
+    written = _written(database, table, kind)
+    assert sorted(e["data"]["n"] for e in written) == list(range(count))
+    with database.transaction() as session:
+        rows = session.execute(
+            select(table.c.created_at, table.c.attempts, table.c.published_at).where(table.c.event_type == kind)
+        ).all()
+    assert {tuple(row) for row in rows} == {(THEN, 0, None)}
+    for event in written:
+        events.validate(event)
 
 
 def test_a_set_based_batch_is_written_by_one_statement_with_the_same_envelope(world):
