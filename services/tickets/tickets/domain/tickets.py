@@ -47,7 +47,7 @@ def next_ticket_seq(session: Session) -> int:
 
 def create_ticket(
     session: Session, settings, principal: Principal, data: dict, fetch_unit, now: datetime, directory=None
-) -> Ticket:
+) -> Ticket | filing.FiledTicket:
     """A ticket filed through the API by a resident or by the staff member who takes it (the first responder).
 
     Every id in the body is checked: the unit (in the caller's units, or a butler's zones), the reporter (a current
