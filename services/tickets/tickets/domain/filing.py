@@ -22,6 +22,7 @@ from typing import NamedTuple
 
 import orjson
 from sqlalchemy import column, text
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from guanjia import outbox as outboxmod
@@ -187,11 +188,19 @@ _TIMELINE_COLUMNS = tuple(column.name for column in TimelineEntry.__table__.colu
 
 
 def create_in_unit(
-    session: Session, settings, principal: Principal, data: dict, reporter_id, channel: str, now: datetime, directory
+    tx: Session | Connection,
+    settings,
+    principal: Principal,
+    data: dict,
+    reporter_id,
+    channel: str,
+    now: datetime,
+    directory,
 ) -> FiledTicket | None:
-    """File the ticket in two statements; None when tickets does not know the unit (the ORM create then asks)."""
+    """File the ticket in two statements — on the request's plain connection (the api's usual create) or its
+    Session's; None when tickets does not know the unit (the ORM create then asks)."""
     priority = data.get("priority") or "normal"
-    conn = session.connection()
+    conn = tx if isinstance(tx, Connection) else tx.connection()
     # The reporter a staff member names, as the resident projection knows them (a resident files for themself).
     named = reporter_id if principal.role != "resident" else None
     read = conn.execute(
@@ -217,7 +226,7 @@ def create_in_unit(
                 "unit_id": read.reporter_unit_id,
                 "status": read.reporter_status,
             }
-        check_reporter(session, directory, named, community_id, data["unit_id"], known)
+        check_reporter(tx, directory, named, community_id, data["unit_id"], known)
 
     fields = {
         "community_id": community_id,
@@ -251,7 +260,7 @@ def create_in_unit(
         data_assigned = assigned_data(ticket, "system:routing", reason, now)
         emitted.append(ticket_event(settings, ticket.id, community_id, events.TICKET_ASSIGNED, data_assigned, now))
 
-    outbox_sql, notify, params = outboxmod.insert_sql(session, outbox, emitted)
+    outbox_sql, notify, params = outboxmod.insert_sql(tx, outbox, emitted)
     # The ticket and its timeline as two JSON parameters, not ~60 bound values: psycopg keeps the converted form
     # of a statement of at most 50 parameters (else it parses it again on every execution), and nothing is bound
     # value by value. The n-th timeline row is position n.
