@@ -106,8 +106,32 @@ def build(
     for key, value in (("community", community), ("correlationid", correlationid), ("traceparent", traceparent)):
         if value:
             event[key] = value
-    validate(event)
+    if not _surely_valid(event, time):
+        validate(event)  # raises InvalidEvent as it always did (or passes: the quick check only says "sure")
     return event
+
+
+def _surely_valid(event: dict, time: datetime | None) -> bool:
+    """True only when `validate(event)` of what `build` made is sure to pass, checked without writing the event
+    out and parsing it back (two per created ticket: the parse was ~3/4 of building one): the attributes
+    `validate` checks have the types and values that pass, and json.dumps takes the event as it takes it there.
+    Anything else (odd types, a naive or second-offset time, data json refuses) goes to the full `validate`."""
+    if time is not None:
+        # The time is written as isoformat and read back with its offset: aware, in whole minutes, to be sure.
+        offset = time.utcoffset() if isinstance(time, datetime) else None
+        if offset is None or offset.seconds % 60 or offset.microseconds:
+            return False
+    for name in ("id", "source", "subject", "dataschema"):
+        value = event[name]
+        if not (isinstance(value, str) and value):
+            return False
+    if not isinstance(event["data"], dict):
+        return False
+    try:
+        json.dumps(event)
+    except Exception:  # whatever json refuses, validate refuses with its own message
+        return False
+    return True
 
 
 def validate(event: dict) -> CloudEvent:

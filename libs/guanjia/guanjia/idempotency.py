@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Column, Integer, MetaData, String, Table, Text, select, text
 from sqlalchemy.orm import Session
 
-from .db import UtcDateTime
+from .db import UtcDateTime, is_postgres
 from .errors import Invalid
 
 
@@ -36,7 +36,7 @@ def lookup(session: Session, table: Table, subject: str, key: str, payload_hash:
     On PostgreSQL the caller's key is first locked for the rest of the transaction: a retry arriving while the
     first request still runs (a double click) waits for it and replays its answer, instead of running the command
     again against what the first one changed (a payment would find its bills paid and be refused)."""
-    if session.get_bind().dialect.name == "postgresql":
+    if is_postgres(session):  # the request's Session, or its plain connection (Database.core_transaction)
         digest = hashlib.sha256(f"{table.name}\0{subject}\0{key}".encode()).digest()
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": int.from_bytes(digest[:8], "big", signed=True)})
     row = session.execute(select(table).where(table.c.subject == subject, table.c.key == key)).first()

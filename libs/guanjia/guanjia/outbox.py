@@ -88,7 +88,9 @@ def add(session: Session, table: Table, event_dict: dict) -> None:
     _wake_relay(session)
 
 
-def insert_sql(session: Session, table: Table, event_dicts: list[dict], prefix: str = "ob") -> tuple[str, str, dict]:
+def insert_sql(
+    session: Session | Connection, table: Table, event_dicts: list[dict], prefix: str = "ob"
+) -> tuple[str, str, dict]:
     """PostgreSQL: the outbox rows of `event_dicts` as pieces of the caller's one statement (a data-modifying CTE):
     (`INSERT INTO outbox … VALUES …` with named parameters `:<prefix><i>_<column>`, the `pg_notify(…)` expression
     that wakes the relay at commit — or `NULL` when this transaction has notified already — and the parameters).
@@ -109,9 +111,14 @@ def insert_sql(session: Session, table: Table, event_dicts: list[dict], prefix: 
         )
     sql = f"INSERT INTO {table.name} ({', '.join(_ROW_COLUMNS)}) VALUES {', '.join(values)}"
     notify = "NULL"
-    if event_dicts and not session.info.get(_NOTIFIED):
+    # A Session remembers for its transaction that it notified; a plain Connection cannot (its `info` is the pooled
+    # connection's, outliving the transaction), so there every call notifies: PostgreSQL delivers the same
+    # notification sent twice in one transaction once.
+    remembers = isinstance(session, Session)
+    if event_dicts and not (remembers and session.info.get(_NOTIFIED)):
         notify, params[f"{prefix}_channel"] = f"pg_notify(:{prefix}_channel, '')", NOTIFY_CHANNEL
-        session.info[_NOTIFIED] = True  # forgotten at the end of the transaction, as after `_wake_relay`
+        if remembers:
+            session.info[_NOTIFIED] = True  # forgotten at the end of the transaction, as after `_wake_relay`
     return sql, notify, params
 
 

@@ -513,9 +513,10 @@ def json_response(status: int, body) -> Response:
     return response
 
 
-def idempotent(table, payload, status: int, produce) -> Response:
+def idempotent(table, payload, status: int, produce, *, core: bool = False) -> Response:
     """Run `produce(session) -> body` (a dumped dict) once per caller and Idempotency-Key, in one transaction with
-    the stored response: a retry gets the first response, the same key with another body is 422 (DESIGN.md §4)."""
+    the stored response: a retry gets the first response, the same key with another body is 422 (DESIGN.md §4).
+    `core`: `produce` gets a plain connection in that one transaction instead (Database.core_transaction)."""
     from sqlalchemy.exc import IntegrityError
 
     from . import idempotency
@@ -526,8 +527,9 @@ def idempotent(table, payload, status: int, produce) -> Response:
     if key is not None and not 0 < len(key) <= 200:
         raise Invalid("Idempotency-Key", "must be 1 to 200 characters")
     payload_hash = idempotency.request_hash(payload) if key else None  # only a keyed request is compared
+    begin = database().core_transaction if core else database().transaction
     try:
-        with database().transaction() as session:
+        with begin() as session:
             if key:
                 prior = idempotency.lookup(session, table, subject, key, payload_hash)
                 if prior:

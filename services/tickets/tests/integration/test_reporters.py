@@ -144,3 +144,49 @@ def test_resident_events_in_any_order_keep_the_newest_state(db):
     with db.transaction() as s:
         projections.upsert_resident(s, {**data, "status": "moved_in", "unit_id": "u2"}, now + timedelta(seconds=1))
     assert _projected(db, resident_id) == ("c", "u2", "moved_in")
+
+
+@pytest.mark.parametrize("path", ["filing", "orm"])
+def test_a_unit_tickets_has_not_heard_of_is_asked_of_residents_and_filed_in_the_same_transaction(
+    path, asking_app, residents_app, tickets_settings, db, monkeypatch
+):
+    """The api's plain-connection create (filing.fits) whose read finds no unit files the ticket through the ORM in
+    a Session joined to that transaction: the unit is asked of residents and projected, the ticket, its timeline and
+    ticket.created are written, and the response is the ORM create's."""
+    from sqlalchemy import select
+
+    from tickets.domain import filing
+    from tickets.models import Ticket, TimelineEntry, Unit, outbox
+
+    tried = []
+    real = filing.create_in_unit
+
+    def spy(*args, **kwargs):
+        tried.append(real(*args, **kwargs))
+        return tried[-1]
+
+    monkeypatch.setattr(filing, "create_in_unit", spy)
+    if path == "orm":
+        monkeypatch.setattr(filing, "fits", lambda session, data: False)
+    client, admin = residents_app.test_client(), auth_header(tickets_settings, "admin")
+    community = client.post("/api/v1/communities", json={"name": f"未投影{uuid.uuid4().hex[:6]}"}, headers=admin).json
+    building = client.post("/api/v1/buildings", json={"community_id": community["id"], "name": "2栋"}, headers=admin)
+    unit = client.post(
+        "/api/v1/units",
+        json={"building_id": building.json["id"], "number": "2-201", "floor": 2, "area_m2": "90.00"},
+        headers=admin,
+    ).json
+    headers = auth_header(tickets_settings, "resident", units=[unit["id"]], resident_id=str(uuid.uuid4()))
+    body = {"unit_id": unit["id"], "category": "repair", "description": "暖气不热"}
+    response = asking_app.test_client().post("/api/v1/tickets", headers=headers, json=body)
+    assert response.status_code == 201, response.json
+    assert tried == ([None] if path == "filing" else [])
+    ticket = response.json
+    assert ticket["unit_id"] == unit["id"] and ticket["community_id"] == community["id"]
+    assert ticket["unit_label"] and ticket["number"].startswith("T")
+    with db.transaction() as s:
+        assert s.get(Unit, unit["id"]) is not None  # projected from residents' answer
+        assert s.get(Ticket, ticket["id"]).status == ticket["status"]
+        assert s.execute(select(TimelineEntry.action).where(TimelineEntry.ticket_id == ticket["id"])).first()
+        types = s.execute(select(outbox.c.event_type).where(outbox.c.payload.contains(ticket["id"]))).scalars()
+        assert "ticket.created" in set(types)

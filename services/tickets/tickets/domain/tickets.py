@@ -45,20 +45,37 @@ def next_ticket_seq(session: Session) -> int:
     return (session.execute(select(func.max(Ticket.seq))).scalar() or 0) + 1
 
 
+def file_in_unit(conn, settings, principal: Principal, data: dict, now: datetime, directory=None):
+    """The usual ticket (`filing.fits`) filed by the two statements on the request's plain connection; None when
+    tickets does not know its unit (then `create_ticket(..., tried=True)` files it through the ORM)."""
+    reporter_id, channel = caller_says(principal, data)
+    directory = directory or people.People()
+    return filing.create_in_unit(conn, settings, principal, data, reporter_id, channel, now, directory)
+
+
 def create_ticket(
-    session: Session, settings, principal: Principal, data: dict, fetch_unit, now: datetime, directory=None
-) -> Ticket:
+    session: Session,
+    settings,
+    principal: Principal,
+    data: dict,
+    fetch_unit,
+    now: datetime,
+    directory=None,
+    *,
+    tried: bool = False,
+) -> Ticket | filing.FiledTicket:
     """A ticket filed through the API by a resident or by the staff member who takes it (the first responder).
 
     Every id in the body is checked: the unit (in the caller's units, or a butler's zones), the reporter (a current
     resident of that unit, asked of residents), the assignee (staff of the ticket's community, asked of the gateway).
     The usual ticket — in a unit tickets knows, on PostgreSQL — is filed in two statements (`filing`); the rest
-    (a public area, an emergency, a named assignee, a unit not projected yet, SQLite) through the ORM.
+    (a public area, an emergency, a named assignee, a unit not projected yet, SQLite) through the ORM. `tried`:
+    the two statements were tried already (`file_in_unit`) and did not know the unit.
     """
     directory = directory or people.People()
     location = data.get("location", "in_unit")
     reporter_id, channel = caller_says(principal, data)
-    if filing.fits(session, data):
+    if not tried and filing.fits(session, data):
         ticket = filing.create_in_unit(session, settings, principal, data, reporter_id, channel, now, directory)
         if ticket is not None:
             return ticket
