@@ -843,7 +843,7 @@ class EventConsumer:
         `Batched` apply together (an event already in this batch once goes alone, after them: a duplicate then, or
         applied if the first one failed). Without `savepoints` a failure is raised instead of noted (the caller
         rolls back and applies the batch again with them)."""
-        apply_one = self._apply if savepoints else self._apply_unguarded
+        apply_one = functools.partial(self._apply, savepoint=savepoints)
         together: dict[Callable, list[_Delivered]] = {}
         alone, ids = [], set()
         for item in items:
@@ -914,42 +914,27 @@ class EventConsumer:
             item.prepared = True
         return item.value
 
-    def _apply(self, session, item: _Delivered, handler: Handler | None = None) -> None:
+    def _apply(self, session, item: _Delivered, handler: Handler | None = None, *, savepoint: bool = True) -> None:
         """Apply one event in its own savepoint: the handler's effect and the inbox row, or neither. Its failure
-        is noted on `item` (the batch goes on); an outage is raised (the whole batch goes back to the queue)."""
+        is noted on `item` (the batch goes on); an outage is raised (the whole batch goes back to the queue).
+        Without `savepoint`, in the caller's transaction: a failure is raised as `_Redo` naming the event (an
+        outage, or the unique-key race with a replica, as it is), and the caller rolls the transaction back."""
         event = item.event
         handler = handler or self.handlers[event["type"]]
-        with _noted(item):
+        with _noted(item) if savepoint else _redone(item):
             try:
-                with _handling(event), session.begin_nested():
+                with _handling(event), session.begin_nested() if savepoint else contextlib.nullcontext():
                     if not inbox.claim(session, self.inbox_table, self.name, event):
                         item.outcome = "duplicate"
                         return
                     handler(self.context, session, event)
                 item.outcome = "applied"
             except IntegrityError:
-                # Another consumer replica applied the same event concurrently (seen once it committed).
-                if not inbox.seen(session, self.inbox_table, self.name, event["id"]):
+                # Another consumer replica applied the same event concurrently (seen once it committed; without a
+                # savepoint the transaction is spoilt: the batch is applied again with them, where this is seen).
+                if not savepoint or not inbox.seen(session, self.inbox_table, self.name, event["id"]):
                     raise
                 item.outcome = "duplicate"
-
-    def _apply_unguarded(self, session, item: _Delivered) -> None:
-        """`_apply` without a savepoint: the handler's effect and the inbox row in the caller's transaction; a
-        failure raised (`_Redo` naming the event, unless the outage or the unique-key race `_apply` handles)."""
-        event = item.event
-        try:
-            with _handling(event):
-                if not inbox.claim(session, self.inbox_table, self.name, event):
-                    item.outcome = "duplicate"
-                    return
-                self.handlers[event["type"]](self.context, session, event)
-        except IntegrityError:
-            raise
-        except Exception as exc:
-            if is_outage(exc):
-                raise
-            raise _Redo(item, exc) from exc
-        item.outcome = "applied"
 
     def _retry_or_dead_letter(self, message, headers: dict, attempt: int, exc: Exception) -> str:
         delays = self.settings.retry_delays_ms
@@ -1034,6 +1019,20 @@ def _noted(item: _Delivered):
         if is_outage(exc):
             raise
         item.failed(exc)
+
+
+@contextlib.contextmanager
+def _redone(item: _Delivered):
+    """`_noted` for an event applied without a savepoint: its failure raised as `_Redo` naming it; an outage and
+    the unique-key race raised as they are (the batch is then applied again with savepoints)."""
+    try:
+        yield
+    except IntegrityError:
+        raise
+    except Exception as exc:
+        if is_outage(exc):
+            raise
+        raise _Redo(item, exc) from exc
 
 
 def _short(value) -> str | None:

@@ -111,15 +111,22 @@ def insert_sql(
         )
     sql = f"INSERT INTO {table.name} ({', '.join(_ROW_COLUMNS)}) VALUES {', '.join(values)}"
     notify = "NULL"
-    # A Session remembers for its transaction that it notified; a plain Connection cannot (its `info` is the pooled
-    # connection's, outliving the transaction), so there every call notifies: PostgreSQL delivers the same
-    # notification sent twice in one transaction once.
-    remembers = isinstance(session, Session)
-    if event_dicts and not (remembers and session.info.get(_NOTIFIED)):
+    if event_dicts and _first_notify(session):
         notify, params[f"{prefix}_channel"] = f"pg_notify(:{prefix}_channel, '')", NOTIFY_CHANNEL
-        if remembers:
-            session.info[_NOTIFIED] = True  # forgotten at the end of the transaction, as after `_wake_relay`
     return sql, notify, params
+
+
+def _first_notify(tx: Session | Connection) -> bool:
+    """Whether a statement about to run in this transaction sends the relay's NOTIFY. A Session's transaction sends
+    it once (remembered in `info`, forgotten when the transaction ends); on a plain Connection every statement does
+    — its `info` is the pooled connection's and outlives the transaction — and PostgreSQL delivers the same
+    notification sent twice in one transaction once."""
+    if not isinstance(tx, Session):
+        return True
+    if tx.info.get(_NOTIFIED):
+        return False
+    tx.info[_NOTIFIED] = True
+    return True
 
 
 _ROW_COLUMNS = ("id", "event_type", "payload", "created_at", "attempts")
@@ -244,7 +251,7 @@ class Batch:
         if not self.rows:
             return 0
         if dbmod.is_postgres(session) and count <= SMALL_BATCH:
-            notify = not session.info.get(_NOTIFIED)
+            notify = _first_notify(session)
             values = {
                 "ids": [row["id"] for row in self.rows],
                 "types": [row["event_type"] for row in self.rows],
@@ -254,7 +261,6 @@ class Batch:
             if notify:
                 values["channel"] = NOTIFY_CHANNEL
             session.connection().execute(_small_batch_insert(self.table.name, notify), values)
-            session.info[_NOTIFIED] = True
         else:
             dbmod.bulk_insert(session, self.table, self.rows)
             _wake_relay(session)
@@ -304,9 +310,8 @@ def _wake_relay(session: Session) -> None:
     delivered at commit; in embedded mode (SQLite) the relay thread's event is set after the commit."""
     if dbmod.is_postgres(session):
         # Once per transaction is enough: a second event in it would only cost another round trip.
-        if not session.info.get(_NOTIFIED):
+        if _first_notify(session):
             session.execute(text("SELECT pg_notify(:ch, '')"), {"ch": NOTIFY_CHANNEL})
-            session.info[_NOTIFIED] = True
     else:
         session.info["guanjia_outbox_url"] = str(session.get_bind().url)
 

@@ -135,11 +135,9 @@ def test_idempotency_key_replays_the_first_response(client, tickets_settings, un
     assert other.status_code == 422 and "Idempotency-Key" in other.json["errors"]
 
 
-def test_the_same_idempotency_key_sent_at_once_files_one_ticket(client, tickets_settings, unit, db, staff):
+def test_the_same_idempotency_key_sent_at_once_files_one_ticket(client, tickets_settings, unit, db, staff, at_once):
     """A double click: the requests race on one key; the first files the ticket, the others wait for it and replay
     its response (the key's lock and row, on the create's plain connection as on a Session)."""
-    import threading
-
     headers = {**staff(tickets_settings, unit["community_id"]), "Idempotency-Key": str(uuid.uuid4())}
     body = {"unit_id": unit["unit_id"], "category": "repair", "description": "门锁坏了"}
     before, answers = _count(db, Ticket), []
@@ -148,11 +146,7 @@ def test_the_same_idempotency_key_sent_at_once_files_one_ticket(client, tickets_
         response = client.application.test_client().post("/api/v1/tickets", headers=headers, json=body)
         answers.append((response.status_code, response.json.get("id")))
 
-    threads = [threading.Thread(target=one) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    at_once(4, one)
     assert len(answers) == 4 and {status for status, _ in answers} == {201}, answers
     assert len({ticket_id for _, ticket_id in answers}) == 1
     assert _count(db, Ticket) == before + 1
